@@ -1,0 +1,178 @@
+//! The bridge that puts mail-auth's DNS lookups through our resolver layer.
+//!
+//! mail-auth (DKIM, DMARC, ARC, iprev) resolves through its own
+//! hickory `TokioResolver` and offers no way to plug in another transport.
+//! So each request that needs it gets a small DNS endpoint on 127.0.0.1
+//! (UDP and TCP, ephemeral ports) whose answers come from that request's
+//! [`Resolver`]; the `MessageAuthenticator` handed out points there, with
+//! its own cache off. Every mail-auth question then gets exactly what our
+//! own checks get: the zone overlay (NXDOMAIN and NODATA included),
+//! `--offline`, the per-request memo and shared cache, the trace, and the
+//! deadline.
+//!
+//! Why not pre-fill mail-auth's `DnsCache` instead: the cache stores
+//! *parsed* TXT records, so every overlay entry would have to be guessed
+//! into the type some verifier will ask for, cache misses would still go
+//! to the network behind our back, and no query would reach the trace.
+//! The endpoint works at the record level, like a real server, and costs
+//! one loopback round trip per question.
+//!
+//! A failed lookup (timeout, SERVFAIL, deadline) is answered SERVFAIL at
+//! once, which mail-auth reports as temperror; it never waits a second time.
+
+use super::{Rcode, Resolver};
+use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use mail_auth::MessageAuthenticator;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::task::JoinSet;
+
+/// Largest UDP answer the bridge sends; longer ones are truncated so the
+/// client asks again over TCP (RFC 7766).
+const UDP_LIMIT: usize = 1232;
+
+/// A running endpoint; dropping it stops it.
+pub struct Bridge {
+    udp: SocketAddr,
+    tcp: SocketAddr,
+    tasks: JoinSet<()>,
+}
+
+/// Why the bridge could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the loopback DNS endpoint for mail-auth: {0}")]
+pub struct BridgeError(String);
+
+impl Bridge {
+    /// Starts an endpoint answering from `resolver`.
+    pub async fn start(resolver: Resolver) -> Result<Bridge, BridgeError> {
+        let err = |e: std::io::Error| BridgeError(e.to_string());
+        let udp = UdpSocket::bind("127.0.0.1:0").await.map_err(err)?;
+        let tcp = TcpListener::bind("127.0.0.1:0").await.map_err(err)?;
+        let (udp_addr, tcp_addr) = (
+            udp.local_addr().map_err(err)?,
+            tcp.local_addr().map_err(err)?,
+        );
+        let mut tasks = JoinSet::new();
+        tasks.spawn(serve_udp(udp, resolver.clone()));
+        tasks.spawn(serve_tcp(tcp, resolver));
+        Ok(Bridge {
+            udp: udp_addr,
+            tcp: tcp_addr,
+            tasks,
+        })
+    }
+
+    /// A mail-auth authenticator whose every lookup goes through this
+    /// bridge. `wait` bounds how long it waits for one answer; the bridge
+    /// always answers before the request's deadline, so pass that.
+    pub fn authenticator(&self, wait: Duration) -> Result<MessageAuthenticator, BridgeError> {
+        let mut udp = ConnectionConfig::udp();
+        udp.port = self.udp.port();
+        let mut tcp = ConnectionConfig::tcp();
+        tcp.port = self.tcp.port();
+        let server = NameServerConfig::new(self.udp.ip(), true, vec![udp, tcp]);
+        let mut opts = ResolverOpts::default();
+        opts.timeout = wait.max(Duration::from_millis(100));
+        opts.attempts = 1;
+        opts.cache_size = 0;
+        opts.use_hosts_file = ResolveHosts::Never;
+        opts.try_tcp_on_error = true;
+        opts.ndots = 0;
+        MessageAuthenticator::new(ResolverConfig::from_name_servers(vec![server]), opts)
+            .map_err(|e| BridgeError(e.to_string()))
+    }
+
+    /// The UDP address of the endpoint.
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.udp
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        self.tasks.abort_all();
+    }
+}
+
+async fn serve_udp(socket: UdpSocket, resolver: Resolver) {
+    let socket = std::sync::Arc::new(socket);
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
+            continue;
+        };
+        let Ok(query) = Message::from_vec(&buf[..n]) else {
+            continue;
+        };
+        let (socket, resolver) = (std::sync::Arc::clone(&socket), resolver.clone());
+        tokio::spawn(async move {
+            let reply = respond(&query, &resolver).await;
+            let mut bytes = reply.to_vec().unwrap_or_default();
+            if bytes.len() > UDP_LIMIT {
+                bytes = reply.truncate().to_vec().unwrap_or_default();
+            }
+            // A lost reply is the client's timeout to handle.
+            let _ = socket.send_to(&bytes, peer).await;
+        });
+    }
+}
+
+async fn serve_tcp(listener: TcpListener, resolver: Resolver) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(serve_tcp_connection(stream, resolver.clone()));
+    }
+}
+
+async fn serve_tcp_connection(mut stream: TcpStream, resolver: Resolver) {
+    while let Ok(len) = stream.read_u16().await {
+        let mut buf = vec![0u8; usize::from(len)];
+        if stream.read_exact(&mut buf).await.is_err() {
+            return;
+        }
+        let Ok(query) = Message::from_vec(&buf) else {
+            return;
+        };
+        let bytes = respond(&query, &resolver).await.to_vec().unwrap_or_default();
+        let Ok(len) = u16::try_from(bytes.len()) else {
+            return;
+        };
+        let mut framed = len.to_be_bytes().to_vec();
+        framed.extend_from_slice(&bytes);
+        if stream.write_all(&framed).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The answer to one query, from the request's resolver.
+async fn respond(query: &Message, resolver: &Resolver) -> Message {
+    let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+    reply.metadata.recursion_desired = query.metadata.recursion_desired;
+    reply.metadata.recursion_available = true;
+    reply.add_queries(query.queries.iter().cloned());
+    let Some(q) = query.queries.first().filter(|_| query.queries.len() == 1) else {
+        reply.metadata.response_code = ResponseCode::FormErr;
+        return reply;
+    };
+    match resolver.lookup(q.name(), q.query_type()).await {
+        Ok(answer) => {
+            reply.metadata.response_code = match answer.rcode {
+                Rcode::NoError => ResponseCode::NoError,
+                Rcode::NXDomain => ResponseCode::NXDomain,
+            };
+            reply.metadata.authentic_data = answer.authenticated;
+            reply.add_answers(answer.records);
+        }
+        Err(_) => reply.metadata.response_code = ResponseCode::ServFail,
+    }
+    reply
+}

@@ -1,0 +1,548 @@
+//! The resolver layer: the one way any check in mailvet asks the DNS.
+//!
+//! It decides where an answer comes from and what a failure means:
+//!
+//! 1. **Overlay** — `--zone` files are authoritative for the names at and
+//!    below their origins ([`overlay`]); NXDOMAIN and NODATA come from the
+//!    file, never from upstream.
+//! 2. **Offline** — with `--offline`, names outside every zone are NXDOMAIN
+//!    and nothing is sent on the network.
+//! 3. **Per-request memo** — within one request (one [`Resolver`]) a
+//!    question goes on the wire at most once, even when checks ask it
+//!    concurrently; later askers wait for and share the first answer.
+//! 4. **Shared cache** — `serve` keeps a bounded, TTL-respecting cache across
+//!    requests ([`cache`]).
+//! 5. **Upstream** — the system's resolv.conf servers or `--dns` servers,
+//!    over UDP with TCP on truncation, per-query timeout and attempts
+//!    ([`upstream`]).
+//!
+//! Every question a request relied on is recorded in its trace ([`trace`]).
+//! Every request has a deadline: once it passes, questions fail at once
+//! with [`DnsError::Deadline`], so no report waits on DNS for longer.
+//! A failure — timeout, SERVFAIL, REFUSED — is an `Err`, never an empty
+//! answer: callers turn it into `temperror`, never into "no record".
+//!
+//! mail-auth (DKIM, DMARC, ARC, iprev) reaches the same layer through
+//! [`bridge`], a DNS endpoint on loopback that answers its resolver from
+//! this request's [`Resolver`]; see that module for why.
+//!
+//! Why our own stub client instead of hickory-resolver for upstream
+//! queries: reports need the exact response code and the AD bit of each
+//! answer, one wire query per question (no hidden retries or caches), and
+//! a per-request deadline across all of it; hickory-resolver folds rcodes
+//! into errors and keeps its own cache. We still use hickory-proto for the
+//! wire format and hickory-resolver's reading of resolv.conf.
+
+pub mod bridge;
+pub mod cache;
+pub mod overlay;
+pub mod trace;
+mod upstream;
+pub mod zone;
+
+use cache::SharedCache;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
+use overlay::Overlay;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+use trace::{DnsSummary, Source, TraceEntry};
+use upstream::Upstream;
+
+/// How many CNAMEs a lookup follows before giving up.
+const MAX_CNAME_CHAIN: usize = 8;
+
+/// Where upstream questions go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamChoice {
+    /// The nameservers of the system's resolv.conf.
+    System,
+    /// Explicit servers (`--dns`), asked in order.
+    Servers(Vec<SocketAddr>),
+    /// Nothing leaves the process (`--offline`).
+    Offline,
+}
+
+/// Settings of the resolver layer, from flags or the environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub upstream: UpstreamChoice,
+    /// How long one try at one server may wait.
+    pub query_timeout: Duration,
+    /// How many rounds over the server list before giving up.
+    pub attempts: u32,
+    /// How long one request may spend on DNS in total.
+    pub deadline: Duration,
+    /// Entries of the shared cache; 0 disables it (one-shot CLI runs).
+    pub cache_capacity: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            upstream: UpstreamChoice::System,
+            query_timeout: Duration::from_secs(2),
+            attempts: 2,
+            deadline: Duration::from_secs(10),
+            cache_capacity: 0,
+        }
+    }
+}
+
+/// Why the resolver layer could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(
+        "cannot read the system's DNS configuration ({0}); pass --dns IP[:PORT] or --offline"
+    )]
+    SystemConf(String),
+    #[error("the system's DNS configuration lists no nameserver; pass --dns IP[:PORT] or --offline")]
+    NoServers,
+    #[error(transparent)]
+    Zone(#[from] zone::ZoneError),
+}
+
+/// A DNS failure: the answer is unknown, which is not the same as "no
+/// record" (RFC 7208 §2.6.6 temperror, RFC 8601 temperror).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DnsError {
+    #[error("no answer before the query timeout")]
+    Timeout,
+    #[error("the server answered SERVFAIL")]
+    ServFail,
+    #[error("the server answered REFUSED")]
+    Refused,
+    #[error("the server answered {0}")]
+    Rcode(String),
+    #[error("the request's DNS deadline passed")]
+    Deadline,
+    #[error("network error: {0}")]
+    Network(String),
+    #[error("malformed answer: {0}")]
+    Malformed(String),
+}
+
+impl DnsError {
+    /// The word used in traces.
+    pub fn rcode_word(&self) -> String {
+        match self {
+            DnsError::Timeout => "TIMEOUT".into(),
+            DnsError::ServFail => "SERVFAIL".into(),
+            DnsError::Refused => "REFUSED".into(),
+            DnsError::Rcode(r) => r.to_uppercase(),
+            DnsError::Deadline => "DEADLINE".into(),
+            DnsError::Network(_) => "NETWORK-ERROR".into(),
+            DnsError::Malformed(_) => "FORMERR".into(),
+        }
+    }
+}
+
+/// The two response codes that are answers (RFC 1035 §4.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rcode {
+    NoError,
+    NXDomain,
+}
+
+/// A DNS answer: records (possibly none) or "no such name".
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub rcode: Rcode,
+    /// The answer section: records of the asked type and any CNAMEs.
+    pub records: Vec<Record>,
+    /// The AD bit: a validating resolver vouched for the data (RFC 4035 §3.2.3).
+    pub authenticated: bool,
+    /// Seconds the answer may be reused.
+    pub ttl: u32,
+}
+
+impl Answer {
+    /// Record data of the given type, CNAMEs skipped.
+    pub fn data(&self, rtype: RecordType) -> impl Iterator<Item = &RData> {
+        self.records
+            .iter()
+            .filter(move |r| r.record_type() == rtype)
+            .map(|r| &r.data)
+    }
+
+    /// True when the name exists but holds nothing of the type, or does not
+    /// exist: a "void" answer in RFC 7208 §4.6.4 terms.
+    pub fn is_empty_of(&self, rtype: RecordType) -> bool {
+        self.data(rtype).next().is_none()
+    }
+
+    /// Each TXT record as its list of character-strings.
+    pub fn txt(&self) -> Vec<Vec<&[u8]>> {
+        self.data(RecordType::TXT)
+            .filter_map(|d| match d {
+                RData::TXT(t) => Some(t.txt_data.iter().map(|s| &s[..]).collect()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn ipv4(&self) -> Vec<Ipv4Addr> {
+        self.data(RecordType::A)
+            .filter_map(|d| match d {
+                RData::A(a) => Some(a.0),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn ipv6(&self) -> Vec<Ipv6Addr> {
+        self.data(RecordType::AAAA)
+            .filter_map(|d| match d {
+                RData::AAAA(a) => Some(a.0),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// MX records as (preference, exchange).
+    pub fn mx(&self) -> Vec<(u16, Name)> {
+        self.data(RecordType::MX)
+            .filter_map(|d| match d {
+                RData::MX(mx) => Some((mx.preference, mx.exchange.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn ptr(&self) -> Vec<Name> {
+        self.data(RecordType::PTR)
+            .filter_map(|d| match d {
+                RData::PTR(p) => Some(p.0.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The outcome of one question.
+pub type Outcome = Result<Answer, DnsError>;
+
+/// The long-lived part of the resolver layer: settings, overlay, shared
+/// cache. Build once per process; take a [`Resolver`] per request.
+#[derive(Debug)]
+pub struct Dns {
+    upstream: Option<Upstream>,
+    overlay: Overlay,
+    cache: Option<SharedCache>,
+    deadline: Duration,
+}
+
+impl Dns {
+    /// Sets up the layer; reads resolv.conf when asked to and loads zones.
+    pub fn new(settings: Settings, zones: Vec<zone::Zone>) -> Result<Arc<Dns>, SetupError> {
+        let servers = match settings.upstream {
+            UpstreamChoice::Offline => None,
+            UpstreamChoice::Servers(s) => Some(s),
+            UpstreamChoice::System => Some(system_servers()?),
+        };
+        Ok(Arc::new(Dns {
+            upstream: servers.map(|servers| Upstream {
+                servers,
+                query_timeout: settings.query_timeout,
+                attempts: settings.attempts,
+            }),
+            overlay: Overlay::new(zones),
+            cache: (settings.cache_capacity > 0).then(|| SharedCache::new(settings.cache_capacity)),
+            deadline: settings.deadline,
+        }))
+    }
+
+    /// A fresh per-request handle with its own trace, memo and deadline.
+    pub fn resolver(self: &Arc<Self>) -> Resolver {
+        Resolver {
+            session: Arc::new(Session {
+                dns: Arc::clone(self),
+                deadline: Instant::now() + self.deadline,
+                memo: Mutex::new(HashMap::new()),
+                trace: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The overlay, for reports that point at zone-file lines.
+    pub fn overlay(&self) -> &Overlay {
+        &self.overlay
+    }
+
+    /// The shared cache, when `serve` keeps one.
+    pub fn shared_cache(&self) -> Option<&SharedCache> {
+        self.cache.as_ref()
+    }
+
+    /// How long one request may spend on DNS.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// The upstream servers, empty when offline.
+    pub fn servers(&self) -> &[SocketAddr] {
+        self.upstream.as_ref().map_or(&[], |u| &u.servers)
+    }
+}
+
+fn system_servers() -> Result<Vec<SocketAddr>, SetupError> {
+    let (config, _) = hickory_resolver::system_conf::read_system_conf()
+        .map_err(|e| SetupError::SystemConf(e.to_string()))?;
+    let mut servers: Vec<SocketAddr> = Vec::new();
+    for ns in config.name_servers() {
+        let port = ns.connections.first().map_or(53, |c| c.port);
+        let addr = SocketAddr::new(ns.ip, port);
+        if !servers.contains(&addr) {
+            servers.push(addr);
+        }
+    }
+    if servers.is_empty() {
+        return Err(SetupError::NoServers);
+    }
+    Ok(servers)
+}
+
+type Question = (LowerName, RecordType);
+
+#[derive(Debug)]
+struct Session {
+    dns: Arc<Dns>,
+    deadline: Instant,
+    memo: Mutex<HashMap<Question, Arc<OnceCell<Outcome>>>>,
+    trace: Mutex<Vec<TraceEntry>>,
+}
+
+/// The per-request resolver handle. Cheap to clone; clones share the
+/// request's memo, trace and deadline, so concurrent checks of one request
+/// see one consistent DNS.
+#[derive(Debug, Clone)]
+pub struct Resolver {
+    session: Arc<Session>,
+}
+
+impl Resolver {
+    /// Asks one question, following CNAMEs (the answer then holds the chain
+    /// and the final records).
+    pub async fn lookup(&self, name: &Name, rtype: RecordType) -> Outcome {
+        let mut answer = self.lookup_once(name, rtype).await?;
+        let mut chain = 0;
+        while rtype != RecordType::CNAME && answer.is_empty_of(rtype) {
+            let Some(target) = answer.records.iter().rev().find_map(|r| match &r.data {
+                RData::CNAME(c) => Some(c.0.clone()),
+                _ => None,
+            }) else {
+                break;
+            };
+            chain += 1;
+            if chain > MAX_CNAME_CHAIN
+                || answer.records.iter().any(|r| r.name.eq_ignore_root_case(&target))
+            {
+                break; // a loop or an over-long chain: what we have is the answer
+            }
+            let next = self.lookup_once(&target, rtype).await?;
+            answer.rcode = next.rcode;
+            answer.ttl = answer.ttl.min(next.ttl);
+            answer.authenticated &= next.authenticated;
+            answer.records.extend(next.records);
+        }
+        Ok(answer)
+    }
+
+    /// Convenience for callers holding text names; an unparsable name is
+    /// answered NXDOMAIN without a query (it cannot exist).
+    pub async fn lookup_str(&self, name: &str, rtype: RecordType) -> Outcome {
+        match Name::from_ascii(name) {
+            Ok(mut n) => {
+                n.set_fqdn(true);
+                self.lookup(&n, rtype).await
+            }
+            Err(_) => Ok(Answer {
+                rcode: Rcode::NXDomain,
+                records: Vec::new(),
+                authenticated: false,
+                ttl: 0,
+            }),
+        }
+    }
+
+    /// PTR lookup for an address (RFC 1035 §3.5, RFC 3596 §2.5).
+    pub async fn reverse(&self, ip: IpAddr) -> Outcome {
+        self.lookup(&reverse_name(ip), RecordType::PTR).await
+    }
+
+    async fn lookup_once(&self, name: &Name, rtype: RecordType) -> Outcome {
+        let mut name = name.clone();
+        name.set_fqdn(true);
+        let key = (LowerName::new(&name), rtype);
+        let cell = {
+            let mut memo = self.session.memo.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(memo.entry(key.clone()).or_default())
+        };
+        let started = Instant::now();
+        let mut asked_here = false;
+        let outcome = cell
+            .get_or_init(|| {
+                asked_here = true;
+                self.resolve(&name, rtype)
+            })
+            .await
+            .clone();
+        if !asked_here {
+            self.record(&name, rtype, &outcome, started, Source::Cache, None);
+        }
+        outcome
+    }
+
+    async fn resolve(&self, name: &Name, rtype: RecordType) -> Outcome {
+        let dns = &self.session.dns;
+        let started = Instant::now();
+        if let Some(answer) = dns.overlay.lookup(name, rtype) {
+            let outcome = Ok(answer);
+            self.record(name, rtype, &outcome, started, Source::Overlay, None);
+            return outcome;
+        }
+        let Some(upstream) = &dns.upstream else {
+            let outcome = Ok(Answer {
+                rcode: Rcode::NXDomain,
+                records: Vec::new(),
+                authenticated: false,
+                ttl: 0,
+            });
+            self.record(name, rtype, &outcome, started, Source::Overlay, None);
+            return outcome;
+        };
+        let key = (LowerName::new(name), rtype);
+        if let Some(answer) = dns.cache.as_ref().and_then(|c| c.get(&key)) {
+            let outcome = Ok(answer);
+            self.record(name, rtype, &outcome, started, Source::Cache, None);
+            return outcome;
+        }
+        let (outcome, server) = match upstream.exchange(name, rtype, self.session.deadline).await
+        {
+            Ok(reply) => (Ok(answer_from(reply.message)), Some(reply.server)),
+            Err(e) => (Err(e), None),
+        };
+        if let (Some(cache), Ok(answer)) = (&dns.cache, &outcome) {
+            cache.insert(key, answer.clone());
+        }
+        self.record(name, rtype, &outcome, started, Source::Upstream, server);
+        outcome
+    }
+
+    fn record(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        outcome: &Outcome,
+        started: Instant,
+        source: Source,
+        server: Option<SocketAddr>,
+    ) {
+        let (rcode, answers) = match outcome {
+            Ok(a) => (
+                match a.rcode {
+                    Rcode::NoError => "NOERROR".to_string(),
+                    Rcode::NXDomain => "NXDOMAIN".to_string(),
+                },
+                a.records.iter().map(trace::present).collect(),
+            ),
+            Err(e) => (e.rcode_word(), Vec::new()),
+        };
+        let ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
+        let entry = TraceEntry {
+            name: name.to_ascii(),
+            rtype: trace::type_name(rtype),
+            rcode,
+            answers,
+            ms,
+            source,
+            server: server.map(|s| s.to_string()),
+        };
+        self.session
+            .trace
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(entry);
+    }
+
+    /// The trace so far.
+    pub fn trace(&self) -> Vec<TraceEntry> {
+        self.session
+            .trace
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The `dns` section of a report: the count always, entries on request.
+    pub fn summary(&self, with_trace: bool) -> DnsSummary {
+        let trace = self.trace();
+        DnsSummary {
+            queries: trace.len(),
+            upstream_queries: trace
+                .iter()
+                .filter(|t| t.source == Source::Upstream)
+                .count(),
+            trace: with_trace.then_some(trace),
+        }
+    }
+
+    /// When this request's DNS time runs out.
+    pub fn deadline(&self) -> Instant {
+        self.session.deadline
+    }
+
+    /// The layer this handle belongs to.
+    pub fn dns(&self) -> &Arc<Dns> {
+        &self.session.dns
+    }
+}
+
+fn answer_from(message: hickory_proto::op::Message) -> Answer {
+    let rcode = if message.metadata.response_code == ResponseCode::NXDomain {
+        Rcode::NXDomain
+    } else {
+        Rcode::NoError
+    };
+    let ttl = if message.answers.is_empty() {
+        message
+            .authorities
+            .iter()
+            .find_map(|r| match &r.data {
+                RData::SOA(soa) => Some(r.ttl.min(soa.minimum)),
+                _ => None,
+            })
+            .unwrap_or(0)
+    } else {
+        message.answers.iter().map(|r| r.ttl).min().unwrap_or(0)
+    };
+    Answer {
+        rcode,
+        authenticated: message.metadata.authentic_data,
+        records: message.answers,
+        ttl,
+    }
+}
+
+/// The in-addr.arpa / ip6.arpa name of an address.
+pub fn reverse_name(ip: IpAddr) -> Name {
+    let text = match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.{}.in-addr.arpa.", o[3], o[2], o[1], o[0])
+        }
+        IpAddr::V6(v6) => {
+            let mut s = String::with_capacity(72);
+            for byte in v6.octets().iter().rev() {
+                s.push_str(&format!("{:x}.{:x}.", byte & 0xf, byte >> 4));
+            }
+            s.push_str("ip6.arpa.");
+            s
+        }
+    };
+    Name::from_ascii(text).unwrap_or_else(|_| Name::root())
+}

@@ -1,0 +1,675 @@
+//! Zone files: reading BIND master files (RFC 1035 §5) into DNS records.
+//!
+//! This module decides what a `--zone FILE` means: which records it holds,
+//! on which line each was written, and which origin the file is
+//! authoritative for (its `$ORIGIN`, or the owner of its SOA record).
+//!
+//! The lexer is our own because hickory's zone lexer has no quoted-string
+//! state inside `( … )`: a DKIM key written as `TXT ( "v=DKIM1; k=rsa; "
+//! "p=…" )`, as BIND and most DNS providers print it, comes out with the
+//! quotes kept and `;` read as a comment. It also keeps the line of every
+//! record (for reports that point into the file) and reads the historic SPF
+//! type (99) and RFC 3597 `TYPEnnn \# len hex` records, which hickory's
+//! parser rejects. Record data of the usual mail types is built here; data
+//! of any other type is handed, one record at a time, to hickory's parser.
+//!
+//! Supported: `$ORIGIN`, `$TTL`, `@`, relative and absolute names, omitted
+//! owner (previous owner), TTL and class in either order, `;` comments,
+//! `( … )` across lines, quoted strings with `\DDD` and `\X` escapes.
+//! `$INCLUDE` is refused with a clear error (a zone overlay is one file).
+
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, NULL, PTR, SOA, TXT};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use std::path::{Path, PathBuf};
+
+/// The record type number of the historic SPF RR type (RFC 4408 §3.1.1).
+pub const SPF_RR_TYPE: u16 = 99;
+
+/// One record as written in a zone file.
+#[derive(Debug, Clone)]
+pub struct ZoneRecord {
+    pub record: Record,
+    /// 1-based line on which the record starts.
+    pub line: usize,
+}
+
+/// A parsed zone file.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    /// Where the zone came from (for messages and report locations).
+    pub path: Option<PathBuf>,
+    /// The name at and below which this zone is authoritative.
+    pub origin: Name,
+    pub records: Vec<ZoneRecord>,
+}
+
+/// Why a zone file could not be read; always names the line.
+#[derive(Debug, thiserror::Error)]
+pub enum ZoneError {
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: {message}")]
+    Syntax {
+        file: String,
+        line: usize,
+        message: String,
+    },
+}
+
+impl Zone {
+    /// Reads and parses a zone file from disk.
+    pub fn load(path: &Path) -> Result<Zone, ZoneError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ZoneError::Io {
+            file: path.display().to_string(),
+            source,
+        })?;
+        parse(&text, Some(path))
+    }
+}
+
+/// Parses zone-file text. The origin is `$ORIGIN` (first one) or, failing
+/// that, the owner of the SOA record.
+pub fn parse(text: &str, path: Option<&Path>) -> Result<Zone, ZoneError> {
+    let file = path.map_or_else(|| "<zone>".to_string(), |p| p.display().to_string());
+    let err = |line: usize, message: String| ZoneError::Syntax {
+        file: file.clone(),
+        line,
+        message,
+    };
+    let mut origin: Option<Name> = None;
+    let mut zone_origin: Option<Name> = None;
+    let mut default_ttl: Option<u32> = None;
+    let mut last_owner: Option<Name> = None;
+    let mut last_ttl: Option<u32> = None;
+    let mut records = Vec::new();
+
+    for entry in lex(text).map_err(|(line, m)| err(line, m))? {
+        let line = entry.line;
+        let mut tokens = entry.tokens.into_iter().peekable();
+        let Some(first) = tokens.peek() else { continue };
+        if !entry.indented {
+            if let Token::Word(w) = first {
+                match w.to_ascii_uppercase().as_str() {
+                    "$ORIGIN" => {
+                        tokens.next();
+                        let name = word(tokens.next(), "a domain name after $ORIGIN")
+                            .map_err(|m| err(line, m))?;
+                        let name = parse_name(&name, None).map_err(|m| err(line, m))?;
+                        if zone_origin.is_none() {
+                            zone_origin = Some(name.clone());
+                        }
+                        origin = Some(name);
+                        continue;
+                    }
+                    "$TTL" => {
+                        tokens.next();
+                        let ttl = word(tokens.next(), "a TTL after $TTL")
+                            .map_err(|m| err(line, m))?;
+                        default_ttl = Some(parse_ttl(&ttl).map_err(|m| err(line, m))?);
+                        continue;
+                    }
+                    "$INCLUDE" => {
+                        return Err(err(
+                            line,
+                            "$INCLUDE is not supported: pass each file with its own --zone".into(),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let owner = if entry.indented {
+            last_owner
+                .clone()
+                .ok_or_else(|| err(line, "record without an owner name".into()))?
+        } else {
+            let raw = word(tokens.next(), "an owner name").map_err(|m| err(line, m))?;
+            parse_name(&raw, origin.as_ref()).map_err(|m| err(line, m))?
+        };
+        last_owner = Some(owner.clone());
+
+        // [ttl] [class] type, with ttl and class in either order.
+        let mut ttl = None;
+        let rtype = loop {
+            let w = word(tokens.next(), "a record type").map_err(|m| err(line, m))?;
+            let upper = w.to_ascii_uppercase();
+            if ttl.is_none() && upper.starts_with(|c: char| c.is_ascii_digit()) {
+                ttl = Some(parse_ttl(&w).map_err(|m| err(line, m))?);
+            } else if upper == "IN" {
+                continue;
+            } else if matches!(upper.as_str(), "CH" | "HS" | "CS") {
+                return Err(err(line, format!("class {upper} is not supported; use IN")));
+            } else {
+                break upper;
+            }
+        };
+        let ttl = ttl
+            .or(default_ttl)
+            .or(last_ttl)
+            .ok_or_else(|| err(line, "no TTL on the record and no $TTL before it".into()))?;
+        last_ttl = Some(ttl);
+        let rest: Vec<Token> = tokens.collect();
+        let data =
+            parse_rdata(&rtype, &rest, origin.as_ref(), line, &file).map_err(|m| err(line, m))?;
+        if matches!(data, RData::SOA(_)) && zone_origin.is_none() {
+            zone_origin = Some(owner.clone());
+        }
+        let mut record = Record::from_rdata(owner, ttl, data);
+        record.dns_class = DNSClass::IN;
+        records.push(ZoneRecord { record, line });
+    }
+    let origin = zone_origin.ok_or_else(|| {
+        err(
+            1,
+            "the zone has neither $ORIGIN nor an SOA record, so its origin is unknown; \
+             add a line such as `$ORIGIN example.com.`"
+                .into(),
+        )
+    })?;
+    Ok(Zone {
+        path: path.map(Path::to_path_buf),
+        origin,
+        records,
+    })
+}
+
+/// A token of a zone file: a bare word (escapes kept, for names) or the
+/// bytes of a quoted string (escapes decoded).
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Word(String),
+    Quoted(Vec<u8>),
+}
+
+/// One logical entry: the tokens of a line, parentheses joined.
+struct Entry {
+    line: usize,
+    indented: bool,
+    tokens: Vec<Token>,
+}
+
+fn lex(text: &str) -> Result<Vec<Entry>, (usize, String)> {
+    let bytes = text.as_bytes();
+    let mut entries = Vec::new();
+    let mut line = 1;
+    let mut i = 0;
+    let mut depth = 0usize;
+    let mut current: Option<Entry> = None;
+    let mut open_line = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'\n' => {
+                if depth == 0 {
+                    if let Some(e) = current.take() {
+                        entries.push(e);
+                    }
+                }
+                line += 1;
+                i += 1;
+            }
+            b';' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b' ' | b'\t' | b'\r' => {
+                if current.is_none() && depth == 0 && (i == 0 || bytes[i - 1] == b'\n') {
+                    current = Some(Entry {
+                        line,
+                        indented: true,
+                        tokens: Vec::new(),
+                    });
+                }
+                i += 1;
+            }
+            b'(' => {
+                if depth == 0 {
+                    open_line = line;
+                }
+                depth += 1;
+                current.get_or_insert_with(|| Entry {
+                    line,
+                    indented: false,
+                    tokens: Vec::new(),
+                });
+                i += 1;
+            }
+            b')' => {
+                if depth == 0 {
+                    return Err((line, "`)` without a matching `(`".into()));
+                }
+                depth -= 1;
+                i += 1;
+            }
+            b'"' => {
+                let start_line = line;
+                let mut out = Vec::new();
+                i += 1;
+                loop {
+                    match bytes.get(i) {
+                        None => return Err((start_line, "unterminated quoted string".into())),
+                        Some(b'"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(b'\\') => {
+                            let (byte, used) = unescape(&bytes[i..])
+                                .ok_or((line, "bad escape in quoted string".to_string()))?;
+                            out.push(byte);
+                            i += used;
+                        }
+                        Some(&b) => {
+                            if b == b'\n' {
+                                line += 1;
+                            }
+                            out.push(b);
+                            i += 1;
+                        }
+                    }
+                }
+                push_token(&mut current, line, Token::Quoted(out));
+            }
+            _ => {
+                let start = i;
+                while i < bytes.len() {
+                    let b = bytes[i];
+                    if b == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"') {
+                        break;
+                    }
+                    i += 1;
+                }
+                let end = i.min(bytes.len());
+                let word = String::from_utf8_lossy(&bytes[start..end]).into_owned();
+                push_token(&mut current, line, Token::Word(word));
+            }
+        }
+    }
+    if depth > 0 {
+        return Err((open_line, "`(` is never closed".into()));
+    }
+    if let Some(e) = current.take() {
+        entries.push(e);
+    }
+    entries.retain(|e| !e.tokens.is_empty());
+    Ok(entries)
+}
+
+fn push_token(current: &mut Option<Entry>, line: usize, token: Token) {
+    current
+        .get_or_insert_with(|| Entry {
+            line,
+            indented: false,
+            tokens: Vec::new(),
+        })
+        .tokens
+        .push(token);
+}
+
+/// Decodes `\DDD` (decimal) or `\X` at the start of `s`; returns the byte
+/// and the number of input bytes used.
+fn unescape(s: &[u8]) -> Option<(u8, usize)> {
+    let digits = s.get(1..4).filter(|d| d.iter().all(u8::is_ascii_digit));
+    match digits {
+        Some(d) => {
+            let value = d.iter().fold(0u32, |v, b| v * 10 + u32::from(b - b'0'));
+            u8::try_from(value).ok().map(|b| (b, 4))
+        }
+        None => s.get(1).map(|&b| (b, 2)),
+    }
+}
+
+fn word(token: Option<Token>, what: &str) -> Result<String, String> {
+    match token {
+        Some(Token::Word(w)) => Ok(w),
+        Some(Token::Quoted(_)) => Err(format!("expected {what}, found a quoted string")),
+        None => Err(format!("expected {what}, found the end of the record")),
+    }
+}
+
+fn parse_ttl(s: &str) -> Result<u32, String> {
+    hickory_proto::serialize::txt::parse_ttl(s).map_err(|_| format!("`{s}` is not a valid TTL"))
+}
+
+/// Parses a domain name as written in a zone file: `@`, relative to the
+/// origin, or absolute with a final dot. Labels may hold any byte (written
+/// as `\DDD` or `\X`), as the DNS allows.
+pub(crate) fn parse_name(s: &str, origin: Option<&Name>) -> Result<Name, String> {
+    if s == "@" {
+        return origin
+            .cloned()
+            .ok_or_else(|| "`@` used before any $ORIGIN".to_string());
+    }
+    if s == "." {
+        return Ok(Name::root());
+    }
+    let bytes = s.as_bytes();
+    let mut labels: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut absolute = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => {
+                let (b, used) =
+                    unescape(&bytes[i..]).ok_or_else(|| format!("bad escape in name `{s}`"))?;
+                labels.last_mut().map(|l| l.push(b));
+                i += used;
+            }
+            b'.' => {
+                if i + 1 == bytes.len() {
+                    absolute = true;
+                } else {
+                    labels.push(Vec::new());
+                }
+                i += 1;
+            }
+            b => {
+                labels.last_mut().map(|l| l.push(b));
+                i += 1;
+            }
+        }
+    }
+    if labels.iter().any(Vec::is_empty) {
+        return Err(format!("name `{s}` has an empty label"));
+    }
+    if let Some(long) = labels.iter().find(|l| l.len() > 63) {
+        return Err(format!(
+            "name `{s}` has a label of {} octets (at most 63)",
+            long.len()
+        ));
+    }
+    let mut name = Name::from_labels(labels.iter().map(Vec::as_slice))
+        .map_err(|e| format!("invalid name `{s}`: {e}"))?;
+    if !absolute {
+        let origin = origin.ok_or_else(|| {
+            format!("relative name `{s}` before any $ORIGIN; write it with a final dot")
+        })?;
+        name = name
+            .append_domain(origin)
+            .map_err(|e| format!("name `{s}` is too long: {e}"))?;
+    }
+    name.set_fqdn(true);
+    Ok(name)
+}
+
+fn parse_rdata(
+    rtype: &str,
+    tokens: &[Token],
+    origin: Option<&Name>,
+    line: usize,
+    file: &str,
+) -> Result<RData, String> {
+    let words = || -> Result<Vec<&str>, String> {
+        tokens
+            .iter()
+            .map(|t| match t {
+                Token::Word(w) => Ok(w.as_str()),
+                Token::Quoted(_) => Err(format!("unexpected quoted string in {rtype} data")),
+            })
+            .collect()
+    };
+    let one_name = || -> Result<Name, String> {
+        match words()?.as_slice() {
+            [n] => parse_name(n, origin),
+            _ => Err(format!("{rtype} takes exactly one domain name")),
+        }
+    };
+    Ok(match rtype {
+        "A" => match words()?.as_slice() {
+            [a] => RData::A(A(a
+                .parse()
+                .map_err(|_| format!("`{a}` is not an IPv4 address"))?)),
+            _ => return Err("A takes exactly one IPv4 address".into()),
+        },
+        "AAAA" => match words()?.as_slice() {
+            [a] => RData::AAAA(AAAA(
+                a.parse()
+                    .map_err(|_| format!("`{a}` is not an IPv6 address"))?,
+            )),
+            _ => return Err("AAAA takes exactly one IPv6 address".into()),
+        },
+        "CNAME" => RData::CNAME(CNAME(one_name()?)),
+        "NS" => RData::NS(NS(one_name()?)),
+        "PTR" => RData::PTR(PTR(one_name()?)),
+        "MX" => match words()?.as_slice() {
+            [pref, exchange] => RData::MX(MX::new(
+                pref.parse()
+                    .map_err(|_| format!("MX preference `{pref}` is not a number 0-65535"))?,
+                parse_name(exchange, origin)?,
+            )),
+            _ => return Err("MX takes a preference and an exchange name".into()),
+        },
+        "SOA" => match words()?.as_slice() {
+            [mname, rname, serial, refresh, retry, expire, minimum] => RData::SOA(SOA::new(
+                parse_name(mname, origin)?,
+                parse_name(rname, origin)?,
+                serial
+                    .parse()
+                    .map_err(|_| format!("SOA serial `{serial}` is not a number"))?,
+                parse_ttl(refresh)? as i32,
+                parse_ttl(retry)? as i32,
+                parse_ttl(expire)? as i32,
+                parse_ttl(minimum)?,
+            )),
+            _ => return Err("SOA takes mname rname serial refresh retry expire minimum".into()),
+        },
+        "TXT" => RData::TXT(character_strings(tokens)?),
+        "SPF" => RData::Unknown {
+            code: RecordType::from(SPF_RR_TYPE),
+            rdata: NULL::with(txt_wire(&character_strings(tokens)?)),
+        },
+        _ if tokens.first() == Some(&Token::Word("\\#".into())) => {
+            let code = type_number(rtype)?;
+            RData::Unknown {
+                code: RecordType::from(code),
+                rdata: NULL::with(generic_rdata(&words()?[1..])?),
+            }
+        }
+        _ => delegate_to_hickory(rtype, tokens, origin, line, file)?,
+    })
+}
+
+/// TXT (and SPF) data: one or more character-strings, quoted or bare.
+fn character_strings(tokens: &[Token]) -> Result<TXT, String> {
+    if tokens.is_empty() {
+        return Err("TXT needs at least one character-string".into());
+    }
+    let strings: Vec<&[u8]> = tokens
+        .iter()
+        .map(|t| match t {
+            Token::Word(w) => w.as_bytes(),
+            Token::Quoted(q) => q.as_slice(),
+        })
+        .collect();
+    Ok(TXT::from_bytes(strings))
+}
+
+/// Wire form of character-strings (length-prefixed), for type 99 data.
+fn txt_wire(txt: &TXT) -> Vec<u8> {
+    let mut out = Vec::new();
+    for s in txt.txt_data.iter() {
+        out.push(u8::try_from(s.len()).unwrap_or(u8::MAX));
+        out.extend_from_slice(&s[..s.len().min(255)]);
+    }
+    out
+}
+
+fn type_number(rtype: &str) -> Result<u16, String> {
+    rtype
+        .strip_prefix("TYPE")
+        .and_then(|n| n.parse().ok())
+        .or_else(|| {
+            rtype
+                .parse::<RecordType>()
+                .ok()
+                .map(u16::from)
+                .filter(|_| !rtype.starts_with("TYPE"))
+        })
+        .ok_or_else(|| format!("unknown record type `{rtype}`"))
+}
+
+/// RFC 3597 §5: `\# <length> <hex>...`.
+fn generic_rdata(words: &[&str]) -> Result<Vec<u8>, String> {
+    let (len, hex) = words
+        .split_first()
+        .ok_or("`\\#` must be followed by the data length")?;
+    let len: usize = len
+        .parse()
+        .map_err(|_| format!("`{len}` is not a data length"))?;
+    let hex: String = hex.concat();
+    if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("generic record data must be hexadecimal".into());
+    }
+    let data: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .filter_map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+        .collect();
+    if data.len() != len {
+        return Err(format!(
+            "generic record data is {} octets, not the {len} announced",
+            data.len()
+        ));
+    }
+    Ok(data)
+}
+
+/// Record data of types this module does not build itself (SRV, CAA, TLSA,
+/// DS, …) goes through hickory's parser as a one-record zone.
+fn delegate_to_hickory(
+    rtype: &str,
+    tokens: &[Token],
+    origin: Option<&Name>,
+    line: usize,
+    file: &str,
+) -> Result<RData, String> {
+    let mut text = String::new();
+    if let Some(o) = origin {
+        text.push_str(&format!("$ORIGIN {}\n", o.to_ascii()));
+    }
+    text.push_str("mailvet-overlay-record. 0 IN ");
+    text.push_str(rtype);
+    for t in tokens {
+        text.push(' ');
+        match t {
+            Token::Word(w) => text.push_str(w),
+            Token::Quoted(q) => {
+                text.push('"');
+                for &b in q {
+                    match b {
+                        b'"' | b'\\' => text.push_str(&format!("\\{}", b as char)),
+                        0x20..=0x7e => text.push(b as char),
+                        _ => text.push_str(&format!("\\{b:03}")),
+                    }
+                }
+                text.push('"');
+            }
+        }
+    }
+    let parsed = hickory_proto::serialize::txt::Parser::new(text, None, origin.cloned())
+        .parse()
+        .map_err(|e| format!("{rtype} record not understood ({file}:{line}): {e}"))?;
+    parsed
+        .1
+        .into_values()
+        .flat_map(|set| set.records_without_rrsigs().cloned().collect::<Vec<_>>())
+        .next()
+        .map(|r| r.data)
+        .ok_or_else(|| format!("{rtype} record not understood"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn txt_of(zone: &Zone, owner: &str) -> Vec<Vec<u8>> {
+        let owner = Name::from_ascii(owner).unwrap();
+        zone.records
+            .iter()
+            .find(|r| r.record.name == owner && r.record.record_type() == RecordType::TXT)
+            .map(|r| match &r.record.data {
+                RData::TXT(t) => t.txt_data.iter().map(|s| s.to_vec()).collect(),
+                _ => unreachable!(),
+            })
+            .expect("record present")
+    }
+
+    #[test]
+    fn txt_in_parentheses_keeps_quoted_semicolons_and_spaces() {
+        let zone = parse(
+            "$ORIGIN example.com.\n$TTL 300\n\
+             sel._domainkey IN TXT ( \"v=DKIM1; k=rsa; \"\n   \"p=MIIBIjAN\" ; key\n )\n\
+             next IN TXT \"one\"\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            txt_of(&zone, "sel._domainkey.example.com."),
+            vec![b"v=DKIM1; k=rsa; ".to_vec(), b"p=MIIBIjAN".to_vec()]
+        );
+        assert_eq!(txt_of(&zone, "next.example.com."), vec![b"one".to_vec()]);
+        assert_eq!(zone.records[1].line, 6);
+    }
+
+    #[test]
+    fn origin_ttl_relative_absolute_and_inherited_owner() {
+        let zone = parse(
+            "$TTL 1h\n@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n  IN MX 10 mx.other.test.\n\
+             www 60 IN A 192.0.2.1\n",
+            None,
+        );
+        // No $ORIGIN: `@` cannot be resolved.
+        assert!(zone.is_err());
+        let zone = parse(
+            "$ORIGIN example.com.\n$TTL 1h\n@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n  \
+             IN MX 10 mx.other.test.\nwww 60 IN A 192.0.2.1\nwww IN 120 AAAA 2001:db8::1\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(zone.origin, Name::from_ascii("example.com.").unwrap());
+        let mx = &zone.records[1].record;
+        assert_eq!(mx.name, Name::from_ascii("example.com.").unwrap());
+        assert_eq!(mx.ttl, 3600);
+        assert!(matches!(&mx.data, RData::MX(m) if m.exchange == Name::from_ascii("mx.other.test.").unwrap()));
+        assert_eq!(zone.records[2].record.ttl, 60);
+        assert_eq!(zone.records[3].record.ttl, 120);
+    }
+
+    #[test]
+    fn spf_type_decimal_escapes_and_generic_types() {
+        let zone = parse(
+            "$ORIGIN .\n$TTL 300\n. IN SOA ns. host. 1 1 1 1 1\n\
+             a.test. IN SPF \"v=spf1 \\194\\128 -all\"\n\
+             b.test. IN TYPE65534 \\# 2 0a0B\n\
+             c.test. IN CAA 0 issue \"ca.example\"\n",
+            None,
+        )
+        .unwrap();
+        let spf = &zone.records[1].record;
+        assert_eq!(spf.record_type(), RecordType::from(99));
+        match &spf.data {
+            RData::Unknown { rdata, .. } => {
+                assert_eq!(rdata.anything.as_ref() as &[u8], b"\x0ev=spf1 \xc2\x80 -all")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(zone.records[2].record.record_type(), RecordType::from(65534));
+        assert_eq!(zone.records[3].record.record_type(), RecordType::CAA);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse("$ORIGIN example.com.\n$TTL 300\nwww IN A 999.1.1.1\n", None).unwrap_err();
+        assert_eq!(e.to_string(), "<zone>:3: `999.1.1.1` is not an IPv4 address");
+        let e = parse("$ORIGIN example.com.\nx 300 IN TXT ( \"a\"\n", None).unwrap_err();
+        assert!(e.to_string().starts_with("<zone>:2:"), "{e}");
+        let e = parse("x.test. 300 IN TXT \"a\"\n", None).unwrap_err();
+        assert!(e.to_string().contains("$ORIGIN"), "{e}");
+    }
+}

@@ -1,0 +1,20 @@
+//! mailvet: will this mail authenticate and reach the inbox, and if not,
+//! exactly what to fix.
+//!
+//! # Layout
+//!
+//! The engine is layered; each layer knows only the one below it.
+//!
+//! - [`dns`] — the resolver layer every check queries through: upstream
+//!   servers or the system's, `--zone` overlays, `--offline`, a per-request
+//!   trace, memo and deadline, a shared cache for the server, and the bridge
+//!   that routes mail-auth's lookups through the same layer.
+//! - [`spf`] — SPF (RFC 7208), our own: the record parser, the macro
+//!   expander and `check_host()` with its lookup limits.
+//! - [`http`] — the axum server: routes, problem+json errors, limits.
+//!
+//! The binary (`src/main.rs`) parses the command line, calls the engine
+//! and renders; it holds no logic of its own.
+
+pub mod dns;
+pub mod spf;
