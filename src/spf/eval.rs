@@ -271,14 +271,16 @@ impl<'a> Evaluator<'a> {
     /// Looks up the client's address family at `target`; `None` when the
     /// name cannot exist.
     async fn addresses(&self, target: &str, domain: &str, span: &Span, text: &str) -> Result<Option<Answer>, Abort> {
-        let Some(name) = dns_name(target) else {
-            return Ok(None);
-        };
-        let rtype = family_type(self.inputs.ip);
+        match dns_name(target) {
+            Some(name) => self.addresses_of(&name, domain, span, text).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn addresses_of(&self, name: &Name, domain: &str, span: &Span, text: &str) -> Result<Answer, Abort> {
         self.resolver
-            .lookup(&name, rtype)
+            .lookup(name, family_type(self.inputs.ip))
             .await
-            .map(Some)
             .map_err(|e| dns_abort(domain, Some((text, span)), &e))
     }
 
@@ -331,11 +333,9 @@ impl<'a> Evaluator<'a> {
                     ));
                 }
                 for (_, exchange) in exchanges {
-                    let host = exchange.to_ascii();
-                    if let Some(addrs) = self.addresses(&host, domain, span, text).await? {
-                        if address_matches(&addrs, ip, *cidr4, *cidr6) {
-                            return Ok(true);
-                        }
+                    let addrs = self.addresses_of(&exchange, domain, span, text).await?;
+                    if address_matches(&addrs, ip, *cidr4, *cidr6) {
+                        return Ok(true);
                     }
                 }
                 Ok(false)

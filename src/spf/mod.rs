@@ -178,7 +178,9 @@ impl SpfQuery {
                     reason: format!("longer than {max} characters"),
                 });
             }
-            if let Some(c) = value.chars().find(|c| c.is_control() || c.is_whitespace()) {
+            // Spaces can be part of a quoted local-part (RFC 5321 §4.1.2);
+            // control characters cannot be part of anything.
+            if let Some(c) = value.chars().find(|c| c.is_control()) {
                 return Err(QueryError::Invalid {
                     field,
                     reason: format!("contains the character {c:?}"),

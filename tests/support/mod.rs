@@ -1,0 +1,271 @@
+//! A real authoritative DNS server for the tests: hickory-server on
+//! 127.0.0.1 (one random port, UDP and TCP) serving fixture zone files.
+//!
+//! Tests point mailvet at it with `--dns 127.0.0.1:PORT` (or
+//! `UpstreamChoice::Servers`), so every query crosses a real socket. The
+//! server can be told to misbehave per name and type — never answer,
+//! answer SERVFAIL, answer late, or answer UDP truncated — and it logs every
+//! query it receives so tests can assert on what was asked.
+//!
+//! Zones are read with mailvet's own zone loader (the same one `--zone`
+//! uses). A root zone is served unless a fixture provides one, so names
+//! outside the fixtures get NXDOMAIN rather than REFUSED.
+
+#![allow(dead_code)] // each test binary uses a different part of this
+
+use async_trait::async_trait;
+use hickory_proto::op::{Header, HeaderCounts, Metadata, ResponseCode};
+use hickory_proto::rr::{LowerName, Name, RecordSet, RecordType, RrKey};
+use hickory_server::Server;
+use hickory_server::net::runtime::Time;
+use hickory_server::net::xfer::Protocol;
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::store::in_memory::InMemoryZoneHandler;
+use hickory_server::zone_handler::{AxfrPolicy, Catalog, MessageResponseBuilder, ZoneType};
+use mailvet::dns::zone::{self, Zone};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How a faulty name misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FaultKind {
+    /// Never answer: the client times out.
+    NoAnswer,
+    /// Answer SERVFAIL.
+    ServFail,
+    /// Answer correctly, after this long.
+    Latency(Duration),
+    /// Over UDP, answer with TC set and no records; TCP answers normally.
+    Truncate,
+}
+
+/// Which query types a fault applies to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultTypes {
+    All,
+    Only(Vec<RecordType>),
+    AllExcept(Vec<RecordType>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub name: LowerName,
+    pub types: FaultTypes,
+    pub kind: FaultKind,
+}
+
+/// A query as the server received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedQuery {
+    /// Lower-case, with the final dot.
+    pub name: String,
+    pub rtype: RecordType,
+    pub protocol: &'static str,
+}
+
+pub struct TestDns {
+    pub addr: SocketAddr,
+    faults: Arc<Mutex<Vec<Fault>>>,
+    log: Arc<Mutex<Vec<LoggedQuery>>>,
+    _server: Server<FaultyCatalog>,
+}
+
+struct FaultyCatalog {
+    catalog: Catalog,
+    faults: Arc<Mutex<Vec<Fault>>>,
+    log: Arc<Mutex<Vec<LoggedQuery>>>,
+}
+
+const ROOT_ZONE: &str = "$ORIGIN .\n$TTL 300\n. IN SOA ns.test-dns.invalid. hostmaster.test-dns.invalid. 1 3600 600 86400 300\n";
+
+impl TestDns {
+    /// Serves the given zone files (plus a root zone if none is given).
+    pub async fn start(files: &[&Path]) -> TestDns {
+        let zones: Vec<Zone> = files
+            .iter()
+            .map(|f| Zone::load(f).unwrap_or_else(|e| panic!("fixture zone: {e}")))
+            .collect();
+        TestDns::serve(zones).await
+    }
+
+    /// Serves zones given as text.
+    pub async fn start_with_texts(texts: &[&str]) -> TestDns {
+        let zones = texts
+            .iter()
+            .map(|t| zone::parse(t, None).unwrap_or_else(|e| panic!("fixture zone: {e}")))
+            .collect();
+        TestDns::serve(zones).await
+    }
+
+    async fn serve(mut zones: Vec<Zone>) -> TestDns {
+        if !zones.iter().any(|z| z.origin.is_root()) {
+            zones.push(zone::parse(ROOT_ZONE, None).expect("root zone"));
+        }
+        let mut catalog = Catalog::new();
+        for zone in zones {
+            let mut sets: BTreeMap<RrKey, RecordSet> = BTreeMap::new();
+            for zr in zone.records {
+                let r = zr.record;
+                sets.entry(RrKey::new(LowerName::new(&r.name), r.record_type()))
+                    .or_insert_with(|| RecordSet::new(r.name.clone(), r.record_type(), 1))
+                    .insert(r, 1);
+            }
+            let handler: InMemoryZoneHandler = InMemoryZoneHandler::new(
+                zone.origin.clone(),
+                sets,
+                ZoneType::Primary,
+                AxfrPolicy::Deny,
+            )
+            .unwrap_or_else(|e| panic!("zone {}: {e}", zone.origin));
+            catalog.upsert(LowerName::new(&zone.origin), vec![Arc::new(handler)]);
+        }
+        let faults = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (udp, tcp) = bind_same_port().await;
+        let addr = udp.local_addr().expect("udp addr");
+        let mut server = Server::new(FaultyCatalog {
+            catalog,
+            faults: Arc::clone(&faults),
+            log: Arc::clone(&log),
+        });
+        server.register_socket(udp);
+        server.register_listener(tcp, Duration::from_secs(5), 65535);
+        TestDns {
+            addr,
+            faults,
+            log,
+            _server: server,
+        }
+    }
+
+    /// The `--dns` argument that points at this server.
+    pub fn dns_arg(&self) -> String {
+        self.addr.to_string()
+    }
+
+    pub fn add_fault(&self, name: &str, types: FaultTypes, kind: FaultKind) {
+        let mut name = Name::from_ascii(name).expect("fault name");
+        name.set_fqdn(true);
+        let name = LowerName::new(&name);
+        self.faults.lock().unwrap().push(Fault { name, types, kind });
+    }
+
+    pub fn clear_faults(&self) {
+        self.faults.lock().unwrap().clear();
+    }
+
+    /// Every query received so far.
+    pub fn queries(&self) -> Vec<LoggedQuery> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// How many times this name and type were asked.
+    pub fn count(&self, name: &str, rtype: RecordType) -> usize {
+        let name = name.trim_end_matches('.').to_ascii_lowercase() + ".";
+        self.queries()
+            .iter()
+            .filter(|q| q.name == name && q.rtype == rtype)
+            .count()
+    }
+
+    pub fn clear_log(&self) {
+        self.log.lock().unwrap().clear();
+    }
+}
+
+/// UDP and TCP on one port, as a real server (and `--dns IP:PORT`) expects.
+async fn bind_same_port() -> (tokio::net::UdpSocket, tokio::net::TcpListener) {
+    for _ in 0..50 {
+        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind udp");
+        let addr = udp.local_addr().expect("udp addr");
+        if let Ok(tcp) = tokio::net::TcpListener::bind(addr).await {
+            return (udp, tcp);
+        }
+    }
+    panic!("no port free for both UDP and TCP on 127.0.0.1");
+}
+
+impl FaultyCatalog {
+    fn fault_for(&self, name: &LowerName, rtype: RecordType) -> Option<FaultKind> {
+        self.faults
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|f| {
+                &f.name == name
+                    && match &f.types {
+                        FaultTypes::All => true,
+                        FaultTypes::Only(t) => t.contains(&rtype),
+                        FaultTypes::AllExcept(t) => !t.contains(&rtype),
+                    }
+            })
+            .map(|f| f.kind)
+    }
+}
+
+#[async_trait]
+impl RequestHandler for FaultyCatalog {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        mut response_handle: R,
+    ) -> ResponseInfo {
+        let Ok(info) = request.request_info() else {
+            return self.catalog.handle_request::<R, T>(request, response_handle).await;
+        };
+        let name: LowerName = info.query.name().clone();
+        let rtype = info.query.query_type();
+        let protocol = match info.protocol {
+            Protocol::Udp => "udp",
+            Protocol::Tcp => "tcp",
+            _ => "other",
+        };
+        self.log.lock().unwrap().push(LoggedQuery {
+            name: name.to_string().to_ascii_lowercase(),
+            rtype,
+            protocol,
+        });
+        let header = |code: ResponseCode| {
+            let mut metadata = Metadata::response_from_request(&request.metadata);
+            metadata.response_code = code;
+            ResponseInfo::from(Header {
+                metadata,
+                counts: HeaderCounts::default(),
+            })
+        };
+        match self.fault_for(&name, rtype) {
+            Some(FaultKind::NoAnswer) => header(ResponseCode::ServFail),
+            Some(FaultKind::ServFail) => {
+                let response = MessageResponseBuilder::from_message_request(request)
+                    .error_msg(&request.metadata, ResponseCode::ServFail);
+                response_handle
+                    .send_response(response)
+                    .await
+                    .unwrap_or_else(|_| header(ResponseCode::ServFail))
+            }
+            Some(FaultKind::Truncate) if protocol == "udp" => {
+                let mut response = MessageResponseBuilder::from_message_request(request)
+                    .error_msg(&request.metadata, ResponseCode::NoError);
+                response.metadata_mut().truncation = true;
+                response_handle
+                    .send_response(response)
+                    .await
+                    .unwrap_or_else(|_| header(ResponseCode::ServFail))
+            }
+            Some(FaultKind::Latency(delay)) => {
+                tokio::time::sleep(delay).await;
+                self.catalog
+                    .handle_request::<R, T>(request, response_handle)
+                    .await
+            }
+            _ => {
+                self.catalog
+                    .handle_request::<R, T>(request, response_handle)
+                    .await
+            }
+        }
+    }
+}
