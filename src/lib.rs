@@ -11,10 +11,17 @@
 //!   that routes mail-auth's lookups through the same layer.
 //! - [`spf`] — SPF (RFC 7208), our own: the record parser, the macro
 //!   expander and `check_host()` with its lookup limits.
+//! - [`findings`] — the catalog of finding codes, findings and verdicts.
+//! - [`render`] — reports as JSON or as text for people.
 //! - [`http`] — the axum server: routes, problem+json errors, limits.
+//! - [`cli`] — subcommands, flags and exit codes.
 //!
 //! The binary (`src/main.rs`) parses the command line, calls the engine
 //! and renders; it holds no logic of its own.
 
+pub mod cli;
 pub mod dns;
+pub mod findings;
+pub mod http;
+pub mod render;
 pub mod spf;

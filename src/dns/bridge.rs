@@ -141,7 +141,10 @@ async fn serve_tcp_connection(mut stream: TcpStream, resolver: Resolver) {
         let Ok(query) = Message::from_vec(&buf) else {
             return;
         };
-        let bytes = respond(&query, &resolver).await.to_vec().unwrap_or_default();
+        let bytes = respond(&query, &resolver)
+            .await
+            .to_vec()
+            .unwrap_or_default();
         let Ok(len) = u16::try_from(bytes.len()) else {
             return;
         };

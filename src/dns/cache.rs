@@ -87,13 +87,21 @@ impl SharedCache {
             let Entries { map, order } = &mut *entries;
             order.retain(|k| map.contains_key(k));
         }
-        if entries.map.insert(key.clone(), (answer, now + ttl)).is_none() {
+        if entries
+            .map
+            .insert(key.clone(), (answer, now + ttl))
+            .is_none()
+        {
             entries.order.push_back(key);
         }
     }
 
     pub fn len(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).map.len()
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {

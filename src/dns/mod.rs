@@ -96,11 +96,11 @@ impl Default for Settings {
 /// Why the resolver layer could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error(
-        "cannot read the system's DNS configuration ({0}); pass --dns IP[:PORT] or --offline"
-    )]
+    #[error("cannot read the system's DNS configuration ({0}); pass --dns IP[:PORT] or --offline")]
     SystemConf(String),
-    #[error("the system's DNS configuration lists no nameserver; pass --dns IP[:PORT] or --offline")]
+    #[error(
+        "the system's DNS configuration lists no nameserver; pass --dns IP[:PORT] or --offline"
+    )]
     NoServers,
     #[error(transparent)]
     Zone(#[from] zone::ZoneError),
@@ -339,7 +339,10 @@ impl Resolver {
             };
             chain += 1;
             if chain > MAX_CNAME_CHAIN
-                || answer.records.iter().any(|r| r.name.eq_ignore_root_case(&target))
+                || answer
+                    .records
+                    .iter()
+                    .any(|r| r.name.eq_ignore_root_case(&target))
             {
                 break; // a loop or an over-long chain: what we have is the answer
             }
@@ -421,8 +424,7 @@ impl Resolver {
             self.record(name, rtype, &outcome, started, Source::Cache, None);
             return outcome;
         }
-        let (outcome, server) = match upstream.exchange(name, rtype, self.session.deadline).await
-        {
+        let (outcome, server) = match upstream.exchange(name, rtype, self.session.deadline).await {
             Ok(reply) => (Ok(answer_from(reply.message)), Some(reply.server)),
             Err(e) => (Err(e), None),
         };

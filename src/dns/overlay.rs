@@ -85,9 +85,6 @@ impl ZoneIndex {
         nodes.insert(LowerName::new(&zone.origin));
         for zr in zone.records {
             let record = zr.record;
-            if !zone.origin.zone_of(&record.name) {
-                continue; // out-of-zone data is ignored, as a primary would
-            }
             if let RData::SOA(soa) = &record.data {
                 negative_ttl = record.ttl.min(soa.minimum);
             }
@@ -197,14 +194,19 @@ mod tests {
         let a = o.lookup(&n("example.com."), RecordType::TXT).unwrap();
         assert_eq!((a.rcode, a.records.len()), (Rcode::NoError, 1));
         let nodata = o.lookup(&n("example.com."), RecordType::MX).unwrap();
-        assert_eq!((nodata.rcode, nodata.records.len(), nodata.ttl), (Rcode::NoError, 0, 60));
+        assert_eq!(
+            (nodata.rcode, nodata.records.len(), nodata.ttl),
+            (Rcode::NoError, 0, 60)
+        );
         let ent = o.lookup(&n("b.c.example.com."), RecordType::A).unwrap();
         assert_eq!((ent.rcode, ent.records.len()), (Rcode::NoError, 0));
         let nx = o.lookup(&n("nope.example.com."), RecordType::A).unwrap();
         assert_eq!(nx.rcode, Rcode::NXDomain);
         let cname = o.lookup(&n("ALIAS.example.com."), RecordType::A).unwrap();
         assert_eq!(cname.records[0].record_type(), RecordType::CNAME);
-        let wild = o.lookup(&n("x.y.wild.example.com."), RecordType::TXT).unwrap();
+        let wild = o
+            .lookup(&n("x.y.wild.example.com."), RecordType::TXT)
+            .unwrap();
         assert_eq!(wild.records[0].name, n("x.y.wild.example.com."));
         assert!(o.lookup(&n("example.org."), RecordType::A).is_none());
     }
@@ -216,6 +218,9 @@ mod tests {
             zone::parse("$ORIGIN sub.example.com.\n$TTL 1\nwww A 192.0.2.2\n", None).unwrap(),
         ]);
         let a = o.lookup(&n("www.sub.example.com."), RecordType::A).unwrap();
-        assert_eq!(a.records[0].data, RData::A("192.0.2.2".parse::<std::net::Ipv4Addr>().unwrap().into()));
+        assert_eq!(
+            a.records[0].data,
+            RData::A("192.0.2.2".parse::<std::net::Ipv4Addr>().unwrap().into())
+        );
     }
 }

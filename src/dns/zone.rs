@@ -106,8 +106,8 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<Zone, ZoneError> {
                     }
                     "$TTL" => {
                         tokens.next();
-                        let ttl = word(tokens.next(), "a TTL after $TTL")
-                            .map_err(|m| err(line, m))?;
+                        let ttl =
+                            word(tokens.next(), "a TTL after $TTL").map_err(|m| err(line, m))?;
                         default_ttl = Some(parse_ttl(&ttl).map_err(|m| err(line, m))?);
                         continue;
                     }
@@ -169,6 +169,17 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<Zone, ZoneError> {
                 .into(),
         )
     })?;
+    // A primary ignores data outside its zone; a user who wrote it expects
+    // it to count, so say so instead.
+    if let Some(outside) = records.iter().find(|r| !origin.zone_of(&r.record.name)) {
+        return Err(err(
+            outside.line,
+            format!(
+                "{} is outside this zone ({}); put it in a zone file of its own",
+                outside.record.name, origin
+            ),
+        ));
+    }
     Ok(Zone {
         path: path.map(Path::to_path_buf),
         origin,
@@ -636,7 +647,9 @@ mod tests {
         let mx = &zone.records[1].record;
         assert_eq!(mx.name, Name::from_ascii("example.com.").unwrap());
         assert_eq!(mx.ttl, 3600);
-        assert!(matches!(&mx.data, RData::MX(m) if m.exchange == Name::from_ascii("mx.other.test.").unwrap()));
+        assert!(
+            matches!(&mx.data, RData::MX(m) if m.exchange == Name::from_ascii("mx.other.test.").unwrap())
+        );
         assert_eq!(zone.records[2].record.ttl, 60);
         assert_eq!(zone.records[3].record.ttl, 120);
     }
@@ -655,21 +668,35 @@ mod tests {
         assert_eq!(spf.record_type(), RecordType::from(99));
         match &spf.data {
             RData::Unknown { rdata, .. } => {
-                assert_eq!(rdata.anything.as_ref() as &[u8], b"\x0ev=spf1 \xc2\x80 -all")
+                assert_eq!(
+                    rdata.anything.as_ref() as &[u8],
+                    b"\x0ev=spf1 \xc2\x80 -all"
+                )
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert_eq!(zone.records[2].record.record_type(), RecordType::from(65534));
+        assert_eq!(
+            zone.records[2].record.record_type(),
+            RecordType::from(65534)
+        );
         assert_eq!(zone.records[3].record.record_type(), RecordType::CAA);
     }
 
     #[test]
     fn errors_name_the_line() {
         let e = parse("$ORIGIN example.com.\n$TTL 300\nwww IN A 999.1.1.1\n", None).unwrap_err();
-        assert_eq!(e.to_string(), "<zone>:3: `999.1.1.1` is not an IPv4 address");
+        assert_eq!(
+            e.to_string(),
+            "<zone>:3: `999.1.1.1` is not an IPv4 address"
+        );
         let e = parse("$ORIGIN example.com.\nx 300 IN TXT ( \"a\"\n", None).unwrap_err();
         assert!(e.to_string().starts_with("<zone>:2:"), "{e}");
         let e = parse("x.test. 300 IN TXT \"a\"\n", None).unwrap_err();
         assert!(e.to_string().contains("$ORIGIN"), "{e}");
+        let e = parse("$ORIGIN a.test.\n$TTL 1\n@ TXT x\nb.test. TXT y\n", None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "<zone>:4: b.test. is outside this zone (a.test.); put it in a zone file of its own"
+        );
     }
 }

@@ -66,11 +66,7 @@ struct Evaluator<'a> {
     records: Vec<ConsultedRecord>,
 }
 
-pub(super) async fn evaluate(
-    resolver: &Resolver,
-    inputs: &Inputs<'_>,
-    domain: &str,
-) -> Evaluation {
+pub(super) async fn evaluate(resolver: &Resolver, inputs: &Inputs<'_>, domain: &str) -> Evaluation {
     let mut ev = Evaluator {
         resolver,
         inputs,
@@ -122,7 +118,10 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn check_host(&mut self, domain: String) -> Pin<Box<dyn Future<Output = LevelResult> + Send + '_>> {
+    fn check_host(
+        &mut self,
+        domain: String,
+    ) -> Pin<Box<dyn Future<Output = LevelResult> + Send + '_>> {
         Box::pin(async move {
             // §4.3: a malformed or single-label domain gives "none".
             let Some(name) = dns_name(&domain).filter(|n| n.num_labels() >= 2) else {
@@ -173,7 +172,12 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    async fn evaluate_record(&mut self, domain: &str, text: &str, record: &SpfRecord) -> LevelResult {
+    async fn evaluate_record(
+        &mut self,
+        domain: &str,
+        text: &str,
+        record: &SpfRecord,
+    ) -> LevelResult {
         for directive in &record.directives {
             if directive.mechanism.queries_dns() {
                 self.count_term(domain, text, &directive.span)?;
@@ -249,7 +253,14 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
-    fn count_void(&mut self, answer: &Answer, rtype: RecordType, domain: &str, text: &str, span: &Span) -> Result<(), Abort> {
+    fn count_void(
+        &mut self,
+        answer: &Answer,
+        rtype: RecordType,
+        domain: &str,
+        text: &str,
+        span: &Span,
+    ) -> Result<(), Abort> {
         if answer.rcode == Rcode::NXDomain || answer.is_empty_of(rtype) {
             self.lookups.void += 1;
             if self.lookups.void > MAX_VOID_LOOKUPS {
@@ -270,33 +281,60 @@ impl<'a> Evaluator<'a> {
 
     /// Looks up the client's address family at `target`; `None` when the
     /// name cannot exist.
-    async fn addresses(&self, target: &str, domain: &str, span: &Span, text: &str) -> Result<Option<Answer>, Abort> {
+    async fn addresses(
+        &self,
+        target: &str,
+        domain: &str,
+        span: &Span,
+        text: &str,
+    ) -> Result<Option<Answer>, Abort> {
         match dns_name(target) {
             Some(name) => self.addresses_of(&name, domain, span, text).await.map(Some),
             None => Ok(None),
         }
     }
 
-    async fn addresses_of(&self, name: &Name, domain: &str, span: &Span, text: &str) -> Result<Answer, Abort> {
+    async fn addresses_of(
+        &self,
+        name: &Name,
+        domain: &str,
+        span: &Span,
+        text: &str,
+    ) -> Result<Answer, Abort> {
         self.resolver
             .lookup(name, family_type(self.inputs.ip))
             .await
             .map_err(|e| dns_abort(domain, Some((text, span)), &e))
     }
 
-    async fn matches(&mut self, domain: &str, text: &str, mechanism: &Mechanism, span: &Span) -> Result<bool, Abort> {
+    async fn matches(
+        &mut self,
+        domain: &str,
+        text: &str,
+        mechanism: &Mechanism,
+        span: &Span,
+    ) -> Result<bool, Abort> {
         let ip = self.inputs.ip;
         match mechanism {
             Mechanism::All => Ok(true),
             Mechanism::Ip4 { network, prefix } => Ok(match ip {
-                IpAddr::V4(v4) => in_prefix(u32::from(v4).into(), u32::from(*network).into(), *prefix, 32),
+                IpAddr::V4(v4) => in_prefix(
+                    u32::from(v4).into(),
+                    u32::from(*network).into(),
+                    *prefix,
+                    32,
+                ),
                 IpAddr::V6(_) => false,
             }),
             Mechanism::Ip6 { network, prefix } => Ok(match ip {
                 IpAddr::V6(v6) => in_prefix(u128::from(v6), u128::from(*network), *prefix, 128),
                 IpAddr::V4(_) => false,
             }),
-            Mechanism::A { domain: spec, cidr4, cidr6 } => {
+            Mechanism::A {
+                domain: spec,
+                cidr4,
+                cidr6,
+            } => {
                 let target = self.target(spec.as_ref(), domain).await;
                 let answer = self.addresses(&target, domain, span, text).await?;
                 let Some(answer) = answer else {
@@ -306,7 +344,11 @@ impl<'a> Evaluator<'a> {
                 self.count_void(&answer, family_type(ip), domain, text, span)?;
                 Ok(address_matches(&answer, ip, *cidr4, *cidr6))
             }
-            Mechanism::Mx { domain: spec, cidr4, cidr6 } => {
+            Mechanism::Mx {
+                domain: spec,
+                cidr4,
+                cidr6,
+            } => {
                 let target = self.target(spec.as_ref(), domain).await;
                 let Some(name) = dns_name(&target) else {
                     self.count_void_nonexistent(domain, text, span)?;
@@ -387,7 +429,12 @@ impl<'a> Evaluator<'a> {
     }
 
     /// A name that cannot exist answers like NXDOMAIN: a void lookup.
-    fn count_void_nonexistent(&mut self, domain: &str, text: &str, span: &Span) -> Result<(), Abort> {
+    fn count_void_nonexistent(
+        &mut self,
+        domain: &str,
+        text: &str,
+        span: &Span,
+    ) -> Result<(), Abort> {
         let nx = Answer {
             rcode: Rcode::NXDomain,
             records: Vec::new(),

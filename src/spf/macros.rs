@@ -105,8 +105,8 @@ impl MacroString {
         let mut chars = text.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
             if c != '%' {
-                let allowed = matches!(c, '\x21'..='\x24' | '\x26'..='\x7e')
-                    || (explanation && c == ' ');
+                let allowed =
+                    matches!(c, '\x21'..='\x24' | '\x26'..='\x7e') || (explanation && c == ' ');
                 if !allowed {
                     return Err(format!("character {c:?} is not allowed in a macro-string"));
                 }
@@ -132,7 +132,9 @@ impl MacroString {
                     items.push(parse_expand(body, explanation)?);
                 }
                 Some((_, other)) => {
-                    return Err(format!("`%{other}` is not a macro (use %% for a percent sign)"));
+                    return Err(format!(
+                        "`%{other}` is not a macro (use %% for a percent sign)"
+                    ));
                 }
                 None => return Err("a lone `%` at the end".into()),
             }
@@ -193,9 +195,8 @@ impl MacroString {
                     delimiters,
                 } => {
                     let value = value_of(*letter, cx);
-                    let mut parts: Vec<&str> = value
-                        .split(|c: char| delimiters.contains(c))
-                        .collect();
+                    let mut parts: Vec<&str> =
+                        value.split(|c: char| delimiters.contains(c)).collect();
                     if *reverse {
                         parts.reverse();
                     }
@@ -232,9 +233,7 @@ impl MacroString {
 
 fn parse_expand(body: &str, explanation: bool) -> Result<Item, String> {
     let mut chars = body.chars();
-    let letter_char = chars
-        .next()
-        .ok_or("empty macro `%{}`")?;
+    let letter_char = chars.next().ok_or("empty macro `%{}`")?;
     let letter = Letter::from_char(letter_char)
         .ok_or_else(|| format!("`{letter_char}` is not a macro letter"))?;
     if letter.explanation_only() && !explanation {
@@ -414,7 +413,10 @@ mod tests {
         };
         let s = MacroString::parse("l=%{L}", true).unwrap();
         assert_eq!(s.expand(&c), "l=~jack%26jill%3Dup-a_b3.c");
-        assert_eq!(expand("%{c} %{t} %{r} %{p}", "2001:DB8::1"), "2001:db8::1 1000000 mailvet.example unknown");
+        assert_eq!(
+            expand("%{c} %{t} %{r} %{p}", "2001:DB8::1"),
+            "2001:db8::1 1000000 mailvet.example unknown"
+        );
     }
 
     #[test]

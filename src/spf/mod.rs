@@ -17,6 +17,7 @@
 pub mod eval;
 pub mod macros;
 pub mod record;
+pub mod report;
 
 use crate::dns::Resolver;
 use serde::Serialize;
@@ -200,14 +201,10 @@ impl SpfQuery {
                 };
                 Ok((Identity::MailFrom, local.to_string(), domain.to_string()))
             }
-            Some(_) if !helo.is_empty() => Ok((
-                Identity::MailFrom,
-                "postmaster".into(),
-                helo.to_string(),
-            )),
-            None if !helo.is_empty() => {
-                Ok((Identity::Helo, "postmaster".into(), helo.to_string()))
+            Some(_) if !helo.is_empty() => {
+                Ok((Identity::MailFrom, "postmaster".into(), helo.to_string()))
             }
+            None if !helo.is_empty() => Ok((Identity::Helo, "postmaster".into(), helo.to_string())),
             _ => Err(QueryError::NoIdentity),
         }
     }
@@ -260,7 +257,9 @@ fn received_spf(
 ) -> String {
     let comment = match result {
         SpfResult::Pass => format!("domain of {sender} designates {ip} as permitted sender"),
-        SpfResult::Fail => format!("domain of {sender} does not designate {ip} as permitted sender"),
+        SpfResult::Fail => {
+            format!("domain of {sender} does not designate {ip} as permitted sender")
+        }
         SpfResult::SoftFail => {
             format!("domain of {sender} does not designate {ip} as permitted sender (softfail)")
         }

@@ -106,9 +106,7 @@ pub struct SyntaxError {
 /// `v=spf1` followed by a space or the end (§4.5). The comparison is
 /// case-insensitive, as ABNF literals are (RFC 5234 §2.3).
 pub fn is_spf1(txt: &[u8]) -> bool {
-    txt.len() >= 6
-        && txt[..6].eq_ignore_ascii_case(b"v=spf1")
-        && (txt.len() == 6 || txt[6] == b' ')
+    txt.len() >= 6 && txt[..6].eq_ignore_ascii_case(b"v=spf1") && (txt.len() == 6 || txt[6] == b' ')
 }
 
 impl SpfRecord {
@@ -312,7 +310,10 @@ fn cidr_length(digits: &str, max: u8) -> Result<u8, String> {
     let valid_form = is_cidr_digits(digits)
         && (digits == "0" || !digits.starts_with('0'))
         && digits.len() <= if max == 32 { 2 } else { 3 };
-    let value = digits.parse::<u8>().ok().filter(|v| valid_form && *v <= max);
+    let value = digits
+        .parse::<u8>()
+        .ok()
+        .filter(|v| valid_form && *v <= max);
     value.ok_or_else(|| format!("`/{digits}` is not a prefix length from 0 to {max}"))
 }
 
@@ -346,11 +347,19 @@ mod tests {
         assert_eq!(r.directives[1].qualifier, Qualifier::Fail);
         assert!(matches!(
             r.directives[3].mechanism,
-            Mechanism::A { cidr4: 24, cidr6: 64, .. }
+            Mechanism::A {
+                cidr4: 24,
+                cidr6: 64,
+                ..
+            }
         ));
         assert!(matches!(
             r.directives[4].mechanism,
-            Mechanism::Mx { domain: None, cidr4: 30, cidr6: 128 }
+            Mechanism::Mx {
+                domain: None,
+                cidr4: 30,
+                cidr6: 128
+            }
         ));
         assert!(matches!(
             r.directives[8].mechanism,
@@ -394,7 +403,11 @@ mod tests {
             "v=spf1  -all  ",
             "v=spf1",
         ] {
-            assert!(parse(good).is_ok(), "{good} should parse: {:?}", parse(good));
+            assert!(
+                parse(good).is_ok(),
+                "{good} should parse: {:?}",
+                parse(good)
+            );
         }
     }
 }

@@ -150,7 +150,10 @@ impl TestDns {
         let mut name = Name::from_ascii(name).expect("fault name");
         name.set_fqdn(true);
         let name = LowerName::new(&name);
-        self.faults.lock().unwrap().push(Fault { name, types, kind });
+        self.faults
+            .lock()
+            .unwrap()
+            .push(Fault { name, types, kind });
     }
 
     pub fn clear_faults(&self) {
@@ -179,7 +182,9 @@ impl TestDns {
 /// UDP and TCP on one port, as a real server (and `--dns IP:PORT`) expects.
 async fn bind_same_port() -> (tokio::net::UdpSocket, tokio::net::TcpListener) {
     for _ in 0..50 {
-        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind udp");
+        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("bind udp");
         let addr = udp.local_addr().expect("udp addr");
         if let Ok(tcp) = tokio::net::TcpListener::bind(addr).await {
             return (udp, tcp);
@@ -214,7 +219,10 @@ impl RequestHandler for FaultyCatalog {
         mut response_handle: R,
     ) -> ResponseInfo {
         let Ok(info) = request.request_info() else {
-            return self.catalog.handle_request::<R, T>(request, response_handle).await;
+            return self
+                .catalog
+                .handle_request::<R, T>(request, response_handle)
+                .await;
         };
         let name: LowerName = info.query.name().clone();
         let rtype = info.query.query_type();

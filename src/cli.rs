@@ -1,0 +1,297 @@
+//! The command line: subcommands, their flags and exit codes.
+//!
+//! This module decides how arguments map onto the engine and how a run
+//! ends: exit 0 when no finding reaches `--fail-on` (default `error`), 1
+//! when one does, 2 for bad usage or bad input (with a one-line message
+//! saying what to change). It parses and renders; the work is the engine's.
+
+use crate::dns::{self, Dns, Settings, UpstreamChoice};
+use crate::findings::FailOn;
+use crate::render::{self, Format, text::Style};
+use crate::spf::{self, SpfQuery};
+use clap::{Args, Parser, Subcommand};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mailvet",
+    version,
+    about = "Will this mail authenticate and reach the inbox? mailvet checks SPF, DKIM, DMARC \
+             and the DNS behind them, and says exactly what to fix.",
+    after_help = "Examples:\n  \
+        mailvet spf --ip 192.0.2.1 --mail-from news@example.com\n  \
+        mailvet spf --ip 192.0.2.1 --helo mail.example.com --zone example.com.zone --offline\n  \
+        mailvet serve --listen 0.0.0.0:8080\n\n\
+        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad usage or input."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (POST /v1/spf, GET /healthz).
+    Serve(ServeArgs),
+    /// Evaluate SPF (RFC 7208) for a client IP and its envelope.
+    ///
+    /// With --mail-from the MAIL FROM identity is checked (an empty value is
+    /// the null sender, checked as postmaster@HELO); with only --helo, the
+    /// HELO identity. Every DNS query goes through the same resolver layer
+    /// as the other checks, so --zone files can preview an unpublished
+    /// record and --trace shows each query.
+    Spf(SpfArgs),
+}
+
+/// How DNS is asked; shared by every subcommand that queries DNS.
+#[derive(Debug, Clone, Args)]
+pub struct DnsArgs {
+    /// Nameserver to ask: IP or IP:PORT ([IPv6]:PORT), port 53 by default.
+    /// Repeat for several, asked in order. Default: the servers in
+    /// /etc/resolv.conf.
+    #[arg(
+        long = "dns",
+        value_name = "IP[:PORT]",
+        env = "MAILVET_DNS",
+        value_delimiter = ',',
+        value_parser = parse_server
+    )]
+    pub dns: Vec<SocketAddr>,
+
+    /// BIND zone file to overlay on live DNS: authoritative for the names
+    /// at and below its $ORIGIN (or SOA owner), so a change can be checked
+    /// before it is published. Repeatable.
+    #[arg(long = "zone", value_name = "FILE")]
+    pub zones: Vec<PathBuf>,
+
+    /// Send nothing to the network: names outside the --zone files are
+    /// NXDOMAIN.
+    #[arg(long, conflicts_with = "dns")]
+    pub offline: bool,
+
+    /// How long one try at one server may wait (e.g. 500ms, 2s).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub dns_timeout: Duration,
+
+    /// Rounds over the server list before a query counts as failed.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub dns_attempts: u32,
+
+    /// Most time one check (or one HTTP request) may spend on DNS; after
+    /// it, pending lookups fail as temporary errors.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub deadline: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "MAILVET_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub listen: SocketAddr,
+
+    /// Entries in the shared DNS cache (TTL-respecting; 0 turns it off).
+    #[arg(
+        long,
+        value_name = "N",
+        env = "MAILVET_CACHE_ENTRIES",
+        default_value_t = 10_000
+    )]
+    pub cache_entries: usize,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SpfArgs {
+    /// The connecting client's IP address (IPv4 or IPv6).
+    #[arg(long, value_name = "IP")]
+    pub ip: IpAddr,
+
+    /// The HELO/EHLO name the client gave.
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
+
+    /// The envelope sender (MAIL FROM). Use '' for the null sender.
+    #[arg(long, value_name = "ADDR")]
+    pub mail_from: Option<String>,
+
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+
+    /// Include every DNS query in the report.
+    #[arg(long)]
+    pub trace: bool,
+
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return usage_error(&format!("cannot start the async runtime: {e}")),
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Spf(args) => spf_command(args).await,
+        }
+    })
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("mailvet: {message}");
+    ExitCode::from(2)
+}
+
+impl DnsArgs {
+    /// Builds the resolver layer, loading the zone files.
+    pub fn build(&self, cache_capacity: usize) -> Result<Arc<Dns>, dns::SetupError> {
+        let zones = self
+            .zones
+            .iter()
+            .map(|p| dns::zone::Zone::load(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let upstream = if self.offline {
+            UpstreamChoice::Offline
+        } else if self.dns.is_empty() {
+            UpstreamChoice::System
+        } else {
+            UpstreamChoice::Servers(self.dns.clone())
+        };
+        Dns::new(
+            Settings {
+                upstream,
+                query_timeout: self.dns_timeout,
+                attempts: self.dns_attempts,
+                deadline: self.deadline,
+                cache_capacity,
+            },
+            zones,
+        )
+    }
+}
+
+async fn spf_command(args: SpfArgs) -> ExitCode {
+    let dns = match args.dns.build(0) {
+        Ok(d) => d,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let query = SpfQuery {
+        ip: args.ip,
+        helo: args.helo,
+        mail_from: args.mail_from,
+        receiver: None,
+    };
+    let resolver = dns.resolver();
+    let report = match spf::report::report(&resolver, &query, args.trace).await {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let out = match args.format {
+        Format::Json => render::json(&report),
+        Format::Text => render::text::spf(&report, Style::for_stdout()),
+    };
+    print!("{out}");
+    if args.fail_on.is_exceeded(&report.findings) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    let dns = match args.dns.build(args.cache_entries) {
+        Ok(d) => d,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    match crate::http::serve(args.listen, dns).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => usage_error(&e.to_string()),
+    }
+}
+
+/// `IP`, `IP:PORT` or `[IPv6]:PORT`; port 53 when absent.
+pub fn parse_server(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(ip) = s
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    Err(format!(
+        "`{s}` is not a nameserver address; write an IP such as 192.0.2.53 or 127.0.0.1:5353"
+    ))
+}
+
+/// `500ms`, `2s`, `1m`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((s, "s"), |i| s.split_at(i));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration; write e.g. 500ms, 2s or 1m"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("`{s}`: unit must be ms, s or m")),
+    };
+    if !(0.001..=3600.0).contains(&seconds) {
+        return Err(format!("`{s}` is out of range (1ms to 60m)"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_and_durations() {
+        assert_eq!(
+            parse_server("192.0.2.1").unwrap(),
+            "192.0.2.1:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_server("127.0.0.1:5353").unwrap(),
+            "127.0.0.1:5353".parse().unwrap()
+        );
+        assert_eq!(parse_server("::1").unwrap(), "[::1]:53".parse().unwrap());
+        assert_eq!(
+            parse_server("[::1]:54").unwrap(),
+            "[::1]:54".parse().unwrap()
+        );
+        assert!(parse_server("dns.example").is_err());
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        assert!(parse_duration("2h").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
+}

@@ -1,0 +1,1183 @@
+//! The one catalog of finding codes.
+//!
+//! Every finding mailvet reports carries a code from this table, and the
+//! table is the only place where a code's severity, title, `why`, generic
+//! `fix` and references are written down.
+//!
+//! Codes are a public contract: CI pipelines match on them, the web page
+//! links them, and every report format carries them. A code never changes
+//! meaning once shipped; new codes may be added freely, but an existing one
+//! is never renamed, reused or given a different condition.
+//!
+//! The text here is generic. A check adds the specific detail (which record,
+//! host or header it saw), the evidence (the DNS answers or header values),
+//! and, when one can be computed, a concrete fix that replaces the generic
+//! one below. Placeholders such as `<domain>` and `<selector>` stand for the
+//! values a check fills in.
+
+use super::{CatalogEntry, Severity};
+
+const GMAIL: &str = "Gmail sender guidelines (support.google.com/a/answer/81126)";
+const YAHOO: &str = "Yahoo sender best practices (senders.yahooinc.com/best-practices)";
+const MICROSOFT: &str = "Microsoft Outlook.com high-volume sender requirements (2025)";
+const BIMI_DRAFT: &str = "BIMI draft (draft-brand-indicators-for-message-identification)";
+const BIMI_GROUP: &str = "BIMI Group implementation guide (bimigroup.org)";
+
+/// Every finding code mailvet can report, grouped as in the published
+/// catalog: SPF, DMARC, DKIM, then MX, MTA-STS, TLS-RPT, BIMI and DNSSEC,
+/// then the codes only a message check produces.
+pub static CATALOG: &[CatalogEntry] = &[
+    // ----------------------------------------------------------------------
+    // SPF (domain audit and message check)
+    // ----------------------------------------------------------------------
+    CatalogEntry {
+        code: "spf.missing",
+        severity: Severity::Error,
+        title: "No SPF record published",
+        why: "Without SPF, receivers cannot tell which servers may send mail for this \
+              domain, so every SPF check returns none. DMARC then has to pass through \
+              DKIM alone, and Gmail, Yahoo and Microsoft require bulk senders to publish SPF.",
+        fix: "Publish one TXT record at <domain> that lists every service sending with \
+              this domain as the envelope sender (MAIL FROM), for example: \
+              v=spf1 include:<provider's SPF domain> -all (use ~all instead of -all \
+              while you are still confirming all your senders).",
+        refs: &["RFC 7208 §4.5", "RFC 7208 §8.1", GMAIL, YAHOO, MICROSOFT],
+    },
+    CatalogEntry {
+        code: "spf.multiple_records",
+        severity: Severity::Error,
+        title: "More than one SPF record at the domain",
+        why: "When a domain publishes two or more v=spf1 records, receivers cannot pick \
+              one and return a permanent error, so SPF fails for all your mail. This \
+              usually happens when a new sending service is added as a second record \
+              instead of being merged into the existing one.",
+        fix: "Merge everything into a single TXT record and delete the others, for \
+              example replace v=spf1 include:<provider A> ~all and \
+              v=spf1 include:<provider B> ~all with \
+              v=spf1 include:<provider A> include:<provider B> ~all.",
+        refs: &["RFC 7208 §3.2", "RFC 7208 §4.5"],
+    },
+    CatalogEntry {
+        code: "spf.syntax",
+        severity: Severity::Error,
+        title: "SPF record does not parse",
+        why: "A record with an unknown mechanism, a misspelled term or a malformed \
+              address is a permanent error: receivers stop evaluating it, and SPF fails \
+              for every message, not just for the broken part.",
+        fix: "Correct the term named in the detail. Each term must be a mechanism (all, \
+              include, a, mx, ptr, ip4, ip6, exists) with an optional qualifier \
+              (+, -, ~, ?), or a modifier written name=value (redirect=, exp=), and \
+              terms are separated by spaces, for example: \
+              v=spf1 ip4:192.0.2.0/24 include:<provider> -all.",
+        refs: &["RFC 7208 §4.6", "RFC 7208 §12"],
+    },
+    CatalogEntry {
+        code: "spf.too_many_lookups",
+        severity: Severity::Error,
+        title: "SPF record needs more than 10 DNS lookups",
+        why: "Receivers stop evaluating SPF once 10 lookups are used up and return a \
+              permanent error, so SPF fails for any mail not matched before that point \
+              and DMARC can then pass only through DKIM. Every include, a, mx, ptr, \
+              exists and redirect counts, including those inside the records you include.",
+        fix: "Remove includes for services that no longer send for you, replace a and \
+              mx for your own servers with their ip4:/ip6: addresses (these need no \
+              lookup), or move some senders to a subdomain with its own SPF record. \
+              Keep the total, counted through every nested include, at 10 or fewer.",
+        refs: &["RFC 7208 §4.6.4"],
+    },
+    CatalogEntry {
+        code: "spf.lookups_near_limit",
+        severity: Severity::Warning,
+        title: "SPF record uses 9 or 10 of its 10 DNS lookups",
+        why: "The record works today, but one more include (a new sending service, or a \
+              provider adding a nested include to its own record) pushes it over the \
+              limit, and from then on SPF fails with a permanent error.",
+        fix: "Make room before you need it: remove includes for services you no longer \
+              use, replace a and mx for your own servers with ip4:/ip6: addresses, or \
+              give bulk senders their own subdomain with a separate SPF record.",
+        refs: &["RFC 7208 §4.6.4"],
+    },
+    CatalogEntry {
+        code: "spf.void_lookups",
+        severity: Severity::Error,
+        title: "SPF record has more than 2 lookups that return nothing",
+        why: "A void lookup is a name in the record that does not exist or has no \
+              matching records. Receivers allow at most two; past that the result is a \
+              permanent error and SPF fails. Void names usually point to a retired \
+              service or a typo.",
+        fix: "Remove or correct the terms whose names return nothing (listed in the \
+              detail), for example an include: of a provider you left, or an a: or mx: \
+              of a host that no longer exists.",
+        refs: &["RFC 7208 §4.6.4"],
+    },
+    CatalogEntry {
+        code: "spf.include_missing",
+        severity: Severity::Error,
+        title: "An SPF include or redirect points to a domain without SPF",
+        why: "When the target of an include: or redirect= publishes no SPF record, \
+              evaluation ends in a permanent error rather than a simple non-match, so \
+              SPF fails for every message whose check reaches that term. This usually \
+              means a typo, or a provider that renamed or retired its SPF domain.",
+        fix: "Correct the target named in the detail (check the spelling against your \
+              provider's current instructions), or remove the include: if you no \
+              longer use that service.",
+        refs: &["RFC 7208 §5.2", "RFC 7208 §6.1"],
+    },
+    CatalogEntry {
+        code: "spf.include_loop",
+        severity: Severity::Error,
+        title: "SPF include or redirect chain loops back on itself",
+        why: "A record that includes or redirects to itself, directly or through other \
+              records, can never finish evaluating. Receivers give up with a permanent \
+              error, so SPF fails for mail that reaches the loop.",
+        fix: "Break the cycle named in the detail: remove the include: or redirect= \
+              that points back to a record already in the chain.",
+        refs: &["RFC 7208 §4.6.4", "RFC 7208 §5.2"],
+    },
+    CatalogEntry {
+        code: "spf.plus_all",
+        severity: Severity::Error,
+        title: "SPF record authorises every server on the internet (+all)",
+        why: "A record ending in +all (or a bare all, which means the same) tells \
+              receivers that any server may send as your domain. SPF then passes for \
+              spammers and spoofers too, which defeats its purpose and can let forged \
+              mail pass DMARC.",
+        fix: "End the record with -all (or ~all) after listing every legitimate sender, \
+              for example: v=spf1 include:<provider> -all.",
+        refs: &["RFC 7208 §4.6.2", "RFC 7208 §5.1"],
+    },
+    CatalogEntry {
+        code: "spf.neutral_all",
+        severity: Severity::Warning,
+        title: "SPF record ends in ?all (neutral)",
+        why: "?all makes no statement about servers you did not list, so mail from \
+              anyone else gets a neutral result, which receivers treat much like having \
+              no SPF at all. It gives no protection against forged envelope senders.",
+        fix: "Once every legitimate sender is listed, change ?all to ~all or -all, for \
+              example: v=spf1 include:<provider> -all.",
+        refs: &["RFC 7208 §5.1", "RFC 7208 §8.2"],
+    },
+    CatalogEntry {
+        code: "spf.no_all",
+        severity: Severity::Warning,
+        title: "SPF record has neither an all mechanism nor a redirect",
+        why: "When nothing in the record matches and there is no all or redirect=, the \
+              result defaults to neutral, so servers you did not list are neither \
+              authorised nor refused. The record protects against nothing.",
+        fix: "Add an all term at the end of the record, for example: \
+              v=spf1 include:<provider> -all (use ~all while you are still confirming \
+              your senders).",
+        refs: &["RFC 7208 §4.7", "RFC 7208 §5.1"],
+    },
+    CatalogEntry {
+        code: "spf.softfail_all",
+        severity: Severity::Info,
+        title: "SPF record ends in ~all (softfail)",
+        why: "~all asks receivers to accept mail from unlisted servers but treat it as \
+              suspicious. That is fine, and common, when DMARC is at p=quarantine or \
+              p=reject, because DMARC then decides what happens to forged mail; without \
+              DMARC enforcement it offers only weak protection.",
+        fix: "No change is needed if DMARC enforces. Otherwise move DMARC to \
+              p=quarantine or p=reject, or end the SPF record with -all once every \
+              sender is listed.",
+        refs: &["RFC 7208 §8.5", "RFC 7489 §6.3"],
+    },
+    CatalogEntry {
+        code: "spf.ptr_used",
+        severity: Severity::Warning,
+        title: "SPF record uses the ptr mechanism",
+        why: "ptr depends on reverse DNS, which is slow, often outside your control and \
+              a heavy load on DNS servers; the SPF standard says it should not be \
+              published. Receivers handle it inconsistently, so the servers it was \
+              meant to cover may not pass SPF reliably.",
+        fix: "Replace ptr (or ptr:<domain>) with the ip4:/ip6: ranges, or the include: \
+              of the provider, for the servers it was meant to cover.",
+        refs: &["RFC 7208 §5.5"],
+    },
+    CatalogEntry {
+        code: "spf.deprecated_rr_type",
+        severity: Severity::Info,
+        title: "Domain still publishes a DNS record of type SPF",
+        why: "The separate SPF record type (type 99) was dropped from the standard, and \
+              receivers read only TXT records. It does no harm by itself, but it is \
+              easily left out of sync with the TXT record and misleads anyone reading \
+              the zone.",
+        fix: "Keep the TXT record as the only SPF policy and delete the record of type \
+              SPF at <domain>.",
+        refs: &["RFC 7208 §3.1"],
+    },
+    CatalogEntry {
+        code: "spf.string_too_long",
+        severity: Severity::Error,
+        title: "SPF record contains a TXT string longer than 255 bytes",
+        why: "A single string inside a DNS TXT record holds at most 255 bytes. DNS \
+              servers and providers refuse or cut a longer string, so the record cannot \
+              be published as written, and a truncated SPF record is broken.",
+        fix: "Split the record into several quoted strings of at most 255 bytes each, \
+              inside the same TXT record; receivers join them without adding spaces, \
+              for example: \"v=spf1 ip4:192.0.2.0/24 include:<provider A> \" \
+              \"include:<provider B> -all\".",
+        refs: &["RFC 7208 §3.3", "RFC 1035 §3.3"],
+    },
+    CatalogEntry {
+        code: "spf.record_too_long",
+        severity: Severity::Warning,
+        title: "SPF record is longer than 450 bytes",
+        why: "A long record, together with other TXT records at the same name, can push \
+              the DNS answer past 512 bytes, the size that always fits in a plain UDP \
+              response. Some resolvers and firewalls then fail to fetch it, and SPF \
+              returns a temporary error for part of your mail.",
+        fix: "Shorten the record: remove senders you no longer use, merge neighbouring \
+              ip4:/ip6: ranges into larger prefixes, or move a group of senders behind \
+              an include: of a subdomain you control (each include costs one of the 10 \
+              lookups).",
+        refs: &["RFC 7208 §3.4"],
+    },
+    CatalogEntry {
+        code: "spf.dns_error",
+        severity: Severity::Warning,
+        title: "SPF lookup failed with a temporary DNS error",
+        why: "A DNS query for the SPF record, or for a name it refers to, timed out or \
+              returned a server failure. The result is a temporary error: it is unknown \
+              whether the record is correct or even present. Receivers hitting the same \
+              failure usually defer your mail or treat it as unauthenticated.",
+        fix: "Check that every authoritative name server for the domain (and for any \
+              domain named in the detail) answers TXT queries quickly and consistently, \
+              then run the check again. If the failure persists, contact your DNS provider.",
+        refs: &["RFC 7208 §4.4", "RFC 7208 §8.6"],
+    },
+    // ----------------------------------------------------------------------
+    // DMARC
+    // ----------------------------------------------------------------------
+    CatalogEntry {
+        code: "dmarc.missing",
+        severity: Severity::Error,
+        title: "No DMARC record published",
+        why: "Without DMARC, receivers have no instruction for mail that fails \
+              authentication, so anyone can put your domain in the From address, and \
+              you get no reports about who sends as you. Gmail, Yahoo and Microsoft \
+              require a DMARC record from bulk senders.",
+        fix: "Publish a TXT record at _dmarc.<domain>, for example: \
+              v=DMARC1; p=none; rua=mailto:dmarc-reports@<domain> — then move to \
+              p=quarantine or p=reject once reports show all your mail passes.",
+        refs: &[
+            "RFC 7489 §6.1",
+            "RFC 7489 §6.6.3",
+            "RFC 9989",
+            GMAIL,
+            YAHOO,
+            MICROSOFT,
+        ],
+    },
+    CatalogEntry {
+        code: "dmarc.multiple_records",
+        severity: Severity::Error,
+        title: "More than one DMARC record at one name",
+        why: "When a name holds two or more v=DMARC1 records, receivers ignore all of \
+              them and apply no DMARC policy, exactly as if none were published. Forged \
+              mail is then not blocked, and reports stop.",
+        fix: "Keep a single TXT record at _dmarc.<domain> with all the tags you need, \
+              for example: v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@<domain> — \
+              and delete the others.",
+        refs: &["RFC 7489 §6.6.3", "RFC 9989"],
+    },
+    CatalogEntry {
+        code: "dmarc.syntax",
+        severity: Severity::Error,
+        title: "DMARC record does not parse or has an invalid policy",
+        why: "Receivers ignore a record they cannot parse, and a missing or invalid p= \
+              leaves them to ignore the record or fall back to p=none. Either way forged \
+              mail is not handled as you intended.",
+        fix: "Start the record with v=DMARC1; followed by p=none, p=quarantine or \
+              p=reject, and separate tags with semicolons, for example: \
+              v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@<domain>.",
+        refs: &["RFC 7489 §6.3", "RFC 7489 §6.4", "RFC 9989"],
+    },
+    CatalogEntry {
+        code: "dmarc.policy_none",
+        severity: Severity::Warning,
+        title: "DMARC policy is p=none (monitoring only)",
+        why: "p=none asks receivers to deliver mail that fails DMARC as usual, so \
+              spoofed mail using your domain still reaches inboxes. It is the right \
+              first step for collecting reports, but it protects nothing, and brand \
+              logos (BIMI) need an enforcing policy.",
+        fix: "Once aggregate reports show that all your legitimate mail passes DMARC, \
+              move to p=quarantine and then p=reject, for example: \
+              v=DMARC1; p=reject; rua=mailto:dmarc-reports@<domain>.",
+        refs: &["RFC 7489 §6.3", "RFC 9989"],
+    },
+    CatalogEntry {
+        code: "dmarc.subdomain_policy_none",
+        severity: Severity::Warning,
+        title: "Subdomain policy is none while the main policy enforces",
+        why: "sp=none (or np=none, for subdomains that do not exist) tells receivers \
+              not to act on forged mail from subdomains, so attackers can spoof \
+              addresses such as billing.<domain> even though the main domain is \
+              protected.",
+        fix: "Remove sp= and np= so subdomains follow p=, or set them to quarantine or \
+              reject, for example: \
+              v=DMARC1; p=reject; sp=reject; rua=mailto:dmarc-reports@<domain>. If one \
+              subdomain really needs monitoring only, give it its own _dmarc record.",
+        refs: &["RFC 7489 §6.3", "RFC 9989"],
+    },
+    CatalogEntry {
+        code: "dmarc.pct_partial",
+        severity: Severity::Warning,
+        title: "DMARC policy covers less than 100% of mail (pct below 100)",
+        why: "With pct below 100, receivers that honour the tag apply your policy to \
+              only that share of failing mail and handle the rest one step more \
+              leniently, so some spoofed mail still gets through. The current DMARC \
+              standard dropped pct, so other receivers ignore it, which makes the \
+              outcome unpredictable.",
+        fix: "Remove the pct= tag (the default is 100) once reports show your \
+              legitimate mail passes, for example: \
+              v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@<domain>. To stage a \
+              rollout, step from p=none to p=quarantine to p=reject instead.",
+        refs: &["RFC 7489 §6.3", "RFC 7489 §6.6.4", "RFC 9989"],
+    },
+    CatalogEntry {
+        code: "dmarc.no_rua",
+        severity: Severity::Warning,
+        title: "DMARC record has no aggregate report address (rua)",
+        why: "Without rua=, receivers send you no aggregate reports, so you cannot see \
+              which services send as your domain, whether your own mail passes, or \
+              whether someone is spoofing you. Moving safely to an enforcing policy \
+              depends on those reports.",
+        fix: "Add a rua tag pointing to a mailbox or report-processing service, for \
+              example: v=DMARC1; p=none; rua=mailto:dmarc-reports@<domain>.",
+        refs: &["RFC 7489 §6.3", "RFC 7489 §7.2", "RFC 9989"],
+    },
+    CatalogEntry {
+        code: "dmarc.rua_unauthorized",
+        severity: Severity::Warning,
+        title: "DMARC report address at another domain is not authorised",
+        why: "When rua= or ruf= points to a mailbox at another organisation's domain, \
+              receivers first check that this domain agrees to take your reports. \
+              Without its confirming record they send nothing there, so you get no \
+              reports even though the tag is set.",
+        fix: "Ask the operator of the report domain to publish a TXT record at \
+              <domain>._report._dmarc.<report domain> containing v=DMARC1 (report \
+              services usually do this when you sign up), or use a report address at \
+              your own domain.",
+        refs: &["RFC 7489 §7.1"],
+    },
+    CatalogEntry {
+        code: "dmarc.inherited",
+        severity: Severity::Info,
+        title: "DMARC policy inherited from the organizational domain",
+        why: "This domain has no DMARC record of its own, so receivers apply the record \
+              of its organizational domain (normally the registered domain, such as \
+              example.com for mail.example.com), using its sp= policy when one is set. \
+              This is usually intended; check that the inherited policy suits this \
+              domain's mail.",
+        fix: "No change is needed if the inherited policy is right. To give this \
+              domain its own policy, publish a TXT record at _dmarc.<domain>, for \
+              example: v=DMARC1; p=reject; rua=mailto:dmarc-reports@<organizational domain>.",
+        refs: &["RFC 7489 §6.6.3", "RFC 9989"],
+    },
+    CatalogEntry {
+        code: "dmarc.record_at_apex",
+        severity: Severity::Warning,
+        title: "DMARC record published at the domain instead of at _dmarc",
+        why: "Receivers look for DMARC only at _dmarc.<domain>. A v=DMARC1 record at the \
+              domain itself is never read, so it has no effect, and if it is the only \
+              one the domain effectively has no DMARC.",
+        fix: "Publish the record at _dmarc.<domain> (for example: \
+              v=DMARC1; p=none; rua=mailto:dmarc-reports@<domain>) and delete the TXT \
+              record at <domain> that starts with v=DMARC1.",
+        refs: &["RFC 7489 §6.1", "RFC 9989"],
+    },
+    CatalogEntry {
+        code: "dmarc.dns_error",
+        severity: Severity::Warning,
+        title: "DMARC lookup failed with a temporary DNS error",
+        why: "The DNS query for the DMARC record timed out or returned a server \
+              failure, so it is unknown whether a record exists or what it says. \
+              Receivers hitting the same failure cannot apply your policy and may defer \
+              your mail.",
+        fix: "Check that every authoritative name server for the domain answers TXT \
+              queries for _dmarc.<domain> quickly and consistently, then run the check \
+              again. If the failure persists, contact your DNS provider.",
+        refs: &["RFC 7489 §6.6.3", "RFC 9989"],
+    },
+    // ----------------------------------------------------------------------
+    // DKIM (domain audit: selectors given or discovered)
+    // ----------------------------------------------------------------------
+    CatalogEntry {
+        code: "dkim.no_selector_found",
+        severity: Severity::Warning,
+        title: "No DKIM key found at the selectors checked",
+        why: "DKIM keys live at <selector>._domainkey.<domain>, and each sending service \
+              picks its own selector name, so keys cannot be listed from DNS. No key was \
+              found at the selectors given or the common ones tried. Without a selector \
+              from you this is not proof that DKIM is missing; but if it is, DMARC can \
+              pass only through SPF, which breaks when mail is forwarded.",
+        fix: "Find the selector in the s= tag of the DKIM-Signature header of a message \
+              you sent (or in your provider's settings) and run the check again with \
+              it. If your mail is not signed yet, enable DKIM at each sending service \
+              and publish the TXT record it gives you at \
+              <selector>._domainkey.<domain>, for example: v=DKIM1; k=rsa; p=<public key>.",
+        refs: &["RFC 6376 §3.1", "RFC 6376 §3.6.2.1", GMAIL, YAHOO],
+    },
+    CatalogEntry {
+        code: "dkim.key_revoked",
+        severity: Severity::Info,
+        title: "DKIM selector publishes a revoked key (empty p=)",
+        why: "An empty p= means the key at this selector was deliberately withdrawn, and \
+              any signature made with it fails. That is normal after a key rotation; it \
+              matters only if a service still signs with this selector.",
+        fix: "No change is needed if the selector is retired. If a service still signs \
+              with it, publish the service's current public key at \
+              <selector>._domainkey.<domain>, or switch the service to a selector that \
+              has one.",
+        refs: &["RFC 6376 §3.6.1"],
+    },
+    CatalogEntry {
+        code: "dkim.key_too_short",
+        severity: Severity::Error,
+        title: "DKIM key is shorter than 1024 bits",
+        why: "RSA keys below 1024 bits can be broken with modest effort, and receivers \
+              must not treat signatures made with them as valid, so DKIM fails for every \
+              message signed with this selector.",
+        fix: "Generate a 2048-bit RSA key pair, publish the public key at a new \
+              selector (for example <new selector>._domainkey.<domain> with \
+              v=DKIM1; k=rsa; p=<public key>), switch signing to it, then publish an \
+              empty p= at the old selector.",
+        refs: &["RFC 8301 §3.2"],
+    },
+    CatalogEntry {
+        code: "dkim.key_1024",
+        severity: Severity::Warning,
+        title: "DKIM key is only 1024 bits",
+        why: "1024-bit RSA keys still verify, but they are the minimum allowed and \
+              increasingly within reach of well-funded attackers; the standard \
+              recommends at least 2048 bits. A forged signature with your key would let \
+              spoofed mail pass DKIM and DMARC.",
+        fix: "Rotate to a 2048-bit key: publish it at a new selector, switch signing to \
+              it, and once mail signed with the old key has been delivered, publish an \
+              empty p= at the old selector. A 2048-bit key is longer than 255 bytes, so \
+              split it into several quoted strings within one TXT record.",
+        refs: &["RFC 8301 §3.2"],
+    },
+    CatalogEntry {
+        code: "dkim.key_invalid",
+        severity: Severity::Error,
+        title: "DKIM key record does not hold a usable key",
+        why: "The p= value does not decode to a valid public key of the type named in \
+              k= (rsa when k= is absent, or ed25519), often because it was cut short or \
+              picked up stray characters when pasted into DNS. Every signature made with \
+              this selector fails.",
+        fix: "Copy the public key again from your signing service and publish it in full \
+              at <selector>._domainkey.<domain>, for example: \
+              v=DKIM1; k=rsa; p=<base64 public key>. Split a long key into several \
+              quoted strings inside one TXT record rather than shortening it.",
+        refs: &["RFC 6376 §3.6.1", "RFC 8463"],
+    },
+    CatalogEntry {
+        code: "dkim.testing_mode",
+        severity: Severity::Warning,
+        title: "DKIM key is flagged as testing (t=y)",
+        why: "t=y says the domain is only testing DKIM and asks receivers not to treat \
+              its signed mail differently from unsigned mail. Receivers interpret this \
+              differently, and some give the signatures less weight, so the flag can \
+              cost you the benefit of DKIM once your setup is finished.",
+        fix: "Once signing works, remove t=y from the key record at \
+              <selector>._domainkey.<domain>, for example: v=DKIM1; k=rsa; p=<public key>.",
+        refs: &["RFC 6376 §3.6.1"],
+    },
+    CatalogEntry {
+        code: "dkim.sha1_only",
+        severity: Severity::Warning,
+        title: "DKIM key is restricted to SHA-1 (h=sha1)",
+        why: "h=sha1 says this key may be used only with SHA-1 signatures. SHA-1 is no \
+              longer accepted for DKIM, and a receiver that honours h= rejects SHA-256 \
+              signatures made with this key, so mail signed with it is at risk of \
+              failing DKIM.",
+        fix: "Remove the h= tag (all hash algorithms are then allowed) or set h=sha256, \
+              and make sure the service signs with rsa-sha256, for example: \
+              v=DKIM1; k=rsa; p=<public key>.",
+        refs: &["RFC 6376 §3.6.1", "RFC 8301 §3.1"],
+    },
+    // ----------------------------------------------------------------------
+    // MX, MTA-STS, TLS-RPT, BIMI, DNSSEC
+    // ----------------------------------------------------------------------
+    CatalogEntry {
+        code: "mx.missing",
+        severity: Severity::Warning,
+        title: "Domain has no MX record",
+        why: "Without an MX record, other servers deliver mail for the domain to its A \
+              or AAAA address, if it has one. Replies, bounces and feedback for your \
+              mail may be lost, and some receivers distrust mail from a domain that \
+              cannot receive mail.",
+        fix: "Publish MX records for the servers that receive your mail, for example: \
+              <domain>. MX 10 <mail host>. If the domain should never receive mail, \
+              publish a null MX instead: <domain>. MX 0 .",
+        refs: &["RFC 5321 §5.1", "RFC 7505"],
+    },
+    CatalogEntry {
+        code: "mx.null",
+        severity: Severity::Info,
+        title: "Domain publishes a null MX and accepts no mail",
+        why: "MX 0 . declares that the domain receives no mail. Senders fail mail \
+              addressed to it at once, and receivers may refuse mail that claims to come \
+              from it, since replies and bounces could not be returned.",
+        fix: "No change is needed if the domain is not used for email. If it should \
+              receive mail, replace the null MX with MX records for your mail servers.",
+        refs: &["RFC 7505"],
+    },
+    CatalogEntry {
+        code: "mx.target_unresolvable",
+        severity: Severity::Error,
+        title: "An MX host has no A or AAAA address",
+        why: "Senders look up the address of each MX host; a host with neither an A nor \
+              an AAAA record cannot be reached, so mail routed to it is delayed, and \
+              bounces if no other MX works. Replies and bounces for your own mail can be \
+              lost too.",
+        fix: "Correct the MX host name named in the detail, publish A/AAAA records for \
+              it, or remove the MX record if that server is retired.",
+        refs: &["RFC 5321 §5.1"],
+    },
+    CatalogEntry {
+        code: "mx.target_is_ip",
+        severity: Severity::Error,
+        title: "MX record points to an IP address instead of a host name",
+        why: "An MX record must name a host, not an address. Senders look the address up \
+              as if it were a host name, find nothing, and cannot deliver mail through \
+              that MX.",
+        fix: "Give the server a host name with an A/AAAA record and point the MX at it, \
+              for example: mail.<domain>. A 192.0.2.10 and <domain>. MX 10 mail.<domain>.",
+        refs: &["RFC 1035 §3.3.9", "RFC 5321 §5.1"],
+    },
+    CatalogEntry {
+        code: "mx.target_is_cname",
+        severity: Severity::Warning,
+        title: "MX record points to a CNAME alias",
+        why: "The host named in an MX record must not be an alias. Most senders follow \
+              the CNAME anyway, but some do not, and mail from them may be delayed or \
+              bounce.",
+        fix: "Point the MX record at the canonical host name the CNAME leads to (the \
+              final name that has the A/AAAA records).",
+        refs: &["RFC 5321 §5.1", "RFC 2181 §10.3"],
+    },
+    CatalogEntry {
+        code: "mx.private_address",
+        severity: Severity::Error,
+        title: "An MX host resolves to a private or local address",
+        why: "Private, loopback and link-local addresses (such as 10.x.x.x, 192.168.x.x, \
+              127.0.0.1 or fe80::) cannot be reached from the internet, so senders \
+              cannot deliver mail to that host. This usually means an internal DNS entry \
+              leaked into the public zone.",
+        fix: "Publish the server's public address in the host's A/AAAA records, or \
+              point the MX at a host that has one.",
+        refs: &["RFC 5321 §5.1", "RFC 1918", "RFC 6890"],
+    },
+    CatalogEntry {
+        code: "mta_sts.missing",
+        severity: Severity::Info,
+        title: "No MTA-STS policy published",
+        why: "MTA-STS tells sending servers to deliver to you only over verified, \
+              encrypted connections. Without it, an attacker on the network path can \
+              downgrade delivery to plain text and read or alter mail sent to you.",
+        fix: "Serve a policy file at https://mta-sts.<domain>/.well-known/mta-sts.txt \
+              with the lines version: STSv1, mode: testing, mx: <mail host> and \
+              max_age: 604800, then publish a TXT record at _mta-sts.<domain>, for \
+              example: v=STSv1; id=20250101000000. Move to mode: enforce once TLS \
+              reports show no failures.",
+        refs: &["RFC 8461 §3.1", "RFC 8461 §3.2"],
+    },
+    CatalogEntry {
+        code: "mta_sts.record_invalid",
+        severity: Severity::Error,
+        title: "MTA-STS TXT record is malformed or duplicated",
+        why: "Senders read the _mta-sts TXT record to learn that a policy exists and \
+              when it changes. If the record is malformed, or there is more than one, \
+              they behave as if the domain had no MTA-STS policy, so it gives no \
+              protection.",
+        fix: "Keep exactly one TXT record at _mta-sts.<domain> of the form \
+              v=STSv1; id=<1 to 32 letters or digits>, for example: \
+              v=STSv1; id=20250101000000, and change the id whenever the policy file \
+              changes.",
+        refs: &["RFC 8461 §3.1"],
+    },
+    CatalogEntry {
+        code: "mta_sts.policy_unreachable",
+        severity: Severity::Error,
+        title: "MTA-STS policy file cannot be fetched over HTTPS",
+        why: "Senders must download the policy from \
+              https://mta-sts.<domain>/.well-known/mta-sts.txt with a valid certificate \
+              and a direct answer; redirects are not followed. If that fails, senders \
+              without a cached copy cannot apply it, so the TXT record promises \
+              protection that is not delivered.",
+        fix: "Serve the policy at exactly https://mta-sts.<domain>/.well-known/mta-sts.txt \
+              with HTTP status 200, Content-Type text/plain and a certificate valid for \
+              mta-sts.<domain>, without any redirect.",
+        refs: &["RFC 8461 §3.3"],
+    },
+    CatalogEntry {
+        code: "mta_sts.policy_invalid",
+        severity: Severity::Error,
+        title: "MTA-STS policy file is malformed",
+        why: "Senders treat a policy file they cannot parse (a missing version, mode, \
+              max_age or mx line, or an unknown mode) as if no policy existed, so mail \
+              to you gets no protection from it.",
+        fix: "Serve a plain-text file with one key: value pair per line: version: STSv1, \
+              mode: enforce (or testing), one mx: line per mail host or wildcard such as \
+              *.<mail provider domain>, and max_age: 604800.",
+        refs: &["RFC 8461 §3.2"],
+    },
+    CatalogEntry {
+        code: "mta_sts.testing_mode",
+        severity: Severity::Info,
+        title: "MTA-STS policy is in testing mode",
+        why: "In mode: testing, senders report TLS problems (when TLS-RPT is set up) but \
+              still deliver over unverified or unencrypted connections, so the policy \
+              does not yet protect your mail.",
+        fix: "Once TLS reports show that senders reach all your MX hosts without errors, \
+              change the policy to mode: enforce and update the id in the _mta-sts TXT \
+              record so senders fetch it again.",
+        refs: &["RFC 8461 §5", "RFC 8460"],
+    },
+    CatalogEntry {
+        code: "mta_sts.mx_not_covered",
+        severity: Severity::Error,
+        title: "An MX host is not covered by the enforcing MTA-STS policy",
+        why: "Under mode: enforce, senders deliver only to MX hosts that match an mx: \
+              line of the policy. A host that matches none is refused, so mail that \
+              would go to it is delayed, or bounces if no other MX is usable.",
+        fix: "Add an mx: line for the host named in the detail (or a wildcard such as \
+              mx: *.<mail provider domain>) to the policy file, then change the id in \
+              the _mta-sts TXT record so senders refresh it. If the MX record is stale, \
+              remove it instead.",
+        refs: &["RFC 8461 §4.1", "RFC 8461 §5.1"],
+    },
+    CatalogEntry {
+        code: "tls_rpt.missing",
+        severity: Severity::Info,
+        title: "No TLS reporting (TLS-RPT) record",
+        why: "TLS-RPT asks sending servers to send you daily reports about failed \
+              encrypted connections to your mail servers. Without it, certificate \
+              problems or MTA-STS mistakes that delay or block incoming mail go \
+              unnoticed.",
+        fix: "Publish a TXT record at _smtp._tls.<domain>, for example: \
+              v=TLSRPTv1; rua=mailto:tls-reports@<domain>.",
+        refs: &["RFC 8460 §3"],
+    },
+    CatalogEntry {
+        code: "tls_rpt.invalid",
+        severity: Severity::Error,
+        title: "TLS-RPT record is malformed",
+        why: "Senders ignore a TLS-RPT record they cannot parse, so you receive no \
+              reports about failed TLS connections even though you asked for them.",
+        fix: "Publish exactly one TXT record at _smtp._tls.<domain> starting with \
+              v=TLSRPTv1; and with a rua= of mailto: or https: addresses, for example: \
+              v=TLSRPTv1; rua=mailto:tls-reports@<domain>.",
+        refs: &["RFC 8460 §3"],
+    },
+    CatalogEntry {
+        code: "bimi.missing",
+        severity: Severity::Info,
+        title: "No BIMI record published",
+        why: "BIMI lets supporting mailbox providers show your brand logo next to \
+              authenticated mail. It is optional; without it your messages simply show \
+              no logo.",
+        fix: "Once DMARC is at p=quarantine or p=reject, publish a TXT record at \
+              default._bimi.<domain>, for example: \
+              v=BIMI1; l=https://<domain>/logo.svg; a=https://<domain>/mark.pem. The \
+              logo must be an SVG Tiny PS file, and some providers, Gmail among them, \
+              also require a mark certificate (a=).",
+        refs: &[BIMI_DRAFT, BIMI_GROUP],
+    },
+    CatalogEntry {
+        code: "bimi.invalid",
+        severity: Severity::Error,
+        title: "BIMI record is malformed",
+        why: "Mailbox providers ignore a BIMI record they cannot parse, so your logo is \
+              not shown.",
+        fix: "Publish one TXT record at default._bimi.<domain> of the form \
+              v=BIMI1; l=<https URL of an SVG Tiny PS logo>; a=<https URL of the mark \
+              certificate, if you have one>.",
+        refs: &[BIMI_DRAFT, BIMI_GROUP],
+    },
+    CatalogEntry {
+        code: "bimi.dmarc_not_enforced",
+        severity: Severity::Warning,
+        title: "BIMI is published but DMARC does not enforce",
+        why: "Providers show a BIMI logo only when the applicable DMARC policy is \
+              p=quarantine or p=reject applied to all mail. With p=none, or pct below \
+              100, the BIMI record is ignored and no logo appears.",
+        fix: "Move DMARC to p=quarantine or p=reject and remove any pct= below 100, for \
+              example: v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@<domain>.",
+        refs: &[BIMI_DRAFT, BIMI_GROUP, "RFC 7489 §6.3"],
+    },
+    CatalogEntry {
+        code: "dnssec.unsigned",
+        severity: Severity::Info,
+        title: "Domain's zone is not signed with DNSSEC",
+        why: "Without DNSSEC, receivers cannot verify that DNS answers for your domain \
+              are genuine, so a forged answer could redirect incoming mail or replace \
+              your SPF, DKIM or DMARC records. DNSSEC is also required for DANE, which \
+              protects delivery to your mail servers.",
+        fix: "Enable DNSSEC signing at your DNS provider and publish the DS record it \
+              gives you at your domain registrar.",
+        refs: &["RFC 4033", "RFC 4035 §4.3", "RFC 7672"],
+    },
+    CatalogEntry {
+        code: "dnssec.bogus",
+        severity: Severity::Error,
+        title: "DNSSEC validation fails for the domain",
+        why: "Validating resolvers refuse DNS answers whose signatures do not check \
+              out, so for every receiver that validates, lookups of your MX, SPF, DKIM \
+              and DMARC records fail: mail to you is deferred or bounces, and mail from \
+              you fails authentication.",
+        fix: "Check that the DS record at your registrar matches a current key of the \
+              zone and that no signature has expired; this usually follows a key \
+              rollover or a change of DNS provider. If it cannot be repaired quickly, \
+              remove the DS record at the registrar until the zone is signed correctly.",
+        refs: &["RFC 4035 §4.3", "RFC 4035 §5"],
+    },
+    // ----------------------------------------------------------------------
+    // Message checks (POST a message)
+    // ----------------------------------------------------------------------
+    CatalogEntry {
+        code: "spf.fail",
+        severity: Severity::Error,
+        title: "SPF fails for the envelope sender",
+        why: "The sending server's IP address is explicitly not authorised by the SPF \
+              record of the envelope sender (MAIL FROM) domain. Receivers may reject the \
+              message outright, and unless an aligned DKIM signature passes, DMARC \
+              fails too.",
+        fix: "Authorise the sending service in the SPF record of the MAIL FROM domain, \
+              for example with include:<provider's SPF domain> or ip4:<sending IP>, or \
+              have the service use its own MAIL FROM (return-path) domain under \
+              <domain> that it has set up for you.",
+        refs: &["RFC 7208 §8.4"],
+    },
+    CatalogEntry {
+        code: "spf.softfail",
+        severity: Severity::Warning,
+        title: "SPF softfail for the envelope sender",
+        why: "The sending IP is not listed in the SPF record of the envelope sender \
+              (MAIL FROM) domain, whose record ends in ~all. Receivers usually accept \
+              the message but treat it as suspicious, and SPF does not count towards \
+              DMARC.",
+        fix: "Authorise the sending service in the SPF record of the MAIL FROM domain, \
+              for example with include:<provider's SPF domain> or ip4:<sending IP>.",
+        refs: &["RFC 7208 §8.5"],
+    },
+    CatalogEntry {
+        code: "dkim.missing",
+        severity: Severity::Error,
+        title: "Message has no DKIM signature",
+        why: "Without a DKIM signature, receivers cannot confirm that the message comes \
+              from your domain unaltered, DMARC can pass only through SPF (which breaks \
+              when mail is forwarded), and Gmail, Yahoo and Microsoft require DKIM from \
+              bulk senders.",
+        fix: "Turn on DKIM signing for your domain at the service that sent this \
+              message and publish the key it gives you at \
+              <selector>._domainkey.<domain>, for example: v=DKIM1; k=rsa; p=<public key>.",
+        refs: &["RFC 6376 §3.5", GMAIL, YAHOO, MICROSOFT],
+    },
+    CatalogEntry {
+        code: "dkim.fail",
+        severity: Severity::Error,
+        title: "DKIM signature does not verify",
+        why: "A failing signature means the message changed after signing (for example \
+              a footer added by a gateway or a mailing list), or the published key is \
+              not the one used to sign, or is unusable. A failed signature counts as no \
+              signature for DMARC.",
+        fix: "If the body hash failed, find what modifies the message after signing \
+              (footers, link rewriting, re-encoding) and sign after it or stop it. If \
+              the signature or key failed, make sure the key published at \
+              <selector>._domainkey.<domain> is the one the service signs with.",
+        refs: &["RFC 6376 §6.1.3", "RFC 8601 §2.7.1"],
+    },
+    CatalogEntry {
+        code: "dkim.body_length_tag",
+        severity: Severity::Warning,
+        title: "DKIM signature covers only part of the body (l= tag)",
+        why: "With l=, the signature covers only the first part of the body, so anyone \
+              holding a copy of your message can append their own content (a link, a \
+              different offer) and the signature still verifies. Some receivers \
+              distrust such signatures.",
+        fix: "Configure the signer not to use the l= (body length) tag, so the whole \
+              body is signed.",
+        refs: &["RFC 6376 §3.5", "RFC 6376 §8.2"],
+    },
+    CatalogEntry {
+        code: "dkim.expired",
+        severity: Severity::Error,
+        title: "DKIM signature has expired (x= in the past)",
+        why: "The signature carries an expiry time (x=) that has passed, so receivers may \
+              refuse it (result policy) and it then counts as no signature for DMARC. \
+              This happens when the expiry window is shorter than delivery delays, or \
+              the signing server's clock is wrong.",
+        fix: "Set a longer expiry on the signer (several days) or stop setting x=, and \
+              check that the signing server's clock is correct.",
+        refs: &["RFC 6376 §3.5", "RFC 8601 §2.7.1"],
+    },
+    CatalogEntry {
+        code: "dkim.sha1",
+        severity: Severity::Error,
+        title: "DKIM signature uses rsa-sha1",
+        why: "SHA-1 is no longer secure, and current DKIM rules forbid receivers from \
+              treating rsa-sha1 signatures as valid. The signature is reported with the \
+              result policy: it may verify mathematically, but it does not count, so \
+              DMARC cannot pass through it.",
+        fix: "Configure the signer to use rsa-sha256 (a=rsa-sha256); the same key can \
+              be kept.",
+        refs: &["RFC 8301 §3.1", "RFC 8601 §2.7.1"],
+    },
+    CatalogEntry {
+        code: "dkim.not_aligned",
+        severity: Severity::Warning,
+        title: "No passing DKIM signature aligns with the From domain",
+        why: "A signature passed, but its d= domain is not the From address's domain \
+              (nor, under relaxed alignment, in the same organizational domain), so it \
+              does not count for DMARC. Typically the sending service signs with its own \
+              domain instead of yours.",
+        fix: "Set up DKIM for your own domain at the sending service (often called \
+              custom or branded DKIM) so it signs with d=<domain>, and publish its key \
+              at <selector>._domainkey.<domain>.",
+        refs: &["RFC 7489 §3.1.1", "RFC 9989", GMAIL, YAHOO],
+    },
+    CatalogEntry {
+        code: "dkim.from_not_oversigned",
+        severity: Severity::Info,
+        title: "From header is not oversigned by the DKIM signature",
+        why: "Unless From is listed in h= one more time than it occurs, someone can add \
+              a second From header to a signed copy of your message without breaking \
+              the signature, and some mail programs display the added one. Listing it \
+              twice (oversigning) locks it down.",
+        fix: "Configure the signer to oversign From, that is list it twice in h=, for \
+              example h=from:from:to:subject:date; most signing software has an option \
+              for this.",
+        refs: &["RFC 6376 §5.4.2", "RFC 6376 §8.15"],
+    },
+    CatalogEntry {
+        code: "dmarc.fail",
+        severity: Severity::Error,
+        title: "DMARC fails for the message",
+        why: "Neither SPF nor DKIM passed for a domain aligned with the From address, so \
+              receivers apply your DMARC policy: with p=reject the message is refused, \
+              with p=quarantine it goes to spam, and with p=none it is delivered as \
+              usual, though Gmail, Yahoo and Microsoft may still filter unauthenticated \
+              bulk mail.",
+        fix: "Make at least one of them pass and align: sign with DKIM using \
+              d=<From domain>, or have the sender use a MAIL FROM domain under the From \
+              domain that its SPF record authorises.",
+        refs: &[
+            "RFC 7489 §3.1",
+            "RFC 7489 §6.6.2",
+            "RFC 9989",
+            GMAIL,
+            YAHOO,
+            MICROSOFT,
+        ],
+    },
+    CatalogEntry {
+        code: "iprev.fail",
+        severity: Severity::Warning,
+        title: "Sending IP has no matching reverse DNS",
+        why: "The sending server's IP address has no PTR (reverse DNS) name, or that \
+              name does not resolve back to the same IP. Gmail and Yahoo require \
+              matching forward and reverse DNS, and mail from such servers is often \
+              rejected or sent to spam.",
+        fix: "Ask whoever controls the IP (your hosting provider, ISP or sending \
+              service) to set its PTR record to a host name such as mail.<domain>, and \
+              publish an A/AAAA record for that name pointing back to the same IP.",
+        refs: &["RFC 8601 §3", GMAIL, YAHOO],
+    },
+    CatalogEntry {
+        code: "arc.fail",
+        severity: Severity::Warning,
+        title: "ARC chain is present but fails validation",
+        why: "ARC lets forwarders and mailing lists vouch for the authentication results \
+              they saw before they changed a message. A broken chain cannot be trusted, \
+              so receivers ignore it and judge the message on its own SPF, DKIM and \
+              DMARC results, which forwarding often breaks.",
+        fix: "ARC is added by intermediaries, not by the original sender; the detail \
+              names the hop that broke the chain. If that hop is a system you run (a \
+              gateway or list server), fix its ARC sealing or stop it from modifying \
+              messages after they are sealed.",
+        refs: &["RFC 8617 §5.2"],
+    },
+    CatalogEntry {
+        code: "msg.multiple_from",
+        severity: Severity::Error,
+        title: "Message has more than one From address or header",
+        why: "A message may carry only one From header, and DMARC cannot decide which \
+              domain to check when there are several addresses. Major receivers commonly \
+              reject such messages, and an extra From is a known spoofing trick.",
+        fix: "Send with a single From header holding a single address, for example: \
+              From: Example News <news@example.com>. Put other contact addresses in \
+              Reply-To if needed.",
+        refs: &["RFC 5322 §3.6", "RFC 7489 §6.6.1"],
+    },
+    CatalogEntry {
+        code: "msg.missing_header",
+        severity: Severity::Error,
+        title: "Message lacks a Date, From or Message-ID header",
+        why: "Every message must carry a Date and a From header, and is expected to \
+              carry a Message-ID. Gmail requires messages to follow the Internet Message \
+              Format (RFC 5322), and receivers often reject or filter messages without \
+              these headers.",
+        fix: "Configure the sending application or service to add the header named in \
+              the detail: a Date such as Date: Tue, 1 Jul 2025 10:00:00 +0000, a From \
+              address at your domain, and a unique Message-ID such as \
+              Message-ID: <20250701100000.a1b2c3@example.com>.",
+        refs: &["RFC 5322 §3.6", GMAIL],
+    },
+    CatalogEntry {
+        code: "bulk.no_list_unsubscribe",
+        severity: Severity::Warning,
+        title: "Bulk message has no List-Unsubscribe header",
+        why: "Gmail and Yahoo require bulk and marketing mail to offer unsubscribing \
+              through the List-Unsubscribe header, which they show as an unsubscribe \
+              button. Without it, recipients are more likely to press \"Report spam\", \
+              which harms your sender reputation.",
+        fix: "Add both headers: List-Unsubscribe: <https://example.com/unsub/opaque-token>, \
+              <mailto:unsub@example.com> and List-Unsubscribe-Post: \
+              List-Unsubscribe=One-Click; cover both with your DKIM signature and honour \
+              requests within two days.",
+        refs: &["RFC 2369 §3.2", "RFC 8058", GMAIL, YAHOO, MICROSOFT],
+    },
+    CatalogEntry {
+        code: "bulk.no_one_click",
+        severity: Severity::Warning,
+        title: "List-Unsubscribe does not offer one-click unsubscribe",
+        why: "Gmail and Yahoo require bulk senders to support one-click unsubscribe: an \
+              https URI in List-Unsubscribe plus the header List-Unsubscribe-Post: \
+              List-Unsubscribe=One-Click, so the mailbox provider can unsubscribe the \
+              recipient with a single request. Without both, that requirement is unmet \
+              and the provider's unsubscribe button may not appear.",
+        fix: "Add List-Unsubscribe-Post: List-Unsubscribe=One-Click, include an https \
+              URI in List-Unsubscribe (for example \
+              <https://example.com/unsub/opaque-token>) that unsubscribes on a POST \
+              request without further steps, and cover both headers with your DKIM \
+              signature.",
+        refs: &["RFC 8058", GMAIL, YAHOO],
+    },
+    CatalogEntry {
+        code: "envelope.inferred",
+        severity: Severity::Info,
+        title: "Envelope details were inferred from the message headers",
+        why: "The sending IP, HELO name and MAIL FROM were not supplied, so they were \
+              read from the Received and Return-Path headers. Those headers can be \
+              incomplete or added by intermediate servers, so the SPF and reverse DNS \
+              results may differ from what the receiver actually saw.",
+        fix: "For an exact result, supply the sending IP, HELO name and MAIL FROM \
+              address of the real delivery, or check the message as received, with \
+              the headers added by the receiving server.",
+        refs: &["RFC 5321 §4.4"],
+    },
+];
+
+/// The catalog entry for `code`, or `None` when no such code exists.
+pub fn lookup(code: &str) -> Option<&'static CatalogEntry> {
+    CATALOG.iter().find(|entry| entry.code == code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{BTreeMap, HashSet};
+
+    /// Every code in the published catalog (FINDINGS.md), with its severity.
+    /// Adding a code means adding it here too; removing or changing one is a
+    /// breaking change to the public contract.
+    const EXPECTED: &[(&str, Severity)] = &[
+        // SPF
+        ("spf.missing", Severity::Error),
+        ("spf.multiple_records", Severity::Error),
+        ("spf.syntax", Severity::Error),
+        ("spf.too_many_lookups", Severity::Error),
+        ("spf.lookups_near_limit", Severity::Warning),
+        ("spf.void_lookups", Severity::Error),
+        ("spf.include_missing", Severity::Error),
+        ("spf.include_loop", Severity::Error),
+        ("spf.plus_all", Severity::Error),
+        ("spf.neutral_all", Severity::Warning),
+        ("spf.no_all", Severity::Warning),
+        ("spf.softfail_all", Severity::Info),
+        ("spf.ptr_used", Severity::Warning),
+        ("spf.deprecated_rr_type", Severity::Info),
+        ("spf.string_too_long", Severity::Error),
+        ("spf.record_too_long", Severity::Warning),
+        ("spf.dns_error", Severity::Warning),
+        // DMARC
+        ("dmarc.missing", Severity::Error),
+        ("dmarc.multiple_records", Severity::Error),
+        ("dmarc.syntax", Severity::Error),
+        ("dmarc.policy_none", Severity::Warning),
+        ("dmarc.subdomain_policy_none", Severity::Warning),
+        ("dmarc.pct_partial", Severity::Warning),
+        ("dmarc.no_rua", Severity::Warning),
+        ("dmarc.rua_unauthorized", Severity::Warning),
+        ("dmarc.inherited", Severity::Info),
+        ("dmarc.record_at_apex", Severity::Warning),
+        ("dmarc.dns_error", Severity::Warning),
+        // DKIM (domain audit)
+        ("dkim.no_selector_found", Severity::Warning),
+        ("dkim.key_revoked", Severity::Info),
+        ("dkim.key_too_short", Severity::Error),
+        ("dkim.key_1024", Severity::Warning),
+        ("dkim.key_invalid", Severity::Error),
+        ("dkim.testing_mode", Severity::Warning),
+        ("dkim.sha1_only", Severity::Warning),
+        // MX, MTA-STS, TLS-RPT, BIMI, DNSSEC
+        ("mx.missing", Severity::Warning),
+        ("mx.null", Severity::Info),
+        ("mx.target_unresolvable", Severity::Error),
+        ("mx.target_is_ip", Severity::Error),
+        ("mx.target_is_cname", Severity::Warning),
+        ("mx.private_address", Severity::Error),
+        ("mta_sts.missing", Severity::Info),
+        ("mta_sts.record_invalid", Severity::Error),
+        ("mta_sts.policy_unreachable", Severity::Error),
+        ("mta_sts.policy_invalid", Severity::Error),
+        ("mta_sts.testing_mode", Severity::Info),
+        ("mta_sts.mx_not_covered", Severity::Error),
+        ("tls_rpt.missing", Severity::Info),
+        ("tls_rpt.invalid", Severity::Error),
+        ("bimi.missing", Severity::Info),
+        ("bimi.invalid", Severity::Error),
+        ("bimi.dmarc_not_enforced", Severity::Warning),
+        ("dnssec.unsigned", Severity::Info),
+        ("dnssec.bogus", Severity::Error),
+        // Message checks
+        ("spf.fail", Severity::Error),
+        ("spf.softfail", Severity::Warning),
+        ("dkim.missing", Severity::Error),
+        ("dkim.fail", Severity::Error),
+        ("dkim.body_length_tag", Severity::Warning),
+        ("dkim.expired", Severity::Error),
+        ("dkim.sha1", Severity::Error),
+        ("dkim.not_aligned", Severity::Warning),
+        ("dkim.from_not_oversigned", Severity::Info),
+        ("dmarc.fail", Severity::Error),
+        ("iprev.fail", Severity::Warning),
+        ("arc.fail", Severity::Warning),
+        ("msg.multiple_from", Severity::Error),
+        ("msg.missing_header", Severity::Error),
+        ("bulk.no_list_unsubscribe", Severity::Warning),
+        ("bulk.no_one_click", Severity::Warning),
+        ("envelope.inferred", Severity::Info),
+    ];
+
+    /// `^[a-z_]+\.[a-z0-9_]+$`, without pulling in a regex crate.
+    fn is_valid_code(code: &str) -> bool {
+        let Some((family, name)) = code.split_once('.') else {
+            return false;
+        };
+        !family.is_empty()
+            && family.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            && !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    }
+
+    #[test]
+    fn codes_are_unique() {
+        let mut seen = HashSet::new();
+        for entry in CATALOG {
+            assert!(seen.insert(entry.code), "duplicate code {}", entry.code);
+        }
+    }
+
+    #[test]
+    fn codes_are_well_formed() {
+        for entry in CATALOG {
+            assert!(is_valid_code(entry.code), "malformed code {:?}", entry.code);
+        }
+        assert!(is_valid_code("mta_sts.missing"));
+        assert!(is_valid_code("dkim.key_1024"));
+        assert!(!is_valid_code("Spf.missing"));
+        assert!(!is_valid_code("spf-missing"));
+        assert!(!is_valid_code("spf.missing.x"));
+        assert!(!is_valid_code(".missing"));
+        assert!(!is_valid_code("spf."));
+        assert!(!is_valid_code("dkim1.key"));
+    }
+
+    #[test]
+    fn text_is_present_and_tidy() {
+        for entry in CATALOG {
+            let code = entry.code;
+            for (field, text) in [
+                ("title", entry.title),
+                ("why", entry.why),
+                ("fix", entry.fix),
+            ] {
+                assert!(!text.trim().is_empty(), "{code}: empty {field}");
+                assert_eq!(text, text.trim(), "{code}: {field} has outer whitespace");
+                // Catches a missing space before a `\` line continuation and
+                // stray double spaces.
+                assert!(!text.contains("  "), "{code}: {field} has a double space");
+                assert!(!text.contains('\n'), "{code}: {field} has a line break");
+            }
+            assert!(
+                !entry.title.ends_with('.'),
+                "{code}: title ends with a period"
+            );
+        }
+    }
+
+    #[test]
+    fn every_entry_has_refs() {
+        for entry in CATALOG {
+            assert!(!entry.refs.is_empty(), "{}: no refs", entry.code);
+            for r in entry.refs {
+                assert!(!r.trim().is_empty(), "{}: empty ref", entry.code);
+            }
+        }
+    }
+
+    #[test]
+    fn lookup_finds_entries() {
+        let entry = lookup("spf.too_many_lookups").expect("spf.too_many_lookups exists");
+        assert_eq!(entry.code, "spf.too_many_lookups");
+        assert_eq!(entry.severity, Severity::Error);
+        assert!(lookup("spf.no_such_code").is_none());
+        assert!(lookup("").is_none());
+        for entry in CATALOG {
+            assert!(std::ptr::eq(lookup(entry.code).unwrap(), entry));
+        }
+    }
+
+    #[test]
+    fn catalog_matches_published_list() {
+        let expected: BTreeMap<&str, Severity> = EXPECTED.iter().copied().collect();
+        assert_eq!(expected.len(), EXPECTED.len(), "EXPECTED has duplicates");
+        let actual: BTreeMap<&str, Severity> =
+            CATALOG.iter().map(|e| (e.code, e.severity)).collect();
+        let missing: Vec<_> = expected
+            .keys()
+            .filter(|c| !actual.contains_key(*c))
+            .collect();
+        let extra: Vec<_> = actual
+            .keys()
+            .filter(|c| !expected.contains_key(*c))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "codes missing from CATALOG: {missing:?}"
+        );
+        assert!(
+            extra.is_empty(),
+            "codes not in the published list: {extra:?}"
+        );
+        assert_eq!(
+            actual, expected,
+            "severities differ from the published list"
+        );
+        assert_eq!(CATALOG.len(), EXPECTED.len());
+    }
+
+    #[test]
+    fn catalog_keeps_published_order() {
+        let actual: Vec<&str> = CATALOG.iter().map(|e| e.code).collect();
+        let expected: Vec<&str> = EXPECTED.iter().map(|(c, _)| *c).collect();
+        assert_eq!(actual, expected);
+    }
+}

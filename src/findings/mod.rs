@@ -1,0 +1,133 @@
+//! Findings: every problem or notable fact mailvet reports, with a stable
+//! code from one catalog ([`catalog`]), and the verdict they add up to.
+//!
+//! This module decides what a finding carries (code, severity, title,
+//! detail, why, fix, refs, evidence) and how findings become a report's
+//! `verdict`. The catalog holds the fixed text per code; a check supplies
+//! the detail (what exactly was seen), the evidence, and a concrete fix
+//! when one can be computed. Renderers never invent finding text.
+
+pub mod catalog;
+
+use serde::Serialize;
+
+/// How bad a finding is. Ordered: `Info < Warning < Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Advice or a fact worth knowing.
+    Info,
+    /// A real risk, or a provider requirement unmet.
+    Warning,
+    /// Mail will fail authentication or be rejected, or the record is unusable.
+    Error,
+}
+
+/// The fixed text of one finding code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatalogEntry {
+    /// Stable code, e.g. `spf.too_many_lookups`. Never changes meaning.
+    pub code: &'static str,
+    pub severity: Severity,
+    /// One line.
+    pub title: &'static str,
+    /// The deliverability or security consequence, for an email marketer.
+    pub why: &'static str,
+    /// The generic fix; checks replace it with a computed one when they can.
+    pub fix: &'static str,
+    /// RFC sections or provider guidelines.
+    pub refs: &'static [&'static str],
+}
+
+/// One finding in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+    /// What exactly was seen, naming the record, host or header.
+    pub detail: String,
+    pub why: &'static str,
+    /// The change to make; computed where possible, else the catalog's.
+    pub fix: String,
+    pub refs: &'static [&'static str],
+    /// The DNS answers or header values the finding rests on.
+    pub evidence: Vec<String>,
+}
+
+impl Finding {
+    /// A finding of a catalog code with what was seen.
+    ///
+    /// Every code the engine emits is in the catalog (a test walks them);
+    /// an unknown code still yields a usable error-level finding rather
+    /// than a panic.
+    pub fn new(code: &'static str, detail: impl Into<String>) -> Finding {
+        let entry = catalog::lookup(code).copied().unwrap_or(CatalogEntry {
+            code,
+            severity: Severity::Error,
+            title: code,
+            why: "",
+            fix: "",
+            refs: &[],
+        });
+        Finding {
+            code: entry.code,
+            severity: entry.severity,
+            title: entry.title,
+            detail: detail.into(),
+            why: entry.why,
+            fix: entry.fix.to_string(),
+            refs: entry.refs,
+            evidence: Vec::new(),
+        }
+    }
+
+    /// Replaces the generic fix with one computed for this case.
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Finding {
+        self.fix = fix.into();
+        self
+    }
+
+    pub fn with_evidence(mut self, evidence: impl IntoIterator<Item = String>) -> Finding {
+        self.evidence.extend(evidence);
+        self
+    }
+}
+
+/// A report's overall judgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Fail,
+}
+
+/// `fail` with any error, `warn` with any warning, else `pass`.
+pub fn verdict(findings: &[Finding]) -> Verdict {
+    match findings.iter().map(|f| f.severity).max() {
+        Some(Severity::Error) => Verdict::Fail,
+        Some(Severity::Warning) => Verdict::Warn,
+        _ => Verdict::Pass,
+    }
+}
+
+/// The `--fail-on` threshold of the CLI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Never,
+}
+
+impl FailOn {
+    /// Whether these findings should fail the run.
+    pub fn is_exceeded(self, findings: &[Finding]) -> bool {
+        let threshold = match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Never => return false,
+        };
+        findings.iter().any(|f| f.severity >= threshold)
+    }
+}

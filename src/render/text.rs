@@ -1,0 +1,151 @@
+//! The text format: what a person reads in a terminal.
+
+use crate::dns::trace::DnsSummary;
+use crate::findings::{Finding, Severity, Verdict};
+use crate::spf::report::SpfReport;
+use std::fmt::Write;
+
+/// ANSI styling, on or off.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    /// Colour when writing to a terminal and `NO_COLOR` is unset or empty.
+    pub fn for_stdout() -> Style {
+        use std::io::IsTerminal;
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Style {
+            color: !no_color && std::io::stdout().is_terminal(),
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+
+    fn severity(&self, s: Severity) -> String {
+        match s {
+            Severity::Error => self.paint("1;31", "error"),
+            Severity::Warning => self.paint("1;33", "warning"),
+            Severity::Info => self.paint("1;36", "info"),
+        }
+    }
+
+    fn verdict(&self, v: Verdict) -> String {
+        match v {
+            Verdict::Pass => self.paint("1;32", "PASS"),
+            Verdict::Warn => self.paint("1;33", "WARN"),
+            Verdict::Fail => self.paint("1;31", "FAIL"),
+        }
+    }
+}
+
+/// The SPF report for people.
+pub fn spf(report: &SpfReport, style: Style) -> String {
+    let c = &report.check;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} SPF {} for {} from {} ({} identity)",
+        style.verdict(report.verdict),
+        style.bold(c.result.as_str()),
+        c.sender,
+        c.client_ip,
+        match c.identity {
+            crate::spf::Identity::Helo => "HELO",
+            crate::spf::Identity::MailFrom => "MAIL FROM",
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  domain {} · {} of {} DNS lookups · {} of {} void lookups",
+        c.domain,
+        c.lookups.count,
+        crate::spf::eval::MAX_DNS_TERMS,
+        c.lookups.void,
+        crate::spf::eval::MAX_VOID_LOOKUPS
+    );
+    for r in &c.records {
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            style.dim(&format!("{}:", r.domain)),
+            r.record
+        );
+    }
+    if let Some(m) = &c.matched {
+        let _ = writeln!(out, "  matched `{}` in the record of {}", m.term, m.domain);
+    }
+    if let Some(e) = &c.explanation {
+        let _ = writeln!(out, "  explanation: {e}");
+    }
+    if let Some(p) = &c.reason {
+        let _ = writeln!(out, "  reason: {}", p.message);
+        if let (Some(record), Some(pos)) = (&p.record, p.position) {
+            let _ = writeln!(out, "    {record}");
+            let _ = writeln!(out, "    {}^", " ".repeat(pos));
+        }
+    }
+    findings(&mut out, &report.findings, style);
+    let _ = writeln!(out, "  {}", c.received_spf);
+    dns(&mut out, &report.dns);
+    out
+}
+
+/// Findings worst first, each with detail, why and fix.
+fn findings(out: &mut String, findings: &[Finding], style: Style) {
+    let mut sorted: Vec<&Finding> = findings.iter().collect();
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for f in sorted {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "  {} {} — {}",
+            style.severity(f.severity),
+            style.bold(f.code),
+            f.title
+        );
+        let _ = writeln!(out, "    {}", f.detail);
+        if !f.why.is_empty() {
+            let _ = writeln!(out, "    {} {}", style.dim("why:"), f.why);
+        }
+        if !f.fix.is_empty() {
+            let _ = writeln!(out, "    {} {}", style.dim("fix:"), f.fix);
+        }
+    }
+    let _ = writeln!(out);
+}
+
+fn dns(out: &mut String, dns: &DnsSummary) {
+    let _ = writeln!(
+        out,
+        "  {} DNS questions ({} sent upstream)",
+        dns.queries, dns.upstream_queries
+    );
+    for t in dns.trace.iter().flatten() {
+        let answers = if t.answers.is_empty() {
+            String::new()
+        } else {
+            format!(" → {}", t.answers.join(" | "))
+        };
+        let _ = writeln!(
+            out,
+            "    {} {} {} {:.1} ms [{:?}]{}",
+            t.rtype, t.name, t.rcode, t.ms, t.source, answers
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! The SPF report of `mailvet spf` and `POST /v1/spf`: the check, the
+//! findings it implies, the verdict and the DNS it relied on.
+//!
+//! This module decides which finding codes an SPF result produces:
+//! `fail` → `spf.fail`, `softfail` → `spf.softfail`, `none` →
+//! `spf.missing`, `temperror` → `spf.dns_error`, and `permerror` → the code
+//! of its cause (`spf.syntax`, `spf.multiple_records`,
+//! `spf.too_many_lookups`, `spf.void_lookups`, `spf.include_missing`).
+//! `pass` and `neutral` produce none.
+
+use super::{ProblemKind, QueryError, SpfCheck, SpfQuery, SpfResult};
+use crate::dns::Resolver;
+use crate::dns::trace::DnsSummary;
+use crate::findings::{Finding, Verdict, verdict};
+use serde::Serialize;
+
+/// The whole answer to an SPF question.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpfReport {
+    pub verdict: Verdict,
+    #[serde(flatten)]
+    pub check: SpfCheck,
+    pub findings: Vec<Finding>,
+    pub dns: DnsSummary,
+}
+
+/// Runs the check and assembles the report; `trace` adds the query trace.
+pub async fn report(
+    resolver: &Resolver,
+    query: &SpfQuery,
+    trace: bool,
+) -> Result<SpfReport, QueryError> {
+    let check = super::check(resolver, query).await?;
+    let findings = findings(&check);
+    Ok(SpfReport {
+        verdict: verdict(&findings),
+        findings,
+        dns: resolver.summary(trace),
+        check,
+    })
+}
+
+/// The findings an SPF check result implies.
+pub fn findings(check: &SpfCheck) -> Vec<Finding> {
+    let domain = &check.domain;
+    let ip = check.client_ip;
+    let evidence: Vec<String> = check
+        .records
+        .iter()
+        .map(|r| format!("{}: \"{}\"", r.domain, r.record))
+        .collect();
+    let finding = match check.result {
+        SpfResult::Pass | SpfResult::Neutral => return Vec::new(),
+        SpfResult::Fail => Finding::new(
+            "spf.fail",
+            format!(
+                "{domain} does not authorize {ip} to send as {}{}",
+                check.sender,
+                matched_clause(check)
+            ),
+        )
+        .with_fix(format!(
+            "If {ip} is a legitimate sender for {domain}, add it to the SPF record \
+             (for example `ip4:{ip}` before the `all` term, or the include: your provider \
+             documents); otherwise this mail is forged and failing is correct."
+        )),
+        SpfResult::SoftFail => Finding::new(
+            "spf.softfail",
+            format!(
+                "{domain} marks {ip} as probably not authorized (softfail){}",
+                matched_clause(check)
+            ),
+        ),
+        SpfResult::None => Finding::new(
+            "spf.missing",
+            format!("{domain} publishes no SPF record (no TXT record starting with v=spf1)"),
+        )
+        .with_fix(format!(
+            "Publish one TXT record at {domain} listing the servers that send for it, for \
+             example: v=spf1 ip4:{ip} -all (use include: for your email provider)."
+        )),
+        SpfResult::TempError | SpfResult::PermError => {
+            let Some(problem) = &check.reason else {
+                return Vec::new();
+            };
+            let code = match problem.kind {
+                ProblemKind::Syntax => "spf.syntax",
+                ProblemKind::MultipleRecords => "spf.multiple_records",
+                ProblemKind::TooManyLookups | ProblemKind::TooManyMxNames => "spf.too_many_lookups",
+                ProblemKind::TooManyVoidLookups => "spf.void_lookups",
+                ProblemKind::IncludeWithoutRecord | ProblemKind::RedirectWithoutRecord => {
+                    "spf.include_missing"
+                }
+                ProblemKind::DnsError => "spf.dns_error",
+            };
+            Finding::new(code, problem.message.clone())
+        }
+    };
+    vec![finding.with_evidence(evidence)]
+}
+
+fn matched_clause(check: &SpfCheck) -> String {
+    check
+        .matched
+        .as_ref()
+        .map(|m| format!(" (matched `{}` in the record of {})", m.term, m.domain))
+        .unwrap_or_default()
+}
