@@ -10,9 +10,10 @@ use support::{FaultKind, FaultTypes, TestDns};
 
 const SOME_TEST: &str = "fixtures/zones/some.test.zone";
 
-async fn mailvet(args: &[&str]) -> Output {
+/// Runs mailvet with a command line split on spaces.
+async fn mailvet_line(line: &str) -> Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
-        .args(args)
+        .args(line.split_whitespace())
         .env("NO_COLOR", "1")
         .env_remove("MAILVET_DNS")
         .output()
@@ -34,17 +35,9 @@ fn json(output: &Output) -> Value {
 async fn spf_json_has_the_documented_fields() {
     let server = TestDns::start(&[Path::new(SOME_TEST)]).await;
     let dns = server.dns_arg();
-    let out = mailvet(&[
-        "spf",
-        "--ip",
-        "192.0.2.1",
-        "--mail-from",
-        "user@some.test",
-        "--dns",
-        &dns,
-        "--format",
-        "json",
-    ])
+    let out = mailvet_line(&format!(
+        "spf --ip 192.0.2.1 --mail-from user@some.test --dns {dns} --format json"
+    ))
     .await;
     let report = json(&out);
     assert_eq!(report["result"], "fail");
@@ -65,18 +58,9 @@ async fn spf_json_has_the_documented_fields() {
     );
     assert_eq!(out.status.code(), Some(1), "a fail finding is an error");
 
-    let pass = mailvet(&[
-        "spf",
-        "--ip",
-        "198.51.100.9",
-        "--mail-from",
-        "user@some.test",
-        "--dns",
-        &dns,
-        "--format",
-        "json",
-        "--trace",
-    ])
+    let pass = mailvet_line(&format!(
+        "spf --ip 198.51.100.9 --mail-from user@some.test --dns {dns} --format json --trace"
+    ))
     .await;
     let report = json(&pass);
     assert_eq!(report["result"], "pass");
@@ -92,17 +76,10 @@ async fn permerror_names_the_offending_term() {
         "$ORIGIN bad.test.\n$TTL 60\n@ SOA ns h 1 1 1 1 60\n@ TXT \"v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.1/33 -all\"\n",
     ])
     .await;
-    let out = mailvet(&[
-        "spf",
-        "--ip",
-        "192.0.2.1",
-        "--helo",
-        "bad.test",
-        "--dns",
-        &server.dns_arg(),
-        "--format",
-        "json",
-    ])
+    let out = mailvet_line(&format!(
+        "spf --ip 192.0.2.1 --helo bad.test --dns {} --format json",
+        server.dns_arg()
+    ))
     .await;
     let report = json(&out);
     assert_eq!(report["result"], "permerror");
@@ -118,21 +95,7 @@ async fn a_silent_upstream_gives_temperror_within_the_deadline() {
     let server = TestDns::start(&[Path::new(SOME_TEST)]).await;
     server.add_fault("some.test", FaultTypes::All, FaultKind::NoAnswer);
     let started = Instant::now();
-    let out = mailvet(&[
-        "spf",
-        "--ip",
-        "192.0.2.1",
-        "--mail-from",
-        "user@some.test",
-        "--dns",
-        &server.dns_arg(),
-        "--format",
-        "json",
-        "--dns-timeout",
-        "5s",
-        "--deadline",
-        "700ms",
-    ])
+    let out = mailvet_line(&format!("spf --ip 192.0.2.1 --mail-from user@some.test --dns {} --format json --dns-timeout 5s --deadline 700ms", server.dns_arg()))
     .await;
     let elapsed = started.elapsed();
     let report = json(&out);
@@ -146,19 +109,7 @@ async fn a_silent_upstream_gives_temperror_within_the_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_with_a_zone_previews_an_unpublished_change() {
-    let out = mailvet(&[
-        "spf",
-        "--ip",
-        "203.0.113.7",
-        "--mail-from",
-        "news@some.test",
-        "--offline",
-        "--zone",
-        "fixtures/zones/some.test.proposed.zone",
-        "--format",
-        "json",
-        "--trace",
-    ])
+    let out = mailvet_line("spf --ip 203.0.113.7 --mail-from news@some.test --offline --zone fixtures/zones/some.test.proposed.zone --format json --trace")
     .await;
     let report = json(&out);
     assert_eq!(report["result"], "pass");
@@ -170,15 +121,10 @@ async fn offline_with_a_zone_previews_an_unpublished_change() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_output_explains_and_bad_input_exits_2() {
     let server = TestDns::start(&[Path::new(SOME_TEST)]).await;
-    let out = mailvet(&[
-        "spf",
-        "--ip",
-        "192.0.2.1",
-        "--mail-from",
-        "user@some.test",
-        "--dns",
-        &server.dns_arg(),
-    ])
+    let out = mailvet_line(&format!(
+        "spf --ip 192.0.2.1 --mail-from user@some.test --dns {}",
+        server.dns_arg()
+    ))
     .await;
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -189,25 +135,16 @@ async fn text_output_explains_and_bad_input_exits_2() {
     assert!(text.contains("why:") && text.contains("fix:"), "{text}");
     assert!(!text.contains('\x1b'), "NO_COLOR is respected");
 
-    let bad_ip = mailvet(&["spf", "--ip", "not-an-ip", "--helo", "x.test", "--offline"]).await;
+    let bad_ip = mailvet_line("spf --ip not-an-ip --helo x.test --offline").await;
     assert_eq!(bad_ip.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_ip.stderr).contains("not-an-ip"));
 
-    let no_identity = mailvet(&["spf", "--ip", "192.0.2.1", "--offline"]).await;
+    let no_identity = mailvet_line("spf --ip 192.0.2.1 --offline").await;
     assert_eq!(no_identity.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&no_identity.stderr).contains("MAIL FROM"));
 
-    let bad_zone = mailvet(&[
-        "spf",
-        "--ip",
-        "192.0.2.1",
-        "--helo",
-        "x.test",
-        "--offline",
-        "--zone",
-        "Cargo.toml",
-    ])
-    .await;
+    let bad_zone =
+        mailvet_line("spf --ip 192.0.2.1 --helo x.test --offline --zone Cargo.toml").await;
     assert_eq!(bad_zone.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_zone.stderr).contains("Cargo.toml:"));
 }

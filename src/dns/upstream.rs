@@ -135,10 +135,10 @@ async fn udp_exchange(
     loop {
         let n = socket.recv(&mut buf).await.map_err(net)?;
         // Garbage or a stray answer is ignored; the timeout still bounds us.
-        if let Ok(reply) = Message::from_vec(&buf[..n]) {
-            if answers(&reply, query) {
-                return Ok(reply);
-            }
+        if let Ok(reply) = Message::from_vec(&buf[..n])
+            && answers(&reply, query)
+        {
+            return Ok(reply);
         }
     }
 }

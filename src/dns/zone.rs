@@ -90,35 +90,34 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<Zone, ZoneError> {
         let line = entry.line;
         let mut tokens = entry.tokens.into_iter().peekable();
         let Some(first) = tokens.peek() else { continue };
-        if !entry.indented {
-            if let Token::Word(w) = first {
-                match w.to_ascii_uppercase().as_str() {
-                    "$ORIGIN" => {
-                        tokens.next();
-                        let name = word(tokens.next(), "a domain name after $ORIGIN")
-                            .map_err(|m| err(line, m))?;
-                        let name = parse_name(&name, None).map_err(|m| err(line, m))?;
-                        if zone_origin.is_none() {
-                            zone_origin = Some(name.clone());
-                        }
-                        origin = Some(name);
-                        continue;
+        if !entry.indented
+            && let Token::Word(w) = first
+        {
+            match w.to_ascii_uppercase().as_str() {
+                "$ORIGIN" => {
+                    tokens.next();
+                    let name = word(tokens.next(), "a domain name after $ORIGIN")
+                        .map_err(|m| err(line, m))?;
+                    let name = parse_name(&name, None).map_err(|m| err(line, m))?;
+                    if zone_origin.is_none() {
+                        zone_origin = Some(name.clone());
                     }
-                    "$TTL" => {
-                        tokens.next();
-                        let ttl =
-                            word(tokens.next(), "a TTL after $TTL").map_err(|m| err(line, m))?;
-                        default_ttl = Some(parse_ttl(&ttl).map_err(|m| err(line, m))?);
-                        continue;
-                    }
-                    "$INCLUDE" => {
-                        return Err(err(
-                            line,
-                            "$INCLUDE is not supported: pass each file with its own --zone".into(),
-                        ));
-                    }
-                    _ => {}
+                    origin = Some(name);
+                    continue;
                 }
+                "$TTL" => {
+                    tokens.next();
+                    let ttl = word(tokens.next(), "a TTL after $TTL").map_err(|m| err(line, m))?;
+                    default_ttl = Some(parse_ttl(&ttl).map_err(|m| err(line, m))?);
+                    continue;
+                }
+                "$INCLUDE" => {
+                    return Err(err(
+                        line,
+                        "$INCLUDE is not supported: pass each file with its own --zone".into(),
+                    ));
+                }
+                _ => {}
             }
         }
         let owner = if entry.indented {
@@ -202,6 +201,16 @@ struct Entry {
     tokens: Vec<Token>,
 }
 
+impl Entry {
+    fn new(line: usize, indented: bool) -> Entry {
+        Entry {
+            line,
+            indented,
+            tokens: Vec::new(),
+        }
+    }
+}
+
 fn lex(text: &str) -> Result<Vec<Entry>, (usize, String)> {
     let bytes = text.as_bytes();
     let mut entries = Vec::new();
@@ -214,10 +223,10 @@ fn lex(text: &str) -> Result<Vec<Entry>, (usize, String)> {
         let c = bytes[i];
         match c {
             b'\n' => {
-                if depth == 0 {
-                    if let Some(e) = current.take() {
-                        entries.push(e);
-                    }
+                if depth == 0
+                    && let Some(e) = current.take()
+                {
+                    entries.push(e);
                 }
                 line += 1;
                 i += 1;
@@ -229,11 +238,7 @@ fn lex(text: &str) -> Result<Vec<Entry>, (usize, String)> {
             }
             b' ' | b'\t' | b'\r' => {
                 if current.is_none() && depth == 0 && (i == 0 || bytes[i - 1] == b'\n') {
-                    current = Some(Entry {
-                        line,
-                        indented: true,
-                        tokens: Vec::new(),
-                    });
+                    current = Some(Entry::new(line, true));
                 }
                 i += 1;
             }
@@ -242,11 +247,7 @@ fn lex(text: &str) -> Result<Vec<Entry>, (usize, String)> {
                     open_line = line;
                 }
                 depth += 1;
-                current.get_or_insert_with(|| Entry {
-                    line,
-                    indented: false,
-                    tokens: Vec::new(),
-                });
+                current.get_or_insert_with(|| Entry::new(line, false));
                 i += 1;
             }
             b')' => {
@@ -315,11 +316,7 @@ fn lex(text: &str) -> Result<Vec<Entry>, (usize, String)> {
 
 fn push_token(current: &mut Option<Entry>, line: usize, token: Token) {
     current
-        .get_or_insert_with(|| Entry {
-            line,
-            indented: false,
-            tokens: Vec::new(),
-        })
+        .get_or_insert_with(|| Entry::new(line, false))
         .tokens
         .push(token);
 }
@@ -370,7 +367,9 @@ pub(crate) fn parse_name(s: &str, origin: Option<&Name>) -> Result<Name, String>
             b'\\' => {
                 let (b, used) =
                     unescape(&bytes[i..]).ok_or_else(|| format!("bad escape in name `{s}`"))?;
-                labels.last_mut().map(|l| l.push(b));
+                if let Some(l) = labels.last_mut() {
+                    l.push(b)
+                }
                 i += used;
             }
             b'.' => {
@@ -382,7 +381,9 @@ pub(crate) fn parse_name(s: &str, origin: Option<&Name>) -> Result<Name, String>
                 i += 1;
             }
             b => {
-                labels.last_mut().map(|l| l.push(b));
+                if let Some(l) = labels.last_mut() {
+                    l.push(b)
+                }
                 i += 1;
             }
         }
@@ -535,7 +536,7 @@ fn generic_rdata(words: &[&str]) -> Result<Vec<u8>, String> {
         .parse()
         .map_err(|_| format!("`{len}` is not a data length"))?;
     let hex: String = hex.concat();
-    if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err("generic record data must be hexadecimal".into());
     }
     let data: Vec<u8> = (0..hex.len())

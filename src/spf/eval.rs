@@ -47,7 +47,7 @@ pub(super) struct Inputs<'a> {
 /// A result that ends evaluation early: temperror or permerror, with why.
 struct Abort {
     result: SpfResult,
-    problem: Problem,
+    problem: Box<Problem>,
 }
 
 /// How one `check_host()` level ended.
@@ -76,7 +76,7 @@ pub(super) async fn evaluate(resolver: &Resolver, inputs: &Inputs<'_>, domain: &
     let outcome = ev.check_host(domain.to_string()).await;
     let (result, explanation, matched, problem) = match outcome {
         Ok(level) => (level.result, level.explanation, level.matched, None),
-        Err(abort) => (abort.result, None, None, Some(abort.problem)),
+        Err(abort) => (abort.result, None, None, Some(*abort.problem)),
     };
     Evaluation {
         result,
@@ -147,7 +147,7 @@ impl<'a> Evaluator<'a> {
                 many => {
                     return Err(Abort {
                         result: SpfResult::PermError,
-                        problem: Problem {
+                        problem: Box::new(Problem {
                             kind: ProblemKind::MultipleRecords,
                             message: format!(
                                 "{domain} publishes {} SPF records; exactly one is allowed \
@@ -158,7 +158,7 @@ impl<'a> Evaluator<'a> {
                             record: None,
                             term: None,
                             position: None,
-                        },
+                        }),
                     });
                 }
             };
@@ -214,7 +214,7 @@ impl<'a> Evaluator<'a> {
             if level.result == SpfResult::None {
                 return Err(Abort {
                     result: SpfResult::PermError,
-                    problem: Problem {
+                    problem: Box::new(Problem {
                         kind: ProblemKind::RedirectWithoutRecord,
                         message: format!(
                             "redirect={target} names a domain without an SPF record \
@@ -224,7 +224,7 @@ impl<'a> Evaluator<'a> {
                         record: Some(text.to_string()),
                         term: Some(span.text.clone()),
                         position: Some(span.position),
-                    },
+                    }),
                 });
             }
             return Ok(level);
@@ -253,15 +253,30 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
-    fn count_void(
+    /// The lookup a DNS-querying term makes for `target`, counted as void
+    /// when it finds no such name or no data (§4.6.4). A name that cannot
+    /// exist in the DNS is answered like NXDOMAIN without a query.
+    async fn term_lookup(
         &mut self,
-        answer: &Answer,
+        target: &str,
         rtype: RecordType,
         domain: &str,
         text: &str,
         span: &Span,
-    ) -> Result<(), Abort> {
-        if answer.rcode == Rcode::NXDomain || answer.is_empty_of(rtype) {
+    ) -> Result<Option<Answer>, Abort> {
+        let answer = match dns_name(target) {
+            Some(name) => Some(
+                self.resolver
+                    .lookup(&name, rtype)
+                    .await
+                    .map_err(|e| dns_abort(domain, Some((text, span)), &e))?,
+            ),
+            None => None,
+        };
+        let void = answer
+            .as_ref()
+            .is_none_or(|a| a.rcode == Rcode::NXDomain || a.is_empty_of(rtype));
+        if void {
             self.lookups.void += 1;
             if self.lookups.void > MAX_VOID_LOOKUPS {
                 return Err(limit_abort(
@@ -276,22 +291,7 @@ impl<'a> Evaluator<'a> {
                 ));
             }
         }
-        Ok(())
-    }
-
-    /// Looks up the client's address family at `target`; `None` when the
-    /// name cannot exist.
-    async fn addresses(
-        &self,
-        target: &str,
-        domain: &str,
-        span: &Span,
-        text: &str,
-    ) -> Result<Option<Answer>, Abort> {
-        match dns_name(target) {
-            Some(name) => self.addresses_of(&name, domain, span, text).await.map(Some),
-            None => Ok(None),
-        }
+        Ok(answer)
     }
 
     async fn addresses_of(
@@ -336,13 +336,10 @@ impl<'a> Evaluator<'a> {
                 cidr6,
             } => {
                 let target = self.target(spec.as_ref(), domain).await;
-                let answer = self.addresses(&target, domain, span, text).await?;
-                let Some(answer) = answer else {
-                    self.count_void_nonexistent(domain, text, span)?;
-                    return Ok(false);
-                };
-                self.count_void(&answer, family_type(ip), domain, text, span)?;
-                Ok(address_matches(&answer, ip, *cidr4, *cidr6))
+                let answer = self
+                    .term_lookup(&target, family_type(ip), domain, text, span)
+                    .await?;
+                Ok(answer.is_some_and(|a| address_matches(&a, ip, *cidr4, *cidr6)))
             }
             Mechanism::Mx {
                 domain: spec,
@@ -350,16 +347,12 @@ impl<'a> Evaluator<'a> {
                 cidr6,
             } => {
                 let target = self.target(spec.as_ref(), domain).await;
-                let Some(name) = dns_name(&target) else {
-                    self.count_void_nonexistent(domain, text, span)?;
+                let Some(answer) = self
+                    .term_lookup(&target, RecordType::MX, domain, text, span)
+                    .await?
+                else {
                     return Ok(false);
                 };
-                let answer = self
-                    .resolver
-                    .lookup(&name, RecordType::MX)
-                    .await
-                    .map_err(|e| dns_abort(domain, Some((text, span)), &e))?;
-                self.count_void(&answer, RecordType::MX, domain, text, span)?;
                 let exchanges = answer.mx();
                 if exchanges.len() > MAX_NAMES_PER_TERM {
                     return Err(limit_abort(
@@ -390,18 +383,11 @@ impl<'a> Evaluator<'a> {
             }
             Mechanism::Exists(spec) => {
                 let target = self.expand_target(spec, domain).await;
-                let Some(name) = dns_name(&target) else {
-                    self.count_void_nonexistent(domain, text, span)?;
-                    return Ok(false);
-                };
                 // §5.7: always an A query, whatever the client's family.
                 let answer = self
-                    .resolver
-                    .lookup(&name, RecordType::A)
-                    .await
-                    .map_err(|e| dns_abort(domain, Some((text, span)), &e))?;
-                self.count_void(&answer, RecordType::A, domain, text, span)?;
-                Ok(!answer.is_empty_of(RecordType::A))
+                    .term_lookup(&target, RecordType::A, domain, text, span)
+                    .await?;
+                Ok(answer.is_some_and(|a| !a.is_empty_of(RecordType::A)))
             }
             Mechanism::Include(spec) => {
                 let target = self.expand_target(spec, domain).await;
@@ -411,7 +397,7 @@ impl<'a> Evaluator<'a> {
                     SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => Ok(false),
                     _ => Err(Abort {
                         result: SpfResult::PermError,
-                        problem: Problem {
+                        problem: Box::new(Problem {
                             kind: ProblemKind::IncludeWithoutRecord,
                             message: format!(
                                 "include:{target} names a domain without an SPF record \
@@ -421,27 +407,11 @@ impl<'a> Evaluator<'a> {
                             record: Some(text.to_string()),
                             term: Some(span.text.clone()),
                             position: Some(span.position),
-                        },
+                        }),
                     }),
                 }
             }
         }
-    }
-
-    /// A name that cannot exist answers like NXDOMAIN: a void lookup.
-    fn count_void_nonexistent(
-        &mut self,
-        domain: &str,
-        text: &str,
-        span: &Span,
-    ) -> Result<(), Abort> {
-        let nx = Answer {
-            rcode: Rcode::NXDomain,
-            records: Vec::new(),
-            authenticated: false,
-            ttl: 0,
-        };
-        self.count_void(&nx, RecordType::A, domain, text, span)
     }
 
     /// The target of a/mx/ptr: the expanded domain-spec or the current domain.
@@ -470,10 +440,10 @@ impl<'a> Evaluator<'a> {
         };
         let mut validated = Vec::new();
         for name in ptr.ptr().into_iter().take(MAX_NAMES_PER_TERM) {
-            if let Ok(addrs) = self.resolver.lookup(&name, family_type(ip)).await {
-                if address_matches(&addrs, ip, 32, 128) {
-                    validated.push(name.to_ascii().trim_end_matches('.').to_ascii_lowercase());
-                }
+            if let Ok(addrs) = self.resolver.lookup(&name, family_type(ip)).await
+                && address_matches(&addrs, ip, 32, 128)
+            {
+                validated.push(name.to_ascii().trim_end_matches('.').to_ascii_lowercase());
             }
         }
         validated
@@ -555,35 +525,35 @@ fn is_same_or_subdomain(name: &str, domain: &str) -> bool {
 fn syntax_abort(domain: &str, text: &str, e: SyntaxError) -> Abort {
     Abort {
         result: SpfResult::PermError,
-        problem: Problem {
+        problem: Box::new(Problem {
             kind: ProblemKind::Syntax,
             message: format!("the SPF record of {domain} does not parse: {}", e.message),
             domain: domain.to_string(),
             record: Some(text.to_string()),
             term: Some(e.term),
             position: Some(e.position),
-        },
+        }),
     }
 }
 
 fn limit_abort(kind: ProblemKind, message: String, domain: &str, text: &str, span: &Span) -> Abort {
     Abort {
         result: SpfResult::PermError,
-        problem: Problem {
+        problem: Box::new(Problem {
             kind,
             message,
             domain: domain.to_string(),
             record: Some(text.to_string()),
             term: Some(span.text.clone()),
             position: Some(span.position),
-        },
+        }),
     }
 }
 
 fn dns_abort(domain: &str, at: Option<(&str, &Span)>, e: &crate::dns::DnsError) -> Abort {
     Abort {
         result: SpfResult::TempError,
-        problem: Problem {
+        problem: Box::new(Problem {
             kind: ProblemKind::DnsError,
             message: format!(
                 "a DNS lookup for the SPF check of {domain} failed ({e}); the result is unknown, \
@@ -593,6 +563,6 @@ fn dns_abort(domain: &str, at: Option<(&str, &Span)>, e: &crate::dns::DnsError) 
             record: at.map(|(t, _)| t.to_string()),
             term: at.map(|(_, s)| s.text.clone()),
             position: at.map(|(_, s)| s.position),
-        },
+        }),
     }
 }

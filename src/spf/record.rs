@@ -249,30 +249,36 @@ fn parse_mechanism(name: &str, args: &str) -> Result<Mechanism, String> {
             _ => Ok(Mechanism::Ptr(Some(required_domain(args)?))),
         },
         "ip4" => {
-            let value = args.strip_prefix(':').ok_or("ip4 needs `:address`")?;
-            let (addr, prefix) = match value.split_once('/') {
-                Some((a, p)) => (a, cidr_length(p, 32)?),
-                None => (value, 32),
-            };
-            let network: Ipv4Addr = addr
-                .parse()
-                .map_err(|_| format!("`{addr}` is not an IPv4 address"))?;
+            let (network, prefix) = ip_network::<Ipv4Addr>(args, "ip4", "IPv4", 32)?;
             Ok(Mechanism::Ip4 { network, prefix })
         }
         "ip6" => {
-            let value = args.strip_prefix(':').ok_or("ip6 needs `:address`")?;
-            let (addr, prefix) = match value.split_once('/') {
-                Some((a, p)) => (a, cidr_length(p, 128)?),
-                None => (value, 128),
-            };
-            let network: Ipv6Addr = addr
-                .parse()
-                .map_err(|_| format!("`{addr}` is not an IPv6 address"))?;
+            let (network, prefix) = ip_network::<Ipv6Addr>(args, "ip6", "IPv6", 128)?;
             Ok(Mechanism::Ip6 { network, prefix })
         }
         "" => Err("empty mechanism".into()),
         other => Err(format!("unknown mechanism `{other}`")),
     }
+}
+
+/// `":" address ["/" prefix]` of ip4 and ip6 (the prefix defaults to `max`).
+fn ip_network<A: std::str::FromStr>(
+    args: &str,
+    name: &str,
+    family: &str,
+    max: u8,
+) -> Result<(A, u8), String> {
+    let value = args
+        .strip_prefix(':')
+        .ok_or_else(|| format!("{name} needs `:address`"))?;
+    let (addr, prefix) = match value.split_once('/') {
+        Some((a, p)) => (a, cidr_length(p, max)?),
+        None => (value, max),
+    };
+    let network = addr
+        .parse()
+        .map_err(|_| format!("`{addr}` is not an {family} address"))?;
+    Ok((network, prefix))
 }
 
 /// Splits `[":" domain-spec] [ip4-cidr] ["/" ip6-cidr]` into the domain part
@@ -281,17 +287,17 @@ fn split_dual_cidr(args: &str) -> Result<(&str, u8, u8), String> {
     let mut rest = args;
     let mut cidr6 = 128;
     let mut cidr4 = 32;
-    if let Some(i) = rest.rfind("//") {
-        if is_cidr_digits(&rest[i + 2..]) {
-            cidr6 = cidr_length(&rest[i + 2..], 128)?;
-            rest = &rest[..i];
-        }
+    if let Some(i) = rest.rfind("//")
+        && is_cidr_digits(&rest[i + 2..])
+    {
+        cidr6 = cidr_length(&rest[i + 2..], 128)?;
+        rest = &rest[..i];
     }
-    if let Some(i) = rest.rfind('/') {
-        if is_cidr_digits(&rest[i + 1..]) {
-            cidr4 = cidr_length(&rest[i + 1..], 32)?;
-            rest = &rest[..i];
-        }
+    if let Some(i) = rest.rfind('/')
+        && is_cidr_digits(&rest[i + 1..])
+    {
+        cidr4 = cidr_length(&rest[i + 1..], 32)?;
+        rest = &rest[..i];
     }
     // What is left must be empty or ":" domain-spec; a stray "/…" is an error.
     if !rest.is_empty() && !rest.starts_with(':') {
