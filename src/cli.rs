@@ -44,6 +44,12 @@ pub enum Command {
     /// HELO identity. Every DNS query goes through the same resolver layer
     /// as the other checks, so --zone files can preview an unpublished
     /// record and --trace shows each query.
+    #[command(after_help = "Examples:\n  \
+        mailvet spf --ip 192.0.2.1 --mail-from news@example.com\n  \
+        mailvet spf --ip 2001:db8::25 --helo mail.example.com --format json --trace\n  \
+        mailvet spf --ip 203.0.113.7 --mail-from news@example.com --zone example.com.zone\n\n\
+        Exit codes: 0 pass or neutral (nothing at or above --fail-on), 1 fail, none or \
+        permerror (errors), 2 bad usage or input. A DNS failure (temperror) is a warning.")]
     Spf(SpfArgs),
 }
 

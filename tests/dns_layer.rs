@@ -375,3 +375,32 @@ async fn mail_auth_lookups_go_through_the_overlay_and_the_trace() {
             .all(|q| !q.name.ends_with("overlay.test."))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn txt_split_over_lines_in_parentheses_is_served_as_written() {
+    // The fixture writes a DKIM key as DNS providers print it: quoted
+    // strings over several lines inside ( ), with a comment between them.
+    let fixture = std::path::Path::new("fixtures/zones/some.test.zone");
+    let key = name("mail2026._domainkey.some.test.");
+    let expected: Vec<&[u8]> = vec![
+        b"v=DKIM1; k=rsa; ",
+        b"p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAz1",
+    ];
+    // Over the wire from the test server…
+    let server = TestDns::start(&[fixture]).await;
+    let dns = Dns::new(settings(&server), vec![]).unwrap();
+    let answer = dns.resolver().lookup(&key, RecordType::TXT).await.unwrap();
+    assert_eq!(answer.txt(), vec![expected.clone()]);
+    // …and from the same file as an overlay.
+    let overlay = zone::Zone::load(fixture).unwrap();
+    let dns = Dns::new(
+        Settings {
+            upstream: UpstreamChoice::Offline,
+            ..settings(&server)
+        },
+        vec![overlay],
+    )
+    .unwrap();
+    let answer = dns.resolver().lookup(&key, RecordType::TXT).await.unwrap();
+    assert_eq!(answer.txt(), vec![expected]);
+}

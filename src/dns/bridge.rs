@@ -87,11 +87,6 @@ impl Bridge {
         MessageAuthenticator::new(ResolverConfig::from_name_servers(vec![server]), opts)
             .map_err(|e| BridgeError(e.to_string()))
     }
-
-    /// The UDP address of the endpoint.
-    pub fn udp_addr(&self) -> SocketAddr {
-        self.udp
-    }
 }
 
 impl Drop for Bridge {

@@ -268,19 +268,9 @@ impl Dns {
         }
     }
 
-    /// The overlay, for reports that point at zone-file lines.
-    pub fn overlay(&self) -> &Overlay {
-        &self.overlay
-    }
-
     /// The shared cache, when `serve` keeps one.
     pub fn shared_cache(&self) -> Option<&SharedCache> {
         self.cache.as_ref()
-    }
-
-    /// How long one request may spend on DNS.
-    pub fn deadline(&self) -> Duration {
-        self.deadline
     }
 
     /// The upstream servers, empty when offline.
@@ -353,23 +343,6 @@ impl Resolver {
             answer.records.extend(next.records);
         }
         Ok(answer)
-    }
-
-    /// Convenience for callers holding text names; an unparsable name is
-    /// answered NXDOMAIN without a query (it cannot exist).
-    pub async fn lookup_str(&self, name: &str, rtype: RecordType) -> Outcome {
-        match Name::from_ascii(name) {
-            Ok(mut n) => {
-                n.set_fqdn(true);
-                self.lookup(&n, rtype).await
-            }
-            Err(_) => Ok(Answer {
-                rcode: Rcode::NXDomain,
-                records: Vec::new(),
-                authenticated: false,
-                ttl: 0,
-            }),
-        }
     }
 
     /// PTR lookup for an address (RFC 1035 §3.5, RFC 3596 §2.5).
@@ -491,16 +464,6 @@ impl Resolver {
                 .count(),
             trace: with_trace.then_some(trace),
         }
-    }
-
-    /// When this request's DNS time runs out.
-    pub fn deadline(&self) -> Instant {
-        self.session.deadline
-    }
-
-    /// The layer this handle belongs to.
-    pub fn dns(&self) -> &Arc<Dns> {
-        &self.session.dns
     }
 }
 

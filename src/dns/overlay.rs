@@ -13,7 +13,6 @@ use super::zone::Zone;
 use super::{Answer, Rcode};
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 
 /// The default negative TTL when a zone has no SOA.
 const NEGATIVE_TTL: u32 = 300;
@@ -28,18 +27,10 @@ pub struct Overlay {
 #[derive(Debug)]
 struct ZoneIndex {
     origin: Name,
-    path: Option<PathBuf>,
-    rrsets: HashMap<(LowerName, RecordType), Vec<(Record, usize)>>,
+    rrsets: HashMap<(LowerName, RecordType), Vec<Record>>,
     /// Owner names and the empty non-terminals between them and the origin.
     nodes: HashSet<LowerName>,
     negative_ttl: u32,
-}
-
-/// Where an overlay record was written, for reports that point into a file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RecordSource {
-    pub file: String,
-    pub line: usize,
 }
 
 impl Overlay {
@@ -49,37 +40,16 @@ impl Overlay {
         Overlay { zones }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.zones.is_empty()
-    }
-
     /// The answer the overlay gives, or `None` when no zone covers `name`.
     pub fn lookup(&self, name: &Name, rtype: RecordType) -> Option<Answer> {
         let zone = self.zones.iter().find(|z| z.origin.zone_of(name))?;
         Some(zone.lookup(name, rtype))
     }
-
-    /// The file and line of an overlay record with this owner, type and
-    /// data, if one exists.
-    pub fn source_of(&self, record: &Record) -> Option<RecordSource> {
-        let zone = self.zones.iter().find(|z| z.origin.zone_of(&record.name))?;
-        let set = zone
-            .rrsets
-            .get(&(LowerName::new(&record.name), record.record_type()))?;
-        let (_, line) = set.iter().find(|(r, _)| r.data == record.data)?;
-        Some(RecordSource {
-            file: zone
-                .path
-                .as_ref()
-                .map_or_else(|| "<zone>".into(), |p| p.display().to_string()),
-            line: *line,
-        })
-    }
 }
 
 impl ZoneIndex {
     fn new(zone: Zone) -> ZoneIndex {
-        let mut rrsets: HashMap<(LowerName, RecordType), Vec<(Record, usize)>> = HashMap::new();
+        let mut rrsets: HashMap<(LowerName, RecordType), Vec<Record>> = HashMap::new();
         let mut nodes = HashSet::new();
         let mut negative_ttl = NEGATIVE_TTL;
         nodes.insert(LowerName::new(&zone.origin));
@@ -96,11 +66,10 @@ impl ZoneIndex {
             rrsets
                 .entry((LowerName::new(&record.name), record.record_type()))
                 .or_default()
-                .push((record, zr.line));
+                .push(record);
         }
         ZoneIndex {
             origin: zone.origin,
-            path: zone.path,
             rrsets,
             nodes,
             negative_ttl,
@@ -108,9 +77,7 @@ impl ZoneIndex {
     }
 
     fn records(&self, owner: &Name, rtype: RecordType) -> Option<Vec<Record>> {
-        self.rrsets
-            .get(&(LowerName::new(owner), rtype))
-            .map(|set| set.iter().map(|(r, _)| r.clone()).collect())
+        self.rrsets.get(&(LowerName::new(owner), rtype)).cloned()
     }
 
     fn lookup(&self, name: &Name, rtype: RecordType) -> Answer {

@@ -20,6 +20,16 @@ pub enum Source {
     Cache,
 }
 
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Overlay => "overlay",
+            Source::Upstream => "upstream",
+            Source::Cache => "cache",
+        }
+    }
+}
+
 /// One question and its outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct TraceEntry {

@@ -131,9 +131,10 @@ fn findings(out: &mut String, findings: &[Finding], style: Style) {
 }
 
 fn dns(out: &mut String, dns: &DnsSummary) {
+    let plural = if dns.queries == 1 { "" } else { "s" };
     let _ = writeln!(
         out,
-        "  {} DNS questions ({} sent upstream)",
+        "  {} DNS question{plural} ({} sent upstream)",
         dns.queries, dns.upstream_queries
     );
     for t in dns.trace.iter().flatten() {
@@ -144,8 +145,13 @@ fn dns(out: &mut String, dns: &DnsSummary) {
         };
         let _ = writeln!(
             out,
-            "    {} {} {} {:.1} ms [{:?}]{}",
-            t.rtype, t.name, t.rcode, t.ms, t.source, answers
+            "    {} {} {} {:.1} ms [{}]{}",
+            t.rtype,
+            t.name,
+            t.rcode,
+            t.ms,
+            t.source.as_str(),
+            answers
         );
     }
 }

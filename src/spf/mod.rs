@@ -229,7 +229,7 @@ pub async fn check(resolver: &Resolver, query: &SpfQuery) -> Result<SpfCheck, Qu
     };
     let ev = eval::evaluate(resolver, &inputs, &domain).await;
     let sender = format!("{local}@{domain}");
-    let received_spf = received_spf(ev.result, &sender, ip, helo.as_deref(), identity, receiver);
+    let received_spf = received_spf(ev.result, &sender, ip, helo.as_deref(), identity);
     Ok(SpfCheck {
         result: ev.result,
         domain,
@@ -253,7 +253,6 @@ fn received_spf(
     ip: IpAddr,
     helo: Option<&str>,
     identity: Identity,
-    receiver: &str,
 ) -> String {
     let comment = match result {
         SpfResult::Pass => format!("domain of {sender} designates {ip} as permitted sender"),
@@ -273,7 +272,7 @@ fn received_spf(
         Identity::MailFrom => "mailfrom",
     };
     let mut header = format!(
-        "Received-SPF: {result} ({receiver}: {comment}) client-ip={ip}; envelope-from=\"{sender}\";"
+        "Received-SPF: {result} (mailvet: {comment}) client-ip={ip}; envelope-from=\"{sender}\";"
     );
     if let Some(h) = helo {
         header.push_str(&format!(" helo={h};"));

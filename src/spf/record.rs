@@ -19,17 +19,6 @@ pub enum Qualifier {
     Neutral,
 }
 
-impl Qualifier {
-    pub fn symbol(self) -> char {
-        match self {
-            Qualifier::Pass => '+',
-            Qualifier::Fail => '-',
-            Qualifier::SoftFail => '~',
-            Qualifier::Neutral => '?',
-        }
-    }
-}
-
 /// A mechanism (RFC 7208 §5) with its arguments.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mechanism {
