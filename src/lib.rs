@@ -21,6 +21,7 @@
 
 pub mod cli;
 pub mod dns;
+pub mod domain;
 pub mod findings;
 pub mod http;
 pub mod render;

@@ -1,0 +1,61 @@
+//! The domain posture audit: every DNS check a sending domain needs, run
+//! concurrently through one resolver, each problem a catalog finding.
+//!
+//! Each protocol is one module with its record types, parser and checks.
+//! A module's `check` fetches what it needs through the request's
+//! [`Resolver`] and turns the records into a section of the report and
+//! findings; the parts that need another module's result (MTA-STS coverage
+//! of the MX hosts, BIMI's DMARC prerequisite) are separate functions the
+//! orchestration calls once both are known, so no check waits for another.
+
+pub mod bimi;
+pub mod dkim;
+pub mod dmarc;
+pub mod dnssec;
+pub mod mta_sts;
+pub mod mx;
+pub mod name;
+pub mod spf;
+pub mod tls_rpt;
+
+use crate::dns::Resolver;
+use crate::findings::Finding;
+use name::DomainName;
+use std::time::Duration;
+
+/// What the caller can tune about an audit.
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    /// DKIM selectors to look at, besides the common ones probed always.
+    pub selectors: Vec<String>,
+    /// Allow HTTPS fetches (MTA-STS policy) to loopback, private and
+    /// link-local addresses. Off by default; tests need it.
+    pub allow_private_fetch: bool,
+    /// How long an HTTPS fetch may take.
+    pub fetch_timeout: Duration,
+}
+
+impl Default for AuditOptions {
+    fn default() -> AuditOptions {
+        AuditOptions {
+            selectors: Vec::new(),
+            allow_private_fetch: false,
+            fetch_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What every check receives.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditContext<'a> {
+    pub resolver: &'a Resolver,
+    pub domain: &'a DomainName,
+    pub options: &'a AuditOptions,
+}
+
+/// A check's outcome: its section of the report and its findings.
+#[derive(Debug, Clone)]
+pub struct Checked<S> {
+    pub section: S,
+    pub findings: Vec<Finding>,
+}
