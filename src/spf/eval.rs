@@ -90,7 +90,7 @@ pub(super) async fn evaluate(resolver: &Resolver, inputs: &Inputs<'_>, domain: &
 
 /// A domain usable for a query: labels of 1–63 octets, at most 253 octets
 /// in all (RFC 1035 §2.3.4). Anything else cannot exist in the DNS.
-pub(super) fn dns_name(domain: &str) -> Option<Name> {
+pub(crate) fn dns_name(domain: &str) -> Option<Name> {
     let d = domain.strip_suffix('.').unwrap_or(domain);
     if d.is_empty() || d.len() > 253 {
         return None;

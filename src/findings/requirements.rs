@@ -1,0 +1,194 @@
+//! The provider-requirements checklist: the Gmail, Yahoo and Microsoft
+//! (Outlook.com) sender rules, each met, unmet or unknown.
+//!
+//! This module decides which rules a report can judge and on what: a domain
+//! audit decides the DNS rules (SPF, DKIM key, DMARC record); rules that
+//! need a message or the sending IP (alignment, one-click unsubscribe,
+//! PTR/FCrDNS) stay `unknown` with the input that would decide them.
+//! Sources: Gmail's sender guidelines (support.google.com/a/answer/81126),
+//! Yahoo's sender best practices (senders.yahooinc.com/best-practices),
+//! Microsoft's requirements for high-volume senders to Outlook.com (2025).
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Met,
+    Unmet,
+    Unknown,
+}
+
+/// One rule of one provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Requirement {
+    /// Stable id, e.g. `gmail.bulk.dmarc_policy`.
+    pub id: &'static str,
+    pub provider: &'static str,
+    pub rule: &'static str,
+    pub status: Status,
+    /// The finding codes the status rests on.
+    pub codes: Vec<&'static str>,
+    /// Why it is unknown, or what decided it.
+    pub note: String,
+}
+
+/// What a domain audit knows, protocol by protocol: `Some(true)` usable,
+/// `Some(false)` absent or unusable, `None` not known (a DNS failure, or
+/// DKIM selectors unknown).
+#[derive(Debug, Clone, Default)]
+pub struct DomainFacts {
+    pub spf: Option<bool>,
+    pub dkim: Option<bool>,
+    pub dmarc: Option<bool>,
+    /// The finding codes of the report.
+    pub codes: Vec<&'static str>,
+}
+
+const SPF_CODES: &[&str] = &[
+    "spf.missing",
+    "spf.multiple_records",
+    "spf.syntax",
+    "spf.too_many_lookups",
+    "spf.include_missing",
+    "spf.include_loop",
+    "spf.void_lookups",
+    "spf.dns_error",
+];
+const DKIM_CODES: &[&str] = &[
+    "dkim.no_selector_found",
+    "dkim.key_revoked",
+    "dkim.key_too_short",
+    "dkim.key_invalid",
+];
+const DMARC_CODES: &[&str] = &[
+    "dmarc.missing",
+    "dmarc.multiple_records",
+    "dmarc.syntax",
+    "dmarc.dns_error",
+];
+
+const MESSAGE_NOTE: &str =
+    "decided by a message: POST it to /v1/messages or run `mailvet message`";
+const IP_NOTE: &str =
+    "decided by the sending IP's PTR and forward DNS: check a message from it";
+
+/// The checklist a domain audit can give.
+pub fn for_domain(facts: &DomainFacts) -> Vec<Requirement> {
+    let rests_on = |codes: &[&'static str]| -> Vec<&'static str> {
+        facts
+            .codes
+            .iter()
+            .copied()
+            .filter(|c| codes.contains(c))
+            .collect()
+    };
+    let single = |id, provider, rule, fact: Option<bool>, codes: &[&'static str], unknown: &str| {
+        Requirement {
+            id,
+            provider,
+            rule,
+            status: status(fact),
+            codes: rests_on(codes),
+            note: match fact {
+                Some(true) => "published and usable".into(),
+                Some(false) => "absent or unusable; see the findings".into(),
+                None => unknown.into(),
+            },
+        }
+    };
+    let either = or(facts.spf, facts.dkim);
+    let both = and(facts.spf, facts.dkim);
+    let both_codes: Vec<&'static str> = SPF_CODES.iter().chain(DKIM_CODES).copied().collect();
+    let dkim_unknown = "DKIM keys were not found at the probed selectors; give --selector \
+                        (or ?selector=) with the selector your provider signs with";
+    let dns_unknown = "the DNS lookup failed; run again";
+    let pair = |id, provider, rule, fact: Option<bool>| Requirement {
+        id,
+        provider,
+        rule,
+        status: status(fact),
+        codes: rests_on(&both_codes),
+        note: match fact {
+            Some(true) => "published and usable".into(),
+            Some(false) => "see the SPF and DKIM findings".into(),
+            None => dkim_unknown.into(),
+        },
+    };
+    let message_rule = |id, provider, rule, note: &str| Requirement {
+        id,
+        provider,
+        rule,
+        status: Status::Unknown,
+        codes: Vec::new(),
+        note: note.into(),
+    };
+    vec![
+        pair("gmail.all.spf_or_dkim", "Gmail", "SPF or DKIM set up for the sending domain", either),
+        single("gmail.bulk.spf", "Gmail", "Bulk senders: SPF published", facts.spf, SPF_CODES, dns_unknown),
+        single("gmail.bulk.dkim", "Gmail", "Bulk senders: DKIM key of at least 1024 bits", facts.dkim, DKIM_CODES, dkim_unknown),
+        single("gmail.bulk.dmarc_policy", "Gmail", "Bulk senders: a DMARC record (p=none is enough)", facts.dmarc, DMARC_CODES, dns_unknown),
+        message_rule("gmail.bulk.alignment", "Gmail", "Bulk senders: From domain aligned with SPF or DKIM", MESSAGE_NOTE),
+        message_rule("gmail.bulk.one_click_unsubscribe", "Gmail", "Bulk senders: one-click unsubscribe (RFC 8058)", MESSAGE_NOTE),
+        message_rule("gmail.all.ptr", "Gmail", "Sending IPs have matching forward and reverse DNS", IP_NOTE),
+        pair("yahoo.bulk.spf_and_dkim", "Yahoo", "Bulk senders: both SPF and DKIM", both),
+        single("yahoo.bulk.dmarc_policy", "Yahoo", "Bulk senders: a valid DMARC record", facts.dmarc, DMARC_CODES, dns_unknown),
+        single("microsoft.bulk.spf", "Microsoft", "High-volume senders: SPF published", facts.spf, SPF_CODES, dns_unknown),
+        single("microsoft.bulk.dkim", "Microsoft", "High-volume senders: DKIM set up", facts.dkim, DKIM_CODES, dkim_unknown),
+        single("microsoft.bulk.dmarc_policy", "Microsoft", "High-volume senders: DMARC of at least p=none", facts.dmarc, DMARC_CODES, dns_unknown),
+    ]
+}
+
+fn status(fact: Option<bool>) -> Status {
+    match fact {
+        Some(true) => Status::Met,
+        Some(false) => Status::Unmet,
+        None => Status::Unknown,
+    }
+}
+
+/// Three-valued "or": true if either is true, false only if both are false.
+fn or(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(true), _) | (_, Some(true)) => Some(true),
+        (Some(false), Some(false)) => Some(false),
+        _ => None,
+    }
+}
+
+/// Three-valued "and": false if either is false, true only if both are true.
+fn and(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(false), _) | (_, Some(false)) => Some(false),
+        (Some(true), Some(true)) => Some(true),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find<'a>(list: &'a [Requirement], id: &str) -> &'a Requirement {
+        list.iter().find(|r| r.id == id).unwrap()
+    }
+
+    #[test]
+    fn three_valued_rules() {
+        let facts = DomainFacts {
+            spf: Some(true),
+            dkim: None,
+            dmarc: Some(false),
+            codes: vec!["dmarc.missing", "dkim.no_selector_found"],
+        };
+        let list = for_domain(&facts);
+        assert_eq!(find(&list, "gmail.all.spf_or_dkim").status, Status::Met);
+        assert_eq!(find(&list, "yahoo.bulk.spf_and_dkim").status, Status::Unknown);
+        assert_eq!(find(&list, "gmail.bulk.dmarc_policy").status, Status::Unmet);
+        assert_eq!(find(&list, "gmail.bulk.dmarc_policy").codes, ["dmarc.missing"]);
+        assert!(find(&list, "gmail.bulk.dkim").note.contains("--selector"));
+        assert_eq!(find(&list, "gmail.bulk.alignment").status, Status::Unknown);
+        let ids: std::collections::HashSet<_> = list.iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), list.len(), "ids are unique");
+    }
+}
