@@ -10,6 +10,9 @@
 //! 3. **Per-request memo** — within one request (one [`Resolver`]) a
 //!    question goes on the wire at most once, even when checks ask it
 //!    concurrently; later askers wait for and share the first answer.
+//!    Questions asked with the CD bit ([`Resolver::lookup_checking_disabled`])
+//!    have a memo of their own and never enter the shared cache: their
+//!    answers may hold data that failed DNSSEC validation.
 //! 4. **Shared cache** — `serve` keeps a bounded, TTL-respecting cache across
 //!    requests ([`cache`]).
 //! 5. **Upstream** — the system's resolv.conf servers or `--dns` servers,
@@ -263,6 +266,7 @@ impl Dns {
                 dns: Arc::clone(self),
                 deadline: Instant::now() + self.deadline,
                 memo: Mutex::new(HashMap::new()),
+                memo_checking_disabled: Mutex::new(HashMap::new()),
                 trace: Mutex::new(Vec::new()),
             }),
         }
@@ -303,6 +307,8 @@ struct Session {
     dns: Arc<Dns>,
     deadline: Instant,
     memo: Mutex<HashMap<Question, Arc<OnceCell<Outcome>>>>,
+    /// The same for questions asked with the CD bit.
+    memo_checking_disabled: Mutex<HashMap<Question, Arc<OnceCell<Outcome>>>>,
     trace: Mutex<Vec<TraceEntry>>,
 }
 
@@ -318,7 +324,7 @@ impl Resolver {
     /// Asks one question, following CNAMEs (the answer then holds the chain
     /// and the final records).
     pub async fn lookup(&self, name: &Name, rtype: RecordType) -> Outcome {
-        let mut answer = self.lookup_once(name, rtype).await?;
+        let mut answer = self.lookup_once(name, rtype, false).await?;
         let mut chain = 0;
         while rtype != RecordType::CNAME && answer.is_empty_of(rtype) {
             let Some(target) = answer.records.iter().rev().find_map(|r| match &r.data {
@@ -336,7 +342,7 @@ impl Resolver {
             {
                 break; // a loop or an over-long chain: what we have is the answer
             }
-            let next = self.lookup_once(&target, rtype).await?;
+            let next = self.lookup_once(&target, rtype, false).await?;
             answer.rcode = next.rcode;
             answer.ttl = answer.ttl.min(next.ttl);
             answer.authenticated &= next.authenticated;
@@ -350,12 +356,42 @@ impl Resolver {
         self.lookup(&reverse_name(ip), RecordType::PTR).await
     }
 
-    async fn lookup_once(&self, name: &Name, rtype: RecordType) -> Outcome {
+    /// Asks one question with the CD (checking disabled) bit set, RFC 4035
+    /// §3.2.2: a validating resolver then hands over data that failed
+    /// validation instead of answering SERVFAIL, which tells a bogus zone
+    /// from a broken one. CNAMEs are not followed. Recorded in the trace like
+    /// any question; memoized apart from [`Resolver::lookup`].
+    pub async fn lookup_checking_disabled(&self, name: &Name, rtype: RecordType) -> Outcome {
+        self.lookup_once(name, rtype, true).await
+    }
+
+    /// True when answers for `name` come from the overlay, not from a
+    /// resolver: a `--zone` file covers the name, or the layer is
+    /// `--offline`. Such answers never carry the AD bit, so they cannot say
+    /// whether the name's zone is signed.
+    pub fn is_overlaid(&self, name: &Name) -> bool {
+        let dns = &self.session.dns;
+        let mut name = name.clone();
+        name.set_fqdn(true);
+        dns.upstream.is_none() || dns.overlay.lookup(&name, RecordType::SOA).is_some()
+    }
+
+    async fn lookup_once(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        checking_disabled: bool,
+    ) -> Outcome {
         let mut name = name.clone();
         name.set_fqdn(true);
         let key = (LowerName::new(&name), rtype);
+        let memo = if checking_disabled {
+            &self.session.memo_checking_disabled
+        } else {
+            &self.session.memo
+        };
         let cell = {
-            let mut memo = self.session.memo.lock().unwrap_or_else(|p| p.into_inner());
+            let mut memo = memo.lock().unwrap_or_else(|p| p.into_inner());
             Arc::clone(memo.entry(key.clone()).or_default())
         };
         let started = Instant::now();
@@ -363,7 +399,7 @@ impl Resolver {
         let outcome = cell
             .get_or_init(|| {
                 asked_here = true;
-                self.resolve(&name, rtype)
+                self.resolve(&name, rtype, checking_disabled)
             })
             .await
             .clone();
@@ -373,7 +409,7 @@ impl Resolver {
         outcome
     }
 
-    async fn resolve(&self, name: &Name, rtype: RecordType) -> Outcome {
+    async fn resolve(&self, name: &Name, rtype: RecordType, checking_disabled: bool) -> Outcome {
         let dns = &self.session.dns;
         let started = Instant::now();
         if let Some(answer) = dns.overlay.lookup(name, rtype) {
@@ -392,16 +428,22 @@ impl Resolver {
             return outcome;
         };
         let key = (LowerName::new(name), rtype);
-        if let Some(answer) = dns.cache.as_ref().and_then(|c| c.get(&key)) {
+        // CD answers may be bogus data: they neither come from nor go to the
+        // cache that other requests' ordinary lookups share.
+        let cache = dns.cache.as_ref().filter(|_| !checking_disabled);
+        if let Some(answer) = cache.and_then(|c| c.get(&key)) {
             let outcome = Ok(answer);
             self.record(name, rtype, &outcome, started, Source::Cache, None);
             return outcome;
         }
-        let (outcome, server) = match upstream.exchange(name, rtype, self.session.deadline).await {
+        let (outcome, server) = match upstream
+            .exchange(name, rtype, checking_disabled, self.session.deadline)
+            .await
+        {
             Ok(reply) => (Ok(answer_from(reply.message)), Some(reply.server)),
             Err(e) => (Err(e), None),
         };
-        if let (Some(cache), Ok(answer)) = (&dns.cache, &outcome) {
+        if let (Some(cache), Ok(answer)) = (cache, &outcome) {
             cache.insert(key, answer.clone());
         }
         self.record(name, rtype, &outcome, started, Source::Upstream, server);

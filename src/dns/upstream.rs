@@ -6,7 +6,10 @@
 //! fresh UDP socket (random source port) with a random ID, asks for
 //! recursion and for the AD bit (RFC 6840 §5.7) so the report can say
 //! whether a validating resolver vouched for the answer, and advertises an
-//! EDNS buffer of 1232 octets (the DNS flag day 2020 value).
+//! EDNS buffer of 1232 octets (the DNS flag day 2020 value). On request a
+//! query also carries the CD bit (RFC 4035 §3.2.2), so a validating
+//! resolver hands over data that failed validation instead of SERVFAIL:
+//! that is how the DNSSEC check tells "bogus" from "broken".
 //!
 //! A failure (timeout, SERVFAIL, REFUSED, network error) moves on to the
 //! next server and the next attempt; NXDOMAIN and NOERROR end the search.
@@ -39,11 +42,13 @@ pub(crate) struct Reply {
 }
 
 impl Upstream {
-    /// Asks the servers in turn until one gives NOERROR or NXDOMAIN.
+    /// Asks the servers in turn until one gives NOERROR or NXDOMAIN; with
+    /// `checking_disabled` the queries carry the CD bit.
     pub async fn exchange(
         &self,
         name: &Name,
         rtype: RecordType,
+        checking_disabled: bool,
         deadline: Instant,
     ) -> Result<Reply, DnsError> {
         let mut last = DnsError::Timeout;
@@ -53,7 +58,10 @@ impl Upstream {
                     return Err(DnsError::Deadline);
                 }
                 let try_until = deadline.min(Instant::now() + self.query_timeout);
-                match self.ask(server, name, rtype, try_until).await {
+                match self
+                    .ask(server, name, rtype, checking_disabled, try_until)
+                    .await
+                {
                     Ok(message) => match message.metadata.response_code {
                         ResponseCode::NoError | ResponseCode::NXDomain => {
                             return Ok(Reply { message, server });
@@ -77,9 +85,10 @@ impl Upstream {
         server: SocketAddr,
         name: &Name,
         rtype: RecordType,
+        checking_disabled: bool,
         until: Instant,
     ) -> Result<Message, DnsError> {
-        let query = build_query(name, rtype);
+        let query = build_query(name, rtype, checking_disabled);
         let bytes = query
             .to_vec()
             .map_err(|e| DnsError::Network(format!("cannot encode query: {e}")))?;
@@ -95,10 +104,11 @@ impl Upstream {
     }
 }
 
-fn build_query(name: &Name, rtype: RecordType) -> Message {
+fn build_query(name: &Name, rtype: RecordType, checking_disabled: bool) -> Message {
     let mut message = Message::query();
     message.metadata.recursion_desired = true;
     message.metadata.authentic_data = true;
+    message.metadata.checking_disabled = checking_disabled;
     message.add_query(Query::query(name.clone(), rtype));
     let mut edns = Edns::new();
     edns.set_max_payload(EDNS_PAYLOAD);

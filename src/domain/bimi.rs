@@ -1,1 +1,755 @@
-//! (being written)
+//! BIMI: does the domain publish a brand indicator, and can it be shown
+//! (draft-brand-indicators-for-message-identification, §4.2 and §7.3)?
+//!
+//! This module decides which BIMI assertion record applies to the domain
+//! and whether it is usable. The record is looked up at
+//! `default._bimi.<domain>` and, when that name holds no BIMI record, at
+//! `default._bimi.<organizational domain>` (the registrable domain by the
+//! Public Suffix List). Among the TXT records there, those that begin with
+//! `v=BIMI1` count; exactly one must remain. A record is `v=BIMI1` first,
+//! then `l=` (an https URL of the SVG logo, or empty) and optionally `a=`
+//! (an https URL of the mark certificate, or empty), separated by `;` with
+//! optional spaces; unknown tags are ignored, repeated tags are an error.
+//! `l=` and `a=` both empty is a declination to publish (§4.2.1).
+//!
+//! The logo itself is not fetched. BIMI's DMARC prerequisite (the policy
+//! must be quarantine or reject, applied to all mail) depends on the DMARC
+//! check, so it is the separate pure function [`dmarc_prerequisite`] that
+//! the orchestration calls once both are known. A failed lookup marks the
+//! section unknown and is never reported as a missing record.
+
+use super::name::DomainName;
+use super::{AuditContext, Checked};
+use crate::dns::{DnsError, Outcome, Rcode, trace};
+use crate::findings::Finding;
+use hickory_proto::rr::{Name, RecordType};
+use serde::Serialize;
+
+/// The owner label of the record: the `default` selector under `_bimi`.
+const LABEL: &str = "default._bimi";
+
+/// The only version this module knows (draft §4.2).
+const VERSION: &str = "BIMI1";
+
+/// What was found for the domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BimiStatus {
+    /// One valid record that names a logo or a mark certificate.
+    Published,
+    /// One valid record with `l=` and `a=` empty: the domain declines BIMI.
+    Declined,
+    /// More than one record, or one that does not parse.
+    Invalid,
+    /// No BIMI record at the domain nor at its organizational domain.
+    Missing,
+    /// A lookup failed; see `error`.
+    Unknown,
+}
+
+/// One `name=value` tag of a record, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tag {
+    pub name: String,
+    pub value: String,
+}
+
+/// A parsed BIMI assertion record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BimiRecord {
+    /// `l=`: where the SVG logo is, or `None` when empty.
+    pub logo_url: Option<String>,
+    /// `a=`: where the mark certificate is, or `None` when empty or absent.
+    pub authority_url: Option<String>,
+    /// Every tag in order, the version included.
+    pub tags: Vec<Tag>,
+}
+
+impl BimiRecord {
+    /// `l=` and `a=` empty: the domain asks that no logo be shown (§4.2.1).
+    pub fn is_declination(&self) -> bool {
+        self.logo_url.is_none() && self.authority_url.is_none()
+    }
+}
+
+/// Why a record is not a usable BIMI record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RecordError(pub String);
+
+/// The `bimi` section of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct BimiSection {
+    /// The audited domain.
+    pub domain: String,
+    pub status: BimiStatus,
+    /// The names asked, in order.
+    pub looked_up: Vec<String>,
+    /// The name the record that applies came from, when one was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_name: Option<String>,
+    /// True when that name is the organizational domain's, not the domain's.
+    pub inherited: bool,
+    /// The text of each BIMI record at that name, strings joined.
+    pub records: Vec<String>,
+    /// `l=` of the valid record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<String>,
+    /// `a=` of the valid record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority_url: Option<String>,
+    /// The tags of the valid record.
+    pub tags: Vec<Tag>,
+    /// Why the record is invalid, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Why a lookup failed, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One name asked and its answer.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// Without the final dot: `default._bimi.example.com`.
+    pub name: String,
+    pub outcome: Outcome,
+}
+
+/// Fetches the record at the domain and, if it holds none, at the
+/// organizational domain; then evaluates.
+pub async fn check(cx: &AuditContext<'_>) -> Checked<BimiSection> {
+    let mut lookups = vec![ask(cx, &cx.domain.ascii).await];
+    if let Some(org) = organizational_domain(&cx.domain.ascii)
+        && lookups.iter().all(needs_fallback)
+    {
+        lookups.push(ask(cx, &org).await);
+    }
+    evaluate(cx.domain, &lookups)
+}
+
+async fn ask(cx: &AuditContext<'_>, domain: &str) -> Lookup {
+    let name = format!("{LABEL}.{domain}");
+    let outcome = match Name::from_ascii(format!("{name}.")) {
+        Ok(fqdn) => cx.resolver.lookup(&fqdn, RecordType::TXT).await,
+        // Only a domain near the 253-octet limit gets here: the question
+        // cannot be asked, which is not the same as an answer saying "none".
+        Err(e) => Err(DnsError::Malformed(format!("{name} cannot be asked: {e}"))),
+    };
+    Lookup { name, outcome }
+}
+
+/// The organizational domain when it differs from the domain.
+pub fn organizational_domain(domain: &str) -> Option<String> {
+    psl::domain_str(domain)
+        .map(str::to_ascii_lowercase)
+        .filter(|org| !org.eq_ignore_ascii_case(domain))
+}
+
+/// True when a lookup answered and holds no BIMI record: the next name is
+/// asked. A failure is not "no record", so it stops the search.
+pub fn needs_fallback(lookup: &Lookup) -> bool {
+    lookup
+        .outcome
+        .as_ref()
+        .is_ok_and(|answer| bimi_texts(answer).is_empty())
+}
+
+fn bimi_texts(answer: &crate::dns::Answer) -> Vec<String> {
+    answer
+        .txt()
+        .iter()
+        .map(|strings| String::from_utf8_lossy(&strings.concat()).into_owned())
+        .filter(|text| is_candidate(text))
+        .collect()
+}
+
+fn is_wsp(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+/// Whether a TXT record is meant as a BIMI record: its first tag is
+/// `v=BIMI1` (in any case, spaces allowed around `=`), or such a tag
+/// appears later, which the parser then reports as out of place.
+pub fn is_candidate(text: &str) -> bool {
+    text.split(';').any(|field| {
+        field.split_once('=').is_some_and(|(name, value)| {
+            name.trim_matches(is_wsp).eq_ignore_ascii_case("v")
+                && value.trim_matches(is_wsp).eq_ignore_ascii_case(VERSION)
+        })
+    })
+}
+
+/// Parses an assertion record (draft §4.2).
+pub fn parse(text: &str) -> Result<BimiRecord, RecordError> {
+    let fail = |m: String| Err(RecordError(m));
+    if let Some(bad) = text
+        .bytes()
+        .find(|b| !(0x20..=0x7e).contains(b) && *b != b'\t')
+    {
+        return fail(format!(
+            "the record contains the byte 0x{bad:02X}; only printable ASCII is allowed"
+        ));
+    }
+    let fields: Vec<&str> = text.split(';').collect();
+    let mut tags: Vec<Tag> = Vec::new();
+    for (i, raw) in fields.iter().enumerate() {
+        let field = raw.trim_matches(is_wsp);
+        if field.is_empty() {
+            // One trailing separator is allowed; an empty field elsewhere is not.
+            if i + 1 == fields.len() && i > 0 {
+                break;
+            }
+            return fail("the record has an empty field (two `;` in a row)".to_string());
+        }
+        let Some((name, value)) = field.split_once('=') else {
+            return fail(format!("the field `{field}` is not of the form tag=value"));
+        };
+        let name = name.trim_matches(is_wsp);
+        let value = value.trim_matches(is_wsp);
+        if !is_tag_name(name) {
+            return fail(format!("`{name}` is not a valid tag name"));
+        }
+        if tags.iter().any(|t| t.name == name) {
+            return fail(format!("the tag {name}= appears more than once"));
+        }
+        tags.push(Tag {
+            name: name.to_string(),
+            value: value.to_string(),
+        });
+    }
+    match tags.first() {
+        Some(t) if t.name == "v" && t.value == VERSION => {}
+        Some(t) if t.name == "v" && t.value.eq_ignore_ascii_case(VERSION) => {
+            return fail(format!(
+                "the version is written `v={}`; it must be exactly v={VERSION}",
+                t.value
+            ));
+        }
+        Some(t) if t.name == "v" => {
+            return fail(format!("the version v={} is not v={VERSION}", t.value));
+        }
+        _ => return fail(format!("the record must begin with v={VERSION}")),
+    }
+    let value_of = |name: &str| {
+        tags.iter()
+            .find(|t| t.name == name)
+            .map(|t| t.value.as_str())
+    };
+    let Some(logo) = value_of("l") else {
+        return fail(
+            "the record has no l= tag (the logo's https URL, or empty to decline)".to_string(),
+        );
+    };
+    let logo_url = https_url(logo).map_err(|p| RecordError(format!("l={logo} {p}")))?;
+    let authority_url = match value_of("a") {
+        // Early BIMI drafts wrote a self-asserted record as a=self.
+        None | Some("self") => None,
+        Some(a) => https_url(a).map_err(|p| RecordError(format!("a={a} {p}")))?,
+    };
+    Ok(BimiRecord {
+        logo_url,
+        authority_url,
+        tags,
+    })
+}
+
+/// `ALPHA *(ALPHA / DIGIT / "_")`, as tag names of DKIM-style tag lists.
+fn is_tag_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// An empty value, or an https URL with a host.
+fn https_url(value: &str) -> Result<Option<String>, &'static str> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
+        return Err("contains a space or a control character");
+    }
+    let rest = value
+        .get(..8)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        .and_then(|_| value.get(8..))
+        .ok_or("is not an https:// URL; BIMI fetches only over HTTPS")?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() {
+        return Err("has no host name after https://");
+    }
+    Ok(Some(value.to_string()))
+}
+
+/// Judges the lookups in the order they were asked.
+pub fn evaluate(domain: &DomainName, lookups: &[Lookup]) -> Checked<BimiSection> {
+    let mut section = BimiSection {
+        domain: domain.ascii.clone(),
+        status: BimiStatus::Missing,
+        looked_up: lookups.iter().map(|l| l.name.clone()).collect(),
+        record_name: None,
+        inherited: false,
+        records: Vec::new(),
+        logo_url: None,
+        authority_url: None,
+        tags: Vec::new(),
+        problem: None,
+        error: None,
+    };
+    let mut evidence = Vec::new();
+    for (index, lookup) in lookups.iter().enumerate() {
+        let answer = match &lookup.outcome {
+            Ok(answer) => answer,
+            Err(e) => {
+                section.status = BimiStatus::Unknown;
+                section.error = Some(format!("the TXT lookup for {} failed: {e}", lookup.name));
+                return Checked {
+                    section,
+                    findings: Vec::new(),
+                };
+            }
+        };
+        evidence.extend(answer_evidence(&lookup.name, answer));
+        let texts = bimi_texts(answer);
+        if texts.is_empty() {
+            continue;
+        }
+        section.record_name = Some(lookup.name.clone());
+        section.inherited = index > 0;
+        section.records = texts;
+        return judge_records(section, &lookup.name, evidence);
+    }
+    let asked: Vec<String> = lookups.iter().map(|l| l.name.clone()).collect();
+    let finding = Finding::new(
+        "bimi.missing",
+        format!("no v=BIMI1 TXT record at {}", asked.join(" nor at ")),
+    )
+    .with_fix(format!(
+        "Once DMARC is at p=quarantine or p=reject, publish a TXT record at {LABEL}.{0}, for \
+         example: v=BIMI1; l=https://{0}/logo.svg; a=https://{0}/mark.pem (the logo must be an \
+         SVG Tiny PS file; some providers, Gmail among them, also require the mark certificate).",
+        domain.ascii
+    ))
+    .with_evidence(evidence);
+    Checked {
+        section,
+        findings: vec![finding],
+    }
+}
+
+fn judge_records(
+    mut section: BimiSection,
+    name: &str,
+    evidence: Vec<String>,
+) -> Checked<BimiSection> {
+    let example = format!(
+        "v=BIMI1; l=https://{0}/logo.svg; a=https://{0}/mark.pem",
+        section.domain
+    );
+    if let [text] = section.records.as_slice() {
+        let text = text.clone();
+        return match parse(&text) {
+            Ok(record) => {
+                section.status = if record.is_declination() {
+                    BimiStatus::Declined
+                } else {
+                    BimiStatus::Published
+                };
+                section.logo_url = record.logo_url;
+                section.authority_url = record.authority_url;
+                section.tags = record.tags;
+                Checked {
+                    section,
+                    findings: Vec::new(),
+                }
+            }
+            Err(e) => {
+                section.status = BimiStatus::Invalid;
+                section.problem = Some(e.0.clone());
+                let finding = Finding::new(
+                    "bimi.invalid",
+                    format!("the BIMI record at {name} `{text}` is malformed: {e}"),
+                )
+                .with_fix(format!(
+                    "Replace it with one TXT record at {name} of the form {example}, with your \
+                     own https URLs of the logo and of the mark certificate (leave a= empty if \
+                     you have none)."
+                ))
+                .with_evidence(evidence);
+                Checked {
+                    section,
+                    findings: vec![finding],
+                }
+            }
+        };
+    }
+    section.status = BimiStatus::Invalid;
+    let problem = format!(
+        "{} BIMI records are published at {name}; receivers use none of them unless there is \
+         exactly one",
+        section.records.len()
+    );
+    section.problem = Some(problem.clone());
+    let listed: Vec<String> = section.records.iter().map(|t| format!("`{t}`")).collect();
+    let keep = section
+        .records
+        .iter()
+        .find(|t| parse(t).is_ok())
+        .cloned()
+        .unwrap_or(example);
+    let finding = Finding::new("bimi.invalid", format!("{problem}: {}", listed.join(", ")))
+        .with_fix(format!(
+            "Keep a single TXT record at {name} and delete the others, for example: {keep}"
+        ))
+        .with_evidence(evidence);
+    Checked {
+        section,
+        findings: vec![finding],
+    }
+}
+
+fn answer_evidence(name: &str, answer: &crate::dns::Answer) -> Vec<String> {
+    if answer.records.is_empty() {
+        let word = match answer.rcode {
+            Rcode::NXDomain => "NXDOMAIN",
+            Rcode::NoError => "NODATA",
+        };
+        return vec![format!("{name}. TXT {word}")];
+    }
+    answer
+        .records
+        .iter()
+        .map(|r| format!("{} {}", r.name.to_ascii(), trace::present(r)))
+        .collect()
+}
+
+/// BIMI's DMARC prerequisite: receivers show a logo only when the DMARC
+/// policy that applies to the domain is quarantine or reject for all mail
+/// (draft §7.3, which relies on RFC 7489 §6.3 `p` and `pct`).
+///
+/// `enforcement` is that policy (`"none"`, `"quarantine"` or `"reject"`)
+/// and its `pct` (100 when absent), or `None` when the domain has no usable
+/// DMARC record. The finding fires only for a published record: a missing,
+/// invalid or declining record shows no logo whatever DMARC says.
+pub fn dmarc_prerequisite(
+    section: &BimiSection,
+    enforcement: Option<(&str, u8)>,
+) -> Option<Finding> {
+    if section.status != BimiStatus::Published {
+        return None;
+    }
+    let domain = &section.domain;
+    let record_name = section.record_name.as_deref().unwrap_or(LABEL);
+    let (seen, fix) = match enforcement {
+        None => (
+            "there is no usable DMARC record for the domain".to_string(),
+            format!(
+                "Publish a TXT record at _dmarc.{domain}: v=DMARC1; p=quarantine; \
+                 rua=mailto:dmarc-reports@{domain}"
+            ),
+        ),
+        Some((policy, pct)) => {
+            let enforcing =
+                policy.eq_ignore_ascii_case("quarantine") || policy.eq_ignore_ascii_case("reject");
+            if enforcing && pct >= 100 {
+                return None;
+            }
+            let mut changes = Vec::new();
+            if !enforcing {
+                changes.push(format!("change p={policy} to p=quarantine (or p=reject)"));
+            }
+            if pct < 100 {
+                changes.push(format!("remove pct={pct} (or set pct=100)"));
+            }
+            let seen = if enforcing {
+                format!("the DMARC policy p={policy} applies to only {pct}% of mail (pct={pct})")
+            } else if pct < 100 {
+                format!("the DMARC policy is p={policy} (pct={pct})")
+            } else {
+                format!("the DMARC policy is p={policy}")
+            };
+            (
+                seen,
+                format!(
+                    "In the DMARC record that applies to {domain}, {}.",
+                    changes.join(" and ")
+                ),
+            )
+        }
+    };
+    let evidence = section
+        .records
+        .iter()
+        .map(|t| format!("{record_name}. TXT \"{t}\""));
+    Some(
+        Finding::new(
+            "bimi.dmarc_not_enforced",
+            format!(
+                "a BIMI record is published at {record_name}, but {seen}, so receivers show \
+                 no logo"
+            ),
+        )
+        .with_fix(fix)
+        .with_evidence(evidence),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::Answer;
+    use hickory_proto::rr::rdata::TXT;
+    use hickory_proto::rr::{RData, Record};
+
+    fn domain(d: &str) -> DomainName {
+        DomainName::parse(d).unwrap()
+    }
+
+    fn lookup(name: &str, records: &[&str]) -> Lookup {
+        Lookup {
+            name: name.to_string(),
+            outcome: Ok(Answer {
+                rcode: if records.is_empty() {
+                    Rcode::NXDomain
+                } else {
+                    Rcode::NoError
+                },
+                records: records
+                    .iter()
+                    .map(|t| {
+                        Record::from_rdata(
+                            Name::from_ascii(format!("{name}.")).unwrap(),
+                            300,
+                            RData::TXT(TXT::new(vec![t.to_string()])),
+                        )
+                    })
+                    .collect(),
+                authenticated: false,
+                ttl: 300,
+            }),
+        }
+    }
+
+    fn codes(c: &Checked<BimiSection>) -> Vec<&'static str> {
+        c.findings.iter().map(|f| f.code).collect()
+    }
+
+    const GOOD: &str = "v=BIMI1; l=https://example.com/logo.svg; a=https://example.com/vmc.pem";
+
+    #[test]
+    fn valid_records_parse() {
+        let r = parse(GOOD).unwrap();
+        assert_eq!(r.logo_url.as_deref(), Some("https://example.com/logo.svg"));
+        assert_eq!(
+            r.authority_url.as_deref(),
+            Some("https://example.com/vmc.pem")
+        );
+        assert!(!r.is_declination());
+        for text in [
+            "v=BIMI1; l=https://example.com/logo.svg",
+            "v=BIMI1;l=https://example.com/logo.svg;",
+            "v = BIMI1 ; l = https://example.com/logo.svg ; a= ;",
+            "v=BIMI1; l=https://example.com/logo.svg; a=self",
+            "v=BIMI1; l=https://example.com/logo.svg; x=unknown-tags-are-ignored",
+            "v=BIMI1; a=https://example.com/vmc.pem; l=https://example.com/logo.svg",
+        ] {
+            let r = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert!(!r.is_declination(), "{text}");
+        }
+        for text in ["v=BIMI1; l=", "v=BIMI1; l=;", "v=BIMI1; l=; a=;"] {
+            assert!(parse(text).unwrap().is_declination(), "{text}");
+        }
+        assert!(
+            !parse("v=BIMI1; l=; a=https://example.com/vmc.pem")
+                .unwrap()
+                .is_declination()
+        );
+    }
+
+    #[test]
+    fn malformed_records_are_rejected_with_the_reason() {
+        for (text, needle) in [
+            ("l=https://example.com/logo.svg; v=BIMI1", "must begin"),
+            ("v=bimi1; l=https://example.com/logo.svg", "exactly"),
+            ("v=BIMI2; l=https://example.com/logo.svg", "not v=BIMI1"),
+            ("v=BIMI1", "no l= tag"),
+            ("v=BIMI1; a=https://example.com/vmc.pem", "no l= tag"),
+            ("v=BIMI1; l=http://example.com/logo.svg", "https://"),
+            ("v=BIMI1; l=example.com/logo.svg", "https://"),
+            ("v=BIMI1; l=https:///logo.svg", "no host"),
+            ("v=BIMI1; l=https://example.com/a b.svg", "space"),
+            (
+                "v=BIMI1; l=https://example.com/l.svg; a=http://example.com/v.pem",
+                "a=http",
+            ),
+            (
+                "v=BIMI1; l=https://example.com/l.svg; l=https://example.com/m.svg",
+                "more than once",
+            ),
+            ("v=BIMI1;; l=https://example.com/l.svg", "empty field"),
+            ("v=BIMI1; l=https://example.com/l.svg; junk", "tag=value"),
+            ("v=BIMI1; l=https://example.com/l.svg; 1x=2", "tag name"),
+            ("v=BIMI1; l=https://exämple.com/l.svg", "byte"),
+            (";v=BIMI1; l=https://example.com/l.svg", "empty field"),
+        ] {
+            let e = parse(text).expect_err(text);
+            assert!(e.0.contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn candidates_are_records_meant_for_bimi() {
+        assert!(is_candidate(GOOD));
+        assert!(is_candidate("V = bimi1; l="));
+        assert!(is_candidate("l=https://example.com/logo.svg; v=BIMI1"));
+        assert!(!is_candidate("v=spf1 -all"));
+        assert!(!is_candidate("v=BIMI2; l="));
+    }
+
+    #[test]
+    fn organizational_domain_comes_from_the_public_suffix_list() {
+        assert_eq!(
+            organizational_domain("mail.example.co.uk").as_deref(),
+            Some("example.co.uk")
+        );
+        assert_eq!(organizational_domain("example.co.uk"), None);
+        assert_eq!(
+            organizational_domain("shop.brand.test").as_deref(),
+            Some("brand.test")
+        );
+    }
+
+    #[test]
+    fn a_record_at_the_domain_applies() {
+        let c = evaluate(
+            &domain("example.com"),
+            &[lookup("default._bimi.example.com", &[GOOD, "unrelated"])],
+        );
+        assert!(c.findings.is_empty(), "{:?}", c.findings);
+        assert_eq!(c.section.status, BimiStatus::Published);
+        assert!(!c.section.inherited);
+        assert_eq!(
+            c.section.record_name.as_deref(),
+            Some("default._bimi.example.com")
+        );
+        assert_eq!(c.section.records, vec![GOOD]);
+    }
+
+    #[test]
+    fn the_organizational_domain_is_asked_when_the_domain_has_none() {
+        let first = lookup("default._bimi.shop.example.com", &["unrelated"]);
+        assert!(needs_fallback(&first));
+        let c = evaluate(
+            &domain("shop.example.com"),
+            &[first, lookup("default._bimi.example.com", &[GOOD])],
+        );
+        assert!(c.findings.is_empty());
+        assert!(c.section.inherited);
+        assert_eq!(
+            c.section.record_name.as_deref(),
+            Some("default._bimi.example.com")
+        );
+        // An invalid record at the domain stops the search: no fallback.
+        assert!(!needs_fallback(&lookup(
+            "default._bimi.shop.example.com",
+            &["v=BIMI1"]
+        )));
+        // So does a failure.
+        assert!(!needs_fallback(&Lookup {
+            name: "default._bimi.shop.example.com".into(),
+            outcome: Err(DnsError::ServFail),
+        }));
+    }
+
+    #[test]
+    fn no_record_anywhere_is_missing() {
+        let c = evaluate(
+            &domain("shop.example.com"),
+            &[
+                lookup("default._bimi.shop.example.com", &[]),
+                lookup("default._bimi.example.com", &[]),
+            ],
+        );
+        assert_eq!(codes(&c), vec!["bimi.missing"]);
+        assert!(
+            c.findings[0]
+                .detail
+                .contains("nor at default._bimi.example.com")
+        );
+        assert_eq!(c.findings[0].evidence.len(), 2);
+        assert_eq!(c.section.status, BimiStatus::Missing);
+    }
+
+    #[test]
+    fn declination_is_valid_and_quiet() {
+        let c = evaluate(
+            &domain("example.com"),
+            &[lookup("default._bimi.example.com", &["v=BIMI1; l=; a=;"])],
+        );
+        assert!(c.findings.is_empty());
+        assert_eq!(c.section.status, BimiStatus::Declined);
+        assert!(dmarc_prerequisite(&c.section, None).is_none());
+    }
+
+    #[test]
+    fn malformed_or_multiple_records_are_invalid() {
+        let c = evaluate(
+            &domain("example.com"),
+            &[lookup(
+                "default._bimi.example.com",
+                &["v=BIMI1; l=http://example.com/logo.svg"],
+            )],
+        );
+        assert_eq!(codes(&c), vec!["bimi.invalid"]);
+        assert!(c.findings[0].detail.contains("http://example.com/logo.svg"));
+        let c = evaluate(
+            &domain("example.com"),
+            &[lookup("default._bimi.example.com", &[GOOD, "v=BIMI1; l="])],
+        );
+        assert_eq!(codes(&c), vec!["bimi.invalid"]);
+        assert!(c.findings[0].detail.starts_with("2 BIMI records"));
+        assert!(c.findings[0].fix.contains(GOOD));
+        assert!(dmarc_prerequisite(&c.section, None).is_none());
+    }
+
+    #[test]
+    fn a_failed_lookup_is_unknown_without_findings() {
+        let c = evaluate(
+            &domain("example.com"),
+            &[Lookup {
+                name: "default._bimi.example.com".into(),
+                outcome: Err(DnsError::Timeout),
+            }],
+        );
+        assert!(c.findings.is_empty());
+        assert_eq!(c.section.status, BimiStatus::Unknown);
+        assert!(c.section.error.is_some());
+    }
+
+    #[test]
+    fn dmarc_prerequisite_needs_quarantine_or_reject_at_100_percent() {
+        let c = evaluate(
+            &domain("example.com"),
+            &[lookup("default._bimi.example.com", &[GOOD])],
+        );
+        for ok in [("quarantine", 100), ("reject", 100), ("REJECT", 100)] {
+            assert!(dmarc_prerequisite(&c.section, Some(ok)).is_none(), "{ok:?}");
+        }
+        for (bad, needle) in [
+            (Some(("none", 100)), "p=none"),
+            (Some(("quarantine", 50)), "pct=50"),
+            (Some(("reject", 0)), "pct=0"),
+            (Some(("none", 20)), "pct=20"),
+            (None, "no usable DMARC record"),
+        ] {
+            let f = dmarc_prerequisite(&c.section, bad).expect("finding");
+            assert_eq!(f.code, "bimi.dmarc_not_enforced");
+            assert!(f.detail.contains(needle), "{bad:?}: {}", f.detail);
+            assert!(!f.evidence.is_empty());
+        }
+        let f = dmarc_prerequisite(&c.section, Some(("none", 50))).unwrap();
+        assert!(f.fix.contains("p=quarantine") && f.fix.contains("remove pct=50"));
+        let f = dmarc_prerequisite(&c.section, None).unwrap();
+        assert!(f.fix.contains("_dmarc.example.com"));
+    }
+}

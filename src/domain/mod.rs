@@ -33,6 +33,11 @@ pub struct AuditOptions {
     pub allow_private_fetch: bool,
     /// How long an HTTPS fetch may take.
     pub fetch_timeout: Duration,
+    /// Extra trust anchors for HTTPS fetches, as PEM certificates, besides
+    /// the Mozilla roots (`--ca-file`, for private PKI and tests).
+    pub extra_roots_pem: Vec<u8>,
+    /// The port of HTTPS fetches; 443 except in tests.
+    pub https_port: u16,
 }
 
 impl Default for AuditOptions {
@@ -41,6 +46,8 @@ impl Default for AuditOptions {
             selectors: Vec::new(),
             allow_private_fetch: false,
             fetch_timeout: Duration::from_secs(5),
+            extra_roots_pem: Vec::new(),
+            https_port: 443,
         }
     }
 }

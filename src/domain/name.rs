@@ -77,6 +77,18 @@ impl std::fmt::Display for DomainName {
     }
 }
 
+/// Whether text can be a DKIM selector: dot-separated labels of letters,
+/// digits, `-` and `_` (RFC 6376 §3.1, a sub-domain), 1–63 octets each.
+pub fn is_dkim_selector(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +120,8 @@ mod tests {
         ] {
             assert!(DomainName::parse(bad).is_err(), "{bad:?} accepted");
         }
+        assert!(is_dkim_selector("selector1") && is_dkim_selector("s1.sub"));
+        assert!(!is_dkim_selector("a..b") && !is_dkim_selector("x/y") && !is_dkim_selector(""));
         let e = DomainName::parse("192.0.2.1").unwrap_err();
         assert!(e.to_string().contains("IP address"));
     }

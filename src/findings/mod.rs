@@ -25,7 +25,7 @@ pub enum Severity {
 }
 
 /// The fixed text of one finding code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct CatalogEntry {
     /// Stable code, e.g. `spf.too_many_lookups`. Never changes meaning.
     pub code: &'static str,

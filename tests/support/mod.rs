@@ -4,8 +4,10 @@
 //! Tests point mailvet at it with `--dns 127.0.0.1:PORT` (or
 //! `UpstreamChoice::Servers`), so every query crosses a real socket. The
 //! server can be told to misbehave per name and type — never answer,
-//! answer SERVFAIL, answer late, or answer UDP truncated — and it logs every
-//! query it receives so tests can assert on what was asked.
+//! answer SERVFAIL, answer late, or answer UDP truncated — or act like a
+//! validating resolver for it (AD bit set, or SERVFAIL for bogus data unless
+//! the query sets CD), and it logs every query it receives so tests can
+//! assert on what was asked.
 //!
 //! Zones are read with mailvet's own zone loader (the same one `--zone`
 //! uses). A root zone is served unless a fixture provides one, so names
@@ -13,15 +15,20 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this
 
+pub mod https;
+
 use async_trait::async_trait;
 use hickory_proto::op::{Header, HeaderCounts, Metadata, ResponseCode};
-use hickory_proto::rr::{LowerName, Name, RecordSet, RecordType, RrKey};
+use hickory_proto::rr::{LowerName, Name, Record, RecordSet, RecordType, RrKey};
 use hickory_server::Server;
+use hickory_server::net::NetError;
 use hickory_server::net::runtime::Time;
 use hickory_server::net::xfer::Protocol;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
-use hickory_server::zone_handler::{AxfrPolicy, Catalog, MessageResponseBuilder, ZoneType};
+use hickory_server::zone_handler::{
+    AxfrPolicy, Catalog, MessageResponse, MessageResponseBuilder, ZoneType,
+};
 use mailvet::dns::zone::{self, Zone};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -40,6 +47,13 @@ pub enum FaultKind {
     Latency(Duration),
     /// Over UDP, answer with TC set and no records; TCP answers normally.
     Truncate,
+    /// Answer normally with the AD bit set, as a validating resolver does
+    /// for data that validated (RFC 4035 §3.2.3).
+    AuthenticData,
+    /// Answer SERVFAIL, as a validating resolver does for data that fails
+    /// validation, unless the query sets CD: then answer normally, without
+    /// AD (RFC 4035 §3.2.2).
+    Bogus,
 }
 
 /// Which query types a fault applies to.
@@ -263,6 +277,19 @@ impl RequestHandler for FaultyCatalog {
                     .await
                     .unwrap_or_else(|_| header(ResponseCode::ServFail))
             }
+            Some(FaultKind::AuthenticData) => {
+                self.catalog
+                    .handle_request::<_, T>(request, AuthenticResponse(response_handle))
+                    .await
+            }
+            Some(FaultKind::Bogus) if !request.metadata.checking_disabled => {
+                let response = MessageResponseBuilder::from_message_request(request)
+                    .error_msg(&request.metadata, ResponseCode::ServFail);
+                response_handle
+                    .send_response(response)
+                    .await
+                    .unwrap_or_else(|_| header(ResponseCode::ServFail))
+            }
             Some(FaultKind::Latency(delay)) => {
                 tokio::time::sleep(delay).await;
                 self.catalog
@@ -275,5 +302,28 @@ impl RequestHandler for FaultyCatalog {
                     .await
             }
         }
+    }
+}
+
+/// Sends the catalog's response with the AD bit set, as a validating
+/// resolver would for data that validated.
+#[derive(Clone)]
+struct AuthenticResponse<R>(R);
+
+#[async_trait]
+impl<R: ResponseHandler> ResponseHandler for AuthenticResponse<R> {
+    async fn send_response<'a>(
+        &mut self,
+        mut response: MessageResponse<
+            '_,
+            'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+        >,
+    ) -> Result<ResponseInfo, NetError> {
+        response.metadata_mut().authentic_data = true;
+        self.0.send_response(response).await
     }
 }

@@ -1,0 +1,250 @@
+//! The BIMI part of the domain audit against a real DNS server on loopback
+//! serving fixtures/audit/bimi.zone: every case of bimi.cases.json gives
+//! exactly its expected `bimi.*` codes (the DMARC prerequisite included,
+//! fed from the fixture's own DMARC records), the organizational domain is
+//! asked only when the domain has no record, and a failed lookup is never
+//! "missing".
+
+mod support;
+
+use hickory_proto::rr::{Name, RecordType};
+use mailvet::dns::{Dns, Resolver, Settings, UpstreamChoice};
+use mailvet::domain::bimi::{self, BimiSection, BimiStatus};
+use mailvet::domain::name::DomainName;
+use mailvet::domain::{AuditContext, AuditOptions, Checked};
+use mailvet::findings::Severity;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use support::{FaultKind, FaultTypes, TestDns};
+
+#[derive(Debug, serde::Deserialize)]
+struct Case {
+    domain: String,
+    expect: Vec<String>,
+}
+
+fn cases() -> Vec<Case> {
+    let text = std::fs::read_to_string("fixtures/audit/bimi.cases.json").unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn server() -> TestDns {
+    TestDns::start(&[Path::new("fixtures/audit/bimi.zone")]).await
+}
+
+fn dns(server: &TestDns) -> Arc<Dns> {
+    Dns::new(
+        Settings {
+            upstream: UpstreamChoice::Servers(vec![server.addr]),
+            query_timeout: Duration::from_millis(400),
+            attempts: 1,
+            deadline: Duration::from_secs(5),
+            cache_capacity: 0,
+        },
+        vec![],
+    )
+    .unwrap()
+}
+
+async fn audit_with(resolver: &Resolver, domain: &str) -> Checked<BimiSection> {
+    let domain = DomainName::parse(domain).unwrap();
+    let options = AuditOptions::default();
+    let cx = AuditContext {
+        resolver,
+        domain: &domain,
+        options: &options,
+    };
+    bimi::check(&cx).await
+}
+
+async fn audit(dns: &Arc<Dns>, domain: &str) -> Checked<BimiSection> {
+    audit_with(&dns.resolver(), domain).await
+}
+
+/// The DMARC policy and pct that apply to `domain`, read the simple way a
+/// test can afford (the DMARC module is not what is tested here): the
+/// record at `_dmarc.<domain>`, else at the organizational domain.
+async fn dmarc_enforcement(resolver: &Resolver, domain: &str) -> Option<(String, u8)> {
+    let mut names = vec![format!("_dmarc.{domain}.")];
+    if let Some(org) = bimi::organizational_domain(domain) {
+        names.push(format!("_dmarc.{org}."));
+    }
+    for name in names {
+        let answer = resolver
+            .lookup(&Name::from_ascii(&name).unwrap(), RecordType::TXT)
+            .await
+            .unwrap();
+        for strings in answer.txt() {
+            let text = String::from_utf8(strings.concat()).unwrap();
+            if !text.starts_with("v=DMARC1") {
+                continue;
+            }
+            let tag = |name: &str| {
+                text.split(';').find_map(|f| {
+                    let (n, v) = f.trim().split_once('=')?;
+                    (n.trim() == name).then(|| v.trim().to_string())
+                })
+            };
+            let pct = tag("pct").map_or(100, |p| p.parse().unwrap());
+            return Some((tag("p").unwrap(), pct));
+        }
+    }
+    None
+}
+
+/// The BIMI codes the orchestration would report: the check's, then the
+/// DMARC prerequisite's.
+async fn all_codes(dns: &Arc<Dns>, domain: &str) -> (Checked<BimiSection>, Vec<&'static str>) {
+    let resolver = dns.resolver();
+    let checked = audit_with(&resolver, domain).await;
+    let enforcement = dmarc_enforcement(&resolver, domain).await;
+    let mut findings = checked.findings.clone();
+    findings.extend(bimi::dmarc_prerequisite(
+        &checked.section,
+        enforcement.as_ref().map(|(p, pct)| (p.as_str(), *pct)),
+    ));
+    for f in &findings {
+        assert!(
+            !f.evidence.is_empty(),
+            "{domain}: {} has no evidence",
+            f.code
+        );
+        if f.severity != Severity::Info {
+            assert!(
+                f.detail.contains(domain),
+                "{domain}: {} detail does not name the domain: {}",
+                f.code,
+                f.detail
+            );
+        }
+    }
+    let mut codes: Vec<&str> = findings.iter().map(|f| f.code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    (checked, codes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fixture_case_gives_exactly_its_codes() {
+    let server = server().await;
+    let dns = dns(&server);
+    for case in cases() {
+        let (checked, codes) = all_codes(&dns, &case.domain).await;
+        let mut expected: Vec<&str> = case.expect.iter().map(String::as_str).collect();
+        expected.sort_unstable();
+        assert_eq!(codes, expected, "{}: {:#?}", case.domain, checked);
+        if case.expect.is_empty() {
+            assert!(
+                checked
+                    .findings
+                    .iter()
+                    .all(|f| f.severity == Severity::Info),
+                "{}: healthy domain has {:?}",
+                case.domain,
+                checked.findings
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organizational_domain_is_asked_only_without_a_record() {
+    let server = server().await;
+    let dns = dns(&server);
+    server.clear_log();
+    let checked = audit(&dns, "brand.bimi.test").await;
+    assert_eq!(checked.section.status, BimiStatus::Published);
+    assert_eq!(server.count("default._bimi.bimi.test", RecordType::TXT), 0);
+    assert_eq!(
+        checked.section.looked_up,
+        vec!["default._bimi.brand.bimi.test"]
+    );
+
+    let checked = audit(&dns, "missing.bimi.test").await;
+    assert_eq!(
+        checked.section.looked_up,
+        vec!["default._bimi.missing.bimi.test", "default._bimi.bimi.test"]
+    );
+    assert_eq!(server.count("default._bimi.bimi.test", RecordType::TXT), 1);
+
+    // An invalid record at the domain stops the search.
+    server.clear_log();
+    audit(&dns, "http.bimi.test").await;
+    assert_eq!(server.count("default._bimi.bimi.test", RecordType::TXT), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subdomain_inherits_the_organizational_domains_record() {
+    let zone = "$ORIGIN brand.example.\n$TTL 300\n\
+                @ IN SOA ns hostmaster 1 3600 600 86400 300\n\
+                default._bimi IN TXT \"v=BIMI1; l=https://brand.example/logo.svg\"\n\
+                _dmarc IN TXT \"v=DMARC1; p=reject\"\n\
+                shop IN MX 10 mx.shop\n";
+    let server = TestDns::start_with_texts(&[zone]).await;
+    let dns = dns(&server);
+    let (checked, codes) = all_codes(&dns, "shop.brand.example").await;
+    assert!(codes.is_empty(), "{codes:?}");
+    assert_eq!(checked.section.status, BimiStatus::Published);
+    assert!(checked.section.inherited);
+    assert_eq!(
+        checked.section.record_name.as_deref(),
+        Some("default._bimi.brand.example")
+    );
+    assert_eq!(
+        checked.section.logo_url.as_deref(),
+        Some("https://brand.example/logo.svg")
+    );
+    let json = serde_json::to_value(&checked.section).unwrap();
+    assert_eq!(json["status"], "published");
+    assert_eq!(json["inherited"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dmarc_prerequisite_names_the_policy() {
+    let server = server().await;
+    let dns = dns(&server);
+    let resolver = dns.resolver();
+    let checked = audit_with(&resolver, "partial.bimi.test").await;
+    let f = bimi::dmarc_prerequisite(&checked.section, Some(("quarantine", 50))).unwrap();
+    assert!(f.detail.contains("pct=50"), "{}", f.detail);
+    assert!(f.fix.contains("remove pct=50"), "{}", f.fix);
+    let checked = audit_with(&resolver, "declined.bimi.test").await;
+    assert_eq!(checked.section.status, BimiStatus::Declined);
+    assert!(bimi::dmarc_prerequisite(&checked.section, None).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_lookup_is_unknown_never_missing() {
+    let server = server().await;
+    let dns = dns(&server);
+    // At the domain: the organizational domain is not asked either.
+    server.add_fault(
+        "default._bimi.missing.bimi.test",
+        FaultTypes::All,
+        FaultKind::ServFail,
+    );
+    let checked = audit(&dns, "missing.bimi.test").await;
+    assert!(checked.findings.is_empty(), "{:?}", checked.findings);
+    assert_eq!(checked.section.status, BimiStatus::Unknown);
+    assert_eq!(checked.section.looked_up.len(), 1);
+    assert!(bimi::dmarc_prerequisite(&checked.section, None).is_none());
+    // At the organizational domain.
+    server.clear_faults();
+    server.add_fault(
+        "default._bimi.bimi.test",
+        FaultTypes::All,
+        FaultKind::NoAnswer,
+    );
+    let checked = audit(&dns, "missing.bimi.test").await;
+    assert!(checked.findings.is_empty(), "{:?}", checked.findings);
+    assert_eq!(checked.section.status, BimiStatus::Unknown);
+    assert!(
+        checked
+            .section
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("default._bimi.bimi.test")
+    );
+}

@@ -1,0 +1,352 @@
+//! The MTA-STS check against real servers on loopback: the fixture zone
+//! (fixtures/audit/mta-sts.zone) on the test DNS server and the policy
+//! hosts on the test HTTPS server (tests/support/https.rs). Every case of
+//! fixtures/audit/mta-sts.cases.json gives exactly its expected codes; the
+//! private-address guard refuses loopback without connecting; DNS failures
+//! give "unknown" and no finding.
+
+mod support;
+
+use hickory_proto::rr::{Name, RecordType};
+use mailvet::dns::{Dns, Settings, UpstreamChoice};
+use mailvet::domain::mta_sts::{self, Mode, MtaStsSection, PolicyStatus, RecordStatus};
+use mailvet::domain::name::DomainName;
+use mailvet::domain::{AuditContext, AuditOptions, Checked};
+use mailvet::findings::{Finding, Severity};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::https::TestHttps;
+use support::{FaultKind, FaultTypes, TestDns};
+
+const ZONE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/audit/mta-sts.zone");
+const CASES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/audit/mta-sts.cases.json"
+);
+
+#[derive(serde::Deserialize)]
+struct Case {
+    domain: String,
+    expect: Vec<String>,
+    /// The domain's MX hosts, for the coverage step.
+    #[serde(default)]
+    mx_hosts: Vec<String>,
+    /// A piece of the first finding's detail: the exact reason.
+    #[serde(default)]
+    detail_contains: Option<String>,
+}
+
+fn cases() -> Vec<Case> {
+    serde_json::from_str(&std::fs::read_to_string(CASES).unwrap()).unwrap()
+}
+
+fn dns(server: &TestDns) -> Arc<Dns> {
+    Dns::new(
+        Settings {
+            upstream: UpstreamChoice::Servers(vec![server.addr]),
+            query_timeout: Duration::from_millis(500),
+            attempts: 1,
+            deadline: Duration::from_secs(5),
+            cache_capacity: 0,
+        },
+        vec![],
+    )
+    .unwrap()
+}
+
+fn options(https: &TestHttps) -> AuditOptions {
+    AuditOptions {
+        allow_private_fetch: true,
+        extra_roots_pem: https.ca_pem.clone(),
+        https_port: https.port(),
+        fetch_timeout: Duration::from_secs(3),
+        ..AuditOptions::default()
+    }
+}
+
+async fn audit(dns: &Arc<Dns>, domain: &str, options: &AuditOptions) -> Checked<MtaStsSection> {
+    let resolver = dns.resolver();
+    let domain = DomainName::parse(domain).unwrap();
+    let cx = AuditContext {
+        resolver: &resolver,
+        domain: &domain,
+        options,
+    };
+    mta_sts::check(&cx).await
+}
+
+fn codes(findings: &[Finding]) -> Vec<&'static str> {
+    let mut codes: Vec<_> = findings.iter().map(|f| f.code).collect();
+    codes.sort();
+    codes
+}
+
+/// The MX hosts the DNS publishes, as the MX check would pass them on.
+async fn mx_hosts(dns: &Arc<Dns>, domain: &str) -> Vec<String> {
+    let answer = dns
+        .resolver()
+        .lookup(
+            &Name::from_ascii(format!("{domain}.")).unwrap(),
+            RecordType::MX,
+        )
+        .await
+        .unwrap();
+    let mut hosts: Vec<String> = answer
+        .mx()
+        .iter()
+        .map(|(_, host)| host.to_ascii().trim_end_matches('.').to_string())
+        .collect();
+    hosts.sort();
+    hosts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_case_gives_exactly_its_expected_codes() {
+    let server = TestDns::start(&[Path::new(ZONE)]).await;
+    let https = TestHttps::start().await;
+    let dns = dns(&server);
+    let options = options(&https);
+    let cases = cases();
+    assert!(cases.iter().any(|c| c.expect.is_empty()), "no healthy case");
+    for case in &cases {
+        // The cases file must agree with the zone, since the full audit
+        // takes the MX hosts from DNS.
+        let mut listed = case.mx_hosts.clone();
+        listed.sort();
+        assert_eq!(
+            mx_hosts(&dns, &case.domain).await,
+            listed,
+            "{}: mx_hosts",
+            case.domain
+        );
+
+        let connections = https.accepted();
+        let checked = audit(&dns, &case.domain, &options).await;
+        let mut findings = checked.findings.clone();
+        findings.extend(mta_sts::coverage(&checked.section, &case.mx_hosts));
+        let mut want: Vec<&str> = case.expect.iter().map(String::as_str).collect();
+        want.sort();
+        assert_eq!(codes(&findings), want, "{}: {findings:#?}", case.domain);
+        if let Some(piece) = &case.detail_contains {
+            assert!(
+                findings[0].detail.contains(piece.as_str()),
+                "{}: {:?} lacks {piece:?}",
+                case.domain,
+                findings[0].detail
+            );
+        }
+        // A policy is fetched exactly when the record is valid.
+        let fetched = checked.section.policy.is_some();
+        assert_eq!(
+            fetched,
+            checked.section.status == RecordStatus::Valid,
+            "{}",
+            case.domain
+        );
+        if checked.section.status != RecordStatus::Valid {
+            assert_eq!(https.accepted(), connections, "{}: connected", case.domain);
+        }
+        if case.expect.is_empty() {
+            assert!(
+                findings.iter().all(|f| f.severity == Severity::Info),
+                "{}: {findings:#?}",
+                case.domain
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_healthy_section_shows_record_fetch_and_policy() {
+    let server = TestDns::start(&[Path::new(ZONE)]).await;
+    let https = TestHttps::start().await;
+    let dns = dns(&server);
+    let checked = audit(&dns, "healthy.mta-sts.test", &options(&https)).await;
+    assert!(checked.findings.is_empty(), "{:#?}", checked.findings);
+    let section = &checked.section;
+    assert_eq!(section.name, "_mta-sts.healthy.mta-sts.test");
+    assert_eq!(section.records, vec!["v=STSv1; id=20260101000000"]);
+    let policy = section.policy.as_ref().unwrap();
+    assert_eq!(policy.status, PolicyStatus::Valid);
+    assert_eq!(
+        policy.url,
+        format!(
+            "https://mta-sts.healthy.mta-sts.test:{}/.well-known/mta-sts.txt",
+            https.port()
+        )
+    );
+    assert_eq!(
+        policy.addresses,
+        vec!["127.0.0.1".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert_eq!(policy.http_status, Some(200));
+    assert_eq!(policy.content_type.as_deref(), Some("text/plain"));
+    let parsed = policy.parsed.as_ref().unwrap();
+    assert_eq!(parsed.mode, Mode::Enforce);
+    assert_eq!(parsed.max_age, 604800);
+    assert!(
+        policy
+            .text
+            .as_deref()
+            .unwrap()
+            .starts_with("version: STSv1\r\n")
+    );
+    // The policy host was resolved through the test DNS server.
+    assert_eq!(
+        server.count("mta-sts.healthy.mta-sts.test", RecordType::A),
+        1
+    );
+    let json = serde_json::to_value(section).unwrap();
+    assert_eq!(json["status"], "valid");
+    assert_eq!(json["record"]["id"], "20260101000000");
+    assert_eq!(json["policy"]["parsed"]["mode"], "enforce");
+    assert_eq!(json["policy"]["http_status"], 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_policy_host_is_refused_without_connecting() {
+    let server = TestDns::start(&[Path::new(ZONE)]).await;
+    let https = TestHttps::start().await;
+    let dns = dns(&server);
+    let options = AuditOptions {
+        allow_private_fetch: false,
+        ..options(&https)
+    };
+    let checked = audit(&dns, "healthy.mta-sts.test", &options).await;
+    assert_eq!(codes(&checked.findings), vec!["mta_sts.policy_unreachable"]);
+    let detail = &checked.findings[0].detail;
+    assert!(detail.contains("127.0.0.1"), "{detail}");
+    assert!(detail.contains("--allow-private-fetch"), "{detail}");
+    let policy = checked.section.policy.as_ref().unwrap();
+    assert_eq!(policy.status, PolicyStatus::Unreachable);
+    assert_eq!(policy.refused_addresses, policy.addresses);
+    assert_eq!(https.accepted(), 0, "a connection reached the server");
+
+    // The same fetch with private addresses allowed does connect.
+    let allowed = audit(&dns, "healthy.mta-sts.test", &options_allowing(&options)).await;
+    assert!(allowed.findings.is_empty(), "{:#?}", allowed.findings);
+    assert!(https.accepted() >= 1);
+}
+
+fn options_allowing(options: &AuditOptions) -> AuditOptions {
+    AuditOptions {
+        allow_private_fetch: true,
+        ..options.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dns_timeout_on_the_record_is_unknown_and_silent() {
+    let server = TestDns::start(&[Path::new(ZONE)]).await;
+    server.add_fault(
+        "_mta-sts.healthy.mta-sts.test",
+        FaultTypes::Only(vec![RecordType::TXT]),
+        FaultKind::NoAnswer,
+    );
+    let https = TestHttps::start().await;
+    let dns = dns(&server);
+    let checked = audit(&dns, "healthy.mta-sts.test", &options(&https)).await;
+    assert_eq!(checked.section.status, RecordStatus::Unknown);
+    assert!(
+        checked
+            .section
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("query timeout"),
+        "{:?}",
+        checked.section.error
+    );
+    assert!(checked.findings.is_empty(), "{:#?}", checked.findings);
+    assert!(checked.section.policy.is_none());
+    assert_eq!(https.accepted(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dns_failure_for_the_policy_host_is_unknown_and_silent() {
+    let server = TestDns::start(&[Path::new(ZONE)]).await;
+    server.add_fault(
+        "mta-sts.healthy.mta-sts.test",
+        FaultTypes::All,
+        FaultKind::ServFail,
+    );
+    let https = TestHttps::start().await;
+    let dns = dns(&server);
+    let checked = audit(&dns, "healthy.mta-sts.test", &options(&https)).await;
+    assert_eq!(checked.section.status, RecordStatus::Valid);
+    let policy = checked.section.policy.as_ref().unwrap();
+    assert_eq!(policy.status, PolicyStatus::Unknown);
+    assert!(
+        policy.error.as_deref().unwrap().contains("SERVFAIL"),
+        "{:?}",
+        policy.error
+    );
+    assert!(checked.findings.is_empty(), "{:#?}", checked.findings);
+    assert_eq!(https.accepted(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_does_not_answer_times_out() {
+    let server = TestDns::start(&[Path::new(ZONE)]).await;
+    let https = TestHttps::start().await;
+    let dns = dns(&server);
+    let options = AuditOptions {
+        fetch_timeout: Duration::from_millis(700),
+        ..options(&https)
+    };
+    let started = Instant::now();
+    let checked = audit(&dns, "slow.mta-sts.test", &options).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(codes(&checked.findings), vec!["mta_sts.policy_unreachable"]);
+    let detail = &checked.findings[0].detail;
+    assert!(
+        detail.contains("no complete answer within 700 ms"),
+        "{detail}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_from_an_untrusted_ca_is_a_tls_error() {
+    let server = TestDns::start(&[Path::new(ZONE)]).await;
+    let https = TestHttps::start().await;
+    let dns = dns(&server);
+    // Only the Mozilla roots: the test CA is unknown.
+    let options = AuditOptions {
+        extra_roots_pem: Vec::new(),
+        ..options(&https)
+    };
+    let checked = audit(&dns, "healthy.mta-sts.test", &options).await;
+    assert_eq!(codes(&checked.findings), vec!["mta_sts.policy_unreachable"]);
+    let detail = &checked.findings[0].detail;
+    assert!(
+        detail.contains("TLS error: invalid peer certificate: UnknownIssuer"),
+        "{detail}"
+    );
+    assert_eq!(https.accepted(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_extra_roots_make_the_fetch_unknown_not_unreachable() {
+    let server = TestDns::start(&[Path::new(ZONE)]).await;
+    let https = TestHttps::start().await;
+    let dns = dns(&server);
+    let options = AuditOptions {
+        extra_roots_pem: b"not a PEM file".to_vec(),
+        ..options(&https)
+    };
+    let checked = audit(&dns, "healthy.mta-sts.test", &options).await;
+    assert!(checked.findings.is_empty(), "{:#?}", checked.findings);
+    let policy = checked.section.policy.as_ref().unwrap();
+    assert_eq!(policy.status, PolicyStatus::Unknown);
+    assert!(
+        policy.error.as_deref().unwrap().contains("--ca-file"),
+        "{:?}",
+        policy.error
+    );
+    assert_eq!(https.accepted(), 0);
+}

@@ -1,0 +1,191 @@
+//! The TLS-RPT part of the domain audit against a real DNS server on
+//! loopback serving fixtures/audit/tls-rpt.zone: every case of
+//! tls-rpt.cases.json gives exactly its expected `tls_rpt.*` codes, and a
+//! failed lookup is never "missing".
+
+mod support;
+
+use hickory_proto::rr::RecordType;
+use mailvet::dns::{Dns, Settings, UpstreamChoice};
+use mailvet::domain::name::DomainName;
+use mailvet::domain::tls_rpt::{self, TlsRptSection, TlsRptStatus};
+use mailvet::domain::{AuditContext, AuditOptions, Checked};
+use mailvet::findings::Severity;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use support::{FaultKind, FaultTypes, TestDns};
+
+#[derive(Debug, serde::Deserialize)]
+struct Case {
+    domain: String,
+    expect: Vec<String>,
+}
+
+fn cases() -> Vec<Case> {
+    let text = std::fs::read_to_string("fixtures/audit/tls-rpt.cases.json").unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn server() -> TestDns {
+    TestDns::start(&[Path::new("fixtures/audit/tls-rpt.zone")]).await
+}
+
+fn dns(server: &TestDns) -> Arc<Dns> {
+    Dns::new(
+        Settings {
+            upstream: UpstreamChoice::Servers(vec![server.addr]),
+            query_timeout: Duration::from_millis(400),
+            attempts: 1,
+            deadline: Duration::from_secs(5),
+            cache_capacity: 0,
+        },
+        vec![],
+    )
+    .unwrap()
+}
+
+async fn audit(dns: &Arc<Dns>, domain: &str) -> Checked<TlsRptSection> {
+    let resolver = dns.resolver();
+    let domain = DomainName::parse(domain).unwrap();
+    let options = AuditOptions::default();
+    let cx = AuditContext {
+        resolver: &resolver,
+        domain: &domain,
+        options: &options,
+    };
+    tls_rpt::check(&cx).await
+}
+
+fn codes(checked: &Checked<TlsRptSection>) -> Vec<&'static str> {
+    let mut codes: Vec<&str> = checked.findings.iter().map(|f| f.code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fixture_case_gives_exactly_its_codes() {
+    let server = server().await;
+    let dns = dns(&server);
+    for case in cases() {
+        let checked = audit(&dns, &case.domain).await;
+        let mut expected: Vec<&str> = case.expect.iter().map(String::as_str).collect();
+        expected.sort_unstable();
+        assert_eq!(
+            codes(&checked),
+            expected,
+            "{}: findings {:#?}",
+            case.domain,
+            checked.findings
+        );
+        if case.expect.is_empty() {
+            assert!(
+                checked
+                    .findings
+                    .iter()
+                    .all(|f| f.severity == Severity::Info),
+                "{}: healthy domain has {:?}",
+                case.domain,
+                checked.findings
+            );
+            assert_eq!(
+                checked.section.status,
+                TlsRptStatus::Valid,
+                "{}",
+                case.domain
+            );
+        }
+        for f in &checked.findings {
+            assert!(
+                !f.evidence.is_empty(),
+                "{}: {} has no evidence",
+                case.domain,
+                f.code
+            );
+            assert!(
+                f.fix.contains(&format!("_smtp._tls.{}", case.domain)),
+                "{}: {}",
+                case.domain,
+                f.fix
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_section_shows_the_joined_record_and_its_fields() {
+    let server = server().await;
+    let checked = audit(&dns(&server), "split.tls-rpt.test").await;
+    let s = &checked.section;
+    assert_eq!(s.name, "_smtp._tls.split.tls-rpt.test");
+    assert_eq!(
+        s.records.len(),
+        1,
+        "the unrelated TXT record is not counted"
+    );
+    assert_eq!(
+        s.rua,
+        vec![
+            "mailto:tls@split.tls-rpt.test",
+            "https://reports.split.tls-rpt.test/v1/tlsrpt"
+        ]
+    );
+    let json = serde_json::to_value(s).unwrap();
+    assert_eq!(json["status"], "valid");
+    assert_eq!(json["tags"][1]["name"], "ext-info");
+    assert_eq!(
+        server.count("_smtp._tls.split.tls-rpt.test", RecordType::TXT),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_findings_name_the_record_and_propose_one() {
+    let server = server().await;
+    let dns = dns(&server);
+    let multiple = audit(&dns, "multiple.tls-rpt.test").await;
+    let f = &multiple.findings[0];
+    assert!(f.detail.starts_with("2 TLS-RPT records"), "{}", f.detail);
+    assert!(
+        f.fix.contains(
+            "v=TLSRPTv1; rua=mailto:a@multiple.tls-rpt.test,mailto:b@multiple.tls-rpt.test"
+        ),
+        "{}",
+        f.fix
+    );
+    let http = audit(&dns, "http.tls-rpt.test").await;
+    assert!(
+        http.findings[0]
+            .detail
+            .contains("http://reports.http.tls-rpt.test/tlsrpt")
+    );
+    assert!(
+        http.section
+            .problem
+            .as_deref()
+            .unwrap()
+            .contains("mailto: or https:")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_lookup_is_unknown_never_missing() {
+    let server = server().await;
+    let dns = dns(&server);
+    for (domain, kind) in [
+        ("missing.tls-rpt.test", FaultKind::ServFail),
+        ("good.tls-rpt.test", FaultKind::NoAnswer),
+    ] {
+        server.add_fault(&format!("_smtp._tls.{domain}"), FaultTypes::All, kind);
+        let checked = audit(&dns, domain).await;
+        assert!(
+            checked.findings.is_empty(),
+            "{domain}: {:?}",
+            checked.findings
+        );
+        assert_eq!(checked.section.status, TlsRptStatus::Unknown);
+        assert!(checked.section.error.is_some());
+        server.clear_faults();
+    }
+}
