@@ -6,10 +6,14 @@
 //! saying what to change). It parses and renders; the work is the engine's.
 
 use crate::dns::{self, Dns, Settings, UpstreamChoice};
+use crate::domain::AuditOptions;
+use crate::domain::name::DomainName;
+use crate::domain::report::{self, DomainReport};
 use crate::findings::FailOn;
 use crate::render::{self, Format, text::Style};
 use crate::spf::{self, SpfQuery};
 use clap::{Args, Parser, Subcommand};
+use futures_util::stream::{self, StreamExt};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,8 +39,23 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP API (POST /v1/spf, GET /healthz).
+    /// Run the HTTP API (GET /v1/domains/{domain}, POST /v1/spf, GET /v1/findings, GET /healthz).
     Serve(ServeArgs),
+    /// Audit the DNS posture of sending domains.
+    ///
+    /// SPF (with its whole include tree and lookup budget), DMARC, DKIM keys
+    /// (the selectors you give plus common ones), MX, MTA-STS (the policy is
+    /// fetched over HTTPS), TLS-RPT, BIMI and DNSSEC — every problem a
+    /// finding with a stable code, why it matters and the fix. Domains are
+    /// audited concurrently; with --format json one domain gives an object
+    /// and several give an array.
+    #[command(after_help = "Examples:\n  \
+        mailvet domain example.com\n  \
+        mailvet domain example.com --selector s2026 --format json\n  \
+        mailvet domain --file domains.txt --fail-on warning\n  \
+        mailvet domain example.com --zone example.com.zone   # check a change before publishing it\n\n\
+        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad input.")]
+    Domain(DomainArgs),
     /// Evaluate SPF (RFC 7208) for a client IP and its envelope.
     ///
     /// With --mail-from the MAIL FROM identity is checked (an empty value is
@@ -93,6 +112,79 @@ pub struct DnsArgs {
     pub deadline: Duration,
 }
 
+/// How the MTA-STS policy may be fetched.
+#[derive(Debug, Clone, Args)]
+pub struct FetchArgs {
+    /// Allow HTTPS fetches (MTA-STS policies) to loopback, private and
+    /// link-local addresses. Off by default so a domain cannot make mailvet
+    /// probe your internal network; tests and private deployments need it.
+    #[arg(long, env = "MAILVET_ALLOW_PRIVATE_FETCH")]
+    pub allow_private_fetch: bool,
+
+    /// PEM file of extra CA certificates trusted for HTTPS fetches, besides
+    /// the Mozilla roots (for a private PKI).
+    #[arg(long, value_name = "FILE", env = "MAILVET_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// How long one HTTPS fetch may take.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub fetch_timeout: Duration,
+}
+
+impl FetchArgs {
+    /// Audit options from these flags; reads and checks the CA file.
+    pub fn audit_options(&self) -> Result<AuditOptions, String> {
+        let extra_roots_pem = match &self.ca_file {
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+                crate::domain::mta_sts::parse_extra_roots(&pem)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                pem
+            }
+            None => Vec::new(),
+        };
+        Ok(AuditOptions {
+            allow_private_fetch: self.allow_private_fetch,
+            fetch_timeout: self.fetch_timeout,
+            extra_roots_pem,
+            ..AuditOptions::default()
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DomainArgs {
+    /// Domains to audit, in Unicode or A-label form.
+    #[arg(value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+
+    /// Read more domains from a file: one per line, `#` starts a comment.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// A DKIM selector to check besides the common ones probed (repeatable).
+    #[arg(long = "selector", value_name = "SELECTOR")]
+    pub selectors: Vec<String>,
+
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+
+    /// Include every DNS query in the report.
+    #[arg(long)]
+    pub trace: bool,
+
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
@@ -112,6 +204,9 @@ pub struct ServeArgs {
         default_value_t = 10_000
     )]
     pub cache_entries: usize,
+
+    #[command(flatten)]
+    pub fetch: FetchArgs,
 
     #[command(flatten)]
     pub dns: DnsArgs,
@@ -159,6 +254,7 @@ pub fn run(cli: Cli) -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Spf(args) => spf_command(args).await,
+            Command::Domain(args) => domain_command(args).await,
         }
     })
 }
@@ -224,12 +320,88 @@ async fn spf_command(args: SpfArgs) -> ExitCode {
     }
 }
 
+/// Audits at most this many domains at once.
+const CONCURRENT_AUDITS: usize = 8;
+
+async fn domain_command(args: DomainArgs) -> ExitCode {
+    let mut inputs = args.domains.clone();
+    if let Some(path) = &args.file {
+        match std::fs::read_to_string(path) {
+            Ok(text) => inputs.extend(
+                text.lines()
+                    .map(|l| l.split('#').next().unwrap_or("").trim())
+                    .filter(|l| !l.is_empty())
+                    .map(String::from),
+            ),
+            Err(e) => return usage_error(&format!("{}: cannot read: {e}", path.display())),
+        }
+    }
+    if inputs.is_empty() {
+        return usage_error("give at least one domain, or --file with one domain per line");
+    }
+    let mut domains = Vec::new();
+    for input in &inputs {
+        match DomainName::parse(input) {
+            Ok(d) => domains.push(d),
+            Err(e) => return usage_error(&e.to_string()),
+        }
+    }
+    let mut options = match args.fetch.audit_options() {
+        Ok(o) => o,
+        Err(e) => return usage_error(&e),
+    };
+    for s in &args.selectors {
+        if !crate::domain::name::is_dkim_selector(s) {
+            return usage_error(&format!("`{s}` is not a DKIM selector"));
+        }
+    }
+    options.selectors = args.selectors.clone();
+    let dns = match args.dns.build(0) {
+        Ok(d) => d,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let reports: Vec<DomainReport> = stream::iter(domains)
+        .map(|domain| {
+            let (dns, options) = (Arc::clone(&dns), options.clone());
+            async move {
+                let resolver = dns.resolver();
+                report::audit(&resolver, &domain, &options, args.trace).await
+            }
+        })
+        .buffered(CONCURRENT_AUDITS)
+        .collect()
+        .await;
+    let out = match (args.format, reports.as_slice()) {
+        (Format::Json, [one]) => render::json(one),
+        (Format::Json, many) => render::json(&many),
+        (Format::Text, many) => many
+            .iter()
+            .map(|r| render::text::domain(r, Style::for_stdout()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    print!("{out}");
+    if reports
+        .iter()
+        .any(|r| args.fail_on.is_exceeded(&r.findings))
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 async fn serve(args: ServeArgs) -> ExitCode {
     let dns = match args.dns.build(args.cache_entries) {
         Ok(d) => d,
         Err(e) => return usage_error(&e.to_string()),
     };
-    match crate::http::serve(args.listen, dns).await {
+    let audit = match args.fetch.audit_options() {
+        Ok(o) => o,
+        Err(e) => return usage_error(&e),
+    };
+    let state = crate::http::AppState { dns, audit };
+    match crate::http::serve(args.listen, state).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => usage_error(&e.to_string()),
     }

@@ -119,7 +119,10 @@ async fn the_tree_shows_each_include_cost_and_asks_each_question_once() {
         .fix;
     assert!(fix.contains("include:l1.lookups.spf.test costs 1"), "{fix}");
     let json = serde_json::to_value(s).unwrap();
-    assert_eq!(json["tree"]["children"][0]["via"], "include:l1.lookups.spf.test");
+    assert_eq!(
+        json["tree"]["children"][0]["via"],
+        "include:l1.lookups.spf.test"
+    );
 
     // l1..l9 are shared with near-limit.spf.test: a second audit of another
     // domain asks again (no shared cache), but within one audit each once.

@@ -33,7 +33,7 @@ async fn setup() -> (TestDns, Arc<Dns>) {
 
 /// Sends a request to the router; returns status, content type and JSON body.
 async fn call(dns: &Arc<Dns>, request: Request<Body>) -> (StatusCode, String, Value) {
-    let response = mailvet::http::router(Arc::clone(dns))
+    let response = mailvet::http::router(mailvet::http::AppState::new(Arc::clone(dns)))
         .oneshot(request)
         .await
         .unwrap();
@@ -165,9 +165,12 @@ async fn a_listening_server_answers_curl_style_requests() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, mailvet::http::router(dns))
-            .await
-            .unwrap();
+        axum::serve(
+            listener,
+            mailvet::http::router(mailvet::http::AppState::new(dns)),
+        )
+        .await
+        .unwrap();
     });
     // What `curl -s localhost:8080/v1/spf -d '{"ip":"not-an-ip"}'` sends:
     // a form content type, which the API must not reject as such.

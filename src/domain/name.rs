@@ -38,10 +38,14 @@ impl DomainName {
         }
         let unbracketed = bare.trim_start_matches('[').trim_end_matches(']');
         if unbracketed.parse::<std::net::IpAddr>().is_ok() {
-            return Err(fail("it is an IP address; give the domain that sends the mail"));
+            return Err(fail(
+                "it is an IP address; give the domain that sends the mail",
+            ));
         }
         if bare.split('.').any(str::is_empty) {
-            return Err(fail("it has an empty label (two dots in a row, or a leading dot)"));
+            return Err(fail(
+                "it has an empty label (two dots in a row, or a leading dot)",
+            ));
         }
         let ascii = idna::domain_to_ascii_strict(bare)
             .map_err(|_| fail("it is not a valid internationalized domain name (IDNA)"))?;
@@ -52,7 +56,9 @@ impl DomainName {
             return Err(fail("a label is longer than 63 characters"));
         }
         if !ascii.contains('.') {
-            return Err(fail("it has a single label; give a full domain such as example.com"));
+            return Err(fail(
+                "it has a single label; give a full domain such as example.com",
+            ));
         }
         let (unicode, _) = idna::domain_to_unicode(&ascii);
         Ok(DomainName { ascii, unicode })
@@ -85,7 +91,8 @@ pub fn is_dkim_selector(s: &str) -> bool {
         && s.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
 }
 
@@ -96,7 +103,10 @@ mod tests {
     #[test]
     fn accepts_ascii_and_idn_in_both_forms() {
         let d = DomainName::parse("Example.COM.").unwrap();
-        assert_eq!((d.ascii.as_str(), d.unicode.as_str()), ("example.com", "example.com"));
+        assert_eq!(
+            (d.ascii.as_str(), d.unicode.as_str()),
+            ("example.com", "example.com")
+        );
         let idn = DomainName::parse("bücher.example").unwrap();
         assert_eq!(idn.ascii, "xn--bcher-kva.example");
         assert_eq!(idn.unicode, "bücher.example");

@@ -68,10 +68,8 @@ const DMARC_CODES: &[&str] = &[
     "dmarc.dns_error",
 ];
 
-const MESSAGE_NOTE: &str =
-    "decided by a message: POST it to /v1/messages or run `mailvet message`";
-const IP_NOTE: &str =
-    "decided by the sending IP's PTR and forward DNS: check a message from it";
+const MESSAGE_NOTE: &str = "decided by a message: POST it to /v1/messages or run `mailvet message`";
+const IP_NOTE: &str = "decided by the sending IP's PTR and forward DNS: check a message from it";
 
 /// The checklist a domain audit can give.
 pub fn for_domain(facts: &DomainFacts) -> Vec<Requirement> {
@@ -124,18 +122,92 @@ pub fn for_domain(facts: &DomainFacts) -> Vec<Requirement> {
         note: note.into(),
     };
     vec![
-        pair("gmail.all.spf_or_dkim", "Gmail", "SPF or DKIM set up for the sending domain", either),
-        single("gmail.bulk.spf", "Gmail", "Bulk senders: SPF published", facts.spf, SPF_CODES, dns_unknown),
-        single("gmail.bulk.dkim", "Gmail", "Bulk senders: DKIM key of at least 1024 bits", facts.dkim, DKIM_CODES, dkim_unknown),
-        single("gmail.bulk.dmarc_policy", "Gmail", "Bulk senders: a DMARC record (p=none is enough)", facts.dmarc, DMARC_CODES, dns_unknown),
-        message_rule("gmail.bulk.alignment", "Gmail", "Bulk senders: From domain aligned with SPF or DKIM", MESSAGE_NOTE),
-        message_rule("gmail.bulk.one_click_unsubscribe", "Gmail", "Bulk senders: one-click unsubscribe (RFC 8058)", MESSAGE_NOTE),
-        message_rule("gmail.all.ptr", "Gmail", "Sending IPs have matching forward and reverse DNS", IP_NOTE),
-        pair("yahoo.bulk.spf_and_dkim", "Yahoo", "Bulk senders: both SPF and DKIM", both),
-        single("yahoo.bulk.dmarc_policy", "Yahoo", "Bulk senders: a valid DMARC record", facts.dmarc, DMARC_CODES, dns_unknown),
-        single("microsoft.bulk.spf", "Microsoft", "High-volume senders: SPF published", facts.spf, SPF_CODES, dns_unknown),
-        single("microsoft.bulk.dkim", "Microsoft", "High-volume senders: DKIM set up", facts.dkim, DKIM_CODES, dkim_unknown),
-        single("microsoft.bulk.dmarc_policy", "Microsoft", "High-volume senders: DMARC of at least p=none", facts.dmarc, DMARC_CODES, dns_unknown),
+        pair(
+            "gmail.all.spf_or_dkim",
+            "Gmail",
+            "SPF or DKIM set up for the sending domain",
+            either,
+        ),
+        single(
+            "gmail.bulk.spf",
+            "Gmail",
+            "Bulk senders: SPF published",
+            facts.spf,
+            SPF_CODES,
+            dns_unknown,
+        ),
+        single(
+            "gmail.bulk.dkim",
+            "Gmail",
+            "Bulk senders: DKIM key of at least 1024 bits",
+            facts.dkim,
+            DKIM_CODES,
+            dkim_unknown,
+        ),
+        single(
+            "gmail.bulk.dmarc_policy",
+            "Gmail",
+            "Bulk senders: a DMARC record (p=none is enough)",
+            facts.dmarc,
+            DMARC_CODES,
+            dns_unknown,
+        ),
+        message_rule(
+            "gmail.bulk.alignment",
+            "Gmail",
+            "Bulk senders: From domain aligned with SPF or DKIM",
+            MESSAGE_NOTE,
+        ),
+        message_rule(
+            "gmail.bulk.one_click_unsubscribe",
+            "Gmail",
+            "Bulk senders: one-click unsubscribe (RFC 8058)",
+            MESSAGE_NOTE,
+        ),
+        message_rule(
+            "gmail.all.ptr",
+            "Gmail",
+            "Sending IPs have matching forward and reverse DNS",
+            IP_NOTE,
+        ),
+        pair(
+            "yahoo.bulk.spf_and_dkim",
+            "Yahoo",
+            "Bulk senders: both SPF and DKIM",
+            both,
+        ),
+        single(
+            "yahoo.bulk.dmarc_policy",
+            "Yahoo",
+            "Bulk senders: a valid DMARC record",
+            facts.dmarc,
+            DMARC_CODES,
+            dns_unknown,
+        ),
+        single(
+            "microsoft.bulk.spf",
+            "Microsoft",
+            "High-volume senders: SPF published",
+            facts.spf,
+            SPF_CODES,
+            dns_unknown,
+        ),
+        single(
+            "microsoft.bulk.dkim",
+            "Microsoft",
+            "High-volume senders: DKIM set up",
+            facts.dkim,
+            DKIM_CODES,
+            dkim_unknown,
+        ),
+        single(
+            "microsoft.bulk.dmarc_policy",
+            "Microsoft",
+            "High-volume senders: DMARC of at least p=none",
+            facts.dmarc,
+            DMARC_CODES,
+            dns_unknown,
+        ),
     ]
 }
 
@@ -183,9 +255,15 @@ mod tests {
         };
         let list = for_domain(&facts);
         assert_eq!(find(&list, "gmail.all.spf_or_dkim").status, Status::Met);
-        assert_eq!(find(&list, "yahoo.bulk.spf_and_dkim").status, Status::Unknown);
+        assert_eq!(
+            find(&list, "yahoo.bulk.spf_and_dkim").status,
+            Status::Unknown
+        );
         assert_eq!(find(&list, "gmail.bulk.dmarc_policy").status, Status::Unmet);
-        assert_eq!(find(&list, "gmail.bulk.dmarc_policy").codes, ["dmarc.missing"]);
+        assert_eq!(
+            find(&list, "gmail.bulk.dmarc_policy").codes,
+            ["dmarc.missing"]
+        );
         assert!(find(&list, "gmail.bulk.dkim").note.contains("--selector"));
         assert_eq!(find(&list, "gmail.bulk.alignment").status, Status::Unknown);
         let ids: std::collections::HashSet<_> = list.iter().map(|r| r.id).collect();

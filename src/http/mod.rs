@@ -6,12 +6,15 @@
 //! field to fix — never a 500. A verdict is not an error: an SPF
 //! `temperror` is a 200 report that says so.
 //!
-//! Endpoints: `GET /healthz`, `POST /v1/spf`. The contract is
-//! `openapi.yaml` at the repository root.
+//! Endpoints: `GET /healthz`, `POST /v1/spf`, `GET /v1/domains/{domain}`,
+//! `GET /v1/findings`. The contract is `openapi.yaml` at the repository
+//! root.
 
+mod domains;
 pub mod problem;
 
 use crate::dns::Dns;
+use crate::domain::AuditOptions;
 use crate::spf::{self, QueryError, SpfQuery};
 use axum::Router;
 use axum::body::Bytes;
@@ -34,16 +37,29 @@ pub const SPF_BODY_LIMIT: usize = 16 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub dns: Arc<Dns>,
+    /// Options of every domain audit (selectors come per request).
+    pub audit: AuditOptions,
+}
+
+impl AppState {
+    pub fn new(dns: Arc<Dns>) -> AppState {
+        AppState {
+            dns,
+            audit: AuditOptions::default(),
+        }
+    }
 }
 
 /// The router, ready to serve or to call in tests.
-pub fn router(dns: Arc<Dns>) -> Router {
+pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route(
             "/v1/spf",
             post(spf_handler).layer(DefaultBodyLimit::max(SPF_BODY_LIMIT)),
         )
+        .route("/v1/domains/{domain}", get(domains::audit))
+        .route("/v1/findings", get(domains::findings))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| {
@@ -54,16 +70,16 @@ pub fn router(dns: Arc<Dns>) -> Router {
             .into_response()
         }))
         .layer(TraceLayer::new_for_http())
-        .with_state(AppState { dns })
+        .with_state(state)
 }
 
 /// Serves until SIGINT or SIGTERM, then drains in-flight requests.
-pub async fn serve(listen: SocketAddr, dns: Arc<Dns>) -> std::io::Result<()> {
+pub async fn serve(listen: SocketAddr, state: AppState) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
     tracing::info!(address = %listener.local_addr()?, "mailvet listening");
-    axum::serve(listener, router(dns))
+    axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
 }

@@ -1,6 +1,8 @@
 //! The text format: what a person reads in a terminal.
 
 use crate::dns::trace::DnsSummary;
+use crate::domain::report::DomainReport;
+use crate::findings::requirements::Status;
 use crate::findings::{Finding, Severity, Verdict};
 use crate::spf::report::SpfReport;
 use std::fmt::Write;
@@ -153,5 +155,82 @@ fn dns(out: &mut String, dns: &DnsSummary) {
             t.source.as_str(),
             answers
         );
+    }
+}
+
+/// The domain audit for people: summary, findings grouped by protocol
+/// (worst group first, worst finding first), the provider checklist.
+pub fn domain(report: &DomainReport, style: Style) -> String {
+    let mut out = String::new();
+    let name = if report.domain_unicode == report.domain {
+        report.domain.clone()
+    } else {
+        format!("{} ({})", report.domain_unicode, report.domain)
+    };
+    let _ = writeln!(
+        out,
+        "{} {} · score {}/100",
+        style.verdict(report.verdict),
+        style.bold(&name),
+        report.score
+    );
+    let spf = &report.spf;
+    let _ = writeln!(
+        out,
+        "  SPF: {} · {} of {} DNS lookups · ends in {}",
+        spf.record.as_deref().unwrap_or("(no usable record)"),
+        spf.lookups,
+        crate::spf::eval::MAX_DNS_TERMS,
+        spf.all
+    );
+    let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
+    for f in &report.findings {
+        let protocol = f.code.split('.').next().unwrap_or(f.code);
+        match groups.iter_mut().find(|(p, _)| *p == protocol) {
+            Some((_, list)) => list.push(f),
+            None => groups.push((protocol, vec![f])),
+        }
+    }
+    // Findings arrive worst first, so groups are in order of their worst.
+    for (protocol, list) in groups {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", style.bold(&protocol_title(protocol)));
+        findings(
+            &mut out,
+            &list.into_iter().cloned().collect::<Vec<_>>(),
+            style,
+        );
+    }
+    if report.findings.is_empty() {
+        let _ = writeln!(out, "\n  No problems found.\n");
+    }
+    let _ = writeln!(out, "{}", style.bold("Provider requirements"));
+    for r in &report.requirements {
+        let mark = match r.status {
+            Status::Met => style.paint("32", "met    "),
+            Status::Unmet => style.paint("31", "unmet  "),
+            Status::Unknown => style.dim("unknown"),
+        };
+        let _ = writeln!(out, "  {mark} {:<9} {}", r.provider, r.rule);
+        if r.status != Status::Met {
+            let _ = writeln!(out, "          {}", style.dim(&r.note));
+        }
+    }
+    let _ = writeln!(out);
+    dns(&mut out, &report.dns);
+    out
+}
+
+fn protocol_title(prefix: &str) -> String {
+    match prefix {
+        "spf" => "SPF".into(),
+        "dmarc" => "DMARC".into(),
+        "dkim" => "DKIM".into(),
+        "mx" => "MX".into(),
+        "mta_sts" => "MTA-STS".into(),
+        "tls_rpt" => "TLS-RPT".into(),
+        "bimi" => "BIMI".into(),
+        "dnssec" => "DNSSEC".into(),
+        other => other.to_uppercase(),
     }
 }
