@@ -68,8 +68,8 @@ const DMARC_CODES: &[&str] = &[
     "dmarc.dns_error",
 ];
 
-const MESSAGE_NOTE: &str = "decided by a message: POST it to /v1/messages or run `mailvet message`";
-const IP_NOTE: &str = "decided by the sending IP's PTR and forward DNS: check a message from it";
+const MESSAGE_NOTE: &str = "decided by a message sent from the domain, not by its DNS";
+const IP_NOTE: &str = "decided by the sending IP's PTR and forward DNS, not by the domain's DNS";
 
 /// The checklist a domain audit can give.
 pub fn for_domain(facts: &DomainFacts) -> Vec<Requirement> {

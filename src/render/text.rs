@@ -174,15 +174,9 @@ pub fn domain(report: &DomainReport, style: Style) -> String {
         style.bold(&name),
         report.score
     );
-    let spf = &report.spf;
-    let _ = writeln!(
-        out,
-        "  SPF: {} · {} of {} DNS lookups · ends in {}",
-        spf.record.as_deref().unwrap_or("(no usable record)"),
-        spf.lookups,
-        crate::spf::eval::MAX_DNS_TERMS,
-        spf.all
-    );
+    for (protocol, summary) in summaries(report) {
+        let _ = writeln!(out, "  {:<8} {summary}", protocol);
+    }
     let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
     for f in &report.findings {
         let protocol = f.code.split('.').next().unwrap_or(f.code);
@@ -219,6 +213,54 @@ pub fn domain(report: &DomainReport, style: Style) -> String {
     let _ = writeln!(out);
     dns(&mut out, &report.dns);
     out
+}
+
+/// One line per protocol: what was found.
+fn summaries(r: &DomainReport) -> Vec<(&'static str, String)> {
+    let spf = match &r.spf.record {
+        Some(record) => format!(
+            "{record} · {} of {} DNS lookups · ends in {}",
+            r.spf.lookups,
+            crate::spf::eval::MAX_DNS_TERMS,
+            r.spf.all
+        ),
+        None => word(&r.spf.status),
+    };
+    let dmarc = match (&r.dmarc.policy, &r.dmarc.record_name) {
+        (Some(p), Some(name)) => format!("p={} (record at {name})", p.as_str()),
+        _ => word(&r.dmarc.status),
+    };
+    let mx = if r.mx.hosts.is_empty() {
+        word(&r.mx.status)
+    } else {
+        r.mx.hosts
+            .iter()
+            .map(|h| format!("{} {}", h.preference, h.exchange))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let bimi = match &r.bimi.record_name {
+        Some(name) => format!("{} (record at {name})", word(&r.bimi.status)),
+        None => word(&r.bimi.status),
+    };
+    vec![
+        ("SPF", spf),
+        ("DMARC", dmarc),
+        ("DKIM", r.dkim.summary.clone()),
+        ("MX", mx),
+        ("MTA-STS", word(&r.mta_sts.status)),
+        ("TLS-RPT", word(&r.tls_rpt.status)),
+        ("BIMI", bimi),
+        ("DNSSEC", word(&r.dnssec.status)),
+    ]
+}
+
+/// The JSON word of a status enum (`ok`, `missing`, …).
+fn word<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s.replace('_', " "),
+        _ => "unknown".into(),
+    }
 }
 
 fn protocol_title(prefix: &str) -> String {
