@@ -84,6 +84,7 @@ pub struct TestDns {
     pub addr: SocketAddr,
     faults: Arc<Mutex<Vec<Fault>>>,
     log: Arc<Mutex<Vec<LoggedQuery>>>,
+    latency: Arc<Mutex<Duration>>,
     _server: Server<FaultyCatalog>,
 }
 
@@ -91,6 +92,8 @@ struct FaultyCatalog {
     catalog: Catalog,
     faults: Arc<Mutex<Vec<Fault>>>,
     log: Arc<Mutex<Vec<LoggedQuery>>>,
+    /// Added to every answer (benchmarks model a distant server with it).
+    latency: Arc<Mutex<Duration>>,
 }
 
 const ROOT_ZONE: &str = "$ORIGIN .\n$TTL 300\n. IN SOA ns.test-dns.invalid. hostmaster.test-dns.invalid. 1 3600 600 86400 300\n";
@@ -140,15 +143,18 @@ impl TestDns {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (udp, tcp) = bind_same_port().await;
         let addr = udp.local_addr().expect("udp addr");
+        let latency = Arc::new(Mutex::new(Duration::ZERO));
         let mut server = Server::new(FaultyCatalog {
             catalog,
             faults: Arc::clone(&faults),
             log: Arc::clone(&log),
+            latency: Arc::clone(&latency),
         });
         server.register_socket(udp);
         server.register_listener(tcp, Duration::from_secs(5), 65535);
         TestDns {
             addr,
+            latency,
             faults,
             log,
             _server: server,
@@ -168,6 +174,11 @@ impl TestDns {
             .lock()
             .unwrap()
             .push(Fault { name, types, kind });
+    }
+
+    /// Delays every answer by this much.
+    pub fn set_latency(&self, latency: Duration) {
+        *self.latency.lock().unwrap() = latency;
     }
 
     pub fn clear_faults(&self) {
@@ -250,6 +261,10 @@ impl RequestHandler for FaultyCatalog {
             rtype,
             protocol,
         });
+        let latency = *self.latency.lock().unwrap();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
         let header = |code: ResponseCode| {
             let mut metadata = Metadata::response_from_request(&request.metadata);
             metadata.response_code = code;
