@@ -24,5 +24,6 @@ pub mod dns;
 pub mod domain;
 pub mod findings;
 pub mod http;
+pub mod message;
 pub mod render;
 pub mod spf;
