@@ -8,14 +8,13 @@
 mod support;
 
 use hickory_proto::rr::{Name, RecordType};
-use mailvet::dns::{Dns, Resolver, Settings, UpstreamChoice};
+use mailvet::dns::{Dns, Resolver};
 use mailvet::domain::bimi::{self, BimiSection, BimiStatus};
 use mailvet::domain::name::DomainName;
 use mailvet::domain::{AuditContext, AuditOptions, Checked};
 use mailvet::findings::Severity;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 use support::{FaultKind, FaultTypes, TestDns};
 
 #[derive(Debug, serde::Deserialize)]
@@ -31,20 +30,6 @@ fn cases() -> Vec<Case> {
 
 async fn server() -> TestDns {
     TestDns::start(&[Path::new("fixtures/audit/bimi.zone")]).await
-}
-
-fn dns(server: &TestDns) -> Arc<Dns> {
-    Dns::new(
-        Settings {
-            upstream: UpstreamChoice::Servers(vec![server.addr]),
-            query_timeout: Duration::from_millis(400),
-            attempts: 1,
-            deadline: Duration::from_secs(5),
-            cache_capacity: 0,
-        },
-        vec![],
-    )
-    .unwrap()
 }
 
 async fn audit_with(resolver: &Resolver, domain: &str) -> Checked<BimiSection> {
@@ -128,7 +113,7 @@ async fn all_codes(dns: &Arc<Dns>, domain: &str) -> (Checked<BimiSection>, Vec<&
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_case_gives_exactly_its_codes() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     for case in cases() {
         let (checked, codes) = all_codes(&dns, &case.domain).await;
         let mut expected: Vec<&str> = case.expect.iter().map(String::as_str).collect();
@@ -151,7 +136,7 @@ async fn every_fixture_case_gives_exactly_its_codes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_organizational_domain_is_asked_only_without_a_record() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     server.clear_log();
     let checked = audit(&dns, "brand.bimi.test").await;
     assert_eq!(checked.section.status, BimiStatus::Published);
@@ -182,7 +167,7 @@ async fn a_subdomain_inherits_the_organizational_domains_record() {
                 _dmarc IN TXT \"v=DMARC1; p=reject\"\n\
                 shop IN MX 10 mx.shop\n";
     let server = TestDns::start_with_texts(&[zone]).await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let (checked, codes) = all_codes(&dns, "shop.brand.example").await;
     assert!(codes.is_empty(), "{codes:?}");
     assert_eq!(checked.section.status, BimiStatus::Published);
@@ -203,7 +188,7 @@ async fn a_subdomain_inherits_the_organizational_domains_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dmarc_prerequisite_names_the_policy() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let resolver = dns.resolver();
     let checked = audit_with(&resolver, "partial.bimi.test").await;
     let f = bimi::dmarc_prerequisite(&checked.section, Some(("quarantine", 50))).unwrap();
@@ -217,7 +202,7 @@ async fn the_dmarc_prerequisite_names_the_policy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_lookup_is_unknown_never_missing() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     // At the domain: the organizational domain is not asked either.
     server.add_fault(
         "default._bimi.missing.bimi.test",

@@ -6,7 +6,7 @@
 mod support;
 
 use hickory_proto::rr::RecordType;
-use mailvet::dns::{Dns, Settings, UpstreamChoice};
+use mailvet::dns::Dns;
 use mailvet::domain::dkim::{self, COMMON_SELECTORS, DkimStatus, SelectorSource, SelectorStatus};
 use mailvet::domain::name::DomainName;
 use mailvet::domain::{AuditContext, AuditOptions, Checked};
@@ -31,20 +31,6 @@ fn cases() -> Vec<Case> {
 
 async fn server() -> TestDns {
     TestDns::start(&[Path::new("fixtures/audit/dkim.zone")]).await
-}
-
-fn dns(server: &TestDns) -> Arc<Dns> {
-    Dns::new(
-        Settings {
-            upstream: UpstreamChoice::Servers(vec![server.addr]),
-            query_timeout: Duration::from_millis(400),
-            attempts: 1,
-            deadline: Duration::from_secs(5),
-            cache_capacity: 0,
-        },
-        vec![],
-    )
-    .unwrap()
 }
 
 async fn audit(dns: &Arc<Dns>, domain: &str, selectors: &[String]) -> Checked<dkim::DkimSection> {
@@ -87,7 +73,7 @@ fn key_names(domain: &str, selectors: &[String]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_gives_exactly_its_codes_asking_each_selector_once() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     for case in cases() {
         server.clear_log();
         let checked = audit(&dns, &case.domain, &case.selectors).await;
@@ -143,7 +129,7 @@ async fn every_case_gives_exactly_its_codes_asking_each_selector_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_section_tells_what_was_found_and_where() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
 
     let healthy = audit(&dns, "healthy.dkim.test", &[]).await.section;
     assert_eq!(healthy.selectors.len(), 1, "not-found probes are left out");
@@ -217,7 +203,7 @@ async fn the_section_tells_what_was_found_and_where() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servfail_everywhere_means_dkim_could_not_be_checked() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     for name in key_names("nokeys.dkim.test", &[]) {
         server.add_fault(&name, FaultTypes::All, FaultKind::ServFail);
     }
@@ -244,7 +230,7 @@ async fn servfail_everywhere_means_dkim_could_not_be_checked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_timeout_among_empty_answers_is_not_no_selector_found() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let custom = ["custom2026".to_string()];
     server.add_fault(
         "custom2026._domainkey.missinggiven.dkim.test",
@@ -279,7 +265,7 @@ async fn one_timeout_among_empty_answers_is_not_no_selector_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_probe_beside_a_good_key_keeps_the_domain_healthy() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     server.add_fault(
         "google._domainkey.healthy.dkim.test",
         FaultTypes::All,
@@ -302,7 +288,7 @@ async fn a_failed_probe_beside_a_good_key_keeps_the_domain_healthy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn selector_lookups_run_concurrently() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let delay = Duration::from_millis(150);
     for name in key_names("healthy.dkim.test", &[]) {
         server.add_fault(&name, FaultTypes::All, FaultKind::Latency(delay));

@@ -18,7 +18,7 @@
 mod support;
 
 use hickory_proto::rr::RecordType;
-use mailvet::dns::{Dns, Settings, UpstreamChoice};
+use mailvet::dns::Dns;
 use mailvet::domain::dmarc::{self, Policy};
 use mailvet::domain::name::DomainName;
 use mailvet::domain::{AuditContext, AuditOptions, Checked};
@@ -45,20 +45,6 @@ async fn server() -> TestDns {
     let zones: Vec<PathBuf> = ZONES.iter().map(|z| fixtures().join(z)).collect();
     let paths: Vec<&Path> = zones.iter().map(PathBuf::as_path).collect();
     TestDns::start(&paths).await
-}
-
-fn dns(server: &TestDns) -> Arc<Dns> {
-    Dns::new(
-        Settings {
-            upstream: UpstreamChoice::Servers(vec![server.addr]),
-            query_timeout: Duration::from_millis(400),
-            attempts: 1,
-            deadline: Duration::from_secs(5),
-            cache_capacity: 0,
-        },
-        vec![],
-    )
-    .expect("dns")
 }
 
 async fn audit(dns: &Arc<Dns>, domain: &str) -> Checked<dmarc::DmarcSection> {
@@ -111,7 +97,7 @@ fn strings(value: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_case_gives_exactly_its_findings() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let mut failures = Vec::new();
     let all = cases();
     for case in &all {
@@ -211,7 +197,7 @@ async fn every_fixture_case_gives_exactly_its_findings() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_name_walks_in_eight_queries_in_rfc_order() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     audit(&dns, "a.b.c.d.e.f.g.h.i.dmarc.test").await;
     let asked: Vec<String> = server
         .queries()
@@ -239,7 +225,7 @@ async fn a_long_name_walks_in_eight_queries_in_rfc_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_walk_asks_no_more_than_it_needs() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     audit(&dns, "healthy.dmarc.test").await;
     audit(&dns, "host.dept.org.dmarc.test").await;
     let asked: Vec<String> = server
@@ -262,7 +248,7 @@ async fn the_walk_asks_no_more_than_it_needs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorization_lookups_run_concurrently() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let delay = Duration::from_millis(350);
     for report in ["one", "two", "three"] {
         server.add_fault(
@@ -294,7 +280,7 @@ async fn authorization_lookups_run_concurrently() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_apex_query_is_shared_within_a_request() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let domain = DomainName::parse("apex.dmarc.test").unwrap();
     let resolver = dns.resolver();
     let options = AuditOptions::default();

@@ -16,7 +16,7 @@ use mailvet::domain::{AuditContext, AuditOptions, Checked};
 use mailvet::findings::Severity;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+
 use support::{FaultKind, FaultTypes, TestDns};
 
 const ZONE: &str = "fixtures/audit/dnssec.zone";
@@ -56,20 +56,6 @@ async fn server() -> TestDns {
     TestDns::start(&[Path::new(ZONE)]).await
 }
 
-fn settings(server: &TestDns) -> Settings {
-    Settings {
-        upstream: UpstreamChoice::Servers(vec![server.addr]),
-        query_timeout: Duration::from_millis(400),
-        attempts: 1,
-        deadline: Duration::from_secs(5),
-        cache_capacity: 0,
-    }
-}
-
-fn dns(server: &TestDns) -> Arc<Dns> {
-    Dns::new(settings(server), vec![]).unwrap()
-}
-
 async fn audit(dns: &Arc<Dns>, domain: &str) -> Checked<DnssecSection> {
     let resolver = dns.resolver();
     let domain = DomainName::parse(domain).unwrap();
@@ -91,7 +77,7 @@ fn codes(checked: &Checked<DnssecSection>) -> Vec<&'static str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_case_gives_exactly_its_codes() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     for case in cases() {
         apply(&server, &case.faults);
         let checked = audit(&dns, &case.domain).await;
@@ -131,7 +117,7 @@ async fn every_fixture_case_gives_exactly_its_codes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_status_is_decided_and_explained() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let want = [
         ("signed.dnssec.test", DnssecStatus::Secure, "set the AD bit"),
         (
@@ -172,7 +158,7 @@ async fn each_status_is_decided_and_explained() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cd_question_follows_only_a_servfail_and_is_traced() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     server.add_fault(".", FaultTypes::All, FaultKind::AuthenticData);
     server.add_fault("bogus.dnssec.test", FaultTypes::All, FaultKind::Bogus);
     server.clear_log();
@@ -204,7 +190,7 @@ async fn the_cd_question_follows_only_a_servfail_and_is_traced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cd_questions_are_memoized_apart_from_ordinary_ones() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     server.add_fault("bogus.dnssec.test", FaultTypes::All, FaultKind::Bogus);
     let resolver = dns.resolver();
     let name = Name::from_ascii("bogus.dnssec.test.").unwrap();
@@ -226,7 +212,7 @@ async fn cd_questions_are_memoized_apart_from_ordinary_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servfail_with_cd_too_is_unknown() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     server.add_fault(".", FaultTypes::All, FaultKind::AuthenticData);
     server.add_fault("bogus.dnssec.test", FaultTypes::All, FaultKind::ServFail);
     let checked = audit(&dns, "bogus.dnssec.test").await;
@@ -238,7 +224,7 @@ async fn servfail_with_cd_too_is_unknown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_lookups_are_unknown_never_unsigned() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     // The domain times out while the root validates.
     server.add_fault(".", FaultTypes::All, FaultKind::AuthenticData);
     server.add_fault("unsigned.dnssec.test", FaultTypes::All, FaultKind::NoAnswer);
@@ -259,7 +245,7 @@ async fn zone_overlays_and_offline_cannot_tell() {
     let server = server().await;
     server.add_fault(".", FaultTypes::All, FaultKind::AuthenticData);
     let overlay = zone::Zone::load(Path::new(ZONE)).unwrap();
-    let dns = Dns::new(settings(&server), vec![overlay]).unwrap();
+    let dns = Dns::new(server.settings(), vec![overlay]).unwrap();
     server.clear_log();
     let checked = audit(&dns, "unsigned.dnssec.test").await;
     assert!(checked.findings.is_empty(), "{:?}", checked.findings);
@@ -270,7 +256,7 @@ async fn zone_overlays_and_offline_cannot_tell() {
     let offline = Dns::new(
         Settings {
             upstream: UpstreamChoice::Offline,
-            ..settings(&server)
+            ..server.settings()
         },
         vec![],
     )

@@ -8,7 +8,7 @@
 mod support;
 
 use hickory_proto::rr::{Name, RecordType};
-use mailvet::dns::{Dns, Settings, UpstreamChoice};
+use mailvet::dns::Dns;
 use mailvet::domain::mta_sts::{self, Mode, MtaStsSection, PolicyStatus, RecordStatus};
 use mailvet::domain::name::DomainName;
 use mailvet::domain::{AuditContext, AuditOptions, Checked};
@@ -39,20 +39,6 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     serde_json::from_str(&std::fs::read_to_string(CASES).unwrap()).unwrap()
-}
-
-fn dns(server: &TestDns) -> Arc<Dns> {
-    Dns::new(
-        Settings {
-            upstream: UpstreamChoice::Servers(vec![server.addr]),
-            query_timeout: Duration::from_millis(500),
-            attempts: 1,
-            deadline: Duration::from_secs(5),
-            cache_capacity: 0,
-        },
-        vec![],
-    )
-    .unwrap()
 }
 
 fn options(https: &TestHttps) -> AuditOptions {
@@ -105,7 +91,7 @@ async fn mx_hosts(dns: &Arc<Dns>, domain: &str) -> Vec<String> {
 async fn every_case_gives_exactly_its_expected_codes() {
     let server = TestDns::start(&[Path::new(ZONE)]).await;
     let https = TestHttps::start().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let options = options(&https);
     let cases = cases();
     assert!(cases.iter().any(|c| c.expect.is_empty()), "no healthy case");
@@ -161,7 +147,7 @@ async fn every_case_gives_exactly_its_expected_codes() {
 async fn the_healthy_section_shows_record_fetch_and_policy() {
     let server = TestDns::start(&[Path::new(ZONE)]).await;
     let https = TestHttps::start().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let checked = audit(&dns, "healthy.mta-sts.test", &options(&https)).await;
     assert!(checked.findings.is_empty(), "{:#?}", checked.findings);
     let section = &checked.section;
@@ -208,7 +194,7 @@ async fn the_healthy_section_shows_record_fetch_and_policy() {
 async fn a_private_policy_host_is_refused_without_connecting() {
     let server = TestDns::start(&[Path::new(ZONE)]).await;
     let https = TestHttps::start().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let options = AuditOptions {
         allow_private_fetch: false,
         ..options(&https)
@@ -245,7 +231,7 @@ async fn a_dns_timeout_on_the_record_is_unknown_and_silent() {
         FaultKind::NoAnswer,
     );
     let https = TestHttps::start().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let checked = audit(&dns, "healthy.mta-sts.test", &options(&https)).await;
     assert_eq!(checked.section.status, RecordStatus::Unknown);
     assert!(
@@ -272,7 +258,7 @@ async fn a_dns_failure_for_the_policy_host_is_unknown_and_silent() {
         FaultKind::ServFail,
     );
     let https = TestHttps::start().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let checked = audit(&dns, "healthy.mta-sts.test", &options(&https)).await;
     assert_eq!(checked.section.status, RecordStatus::Valid);
     let policy = checked.section.policy.as_ref().unwrap();
@@ -290,7 +276,7 @@ async fn a_dns_failure_for_the_policy_host_is_unknown_and_silent() {
 async fn a_server_that_does_not_answer_times_out() {
     let server = TestDns::start(&[Path::new(ZONE)]).await;
     let https = TestHttps::start().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let options = AuditOptions {
         fetch_timeout: Duration::from_millis(700),
         ..options(&https)
@@ -314,7 +300,7 @@ async fn a_server_that_does_not_answer_times_out() {
 async fn a_certificate_from_an_untrusted_ca_is_a_tls_error() {
     let server = TestDns::start(&[Path::new(ZONE)]).await;
     let https = TestHttps::start().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     // Only the Mozilla roots: the test CA is unknown.
     let options = AuditOptions {
         extra_roots_pem: Vec::new(),
@@ -334,7 +320,7 @@ async fn a_certificate_from_an_untrusted_ca_is_a_tls_error() {
 async fn unusable_extra_roots_make_the_fetch_unknown_not_unreachable() {
     let server = TestDns::start(&[Path::new(ZONE)]).await;
     let https = TestHttps::start().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let options = AuditOptions {
         extra_roots_pem: b"not a PEM file".to_vec(),
         ..options(&https)

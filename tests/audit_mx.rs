@@ -7,7 +7,7 @@
 mod support;
 
 use hickory_proto::rr::RecordType;
-use mailvet::dns::{Dns, Settings, UpstreamChoice};
+use mailvet::dns::Dns;
 use mailvet::domain::mx::{self, HostStatus, MxSection, MxStatus};
 use mailvet::domain::name::DomainName;
 use mailvet::domain::{AuditContext, AuditOptions, Checked};
@@ -15,7 +15,7 @@ use mailvet::findings::Severity;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+
 use support::{FaultKind, FaultTypes, TestDns};
 
 #[derive(Debug, serde::Deserialize)]
@@ -31,20 +31,6 @@ fn cases() -> Vec<Case> {
 
 async fn server() -> TestDns {
     TestDns::start(&[Path::new("fixtures/audit/mx.zone")]).await
-}
-
-fn dns(server: &TestDns) -> Arc<Dns> {
-    Dns::new(
-        Settings {
-            upstream: UpstreamChoice::Servers(vec![server.addr]),
-            query_timeout: Duration::from_millis(400),
-            attempts: 1,
-            deadline: Duration::from_secs(5),
-            cache_capacity: 0,
-        },
-        vec![],
-    )
-    .unwrap()
 }
 
 async fn audit(dns: &Arc<Dns>, domain: &str) -> Checked<MxSection> {
@@ -83,7 +69,7 @@ fn repeated_address_questions(server: &TestDns) -> Vec<(String, RecordType, usiz
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_case_gives_exactly_its_codes() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     for case in cases() {
         server.clear_log();
         let checked = audit(&dns, &case.domain).await;
@@ -127,7 +113,7 @@ async fn every_fixture_case_gives_exactly_its_codes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_named_twice_is_asked_once_and_listed_once() {
     let server = server().await;
-    let checked = audit(&dns(&server), "shared.mx.test").await;
+    let checked = audit(&server.layer(), "shared.mx.test").await;
     assert_eq!(checked.section.records.len(), 2);
     assert_eq!(checked.section.host_names(), vec!["mail.shared.mx.test"]);
     assert_eq!(checked.section.hosts[0].preference, 10);
@@ -138,7 +124,7 @@ async fn a_host_named_twice_is_asked_once_and_listed_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthy_section_lists_hosts_and_addresses() {
     let server = server().await;
-    let checked = audit(&dns(&server), "good.mx.test").await;
+    let checked = audit(&server.layer(), "good.mx.test").await;
     let section = &checked.section;
     assert_eq!(section.status, MxStatus::Published);
     assert_eq!(
@@ -151,8 +137,8 @@ async fn healthy_section_lists_hosts_and_addresses() {
     assert_eq!(json["hosts"][1]["status"], "resolves");
     // Nothing is asked for an IP literal or a null MX.
     server.clear_log();
-    audit(&dns(&server), "ip.mx.test").await;
-    audit(&dns(&server), "null.mx.test").await;
+    audit(&server.layer(), "ip.mx.test").await;
+    audit(&server.layer(), "null.mx.test").await;
     assert!(
         server.queries().iter().all(|q| q.rtype == RecordType::MX),
         "{:?}",
@@ -163,7 +149,7 @@ async fn healthy_section_lists_hosts_and_addresses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_mx_lookup_is_unknown_never_missing() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     for (domain, kind) in [
         ("nomx.mx.test", FaultKind::ServFail),
         ("good.mx.test", FaultKind::NoAnswer),
@@ -184,7 +170,7 @@ async fn a_failed_mx_lookup_is_unknown_never_missing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_address_lookup_is_unknown_never_unresolvable() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     server.add_fault(
         "gone.dangling.mx.test",
         FaultTypes::All,
@@ -222,7 +208,7 @@ async fn a_failed_address_lookup_is_unknown_never_unresolvable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn findings_name_what_was_seen() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let alias = audit(&dns, "alias.mx.test").await;
     let f = &alias.findings[0];
     assert!(

@@ -6,24 +6,14 @@
 mod support;
 
 use hickory_proto::rr::RecordType;
-use mailvet::dns::{Dns, Settings, UpstreamChoice, zone};
+use mailvet::dns::{Dns, zone};
 use mailvet::domain::name::DomainName;
 use mailvet::domain::{AuditContext, AuditOptions, spf};
 use mailvet::findings::Severity;
 use serde_json::Value;
 use std::path::Path;
-use std::time::Duration;
-use support::{FaultKind, FaultTypes, TestDns};
 
-fn settings(server: &TestDns) -> Settings {
-    Settings {
-        upstream: UpstreamChoice::Servers(vec![server.addr]),
-        query_timeout: Duration::from_millis(300),
-        attempts: 1,
-        deadline: Duration::from_secs(5),
-        cache_capacity: 0,
-    }
-}
+use support::{FaultKind, FaultTypes, TestDns};
 
 async fn audit_spf(
     dns: &std::sync::Arc<Dns>,
@@ -61,7 +51,7 @@ async fn every_spf_fixture_domain_produces_its_code() {
             .as_str()
             .map(|p| vec![zone::Zone::load(Path::new(p)).unwrap()])
             .unwrap_or_default();
-        let dns = Dns::new(settings(&server), overlay).unwrap();
+        let dns = Dns::new(server.settings(), overlay).unwrap();
         let checked = audit_spf(&dns, domain).await;
         let codes: Vec<&str> = checked.findings.iter().map(|f| f.code).collect();
         let expect: Vec<&str> = case["expect"]
@@ -100,7 +90,7 @@ async fn every_spf_fixture_domain_produces_its_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tree_shows_each_include_cost_and_asks_each_question_once() {
     let server = TestDns::start(&[Path::new("fixtures/audit/spf.zone")]).await;
-    let dns = Dns::new(settings(&server), vec![]).unwrap();
+    let dns = Dns::new(server.settings(), vec![]).unwrap();
     let checked = audit_spf(&dns, "too-many.spf.test").await;
     let s = &checked.section;
     assert_eq!(s.lookups, 11);
@@ -140,7 +130,7 @@ async fn the_tree_shows_each_include_cost_and_asks_each_question_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plus_all_fix_is_the_record_with_minus_all() {
     let server = TestDns::start(&[Path::new("fixtures/audit/spf.zone")]).await;
-    let dns = Dns::new(settings(&server), vec![]).unwrap();
+    let dns = Dns::new(server.settings(), vec![]).unwrap();
     let checked = audit_spf(&dns, "plus-all.spf.test").await;
     let finding = checked
         .findings

@@ -6,14 +6,14 @@
 mod support;
 
 use hickory_proto::rr::RecordType;
-use mailvet::dns::{Dns, Settings, UpstreamChoice};
+use mailvet::dns::Dns;
 use mailvet::domain::name::DomainName;
 use mailvet::domain::tls_rpt::{self, TlsRptSection, TlsRptStatus};
 use mailvet::domain::{AuditContext, AuditOptions, Checked};
 use mailvet::findings::Severity;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+
 use support::{FaultKind, FaultTypes, TestDns};
 
 #[derive(Debug, serde::Deserialize)]
@@ -29,20 +29,6 @@ fn cases() -> Vec<Case> {
 
 async fn server() -> TestDns {
     TestDns::start(&[Path::new("fixtures/audit/tls-rpt.zone")]).await
-}
-
-fn dns(server: &TestDns) -> Arc<Dns> {
-    Dns::new(
-        Settings {
-            upstream: UpstreamChoice::Servers(vec![server.addr]),
-            query_timeout: Duration::from_millis(400),
-            attempts: 1,
-            deadline: Duration::from_secs(5),
-            cache_capacity: 0,
-        },
-        vec![],
-    )
-    .unwrap()
 }
 
 async fn audit(dns: &Arc<Dns>, domain: &str) -> Checked<TlsRptSection> {
@@ -67,7 +53,7 @@ fn codes(checked: &Checked<TlsRptSection>) -> Vec<&'static str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_case_gives_exactly_its_codes() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     for case in cases() {
         let checked = audit(&dns, &case.domain).await;
         let mut expected: Vec<&str> = case.expect.iter().map(String::as_str).collect();
@@ -116,7 +102,7 @@ async fn every_fixture_case_gives_exactly_its_codes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_section_shows_the_joined_record_and_its_fields() {
     let server = server().await;
-    let checked = audit(&dns(&server), "split.tls-rpt.test").await;
+    let checked = audit(&server.layer(), "split.tls-rpt.test").await;
     let s = &checked.section;
     assert_eq!(s.name, "_smtp._tls.split.tls-rpt.test");
     assert_eq!(
@@ -143,7 +129,7 @@ async fn the_section_shows_the_joined_record_and_its_fields() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_findings_name_the_record_and_propose_one() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     let multiple = audit(&dns, "multiple.tls-rpt.test").await;
     let f = &multiple.findings[0];
     assert!(f.detail.starts_with("2 TLS-RPT records"), "{}", f.detail);
@@ -172,7 +158,7 @@ async fn invalid_findings_name_the_record_and_propose_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_lookup_is_unknown_never_missing() {
     let server = server().await;
-    let dns = dns(&server);
+    let dns = server.layer();
     for (domain, kind) in [
         ("missing.tls-rpt.test", FaultKind::ServFail),
         ("good.tls-rpt.test", FaultKind::NoAnswer),

@@ -31,16 +31,6 @@ big      IN TXT ( "padding: " "0123456789012345678901234567890123456789012345678
 
 const REVERSE: &str = "$ORIGIN 2.0.192.in-addr.arpa.\n$TTL 300\n@ IN SOA ns.example.test. h.example.test. 1 3600 600 86400 300\n25 IN PTR mail.example.test.\n";
 
-fn settings(server: &TestDns) -> Settings {
-    Settings {
-        upstream: UpstreamChoice::Servers(vec![server.addr]),
-        query_timeout: Duration::from_millis(500),
-        attempts: 1,
-        deadline: Duration::from_secs(5),
-        cache_capacity: 0,
-    }
-}
-
 fn mail_from(ip: &str, sender: &str) -> SpfQuery {
     SpfQuery {
         ip: ip.parse().unwrap(),
@@ -64,7 +54,7 @@ async fn an_upstream_that_never_answers_gives_temperror_within_the_deadline() {
             query_timeout: Duration::from_secs(3),
             attempts: 3,
             deadline: Duration::from_millis(600),
-            ..settings(&server)
+            ..server.settings()
         },
         vec![],
     )
@@ -94,7 +84,7 @@ async fn servfail_is_an_error_never_an_empty_answer() {
         FaultTypes::Only(vec![RecordType::TXT]),
         FaultKind::ServFail,
     );
-    let dns = Dns::new(settings(&server), vec![]).unwrap();
+    let dns = Dns::new(server.settings(), vec![]).unwrap();
     let resolver = dns.resolver();
     let outcome = resolver
         .lookup(&name("broken.example.test."), RecordType::TXT)
@@ -115,7 +105,7 @@ async fn servfail_is_an_error_never_an_empty_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn truncated_udp_answers_are_asked_again_over_tcp() {
     let server = TestDns::start_with_texts(&[ZONE, REVERSE]).await;
-    let dns = Dns::new(settings(&server), vec![]).unwrap();
+    let dns = Dns::new(server.settings(), vec![]).unwrap();
     // A TXT set of about 1.3 KB does not fit the 1232-octet EDNS buffer.
     let answer = dns
         .resolver()
@@ -148,7 +138,7 @@ async fn truncated_udp_answers_are_asked_again_over_tcp() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_question_goes_on_the_wire_once_per_request() {
     let server = TestDns::start_with_texts(&[ZONE, REVERSE]).await;
-    let dns = Dns::new(settings(&server), vec![]).unwrap();
+    let dns = Dns::new(server.settings(), vec![]).unwrap();
     let resolver = dns.resolver();
     // The record names mail.example.test twice.
     let check = spf::check(&resolver, &mail_from("198.51.100.7", "a@example.test"))
@@ -187,7 +177,7 @@ async fn the_shared_cache_serves_later_requests() {
     let dns = Dns::new(
         Settings {
             cache_capacity: 100,
-            ..settings(&server)
+            ..server.settings()
         },
         vec![],
     )
@@ -216,7 +206,7 @@ async fn the_overlay_is_authoritative_below_its_origin_and_upstream_serves_the_r
         None,
     )
     .unwrap();
-    let dns = Dns::new(settings(&server), vec![overlay]).unwrap();
+    let dns = Dns::new(server.settings(), vec![overlay]).unwrap();
     let resolver = dns.resolver();
     let check = spf::check(&resolver, &mail_from("203.0.113.9", "a@example.test"))
         .await
@@ -254,7 +244,7 @@ async fn offline_sends_nothing_and_answers_nxdomain_outside_the_overlay() {
     let dns = Dns::new(
         Settings {
             upstream: UpstreamChoice::Offline,
-            ..settings(&server)
+            ..server.settings()
         },
         vec![overlay],
     )
@@ -283,7 +273,7 @@ async fn offline_sends_nothing_and_answers_nxdomain_outside_the_overlay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_trace_records_every_question_with_its_answer() {
     let server = TestDns::start_with_texts(&[ZONE, REVERSE]).await;
-    let dns = Dns::new(settings(&server), vec![]).unwrap();
+    let dns = Dns::new(server.settings(), vec![]).unwrap();
     let resolver = dns.resolver();
     spf::check(&resolver, &mail_from("192.0.2.25", "a@example.test"))
         .await
@@ -327,7 +317,7 @@ async fn mail_auth_lookups_go_through_the_overlay_and_the_trace() {
         None,
     )
     .unwrap();
-    let dns = Dns::new(settings(&server), vec![overlay, reverse]).unwrap();
+    let dns = Dns::new(server.settings(), vec![overlay, reverse]).unwrap();
     let resolver = dns.resolver();
     let bridge = Bridge::start(resolver.clone()).await.unwrap();
     let authenticator = bridge.authenticator(Duration::from_secs(5)).unwrap();
@@ -388,7 +378,7 @@ async fn txt_split_over_lines_in_parentheses_is_served_as_written() {
     ];
     // Over the wire from the test server…
     let server = TestDns::start(&[fixture]).await;
-    let dns = Dns::new(settings(&server), vec![]).unwrap();
+    let dns = Dns::new(server.settings(), vec![]).unwrap();
     let answer = dns.resolver().lookup(&key, RecordType::TXT).await.unwrap();
     assert_eq!(answer.txt(), vec![expected.clone()]);
     // …and from the same file as an overlay.
@@ -396,7 +386,7 @@ async fn txt_split_over_lines_in_parentheses_is_served_as_written() {
     let dns = Dns::new(
         Settings {
             upstream: UpstreamChoice::Offline,
-            ..settings(&server)
+            ..server.settings()
         },
         vec![overlay],
     )

@@ -30,6 +30,7 @@ use hickory_server::zone_handler::{
     AxfrPolicy, Catalog, MessageResponse, MessageResponseBuilder, ZoneType,
 };
 use mailvet::dns::zone::{self, Zone};
+use mailvet::dns::{Dns, Settings, UpstreamChoice};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -159,6 +160,23 @@ impl TestDns {
             log,
             _server: server,
         }
+    }
+
+    /// Resolver settings that ask only this server, with timeouts short
+    /// enough for tests and no shared cache.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            upstream: UpstreamChoice::Servers(vec![self.addr]),
+            query_timeout: Duration::from_millis(400),
+            attempts: 1,
+            deadline: Duration::from_secs(5),
+            cache_capacity: 0,
+        }
+    }
+
+    /// The resolver layer over [`TestDns::settings`], without overlays.
+    pub fn layer(&self) -> Arc<Dns> {
+        Dns::new(self.settings(), Vec::new()).expect("resolver layer")
     }
 
     /// The `--dns` argument that points at this server.
