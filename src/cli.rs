@@ -56,6 +56,20 @@ pub enum Command {
         mailvet domain example.com --zone example.com.zone   # check a change before publishing it\n\n\
         Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad input.")]
     Domain(DomainArgs),
+    /// Verify messages: SPF, every DKIM signature, DMARC with alignment,
+    /// ARC, iprev and the header checks, with an Authentication-Results
+    /// header and the Gmail/Yahoo/Microsoft checklist.
+    ///
+    /// Give the envelope (--ip, --helo, --mail-from) as your server saw it;
+    /// what you leave out is read from the newest Received header and
+    /// Return-Path, and the report says so. Several files are verified
+    /// concurrently; with --format json several give an array.
+    #[command(after_help = "Examples:\n  \
+        mailvet message received.eml --ip 192.0.2.1 --helo mail.example.com --mail-from bounce@example.com\n  \
+        mailvet message *.eml --format json\n  \
+        cat message.eml | mailvet message -\n\n\
+        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad input.")]
+    Message(MessageArgs),
     /// Evaluate SPF (RFC 7208) for a client IP and its envelope.
     ///
     /// With --mail-from the MAIL FROM identity is checked (an empty value is
@@ -185,6 +199,66 @@ pub struct DomainArgs {
     pub dns: DnsArgs,
 }
 
+/// How messages are received and reported.
+#[derive(Debug, Clone, Args)]
+pub struct MessageOptions {
+    /// Largest message accepted, in bytes (25 MiB by default).
+    #[arg(long, value_name = "BYTES", env = "MAILVET_MAX_MESSAGE_SIZE", default_value_t = crate::http::DEFAULT_MESSAGE_LIMIT)]
+    pub max_message_size: usize,
+
+    /// The authserv-id written in the Authentication-Results header.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "MAILVET_AUTHSERV_ID",
+        default_value = "mailvet"
+    )]
+    pub authserv_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MessageArgs {
+    /// Message files (RFC 5322, as received); `-` reads standard input.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// The connecting client's IP. Without it, the newest Received header
+    /// is read (and the report says so).
+    #[arg(long, value_name = "IP")]
+    pub ip: Option<IpAddr>,
+
+    /// The HELO/EHLO name the client gave.
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
+
+    /// The envelope sender (MAIL FROM); '' is the null sender. Without it,
+    /// Return-Path is read.
+    #[arg(long, value_name = "ADDR")]
+    pub mail_from: Option<String>,
+
+    /// Treat the message as bulk mail (true) or not (false); by default
+    /// decided from List-Id, List-Unsubscribe, Precedence and Feedback-ID.
+    #[arg(long, value_name = "BOOL")]
+    pub bulk: Option<bool>,
+
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+
+    /// Include every DNS query in the report.
+    #[arg(long)]
+    pub trace: bool,
+
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+
+    #[command(flatten)]
+    pub message: MessageOptions,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
@@ -207,6 +281,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub fetch: FetchArgs,
+
+    #[command(flatten)]
+    pub message: MessageOptions,
 
     #[command(flatten)]
     pub dns: DnsArgs,
@@ -255,6 +332,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Spf(args) => spf_command(args).await,
             Command::Domain(args) => domain_command(args).await,
+            Command::Message(args) => message_command(args).await,
         }
     })
 }
@@ -391,6 +469,94 @@ async fn domain_command(args: DomainArgs) -> ExitCode {
     }
 }
 
+/// Verifies at most this many messages at once.
+const CONCURRENT_MESSAGES: usize = 8;
+
+async fn message_command(args: MessageArgs) -> ExitCode {
+    let mut raws = Vec::new();
+    for path in &args.files {
+        let raw = if path.as_os_str() == "-" {
+            let mut buf = Vec::new();
+            match std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf) {
+                Ok(_) => buf,
+                Err(e) => return usage_error(&format!("cannot read standard input: {e}")),
+            }
+        } else {
+            match std::fs::read(path) {
+                Ok(b) => b,
+                Err(e) => return usage_error(&format!("{}: cannot read: {e}", path.display())),
+            }
+        };
+        if raw.len() > args.message.max_message_size {
+            return usage_error(&format!(
+                "{}: {} bytes is over the --max-message-size of {}",
+                path.display(),
+                raw.len(),
+                args.message.max_message_size
+            ));
+        }
+        raws.push(raw);
+    }
+    for (field, value) in [("--helo", &args.helo), ("--mail-from", &args.mail_from)] {
+        if value
+            .as_deref()
+            .is_some_and(|v| v.chars().any(char::is_control))
+        {
+            return usage_error(&format!("{field} contains a control character"));
+        }
+    }
+    let dns = match args.dns.build(0) {
+        Ok(d) => d,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let envelope = crate::message::envelope::Envelope {
+        ip: args.ip,
+        helo: args.helo.clone(),
+        mail_from: args.mail_from.clone(),
+    };
+    let results: Vec<_> = stream::iter(raws)
+        .map(|raw| {
+            let request = crate::message::report::MessageRequest {
+                raw,
+                envelope: envelope.clone(),
+                bulk: args.bulk,
+                authserv_id: args.message.authserv_id.clone(),
+                clock: crate::message::Clock::system(),
+            };
+            let dns = Arc::clone(&dns);
+            async move { crate::message::report::report(&dns, &request, args.trace).await }
+        })
+        .buffered(CONCURRENT_MESSAGES)
+        .collect()
+        .await;
+    let mut reports = Vec::new();
+    for r in results {
+        match r {
+            Ok(report) => reports.push(report),
+            Err(e) => return usage_error(&e.to_string()),
+        }
+    }
+    let out = match (args.format, reports.as_slice()) {
+        (Format::Json, [one]) => render::json(one),
+        (Format::Json, many) => render::json(&many),
+        (Format::Text, many) => many
+            .iter()
+            .zip(&args.files)
+            .map(|(r, f)| render::text::message(r, &f.display().to_string(), Style::for_stdout()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    print!("{out}");
+    if reports
+        .iter()
+        .any(|r| args.fail_on.is_exceeded(&r.findings))
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 async fn serve(args: ServeArgs) -> ExitCode {
     let dns = match args.dns.build(args.cache_entries) {
         Ok(d) => d,
@@ -400,7 +566,12 @@ async fn serve(args: ServeArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return usage_error(&e),
     };
-    let state = crate::http::AppState { dns, audit };
+    let state = crate::http::AppState {
+        dns,
+        audit,
+        message_limit: args.message.max_message_size,
+        authserv_id: args.message.authserv_id.clone(),
+    };
     match crate::http::serve(args.listen, state).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => usage_error(&e.to_string()),

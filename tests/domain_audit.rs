@@ -319,8 +319,8 @@ async fn http_audits_a_domain_and_lists_the_catalog() {
     let servers = servers().await;
     let dns = resolver_layer(&servers, Vec::new());
     let state = mailvet::http::AppState {
-        dns,
         audit: options(&servers, vec![]),
+        ..mailvet::http::AppState::new(dns)
     };
     let call = |uri: &str| {
         let router = mailvet::http::router(state.clone());

@@ -277,6 +277,11 @@ impl Dns {
         self.cache.as_ref()
     }
 
+    /// How long one request may spend on DNS.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
     /// The upstream servers, empty when offline.
     pub fn servers(&self) -> &[SocketAddr] {
         self.upstream.as_ref().map_or(&[], |u| &u.servers)

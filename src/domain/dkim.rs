@@ -571,7 +571,7 @@ fn is_key_record(text: &str) -> bool {
 }
 
 /// Reads one key record.
-fn read_key_record(text: &str) -> KeyRecord {
+pub(crate) fn read_key_record(text: &str) -> KeyRecord {
     let mut key = KeyRecord {
         record: text.to_string(),
         tags: None,
@@ -1041,7 +1041,7 @@ fn parse_tag_list(text: &str) -> Result<Vec<Tag>, String> {
 // Base64 (RFC 4648 §4, with the folding whitespace RFC 6376 §2.6 allows)
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-enum Base64Error {
+pub(crate) enum Base64Error {
     #[error("`{character}` (character {position}) is not a base64 character")]
     BadCharacter { character: char, position: usize },
     #[error("`=` padding is followed by more data")]
@@ -1050,7 +1050,7 @@ enum Base64Error {
     Length(usize),
 }
 
-fn decode_base64(text: &str) -> Result<Vec<u8>, Base64Error> {
+pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, Base64Error> {
     let mut sextets: Vec<u8> = Vec::with_capacity(text.len());
     let mut padding = 0usize;
     for (index, c) in text.chars().enumerate() {

@@ -547,12 +547,12 @@ fn valid_hostname(host: &str) -> bool {
 
 /// A TXT answer reduced to what DMARC needs.
 #[derive(Debug, Clone)]
-struct TxtSet {
+pub(crate) struct TxtSet {
     /// The name asked, without the final dot.
-    name: String,
-    nxdomain: bool,
+    pub(crate) name: String,
+    pub(crate) nxdomain: bool,
     /// Each record's strings joined (RFC 7489 §6.6.3: concatenated).
-    texts: Vec<String>,
+    pub(crate) texts: Vec<String>,
 }
 
 impl TxtSet {
@@ -575,7 +575,7 @@ impl TxtSet {
 
 /// Asks for the TXT records at a name. A name too long to exist in the DNS
 /// cannot hold a record, so it is answered as not existing.
-async fn fetch_txt(resolver: &Resolver, name: &str) -> Result<TxtSet, DnsError> {
+pub(crate) async fn fetch_txt(resolver: &Resolver, name: &str) -> Result<TxtSet, DnsError> {
     let Ok(fqdn) = Name::from_ascii(format!("{name}.")) else {
         return Ok(TxtSet {
             name: name.to_string(),
@@ -641,7 +641,7 @@ fn classify(set: &TxtSet) -> Holding {
 /// The names the tree walk asks after the domain's own, in order
 /// (RFC 9989 §4.10 steps 3–7): a name of eight or more labels is cut to its
 /// last seven, then one label goes at a time, down to the top-level label.
-fn walk_parents(domain: &str) -> Vec<String> {
+pub(crate) fn walk_parents(domain: &str) -> Vec<String> {
     let labels: Vec<&str> = domain.split('.').filter(|l| !l.is_empty()).collect();
     let count = labels.len();
     let mut keep = if count >= MAX_WALK_QUERIES {
@@ -661,7 +661,7 @@ fn walk_parents(domain: &str) -> Vec<String> {
 /// name first (RFC 9989 §4.10.2): a `psd=n` record's name; else the name
 /// one label below a `psd=y` record (on the path from `start`); else the
 /// highest name with a record; else `start`.
-fn organizational_domain(collected: &[(String, Psd)], start: &str) -> String {
+pub(crate) fn organizational_domain(collected: &[(String, Psd)], start: &str) -> String {
     for (name, psd) in collected {
         match psd {
             Psd::No => return name.clone(),

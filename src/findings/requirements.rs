@@ -211,6 +211,172 @@ pub fn for_domain(facts: &DomainFacts) -> Vec<Requirement> {
     ]
 }
 
+/// What a message check knows.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFacts {
+    /// SPF passed for MAIL FROM; `None` when it could not be evaluated.
+    pub spf_pass: Option<bool>,
+    pub dkim_pass: Option<bool>,
+    /// A DMARC record applies to the From domain.
+    pub dmarc_record: Option<bool>,
+    pub dmarc_pass: Option<bool>,
+    /// SPF or DKIM passed aligned with the From domain.
+    pub aligned: Option<bool>,
+    /// The bulk rules apply (the message looks bulk or was declared so).
+    pub bulk: bool,
+    /// List-Unsubscribe with an https URI and List-Unsubscribe-Post.
+    pub one_click: bool,
+    /// iprev passed; `None` without a client IP.
+    pub ptr: Option<bool>,
+    pub codes: Vec<&'static str>,
+}
+
+const FORMAT_CODES: &[&str] = &["msg.multiple_from", "msg.missing_header"];
+const UNSUBSCRIBE_CODES: &[&str] = &["bulk.no_list_unsubscribe", "bulk.no_one_click"];
+
+/// The checklist a message can decide.
+pub fn for_message(facts: &MessageFacts) -> Vec<Requirement> {
+    let rests_on = |codes: &[&'static str]| -> Vec<&'static str> {
+        facts
+            .codes
+            .iter()
+            .copied()
+            .filter(|c| codes.contains(c))
+            .collect()
+    };
+    let rule = |id, provider, rule, fact: Option<bool>, codes: &[&'static str], unknown: &str| {
+        Requirement {
+            id,
+            provider,
+            rule,
+            status: status(fact),
+            codes: rests_on(codes),
+            note: match fact {
+                Some(true) => "met by this message".into(),
+                Some(false) => "not met by this message; see the findings".into(),
+                None => unknown.into(),
+            },
+        }
+    };
+    let no_ip = "needs the client IP (--ip / ?ip=) to decide";
+    let format_ok = Some(!facts.codes.iter().any(|c| FORMAT_CODES.contains(c)));
+    let unsubscribe = if facts.bulk {
+        Some(facts.one_click)
+    } else {
+        None
+    };
+    let not_bulk =
+        "applies to bulk mail; this message does not look bulk (declare bulk=true to check it)";
+    let auth_codes: &[&str] = &["spf.fail", "spf.softfail", "dkim.fail", "dkim.missing"];
+    let dmarc_codes: &[&str] = &["dmarc.fail", "dmarc.missing", "dkim.not_aligned"];
+    vec![
+        rule(
+            "gmail.all.spf_or_dkim",
+            "Gmail",
+            "SPF or DKIM passes",
+            or(facts.spf_pass, facts.dkim_pass),
+            auth_codes,
+            no_ip,
+        ),
+        rule(
+            "gmail.bulk.spf_and_dkim",
+            "Gmail",
+            "Bulk senders: SPF and DKIM both pass",
+            and(facts.spf_pass, facts.dkim_pass),
+            auth_codes,
+            no_ip,
+        ),
+        rule(
+            "gmail.bulk.dmarc_policy",
+            "Gmail",
+            "Bulk senders: the From domain publishes DMARC",
+            facts.dmarc_record,
+            dmarc_codes,
+            no_ip,
+        ),
+        rule(
+            "gmail.bulk.alignment",
+            "Gmail",
+            "Bulk senders: From aligned with SPF or DKIM",
+            facts.aligned,
+            dmarc_codes,
+            no_ip,
+        ),
+        rule(
+            "gmail.bulk.one_click_unsubscribe",
+            "Gmail",
+            "Bulk senders: one-click unsubscribe (RFC 8058)",
+            unsubscribe,
+            UNSUBSCRIBE_CODES,
+            not_bulk,
+        ),
+        rule(
+            "gmail.all.ptr",
+            "Gmail",
+            "The sending IP has matching forward and reverse DNS",
+            facts.ptr,
+            &["iprev.fail"],
+            no_ip,
+        ),
+        rule(
+            "gmail.all.rfc5322",
+            "Gmail",
+            "The message follows RFC 5322 (one From, Date, Message-ID)",
+            format_ok,
+            FORMAT_CODES,
+            no_ip,
+        ),
+        rule(
+            "yahoo.bulk.spf_and_dkim",
+            "Yahoo",
+            "Bulk senders: SPF and DKIM both pass",
+            and(facts.spf_pass, facts.dkim_pass),
+            auth_codes,
+            no_ip,
+        ),
+        rule(
+            "yahoo.bulk.dmarc_pass",
+            "Yahoo",
+            "Bulk senders: DMARC passes",
+            facts.dmarc_pass,
+            dmarc_codes,
+            no_ip,
+        ),
+        rule(
+            "yahoo.bulk.one_click_unsubscribe",
+            "Yahoo",
+            "Bulk senders: one-click unsubscribe",
+            unsubscribe,
+            UNSUBSCRIBE_CODES,
+            not_bulk,
+        ),
+        rule(
+            "microsoft.bulk.spf",
+            "Microsoft",
+            "High-volume senders: SPF passes",
+            facts.spf_pass,
+            auth_codes,
+            no_ip,
+        ),
+        rule(
+            "microsoft.bulk.dkim",
+            "Microsoft",
+            "High-volume senders: DKIM passes",
+            facts.dkim_pass,
+            auth_codes,
+            no_ip,
+        ),
+        rule(
+            "microsoft.bulk.dmarc",
+            "Microsoft",
+            "High-volume senders: DMARC passes with alignment",
+            facts.dmarc_pass,
+            dmarc_codes,
+            no_ip,
+        ),
+    ]
+}
+
 fn status(fact: Option<bool>) -> Status {
     match fact {
         Some(true) => Status::Met,

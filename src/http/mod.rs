@@ -7,10 +7,11 @@
 //! `temperror` is a 200 report that says so.
 //!
 //! Endpoints: `GET /healthz`, `POST /v1/spf`, `GET /v1/domains/{domain}`,
-//! `GET /v1/findings`. The contract is `openapi.yaml` at the repository
+//! `POST /v1/messages`, `POST /v1/dmarc/evaluate`, `GET /v1/findings`. The contract is `openapi.yaml` at the repository
 //! root.
 
 mod domains;
+mod messages;
 pub mod problem;
 
 use crate::dns::Dns;
@@ -30,8 +31,8 @@ use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-/// Largest JSON body `POST /v1/spf` accepts.
-pub const SPF_BODY_LIMIT: usize = 16 * 1024;
+/// Largest JSON body (`POST /v1/spf`, `POST /v1/dmarc/evaluate`).
+pub const JSON_BODY_LIMIT: usize = 16 * 1024;
 
 /// What handlers share.
 #[derive(Clone)]
@@ -39,13 +40,22 @@ pub struct AppState {
     pub dns: Arc<Dns>,
     /// Options of every domain audit (selectors come per request).
     pub audit: AuditOptions,
+    /// Largest message `POST /v1/messages` accepts, in bytes.
+    pub message_limit: usize,
+    /// The authserv-id written in Authentication-Results headers.
+    pub authserv_id: String,
 }
+
+/// 25 MiB, the common size limit of receiving mail systems.
+pub const DEFAULT_MESSAGE_LIMIT: usize = 25 * 1024 * 1024;
 
 impl AppState {
     pub fn new(dns: Arc<Dns>) -> AppState {
         AppState {
             dns,
             audit: AuditOptions::default(),
+            message_limit: DEFAULT_MESSAGE_LIMIT,
+            authserv_id: "mailvet".into(),
         }
     }
 }
@@ -56,9 +66,17 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route(
             "/v1/spf",
-            post(spf_handler).layer(DefaultBodyLimit::max(SPF_BODY_LIMIT)),
+            post(spf_handler).layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)),
         )
         .route("/v1/domains/{domain}", get(domains::audit))
+        .route(
+            "/v1/messages",
+            post(messages::verify).layer(DefaultBodyLimit::max(state.message_limit)),
+        )
+        .route(
+            "/v1/dmarc/evaluate",
+            post(messages::evaluate_dmarc).layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)),
+        )
         .route("/v1/findings", get(domains::findings))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -144,14 +162,14 @@ struct SpfRequest {
 
 /// Reads a JSON body whatever its declared content type (so `curl -d`
 /// works), mapping every failure to a problem.
-fn json_body<T: serde::de::DeserializeOwned>(
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, Problem> {
     let bytes = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Problem::new(
                 ProblemType::BodyTooLarge,
-                format!("the body is larger than {SPF_BODY_LIMIT} bytes"),
+                format!("the JSON body is larger than {JSON_BODY_LIMIT} bytes"),
             )
         } else {
             Problem::new(ProblemType::InvalidRequest, rejection.body_text())

@@ -17,6 +17,7 @@ pub enum ProblemType {
     MalformedJson,
     InvalidRequest,
     BodyTooLarge,
+    UnsupportedMediaType,
     NotFound,
     MethodNotAllowed,
     Internal,
@@ -31,6 +32,7 @@ impl ProblemType {
             ProblemType::MalformedJson => "malformed-json",
             ProblemType::InvalidRequest => "invalid-request",
             ProblemType::BodyTooLarge => "body-too-large",
+            ProblemType::UnsupportedMediaType => "unsupported-media-type",
             ProblemType::NotFound => "not-found",
             ProblemType::MethodNotAllowed => "method-not-allowed",
             ProblemType::Internal => "internal",
@@ -45,6 +47,7 @@ impl ProblemType {
             | ProblemType::MalformedJson
             | ProblemType::InvalidRequest => StatusCode::BAD_REQUEST,
             ProblemType::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ProblemType::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ProblemType::NotFound => StatusCode::NOT_FOUND,
             ProblemType::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemType::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -59,6 +62,7 @@ impl ProblemType {
             ProblemType::MalformedJson => "The body is not valid JSON",
             ProblemType::InvalidRequest => "The request does not match the API",
             ProblemType::BodyTooLarge => "The request body is too large",
+            ProblemType::UnsupportedMediaType => "Unsupported media type",
             ProblemType::NotFound => "No such resource",
             ProblemType::MethodNotAllowed => "Method not allowed on this resource",
             ProblemType::Internal => "Internal error",
@@ -76,7 +80,7 @@ pub struct Problem {
     pub detail: String,
     /// The request field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<&'static str>,
+    pub field: Option<String>,
     #[serde(skip)]
     kind: Option<ProblemType>,
 }
@@ -93,8 +97,8 @@ impl Problem {
         }
     }
 
-    pub fn field(mut self, field: &'static str) -> Problem {
-        self.field = Some(field);
+    pub fn field(mut self, field: impl Into<String>) -> Problem {
+        self.field = Some(field.into());
         self
     }
 }

@@ -1,1 +1,978 @@
-//! (being written)
+//! Header checks of a message: is it well-formed enough to be accepted
+//! (RFC 5322 §3.6), does it meet the bulk-sender unsubscribe rules, and do
+//! its DKIM signatures use risky options. No DNS: everything here is read
+//! from the message itself.
+//!
+//! This module decides:
+//!
+//! - `msg.multiple_from`: more than one From header, or one From holding
+//!   several addresses. RFC 5322 §3.6.2 allows several authors when a
+//!   Sender is present, but DMARC (RFC 7489 §6.6.1) needs a single author
+//!   domain and the Gmail sender rules require one From address, so any
+//!   second address counts.
+//! - `msg.missing_header`: no Date, no From, or no Message-ID (RFC 5322
+//!   §3.6: Date and From are required; Message-ID is expected and the
+//!   providers require it). A header that is present but blank counts as
+//!   missing. One finding per missing header.
+//! - `bulk.no_list_unsubscribe` and `bulk.no_one_click` (RFC 2369 §3.2,
+//!   RFC 8058 §3.1), only for bulk mail: mail that looks bulk (a List-Id,
+//!   a List-Unsubscribe, `Precedence: bulk` or `list`, a Feedback-ID), or
+//!   that the caller declares bulk; the caller can also declare it not bulk.
+//! - From each DKIM-Signature whose tag list parses (RFC 6376 §3.2, §3.5):
+//!   `dkim.body_length_tag` when it carries `l=` (§8.2), and
+//!   `dkim.from_not_oversigned` when `h=` names `from` fewer than twice
+//!   (§5.4.2, §8.15). A signature that does not parse is left to the DKIM
+//!   module, which reports it.
+//!
+//! Header fields are split by mail-parser, and From addresses are read with
+//! its address parser, as mail-auth reads them for DMARC, so the From
+//! domain seen here is the one DMARC evaluates. Parsing never fails: a
+//! message without a header section simply has no headers.
+
+use crate::domain::Checked;
+use crate::findings::Finding;
+use mail_parser::{Header, MessageParser};
+use serde::Serialize;
+
+/// The one value RFC 8058 §3.1 allows in List-Unsubscribe-Post.
+const ONE_CLICK: &str = "List-Unsubscribe=One-Click";
+
+/// Header fields RFC 5322 §3.6 allows at most once in a message.
+const SINGLE_INSTANCE: &[&str] = &[
+    "Date",
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Bcc",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Subject",
+];
+
+/// Why a message is taken for bulk mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkSign {
+    /// A List-Id header (RFC 2919): sent through a mailing list.
+    ListId,
+    /// A List-Unsubscribe header (RFC 2369): the sender offers unsubscribing.
+    ListUnsubscribe,
+    /// `Precedence: bulk` or `Precedence: list`.
+    Precedence,
+    /// A Feedback-ID header: Gmail's feedback loop identifier for campaigns.
+    FeedbackId,
+}
+
+impl BulkSign {
+    /// How the sign reads in a finding's detail.
+    fn describe(self) -> &'static str {
+        match self {
+            BulkSign::ListId => "a List-Id header",
+            BulkSign::ListUnsubscribe => "a List-Unsubscribe header",
+            BulkSign::Precedence => "a Precedence: bulk/list header",
+            BulkSign::FeedbackId => "a Feedback-ID header",
+        }
+    }
+}
+
+/// Whether the bulk rules apply, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BulkStatus {
+    /// What the caller declared: `Some(true)` bulk, `Some(false)` not bulk.
+    pub declared: Option<bool>,
+    /// The headers that make the message look bulk, whatever was declared.
+    pub signs: Vec<BulkSign>,
+    /// Whether the message looks bulk by its headers.
+    pub looks_bulk: bool,
+    /// Whether the `bulk.*` checks ran: the declaration if given, else
+    /// `looks_bulk`.
+    pub applies: bool,
+}
+
+/// The `headers` section of a message report: what was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeadersSection {
+    /// Number of header fields in the header section.
+    pub header_count: usize,
+    /// Number of From header fields.
+    pub from_headers: usize,
+    /// Every address of every From header, in order, as written.
+    pub from: Vec<String>,
+    /// The domain of each address in `from`, lower-case, in the same order;
+    /// empty where an address has no domain.
+    pub from_domains: Vec<String>,
+    /// The RFC5322.From domain, when there is exactly one From address.
+    pub from_domain: Option<String>,
+    /// The Date header, unfolded.
+    pub date: Option<String>,
+    /// Whether the Date header is a date mail-parser can read.
+    pub date_valid: bool,
+    /// The Message-ID header, unfolded.
+    pub message_id: Option<String>,
+    /// The Subject, with encoded words decoded.
+    pub subject: Option<String>,
+    /// The URIs of the List-Unsubscribe header(s), in order.
+    pub list_unsubscribe: Vec<String>,
+    /// The List-Unsubscribe-Post header, unfolded.
+    pub list_unsubscribe_post: Option<String>,
+    /// Whether RFC 8058 one-click unsubscribe is offered: an https URI and
+    /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
+    pub one_click: bool,
+    pub list_id: Option<String>,
+    pub precedence: Option<String>,
+    pub feedback_id: Option<String>,
+    pub bulk: BulkStatus,
+    /// Header fields that RFC 5322 §3.6 allows once but occur more often.
+    pub repeated: Vec<String>,
+}
+
+/// Checks the headers of a raw message. `bulk` is the caller's declaration:
+/// `Some(true)` applies the bulk rules, `Some(false)` turns them off, `None`
+/// applies them when the message looks bulk.
+pub fn check(raw: &[u8], bulk: Option<bool>) -> Checked<HeadersSection> {
+    let parsed = MessageParser::new().parse_headers(raw);
+    let headers: Vec<Header<'_>> = parsed
+        .as_ref()
+        .map(|message| message.root().headers().iter().collect())
+        .unwrap_or_default();
+    let mut findings = Vec::new();
+
+    let authors = Authors::read(&headers);
+    findings.extend(authors.multiple_from(&headers));
+
+    let date = first_value(&headers, "Date");
+    let message_id = first_value(&headers, "Message-ID");
+    for (name, value) in [
+        ("Date", &date),
+        ("From", &authors.first_value),
+        ("Message-ID", &message_id),
+    ] {
+        if let Some(finding) = missing(&headers, name, value.as_deref()) {
+            findings.push(finding);
+        }
+    }
+
+    let list = ListHeaders::read(&headers);
+    let signs = bulk_signs(&headers);
+    let looks_bulk = !signs.is_empty();
+    let applies = bulk.unwrap_or(looks_bulk);
+    if applies {
+        findings.extend(list.bulk_findings(&signs, bulk));
+    }
+
+    for header in named(&headers, "DKIM-Signature") {
+        if let Some(signature) = Signature::parse(&unfold(header.raw_value())) {
+            findings.extend(signature.findings());
+        }
+    }
+
+    let section = HeadersSection {
+        header_count: headers.len(),
+        from_headers: authors.headers,
+        from_domains: authors.addresses.iter().map(|a| domain_of(a)).collect(),
+        from_domain: authors.single_domain(),
+        from: authors.addresses,
+        date_valid: named(&headers, "Date")
+            .next()
+            .is_some_and(|h| h.value().as_datetime().is_some()),
+        date,
+        message_id,
+        subject: named(&headers, "Subject").next().map(|h| {
+            h.value()
+                .as_text()
+                .map_or_else(|| unfold(h.raw_value()), str::to_string)
+        }),
+        one_click: list.one_click(),
+        list_unsubscribe: list.uris,
+        list_unsubscribe_post: list.post,
+        list_id: first_value(&headers, "List-Id"),
+        precedence: first_value(&headers, "Precedence"),
+        feedback_id: first_value(&headers, "Feedback-ID"),
+        bulk: BulkStatus {
+            declared: bulk,
+            signs,
+            looks_bulk,
+            applies,
+        },
+        repeated: SINGLE_INSTANCE
+            .iter()
+            .filter(|name| named(&headers, name).count() > 1)
+            .map(|name| name.to_string())
+            .collect(),
+    };
+    Checked { section, findings }
+}
+
+/// The RFC5322.From domain (lower-case) that DMARC evaluates: `None`
+/// unless the message has exactly one From header holding exactly one
+/// address with a domain (RFC 7489 §6.6.1 leaves the other cases to the
+/// receiver, and they get `msg.multiple_from` or `msg.missing_header`).
+pub fn from_domain(raw: &[u8]) -> Option<String> {
+    let parsed = MessageParser::new().parse_headers(raw)?;
+    let headers: Vec<Header<'_>> = parsed.root().headers().iter().collect();
+    Authors::read(&headers).single_domain()
+}
+
+/// Whether the message looks bulk by its headers (List-Id,
+/// List-Unsubscribe, `Precedence: bulk|list`, Feedback-ID).
+pub fn looks_bulk(raw: &[u8]) -> bool {
+    MessageParser::new()
+        .parse_headers(raw)
+        .is_some_and(|parsed| {
+            let headers: Vec<Header<'_>> = parsed.root().headers().iter().collect();
+            !bulk_signs(&headers).is_empty()
+        })
+}
+
+/// The header fields with this name, in message order. Names compare
+/// case-insensitively (RFC 5322 §1.2.2).
+fn named<'a, 'm>(
+    headers: &'a [Header<'m>],
+    name: &'a str,
+) -> impl Iterator<Item = &'a Header<'m>> + 'a {
+    headers
+        .iter()
+        .filter(move |h| h.raw_name().eq_ignore_ascii_case(name))
+}
+
+/// A header value as text: line breaks of folding removed (RFC 5322
+/// §2.2.3), surrounding white space trimmed, invalid UTF-8 replaced.
+fn unfold(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw)
+        .chars()
+        .filter(|c| *c != '\r' && *c != '\n')
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// The first non-blank value of a header, unfolded.
+fn first_value(headers: &[Header<'_>], name: &str) -> Option<String> {
+    named(headers, name)
+        .map(|h| unfold(h.raw_value()))
+        .find(|v| !v.is_empty())
+}
+
+/// A header as it reads in evidence: `Name: value`, unfolded.
+fn evidence_line(header: &Header<'_>) -> String {
+    format!("{}: {}", header.raw_name(), unfold(header.raw_value()))
+}
+
+/// The domain of an address, lower-case; empty when it has none.
+fn domain_of(address: &str) -> String {
+    address
+        .rsplit_once('@')
+        .map(|(_, domain)| domain.trim().to_lowercase())
+        .unwrap_or_default()
+}
+
+/// What the From headers say.
+struct Authors {
+    headers: usize,
+    /// Every mailbox address of every From header, as written.
+    addresses: Vec<String>,
+    /// The first non-blank From value, for the missing-header check.
+    first_value: Option<String>,
+    /// The message has a Sender header (RFC 5322 §3.6.2).
+    has_sender: bool,
+}
+
+impl Authors {
+    fn read(headers: &[Header<'_>]) -> Authors {
+        let mut addresses = Vec::new();
+        for header in named(headers, "From") {
+            if let Some(list) = header.value().as_address() {
+                addresses.extend(
+                    list.mailboxes()
+                        .filter_map(|m| m.address())
+                        .map(str::trim)
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_string),
+                );
+            }
+        }
+        Authors {
+            headers: named(headers, "From").count(),
+            addresses,
+            first_value: first_value(headers, "From"),
+            has_sender: named(headers, "Sender").next().is_some(),
+        }
+    }
+
+    fn single_domain(&self) -> Option<String> {
+        match self.addresses.as_slice() {
+            [only] if self.headers == 1 => Some(domain_of(only)).filter(|d| !d.is_empty()),
+            _ => None,
+        }
+    }
+
+    fn multiple_from(&self, headers: &[Header<'_>]) -> Option<Finding> {
+        if self.headers <= 1 && self.addresses.len() <= 1 {
+            return None;
+        }
+        let listed = if self.addresses.is_empty() {
+            "no usable address".to_string()
+        } else {
+            self.addresses.join(", ")
+        };
+        let mut detail = if self.headers > 1 {
+            format!("The message has {} From headers ({listed}).", self.headers)
+        } else {
+            format!(
+                "The From header holds {} addresses: {listed}.",
+                self.addresses.len()
+            )
+        };
+        if self.has_sender && self.headers == 1 {
+            // RFC 5322 allows this shape; say why it is still reported.
+            detail.push_str(
+                " RFC 5322 allows several authors with a Sender header, but DMARC and the \
+                 Gmail sender rules need a single From address.",
+            );
+        }
+        Some(
+            Finding::new("msg.multiple_from", detail)
+                .with_evidence(named(headers, "From").map(evidence_line)),
+        )
+    }
+}
+
+/// `msg.missing_header` for one required header, when it is absent or blank.
+fn missing(headers: &[Header<'_>], name: &str, value: Option<&str>) -> Option<Finding> {
+    if value.is_some() {
+        return None;
+    }
+    let present: Vec<String> = named(headers, name).map(evidence_line).collect();
+    let detail = if present.is_empty() {
+        format!("The message has no {name} header.")
+    } else {
+        format!("The {name} header is empty.")
+    };
+    Some(Finding::new("msg.missing_header", detail).with_evidence(present))
+}
+
+/// The headers that make a message look bulk, in a fixed order.
+fn bulk_signs(headers: &[Header<'_>]) -> Vec<BulkSign> {
+    let mut signs = Vec::new();
+    if first_value(headers, "List-Id").is_some() {
+        signs.push(BulkSign::ListId);
+    }
+    if first_value(headers, "List-Unsubscribe").is_some() {
+        signs.push(BulkSign::ListUnsubscribe);
+    }
+    let bulk_precedence = named(headers, "Precedence").any(|h| {
+        let value = unfold(h.raw_value());
+        value.eq_ignore_ascii_case("bulk") || value.eq_ignore_ascii_case("list")
+    });
+    if bulk_precedence {
+        signs.push(BulkSign::Precedence);
+    }
+    if first_value(headers, "Feedback-ID").is_some() {
+        signs.push(BulkSign::FeedbackId);
+    }
+    signs
+}
+
+/// List-Unsubscribe and List-Unsubscribe-Post, as the bulk rules read them.
+struct ListHeaders {
+    /// The List-Unsubscribe header lines, for evidence; empty when absent.
+    lines: Vec<String>,
+    /// The URIs inside angle brackets (RFC 2369 §2), in order.
+    uris: Vec<String>,
+    /// The first List-Unsubscribe-Post value.
+    post: Option<String>,
+    /// Whether any List-Unsubscribe-Post holds exactly the one-click pair.
+    post_is_one_click: bool,
+}
+
+impl ListHeaders {
+    fn read(headers: &[Header<'_>]) -> ListHeaders {
+        let unsubscribe: Vec<&Header<'_>> = named(headers, "List-Unsubscribe")
+            .filter(|h| !unfold(h.raw_value()).is_empty())
+            .collect();
+        ListHeaders {
+            lines: unsubscribe.iter().map(|h| evidence_line(h)).collect(),
+            uris: unsubscribe
+                .iter()
+                .flat_map(|h| bracketed_uris(&unfold(h.raw_value())))
+                .collect(),
+            post: first_value(headers, "List-Unsubscribe-Post"),
+            // RFC 8058 §3.1 names one exact key/value pair; case is
+            // forgiven because receivers post the value back verbatim.
+            post_is_one_click: named(headers, "List-Unsubscribe-Post")
+                .any(|h| unfold(h.raw_value()).eq_ignore_ascii_case(ONE_CLICK)),
+        }
+    }
+
+    fn has_https(&self) -> bool {
+        self.uris.iter().any(|u| is_https(u))
+    }
+
+    fn one_click(&self) -> bool {
+        !self.lines.is_empty() && self.has_https() && self.post_is_one_click
+    }
+
+    /// The `bulk.*` findings of a message the bulk rules apply to.
+    fn bulk_findings(&self, signs: &[BulkSign], declared: Option<bool>) -> Vec<Finding> {
+        let why_bulk = if declared == Some(true) {
+            "The message was declared bulk".to_string()
+        } else {
+            let named: Vec<&str> = signs.iter().map(|s| s.describe()).collect();
+            format!("The message looks bulk ({})", named.join(", "))
+        };
+        if self.lines.is_empty() {
+            return vec![Finding::new(
+                "bulk.no_list_unsubscribe",
+                format!("{why_bulk} but has no List-Unsubscribe header."),
+            )];
+        }
+        if self.one_click() {
+            return Vec::new();
+        }
+        let mut lacks = Vec::new();
+        let mut fixes = Vec::new();
+        if !self.has_https() {
+            lacks.push(if self.uris.is_empty() {
+                "List-Unsubscribe holds no URI in angle brackets".to_string()
+            } else {
+                format!(
+                    "List-Unsubscribe offers no https URI (only {})",
+                    self.uris.join(", ")
+                )
+            });
+            let mut uris = vec!["<https://example.com/unsub/opaque-token>".to_string()];
+            uris.extend(self.uris.iter().map(|u| format!("<{u}>")));
+            fixes.push(format!(
+                "add an https URI that unsubscribes on a POST request: List-Unsubscribe: {}",
+                uris.join(", ")
+            ));
+        }
+        if !self.post_is_one_click {
+            lacks.push(match &self.post {
+                None => "there is no List-Unsubscribe-Post header".to_string(),
+                Some(post) => format!("List-Unsubscribe-Post is `{post}` instead of `{ONE_CLICK}`"),
+            });
+            fixes.push(format!("add the header List-Unsubscribe-Post: {ONE_CLICK}"));
+        }
+        let mut evidence = self.lines.clone();
+        if let Some(post) = &self.post {
+            evidence.push(format!("List-Unsubscribe-Post: {post}"));
+        }
+        vec![
+            Finding::new(
+                "bulk.no_one_click",
+                format!("{why_bulk}, but {}.", lacks.join(", and ")),
+            )
+            .with_fix(format!(
+                "To offer one-click unsubscribe (RFC 8058), {}; cover both headers with \
+                 your DKIM signature.",
+                fixes.join(", and ")
+            ))
+            .with_evidence(evidence),
+        ]
+    }
+}
+
+/// The URIs of an RFC 2369 list header: each between `<` and `>`, white
+/// space inside removed (§2 allows folding inside a URI), comments and
+/// anything outside brackets skipped.
+fn bracketed_uris(value: &str) -> Vec<String> {
+    let mut uris = Vec::new();
+    let mut depth = 0usize;
+    let mut current: Option<String> = None;
+    for c in value.chars() {
+        match (c, current.as_mut()) {
+            ('>', Some(uri)) => {
+                if !uri.is_empty() {
+                    uris.push(std::mem::take(uri));
+                }
+                current = None;
+            }
+            (c, Some(uri)) if !c.is_whitespace() => uri.push(c),
+            (_, Some(_)) => {}
+            ('(', None) => depth += 1,
+            (')', None) => depth = depth.saturating_sub(1),
+            ('<', None) if depth == 0 => current = Some(String::new()),
+            _ => {}
+        }
+    }
+    uris
+}
+
+fn is_https(uri: &str) -> bool {
+    uri.get(..6)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https:"))
+}
+
+/// The tags of a DKIM-Signature that matter here, from a tolerant reading
+/// of its tag list (RFC 6376 §3.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Signature {
+    domain: String,
+    selector: String,
+    /// The `l=` value as written.
+    body_length: Option<String>,
+    /// The `h=` header names, as written, white space removed.
+    signed: Vec<String>,
+    /// The tag list, with `b=` and `bh=` shortened, for evidence.
+    summary: String,
+}
+
+impl Signature {
+    /// Reads a DKIM-Signature value; `None` when it does not parse: a field
+    /// that is not `name=value`, an invalid or repeated tag name (§3.2
+    /// makes the whole list invalid), `v=` other than 1, or one of `d=`,
+    /// `s=`, `b=`, `bh=`, `h=` missing or empty (§3.5).
+    fn parse(value: &str) -> Option<Signature> {
+        let mut tags: Vec<(String, String)> = Vec::new();
+        for field in value.split(';') {
+            let field = field.trim();
+            if field.is_empty() {
+                continue;
+            }
+            let (name, value) = field.split_once('=')?;
+            let name = name.trim();
+            if !is_tag_name(name) || tags.iter().any(|(n, _)| n == name) {
+                return None;
+            }
+            tags.push((name.to_string(), value.trim().to_string()));
+        }
+        let tag = |name: &str| {
+            tags.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        if tag("v").is_some_and(|v| v != "1") {
+            return None;
+        }
+        let required = ["d", "s", "b", "bh", "h"];
+        if required
+            .iter()
+            .any(|name| tag(name).is_none_or(|v| v.is_empty()))
+        {
+            return None;
+        }
+        let summary = tags
+            .iter()
+            .map(|(name, value)| {
+                let value: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+                if (name == "b" || name == "bh") && value.chars().count() > 12 {
+                    let head: String = value.chars().take(12).collect();
+                    format!("{name}={head}…")
+                } else {
+                    format!("{name}={value}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        Some(Signature {
+            domain: tag("d").unwrap_or_default().to_string(),
+            selector: tag("s").unwrap_or_default().to_string(),
+            body_length: tag("l").map(str::to_string),
+            signed: tag("h")
+                .unwrap_or_default()
+                .split(':')
+                .map(|n| n.chars().filter(|c| !c.is_whitespace()).collect::<String>())
+                .filter(|n| !n.is_empty())
+                .collect(),
+            summary,
+        })
+    }
+
+    fn findings(&self) -> Vec<Finding> {
+        let who = format!("d={} s={}", self.domain, self.selector);
+        let evidence = format!("DKIM-Signature: {}", self.summary);
+        let mut findings = Vec::new();
+        if let Some(length) = &self.body_length {
+            findings.push(
+                Finding::new(
+                    "dkim.body_length_tag",
+                    format!(
+                        "The DKIM signature {who} carries l={length}: it covers only the \
+                         first {length} bytes of the canonicalized body, and anything \
+                         appended after them is unsigned."
+                    ),
+                )
+                .with_evidence([evidence.clone()]),
+            );
+        }
+        let from_count = self
+            .signed
+            .iter()
+            .filter(|n| n.eq_ignore_ascii_case("from"))
+            .count();
+        if from_count < 2 {
+            let listed = match from_count {
+                0 => "does not list From in h= at all",
+                _ => "lists From only once in h=",
+            };
+            let others: Vec<&str> = self
+                .signed
+                .iter()
+                .filter(|n| !n.eq_ignore_ascii_case("from"))
+                .map(String::as_str)
+                .collect();
+            let mut h = vec!["from", "from"];
+            h.extend(others);
+            findings.push(
+                Finding::new(
+                    "dkim.from_not_oversigned",
+                    format!(
+                        "The DKIM signature {who} {listed} (h={}): a second From header \
+                         could be added to a signed copy without breaking the signature.",
+                        self.signed.join(":")
+                    ),
+                )
+                .with_fix(format!(
+                    "Configure the signer to list From twice in h= (oversigning), for \
+                     this signature: h={}",
+                    h.join(":")
+                ))
+                .with_evidence([evidence]),
+            );
+        }
+        findings
+    }
+}
+
+/// `tag-name = ALPHA *ALNUMPUNC` (RFC 6376 §3.2), `ALNUMPUNC` being a
+/// letter, digit or `_`.
+fn is_tag_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(raw: &[u8], bulk: Option<bool>) -> Vec<&'static str> {
+        check(raw, bulk).findings.iter().map(|f| f.code).collect()
+    }
+
+    const BASIC: &str = "From: News <news@example.com>\r\n\
+                         To: ann@example.net\r\n\
+                         Date: Tue, 1 Jul 2025 10:00:00 +0000\r\n\
+                         Message-ID: <20250701100000.a1b2@example.com>\r\n\
+                         Subject: Hello\r\n\r\nBody\r\n";
+
+    fn with(extra: &str) -> Vec<u8> {
+        format!("{extra}{BASIC}").into_bytes()
+    }
+
+    #[test]
+    fn plain_personal_message_is_clean() {
+        let checked = check(BASIC.as_bytes(), None);
+        assert!(checked.findings.is_empty(), "{:?}", checked.findings);
+        let s = checked.section;
+        assert_eq!(s.from, vec!["news@example.com"]);
+        assert_eq!(s.from_domain.as_deref(), Some("example.com"));
+        assert!(s.date_valid);
+        assert_eq!(s.subject.as_deref(), Some("Hello"));
+        assert!(!s.bulk.looks_bulk && !s.bulk.applies);
+    }
+
+    #[test]
+    fn two_from_headers_are_multiple_from() {
+        let checked = check(&with("From: other@example.org\r\n"), None);
+        let codes: Vec<_> = checked.findings.iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["msg.multiple_from"]);
+        assert_eq!(checked.findings[0].evidence.len(), 2);
+        assert!(checked.section.from_domain.is_none());
+    }
+
+    #[test]
+    fn several_addresses_in_one_from_are_multiple_from_even_with_sender() {
+        let raw = BASIC.replace(
+            "From: News <news@example.com>",
+            "From: a@example.com, \"Doe, B\" <b@example.org>\r\nSender: a@example.com",
+        );
+        let checked = check(raw.as_bytes(), None);
+        let f = &checked.findings;
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].code, "msg.multiple_from");
+        assert!(f[0].detail.contains("2 addresses"), "{}", f[0].detail);
+        assert!(f[0].detail.contains("Sender"));
+        assert_eq!(checked.section.from_domains, ["example.com", "example.org"]);
+    }
+
+    #[test]
+    fn a_group_with_one_member_is_one_address() {
+        let raw = BASIC.replace(
+            "From: News <news@example.com>",
+            "From: Team: a@example.com;",
+        );
+        assert!(codes(raw.as_bytes(), None).is_empty());
+        assert_eq!(from_domain(raw.as_bytes()).as_deref(), Some("example.com"));
+    }
+
+    #[test]
+    fn each_missing_header_is_named() {
+        let checked = check(b"Subject: hi\r\n\r\nbody\r\n", None);
+        let details: Vec<_> = checked
+            .findings
+            .iter()
+            .map(|f| (f.code, f.detail.as_str()))
+            .collect();
+        assert_eq!(
+            details,
+            [
+                ("msg.missing_header", "The message has no Date header."),
+                ("msg.missing_header", "The message has no From header."),
+                (
+                    "msg.missing_header",
+                    "The message has no Message-ID header."
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn blank_header_counts_as_missing() {
+        let raw = BASIC.replace("Date: Tue, 1 Jul 2025 10:00:00 +0000", "Date:   ");
+        let checked = check(raw.as_bytes(), None);
+        assert_eq!(checked.findings.len(), 1);
+        assert_eq!(checked.findings[0].detail, "The Date header is empty.");
+    }
+
+    #[test]
+    fn header_names_match_in_any_case() {
+        let raw = BASIC
+            .replace("Date:", "DATE:")
+            .replace("Message-ID:", "message-id:");
+        assert!(codes(raw.as_bytes(), None).is_empty());
+    }
+
+    #[test]
+    fn bulk_rules_apply_only_to_bulk_mail() {
+        // A personal message: no bulk codes unless declared.
+        assert!(codes(BASIC.as_bytes(), None).is_empty());
+        assert!(codes(BASIC.as_bytes(), Some(false)).is_empty());
+        assert_eq!(
+            codes(BASIC.as_bytes(), Some(true)),
+            ["bulk.no_list_unsubscribe"]
+        );
+    }
+
+    #[test]
+    fn each_bulk_sign_makes_a_message_bulk() {
+        for (header, sign) in [
+            ("List-Id: News <news.example.com>\r\n", BulkSign::ListId),
+            ("Precedence: bulk\r\n", BulkSign::Precedence),
+            ("Precedence: List\r\n", BulkSign::Precedence),
+            ("Feedback-ID: c1:news:esp\r\n", BulkSign::FeedbackId),
+        ] {
+            let checked = check(&with(header), None);
+            assert_eq!(checked.section.bulk.signs, [sign], "{header}");
+            let codes: Vec<_> = checked.findings.iter().map(|f| f.code).collect();
+            assert_eq!(codes, ["bulk.no_list_unsubscribe"], "{header}");
+            assert!(codes_off(&with(header)), "{header}");
+        }
+        // `Precedence: junk` is an auto-reply hint, not bulk.
+        assert!(codes(&with("Precedence: junk\r\n"), None).is_empty());
+    }
+
+    fn codes_off(raw: &[u8]) -> bool {
+        codes(raw, Some(false)).is_empty()
+    }
+
+    #[test]
+    fn one_click_needs_https_and_the_post_header() {
+        let full = "List-Unsubscribe: <https://example.com/u/t1>, <mailto:u@example.com>\r\n\
+                    List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
+        let checked = check(&with(full), None);
+        assert!(checked.findings.is_empty(), "{:?}", checked.findings);
+        assert!(checked.section.one_click);
+        assert_eq!(
+            checked.section.list_unsubscribe,
+            ["https://example.com/u/t1", "mailto:u@example.com"]
+        );
+
+        let no_post = "List-Unsubscribe: <https://example.com/u/t1>\r\n";
+        let f = check(&with(no_post), None).findings;
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].code, "bulk.no_one_click");
+        assert!(
+            f[0].detail.contains("no List-Unsubscribe-Post"),
+            "{}",
+            f[0].detail
+        );
+
+        let mailto_only = "List-Unsubscribe: <mailto:u@example.com>\r\n\
+                           List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
+        let f = check(&with(mailto_only), None).findings;
+        assert_eq!(f.len(), 1);
+        assert!(f[0].detail.contains("no https URI"), "{}", f[0].detail);
+        assert!(f[0].fix.contains("<mailto:u@example.com>"), "{}", f[0].fix);
+
+        let http = "List-Unsubscribe: <http://example.com/u>\r\n\
+                    List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
+        assert_eq!(codes(&with(http), None), ["bulk.no_one_click"]);
+
+        let wrong_post = "List-Unsubscribe: <https://example.com/u>\r\n\
+                          List-Unsubscribe-Post: List-Unsubscribe=Yes\r\n";
+        let f = check(&with(wrong_post), None).findings;
+        assert!(
+            f[0].detail.contains("`List-Unsubscribe=Yes`"),
+            "{}",
+            f[0].detail
+        );
+
+        let unbracketed = "List-Unsubscribe: https://example.com/u\r\n\
+                           List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
+        let f = check(&with(unbracketed), None).findings;
+        assert!(
+            f[0].detail.contains("no URI in angle brackets"),
+            "{}",
+            f[0].detail
+        );
+    }
+
+    #[test]
+    fn declared_not_bulk_silences_unsubscribe_rules() {
+        let no_post = "List-Unsubscribe: <mailto:u@example.com>\r\n";
+        assert!(codes(&with(no_post), Some(false)).is_empty());
+    }
+
+    #[test]
+    fn list_uris_skip_comments_and_unfold() {
+        assert_eq!(
+            bracketed_uris("(Use this: <nope>) <https://ex.com/\t a>, <mailto:x@ex.com>"),
+            ["https://ex.com/a", "mailto:x@ex.com"]
+        );
+        assert!(bracketed_uris("<unterminated").is_empty());
+    }
+
+    const SIG: &str = "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com;\r\n\
+                       \ts=s1; h=from:from:to:subject:date:message-id;\r\n\
+                       \tbh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;\r\n\
+                       \tb=dGVzdHNpZ25hdHVyZXRlc3RzaWduYXR1cmU=\r\n";
+
+    #[test]
+    fn oversigned_signature_without_l_is_clean() {
+        assert!(codes(&with(SIG), None).is_empty());
+    }
+
+    #[test]
+    fn body_length_tag_is_reported() {
+        let sig = SIG.replace("s=s1;", "s=s1; l=1200;");
+        let f = check(&with(&sig), None).findings;
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].code, "dkim.body_length_tag");
+        assert!(f[0].detail.contains("d=example.com s=s1 carries l=1200"));
+        assert!(
+            f[0].evidence[0].contains("b=dGVzdHNpZ25h…"),
+            "{:?}",
+            f[0].evidence
+        );
+    }
+
+    #[test]
+    fn from_signed_once_is_not_oversigned() {
+        let sig = SIG.replace("h=from:from:", "h=From:");
+        let f = check(&with(&sig), None).findings;
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].code, "dkim.from_not_oversigned");
+        assert!(f[0].detail.contains("only once"), "{}", f[0].detail);
+        assert!(f[0].fix.ends_with("h=from:from:to:subject:date:message-id"));
+        // Folding white space inside h= does not hide the names.
+        let spaced = SIG.replace("h=from:from:", "h=from :\r\n\t from:");
+        assert!(codes(&with(&spaced), None).is_empty());
+    }
+
+    #[test]
+    fn unparsable_signatures_are_left_to_the_dkim_module() {
+        for broken in [
+            SIG.replace("d=example.com;", ""),
+            SIG.replace("v=1;", "v=2;"),
+            SIG.replace("s=s1;", "s=s1; s=s2; l=5;"),
+            SIG.replace("c=relaxed/relaxed;", "garbage; l=5;"),
+            SIG.replace("h=from:from:", "h=;x=")
+                .replace("to:subject", ""),
+            "DKIM-Signature: \r\n".to_string(),
+        ] {
+            assert!(codes(&with(&broken), None).is_empty(), "{broken}");
+        }
+    }
+
+    #[test]
+    fn signature_tags_parse_tolerantly() {
+        let sig =
+            Signature::parse(" d = example.com ;s=a ; h = from : to ; bh=x; b=y;").expect("parses");
+        assert_eq!(sig.domain, "example.com");
+        assert_eq!(sig.signed, ["from", "to"]);
+        assert_eq!(Signature::parse("d=x; 1s=a; h=from; bh=x; b=y"), None);
+    }
+
+    #[test]
+    fn repeated_single_instance_headers_are_listed() {
+        let raw = with("Subject: again\r\nX-Tag: a\r\nX-Tag: b\r\n");
+        assert_eq!(check(&raw, None).section.repeated, ["Subject"]);
+    }
+
+    #[test]
+    fn from_domain_is_lower_case_and_single() {
+        let raw = BASIC.replace("news@example.com", "News@Mail.Example.COM");
+        assert_eq!(
+            from_domain(raw.as_bytes()).as_deref(),
+            Some("mail.example.com")
+        );
+        assert_eq!(from_domain(&with("From: x@example.org\r\n")), None);
+        assert_eq!(from_domain(b"Subject: no from\r\n\r\n"), None);
+        assert_eq!(from_domain(b"From: undisclosed-recipients:;\r\n\r\n"), None);
+        assert_eq!(from_domain(b"From: bogus\r\n\r\n"), None);
+        assert_eq!(from_domain(b""), None);
+    }
+
+    #[test]
+    fn looks_bulk_reads_headers() {
+        assert!(looks_bulk(&with("List-Id: <news.example.com>\r\n")));
+        assert!(!looks_bulk(BASIC.as_bytes()));
+        assert!(!looks_bulk(b""));
+    }
+
+    #[test]
+    fn hostile_input_gives_findings_not_panics() {
+        let inputs: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"\r\n\r\n".to_vec(),
+            b"no header section at all".to_vec(),
+            b"From: a@\xff\xfe.com\r\nDate: \x00\x00\r\n\r\n\xff".to_vec(),
+            b"From: a@x.com\nDate: Tue, 1 Jul 2025\n folded\nMessage-ID: <a@x>\n\nbody".to_vec(),
+            b"From: a@x.com\rDate: x\r\r\n".to_vec(),
+            b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nbroken".to_vec(),
+            b"DKIM-Signature: ;;;===;;\r\nList-Unsubscribe: <<<>>>\r\n\r\n".to_vec(),
+            b":\r\n:\r\n : \r\n\t\r\n".to_vec(),
+            vec![0u8; 300],
+            (0u8..=255).cycle().take(4096).collect(),
+        ];
+        for raw in inputs {
+            let checked = check(&raw, Some(true));
+            assert!(
+                checked
+                    .findings
+                    .iter()
+                    .any(|f| f.code == "msg.missing_header")
+                    || checked.section.from_headers > 0,
+                "{:?}",
+                String::from_utf8_lossy(&raw)
+            );
+            let _ = from_domain(&raw);
+            let _ = looks_bulk(&raw);
+        }
+    }
+
+    #[test]
+    fn bare_lf_and_folded_headers_read_like_crlf() {
+        let lf = BASIC
+            .replace("\r\n", "\n")
+            .replace("Subject: Hello", "Subject: Hello\n world");
+        let checked = check(lf.as_bytes(), None);
+        assert!(checked.findings.is_empty(), "{:?}", checked.findings);
+        assert_eq!(checked.section.subject.as_deref(), Some("Hello world"));
+    }
+}

@@ -10,6 +10,8 @@ pub mod dkim;
 pub mod dmarc;
 pub mod envelope;
 pub mod headers;
+pub mod iprev;
+pub mod report;
 
 use crate::dns::Resolver;
 use std::time::{SystemTime, UNIX_EPOCH};

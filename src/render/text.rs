@@ -4,6 +4,7 @@ use crate::dns::trace::DnsSummary;
 use crate::domain::report::DomainReport;
 use crate::findings::requirements::Status;
 use crate::findings::{Finding, Severity, Verdict};
+use crate::message::report::MessageReport;
 use crate::spf::report::SpfReport;
 use std::fmt::Write;
 
@@ -199,18 +200,7 @@ pub fn domain(report: &DomainReport, style: Style) -> String {
         let _ = writeln!(out, "\n  No problems found.\n");
     }
     let _ = writeln!(out, "{}", style.bold("Provider requirements"));
-    for r in &report.requirements {
-        let mark = match r.status {
-            Status::Met => style.paint("32", "met    "),
-            Status::Unmet => style.paint("31", "unmet  "),
-            Status::Unknown => style.dim("unknown"),
-        };
-        let _ = writeln!(out, "  {mark} {:<9} {}", r.provider, r.rule);
-        if r.status != Status::Met {
-            let _ = writeln!(out, "          {}", style.dim(&r.note));
-        }
-    }
-    let _ = writeln!(out);
+    requirements(&mut out, &report.requirements, style);
     dns(&mut out, &report.dns);
     out
 }
@@ -275,4 +265,87 @@ fn protocol_title(prefix: &str) -> String {
         "dnssec" => "DNSSEC".into(),
         other => other.to_uppercase(),
     }
+}
+
+/// The message report for people: each verdict on a line, then findings
+/// worst first, the checklist and the Authentication-Results header.
+pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {}",
+        style.verdict(report.verdict),
+        style.bold(name)
+    );
+    let spf = match &report.spf.mailfrom {
+        Some(c) => format!("{} for {} from {}", c.result, c.sender, c.client_ip),
+        None => report
+            .spf
+            .reason
+            .clone()
+            .unwrap_or_else(|| report.spf.result.clone()),
+    };
+    let _ = writeln!(out, "  {:<8} {spf}", "SPF");
+    if report.dkim.signatures.is_empty() {
+        let _ = writeln!(out, "  {:<8} no signature", "DKIM");
+    }
+    for s in &report.dkim.signatures {
+        let _ = writeln!(
+            out,
+            "  {:<8} {} d={} s={}{}",
+            "DKIM",
+            s.result.as_str(),
+            s.domain.as_deref().unwrap_or("?"),
+            s.selector.as_deref().unwrap_or("?"),
+            s.reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        );
+    }
+    let d = &report.dmarc;
+    let _ = writeln!(
+        out,
+        "  {:<8} {} for {}{}",
+        "DMARC",
+        d.result.as_str(),
+        d.from_domain
+            .as_deref()
+            .unwrap_or("(no single From domain)"),
+        d.policy
+            .map(|p| format!(" · policy {}", p.as_str()))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(out, "  {:<8} {}", "ARC", report.arc.result.as_str());
+    if let Some(i) = &report.iprev {
+        let _ = writeln!(out, "  {:<8} {} for {}", "iprev", i.result, i.ip);
+    }
+    let _ = writeln!(out);
+    findings(&mut out, &report.findings, style);
+    let _ = writeln!(out, "{}", style.bold("Provider requirements"));
+    requirements(&mut out, &report.requirements, style);
+    let _ = writeln!(out, "{}", report.authentication_results);
+    let _ = writeln!(out);
+    dns(&mut out, &report.dns);
+    out
+}
+
+/// The provider checklist, with why for what is not met.
+fn requirements(
+    out: &mut String,
+    list: &[crate::findings::requirements::Requirement],
+    style: Style,
+) {
+    for r in list {
+        let mark = match r.status {
+            Status::Met => style.paint("32", "met    "),
+            Status::Unmet => style.paint("31", "unmet  "),
+            Status::Unknown => style.dim("unknown"),
+        };
+        let _ = writeln!(out, "  {mark} {:<9} {}", r.provider, r.rule);
+        if r.status != Status::Met {
+            let _ = writeln!(out, "          {}", style.dim(&r.note));
+        }
+    }
+    let _ = writeln!(out);
 }

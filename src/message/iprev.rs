@@ -1,0 +1,85 @@
+//! iprev (RFC 8601 §3): does the sending IP's PTR name resolve back to it?
+//!
+//! This module decides the `iprev` result and the `iprev.fail` finding.
+//! mail-auth performs the lookups (PTR, then A/AAAA of the PTR names)
+//! through the request's resolver layer. Gmail and Yahoo require valid
+//! forward and reverse DNS for sending IPs ("FCrDNS"); a missing PTR or a
+//! PTR name that does not resolve back is `iprev.fail`. A DNS failure is
+//! `temperror`, not a failure of the sender.
+
+use crate::domain::Checked;
+use crate::findings::Finding;
+use mail_auth::{IprevResult, MessageAuthenticator};
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// The iprev section of a message report.
+#[derive(Debug, Clone, Serialize)]
+pub struct IprevSection {
+    pub ip: IpAddr,
+    /// `pass`, `fail`, `temperror` or `permerror` (RFC 8601 §2.7.3).
+    pub result: String,
+    /// The PTR names found, lower-case.
+    pub ptr: Vec<String>,
+    /// Why, in plain words, when not `pass`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+pub async fn verify(authenticator: &MessageAuthenticator, ip: IpAddr) -> Checked<IprevSection> {
+    let output = authenticator.verify_iprev(ip).await;
+    let ptr: Vec<String> = output
+        .ptr
+        .as_deref()
+        .map(|names| {
+            names
+                .iter()
+                .map(|n| n.trim_end_matches('.').to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let (result, reason) = match &output.result {
+        IprevResult::Pass => ("pass", None),
+        IprevResult::Fail(_) => (
+            "fail",
+            Some(format!(
+                "none of the PTR names of {ip} ({}) has an address record pointing back to it",
+                ptr.join(", ")
+            )),
+        ),
+        IprevResult::PermError(_) => (
+            "permerror",
+            Some(format!(
+                "{ip} has no PTR record, or its PTR name has no address"
+            )),
+        ),
+        IprevResult::TempError(e) => ("temperror", Some(format!("a DNS lookup failed: {e}"))),
+        IprevResult::None => ("none", None),
+    };
+    let findings = match result {
+        "fail" | "permerror" => vec![
+            Finding::new(
+                "iprev.fail",
+                reason
+                    .clone()
+                    .unwrap_or_else(|| format!("{ip} has no valid reverse DNS")),
+            )
+            .with_fix(format!(
+                "Ask the owner of {ip} (your hosting or email provider) to set its PTR record \
+                 to a name that has an A or AAAA record pointing back to {ip}, ideally a name \
+                 under your sending domain."
+            ))
+            .with_evidence(ptr.iter().map(|p| format!("PTR {p}"))),
+        ],
+        _ => Vec::new(),
+    };
+    Checked {
+        section: IprevSection {
+            ip,
+            result: result.to_string(),
+            ptr,
+            reason,
+        },
+        findings,
+    }
+}

@@ -1,0 +1,252 @@
+//! The message report: every verdict a receiver reaches about one message,
+//! explained, with the Authentication-Results header and the provider
+//! checklist.
+//!
+//! This module decides the order of work and how verdicts combine: the
+//! envelope is completed from the headers when the caller gave none; SPF
+//! (MAIL FROM and HELO), DKIM, ARC and iprev run concurrently; DMARC then
+//! takes the MAIL FROM SPF result and the DKIM results. A verdict that
+//! cannot be decided — SPF without a client IP — is reported as not
+//! evaluated, never guessed.
+
+use super::envelope::{self, Envelope, EnvelopeReport};
+use super::{Clock, MessageContext, arc, dkim, dmarc, headers, iprev};
+use crate::dns::Dns;
+use crate::dns::bridge::{Bridge, BridgeError};
+use crate::dns::trace::DnsSummary;
+use crate::findings::requirements::{self, MessageFacts, Requirement};
+use crate::findings::{Finding, Verdict, verdict};
+use crate::spf::{self, SpfCheck, SpfQuery, SpfResult};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// What the caller sends.
+#[derive(Debug, Clone)]
+pub struct MessageRequest {
+    pub raw: Vec<u8>,
+    pub envelope: Envelope,
+    /// `Some(true)` declares bulk mail, `Some(false)` turns the bulk rules
+    /// off, `None` decides from the headers.
+    pub bulk: Option<bool>,
+    /// The authserv-id of the Authentication-Results header.
+    pub authserv_id: String,
+    pub clock: Clock,
+}
+
+/// The SPF part: the MAIL FROM identity's result (what DMARC uses) and the
+/// HELO identity's, each when it could be evaluated.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageSpf {
+    /// The MAIL FROM result, or `not_evaluated`.
+    pub result: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub mailfrom: Option<SpfCheck>,
+    pub helo: Option<SpfCheck>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageReport {
+    pub verdict: Verdict,
+    /// Worst first.
+    pub findings: Vec<Finding>,
+    pub envelope: EnvelopeReport,
+    pub spf: MessageSpf,
+    pub dkim: dkim::DkimSection,
+    pub dmarc: dmarc::DmarcMessageSection,
+    pub arc: arc::ArcSection,
+    pub iprev: Option<iprev::IprevSection>,
+    pub headers: headers::HeadersSection,
+    /// The RFC 8601 header to prepend.
+    pub authentication_results: String,
+    /// The RFC 7208 §9.1 header for the MAIL FROM check, when evaluated.
+    pub received_spf: Option<String>,
+    pub requirements: Vec<Requirement>,
+    pub dns: DnsSummary,
+}
+
+/// Verifies one message.
+pub async fn report(
+    dns: &Arc<Dns>,
+    request: &MessageRequest,
+    trace: bool,
+) -> Result<MessageReport, BridgeError> {
+    let resolver = dns.resolver();
+    let bridge = Bridge::start(resolver.clone()).await?;
+    let authenticator = bridge.authenticator(dns.deadline())?;
+    let cx = MessageContext {
+        resolver: &resolver,
+        authenticator: &authenticator,
+        raw: &request.raw,
+        clock: request.clock,
+    };
+    let envelope = envelope::infer(&request.raw, request.envelope.clone());
+    let headers = headers::check(&request.raw, request.bulk);
+    let given = envelope.envelope();
+    let spf_query = |mail_from: Option<String>| {
+        given.ip.map(|ip| SpfQuery {
+            ip,
+            helo: given.helo.clone(),
+            mail_from,
+            receiver: Some(request.authserv_id.clone()),
+        })
+    };
+    let mailfrom_query = spf_query(given.mail_from.clone().or_else(|| {
+        // Without a MAIL FROM but with a HELO, RFC 7208 §2.4 checks the
+        // null sender as postmaster@HELO.
+        given.helo.as_ref().map(|_| String::new())
+    }));
+    let helo_query = spf_query(None).filter(|_| given.helo.is_some());
+    let spf_check = |query: Option<SpfQuery>| {
+        let resolver = &resolver;
+        async move {
+            match query {
+                Some(q) => spf::check(resolver, &q).await.ok(),
+                None => None,
+            }
+        }
+    };
+    let iprev_check = async {
+        match given.ip {
+            Some(ip) => Some(iprev::verify(&authenticator, ip).await),
+            None => None,
+        }
+    };
+    let (mailfrom, helo, dkim, arc, iprev) = tokio::join!(
+        spf_check(mailfrom_query),
+        spf_check(helo_query),
+        dkim::verify(&cx),
+        arc::verify(&cx),
+        iprev_check,
+    );
+    let from_domain = headers.section.from_domain.clone();
+    let spf_for_dmarc = mailfrom.as_ref().map(|c| (c.domain.as_str(), c.result));
+    let passing: Vec<(&str, bool)> = dkim
+        .section
+        .signatures
+        .iter()
+        .filter_map(|s| s.domain.as_deref().map(|d| (d, s.passed())))
+        .collect();
+    let dmarc = dmarc::verify(&cx, from_domain.as_deref(), spf_for_dmarc, &passing).await;
+
+    let mut findings: Vec<Finding> = envelope.findings.clone();
+    let (spf_result, spf_reason) = match &mailfrom {
+        Some(check) => {
+            findings.extend(spf::report::findings(check));
+            (check.result.as_str().to_string(), None)
+        }
+        None => {
+            let reason = envelope
+                .ip
+                .note
+                .clone()
+                .unwrap_or_else(|| "the client IP is unknown; give --ip / ?ip=".into());
+            (
+                "not_evaluated".to_string(),
+                Some(format!("SPF was not evaluated: {reason}")),
+            )
+        }
+    };
+    findings.extend(headers.findings);
+    findings.extend(dkim.findings);
+    findings.extend(arc.findings);
+    findings.extend(dmarc.findings);
+    if let Some(i) = &iprev {
+        findings.extend(i.findings.clone());
+    }
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+
+    let facts = MessageFacts {
+        spf_pass: mailfrom.as_ref().map(|c| c.result == SpfResult::Pass),
+        dkim_pass: Some(dkim.section.signatures.iter().any(|s| s.passed())),
+        dmarc_record: Some(dmarc.section.record.is_some()),
+        dmarc_pass: Some(dmarc.section.result.as_str() == "pass"),
+        aligned: Some(
+            dmarc.section.spf.result.as_str() == "pass"
+                || dmarc.section.dkim.result.as_str() == "pass",
+        ),
+        bulk: headers.section.bulk.applies,
+        one_click: headers.section.one_click,
+        ptr: iprev.as_ref().map(|i| i.section.result == "pass"),
+        codes: findings.iter().map(|f| f.code).collect(),
+    };
+    let authentication_results = authentication_results(
+        &request.authserv_id,
+        mailfrom.as_ref(),
+        &dkim.section,
+        &dmarc.section,
+        &arc.section,
+        iprev.as_ref().map(|i| &i.section),
+    );
+    Ok(MessageReport {
+        verdict: verdict(&findings),
+        requirements: requirements::for_message(&facts),
+        findings,
+        received_spf: mailfrom.as_ref().map(|c| c.received_spf.clone()),
+        spf: MessageSpf {
+            result: spf_result,
+            reason: spf_reason,
+            mailfrom,
+            helo,
+        },
+        envelope,
+        dkim: dkim.section,
+        dmarc: dmarc.section,
+        arc: arc.section,
+        iprev: iprev.map(|i| i.section),
+        headers: headers.section,
+        authentication_results,
+        dns: resolver.summary(trace),
+    })
+}
+
+/// The RFC 8601 Authentication-Results header field.
+fn authentication_results(
+    authserv_id: &str,
+    spf: Option<&SpfCheck>,
+    dkim: &dkim::DkimSection,
+    dmarc: &dmarc::DmarcMessageSection,
+    arc: &arc::ArcSection,
+    iprev: Option<&iprev::IprevSection>,
+) -> String {
+    let mut parts = vec![authserv_id.to_string()];
+    match spf {
+        Some(c) => {
+            let property = match c.identity {
+                spf::Identity::MailFrom => format!("smtp.mailfrom={}", c.sender),
+                spf::Identity::Helo => format!("smtp.helo={}", c.domain),
+            };
+            parts.push(format!("spf={} {property}", c.result));
+        }
+        None => parts.push("spf=none (not evaluated: no client IP)".into()),
+    }
+    if dkim.signatures.is_empty() {
+        parts.push("dkim=none".into());
+    }
+    for s in &dkim.signatures {
+        let mut p = format!("dkim={}", s.result.as_str());
+        if let Some(reason) = &s.reason {
+            p.push_str(&format!(" ({})", reason.replace(['(', ')'], "")));
+        }
+        if let Some(d) = &s.domain {
+            p.push_str(&format!(" header.d={d}"));
+        }
+        if let Some(sel) = &s.selector {
+            p.push_str(&format!(" header.s={sel}"));
+        }
+        parts.push(p);
+    }
+    let mut d = format!("dmarc={}", dmarc.result.as_str());
+    if let Some(from) = &dmarc.from_domain {
+        d.push_str(&format!(" header.from={from}"));
+    }
+    if let Some(policy) = &dmarc.policy {
+        d.push_str(&format!(" policy.dmarc={}", policy.as_str()));
+    }
+    parts.push(d);
+    parts.push(format!("arc={}", arc.result.as_str()));
+    if let Some(i) = iprev {
+        parts.push(format!("iprev={} policy.iprev={}", i.result, i.ip));
+    }
+    format!("Authentication-Results: {}", parts.join(";\r\n\t"))
+}
