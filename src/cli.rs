@@ -126,6 +126,52 @@ pub struct DnsArgs {
     pub deadline: Duration,
 }
 
+/// How a report is printed and when the run fails.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+
+    /// Include every DNS query in the report.
+    #[arg(long)]
+    pub trace: bool,
+
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+}
+
+impl OutputArgs {
+    /// Prints the reports (one JSON object, or an array for several; text
+    /// one after another) and decides the exit code.
+    fn emit<R: serde::Serialize>(
+        &self,
+        reports: &[R],
+        text: impl Fn(usize, &R) -> String,
+        findings: impl Fn(&R) -> &[crate::findings::Finding],
+    ) -> ExitCode {
+        let out = match (self.format, reports) {
+            (Format::Json, [one]) => render::json(one),
+            (Format::Json, many) => render::json(&many),
+            (Format::Text, many) => many
+                .iter()
+                .enumerate()
+                .map(|(i, r)| text(i, r))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        print!("{out}");
+        if reports
+            .iter()
+            .any(|r| self.fail_on.is_exceeded(findings(r)))
+        {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
 /// How the MTA-STS policy may be fetched.
 #[derive(Debug, Clone, Args)]
 pub struct FetchArgs {
@@ -181,16 +227,8 @@ pub struct DomainArgs {
     #[arg(long = "selector", value_name = "SELECTOR")]
     pub selectors: Vec<String>,
 
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
-
-    /// Include every DNS query in the report.
-    #[arg(long)]
-    pub trace: bool,
-
-    /// Exit 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value = "error")]
-    pub fail_on: FailOn,
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     #[command(flatten)]
     pub fetch: FetchArgs,
@@ -241,16 +279,8 @@ pub struct MessageArgs {
     #[arg(long, value_name = "BOOL")]
     pub bulk: Option<bool>,
 
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
-
-    /// Include every DNS query in the report.
-    #[arg(long)]
-    pub trace: bool,
-
-    /// Exit 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value = "error")]
-    pub fail_on: FailOn,
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     #[command(flatten)]
     pub message: MessageOptions,
@@ -303,16 +333,8 @@ pub struct SpfArgs {
     #[arg(long, value_name = "ADDR")]
     pub mail_from: Option<String>,
 
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
-
-    /// Include every DNS query in the report.
-    #[arg(long)]
-    pub trace: bool,
-
-    /// Exit 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value = "error")]
-    pub fail_on: FailOn,
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     #[command(flatten)]
     pub dns: DnsArgs,
@@ -382,20 +404,15 @@ async fn spf_command(args: SpfArgs) -> ExitCode {
         receiver: None,
     };
     let resolver = dns.resolver();
-    let report = match spf::report::report(&resolver, &query, args.trace).await {
+    let report = match spf::report::report(&resolver, &query, args.output.trace).await {
         Ok(r) => r,
         Err(e) => return usage_error(&e.to_string()),
     };
-    let out = match args.format {
-        Format::Json => render::json(&report),
-        Format::Text => render::text::spf(&report, Style::for_stdout()),
-    };
-    print!("{out}");
-    if args.fail_on.is_exceeded(&report.findings) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    args.output.emit(
+        &[report],
+        |_, r| render::text::spf(r, Style::for_stdout()),
+        |r| &r.findings,
+    )
 }
 
 /// Audits at most this many domains at once.
@@ -443,30 +460,17 @@ async fn domain_command(args: DomainArgs) -> ExitCode {
             let (dns, options) = (Arc::clone(&dns), options.clone());
             async move {
                 let resolver = dns.resolver();
-                report::audit(&resolver, &domain, &options, args.trace).await
+                report::audit(&resolver, &domain, &options, args.output.trace).await
             }
         })
         .buffered(CONCURRENT_AUDITS)
         .collect()
         .await;
-    let out = match (args.format, reports.as_slice()) {
-        (Format::Json, [one]) => render::json(one),
-        (Format::Json, many) => render::json(&many),
-        (Format::Text, many) => many
-            .iter()
-            .map(|r| render::text::domain(r, Style::for_stdout()))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    };
-    print!("{out}");
-    if reports
-        .iter()
-        .any(|r| args.fail_on.is_exceeded(&r.findings))
-    {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    args.output.emit(
+        &reports,
+        |_, r| render::text::domain(r, Style::for_stdout()),
+        |r| &r.findings,
+    )
 }
 
 /// Verifies at most this many messages at once.
@@ -524,7 +528,7 @@ async fn message_command(args: MessageArgs) -> ExitCode {
                 clock: crate::message::Clock::system(),
             };
             let dns = Arc::clone(&dns);
-            async move { crate::message::report::report(&dns, &request, args.trace).await }
+            async move { crate::message::report::report(&dns, &request, args.output.trace).await }
         })
         .buffered(CONCURRENT_MESSAGES)
         .collect()
@@ -536,25 +540,17 @@ async fn message_command(args: MessageArgs) -> ExitCode {
             Err(e) => return usage_error(&e.to_string()),
         }
     }
-    let out = match (args.format, reports.as_slice()) {
-        (Format::Json, [one]) => render::json(one),
-        (Format::Json, many) => render::json(&many),
-        (Format::Text, many) => many
-            .iter()
-            .zip(&args.files)
-            .map(|(r, f)| render::text::message(r, &f.display().to_string(), Style::for_stdout()))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    };
-    print!("{out}");
-    if reports
-        .iter()
-        .any(|r| args.fail_on.is_exceeded(&r.findings))
-    {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    args.output.emit(
+        &reports,
+        |i, r| {
+            let name = args
+                .files
+                .get(i)
+                .map_or_else(String::new, |f| f.display().to_string());
+            render::text::message(r, &name, Style::for_stdout())
+        },
+        |r| &r.findings,
+    )
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {
