@@ -5,7 +5,6 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use mailvet::dns::{Dns, Settings, UpstreamChoice};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -13,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::TestDns;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tower::ServiceExt;
 
 async fn setup() -> (TestDns, Arc<Dns>) {
     let server = TestDns::start(&[Path::new("fixtures/zones/some.test.zone")]).await;
@@ -31,22 +29,12 @@ async fn setup() -> (TestDns, Arc<Dns>) {
     (server, dns)
 }
 
-/// Sends a request to the router; returns status, content type and JSON body.
 async fn call(dns: &Arc<Dns>, request: Request<Body>) -> (StatusCode, String, Value) {
-    let response = mailvet::http::router(mailvet::http::AppState::new(Arc::clone(dns)))
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
-    (status, content_type, body)
+    support::api::call(
+        mailvet::http::router(mailvet::http::AppState::new(Arc::clone(dns))),
+        request,
+    )
+    .await
 }
 
 fn post(uri: &str, body: impl Into<Body>) -> Request<Body> {

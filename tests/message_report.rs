@@ -6,29 +6,17 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use mailvet::http::{AppState, router};
 use serde_json::{Value, json};
 use std::path::Path;
 use support::TestDns;
-use tower::ServiceExt;
 
 async fn server() -> TestDns {
     TestDns::start(&[Path::new("fixtures/audit/healthy.zone")]).await
 }
 
 async fn call(state: AppState, request: Request<Body>) -> (StatusCode, String, Value) {
-    let response = router(state).oneshot(request).await.unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
-    (status, content_type, body)
+    support::api::call(router(state), request).await
 }
 
 fn post_message(uri: &str, body: impl Into<Body>) -> Request<Body> {

@@ -15,6 +15,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this
 
+pub mod api;
 pub mod https;
 
 use async_trait::async_trait;
