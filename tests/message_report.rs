@@ -268,3 +268,23 @@ async fn the_cli_verifies_files_and_standard_input() {
     assert_eq!(big.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&big.stderr).contains("--max-message-size"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_from_domain_without_dmarc_explains_the_none_verdict() {
+    let dns = server().await;
+    let raw = "From: a@nodmarc.test\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\n\
+               Message-ID: <1@nodmarc.test>\r\nSubject: hi\r\n\r\nbody\r\n";
+    let (_, _, report) = call(
+        AppState::new(dns.layer()),
+        post_message("/v1/messages?ip=192.0.2.1&mail_from=a@nodmarc.test", raw),
+    )
+    .await;
+    assert_eq!(report["dmarc"]["result"], "none");
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"dmarc.missing") && codes.contains(&"spf.missing"), "{codes:?}");
+}
