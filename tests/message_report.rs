@@ -286,5 +286,8 @@ async fn a_from_domain_without_dmarc_explains_the_none_verdict() {
         .iter()
         .map(|f| f["code"].as_str().unwrap())
         .collect();
-    assert!(codes.contains(&"dmarc.missing") && codes.contains(&"spf.missing"), "{codes:?}");
+    assert!(
+        codes.contains(&"dmarc.missing") && codes.contains(&"spf.missing"),
+        "{codes:?}"
+    );
 }

@@ -330,7 +330,7 @@ pub async fn verify_message<'x>(
                     headers: message.headers(),
                     body,
                 };
-                judge(input).await
+                judge(input)
             }
         };
         if let Some(finding) = finding_for(&report, header, key) {
@@ -533,7 +533,7 @@ impl Verdict {
     }
 }
 
-async fn judge<'x>(input: Judged<'_, 'x>) -> (DkimSignature, DkimOutput<'x>) {
+fn judge<'x>(input: Judged<'_, 'x>) -> (DkimSignature, DkimOutput<'x>) {
     let signature = input.signature;
     let tags = &input.header.tags;
     let key_record = match input.key {
@@ -580,7 +580,7 @@ async fn judge<'x>(input: Judged<'_, 'x>) -> (DkimSignature, DkimOutput<'x>) {
                 // mail-auth's clock says expired, ours does not: judge it here.
                 Some(mail_auth::DkimResult::Neutral(AuthError::Dkim(
                     DkimError::SignatureExpired,
-                ))) => reverify(&input).await,
+                ))) => reverify(&input),
                 Some(result) => from_mail_auth(result, signature, input.key),
                 None => Verdict::new(
                     DkimResult::Neutral,
@@ -786,7 +786,7 @@ fn bad_signature() -> Verdict {
 
 /// Verifies a signature here, for when mail-auth refused it only for its
 /// expiry by the real time (see the module doc).
-async fn reverify(input: &Judged<'_, '_>) -> Verdict {
+fn reverify(input: &Judged<'_, '_>) -> Verdict {
     let signature = input.signature;
     let hash = HashAlgorithm::from(signature.a);
     if body_hash(input.body, signature.cb, signature.l, hash) != signature.bh {
@@ -1734,7 +1734,7 @@ mod tests {
         }
     }
 
-    async fn judged(
+    fn judged(
         signature: &Signature,
         tags: &[u8],
         result: mail_auth::DkimResult,
@@ -1750,8 +1750,7 @@ mod tests {
             now,
             headers: &[],
             body: b"",
-        })
-        .await;
+        });
         let finding = finding_for(&report, &header, None);
         (report, output.result().clone(), finding)
     }
@@ -1759,11 +1758,10 @@ mod tests {
     const TAGS: &[u8] =
         b" v=1; a=rsa-sha256; d=example.com; s=sel; h=from:subject; bh=Ag==; b=AQ==\r\n";
 
-    #[tokio::test]
-    async fn rsa_sha1_that_verifies_is_policy_and_does_not_count() {
+    #[test]
+    fn rsa_sha1_that_verifies_is_policy_and_does_not_count() {
         let sha1 = signature(Algorithm::RsaSha1);
-        let (report, output, finding) =
-            judged(&sha1, TAGS, mail_auth::DkimResult::Pass, 1_000).await;
+        let (report, output, finding) = judged(&sha1, TAGS, mail_auth::DkimResult::Pass, 1_000);
         assert_eq!(report.result, DkimResult::Policy);
         assert_eq!(report.problem, Some(DkimProblem::Sha1));
         assert!(matches!(output, mail_auth::DkimResult::Neutral(_)));
@@ -1772,14 +1770,14 @@ mod tests {
         // One that does not verify is a failure, and says it is rsa-sha1.
         let failed =
             mail_auth::DkimResult::Fail(AuthError::Crypto(CryptoError::FailedVerification));
-        let (report, _, finding) = judged(&sha1, TAGS, failed, 1_000).await;
+        let (report, _, finding) = judged(&sha1, TAGS, failed, 1_000);
         assert_eq!(report.result, DkimResult::Fail);
         assert!(report.reason.unwrap().contains("rsa-sha1"));
         assert_eq!(finding.map(|f| f.code), Some("dkim.fail"));
     }
 
-    #[tokio::test]
-    async fn mail_auth_results_become_rfc8601_words() {
+    #[test]
+    fn mail_auth_results_become_rfc8601_words() {
         let sha256 = signature(Algorithm::RsaSha256);
         let cases = [
             (mail_auth::DkimResult::Pass, DkimResult::Pass, None, None),
@@ -1825,7 +1823,7 @@ mod tests {
             ),
         ];
         for (from, result, problem, code) in cases {
-            let (report, output, finding) = judged(&sha256, TAGS, from.clone(), 1_000).await;
+            let (report, output, finding) = judged(&sha256, TAGS, from.clone(), 1_000);
             assert_eq!(
                 (report.result, report.problem),
                 (result, problem),
@@ -1841,35 +1839,34 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn expiry_is_judged_at_the_clock_whatever_mail_auth_said() {
+    #[test]
+    fn expiry_is_judged_at_the_clock_whatever_mail_auth_said() {
         let mut expiring = signature(Algorithm::RsaSha256);
         expiring.t = 100;
         expiring.x = 200;
-        let (report, output, finding) =
-            judged(&expiring, TAGS, mail_auth::DkimResult::Pass, 201).await;
+        let (report, output, finding) = judged(&expiring, TAGS, mail_auth::DkimResult::Pass, 201);
         assert_eq!(report.result, DkimResult::Policy);
         assert_eq!(report.problem, Some(DkimProblem::Expired));
         assert!(report.reason.unwrap().contains("1970-01-01 00:03:20 UTC"));
         assert!(matches!(output, mail_auth::DkimResult::Neutral(_)));
         assert_eq!(finding.map(|f| f.code), Some("dkim.expired"));
-        let (report, _, _) = judged(&expiring, TAGS, mail_auth::DkimResult::Pass, 200).await;
+        let (report, _, _) = judged(&expiring, TAGS, mail_auth::DkimResult::Pass, 200);
         assert_eq!(report.result, DkimResult::Pass);
     }
 
-    #[tokio::test]
-    async fn rules_mail_auth_skips_are_permerror() {
+    #[test]
+    fn rules_mail_auth_skips_are_permerror() {
         let good = signature(Algorithm::RsaSha256);
         let pass = mail_auth::DkimResult::Pass;
         // v= and a= are required (RFC 6376 §3.5).
-        let (report, ..) = judged(&good, b" a=rsa-sha256; d=example.com", pass.clone(), 1).await;
+        let (report, ..) = judged(&good, b" a=rsa-sha256; d=example.com", pass.clone(), 1);
         assert_eq!(report.problem, Some(DkimProblem::Unparsable));
-        let (report, ..) = judged(&good, b" v=1; d=example.com", pass.clone(), 1).await;
+        let (report, ..) = judged(&good, b" v=1; d=example.com", pass.clone(), 1);
         assert_eq!(report.problem, Some(DkimProblem::Unparsable));
         // From must be signed (§6.1.1).
         let mut unsigned_from = good.clone();
         unsigned_from.h = vec!["subject".into()];
-        let (report, ..) = judged(&unsigned_from, TAGS, pass.clone(), 1).await;
+        let (report, ..) = judged(&unsigned_from, TAGS, pass.clone(), 1);
         assert_eq!(
             (report.result, report.problem),
             (DkimResult::PermError, Some(DkimProblem::FromNotSigned))
@@ -1878,30 +1875,30 @@ mod tests {
         let mut backwards = good.clone();
         backwards.t = 300;
         backwards.x = 200;
-        let (report, ..) = judged(&backwards, TAGS, pass.clone(), 1).await;
+        let (report, ..) = judged(&backwards, TAGS, pass.clone(), 1);
         assert_eq!(report.problem, Some(DkimProblem::Unparsable));
         // i= must be d= or below it (§6.1.1).
         let mut elsewhere = good.clone();
         elsewhere.i = "joe@example.org".into();
-        let (report, ..) = judged(&elsewhere, TAGS, pass.clone(), 1).await;
+        let (report, ..) = judged(&elsewhere, TAGS, pass.clone(), 1);
         assert_eq!(report.problem, Some(DkimProblem::IdentityMismatch));
         let mut below = good;
         below.i = "joe@mail.example.com".into();
-        let (report, ..) = judged(&below, TAGS, pass, 1).await;
+        let (report, ..) = judged(&below, TAGS, pass, 1);
         assert_eq!(report.result, DkimResult::Pass);
     }
 
     /// The report's fields come from the signature, and the JSON carries
     /// the contract's names.
-    #[tokio::test]
-    async fn the_report_describes_the_signature() {
+    #[test]
+    fn the_report_describes_the_signature() {
         let mut s = signature(Algorithm::Ed25519Sha256);
         s.ch = Canonicalization::Relaxed;
         s.cb = Canonicalization::Simple;
         s.l = 10;
         s.t = 5;
         let tags = b" v=1; a=ed25519-sha256; c=relaxed; d=Example.com; s=sel; h=from:subject; l=10; t=5; bh=Ag==; b=AQ==";
-        let (report, ..) = judged(&s, tags, mail_auth::DkimResult::Pass, 1).await;
+        let (report, ..) = judged(&s, tags, mail_auth::DkimResult::Pass, 1);
         assert_eq!(report.domain.as_deref(), Some("example.com"));
         assert_eq!(report.algorithm.as_deref(), Some("ed25519-sha256"));
         assert_eq!(report.canonicalization.as_deref(), Some("relaxed/simple"));

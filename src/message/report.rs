@@ -153,20 +153,21 @@ pub async fn report(
     findings.extend(dmarc.findings);
     // FINDINGS.md: a message report may carry the domain-side code that
     // explains its verdict; DMARC `none` means the From domain has no record.
-    if dmarc.section.record.is_none() && dmarc.section.result.as_str() == "none" {
-        if let Some(from) = &from_domain {
-            findings.push(
-                Finding::new(
-                    "dmarc.missing",
-                    format!("{from} (the From domain) publishes no DMARC record, so DMARC is none"),
-                )
-                .with_fix(format!(
-                    "Publish a TXT record at _dmarc.{from}: v=DMARC1; p=none; \
+    if dmarc.section.record.is_none()
+        && dmarc.section.result.as_str() == "none"
+        && let Some(from) = &from_domain
+    {
+        findings.push(
+            Finding::new(
+                "dmarc.missing",
+                format!("{from} (the From domain) publishes no DMARC record, so DMARC is none"),
+            )
+            .with_fix(format!(
+                "Publish a TXT record at _dmarc.{from}: v=DMARC1; p=none; \
                      rua=mailto:dmarc-reports@{from} — then move to p=quarantine or p=reject \
                      once reports show your mail passes."
-                )),
-            );
-        }
+            )),
+        );
     }
     if let Some(i) = &iprev {
         findings.extend(i.findings.clone());
