@@ -990,6 +990,11 @@ async fn a_clean_aligned_bulk_message_has_no_warning_or_error() {
             s.signed_headers
         );
         assert_eq!(s.key_bits, Some(2048));
+        assert_eq!(
+            s.aligned_with.as_deref(),
+            Some("msg.test"),
+            "aligns with From"
+        );
     }
     assert_eq!(report.dmarc.result, DmarcResult::Pass);
     assert_eq!(report.arc.result, ArcResult::None);

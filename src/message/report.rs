@@ -121,13 +121,23 @@ pub async fn report(
     );
     let from_domain = headers.section.from_domain.clone();
     let spf_for_dmarc = mailfrom.as_ref().map(|c| (c.domain.as_str(), c.result));
-    let passing: Vec<(&str, bool)> = dkim
+    // Signatures with a d= go to DMARC, in order; `signed` remembers which.
+    let (signed, passing): (Vec<usize>, Vec<(&str, bool)>) = dkim
         .section
         .signatures
         .iter()
-        .filter_map(|s| s.domain.as_deref().map(|d| (d, s.passed())))
-        .collect();
+        .enumerate()
+        .filter_map(|(i, s)| s.domain.as_deref().map(|d| (i, (d, s.passed()))))
+        .unzip();
     let dmarc = dmarc::verify(&cx, from_domain.as_deref(), spf_for_dmarc, &passing).await;
+    let mut dkim = dkim;
+    for (judged, &index) in dmarc.section.dkim.signatures.iter().zip(&signed) {
+        if judged.aligned == Some(true)
+            && let Some(signature) = dkim.section.signatures.get_mut(index)
+        {
+            signature.aligned_with = from_domain.clone();
+        }
+    }
 
     let mut findings: Vec<Finding> = envelope.findings.clone();
     let (spf_result, spf_reason) = match &mailfrom {
