@@ -11,12 +11,10 @@
 
 mod support;
 
-use mailvet::dns::bridge::Bridge;
-use mailvet::dns::{Dns, Resolver, Settings, UpstreamChoice};
+use mailvet::message::Clock;
 use mailvet::message::arc::{self, ArcResult};
-use mailvet::message::{Clock, MessageContext};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
@@ -33,72 +31,8 @@ const CONTESTED: &[&str] = &[
     "cv_fail_i2_as1_fail",
 ];
 
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("valid JSON")
-}
-
-/// Case names allowed to fail, each with its justification.
-fn allowlist() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(ALLOWLIST).unwrap_or_default();
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (name, why) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
-            assert!(
-                why.contains('§'),
-                "allowlist entry {name} must name the RFC section that justifies it"
-            );
-            (name.to_string(), why.trim().to_string())
-        })
-        .collect()
-}
-
-struct Request {
-    resolver: Resolver,
-    authenticator: mail_auth::MessageAuthenticator,
-    _bridge: Bridge,
-}
-
-async fn start_request(server: &TestDns) -> Request {
-    let dns = Dns::new(
-        Settings {
-            upstream: UpstreamChoice::Servers(vec![server.addr]),
-            query_timeout: Duration::from_millis(500),
-            attempts: 1,
-            deadline: Duration::from_secs(5),
-            cache_capacity: 0,
-        },
-        Vec::new(),
-    )
-    .expect("resolver layer");
-    let resolver = dns.resolver();
-    let bridge = Bridge::start(resolver.clone()).await.expect("bridge");
-    let authenticator = bridge
-        .authenticator(Duration::from_secs(2))
-        .expect("authenticator");
-    Request {
-        resolver,
-        authenticator,
-        _bridge: bridge,
-    }
-}
-
-impl Request {
-    fn context<'a>(&'a self, raw: &'a [u8]) -> MessageContext<'a> {
-        MessageContext {
-            resolver: &self.resolver,
-            authenticator: &self.authenticator,
-            raw,
-            // The suite's signatures carry no x=, so the time does not matter.
-            clock: Clock::system(),
-        }
-    }
-}
-
 fn cases() -> Vec<Value> {
-    read_json(&Path::new(SUITE).join("validation-cases.json"))
+    support::read_json(&Path::new(SUITE).join("validation-cases.json"))
         .as_array()
         .expect("array of cases")
         .clone()
@@ -120,7 +54,7 @@ fn expected(case: &Value) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arc_validation_suite() {
-    let allow = allowlist();
+    let allow = support::allowlist(ALLOWLIST);
     let server = TestDns::start(&[&Path::new(SUITE).join("arc-validation.zone")]).await;
     let cases = cases();
     let mut passed = 0;
@@ -130,8 +64,8 @@ async fn arc_validation_suite() {
         let name = case["name"].as_str().expect("name");
         let raw = case["message"].as_str().expect("message").as_bytes();
         // A fresh request per case, as the server makes one per message.
-        let request = start_request(&server).await;
-        let checked = arc::verify(&request.context(raw)).await;
+        let request = server.mail_auth_session().await;
+        let checked = arc::verify(&request.context(raw, Clock::system())).await;
         let got = checked.section.result.as_str();
         let ok = got == expected(case);
         match (ok, allow.contains_key(name)) {
@@ -204,9 +138,9 @@ async fn the_failing_hop_is_named() {
         hop_of("ams_struct_i_na", Some(1), "no valid i="),
         hop_of("aar_i_not_prefixed", Some(1), "does not start with i="),
     ] {
-        let request = start_request(&server).await;
+        let request = server.mail_auth_session().await;
         let raw = case(&cases, name)["message"].as_str().unwrap().as_bytes();
-        let checked = arc::verify(&request.context(raw)).await;
+        let checked = arc::verify(&request.context(raw, Clock::system())).await;
         let section = &checked.section;
         assert_eq!(section.result, ArcResult::Fail, "{name}");
         assert_eq!(section.failed_hop, hop, "{name}: {:?}", section.reason);
@@ -221,12 +155,12 @@ async fn the_failing_hop_is_named() {
 async fn a_passing_chain_lists_its_hops() {
     let server = TestDns::start(&[&Path::new(SUITE).join("arc-validation.zone")]).await;
     let cases = cases();
-    let request = start_request(&server).await;
+    let request = server.mail_auth_session().await;
     let raw = case(&cases, "cv_pass_i3_1")["message"]
         .as_str()
         .unwrap()
         .as_bytes();
-    let checked = arc::verify(&request.context(raw)).await;
+    let checked = arc::verify(&request.context(raw, Clock::system())).await;
     let section = &checked.section;
     assert_eq!(section.result, ArcResult::Pass, "{:?}", section.reason);
     assert_eq!(section.sets, 3);
@@ -246,10 +180,10 @@ async fn a_passing_chain_lists_its_hops() {
 async fn no_arc_headers_is_none_and_a_dns_failure_fails_without_saying_missing() {
     let server = TestDns::start(&[&Path::new(SUITE).join("arc-validation.zone")]).await;
     let cases = cases();
-    let healthy = start_request(&server).await;
+    let healthy = server.mail_auth_session().await;
     for name in ["cv_empty", "cv_no_headers", "cv_base1"] {
         let raw = case(&cases, name)["message"].as_str().unwrap().as_bytes();
-        let checked = arc::verify(&healthy.context(raw)).await;
+        let checked = arc::verify(&healthy.context(raw, Clock::system())).await;
         assert_eq!(checked.section.result, ArcResult::None, "{name}");
         assert_eq!(checked.section.sets, 0);
         assert!(checked.findings.is_empty());
@@ -260,12 +194,12 @@ async fn no_arc_headers_is_none_and_a_dns_failure_fails_without_saying_missing()
         FaultTypes::All,
         FaultKind::ServFail,
     );
-    let failing = start_request(&server).await;
+    let failing = server.mail_auth_session().await;
     let raw = case(&cases, "cv_pass_i1_1")["message"]
         .as_str()
         .unwrap()
         .as_bytes();
-    let checked = arc::verify(&failing.context(raw)).await;
+    let checked = arc::verify(&failing.context(raw, Clock::system())).await;
     assert_eq!(checked.section.result, ArcResult::Fail);
     let reason = checked.section.reason.unwrap_or_default();
     assert!(reason.contains("could not be fetched"), "{reason}");
@@ -303,15 +237,15 @@ async fn expiry_of_the_newest_signature_follows_the_clock() {
     // x= an hour ahead: mail-auth passes it now; a day later it has expired.
     let (raw, zone, _) = sealed_message(Duration::from_secs(3600));
     let server = TestDns::start_with_texts(&[&zone]).await;
-    let request = start_request(&server).await;
-    let now = arc::verify(&request.context(raw.as_bytes())).await;
+    let request = server.mail_auth_session().await;
+    let now = arc::verify(&request.context(raw.as_bytes(), Clock::system())).await;
     assert_eq!(
         now.section.result,
         ArcResult::Pass,
         "{:?}",
         now.section.reason
     );
-    let mut later_cx = request.context(raw.as_bytes());
+    let mut later_cx = request.context(raw.as_bytes(), Clock::system());
     later_cx.clock = Clock::at(Clock::system().now() + 86_400);
     let later = arc::verify(&later_cx).await;
     assert_eq!(later.section.result, ArcResult::Fail);
@@ -322,11 +256,11 @@ async fn expiry_of_the_newest_signature_follows_the_clock() {
     // the real time, and at the time of sealing it validates all the same.
     let (raw, zone, signed_at) = sealed_message(Duration::from_secs(1));
     let server = TestDns::start_with_texts(&[&zone]).await;
-    let request = start_request(&server).await;
+    let request = server.mail_auth_session().await;
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    let now = arc::verify(&request.context(raw.as_bytes())).await;
+    let now = arc::verify(&request.context(raw.as_bytes(), Clock::system())).await;
     assert_eq!(now.section.result, ArcResult::Fail);
-    let mut then_cx = request.context(raw.as_bytes());
+    let mut then_cx = request.context(raw.as_bytes(), Clock::system());
     then_cx.clock = Clock::at(signed_at);
     let then = arc::verify(&then_cx).await;
     assert_eq!(

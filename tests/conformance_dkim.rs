@@ -14,89 +14,22 @@ mod support;
 
 use mail_auth::crypto::Ed25519Key;
 use mail_auth::headers::HeaderWriter;
-use mailvet::dns::bridge::Bridge;
-use mailvet::dns::{Dns, Resolver, Settings, UpstreamChoice};
+use mailvet::message::Clock;
 use mailvet::message::dkim::{self, DkimProblem, DkimResult, DkimSection};
-use mailvet::message::{Clock, MessageContext};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use support::{FaultKind, FaultTypes, TestDns};
 
 const VECTORS: &str = "fixtures/conformance/dkim/vectors";
 const ALLOWLIST: &str = "fixtures/conformance/dkim/allowlist.txt";
 
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("valid JSON")
-}
-
-/// Case names allowed to fail, each with its justification.
-fn allowlist() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(ALLOWLIST).unwrap_or_default();
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (name, why) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
-            assert!(
-                why.contains('§'),
-                "allowlist entry {name} must name the RFC section that justifies it"
-            );
-            (name.to_string(), why.trim().to_string())
-        })
-        .collect()
-}
-
-/// The resolver layer of one request, asking only `server`, and a
-/// mail-auth authenticator whose lookups go through it.
-struct Request {
-    resolver: Resolver,
-    authenticator: mail_auth::MessageAuthenticator,
-    _bridge: Bridge,
-}
-
-async fn start_request(server: &TestDns) -> Request {
-    let dns = Dns::new(
-        Settings {
-            upstream: UpstreamChoice::Servers(vec![server.addr]),
-            query_timeout: Duration::from_millis(500),
-            attempts: 1,
-            deadline: Duration::from_secs(5),
-            cache_capacity: 0,
-        },
-        Vec::new(),
-    )
-    .expect("resolver layer");
-    let resolver = dns.resolver();
-    let bridge = Bridge::start(resolver.clone()).await.expect("bridge");
-    let authenticator = bridge
-        .authenticator(Duration::from_secs(2))
-        .expect("authenticator");
-    Request {
-        resolver,
-        authenticator,
-        _bridge: bridge,
-    }
-}
-
-impl Request {
-    fn context<'a>(&'a self, raw: &'a [u8], clock: Clock) -> MessageContext<'a> {
-        MessageContext {
-            resolver: &self.resolver,
-            authenticator: &self.authenticator,
-            raw,
-            clock,
-        }
-    }
-}
-
 fn vector(id: &str) -> (PathBuf, Vec<u8>, Value) {
     let dir = PathBuf::from(VECTORS).join(id);
     let raw = std::fs::read(dir.join("message.eml")).expect("message");
-    let expected = read_json(&dir.join("expected.json"));
+    let expected = support::read_json(&dir.join("expected.json"));
     (dir, raw, expected)
 }
 
@@ -110,8 +43,8 @@ fn codes(findings: &[mailvet::findings::Finding]) -> Vec<&'static str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dkim_vectors() {
-    let allow = allowlist();
-    let index = read_json(&PathBuf::from(VECTORS).join("index.json"));
+    let allow = support::allowlist(ALLOWLIST);
+    let index = support::read_json(&PathBuf::from(VECTORS).join("index.json"));
     let mut passed = 0;
     let mut total = 0;
     let mut failures = Vec::new();
@@ -121,7 +54,7 @@ async fn dkim_vectors() {
         let id = entry["id"].as_str().expect("id");
         let (dir, raw, expected) = vector(id);
         let server = TestDns::start(&[&dir.join("dns.zone")]).await;
-        let request = start_request(&server).await;
+        let request = server.mail_auth_session().await;
         let cx = request.context(&raw, Clock::at(verify_time(&expected)));
         let checked = dkim::verify(&cx).await;
         let wanted = expected["signatures"].as_array().expect("signatures");
@@ -183,7 +116,7 @@ async fn dkim_vectors() {
 async fn expiry_follows_the_clock_not_the_real_time() {
     let (dir, raw, expected) = vector("stalwart-005");
     let server = TestDns::start(&[&dir.join("dns.zone")]).await;
-    let request = start_request(&server).await;
+    let request = server.mail_auth_session().await;
 
     let then = verify_time(&expected);
     let wire = dkim::wire_form(&raw);
@@ -236,7 +169,7 @@ async fn a_signature_mail_auth_accepts_is_expired_at_a_later_clock() {
          sel._domainkey IN TXT \"v=DKIM1; k=ed25519; p={public}\"\n"
     );
     let server = TestDns::start_with_texts(&[&zone]).await;
-    let request = start_request(&server).await;
+    let request = server.mail_auth_session().await;
 
     let now = request.context(raw.as_bytes(), Clock::system());
     let checked = dkim::verify(&now).await;
@@ -254,7 +187,7 @@ async fn a_signature_mail_auth_accepts_is_expired_at_a_later_clock() {
 async fn a_changed_body_fails_and_says_why() {
     let (dir, raw, expected) = vector("rfc6376-appendix-a-as-printed");
     let server = TestDns::start(&[&dir.join("dns.zone")]).await;
-    let request = start_request(&server).await;
+    let request = server.mail_auth_session().await;
     let wire = dkim::wire_form(&raw);
     let message = dkim::parse(&wire).expect("parses");
     let checked = dkim::verify_message(
@@ -293,7 +226,7 @@ async fn a_missing_key_is_permerror_and_a_dns_failure_temperror() {
 
     // A zone without the key: NXDOMAIN.
     let empty = TestDns::start_with_texts(&[]).await;
-    let request_empty = start_request(&empty).await;
+    let request_empty = empty.mail_auth_session().await;
     let checked = dkim::verify(&request_empty.context(&raw, clock)).await;
     let signature = &checked.section.signatures[0];
     assert_eq!(signature.result, DkimResult::PermError);
@@ -312,7 +245,7 @@ async fn a_missing_key_is_permerror_and_a_dns_failure_temperror() {
         FaultTypes::All,
         FaultKind::ServFail,
     );
-    let request_failing = start_request(&server).await;
+    let request_failing = server.mail_auth_session().await;
     let checked = dkim::verify(&request_failing.context(&raw, clock)).await;
     let signature = &checked.section.signatures[0];
     assert_eq!(signature.result, DkimResult::TempError);
@@ -324,7 +257,7 @@ async fn a_missing_key_is_permerror_and_a_dns_failure_temperror() {
 async fn an_unparsable_signature_keeps_its_place_in_header_order() {
     let (dir, raw, expected) = vector("go-msgauth-rsa");
     let server = TestDns::start(&[&dir.join("dns.zone")]).await;
-    let request = start_request(&server).await;
+    let request = server.mail_auth_session().await;
     // A header mail-auth cannot parse (no bh=), above the good one, and one
     // it parses but RFC 6376 forbids (From not signed), below.
     let mut broken =
@@ -385,7 +318,7 @@ async fn an_unparsable_signature_keeps_its_place_in_header_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsigned_or_empty_message_has_no_signatures_and_dkim_missing() {
     let server = TestDns::start_with_texts(&[]).await;
-    let request = start_request(&server).await;
+    let request = server.mail_auth_session().await;
     for raw in [
         &b"From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n"[..],
         b"From: a@example.com\nSubject: x\n\nbody\n",
@@ -403,7 +336,7 @@ async fn an_unsigned_or_empty_message_has_no_signatures_and_dkim_missing() {
 async fn a_message_with_lf_line_ends_verifies() {
     let (dir, raw, expected) = vector("rfc8463-appendix-a");
     let server = TestDns::start(&[&dir.join("dns.zone")]).await;
-    let request = start_request(&server).await;
+    let request = server.mail_auth_session().await;
     let lf: Vec<u8> = String::from_utf8(raw)
         .unwrap()
         .replace("\r\n", "\n")
@@ -442,7 +375,7 @@ fn base64(bytes: &[u8]) -> String {
 async fn hostile_messages_do_not_panic() {
     let (dir, raw, expected) = vector("stalwart-005");
     let server = TestDns::start(&[&dir.join("dns.zone")]).await;
-    let request = start_request(&server).await;
+    let request = server.mail_auth_session().await;
     let clock = Clock::at(verify_time(&expected));
     let mut messages: Vec<Vec<u8>> = [
         &b"DKIM-Signature:\r\n\r\n"[..],
@@ -472,7 +405,7 @@ async fn hostile_messages_do_not_panic() {
         }
         messages.push(mangled);
     }
-    let arc_cases = read_json(&PathBuf::from(
+    let arc_cases = support::read_json(&PathBuf::from(
         "fixtures/conformance/arc/validation-cases.json",
     ));
     for case in arc_cases.as_array().unwrap().iter().take(40) {

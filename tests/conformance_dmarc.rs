@@ -56,23 +56,6 @@ fn read_json(name: &str) -> Value {
     serde_json::from_str(&text).expect("valid JSON")
 }
 
-/// Case ids allowed not to pass, each with its justification.
-fn allowlist() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(ALLOWLIST).unwrap_or_default();
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (id, why) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
-            assert!(
-                why.contains('§'),
-                "allowlist entry {id} must name the RFC section that justifies it"
-            );
-            (id.to_string(), why.trim().to_string())
-        })
-        .collect()
-}
-
 /// A case id without spaces: the suite, then the case name in lower case
 /// with every run of other characters turned into one `-`.
 fn slug(suite: &str, name: &str) -> String {
@@ -950,7 +933,7 @@ async fn dmarc_conformance_suites() {
     }
 
     // Judge against the allowlist.
-    let allow = allowlist();
+    let allow = support::allowlist(ALLOWLIST);
     let mut problems = Vec::new();
     let mut counts: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
     let ids: BTreeSet<&str> = tally.cases.iter().map(|(_, id, _)| id.as_str()).collect();

@@ -16,34 +16,12 @@ use mailvet::spf::{self, SpfQuery};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use support::{FaultKind, FaultTypes, TestDns};
 
 const SUITE: &str = "fixtures/conformance/spf/rfc7208";
 const ALLOWLIST: &str = "fixtures/conformance/spf/allowlist.txt";
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("valid JSON")
-}
-
-/// Case names allowed to fail, each with its justification.
-fn allowlist() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(ALLOWLIST).unwrap_or_default();
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (name, why) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
-            assert!(
-                why.contains('§'),
-                "allowlist entry {name} must name the RFC section that justifies it"
-            );
-            (name.to_string(), why.trim().to_string())
-        })
-        .collect()
-}
 
 fn rtype(name: &str) -> RecordType {
     match name {
@@ -55,9 +33,9 @@ fn rtype(name: &str) -> RecordType {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openspf_rfc7208_suite() {
     let suite = PathBuf::from(SUITE);
-    let cases = read_json(&suite.join("cases.json"));
-    let faults = read_json(&suite.join("faults.json"));
-    let allow = allowlist();
+    let cases = support::read_json(&suite.join("cases.json"));
+    let faults = support::read_json(&suite.join("faults.json"));
+    let allow = support::allowlist(ALLOWLIST);
 
     let mut by_zone: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
     for case in cases.as_array().expect("array of cases") {

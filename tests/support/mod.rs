@@ -30,8 +30,10 @@ use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{
     AxfrPolicy, Catalog, MessageResponse, MessageResponseBuilder, ZoneType,
 };
+use mailvet::dns::bridge::Bridge;
 use mailvet::dns::zone::{self, Zone};
-use mailvet::dns::{Dns, Settings, UpstreamChoice};
+use mailvet::dns::{Dns, Resolver, Settings, UpstreamChoice};
+use mailvet::message::{Clock, MessageContext};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -359,5 +361,64 @@ impl<R: ResponseHandler> ResponseHandler for AuthenticResponse<R> {
     ) -> Result<ResponseInfo, NetError> {
         response.metadata_mut().authentic_data = true;
         self.0.send_response(response).await
+    }
+}
+
+/// Reads a JSON fixture.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+/// A conformance suite's allowlist: case name → the reason, which must
+/// name the RFC section that justifies the deviation. Lines starting with
+/// `#` are comments.
+pub fn allowlist(path: &str) -> std::collections::BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (name, why) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
+            assert!(
+                why.contains('§'),
+                "allowlist entry {name} must name the RFC section that justifies it"
+            );
+            (name.to_string(), why.trim().to_string())
+        })
+        .collect()
+}
+
+/// One request's resolver and a mail-auth authenticator whose lookups go
+/// through it (via the loopback bridge), asking only the test server.
+pub struct MailAuthSession {
+    pub resolver: Resolver,
+    pub authenticator: mail_auth::MessageAuthenticator,
+    _bridge: Bridge,
+}
+
+impl TestDns {
+    pub async fn mail_auth_session(&self) -> MailAuthSession {
+        let resolver = self.layer().resolver();
+        let bridge = Bridge::start(resolver.clone()).await.expect("bridge");
+        let authenticator = bridge
+            .authenticator(Duration::from_secs(2))
+            .expect("authenticator");
+        MailAuthSession {
+            resolver,
+            authenticator,
+            _bridge: bridge,
+        }
+    }
+}
+
+impl MailAuthSession {
+    pub fn context<'a>(&'a self, raw: &'a [u8], clock: Clock) -> MessageContext<'a> {
+        MessageContext {
+            resolver: &self.resolver,
+            authenticator: &self.authenticator,
+            raw,
+            clock,
+        }
     }
 }
