@@ -111,7 +111,7 @@ fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let ceiling = only
         .is_none()
-        .then(|| Ceiling::measure(&senders[0], cores, seconds.min(4.0) / 4.0));
+        .then(|| Ceiling::measure(&senders[0], cores, seconds.min(4.0) / 2.0));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
