@@ -291,3 +291,57 @@ async fn a_from_domain_without_dmarc_explains_the_none_verdict() {
         "{codes:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_mail_auth_endpoints_answer_for_the_request_that_leases_them() {
+    let dns = server().await;
+    let layer = dns.layer();
+    let raw = std::fs::read("fixtures/messages/received-only.eml").unwrap();
+    let request = |ip: &str| mailvet::message::report::MessageRequest {
+        raw: raw.clone(),
+        envelope: mailvet::message::envelope::Envelope {
+            ip: Some(ip.parse().unwrap()),
+            helo: None,
+            mail_from: None,
+        },
+        bulk: None,
+        authserv_id: "mailvet".into(),
+        clock: mailvet::message::Clock::system(),
+    };
+    // Sequential requests reuse one endpoint; each trace holds its own
+    // mail-auth questions (iprev's PTR for its own IP) and none of the other's.
+    let first = mailvet::message::report::report(&layer, &request("198.51.100.7"), true)
+        .await
+        .unwrap();
+    let second = mailvet::message::report::report(&layer, &request("192.0.2.25"), true)
+        .await
+        .unwrap();
+    let names = |r: &mailvet::message::report::MessageReport| -> Vec<String> {
+        r.dns
+            .trace
+            .iter()
+            .flatten()
+            .map(|t| t.name.clone())
+            .collect()
+    };
+    assert!(
+        names(&first).contains(&"7.100.51.198.in-addr.arpa.".to_string()),
+        "{:?}",
+        names(&first)
+    );
+    assert!(!names(&first).contains(&"25.2.0.192.in-addr.arpa.".to_string()));
+    assert!(
+        names(&second).contains(&"25.2.0.192.in-addr.arpa.".to_string()),
+        "{:?}",
+        names(&second)
+    );
+    assert!(!names(&second).contains(&"7.100.51.198.in-addr.arpa.".to_string()));
+    // Concurrent requests get their own endpoints.
+    let (ra, rb) = (request("198.51.100.7"), request("192.0.2.25"));
+    let (a, b) = tokio::join!(
+        mailvet::message::report::report(&layer, &ra, true),
+        mailvet::message::report::report(&layer, &rb, true)
+    );
+    assert!(names(&a.unwrap()).contains(&"7.100.51.198.in-addr.arpa.".to_string()));
+    assert!(names(&b.unwrap()).contains(&"25.2.0.192.in-addr.arpa.".to_string()));
+}

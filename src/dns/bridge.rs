@@ -19,6 +19,12 @@
 //!
 //! A failed lookup (timeout, SERVFAIL, deadline) is answered SERVFAIL at
 //! once, which mail-auth reports as temperror; it never waits a second time.
+//!
+//! Building a mail-auth authenticator is expensive (hickory's resolver
+//! builder loads the system's CA certificates), so `serve` keeps a
+//! [`BridgePool`]: endpoints with their authenticators live across
+//! requests, and a request leases one, which answers from that request's
+//! resolver until the lease is dropped.
 
 use super::{Rcode, Resolver};
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
@@ -27,6 +33,7 @@ use hickory_resolver::config::{
 };
 use mail_auth::MessageAuthenticator;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -36,10 +43,15 @@ use tokio::task::JoinSet;
 /// client asks again over TCP (RFC 7766).
 const UDP_LIMIT: usize = 1232;
 
+/// The resolver a bridge answers from: the leasing request's, or none
+/// between leases (queries then get SERVFAIL).
+type Slot = Arc<RwLock<Option<Resolver>>>;
+
 /// A running endpoint; dropping it stops it.
 pub struct Bridge {
     udp: SocketAddr,
     tcp: SocketAddr,
+    slot: Slot,
     tasks: JoinSet<()>,
 }
 
@@ -51,6 +63,10 @@ pub struct BridgeError(String);
 impl Bridge {
     /// Starts an endpoint answering from `resolver`.
     pub async fn start(resolver: Resolver) -> Result<Bridge, BridgeError> {
+        Bridge::bind(Arc::new(RwLock::new(Some(resolver)))).await
+    }
+
+    async fn bind(slot: Slot) -> Result<Bridge, BridgeError> {
         let err = |e: std::io::Error| BridgeError(e.to_string());
         let udp = UdpSocket::bind("127.0.0.1:0").await.map_err(err)?;
         let tcp = TcpListener::bind("127.0.0.1:0").await.map_err(err)?;
@@ -59,11 +75,12 @@ impl Bridge {
             tcp.local_addr().map_err(err)?,
         );
         let mut tasks = JoinSet::new();
-        tasks.spawn(serve_udp(udp, resolver.clone()));
-        tasks.spawn(serve_tcp(tcp, resolver));
+        tasks.spawn(serve_udp(udp, Arc::clone(&slot)));
+        tasks.spawn(serve_tcp(tcp, Arc::clone(&slot)));
         Ok(Bridge {
             udp: udp_addr,
             tcp: tcp_addr,
+            slot,
             tasks,
         })
     }
@@ -95,7 +112,7 @@ impl Drop for Bridge {
     }
 }
 
-async fn serve_udp(socket: UdpSocket, resolver: Resolver) {
+async fn serve_udp(socket: UdpSocket, resolver: Slot) {
     let socket = std::sync::Arc::new(socket);
     let mut buf = vec![0u8; 4096];
     loop {
@@ -105,7 +122,7 @@ async fn serve_udp(socket: UdpSocket, resolver: Resolver) {
         let Ok(query) = Message::from_vec(&buf[..n]) else {
             continue;
         };
-        let (socket, resolver) = (std::sync::Arc::clone(&socket), resolver.clone());
+        let (socket, resolver) = (Arc::clone(&socket), Arc::clone(&resolver));
         tokio::spawn(async move {
             let reply = respond(&query, &resolver).await;
             let mut bytes = reply.to_vec().unwrap_or_default();
@@ -118,16 +135,16 @@ async fn serve_udp(socket: UdpSocket, resolver: Resolver) {
     }
 }
 
-async fn serve_tcp(listener: TcpListener, resolver: Resolver) {
+async fn serve_tcp(listener: TcpListener, resolver: Slot) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        tokio::spawn(serve_tcp_connection(stream, resolver.clone()));
+        tokio::spawn(serve_tcp_connection(stream, Arc::clone(&resolver)));
     }
 }
 
-async fn serve_tcp_connection(mut stream: TcpStream, resolver: Resolver) {
+async fn serve_tcp_connection(mut stream: TcpStream, resolver: Slot) {
     while let Ok(len) = stream.read_u16().await {
         let mut buf = vec![0u8; usize::from(len)];
         if stream.read_exact(&mut buf).await.is_err() {
@@ -151,14 +168,19 @@ async fn serve_tcp_connection(mut stream: TcpStream, resolver: Resolver) {
     }
 }
 
-/// The answer to one query, from the request's resolver.
-async fn respond(query: &Message, resolver: &Resolver) -> Message {
+/// The answer to one query, from the leasing request's resolver.
+async fn respond(query: &Message, slot: &Slot) -> Message {
+    let resolver = slot.read().unwrap_or_else(|p| p.into_inner()).clone();
     let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
     reply.metadata.recursion_desired = query.metadata.recursion_desired;
     reply.metadata.recursion_available = true;
     reply.add_queries(query.queries.iter().cloned());
     let Some(q) = query.queries.first().filter(|_| query.queries.len() == 1) else {
         reply.metadata.response_code = ResponseCode::FormErr;
+        return reply;
+    };
+    let Some(resolver) = resolver else {
+        reply.metadata.response_code = ResponseCode::ServFail;
         return reply;
     };
     match resolver.lookup(q.name(), q.query_type()).await {
@@ -173,4 +195,77 @@ async fn respond(query: &Message, resolver: &Resolver) -> Message {
         Err(_) => reply.metadata.response_code = ResponseCode::ServFail,
     }
     reply
+}
+
+/// Endpoints with their authenticators, kept across requests.
+pub struct BridgePool {
+    wait: Duration,
+    free: Mutex<Vec<Pooled>>,
+}
+
+struct Pooled {
+    bridge: Bridge,
+    authenticator: MessageAuthenticator,
+}
+
+/// A leased endpoint: its authenticator's lookups go through the leasing
+/// request's resolver. Dropping it returns the endpoint to the pool.
+pub struct Lease<'p> {
+    pool: &'p BridgePool,
+    pooled: Option<Pooled>,
+    /// The pooled authenticator (clones share its resolver).
+    pub authenticator: MessageAuthenticator,
+}
+
+impl BridgePool {
+    /// `wait` bounds one mail-auth lookup: the request deadline.
+    pub fn new(wait: Duration) -> BridgePool {
+        BridgePool {
+            wait,
+            free: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An endpoint answering from `resolver`, reused or started.
+    pub async fn lease(&self, resolver: Resolver) -> Result<Lease<'_>, BridgeError> {
+        let reused = self.free.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let pooled = match reused {
+            Some(p) => p,
+            None => {
+                let bridge = Bridge::bind(Arc::new(RwLock::new(None))).await?;
+                let authenticator = bridge.authenticator(self.wait)?;
+                Pooled {
+                    bridge,
+                    authenticator,
+                }
+            }
+        };
+        *pooled
+            .bridge
+            .slot
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(resolver);
+        Ok(Lease {
+            pool: self,
+            authenticator: pooled.authenticator.clone(),
+            pooled: Some(pooled),
+        })
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(pooled) = self.pooled.take() {
+            *pooled
+                .bridge
+                .slot
+                .write()
+                .unwrap_or_else(|p| p.into_inner()) = None;
+            self.pool
+                .free
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(pooled);
+        }
+    }
 }

@@ -231,12 +231,23 @@ pub type Outcome = Result<Answer, DnsError>;
 
 /// The long-lived part of the resolver layer: settings, overlay, shared
 /// cache. Build once per process; take a [`Resolver`] per request.
-#[derive(Debug)]
 pub struct Dns {
     upstream: Option<Upstream>,
     overlay: Overlay,
     cache: Option<SharedCache>,
     deadline: Duration,
+    /// Loopback endpoints that route mail-auth's lookups, reused.
+    bridges: bridge::BridgePool,
+}
+
+impl std::fmt::Debug for Dns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dns")
+            .field("upstream", &self.upstream)
+            .field("overlay", &self.overlay)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Dns {
@@ -256,6 +267,7 @@ impl Dns {
             overlay: Overlay::new(zones),
             cache: (settings.cache_capacity > 0).then(|| SharedCache::new(settings.cache_capacity)),
             deadline: settings.deadline,
+            bridges: bridge::BridgePool::new(settings.deadline),
         }))
     }
 
@@ -354,6 +366,12 @@ impl Resolver {
             answer.records.extend(next.records);
         }
         Ok(answer)
+    }
+
+    /// A mail-auth authenticator whose lookups go through this request's
+    /// resolver (see [`bridge`]), for as long as the lease lives.
+    pub async fn mail_auth(&self) -> Result<bridge::Lease<'_>, bridge::BridgeError> {
+        self.session.dns.bridges.lease(self.clone()).await
     }
 
     /// PTR lookup for an address (RFC 1035 §3.5, RFC 3596 §2.5).

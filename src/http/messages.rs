@@ -148,13 +148,11 @@ pub(super) async fn evaluate_dmarc(
 ) -> Result<Json<dmarc::DmarcEvaluation>, Problem> {
     let input: dmarc::WhatIf = json_body(body)?;
     let resolver = state.dns.resolver();
-    let bridge = crate::dns::bridge::Bridge::start(resolver.clone())
+    let lease = resolver
+        .mail_auth()
         .await
         .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
-    let authenticator = bridge
-        .authenticator(state.dns.deadline())
-        .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
-    dmarc::evaluate(&resolver, &authenticator, &input)
+    dmarc::evaluate(&resolver, &lease.authenticator, &input)
         .await
         .map(Json)
         .map_err(|e| {

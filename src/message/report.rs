@@ -12,7 +12,7 @@
 use super::envelope::{self, Envelope, EnvelopeReport};
 use super::{Clock, MessageContext, arc, dkim, dmarc, headers, iprev};
 use crate::dns::Dns;
-use crate::dns::bridge::{Bridge, BridgeError};
+use crate::dns::bridge::BridgeError;
 use crate::dns::trace::DnsSummary;
 use crate::findings::requirements::{self, MessageFacts, Requirement};
 use crate::findings::{Finding, Verdict, verdict};
@@ -72,11 +72,11 @@ pub async fn report(
     trace: bool,
 ) -> Result<MessageReport, BridgeError> {
     let resolver = dns.resolver();
-    let bridge = Bridge::start(resolver.clone()).await?;
-    let authenticator = bridge.authenticator(dns.deadline())?;
+    let lease = resolver.mail_auth().await?;
+    let authenticator = &lease.authenticator;
     let cx = MessageContext {
         resolver: &resolver,
-        authenticator: &authenticator,
+        authenticator,
         raw: &request.raw,
         clock: request.clock,
     };
@@ -108,7 +108,7 @@ pub async fn report(
     };
     let iprev_check = async {
         match given.ip {
-            Some(ip) => Some(iprev::verify(&authenticator, ip).await),
+            Some(ip) => Some(iprev::verify(authenticator, ip).await),
             None => None,
         }
     };
