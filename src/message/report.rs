@@ -112,11 +112,32 @@ pub async fn report(
             None => None,
         }
     };
+    // DKIM and ARC share one parse of the message in its wire form.
+    let wire = dkim::wire_form(&request.raw);
+    let parsed = dkim::parse(&wire);
+    let signatures = async {
+        match &parsed {
+            Some(message) => {
+                let v = dkim::verify_message(&cx, message).await;
+                crate::domain::Checked {
+                    section: v.section,
+                    findings: v.findings,
+                }
+            }
+            None => dkim::verify(&cx).await,
+        }
+    };
+    let chain = async {
+        match &parsed {
+            Some(message) => arc::verify_message(&cx, message).await,
+            None => arc::verify(&cx).await,
+        }
+    };
     let (mailfrom, helo, dkim, arc, iprev) = tokio::join!(
         spf_check(mailfrom_query),
         spf_check(helo_query),
-        dkim::verify(&cx),
-        arc::verify(&cx),
+        signatures,
+        chain,
         iprev_check,
     );
     let from_domain = headers.section.from_domain.clone();
