@@ -973,6 +973,28 @@ pub static CATALOG: &[CatalogEntry] = &[
 ];
 
 /// The catalog entry for `code`, or `None` when no such code exists.
+/// The codes only a message check produces (FINDINGS.md, "Message checks");
+/// every other code is decided by a domain's DNS.
+pub const MESSAGE_CODES: &[&str] = &[
+    "spf.fail",
+    "spf.softfail",
+    "dkim.missing",
+    "dkim.fail",
+    "dkim.body_length_tag",
+    "dkim.expired",
+    "dkim.sha1",
+    "dkim.not_aligned",
+    "dkim.from_not_oversigned",
+    "dmarc.fail",
+    "iprev.fail",
+    "arc.fail",
+    "msg.multiple_from",
+    "msg.missing_header",
+    "bulk.no_list_unsubscribe",
+    "bulk.no_one_click",
+    "envelope.inferred",
+];
+
 pub fn lookup(code: &str) -> Option<&'static CatalogEntry> {
     CATALOG.iter().find(|entry| entry.code == code)
 }
@@ -1179,5 +1201,12 @@ mod tests {
         let actual: Vec<&str> = CATALOG.iter().map(|e| e.code).collect();
         let expected: Vec<&str> = EXPECTED.iter().map(|(c, _)| *c).collect();
         assert_eq!(actual, expected);
+    }
+
+    #[test]
+    fn message_codes_are_catalog_codes() {
+        for code in MESSAGE_CODES {
+            assert!(lookup(code).is_some(), "{code} is not in the catalog");
+        }
     }
 }
