@@ -9,9 +9,8 @@ mod support;
 
 use hickory_proto::rr::{Name, RecordType};
 use mailvet::dns::{Dns, Resolver};
+use mailvet::domain::Checked;
 use mailvet::domain::bimi::{self, BimiSection, BimiStatus};
-use mailvet::domain::name::DomainName;
-use mailvet::domain::{AuditContext, AuditOptions, Checked};
 use mailvet::findings::Severity;
 use std::path::Path;
 use std::sync::Arc;
@@ -24,8 +23,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string("fixtures/audit/bimi.cases.json").unwrap();
-    serde_json::from_str(&text).unwrap()
+    support::read_cases("fixtures/audit/bimi.cases.json")
 }
 
 async fn server() -> TestDns {
@@ -33,14 +31,8 @@ async fn server() -> TestDns {
 }
 
 async fn audit_with(resolver: &Resolver, domain: &str) -> Checked<BimiSection> {
-    let domain = DomainName::parse(domain).unwrap();
-    let options = AuditOptions::default();
-    let cx = AuditContext {
-        resolver,
-        domain: &domain,
-        options: &options,
-    };
-    bimi::check(&cx).await
+    let run = support::AuditRun::new(resolver.clone(), domain);
+    bimi::check(&run.cx()).await
 }
 
 async fn audit(dns: &Arc<Dns>, domain: &str) -> Checked<BimiSection> {

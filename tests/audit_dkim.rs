@@ -25,8 +25,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string("fixtures/audit/dkim.cases.json").unwrap();
-    serde_json::from_str(&text).unwrap()
+    support::read_cases("fixtures/audit/dkim.cases.json")
 }
 
 async fn server() -> TestDns {

@@ -48,15 +48,8 @@ async fn server() -> TestDns {
 }
 
 async fn audit(dns: &Arc<Dns>, domain: &str) -> Checked<dmarc::DmarcSection> {
-    let domain = DomainName::parse(domain).expect("fixture domain");
-    let resolver = dns.resolver();
-    let options = AuditOptions::default();
-    let cx = AuditContext {
-        resolver: &resolver,
-        domain: &domain,
-        options: &options,
-    };
-    dmarc::check(&cx).await
+    let run = support::AuditRun::new(dns.resolver(), domain);
+    dmarc::check(&run.cx()).await
 }
 
 /// Whether `expected` is contained in `actual`: objects by key, arrays of

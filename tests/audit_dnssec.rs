@@ -36,8 +36,7 @@ struct FaultSpec {
 }
 
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string("fixtures/audit/dnssec.cases.json").unwrap();
-    serde_json::from_str(&text).unwrap()
+    support::read_cases("fixtures/audit/dnssec.cases.json")
 }
 
 fn apply(server: &TestDns, faults: &[FaultSpec]) {
@@ -57,15 +56,8 @@ async fn server() -> TestDns {
 }
 
 async fn audit(dns: &Arc<Dns>, domain: &str) -> Checked<DnssecSection> {
-    let resolver = dns.resolver();
-    let domain = DomainName::parse(domain).unwrap();
-    let options = AuditOptions::default();
-    let cx = AuditContext {
-        resolver: &resolver,
-        domain: &domain,
-        options: &options,
-    };
-    dnssec::check(&cx).await
+    let run = support::AuditRun::new(dns.resolver(), domain);
+    dnssec::check(&run.cx()).await
 }
 
 fn codes(checked: &Checked<DnssecSection>) -> Vec<&'static str> {

@@ -8,9 +8,8 @@ mod support;
 
 use hickory_proto::rr::RecordType;
 use mailvet::dns::Dns;
+use mailvet::domain::Checked;
 use mailvet::domain::mx::{self, HostStatus, MxSection, MxStatus};
-use mailvet::domain::name::DomainName;
-use mailvet::domain::{AuditContext, AuditOptions, Checked};
 use mailvet::findings::Severity;
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,8 +24,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string("fixtures/audit/mx.cases.json").unwrap();
-    serde_json::from_str(&text).unwrap()
+    support::read_cases("fixtures/audit/mx.cases.json")
 }
 
 async fn server() -> TestDns {
@@ -34,15 +32,8 @@ async fn server() -> TestDns {
 }
 
 async fn audit(dns: &Arc<Dns>, domain: &str) -> Checked<MxSection> {
-    let resolver = dns.resolver();
-    let domain = DomainName::parse(domain).unwrap();
-    let options = AuditOptions::default();
-    let cx = AuditContext {
-        resolver: &resolver,
-        domain: &domain,
-        options: &options,
-    };
-    mx::check(&cx).await
+    let run = support::AuditRun::new(dns.resolver(), domain);
+    mx::check(&run.cx()).await
 }
 
 fn codes(checked: &Checked<MxSection>) -> Vec<&'static str> {

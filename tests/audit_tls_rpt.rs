@@ -7,9 +7,8 @@ mod support;
 
 use hickory_proto::rr::RecordType;
 use mailvet::dns::Dns;
-use mailvet::domain::name::DomainName;
+use mailvet::domain::Checked;
 use mailvet::domain::tls_rpt::{self, TlsRptSection, TlsRptStatus};
-use mailvet::domain::{AuditContext, AuditOptions, Checked};
 use mailvet::findings::Severity;
 use std::path::Path;
 use std::sync::Arc;
@@ -23,8 +22,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string("fixtures/audit/tls-rpt.cases.json").unwrap();
-    serde_json::from_str(&text).unwrap()
+    support::read_cases("fixtures/audit/tls-rpt.cases.json")
 }
 
 async fn server() -> TestDns {
@@ -32,15 +30,8 @@ async fn server() -> TestDns {
 }
 
 async fn audit(dns: &Arc<Dns>, domain: &str) -> Checked<TlsRptSection> {
-    let resolver = dns.resolver();
-    let domain = DomainName::parse(domain).unwrap();
-    let options = AuditOptions::default();
-    let cx = AuditContext {
-        resolver: &resolver,
-        domain: &domain,
-        options: &options,
-    };
-    tls_rpt::check(&cx).await
+    let run = support::AuditRun::new(dns.resolver(), domain);
+    tls_rpt::check(&run.cx()).await
 }
 
 fn codes(checked: &Checked<TlsRptSection>) -> Vec<&'static str> {

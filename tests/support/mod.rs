@@ -364,6 +364,12 @@ impl<R: ResponseHandler> ResponseHandler for AuthenticResponse<R> {
     }
 }
 
+/// Reads a fixture's cases file (a JSON array).
+pub fn read_cases<T: serde::de::DeserializeOwned>(path: &str) -> Vec<T> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// Reads a JSON fixture.
 pub fn read_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -419,6 +425,32 @@ impl MailAuthSession {
             authenticator: &self.authenticator,
             raw,
             clock,
+        }
+    }
+}
+
+/// The inputs of one domain check with default options, as the audit
+/// would give them: `run.cx()` is the `AuditContext` to pass to a check.
+pub struct AuditRun {
+    pub resolver: Resolver,
+    pub domain: mailvet::domain::name::DomainName,
+    pub options: mailvet::domain::AuditOptions,
+}
+
+impl AuditRun {
+    pub fn new(resolver: Resolver, domain: &str) -> AuditRun {
+        AuditRun {
+            resolver,
+            domain: mailvet::domain::name::DomainName::parse(domain).expect("fixture domain"),
+            options: mailvet::domain::AuditOptions::default(),
+        }
+    }
+
+    pub fn cx(&self) -> mailvet::domain::AuditContext<'_> {
+        mailvet::domain::AuditContext {
+            resolver: &self.resolver,
+            domain: &self.domain,
+            options: &self.options,
         }
     }
 }
