@@ -733,6 +733,7 @@ impl Session {
     fn context<'a>(&'a self, raw: &'a [u8]) -> MessageContext<'a> {
         MessageContext {
             resolver: &self.resolver,
+            answered: mailvet::dns::answered::Answered::default(),
             authenticator: &self.authenticator,
             raw,
             clock: Clock::system(),

@@ -121,7 +121,8 @@ async fn expiry_follows_the_clock_not_the_real_time() {
     let then = verify_time(&expected);
     let wire = dkim::wire_form(&raw);
     let message = dkim::parse(&wire).expect("parses");
-    let at_signing = dkim::verify_message(&request.context(&raw, Clock::at(then)), &message).await;
+    let cx = request.context(&raw, Clock::at(then));
+    let at_signing = dkim::verify_message(&cx, &message).await;
     let signature = &at_signing.section.signatures[0];
     assert_eq!(signature.result, DkimResult::Pass, "{:?}", signature.reason);
     assert_eq!(signature.expiration, Some(1_667_930_064));
@@ -136,7 +137,8 @@ async fn expiry_follows_the_clock_not_the_real_time() {
     );
 
     for clock in [Clock::system(), Clock::at(1_667_930_065)] {
-        let later = dkim::verify_message(&request.context(&raw, clock), &message).await;
+        let cx = request.context(&raw, clock);
+        let later = dkim::verify_message(&cx, &message).await;
         let signature = &later.section.signatures[0];
         assert_eq!(signature.result, DkimResult::Policy);
         assert_eq!(signature.problem, Some(DkimProblem::Expired));
@@ -190,11 +192,8 @@ async fn a_changed_body_fails_and_says_why() {
     let request = server.mail_auth_session().await;
     let wire = dkim::wire_form(&raw);
     let message = dkim::parse(&wire).expect("parses");
-    let checked = dkim::verify_message(
-        &request.context(&raw, Clock::at(verify_time(&expected))),
-        &message,
-    )
-    .await;
+    let cx = request.context(&raw, Clock::at(verify_time(&expected)));
+    let checked = dkim::verify_message(&cx, &message).await;
     let signature = &checked.section.signatures[0];
     assert_eq!(signature.result, DkimResult::Fail);
     assert_eq!(signature.problem, Some(DkimProblem::BodyHashMismatch));

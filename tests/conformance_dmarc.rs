@@ -821,6 +821,7 @@ async fn authheaders_case(env: &Env, case: &Value) -> Outcome {
     let pairs: Vec<(&str, bool)> = dkim.iter().map(|(d, p)| (d.as_str(), *p)).collect();
     let cx = MessageContext {
         resolver: &resolver,
+        answered: mailvet::dns::answered::Answered::default(),
         authenticator: &authenticator,
         raw: raw.as_bytes(),
         clock: Clock::system(),
@@ -1013,6 +1014,7 @@ async fn verify_message(
     let (resolver, _bridge, authenticator) = env.request().await;
     let cx = MessageContext {
         resolver: &resolver,
+        answered: mailvet::dns::answered::Answered::default(),
         authenticator: &authenticator,
         raw: b"From: x\r\n\r\n",
         clock: Clock::system(),
@@ -1144,6 +1146,7 @@ async fn a_dns_failure_is_temperror_not_a_failure() {
     let (resolver, _bridge, authenticator) = env.request().await;
     let cx = MessageContext {
         resolver: &resolver,
+        answered: mailvet::dns::answered::Answered::default(),
         authenticator: &authenticator,
         raw: b"\r\n",
         clock: Clock::system(),

@@ -10,12 +10,14 @@
 //! `--offline`, the per-request memo and shared cache, the trace, and the
 //! deadline.
 //!
-//! Why not pre-fill mail-auth's `DnsCache` instead: the cache stores
-//! *parsed* TXT records, so every overlay entry would have to be guessed
-//! into the type some verifier will ask for, cache misses would still go
-//! to the network behind our back, and no query would reach the trace.
-//! The endpoint works at the record level, like a real server, and costs
-//! one loopback round trip per question.
+//! Why not only pre-fill mail-auth's `DnsCache`: the cache stores *parsed*
+//! TXT records, so an answer can be placed only where the name says which
+//! type a verifier will ask for, and a question nobody asked before
+//! mail-auth would have no answer. The endpoint works at the record level,
+//! like a real server, and costs one loopback round trip per question; the
+//! checks still hand mail-auth what they already asked through
+//! [`super::answered`], which saves that round trip for the common
+//! questions (DKIM keys, DMARC records, iprev).
 //!
 //! A failed lookup (timeout, SERVFAIL, deadline) is answered SERVFAIL at
 //! once, which mail-auth reports as temperror; it never waits a second time.

@@ -27,7 +27,9 @@
 //!
 //! mail-auth (DKIM, DMARC, ARC, iprev) reaches the same layer through
 //! [`bridge`], a DNS endpoint on loopback that answers its resolver from
-//! this request's [`Resolver`]; see that module for why.
+//! this request's [`Resolver`]; see that module for why. Answers the
+//! request already has reach mail-auth without that round trip, as its
+//! cache ([`answered`]).
 //!
 //! Why our own stub client instead of hickory-resolver for upstream
 //! queries: reports need the exact response code and the AD bit of each
@@ -36,6 +38,7 @@
 //! into errors and keeps its own cache. We still use hickory-proto for the
 //! wire format and hickory-resolver's reading of resolv.conf.
 
+pub mod answered;
 pub mod bridge;
 pub mod cache;
 pub mod overlay;
@@ -342,28 +345,11 @@ impl Resolver {
     /// and the final records).
     pub async fn lookup(&self, name: &Name, rtype: RecordType) -> Outcome {
         let mut answer = self.lookup_once(name, rtype, false).await?;
-        let mut chain = 0;
-        while rtype != RecordType::CNAME && answer.is_empty_of(rtype) {
-            let Some(target) = answer.records.iter().rev().find_map(|r| match &r.data {
-                RData::CNAME(c) => Some(c.0.clone()),
-                _ => None,
-            }) else {
-                break;
-            };
-            chain += 1;
-            if chain > MAX_CNAME_CHAIN
-                || answer
-                    .records
-                    .iter()
-                    .any(|r| r.name.eq_ignore_root_case(&target))
-            {
-                break; // a loop or an over-long chain: what we have is the answer
-            }
+        let mut hops = 0;
+        while let Some(target) = next_hop(&answer, rtype, hops) {
+            hops += 1;
             let next = self.lookup_once(&target, rtype, false).await?;
-            answer.rcode = next.rcode;
-            answer.ttl = answer.ttl.min(next.ttl);
-            answer.authenticated &= next.authenticated;
-            answer.records.extend(next.records);
+            extend_chain(&mut answer, next);
         }
         Ok(answer)
     }
@@ -372,6 +358,57 @@ impl Resolver {
     /// resolver (see [`bridge`]), for as long as the lease lives.
     pub async fn mail_auth(&self) -> Result<bridge::Lease<'_>, bridge::BridgeError> {
         self.session.dns.bridges.lease(self.clone()).await
+    }
+
+    /// The answers this request already has, in the form mail-auth's
+    /// verifiers take as their cache (see [`answered`]).
+    pub fn answered(&self) -> answered::Answered {
+        let answered = answered::Answered::default();
+        self.share_answers(&answered);
+        answered
+    }
+
+    /// Adds to `answered` the answers this request has gained since it was
+    /// made or last given them.
+    pub fn share_answers(&self, answered: &answered::Answered) {
+        let keys: Vec<Question> = {
+            let memo = self.session.memo.lock().unwrap_or_else(|p| p.into_inner());
+            memo.iter()
+                .filter(|(_, cell)| cell.initialized())
+                .map(|(key, _)| key.clone())
+                .collect()
+        };
+        for (name, rtype) in keys {
+            let name = Name::from(name);
+            if !answered.holds(&name, rtype)
+                && let Some(outcome) = self.known_outcome(&name, rtype)
+            {
+                answered.add(&name, rtype, outcome);
+            }
+        }
+    }
+
+    /// The outcome of a question this request has already answered, CNAMEs
+    /// followed as [`Resolver::lookup`] follows them; `None` if any step of
+    /// it has not been asked yet.
+    fn known_outcome(&self, name: &Name, rtype: RecordType) -> Option<Outcome> {
+        let memo = self.session.memo.lock().unwrap_or_else(|p| p.into_inner());
+        let known = |name: &Name| -> Option<Outcome> {
+            memo.get(&(LowerName::new(name), rtype))?.get().cloned()
+        };
+        let mut answer = match known(name)? {
+            Ok(answer) => answer,
+            Err(e) => return Some(Err(e)),
+        };
+        let mut hops = 0;
+        while let Some(target) = next_hop(&answer, rtype, hops) {
+            hops += 1;
+            match known(&target)? {
+                Ok(next) => extend_chain(&mut answer, next),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        Some(Ok(answer))
     }
 
     /// PTR lookup for an address (RFC 1035 §3.5, RFC 3596 §2.5).
@@ -530,6 +567,32 @@ impl Resolver {
             trace: with_trace.then_some(trace),
         }
     }
+}
+
+/// The CNAME to follow after `hops` CNAMEs when `answer` holds nothing of
+/// `rtype`; `None` at the end of the chain, at a loop, or past
+/// [`MAX_CNAME_CHAIN`] (what is there is then the answer).
+fn next_hop(answer: &Answer, rtype: RecordType, hops: usize) -> Option<Name> {
+    if rtype == RecordType::CNAME || !answer.is_empty_of(rtype) || hops >= MAX_CNAME_CHAIN {
+        return None;
+    }
+    let target = answer.records.iter().rev().find_map(|r| match &r.data {
+        RData::CNAME(c) => Some(c.0.clone()),
+        _ => None,
+    })?;
+    let looped = answer
+        .records
+        .iter()
+        .any(|r| r.name.eq_ignore_root_case(&target));
+    (!looped).then_some(target)
+}
+
+/// Appends the answer for a CNAME's target to the answer that led there.
+fn extend_chain(answer: &mut Answer, next: Answer) {
+    answer.rcode = next.rcode;
+    answer.ttl = answer.ttl.min(next.ttl);
+    answer.authenticated &= next.authenticated;
+    answer.records.extend(next.records);
 }
 
 fn answer_from(message: hickory_proto::op::Message) -> Answer {

@@ -58,10 +58,11 @@ use super::dkim::{
 use crate::domain::Checked;
 use crate::domain::dkim::decode_base64;
 use crate::findings::Finding;
+use futures_util::future::join_all;
 use mail_auth::arc::ArcError;
 use mail_auth::crypto::{Algorithm, HashAlgorithm};
 use mail_auth::dkim::Canonicalization;
-use mail_auth::{AuthenticatedMessage, DkimResult as AuthResult, Error as AuthError};
+use mail_auth::{AuthenticatedMessage, DkimResult as AuthResult, Error as AuthError, Parameters};
 use serde::Serialize;
 
 /// RFC 8617 §4.2.1: more sets than this is a broken chain.
@@ -693,7 +694,25 @@ async fn judge(
             ),
         ));
     }
-    let output = cx.authenticator.verify_arc(message).await;
+    // The keys mail-auth will ask for (every seal's, the newest
+    // signature's) are fetched first, so it takes them from the request's
+    // answers.
+    let mut key_names: Vec<(&str, &str)> = sets
+        .iter()
+        .map(|set| (set.seal_tags.d.as_str(), set.seal_tags.s.as_str()))
+        .chain([(
+            newest.signature_tags.d.as_str(),
+            newest.signature_tags.s.as_str(),
+        )])
+        .collect();
+    key_names.sort_unstable();
+    key_names.dedup();
+    join_all(key_names.iter().map(|(d, s)| fetch_key(cx.resolver, d, s))).await;
+    cx.resolver.share_answers(&cx.answered);
+    let output = cx
+        .authenticator
+        .verify_arc(Parameters::new(message).with_cache(&cx.answered))
+        .await;
     match output.result() {
         AuthResult::Pass => Ok(()),
         // mail-auth's clock says expired, ours does not (checked above):

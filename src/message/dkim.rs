@@ -67,7 +67,9 @@ use hickory_proto::dnssec::PublicKey as _;
 use hickory_proto::rr::{Name, RecordType};
 use mail_auth::crypto::{Algorithm, CryptoError, HashAlgorithm};
 use mail_auth::dkim::{Canonicalization, DkimError, Signature};
-use mail_auth::{AuthenticatedMessage, DkimOutput, DnsError as AuthDnsError, Error as AuthError};
+use mail_auth::{
+    AuthenticatedMessage, DkimOutput, DnsError as AuthDnsError, Error as AuthError, Parameters,
+};
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -264,7 +266,7 @@ pub async fn verify(cx: &MessageContext<'_>) -> Checked<DkimSection> {
 /// Verifies every DKIM signature of a message parsed with [`parse`]; only
 /// the resolver, the authenticator and the clock of `cx` are used.
 pub async fn verify_message<'x>(
-    cx: &MessageContext<'_>,
+    cx: &'x MessageContext<'_>,
     message: &'x AuthenticatedMessage<'x>,
 ) -> DkimVerification<'x> {
     let headers = signature_headers(message);
@@ -276,10 +278,9 @@ pub async fn verify_message<'x>(
         };
     }
 
-    // Keys are fetched for the key size (and for re-verification) while
-    // mail-auth verifies; when its bridge answers from `cx.resolver`, as it
-    // should, the resolver's memo makes its lookups and ours one question
-    // each.
+    // Keys are fetched first, for the key size and for re-verification;
+    // mail-auth then takes them from the request's answers (no second
+    // round trip through the bridge).
     let mut key_names: Vec<(String, String)> = Vec::new();
     for header in &headers {
         if let Parsed::Ok(signature) = &header.parsed {
@@ -289,10 +290,12 @@ pub async fn verify_message<'x>(
             }
         }
     }
-    let (outputs, keys) = tokio::join!(
-        cx.authenticator.verify_dkim(message),
-        join_all(key_names.iter().map(|(d, s)| fetch_key(cx.resolver, d, s)))
-    );
+    let keys = join_all(key_names.iter().map(|(d, s)| fetch_key(cx.resolver, d, s))).await;
+    cx.resolver.share_answers(&cx.answered);
+    let outputs = cx
+        .authenticator
+        .verify_dkim(Parameters::new(message).with_cache(&cx.answered))
+        .await;
     let key_for = |d: &str, s: &str| {
         key_names
             .iter()

@@ -44,8 +44,10 @@
 //! All DNS goes through the request's [`Resolver`]; the authenticator must
 //! come from a [`crate::dns::bridge::Bridge`] over that same resolver, so
 //! mail-auth and this module see the same answers (the per-request memo asks
-//! each question once).
+//! each question once, and mail-auth reads the answers of the tree walk
+//! from [`Resolver::answered`]).
 
+use crate::dns::answered::Answered;
 use crate::dns::{DnsError, Rcode, Resolver};
 use crate::domain::Checked;
 use crate::domain::dmarc::{
@@ -59,7 +61,9 @@ use futures_util::future::join_all;
 use hickory_proto::rr::{Name, RecordType};
 use mail_auth::dmarc::verify::DmarcParameters;
 use mail_auth::dns::TxtRecordParser;
-use mail_auth::{AuthenticatedMessage, DkimOutput, DmarcOutput, MessageAuthenticator, SpfOutput};
+use mail_auth::{
+    AuthenticatedMessage, DkimOutput, DmarcOutput, MessageAuthenticator, Parameters, SpfOutput,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -940,6 +944,7 @@ fn choose_policy(found: &Found, is_author: bool, exists: Option<bool>) -> Policy
 /// cannot be built, which a valid domain never causes.
 async fn mail_auth_verdict(
     authenticator: &MessageAuthenticator,
+    answered: &Answered,
     from: &str,
     spf: Option<&Claim>,
 ) -> Option<DmarcOutput> {
@@ -955,12 +960,15 @@ async fn mail_auth_verdict(
     let no_signatures: [DkimOutput<'_>; 0] = [];
     Some(
         authenticator
-            .verify_dmarc(DmarcParameters::new(
-                &message,
-                &no_signatures,
-                &domain,
-                &spf_output,
-            ))
+            .verify_dmarc(
+                Parameters::new(DmarcParameters::new(
+                    &message,
+                    &no_signatures,
+                    &domain,
+                    &spf_output,
+                ))
+                .with_cache(answered),
+            )
             .await,
     )
 }
@@ -975,7 +983,8 @@ async fn run(
     };
 
     // Every domain whose Organizational Domain may be needed is walked at
-    // once; the resolver's memo shares the answers with mail-auth.
+    // once; mail-auth then takes the records of the walk from the
+    // request's answers.
     let mut others: Vec<String> = inputs
         .spf
         .iter()
@@ -985,11 +994,17 @@ async fn run(
         .collect();
     others.sort();
     others.dedup();
-    let (verdict, author_walk, other_walks) = tokio::join!(
-        mail_auth_verdict(authenticator, &from, inputs.spf.as_ref()),
+    let (author_walk, other_walks) = tokio::join!(
         tree_walk(resolver, &from),
         join_all(others.iter().map(|d| tree_walk(resolver, d)))
     );
+    let verdict = mail_auth_verdict(
+        authenticator,
+        &resolver.answered(),
+        &from,
+        inputs.spf.as_ref(),
+    )
+    .await;
     let mut orgs: HashMap<String, Result<String, String>> = others
         .iter()
         .zip(&other_walks)

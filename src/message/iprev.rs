@@ -1,15 +1,17 @@
 //! iprev (RFC 8601 §3): does the sending IP's PTR name resolve back to it?
 //!
 //! This module decides the `iprev` result and the `iprev.fail` finding.
-//! mail-auth performs the lookups (PTR, then A/AAAA of the PTR names)
-//! through the request's resolver layer. Gmail and Yahoo require valid
+//! mail-auth judges, from the lookups (PTR, then A/AAAA of the PTR names)
+//! this module asks first through the request's resolver layer. Gmail and Yahoo require valid
 //! forward and reverse DNS for sending IPs ("FCrDNS"); a missing PTR or a
 //! PTR name that does not resolve back is `iprev.fail`. A DNS failure is
 //! `temperror`, not a failure of the sender.
 
+use crate::dns::Resolver;
 use crate::domain::Checked;
 use crate::findings::Finding;
-use mail_auth::{IprevResult, MessageAuthenticator};
+use hickory_proto::rr::RecordType;
+use mail_auth::{IprevResult, MessageAuthenticator, Parameters};
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -26,8 +28,17 @@ pub struct IprevSection {
     pub reason: Option<String>,
 }
 
-pub async fn verify(authenticator: &MessageAuthenticator, ip: IpAddr) -> Checked<IprevSection> {
-    let output = authenticator.verify_iprev(ip).await;
+/// `authenticator` must come from a bridge over `resolver`.
+pub async fn verify(
+    resolver: &Resolver,
+    authenticator: &MessageAuthenticator,
+    ip: IpAddr,
+) -> Checked<IprevSection> {
+    ask_first(resolver, ip).await;
+    let answered = resolver.answered();
+    let output = authenticator
+        .verify_iprev(Parameters::new(ip).with_cache(&answered))
+        .await;
     let ptr: Vec<String> = output
         .ptr
         .as_deref()
@@ -82,4 +93,26 @@ pub async fn verify(authenticator: &MessageAuthenticator, ip: IpAddr) -> Checked
         },
         findings,
     }
+}
+
+/// Asks what mail-auth's iprev will ask (RFC 8601 §3: the PTR names, at
+/// most two of them, then their addresses of the client's family), so that
+/// it finds the answers in [`Resolver::answered`].
+async fn ask_first(resolver: &Resolver, ip: IpAddr) {
+    let Ok(answer) = resolver.reverse(ip).await else {
+        return;
+    };
+    let family = match ip {
+        IpAddr::V4(_) => RecordType::A,
+        IpAddr::V6(_) => RecordType::AAAA,
+    };
+    let names = answer.ptr();
+    futures_util::future::join_all(
+        names
+            .iter()
+            .filter(|n| !n.is_root())
+            .take(2)
+            .map(|name| resolver.lookup(name, family)),
+    )
+    .await;
 }

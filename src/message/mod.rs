@@ -14,6 +14,7 @@ pub mod iprev;
 pub mod report;
 
 use crate::dns::Resolver;
+use crate::dns::answered::Answered;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The time verification judges `t=` and `x=` against: now, or a fixed
@@ -52,6 +53,9 @@ pub struct MessageContext<'a> {
     pub resolver: &'a Resolver,
     /// mail-auth, with its lookups routed through `resolver`.
     pub authenticator: &'a mail_auth::MessageAuthenticator,
+    /// The answers `resolver` has shared with mail-auth so far (a check
+    /// asks its questions first, then lets mail-auth read them here).
+    pub answered: Answered,
     /// The raw message as received (CRLF or LF line ends).
     pub raw: &'a [u8],
     pub clock: Clock,

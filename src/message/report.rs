@@ -76,6 +76,7 @@ pub async fn report(
     let authenticator = &lease.authenticator;
     let cx = MessageContext {
         resolver: &resolver,
+        answered: crate::dns::answered::Answered::default(),
         authenticator,
         raw: &request.raw,
         clock: request.clock,
@@ -108,7 +109,7 @@ pub async fn report(
     };
     let iprev_check = async {
         match given.ip {
-            Some(ip) => Some(iprev::verify(authenticator, ip).await),
+            Some(ip) => Some(iprev::verify(&resolver, authenticator, ip).await),
             None => None,
         }
     };

@@ -422,6 +422,7 @@ impl MailAuthSession {
     pub fn context<'a>(&'a self, raw: &'a [u8], clock: Clock) -> MessageContext<'a> {
         MessageContext {
             resolver: &self.resolver,
+            answered: mailvet::dns::answered::Answered::default(),
             authenticator: &self.authenticator,
             raw,
             clock,
