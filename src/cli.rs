@@ -10,7 +10,7 @@ use crate::domain::AuditOptions;
 use crate::domain::name::DomainName;
 use crate::domain::report::{self, DomainReport};
 use crate::findings::FailOn;
-use crate::render::{self, Format, text::Style};
+use crate::render::{self, Format, Suite, ZoneLocator, text::Style};
 use crate::spf::{self, SpfQuery};
 use clap::{Args, Parser, Subcommand};
 use futures_util::stream::{self, StreamExt};
@@ -39,7 +39,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP API (GET /v1/domains/{domain}, POST /v1/spf, GET /v1/findings, GET /healthz).
+    /// Run the HTTP API: the reports under /v1, plus /healthz, /readyz, /metrics and /openapi.yaml.
+    ///
+    /// Every flag can also be set by the MAILVET_* environment variable shown
+    /// with it, so a container is configured by its environment. Requests to
+    /// /v1 are limited per client (--rate-limit), in number at once
+    /// (--max-concurrent), in time (--request-timeout) and in body size; each
+    /// limit answers application/problem+json with a stable type, and 429
+    /// and 503 say when to retry. With --api-key or --api-key-file every
+    /// endpoint but /healthz, /readyz and /openapi.yaml needs `Authorization:
+    /// Bearer KEY`. Every answer carries an x-request-id. SIGTERM lets
+    /// requests in flight finish (--shutdown-timeout) before exiting.
     Serve(ServeArgs),
     /// Audit the DNS posture of sending domains.
     ///
@@ -84,6 +94,46 @@ pub enum Command {
         Exit codes: 0 pass or neutral (nothing at or above --fail-on), 1 fail, none or \
         permerror (errors), 2 bad usage or input. A DNS failure (temperror) is a warning.")]
     Spf(SpfArgs),
+    /// The CI gate: check domains against what their owner expects.
+    ///
+    /// The config (TOML) lists each domain with its expectations: DKIM
+    /// selectors that must hold valid keys of a minimum size, the least
+    /// DMARC policy for the domain and its subdomains and a required rua,
+    /// the sources SPF must authorize, its ending and a lookup margin, the
+    /// MTA-STS mode, TLS-RPT and BIMI, and the senders (IP, MAIL FROM
+    /// domain, DKIM domain) whose DMARC outcome is predicted. Each domain is
+    /// audited as `mailvet domain` does; each expectation and each finding
+    /// is a test case. With --zone, the zone files overlay live DNS, so a
+    /// pull request's DNS change is checked before it is published, and the
+    /// report shows what it fixes and what it breaks compared with live DNS.
+    /// With GITHUB_ACTIONS=true, failures are also written as ::error and
+    /// ::warning annotations (on standard error when --format is json, junit
+    /// or sarif, so the report stays parseable).
+    #[command(after_help = "Examples:\n  \
+        mailvet check                                   # reads ./mailvet.toml\n  \
+        mailvet check --config dns/mailvet.toml --fail-on warning\n  \
+        mailvet check --zone zones/example.com.zone     # check a DNS change before publishing it\n  \
+        mailvet check --format junit > mailvet-junit.xml\n  \
+        mailvet check --format sarif > mailvet.sarif\n\n\
+        A config (see the README, \"Use in CI\"):\n  \
+        [[domain]]\n  \
+        name = \"example.com\"\n  \
+        tls_rpt = true\n  \
+        [domain.dmarc]\n  \
+        policy = \"reject\"\n  \
+        require_rua = true\n  \
+        [domain.spf]\n  \
+        authorized = [\"192.0.2.25\", \"198.51.100.0/24\"]\n  \
+        all = \"-all\"\n  \
+        [[domain.sender]]\n  \
+        name = \"newsletter ESP\"\n  \
+        ip = \"198.51.100.7\"\n  \
+        mail_from_domain = \"bounce.example.com\"\n  \
+        dkim_domain = \"example.com\"\n\n\
+        Exit codes: 0 every expectation met and nothing at or above --fail-on, 1 otherwise \
+        (or a DNS lookup failed: retry), 2 bad config or input (the message names the \
+        config line and field).")]
+    Check(CheckArgs),
 }
 
 /// How DNS is asked; shared by every subcommand that queries DNS.
@@ -129,6 +179,8 @@ pub struct DnsArgs {
 /// How a report is printed and when the run fails.
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
+    /// text for people; json; junit (one testsuite per domain or message,
+    /// one testcase per expectation and finding); sarif (SARIF 2.1.0).
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
 
@@ -143,13 +195,19 @@ pub struct OutputArgs {
 
 impl OutputArgs {
     /// Prints the reports (one JSON object, or an array for several; text
-    /// one after another) and decides the exit code.
+    /// one after another; JUnit and SARIF one document for all) and decides
+    /// the exit code: 1 when a case of a report's suite fails.
     fn emit<R: serde::Serialize>(
         &self,
         reports: &[R],
         text: impl Fn(usize, &R) -> String,
-        findings: impl Fn(&R) -> &[crate::findings::Finding],
+        suite: impl Fn(usize, &R) -> Suite,
     ) -> ExitCode {
+        let suites: Vec<Suite> = reports
+            .iter()
+            .enumerate()
+            .map(|(i, r)| suite(i, r))
+            .collect();
         let out = match (self.format, reports) {
             (Format::Json, [one]) => render::json(one),
             (Format::Json, many) => render::json(&many),
@@ -159,12 +217,33 @@ impl OutputArgs {
                 .map(|(i, r)| text(i, r))
                 .collect::<Vec<_>>()
                 .join("\n"),
+            (Format::Junit | Format::Sarif, _) => String::new(),
         };
-        print!("{out}");
-        if reports
-            .iter()
-            .any(|r| self.fail_on.is_exceeded(findings(r)))
-        {
+        let failed = suites.iter().any(|s| s.failures().next().is_some());
+        self.print(&out, &suites, failed)
+    }
+
+    /// Writes the report in the chosen format (`text` and `json` come
+    /// rendered), GitHub annotations when running there, and returns the
+    /// exit code.
+    fn print(&self, rendered: &str, suites: &[Suite], failed: bool) -> ExitCode {
+        let annotations = if render::annotations::in_github_actions() {
+            render::annotations::render(suites)
+        } else {
+            String::new()
+        };
+        match self.format {
+            Format::Text => print!("{rendered}{annotations}"),
+            Format::Json => print!("{rendered}"),
+            Format::Junit => print!("{}", render::junit::render(suites)),
+            Format::Sarif => print!("{}", render::sarif::render(suites)),
+        }
+        // Machine-readable output stays parseable; the runner reads
+        // workflow commands from standard error too.
+        if self.format != Format::Text {
+            eprint!("{annotations}");
+        }
+        if failed {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
@@ -317,6 +396,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub dns: DnsArgs,
+
+    #[command(flatten)]
+    pub service: crate::http::config::ServiceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -340,6 +422,23 @@ pub struct SpfArgs {
     pub dns: DnsArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The config: the domains to check and what is expected of each
+    /// (TOML; see fixtures/check/mailvet.example.toml).
+    #[arg(long, value_name = "FILE", default_value = "mailvet.toml")]
+    pub config: PathBuf,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -355,6 +454,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Spf(args) => spf_command(args).await,
             Command::Domain(args) => domain_command(args).await,
             Command::Message(args) => message_command(args).await,
+            Command::Check(args) => check_command(args).await,
         }
     })
 }
@@ -367,11 +467,24 @@ fn usage_error(message: &str) -> ExitCode {
 impl DnsArgs {
     /// Builds the resolver layer, loading the zone files.
     pub fn build(&self, cache_capacity: usize) -> Result<Arc<Dns>, dns::SetupError> {
-        let zones = self
+        self.build_with(self.load_zones()?, cache_capacity)
+    }
+
+    /// Reads the --zone files.
+    pub fn load_zones(&self) -> Result<Vec<dns::zone::Zone>, dns::SetupError> {
+        Ok(self
             .zones
             .iter()
             .map(|p| dns::zone::Zone::load(p))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Builds the resolver layer over these zones.
+    pub fn build_with(
+        &self,
+        zones: Vec<dns::zone::Zone>,
+        cache_capacity: usize,
+    ) -> Result<Arc<Dns>, dns::SetupError> {
         let upstream = if self.offline {
             UpstreamChoice::Offline
         } else if self.dns.is_empty() {
@@ -411,7 +524,7 @@ async fn spf_command(args: SpfArgs) -> ExitCode {
     args.output.emit(
         &[report],
         |_, r| render::text::spf(r, Style::for_stdout()),
-        |r| &r.findings,
+        |_, r| Suite::of_findings(&r.check.sender, &r.findings, args.output.fail_on, |_| None),
     )
 }
 
@@ -451,7 +564,11 @@ async fn domain_command(args: DomainArgs) -> ExitCode {
         }
     }
     options.selectors = args.selectors.clone();
-    let dns = match args.dns.build(0) {
+    let zones = match args.dns.load_zones() {
+        Ok(z) => z,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let dns = match args.dns.build_with(zones.clone(), 0) {
         Ok(d) => d,
         Err(e) => return usage_error(&e.to_string()),
     };
@@ -466,11 +583,61 @@ async fn domain_command(args: DomainArgs) -> ExitCode {
         .buffered(CONCURRENT_AUDITS)
         .collect()
         .await;
+    let locator = ZoneLocator::new(&zones);
     args.output.emit(
         &reports,
         |_, r| render::text::domain(r, Style::for_stdout()),
-        |r| &r.findings,
+        |_, r| {
+            Suite::of_findings(&r.domain, &r.findings, args.output.fail_on, |f| {
+                locator.locate(&r.domain, f)
+            })
+        },
     )
+}
+
+/// Checks the config's domains, with the --zone files and, to show what
+/// they change, against live DNS alone.
+async fn check_command(args: CheckArgs) -> ExitCode {
+    let config = match crate::check::config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let options = match args.fetch.audit_options() {
+        Ok(o) => o,
+        Err(e) => return usage_error(&e),
+    };
+    let zones = match args.dns.load_zones() {
+        Ok(z) => z,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let compare_live = !zones.is_empty() && !args.dns.offline;
+    let (planned_dns, live_dns) = match (
+        args.dns.build_with(zones.clone(), 0),
+        args.dns.build_with(Vec::new(), 0),
+    ) {
+        (Ok(p), Ok(l)) => (p, l),
+        (Err(e), _) | (_, Err(e)) => return usage_error(&e.to_string()),
+    };
+    let trace = args.output.trace;
+    let (planned, live) = tokio::join!(
+        crate::check::run(&planned_dns, &config, &options, trace),
+        async {
+            if compare_live {
+                Some(crate::check::run(&live_dns, &config, &options, false).await)
+            } else {
+                None
+            }
+        }
+    );
+    let fail_on = args.output.fail_on;
+    let report = crate::check::CheckReport::new(&config, fail_on, planned, live.as_deref());
+    let suites = report.suites(fail_on, ZoneLocator::new(&zones));
+    let rendered = match args.output.format {
+        Format::Text => render::check::render(&report, fail_on, Style::for_stdout()),
+        Format::Json => render::json(&report),
+        Format::Junit | Format::Sarif => String::new(),
+    };
+    args.output.print(&rendered, &suites, !report.passed())
 }
 
 /// Verifies at most this many messages at once.
@@ -549,7 +716,15 @@ async fn message_command(args: MessageArgs) -> ExitCode {
                 .map_or_else(String::new, |f| f.display().to_string());
             render::text::message(r, &name, Style::for_stdout())
         },
-        |r| &r.findings,
+        |i, r| {
+            let file = args.files.get(i).filter(|f| f.as_os_str() != "-");
+            let name = file.map_or_else(|| "standard input".into(), |f| f.display().to_string());
+            let location = file.map(|f| render::Location {
+                file: f.display().to_string(),
+                line: None,
+            });
+            Suite::of_findings(name, &r.findings, args.output.fail_on, |_| location.clone())
+        },
     )
 }
 
@@ -562,11 +737,16 @@ async fn serve(args: ServeArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return usage_error(&e),
     };
+    let service = match args.service.config() {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
     let state = crate::http::AppState {
-        dns,
         audit,
         message_limit: args.message.max_message_size,
         authserv_id: args.message.authserv_id.clone(),
+        service,
+        ..crate::http::AppState::new(dns)
     };
     match crate::http::serve(args.listen, state).await {
         Ok(()) => ExitCode::SUCCESS,

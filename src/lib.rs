@@ -12,13 +12,18 @@
 //! - [`spf`] — SPF (RFC 7208), our own: the record parser, the macro
 //!   expander and `check_host()` with its lookup limits.
 //! - [`findings`] — the catalog of finding codes, findings and verdicts.
-//! - [`render`] — reports as JSON or as text for people.
+//! - [`render`] — reports as JSON, as text for people, and as JUnit XML,
+//!   SARIF and GitHub Actions annotations for CI.
+//! - [`check`] — `mailvet check`, the CI gate: a config of domains and
+//!   what their owner expects, judged against an audit of each, with the
+//!   difference a `--zone` change would make.
 //! - [`http`] — the axum server: routes, problem+json errors, limits.
 //! - [`cli`] — subcommands, flags and exit codes.
 //!
 //! The binary (`src/main.rs`) parses the command line, calls the engine
 //! and renders; it holds no logic of its own.
 
+pub mod check;
 pub mod cli;
 pub mod dns;
 pub mod domain;

@@ -1,18 +1,44 @@
-//! The `mailvet` binary: parses the command line and hands it to the library.
+//! The `mailvet` binary: parses the command line, sets up logging and
+//! hands the command to the library.
 
 use clap::Parser;
+use mailvet::cli::{Cli, Command};
+use mailvet::http::config::LogFormat;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    tracing_subscriber::fmt()
-        .with_ansi(!no_color && std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MAILVET_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    mailvet::cli::run(mailvet::cli::Cli::parse())
+    let cli = Cli::parse();
+    // Only the server logs enough to want JSON; the other commands talk
+    // to a person on a terminal.
+    let format = match &cli.command {
+        Command::Serve(args) => args.service.log_format,
+        _ => LogFormat::Text,
+    };
+    init_logging(format);
+    mailvet::cli::run(cli)
+}
+
+/// Log lines go to standard error at the level of `MAILVET_LOG` (`info`
+/// by default, or any `tracing` filter such as `mailvet=debug`).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MAILVET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            builder
+                .with_ansi(!no_color && std::io::stderr().is_terminal())
+                .init();
+        }
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
 }

@@ -12,6 +12,11 @@ use std::path::Path;
 
 const DIR: &str = "fixtures/messages";
 
+/// The envelope as `report` infers it: from the message's one parse.
+fn infer(raw: &[u8], given: Envelope) -> envelope::EnvelopeReport {
+    envelope::infer(&headers::fields(&headers::parse(raw)), given)
+}
+
 fn read(name: &str) -> Vec<u8> {
     std::fs::read(Path::new(DIR).join(name)).unwrap()
 }
@@ -185,7 +190,7 @@ fn from_domain_of_fixtures() {
 fn envelope_is_inferred_from_received_and_return_path() {
     let raw = read("received-only.eml");
     assert!(codes(&raw, None).is_empty());
-    let report = envelope::infer(&raw, Envelope::default());
+    let report = infer(&raw, Envelope::default());
     assert_eq!(
         report.envelope(),
         Envelope {
@@ -233,7 +238,7 @@ fn envelope_is_inferred_from_received_and_return_path() {
 
 #[test]
 fn envelope_without_trace_headers_stays_unknown() {
-    let report = envelope::infer(&read("clean-bulk.eml"), Envelope::default());
+    let report = infer(&read("clean-bulk.eml"), Envelope::default());
     assert!(report.findings.is_empty());
     assert_eq!(report.ip.source, Source::Unknown);
     assert!(
@@ -257,7 +262,7 @@ fn given_envelope_wins_over_headers() {
         helo: None,
         mail_from: Some(String::new()),
     };
-    let report = envelope::infer(&read("received-only.eml"), given);
+    let report = infer(&read("received-only.eml"), given);
     assert_eq!(report.ip.source, Source::Given);
     assert_eq!(report.mail_from.value.as_deref(), Some(""));
     assert_eq!(report.mail_from.source, Source::Given);
@@ -276,7 +281,7 @@ fn damaged_fixtures_never_panic() {
         for end in 0..=raw.len() {
             let cut = &raw[..end];
             let _ = headers::check(cut, None);
-            let _ = envelope::infer(cut, Envelope::default());
+            let _ = infer(cut, Envelope::default());
         }
         for (i, junk) in [0u8, 0xff, b'\n', b'(', b'<', b':']
             .iter()
@@ -288,7 +293,7 @@ fn damaged_fixtures_never_panic() {
             damaged[i] = *junk;
             let _ = headers::check(&damaged, Some(true));
             let _ = headers::from_domain(&damaged);
-            let _ = envelope::infer(&damaged, Envelope::default());
+            let _ = infer(&damaged, Envelope::default());
         }
     }
 }

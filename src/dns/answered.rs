@@ -4,7 +4,7 @@
 //! loopback round trip. When our own checks have already asked a question
 //! — the DKIM key of each signature, the DMARC records of the tree walk,
 //! the PTR and address records of the client IP — mail-auth can take the
-//! answer from this cache instead ([`Resolver::answered`]), which saves
+//! answer from this cache instead ([`Resolver::share_answers`]), which saves
 //! the round trip and is otherwise the same answer. A question not in it
 //! goes through the bridge as before, so the cache decides only *how* an
 //! answer reaches mail-auth, never *what* it is.
@@ -16,9 +16,9 @@
 //! bridge). A failed question (timeout, SERVFAIL) is left out, so mail-auth
 //! asks the bridge and gets the same failure.
 //!
-//! [`Resolver::answered`]: super::Resolver::answered
+//! [`Resolver::share_answers`]: super::Resolver::share_answers
 
-use super::{Outcome, Rcode};
+use super::{Outcome, Question, Rcode};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 use mail_auth::dkim::DomainKey;
@@ -26,25 +26,57 @@ use mail_auth::dmarc::DmarcRecord;
 use mail_auth::dns::{DnsCache, NoCache, ResolverCache, TxtRecord, TxtRecordParser};
 use mail_auth::{DnssecStatus, Negative, RecordSet};
 use std::borrow::Borrow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Mutex;
 
 type Found<T> = Result<RecordSet<T>, Negative>;
 
-/// One request's answers in mail-auth's cache form. It lives for one
-/// verifier call, so entries never expire.
+/// One request's answers in mail-auth's cache form, for every verifier
+/// of the request; entries never expire.
 #[derive(Default)]
 pub struct Answered {
     txt: Entries<Box<str>, TxtRecord>,
     ipv4: Entries<Box<str>, Found<Ipv4Addr>>,
     ipv6: Entries<Box<str>, Found<Ipv6Addr>>,
     ptr: Entries<IpAddr, Found<Box<str>>>,
+    /// The request's questions already placed.
+    seen: Mutex<HashSet<Question>>,
 }
 
 /// A map mail-auth reads and adds to.
-pub struct Entries<K, V>(Mutex<HashMap<K, V>>);
+pub struct Entries<K, V>(Mutex<HashMap<K, Entry<V>>>);
+
+/// A value, or how to make it when first read: a TXT record is parsed
+/// only if a verifier asks for it (parsing a DKIM key builds the key).
+struct Entry<V> {
+    value: Option<V>,
+    make: Option<Box<dyn FnOnce() -> V + Send>>,
+}
+
+impl<V> Entry<V> {
+    fn ready(value: V) -> Self {
+        Entry {
+            value: Some(value),
+            make: None,
+        }
+    }
+
+    fn deferred(make: impl FnOnce() -> V + Send + 'static) -> Self {
+        Entry {
+            value: None,
+            make: Some(Box::new(make)),
+        }
+    }
+
+    fn value(&mut self) -> Option<&V> {
+        if self.value.is_none() {
+            self.value = self.make.take().map(|make| make());
+        }
+        self.value.as_ref()
+    }
+}
 
 impl<K, V> Default for Entries<K, V> {
     fn default() -> Self {
@@ -58,7 +90,7 @@ impl<K: Hash + Eq, V: Clone> ResolverCache<K, V> for Entries<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.map().get(name).cloned()
+        self.map().get_mut(name)?.value().cloned()
     }
 
     fn remove<Q>(&self, name: &Q) -> Option<V>
@@ -66,43 +98,38 @@ impl<K: Hash + Eq, V: Clone> ResolverCache<K, V> for Entries<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.map().remove(name)
+        self.map().remove(name)?.value().cloned()
     }
 
     fn insert(&self, key: K, value: V, _valid_until: std::time::Instant) {
-        self.map().insert(key, value);
+        self.map().insert(key, Entry::ready(value));
     }
 }
 
 impl<K: Hash + Eq, V> Entries<K, V> {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<K, V>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<K, Entry<V>>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn has<Q>(&self, key: &Q) -> bool
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.map().contains_key(key)
-    }
-
-    fn put(&self, key: K, value: V) {
+    fn put(&self, key: K, value: Entry<V>) {
         self.map().insert(key, value);
     }
 }
 
 impl Answered {
-    /// True when the question already has its place (or none to have).
-    pub(super) fn holds(&self, name: &Name, rtype: RecordType) -> bool {
-        let key = name.to_lowercase().to_ascii();
-        match rtype {
-            RecordType::TXT => TxtKind::of(name).is_none() || self.txt.has(key.as_str()),
-            RecordType::A => self.ipv4.has(key.as_str()),
-            RecordType::AAAA => self.ipv6.has(key.as_str()),
-            RecordType::PTR => reversed_address(name).is_none_or(|ip| self.ptr.has(&ip)),
-            _ => true,
-        }
+    /// True when the question's answer has been placed (or had no place).
+    pub(super) fn has_seen(&self, question: &Question) -> bool {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(question)
+    }
+
+    pub(super) fn see(&self, question: Question) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(question);
     }
 
     /// Places an answered question where mail-auth will look for it.
@@ -129,9 +156,9 @@ impl Answered {
                     .map(|strings| strings.concat())
                     .collect();
                 let value = if records.is_empty() {
-                    TxtRecord::Error(negative.into())
+                    Entry::ready(TxtRecord::Error(negative.into()))
                 } else {
-                    kind.parse(&records)
+                    Entry::deferred(move || kind.parse(&records))
                 };
                 self.txt.put(key, value);
             }
@@ -154,15 +181,15 @@ impl Answered {
     }
 }
 
-fn found<T>(records: Vec<T>, negative: Negative) -> Found<T> {
-    if records.is_empty() {
+fn found<T>(records: Vec<T>, negative: Negative) -> Entry<Found<T>> {
+    Entry::ready(if records.is_empty() {
         Err(negative)
     } else {
         Ok(RecordSet {
             records: records.into(),
             dnssec_status: DnssecStatus::Indeterminate,
         })
-    }
+    })
 }
 
 /// What a TXT record at a name holds, for the names mail-auth asks.
@@ -173,14 +200,11 @@ enum TxtKind {
 
 impl TxtKind {
     fn of(name: &Name) -> Option<TxtKind> {
-        let labels: Vec<String> = name
-            .iter()
-            .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase())
-            .collect();
-        let has = |label: &str| labels.iter().any(|l| l == label);
-        if has("_dmarc") {
+        let has = |label: &[u8]| name.iter().any(|l| l.eq_ignore_ascii_case(label));
+        let first = name.iter().next().unwrap_or_default();
+        if has(b"_dmarc") {
             Some(TxtKind::Dmarc)
-        } else if has("_domainkey") && labels.first().is_some_and(|l| l != "_report") {
+        } else if has(b"_domainkey") && !first.eq_ignore_ascii_case(b"_report") {
             Some(TxtKind::DomainKey)
         } else {
             None

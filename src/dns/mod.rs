@@ -282,7 +282,7 @@ impl Dns {
                 deadline: Instant::now() + self.deadline,
                 memo: Mutex::new(HashMap::new()),
                 memo_checking_disabled: Mutex::new(HashMap::new()),
-                trace: Mutex::new(Vec::new()),
+                trace: Mutex::new(Vec::with_capacity(32)),
             }),
         }
     }
@@ -329,7 +329,44 @@ struct Session {
     memo: Mutex<HashMap<Question, Arc<OnceCell<Outcome>>>>,
     /// The same for questions asked with the CD bit.
     memo_checking_disabled: Mutex<HashMap<Question, Arc<OnceCell<Outcome>>>>,
-    trace: Mutex<Vec<TraceEntry>>,
+    trace: Mutex<Vec<Asked>>,
+}
+
+/// One question of a request's trace, as asked.
+#[derive(Debug)]
+struct Asked {
+    name: Name,
+    rtype: RecordType,
+    /// The memo cell holding the answer (always set once recorded).
+    answer: Arc<OnceCell<Outcome>>,
+    ms: f64,
+    source: Source,
+    server: Option<SocketAddr>,
+}
+
+impl Asked {
+    fn entry(&self) -> TraceEntry {
+        let (rcode, answers) = match self.answer.get() {
+            Some(Ok(a)) => (
+                match a.rcode {
+                    Rcode::NoError => "NOERROR".to_string(),
+                    Rcode::NXDomain => "NXDOMAIN".to_string(),
+                },
+                a.records.iter().map(trace::present).collect(),
+            ),
+            Some(Err(e)) => (e.rcode_word(), Vec::new()),
+            None => ("PENDING".to_string(), Vec::new()),
+        };
+        TraceEntry {
+            name: self.name.to_ascii(),
+            rtype: trace::type_name(self.rtype),
+            rcode,
+            answers,
+            ms: self.ms,
+            source: self.source,
+            server: self.server.map(|s| s.to_string()),
+        }
+    }
 }
 
 /// The per-request resolver handle. Cheap to clone; clones share the
@@ -360,30 +397,22 @@ impl Resolver {
         self.session.dns.bridges.lease(self.clone()).await
     }
 
-    /// The answers this request already has, in the form mail-auth's
-    /// verifiers take as their cache (see [`answered`]).
-    pub fn answered(&self) -> answered::Answered {
-        let answered = answered::Answered::default();
-        self.share_answers(&answered);
-        answered
-    }
-
-    /// Adds to `answered` the answers this request has gained since it was
-    /// made or last given them.
+    /// Adds to `answered`, mail-auth's cache for this request (see
+    /// [`answered`]), the answers this request has gained since it was made
+    /// or last given them.
     pub fn share_answers(&self, answered: &answered::Answered) {
-        let keys: Vec<Question> = {
+        let fresh: Vec<Question> = {
             let memo = self.session.memo.lock().unwrap_or_else(|p| p.into_inner());
             memo.iter()
-                .filter(|(_, cell)| cell.initialized())
+                .filter(|(key, cell)| cell.initialized() && !answered.has_seen(key))
                 .map(|(key, _)| key.clone())
                 .collect()
         };
-        for (name, rtype) in keys {
-            let name = Name::from(name);
-            if !answered.holds(&name, rtype)
-                && let Some(outcome) = self.known_outcome(&name, rtype)
-            {
-                answered.add(&name, rtype, outcome);
+        for key in fresh {
+            let name = Name::from(&key.0);
+            if let Some(outcome) = self.known_outcome(&name, key.1) {
+                answered.add(&name, key.1, outcome);
+                answered.see(key);
             }
         }
     }
@@ -455,46 +484,48 @@ impl Resolver {
             Arc::clone(memo.entry(key.clone()).or_default())
         };
         let started = Instant::now();
-        let mut asked_here = false;
+        // Who answered: the memo unless this call is the one that asked.
+        let mut provenance = (Source::Cache, None);
         let outcome = cell
-            .get_or_init(|| {
-                asked_here = true;
-                self.resolve(&name, rtype, checking_disabled)
+            .get_or_init(|| async {
+                let (outcome, source, server) = self.resolve(&name, rtype, checking_disabled).await;
+                provenance = (source, server);
+                outcome
             })
             .await
             .clone();
-        if !asked_here {
-            self.record(&name, rtype, &outcome, started, Source::Cache, None);
-        }
+        let (source, server) = provenance;
+        self.record(name, rtype, cell, started, source, server);
         outcome
     }
 
-    async fn resolve(&self, name: &Name, rtype: RecordType, checking_disabled: bool) -> Outcome {
+    /// Asks the overlay, then the shared cache, then upstream; says which
+    /// answered.
+    async fn resolve(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        checking_disabled: bool,
+    ) -> (Outcome, Source, Option<SocketAddr>) {
         let dns = &self.session.dns;
-        let started = Instant::now();
         if let Some(answer) = dns.overlay.lookup(name, rtype) {
-            let outcome = Ok(answer);
-            self.record(name, rtype, &outcome, started, Source::Overlay, None);
-            return outcome;
+            return (Ok(answer), Source::Overlay, None);
         }
         let Some(upstream) = &dns.upstream else {
-            let outcome = Ok(Answer {
+            let nxdomain = Answer {
                 rcode: Rcode::NXDomain,
                 records: Vec::new(),
                 authenticated: false,
                 ttl: 0,
-            });
-            self.record(name, rtype, &outcome, started, Source::Overlay, None);
-            return outcome;
+            };
+            return (Ok(nxdomain), Source::Overlay, None);
         };
         let key = (LowerName::new(name), rtype);
         // CD answers may be bogus data: they neither come from nor go to the
         // cache that other requests' ordinary lookups share.
         let cache = dns.cache.as_ref().filter(|_| !checking_disabled);
         if let Some(answer) = cache.and_then(|c| c.get(&key)) {
-            let outcome = Ok(answer);
-            self.record(name, rtype, &outcome, started, Source::Cache, None);
-            return outcome;
+            return (Ok(answer), Source::Cache, None);
         }
         let (outcome, server) = match upstream
             .exchange(name, rtype, checking_disabled, self.session.deadline)
@@ -506,44 +537,33 @@ impl Resolver {
         if let (Some(cache), Ok(answer)) = (cache, &outcome) {
             cache.insert(key, answer.clone());
         }
-        self.record(name, rtype, &outcome, started, Source::Upstream, server);
-        outcome
+        (outcome, Source::Upstream, server)
     }
 
+    /// Notes a question in the trace; it is put in words only when the
+    /// trace is read ([`Asked::entry`]).
     fn record(
         &self,
-        name: &Name,
+        name: Name,
         rtype: RecordType,
-        outcome: &Outcome,
+        answer: Arc<OnceCell<Outcome>>,
         started: Instant,
         source: Source,
         server: Option<SocketAddr>,
     ) {
-        let (rcode, answers) = match outcome {
-            Ok(a) => (
-                match a.rcode {
-                    Rcode::NoError => "NOERROR".to_string(),
-                    Rcode::NXDomain => "NXDOMAIN".to_string(),
-                },
-                a.records.iter().map(trace::present).collect(),
-            ),
-            Err(e) => (e.rcode_word(), Vec::new()),
-        };
-        let ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
-        let entry = TraceEntry {
-            name: name.to_ascii(),
-            rtype: trace::type_name(rtype),
-            rcode,
-            answers,
-            ms,
+        let asked = Asked {
+            name,
+            rtype,
+            answer,
+            ms: (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0,
             source,
-            server: server.map(|s| s.to_string()),
+            server,
         };
         self.session
             .trace
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(entry);
+            .push(asked);
     }
 
     /// The trace so far.
@@ -552,19 +572,22 @@ impl Resolver {
             .trace
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .iter()
+            .map(Asked::entry)
+            .collect()
     }
 
     /// The `dns` section of a report: the count always, entries on request.
     pub fn summary(&self, with_trace: bool) -> DnsSummary {
-        let trace = self.trace();
+        let (queries, upstream_queries) = {
+            let asked = self.session.trace.lock().unwrap_or_else(|p| p.into_inner());
+            let upstream = asked.iter().filter(|a| a.source == Source::Upstream);
+            (asked.len(), upstream.count())
+        };
         DnsSummary {
-            queries: trace.len(),
-            upstream_queries: trace
-                .iter()
-                .filter(|t| t.source == Source::Upstream)
-                .count(),
-            trace: with_trace.then_some(trace),
+            queries,
+            upstream_queries,
+            trace: with_trace.then(|| self.trace()),
         }
     }
 }

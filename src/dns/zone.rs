@@ -68,6 +68,24 @@ impl Zone {
         })?;
         parse(&text, Some(path))
     }
+
+    /// Whether this zone is authoritative for `name` (at or below its origin).
+    pub fn covers(&self, name: &Name) -> bool {
+        self.origin.zone_of(name)
+    }
+
+    /// The line of the first record written for this owner and type, so a
+    /// report can point into the file.
+    pub fn line_of(&self, owner: &Name, rtype: RecordType) -> Option<usize> {
+        let owner = hickory_proto::rr::LowerName::new(owner);
+        self.records
+            .iter()
+            .find(|zr| {
+                zr.record.record_type() == rtype
+                    && hickory_proto::rr::LowerName::new(&zr.record.name) == owner
+            })
+            .map(|zr| zr.line)
+    }
 }
 
 /// Parses zone-file text. The origin is `$ORIGIN` (first one) or, failing

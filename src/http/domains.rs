@@ -1,14 +1,52 @@
-//! `GET /v1/domains/{domain}` (the posture audit) and `GET /v1/findings`
-//! (the catalog).
+//! `GET /v1/domains/{domain}` (the posture audit), `POST /v1/domains`
+//! (several audits in one request) and `GET /v1/findings` (the catalog).
+//!
+//! A batch holds at most `max_batch` domains (`--max-batch`); more is 413
+//! `/problems/too-many-domains`, decided before any DNS is asked, because
+//! the limit is on the size of the work a request asks for. The domains
+//! are audited [`CONCURRENT_AUDITS`] at a time and answered in the order
+//! given, each report as `GET /v1/domains/{domain}` would give it.
 
-use super::AppState;
 use super::problem::{Problem, ProblemType};
+use super::{AppState, ReportParams, json_body, params};
+use crate::domain::AuditOptions;
 use crate::domain::name::DomainName;
-use crate::domain::report;
+use crate::domain::report::{self, DomainReport};
 use crate::findings::CatalogEntry;
 use crate::findings::catalog::CATALOG;
-use axum::extract::{Path, RawQuery, State};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::Json;
+use futures_util::stream::{self, StreamExt};
+use serde::Deserialize;
+
+/// Domains of one batch audited at once.
+pub const CONCURRENT_AUDITS: usize = 8;
+
+/// Most DKIM selectors one request may add (each is asked of every domain).
+pub const MAX_SELECTORS: usize = 20;
+
+/// The body limit of a batch: room for `max_batch` names at their longest.
+pub(super) fn batch_body_limit(max_batch: usize) -> usize {
+    super::JSON_BODY_LIMIT + max_batch * 300
+}
+
+/// A DKIM selector as the request gave it, checked and lower-cased.
+fn selector(value: &str, field: &str) -> Result<String, Problem> {
+    let s = value.trim().to_ascii_lowercase();
+    if crate::domain::name::is_dkim_selector(&s) {
+        Ok(s)
+    } else {
+        Err(Problem::new(
+            ProblemType::InvalidRequest,
+            format!(
+                "`{value}` is not a DKIM selector (letters, digits, `-`, `_`, dots between labels)"
+            ),
+        )
+        .field(field))
+    }
+}
 
 /// Query parameters: `selector` (repeatable) and `trace`.
 struct AuditParams {
@@ -23,17 +61,7 @@ fn parse_params(raw: Option<&str>) -> Result<AuditParams, Problem> {
     };
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         match key.as_ref() {
-            "selector" => {
-                let s = value.trim().to_ascii_lowercase();
-                if !crate::domain::name::is_dkim_selector(&s) {
-                    return Err(Problem::new(
-                        ProblemType::InvalidRequest,
-                        format!("`{value}` is not a DKIM selector (letters, digits, `-`, `_`, dots between labels)"),
-                    )
-                    .field("selector"));
-                }
-                params.selectors.push(s);
-            }
+            "selector" => params.selectors.push(selector(&value, "selector")?),
             "trace" => {
                 params.trace = match value.as_ref() {
                     "true" | "1" => true,
@@ -55,23 +83,110 @@ fn parse_params(raw: Option<&str>) -> Result<AuditParams, Problem> {
             }
         }
     }
+    if params.selectors.len() > MAX_SELECTORS {
+        return Err(too_many_selectors().field("selector"));
+    }
     Ok(params)
+}
+
+fn too_many_selectors() -> Problem {
+    Problem::new(
+        ProblemType::InvalidRequest,
+        format!("give at most {MAX_SELECTORS} DKIM selectors"),
+    )
+}
+
+fn domain_name(input: &str, field: String) -> Result<DomainName, Problem> {
+    DomainName::parse(input)
+        .map_err(|e| Problem::new(ProblemType::InvalidDomain, e.to_string()).field(field))
+}
+
+/// One audit with its own resolver, counted in the metrics.
+async fn audit_one(
+    state: &AppState,
+    domain: &DomainName,
+    options: &AuditOptions,
+    trace: bool,
+) -> DomainReport {
+    let resolver = state.dns.resolver();
+    let report = report::audit(&resolver, domain, options, trace).await;
+    state
+        .metrics
+        .observe_report(&resolver.trace(), &report.findings);
+    report
 }
 
 pub(super) async fn audit(
     State(state): State<AppState>,
     Path(domain): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Json<report::DomainReport>, Problem> {
+) -> Result<Json<DomainReport>, Problem> {
     let params = parse_params(query.as_deref())?;
-    let domain = DomainName::parse(&domain)
-        .map_err(|e| Problem::new(ProblemType::InvalidDomain, e.to_string()).field("domain"))?;
+    let domain = domain_name(&domain, "domain".into())?;
     let mut options = state.audit.clone();
     options.selectors = params.selectors;
-    let resolver = state.dns.resolver();
     Ok(Json(
-        report::audit(&resolver, &domain, &options, params.trace).await,
+        audit_one(&state, &domain, &options, params.trace).await,
     ))
+}
+
+/// The body of `POST /v1/domains`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchRequest {
+    domains: Vec<String>,
+    #[serde(default)]
+    selectors: Vec<String>,
+}
+
+pub(super) async fn audit_batch(
+    State(state): State<AppState>,
+    query: Result<Query<ReportParams>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Vec<DomainReport>>, Problem> {
+    let params = params(query)?;
+    let request: BatchRequest = json_body(body, batch_body_limit(state.service.max_batch))?;
+    let max = state.service.max_batch;
+    if request.domains.is_empty() {
+        return Err(Problem::new(
+            ProblemType::InvalidRequest,
+            "give at least one domain in `domains`",
+        )
+        .field("domains"));
+    }
+    if request.domains.len() > max {
+        return Err(Problem::new(
+            ProblemType::TooManyDomains,
+            format!(
+                "{} domains asked for; this server audits at most {max} per request — split the list",
+                request.domains.len()
+            ),
+        )
+        .field("domains"));
+    }
+    if request.selectors.len() > MAX_SELECTORS {
+        return Err(too_many_selectors().field("selectors"));
+    }
+    let domains = request
+        .domains
+        .iter()
+        .enumerate()
+        .map(|(i, d)| domain_name(d, format!("domains[{i}]")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut options = state.audit.clone();
+    options.selectors = request
+        .selectors
+        .iter()
+        .enumerate()
+        .map(|(i, s)| selector(s, &format!("selectors[{i}]")))
+        .collect::<Result<_, _>>()?;
+    let (state, options) = (&state, &options);
+    let reports = stream::iter(domains)
+        .map(|domain| async move { audit_one(state, &domain, options, params.trace).await })
+        .buffered(CONCURRENT_AUDITS)
+        .collect()
+        .await;
+    Ok(Json(reports))
 }
 
 /// The whole catalog: code, severity, title, why, fix and refs of each.

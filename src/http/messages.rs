@@ -136,30 +136,39 @@ pub(super) async fn verify(
         authserv_id: state.authserv_id.clone(),
         clock: Clock::system(),
     };
-    report::report(&state.dns, &request, params.trace)
+    // The trace is always taken, for the metrics, and dropped from the
+    // report unless asked for.
+    let mut report = report::report(&state.dns, &request, true)
         .await
-        .map(Json)
-        .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))
+        .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
+    let trace = if params.trace {
+        report.dns.trace.clone()
+    } else {
+        report.dns.trace.take()
+    };
+    state
+        .metrics
+        .observe_report(trace.as_deref().unwrap_or_default(), &report.findings);
+    Ok(Json(report))
 }
 
 pub(super) async fn evaluate_dmarc(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<dmarc::DmarcEvaluation>, Problem> {
-    let input: dmarc::WhatIf = json_body(body)?;
+    let input: dmarc::WhatIf = json_body(body, super::JSON_BODY_LIMIT)?;
     let resolver = state.dns.resolver();
     let lease = resolver
         .mail_auth()
         .await
         .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
-    dmarc::evaluate(&resolver, &lease.authenticator, &input)
-        .await
-        .map(Json)
-        .map_err(|e| {
-            Problem::new(
-                ProblemType::InvalidDomain,
-                format!("{}: {}", e.field, e.reason),
-            )
-            .field(e.field)
-        })
+    let evaluation = dmarc::evaluate(&resolver, &lease.authenticator, &input).await;
+    state.metrics.observe_report(&resolver.trace(), &[]);
+    evaluation.map(Json).map_err(|e| {
+        Problem::new(
+            ProblemType::InvalidDomain,
+            format!("{}: {}", e.field, e.reason),
+        )
+        .field(e.field)
+    })
 }

@@ -1,38 +1,66 @@
 //! The HTTP API (axum): routes, request parsing, limits and errors.
 //!
-//! This module decides what each endpoint accepts and answers. It parses
-//! input, calls the engine, and returns the report as JSON; every client
-//! mistake is a 4xx `application/problem+json` ([`problem`]) naming the
-//! field to fix — never a 500. A verdict is not an error: an SPF
-//! `temperror` is a 200 report that says so.
+//! This module decides what each endpoint accepts and answers, and the
+//! order in which a request meets the service's guards. It parses input,
+//! calls the engine, and returns the report as JSON; every client mistake
+//! is a 4xx `application/problem+json` ([`problem`]) naming the field to
+//! fix — never a 500. A verdict is not an error: an SPF `temperror` is a
+//! 200 report that says so.
 //!
-//! Endpoints: `GET /healthz`, `POST /v1/spf`, `GET /v1/domains/{domain}`,
-//! `POST /v1/messages`, `POST /v1/dmarc/evaluate`, `GET /v1/findings`. The contract is `openapi.yaml` at the repository
-//! root.
+//! Endpoints: `GET /healthz`, `GET /readyz`, `GET /metrics`,
+//! `GET /openapi.yaml` (the contract, `openapi.yaml` at the repository
+//! root), `POST /v1/spf`, `GET /v1/domains/{domain}`, `POST /v1/domains`
+//! (a batch), `POST /v1/messages`, `POST /v1/dmarc/evaluate`,
+//! `GET /v1/findings`.
+//!
+//! A request passes, from the outside in: the `x-request-id` (kept from
+//! the client or made; echoed on every answer and named in problems), the
+//! access log span, the metrics, CORS ([`auth`]), then for `/v1` the rate
+//! limit, the API key, the concurrency cap and the request timeout
+//! ([`limits`]), and last the body-size limit of its route. `/metrics`
+//! needs the API key but no other guard; the probes and the contract need
+//! none.
 
+mod auth;
+pub mod config;
 mod domains;
+mod limits;
 mod messages;
+pub mod metrics;
 pub mod problem;
+mod readiness;
+mod server;
 
 use crate::dns::Dns;
 use crate::domain::AuditOptions;
 use crate::spf::{self, QueryError, SpfQuery};
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
+use config::ServiceConfig;
+use metrics::Metrics;
 use problem::{Problem, ProblemType};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+pub use server::serve_on;
 
 /// Largest JSON body (`POST /v1/spf`, `POST /v1/dmarc/evaluate`).
 pub const JSON_BODY_LIMIT: usize = 16 * 1024;
+
+/// The contract, served at `GET /openapi.yaml`.
+pub const OPENAPI: &str = include_str!("../../openapi.yaml");
 
 /// What handlers share.
 #[derive(Clone)]
@@ -44,6 +72,10 @@ pub struct AppState {
     pub message_limit: usize,
     /// The authserv-id written in Authentication-Results headers.
     pub authserv_id: String,
+    /// Access, limits and shutdown of the service.
+    pub service: ServiceConfig,
+    /// What `/metrics` reports.
+    pub metrics: Arc<Metrics>,
 }
 
 /// 25 MiB, the common size limit of receiving mail systems.
@@ -56,17 +88,26 @@ impl AppState {
             audit: AuditOptions::default(),
             message_limit: DEFAULT_MESSAGE_LIMIT,
             authserv_id: "mailvet".into(),
+            service: ServiceConfig::default(),
+            metrics: Arc::default(),
         }
     }
 }
 
 /// The router, ready to serve or to call in tests.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+    let limits = Arc::new(limits::Limits::new(&state.service));
+    let keys = Arc::new(auth::ApiKeys::new(state.service.api_keys.clone()));
+    let api = Router::new()
         .route(
             "/v1/spf",
             post(spf_handler).layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)),
+        )
+        .route(
+            "/v1/domains",
+            post(domains::audit_batch).layer(DefaultBodyLimit::max(domains::batch_body_limit(
+                state.service.max_batch,
+            ))),
         )
         .route("/v1/domains/{domain}", get(domains::audit))
         .route(
@@ -78,17 +119,71 @@ pub fn router(state: AppState) -> Router {
             post(messages::evaluate_dmarc).layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)),
         )
         .route("/v1/findings", get(domains::findings))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(Arc::clone(&limits), limits::deadline))
+        .layer(from_fn_with_state(Arc::clone(&limits), limits::concurrency))
+        .layer(from_fn_with_state(Arc::clone(&keys), auth::require_key))
+        .layer(from_fn_with_state(limits, limits::rate));
+    let mut app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readiness::readyz))
+        .route("/openapi.yaml", get(openapi))
+        .route(
+            "/metrics",
+            get(metrics::export).route_layer(from_fn_with_state(keys, auth::require_key)),
+        )
+        .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| {
             Problem::new(
                 ProblemType::Internal,
-                "the server hit a bug; please report it",
+                "the server hit a bug; please report it with the request_id",
             )
             .into_response()
-        }))
-        .layer(TraceLayer::new_for_http())
+        }));
+    if let Some(cors) = auth::cors(&state.service.cors_origins) {
+        app = app.layer(cors);
+    }
+    app.layer(from_fn(scope_request_id))
+        .layer(from_fn_with_state(
+            Arc::clone(&state.metrics),
+            metrics::track,
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+fn request_id(request: &Request) -> Option<&str> {
+    request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+}
+
+/// The access log's span: method, path (not the query, which may hold
+/// addresses) and request id.
+fn request_span(request: &Request<Body>) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = request_id(request).unwrap_or("-"),
+    )
+}
+
+/// Makes the request id known to every problem made while answering.
+async fn scope_request_id(request: Request, next: Next) -> Response {
+    match request_id(&request).map(str::to_owned) {
+        Some(id) => problem::REQUEST_ID.scope(id, next.run(request)).await,
+        None => next.run(request).await,
+    }
 }
 
 /// Serves until SIGINT or SIGTERM, then drains in-flight requests.
@@ -97,9 +192,7 @@ pub async fn serve(listen: SocketAddr, state: AppState) -> std::io::Result<()> {
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
     tracing::info!(address = %listener.local_addr()?, "mailvet listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    serve_on(listener, state, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {
@@ -121,17 +214,26 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: draining in-flight requests");
 }
 
 async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+async fn openapi() -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/yaml"),
+        )],
+        OPENAPI,
+    )
+}
+
 async fn not_found() -> Problem {
     Problem::new(
         ProblemType::NotFound,
-        "no such endpoint; see /openapi.yaml in the repository for the API",
+        "no such endpoint; GET /openapi.yaml describes the API",
     )
 }
 
@@ -164,12 +266,13 @@ struct SpfRequest {
 /// works), mapping every failure to a problem.
 pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
+    limit: usize,
 ) -> Result<T, Problem> {
     let bytes = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Problem::new(
                 ProblemType::BodyTooLarge,
-                format!("the JSON body is larger than {JSON_BODY_LIMIT} bytes"),
+                format!("the JSON body is larger than {limit} bytes"),
             )
         } else {
             Problem::new(ProblemType::InvalidRequest, rejection.body_text())
@@ -199,7 +302,7 @@ async fn spf_handler(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let params = params(query)?;
-    let request: SpfRequest = json_body(body)?;
+    let request: SpfRequest = json_body(body, JSON_BODY_LIMIT)?;
     let ip: IpAddr = request.ip.trim().parse().map_err(|_| {
         Problem::new(
             ProblemType::InvalidIp,
@@ -215,7 +318,12 @@ async fn spf_handler(
     };
     let resolver = state.dns.resolver();
     match spf::report::report(&resolver, &query, params.trace).await {
-        Ok(report) => Ok(Json(report).into_response()),
+        Ok(report) => {
+            state
+                .metrics
+                .observe_report(&resolver.trace(), &report.findings);
+            Ok(Json(report).into_response())
+        }
         Err(QueryError::NoIdentity) => Err(Problem::new(
             ProblemType::MissingIdentity,
             "give mail_from (the envelope sender), helo, or both",

@@ -218,24 +218,21 @@ pub struct DkimVerification<'x> {
 /// Unix mailbox) become CRLF, which is what signers hashed (RFC 5322 §2.1,
 /// RFC 6376 §3.4); a message already in CRLF form is borrowed unchanged.
 pub fn wire_form(raw: &[u8]) -> Cow<'_, [u8]> {
-    let mut previous = 0u8;
-    let bare_lf = raw.iter().any(|&b| {
-        let bare = b == b'\n' && previous != b'\r';
-        previous = b;
-        bare
-    });
-    if !bare_lf {
+    let is_bare = |i: usize| i == 0 || raw[i - 1] != b'\r';
+    let mut line_ends = memchr::memchr_iter(b'\n', raw);
+    let Some(first_bare) = line_ends.by_ref().find(|&i| is_bare(i)) else {
         return Cow::Borrowed(raw);
-    }
+    };
     let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
-    let mut previous = 0u8;
-    for &b in raw {
-        if b == b'\n' && previous != b'\r' {
-            out.push(b'\r');
-        }
-        out.push(b);
-        previous = b;
+    out.extend_from_slice(&raw[..first_bare]);
+    out.push(b'\r');
+    let mut copied = first_bare;
+    for i in line_ends.filter(|&i| is_bare(i)) {
+        out.extend_from_slice(&raw[copied..i]);
+        out.push(b'\r');
+        copied = i;
     }
+    out.extend_from_slice(&raw[copied..]);
     Cow::Owned(out)
 }
 

@@ -45,7 +45,7 @@
 //! come from a [`crate::dns::bridge::Bridge`] over that same resolver, so
 //! mail-auth and this module see the same answers (the per-request memo asks
 //! each question once, and mail-auth reads the answers of the tree walk
-//! from [`Resolver::answered`]).
+//! from [`Resolver::share_answers`]).
 
 use crate::dns::answered::Answered;
 use crate::dns::{DnsError, Rcode, Resolver};
@@ -372,7 +372,7 @@ pub async fn evaluate(
     input: &WhatIf,
 ) -> Result<DmarcEvaluation, WhatIfError> {
     let inputs = Inputs::from_what_if(input)?;
-    Ok(run(resolver, authenticator, inputs).await)
+    Ok(run(resolver, authenticator, &Answered::default(), inputs).await)
 }
 
 /// DMARC for a received message. `from_domain` is the RFC 5322 From domain
@@ -386,7 +386,7 @@ pub async fn verify(
     dkim: &[(&str, bool)],
 ) -> Checked<DmarcMessageSection> {
     let inputs = Inputs::from_message(from_domain, spf, dkim);
-    let section = run(cx.resolver, cx.authenticator, inputs).await;
+    let section = run(cx.resolver, cx.authenticator, &cx.answered, inputs).await;
     let findings = message_findings(&section);
     Checked { section, findings }
 }
@@ -976,6 +976,7 @@ async fn mail_auth_verdict(
 async fn run(
     resolver: &Resolver,
     authenticator: &MessageAuthenticator,
+    answered: &Answered,
     inputs: Inputs,
 ) -> DmarcEvaluation {
     let Some(from) = inputs.from.clone() else {
@@ -998,13 +999,8 @@ async fn run(
         tree_walk(resolver, &from),
         join_all(others.iter().map(|d| tree_walk(resolver, d)))
     );
-    let verdict = mail_auth_verdict(
-        authenticator,
-        &resolver.answered(),
-        &from,
-        inputs.spf.as_ref(),
-    )
-    .await;
+    resolver.share_answers(answered);
+    let verdict = mail_auth_verdict(authenticator, answered, &from, inputs.spf.as_ref()).await;
     let mut orgs: HashMap<String, Result<String, String>> = others
         .iter()
         .zip(&other_walks)

@@ -29,7 +29,7 @@
 
 use crate::domain::mx::is_private;
 use crate::findings::Finding;
-use mail_parser::{Header, MessageParser};
+use mail_parser::Header;
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -140,13 +140,8 @@ pub struct ReceivedFrom {
 }
 
 /// Keeps what the caller gave and fills what is missing from the Received
-/// and Return-Path headers of `raw`.
-pub fn infer(raw: &[u8], given: Envelope) -> EnvelopeReport {
-    let parsed = MessageParser::new().parse_headers(raw);
-    let headers: Vec<Header<'_>> = parsed
-        .as_ref()
-        .map(|message| message.root().headers().iter().collect())
-        .unwrap_or_default();
+/// and Return-Path fields of the message's header section.
+pub fn infer(headers: &[Header<'_>], given: Envelope) -> EnvelopeReport {
     let received: Vec<Trace> = headers
         .iter()
         .filter(|h| h.raw_name().eq_ignore_ascii_case("Received"))
@@ -560,6 +555,13 @@ fn envelope_from(value: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn infer_raw(raw: &[u8], given: Envelope) -> EnvelopeReport {
+        infer(
+            &crate::message::headers::fields(&crate::message::headers::parse(raw)),
+            given,
+        )
+    }
+
     fn ip(s: &str) -> Option<IpAddr> {
         s.parse().ok()
     }
@@ -767,7 +769,7 @@ mod tests {
             helo: Some("out.example.org".into()),
             mail_from: Some("b@example.org".into()),
         };
-        let report = infer(
+        let report = infer_raw(
             &message(&format!("Return-Path: <x@example.com>\r\n{TOP}")),
             given.clone(),
         );
@@ -778,7 +780,7 @@ mod tests {
 
     #[test]
     fn everything_inferred_from_received_and_return_path() {
-        let report = infer(
+        let report = infer_raw(
             &message(&format!("Return-Path: <bounce@example.com>\r\n{TOP}")),
             Envelope::default(),
         );
@@ -812,7 +814,7 @@ mod tests {
             mail_from: Some("given@example.org".into()),
             ..Envelope::default()
         };
-        let report = infer(
+        let report = infer_raw(
             &message(&format!("Return-Path: <bounce@example.com>\r\n{TOP}")),
             given,
         );
@@ -823,7 +825,7 @@ mod tests {
 
     #[test]
     fn unknown_ip_is_visible_with_the_option_to_give() {
-        let report = infer(&message("Return-Path: <>\r\n"), Envelope::default());
+        let report = infer_raw(&message("Return-Path: <>\r\n"), Envelope::default());
         assert!(report.ip.is_unknown());
         assert!(
             report
@@ -845,7 +847,7 @@ mod tests {
         assert!(f.detail.contains("give --ip / ?ip="), "{}", f.detail);
 
         // Nothing to read: no finding, but the notes say what is missing.
-        let report = infer(b"", Envelope::default());
+        let report = infer_raw(b"", Envelope::default());
         assert!(report.findings.is_empty());
         assert!(
             report.ip.is_unknown() && report.helo.is_unknown() && report.mail_from.is_unknown()
@@ -866,7 +868,7 @@ mod tests {
              Received: from localhost (localhost [127.0.0.1]) by mx.example.net (amavis);\r\n Tue, 1 Jul 2025\r\n\
              {TOP}"
         );
-        let report = infer(&message(&headers), Envelope::default());
+        let report = infer_raw(&message(&headers), Envelope::default());
         assert_eq!(report.ip.value, ip("192.0.2.1"));
         assert!(
             report
@@ -878,7 +880,7 @@ mod tests {
             report.ip.note
         );
         // When every hop is internal, the newest is still used.
-        let report = infer(
+        let report = infer_raw(
             &message("Received: from localhost (localhost [127.0.0.1]) by x; d\r\n"),
             Envelope::default(),
         );
@@ -894,20 +896,20 @@ mod tests {
             ip: ip("192.0.2.1"),
             ..Envelope::default()
         };
-        let report = infer(&message(&headers), given);
+        let report = infer_raw(&message(&headers), given);
         assert_eq!(report.helo.value.as_deref(), Some("mail.example.com"));
         let given = Envelope {
             ip: ip("203.0.113.99"),
             ..Envelope::default()
         };
-        let report = infer(&message(&headers), given);
+        let report = infer_raw(&message(&headers), given);
         assert!(report.helo.is_unknown());
         assert!(report.findings.is_empty());
     }
 
     #[test]
     fn envelope_from_in_received_when_no_return_path() {
-        let report = infer(
+        let report = infer_raw(
             &message(
                 "Received: from [192.0.2.1] (helo=mail.example.com) by mx.example.net \
                  with esmtp (Exim 4.96) (envelope-from <b@example.com>) id 1u; d\r\n",
@@ -925,7 +927,7 @@ mod tests {
             helo: Some("  ".into()),
             ..Envelope::default()
         };
-        let report = infer(&message(TOP), given);
+        let report = infer_raw(&message(TOP), given);
         assert_eq!(report.helo.value.as_deref(), Some("mail.example.com"));
     }
 
@@ -938,7 +940,7 @@ mod tests {
             b"Received: from\nReceived: (\nReturn-Path: <\n\n",
             b"no headers here",
         ] {
-            let _ = infer(raw, Envelope::default());
+            let _ = infer_raw(raw, Envelope::default());
         }
     }
 }

@@ -31,7 +31,7 @@
 
 use crate::domain::Checked;
 use crate::findings::Finding;
-use mail_parser::{Header, MessageParser};
+use mail_parser::{Header, Message, MessageParser};
 use serde::Serialize;
 
 /// The one value RFC 8058 §3.1 allows in List-Unsubscribe-Post.
@@ -133,37 +133,51 @@ pub struct HeadersSection {
 /// `Some(true)` applies the bulk rules, `Some(false)` turns them off, `None`
 /// applies them when the message looks bulk.
 pub fn check(raw: &[u8], bulk: Option<bool>) -> Checked<HeadersSection> {
-    let parsed = MessageParser::new().parse_headers(raw);
-    let headers: Vec<Header<'_>> = parsed
+    check_fields(&fields(&parse(raw)), bulk)
+}
+
+/// The header section of a raw message, parsed once for the header checks
+/// and the envelope (`None` without one).
+pub fn parse(raw: &[u8]) -> Option<Message<'_>> {
+    MessageParser::new().parse_headers(raw)
+}
+
+/// The header fields of a [`parse`]d message, in order.
+pub fn fields<'m>(parsed: &'m Option<Message<'_>>) -> Vec<Header<'m>> {
+    parsed
         .as_ref()
         .map(|message| message.root().headers().iter().collect())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// [`check`] on header fields already read.
+pub fn check_fields(headers: &[Header<'_>], bulk: Option<bool>) -> Checked<HeadersSection> {
     let mut findings = Vec::new();
 
-    let authors = Authors::read(&headers);
-    findings.extend(authors.multiple_from(&headers));
+    let authors = Authors::read(headers);
+    findings.extend(authors.multiple_from(headers));
 
-    let date = first_value(&headers, "Date");
-    let message_id = first_value(&headers, "Message-ID");
+    let date = first_value(headers, "Date");
+    let message_id = first_value(headers, "Message-ID");
     for (name, value) in [
         ("Date", &date),
         ("From", &authors.first_value),
         ("Message-ID", &message_id),
     ] {
-        if let Some(finding) = missing(&headers, name, value.as_deref()) {
+        if let Some(finding) = missing(headers, name, value.as_deref()) {
             findings.push(finding);
         }
     }
 
-    let list = ListHeaders::read(&headers);
-    let signs = bulk_signs(&headers);
+    let list = ListHeaders::read(headers);
+    let signs = bulk_signs(headers);
     let looks_bulk = !signs.is_empty();
     let applies = bulk.unwrap_or(looks_bulk);
     if applies {
         findings.extend(list.bulk_findings(&signs, bulk));
     }
 
-    for header in named(&headers, "DKIM-Signature") {
+    for header in named(headers, "DKIM-Signature") {
         if let Some(signature) = Signature::parse(&unfold(header.raw_value())) {
             findings.extend(signature.findings());
         }
@@ -175,12 +189,12 @@ pub fn check(raw: &[u8], bulk: Option<bool>) -> Checked<HeadersSection> {
         from_domains: authors.addresses.iter().map(|a| domain_of(a)).collect(),
         from_domain: authors.single_domain(),
         from: authors.addresses,
-        date_valid: named(&headers, "Date")
+        date_valid: named(headers, "Date")
             .next()
             .is_some_and(|h| h.value().as_datetime().is_some()),
         date,
         message_id,
-        subject: named(&headers, "Subject").next().map(|h| {
+        subject: named(headers, "Subject").next().map(|h| {
             h.value()
                 .as_text()
                 .map_or_else(|| unfold(h.raw_value()), str::to_string)
@@ -188,9 +202,9 @@ pub fn check(raw: &[u8], bulk: Option<bool>) -> Checked<HeadersSection> {
         one_click: list.one_click(),
         list_unsubscribe: list.uris,
         list_unsubscribe_post: list.post,
-        list_id: first_value(&headers, "List-Id"),
-        precedence: first_value(&headers, "Precedence"),
-        feedback_id: first_value(&headers, "Feedback-ID"),
+        list_id: first_value(headers, "List-Id"),
+        precedence: first_value(headers, "Precedence"),
+        feedback_id: first_value(headers, "Feedback-ID"),
         bulk: BulkStatus {
             declared: bulk,
             signs,
@@ -199,7 +213,7 @@ pub fn check(raw: &[u8], bulk: Option<bool>) -> Checked<HeadersSection> {
         },
         repeated: SINGLE_INSTANCE
             .iter()
-            .filter(|name| named(&headers, name).count() > 1)
+            .filter(|name| named(headers, name).count() > 1)
             .map(|name| name.to_string())
             .collect(),
     };
@@ -211,20 +225,13 @@ pub fn check(raw: &[u8], bulk: Option<bool>) -> Checked<HeadersSection> {
 /// address with a domain (RFC 7489 §6.6.1 leaves the other cases to the
 /// receiver, and they get `msg.multiple_from` or `msg.missing_header`).
 pub fn from_domain(raw: &[u8]) -> Option<String> {
-    let parsed = MessageParser::new().parse_headers(raw)?;
-    let headers: Vec<Header<'_>> = parsed.root().headers().iter().collect();
-    Authors::read(&headers).single_domain()
+    Authors::read(&fields(&parse(raw))).single_domain()
 }
 
 /// Whether the message looks bulk by its headers (List-Id,
 /// List-Unsubscribe, `Precedence: bulk|list`, Feedback-ID).
 pub fn looks_bulk(raw: &[u8]) -> bool {
-    MessageParser::new()
-        .parse_headers(raw)
-        .is_some_and(|parsed| {
-            let headers: Vec<Header<'_>> = parsed.root().headers().iter().collect();
-            !bulk_signs(&headers).is_empty()
-        })
+    !bulk_signs(&fields(&parse(raw))).is_empty()
 }
 
 /// The header fields with this name, in message order. Names compare

@@ -8,6 +8,7 @@
 //! `temperror`, not a failure of the sender.
 
 use crate::dns::Resolver;
+use crate::dns::answered::Answered;
 use crate::domain::Checked;
 use crate::findings::Finding;
 use hickory_proto::rr::RecordType;
@@ -28,16 +29,18 @@ pub struct IprevSection {
     pub reason: Option<String>,
 }
 
-/// `authenticator` must come from a bridge over `resolver`.
+/// `authenticator` must come from a bridge over `resolver`; `answered` is
+/// the request's (see [`Resolver::share_answers`]).
 pub async fn verify(
     resolver: &Resolver,
     authenticator: &MessageAuthenticator,
+    answered: &Answered,
     ip: IpAddr,
 ) -> Checked<IprevSection> {
     ask_first(resolver, ip).await;
-    let answered = resolver.answered();
+    resolver.share_answers(answered);
     let output = authenticator
-        .verify_iprev(Parameters::new(ip).with_cache(&answered))
+        .verify_iprev(Parameters::new(ip).with_cache(answered))
         .await;
     let ptr: Vec<String> = output
         .ptr
@@ -97,7 +100,7 @@ pub async fn verify(
 
 /// Asks what mail-auth's iprev will ask (RFC 8601 §3: the PTR names, at
 /// most two of them, then their addresses of the client's family), so that
-/// it finds the answers in [`Resolver::answered`].
+/// the answers reach it through [`Resolver::share_answers`].
 async fn ask_first(resolver: &Resolver, ip: IpAddr) {
     let Ok(answer) = resolver.reverse(ip).await else {
         return;

@@ -81,8 +81,10 @@ pub async fn report(
         raw: &request.raw,
         clock: request.clock,
     };
-    let envelope = envelope::infer(&request.raw, request.envelope.clone());
-    let headers = headers::check(&request.raw, request.bulk);
+    let parsed_headers = headers::parse(&request.raw);
+    let fields = headers::fields(&parsed_headers);
+    let envelope = envelope::infer(&fields, request.envelope.clone());
+    let headers = headers::check_fields(&fields, request.bulk);
     let given = envelope.envelope();
     let spf_query = |mail_from: Option<String>| {
         given.ip.map(|ip| SpfQuery {
@@ -109,7 +111,7 @@ pub async fn report(
     };
     let iprev_check = async {
         match given.ip {
-            Some(ip) => Some(iprev::verify(&resolver, authenticator, ip).await),
+            Some(ip) => Some(iprev::verify(&resolver, authenticator, &cx.answered, ip).await),
             None => None,
         }
     };

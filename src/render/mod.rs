@@ -1,12 +1,27 @@
-//! Renderers: reports as JSON (the API's body) or as text for people.
+//! Renderers: reports as JSON (the API's body), as text for people, and in
+//! the formats CI systems read — JUnit XML, SARIF 2.1.0 and GitHub Actions
+//! annotations.
 //!
 //! This module decides presentation only; it never queries DNS and never
 //! invents finding text — titles, why and fix come from the findings.
 //! Colour is used only on a terminal and never when `NO_COLOR` is set
 //! (no-color.org).
+//!
+//! The CI formats share one model: a report becomes a [`Suite`] (one per
+//! domain or message) of [`Case`]s (one per expectation and per finding),
+//! each with the catalog rule it stands for, its outcome under `--fail-on`
+//! and, when it concerns a record written in a `--zone` file or a config
+//! line, the file and line ([`Location`], found by [`ZoneLocator`]).
 
+pub mod annotations;
+pub mod check;
+pub mod junit;
+pub mod sarif;
 pub mod text;
 
+use crate::dns::zone::Zone;
+use crate::findings::{CatalogEntry, FailOn, Finding, Severity, catalog};
+use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 
 /// Output formats of the CLI.
@@ -16,6 +31,12 @@ pub enum Format {
     Text,
     /// The same JSON the HTTP API returns.
     Json,
+    /// JUnit XML: one testsuite per domain or message, one testcase per
+    /// expectation and per finding (GitHub, GitLab and Jenkins render it).
+    Junit,
+    /// SARIF 2.1.0: rules from the finding catalog, one result per finding
+    /// and per unmet expectation (GitHub code scanning reads it).
+    Sarif,
 }
 
 /// Pretty JSON with a final newline.
@@ -24,4 +45,209 @@ pub fn json<T: Serialize>(value: &T) -> String {
         .unwrap_or_else(|e| format!("{{\"error\":\"cannot render report: {e}\"}}"));
     out.push('\n');
     out
+}
+
+/// One report as CI tools see it: a domain, a message or an SPF check.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// The domain, the message file or the SPF sender.
+    pub name: String,
+    pub cases: Vec<Case>,
+}
+
+impl Suite {
+    /// A suite of findings only (`domain`, `message`, `spf`): a finding
+    /// fails when it is at or above `--fail-on`.
+    pub fn of_findings(
+        name: impl Into<String>,
+        findings: &[Finding],
+        fail_on: FailOn,
+        locate: impl Fn(&Finding) -> Option<Location>,
+    ) -> Suite {
+        Suite {
+            name: name.into(),
+            cases: findings
+                .iter()
+                .map(|f| Case::of_finding(f, fail_on, locate(f)))
+                .collect(),
+        }
+    }
+
+    /// Cases that fail the run.
+    pub fn failures(&self) -> impl Iterator<Item = &Case> {
+        self.cases.iter().filter(|c| c.outcome != Outcome::Pass)
+    }
+}
+
+/// Whether a case stands for something the owner expects or for a finding
+/// of the audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseKind {
+    /// An expectation of the `check` config: a result only when unmet.
+    Expectation,
+    /// A catalog finding: always a result, at its severity.
+    Finding,
+}
+
+/// How a case ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    /// An unmet expectation, or a finding at or above `--fail-on`.
+    Fail,
+    /// It could not be decided: a DNS lookup failed (retry).
+    Error,
+}
+
+/// One expectation or finding.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub kind: CaseKind,
+    /// The catalog entry (or expectation rule) it stands for.
+    pub rule: CatalogEntry,
+    /// The test name CI shows.
+    pub name: String,
+    pub severity: Severity,
+    pub outcome: Outcome,
+    /// What exactly was seen.
+    pub detail: String,
+    /// The change to make.
+    pub fix: String,
+    pub location: Option<Location>,
+}
+
+impl Case {
+    /// A finding as a case: its catalog rule, failing at or above `fail_on`.
+    pub fn of_finding(finding: &Finding, fail_on: FailOn, location: Option<Location>) -> Case {
+        let rule = catalog::lookup(finding.code)
+            .copied()
+            .unwrap_or(CatalogEntry {
+                code: finding.code,
+                severity: finding.severity,
+                title: finding.title,
+                why: finding.why,
+                fix: "",
+                refs: finding.refs,
+            });
+        let failed = fail_on.is_exceeded(std::slice::from_ref(finding));
+        Case {
+            kind: CaseKind::Finding,
+            rule,
+            name: format!("{}: {}", finding.code, finding.title),
+            severity: finding.severity,
+            outcome: if failed { Outcome::Fail } else { Outcome::Pass },
+            detail: finding.detail.clone(),
+            fix: finding.fix.clone(),
+            location,
+        }
+    }
+}
+
+/// A file, and a line in it when one is known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// As the user named it (relative paths stay relative).
+    pub file: String,
+    /// 1-based.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+/// Finds, for a finding about a domain, the `--zone` file and line that
+/// hold the record it is about.
+#[derive(Debug, Clone, Copy)]
+pub struct ZoneLocator<'a> {
+    zones: &'a [Zone],
+}
+
+impl<'a> ZoneLocator<'a> {
+    pub fn new(zones: &'a [Zone]) -> ZoneLocator<'a> {
+        ZoneLocator { zones }
+    }
+
+    /// The zone file (and line, when the record is written there) that
+    /// answers for the record `finding` is about; `None` when that name
+    /// comes from live DNS.
+    pub fn locate(&self, domain: &str, finding: &Finding) -> Option<Location> {
+        let (owner, rtype) = record_of(domain, finding)?;
+        let zone = self
+            .zones
+            .iter()
+            .filter(|z| z.covers(&owner))
+            .max_by_key(|z| z.origin.num_labels())?;
+        Some(Location {
+            file: zone.path.as_ref()?.display().to_string(),
+            line: zone.line_of(&owner, rtype),
+        })
+    }
+}
+
+/// The DNS record a domain finding is about, by the protocol of its code.
+/// A DKIM finding is about the selector its detail names.
+fn record_of(domain: &str, finding: &Finding) -> Option<(Name, RecordType)> {
+    let (protocol, _) = finding.code.split_once('.')?;
+    let (prefix, rtype) = match (protocol, finding.code) {
+        (_, "dmarc.record_at_apex") => (String::new(), RecordType::TXT),
+        ("spf", _) => (String::new(), RecordType::TXT),
+        ("dmarc", _) => ("_dmarc.".into(), RecordType::TXT),
+        ("dkim", _) => {
+            let selector = dkim_selector(&finding.detail)?;
+            (format!("{selector}._domainkey."), RecordType::TXT)
+        }
+        ("mx", _) => (String::new(), RecordType::MX),
+        ("mta_sts", _) => ("_mta-sts.".into(), RecordType::TXT),
+        ("tls_rpt", _) => ("_smtp._tls.".into(), RecordType::TXT),
+        ("bimi", _) => ("default._bimi.".into(), RecordType::TXT),
+        ("dnssec", _) => (String::new(), RecordType::SOA),
+        _ => return None,
+    };
+    let mut name = Name::from_ascii(format!("{prefix}{domain}")).ok()?;
+    name.set_fqdn(true);
+    Some((name, rtype))
+}
+
+/// The selector in a DKIM finding's detail, which names the record as
+/// `<selector>._domainkey.<domain>`.
+fn dkim_selector(detail: &str) -> Option<&str> {
+    let end = detail.find("._domainkey.")?;
+    let start = detail[..end]
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+        .map_or(0, |i| i + 1);
+    Some(&detail[start..end]).filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::zone;
+
+    #[test]
+    fn findings_point_at_the_record_in_the_zone_file() {
+        let mut z = zone::parse(
+            "$ORIGIN ex.test.\n$TTL 60\n@ SOA ns h 1 1 1 1 60\n@ TXT \"v=spf1 +all\"\n\
+             _dmarc TXT \"v=DMARC1; p=none\"\ns1._domainkey TXT \"v=DKIM1; p=\"\n",
+            None,
+        )
+        .unwrap();
+        z.path = Some("zones/ex.test.zone".into());
+        let zones = [z];
+        let locator = ZoneLocator::new(&zones);
+        let at = |code, detail| {
+            locator
+                .locate("ex.test", &Finding::new(code, detail))
+                .map(|l| (l.file, l.line))
+        };
+        let file = "zones/ex.test.zone".to_string();
+        assert_eq!(at("spf.plus_all", "x"), Some((file.clone(), Some(4))));
+        assert_eq!(at("dmarc.policy_none", "x"), Some((file.clone(), Some(5))));
+        assert_eq!(
+            at("dkim.key_revoked", "s1._domainkey.ex.test publishes p="),
+            Some((file.clone(), Some(6)))
+        );
+        assert_eq!(at("mx.missing", "x"), Some((file, None)));
+        assert_eq!(
+            locator.locate("other.test", &Finding::new("spf.missing", "x")),
+            None
+        );
+    }
 }

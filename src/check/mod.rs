@@ -1,0 +1,195 @@
+//! `mailvet check`: the CI gate. A config ([`config`]) lists domains and
+//! what their owner expects of each; the check audits every domain, judges
+//! each expectation ([`expectations`]), predicts DMARC for each configured
+//! sender ([`senders`]), and, when `--zone` files overlay live DNS, shows
+//! what publishing them would change ([`diff`]).
+//!
+//! This module decides how a run adds up. A domain fails when an
+//! expectation is not met, when a finding is at or above `--fail-on`, or
+//! when a DNS lookup failed — a failure with its own message and retry
+//! advice, never taken for a missing record. Each expectation and each
+//! finding becomes one test case for the CI formats.
+
+pub mod config;
+pub mod diff;
+pub mod expectations;
+pub mod senders;
+
+use crate::dns::Dns;
+use crate::domain::AuditOptions;
+use crate::domain::report::{self, DomainReport};
+use crate::findings::{FailOn, Verdict};
+use crate::render::{Case, CaseKind, Location, Outcome, Suite, ZoneLocator};
+use config::{Config, DomainExpectations};
+use expectations::{Expectation, Status};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// One domain, checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct DomainCheck {
+    pub domain: String,
+    /// Worst first: broken, unknown, then met; in config order within each.
+    pub expectations: Vec<Expectation>,
+    pub senders: Vec<senders::Prediction>,
+    /// Lookups that failed (timeout, SERVFAIL…): `name TYPE: RCODE`.
+    pub dns_failures: Vec<String>,
+    pub audit: DomainReport,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// `pass` or `fail`, as the exit code says (the `verdict` of every
+    /// JSON report; a check is never `warn`: it passes or it does not).
+    pub verdict: Verdict,
+    /// The config file.
+    pub config: String,
+    pub domains: Vec<DomainCheck>,
+    /// With `--zone` (and live DNS to compare with): what publishing the
+    /// zone files would change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<diff::Diff>,
+}
+
+impl DomainCheck {
+    /// Whether this domain fails the run.
+    pub fn fails(&self, fail_on: FailOn) -> bool {
+        self.expectations.iter().any(|e| e.status != Status::Met)
+            || !self.dns_failures.is_empty()
+            || fail_on.is_exceeded(&self.audit.findings)
+    }
+}
+
+/// Checks every domain of the config through `dns`.
+pub async fn run(
+    dns: &Arc<Dns>,
+    config: &Config,
+    options: &AuditOptions,
+    trace: bool,
+) -> Vec<DomainCheck> {
+    let mut checks = Vec::new();
+    for expected in &config.domains {
+        checks.push(check_domain(dns, expected, options, trace).await);
+    }
+    checks
+}
+
+async fn check_domain(
+    dns: &Arc<Dns>,
+    expected: &DomainExpectations,
+    options: &AuditOptions,
+    trace: bool,
+) -> DomainCheck {
+    let resolver = dns.resolver();
+    let domain = &expected.domain.value;
+    let mut options = options.clone();
+    options
+        .selectors
+        .extend(expected.dkim_selectors.iter().map(|s| s.value.clone()));
+    let audit = report::audit(&resolver, domain, &options, trace).await;
+    let mut judged = expectations::from_audit(expected, &audit);
+    judged.extend(expectations::authorized_sources(&resolver, expected).await);
+    let mut predictions = Vec::new();
+    for sender in &expected.senders {
+        let (prediction, expectation) = senders::predict(&resolver, &domain.ascii, sender).await;
+        predictions.extend(prediction);
+        judged.push(expectation);
+    }
+    judged.sort_by_key(|e| match e.status {
+        Status::Broken => 0,
+        Status::Unknown => 1,
+        Status::Met => 2,
+    });
+    let dns_failures = resolver
+        .trace()
+        .iter()
+        .filter(|t| !["NOERROR", "NXDOMAIN", "PENDING"].contains(&t.rcode.as_str()))
+        .map(|t| format!("{} {}: {}", t.name, t.rtype, t.rcode))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    DomainCheck {
+        domain: domain.ascii.clone(),
+        expectations: judged,
+        senders: predictions,
+        dns_failures,
+        audit,
+    }
+}
+
+impl CheckReport {
+    /// The report of a run; `live` is the same check against live DNS
+    /// only, when zone files overlaid it.
+    pub fn new(
+        config: &Config,
+        fail_on: FailOn,
+        domains: Vec<DomainCheck>,
+        live: Option<&[DomainCheck]>,
+    ) -> CheckReport {
+        let fails = domains.iter().any(|d| d.fails(fail_on));
+        CheckReport {
+            verdict: if fails { Verdict::Fail } else { Verdict::Pass },
+            config: config.path.clone(),
+            diff: live.map(|live| diff::compare(live, &domains)),
+            domains,
+        }
+    }
+
+    pub fn passed(&self) -> bool {
+        self.verdict == Verdict::Pass
+    }
+
+    /// One suite per domain: its expectations (located at their config
+    /// line), a DNS case when lookups failed, and its findings (located in
+    /// the zone file that holds the record, if any).
+    pub fn suites(&self, fail_on: FailOn, zones: ZoneLocator<'_>) -> Vec<Suite> {
+        self.domains
+            .iter()
+            .map(|d| {
+                let mut cases: Vec<Case> = d
+                    .expectations
+                    .iter()
+                    .map(|e| Case {
+                        kind: CaseKind::Expectation,
+                        rule: *e.rule,
+                        name: e.name.clone(),
+                        severity: e.rule.severity,
+                        outcome: match e.status {
+                            Status::Met => Outcome::Pass,
+                            Status::Broken => Outcome::Fail,
+                            Status::Unknown => Outcome::Error,
+                        },
+                        detail: e.detail.clone(),
+                        fix: e.fix.clone(),
+                        location: Some(Location {
+                            file: self.config.clone(),
+                            line: Some(e.line),
+                        }),
+                    })
+                    .collect();
+                if !d.dns_failures.is_empty() {
+                    let rule = *expectations::rule("expect.dns");
+                    cases.push(Case {
+                        kind: CaseKind::Expectation,
+                        rule,
+                        name: rule.title.to_string(),
+                        severity: rule.severity,
+                        outcome: Outcome::Error,
+                        detail: format!("DNS lookups failed: {}", d.dns_failures.join("; ")),
+                        fix: rule.fix.to_string(),
+                        location: None,
+                    });
+                }
+                let findings = Suite::of_findings(&d.domain, &d.audit.findings, fail_on, |f| {
+                    zones.locate(&d.domain, f)
+                });
+                cases.extend(findings.cases);
+                Suite {
+                    name: d.domain.clone(),
+                    cases,
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,313 @@
+//! How `mailvet serve` is configured: flags, their environment variables
+//! and defaults.
+//!
+//! This module decides what an operator can tune and what each knob means.
+//! [`ServiceArgs`] is the command line (every flag also reads a
+//! `MAILVET_*` variable, so a container is configured by its environment);
+//! [`ServiceArgs::config`] checks it once at startup — reading the API key
+//! file, validating CORS origins — and yields the [`ServiceConfig`] the
+//! server runs with. A bad value stops startup with a message naming the
+//! flag; it never surfaces later as a failed request.
+
+use crate::cli::parse_duration;
+use axum::http::HeaderValue;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How log lines are written (to standard error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per event, with the request's span fields
+    /// (`request_id`, method, path), for log collectors.
+    Json,
+}
+
+/// Fewest characters an API key may have: a short key can be guessed.
+pub const MIN_KEY_LENGTH: usize = 16;
+
+/// One API key. Its `Debug` form never shows the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+impl std::str::FromStr for ApiKey {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ApiKey, String> {
+        let key = s.trim();
+        if key.len() < MIN_KEY_LENGTH {
+            return Err(format!(
+                "an API key needs at least {MIN_KEY_LENGTH} characters; \
+                 make one with `openssl rand -hex 32`"
+            ));
+        }
+        if !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("an API key is printable ASCII without spaces".into());
+        }
+        Ok(ApiKey(key.to_string()))
+    }
+}
+
+pub const DEFAULT_MAX_CONCURRENT: usize = 64;
+pub const DEFAULT_RATE_LIMIT: u32 = 120;
+pub const DEFAULT_MAX_BATCH: usize = 50;
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Access, limits and logging of `mailvet serve`.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Access, limits and logging")]
+pub struct ServiceArgs {
+    /// Require `Authorization: Bearer KEY` with one of these keys on every
+    /// endpoint except /healthz, /readyz and /openapi.yaml (repeatable;
+    /// comma-separated in the environment). At least 16 characters each.
+    /// Without any key the API is open.
+    #[arg(
+        long = "api-key",
+        value_name = "KEY",
+        env = "MAILVET_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<ApiKey>,
+
+    /// Read more API keys from a file: one per line, `#` starts a comment.
+    /// Read once at startup; restart to rotate keys.
+    #[arg(long, value_name = "FILE", env = "MAILVET_API_KEY_FILE")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Let web pages from this origin (`https://app.example`) call the API
+    /// from a browser (repeatable; comma-separated in the environment).
+    /// `*` allows any origin. Without it no CORS headers are sent.
+    #[arg(
+        long = "cors-origin",
+        value_name = "ORIGIN",
+        env = "MAILVET_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Most /v1 requests answered at once; more get 503 with Retry-After.
+    #[arg(long, value_name = "N", env = "MAILVET_MAX_CONCURRENT",
+          default_value_t = DEFAULT_MAX_CONCURRENT,
+          value_parser = count(100_000))]
+    pub max_concurrent: usize,
+
+    /// Requests per minute one client (IP address; an IPv6 /64) may send to
+    /// /v1, in bursts of up to the same number; more get 429 with
+    /// Retry-After. 0 turns the limit off (do that behind a proxy that
+    /// limits, since every client then shares the proxy's address).
+    #[arg(long, value_name = "PER_MINUTE", env = "MAILVET_RATE_LIMIT",
+          default_value_t = DEFAULT_RATE_LIMIT)]
+    pub rate_limit: u32,
+
+    /// Most time one /v1 request may take, DNS and HTTPS fetches included;
+    /// after it the answer is 504 `/problems/timeout`. Keep it above
+    /// --deadline so DNS failures are reported rather than cut off.
+    #[arg(long, value_name = "DURATION", env = "MAILVET_REQUEST_TIMEOUT",
+          default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// How long a client may take to send a request's headers before the
+    /// connection is closed (against slow clients holding connections).
+    #[arg(long, value_name = "DURATION", env = "MAILVET_HEADER_READ_TIMEOUT",
+          default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Most domains one `POST /v1/domains` may ask for; more get 413
+    /// `/problems/too-many-domains`.
+    #[arg(long, value_name = "N", env = "MAILVET_MAX_BATCH",
+          default_value_t = DEFAULT_MAX_BATCH,
+          value_parser = count(1000))]
+    pub max_batch: usize,
+
+    /// On SIGTERM or Ctrl-C, how long to let in-flight requests finish
+    /// before exiting anyway.
+    #[arg(long, value_name = "DURATION", env = "MAILVET_SHUTDOWN_TIMEOUT",
+          default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+
+    /// Log lines as text or as JSON objects (to standard error; the level
+    /// comes from MAILVET_LOG, e.g. `info` or `mailvet=debug`).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        env = "MAILVET_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// Parses a count from 1 to `max`.
+fn count(max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |s| match s.trim().parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not a number from 1 to {max}")),
+    }
+}
+
+/// What the server runs with, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceConfig {
+    /// Empty: the API is open.
+    pub api_keys: Vec<ApiKey>,
+    /// Empty: no CORS. A `*` entry: any origin.
+    pub cors_origins: Vec<HeaderValue>,
+    pub max_concurrent: usize,
+    /// Requests per minute per client; 0 is no limit.
+    pub rate_limit: u32,
+    pub request_timeout: Duration,
+    pub header_read_timeout: Duration,
+    pub max_batch: usize,
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> ServiceConfig {
+        ServiceConfig {
+            api_keys: Vec::new(),
+            cors_origins: Vec::new(),
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            max_batch: DEFAULT_MAX_BATCH,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+}
+
+impl ServiceArgs {
+    /// Checks the flags and reads the key file.
+    pub fn config(&self) -> Result<ServiceConfig, String> {
+        let mut api_keys = self.api_keys.clone();
+        if let Some(path) = &self.api_key_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("{}: cannot read the API key file: {e}", path.display()))?;
+            for (number, line) in text.lines().enumerate() {
+                let line = line.split('#').next().unwrap_or("").trim();
+                if line.is_empty() {
+                    continue;
+                }
+                api_keys.push(
+                    line.parse()
+                        .map_err(|e| format!("{} line {}: {e}", path.display(), number + 1))?,
+                );
+            }
+            if api_keys.is_empty() {
+                return Err(format!(
+                    "{}: the API key file holds no key; add one per line or drop --api-key-file",
+                    path.display()
+                ));
+            }
+        }
+        let cors_origins = self
+            .cors_origins
+            .iter()
+            .map(|origin| cors_origin(origin))
+            .collect::<Result<_, _>>()?;
+        Ok(ServiceConfig {
+            api_keys,
+            cors_origins,
+            max_concurrent: self.max_concurrent,
+            rate_limit: self.rate_limit,
+            request_timeout: self.request_timeout,
+            header_read_timeout: self.header_read_timeout,
+            max_batch: self.max_batch,
+            shutdown_timeout: self.shutdown_timeout,
+        })
+    }
+}
+
+/// `*`, or a scheme, host and optional port as a browser sends it in
+/// `Origin` (no path, no trailing slash).
+fn cors_origin(origin: &str) -> Result<HeaderValue, String> {
+    let origin = origin.trim();
+    let shaped = origin == "*"
+        || origin.split_once("://").is_some_and(|(scheme, rest)| {
+            matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains('/')
+        });
+    if !shaped {
+        return Err(format!(
+            "--cors-origin `{origin}` is not an origin; write it as the browser sends it, \
+             e.g. https://app.example or http://localhost:3000 (no path), or *"
+        ));
+    }
+    HeaderValue::from_str(origin).map_err(|_| format!("--cors-origin `{origin}` is not ASCII"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        service: ServiceArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<ServiceConfig, String> {
+        let command = Command::try_parse_from(std::iter::once("serve").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        command.service.config()
+    }
+
+    #[test]
+    fn the_flag_defaults_are_the_config_defaults() {
+        assert_eq!(parse(&[]).unwrap(), ServiceConfig::default());
+    }
+
+    #[test]
+    fn keys_must_be_long_and_are_never_printed() {
+        assert!(parse(&["--api-key", "short"]).unwrap_err().contains("16"));
+        let config = parse(&["--api-key", "0123456789abcdef0123"]).unwrap();
+        assert_eq!(config.api_keys.len(), 1);
+        assert!(!format!("{config:?}").contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn key_files_hold_one_key_a_line() {
+        let dir = std::env::temp_dir().join(format!("mailvet-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("keys");
+        std::fs::write(
+            &file,
+            "# rotated 2026-01\nfirst-key-0123456789\n\nsecond-key-0123456789 # ci\n",
+        )
+        .unwrap();
+        let config = parse(&["--api-key-file", file.to_str().unwrap()]).unwrap();
+        assert_eq!(config.api_keys.len(), 2);
+        std::fs::write(&file, "# nothing yet\n").unwrap();
+        assert!(parse(&["--api-key-file", file.to_str().unwrap()]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn cors_origins_are_origins() {
+        let config =
+            parse(&["--cors-origin", "https://app.example,http://localhost:3000"]).unwrap();
+        assert_eq!(config.cors_origins.len(), 2);
+        assert!(parse(&["--cors-origin", "*"]).is_ok());
+        for bad in ["app.example", "https://app.example/", "ftp://x.example"] {
+            assert!(parse(&["--cors-origin", bad]).is_err(), "{bad}");
+        }
+    }
+}

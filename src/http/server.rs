@@ -1,0 +1,82 @@
+//! The listening socket: connections, slow clients and graceful shutdown.
+//!
+//! This module decides how connections are accepted and ended. Each
+//! connection speaks HTTP/1.1 (keep-alive) through hyper directly rather
+//! than `axum::serve`, because it must bound how long a client may take to
+//! send its request headers: after `header_read_timeout` without a whole
+//! header section the connection is closed, so slow clients cannot hold
+//! connections open. The peer address is handed to the router (the rate
+//! limit keys on it).
+//!
+//! On shutdown the listener is closed first, idle connections are closed,
+//! and requests in flight are answered before their connections close —
+//! for at most `shutdown_timeout`, after which the server exits anyway.
+
+use super::AppState;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+/// Pause after a failed accept (say, out of file descriptors) so the loop
+/// does not spin while the condition lasts.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Serves `state` on `listener` until `shutdown` completes, then drains.
+pub async fn serve_on(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let header_read_timeout = state.service.header_read_timeout;
+    let shutdown_timeout = state.service.shutdown_timeout;
+    let app = super::router(state);
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request)
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!(
+        connections = graceful.count(),
+        "shutting down: answering requests in flight"
+    );
+    match tokio::time::timeout(shutdown_timeout, graceful.shutdown()).await {
+        Ok(()) => tracing::info!("every request answered; exiting"),
+        Err(_) => tracing::warn!(
+            timeout_ms = shutdown_timeout.as_millis() as u64,
+            "requests still in flight after the shutdown timeout; exiting anyway"
+        ),
+    }
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! The text format of `mailvet check`: for each domain, the expectations
+//! (broken first, each with what was seen, the fix and its config line),
+//! any failed DNS lookups with retry advice, then the domain audit as
+//! `mailvet domain` prints it; last, with `--zone`, what publishing the
+//! zone files would change compared with live DNS.
+
+use super::text::{self, Style};
+use crate::check::diff::{Change, Diff};
+use crate::check::expectations::Status;
+use crate::check::{CheckReport, DomainCheck};
+use crate::findings::FailOn;
+use std::fmt::Write;
+
+/// The whole run for people.
+pub fn render(report: &CheckReport, fail_on: FailOn, style: Style) -> String {
+    let mut out = String::new();
+    let failing = report.domains.iter().filter(|d| d.fails(fail_on)).count();
+    let _ = writeln!(
+        out,
+        "{} mailvet check of {}: {failing} of {} domain(s) fail\n",
+        paint(
+            style,
+            report.passed(),
+            if report.passed() { "PASS" } else { "FAIL" }
+        ),
+        report.config,
+        report.domains.len()
+    );
+    for check in &report.domains {
+        domain(&mut out, check, fail_on, &report.config, style);
+    }
+    if let Some(diff) = &report.diff {
+        changes(&mut out, diff);
+    }
+    out
+}
+
+fn domain(out: &mut String, check: &DomainCheck, fail_on: FailOn, config: &str, style: Style) {
+    let passed = !check.fails(fail_on);
+    let _ = writeln!(out, "{} {}", verdict(style, passed), check.domain);
+    if check.expectations.is_empty() {
+        let _ = writeln!(out, "  no expectations configured");
+    }
+    for e in &check.expectations {
+        let word = match e.status {
+            Status::Met => paint(style, true, "met    "),
+            Status::Broken => paint(style, false, "BROKEN "),
+            Status::Unknown => paint(style, false, "UNKNOWN"),
+        };
+        let _ = writeln!(out, "  {word} {} ({config}:{})", e.name, e.line);
+        let _ = writeln!(out, "          {}", e.detail);
+        if !e.fix.is_empty() {
+            let _ = writeln!(out, "          fix: {}", e.fix);
+        }
+    }
+    if !check.dns_failures.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {} DNS lookups failed, so the check cannot tell what is published \
+             (this is not a missing record): {}",
+            paint(style, false, "DNS FAILURE"),
+            check.dns_failures.join("; ")
+        );
+        let _ = writeln!(
+            out,
+            "          retry the check; if it keeps failing, check the servers given with \
+             --dns and the domain's nameservers"
+        );
+    }
+    let _ = writeln!(out);
+    out.push_str(&text::domain(&check.audit, style));
+    let _ = writeln!(out);
+}
+
+fn changes(out: &mut String, diff: &Diff) {
+    let _ = writeln!(
+        out,
+        "Changes the --zone files make, compared with live DNS:"
+    );
+    if diff.is_empty() {
+        let _ = writeln!(out, "  none");
+        return;
+    }
+    for (title, mark, list) in [
+        ("findings introduced", '+', &diff.findings_introduced),
+        ("findings fixed", '-', &diff.findings_fixed),
+        (
+            "expectations newly broken",
+            '+',
+            &diff.expectations_newly_broken,
+        ),
+        ("expectations newly met", '-', &diff.expectations_newly_met),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  {title}:");
+        for Change {
+            domain,
+            code,
+            subject,
+        } in list
+        {
+            let _ = writeln!(out, "    {mark} {domain} {code}: {subject}");
+        }
+    }
+}
+
+fn verdict(style: Style, passed: bool) -> String {
+    paint(style, passed, if passed { "PASS" } else { "FAIL" })
+}
+
+/// Green for good, red for bad, when colour is on.
+fn paint(style: Style, good: bool, word: &str) -> String {
+    match (style.color, good) {
+        (false, _) => word.to_string(),
+        (true, true) => format!("\x1b[1;32m{word}\x1b[0m"),
+        (true, false) => format!("\x1b[1;31m{word}\x1b[0m"),
+    }
+}
