@@ -87,6 +87,11 @@ const IN_FLIGHT: usize = 64;
 const TARGET: f64 = 10_000.0;
 const AUTHSERV_ID: &str = "mx.example.net";
 
+/// The allocator the `mailvet` binary links (src/main.rs), so the library
+/// is measured as the application runs it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let seconds = std::env::var("MSGBENCH_SECS")
         .ok()

@@ -229,7 +229,9 @@ async fn a_request_over_its_time_is_504() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beyond_the_concurrency_cap_is_503_with_retry_after() {
     let dns = test_dns().await;
-    dns.set_latency(Duration::from_millis(300));
+    // Slow enough that the audit is still in flight when the second request
+    // arrives, even on a loaded machine.
+    dns.set_latency(Duration::from_secs(2));
     let server = Arc::new(
         Running::start(state(
             &dns,

@@ -132,6 +132,16 @@ impl Answered {
             .insert(question);
     }
 
+    /// True when mail-auth may look for the answer to this question here.
+    pub(super) fn has_place_for(name: &Name, rtype: RecordType) -> bool {
+        match rtype {
+            RecordType::TXT => TxtKind::of(name).is_some(),
+            RecordType::A | RecordType::AAAA => true,
+            RecordType::PTR => reversed_address(name).is_some(),
+            _ => false,
+        }
+    }
+
     /// Places an answered question where mail-auth will look for it.
     pub(super) fn add(&self, name: &Name, rtype: RecordType, outcome: Outcome) {
         let Ok(answer) = outcome else { return };

@@ -410,7 +410,9 @@ impl Resolver {
         };
         for key in fresh {
             let name = Name::from(&key.0);
-            if let Some(outcome) = self.known_outcome(&name, key.1) {
+            if !answered::Answered::has_place_for(&name, key.1) {
+                answered.see(key);
+            } else if let Some(outcome) = self.known_outcome(&name, key.1) {
                 answered.add(&name, key.1, outcome);
                 answered.see(key);
             }

@@ -845,6 +845,12 @@ fn finding_for(
     header: &SignatureHeader<'_>,
     key: Option<&KeyLookup>,
 ) -> Option<Finding> {
+    if !matches!(
+        report.result,
+        DkimResult::Policy | DkimResult::Fail | DkimResult::PermError
+    ) {
+        return None;
+    }
     let who = format!(
         "the DKIM-Signature of d={} (s={})",
         report.domain.as_deref().unwrap_or("?"),
