@@ -90,16 +90,6 @@ fn options(servers: &Servers, selectors: Vec<String>) -> AuditOptions {
     }
 }
 
-fn fault_kind(kind: &str) -> FaultKind {
-    match kind {
-        "no_answer" | "timeout" => FaultKind::NoAnswer,
-        "servfail" => FaultKind::ServFail,
-        "authentic_data" => FaultKind::AuthenticData,
-        "bogus" => FaultKind::Bogus,
-        other => panic!("unknown fault kind {other}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_domain_produces_its_codes_through_the_full_audit() {
     let servers = servers().await;
@@ -116,7 +106,7 @@ async fn every_fixture_domain_produces_its_codes_through_the_full_audit() {
             servers.dns.add_fault(
                 f["name"].as_str().unwrap(),
                 FaultTypes::All,
-                fault_kind(f["kind"].as_str().unwrap()),
+                FaultKind::from_case_word(f["kind"].as_str().unwrap()),
             );
         }
         let overlay: Vec<zone::Zone> = case["overlay"]

@@ -5,111 +5,19 @@
 
 mod support;
 
-use mailvet::dns::{Dns, Settings, UpstreamChoice};
+use mailvet::dns::{Dns, Settings};
 use mailvet::http::AppState;
 use mailvet::http::config::ServiceConfig;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use support::TestDns;
+use support::listening::Running;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 const KEY: &str = "test-key-0123456789abcdef";
-
-/// A `mailvet serve` on 127.0.0.1, stopped by [`Running::stop`] as
-/// SIGTERM would stop it.
-struct Running {
-    addr: SocketAddr,
-    client: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    done: JoinHandle<std::io::Result<()>>,
-}
-
-impl Running {
-    async fn start(state: AppState) -> Running {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let done = tokio::spawn(mailvet::http::serve_on(listener, state, async {
-            let _ = stopped.await;
-        }));
-        Running {
-            addr,
-            client: reqwest::Client::new(),
-            stop: Some(stop),
-            done,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, self.url(path))
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.send(Method::GET, path, &[]).await
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &[(header::HeaderName, &str)],
-    ) -> reqwest::Response {
-        let mut request = self.request(method, path);
-        for (name, value) in headers {
-            request = request.header(name, *value);
-        }
-        request.send().await.unwrap()
-    }
-
-    async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
-        self.request(Method::POST, path)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn metrics(&self) -> String {
-        let bearer = format!("Bearer {KEY}");
-        let response = self
-            .send(Method::GET, "/metrics", &[(header::AUTHORIZATION, &bearer)])
-            .await;
-        response.text().await.unwrap()
-    }
-
-    /// Waits until `n` requests besides the metrics request itself are
-    /// being answered.
-    async fn wait_in_flight(&self, n: usize) {
-        let want = format!("mailvet_http_requests_in_flight {}", n + 1);
-        for _ in 0..200 {
-            if self.metrics().await.lines().any(|l| l == want) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("{n} requests never came in flight");
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(10), self.done)
-            .await
-            .expect("the server stops")
-            .unwrap()
-            .unwrap();
-    }
-}
 
 /// The resolver layer over the test DNS server, with a shared cache and
 /// room for a slow server (tests make answers late with its latency).
@@ -246,7 +154,7 @@ async fn beyond_the_concurrency_cap_is_503_with_retry_after() {
         let server = Arc::clone(&server);
         async move { server.get("/v1/domains/some.test").await.status() }
     });
-    server.wait_in_flight(1).await;
+    server.wait_in_flight(KEY, 1).await;
     let turned_away = server.get("/v1/findings").await;
     assert_eq!(retry_after(&turned_away), 1);
     problem(turned_away, StatusCode::SERVICE_UNAVAILABLE, "overloaded").await;
@@ -310,7 +218,7 @@ async fn a_batch_audits_each_domain_up_to_the_limit() {
         server
             .post_json(
                 "/v1/domains",
-                json!({"domains": ["some.test", "nothing.test"], "selectors": ["mail2026"]}),
+                &json!({"domains": ["some.test", "nothing.test"], "selectors": ["mail2026"]}),
             )
             .await,
     )
@@ -324,19 +232,19 @@ async fn a_batch_audits_each_domain_up_to_the_limit() {
     let too_many = server
         .post_json(
             "/v1/domains",
-            json!({"domains": ["a.test", "b.test", "c.test"]}),
+            &json!({"domains": ["a.test", "b.test", "c.test"]}),
         )
         .await;
     let body = problem(too_many, StatusCode::PAYLOAD_TOO_LARGE, "too-many-domains").await;
     assert_eq!(body["field"], "domains");
     let empty = server
-        .post_json("/v1/domains", json!({"domains": []}))
+        .post_json("/v1/domains", &json!({"domains": []}))
         .await;
     problem(empty, StatusCode::BAD_REQUEST, "invalid-request").await;
     let invalid = server
         .post_json(
             "/v1/domains",
-            json!({"domains": ["some.test", "192.0.2.1"]}),
+            &json!({"domains": ["some.test", "192.0.2.1"]}),
         )
         .await;
     let body = problem(invalid, StatusCode::BAD_REQUEST, "invalid-domain").await;
@@ -344,7 +252,7 @@ async fn a_batch_audits_each_domain_up_to_the_limit() {
     let selector = server
         .post_json(
             "/v1/domains",
-            json!({"domains": ["some.test"], "selectors": ["no spaces"]}),
+            &json!({"domains": ["some.test"], "selectors": ["no spaces"]}),
         )
         .await;
     let body = problem(selector, StatusCode::BAD_REQUEST, "invalid-request").await;
@@ -487,7 +395,7 @@ async fn every_answer_has_a_request_id() {
     )
     .await;
     let invalid = server
-        .post_json("/v1/spf", json!({"ip": "not-an-ip", "helo": "x.test"}))
+        .post_json("/v1/spf", &json!({"ip": "not-an-ip", "helo": "x.test"}))
         .await;
     problem(invalid, StatusCode::BAD_REQUEST, "invalid-ip").await;
     server.stop().await;
@@ -499,7 +407,7 @@ async fn metrics_count_requests_dns_and_findings() {
     let spf = server
         .post_json(
             "/v1/spf",
-            json!({"ip": "192.0.2.1", "mail_from": "user@some.test"}),
+            &json!({"ip": "192.0.2.1", "mail_from": "user@some.test"}),
         )
         .await;
     assert_eq!(spf.status(), StatusCode::OK);
@@ -566,18 +474,7 @@ async fn ready_when_the_resolver_answers() {
     server.stop().await;
 
     // A server that never answers: the probe gives up and says so.
-    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let dead = Dns::new(
-        Settings {
-            upstream: UpstreamChoice::Servers(vec![silent.local_addr().unwrap()]),
-            query_timeout: Duration::from_millis(300),
-            attempts: 1,
-            deadline: Duration::from_secs(1),
-            cache_capacity: 1000,
-        },
-        Vec::new(),
-    )
-    .unwrap();
+    let (_silent, dead) = support::silent_layer(1000).await;
     let server = Running::start(AppState::new(dead)).await;
     let response = server.get("/readyz").await;
     problem(response, StatusCode::SERVICE_UNAVAILABLE, "not-ready").await;
@@ -595,7 +492,7 @@ async fn shutdown_answers_requests_in_flight_first() {
         let request = server.request(Method::GET, "/v1/domains/some.test");
         tokio::spawn(async move { request.send().await.unwrap() })
     };
-    server.wait_in_flight(1).await;
+    server.wait_in_flight(KEY, 1).await;
     server.stop().await;
     let response = in_flight.await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);

@@ -15,20 +15,19 @@
 
 mod support;
 
-use mailvet::dns::{Dns, Settings, UpstreamChoice};
+use mailvet::dns::{Dns, Settings};
 use mailvet::domain::AuditOptions;
 use mailvet::http::AppState;
 use mailvet::http::config::{ApiKey, ServiceConfig};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::https::TestHttps;
+use support::listening::Running;
 use support::{FaultKind, FaultTypes, TestDns};
-use tokio::sync::oneshot;
 
 const SPEC: &str = "openapi.yaml";
 const KEY: &str = "contract-key-0123456789abcdef";
@@ -420,82 +419,6 @@ impl Contract {
     }
 }
 
-// ---------------------------------------------------------------------------
-// A real server
-// ---------------------------------------------------------------------------
-
-struct Running {
-    addr: SocketAddr,
-    client: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    done: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Running {
-    async fn start(state: AppState) -> Running {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let done = tokio::spawn(mailvet::http::serve_on(listener, state, async {
-            let _ = stopped.await;
-        }));
-        Running {
-            addr,
-            client: reqwest::Client::new(),
-            stop: Some(stop),
-            done,
-        }
-    }
-
-    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("http://{}{path}", self.addr))
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.request(Method::GET, path).send().await.unwrap()
-    }
-
-    async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.post_raw(path, "application/json", body.to_string().into_bytes())
-            .await
-    }
-
-    async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
-        self.request(Method::POST, path)
-            .header(header::CONTENT_TYPE, content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn in_flight(&self) -> usize {
-        let text = self
-            .request(Method::GET, "/metrics")
-            .header(header::AUTHORIZATION, format!("Bearer {KEY}"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("mailvet_http_requests_in_flight "))
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or(0)
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(10), self.done)
-            .await
-            .expect("the server stops")
-            .unwrap()
-            .unwrap();
-    }
-}
-
 fn layer(dns: &TestDns, query_timeout: Duration) -> Arc<Dns> {
     Dns::new(
         Settings {
@@ -518,16 +441,6 @@ fn zone_files() -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-fn fault_kind(kind: &str) -> FaultKind {
-    match kind {
-        "no_answer" | "timeout" => FaultKind::NoAnswer,
-        "servfail" => FaultKind::ServFail,
-        "authentic_data" => FaultKind::AuthenticData,
-        "bogus" => FaultKind::Bogus,
-        other => panic!("unknown fault kind {other}"),
-    }
 }
 
 /// Every fixture domain case: (domain, selectors, faults).
@@ -731,7 +644,7 @@ async fn domain_audits(c: &Contract, s: &Running, dns: &TestDns) {
             dns.add_fault(
                 f["name"].as_str().unwrap(),
                 FaultTypes::All,
-                fault_kind(f["kind"].as_str().unwrap()),
+                FaultKind::from_case_word(f["kind"].as_str().unwrap()),
             );
         }
         let mut path = format!("/v1/domains/{domain}");
@@ -1120,12 +1033,12 @@ async fn overload_and_timeouts(c: &Contract) {
     });
     for _ in 0..200 {
         // The metrics request itself is one.
-        if s.in_flight().await >= 2 {
+        if s.in_flight(KEY).await >= 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(s.in_flight().await >= 2, "the slow request is in flight");
+    assert!(s.in_flight(KEY).await >= 2, "the slow request is in flight");
     let key = format!("Bearer {KEY}");
     let spf = json!({"ip": "192.0.2.1", "mail_from": "a@some.test"});
     let requests: Vec<(&str, reqwest::RequestBuilder)> = vec![
@@ -1185,18 +1098,7 @@ async fn overload_and_timeouts(c: &Contract) {
 }
 
 async fn not_ready(c: &Contract) {
-    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let dead = Dns::new(
-        Settings {
-            upstream: UpstreamChoice::Servers(vec![silent.local_addr().unwrap()]),
-            query_timeout: Duration::from_millis(300),
-            attempts: 1,
-            deadline: Duration::from_secs(1),
-            cache_capacity: 0,
-        },
-        Vec::new(),
-    )
-    .unwrap();
+    let (_silent, dead) = support::silent_layer(0).await;
     let s = Running::start(AppState::new(dead)).await;
     c.expect("readyz", s.get("/readyz").await, 503, Some("not-ready"))
         .await;

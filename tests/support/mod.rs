@@ -17,6 +17,7 @@
 
 pub mod api;
 pub mod https;
+pub mod listening;
 
 use async_trait::async_trait;
 use hickory_proto::op::{Header, HeaderCounts, Metadata, ResponseCode};
@@ -58,6 +59,19 @@ pub enum FaultKind {
     /// validation, unless the query sets CD: then answer normally, without
     /// AD (RFC 4035 §3.2.2).
     Bogus,
+}
+
+impl FaultKind {
+    /// The fault a fixture case names in its `kind` field.
+    pub fn from_case_word(kind: &str) -> FaultKind {
+        match kind {
+            "no_answer" | "timeout" => FaultKind::NoAnswer,
+            "servfail" => FaultKind::ServFail,
+            "authentic_data" => FaultKind::AuthenticData,
+            "bogus" => FaultKind::Bogus,
+            other => panic!("unknown fault kind {other}"),
+        }
+    }
 }
 
 /// Which query types a fault applies to.
@@ -223,6 +237,26 @@ impl TestDns {
     pub fn clear_log(&self) {
         self.log.lock().unwrap().clear();
     }
+}
+
+/// A resolver layer whose only server is a bound UDP socket that never
+/// answers, so every query times out (300 ms, one attempt, 1 s in all).
+/// Keep the socket as long as the layer is used: once it is closed,
+/// queries are refused at once instead.
+pub async fn silent_layer(cache_capacity: usize) -> (tokio::net::UdpSocket, Arc<Dns>) {
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let layer = Dns::new(
+        Settings {
+            upstream: UpstreamChoice::Servers(vec![silent.local_addr().unwrap()]),
+            query_timeout: Duration::from_millis(300),
+            attempts: 1,
+            deadline: Duration::from_secs(1),
+            cache_capacity,
+        },
+        Vec::new(),
+    )
+    .unwrap();
+    (silent, layer)
 }
 
 /// UDP and TCP on one port, as a real server (and `--dns IP:PORT`) expects.
