@@ -29,7 +29,7 @@ use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 type Found<T> = Result<RecordSet<T>, Negative>;
 
@@ -143,7 +143,13 @@ impl Answered {
     }
 
     /// Places an answered question where mail-auth will look for it.
-    pub(super) fn add(&self, name: &Name, rtype: RecordType, outcome: Outcome) {
+    pub(super) fn add(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        outcome: Outcome,
+        parsed: &Arc<ParsedRecords>,
+    ) {
         let Ok(answer) = outcome else { return };
         let key: Box<str> = name.to_lowercase().to_ascii().into_boxed_str();
         // mail-auth's NODATA is NOERROR with no records (RFC 2308 §2.2).
@@ -168,7 +174,8 @@ impl Answered {
                 let value = if records.is_empty() {
                     Entry::ready(TxtRecord::Error(negative.into()))
                 } else {
-                    Entry::deferred(move || kind.parse(&records))
+                    let parsed = Arc::clone(parsed);
+                    Entry::deferred(move || parsed.get(kind, records))
                 };
                 self.txt.put(key, value);
             }
@@ -203,6 +210,7 @@ fn found<T>(records: Vec<T>, negative: Negative) -> Entry<Found<T>> {
 }
 
 /// What a TXT record at a name holds, for the names mail-auth asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum TxtKind {
     Dmarc,
     DomainKey,
@@ -253,6 +261,39 @@ fn reversed_address(name: &Name) -> Option<IpAddr> {
         .map(|bits| IpAddr::V6(Ipv6Addr::from(bits)))
 }
 
+/// TXT records as mail-auth parsed them, shared by the requests of one
+/// [`Dns`](super::Dns): the same DKIM key or DMARC record is parsed once,
+/// not once per message (parsing a key builds it). Keyed by the record
+/// text, so a changed record is parsed anew; bounded, emptied when full.
+#[derive(Default)]
+pub struct ParsedRecords(Mutex<HashMap<RecordText, TxtRecord>>);
+
+/// What a record was parsed as, and its text (each record's strings joined).
+type RecordText = (TxtKind, Vec<Vec<u8>>);
+
+/// Distinct records kept before the store starts over.
+const PARSED_RECORDS_CAPACITY: usize = 4096;
+
+impl ParsedRecords {
+    fn get(&self, kind: TxtKind, records: Vec<Vec<u8>>) -> TxtRecord {
+        let key = (kind, records);
+        if let Some(found) = self.map().get(&key) {
+            return found.clone();
+        }
+        let parsed = kind.parse(&key.1);
+        let mut map = self.map();
+        if map.len() >= PARSED_RECORDS_CAPACITY {
+            map.clear();
+        }
+        map.insert(key, parsed.clone());
+        parsed
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<RecordText, TxtRecord>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 impl DnsCache for Answered {
     type Txt = Entries<Box<str>, TxtRecord>;
     type Mx = NoCache;
@@ -297,6 +338,22 @@ mod tests {
         );
         let short = Name::from_str("2.0.192.in-addr.arpa.").unwrap();
         assert_eq!(reversed_address(&short), None);
+    }
+
+    #[test]
+    fn a_changed_record_is_parsed_anew() {
+        let store = ParsedRecords::default();
+        let policy = |text: &str| match store.get(TxtKind::Dmarc, vec![text.as_bytes().to_vec()]) {
+            TxtRecord::Dmarc(record) => record.p,
+            _ => panic!("{text} was not parsed as a DMARC record"),
+        };
+        assert_eq!(policy("v=DMARC1; p=none"), mail_auth::dmarc::Policy::None);
+        assert_eq!(
+            policy("v=DMARC1; p=reject"),
+            mail_auth::dmarc::Policy::Reject
+        );
+        assert_eq!(policy("v=DMARC1; p=none"), mail_auth::dmarc::Policy::None);
+        assert_eq!(store.map().len(), 2);
     }
 
     #[test]

@@ -241,6 +241,8 @@ pub struct Dns {
     deadline: Duration,
     /// Loopback endpoints that route mail-auth's lookups, reused.
     bridges: bridge::BridgePool,
+    /// TXT records as mail-auth parsed them, across requests.
+    parsed_records: Arc<answered::ParsedRecords>,
 }
 
 impl std::fmt::Debug for Dns {
@@ -271,6 +273,7 @@ impl Dns {
             cache: (settings.cache_capacity > 0).then(|| SharedCache::new(settings.cache_capacity)),
             deadline: settings.deadline,
             bridges: bridge::BridgePool::new(settings.deadline),
+            parsed_records: Arc::default(),
         }))
     }
 
@@ -413,7 +416,7 @@ impl Resolver {
             if !answered::Answered::has_place_for(&name, key.1) {
                 answered.see(key);
             } else if let Some(outcome) = self.known_outcome(&name, key.1) {
-                answered.add(&name, key.1, outcome);
+                answered.add(&name, key.1, outcome, &self.session.dns.parsed_records);
                 answered.see(key);
             }
         }
