@@ -28,20 +28,6 @@ use std::path::PathBuf;
 use support::TestDns;
 use tokio::signal::unix::{SignalKind, signal};
 
-const SIGNED: &[&str] = &[
-    "From",
-    "From",
-    "To",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "MIME-Version",
-    "Content-Type",
-    "List-Id",
-    "List-Unsubscribe",
-    "List-Unsubscribe-Post",
-];
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let out: PathBuf = std::env::args_os()
@@ -54,7 +40,7 @@ async fn main() {
         |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("read {p}: {e}"));
 
     let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key");
-    let public = base64(&pair.subject_public_key_info());
+    let public = support::base64(&pair.subject_public_key_info());
     let chunks: Vec<String> = public
         .as_bytes()
         .chunks(200)
@@ -73,7 +59,7 @@ async fn main() {
     let signature = DkimSigner::from_key(key)
         .domain("msg.test")
         .selector("rsa")
-        .headers(SIGNED.iter().copied())
+        .headers(support::SIGNED_HEADERS.iter().copied())
         .sign(message.as_bytes())
         .expect("signs");
     let signed = format!("{}{message}", signature.to_header());
@@ -98,25 +84,4 @@ async fn main() {
         _ = term.recv() => {}
     }
     eprintln!("load_dns: {} queries answered", server.queries().len());
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if k <= chunk.len() {
-                out.push(ALPHABET[((n >> shift) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

@@ -48,23 +48,6 @@ const SENDER_IP: &str = "192.0.2.10";
 const SENDER_HELO: &str = "mail.msg.test";
 const BOUNCE: &str = "bounce@msg.test";
 
-/// The headers the clean message signs: From twice (oversigned, RFC 6376
-/// §8.15), and the unsubscribe headers the bulk rules rest on.
-const SIGNED: &[&str] = &[
-    "From",
-    "From",
-    "To",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "MIME-Version",
-    "Content-Type",
-    "List-Id",
-    "List-Unsubscribe",
-    "List-Unsubscribe-Post",
-    "Feedback-ID",
-];
-
 // ---------------------------------------------------------------------------
 // Messages
 
@@ -216,7 +199,7 @@ impl Spec {
         Spec {
             domain,
             algorithm,
-            headers: SIGNED,
+            headers: support::SIGNED_HEADERS,
             body_length: false,
             expiration: None,
         }
