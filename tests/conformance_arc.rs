@@ -213,7 +213,7 @@ fn sealed_message(expires_in: Duration) -> (String, String, u64) {
     use mail_auth::headers::HeaderWriter;
     let pkcs8 = Ed25519Key::generate_pkcs8().expect("key");
     let key = Ed25519Key::from_pkcs8_der(&pkcs8).expect("key");
-    let public = base64(&key.public_key());
+    let public = support::base64(&key.public_key());
     let body = "From: a@example.com\r\nTo: list@sealed.test\r\nSubject: hi\r\n\r\nHello.\r\n";
     let message = mail_auth::AuthenticatedMessage::parse(body.as_bytes()).expect("parses");
     let results = mail_auth::AuthenticationResults::new("mx.sealed.test");
@@ -270,23 +270,4 @@ async fn expiry_of_the_newest_signature_follows_the_clock() {
         then.section.reason
     );
     assert!(then.findings.is_empty());
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

@@ -156,7 +156,7 @@ async fn expiry_follows_the_clock_not_the_real_time() {
 async fn a_signature_mail_auth_accepts_is_expired_at_a_later_clock() {
     let pkcs8 = Ed25519Key::generate_pkcs8().expect("key");
     let key = Ed25519Key::from_pkcs8_der(&pkcs8).expect("key");
-    let public = base64(&key.public_key());
+    let public = support::base64(&key.public_key());
     let body = "From: a@signed.test\r\nTo: b@example.net\r\nSubject: hi\r\n\r\nHello.\r\n";
     let signature = mail_auth::dkim::DkimSigner::from_key(key)
         .domain("signed.test")
@@ -348,25 +348,6 @@ async fn a_message_with_lf_line_ends_verifies() {
         .map(|s| s.result)
         .collect();
     assert_eq!(results, [DkimResult::Pass, DkimResult::Pass]);
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Hostile and mangled messages give results, never a panic.

@@ -147,7 +147,7 @@ impl Keys {
     /// The key records of `domain`, as zone-file lines: selector `rsa`
     /// (rsa-sha256 and rsa-sha1) and selector `ed` (ed25519-sha256).
     fn records(&self, domain: &str) -> String {
-        let rsa = base64(&self.rsa_spki);
+        let rsa = support::base64(&self.rsa_spki);
         let chunks: Vec<String> = rsa
             .as_bytes()
             .chunks(200)
@@ -157,7 +157,7 @@ impl Keys {
             "rsa._domainkey.{domain}. IN TXT \"v=DKIM1; k=rsa; p=\" {}\n\
              ed._domainkey.{domain}. IN TXT \"v=DKIM1; k=ed25519; p={}\"\n",
             chunks.join(" "),
-            base64(&self.ed_public)
+            support::base64(&self.ed_public)
         )
     }
 
@@ -421,25 +421,6 @@ fn mod_pow(base: &[u64], exp: &[u8], n: &[u64]) -> Vec<u64> {
         }
     }
     mont_mul(&x, &one, n, n0)
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------
