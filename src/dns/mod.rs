@@ -348,22 +348,27 @@ struct Asked {
 }
 
 impl Asked {
+    /// The response code word: `NOERROR`, `NXDOMAIN`, or the failure's.
+    fn rcode(&self) -> String {
+        match self.answer.get() {
+            Some(Ok(a)) => match a.rcode {
+                Rcode::NoError => "NOERROR".to_string(),
+                Rcode::NXDomain => "NXDOMAIN".to_string(),
+            },
+            Some(Err(e)) => e.rcode_word(),
+            None => "PENDING".to_string(),
+        }
+    }
+
     fn entry(&self) -> TraceEntry {
-        let (rcode, answers) = match self.answer.get() {
-            Some(Ok(a)) => (
-                match a.rcode {
-                    Rcode::NoError => "NOERROR".to_string(),
-                    Rcode::NXDomain => "NXDOMAIN".to_string(),
-                },
-                a.records.iter().map(trace::present).collect(),
-            ),
-            Some(Err(e)) => (e.rcode_word(), Vec::new()),
-            None => ("PENDING".to_string(), Vec::new()),
+        let answers = match self.answer.get() {
+            Some(Ok(a)) => a.records.iter().map(trace::present).collect(),
+            _ => Vec::new(),
         };
         TraceEntry {
             name: self.name.to_ascii(),
             rtype: trace::type_name(self.rtype),
-            rcode,
+            rcode: self.rcode(),
             answers,
             ms: self.ms,
             source: self.source,
@@ -584,15 +589,22 @@ impl Resolver {
 
     /// The `dns` section of a report: the count always, entries on request.
     pub fn summary(&self, with_trace: bool) -> DnsSummary {
-        let (queries, upstream_queries) = {
-            let asked = self.session.trace.lock().unwrap_or_else(|p| p.into_inner());
-            let upstream = asked.iter().filter(|a| a.source == Source::Upstream);
-            (asked.len(), upstream.count())
-        };
+        let outcomes: Vec<(Source, String)> = self
+            .session
+            .trace
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|asked| (asked.source, asked.rcode()))
+            .collect();
         DnsSummary {
-            queries,
-            upstream_queries,
+            queries: outcomes.len(),
+            upstream_queries: outcomes
+                .iter()
+                .filter(|(source, _)| *source == Source::Upstream)
+                .count(),
             trace: with_trace.then(|| self.trace()),
+            outcomes,
         }
     }
 }

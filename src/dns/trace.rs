@@ -56,6 +56,10 @@ pub struct DnsSummary {
     pub upstream_queries: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<TraceEntry>>,
+    /// Each question's source and response code, for counting (the
+    /// service's metrics); never serialized, and cheap where `trace` is not.
+    #[serde(skip)]
+    pub outcomes: Vec<(Source, String)>,
 }
 
 /// Presentation form of a record's type and data.

@@ -110,9 +110,7 @@ async fn audit_one(
 ) -> DomainReport {
     let resolver = state.dns.resolver();
     let report = report::audit(&resolver, domain, options, trace).await;
-    state
-        .metrics
-        .observe_report(&resolver.trace(), &report.findings);
+    state.metrics.observe_report(&report.dns, &report.findings);
     report
 }
 

@@ -136,19 +136,10 @@ pub(super) async fn verify(
         authserv_id: state.authserv_id.clone(),
         clock: Clock::system(),
     };
-    // The trace is always taken, for the metrics, and dropped from the
-    // report unless asked for.
-    let mut report = report::report(&state.dns, &request, true)
+    let report = report::report(&state.dns, &request, params.trace)
         .await
         .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
-    let trace = if params.trace {
-        report.dns.trace.clone()
-    } else {
-        report.dns.trace.take()
-    };
-    state
-        .metrics
-        .observe_report(trace.as_deref().unwrap_or_default(), &report.findings);
+    state.metrics.observe_report(&report.dns, &report.findings);
     Ok(Json(report))
 }
 
@@ -163,7 +154,7 @@ pub(super) async fn evaluate_dmarc(
         .await
         .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
     let evaluation = dmarc::evaluate(&resolver, &lease.authenticator, &input).await;
-    state.metrics.observe_report(&resolver.trace(), &[]);
+    state.metrics.observe_report(&resolver.summary(false), &[]);
     evaluation.map(Json).map_err(|e| {
         Problem::new(
             ProblemType::InvalidDomain,

@@ -22,7 +22,7 @@
 //! locks held for microseconds, with no metrics library.
 
 use super::AppState;
-use crate::dns::trace::TraceEntry;
+use crate::dns::trace::DnsSummary;
 use crate::findings::Finding;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
@@ -90,12 +90,11 @@ impl Metrics {
     }
 
     /// Counts the DNS questions and the findings of one report.
-    pub fn observe_report(&self, trace: &[TraceEntry], findings: &[Finding]) {
+    pub fn observe_report(&self, summary: &DnsSummary, findings: &[Finding]) {
         {
             let mut dns = lock(&self.dns);
-            for entry in trace {
-                *dns.entry((entry.source.as_str(), entry.rcode.clone()))
-                    .or_default() += 1;
+            for (source, rcode) in &summary.outcomes {
+                *dns.entry((source.as_str(), rcode.clone())).or_default() += 1;
             }
         }
         let mut counts = lock(&self.findings);

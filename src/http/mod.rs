@@ -319,9 +319,7 @@ async fn spf_handler(
     let resolver = state.dns.resolver();
     match spf::report::report(&resolver, &query, params.trace).await {
         Ok(report) => {
-            state
-                .metrics
-                .observe_report(&resolver.trace(), &report.findings);
+            state.metrics.observe_report(&report.dns, &report.findings);
             Ok(Json(report).into_response())
         }
         Err(QueryError::NoIdentity) => Err(Problem::new(
