@@ -27,6 +27,7 @@
 //! that stays unknown carries a note saying which option supplies it, so
 //! the caller can report SPF as not evaluated rather than guess.
 
+use super::headers::unfold;
 use crate::domain::mx::is_private;
 use crate::findings::Finding;
 use mail_parser::Header;
@@ -338,17 +339,6 @@ fn inferred_finding(
         detail.push_str(&format!(" Still unknown: {}.", unknown.join("; ")));
     }
     Some(Finding::new("envelope.inferred", detail).with_evidence(evidence))
-}
-
-/// A header value as one line: folding line breaks removed, trimmed,
-/// invalid UTF-8 replaced.
-fn unfold(raw: &[u8]) -> String {
-    String::from_utf8_lossy(raw)
-        .chars()
-        .filter(|c| *c != '\r' && *c != '\n')
-        .collect::<String>()
-        .trim()
-        .to_string()
 }
 
 /// The address of a Return-Path value (RFC 5321 §4.1.2 `Reverse-path`):

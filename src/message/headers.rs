@@ -247,7 +247,7 @@ fn named<'a, 'm>(
 
 /// A header value as text: line breaks of folding removed (RFC 5322
 /// §2.2.3), surrounding white space trimmed, invalid UTF-8 replaced.
-fn unfold(raw: &[u8]) -> String {
+pub(crate) fn unfold(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw)
         .chars()
         .filter(|c| *c != '\r' && *c != '\n')
