@@ -11,6 +11,10 @@
 //!   that routes mail-auth's lookups through the same layer.
 //! - [`spf`] — SPF (RFC 7208), our own: the record parser, the macro
 //!   expander and `check_host()` with its lookup limits.
+//! - [`store`] — what outlives a request (saved reports, test inbox
+//!   addresses, learned DKIM selectors) on sqlx: SQLite by default,
+//!   PostgreSQL for replicas; embedded migrations, retention, the sweeper.
+//!   It keeps reports as data and imports no check.
 //! - [`findings`] — the catalog of finding codes, findings and verdicts.
 //! - [`render`] — reports as JSON, as text for people, and as JUnit XML,
 //!   SARIF and GitHub Actions annotations for CI.
@@ -32,3 +36,4 @@ pub mod http;
 pub mod message;
 pub mod render;
 pub mod spf;
+pub mod store;

@@ -18,6 +18,8 @@
 pub mod api;
 pub mod https;
 pub mod listening;
+pub mod postgres;
+pub mod store;
 
 use async_trait::async_trait;
 use hickory_proto::op::{Header, HeaderCounts, Metadata, ResponseCode};

@@ -1,0 +1,276 @@
+//! A real PostgreSQL server for the store tests, started once per test
+//! binary and stopped when it exits.
+//!
+//! `initdb` makes a cluster in a fresh temporary directory (trust
+//! authentication, no fsync); `postgres` serves it on 127.0.0.1 at a free
+//! port, with its unix socket in the same directory. Both refuse to run as
+//! root, so when the tests run as root they run as the `postgres` system
+//! user that Debian's package creates. Each test gets a database of its
+//! own ([`database`]), so tests running in parallel never see each
+//! other's rows.
+//!
+//! No server may outlive the tests. The server runs under a small shell
+//! watchdog whose stdin is a pipe from this process: when the process
+//! ends — normally, by a panic, or killed — the kernel closes the pipe, the
+//! watchdog reads end-of-file, stops the server (fast shutdown) and
+//! deletes the directory. On a normal exit an `atexit` hook closes the
+//! pipe itself and waits for the watchdog, so the server is gone before
+//! the test binary is.
+//!
+//! Without PostgreSQL installed the tests that need it fail, saying what
+//! to install; they are never skipped.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use std::os::unix::process::CommandExt;
+
+const INSTALL: &str = "the store tests run every test against a real PostgreSQL server too, \
+     and none was found in /usr/lib/postgresql/*/bin or on PATH: install it \
+     (Debian/Ubuntu: apt-get install --no-install-recommends postgresql; \
+     .ci/run does this)";
+
+/// The running server, or why it could not start.
+static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
+/// The watchdog, held so the `atexit` hook can stop it.
+static WATCHDOG: Mutex<Option<Child>> = Mutex::new(None);
+/// Numbers the databases handed out.
+static DATABASES: AtomicUsize = AtomicUsize::new(0);
+
+struct Server {
+    port: u16,
+}
+
+/// The URL of a new, empty database on the shared server. Panics (the
+/// test fails) with the reason when PostgreSQL cannot be started.
+pub async fn database() -> String {
+    let server = match SERVER.get_or_init(start) {
+        Ok(server) => server,
+        Err(why) => panic!("PostgreSQL: {why}"),
+    };
+    let name = format!("store_test_{}", DATABASES.fetch_add(1, Ordering::Relaxed));
+    let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", server.port);
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL: cannot connect to {admin}: {e}"));
+    sqlx::Executor::execute(
+        &mut conn,
+        sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("PostgreSQL: CREATE DATABASE {name}: {e}"));
+    sqlx::Connection::close(conn).await.ok();
+    format!("postgres://postgres@127.0.0.1:{}/{name}", server.port)
+}
+
+/// Makes the cluster and starts the server; blocking, once per binary.
+fn start() -> Result<Server, String> {
+    let bin = find_binaries().ok_or_else(|| INSTALL.to_string())?;
+    let user = Account::to_run_as()?;
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!("mailvet-postgres-{}-{stamp}", std::process::id()));
+    std::fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    if let Some(account) = &user {
+        std::os::unix::fs::chown(&dir, Some(account.uid), Some(account.gid))
+            .map_err(|e| format!("cannot give {} to {}: {e}", dir.display(), account.name))?;
+    }
+    let data = dir.join("data");
+
+    let initdb = run_as(Command::new(bin.join("initdb")), &user, &dir)
+        .args([
+            "--auth=trust",
+            "--username=postgres",
+            "--no-sync",
+            "--encoding=UTF8",
+        ])
+        .args(["--locale=C", "--pgdata"])
+        .arg(&data)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.join("initdb").display()))?;
+    if !initdb.status.success() {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(format!(
+            "initdb failed ({}): {}",
+            initdb.status,
+            String::from_utf8_lossy(&initdb.stderr)
+        ));
+    }
+
+    let port = free_port()?;
+    let log = dir.join("postgres.log");
+    // The watchdog: the server in the background; at end-of-file on our
+    // stdin (this process is gone or let go), a fast shutdown; then the
+    // directory is removed once nothing needs its log any more.
+    const WATCHDOG_SCRIPT: &str = r#"
+        dir=$1; log=$2; shift 2
+        trap '' INT HUP
+        exec 3<&0 </dev/null
+        "$@" >"$log" 2>&1 &
+        server=$!
+        { read -r _ <&3; kill -INT "$server" 2>/dev/null; } &
+        reader=$!
+        wait "$server"
+        wait "$reader"
+        rm -rf "$dir"
+    "#;
+    let mut watchdog = run_as(Command::new("/bin/sh"), &user, &dir);
+    watchdog
+        .arg("-c")
+        .arg(WATCHDOG_SCRIPT)
+        .arg("watchdog")
+        .arg(&dir)
+        .arg(&log)
+        .arg(bin.join("postgres"))
+        .arg("-D")
+        .arg(&data)
+        .arg("-k")
+        .arg(&dir)
+        .args(["-p", &port.to_string()])
+        .args(["-c", "listen_addresses=127.0.0.1"])
+        .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+        .args(["-c", "full_page_writes=off", "-c", "max_connections=300"])
+        .args(["-c", "shared_buffers=32MB"])
+        .stdin(Stdio::piped())
+        // Never hold cargo's output pipes: it would wait for them to close.
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let child = watchdog
+        .spawn()
+        .map_err(|e| format!("cannot start the watchdog shell: {e}"))?;
+    *WATCHDOG.lock().map_err(|_| "watchdog lock poisoned")? = Some(child);
+    // SAFETY: registers a plain function taking no arguments, as atexit
+    // requires; it runs once, on the main thread, at exit.
+    if unsafe { libc::atexit(stop_at_exit) } != 0 {
+        return Err("cannot register the atexit hook that stops PostgreSQL".into());
+    }
+
+    wait_until_ready(&bin, port, &log)?;
+    Ok(Server { port })
+}
+
+/// Closes the watchdog's stdin and waits for it: the server stops and its
+/// directory goes before this process ends.
+extern "C" fn stop_at_exit() {
+    let child = WATCHDOG
+        .lock()
+        .ok()
+        .and_then(|mut watchdog| watchdog.take());
+    if let Some(mut child) = child {
+        drop(child.stdin.take());
+        let _ = child.wait();
+    }
+}
+
+fn wait_until_ready(bin: &Path, port: u16, log: &Path) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = Command::new(bin.join("pg_isready"))
+            .args(["--host=127.0.0.1", "--quiet", "--dbname=postgres"])
+            .arg(format!("--port={port}"))
+            .status()
+            .is_ok_and(|status| status.success());
+        if ready {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let mut text = String::new();
+            if let Ok(mut file) = std::fs::File::open(log) {
+                let _ = file.read_to_string(&mut text);
+            }
+            return Err(format!(
+                "the server did not accept connections on 127.0.0.1:{port} within 30 s; its log:\n{text}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The directory holding `initdb`, `postgres` and `pg_isready`: the newest
+/// of Debian's versioned ones, else the one on PATH.
+fn find_binaries() -> Option<PathBuf> {
+    let complete = |dir: &Path| {
+        ["initdb", "postgres", "pg_isready"]
+            .iter()
+            .all(|tool| dir.join(tool).is_file())
+    };
+    let mut debian: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            Some((version, entry.path().join("bin")))
+        })
+        .filter(|(_, bin)| complete(bin))
+        .collect();
+    debian.sort();
+    if let Some((_, bin)) = debian.pop() {
+        return Some(bin);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).find(|dir| complete(dir))
+}
+
+/// The system account the server runs as.
+struct Account {
+    name: &'static str,
+    uid: u32,
+    gid: u32,
+}
+
+impl Account {
+    /// `None` when this process is not root (the server runs as us);
+    /// otherwise the `postgres` account.
+    fn to_run_as() -> Result<Option<Account>, String> {
+        // SAFETY: geteuid cannot fail and touches no memory of ours.
+        if unsafe { libc::geteuid() } != 0 {
+            return Ok(None);
+        }
+        let id = |flag: &str| -> Result<u32, String> {
+            let out = Command::new("id")
+                .args([flag, "postgres"])
+                .output()
+                .map_err(|e| format!("cannot run id: {e}"))?;
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .map_err(|_| {
+                    "the tests run as root, which PostgreSQL refuses, and there is no \
+                     `postgres` user to run it as (Debian's postgresql package creates one)"
+                        .to_string()
+                })
+        };
+        Ok(Some(Account {
+            name: "postgres",
+            uid: id("-u")?,
+            gid: id("-g")?,
+        }))
+    }
+}
+
+/// `command` to run in `dir` as `user` (if any), with a clean environment
+/// apart from PATH (the server must not read our PG* variables).
+fn run_as(mut command: Command, user: &Option<Account>, dir: &Path) -> Command {
+    command.current_dir(dir).env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    if let Some(account) = user {
+        command.uid(account.uid).gid(account.gid);
+    }
+    command
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| format!("cannot find a free port: {e}"))?;
+    listener
+        .local_addr()
+        .map(|addr| addr.port())
+        .map_err(|e| format!("cannot find a free port: {e}"))
+}
