@@ -671,6 +671,37 @@ async fn open_after_tampering(db: &TestDatabase, tamper: &'static str) -> String
     message
 }
 
+// PostgreSQL over TLS: compiled in (rustls), so it had better work.
+
+#[tokio::test]
+async fn postgres_over_verified_tls() {
+    let url = support::postgres::database().await;
+    let ca = support::postgres::ca_file();
+    let tls = format!("{url}?sslmode=verify-full&sslrootcert={}", ca.display());
+    let store = Store::open(&tls).await.unwrap();
+    let saved = store.save_report(&sample_report(), None).await.unwrap();
+    assert!(store.report(&saved.id).await.unwrap().is_some());
+
+    // The session really is encrypted.
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&tls)
+        .await
+        .unwrap();
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(ssl);
+
+    // A certificate from a CA nobody trusts is refused: only the Mozilla
+    // roots are trusted without sslrootcert.
+    let err = Store::open(&format!("{url}?sslmode=verify-full"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+    assert!(err.to_string().contains("certificate"), "{err}");
+}
+
 // Errors that need no database, or a database that cannot be.
 
 /// The error opening `url` gives; it never shows the password `hunter2`.

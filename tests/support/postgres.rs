@@ -3,7 +3,8 @@
 //!
 //! `initdb` makes a cluster in a fresh temporary directory (trust
 //! authentication, no fsync); `postgres` serves it on 127.0.0.1 at a free
-//! port, with its unix socket in the same directory. Both refuse to run as
+//! port, with its unix socket in the same directory, and offers TLS with
+//! a certificate for 127.0.0.1 from a throwaway CA ([`ca_file`]). Both refuse to run as
 //! root, so when the tests run as root they run as the `postgres` system
 //! user that Debian's package creates. Each test gets a database of its
 //! own ([`database`]), so tests running in parallel never see each
@@ -43,15 +44,27 @@ static DATABASES: AtomicUsize = AtomicUsize::new(0);
 
 struct Server {
     port: u16,
+    ca: PathBuf,
 }
 
-/// The URL of a new, empty database on the shared server. Panics (the
-/// test fails) with the reason when PostgreSQL cannot be started.
-pub async fn database() -> String {
-    let server = match SERVER.get_or_init(start) {
+/// The shared server, started on first use. Panics (the test fails) with
+/// the reason when PostgreSQL cannot be started.
+fn server() -> &'static Server {
+    match SERVER.get_or_init(start) {
         Ok(server) => server,
         Err(why) => panic!("PostgreSQL: {why}"),
-    };
+    }
+}
+
+/// The PEM file of the CA that signed the server's certificate, for
+/// `sslrootcert=`.
+pub fn ca_file() -> PathBuf {
+    server().ca.clone()
+}
+
+/// The URL of a new, empty database on the shared server.
+pub async fn database() -> String {
+    let server = server();
     let name = format!("store_test_{}", DATABASES.fetch_add(1, Ordering::Relaxed));
     let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", server.port);
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
@@ -102,6 +115,7 @@ fn start() -> Result<Server, String> {
         ));
     }
 
+    let certificates = Certificates::write(&dir, &user)?;
     let port = free_port()?;
     let log = dir.join("postgres.log");
     // The watchdog: the server in the background; at end-of-file on our
@@ -135,7 +149,11 @@ fn start() -> Result<Server, String> {
         .args(["-c", "listen_addresses=127.0.0.1"])
         .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
         .args(["-c", "full_page_writes=off", "-c", "max_connections=300"])
-        .args(["-c", "shared_buffers=32MB"])
+        .args(["-c", "shared_buffers=32MB", "-c", "ssl=on"])
+        .arg("-c")
+        .arg(format!("ssl_cert_file={}", certificates.cert.display()))
+        .arg("-c")
+        .arg(format!("ssl_key_file={}", certificates.key.display()))
         .stdin(Stdio::piped())
         // Never hold cargo's output pipes: it would wait for them to close.
         .stdout(Stdio::null())
@@ -151,7 +169,10 @@ fn start() -> Result<Server, String> {
     }
 
     wait_until_ready(&bin, port, &log)?;
-    Ok(Server { port })
+    Ok(Server {
+        port,
+        ca: certificates.ca,
+    })
 }
 
 /// Closes the watchdog's stdin and waits for it: the server stops and its
@@ -214,6 +235,58 @@ fn find_binaries() -> Option<PathBuf> {
         return Some(bin);
     }
     std::env::split_paths(&std::env::var_os("PATH")?).find(|dir| complete(dir))
+}
+
+/// The server's TLS files.
+struct Certificates {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl Certificates {
+    /// A throwaway CA and a certificate it signs for 127.0.0.1, written to
+    /// `dir`; the key readable by the server's account only, as
+    /// PostgreSQL demands.
+    fn write(dir: &Path, user: &Option<Account>) -> Result<Certificates, String> {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        use std::os::unix::fs::PermissionsExt;
+        let failed = |e: rcgen::Error| format!("cannot make the TLS certificates: {e}");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(failed)?;
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(failed)?)
+            .map_err(failed)?;
+        let key = KeyPair::generate().map_err(failed)?;
+        let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .map_err(failed)?
+            .signed_by(&key, &ca)
+            .map_err(failed)?;
+        let files = Certificates {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("server.pem"),
+            key: dir.join("server.key"),
+        };
+        let write = |path: &Path, text: String| {
+            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        };
+        write(&files.ca, ca.pem())?;
+        write(&files.cert, cert.pem())?;
+        write(&files.key, key.serialize_pem())?;
+        std::fs::set_permissions(&files.key, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot restrict {}: {e}", files.key.display()))?;
+        if let Some(account) = user {
+            std::os::unix::fs::chown(&files.key, Some(account.uid), Some(account.gid)).map_err(
+                |e| {
+                    format!(
+                        "cannot give {} to {}: {e}",
+                        files.key.display(),
+                        account.name
+                    )
+                },
+            )?;
+        }
+        Ok(files)
+    }
 }
 
 /// The system account the server runs as.
