@@ -671,6 +671,21 @@ async fn open_after_tampering(db: &TestDatabase, tamper: &'static str) -> String
     message
 }
 
+// PostgreSQL only: what SQLite, one process's database, never meets.
+
+#[tokio::test]
+async fn replicas_starting_together_migrate_once() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let opens = (0..4).map(|_| Store::open(&db.url));
+    for opened in futures_util::future::join_all(opens).await {
+        opened.unwrap();
+    }
+    assert_eq!(
+        db.count("_sqlx_migrations").await,
+        mailvet::store::migrations::MIGRATIONS.len() as i64
+    );
+}
+
 // PostgreSQL over TLS: compiled in (rustls), so it had better work.
 
 #[tokio::test]

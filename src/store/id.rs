@@ -27,9 +27,7 @@ pub type InboxToken = Id<kind::InboxToken>;
 
 /// What an [`Id`] names, so that a report id is never taken for a token.
 pub mod kind {
-    #[derive(Debug)]
     pub enum Report {}
-    #[derive(Debug)]
     pub enum InboxToken {}
 }
 

@@ -381,6 +381,24 @@ mod tests {
     }
 
     #[test]
+    fn sqlx_reads_the_default_url_as_the_same_path() {
+        for dir in ["data", ".", "../up", "/var/lib/mailvet", "a dir/100%?#x"] {
+            let url = Store::default_url(Path::new(dir));
+            let seen: sqlx::any::AnyConnectOptions = url.parse().unwrap();
+            let path = seen
+                .database_url
+                .as_str()
+                .strip_prefix("sqlite://")
+                .unwrap();
+            assert_eq!(
+                percent_decode(path).unwrap(),
+                format!("{dir}/{SQLITE_FILE}"),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
     fn sqlite_files_are_created_unless_the_url_says_otherwise() {
         let dir = std::env::temp_dir().join(format!("mailvet-prepare-{}", std::process::id()));
         let file = dir.join("new dir").join("m.db");
