@@ -10,8 +10,10 @@
 //! - **SQLite** by default: `sqlite://PATH`, a file created (with its
 //!   directory) on first start; [`Store::default_url`] puts it in the data
 //!   directory. Nothing to install. One process uses it.
-//! - **PostgreSQL** by `postgres://USER:PASSWORD@HOST/DB` (TLS with
-//!   `?sslmode=require`), when several replicas must share what they store.
+//! - **PostgreSQL** by `postgres://USER:PASSWORD@HOST/DB`, when several
+//!   replicas must share what they store; TLS (rustls) with
+//!   `?sslmode=verify-full`, trusting the Mozilla roots or
+//!   `&sslrootcert=FILE`.
 //!
 //! Times are seconds since the Unix epoch (`BIGINT`; `sqlx::Any` carries
 //! no date type). Reports and inbox addresses carry their own expiry,

@@ -3,12 +3,12 @@
 //!
 //! `initdb` makes a cluster in a fresh temporary directory (trust
 //! authentication, no fsync); `postgres` serves it on 127.0.0.1 at a free
-//! port, with its unix socket in the same directory, and offers TLS with
-//! a certificate for 127.0.0.1 from a throwaway CA ([`ca_file`]). Both refuse to run as
-//! root, so when the tests run as root they run as the `postgres` system
-//! user that Debian's package creates. Each test gets a database of its
-//! own ([`database`]), so tests running in parallel never see each
-//! other's rows.
+//! port, with its unix socket in the same directory. Both refuse to run
+//! as root, so when the tests run as root they run as the `postgres`
+//! system user that Debian's package creates. The server also offers TLS,
+//! with a certificate for 127.0.0.1 from a throwaway CA ([`ca_file`]).
+//! Each test gets a database of its own ([`database`]), so tests running
+//! in parallel never see each other's rows.
 //!
 //! No server may outlive the tests. The server runs under a small shell
 //! watchdog whose stdin is a pipe from this process: when the process
@@ -89,34 +89,14 @@ fn start() -> Result<Server, String> {
         .map_or(0, |d| d.as_nanos());
     let dir = std::env::temp_dir().join(format!("mailvet-postgres-{}-{stamp}", std::process::id()));
     std::fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    if let Some(account) = &user {
-        std::os::unix::fs::chown(&dir, Some(account.uid), Some(account.gid))
-            .map_err(|e| format!("cannot give {} to {}: {e}", dir.display(), account.name))?;
-    }
     let data = dir.join("data");
-
-    let initdb = run_as(Command::new(bin.join("initdb")), &user, &dir)
-        .args([
-            "--auth=trust",
-            "--username=postgres",
-            "--no-sync",
-            "--encoding=UTF8",
-        ])
-        .args(["--locale=C", "--pgdata"])
-        .arg(&data)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", bin.join("initdb").display()))?;
-    if !initdb.status.success() {
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(format!(
-            "initdb failed ({}): {}",
-            initdb.status,
-            String::from_utf8_lossy(&initdb.stderr)
-        ));
-    }
-
-    let certificates = Certificates::write(&dir, &user)?;
-    let port = free_port()?;
+    let (certificates, port) = match prepare(&bin, &user, &dir, &data) {
+        Ok(prepared) => prepared,
+        Err(why) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(why);
+        }
+    };
     let log = dir.join("postgres.log");
     // The watchdog: the server in the background; at end-of-file on our
     // stdin (this process is gone or let go), a fast shutdown; then the
@@ -173,6 +153,40 @@ fn start() -> Result<Server, String> {
         port,
         ca: certificates.ca,
     })
+}
+
+/// Gives `dir` to the server's account, makes the cluster in `data` and
+/// the TLS files in `dir`, and picks the port, last so that no one else
+/// takes it before the server does.
+fn prepare(
+    bin: &Path,
+    user: &Option<Account>,
+    dir: &Path,
+    data: &Path,
+) -> Result<(Certificates, u16), String> {
+    if let Some(account) = user {
+        std::os::unix::fs::chown(dir, Some(account.uid), Some(account.gid))
+            .map_err(|e| format!("cannot give {} to {}: {e}", dir.display(), account.name))?;
+    }
+    let initdb = run_as(Command::new(bin.join("initdb")), user, dir)
+        .args([
+            "--auth=trust",
+            "--username=postgres",
+            "--no-sync",
+            "--encoding=UTF8",
+        ])
+        .args(["--locale=C", "--pgdata"])
+        .arg(data)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.join("initdb").display()))?;
+    if !initdb.status.success() {
+        return Err(format!(
+            "initdb failed ({}): {}",
+            initdb.status,
+            String::from_utf8_lossy(&initdb.stderr)
+        ));
+    }
+    Ok((Certificates::write(dir, user)?, free_port()?))
 }
 
 /// Closes the watchdog's stdin and waits for it: the server stops and its
