@@ -593,9 +593,11 @@ async fn the_schema_is_the_same_on_both_back_ends(db: TestDatabase) {
         ),
         Backend::Postgres => (
             "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
-             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations' ORDER BY 1",
+             WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations' \
+             ORDER BY 1",
             "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
-             WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
+             WHERE table_schema = current_schema() AND table_name = $1 \
+             ORDER BY ordinal_position",
         ),
     };
     let found: Vec<String> = sqlx::query_scalar(tables)
@@ -692,7 +694,7 @@ async fn replicas_starting_together_migrate_once() {
 async fn postgres_over_verified_tls() {
     let url = support::postgres::database().await;
     let ca = support::postgres::ca_file();
-    let tls = format!("{url}?sslmode=verify-full&sslrootcert={}", ca.display());
+    let tls = format!("{url}&sslmode=verify-full&sslrootcert={}", ca.display());
     let store = Store::open(&tls).await.unwrap();
     let saved = store.save_report(&sample_report(), None).await.unwrap();
     assert!(store.report(&saved.id).await.unwrap().is_some());
@@ -710,7 +712,7 @@ async fn postgres_over_verified_tls() {
 
     // A certificate from a CA nobody trusts is refused: only the Mozilla
     // roots are trusted without sslrootcert.
-    let err = Store::open(&format!("{url}?sslmode=verify-full"))
+    let err = Store::open(&format!("{url}&sslmode=verify-full"))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
