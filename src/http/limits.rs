@@ -1,7 +1,9 @@
-//! How much work the API takes on: per-client rate, concurrency and time.
+//! How much work the API takes on: per-client rate, request bodies,
+//! concurrency, time and answer size.
 //!
 //! This module decides when a `/v1` request is turned away and what the
-//! client is told to do about it:
+//! client is told to do about it. The guards run in this order, each
+//! before any work the next one would let in:
 //!
 //! - **Rate** — each client (its IP address; an IPv6 client by its /64,
 //!   which is what one site is usually given) has a token bucket holding
@@ -10,27 +12,54 @@
 //!   `Retry-After` saying when the next token comes. At most
 //!   [`TRACKED_CLIENTS`] buckets are kept: full buckets (idle clients) go
 //!   first, then the longest unused.
+//! - **Body** ([`read_body`]) — a route that takes a body has a size limit.
+//!   A declared `Content-Length` over it is answered 413
+//!   `/problems/body-too-large` before a byte of the body is read; a body
+//!   sent in chunks is counted as it arrives and refused the same way at
+//!   the first byte over. The whole body must arrive within
+//!   `body_read_timeout` (408 `/problems/body-timeout`). Every body byte
+//!   held, from its arrival until the request is answered, counts against
+//!   one budget of `body_memory` bytes for the whole server; a chunk that
+//!   would go over it is answered 503 `/problems/overloaded` with
+//!   `Retry-After: 1` at once rather than waiting for room: a waiting
+//!   upload would hold its connection and the bytes already read, and the
+//!   client (or its load balancer) can better try again or elsewhere.
+//!   Those three answers close the connection, as the rest of the body is
+//!   never read.
 //! - **Concurrency** — at most `max_concurrent` requests are answered at
 //!   once; one more is answered 503 `/problems/overloaded` with
 //!   `Retry-After: 1` straight away rather than queued, so load beyond the
-//!   cap costs nothing and a load balancer can try elsewhere.
-//! - **Time** — a request still unanswered after `request_timeout` is
-//!   dropped (its DNS queries and fetches with it) and answered 504
-//!   `/problems/timeout`.
+//!   cap costs nothing and a load balancer can try elsewhere. The slot is
+//!   taken once the body has arrived, so slow uploads cannot hold slots.
+//! - **Time** — a request still unanswered `request_timeout` after its body
+//!   arrived is dropped (its DNS queries and fetches with it) and answered
+//!   504 `/problems/timeout`.
+//! - **Answer size** — a report whose JSON is over `max_response_size`
+//!   bytes is answered 422 `/problems/response-too-large` naming the limit
+//!   instead of being sent: the same request would get the same report, so
+//!   this is not an error to retry, and the client can ask for less (no
+//!   trace, fewer domains). The caps on the work of each report keep this
+//!   rare; this is the backstop.
 //!
-//! Body size is limited where the body is read (see the routes), and slow
-//! header senders are cut off by the connection (see `server`).
+//! [`Guarded::guarded`] puts the guards from the body on around one route;
+//! slow header senders are cut off by the connection (see `server`).
 
 use super::config::ServiceConfig;
+use super::metrics::Metrics;
 use super::problem::{Problem, ProblemType};
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Most clients whose buckets are remembered at once.
 pub const TRACKED_CLIENTS: usize = 10_000;
@@ -42,16 +71,60 @@ pub struct Limits {
     max_concurrent: usize,
     in_flight: Arc<Semaphore>,
     rate: Option<RateLimiter>,
+    body_read_timeout: Duration,
+    body_memory: usize,
+    /// One permit per byte of request body held.
+    body_bytes: Arc<Semaphore>,
+    max_response_size: usize,
+    /// Where the bytes held are shown.
+    metrics: Arc<Metrics>,
 }
 
 impl Limits {
-    pub fn new(config: &ServiceConfig) -> Limits {
+    pub fn new(config: &ServiceConfig, metrics: Arc<Metrics>) -> Limits {
+        // The semaphore's own ceiling is far above any memory a server has.
+        let body_memory = config.body_memory.min(Semaphore::MAX_PERMITS);
         Limits {
             request_timeout: config.request_timeout,
             max_concurrent: config.max_concurrent,
             in_flight: Arc::new(Semaphore::new(config.max_concurrent)),
             rate: (config.rate_limit > 0)
                 .then(|| RateLimiter::new(config.rate_limit, TRACKED_CLIENTS)),
+            body_read_timeout: config.body_read_timeout,
+            body_memory,
+            body_bytes: Arc::new(Semaphore::new(body_memory)),
+            max_response_size: config.max_response_size,
+            metrics,
+        }
+    }
+}
+
+/// Puts the guards of a `/v1` route on it (see the module documentation).
+pub(super) trait Guarded {
+    /// `body_limit`: the largest body the route takes, `None` when it
+    /// takes none (its body, if any, is never read).
+    fn guarded(self, limits: &Arc<Limits>, body_limit: Option<usize>) -> Self;
+}
+
+impl<S: Clone + Send + Sync + 'static> Guarded for MethodRouter<S> {
+    fn guarded(self, limits: &Arc<Limits>, body_limit: Option<usize>) -> Self {
+        // The last layer added is the first one a request meets.
+        let route = self
+            .layer(from_fn_with_state(Arc::clone(limits), response_size))
+            .layer(from_fn_with_state(Arc::clone(limits), deadline))
+            .layer(from_fn_with_state(Arc::clone(limits), concurrency));
+        match body_limit {
+            None => route,
+            Some(limit) => route
+                // What the handler's extractor allows of the body read here.
+                .layer(DefaultBodyLimit::max(limit))
+                .layer(from_fn_with_state(
+                    BodyLimit {
+                        limits: Arc::clone(limits),
+                        limit,
+                    },
+                    read_body,
+                )),
         }
     }
 }
@@ -169,6 +242,145 @@ pub(super) async fn rate(
     next.run(request).await
 }
 
+/// The body limit of one route, with the server's limits.
+#[derive(Debug, Clone)]
+pub(super) struct BodyLimit {
+    limits: Arc<Limits>,
+    limit: usize,
+}
+
+/// A refused body also ends its connection: the rest of it is never read.
+fn closing(problem: Problem) -> Response {
+    problem
+        .header(header::CONNECTION, HeaderValue::from_static("close"))
+        .into_response()
+}
+
+fn too_large(limit: usize) -> Problem {
+    Problem::new(
+        ProblemType::BodyTooLarge,
+        format!("the body is larger than this endpoint's limit of {limit} bytes"),
+    )
+}
+
+/// Reads the body whole before the request goes on: 413 over the route's
+/// limit, 408 past `body_read_timeout`, 503 when the server's body budget
+/// is spent. The budget taken is given back once the request is answered.
+pub(super) async fn read_body(
+    State(body_limit): State<BodyLimit>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let BodyLimit { limits, limit } = body_limit;
+    let (parts, body) = request.into_parts();
+    // Hyper's hint is the declared Content-Length, when there is one.
+    if body.size_hint().lower() > limit as u64 {
+        return closing(too_large(limit));
+    }
+    let read = tokio::time::timeout(limits.body_read_timeout, limits.collect(body, limit)).await;
+    let (bytes, held) = match read {
+        Ok(Ok(read)) => read,
+        Ok(Err(problem)) => return closing(problem),
+        Err(_) => {
+            return closing(Problem::new(
+                ProblemType::BodyTimeout,
+                format!(
+                    "the body did not arrive within the server's body read timeout of {} ms; \
+                     send it faster or in a smaller request",
+                    limits.body_read_timeout.as_millis()
+                ),
+            ));
+        }
+    };
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    drop(held);
+    response
+}
+
+/// Body bytes counted against the budget, and shown in the metrics, until
+/// dropped.
+struct HeldBody {
+    permit: Option<OwnedSemaphorePermit>,
+    metrics: Arc<Metrics>,
+}
+
+impl HeldBody {
+    fn add(&mut self, permit: OwnedSemaphorePermit) {
+        self.metrics
+            .body_bytes
+            .fetch_add(permit.num_permits() as u64, Ordering::Relaxed);
+        match &mut self.permit {
+            Some(held) => held.merge(permit),
+            None => self.permit = Some(permit),
+        }
+    }
+}
+
+impl Drop for HeldBody {
+    fn drop(&mut self) {
+        if let Some(permit) = &self.permit {
+            self.metrics
+                .body_bytes
+                .fetch_sub(permit.num_permits() as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Limits {
+    /// The body's bytes, each one counted against the budget as it
+    /// arrives, and what holds them there.
+    async fn collect(&self, body: Body, limit: usize) -> Result<(Bytes, HeldBody), Problem> {
+        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut held = HeldBody {
+            permit: None,
+            metrics: Arc::clone(&self.metrics),
+        };
+        let mut total = 0usize;
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                Problem::new(
+                    ProblemType::InvalidRequest,
+                    format!("the body could not be read: {e}"),
+                )
+            })?;
+            total += chunk.len();
+            if total > limit {
+                return Err(too_large(limit));
+            }
+            let permit = u32::try_from(chunk.len())
+                .ok()
+                .and_then(|n| Arc::clone(&self.body_bytes).try_acquire_many_owned(n).ok())
+                .ok_or_else(|| self.budget_spent())?;
+            held.add(permit);
+            chunks.push(chunk);
+        }
+        let bytes = if chunks.len() == 1 {
+            chunks.swap_remove(0)
+        } else {
+            let mut whole = Vec::with_capacity(total);
+            for chunk in chunks {
+                whole.extend_from_slice(&chunk);
+            }
+            Bytes::from(whole)
+        };
+        Ok((bytes, held))
+    }
+
+    fn budget_spent(&self) -> Problem {
+        Problem::new(
+            ProblemType::Overloaded,
+            format!(
+                "the server is holding its limit of {} bytes of request bodies; retry shortly",
+                self.body_memory
+            ),
+        )
+        .retry_after(Duration::from_secs(1))
+    }
+}
+
 /// 503 when `max_concurrent` requests are already being answered.
 pub(super) async fn concurrency(
     State(limits): State<Arc<Limits>>,
@@ -207,6 +419,29 @@ pub(super) async fn deadline(
         )
         .into_response(),
     }
+}
+
+/// 422 when the answer's body is over `max_response_size` bytes. Every
+/// `/v1` answer is a whole JSON document, so its size is known here.
+pub(super) async fn response_size(
+    State(limits): State<Arc<Limits>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let size = response.body().size_hint().lower();
+    if size <= limits.max_response_size as u64 {
+        return response;
+    }
+    Problem::new(
+        ProblemType::ResponseTooLarge,
+        format!(
+            "the report is {size} bytes of JSON, over this server's limit of {} bytes; \
+             ask for less (without trace, fewer domains or selectors)",
+            limits.max_response_size
+        ),
+    )
+    .into_response()
 }
 
 #[cfg(test)]
