@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::TestDns;
 use support::listening::Running;
+use support::raw::{self, Sent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KEY: &str = "test-key-0123456789abcdef";
@@ -517,46 +518,22 @@ async fn the_contract_is_served() {
     server.stop().await;
 }
 
-/// A client that sent a request head (and maybe the start of a body) and
-/// then stopped sending: the connection stays open until the server
-/// answers or closes it.
-async fn stalled(server: &Running, head: &str, body_start: &[u8]) -> tokio::net::TcpStream {
-    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body_start).await.unwrap();
-    stream
-}
-
-/// What the server answers on a raw connection, read until it closes it:
-/// the head (lower-cased) and the JSON body.
-async fn answer_on(mut stream: tokio::net::TcpStream) -> (String, Value) {
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
-        .await
-        .expect("the server answers and closes the connection")
-        .unwrap();
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").expect("a whole answer");
-    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"));
-    (head.to_ascii_lowercase(), body)
-}
-
-fn post_head(path: &str, extra: &str) -> String {
-    format!(
-        "POST {path} HTTP/1.1\r\nHost: mailvet.test\r\nContent-Type: message/rfc822\r\n{extra}\r\n"
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declared_length_over_the_limit_is_refused_before_the_body() {
     let (_dns, server) = serving(ServiceConfig::default()).await;
     // A terabyte announced, not a byte of it sent: the answer cannot wait
     // for the body.
-    let head = post_head("/v1/messages", "Content-Length: 1000000000000\r\n");
-    let (head, body) = answer_on(stalled(&server, &head, b"").await).await;
-    assert!(head.starts_with("http/1.1 413"), "{head}");
-    assert!(head.contains("content-type: application/problem+json"));
-    assert!(head.contains("connection: close"), "{head}");
+    let head = raw::head(
+        "POST",
+        "/v1/messages",
+        "message/rfc822",
+        "Content-Length: 1000000000000\r\n",
+    );
+    let answer = Sent::start(server.addr, &head, b"").await.answer().await;
+    assert_eq!(answer.status, 413);
+    assert_eq!(answer.header("content-type"), "application/problem+json");
+    assert_eq!(answer.header("connection"), "close");
+    let body = answer.json();
     assert_eq!(body["type"], "/problems/body-too-large");
     assert!(
         body["detail"].as_str().unwrap().contains("26214400"),
@@ -565,15 +542,24 @@ async fn a_declared_length_over_the_limit_is_refused_before_the_body() {
 
     // Chunks without a declared length are counted as they come: the
     // JSON endpoints take 16 KiB.
-    let head = "POST /v1/spf HTTP/1.1\r\nHost: mailvet.test\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let head = raw::head(
+        "POST",
+        "/v1/spf",
+        "application/json",
+        "Transfer-Encoding: chunked\r\n",
+    );
     let mut chunks = Vec::new();
     for _ in 0..5 {
         chunks.extend_from_slice(b"1000\r\n");
         chunks.extend_from_slice(&[b' '; 0x1000]);
         chunks.extend_from_slice(b"\r\n");
     }
-    let (head, body) = answer_on(stalled(&server, head, &chunks).await).await;
-    assert!(head.starts_with("http/1.1 413"), "{head}");
+    let answer = Sent::start(server.addr, &head, &chunks)
+        .await
+        .answer()
+        .await;
+    assert_eq!(answer.status, 413);
+    let body = answer.json();
     assert_eq!(body["type"], "/problems/body-too-large");
     assert!(body["detail"].as_str().unwrap().contains("16384"), "{body}");
     server.stop().await;
@@ -588,15 +574,21 @@ async fn a_slow_body_is_408_and_holds_no_concurrency_slot() {
     })
     .await;
     let started = std::time::Instant::now();
-    let head = post_head("/v1/messages", "Content-Length: 1000\r\n");
-    let slow = stalled(&server, &head, b"From: a@some.test\r\n").await;
+    let head = raw::head(
+        "POST",
+        "/v1/messages",
+        "message/rfc822",
+        "Content-Length: 1000\r\n",
+    );
+    let slow = Sent::start(server.addr, &head, b"From: a@some.test\r\n").await;
     server.wait_in_flight(KEY, 1).await;
     // The only slot is free while the body is awaited.
     assert_eq!(server.get("/v1/findings").await.status(), StatusCode::OK);
-    let (head, body) = answer_on(slow).await;
+    let answer = slow.answer().await;
     assert!(started.elapsed() >= Duration::from_millis(700));
-    assert!(head.starts_with("http/1.1 408"), "{head}");
-    assert!(head.contains("connection: close"), "{head}");
+    assert_eq!(answer.status, 408);
+    assert_eq!(answer.header("connection"), "close");
+    let body = answer.json();
     assert_eq!(body["type"], "/problems/body-timeout");
     assert!(
         body["detail"].as_str().unwrap().contains("700 ms"),
@@ -637,8 +629,13 @@ async fn the_body_budget_is_shared_and_given_back() {
         raw
     };
     // One upload holds 1500 bytes and stalls.
-    let head = post_head("/v1/messages", "Content-Length: 2000\r\n");
-    let slow = stalled(&server, &head, &message(1500)).await;
+    let head = raw::head(
+        "POST",
+        "/v1/messages",
+        "message/rfc822",
+        "Content-Length: 2000\r\n",
+    );
+    let slow = Sent::start(server.addr, &head, &message(1500)).await;
     for _ in 0..200 {
         if body_bytes(&server).await == 1500 {
             break;
@@ -663,8 +660,7 @@ async fn the_body_budget_is_shared_and_given_back() {
         StatusCode::OK
     );
     // Once the stalled upload has been answered (408), its bytes are free.
-    let (head, _) = answer_on(slow).await;
-    assert!(head.starts_with("http/1.1 408"), "{head}");
+    assert_eq!(slow.answer().await.status, 408);
     assert_eq!(body_bytes(&server).await, 0);
     assert_eq!(
         server
@@ -710,18 +706,10 @@ async fn what_the_router_refuses_is_a_problem_and_hyper_refuses_bare() {
     assert!(body["detail"].as_str().unwrap().contains("UTF-8"), "{body}");
     // A header section over 64 KiB is refused by hyper before a request
     // exists: a bare 431, no body, the connection closed.
-    let head = format!(
-        "GET /healthz HTTP/1.1\r\nHost: mailvet.test\r\nX-Big: {}\r\n\r\n",
-        "a".repeat(70 * 1024)
-    );
-    let mut stream = stalled(&server, &head, b"").await;
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
-        .await
-        .unwrap()
-        .unwrap();
-    let answer = String::from_utf8_lossy(&raw).to_ascii_lowercase();
-    assert!(answer.starts_with("http/1.1 431"), "{answer}");
-    assert!(answer.ends_with("\r\n\r\n"), "no body: {answer}");
+    let big = format!("X-Big: {}\r\n", "a".repeat(70 * 1024));
+    let head = raw::head("GET", "/healthz", "text/plain", &big);
+    let answer = Sent::start(server.addr, &head, b"").await.answer().await;
+    assert_eq!(answer.status, 431);
+    assert!(answer.body.is_empty(), "{answer:?}");
     server.stop().await;
 }

@@ -421,8 +421,9 @@ pub(super) async fn deadline(
     }
 }
 
-/// 422 when the answer's body is over `max_response_size` bytes. Every
-/// `/v1` answer is a whole JSON document, so its size is known here.
+/// 422 when a report's body is over `max_response_size` bytes. Every
+/// `/v1` answer is a whole JSON document, so its size is known here;
+/// problems are small and pass whatever the limit.
 pub(super) async fn response_size(
     State(limits): State<Arc<Limits>>,
     request: Request,
@@ -430,7 +431,7 @@ pub(super) async fn response_size(
 ) -> Response {
     let response = next.run(request).await;
     let size = response.body().size_hint().lower();
-    if size <= limits.max_response_size as u64 {
+    if !response.status().is_success() || size <= limits.max_response_size as u64 {
         return response;
     }
     Problem::new(
