@@ -19,13 +19,19 @@
 //!   the first byte over. The whole body must arrive within
 //!   `body_read_timeout` (408 `/problems/body-timeout`). Every body byte
 //!   held, from its arrival until the request is answered, counts against
-//!   one budget of `body_memory` bytes for the whole server; a chunk that
-//!   would go over it is answered 503 `/problems/overloaded` with
-//!   `Retry-After: 1` at once rather than waiting for room: a waiting
+//!   one budget of `body_memory` bytes for the whole server; a declared
+//!   length over what is left, or a chunk that would go over it, is
+//!   answered 503 `/problems/overloaded` with `Retry-After: 1` at once
+//!   rather than waiting for room (the declared length is only compared,
+//!   never set aside, so announcing a body holds nothing): a waiting
 //!   upload would hold its connection and the bytes already read, and the
 //!   client (or its load balancer) can better try again or elsewhere.
-//!   Those three answers close the connection, as the rest of the body is
-//!   never read.
+//!   Those three answers close the connection. After a 413 or 503 the
+//!   rest of the body is read and dropped — for up to `body_read_timeout`
+//!   and up to the route's limit in bytes, and not at all when the client
+//!   waits for `100 Continue` — so a client still sending reads the answer
+//!   rather than a reset connection; after a 408 the client is not waited
+//!   for.
 //! - **Concurrency** — at most `max_concurrent` requests are answered at
 //!   once; one more is answered 503 `/problems/overloaded` with
 //!   `Retry-After: 1` straight away rather than queued, so load beyond the
@@ -47,9 +53,9 @@
 use super::config::ServiceConfig;
 use super::metrics::Metrics;
 use super::problem::{Problem, ProblemType};
-use axum::body::{Body, Bytes, HttpBody};
+use axum::body::{Body, BodyDataStream, Bytes, HttpBody};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
@@ -274,29 +280,58 @@ pub(super) async fn read_body(
     let BodyLimit { limits, limit } = body_limit;
     let (parts, body) = request.into_parts();
     // Hyper's hint is the declared Content-Length, when there is one.
-    if body.size_hint().lower() > limit as u64 {
-        return closing(too_large(limit));
-    }
-    let read = tokio::time::timeout(limits.body_read_timeout, limits.collect(body, limit)).await;
-    let (bytes, held) = match read {
-        Ok(Ok(read)) => read,
-        Ok(Err(problem)) => return closing(problem),
-        Err(_) => {
-            return closing(Problem::new(
-                ProblemType::BodyTimeout,
-                format!(
-                    "the body did not arrive within the server's body read timeout of {} ms; \
-                     send it faster or in a smaller request",
-                    limits.body_read_timeout.as_millis()
-                ),
-            ));
+    let declared = body.size_hint().lower();
+    let mut stream = body.into_data_stream();
+    let (refusal, sending) = if declared > limit as u64 {
+        (too_large(limit), !waits_for_continue(&parts.headers))
+    } else if declared > limits.body_bytes.available_permits() as u64 {
+        // Compared, not set aside: a client that announces a body and
+        // sends nothing must not hold the budget.
+        (limits.budget_spent(), !waits_for_continue(&parts.headers))
+    } else {
+        let read = limits.collect(&mut stream, declared as usize, limit);
+        match tokio::time::timeout(limits.body_read_timeout, read).await {
+            Ok(Ok((bytes, held))) => {
+                let response = next
+                    .run(Request::from_parts(parts, Body::from(bytes)))
+                    .await;
+                drop(held);
+                return response;
+            }
+            Ok(Err(refusal)) => (refusal, true),
+            // A client this slow is not waited for any longer.
+            Err(_) => return closing(limits.body_timed_out()),
         }
     };
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    drop(held);
-    response
+    if sending {
+        tokio::spawn(linger(stream, limits.body_read_timeout, limit));
+    }
+    closing(refusal)
+}
+
+/// A client that sent `Expect: 100-continue` sends no body before it is
+/// told to (RFC 9110 §10.1.1), so a refusal needs no lingering.
+fn waits_for_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// Reads and drops what is left of a refused body, for at most `time`
+/// and `bytes`: a client still sending it then reads the refusal instead
+/// of a reset connection (RFC 9112 §9.6). Nothing is kept, so this costs
+/// no memory.
+async fn linger(mut stream: BodyDataStream, time: Duration, bytes: usize) {
+    let drain = async {
+        let mut left = bytes;
+        while let Some(Ok(chunk)) = stream.next().await {
+            left = left.saturating_sub(chunk.len());
+            if left == 0 {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(time, drain).await;
 }
 
 /// Body bytes counted against the budget, and shown in the metrics, until
@@ -330,15 +365,21 @@ impl Drop for HeldBody {
 
 impl Limits {
     /// The body's bytes, each one counted against the budget as it
-    /// arrives, and what holds them there.
-    async fn collect(&self, body: Body, limit: usize) -> Result<(Bytes, HeldBody), Problem> {
-        let mut chunks: Vec<Bytes> = Vec::new();
+    /// arrives, and what holds them there. They are copied into one buffer
+    /// as they come, so hyper's read buffer is reused and the body is held
+    /// once; with a declared length the buffer is sized when the first
+    /// bytes arrive (an announcement alone allocates nothing).
+    async fn collect(
+        &self,
+        stream: &mut BodyDataStream,
+        declared: usize,
+        limit: usize,
+    ) -> Result<(Bytes, HeldBody), Problem> {
+        let mut whole: Vec<u8> = Vec::new();
         let mut held = HeldBody {
             permit: None,
             metrics: Arc::clone(&self.metrics),
         };
-        let mut total = 0usize;
-        let mut stream = body.into_data_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| {
                 Problem::new(
@@ -346,8 +387,7 @@ impl Limits {
                     format!("the body could not be read: {e}"),
                 )
             })?;
-            total += chunk.len();
-            if total > limit {
+            if whole.len() + chunk.len() > limit {
                 return Err(too_large(limit));
             }
             let permit = u32::try_from(chunk.len())
@@ -355,18 +395,23 @@ impl Limits {
                 .and_then(|n| Arc::clone(&self.body_bytes).try_acquire_many_owned(n).ok())
                 .ok_or_else(|| self.budget_spent())?;
             held.add(permit);
-            chunks.push(chunk);
-        }
-        let bytes = if chunks.len() == 1 {
-            chunks.swap_remove(0)
-        } else {
-            let mut whole = Vec::with_capacity(total);
-            for chunk in chunks {
-                whole.extend_from_slice(&chunk);
+            if whole.capacity() == 0 {
+                whole.reserve_exact(declared.max(chunk.len()));
             }
-            Bytes::from(whole)
-        };
-        Ok((bytes, held))
+            whole.extend_from_slice(&chunk);
+        }
+        Ok((Bytes::from(whole), held))
+    }
+
+    fn body_timed_out(&self) -> Problem {
+        Problem::new(
+            ProblemType::BodyTimeout,
+            format!(
+                "the body did not arrive within the server's body read timeout of {} ms; \
+                 send it faster or in a smaller request",
+                self.body_read_timeout.as_millis()
+            ),
+        )
     }
 
     fn budget_spent(&self) -> Problem {
