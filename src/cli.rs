@@ -10,12 +10,13 @@ use crate::domain::AuditOptions;
 use crate::domain::name::DomainName;
 use crate::domain::report::{self, DomainReport};
 use crate::findings::FailOn;
+use crate::local_file;
 use crate::render::{self, Format, Suite, ZoneLocator, text::Style};
 use crate::spf::{self, SpfQuery};
 use clap::{Args, Parser, Subcommand};
 use futures_util::stream::{self, StreamExt};
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -275,8 +276,8 @@ impl FetchArgs {
     pub fn audit_options(&self) -> Result<AuditOptions, String> {
         let extra_roots_pem = match &self.ca_file {
             Some(path) => {
-                let pem = std::fs::read(path)
-                    .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+                let pem =
+                    local_file::read(path, "CA file", CA_FILE_LIMIT).map_err(|e| e.to_string())?;
                 crate::domain::mta_sts::parse_extra_roots(&pem)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
                 pem
@@ -459,8 +460,10 @@ pub fn run(cli: Cli) -> ExitCode {
     })
 }
 
+/// Says what is wrong with the input and exits 2. The message may quote
+/// input, so its control characters are shown escaped.
 fn usage_error(message: &str) -> ExitCode {
-    eprintln!("mailvet: {message}");
+    eprintln!("mailvet: {}", crate::untrusted::escape_controls(message));
     ExitCode::from(2)
 }
 
@@ -528,31 +531,31 @@ async fn spf_command(args: SpfArgs) -> ExitCode {
     )
 }
 
+/// The largest `--file` domain list read (1 MiB: tens of thousands of domains).
+const DOMAIN_LIST_LIMIT: u64 = 1024 * 1024;
+
+/// The largest `--ca-file` read (1 MiB of PEM certificates).
+const CA_FILE_LIMIT: u64 = 1024 * 1024;
+
 /// Audits at most this many domains at once.
 const CONCURRENT_AUDITS: usize = 8;
 
 async fn domain_command(args: DomainArgs) -> ExitCode {
-    let mut inputs = args.domains.clone();
-    if let Some(path) = &args.file {
-        match std::fs::read_to_string(path) {
-            Ok(text) => inputs.extend(
-                text.lines()
-                    .map(|l| l.split('#').next().unwrap_or("").trim())
-                    .filter(|l| !l.is_empty())
-                    .map(String::from),
-            ),
-            Err(e) => return usage_error(&format!("{}: cannot read: {e}", path.display())),
-        }
-    }
-    if inputs.is_empty() {
-        return usage_error("give at least one domain, or --file with one domain per line");
-    }
     let mut domains = Vec::new();
-    for input in &inputs {
+    for input in &args.domains {
         match DomainName::parse(input) {
             Ok(d) => domains.push(d),
             Err(e) => return usage_error(&e.to_string()),
         }
+    }
+    if let Some(path) = &args.file {
+        match domain_list(path) {
+            Ok(listed) => domains.extend(listed),
+            Err(e) => return usage_error(&e),
+        }
+    }
+    if domains.is_empty() {
+        return usage_error("give at least one domain, or --file with one domain per line");
     }
     let mut options = match args.fetch.audit_options() {
         Ok(o) => o,
@@ -593,6 +596,32 @@ async fn domain_command(args: DomainArgs) -> ExitCode {
             })
         },
     )
+}
+
+/// The domains of a `--file` list: one per line, `#` starts a comment. A
+/// line that is no domain is quoted only as an excerpt: the file may be
+/// anything.
+fn domain_list(path: &Path) -> Result<Vec<DomainName>, String> {
+    let text =
+        local_file::read_text(path, "domain list", DOMAIN_LIST_LIMIT).map_err(|e| e.to_string())?;
+    let mut domains = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let entry = line.split('#').next().unwrap_or("").trim();
+        if entry.is_empty() {
+            continue;
+        }
+        let domain = DomainName::parse(entry).map_err(|e| {
+            format!(
+                "{}:{}: {} is not a domain name: {}",
+                path.display(),
+                number + 1,
+                crate::untrusted::quoted(entry),
+                e.reason
+            )
+        })?;
+        domains.push(domain);
+    }
+    Ok(domains)
 }
 
 /// Checks the config's domains, with the --zone files and, to show what
@@ -646,27 +675,19 @@ const CONCURRENT_MESSAGES: usize = 8;
 async fn message_command(args: MessageArgs) -> ExitCode {
     let mut raws = Vec::new();
     for path in &args.files {
+        let limit = args.message.max_message_size as u64;
         let raw = if path.as_os_str() == "-" {
-            let mut buf = Vec::new();
-            match std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf) {
-                Ok(_) => buf,
-                Err(e) => return usage_error(&format!("cannot read standard input: {e}")),
-            }
+            local_file::read_capped(std::io::stdin(), "standard input", "message", limit)
         } else {
-            match std::fs::read(path) {
-                Ok(b) => b,
-                Err(e) => return usage_error(&format!("{}: cannot read: {e}", path.display())),
-            }
+            local_file::read(path, "message", limit)
         };
-        if raw.len() > args.message.max_message_size {
-            return usage_error(&format!(
-                "{}: {} bytes is over the --max-message-size of {}",
-                path.display(),
-                raw.len(),
-                args.message.max_message_size
-            ));
+        match raw {
+            Ok(raw) => raws.push(raw),
+            Err(e @ local_file::FileError::TooLarge { .. }) => {
+                return usage_error(&format!("{e}; --max-message-size sets the limit"));
+            }
+            Err(e) => return usage_error(&e.to_string()),
         }
-        raws.push(raw);
     }
     for (field, value) in [("--helo", &args.helo), ("--mail-from", &args.mail_from)] {
         if value
