@@ -1,9 +1,12 @@
 //! The command line: subcommands, their flags and exit codes.
 //!
 //! This module decides how arguments map onto the engine and how a run
-//! ends: exit 0 when no finding reaches `--fail-on` (default `error`), 1
-//! when one does, 2 for bad usage or bad input (with a one-line message
-//! saying what to change). It parses and renders; the work is the engine's.
+//! ends ([`exit_code`]): exit 0 when no finding reaches `--fail-on`
+//! (default `error`), 1 when one does (or a `check` expectation is
+//! broken), 2 for bad usage or bad input (with a one-line message saying
+//! what to change), 3 when nothing failed but a DNS lookup failed and left
+//! a domain's checks undecided: it could not be checked, run it again. It
+//! parses and renders; the work is the engine's.
 
 use crate::dns::{self, Dns, Settings, UpstreamChoice};
 use crate::domain::AuditOptions;
@@ -220,14 +223,13 @@ impl OutputArgs {
                 .join("\n"),
             (Format::Junit | Format::Sarif, _) => String::new(),
         };
-        let failed = suites.iter().any(|s| s.failures().next().is_some());
-        self.print(&out, &suites, failed)
+        self.print(&out, &suites)
     }
 
     /// Writes the report in the chosen format (`text` and `json` come
     /// rendered), GitHub annotations when running there, and returns the
     /// exit code.
-    fn print(&self, rendered: &str, suites: &[Suite], failed: bool) -> ExitCode {
+    fn print(&self, rendered: &str, suites: &[Suite]) -> ExitCode {
         let annotations = if render::annotations::in_github_actions() {
             render::annotations::render(suites)
         } else {
@@ -244,11 +246,26 @@ impl OutputArgs {
         if self.format != Format::Text {
             eprint!("{annotations}");
         }
-        if failed {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        }
+        exit_code(suites)
+    }
+}
+
+/// Exit code 1: a finding at or above `--fail-on`, or a broken expectation.
+const EXIT_FAILED: u8 = 1;
+/// Exit code 3: nothing failed, but a DNS lookup failed and left checks
+/// undecided; the run says nothing either way and should be repeated.
+const EXIT_UNDECIDED: u8 = 3;
+
+/// How a run ends. A failure found among what was decided is 1 whatever
+/// else is undecided (running again cannot make it pass); undecided alone
+/// is 3, so a pipeline can retry it and still never passes it as 0.
+fn exit_code(suites: &[Suite]) -> ExitCode {
+    if suites.iter().any(|s| s.has(render::Outcome::Fail)) {
+        ExitCode::from(EXIT_FAILED)
+    } else if suites.iter().any(|s| s.has(render::Outcome::Error)) {
+        ExitCode::from(EXIT_UNDECIDED)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -590,11 +607,7 @@ async fn domain_command(args: DomainArgs) -> ExitCode {
     args.output.emit(
         &reports,
         |_, r| render::text::domain(r, Style::for_stdout()),
-        |_, r| {
-            Suite::of_findings(&r.domain, &r.findings, args.output.fail_on, |f| {
-                locator.locate(&r.domain, f)
-            })
-        },
+        |_, r| Suite::of_domain(r, args.output.fail_on, |f| locator.locate(&r.domain, f)),
     )
 }
 
@@ -666,7 +679,7 @@ async fn check_command(args: CheckArgs) -> ExitCode {
         Format::Json => render::json(&report),
         Format::Junit | Format::Sarif => String::new(),
     };
-    args.output.print(&rendered, &suites, !report.passed())
+    args.output.print(&rendered, &suites)
 }
 
 /// Verifies at most this many messages at once.

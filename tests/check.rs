@@ -310,7 +310,7 @@ async fn a_bad_config_exits_2_naming_the_line_and_field() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dns_failure_fails_the_run_with_its_own_message() {
+async fn a_dns_failure_is_undecided_with_its_own_message_and_exit_3() {
     let server = TestDns::start(&[Path::new(GOOD_ZONE)]).await;
     server.add_fault(
         "_dmarc.good.check.test",
@@ -319,9 +319,15 @@ async fn a_dns_failure_fails_the_run_with_its_own_message() {
     );
     let config = "fixtures/check/good.toml";
     let out = check(&server, config, &["--format", "json"]).await;
-    assert_eq!(out.status.code(), Some(1));
+    // Nothing broken was found, and the DMARC expectation could not be
+    // judged: "could not be checked, run again" (3), never a pass.
+    assert_eq!(out.status.code(), Some(3));
     let report = json(&out);
+    assert_eq!(report["verdict"], "unknown");
     let good = domain(&report, "good.check.test");
+    assert_eq!(good["audit"]["verdict"], "unknown");
+    assert!(good["audit"]["score"].is_null());
+    assert_eq!(good["audit"]["undecided"][0]["check"], "dmarc");
     let failures = good["dns_failures"].as_array().unwrap();
     assert!(
         failures
