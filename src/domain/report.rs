@@ -111,10 +111,14 @@ pub async fn audit(
         &mx.section.host_names(),
     ));
     let enforcement = dmarc.section.enforcement();
-    findings.extend(bimi::dmarc_prerequisite(
-        &bimi.section,
-        enforcement.as_ref().map(|(p, pct)| (p.as_str(), *pct)),
-    ));
+    // A DMARC lookup that failed says nothing about enforcement; BIMI's
+    // prerequisite is then undecided with it, not unmet.
+    if dmarc.section.status != dmarc::DmarcStatus::DnsError {
+        findings.extend(bimi::dmarc_prerequisite(
+            &bimi.section,
+            enforcement.as_ref().map(|(p, pct)| (p.as_str(), *pct)),
+        ));
+    }
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let codes: Vec<&'static str> = findings.iter().map(|f| f.code).collect();
     let facts = DomainFacts {
