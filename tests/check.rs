@@ -604,3 +604,123 @@ fn the_example_config_and_the_readme_config_are_valid() {
         mailvet::check::config::parse(config, "README.md").unwrap_or_else(|e| panic!("{e}"));
     assert!(!parsed.domains.is_empty());
 }
+
+/// Records that try to act on a terminal or a CI runner: a line feed
+/// followed by a workflow command, a screen clear, an OSC window title, a
+/// C1 CSI, a right-to-left override and a line separator.
+const HOSTILE_ZONE: &str = "$ORIGIN evil.test.\n$TTL 60\n@ SOA ns h 1 1 1 1 60\n\
+    @ TXT \"v=spf1 -all\\010::error file=x::owned\\027[2J\\027]0;pwned\\007\\194\\155\\226\\128\\174\"\n\
+    _dmarc TXT \"v=DMARC1; p=reject; rua=mailto:r@evil.test\\013\\010::warning ::dmarc\\226\\128\\168\"\n\
+    _smtp._tls TXT \"v=TLSRPTv1; rua=mailto:t@evil.test\\010::error ::tlsrpt\\027]0;title\\007\"\n\
+    default._bimi TXT \"v=BIMI1; l=https://evil.test/logo.svg\\010::error ::bimi\\027[2J\"\n\
+    selector1._domainkey TXT \"v=DKIM1; k=rsa; p=\\010::error ::dkim\\027[2J\"\n\
+    _mta-sts TXT \"v=STSv1; id=1\\010::error ::sts\"\n";
+
+/// The output holds no raw control character but line breaks of its own,
+/// and every line that looks like a workflow command is one of mailvet's
+/// annotations (they all name the suite in `title=`).
+fn assert_inert(output: &str, what: &str) {
+    let raw: Vec<char> = output
+        .chars()
+        .filter(|&c| c != '\n' && mailvet::untrusted::is_unsafe(c))
+        .collect();
+    assert!(raw.is_empty(), "{what}: raw {raw:?} in\n{output}");
+    for line in output.lines().filter(|l| l.trim_start().starts_with("::")) {
+        assert!(
+            line.starts_with("::error ") || line.starts_with("::warning "),
+            "{what}: {line}"
+        );
+        assert!(line.contains("title=evil.test "), "{what}: {line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_records_are_escaped_in_every_format() {
+    let server = TestDns::start_with_texts(&[HOSTILE_ZONE]).await;
+    let dns = server.dns_arg();
+    let dir = std::env::temp_dir().join(format!("mailvet-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let zone = dir.join("evil.test.zone");
+    std::fs::write(&zone, HOSTILE_ZONE).unwrap();
+    let zone = zone.to_str().unwrap().to_string();
+    let env = [("GITHUB_ACTIONS", "true")];
+    // The same records from the DNS server and from a --zone file.
+    let doors: [Vec<&str>; 2] = [vec!["--dns", &dns], vec!["--zone", &zone, "--offline"]];
+    for door in &doors {
+        let run = |format: &'static str| {
+            let mut args = vec!["domain", "evil.test", "--format", format];
+            args.extend_from_slice(door);
+            async move { mailvet(&args, &env).await }
+        };
+        let text = run("text").await;
+        let shown = stdout(&text);
+        assert_inert(&shown, "text");
+        // The records did reach the report, shown for what they are.
+        assert!(
+            shown.contains("\\n::error file=x::owned\\u{1b}[2J\\u{1b}]0;pwned\\u{7}"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("\\r\\n::warning ::dmarc\\u{2028}"),
+            "{shown}"
+        );
+
+        let json = json(&run("json").await);
+        let details: Vec<&str> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["detail"].as_str().unwrap())
+            .collect();
+        // JSON carries the data as it is; its escaping keeps it inert.
+        assert!(
+            details
+                .iter()
+                .any(|d| d.contains("rua=mailto:r@evil.test\r\n::warning ::dmarc\u{2028}")),
+            "{details:#?}"
+        );
+
+        let junit = run("junit").await;
+        let xml = stdout(&junit);
+        assert_inert(&xml, "junit");
+        assert_inert(&String::from_utf8_lossy(&junit.stderr), "annotations");
+        roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        assert!(xml.contains("\\r\\n::warning ::dmarc\\u{2028}"), "{xml}");
+
+        let sarif = run("sarif").await;
+        let log = validate_sarif(&sarif);
+        assert_inert(&String::from_utf8_lossy(&sarif.stderr), "annotations");
+        for result in log["runs"][0]["results"].as_array().unwrap() {
+            let message = result["message"]["text"].as_str().unwrap();
+            assert_inert(message, "sarif message");
+            assert_inert(result["properties"]["fix"].as_str().unwrap(), "sarif fix");
+        }
+    }
+
+    // A config's own text (a sender's name) is outside text too.
+    let config = dir.join("evil.toml");
+    std::fs::write(
+        &config,
+        "[[domain]]\nname = \"evil.test\"\n[[domain.sender]]\n\
+         name = \"ESP\\u001b[2J\\n::error ::config\"\nip = \"192.0.2.7\"\n\
+         mail_from_domain = \"evil.test\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    for format in ["text", "junit", "sarif"] {
+        let out = mailvet(
+            &[
+                "check", "--config", config, "--dns", &dns, "--format", format,
+            ],
+            &env,
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        assert_inert(&stdout(&out), format);
+        assert_inert(&String::from_utf8_lossy(&out.stderr), "annotations");
+        if format != "sarif" {
+            assert!(stdout(&out).contains("ESP\\u{1b}[2J\\n::error ::config"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
