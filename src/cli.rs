@@ -34,7 +34,9 @@ use std::time::Duration;
         mailvet spf --ip 192.0.2.1 --mail-from news@example.com\n  \
         mailvet spf --ip 192.0.2.1 --helo mail.example.com --zone example.com.zone --offline\n  \
         mailvet serve --listen 0.0.0.0:8080\n\n\
-        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad usage or input."
+        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it (or a broken \
+        expectation), 2 bad usage or input, 3 could not be checked: a DNS lookup failed and \
+        nothing failed among what was decided (domain, check; run it again)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -68,7 +70,9 @@ pub enum Command {
         mailvet domain example.com --selector s2026 --format json\n  \
         mailvet domain --file domains.txt --fail-on warning\n  \
         mailvet domain example.com --zone example.com.zone   # check a change before publishing it\n\n\
-        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad input.")]
+        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad input, \
+        3 could not be checked: a DNS lookup failed, the verdict is unknown and there is no \
+        score (run it again; 1 wins when an error was found among the rest).")]
     Domain(DomainArgs),
     /// Verify messages: SPF, every DKIM signature, DMARC with alignment,
     /// ARC, iprev and the header checks, with an Authentication-Results
@@ -134,9 +138,10 @@ pub enum Command {
         ip = \"198.51.100.7\"\n  \
         mail_from_domain = \"bounce.example.com\"\n  \
         dkim_domain = \"example.com\"\n\n\
-        Exit codes: 0 every expectation met and nothing at or above --fail-on, 1 otherwise \
-        (or a DNS lookup failed: retry), 2 bad config or input (the message names the \
-        config line and field).")]
+        Exit codes: 0 every expectation met and nothing at or above --fail-on, 1 an \
+        expectation broken or a finding at or above --fail-on, 2 bad config or input (the \
+        message names the config line and field), 3 could not be checked: a DNS lookup \
+        failed and nothing else failed (retry).")]
     Check(CheckArgs),
 }
 

@@ -8,9 +8,9 @@
 //! waits for a writer that never comes) or a secret (`/proc/self/environ`).
 //! So a file must be a regular file once symlinks are followed, checked
 //! before it is opened and again on the open handle (opened non-blocking,
-//! so a pipe swapped in between cannot stall the open); and at most `limit
-//! + 1` bytes are read whatever its size claims, since procfs files report
-//! a size of 0. Text files (zones, configs, domain lists) must be UTF-8
+//! so a pipe swapped in between cannot stall the open); and at most one
+//! byte more than the limit is read whatever its size claims, since procfs
+//! files report a size of 0. Text files (zones, configs, domain lists) must be UTF-8
 //! without NUL bytes: a file holding NUL is no zone or config, whatever it
 //! is, and its content is then never quoted in an error.
 //!

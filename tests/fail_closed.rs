@@ -67,7 +67,9 @@ async fn every_check_fails_closed_when_its_lookup_fails() {
     assert_eq!(healthy.score, Some(100));
 
     let txt = || FaultTypes::Only(vec![RecordType::TXT]);
-    let cases: Vec<(&str, Vec<(&str, FaultTypes, FaultKind)>)> = vec![
+    // The check that must be undecided, and the faults that should do it.
+    type Faults<'a> = Vec<(&'a str, FaultTypes, FaultKind)>;
+    let cases: Vec<(&str, Faults)> = vec![
         ("spf", vec![(DOMAIN, txt(), FaultKind::ServFail)]),
         ("spf", vec![(DOMAIN, txt(), FaultKind::NoAnswer)]),
         (
