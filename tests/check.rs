@@ -618,8 +618,8 @@ const HOSTILE_ZONE: &str = "$ORIGIN evil.test.\n$TTL 60\n@ SOA ns h 1 1 1 1 60\n
 
 /// The output holds no raw control character but line breaks of its own,
 /// and every line that looks like a workflow command is one of mailvet's
-/// annotations (they all name the suite in `title=`).
-fn assert_inert(output: &str, what: &str) {
+/// annotations (they all name the suite in `title=`, here `suite`).
+fn assert_inert(output: &str, what: &str, suite: &str) {
     let raw: Vec<char> = output
         .chars()
         .filter(|&c| c != '\n' && mailvet::untrusted::is_unsafe(c))
@@ -630,7 +630,7 @@ fn assert_inert(output: &str, what: &str) {
             line.starts_with("::error ") || line.starts_with("::warning "),
             "{what}: {line}"
         );
-        assert!(line.contains("title=evil.test "), "{what}: {line}");
+        assert!(line.contains(&format!("title={suite} ")), "{what}: {line}");
     }
 }
 
@@ -654,7 +654,7 @@ async fn hostile_records_are_escaped_in_every_format() {
         };
         let text = run("text").await;
         let shown = stdout(&text);
-        assert_inert(&shown, "text");
+        assert_inert(&shown, "text", "evil.test");
         // The records did reach the report, shown for what they are.
         assert!(
             shown.contains("\\n::error file=x::owned\\u{1b}[2J\\u{1b}]0;pwned\\u{7}"),
@@ -682,18 +682,21 @@ async fn hostile_records_are_escaped_in_every_format() {
 
         let junit = run("junit").await;
         let xml = stdout(&junit);
-        assert_inert(&xml, "junit");
-        assert_inert(&String::from_utf8_lossy(&junit.stderr), "annotations");
+        assert_inert(&xml, "junit", "evil.test");
+        let annotations = String::from_utf8_lossy(&junit.stderr);
+        assert_inert(&annotations, "annotations", "evil.test");
         roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
         assert!(xml.contains("\\r\\n::warning ::dmarc\\u{2028}"), "{xml}");
 
         let sarif = run("sarif").await;
         let log = validate_sarif(&sarif);
-        assert_inert(&String::from_utf8_lossy(&sarif.stderr), "annotations");
+        let annotations = String::from_utf8_lossy(&sarif.stderr);
+        assert_inert(&annotations, "annotations", "evil.test");
         for result in log["runs"][0]["results"].as_array().unwrap() {
             let message = result["message"]["text"].as_str().unwrap();
-            assert_inert(message, "sarif message");
-            assert_inert(result["properties"]["fix"].as_str().unwrap(), "sarif fix");
+            assert_inert(message, "sarif message", "evil.test");
+            let fix = result["properties"]["fix"].as_str().unwrap();
+            assert_inert(fix, "sarif fix", "evil.test");
         }
     }
 
@@ -716,10 +719,47 @@ async fn hostile_records_are_escaped_in_every_format() {
         )
         .await;
         assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-        assert_inert(&stdout(&out), format);
-        assert_inert(&String::from_utf8_lossy(&out.stderr), "annotations");
+        assert_inert(&stdout(&out), format, "evil.test");
+        let annotations = String::from_utf8_lossy(&out.stderr);
+        assert_inert(&annotations, "annotations", "evil.test");
         if format != "sarif" {
             assert!(stdout(&out).contains("ESP\\u{1b}[2J\\n::error ::config"));
+        }
+    }
+
+    // A message's headers: a display name with an OSC title, a folded
+    // Subject whose next line is a workflow command, a selector with ESC.
+    let message = dir.join("evil.eml");
+    std::fs::write(
+        &message,
+        "From: \"Evil\x1b]0;title\x07\" <a@evil.test>\r\nTo: b@example.com\r\n\
+         Subject: hi\x1b[2J\r\n ::error ::msg\r\nDKIM-Signature: v=1; a=rsa-sha256; \
+         d=evil.test; s=sel\x1b[2J; h=from; bh=x; b=y\r\nMessage-ID: <1@evil.test>\r\n\
+         \r\nbody\r\n",
+    )
+    .unwrap();
+    let message = message.to_str().unwrap();
+    for format in ["text", "junit", "sarif"] {
+        let out = mailvet(
+            &[
+                "message",
+                message,
+                "--ip",
+                "192.0.2.1",
+                "--dns",
+                &dns,
+                "--format",
+                format,
+            ],
+            &env,
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        assert_inert(&stdout(&out), format, message);
+        let annotations = String::from_utf8_lossy(&out.stderr);
+        assert_inert(&annotations, "annotations", message);
+        if format != "sarif" {
+            assert!(stdout(&out).contains("s=sel\\u{1b}[2J"), "{}", stdout(&out));
         }
     }
     let _ = std::fs::remove_dir_all(&dir);

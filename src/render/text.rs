@@ -360,9 +360,27 @@ pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
     findings(&mut out, &report.findings, style);
     let _ = writeln!(out, "{}", style.bold("Provider requirements"));
     requirements(&mut out, &report.requirements, style);
-    let _ = writeln!(out, "{}", clean(&report.authentication_results));
+    let _ = writeln!(out, "{}", folded(&report.authentication_results));
     let _ = writeln!(out);
     dns(&mut out, &report.dns);
+    out
+}
+
+/// A header as folded (CRLF and a tab before each result of an
+/// Authentication-Results header), escaped. A fold is kept only where the
+/// next line starts with a method (`dkim=`): a line break that came from
+/// the message stays escaped, so it can never start a line of its own.
+fn folded(header: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in header.split("\r\n\t").enumerate() {
+        let method = part.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase())
+        });
+        if i > 0 {
+            out.push_str(if method { "\n    " } else { "\\r\\n\\t" });
+        }
+        out.push_str(&clean(part));
+    }
     out
 }
 
@@ -384,4 +402,22 @@ fn requirements(
         }
     }
     let _ = writeln!(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authentication_results_keep_their_folds_and_nothing_else() {
+        assert_eq!(
+            folded("mailvet;\r\n\tspf=pass smtp.mailfrom=a.test;\r\n\tdkim=none"),
+            "mailvet;\n    spf=pass smtp.mailfrom=a.test;\n    dkim=none"
+        );
+        // A fold inside a value from the message is not one of ours.
+        assert_eq!(
+            folded("mailvet;\r\n\tdkim=fail header.s=a\r\n\t::error ::x\u{1b}[2J"),
+            "mailvet;\n    dkim=fail header.s=a\\r\\n\\t::error ::x\\u{1b}[2J"
+        );
+    }
 }
