@@ -163,10 +163,6 @@ impl CheckReport {
         }
     }
 
-    pub fn passed(&self) -> bool {
-        self.verdict == Verdict::Pass
-    }
-
     /// One suite per domain: its expectations (located at their config
     /// line), a DNS case that errs when lookups failed (or the audit left a
     /// check undecided), and its findings (located in the zone file that
