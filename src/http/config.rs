@@ -243,8 +243,9 @@ impl ServiceArgs {
     pub fn config(&self) -> Result<ServiceConfig, String> {
         let mut api_keys = self.api_keys.clone();
         if let Some(path) = &self.api_key_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("{}: cannot read the API key file: {e}", path.display()))?;
+            // Read like every local file: a regular file, at most 1 MiB.
+            let text = crate::local_file::read_text(path, "API key file", 1024 * 1024)
+                .map_err(|e| e.to_string())?;
             for (number, line) in text.lines().enumerate() {
                 let line = line.split('#').next().unwrap_or("").trim();
                 if line.is_empty() {
