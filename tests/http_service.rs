@@ -1,7 +1,8 @@
 //! The service around the API, against a real listening server: every
-//! limit (body size, request timeout, concurrency, rate, header read time,
-//! batch size), API keys, CORS, request ids, metrics, readiness and
-//! graceful shutdown — over sockets, with the test DNS server behind.
+//! limit (body size, body read time, body memory, request timeout,
+//! concurrency, rate, header read time, header size, batch size, answer
+//! size), API keys, CORS, request ids, metrics, readiness and graceful
+//! shutdown — over sockets, with the test DNS server behind.
 
 mod support;
 
@@ -712,4 +713,23 @@ async fn what_the_router_refuses_is_a_problem_and_hyper_refuses_bare() {
     assert_eq!(answer.status, 431);
     assert!(answer.body.is_empty(), "{answer:?}");
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_budget_below_the_message_limit_stops_startup() {
+    let dns = test_dns().await;
+    let state = AppState {
+        message_limit: 2000,
+        ..state(
+            &dns,
+            ServiceConfig {
+                body_memory: 1999,
+                ..ServiceConfig::default()
+            },
+        )
+    };
+    let refused = mailvet::http::serve("127.0.0.1:0".parse().unwrap(), state)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("--body-memory"), "{refused}");
 }
