@@ -12,6 +12,10 @@
 //! - [`spf`] — SPF (RFC 7208), our own: the record parser, the macro
 //!   expander and `check_host()` with its lookup limits.
 //! - [`findings`] — the catalog of finding codes, findings and verdicts.
+//! - [`reports`] — DMARC aggregate and SMTP TLS reports: reading them
+//!   from plain, gzip, zip or report email inputs with capped
+//!   decompression, and what they say: who sends as a domain, how each
+//!   source fails, and whether it is ready for `p=quarantine` or `p=reject`.
 //! - [`render`] — reports as JSON, as text for people, and as JUnit XML,
 //!   SARIF and GitHub Actions annotations for CI.
 //! - [`check`] — `mailvet check`, the CI gate: a config of domains and
@@ -31,4 +35,5 @@ pub mod findings;
 pub mod http;
 pub mod message;
 pub mod render;
+pub mod reports;
 pub mod spf;
