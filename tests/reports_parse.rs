@@ -11,7 +11,8 @@ use mailvet::reports::aggregate::{
     AggregateReport, AlignedResult, DiscoveryMethod, Disposition, OverrideKind, SpfScope,
 };
 use mailvet::reports::tls::TlsReport;
-use mailvet::reports::{Limits, Opened, Report, ReportError, open, parse};
+use mailvet::reports::{Limits, Opened, Report, ReportError, open, open_reader, parse};
+use std::io::Read;
 use std::net::IpAddr;
 
 fn fixture(path: &str) -> Vec<u8> {
@@ -516,4 +517,60 @@ fn what_is_not_a_report_says_so() {
         parse(&b"<?xml version=\"1.0\"?>"[..], &limits),
         Err(ReportError::Xml { .. })
     ));
+}
+
+/// A reader that hands out one byte per read, as a slow pipe may.
+struct Trickle<R>(R);
+
+impl<R: Read> Read for Trickle<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let end = buf.len().min(1);
+        self.0.read(&mut buf[..end])
+    }
+}
+
+#[test]
+fn a_streamed_input_reads_like_the_same_bytes_in_memory() {
+    let limits = Limits::default();
+    let whole = |opened: Result<Opened<'_>, ReportError>| -> Result<Report, ReportError> {
+        match opened? {
+            Opened::Aggregate(reader) => reader.read_all().map(Report::Aggregate),
+            Opened::Tls(report) => Ok(Report::Tls(report)),
+        }
+    };
+    for path in [
+        "aggregate/rfc7489-google.xml",
+        "aggregate/rfc7489-google.xml.gz",
+        "aggregate/quirks.xml",
+        "aggregate/streamed.zip",
+        "mail/forwarded.eml",
+        "mail/tls-report.eml",
+        "tls/google.json.gz",
+        "tls/quirks.json",
+        "bad/bad-count.xml",
+        "bad/truncated.json",
+        "mail/no-report.eml",
+    ] {
+        let bytes = fixture(path);
+        let expected = parse(&bytes[..], &limits);
+        let file = std::fs::File::open(format!("fixtures/reports/{path}")).expect("fixture");
+        assert_eq!(whole(open_reader(file, &limits)), expected, "{path}");
+        assert_eq!(
+            whole(open_reader(Trickle(&bytes[..]), &limits)),
+            expected,
+            "{path}, one byte at a time"
+        );
+    }
+    let small = Limits {
+        max_size: 1000,
+        ..Limits::default()
+    };
+    assert_eq!(
+        whole(open_reader(
+            &fixture("mail/aggregate-report.eml")[..],
+            &small
+        )),
+        Err(ReportError::TooLarge { limit: 1000 }),
+        "an email is read whole, within the size cap"
+    );
 }

@@ -14,7 +14,7 @@
 use super::{Limits, ReportError};
 use flate2::bufread::{DeflateDecoder, MultiGzDecoder};
 use std::borrow::Cow;
-use std::io::{self, BufRead, Cursor, Read};
+use std::io::{self, BufRead, BufReader, Cursor, Read};
 
 /// The input of a decoder: the compressed bytes, borrowed from the caller
 /// or owned (an attachment decoded out of a report email).
@@ -31,9 +31,51 @@ impl Consumed for Input<'_> {
     }
 }
 
-impl Consumed for MultiGzDecoder<Input<'_>> {
+impl<B: BufRead + Consumed> Consumed for MultiGzDecoder<B> {
     fn consumed(&self) -> u64 {
-        self.get_ref().position()
+        self.get_ref().consumed()
+    }
+}
+
+impl<R: Consumed> Consumed for BufReader<R> {
+    fn consumed(&self) -> u64 {
+        self.get_ref().consumed()
+    }
+}
+
+/// A reader that counts the bytes taken from it: the input of a stream
+/// read from a file, a socket or standard input.
+pub struct Counted<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R> Counted<R> {
+    pub fn new(inner: R) -> Counted<R> {
+        Counted { inner, count: 0 }
+    }
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R> Consumed for Counted<R> {
+    fn consumed(&self) -> u64 {
+        self.count
+    }
+}
+
+/// The first bytes of a stream, read to sniff it, then the rest.
+pub type Resumed<R> = std::io::Chain<Cursor<Vec<u8>>, Counted<R>>;
+
+impl<R> Consumed for Resumed<R> {
+    fn consumed(&self) -> u64 {
+        self.get_ref().1.consumed()
     }
 }
 

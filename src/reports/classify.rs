@@ -118,3 +118,110 @@ pub fn classify(record: &Record) -> Class {
         Class::Unauthenticated
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::aggregate::{
+        Disposition, DkimAuth, Identifiers, OverrideReason, PolicyEvaluated, SpfAuth,
+    };
+
+    fn record(dkim: (&str, AuthResult), spf: (&str, AuthResult), aligned: (bool, bool)) -> Record {
+        let word = |pass| {
+            if pass {
+                AlignedResult::Pass
+            } else {
+                AlignedResult::Fail
+            }
+        };
+        Record {
+            source_ip: "192.0.2.1".parse().expect("test IP"),
+            count: 1,
+            policy_evaluated: PolicyEvaluated {
+                disposition: Disposition::None,
+                dkim: word(aligned.0),
+                spf: word(aligned.1),
+                reasons: Vec::new(),
+            },
+            identifiers: Identifiers {
+                header_from: "news.example.com".into(),
+                envelope_from: None,
+                envelope_to: None,
+            },
+            dkim: vec![DkimAuth {
+                domain: dkim.0.into(),
+                selector: None,
+                result: dkim.1,
+                human_result: None,
+            }],
+            spf: vec![SpfAuth {
+                domain: spf.0.into(),
+                scope: None,
+                result: spf.1,
+                human_result: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn each_class_from_the_evaluation_and_the_raw_results() {
+        use AuthResult::{Fail, Pass, SoftFail};
+        let cases = [
+            (
+                record(("example.com", Pass), ("example.com", Pass), (true, true)),
+                Class::Aligned,
+            ),
+            (
+                record(("example.com", Pass), ("list.example", Fail), (true, false)),
+                Class::DkimOnly,
+            ),
+            (
+                record(("esp.example", Fail), ("example.com", Pass), (false, true)),
+                Class::SpfOnly,
+            ),
+            (
+                record(("esp.example", Pass), ("esp.example", Fail), (false, false)),
+                Class::Unaligned,
+            ),
+            (
+                record(("esp.example", Fail), ("esp.example", Pass), (false, false)),
+                Class::Unaligned,
+            ),
+            // The From domain's own organization signed, and it broke.
+            (
+                record(
+                    ("example.com", Fail),
+                    ("list.example", Fail),
+                    (false, false),
+                ),
+                Class::Forwarded,
+            ),
+            (
+                record(
+                    ("spoof.example", Fail),
+                    ("example.com", SoftFail),
+                    (false, false),
+                ),
+                Class::Unauthenticated,
+            ),
+        ];
+        for (record, class) in cases {
+            assert_eq!(classify(&record), class, "{record:?}");
+        }
+    }
+
+    #[test]
+    fn the_reporters_forwarding_reason_makes_it_forwarded() {
+        let mut forwarded = record(
+            ("spoof.example", AuthResult::Fail),
+            ("list.example", AuthResult::Fail),
+            (false, false),
+        );
+        assert_eq!(classify(&forwarded), Class::Unauthenticated);
+        forwarded.policy_evaluated.reasons.push(OverrideReason {
+            kind: OverrideKind::MailingList,
+            comment: None,
+        });
+        assert_eq!(classify(&forwarded), Class::Forwarded);
+    }
+}

@@ -19,14 +19,14 @@
 //! through [`super::capped`], plain ones too.
 
 use super::aggregate::AggregateReport;
-use super::capped::{Capped, Input, first_significant_byte};
+use super::capped::{Capped, Counted, Input, first_significant_byte};
 use super::tls::TlsReport;
 use super::xml::AggregateReader;
 use super::{Limits, ReportError, mail, tls, zip};
 use flate2::bufread::MultiGzDecoder;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::io::{BufRead, BufReader, Cursor};
+use std::io::{BufRead, BufReader, Cursor, Read};
 
 /// Bytes read from the decoder at a time.
 const STREAM_BUFFER: usize = 64 * 1024;
@@ -141,6 +141,62 @@ pub fn open<'a>(
     limits: &Limits,
 ) -> Result<Opened<'a>, ReportError> {
     open_input(input.into(), limits, true)
+}
+
+/// Bytes read before sniffing a streamed input: enough for every magic
+/// number and for a first header line.
+const SNIFF_BYTES: usize = 1024;
+
+/// Opens a report read from a file, a socket or standard input. Plain and
+/// gzip inputs are streamed as they are read, so a large report is never
+/// held whole; zip archives and report emails, which need random access or
+/// a whole MIME parse, are read into memory first, at most
+/// [`Limits::max_size`] bytes of them.
+pub fn open_reader<'a>(
+    reader: impl Read + Send + 'a,
+    limits: &Limits,
+) -> Result<Opened<'a>, ReportError> {
+    let mut counted = Counted::new(reader);
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    (&mut counted)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| ReportError::Corrupt {
+            container: "input",
+            message: e.to_string(),
+        })?;
+    let format = sniff(&head);
+    match format {
+        Some(Format::Gzip) => {
+            let input = BufReader::with_capacity(STREAM_BUFFER, Cursor::new(head).chain(counted));
+            let decoder = MultiGzDecoder::new(input);
+            open_document(buffered(Capped::new(decoder, "gzip", limits)), limits)?.ok_or_else(
+                || ReportError::NotAReport("the gzip data holds neither XML nor JSON".into()),
+            )
+        }
+        Some(Format::Xml | Format::Json) => {
+            let plain = Cursor::new(head).chain(counted);
+            open_document(buffered(Capped::new(plain, "plain", limits)), limits)?
+                .ok_or_else(|| ReportError::NotAReport("empty input".into()))
+        }
+        Some(Format::Zip | Format::Mail) => {
+            let mut whole = head;
+            counted
+                .take(limits.max_size.saturating_add(1))
+                .read_to_end(&mut whole)
+                .map_err(|e| ReportError::Corrupt {
+                    container: "input",
+                    message: e.to_string(),
+                })?;
+            if whole.len() as u64 > limits.max_size {
+                return Err(ReportError::TooLarge {
+                    limit: limits.max_size,
+                });
+            }
+            open_input(Cow::Owned(whole), limits, true)
+        }
+        None => open_input(Cow::Owned(head), limits, true),
+    }
 }
 
 /// Reads a whole report of any accepted format.

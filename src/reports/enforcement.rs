@@ -169,7 +169,7 @@ pub fn assess(summary: &Summary, services: &Services, rua: &[String]) -> Enforce
                 Verdict::NotReady,
                 format!(
                     "{would_fail} of {messages} messages ({}) from legitimate-looking sources \
-                     fail DMARC; p={policy} would {} them. Fix the sources listed first \
+                     fail DMARC; p={policy} would {}. Fix the sources listed first \
                      (at most {} may fail)",
                     percent(share),
                     action(policy),
@@ -251,8 +251,8 @@ pub fn assess(summary: &Summary, services: &Services, rua: &[String]) -> Enforce
 
 fn action(policy: Policy) -> &'static str {
     match policy {
-        Policy::Reject => "bounce",
-        _ => "send to spam",
+        Policy::Reject => "bounce them",
+        _ => "send them to spam",
     }
 }
 

@@ -52,7 +52,7 @@ pub mod tls;
 pub mod xml;
 pub mod zip;
 
-pub use container::{Opened, Report, open, parse};
+pub use container::{Opened, Overview, Report, open, open_reader, parse};
 
 use crate::dns::Resolver;
 use serde::Serialize;

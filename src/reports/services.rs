@@ -95,6 +95,14 @@ impl Services {
         Ok(())
     }
 
+    /// Adds the services of a TOML file (see [`Services::extend_from_toml`]).
+    pub fn extend_from_file(&mut self, path: &std::path::Path) -> Result<(), ServicesError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ServicesError(format!("{}: {e}", path.display())))?;
+        self.extend_from_toml(&text)
+            .map_err(|e| ServicesError(format!("{}: {}", path.display(), e.0)))
+    }
+
     pub fn all(&self) -> &[Service] {
         &self.list
     }

@@ -80,7 +80,7 @@ pub struct Summary {
     /// Whether reports of the previous period were given (else no source
     /// is called new).
     pub previous_period: bool,
-    /// Keys of the sources not seen in the previous period.
+    /// Keys of the listed sources not seen in the previous period.
     pub new_sources: Vec<String>,
     pub selectors: Vec<SelectorSeen>,
     /// The policy the most recent report found published.
@@ -243,41 +243,46 @@ pub fn summarize(
         }
     });
 
-    let mut sources = group_sources(per_ip, reverse, services, options);
+    let groups = group_sources(per_ip, reverse, services);
     let previous_keys: Option<BTreeSet<String>> = (!previous.is_empty()).then(|| {
         tally_ips(previous, |_, _, _| {})
             .iter()
             .map(|(ip, totals)| recognize(*ip, totals, reverse, services).key)
             .collect()
     });
-    for source in &mut sources {
-        source.new = previous_keys
-            .as_ref()
-            .map(|keys| !keys.contains(&source.key));
+    let legitimate_failing = groups
+        .iter()
+        .filter(|g| g.legitimate())
+        .fold(0u64, |sum, g| {
+            sum.saturating_add(g.totals.failing_not_forwarded())
+        });
+    let forwarded_failing = classes.get(&Class::Forwarded).copied().unwrap_or(0);
+    // Only the listed sources are worth a full summary; the rest are summed.
+    let mut unlisted = Unlisted::default();
+    let mut sources = Vec::with_capacity(groups.len().min(options.max_sources));
+    for (rank, group) in groups.into_iter().enumerate() {
+        if rank < options.max_sources {
+            let mut source = source_summary(group, reverse, options);
+            source.new = previous_keys
+                .as_ref()
+                .map(|keys| !keys.contains(&source.key));
+            sources.push(source);
+        } else {
+            unlisted.sources += 1;
+            add(&mut unlisted.messages, group.totals.messages);
+            if group.legitimate() {
+                add(
+                    &mut unlisted.legitimate_failing,
+                    group.totals.failing_not_forwarded(),
+                );
+            }
+        }
     }
     let new_sources = sources
         .iter()
         .filter(|s| s.new == Some(true))
         .map(|s| s.key.clone())
         .collect();
-    let legitimate_failing = sources
-        .iter()
-        .filter(|s| s.legitimate)
-        .fold(0u64, |sum, s| sum.saturating_add(s.failing_not_forwarded()));
-    let forwarded_failing = classes.get(&Class::Forwarded).copied().unwrap_or(0);
-    let mut unlisted = Unlisted::default();
-    if sources.len() > options.max_sources {
-        for source in sources.drain(options.max_sources..) {
-            unlisted.sources += 1;
-            add(&mut unlisted.messages, source.messages);
-            if source.legitimate {
-                add(
-                    &mut unlisted.legitimate_failing,
-                    source.failing_not_forwarded(),
-                );
-            }
-        }
-    }
 
     let mut selectors: Vec<SelectorSeen> = selectors
         .into_iter()
@@ -427,6 +432,16 @@ impl IpTotals {
         }
     }
 
+    fn in_class(&self, class: Class) -> u64 {
+        self.classes.get(&class).copied().unwrap_or(0)
+    }
+
+    /// Failing messages enforcement would turn away.
+    fn failing_not_forwarded(&self) -> u64 {
+        self.in_class(Class::Unaligned)
+            .saturating_add(self.in_class(Class::Unauthenticated))
+    }
+
     /// The busiest domain that passed, of SPF or DKIM.
     fn passed_domains<'a>(
         map: &'a HashMap<String, (u64, u64)>,
@@ -506,12 +521,12 @@ struct Group {
     totals: IpTotals,
 }
 
+/// The IPs grouped into sources, busiest first (ties by key).
 fn group_sources(
     per_ip: HashMap<IpAddr, IpTotals>,
     reverse: &ReverseMap,
     services: &Services,
-    options: &Options,
-) -> Vec<SourceSummary> {
+) -> Vec<Group> {
     let mut groups: HashMap<String, Group> = HashMap::new();
     for (ip, totals) in per_ip {
         let recognition = recognize(ip, &totals, reverse, services);
@@ -525,12 +540,24 @@ fn group_sources(
         group.ips.push((ip, totals.messages, totals.dmarc_pass));
         group.totals.merge(totals);
     }
-    let mut sources: Vec<SourceSummary> = groups
-        .into_values()
-        .map(|group| source_summary(group, reverse, options))
-        .collect();
-    sources.sort_by(|a, b| b.messages.cmp(&a.messages).then(a.key.cmp(&b.key)));
-    sources
+    let mut groups: Vec<Group> = groups.into_values().collect();
+    groups.sort_by(|a, b| {
+        b.totals
+            .messages
+            .cmp(&a.totals.messages)
+            .then_with(|| a.recognition.key.cmp(&b.recognition.key))
+    });
+    groups
+}
+
+impl Group {
+    /// A known service, a source some of whose mail passes DMARC, or one
+    /// whose mail authenticates as another domain: not spoofing.
+    fn legitimate(&self) -> bool {
+        self.recognition.service.is_some()
+            || self.totals.dmarc_pass > 0
+            || self.totals.in_class(Class::Unaligned) > 0
+    }
 }
 
 fn source_summary(mut group: Group, reverse: &ReverseMap, options: &Options) -> SourceSummary {
@@ -552,14 +579,7 @@ fn source_summary(mut group: Group, reverse: &ReverseMap, options: &Options) -> 
         .iter()
         .max_by(|a, b| a.messages.cmp(&b.messages).then(a.class.cmp(&b.class)))
         .map_or(Class::Unauthenticated, |c| c.class);
-    let unaligned = group
-        .totals
-        .classes
-        .get(&Class::Unaligned)
-        .copied()
-        .unwrap_or(0);
-    let legitimate =
-        group.recognition.service.is_some() || group.totals.dmarc_pass > 0 || unaligned > 0;
+    let legitimate = group.legitimate();
     SourceSummary {
         key: group.recognition.key,
         name: group.recognition.name,

@@ -118,7 +118,7 @@ impl<R: BufRead> AggregateReader<R> {
                     break;
                 }
                 Step::End => {
-                    reader.finished = true;
+                    reader.drain()?;
                     break;
                 }
             }
@@ -144,7 +144,7 @@ impl<R: BufRead> AggregateReader<R> {
         while !self.finished {
             match self.step()? {
                 Step::Record(record) => return Ok(Some(record)),
-                Step::End => self.finished = true,
+                Step::End => self.drain()?,
                 Step::Continue | Step::HeaderDone => {}
             }
         }
@@ -163,6 +163,34 @@ impl<R: BufRead> AggregateReader<R> {
         })
     }
 
+    /// Reads past `</feedback>` to the end of the input, which may hold
+    /// only whitespace, comments and processing instructions. Reading to
+    /// the end is also what makes the containers below check their CRC.
+    fn drain(&mut self) -> Result<(), ReportError> {
+        loop {
+            self.buf.clear();
+            let event = self
+                .xml
+                .read_event_into(&mut self.buf)
+                .map_err(|e| xml_error(e, self.state.line, self.xml.error_position()))?;
+            let stray = match &event {
+                Event::Eof => break,
+                Event::Text(text) => {
+                    self.state.line += count_newlines(text);
+                    !text.trim().is_empty()
+                }
+                Event::Comment(_) | Event::PI(_) => false,
+                _ => true,
+            };
+            if stray {
+                drop(event);
+                return Err(self.error("content after </feedback>".into()));
+            }
+        }
+        self.finished = true;
+        Ok(())
+    }
+
     fn error(&self, message: String) -> ReportError {
         ReportError::Xml {
             line: self.state.line,
@@ -175,18 +203,8 @@ impl<R: BufRead> AggregateReader<R> {
         self.buf.clear();
         let (ns, event) = match self.xml.read_resolved_event_into(&mut self.buf) {
             Ok(read) => read,
-            Err(quick_xml::Error::Io(e)) => {
-                return Err(report_error(&e).unwrap_or_else(|| ReportError::Corrupt {
-                    container: "input",
-                    message: e.to_string(),
-                }));
-            }
             Err(e) => {
-                return Err(ReportError::Xml {
-                    line: self.state.line,
-                    offset: self.xml.error_position(),
-                    message: e.to_string(),
-                });
+                return Err(xml_error(e, self.state.line, self.xml.error_position()));
             }
         };
         let foreign = match ns {
@@ -241,6 +259,21 @@ impl<R: BufRead> AggregateReader<R> {
         let step = outcome.map_err(|message| self.error(message))?;
         self.state.line += newlines;
         Ok(step)
+    }
+}
+
+/// A reader error: the stream's own (a cap, a corrupt container) or bad XML.
+fn xml_error(error: quick_xml::Error, line: u64, offset: u64) -> ReportError {
+    match error {
+        quick_xml::Error::Io(e) => report_error(&e).unwrap_or_else(|| ReportError::Corrupt {
+            container: "input",
+            message: e.to_string(),
+        }),
+        e => ReportError::Xml {
+            line,
+            offset,
+            message: e.to_string(),
+        },
     }
 }
 
