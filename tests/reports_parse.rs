@@ -574,3 +574,31 @@ fn a_streamed_input_reads_like_the_same_bytes_in_memory() {
         "an email is read whole, within the size cap"
     );
 }
+
+#[test]
+fn a_declared_latin1_encoding_reads_ascii_content() {
+    let latin1 = String::from_utf8(fixture("aggregate/rfc7489-google.xml"))
+        .expect("ASCII fixture")
+        .replace("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"");
+    assert!(latin1.contains("ISO-8859-1"));
+    let report = match parse(latin1.as_bytes(), &Limits::default()) {
+        Ok(Report::Aggregate(report)) => report,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(report, aggregate("aggregate/rfc7489-google.xml"));
+}
+
+#[test]
+fn content_after_the_report_is_refused() {
+    let mut doubled = fixture("aggregate/rfc7489-google.xml");
+    doubled.extend_from_slice(b"<!-- a comment is fine -->\n");
+    assert!(parse(&doubled[..], &Limits::default()).is_ok());
+    doubled.extend_from_slice(b"<feedback/>\n");
+    match parse(&doubled[..], &Limits::default()) {
+        Err(ReportError::Xml { message, line, .. }) => {
+            assert_eq!(message, "content after </feedback>");
+            assert_eq!(line, 99);
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+}

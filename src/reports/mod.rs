@@ -140,7 +140,10 @@ pub struct Analysis {
 /// the period before it (for new sources; may be empty), `rua` the report
 /// addresses the suggested DMARC record should carry. PTR names are asked
 /// through `resolver`, each IP once, at most `options.concurrency` at a
-/// time; the rest of the work is pure.
+/// time. The rest is pure CPU work in proportion to the records: a server
+/// calls [`sources::reverse_dns`] on the runtime and
+/// [`summary::summarize`] and [`enforcement::assess`] in `spawn_blocking`
+/// instead of this convenience.
 pub async fn analyze(
     resolver: &Resolver,
     current: &[aggregate::AggregateReport],
