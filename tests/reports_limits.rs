@@ -243,7 +243,7 @@ fn long_values_and_long_text_are_refused() {
         &format!("<report_metadata><junk>{}</junk>", "x".repeat(2 * MIB)),
     );
     match parse(long_text.as_bytes(), &limits) {
-        Err(ReportError::Xml { message, .. }) => {
+        Err(ReportError::NotAReport(message)) => {
             assert!(message.contains("without markup"), "{message}")
         }
         other => panic!("expected the markup cap, got {other:?}"),

@@ -26,9 +26,10 @@
 //! root than `<feedback>`; metadata after the first record; a record
 //! without a source IP, count, disposition or From domain, or with a value
 //! that cannot be read; more than [`Limits::max_records`] records; text
-//! longer than [`MAX_VALUE`]; a run of more than [`MAX_MARKUP_RUN`] bytes
-//! without `<` or `>` (quick-xml buffers a whole text or tag, so this bounds
-//! its memory); malformed XML.
+//! longer than [`MAX_VALUE`]; anything but comments after `</feedback>`;
+//! malformed XML. And, as not a report at all, a run of more than
+//! [`MAX_MARKUP_RUN`] bytes without `<` or `>` (quick-xml buffers a whole
+//! text or tag, so this bounds its memory).
 
 use super::aggregate::{
     AggregateReport, AlignedResult, DiscoveryMethod, Disposition, DkimAuth, Identifiers,
@@ -340,13 +341,7 @@ impl<R: BufRead> Read for RunLimit<R> {
         };
         if longest > MAX_MARKUP_RUN || self.run > MAX_MARKUP_RUN {
             return Err(io::Error::other(super::capped::StreamError(
-                ReportError::Xml {
-                    line: 0,
-                    offset: 0,
-                    message: format!(
-                        "more than {MAX_MARKUP_RUN} bytes without markup: not an aggregate report"
-                    ),
-                },
+                ReportError::NotAReport(format!("more than {MAX_MARKUP_RUN} bytes without markup")),
             )));
         }
         Ok(n)
