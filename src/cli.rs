@@ -1,21 +1,25 @@
 //! The command line: subcommands, their flags and exit codes.
 //!
 //! This module decides how arguments map onto the engine and how a run
-//! ends: exit 0 when no finding reaches `--fail-on` (default `error`), 1
-//! when one does, 2 for bad usage or bad input (with a one-line message
-//! saying what to change). It parses and renders; the work is the engine's.
+//! ends ([`exit_code`]): exit 0 when no finding reaches `--fail-on`
+//! (default `error`), 1 when one does (or a `check` expectation is
+//! broken), 2 for bad usage or bad input (with a one-line message saying
+//! what to change), 3 when nothing failed but a DNS lookup failed and left
+//! a domain's checks undecided: it could not be checked, run it again. It
+//! parses and renders; the work is the engine's.
 
 use crate::dns::{self, Dns, Settings, UpstreamChoice};
 use crate::domain::AuditOptions;
 use crate::domain::name::DomainName;
 use crate::domain::report::{self, DomainReport};
 use crate::findings::FailOn;
+use crate::local_file;
 use crate::render::{self, Format, Suite, ZoneLocator, text::Style};
 use crate::spf::{self, SpfQuery};
 use clap::{Args, Parser, Subcommand};
 use futures_util::stream::{self, StreamExt};
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +34,9 @@ use std::time::Duration;
         mailvet spf --ip 192.0.2.1 --mail-from news@example.com\n  \
         mailvet spf --ip 192.0.2.1 --helo mail.example.com --zone example.com.zone --offline\n  \
         mailvet serve --listen 0.0.0.0:8080\n\n\
-        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad usage or input."
+        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it (or a broken \
+        expectation), 2 bad usage or input, 3 could not be checked: a DNS lookup failed and \
+        nothing failed among what was decided (domain, check; run it again)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -64,7 +70,9 @@ pub enum Command {
         mailvet domain example.com --selector s2026 --format json\n  \
         mailvet domain --file domains.txt --fail-on warning\n  \
         mailvet domain example.com --zone example.com.zone   # check a change before publishing it\n\n\
-        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad input.")]
+        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad input, \
+        3 could not be checked: a DNS lookup failed, the verdict is unknown and there is no \
+        score (run it again; 1 wins when an error was found among the rest).")]
     Domain(DomainArgs),
     /// Verify messages: SPF, every DKIM signature, DMARC with alignment,
     /// ARC, iprev and the header checks, with an Authentication-Results
@@ -130,9 +138,10 @@ pub enum Command {
         ip = \"198.51.100.7\"\n  \
         mail_from_domain = \"bounce.example.com\"\n  \
         dkim_domain = \"example.com\"\n\n\
-        Exit codes: 0 every expectation met and nothing at or above --fail-on, 1 otherwise \
-        (or a DNS lookup failed: retry), 2 bad config or input (the message names the \
-        config line and field).")]
+        Exit codes: 0 every expectation met and nothing at or above --fail-on, 1 an \
+        expectation broken or a finding at or above --fail-on, 2 bad config or input (the \
+        message names the config line and field), 3 could not be checked: a DNS lookup \
+        failed and nothing else failed (retry).")]
     Check(CheckArgs),
 }
 
@@ -219,14 +228,13 @@ impl OutputArgs {
                 .join("\n"),
             (Format::Junit | Format::Sarif, _) => String::new(),
         };
-        let failed = suites.iter().any(|s| s.failures().next().is_some());
-        self.print(&out, &suites, failed)
+        self.print(&out, &suites)
     }
 
     /// Writes the report in the chosen format (`text` and `json` come
     /// rendered), GitHub annotations when running there, and returns the
     /// exit code.
-    fn print(&self, rendered: &str, suites: &[Suite], failed: bool) -> ExitCode {
+    fn print(&self, rendered: &str, suites: &[Suite]) -> ExitCode {
         let annotations = if render::annotations::in_github_actions() {
             render::annotations::render(suites)
         } else {
@@ -243,11 +251,26 @@ impl OutputArgs {
         if self.format != Format::Text {
             eprint!("{annotations}");
         }
-        if failed {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        }
+        exit_code(suites)
+    }
+}
+
+/// Exit code 1: a finding at or above `--fail-on`, or a broken expectation.
+const EXIT_FAILED: u8 = 1;
+/// Exit code 3: nothing failed, but a DNS lookup failed and left checks
+/// undecided; the run says nothing either way and should be repeated.
+const EXIT_UNDECIDED: u8 = 3;
+
+/// How a run ends. A failure found among what was decided is 1 whatever
+/// else is undecided (running again cannot make it pass); undecided alone
+/// is 3, so a pipeline can retry it and still never passes it as 0.
+fn exit_code(suites: &[Suite]) -> ExitCode {
+    if suites.iter().any(|s| s.has(render::Outcome::Fail)) {
+        ExitCode::from(EXIT_FAILED)
+    } else if suites.iter().any(|s| s.has(render::Outcome::Error)) {
+        ExitCode::from(EXIT_UNDECIDED)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -275,8 +298,8 @@ impl FetchArgs {
     pub fn audit_options(&self) -> Result<AuditOptions, String> {
         let extra_roots_pem = match &self.ca_file {
             Some(path) => {
-                let pem = std::fs::read(path)
-                    .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+                let pem =
+                    local_file::read(path, "CA file", CA_FILE_LIMIT).map_err(|e| e.to_string())?;
                 crate::domain::mta_sts::parse_extra_roots(&pem)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
                 pem
@@ -459,8 +482,10 @@ pub fn run(cli: Cli) -> ExitCode {
     })
 }
 
+/// Says what is wrong with the input and exits 2. The message may quote
+/// input, so its control characters are shown escaped.
 fn usage_error(message: &str) -> ExitCode {
-    eprintln!("mailvet: {message}");
+    eprintln!("mailvet: {}", crate::untrusted::escape_controls(message));
     ExitCode::from(2)
 }
 
@@ -528,31 +553,31 @@ async fn spf_command(args: SpfArgs) -> ExitCode {
     )
 }
 
+/// The largest `--file` domain list read (1 MiB: tens of thousands of domains).
+const DOMAIN_LIST_LIMIT: u64 = 1024 * 1024;
+
+/// The largest `--ca-file` read (1 MiB of PEM certificates).
+const CA_FILE_LIMIT: u64 = 1024 * 1024;
+
 /// Audits at most this many domains at once.
 const CONCURRENT_AUDITS: usize = 8;
 
 async fn domain_command(args: DomainArgs) -> ExitCode {
-    let mut inputs = args.domains.clone();
-    if let Some(path) = &args.file {
-        match std::fs::read_to_string(path) {
-            Ok(text) => inputs.extend(
-                text.lines()
-                    .map(|l| l.split('#').next().unwrap_or("").trim())
-                    .filter(|l| !l.is_empty())
-                    .map(String::from),
-            ),
-            Err(e) => return usage_error(&format!("{}: cannot read: {e}", path.display())),
-        }
-    }
-    if inputs.is_empty() {
-        return usage_error("give at least one domain, or --file with one domain per line");
-    }
     let mut domains = Vec::new();
-    for input in &inputs {
+    for input in &args.domains {
         match DomainName::parse(input) {
             Ok(d) => domains.push(d),
             Err(e) => return usage_error(&e.to_string()),
         }
+    }
+    if let Some(path) = &args.file {
+        match domain_list(path) {
+            Ok(listed) => domains.extend(listed),
+            Err(e) => return usage_error(&e),
+        }
+    }
+    if domains.is_empty() {
+        return usage_error("give at least one domain, or --file with one domain per line");
     }
     let mut options = match args.fetch.audit_options() {
         Ok(o) => o,
@@ -587,12 +612,34 @@ async fn domain_command(args: DomainArgs) -> ExitCode {
     args.output.emit(
         &reports,
         |_, r| render::text::domain(r, Style::for_stdout()),
-        |_, r| {
-            Suite::of_findings(&r.domain, &r.findings, args.output.fail_on, |f| {
-                locator.locate(&r.domain, f)
-            })
-        },
+        |_, r| Suite::of_domain(r, args.output.fail_on, |f| locator.locate(&r.domain, f)),
     )
+}
+
+/// The domains of a `--file` list: one per line, `#` starts a comment. A
+/// line that is no domain is quoted only as an excerpt: the file may be
+/// anything.
+fn domain_list(path: &Path) -> Result<Vec<DomainName>, String> {
+    let text =
+        local_file::read_text(path, "domain list", DOMAIN_LIST_LIMIT).map_err(|e| e.to_string())?;
+    let mut domains = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let entry = line.split('#').next().unwrap_or("").trim();
+        if entry.is_empty() {
+            continue;
+        }
+        let domain = DomainName::parse(entry).map_err(|e| {
+            format!(
+                "{}:{}: {} is not a domain name: {}",
+                path.display(),
+                number + 1,
+                crate::untrusted::quoted(entry),
+                e.reason
+            )
+        })?;
+        domains.push(domain);
+    }
+    Ok(domains)
 }
 
 /// Checks the config's domains, with the --zone files and, to show what
@@ -637,7 +684,7 @@ async fn check_command(args: CheckArgs) -> ExitCode {
         Format::Json => render::json(&report),
         Format::Junit | Format::Sarif => String::new(),
     };
-    args.output.print(&rendered, &suites, !report.passed())
+    args.output.print(&rendered, &suites)
 }
 
 /// Verifies at most this many messages at once.
@@ -646,27 +693,19 @@ const CONCURRENT_MESSAGES: usize = 8;
 async fn message_command(args: MessageArgs) -> ExitCode {
     let mut raws = Vec::new();
     for path in &args.files {
+        let limit = args.message.max_message_size as u64;
         let raw = if path.as_os_str() == "-" {
-            let mut buf = Vec::new();
-            match std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf) {
-                Ok(_) => buf,
-                Err(e) => return usage_error(&format!("cannot read standard input: {e}")),
-            }
+            local_file::read_capped(std::io::stdin(), "standard input", "message", limit)
         } else {
-            match std::fs::read(path) {
-                Ok(b) => b,
-                Err(e) => return usage_error(&format!("{}: cannot read: {e}", path.display())),
-            }
+            local_file::read(path, "message", limit)
         };
-        if raw.len() > args.message.max_message_size {
-            return usage_error(&format!(
-                "{}: {} bytes is over the --max-message-size of {}",
-                path.display(),
-                raw.len(),
-                args.message.max_message_size
-            ));
+        match raw {
+            Ok(raw) => raws.push(raw),
+            Err(e @ local_file::FileError::TooLarge { .. }) => {
+                return usage_error(&format!("{e}; --max-message-size sets the limit"));
+            }
+            Err(e) => return usage_error(&e.to_string()),
         }
-        raws.push(raw);
     }
     for (field, value) in [("--helo", &args.helo), ("--mail-from", &args.mail_from)] {
         if value

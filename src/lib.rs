@@ -5,6 +5,9 @@
 //!
 //! The engine is layered; each layer knows only the one below it.
 //!
+//! - [`untrusted`] and [`local_file`] — at the bottom, used by every layer:
+//!   outside text made safe to show (control characters escaped, short
+//!   excerpts), and local files read only when regular and under a cap.
 //! - [`dns`] — the resolver layer every check queries through: upstream
 //!   servers or the system's, `--zone` overlays, `--offline`, a per-request
 //!   trace, memo and deadline, a shared cache for the server, and the bridge
@@ -33,7 +36,9 @@ pub mod dns;
 pub mod domain;
 pub mod findings;
 pub mod http;
+pub mod local_file;
 pub mod message;
 pub mod render;
 pub mod reports;
 pub mod spf;
+pub mod untrusted;

@@ -310,7 +310,7 @@ async fn a_bad_config_exits_2_naming_the_line_and_field() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dns_failure_fails_the_run_with_its_own_message() {
+async fn a_dns_failure_is_undecided_with_its_own_message_and_exit_3() {
     let server = TestDns::start(&[Path::new(GOOD_ZONE)]).await;
     server.add_fault(
         "_dmarc.good.check.test",
@@ -319,9 +319,15 @@ async fn a_dns_failure_fails_the_run_with_its_own_message() {
     );
     let config = "fixtures/check/good.toml";
     let out = check(&server, config, &["--format", "json"]).await;
-    assert_eq!(out.status.code(), Some(1));
+    // Nothing broken was found, and the DMARC expectation could not be
+    // judged: "could not be checked, run again" (3), never a pass.
+    assert_eq!(out.status.code(), Some(3));
     let report = json(&out);
+    assert_eq!(report["verdict"], "unknown");
     let good = domain(&report, "good.check.test");
+    assert_eq!(good["audit"]["verdict"], "unknown");
+    assert!(good["audit"]["score"].is_null());
+    assert_eq!(good["audit"]["undecided"][0]["check"], "dmarc");
     let failures = good["dns_failures"].as_array().unwrap();
     assert!(
         failures
@@ -597,4 +603,164 @@ fn the_example_config_and_the_readme_config_are_valid() {
     let parsed =
         mailvet::check::config::parse(config, "README.md").unwrap_or_else(|e| panic!("{e}"));
     assert!(!parsed.domains.is_empty());
+}
+
+/// Records that try to act on a terminal or a CI runner: a line feed
+/// followed by a workflow command, a screen clear, an OSC window title, a
+/// C1 CSI, a right-to-left override and a line separator.
+const HOSTILE_ZONE: &str = "$ORIGIN evil.test.\n$TTL 60\n@ SOA ns h 1 1 1 1 60\n\
+    @ TXT \"v=spf1 -all\\010::error file=x::owned\\027[2J\\027]0;pwned\\007\\194\\155\\226\\128\\174\"\n\
+    _dmarc TXT \"v=DMARC1; p=reject; rua=mailto:r@evil.test\\013\\010::warning ::dmarc\\226\\128\\168\"\n\
+    _smtp._tls TXT \"v=TLSRPTv1; rua=mailto:t@evil.test\\010::error ::tlsrpt\\027]0;title\\007\"\n\
+    default._bimi TXT \"v=BIMI1; l=https://evil.test/logo.svg\\010::error ::bimi\\027[2J\"\n\
+    selector1._domainkey TXT \"v=DKIM1; k=rsa; p=\\010::error ::dkim\\027[2J\"\n\
+    _mta-sts TXT \"v=STSv1; id=1\\010::error ::sts\"\n";
+
+/// The output holds no raw control character but line breaks of its own,
+/// and every line that looks like a workflow command is one of mailvet's
+/// annotations (they all name the suite in `title=`, here `suite`).
+fn assert_inert(output: &str, what: &str, suite: &str) {
+    let raw: Vec<char> = output
+        .chars()
+        .filter(|&c| c != '\n' && mailvet::untrusted::is_unsafe(c))
+        .collect();
+    assert!(raw.is_empty(), "{what}: raw {raw:?} in\n{output}");
+    for line in output.lines().filter(|l| l.trim_start().starts_with("::")) {
+        assert!(
+            line.starts_with("::error ") || line.starts_with("::warning "),
+            "{what}: {line}"
+        );
+        assert!(line.contains(&format!("title={suite} ")), "{what}: {line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_records_are_escaped_in_every_format() {
+    let server = TestDns::start_with_texts(&[HOSTILE_ZONE]).await;
+    let dns = server.dns_arg();
+    let dir = std::env::temp_dir().join(format!("mailvet-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let zone = dir.join("evil.test.zone");
+    std::fs::write(&zone, HOSTILE_ZONE).unwrap();
+    let zone = zone.to_str().unwrap().to_string();
+    let env = [("GITHUB_ACTIONS", "true")];
+    // The same records from the DNS server and from a --zone file.
+    let doors: [Vec<&str>; 2] = [vec!["--dns", &dns], vec!["--zone", &zone, "--offline"]];
+    for door in &doors {
+        let run = |format: &'static str| {
+            let mut args = vec!["domain", "evil.test", "--format", format];
+            args.extend_from_slice(door);
+            async move { mailvet(&args, &env).await }
+        };
+        let text = run("text").await;
+        let shown = stdout(&text);
+        assert_inert(&shown, "text", "evil.test");
+        // The records did reach the report, shown for what they are.
+        assert!(
+            shown.contains("\\n::error file=x::owned\\u{1b}[2J\\u{1b}]0;pwned\\u{7}"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("\\r\\n::warning ::dmarc\\u{2028}"),
+            "{shown}"
+        );
+
+        let json = json(&run("json").await);
+        let details: Vec<&str> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["detail"].as_str().unwrap())
+            .collect();
+        // JSON carries the data as it is; its escaping keeps it inert.
+        assert!(
+            details
+                .iter()
+                .any(|d| d.contains("rua=mailto:r@evil.test\r\n::warning ::dmarc\u{2028}")),
+            "{details:#?}"
+        );
+
+        let junit = run("junit").await;
+        let xml = stdout(&junit);
+        assert_inert(&xml, "junit", "evil.test");
+        let annotations = String::from_utf8_lossy(&junit.stderr);
+        assert_inert(&annotations, "annotations", "evil.test");
+        roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        assert!(xml.contains("\\r\\n::warning ::dmarc\\u{2028}"), "{xml}");
+
+        let sarif = run("sarif").await;
+        let log = validate_sarif(&sarif);
+        let annotations = String::from_utf8_lossy(&sarif.stderr);
+        assert_inert(&annotations, "annotations", "evil.test");
+        for result in log["runs"][0]["results"].as_array().unwrap() {
+            let message = result["message"]["text"].as_str().unwrap();
+            assert_inert(message, "sarif message", "evil.test");
+            let fix = result["properties"]["fix"].as_str().unwrap();
+            assert_inert(fix, "sarif fix", "evil.test");
+        }
+    }
+
+    // A config's own text (a sender's name) is outside text too.
+    let config = dir.join("evil.toml");
+    std::fs::write(
+        &config,
+        "[[domain]]\nname = \"evil.test\"\n[[domain.sender]]\n\
+         name = \"ESP\\u001b[2J\\n::error ::config\"\nip = \"192.0.2.7\"\n\
+         mail_from_domain = \"evil.test\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    for format in ["text", "junit", "sarif"] {
+        let out = mailvet(
+            &[
+                "check", "--config", config, "--dns", &dns, "--format", format,
+            ],
+            &env,
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        assert_inert(&stdout(&out), format, "evil.test");
+        let annotations = String::from_utf8_lossy(&out.stderr);
+        assert_inert(&annotations, "annotations", "evil.test");
+        if format != "sarif" {
+            assert!(stdout(&out).contains("ESP\\u{1b}[2J\\n::error ::config"));
+        }
+    }
+
+    // A message's headers: a display name with an OSC title, a folded
+    // Subject whose next line is a workflow command, a selector with ESC.
+    let message = dir.join("evil.eml");
+    std::fs::write(
+        &message,
+        "From: \"Evil\x1b]0;title\x07\" <a@evil.test>\r\nTo: b@example.com\r\n\
+         Subject: hi\x1b[2J\r\n ::error ::msg\r\nDKIM-Signature: v=1; a=rsa-sha256; \
+         d=evil.test; s=sel\x1b[2J; h=from; bh=x; b=y\r\nMessage-ID: <1@evil.test>\r\n\
+         \r\nbody\r\n",
+    )
+    .unwrap();
+    let message = message.to_str().unwrap();
+    for format in ["text", "junit", "sarif"] {
+        let out = mailvet(
+            &[
+                "message",
+                message,
+                "--ip",
+                "192.0.2.1",
+                "--dns",
+                &dns,
+                "--format",
+                format,
+            ],
+            &env,
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        assert_inert(&stdout(&out), format, message);
+        let annotations = String::from_utf8_lossy(&out.stderr);
+        assert_inert(&annotations, "annotations", message);
+        if format != "sarif" {
+            assert!(stdout(&out).contains("s=sel\\u{1b}[2J"), "{}", stdout(&out));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -174,7 +174,12 @@ async fn the_healthy_domains_have_no_error_or_warning_and_ask_each_question_once
             .map(|f| (f.code, f.detail.as_str()))
             .collect();
         assert!(bad.is_empty(), "{domain}: {bad:?}");
-        assert_eq!(report.score, 100);
+        assert_eq!(report.score, Some(100));
+        assert!(
+            report.undecided.is_empty(),
+            "{domain}: {:?}",
+            report.undecided
+        );
         assert_eq!(serde_json::to_value(report.verdict).unwrap(), "pass");
         let met: Vec<&str> = report
             .requirements

@@ -129,6 +129,21 @@ async fn client_mistakes_are_problem_json_with_a_stable_type() {
             StatusCode::NOT_FOUND,
             "/problems/not-found",
         ),
+        // Refused by axum's path extractor before the handler runs.
+        (
+            Request::get("/v1/domains/%FF.test")
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+            "/problems/invalid-request",
+        ),
+        (
+            Request::get("/v1/domains/a%C3%28.test")
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+            "/problems/invalid-request",
+        ),
     ];
     for (request, want_status, want_type) in cases {
         let uri = request.uri().to_string();

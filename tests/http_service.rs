@@ -1,7 +1,8 @@
 //! The service around the API, against a real listening server: every
-//! limit (body size, request timeout, concurrency, rate, header read time,
-//! batch size), API keys, CORS, request ids, metrics, readiness and
-//! graceful shutdown — over sockets, with the test DNS server behind.
+//! limit (body size, body read time, body memory, request timeout,
+//! concurrency, rate, header read time, header size, batch size, answer
+//! size), API keys, CORS, request ids, metrics, readiness and graceful
+//! shutdown — over sockets, with the test DNS server behind.
 
 mod support;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::TestDns;
 use support::listening::Running;
+use support::raw::{self, Sent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KEY: &str = "test-key-0123456789abcdef";
@@ -515,4 +517,219 @@ async fn the_contract_is_served() {
         assert!(text.contains(path), "{path} is documented");
     }
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_length_over_the_limit_is_refused_before_the_body() {
+    let (_dns, server) = serving(ServiceConfig::default()).await;
+    // A terabyte announced, not a byte of it sent: the answer cannot wait
+    // for the body.
+    let head = raw::head(
+        "POST",
+        "/v1/messages",
+        "message/rfc822",
+        "Content-Length: 1000000000000\r\n",
+    );
+    let answer = Sent::start(server.addr, &head, b"").await.answer().await;
+    assert_eq!(answer.status, 413);
+    assert_eq!(answer.header("content-type"), "application/problem+json");
+    assert_eq!(answer.header("connection"), "close");
+    let body = answer.json();
+    assert_eq!(body["type"], "/problems/body-too-large");
+    assert!(
+        body["detail"].as_str().unwrap().contains("26214400"),
+        "{body}"
+    );
+
+    // Chunks without a declared length are counted as they come: the
+    // JSON endpoints take 16 KiB.
+    let head = raw::head(
+        "POST",
+        "/v1/spf",
+        "application/json",
+        "Transfer-Encoding: chunked\r\n",
+    );
+    let mut chunks = Vec::new();
+    for _ in 0..5 {
+        chunks.extend_from_slice(b"1000\r\n");
+        chunks.extend_from_slice(&[b' '; 0x1000]);
+        chunks.extend_from_slice(b"\r\n");
+    }
+    let answer = Sent::start(server.addr, &head, &chunks)
+        .await
+        .answer()
+        .await;
+    assert_eq!(answer.status, 413);
+    let body = answer.json();
+    assert_eq!(body["type"], "/problems/body-too-large");
+    assert!(body["detail"].as_str().unwrap().contains("16384"), "{body}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_body_is_408_and_holds_no_concurrency_slot() {
+    let (_dns, server) = serving(ServiceConfig {
+        max_concurrent: 1,
+        body_read_timeout: Duration::from_millis(700),
+        ..ServiceConfig::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let head = raw::head(
+        "POST",
+        "/v1/messages",
+        "message/rfc822",
+        "Content-Length: 1000\r\n",
+    );
+    let slow = Sent::start(server.addr, &head, b"From: a@some.test\r\n").await;
+    server.wait_in_flight(KEY, 1).await;
+    // The only slot is free while the body is awaited.
+    assert_eq!(server.get("/v1/findings").await.status(), StatusCode::OK);
+    let answer = slow.answer().await;
+    assert!(started.elapsed() >= Duration::from_millis(700));
+    assert_eq!(answer.status, 408);
+    assert_eq!(answer.header("connection"), "close");
+    let body = answer.json();
+    assert_eq!(body["type"], "/problems/body-timeout");
+    assert!(
+        body["detail"].as_str().unwrap().contains("700 ms"),
+        "{body}"
+    );
+    server.stop().await;
+}
+
+/// The bytes of request bodies the server holds, from `/metrics`.
+async fn body_bytes(server: &Running) -> u64 {
+    server
+        .metrics(KEY)
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix("mailvet_http_body_bytes "))
+        .and_then(|n| n.parse().ok())
+        .expect("the gauge is exported")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_body_budget_is_shared_and_given_back() {
+    let dns = test_dns().await;
+    let server = Running::start(AppState {
+        message_limit: 2000,
+        ..state(
+            &dns,
+            ServiceConfig {
+                body_memory: 3000,
+                body_read_timeout: Duration::from_millis(800),
+                ..ServiceConfig::default()
+            },
+        )
+    })
+    .await;
+    let message = |size: usize| {
+        let mut raw = b"From: a@some.test\r\nSubject: x\r\n\r\n".to_vec();
+        raw.resize(size, b'x');
+        raw
+    };
+    // One upload holds 1500 bytes and stalls.
+    let head = raw::head(
+        "POST",
+        "/v1/messages",
+        "message/rfc822",
+        "Content-Length: 2000\r\n",
+    );
+    let slow = Sent::start(server.addr, &head, &message(1500)).await;
+    for _ in 0..200 {
+        if body_bytes(&server).await == 1500 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(body_bytes(&server).await, 1500);
+    // 2000 more would go over the 3000 the server holds at most.
+    let refused = server
+        .post_raw("/v1/messages", "message/rfc822", message(2000))
+        .await;
+    assert_eq!(retry_after(&refused), 1);
+    assert_eq!(header_of(&refused, &header::CONNECTION), "close");
+    let body = problem(refused, StatusCode::SERVICE_UNAVAILABLE, "overloaded").await;
+    assert!(body["detail"].as_str().unwrap().contains("3000"), "{body}");
+    // A small body still fits beside the stalled one.
+    assert_eq!(
+        server
+            .post_raw("/v1/messages", "message/rfc822", message(1000))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Once the stalled upload has been answered (408), its bytes are free.
+    assert_eq!(slow.answer().await.status, 408);
+    assert_eq!(body_bytes(&server).await, 0);
+    assert_eq!(
+        server
+            .post_raw("/v1/messages", "message/rfc822", message(2000))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_over_the_size_cap_is_422_naming_it() {
+    let (_dns, server) = serving(ServiceConfig {
+        max_response_size: 2000,
+        ..ServiceConfig::default()
+    })
+    .await;
+    let response = server.get("/v1/domains/some.test?trace=true").await;
+    let body = problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "response-too-large",
+    )
+    .await;
+    assert!(body["detail"].as_str().unwrap().contains("2000"), "{body}");
+    // Problems and small answers pass.
+    let small = server
+        .post_json("/v1/spf", &json!({"ip": "192.0.2.1", "helo": "x.test"}))
+        .await;
+    assert_eq!(small.status(), StatusCode::OK);
+    let invalid = server.post_json("/v1/spf", &json!({"ip": "x"})).await;
+    problem(invalid, StatusCode::BAD_REQUEST, "invalid-ip").await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_router_refuses_is_a_problem_and_hyper_refuses_bare() {
+    let (_dns, server) = serving(ServiceConfig::default()).await;
+    // Not UTF-8 once percent-decoded: refused by the path extractor.
+    let response = server.get("/v1/domains/%FF.test").await;
+    let body = problem(response, StatusCode::BAD_REQUEST, "invalid-request").await;
+    assert!(body["detail"].as_str().unwrap().contains("UTF-8"), "{body}");
+    // A header section over 64 KiB is refused by hyper before a request
+    // exists: a bare 431, no body, the connection closed.
+    let big = format!("X-Big: {}\r\n", "a".repeat(70 * 1024));
+    let head = raw::head("GET", "/healthz", "text/plain", &big);
+    let answer = Sent::start(server.addr, &head, b"").await.answer().await;
+    assert_eq!(answer.status, 431);
+    assert!(answer.body.is_empty(), "{answer:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_budget_below_the_message_limit_stops_startup() {
+    let dns = test_dns().await;
+    let state = AppState {
+        message_limit: 2000,
+        ..state(
+            &dns,
+            ServiceConfig {
+                body_memory: 1999,
+                ..ServiceConfig::default()
+            },
+        )
+    };
+    let refused = mailvet::http::serve("127.0.0.1:0".parse().unwrap(), state)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("--body-memory"), "{refused}");
 }

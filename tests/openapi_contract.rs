@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::https::TestHttps;
 use support::listening::Running;
+use support::raw::{self, Sent};
 use support::{FaultKind, FaultTypes, TestDns};
 
 const SPEC: &str = "openapi.yaml";
@@ -107,6 +108,34 @@ struct Contract {
 struct Answer {
     status: StatusCode,
     body: Value,
+}
+
+/// An answer as received, over reqwest or a raw socket.
+struct Received {
+    path: String,
+    status: StatusCode,
+    headers: header::HeaderMap,
+    bytes: Vec<u8>,
+}
+
+impl Received {
+    async fn of(response: reqwest::Response) -> Received {
+        Received {
+            path: response.url().path().to_string(),
+            status: response.status(),
+            headers: response.headers().clone(),
+            bytes: response.bytes().await.expect("body").to_vec(),
+        }
+    }
+
+    fn raw(path: &str, answer: raw::Answer) -> Received {
+        Received {
+            path: path.to_string(),
+            status: StatusCode::from_u16(answer.status).expect("a status"),
+            headers: answer.headers,
+            bytes: answer.body,
+        }
+    }
 }
 
 impl Contract {
@@ -197,11 +226,14 @@ impl Contract {
     }
 
     /// Checks one answer to operation `id` against the document.
-    async fn check(&self, id: &str, response: reqwest::Response) -> Answer {
+    fn check(&self, id: &str, received: Received) -> Answer {
         let op = self.operation(id).clone();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("body");
+        let Received {
+            status,
+            headers,
+            bytes,
+            ..
+        } = received;
         let what = format!("{} {} ({id}) → {}", op.method, op.path, status.as_u16());
         let op_pointer = format!(
             "/paths/{}/{}",
@@ -306,7 +338,7 @@ impl Contract {
                 }
             }
         } else {
-            match String::from_utf8(bytes.to_vec()) {
+            match String::from_utf8(bytes) {
                 Ok(text) => Value::String(text),
                 Err(_) => {
                     self.violation(format!("{what}: {essence} body is not UTF-8"));
@@ -346,8 +378,30 @@ impl Contract {
         status: u16,
         problem: Option<&str>,
     ) -> Value {
-        let what = format!("{id}: {} {}", response.url().path(), response.status());
-        let answer = self.check(id, response).await;
+        self.expect_received(id, Received::of(response).await, status, problem)
+    }
+
+    /// [`Contract::expect`] for an answer read from a raw socket.
+    fn expect_raw(
+        &self,
+        id: &str,
+        path: &str,
+        answer: raw::Answer,
+        status: u16,
+        problem: Option<&str>,
+    ) -> Value {
+        self.expect_received(id, Received::raw(path, answer), status, problem)
+    }
+
+    fn expect_received(
+        &self,
+        id: &str,
+        received: Received,
+        status: u16,
+        problem: Option<&str>,
+    ) -> Value {
+        let what = format!("{id}: {} {}", received.path, received.status);
+        let answer = self.check(id, received);
         if answer.status.as_u16() != status {
             self.violation(format!(
                 "{what}: expected {status}, body {}",
@@ -507,6 +561,8 @@ async fn every_operation_answers_as_the_contract_says() {
     keys(&contract, &dns).await;
     rate_limits(&contract, &dns).await;
     overload_and_timeouts(&contract).await;
+    slow_bodies(&contract, &dns).await;
+    answers_over_the_size_cap(&contract, &dns).await;
     not_ready(&contract).await;
     contract.finish();
 }
@@ -696,6 +752,8 @@ async fn domain_audits(c: &Contract, s: &Running, dns: &TestDns) {
         ),
         ("/v1/domains/healthy.test?nope=1", "invalid-request"),
         ("/v1/domains/healthy.test?trace=yes", "invalid-request"),
+        // Refused by the router's path extractor: not UTF-8.
+        ("/v1/domains/%FF.test", "invalid-request"),
         (
             &format!("/v1/domains/healthy.test?{many}"),
             "invalid-request",
@@ -1097,6 +1155,49 @@ async fn overload_and_timeouts(c: &Contract) {
     s.stop().await;
 }
 
+/// 408 for each operation that takes a body, when the body announced
+/// never comes.
+async fn slow_bodies(c: &Contract, dns: &TestDns) {
+    let s = Running::start(AppState {
+        service: ServiceConfig {
+            body_read_timeout: Duration::from_millis(300),
+            rate_limit: 0,
+            ..ServiceConfig::default()
+        },
+        ..AppState::new(layer(dns, Duration::from_millis(400)))
+    })
+    .await;
+    for (id, path, content_type) in [
+        ("checkSpf", "/v1/spf", "application/json"),
+        ("auditDomains", "/v1/domains", "application/json"),
+        ("verifyMessage", "/v1/messages", "message/rfc822"),
+        ("evaluateDmarc", "/v1/dmarc/evaluate", "application/json"),
+    ] {
+        let head = raw::head("POST", path, content_type, "Content-Length: 100\r\n");
+        let answer = Sent::start(s.addr, &head, b"{").await.answer().await;
+        c.expect_raw(id, path, answer, 408, Some("body-timeout"));
+    }
+    s.stop().await;
+}
+
+/// 422 for every report over the answer size cap (a few bytes here).
+async fn answers_over_the_size_cap(c: &Contract, dns: &TestDns) {
+    let s = Running::start(AppState {
+        service: ServiceConfig {
+            max_response_size: 64,
+            rate_limit: 0,
+            ..ServiceConfig::default()
+        },
+        ..AppState::new(layer(dns, Duration::from_millis(400)))
+    })
+    .await;
+    for (id, response) in each_v1_operation(&s).await {
+        c.expect(id, response, 422, Some("response-too-large"))
+            .await;
+    }
+    s.stop().await;
+}
+
 async fn not_ready(c: &Contract) {
     let (_silent, dead) = support::silent_layer(0).await;
     let s = Running::start(AppState::new(dead)).await;
@@ -1165,7 +1266,7 @@ fn the_router_serves_exactly_the_documented_operations() {
             );
         }
         if op.path.starts_with("/v1/") {
-            for code in ["401", "429", "503", "504"] {
+            for code in ["401", "422", "429", "503", "504"] {
                 assert!(
                     responses.get(code).is_some(),
                     "{} {} documents {code}",

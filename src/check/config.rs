@@ -8,9 +8,16 @@
 //! the lookup margin. Every error names the file, the line and the field,
 //! and the CLI exits 2 on it. Every expectation keeps the line it was
 //! written on, so a report can point at it.
+//!
+//! The file is read through [`crate::local_file`] (a regular file of at
+//! most [`CONFIG_LIMIT`] bytes of UTF-8 text), and an error quotes what it
+//! is about only as a short, escaped excerpt ([`crate::untrusted`]): a file
+//! that is no config is not copied into a CI log.
 
 use crate::domain::dmarc::Policy;
 use crate::domain::name::{DomainName, is_dkim_selector};
+use crate::local_file::{self, FileError};
+use crate::untrusted::{escape_controls, excerpt, quoted};
 use serde::Deserialize;
 use std::net::IpAddr;
 use std::path::Path;
@@ -19,14 +26,14 @@ use toml::Spanned;
 /// The smallest and largest RSA key sizes an expectation may ask for.
 const KEY_BITS: std::ops::RangeInclusive<u32> = 1024..=8192;
 
+/// The largest config read (1 MiB: thousands of domains).
+pub const CONFIG_LIMIT: u64 = 1024 * 1024;
+
 /// Why a config cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{file}: cannot read the config: {source}")]
-    Io {
-        file: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{file}:{line}: field `{field}`: {message}")]
     Invalid {
         file: String,
@@ -238,10 +245,7 @@ struct RawSender {
 
 /// Reads and checks a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-        file: path.display().to_string(),
-        source,
-    })?;
+    let text = local_file::read_text(path, "config", CONFIG_LIMIT)?;
     parse(&text, &path.display().to_string())
 }
 
@@ -250,12 +254,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     let reader = Reader { text, file };
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(1, |s| reader.line(s.start));
-        ConfigError::Invalid {
-            file: file.to_string(),
-            line,
-            field: reader.field_at(line),
-            message: e.message().trim().to_string(),
-        }
+        reader.error(line, &reader.field_at(line), tame(e.message()))
     })?;
     if raw.domain.is_empty() {
         return Err(reader.error(1, "domain", "list at least one [[domain]]".into()));
@@ -289,8 +288,13 @@ impl Reader<'_> {
     }
 
     /// The dotted name of the key on a line, under the table header above
-    /// it (`domain.dmarc.policy`); the table itself on a header line.
+    /// it (`domain.dmarc.policy`); the table itself on a header line. Read
+    /// from a file that may not parse, so only an excerpt of it.
     fn field_at(&self, line: usize) -> String {
+        excerpt(&self.dotted_name_at(line))
+    }
+
+    fn dotted_name_at(&self, line: usize) -> String {
         let lines: Vec<&str> = self.text.lines().collect();
         let header = |l: &str| {
             let l = l.trim();
@@ -318,7 +322,7 @@ impl Reader<'_> {
 
     fn error(&self, line: usize, field: &str, message: String) -> ConfigError {
         ConfigError::Invalid {
-            file: self.file.to_string(),
+            file: escape_controls(self.file).into_owned(),
             line,
             field: field.to_string(),
             message,
@@ -418,7 +422,10 @@ impl Reader<'_> {
     fn sender(&self, raw: RawSender) -> Result<At<Sender>, ConfigError> {
         let ip = self.check(raw.ip, "domain.sender.ip", |ip: String| {
             ip.trim().parse::<IpAddr>().map_err(|_| {
-                format!("`{ip}` is not an IP address; give one address the sender connects from")
+                format!(
+                    "{} is not an IP address; give one address the sender connects from",
+                    quoted(&ip)
+                )
             })
         })?;
         let mail_from_domain = self.check(
@@ -441,7 +448,8 @@ impl Reader<'_> {
 }
 
 fn domain_name(input: String) -> Result<DomainName, String> {
-    DomainName::parse(&input).map_err(|e| e.to_string())
+    DomainName::parse(&input)
+        .map_err(|e| format!("{} is not a domain name: {}", quoted(&e.input), e.reason))
 }
 
 fn selector(input: String) -> Result<String, String> {
@@ -449,8 +457,9 @@ fn selector(input: String) -> Result<String, String> {
         Ok(input)
     } else {
         Err(format!(
-            "`{input}` is not a DKIM selector (labels of letters, digits and hyphens, \
-             as in the s= tag of your DKIM-Signature)"
+            "{} is not a DKIM selector (labels of letters, digits and hyphens, \
+             as in the s= tag of your DKIM-Signature)",
+            quoted(&input)
         ))
     }
 }
@@ -474,7 +483,8 @@ fn policy(word: String) -> Result<Policy, String> {
         "quarantine" => Ok(Policy::Quarantine),
         "reject" => Ok(Policy::Reject),
         _ => Err(format!(
-            "`{word}` is not a DMARC policy; write none, quarantine or reject"
+            "{} is not a DMARC policy; write none, quarantine or reject",
+            quoted(&word)
         )),
     }
 }
@@ -482,8 +492,9 @@ fn policy(word: String) -> Result<Policy, String> {
 fn source(input: String) -> Result<Source, String> {
     let bad = || {
         format!(
-            "`{input}` is not an IP address or CIDR network; write e.g. 192.0.2.25, \
-             198.51.100.0/24 or 2001:db8::/32 (name an ESP by one of its sending IPs)"
+            "{} is not an IP address or CIDR network; write e.g. 192.0.2.25, \
+             198.51.100.0/24 or 2001:db8::/32 (name an ESP by one of its sending IPs)",
+            quoted(&input)
         )
     };
     let (address, prefix) = match input.trim().split_once('/') {
@@ -508,7 +519,8 @@ fn all_ending(word: String) -> Result<AllEnding, String> {
         "-all" => Ok(AllEnding::Fail),
         "~all" => Ok(AllEnding::SoftFail),
         _ => Err(format!(
-            "`{word}` is not a required SPF ending; write \"-all\" or \"~all\""
+            "{} is not a required SPF ending; write \"-all\" or \"~all\"",
+            quoted(&word)
         )),
     }
 }
@@ -530,9 +542,47 @@ fn sts_mode(word: String) -> Result<StsMode, String> {
         "enforce" => Ok(StsMode::Enforce),
         "testing" => Ok(StsMode::Testing),
         _ => Err(format!(
-            "`{word}` is not an MTA-STS mode to require; write \"enforce\" or \"testing\""
+            "{} is not an MTA-STS mode to require; write \"enforce\" or \"testing\"",
+            quoted(&word)
         )),
     }
+}
+
+/// A TOML parser message with what it quotes of the file (a key, a value,
+/// between backquotes or double quotes) cut to an excerpt.
+fn tame(message: &str) -> String {
+    let mut out = String::new();
+    let mut rest = message.trim();
+    while let Some(start) = rest.find(['`', '"']) {
+        let quote = if rest[start..].starts_with('`') {
+            '`'
+        } else {
+            '"'
+        };
+        out.push_str(&escape_controls(&rest[..start]));
+        let body = &rest[start + 1..];
+        let end = closing_quote(body, quote).unwrap_or(body.len());
+        out.push(quote);
+        out.push_str(&excerpt(&body[..end]));
+        out.push(quote);
+        rest = body.get(end + 1..).unwrap_or("");
+    }
+    out.push_str(&escape_controls(rest));
+    out
+}
+
+/// Where the quote closing `body` is; a double-quoted value may hold `\"`.
+fn closing_quote(body: &str, quote: char) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quote == '"' => escaped = true,
+            c if c == quote => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -565,6 +615,36 @@ mod tests {
                 .starts_with("m.toml:4: field `domain.dkim.min_key_bits`")
         );
         assert!(error("domain = []\n").contains("at least one"));
+    }
+
+    #[test]
+    fn errors_quote_only_short_escaped_excerpts_of_the_file() {
+        let unsafe_chars = |e: &str| e.chars().any(crate::untrusted::is_unsafe);
+        // TOML decodes \u001b in a value: an OSC title and a screen clear.
+        let e = error(
+            "[[domain]]\nname = \"ex.test\"\n[domain.dmarc]\n\
+             policy = \"\\u001b]0;owned\\u0007\\u001b[2J\"\n",
+        );
+        assert!(!unsafe_chars(&e), "{e}");
+        assert!(e.contains("`\\u{1b}]0;owned\\u{7}\\u{1b}[2J`"), "{e}");
+        let secret = "s3cret".repeat(100);
+        for text in [
+            // serde quotes a value of the wrong type…
+            format!("[[domain]]\nname = \"ex.test\"\ntls_rpt = \"{secret}\"\n"),
+            // …and an unknown key; the field is read from the line itself.
+            format!("[[domain]]\nname = \"ex.test\"\n{secret} = 1\n"),
+            format!("[[domain]]\nname = \"ex.test\"\n[{secret}]\n"),
+            format!("[[domain]]\nname = \"{secret}.test\"\n"),
+        ] {
+            let e = error(&text);
+            assert!(!e.contains(&secret[..60]), "{e}");
+            assert!(e.contains('…'), "{e}");
+            assert!(!unsafe_chars(&e), "{e}");
+        }
+        assert_eq!(
+            tame("invalid type: string \"a\\\"b\", expected `x`"),
+            "invalid type: string \"a\\\"b\", expected `x`"
+        );
     }
 
     #[test]

@@ -5,10 +5,14 @@
 //! what publishing them would change ([`diff`]).
 //!
 //! This module decides how a run adds up. A domain fails when an
-//! expectation is not met, when a finding is at or above `--fail-on`, or
-//! when a DNS lookup failed — a failure with its own message and retry
-//! advice, never taken for a missing record. Each expectation and each
-//! finding becomes one test case for the CI formats.
+//! expectation is broken or a finding is at or above `--fail-on`. When
+//! nothing fails but a DNS lookup failed (an expectation it decides is
+//! unknown, or the audit left a check undecided), the domain is
+//! undecided: it could not be checked, with its own message and retry
+//! advice, never taken for a missing record — the same rule as `mailvet
+//! domain`, so both exit 3 for "run it again" and 1 only for a failure
+//! found. Each expectation and each finding becomes one test case for the
+//! CI formats.
 
 pub mod config;
 pub mod diff;
@@ -40,8 +44,8 @@ pub struct DomainCheck {
 /// The whole run.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
-    /// `pass` or `fail`, as the exit code says (the `verdict` of every
-    /// JSON report; a check is never `warn`: it passes or it does not).
+    /// `pass`, `fail`, or `unknown` when nothing failed but a domain is
+    /// undecided, as the exit code says (a check is never `warn`).
     pub verdict: Verdict,
     /// The config file.
     pub config: String,
@@ -53,11 +57,30 @@ pub struct CheckReport {
 }
 
 impl DomainCheck {
-    /// Whether this domain fails the run.
+    /// Whether this domain fails the run: something broken was found.
     pub fn fails(&self, fail_on: FailOn) -> bool {
-        self.expectations.iter().any(|e| e.status != Status::Met)
-            || !self.dns_failures.is_empty()
+        self.expectations.iter().any(|e| e.status == Status::Broken)
             || fail_on.is_exceeded(&self.audit.findings)
+    }
+
+    /// Whether a failed DNS lookup left part of this domain undecided.
+    pub fn undecided(&self) -> bool {
+        self.expectations
+            .iter()
+            .any(|e| e.status == Status::Unknown)
+            || !self.dns_failures.is_empty()
+            || !self.audit.undecided.is_empty()
+    }
+
+    /// `fail`, else `unknown` when undecided, else `pass`.
+    pub fn verdict(&self, fail_on: FailOn) -> Verdict {
+        if self.fails(fail_on) {
+            Verdict::Fail
+        } else if self.undecided() {
+            Verdict::Unknown
+        } else {
+            Verdict::Pass
+        }
     }
 }
 
@@ -127,22 +150,23 @@ impl CheckReport {
         domains: Vec<DomainCheck>,
         live: Option<&[DomainCheck]>,
     ) -> CheckReport {
-        let fails = domains.iter().any(|d| d.fails(fail_on));
+        let verdicts: Vec<Verdict> = domains.iter().map(|d| d.verdict(fail_on)).collect();
+        let verdict = [Verdict::Fail, Verdict::Unknown]
+            .into_iter()
+            .find(|v| verdicts.contains(v))
+            .unwrap_or(Verdict::Pass);
         CheckReport {
-            verdict: if fails { Verdict::Fail } else { Verdict::Pass },
+            verdict,
             config: config.path.clone(),
             diff: live.map(|live| diff::compare(live, &domains)),
             domains,
         }
     }
 
-    pub fn passed(&self) -> bool {
-        self.verdict == Verdict::Pass
-    }
-
     /// One suite per domain: its expectations (located at their config
-    /// line), a DNS case when lookups failed, and its findings (located in
-    /// the zone file that holds the record, if any).
+    /// line), a DNS case that errs when lookups failed (or the audit left a
+    /// check undecided), and its findings (located in the zone file that
+    /// holds the record, if any).
     pub fn suites(&self, fail_on: FailOn, zones: ZoneLocator<'_>) -> Vec<Suite> {
         self.domains
             .iter()
@@ -180,6 +204,8 @@ impl CheckReport {
                         fix: rule.fix.to_string(),
                         location: None,
                     });
+                } else {
+                    cases.extend(Case::of_undecided(&d.audit.undecided));
                 }
                 let findings = Suite::of_findings(&d.domain, &d.audit.findings, fail_on, |f| {
                     zones.locate(&d.domain, f)

@@ -17,13 +17,23 @@
 //! owner (previous owner), TTL and class in either order, `;` comments,
 //! `( … )` across lines, quoted strings with `\DDD` and `\X` escapes.
 //! `$INCLUDE` is refused with a clear error (a zone overlay is one file).
+//!
+//! The file is read through [`crate::local_file`]: a regular file of at most
+//! [`ZONE_FILE_LIMIT`] bytes of UTF-8 text. An error quotes at most a short,
+//! escaped excerpt of the token it is about ([`crate::untrusted::quoted`]),
+//! so a file that is no zone file is not copied into the message.
 
+use crate::local_file::{self, FileError};
+use crate::untrusted::{escape_controls, excerpt, quoted};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, NULL, PTR, SOA, TXT};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use std::path::{Path, PathBuf};
 
 /// The record type number of the historic SPF RR type (RFC 4408 §3.1.1).
 pub const SPF_RR_TYPE: u16 = 99;
+
+/// The largest zone file read (4 MiB: tens of thousands of records).
+pub const ZONE_FILE_LIMIT: u64 = 4 * 1024 * 1024;
 
 /// One record as written in a zone file.
 #[derive(Debug, Clone)]
@@ -46,11 +56,8 @@ pub struct Zone {
 /// Why a zone file could not be read; always names the line.
 #[derive(Debug, thiserror::Error)]
 pub enum ZoneError {
-    #[error("{file}: cannot read: {source}")]
-    Io {
-        file: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{file}:{line}: {message}")]
     Syntax {
         file: String,
@@ -62,10 +69,7 @@ pub enum ZoneError {
 impl Zone {
     /// Reads and parses a zone file from disk.
     pub fn load(path: &Path) -> Result<Zone, ZoneError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ZoneError::Io {
-            file: path.display().to_string(),
-            source,
-        })?;
+        let text = local_file::read_text(path, "zone file", ZONE_FILE_LIMIT)?;
         parse(&text, Some(path))
     }
 
@@ -91,7 +95,10 @@ impl Zone {
 /// Parses zone-file text. The origin is `$ORIGIN` (first one) or, failing
 /// that, the owner of the SOA record.
 pub fn parse(text: &str, path: Option<&Path>) -> Result<Zone, ZoneError> {
-    let file = path.map_or_else(|| "<zone>".to_string(), |p| p.display().to_string());
+    let file = path.map_or_else(
+        || "<zone>".to_string(),
+        |p| escape_controls(&p.display().to_string()).into_owned(),
+    );
     let err = |line: usize, message: String| ZoneError::Syntax {
         file: file.clone(),
         line,
@@ -361,7 +368,8 @@ fn word(token: Option<Token>, what: &str) -> Result<String, String> {
 }
 
 fn parse_ttl(s: &str) -> Result<u32, String> {
-    hickory_proto::serialize::txt::parse_ttl(s).map_err(|_| format!("`{s}` is not a valid TTL"))
+    hickory_proto::serialize::txt::parse_ttl(s)
+        .map_err(|_| format!("{} is not a valid TTL", quoted(s)))
 }
 
 /// Parses a domain name as written in a zone file: `@`, relative to the
@@ -383,8 +391,8 @@ pub(crate) fn parse_name(s: &str, origin: Option<&Name>) -> Result<Name, String>
     while i < bytes.len() {
         match bytes[i] {
             b'\\' => {
-                let (b, used) =
-                    unescape(&bytes[i..]).ok_or_else(|| format!("bad escape in name `{s}`"))?;
+                let (b, used) = unescape(&bytes[i..])
+                    .ok_or_else(|| format!("bad escape in name {}", quoted(s)))?;
                 if let Some(l) = labels.last_mut() {
                     l.push(b)
                 }
@@ -407,23 +415,31 @@ pub(crate) fn parse_name(s: &str, origin: Option<&Name>) -> Result<Name, String>
         }
     }
     if labels.iter().any(Vec::is_empty) {
-        return Err(format!("name `{s}` has an empty label"));
+        return Err(format!("name {} has an empty label", quoted(s)));
     }
     if let Some(long) = labels.iter().find(|l| l.len() > 63) {
         return Err(format!(
-            "name `{s}` has a label of {} octets (at most 63)",
+            "name {} has a label of {} octets (at most 63)",
+            quoted(s),
             long.len()
         ));
     }
     let mut name = Name::from_labels(labels.iter().map(Vec::as_slice))
-        .map_err(|e| format!("invalid name `{s}`: {e}"))?;
+        .map_err(|e| format!("invalid name {}: {}", quoted(s), excerpt(&e.to_string())))?;
     if !absolute {
         let origin = origin.ok_or_else(|| {
-            format!("relative name `{s}` before any $ORIGIN; write it with a final dot")
+            format!(
+                "relative name {} before any $ORIGIN; write it with a final dot",
+                quoted(s)
+            )
         })?;
-        name = name
-            .append_domain(origin)
-            .map_err(|e| format!("name `{s}` is too long: {e}"))?;
+        name = name.append_domain(origin).map_err(|e| {
+            format!(
+                "name {} is too long: {}",
+                quoted(s),
+                excerpt(&e.to_string())
+            )
+        })?;
     }
     name.set_fqdn(true);
     Ok(name)
@@ -455,13 +471,13 @@ fn parse_rdata(
         "A" => match words()?.as_slice() {
             [a] => RData::A(A(a
                 .parse()
-                .map_err(|_| format!("`{a}` is not an IPv4 address"))?)),
+                .map_err(|_| format!("{} is not an IPv4 address", quoted(a)))?)),
             _ => return Err("A takes exactly one IPv4 address".into()),
         },
         "AAAA" => match words()?.as_slice() {
             [a] => RData::AAAA(AAAA(
                 a.parse()
-                    .map_err(|_| format!("`{a}` is not an IPv6 address"))?,
+                    .map_err(|_| format!("{} is not an IPv6 address", quoted(a)))?,
             )),
             _ => return Err("AAAA takes exactly one IPv6 address".into()),
         },
@@ -470,8 +486,9 @@ fn parse_rdata(
         "PTR" => RData::PTR(PTR(one_name()?)),
         "MX" => match words()?.as_slice() {
             [pref, exchange] => RData::MX(MX::new(
-                pref.parse()
-                    .map_err(|_| format!("MX preference `{pref}` is not a number 0-65535"))?,
+                pref.parse().map_err(|_| {
+                    format!("MX preference {} is not a number 0-65535", quoted(pref))
+                })?,
                 parse_name(exchange, origin)?,
             )),
             _ => return Err("MX takes a preference and an exchange name".into()),
@@ -482,7 +499,7 @@ fn parse_rdata(
                 parse_name(rname, origin)?,
                 serial
                     .parse()
-                    .map_err(|_| format!("SOA serial `{serial}` is not a number"))?,
+                    .map_err(|_| format!("SOA serial {} is not a number", quoted(serial)))?,
                 parse_ttl(refresh)? as i32,
                 parse_ttl(retry)? as i32,
                 parse_ttl(expire)? as i32,
@@ -542,7 +559,7 @@ fn type_number(rtype: &str) -> Result<u16, String> {
                 .map(u16::from)
                 .filter(|_| !rtype.starts_with("TYPE"))
         })
-        .ok_or_else(|| format!("unknown record type `{rtype}`"))
+        .ok_or_else(|| format!("unknown record type {}", quoted(rtype)))
 }
 
 /// RFC 3597 §5: `\# <length> <hex>...`.
@@ -552,7 +569,7 @@ fn generic_rdata(words: &[&str]) -> Result<Vec<u8>, String> {
         .ok_or("`\\#` must be followed by the data length")?;
     let len: usize = len
         .parse()
-        .map_err(|_| format!("`{len}` is not a data length"))?;
+        .map_err(|_| format!("{} is not a data length", quoted(len)))?;
     let hex: String = hex.concat();
     if !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err("generic record data must be hexadecimal".into());
@@ -604,14 +621,20 @@ fn delegate_to_hickory(
     }
     let parsed = hickory_proto::serialize::txt::Parser::new(text, None, origin.cloned())
         .parse()
-        .map_err(|e| format!("{rtype} record not understood ({file}:{line}): {e}"))?;
+        .map_err(|e| {
+            format!(
+                "{} record not understood ({file}:{line}): {}",
+                quoted(rtype),
+                excerpt(&e.to_string())
+            )
+        })?;
     parsed
         .1
         .into_values()
         .flat_map(|set| set.records_without_rrsigs().cloned().collect::<Vec<_>>())
         .next()
         .map(|r| r.data)
-        .ok_or_else(|| format!("{rtype} record not understood"))
+        .ok_or_else(|| format!("{} record not understood", quoted(rtype)))
 }
 
 #[cfg(test)]
@@ -708,6 +731,19 @@ mod tests {
             e.to_string(),
             "<zone>:3: `999.1.1.1` is not an IPv4 address"
         );
+        // Tokens are quoted only as short, escaped excerpts.
+        let secret = format!("\x1b[2J\x07{}", "s3cret".repeat(50));
+        for text in [
+            format!("{secret} 300 IN TXT \"a\"\n"),
+            format!("$ORIGIN example.com.\nwww 300 IN A {secret}\n"),
+            format!("$ORIGIN example.com.\nwww 300 IN {secret} x\n"),
+        ] {
+            let e = parse(&text, None).unwrap_err().to_string();
+            let lower = e.to_lowercase();
+            assert!(!lower.contains(&secret[10..60]), "{e}");
+            assert!(lower.contains("`\\u{1b}[2j\\u{7}s3cret"), "{e}");
+            assert!(!e.chars().any(crate::untrusted::is_unsafe), "{e}");
+        }
         let e = parse("$ORIGIN example.com.\nx 300 IN TXT ( \"a\"\n", None).unwrap_err();
         assert!(e.to_string().starts_with("<zone>:2:"), "{e}");
         let e = parse("x.test. 300 IN TXT \"a\"\n", None).unwrap_err();

@@ -108,6 +108,18 @@ pub struct BimiSection {
     pub error: Option<String>,
 }
 
+impl BimiSection {
+    /// What a failed lookup left undecided, in a few words; `None` when
+    /// every question this check rests on was answered.
+    pub fn undecided(&self) -> Option<String> {
+        (self.status == BimiStatus::Unknown).then(|| {
+            self.error
+                .clone()
+                .unwrap_or_else(|| "a BIMI lookup failed".to_string())
+        })
+    }
+}
+
 /// One name asked and its answer.
 #[derive(Debug, Clone)]
 pub struct Lookup {

@@ -203,6 +203,20 @@ pub struct DkimSection {
 }
 
 impl DkimSection {
+    /// What a failed lookup left undecided, in a few words; `None` when
+    /// every question this check rests on was answered.
+    pub fn undecided(&self) -> Option<String> {
+        let failed = self
+            .selectors
+            .iter()
+            .find(|s| s.status == SelectorStatus::Unknown)?;
+        Some(format!(
+            "the TXT lookup for {} failed ({})",
+            failed.name,
+            failed.error.as_deref().unwrap_or("no answer")
+        ))
+    }
+
     /// Keys a receiver can verify a current signature with: valid, not
     /// revoked, RSA of at least 1024 bits or Ed25519, allowing SHA-256 and
     /// the email service.

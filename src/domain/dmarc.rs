@@ -802,6 +802,26 @@ pub struct DmarcSection {
 }
 
 impl DmarcSection {
+    /// What a failed lookup left undecided, in a few words; `None` when
+    /// every question this check rests on was answered.
+    pub fn undecided(&self) -> Option<String> {
+        if let Some(step) = self
+            .walk
+            .iter()
+            .find(|s| s.outcome == StepOutcome::DnsError)
+        {
+            return Some(format!("the TXT lookup for {} failed", step.query));
+        }
+        let destination = self
+            .report_destinations
+            .iter()
+            .find(|d| d.status == AuthorizationStatus::Unknown)?;
+        Some(format!(
+            "the report authorization lookup for {} failed",
+            destination.query.as_deref().unwrap_or(&destination.domain)
+        ))
+    }
+
     /// The policy receivers apply to the domain's failing mail, with `t=y`
     /// taken into account (p=reject; t=y is quarantine), and `pct` (100
     /// when absent). `None` when no usable record applies.

@@ -54,6 +54,19 @@ pub struct DnssecSection {
     pub resolver_validates: Option<bool>,
     /// Each question asked and what came back, with the AD bit.
     pub answers: Vec<String>,
+    /// Why a lookup failed, when the status is unknown because one did
+    /// (not because the resolver does not validate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl DnssecSection {
+    /// What a failed lookup left undecided, in a few words; `None` when
+    /// every question this check rests on was answered.
+    pub fn undecided(&self) -> Option<String> {
+        let error = self.error.as_deref()?;
+        Some(format!("a DNSSEC lookup failed ({error})"))
+    }
 }
 
 /// The answers [`evaluate`] judges.
@@ -139,6 +152,7 @@ pub fn evaluate(domain: &DomainName, fetched: &Fetched) -> Checked<DnssecSection
         explanation: String::new(),
         resolver_validates: None,
         answers: Vec::new(),
+        error: None,
     };
     let quiet = |mut section: DnssecSection, explanation: String| {
         section.status = DnssecStatus::Unknown;
@@ -147,6 +161,10 @@ pub fn evaluate(domain: &DomainName, fetched: &Fetched) -> Checked<DnssecSection
             section,
             findings: Vec::new(),
         }
+    };
+    let failed = |mut section: DnssecSection, explanation: String, error: String| {
+        section.error = Some(error);
+        quiet(section, explanation)
     };
     let (Some(domain_outcome), Some(root)) = (&fetched.domain, &fetched.root) else {
         let why = if fetched.overlaid {
@@ -172,12 +190,13 @@ pub fn evaluate(domain: &DomainName, fetched: &Fetched) -> Checked<DnssecSection
     let root_answer = match root {
         Ok(answer) => answer,
         Err(e) => {
-            return quiet(
+            return failed(
                 section,
                 format!(
                     "The question for the root zone's SOA failed ({e}), so it is not known \
                      whether the resolver validates DNSSEC; the status of {name} cannot be told."
                 ),
+                format!("the root zone's SOA: {e}"),
             );
         }
     };
@@ -247,28 +266,31 @@ pub fn evaluate(domain: &DomainName, fetched: &Fetched) -> Checked<DnssecSection
                     findings: vec![finding],
                 }
             }
-            Some(Err(e)) => quiet(
+            Some(Err(e)) => failed(
                 section,
                 format!(
                     "The resolver answered SERVFAIL for {name}'s SOA, and the question asked again \
                      with checking disabled (CD bit) failed too ({e}): the name servers fail, \
                      whatever DNSSEC says, so the status cannot be told."
                 ),
+                format!("{name}'s SOA: SERVFAIL, and {e} with checking disabled"),
             ),
-            None => quiet(
+            None => failed(
                 section,
                 format!(
                     "The resolver answered SERVFAIL for {name}'s SOA and the question was not \
                      asked again with checking disabled, so the status cannot be told."
                 ),
+                format!("{name}'s SOA: SERVFAIL"),
             ),
         },
-        Err(e) => quiet(
+        Err(e) => failed(
             section,
             format!(
                 "The question for {name}'s SOA failed ({e}), so the status cannot be told; a \
                  validation failure shows as SERVFAIL, not as this."
             ),
+            format!("{name}'s SOA: {e}"),
         ),
     }
 }
@@ -339,6 +361,8 @@ mod tests {
             assert_eq!(c.section.status, DnssecStatus::Unknown);
             assert_eq!(c.section.resolver_validates, Some(false));
             assert!(c.section.explanation.contains("does not validate"));
+            // Unknown for good: no failed lookup leaves it undecided.
+            assert_eq!(c.section.undecided(), None);
         }
         let c = evaluate(
             &domain(),
@@ -346,6 +370,7 @@ mod tests {
         );
         assert!(c.findings.is_empty());
         assert_eq!(c.section.resolver_validates, None);
+        assert!(c.section.undecided().unwrap().contains("root zone"));
     }
 
     #[test]
@@ -385,12 +410,14 @@ mod tests {
         );
         assert!(c.findings.is_empty());
         assert_eq!(c.section.status, DnssecStatus::Unknown);
+        assert!(c.section.undecided().is_some());
         let c = evaluate(
             &domain(),
             &fetched(Err(DnsError::Timeout), answer(true), None),
         );
         assert!(c.findings.is_empty());
         assert_eq!(c.section.status, DnssecStatus::Unknown);
+        assert!(c.section.undecided().is_some());
     }
 
     #[test]
@@ -405,6 +432,7 @@ mod tests {
         assert!(c.findings.is_empty());
         assert_eq!(c.section.status, DnssecStatus::Unknown);
         assert!(c.section.explanation.contains("--zone"));
+        assert_eq!(c.section.undecided(), None);
         let json = serde_json::to_value(&c.section).unwrap();
         assert_eq!(json["status"], "unknown");
     }

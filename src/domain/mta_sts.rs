@@ -83,6 +83,29 @@ pub struct MtaStsSection {
     pub policy: Option<PolicyReport>,
 }
 
+impl MtaStsSection {
+    /// What a failed lookup left undecided, in a few words; `None` when
+    /// every question this check rests on was answered.
+    pub fn undecided(&self) -> Option<String> {
+        if self.status == RecordStatus::Unknown {
+            return Some(
+                self.error
+                    .clone()
+                    .unwrap_or_else(|| format!("the TXT lookup of {} failed", self.name)),
+            );
+        }
+        let policy = self
+            .policy
+            .as_ref()
+            .filter(|p| p.status == PolicyStatus::Unknown)?;
+        Some(format!(
+            "the policy at {} could not be fetched: {}",
+            policy.url,
+            policy.error.as_deref().unwrap_or("no answer")
+        ))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordStatus {

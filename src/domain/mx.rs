@@ -122,6 +122,27 @@ pub struct MxSection {
 }
 
 impl MxSection {
+    /// What a failed lookup left undecided, in a few words; `None` when
+    /// every question this check rests on was answered.
+    pub fn undecided(&self) -> Option<String> {
+        if self.status == MxStatus::Unknown {
+            return Some(
+                self.error
+                    .clone()
+                    .unwrap_or_else(|| format!("the MX lookup for {} failed", self.name)),
+            );
+        }
+        let host = self
+            .hosts
+            .iter()
+            .find(|h| h.status == HostStatus::Unknown)?;
+        Some(format!(
+            "the address lookup for {} failed ({})",
+            host.exchange,
+            host.error.as_deref().unwrap_or("no answer")
+        ))
+    }
+
     /// The exchange host names, lower-case without the final dot, for
     /// MTA-STS coverage (RFC 8461 §4.1). The root of a null MX is left out.
     pub fn host_names(&self) -> Vec<String> {

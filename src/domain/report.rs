@@ -6,13 +6,19 @@
 //! and warning codes (info findings cost nothing; one code repeated for
 //! several hosts counts once), so a domain with no error or warning scores
 //! 100 and a single error leaves 80.
+//!
+//! A DNS failure fails closed: when a lookup a check rests on failed, that
+//! check is [`Undecided`], the report has no score (it would count only
+//! what was decided), and the verdict is `unknown` — "could not be
+//! checked, run again" — unless an error was found among what was decided,
+//! which fails the domain whatever the rest says.
 
 use super::name::DomainName;
 use super::{AuditContext, AuditOptions, bimi, dkim, dmarc, dnssec, mta_sts, mx, spf, tls_rpt};
 use crate::dns::Resolver;
 use crate::dns::trace::DnsSummary;
 use crate::findings::requirements::{self, DomainFacts, Requirement};
-use crate::findings::{Finding, Severity, Verdict, verdict};
+use crate::findings::{CatalogEntry, Finding, Severity, Verdict, verdict};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -24,7 +30,11 @@ pub struct DomainReport {
     /// The Unicode form (equal to `domain` for ASCII names).
     pub domain_unicode: String,
     pub verdict: Verdict,
-    pub score: u8,
+    /// `None` when a check is undecided.
+    pub score: Option<u8>,
+    /// The checks a failed DNS lookup left undecided; empty when every
+    /// check was decided.
+    pub undecided: Vec<Undecided>,
     /// Worst first.
     pub findings: Vec<Finding>,
     pub spf: spf::SpfSection,
@@ -38,6 +48,30 @@ pub struct DomainReport {
     pub requirements: Vec<Requirement>,
     pub dns: DnsSummary,
 }
+
+/// A check a failed DNS lookup left undecided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Undecided {
+    /// `spf`, `dmarc`, `dkim`, `mx`, `mta_sts`, `tls_rpt`, `bimi` or
+    /// `dnssec`, as the report's sections are named.
+    pub check: &'static str,
+    /// Which lookup failed.
+    pub reason: String,
+}
+
+/// What CI formats show for a domain with undecided checks: a case that
+/// errs (neither passes nor fails) until the audit is run again.
+pub static UNDECIDED: CatalogEntry = CatalogEntry {
+    code: "audit.undecided",
+    severity: Severity::Error,
+    title: "Some checks could not be done: a DNS lookup failed",
+    why: "A DNS question the audit needed timed out or failed, so what is published there \
+          is unknown: it is not missing, and it is not known to be right. Receivers hitting \
+          the same failure defer mail or treat it as unauthenticated.",
+    fix: "Run the check again. If it keeps failing, check the DNS servers given with --dns \
+          (or the system's) and that every authoritative name server of the domain answers.",
+    refs: &["RFC 7208 §2.6.6", "RFC 9989 §4.10"],
+};
 
 /// Audits one domain; every check runs at once.
 pub async fn audit(
@@ -77,10 +111,14 @@ pub async fn audit(
         &mx.section.host_names(),
     ));
     let enforcement = dmarc.section.enforcement();
-    findings.extend(bimi::dmarc_prerequisite(
-        &bimi.section,
-        enforcement.as_ref().map(|(p, pct)| (p.as_str(), *pct)),
-    ));
+    // A DMARC lookup that failed says nothing about enforcement; BIMI's
+    // prerequisite is then undecided with it, not unmet.
+    if dmarc.section.status != dmarc::DmarcStatus::DnsError {
+        findings.extend(bimi::dmarc_prerequisite(
+            &bimi.section,
+            enforcement.as_ref().map(|(p, pct)| (p.as_str(), *pct)),
+        ));
+    }
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let codes: Vec<&'static str> = findings.iter().map(|f| f.code).collect();
     let facts = DomainFacts {
@@ -89,11 +127,30 @@ pub async fn audit(
         dmarc: usable(&codes, "dmarc.dns_error", enforcement.is_none()),
         codes: codes.clone(),
     };
+    let undecided: Vec<Undecided> = [
+        ("spf", spf.section.undecided()),
+        ("dmarc", dmarc.section.undecided()),
+        ("dkim", dkim.section.undecided()),
+        ("mx", mx.section.undecided()),
+        ("mta_sts", mta_sts.section.undecided()),
+        ("tls_rpt", tls_rpt.section.undecided()),
+        ("bimi", bimi.section.undecided()),
+        ("dnssec", dnssec.section.undecided()),
+    ]
+    .into_iter()
+    .filter_map(|(check, reason)| {
+        Some(Undecided {
+            check,
+            reason: reason?,
+        })
+    })
+    .collect();
     DomainReport {
         domain: domain.ascii.clone(),
         domain_unicode: domain.unicode.clone(),
-        verdict: verdict(&findings),
-        score: score(&findings),
+        verdict: domain_verdict(&findings, &undecided),
+        score: undecided.is_empty().then(|| score(&findings)),
+        undecided,
         requirements: requirements::for_domain(&facts),
         findings,
         spf: spf.section,
@@ -105,6 +162,16 @@ pub async fn audit(
         bimi: bimi.section,
         dnssec: dnssec.section,
         dns: resolver.summary(trace),
+    }
+}
+
+/// `fail` with any error finding; else `unknown` when a check is
+/// undecided; else as the findings say.
+fn domain_verdict(findings: &[Finding], undecided: &[Undecided]) -> Verdict {
+    match verdict(findings) {
+        Verdict::Fail => Verdict::Fail,
+        _ if !undecided.is_empty() => Verdict::Unknown,
+        decided => decided,
     }
 }
 
@@ -169,5 +236,25 @@ mod tests {
         .map(f)
         .collect();
         assert_eq!(score(&many), 0);
+    }
+
+    #[test]
+    fn an_undecided_check_makes_the_verdict_unknown_unless_an_error_was_found() {
+        let f = |code| Finding::new(code, "x");
+        let undecided = [Undecided {
+            check: "mx",
+            reason: "the MX lookup for ex.test failed (timeout)".into(),
+        }];
+        assert_eq!(domain_verdict(&[], &undecided), Verdict::Unknown);
+        assert_eq!(
+            domain_verdict(&[f("dmarc.no_rua")], &undecided),
+            Verdict::Unknown
+        );
+        assert_eq!(
+            domain_verdict(&[f("spf.plus_all")], &undecided),
+            Verdict::Fail
+        );
+        assert_eq!(domain_verdict(&[f("dmarc.no_rua")], &[]), Verdict::Warn);
+        assert_eq!(domain_verdict(&[], &[]), Verdict::Pass);
     }
 }

@@ -55,6 +55,24 @@ pub struct SpfSection {
     pub type99_record: bool,
 }
 
+impl SpfSection {
+    /// What a failed lookup left undecided, in a few words; `None` when
+    /// every question this check rests on was answered.
+    pub fn undecided(&self) -> Option<String> {
+        let mut failed = None;
+        visit(&self.tree, &mut |n| {
+            if failed.is_none() && n.status == NodeStatus::DnsError {
+                failed = Some(format!(
+                    "the TXT lookup for {} failed ({})",
+                    n.domain,
+                    n.detail.as_deref().unwrap_or("no answer")
+                ));
+            }
+        });
+        failed
+    }
+}
+
 /// One domain of the tree.
 #[derive(Debug, Clone, Serialize)]
 pub struct Node {

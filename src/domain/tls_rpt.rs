@@ -82,6 +82,18 @@ pub struct TlsRptSection {
     pub error: Option<String>,
 }
 
+impl TlsRptSection {
+    /// What a failed lookup left undecided, in a few words; `None` when
+    /// every question this check rests on was answered.
+    pub fn undecided(&self) -> Option<String> {
+        (self.status == TlsRptStatus::Unknown).then(|| {
+            self.error
+                .clone()
+                .unwrap_or_else(|| format!("the TXT lookup for {} failed", self.name))
+        })
+    }
+}
+
 /// Fetches the TXT records at `_smtp._tls.<domain>` and evaluates them.
 pub async fn check(cx: &AuditContext<'_>) -> Checked<TlsRptSection> {
     let outcome = match Name::from_ascii(format!("{}.", cx.domain.child(LABEL))) {

@@ -102,6 +102,10 @@ pub enum Verdict {
     Pass,
     Warn,
     Fail,
+    /// Could not be checked: a DNS lookup failed and left a check
+    /// undecided, with no error found among what was decided. Only a
+    /// domain audit (and `mailvet check`) says this; run it again.
+    Unknown,
 }
 
 /// `fail` with any error, `warn` with any warning, else `pass`.

@@ -69,6 +69,16 @@ pub const DEFAULT_MAX_BATCH: usize = 50;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Room for two messages of the default 25 MiB limit being read or
+/// verified at once, and the small JSON bodies beside them: with the work
+/// a message takes on top of its bytes, the server stays inside the
+/// 256 MiB pod limit of docs/deploy.md.
+pub const DEFAULT_BODY_MEMORY: usize = 64 * 1024 * 1024;
+/// Far above any report of a sane domain or message (a batch of 50 audits
+/// of a healthy domain with their DNS traces is about 640 KB), low enough
+/// that one answer cannot hold a large share of the pod's memory.
+pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 16 * 1024 * 1024;
 
 /// Access, limits and logging of `mailvet serve`.
 #[derive(Debug, Clone, Args)]
@@ -137,6 +147,30 @@ pub struct ServiceArgs {
           value_parser = count(1000))]
     pub max_batch: usize,
 
+    /// How long a client may take to send a /v1 request's body, from its
+    /// headers to its last byte; after it the answer is 408
+    /// `/problems/body-timeout`. A 25 MiB message needs an upload of about
+    /// 7 Mbit/s to make the default.
+    #[arg(long, value_name = "DURATION", env = "MAILVET_BODY_READ_TIMEOUT",
+          default_value = "30s", value_parser = parse_duration)]
+    pub body_read_timeout: Duration,
+
+    /// Most bytes of /v1 request bodies the server holds at once, being
+    /// read or being answered; a body that would go over it is answered
+    /// 503 `/problems/overloaded` with Retry-After. At least
+    /// --max-message-size.
+    #[arg(long, value_name = "BYTES", env = "MAILVET_BODY_MEMORY",
+          default_value_t = DEFAULT_BODY_MEMORY,
+          value_parser = count(MAX_BYTES))]
+    pub body_memory: usize,
+
+    /// Largest /v1 answer, in bytes of JSON; a bigger report is answered
+    /// 422 `/problems/response-too-large` instead of sent.
+    #[arg(long, value_name = "BYTES", env = "MAILVET_MAX_RESPONSE_SIZE",
+          default_value_t = DEFAULT_MAX_RESPONSE_SIZE,
+          value_parser = count(MAX_BYTES))]
+    pub max_response_size: usize,
+
     /// On SIGTERM or Ctrl-C, how long to let in-flight requests finish
     /// before exiting anyway.
     #[arg(long, value_name = "DURATION", env = "MAILVET_SHUTDOWN_TIMEOUT",
@@ -154,6 +188,9 @@ pub struct ServiceArgs {
     )]
     pub log_format: LogFormat,
 }
+
+/// Largest byte count a size flag takes (1 TiB): larger is a typo.
+const MAX_BYTES: usize = 1 << 40;
 
 /// Parses a count from 1 to `max`.
 fn count(max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
@@ -177,6 +214,10 @@ pub struct ServiceConfig {
     pub header_read_timeout: Duration,
     pub max_batch: usize,
     pub shutdown_timeout: Duration,
+    pub body_read_timeout: Duration,
+    /// Bytes of request bodies held at once.
+    pub body_memory: usize,
+    pub max_response_size: usize,
 }
 
 impl Default for ServiceConfig {
@@ -190,6 +231,9 @@ impl Default for ServiceConfig {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             max_batch: DEFAULT_MAX_BATCH,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            body_memory: DEFAULT_BODY_MEMORY,
+            max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
         }
     }
 }
@@ -199,8 +243,9 @@ impl ServiceArgs {
     pub fn config(&self) -> Result<ServiceConfig, String> {
         let mut api_keys = self.api_keys.clone();
         if let Some(path) = &self.api_key_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("{}: cannot read the API key file: {e}", path.display()))?;
+            // Read like every local file: a regular file, at most 1 MiB.
+            let text = crate::local_file::read_text(path, "API key file", 1024 * 1024)
+                .map_err(|e| e.to_string())?;
             for (number, line) in text.lines().enumerate() {
                 let line = line.split('#').next().unwrap_or("").trim();
                 if line.is_empty() {
@@ -232,6 +277,9 @@ impl ServiceArgs {
             header_read_timeout: self.header_read_timeout,
             max_batch: self.max_batch,
             shutdown_timeout: self.shutdown_timeout,
+            body_read_timeout: self.body_read_timeout,
+            body_memory: self.body_memory,
+            max_response_size: self.max_response_size,
         })
     }
 }

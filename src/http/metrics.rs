@@ -8,6 +8,8 @@
 //!   scanner cannot grow the series without bound) and status code.
 //! - `mailvet_http_request_duration_seconds{route}` — a latency histogram.
 //! - `mailvet_http_requests_in_flight` — requests being answered now.
+//! - `mailvet_http_body_bytes` — bytes of `/v1` request bodies held now,
+//!   being read or answered: what counts against `--body-memory`.
 //! - `mailvet_dns_queries_total{source,rcode}` — every question a report
 //!   relied on: `source` is `upstream` (sent to a server), `cache`
 //!   (answered by the shared cache or earlier in the same request) or
@@ -72,6 +74,8 @@ struct RouteStats {
 pub struct Metrics {
     routes: Mutex<BTreeMap<String, RouteStats>>,
     in_flight: AtomicU64,
+    /// Bytes of request bodies held, kept by the body guard.
+    pub(super) body_bytes: AtomicU64,
     /// By (source, rcode).
     dns: Mutex<BTreeMap<(&'static str, String), u64>>,
     findings: Mutex<BTreeMap<&'static str, u64>>,
@@ -171,6 +175,18 @@ impl Metrics {
             "mailvet_http_requests_in_flight",
             "",
             self.in_flight.load(Ordering::Relaxed),
+        );
+        family(
+            &mut out,
+            "mailvet_http_body_bytes",
+            "gauge",
+            "Bytes of request bodies held now (being read or answered), against --body-memory.",
+        );
+        sample(
+            &mut out,
+            "mailvet_http_body_bytes",
+            "",
+            self.body_bytes.load(Ordering::Relaxed),
         );
 
         let dns = lock(&self.dns);

@@ -15,11 +15,14 @@
 //!
 //! A request passes, from the outside in: the `x-request-id` (kept from
 //! the client or made; echoed on every answer and named in problems), the
-//! access log span, the metrics, CORS ([`auth`]), then for `/v1` the rate
-//! limit, the API key, the concurrency cap and the request timeout
-//! ([`limits`]), and last the body-size limit of its route. `/metrics`
-//! needs the API key but no other guard; the probes and the contract need
-//! none.
+//! access log span, the metrics, CORS ([`auth`]), the turning of every
+//! error the router or an extractor makes into a problem
+//! ([`problem::every_error_a_problem`]), then for `/v1` the rate limit, the
+//! API key, the reading of the whole body (its route's size limit, the
+//! body read timeout and the server's body memory budget), the
+//! concurrency cap, the request timeout and the answer size cap
+//! ([`limits`]). `/metrics` needs the API key but no other guard; the
+//! probes and the contract need none.
 
 mod auth;
 pub mod config;
@@ -37,12 +40,13 @@ use crate::spf::{self, QueryError, SpfQuery};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use config::ServiceConfig;
+use limits::Guarded;
 use metrics::Metrics;
 use problem::{Problem, ProblemType};
 use serde::Deserialize;
@@ -96,32 +100,40 @@ impl AppState {
 
 /// The router, ready to serve or to call in tests.
 pub fn router(state: AppState) -> Router {
-    let limits = Arc::new(limits::Limits::new(&state.service));
+    let limits = Arc::new(limits::Limits::new(
+        &state.service,
+        Arc::clone(&state.metrics),
+    ));
     let keys = Arc::new(auth::ApiKeys::new(state.service.api_keys.clone()));
     let api = Router::new()
         .route(
             "/v1/spf",
-            post(spf_handler).layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)),
+            post(spf_handler).guarded(&limits, Some(JSON_BODY_LIMIT)),
         )
         .route(
             "/v1/domains",
-            post(domains::audit_batch).layer(DefaultBodyLimit::max(domains::batch_body_limit(
-                state.service.max_batch,
-            ))),
+            post(domains::audit_batch).guarded(
+                &limits,
+                Some(domains::batch_body_limit(state.service.max_batch)),
+            ),
         )
-        .route("/v1/domains/{domain}", get(domains::audit))
+        .route(
+            "/v1/domains/{domain}",
+            get(domains::audit).guarded(&limits, None),
+        )
         .route(
             "/v1/messages",
-            post(messages::verify).layer(DefaultBodyLimit::max(state.message_limit)),
+            post(messages::verify).guarded(&limits, Some(state.message_limit)),
         )
         .route(
             "/v1/dmarc/evaluate",
-            post(messages::evaluate_dmarc).layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)),
+            post(messages::evaluate_dmarc).guarded(&limits, Some(JSON_BODY_LIMIT)),
         )
-        .route("/v1/findings", get(domains::findings))
+        .route(
+            "/v1/findings",
+            get(domains::findings).guarded(&limits, None),
+        )
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(from_fn_with_state(Arc::clone(&limits), limits::deadline))
-        .layer(from_fn_with_state(Arc::clone(&limits), limits::concurrency))
         .layer(from_fn_with_state(Arc::clone(&keys), auth::require_key))
         .layer(from_fn_with_state(limits, limits::rate));
     let mut app = Router::new()
@@ -141,7 +153,8 @@ pub fn router(state: AppState) -> Router {
                 "the server hit a bug; please report it with the request_id",
             )
             .into_response()
-        }));
+        }))
+        .layer(from_fn(problem::every_error_a_problem));
     if let Some(cors) = auth::cors(&state.service.cors_origins) {
         app = app.layer(cors);
     }
@@ -188,6 +201,16 @@ async fn scope_request_id(request: Request, next: Next) -> Response {
 
 /// Serves until SIGINT or SIGTERM, then drains in-flight requests.
 pub async fn serve(listen: SocketAddr, state: AppState) -> std::io::Result<()> {
+    if state.service.body_memory < state.message_limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "--body-memory ({} bytes) is below --max-message-size ({} bytes), so a message \
+                 of the largest size could never be read; raise the one or lower the other",
+                state.service.body_memory, state.message_limit
+            ),
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;

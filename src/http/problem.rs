@@ -5,10 +5,23 @@
 //! them, so a type never changes meaning. Every problem names what to change,
 //! and carries the request's `x-request-id` as `request_id` so a report of
 //! it can be found in the logs.
+//!
+//! Handlers and guards answer with a [`Problem`]; what the router and
+//! axum's extractors refuse on their own (a path parameter that is not
+//! UTF-8, say) is turned into one by [`every_error_a_problem`]. Only what
+//! hyper refuses before a request exists — a request line or header it
+//! cannot parse (400), a URI too long (414), a header section over the
+//! limit (431) — is answered by hyper with a bare status line and no body:
+//! hyper 1 writes those itself and offers no hook to shape them.
 
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+
+/// Most characters of a rejection's own text kept as a problem's detail.
+const DETAIL_CHARS: usize = 300;
 
 /// The kinds of problem, each with its stable type URI and status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +32,7 @@ pub enum ProblemType {
     MalformedJson,
     InvalidRequest,
     BodyTooLarge,
+    BodyTimeout,
     UnsupportedMediaType,
     NotFound,
     MethodNotAllowed,
@@ -28,6 +42,7 @@ pub enum ProblemType {
     Overloaded,
     NotReady,
     Timeout,
+    ResponseTooLarge,
     Internal,
 }
 
@@ -40,6 +55,7 @@ impl ProblemType {
             ProblemType::MalformedJson => "malformed-json",
             ProblemType::InvalidRequest => "invalid-request",
             ProblemType::BodyTooLarge => "body-too-large",
+            ProblemType::BodyTimeout => "body-timeout",
             ProblemType::UnsupportedMediaType => "unsupported-media-type",
             ProblemType::NotFound => "not-found",
             ProblemType::MethodNotAllowed => "method-not-allowed",
@@ -49,6 +65,7 @@ impl ProblemType {
             ProblemType::Overloaded => "overloaded",
             ProblemType::NotReady => "not-ready",
             ProblemType::Timeout => "timeout",
+            ProblemType::ResponseTooLarge => "response-too-large",
             ProblemType::Internal => "internal",
         }
     }
@@ -63,7 +80,9 @@ impl ProblemType {
             ProblemType::BodyTooLarge | ProblemType::TooManyDomains => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
+            ProblemType::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ProblemType::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ProblemType::ResponseTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemType::NotFound => StatusCode::NOT_FOUND,
             ProblemType::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemType::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -71,6 +90,21 @@ impl ProblemType {
             ProblemType::Overloaded | ProblemType::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ProblemType::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ProblemType::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The problem for an error status the router or an extractor chose:
+    /// each status the API documents keeps its type, any other client
+    /// error is an invalid request and any server error an internal one.
+    fn for_status(status: StatusCode) -> ProblemType {
+        match status {
+            StatusCode::NOT_FOUND => ProblemType::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ProblemType::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ProblemType::BodyTooLarge,
+            StatusCode::REQUEST_TIMEOUT => ProblemType::BodyTimeout,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ProblemType::UnsupportedMediaType,
+            s if s.is_client_error() => ProblemType::InvalidRequest,
+            _ => ProblemType::Internal,
         }
     }
 
@@ -82,6 +116,7 @@ impl ProblemType {
             ProblemType::MalformedJson => "The body is not valid JSON",
             ProblemType::InvalidRequest => "The request does not match the API",
             ProblemType::BodyTooLarge => "The request body is too large",
+            ProblemType::BodyTimeout => "The request body was not sent in time",
             ProblemType::UnsupportedMediaType => "Unsupported media type",
             ProblemType::NotFound => "No such resource",
             ProblemType::MethodNotAllowed => "Method not allowed on this resource",
@@ -91,6 +126,7 @@ impl ProblemType {
             ProblemType::Overloaded => "The server is at its concurrency limit",
             ProblemType::NotReady => "The service is not ready",
             ProblemType::Timeout => "The request took too long",
+            ProblemType::ResponseTooLarge => "The answer is larger than the server sends",
             ProblemType::Internal => "Internal error",
         }
     }
@@ -175,4 +211,42 @@ impl IntoResponse for Problem {
         );
         response
     }
+}
+
+fn is_problem(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/problem+json")
+}
+
+/// Turns every error answer that is not yet a problem — what the router
+/// or an extractor answered on its own, as plain text — into one, keeping
+/// the rejection's text (cut short) as the detail and its headers.
+pub(super) async fn every_error_a_problem(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_problem(&response) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4 * DETAIL_CHARS)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let detail = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("the request was refused")
+            .to_owned()
+    } else {
+        text.chars().take(DETAIL_CHARS).collect()
+    };
+    let mut problem = Problem::new(ProblemType::for_status(status), detail).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().append(name, value.clone());
+        }
+    }
+    problem
 }

@@ -8,6 +8,11 @@
 //! connections open. The peer address is handed to the router (the rate
 //! limit keys on it).
 //!
+//! A request's header section (request line included) may hold at most
+//! [`MAX_HEADER_SECTION`] bytes and hyper's default of 100 fields; over
+//! either, hyper answers 431 with no body and closes the connection (see
+//! `problem` for what hyper answers on its own).
+//!
 //! On shutdown the listener is closed first, idle connections are closed,
 //! and requests in flight are answered before their connections close —
 //! for at most `shutdown_timeout`, after which the server exits anyway.
@@ -27,6 +32,11 @@ use tower::ServiceExt;
 /// does not spin while the condition lasts.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// Most bytes of one request's header section: far above what a client of
+/// this API sends (a key, a content type, a browser's headers), and a
+/// sixth of the buffer hyper would otherwise let each connection fill.
+pub const MAX_HEADER_SECTION: usize = 64 * 1024;
+
 /// Serves `state` on `listener` until `shutdown` completes, then drains.
 pub async fn serve_on(
     listener: TcpListener,
@@ -38,7 +48,8 @@ pub async fn serve_on(
     let app = super::router(state);
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(header_read_timeout)
+        .max_header_size(MAX_HEADER_SECTION);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {

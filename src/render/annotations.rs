@@ -6,8 +6,12 @@
 //! fails the run is an `::error`; a finding that does not fail it but is a
 //! warning is a `::warning`; info findings and met expectations are not
 //! annotated. They are written only when `GITHUB_ACTIONS=true` (the runner
-//! sets it). Values are escaped as the runner's command parser expects:
-//! `%`, CR and LF in the message; also `:` and `,` in properties.
+//! sets it). Outside text goes through [`data`] (and [`property`]): its
+//! control characters become visible escapes first, so a line break in a
+//! TXT record can never end the command and start one of its own; then
+//! the runner's own encoding, `%`, CR and LF as `%25`, `%0D`, `%0A`, and
+//! in properties also `:` and `,`. The message's own line break, before
+//! the fix, is written encoded.
 
 use super::{Outcome, Suite};
 use crate::findings::Severity;
@@ -40,23 +44,33 @@ pub fn render(suites: &[Suite]) -> String {
                 "title={}",
                 property(&format!("{} {}", suite.name, case.rule.code))
             ));
-            let message = format!("{} — {}\nfix: {}", case.name, case.detail, case.fix);
             out.push_str(&format!(
-                "::{command} {}::{}\n",
+                "::{command} {}::{} — {}%0Afix: {}\n",
                 properties.join(","),
-                data(&message)
+                data(&case.name),
+                data(&case.detail),
+                data(&case.fix)
             ));
         }
     }
     out
 }
 
+/// Outside text as a command's data.
 fn data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    let mut out = String::with_capacity(text.len());
+    for c in crate::untrusted::escape_controls(text).chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
+/// Outside text as a command's property value.
 fn property(text: &str) -> String {
     data(text).replace(':', "%3A").replace(',', "%2C")
 }
@@ -67,7 +81,13 @@ mod tests {
 
     #[test]
     fn escapes_as_the_runner_reads_commands() {
-        assert_eq!(data("50% of\nmail"), "50%25 of%0Amail");
+        assert_eq!(data("50% of mail"), "50%25 of mail");
         assert_eq!(property("a:b,c"), "a%3Ab%2Cc");
+        // A line break from outside is shown, never decoded into a new line.
+        assert_eq!(
+            data("v=spf1\r\n::error ::owned\u{2028}\x1b[2J"),
+            "v=spf1\\r\\n::error ::owned\\u{2028}\\u{1b}[2J"
+        );
+        assert_eq!(property("zones/a\n::error b"), "zones/a\\n%3A%3Aerror b");
     }
 }

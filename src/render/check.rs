@@ -2,28 +2,36 @@
 //! (broken first, each with what was seen, the fix and its config line),
 //! any failed DNS lookups with retry advice, then the domain audit as
 //! `mailvet domain` prints it; last, with `--zone`, what publishing the
-//! zone files would change compared with live DNS.
+//! zone files would change compared with live DNS. Outside text goes
+//! through [`text::clean`], as in every text report.
 
-use super::text::{self, Style};
+use super::text::{self, Style, clean};
 use crate::check::diff::{Change, Diff};
 use crate::check::expectations::Status;
 use crate::check::{CheckReport, DomainCheck};
-use crate::findings::FailOn;
+use crate::findings::{FailOn, Verdict};
 use std::fmt::Write;
 
 /// The whole run for people.
 pub fn render(report: &CheckReport, fail_on: FailOn, style: Style) -> String {
     let mut out = String::new();
-    let failing = report.domains.iter().filter(|d| d.fails(fail_on)).count();
+    let count = |verdict| {
+        report
+            .domains
+            .iter()
+            .filter(|d| d.verdict(fail_on) == verdict)
+            .count()
+    };
+    let undecided = match count(Verdict::Unknown) {
+        0 => String::new(),
+        n => format!(", {n} could not be checked (run again)"),
+    };
     let _ = writeln!(
         out,
-        "{} mailvet check of {}: {failing} of {} domain(s) fail\n",
-        paint(
-            style,
-            report.passed(),
-            if report.passed() { "PASS" } else { "FAIL" }
-        ),
-        report.config,
+        "{} mailvet check of {}: {} of {} domain(s) fail{undecided}\n",
+        verdict(style, report.verdict),
+        clean(&report.config),
+        count(Verdict::Fail),
         report.domains.len()
     );
     for check in &report.domains {
@@ -36,8 +44,12 @@ pub fn render(report: &CheckReport, fail_on: FailOn, style: Style) -> String {
 }
 
 fn domain(out: &mut String, check: &DomainCheck, fail_on: FailOn, config: &str, style: Style) {
-    let passed = !check.fails(fail_on);
-    let _ = writeln!(out, "{} {}", verdict(style, passed), check.domain);
+    let _ = writeln!(
+        out,
+        "{} {}",
+        verdict(style, check.verdict(fail_on)),
+        check.domain
+    );
     if check.expectations.is_empty() {
         let _ = writeln!(out, "  no expectations configured");
     }
@@ -47,10 +59,16 @@ fn domain(out: &mut String, check: &DomainCheck, fail_on: FailOn, config: &str, 
             Status::Broken => paint(style, false, "BROKEN "),
             Status::Unknown => paint(style, false, "UNKNOWN"),
         };
-        let _ = writeln!(out, "  {word} {} ({config}:{})", e.name, e.line);
-        let _ = writeln!(out, "          {}", e.detail);
+        let _ = writeln!(
+            out,
+            "  {word} {} ({}:{})",
+            clean(&e.name),
+            clean(config),
+            e.line
+        );
+        let _ = writeln!(out, "          {}", clean(&e.detail));
         if !e.fix.is_empty() {
-            let _ = writeln!(out, "          fix: {}", e.fix);
+            let _ = writeln!(out, "          fix: {}", clean(&e.fix));
         }
     }
     if !check.dns_failures.is_empty() {
@@ -59,7 +77,7 @@ fn domain(out: &mut String, check: &DomainCheck, fail_on: FailOn, config: &str, 
             "  {} DNS lookups failed, so the check cannot tell what is published \
              (this is not a missing record): {}",
             paint(style, false, "DNS FAILURE"),
-            check.dns_failures.join("; ")
+            clean(&check.dns_failures.join("; "))
         );
         let _ = writeln!(
             out,
@@ -101,13 +119,17 @@ fn changes(out: &mut String, diff: &Diff) {
             subject,
         } in list
         {
-            let _ = writeln!(out, "    {mark} {domain} {code}: {subject}");
+            let _ = writeln!(out, "    {mark} {domain} {code}: {}", clean(subject));
         }
     }
 }
 
-fn verdict(style: Style, passed: bool) -> String {
-    paint(style, passed, if passed { "PASS" } else { "FAIL" })
+fn verdict(style: Style, verdict: Verdict) -> String {
+    match verdict {
+        Verdict::Fail => paint(style, false, "FAIL"),
+        Verdict::Unknown => paint(style, false, "UNKNOWN"),
+        Verdict::Pass | Verdict::Warn => paint(style, true, "PASS"),
+    }
 }
 
 /// Green for good, red for bad, when colour is on.

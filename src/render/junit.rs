@@ -6,9 +6,11 @@
 //! run carries `<failure>` (an unmet expectation, a finding at or above
 //! `--fail-on`) or `<error>` (undecided: a DNS lookup failed) whose
 //! `message` is the detail and whose text adds the fix; passing findings
-//! keep their detail in `<system-out>`. The XML is written by hand: the
-//! five predefined entities are escaped, and characters XML 1.0 cannot
-//! carry at all are replaced.
+//! keep their detail in `<system-out>`. The XML is written by hand, and
+//! every outside text goes through [`escape`]: control characters become
+//! visible escapes (XML 1.0 §2.2 cannot carry most C0 controls at all, and
+//! a raw line break in a record must not become a line of the log a CI
+//! system shows), then the five predefined entities are escaped.
 
 use super::{Outcome, Suite};
 use std::fmt::Write;
@@ -61,7 +63,7 @@ pub fn render(suites: &[Suite]) -> String {
                     let _ = write!(out, " line=\"{line}\"");
                 }
             }
-            let body = format!("{}\n\nfix: {}", case.detail, case.fix);
+            let body = format!("{}\n\nfix: {}", escape(&case.detail), escape(&case.fix));
             let element = match case.outcome {
                 Outcome::Pass => {
                     let _ = writeln!(
@@ -79,7 +81,7 @@ pub fn render(suites: &[Suite]) -> String {
                 ">\n      <{element} message=\"{}\" type=\"{}\">{}</{element}>\n    </testcase>",
                 escape(&case.detail),
                 escape(case.rule.code),
-                escape(&body)
+                body
             );
         }
         out.push_str("  </testsuite>\n");
@@ -88,23 +90,20 @@ pub fn render(suites: &[Suite]) -> String {
     out
 }
 
-/// Text as XML character data or attribute value.
+/// Outside text as XML character data or attribute value: control
+/// characters as visible escapes ([`crate::untrusted::escape_controls`]),
+/// markup as entities.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in crate::untrusted::escape_controls(text).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // Line breaks stay readable in text and survive in attributes.
-            '\n' => out.push_str("&#10;"),
-            '\t' | '\r' => {
-                let _ = write!(out, "&#{};", u32::from(c));
-            }
-            // XML 1.0 §2.2: other C0 controls and U+FFFE/U+FFFF are not characters.
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            // XML 1.0 §2.2: U+FFFE and U+FFFF are not characters.
+            '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -116,10 +115,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_markup_and_replaces_what_xml_cannot_carry() {
+    fn escapes_markup_and_shows_controls_visibly() {
         assert_eq!(
-            escape("a<b & \"c\" 'd'>\u{1}\n"),
-            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;\u{FFFD}&#10;"
+            escape("a<b & \"c\" 'd'>\u{1}\n\u{FFFF}"),
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;\\u{1}\\n\u{FFFD}"
+        );
+        assert_eq!(
+            escape("v=spf1\n::error ::owned\x1b[2J\x1b]0;t\x07"),
+            "v=spf1\\n::error ::owned\\u{1b}[2J\\u{1b}]0;t\\u{7}"
         );
     }
 }

@@ -11,7 +11,9 @@
 //! domain or message) of [`Case`]s (one per expectation and per finding),
 //! each with the catalog rule it stands for, its outcome under `--fail-on`
 //! and, when it concerns a record written in a `--zone` file or a config
-//! line, the file and line ([`Location`], found by [`ZoneLocator`]).
+//! line, the file and line ([`Location`], found by [`ZoneLocator`]). A
+//! domain whose checks a failed DNS lookup left undecided gets one more
+//! case that errs ([`Outcome::Error`]): could not be checked, run again.
 
 pub mod annotations;
 pub mod check;
@@ -20,6 +22,7 @@ pub mod sarif;
 pub mod text;
 
 use crate::dns::zone::Zone;
+use crate::domain::report::{self, DomainReport, Undecided};
 use crate::findings::{CatalogEntry, FailOn, Finding, Severity, catalog};
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
@@ -73,9 +76,21 @@ impl Suite {
         }
     }
 
-    /// Cases that fail the run.
-    pub fn failures(&self) -> impl Iterator<Item = &Case> {
-        self.cases.iter().filter(|c| c.outcome != Outcome::Pass)
+    /// A domain audit's suite: its findings, and a case that errs when a
+    /// failed lookup left checks undecided.
+    pub fn of_domain(
+        report: &DomainReport,
+        fail_on: FailOn,
+        locate: impl Fn(&Finding) -> Option<Location>,
+    ) -> Suite {
+        let mut suite = Suite::of_findings(&report.domain, &report.findings, fail_on, locate);
+        suite.cases.extend(Case::of_undecided(&report.undecided));
+        suite
+    }
+
+    /// Whether a case has this outcome.
+    pub fn has(&self, outcome: Outcome) -> bool {
+        self.cases.iter().any(|c| c.outcome == outcome)
     }
 }
 
@@ -140,6 +155,30 @@ impl Case {
             fix: finding.fix.clone(),
             location,
         }
+    }
+}
+
+impl Case {
+    /// The case of a domain's undecided checks, if it has any.
+    pub fn of_undecided(undecided: &[Undecided]) -> Option<Case> {
+        if undecided.is_empty() {
+            return None;
+        }
+        let rule = report::UNDECIDED;
+        Some(Case {
+            kind: CaseKind::Finding,
+            rule,
+            name: rule.title.to_string(),
+            severity: rule.severity,
+            outcome: Outcome::Error,
+            detail: undecided
+                .iter()
+                .map(|u| format!("{}: {}", u.check, u.reason))
+                .collect::<Vec<_>>()
+                .join("; "),
+            fix: rule.fix.to_string(),
+            location: None,
+        })
     }
 }
 

@@ -12,9 +12,14 @@
 //! When the case concerns a record written in a `--zone` file (or a line of
 //! the check config), the result's physical location is that file and line
 //! (SARIF §3.28, §3.30).
+//!
+//! JSON escaping keeps the log well-formed whatever the text holds, but a
+//! viewer shows message texts as they are: outside text goes through
+//! [`text`], which shows control characters as visible escapes.
 
 use super::{CaseKind, Location, Outcome, Suite};
 use crate::findings::{CatalogEntry, Severity};
+use crate::untrusted::escape_controls;
 use serde_json::{Value, json};
 
 /// The schema the output declares (SARIF 2.1.0 errata 01).
@@ -41,10 +46,15 @@ pub fn render(suites: &[Suite]) -> String {
                 "ruleId": case.rule.code,
                 "ruleIndex": index,
                 "level": level(case.severity),
-                "message": { "text": format!("{}: {} — {}", suite.name, case.name, case.detail) },
+                "message": { "text": format!(
+                    "{}: {} — {}",
+                    text(&suite.name),
+                    text(&case.name),
+                    text(&case.detail)
+                ) },
                 "properties": {
-                    "subject": suite.name,
-                    "fix": case.fix,
+                    "subject": text(&suite.name),
+                    "fix": text(&case.fix),
                     "failsRun": case.outcome != Outcome::Pass,
                 },
             });
@@ -67,6 +77,11 @@ pub fn render(suites: &[Suite]) -> String {
         }],
     });
     super::json(&log)
+}
+
+/// Outside text as a SARIF message or property text.
+fn text(outside: &str) -> String {
+    escape_controls(outside).into_owned()
 }
 
 /// SARIF's result level for a severity.

@@ -1,4 +1,10 @@
 //! The text format: what a person reads in a terminal.
+//!
+//! Everything that came from outside — records, names, details, header
+//! values, file names — goes through [`clean`] on its way in, so a control
+//! character in a TXT record or a message can neither move the terminal's
+//! cursor, set its title, nor start a line of its own (a CI runner reads
+//! `::error` at the start of a line as a command).
 
 use crate::dns::trace::DnsSummary;
 use crate::domain::report::DomainReport;
@@ -6,7 +12,15 @@ use crate::findings::requirements::Status;
 use crate::findings::{Finding, Severity, Verdict};
 use crate::message::report::MessageReport;
 use crate::spf::report::SpfReport;
+use std::borrow::Cow;
 use std::fmt::Write;
+
+/// Outside text as the terminal may show it: control characters, bidi
+/// controls and line separators as visible escapes
+/// ([`crate::untrusted::escape_controls`]).
+pub fn clean(text: &str) -> Cow<'_, str> {
+    crate::untrusted::escape_controls(text)
+}
 
 /// ANSI styling, on or off.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +67,7 @@ impl Style {
             Verdict::Pass => self.paint("1;32", "PASS"),
             Verdict::Warn => self.paint("1;33", "WARN"),
             Verdict::Fail => self.paint("1;31", "FAIL"),
+            Verdict::Unknown => self.paint("1;35", "UNKNOWN"),
         }
     }
 }
@@ -66,7 +81,7 @@ pub fn spf(report: &SpfReport, style: Style) -> String {
         "{} SPF {} for {} from {} ({} identity)",
         style.verdict(report.verdict),
         style.bold(c.result.as_str()),
-        c.sender,
+        clean(&c.sender),
         c.client_ip,
         match c.identity {
             crate::spf::Identity::Helo => "HELO",
@@ -76,7 +91,7 @@ pub fn spf(report: &SpfReport, style: Style) -> String {
     let _ = writeln!(
         out,
         "  domain {} · {} of {} DNS lookups · {} of {} void lookups",
-        c.domain,
+        clean(&c.domain),
         c.lookups.count,
         crate::spf::eval::MAX_DNS_TERMS,
         c.lookups.void,
@@ -86,25 +101,32 @@ pub fn spf(report: &SpfReport, style: Style) -> String {
         let _ = writeln!(
             out,
             "  {} {}",
-            style.dim(&format!("{}:", r.domain)),
-            r.record
+            style.dim(&format!("{}:", clean(&r.domain))),
+            clean(&r.record)
         );
     }
     if let Some(m) = &c.matched {
-        let _ = writeln!(out, "  matched `{}` in the record of {}", m.term, m.domain);
+        let _ = writeln!(
+            out,
+            "  matched `{}` in the record of {}",
+            clean(&m.term),
+            clean(&m.domain)
+        );
     }
     if let Some(e) = &c.explanation {
-        let _ = writeln!(out, "  explanation: {e}");
+        let _ = writeln!(out, "  explanation: {}", clean(e));
     }
     if let Some(p) = &c.reason {
-        let _ = writeln!(out, "  reason: {}", p.message);
+        let _ = writeln!(out, "  reason: {}", clean(&p.message));
         if let (Some(record), Some(pos)) = (&p.record, p.position) {
-            let _ = writeln!(out, "    {record}");
-            let _ = writeln!(out, "    {}^", " ".repeat(pos));
+            // The caret points into the record as shown, escapes included.
+            let shown = record.get(..pos).map_or(pos, |s| clean(s).chars().count());
+            let _ = writeln!(out, "    {}", clean(record));
+            let _ = writeln!(out, "    {}^", " ".repeat(shown));
         }
     }
     findings(&mut out, &report.findings, style);
-    let _ = writeln!(out, "  {}", c.received_spf);
+    let _ = writeln!(out, "  {}", clean(&c.received_spf));
     dns(&mut out, &report.dns);
     out
 }
@@ -122,12 +144,12 @@ fn findings(out: &mut String, findings: &[Finding], style: Style) {
             style.bold(f.code),
             f.title
         );
-        let _ = writeln!(out, "    {}", f.detail);
+        let _ = writeln!(out, "    {}", clean(&f.detail));
         if !f.why.is_empty() {
             let _ = writeln!(out, "    {} {}", style.dim("why:"), f.why);
         }
         if !f.fix.is_empty() {
-            let _ = writeln!(out, "    {} {}", style.dim("fix:"), f.fix);
+            let _ = writeln!(out, "    {} {}", style.dim("fix:"), clean(&f.fix));
         }
     }
     let _ = writeln!(out);
@@ -150,11 +172,11 @@ fn dns(out: &mut String, dns: &DnsSummary) {
             out,
             "    {} {} {} {:.1} ms [{}]{}",
             t.rtype,
-            t.name,
+            clean(&t.name),
             t.rcode,
             t.ms,
             t.source.as_str(),
-            answers
+            clean(&answers)
         );
     }
 }
@@ -168,15 +190,27 @@ pub fn domain(report: &DomainReport, style: Style) -> String {
     } else {
         format!("{} ({})", report.domain_unicode, report.domain)
     };
+    let judged = match report.score {
+        Some(score) => format!("score {score}/100"),
+        None => "could not be checked, so not scored: a DNS lookup failed; run it again".into(),
+    };
     let _ = writeln!(
         out,
-        "{} {} · score {}/100",
+        "{} {} · {judged}",
         style.verdict(report.verdict),
-        style.bold(&name),
-        report.score
+        style.bold(&clean(&name))
     );
+    for u in &report.undecided {
+        let _ = writeln!(
+            out,
+            "  {} {}: {}",
+            style.dim("undecided"),
+            protocol_title(u.check),
+            clean(&u.reason)
+        );
+    }
     for (protocol, summary) in summaries(report) {
-        let _ = writeln!(out, "  {:<8} {summary}", protocol);
+        let _ = writeln!(out, "  {:<8} {}", protocol, clean(&summary));
     }
     let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
     for f in &report.findings {
@@ -275,7 +309,7 @@ pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
         out,
         "{} {}",
         style.verdict(report.verdict),
-        style.bold(name)
+        style.bold(&clean(name))
     );
     let spf = match &report.spf.mailfrom {
         Some(c) => format!("{} for {} from {}", c.result, c.sender, c.client_ip),
@@ -285,7 +319,7 @@ pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
             .clone()
             .unwrap_or_else(|| report.spf.result.clone()),
     };
-    let _ = writeln!(out, "  {:<8} {spf}", "SPF");
+    let _ = writeln!(out, "  {:<8} {}", "SPF", clean(&spf));
     if report.dkim.signatures.is_empty() {
         let _ = writeln!(out, "  {:<8} no signature", "DKIM");
     }
@@ -295,11 +329,11 @@ pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
             "  {:<8} {} d={} s={}{}",
             "DKIM",
             s.result.as_str(),
-            s.domain.as_deref().unwrap_or("?"),
-            s.selector.as_deref().unwrap_or("?"),
+            clean(s.domain.as_deref().unwrap_or("?")),
+            clean(s.selector.as_deref().unwrap_or("?")),
             s.reason
                 .as_deref()
-                .map(|r| format!(" ({r})"))
+                .map(|r| format!(" ({})", clean(r)))
                 .unwrap_or_default()
         );
     }
@@ -309,9 +343,11 @@ pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
         "  {:<8} {} for {}{}",
         "DMARC",
         d.result.as_str(),
-        d.from_domain
-            .as_deref()
-            .unwrap_or("(no single From domain)"),
+        clean(
+            d.from_domain
+                .as_deref()
+                .unwrap_or("(no single From domain)")
+        ),
         d.policy
             .map(|p| format!(" · policy {}", p.as_str()))
             .unwrap_or_default()
@@ -324,9 +360,27 @@ pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
     findings(&mut out, &report.findings, style);
     let _ = writeln!(out, "{}", style.bold("Provider requirements"));
     requirements(&mut out, &report.requirements, style);
-    let _ = writeln!(out, "{}", report.authentication_results);
+    let _ = writeln!(out, "{}", folded(&report.authentication_results));
     let _ = writeln!(out);
     dns(&mut out, &report.dns);
+    out
+}
+
+/// A header as folded (CRLF and a tab before each result of an
+/// Authentication-Results header), escaped. A fold is kept only where the
+/// next line starts with a method (`dkim=`): a line break that came from
+/// the message stays escaped, so it can never start a line of its own.
+fn folded(header: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in header.split("\r\n\t").enumerate() {
+        let method = part.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase())
+        });
+        if i > 0 {
+            out.push_str(if method { "\n    " } else { "\\r\\n\\t" });
+        }
+        out.push_str(&clean(part));
+    }
     out
 }
 
@@ -344,8 +398,26 @@ fn requirements(
         };
         let _ = writeln!(out, "  {mark} {:<9} {}", r.provider, r.rule);
         if r.status != Status::Met {
-            let _ = writeln!(out, "          {}", style.dim(&r.note));
+            let _ = writeln!(out, "          {}", style.dim(&clean(&r.note)));
         }
     }
     let _ = writeln!(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authentication_results_keep_their_folds_and_nothing_else() {
+        assert_eq!(
+            folded("mailvet;\r\n\tspf=pass smtp.mailfrom=a.test;\r\n\tdkim=none"),
+            "mailvet;\n    spf=pass smtp.mailfrom=a.test;\n    dkim=none"
+        );
+        // A fold inside a value from the message is not one of ours.
+        assert_eq!(
+            folded("mailvet;\r\n\tdkim=fail header.s=a\r\n\t::error ::x\u{1b}[2J"),
+            "mailvet;\n    dkim=fail header.s=a\\r\\n\\t::error ::x\\u{1b}[2J"
+        );
+    }
 }

@@ -18,6 +18,7 @@
 pub mod api;
 pub mod https;
 pub mod listening;
+pub mod raw;
 
 use async_trait::async_trait;
 use hickory_proto::op::{Header, HeaderCounts, Metadata, ResponseCode};
