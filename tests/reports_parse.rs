@@ -435,8 +435,12 @@ fn assert_xml_error(path: &str, line: u64, words: &str) {
 #[test]
 fn bad_xml_is_refused_with_what_and_where() {
     assert_xml_error("bad/doctype-entities.xml", 2, "DOCTYPE is not accepted");
-    assert_xml_error("bad/undefined-entity.xml", 4, "entity &xxe; is not defined");
-    assert_xml_error("bad/not-feedback.xml", 2, "root element is <html>");
+    assert_xml_error(
+        "bad/undefined-entity.xml",
+        4,
+        "entity `&xxe;` is not defined",
+    );
+    assert_xml_error("bad/not-feedback.xml", 2, "root element is `<html>`");
     assert_xml_error(
         "bad/record-without-ip.xml",
         76,
@@ -445,12 +449,12 @@ fn bad_xml_is_refused_with_what_and_where() {
     assert_xml_error(
         "bad/bad-count.xml",
         55,
-        "record 2 (from line 52): <count> \"thirty-five\" is not a number",
+        "record 2 (from line 52): <count> `thirty-five` is not a number",
     );
     assert_xml_error(
         "bad/bad-result-word.xml",
         93,
-        "SPF result \"mostly\" is not an RFC 8601 result word",
+        "SPF result `mostly` is not an RFC 8601 result word",
     );
     assert_xml_error("bad/mismatched-tags.xml", 89, "identifers");
     assert_xml_error(
@@ -482,7 +486,7 @@ fn bad_json_is_refused_with_what_and_where() {
     assert_eq!(
         error("bad/tls-bad-date.json"),
         ReportError::Tls(
-            "date-range start-datetime \"26/11/2026\" is not an RFC 3339 date-time".into()
+            "date-range start-datetime `26/11/2026` is not an RFC 3339 date-time".into()
         )
     );
     match error("bad/tls-negative-count.json") {
@@ -601,4 +605,31 @@ fn content_after_the_report_is_refused() {
         }
         other => panic!("expected an error, got {other:?}"),
     }
+}
+
+#[test]
+fn errors_quote_input_escaped_and_short() {
+    let hostile = format!("\u{1b}[2J\u{202e}{}", "9".repeat(300));
+    let xml = String::from_utf8(fixture("aggregate/rfc7489-google.xml"))
+        .expect("ASCII fixture")
+        .replace("<count>35</count>", &format!("<count>{hostile}</count>"));
+    let message = parse(xml.as_bytes(), &Limits::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("<count> `\\u{1b}[2J\\u{202e}999"),
+        "{message}"
+    );
+    assert!(!message.contains('\u{1b}') && !message.contains('\u{202e}'));
+    assert!(message.len() < 200, "{message}");
+
+    let json = format!(
+        r#"{{"organization-name":"o","date-range":{{"start-datetime":"2026-11-26T00:00:00Z","end-datetime":"2026-11-26T23:59:59Z"}},"report-id":"r","policies":[{{"policy":{{"policy-type":"sts","policy-domain":"example.com"}},"summary":{{"total-successful-session-count":["{}\u001b"]}}}}]}}"#,
+        "x".repeat(500)
+    );
+    let message = parse(json.as_bytes(), &Limits::default())
+        .unwrap_err()
+        .to_string();
+    assert!(!message.contains('\u{1b}'), "{message}");
+    assert!(message.chars().count() < 300, "{message}");
 }

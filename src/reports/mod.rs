@@ -128,6 +128,21 @@ pub enum ReportError {
     Tls(String),
 }
 
+/// The most characters of a parser's message kept in an error.
+const MAX_MESSAGE_CHARS: usize = 200;
+
+/// A parser's message, which may quote the input: escaped
+/// ([`crate::untrusted`]) and cut to [`MAX_MESSAGE_CHARS`].
+fn outside_message(message: &str) -> String {
+    let mut chars = message.chars();
+    let kept: String = chars.by_ref().take(MAX_MESSAGE_CHARS).collect();
+    let mut out = crate::untrusted::escape_controls(&kept).into_owned();
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// Everything the analysis answers for one domain over a period.
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {

@@ -18,6 +18,8 @@
 use serde::{Deserialize, Serialize};
 
 const BUILT_IN: &str = include_str!("services.toml");
+/// The largest services file read: a table of a few hundred services.
+const MAX_FILE: u64 = 1024 * 1024;
 
 /// One sending service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,7 +79,8 @@ impl Services {
     /// Adds the services of a TOML file of the same form; an entry named
     /// like an existing one replaces it.
     pub fn extend_from_toml(&mut self, text: &str) -> Result<(), ServicesError> {
-        let table: Table = toml::from_str(text).map_err(|e| ServicesError(e.to_string()))?;
+        let table: Table = toml::from_str(text)
+            .map_err(|e| ServicesError(crate::untrusted::escape_controls(&e.to_string()).into()))?;
         for mut service in table.service {
             if service.name.trim().is_empty() {
                 return Err(ServicesError("a service without a name".into()));
@@ -95,12 +98,18 @@ impl Services {
         Ok(())
     }
 
-    /// Adds the services of a TOML file (see [`Services::extend_from_toml`]).
+    /// Adds the services of a TOML file (see [`Services::extend_from_toml`]),
+    /// read as every local file is ([`crate::local_file`]).
     pub fn extend_from_file(&mut self, path: &std::path::Path) -> Result<(), ServicesError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ServicesError(format!("{}: {e}", path.display())))?;
-        self.extend_from_toml(&text)
-            .map_err(|e| ServicesError(format!("{}: {}", path.display(), e.0)))
+        let text = crate::local_file::read_text(path, "services file", MAX_FILE)
+            .map_err(|e| ServicesError(e.to_string()))?;
+        self.extend_from_toml(&text).map_err(|e| {
+            ServicesError(format!(
+                "{}: {}",
+                crate::untrusted::escape_controls(&path.display().to_string()),
+                e.0
+            ))
+        })
     }
 
     pub fn all(&self) -> &[Service] {

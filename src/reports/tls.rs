@@ -21,7 +21,8 @@
 use super::aggregate::domain_key;
 use super::capped::report_error;
 use super::dates::parse_rfc3339;
-use super::{ReportError, dates::Day};
+use super::{ReportError, dates::Day, outside_message};
+use crate::untrusted::quoted;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::io::BufRead;
@@ -115,10 +116,11 @@ fn json_error(e: serde_json::Error) -> ReportError {
     }
     let message = e.to_string();
     // serde_json ends its message with the position; it is said once.
-    let message = message
-        .rsplit_once(" at line ")
-        .map_or(message.as_str(), |(m, _)| m)
-        .to_string();
+    let message = outside_message(
+        message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(m, _)| m),
+    );
     ReportError::Json {
         line,
         column,
@@ -218,7 +220,8 @@ impl WireReport {
             let value = value.ok_or_else(|| ReportError::Tls(format!("no date-range {name}")))?;
             parse_rfc3339(&value).ok_or_else(|| {
                 ReportError::Tls(format!(
-                    "date-range {name} {value:?} is not an RFC 3339 date-time"
+                    "date-range {name} {} is not an RFC 3339 date-time",
+                    quoted(&value)
                 ))
             })
         };
@@ -316,7 +319,7 @@ impl<'de> Deserialize<'de> for Count {
                 v.trim()
                     .parse()
                     .map(Count)
-                    .map_err(|_| E::custom(format!("session count {v:?} is not a number")))
+                    .map_err(|_| E::custom(format!("session count {} is not a number", quoted(v))))
             }
         }
         deserializer.deserialize_any(CountVisitor)

@@ -37,7 +37,8 @@ use super::aggregate::{
     ReportMetadata, SpfAuth, SpfScope, alignment, auth_result, domain_key, policy,
 };
 use super::capped::report_error;
-use super::{Limits, ReportError};
+use super::{Limits, ReportError, outside_message};
+use crate::untrusted::quoted;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
@@ -234,11 +235,11 @@ impl<R: BufRead> AggregateReader<R> {
                 Ok(None) => match predefined_entity(r) {
                     Some(text) => state.text(text),
                     None => Err(format!(
-                        "the entity &{}; is not defined (aggregate reports have no DTD)",
-                        &**r
+                        "the entity {} is not defined (aggregate reports have no DTD)",
+                        quoted(&format!("&{};", &**r))
                     )),
                 },
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(outside_message(&e.to_string())),
             },
             Event::DocType(_) => Err(
                 "a DOCTYPE is not accepted: aggregate reports have no DTD, and its entities \
@@ -273,7 +274,7 @@ fn xml_error(error: quick_xml::Error, line: u64, offset: u64) -> ReportError {
         e => ReportError::Xml {
             line,
             offset,
-            message: e.to_string(),
+            message: outside_message(&e.to_string()),
         },
     }
 }
@@ -577,7 +578,8 @@ impl State {
         let Some(&parent) = self.frames.last() else {
             if foreign || name != "feedback" {
                 return Err(format!(
-                    "the root element is <{name}>, not <feedback>: not a DMARC aggregate report"
+                    "the root element is {}, not <feedback>: not a DMARC aggregate report",
+                    quoted(&format!("<{name}>"))
                 ));
             }
             self.frames.push(Frame::Feedback);
@@ -740,20 +742,27 @@ impl State {
             }
             Field::DiscoveryMethod => policy.discovery_method = DiscoveryMethod::parse(value),
             Field::SourceIp => {
-                let ip: IpAddr = value
-                    .parse()
-                    .map_err(|_| at.say(format!("<source_ip> {value:?} is not an IP address")))?;
+                let ip: IpAddr = value.parse().map_err(|_| {
+                    at.say(format!(
+                        "<source_ip> {} is not an IP address",
+                        quoted(value)
+                    ))
+                })?;
                 record.source_ip = Some(ip.to_canonical());
             }
             Field::Count => {
                 record.count = Some(value.parse().map_err(|_| {
-                    at.say(format!("<count> {value:?} is not a number of messages"))
+                    at.say(format!(
+                        "<count> {} is not a number of messages",
+                        quoted(value)
+                    ))
                 })?);
             }
             Field::Disposition => {
                 record.disposition = Some(Disposition::parse(value).ok_or_else(|| {
                     at.say(format!(
-                        "<disposition> {value:?} is not none, pass, quarantine or reject"
+                        "<disposition> {} is not none, pass, quarantine or reject",
+                        quoted(value)
                     ))
                 })?);
             }
@@ -880,9 +889,12 @@ impl State {
 }
 
 fn seconds(name: &str, value: &str) -> Result<i64, String> {
-    value
-        .parse()
-        .map_err(|_| format!("<{name}> {value:?} is not a number of seconds since the epoch"))
+    value.parse().map_err(|_| {
+        format!(
+            "<{name}> {} is not a number of seconds since the epoch",
+            quoted(value)
+        )
+    })
 }
 
 fn policy_word(value: &str) -> Option<crate::domain::dmarc::Policy> {
@@ -901,6 +913,10 @@ fn result_word(mechanism: &str, value: &str) -> Result<crate::message::dmarc::Au
     if value.is_empty() {
         return Ok(crate::message::dmarc::AuthResult::None);
     }
-    auth_result(value)
-        .ok_or_else(|| format!("{mechanism} result {value:?} is not an RFC 8601 result word"))
+    auth_result(value).ok_or_else(|| {
+        format!(
+            "{mechanism} result {} is not an RFC 8601 result word",
+            quoted(value)
+        )
+    })
 }
