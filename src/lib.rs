@@ -19,6 +19,10 @@
 //!   PostgreSQL for replicas; embedded migrations, retention, the sweeper.
 //!   It keeps reports as data and imports no check.
 //! - [`findings`] — the catalog of finding codes, findings and verdicts.
+//! - [`reports`] — DMARC aggregate and SMTP TLS reports: reading them
+//!   from plain, gzip, zip or report email inputs with capped
+//!   decompression, and what they say: who sends as a domain, how each
+//!   source fails, and whether it is ready for `p=quarantine` or `p=reject`.
 //! - [`render`] — reports as JSON, as text for people, and as JUnit XML,
 //!   SARIF and GitHub Actions annotations for CI.
 //! - [`check`] — `mailvet check`, the CI gate: a config of domains and
@@ -39,6 +43,7 @@ pub mod http;
 pub mod local_file;
 pub mod message;
 pub mod render;
+pub mod reports;
 pub mod spf;
 pub mod store;
 pub mod untrusted;

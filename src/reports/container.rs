@@ -1,0 +1,290 @@
+//! What an input is, and the report stream inside it.
+//!
+//! Inputs come as files, upload bodies or mail, under any name, so the
+//! format is sniffed from the first bytes:
+//!
+//! - `1f 8b` — gzip (RFC 1952), the format RFC 7489 §7.2.1.1 and RFC 8460
+//!   §5.3 require for mailed reports; several members are read as one;
+//! - `PK\x03\x04` or `PK\x05\x06` — a zip archive, which some receivers
+//!   send instead; the first entry holding XML or JSON is the report
+//!   ([`super::zip`]);
+//! - `<` — a plain aggregate report (XML), `{` — a plain TLS report
+//!   (JSON), after an optional UTF-8 byte order mark and whitespace;
+//! - a header field (`Name: value`) on the first line — a report email as
+//!   received; its report attachment is opened the same way, once
+//!   ([`super::mail`]).
+//!
+//! Whatever is decompressed must itself be XML or JSON: a report is never
+//! nested deeper than email → archive → document. Every stream goes
+//! through [`super::capped`], plain ones too.
+
+use super::aggregate::AggregateReport;
+use super::capped::{Capped, Counted, Input, first_significant_byte};
+use super::tls::TlsReport;
+use super::xml::AggregateReader;
+use super::{Limits, ReportError, mail, tls, zip};
+use flate2::bufread::MultiGzDecoder;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::io::{BufRead, BufReader, Cursor, Read};
+
+/// Bytes read from the decoder at a time.
+const STREAM_BUFFER: usize = 64 * 1024;
+
+/// A decompressed, capped report stream.
+pub type Stream<'a> = Box<dyn BufRead + Send + 'a>;
+
+/// The container formats, as sniffed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Gzip,
+    Zip,
+    Xml,
+    Json,
+    Mail,
+}
+
+/// The format of an input, from its first bytes.
+pub fn sniff(bytes: &[u8]) -> Option<Format> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        return Some(Format::Gzip);
+    }
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        return Some(Format::Zip);
+    }
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'<') => return Some(Format::Xml),
+        Some(b'{') => return Some(Format::Json),
+        _ => {}
+    }
+    starts_with_header_field(bytes).then_some(Format::Mail)
+}
+
+/// A first line `field-name ":"` (RFC 5322 §2.2: printable ASCII but the
+/// colon, at most the 998 octets of a line).
+fn starts_with_header_field(bytes: &[u8]) -> bool {
+    let line = &bytes[..bytes.len().min(998)];
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let name = &line[..colon];
+    !name.is_empty() && name.iter().all(|&b| (33..=126).contains(&b))
+}
+
+/// An opened report: an aggregate report ready to be read record by
+/// record, or a TLS report (small, read whole).
+pub enum Opened<'a> {
+    Aggregate(Box<AggregateReader<Stream<'a>>>),
+    Tls(TlsReport),
+}
+
+/// A report read whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Report {
+    Aggregate(AggregateReport),
+    Tls(TlsReport),
+}
+
+/// What an import says about one report (the `imported` entries of
+/// `mailvet reports import --format json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Overview {
+    /// `aggregate` or `tls`.
+    pub kind: &'static str,
+    pub org_name: String,
+    pub report_id: String,
+    pub domain: String,
+    /// Seconds since the epoch.
+    pub begin: i64,
+    pub end: i64,
+    /// `<record>` rows; for a TLS report, policies.
+    pub records: u64,
+    /// The sum of the rows' counts; for a TLS report, of the sessions.
+    pub messages: u64,
+}
+
+impl Report {
+    pub fn overview(&self) -> Overview {
+        match self {
+            Report::Aggregate(report) => {
+                let metadata = &report.header.metadata;
+                Overview {
+                    kind: "aggregate",
+                    org_name: metadata.org_name.clone(),
+                    report_id: metadata.report_id.clone(),
+                    domain: report.header.policy.domain.clone(),
+                    begin: metadata.begin,
+                    end: metadata.end,
+                    records: report.records.len() as u64,
+                    messages: report.messages(),
+                }
+            }
+            Report::Tls(report) => Overview {
+                kind: "tls",
+                org_name: report.organization_name.clone(),
+                report_id: report.report_id.clone(),
+                domain: report.domain().to_string(),
+                begin: report.begin,
+                end: report.end,
+                records: report.policies.len() as u64,
+                messages: report.sessions(),
+            },
+        }
+    }
+}
+
+/// Opens an input of any accepted format.
+pub fn open<'a>(
+    input: impl Into<Cow<'a, [u8]>>,
+    limits: &Limits,
+) -> Result<Opened<'a>, ReportError> {
+    open_input(input.into(), limits, true)
+}
+
+/// Bytes read before sniffing a streamed input: enough for every magic
+/// number and for a first header line.
+const SNIFF_BYTES: usize = 1024;
+
+/// Opens a report read from a file, a socket or standard input. Plain and
+/// gzip inputs are streamed as they are read, so a large report is never
+/// held whole; zip archives and report emails, which need random access or
+/// a whole MIME parse, are read into memory first, at most
+/// [`Limits::max_size`] bytes of them.
+pub fn open_reader<'a>(
+    reader: impl Read + Send + 'a,
+    limits: &Limits,
+) -> Result<Opened<'a>, ReportError> {
+    let mut counted = Counted::new(reader);
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    (&mut counted)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| ReportError::Corrupt {
+            container: "input",
+            message: e.to_string(),
+        })?;
+    let format = sniff(&head);
+    match format {
+        Some(Format::Gzip) => {
+            let input = BufReader::with_capacity(STREAM_BUFFER, Cursor::new(head).chain(counted));
+            let decoder = MultiGzDecoder::new(input);
+            open_document(buffered(Capped::new(decoder, "gzip", limits)), limits)?.ok_or_else(
+                || ReportError::NotAReport("the gzip data holds neither XML nor JSON".into()),
+            )
+        }
+        Some(Format::Xml | Format::Json) => {
+            let plain = Cursor::new(head).chain(counted);
+            open_document(buffered(Capped::new(plain, "plain", limits)), limits)?
+                .ok_or_else(|| ReportError::NotAReport("empty input".into()))
+        }
+        Some(Format::Zip | Format::Mail) => {
+            let mut whole = head;
+            counted
+                .take(limits.max_size.saturating_add(1))
+                .read_to_end(&mut whole)
+                .map_err(|e| ReportError::Corrupt {
+                    container: "input",
+                    message: e.to_string(),
+                })?;
+            if whole.len() as u64 > limits.max_size {
+                return Err(ReportError::TooLarge {
+                    limit: limits.max_size,
+                });
+            }
+            open_input(Cow::Owned(whole), limits, true)
+        }
+        None => open_input(Cow::Owned(head), limits, true),
+    }
+}
+
+/// Reads a whole report of any accepted format.
+pub fn parse<'a>(input: impl Into<Cow<'a, [u8]>>, limits: &Limits) -> Result<Report, ReportError> {
+    match open(input, limits)? {
+        Opened::Aggregate(reader) => (*reader).read_all().map(Report::Aggregate),
+        Opened::Tls(report) => Ok(Report::Tls(report)),
+    }
+}
+
+fn open_input<'a>(
+    input: Cow<'a, [u8]>,
+    limits: &Limits,
+    may_be_mail: bool,
+) -> Result<Opened<'a>, ReportError> {
+    match sniff(&input) {
+        Some(Format::Gzip) => {
+            let decoder = MultiGzDecoder::new(Cursor::new(input));
+            open_document(buffered(Capped::new(decoder, "gzip", limits)), limits)?.ok_or_else(
+                || ReportError::NotAReport("the gzip data holds neither XML nor JSON".into()),
+            )
+        }
+        Some(Format::Zip) => {
+            for entry in zip::entries(&input, limits)? {
+                let stream = zip::open_entry(&input, &entry, limits)?;
+                if let Some(opened) = open_document(stream, limits)? {
+                    return Ok(opened);
+                }
+            }
+            Err(ReportError::NotAReport(
+                "no entry of the zip archive holds XML or JSON".into(),
+            ))
+        }
+        Some(Format::Xml | Format::Json) => {
+            let plain: Input<'a> = Cursor::new(input);
+            open_document(buffered(Capped::new(plain, "plain", limits)), limits)?
+                .ok_or_else(|| ReportError::NotAReport("empty input".into()))
+        }
+        Some(Format::Mail) if may_be_mail => {
+            let attachment = mail::report_attachment(&input)?;
+            open_input(Cow::Owned(attachment), limits, false)
+        }
+        Some(Format::Mail) => Err(ReportError::NotAReport(
+            "the attachment is itself an email".into(),
+        )),
+        None => Err(ReportError::NotAReport(
+            "expected XML, JSON, gzip, zip or a report email".into(),
+        )),
+    }
+}
+
+/// A capped decoder as a buffered stream.
+pub(crate) fn buffered<'a>(reader: impl std::io::Read + Send + 'a) -> Stream<'a> {
+    Box::new(BufReader::with_capacity(STREAM_BUFFER, reader))
+}
+
+/// Opens the document a stream holds, or `None` when it holds neither XML
+/// nor JSON.
+fn open_document<'a>(
+    mut stream: Stream<'a>,
+    limits: &Limits,
+) -> Result<Option<Opened<'a>>, ReportError> {
+    match first_significant_byte(&mut stream)? {
+        Some(b'<') => {
+            let reader = AggregateReader::new(stream, limits)?;
+            Ok(Some(Opened::Aggregate(Box::new(reader))))
+        }
+        Some(b'{') => Ok(Some(Opened::Tls(tls::read(stream)?))),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_sniffed_from_content() {
+        assert_eq!(sniff(b"\x1f\x8b\x08\x00"), Some(Format::Gzip));
+        assert_eq!(sniff(b"PK\x03\x04rest"), Some(Format::Zip));
+        assert_eq!(sniff(b"\xEF\xBB\xBF\n  <?xml"), Some(Format::Xml));
+        assert_eq!(sniff(b"\r\n{\"organization-name\""), Some(Format::Json));
+        assert_eq!(
+            sniff(b"Return-Path: <a@b.example>\r\nFrom: x\r\n"),
+            Some(Format::Mail)
+        );
+        assert_eq!(sniff(b"hello world"), None);
+        assert_eq!(sniff(b"no colon: until here but spaces"), None);
+        assert_eq!(sniff(b""), None);
+    }
+}

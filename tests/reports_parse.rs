@@ -1,0 +1,635 @@
+//! Reading DMARC aggregate reports (RFC 7489 Appendix C, RFC 9990) and TLS
+//! reports (RFC 8460) from the fixtures in fixtures/reports: every format
+//! and quirk, every container (plain, gzip, zip, report emails built by
+//! fixtures/reports/make-containers.py with Python's own gzip, zipfile and
+//! email packages), and every kind of bad input, with the error naming what
+//! was wrong and where.
+
+use mailvet::domain::dmarc::{Alignment, Policy};
+use mailvet::message::dmarc::AuthResult;
+use mailvet::reports::aggregate::{
+    AggregateReport, AlignedResult, DiscoveryMethod, Disposition, OverrideKind, SpfScope,
+};
+use mailvet::reports::tls::TlsReport;
+use mailvet::reports::{Limits, Opened, Report, ReportError, open, open_reader, parse};
+use std::io::Read;
+use std::net::IpAddr;
+
+fn fixture(path: &str) -> Vec<u8> {
+    let full = format!("fixtures/reports/{path}");
+    std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+fn aggregate(path: &str) -> AggregateReport {
+    match parse(fixture(path), &Limits::default()) {
+        Ok(Report::Aggregate(report)) => report,
+        other => panic!("{path}: expected an aggregate report, got {other:?}"),
+    }
+}
+
+fn tls(path: &str) -> TlsReport {
+    match parse(fixture(path), &Limits::default()) {
+        Ok(Report::Tls(report)) => report,
+        other => panic!("{path}: expected a TLS report, got {other:?}"),
+    }
+}
+
+fn error(path: &str) -> ReportError {
+    match parse(fixture(path), &Limits::default()) {
+        Err(e) => e,
+        Ok(report) => panic!("{path}: expected an error, got {report:?}"),
+    }
+}
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().expect("test IP")
+}
+
+#[test]
+fn an_rfc7489_report_is_read_with_every_result_of_every_record() {
+    let report = aggregate("aggregate/rfc7489-google.xml");
+    let meta = &report.header.metadata;
+    assert_eq!(meta.org_name, "google.com");
+    assert_eq!(meta.email, "noreply-dmarc-support@google.com");
+    assert_eq!(
+        meta.extra_contact_info.as_deref(),
+        Some("https://support.google.com/a/answer/2466580")
+    );
+    assert_eq!(meta.report_id, "6217466853112741101");
+    assert_eq!((meta.begin, meta.end), (1_764_288_000, 1_764_374_399));
+    assert_eq!(report.header.version, None);
+
+    let policy = &report.header.policy;
+    assert_eq!(policy.domain, "example.com");
+    assert_eq!(policy.p, Some(Policy::None));
+    assert_eq!(policy.sp, Some(Policy::None));
+    assert_eq!(policy.np, Some(Policy::None));
+    assert_eq!(policy.adkim, Some(Alignment::Relaxed));
+    assert_eq!(policy.pct, Some(100));
+
+    assert_eq!(report.records.len(), 3);
+    assert_eq!(report.messages(), 120 + 35 + 7);
+    let first = &report.records[0];
+    assert_eq!(first.source_ip, ip("209.85.220.41"));
+    assert_eq!(first.count, 120);
+    assert_eq!(first.policy_evaluated.disposition, Disposition::None);
+    assert!(first.dmarc_pass());
+    assert_eq!(first.identifiers.header_from, "example.com");
+    assert_eq!(first.identifiers.envelope_from, None);
+    let dkim: Vec<(&str, Option<&str>, AuthResult)> = first
+        .dkim
+        .iter()
+        .map(|d| (d.domain.as_str(), d.selector.as_deref(), d.result))
+        .collect();
+    assert_eq!(
+        dkim,
+        [
+            ("example.com", Some("google"), AuthResult::Pass),
+            (
+                "example-com.20230601.gappssmtp.com",
+                Some("20230601"),
+                AuthResult::Pass
+            ),
+        ]
+    );
+    assert_eq!(first.spf.len(), 1);
+    assert_eq!(first.spf[0].scope, None);
+
+    let second = &report.records[1];
+    assert!(!second.dmarc_pass());
+    assert_eq!(second.dkim[0].domain, "sendgrid.net");
+    assert_eq!(second.spf[0].domain, "em1234.sendgrid.net");
+    assert_eq!(second.spf[0].result, AuthResult::Pass);
+    assert_eq!(report.records[2].spf[0].result, AuthResult::SoftFail);
+    assert!(report.records[2].dkim.is_empty());
+}
+
+#[test]
+fn an_rfc9990_report_keeps_its_new_elements_and_skips_extensions() {
+    let report = aggregate("aggregate/rfc9990.xml");
+    assert_eq!(report.header.version.as_deref(), Some("1.0"));
+    let meta = &report.header.metadata;
+    assert_eq!(
+        meta.generator.as_deref(),
+        Some("Example Receiver DMARC 4.2")
+    );
+    assert_eq!(
+        meta.errors,
+        ["Could not fetch the DMARC record of a subdomain"]
+    );
+    let policy = &report.header.policy;
+    assert_eq!(policy.domain, "example.org");
+    assert_eq!(
+        (policy.p, policy.sp, policy.np),
+        (
+            Some(Policy::Reject),
+            Some(Policy::Quarantine),
+            Some(Policy::Reject)
+        )
+    );
+    assert_eq!(policy.adkim, Some(Alignment::Strict));
+    assert_eq!(policy.testing, Some(true));
+    assert_eq!(policy.discovery_method, Some(DiscoveryMethod::Treewalk));
+
+    assert_eq!(report.records.len(), 2);
+    assert_eq!(report.messages(), 1004);
+    let forwarded = &report.records[0];
+    assert_eq!(forwarded.source_ip, ip("2001:db8::25"));
+    assert_eq!(forwarded.policy_evaluated.disposition, Disposition::Pass);
+    assert_eq!(forwarded.policy_evaluated.dkim, AlignedResult::Pass);
+    assert_eq!(forwarded.policy_evaluated.spf, AlignedResult::Fail);
+    assert_eq!(
+        forwarded.identifiers.envelope_from.as_deref(),
+        Some("lists.example.net")
+    );
+    assert_eq!(
+        forwarded.identifiers.envelope_to.as_deref(),
+        Some("receiver.example")
+    );
+    assert_eq!(forwarded.dkim[0].selector.as_deref(), Some("s2026"));
+    assert_eq!(
+        forwarded.dkim[0].human_result.as_deref(),
+        Some("signature verified (2048-bit RSA)")
+    );
+    assert_eq!(forwarded.spf[0].scope, Some(SpfScope::Mfrom));
+    let tested = &report.records[1];
+    assert_eq!(tested.policy_evaluated.reasons.len(), 1);
+    assert_eq!(
+        tested.policy_evaluated.reasons[0].kind,
+        OverrideKind::PolicyTestMode
+    );
+    assert_eq!(
+        tested.policy_evaluated.reasons[0].comment.as_deref(),
+        Some("t=y: applied quarantine instead")
+    );
+}
+
+#[test]
+fn a_namespace_prefix_changes_nothing() {
+    assert_eq!(
+        aggregate("aggregate/rfc9990-prefixed.xml"),
+        aggregate("aggregate/rfc9990.xml")
+    );
+}
+
+#[test]
+fn the_values_real_receivers_send_are_read() {
+    let report = aggregate("aggregate/quirks.xml");
+    let meta = &report.header.metadata;
+    assert_eq!(meta.org_name, "Enterprise Outlook", "from CDATA");
+    assert_eq!(
+        meta.report_id, "a1b2c3d4e5f6071829304a5b6c7d8e9f",
+        "trimmed"
+    );
+    assert_eq!(meta.extra_contact_info, None, "empty element");
+    assert_eq!(meta.begin, 1_764_201_600, "whitespace around a number");
+    let policy = &report.header.policy;
+    assert_eq!(policy.domain, "example.com", "lower-case, no final dot");
+    assert_eq!(policy.adkim, Some(Alignment::Relaxed), "spelled out");
+    assert_eq!(policy.aspf, None, "empty");
+    assert_eq!(policy.sp, None, "self-closed");
+    assert_eq!(policy.p, Some(Policy::Quarantine));
+    assert_eq!(policy.fo.as_deref(), Some("1"));
+
+    assert_eq!(report.records.len(), 3);
+    assert_eq!(report.messages(), 5);
+    let mapped = &report.records[0];
+    assert_eq!(mapped.source_ip, ip("192.0.2.10"), "IPv4-mapped IPv6");
+    let reasons: Vec<(OverrideKind, Option<&str>)> = mapped
+        .policy_evaluated
+        .reasons
+        .iter()
+        .map(|r| (r.kind, r.comment.as_deref()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (OverrideKind::LocalPolicy, None),
+            (OverrideKind::Other, Some("AT&T relay")),
+        ]
+    );
+    assert_eq!(mapped.identifiers.header_from, "example.com");
+    assert_eq!(mapped.identifiers.envelope_from, None, "empty element");
+    assert_eq!(
+        mapped.identifiers.envelope_to.as_deref(),
+        Some("outlook.com")
+    );
+    assert_eq!(mapped.dkim[0].result, AuthResult::PermError);
+    assert_eq!(mapped.dkim[0].selector, None, "missing selector");
+    let spf: Vec<(Option<SpfScope>, AuthResult, &str)> = mapped
+        .spf
+        .iter()
+        .map(|s| (s.scope, s.result, s.domain.as_str()))
+        .collect();
+    assert_eq!(
+        spf,
+        [
+            (Some(SpfScope::Mfrom), AuthResult::Fail, "example.com"),
+            (Some(SpfScope::Helo), AuthResult::Pass, "mail.example.com"),
+        ],
+        "hardfail is fail, and several SPF results are kept"
+    );
+
+    let v6 = &report.records[1];
+    assert_eq!(v6.source_ip, ip("2001:db8::7"));
+    assert_eq!(v6.count, 0);
+    assert_eq!(v6.policy_evaluated.spf, AlignedResult::Fail, "softfail");
+    assert_eq!(v6.dkim[0].selector, None, "self-closed selector");
+    assert_eq!(v6.dkim[0].human_result, None);
+    assert_eq!(v6.spf[0].result, AuthResult::SoftFail);
+
+    let words: Vec<AuthResult> = report.records[2].spf.iter().map(|s| s.result).collect();
+    assert_eq!(
+        words,
+        [
+            AuthResult::TempError,
+            AuthResult::PermError,
+            AuthResult::None
+        ]
+    );
+}
+
+#[test]
+fn every_container_holds_the_same_report() {
+    let google = aggregate("aggregate/rfc7489-google.xml");
+    for path in [
+        "aggregate/rfc7489-google.xml.gz",
+        "aggregate/yahoo.zip",
+        "aggregate/stored-with-readme.zip",
+        "mail/aggregate-report.eml",
+        "mail/zip-only.eml",
+        "mail/forwarded.eml",
+    ] {
+        assert_eq!(aggregate(path), google, "{path}");
+    }
+    let rfc9990 = aggregate("aggregate/rfc9990.xml");
+    for path in ["aggregate/streamed.zip", "mail/xml-part.eml"] {
+        assert_eq!(aggregate(path), rfc9990, "{path}");
+    }
+    let tls_google = tls("tls/google.json");
+    for path in ["tls/google.json.gz", "mail/tls-report.eml"] {
+        assert_eq!(tls(path), tls_google, "{path}");
+    }
+}
+
+#[test]
+fn the_overview_counts_records_and_messages() {
+    let overview = |path: &str| {
+        parse(fixture(path), &Limits::default())
+            .expect("a report")
+            .overview()
+    };
+    let google = overview("mail/aggregate-report.eml");
+    assert_eq!(google.kind, "aggregate");
+    assert_eq!(google.org_name, "google.com");
+    assert_eq!(google.report_id, "6217466853112741101");
+    assert_eq!(google.domain, "example.com");
+    assert_eq!((google.begin, google.end), (1_764_288_000, 1_764_374_399));
+    assert_eq!((google.records, google.messages), (3, 162));
+    assert_eq!(
+        (
+            overview("aggregate/quirks.xml").records,
+            overview("aggregate/quirks.xml").messages
+        ),
+        (3, 5)
+    );
+    let tls = overview("tls/rfc8460.json");
+    assert_eq!(tls.kind, "tls");
+    assert_eq!(tls.domain, "example.com");
+    assert_eq!((tls.records, tls.messages), (1, 5326 + 303));
+    let microsoft = overview("tls/microsoft.json");
+    assert_eq!((microsoft.records, microsoft.messages), (2, 15));
+}
+
+#[test]
+fn the_duplicate_key_is_reporter_id_domain_and_period() {
+    let plain = aggregate("aggregate/rfc7489-google.xml").key();
+    assert_eq!(aggregate("mail/zip-only.eml").key(), plain);
+    assert_eq!(plain.org_name, "google.com");
+    assert_eq!(plain.report_id, "6217466853112741101");
+    assert_eq!(plain.domain, "example.com");
+    assert_eq!((plain.begin, plain.end), (1_764_288_000, 1_764_374_399));
+    assert_ne!(aggregate("aggregate/rfc9990.xml").key(), plain);
+}
+
+#[test]
+fn records_stream_one_at_a_time_after_the_header() {
+    let Ok(Opened::Aggregate(mut reader)) = open(
+        fixture("aggregate/rfc7489-google.xml.gz"),
+        &Limits::default(),
+    ) else {
+        panic!("an aggregate report");
+    };
+    assert_eq!(reader.header().metadata.report_id, "6217466853112741101");
+    let mut counts = Vec::new();
+    while let Some(record) = reader.next_record().expect("valid records") {
+        counts.push(record.count);
+    }
+    assert_eq!(counts, [120, 35, 7]);
+    assert_eq!(reader.next_record(), Ok(None));
+}
+
+#[test]
+fn an_rfc8460_report_is_read_with_its_failure_details() {
+    let report = tls("tls/rfc8460.json");
+    assert_eq!(report.organization_name, "Company-X");
+    assert_eq!(
+        report.contact_info.as_deref(),
+        Some("sts-reporting@company-x.example")
+    );
+    assert_eq!(report.report_id, "5065427c-23d3-47ca-b6e0-946ea0e8c4be");
+    assert_eq!((report.begin, report.end), (1_795_824_000, 1_795_910_399));
+    assert_eq!(report.policies.len(), 1);
+    let policy = &report.policies[0];
+    assert_eq!(policy.policy_type, "sts");
+    assert_eq!(policy.policy_domain, "example.com");
+    assert_eq!(policy.policy_string.len(), 4);
+    assert_eq!(policy.mx_host, ["*.mail.example.com"]);
+    assert_eq!(
+        (policy.successful_sessions, policy.failed_sessions),
+        (5326, 303)
+    );
+    let failures: Vec<(&str, u64)> = policy
+        .failures
+        .iter()
+        .map(|f| (f.result_type.as_str(), f.failed_sessions))
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            ("certificate-expired", 100),
+            ("starttls-not-supported", 200),
+            ("validation-failure", 3)
+        ]
+    );
+    let second = &policy.failures[1];
+    assert_eq!(second.receiving_ip.as_deref(), Some("203.0.113.56"));
+    assert!(second.additional_information.is_some());
+    assert_eq!(
+        policy.failures[2].failure_reason_code.as_deref(),
+        Some("X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED")
+    );
+}
+
+#[test]
+fn tls_reports_from_google_and_microsoft_are_read() {
+    let google = tls("tls/google.json");
+    assert_eq!(google.policies[0].mx_host.len(), 2);
+    assert!(google.policies[0].failures.is_empty(), "no failure-details");
+    assert_eq!(google.sessions(), 1840);
+
+    let microsoft = tls("tls/microsoft.json");
+    let sts = &microsoft.policies[0];
+    assert!(sts.policy_string.is_empty() && sts.mx_host.is_empty());
+    assert_eq!(sts.failures[0].result_type, "sts-policy-fetch-error");
+    assert_eq!(
+        sts.failures[0].sending_mta_ip, None,
+        "left out by Microsoft"
+    );
+    assert_eq!(sts.failures[0].receiving_mx_hostname, None);
+    assert_eq!(microsoft.policies[1].policy_type, "no-policy-found");
+}
+
+#[test]
+fn tls_report_variants_are_read() {
+    let report = tls("tls/quirks.json");
+    assert_eq!(report.contact_info, None);
+    assert_eq!((report.begin, report.end), (1_795_651_200, 1_795_737_599));
+    let policy = &report.policies[0];
+    assert_eq!(policy.policy_type, "tlsa");
+    assert_eq!(policy.policy_domain, "example.com");
+    assert_eq!(policy.policy_string.len(), 1, "one string for a list");
+    assert_eq!(
+        policy.mx_host,
+        ["mx.example.com"],
+        "the draft's mx-host-pattern"
+    );
+    assert_eq!(
+        (policy.successful_sessions, policy.failed_sessions),
+        (17, 2),
+        "counts as strings"
+    );
+    let failure = &policy.failures[0];
+    assert_eq!(failure.result_type, "dane-required");
+    assert_eq!(
+        failure.receiving_mx_hostname.as_deref(),
+        Some("mx.example.com")
+    );
+    assert_eq!(failure.sending_mta_ip, None, "empty");
+    assert_eq!(failure.failed_sessions, 2);
+}
+
+/// An XML error at `line`, whose message contains `words`.
+fn assert_xml_error(path: &str, line: u64, words: &str) {
+    match error(path) {
+        ReportError::Xml {
+            line: at, message, ..
+        } => {
+            assert!(message.contains(words), "{path}: {message}");
+            assert_eq!(at, line, "{path}: {message}");
+        }
+        other => panic!("{path}: expected an XML error, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_xml_is_refused_with_what_and_where() {
+    assert_xml_error("bad/doctype-entities.xml", 2, "DOCTYPE is not accepted");
+    assert_xml_error(
+        "bad/undefined-entity.xml",
+        4,
+        "entity `&xxe;` is not defined",
+    );
+    assert_xml_error("bad/not-feedback.xml", 2, "root element is `<html>`");
+    assert_xml_error(
+        "bad/record-without-ip.xml",
+        76,
+        "record 2 (from line 52): no <source_ip>",
+    );
+    assert_xml_error(
+        "bad/bad-count.xml",
+        55,
+        "record 2 (from line 52): <count> `thirty-five` is not a number",
+    );
+    assert_xml_error(
+        "bad/bad-result-word.xml",
+        93,
+        "SPF result `mostly` is not an RFC 8601 result word",
+    );
+    assert_xml_error("bad/mismatched-tags.xml", 89, "identifers");
+    assert_xml_error(
+        "bad/metadata-after-record.xml",
+        12,
+        "no <report_metadata> before the records",
+    );
+    match error("bad/truncated.xml") {
+        ReportError::Xml { offset, .. } => assert!(offset > 1000, "offset {offset}"),
+        other => panic!("expected an XML error, got {other:?}"),
+    }
+    let display = error("bad/undefined-entity.xml").to_string();
+    assert!(display.starts_with("XML at line 4 (byte "), "{display}");
+}
+
+#[test]
+fn bad_json_is_refused_with_what_and_where() {
+    match error("bad/truncated.json") {
+        ReportError::Json { line, message, .. } => {
+            assert_eq!(line, 2, "{message}");
+            assert!(message.contains("EOF"), "{message}");
+        }
+        other => panic!("expected a JSON error, got {other:?}"),
+    }
+    assert_eq!(
+        error("bad/tls-without-report-id.json"),
+        ReportError::Tls("no report-id".into())
+    );
+    assert_eq!(
+        error("bad/tls-bad-date.json"),
+        ReportError::Tls(
+            "date-range start-datetime `26/11/2026` is not an RFC 3339 date-time".into()
+        )
+    );
+    match error("bad/tls-negative-count.json") {
+        ReportError::Json { line, message, .. } => {
+            assert!(message.contains("negative session count"), "{message}");
+            assert_eq!(line, 6);
+        }
+        other => panic!("expected a JSON error, got {other:?}"),
+    }
+}
+
+#[test]
+fn what_is_not_a_report_says_so() {
+    let limits = Limits::default();
+    for input in [&b""[..], b"hello", b"\x00\x01\x02binary", b"   \n"] {
+        assert!(
+            matches!(parse(input, &limits), Err(ReportError::NotAReport(_))),
+            "{input:?}"
+        );
+    }
+    match error("mail/no-report.eml") {
+        ReportError::Mail(message) => {
+            assert!(message.contains("no report attachment"), "{message}")
+        }
+        other => panic!("expected a mail error, got {other:?}"),
+    }
+    match error("bad/many-entries.zip") {
+        ReportError::Zip(message) => assert!(message.contains("17 entries"), "{message}"),
+        other => panic!("expected a zip error, got {other:?}"),
+    }
+    assert!(matches!(
+        parse(&b"<?xml version=\"1.0\"?>"[..], &limits),
+        Err(ReportError::Xml { .. })
+    ));
+}
+
+/// A reader that hands out one byte per read, as a slow pipe may.
+struct Trickle<R>(R);
+
+impl<R: Read> Read for Trickle<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let end = buf.len().min(1);
+        self.0.read(&mut buf[..end])
+    }
+}
+
+#[test]
+fn a_streamed_input_reads_like_the_same_bytes_in_memory() {
+    let limits = Limits::default();
+    let whole = |opened: Result<Opened<'_>, ReportError>| -> Result<Report, ReportError> {
+        match opened? {
+            Opened::Aggregate(reader) => reader.read_all().map(Report::Aggregate),
+            Opened::Tls(report) => Ok(Report::Tls(report)),
+        }
+    };
+    for path in [
+        "aggregate/rfc7489-google.xml",
+        "aggregate/rfc7489-google.xml.gz",
+        "aggregate/quirks.xml",
+        "aggregate/streamed.zip",
+        "mail/forwarded.eml",
+        "mail/tls-report.eml",
+        "tls/google.json.gz",
+        "tls/quirks.json",
+        "bad/bad-count.xml",
+        "bad/truncated.json",
+        "mail/no-report.eml",
+    ] {
+        let bytes = fixture(path);
+        let expected = parse(&bytes[..], &limits);
+        let file = std::fs::File::open(format!("fixtures/reports/{path}")).expect("fixture");
+        assert_eq!(whole(open_reader(file, &limits)), expected, "{path}");
+        assert_eq!(
+            whole(open_reader(Trickle(&bytes[..]), &limits)),
+            expected,
+            "{path}, one byte at a time"
+        );
+    }
+    let small = Limits {
+        max_size: 1000,
+        ..Limits::default()
+    };
+    assert_eq!(
+        whole(open_reader(
+            &fixture("mail/aggregate-report.eml")[..],
+            &small
+        )),
+        Err(ReportError::TooLarge { limit: 1000 }),
+        "an email is read whole, within the size cap"
+    );
+}
+
+#[test]
+fn a_declared_latin1_encoding_reads_ascii_content() {
+    let latin1 = String::from_utf8(fixture("aggregate/rfc7489-google.xml"))
+        .expect("ASCII fixture")
+        .replace("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"");
+    assert!(latin1.contains("ISO-8859-1"));
+    let report = match parse(latin1.as_bytes(), &Limits::default()) {
+        Ok(Report::Aggregate(report)) => report,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(report, aggregate("aggregate/rfc7489-google.xml"));
+}
+
+#[test]
+fn content_after_the_report_is_refused() {
+    let mut doubled = fixture("aggregate/rfc7489-google.xml");
+    doubled.extend_from_slice(b"<!-- a comment is fine -->\n");
+    assert!(parse(&doubled[..], &Limits::default()).is_ok());
+    doubled.extend_from_slice(b"<feedback/>\n");
+    match parse(&doubled[..], &Limits::default()) {
+        Err(ReportError::Xml { message, line, .. }) => {
+            assert_eq!(message, "content after </feedback>");
+            assert_eq!(line, 99);
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+#[test]
+fn errors_quote_input_escaped_and_short() {
+    let hostile = format!("\u{1b}[2J\u{202e}{}", "9".repeat(300));
+    let xml = String::from_utf8(fixture("aggregate/rfc7489-google.xml"))
+        .expect("ASCII fixture")
+        .replace("<count>35</count>", &format!("<count>{hostile}</count>"));
+    let message = parse(xml.as_bytes(), &Limits::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("<count> `\\u{1b}[2J\\u{202e}999"),
+        "{message}"
+    );
+    assert!(!message.contains('\u{1b}') && !message.contains('\u{202e}'));
+    assert!(message.len() < 200, "{message}");
+
+    let json = format!(
+        r#"{{"organization-name":"o","date-range":{{"start-datetime":"2026-11-26T00:00:00Z","end-datetime":"2026-11-26T23:59:59Z"}},"report-id":"r","policies":[{{"policy":{{"policy-type":"sts","policy-domain":"example.com"}},"summary":{{"total-successful-session-count":["{}\u001b"]}}}}]}}"#,
+        "x".repeat(500)
+    );
+    let message = parse(json.as_bytes(), &Limits::default())
+        .unwrap_err()
+        .to_string();
+    assert!(!message.contains('\u{1b}'), "{message}");
+    assert!(message.chars().count() < 300, "{message}");
+}
