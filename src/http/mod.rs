@@ -76,6 +76,8 @@ pub struct AppState {
     pub service: ServiceConfig,
     /// What `/metrics` reports.
     pub metrics: Arc<Metrics>,
+    /// The last `/readyz` probe, reused for a second.
+    pub ready: Arc<readiness::LastProbe>,
 }
 
 /// 25 MiB, the common size limit of receiving mail systems.
@@ -90,6 +92,7 @@ impl AppState {
             authserv_id: "mailvet".into(),
             service: ServiceConfig::default(),
             metrics: Arc::default(),
+            ready: Arc::default(),
         }
     }
 }

@@ -188,6 +188,7 @@ impl TestDns {
             attempts: 1,
             deadline: Duration::from_secs(5),
             cache_capacity: 0,
+            max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
         }
     }
 
@@ -252,6 +253,7 @@ pub async fn silent_layer(cache_capacity: usize) -> (tokio::net::UdpSocket, Arc<
             attempts: 1,
             deadline: Duration::from_secs(1),
             cache_capacity,
+            max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
         },
         Vec::new(),
     )
