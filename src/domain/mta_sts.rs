@@ -120,7 +120,8 @@ pub struct PolicyReport {
     pub host: String,
     /// The policy host's addresses, as resolved.
     pub addresses: Vec<IpAddr>,
-    /// Addresses not connected to because they are private.
+    /// Addresses not connected to because they are not public (see
+    /// [`is_fetchable`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refused_addresses: Vec<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]

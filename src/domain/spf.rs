@@ -17,9 +17,9 @@
 //! include the same records (a "diamond") would make a path-by-path walk
 //! exponential — 10 includes a level for 6 levels is a million paths over
 //! 61 records — so each record is fetched and read once per audit
-//! ([`crawl`]), at most `--max-spf-nodes` of them and as many a/mx/exists
+//! (`crawl`), at most `--max-spf-nodes` of them and as many a/mx/exists
 //! targets checked for void lookups. The costs are then summed over the
-//! records, each name's subtree once ([`Totals`]): still exactly what
+//! records, each name's subtree once (`Totals`): still exactly what
 //! `check_host()` counts on its paths, since a subtree reached twice costs
 //! twice. The tree shows each record expanded where a depth-first reading
 //! first meets it; where it comes again it is a `repeated` node carrying
@@ -53,8 +53,8 @@ const RECORD_SOFT_LIMIT: usize = 450;
 /// Depth at which the tree stops showing records, well past any legitimate
 /// setup (the counts still go all the way down).
 const MAX_DEPTH: usize = 12;
-/// The default of `--max-spf-nodes`: twenty times the records a tree
-/// within the 10-lookup limit can have.
+/// The default of `--max-spf-nodes`: some twenty times the records (at
+/// most 11) of a tree within the 10-lookup limit.
 pub const DEFAULT_MAX_NODES: usize = 200;
 
 /// The SPF section of the audit report.
