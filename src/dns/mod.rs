@@ -69,10 +69,11 @@ use upstream::Upstream;
 /// How many CNAMEs a lookup follows before giving up.
 const MAX_CNAME_CHAIN: usize = 8;
 
-/// The default of `--max-dns-questions`: a healthy audit asking 20 DKIM
-/// selectors besides the common ones sends about 90 upstream questions, so
-/// this leaves room for ten such audits in one request.
-pub const DEFAULT_MAX_QUESTIONS: usize = 1000;
+/// The default of `--max-dns-questions`. A healthy audit sends about 40
+/// upstream questions (60 with 20 DKIM selectors besides the 27 common
+/// ones), so one audit has ample room and a batch of 50 such domains (the
+/// default `--max-batch`) about fits.
+pub const DEFAULT_MAX_QUESTIONS: usize = 2000;
 
 /// Where upstream questions go.
 #[derive(Debug, Clone, PartialEq, Eq)]
