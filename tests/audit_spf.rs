@@ -391,3 +391,43 @@ async fn void_targets_are_checked_once_each_up_to_the_limit() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_walk_cut_short_within_the_lookup_limit_leaves_spf_undecided() {
+    // Three records in a chain; with room for two, the third is not read,
+    // and the two lookups seen say nothing about the rest.
+    let zone = "$ORIGIN chain.test.\n$TTL 300\n@ IN SOA ns hostmaster 1 3600 600 86400 300\n\
+                @ IN TXT \"v=spf1 include:a.chain.test -all\"\n\
+                a IN TXT \"v=spf1 include:b.chain.test -all\"\n\
+                b IN TXT \"v=spf1 ip4:192.0.2.1 -all\"\n";
+    let server = TestDns::start_with_texts(&[zone]).await;
+    let dns = server.layer();
+    let options = AuditOptions {
+        max_spf_nodes: 2,
+        ..AuditOptions::default()
+    };
+    let domain = DomainName::parse("chain.test").unwrap();
+    let report = mailvet::domain::report::audit(&dns.resolver(), &domain, &options, false).await;
+    assert!(!report.spf.complete);
+    assert_eq!(report.spf.lookups, 2);
+    let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
+    assert!(codes.contains(&"spf.walk_limit"), "{codes:?}");
+    let status = |id: &str| {
+        let found = report.requirements.iter().find(|r| r.id == id).unwrap();
+        serde_json::to_value(found.status).unwrap()
+    };
+    assert_eq!(status("gmail.bulk.spf"), "unknown");
+    assert_eq!(status("microsoft.bulk.spf"), "unknown");
+
+    // With room for all three, the same domain's SPF is decided: usable.
+    let report =
+        mailvet::domain::report::audit(&dns.resolver(), &domain, &AuditOptions::default(), false)
+            .await;
+    assert!(report.spf.complete);
+    let found = report
+        .requirements
+        .iter()
+        .find(|r| r.id == "gmail.bulk.spf")
+        .unwrap();
+    assert_eq!(serde_json::to_value(found.status).unwrap(), "met");
+}
