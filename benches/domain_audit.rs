@@ -51,6 +51,7 @@ async fn run() {
         fetch_timeout: Duration::from_secs(3),
         extra_roots_pem: https.ca_pem.clone(),
         https_port: https.port(),
+        ..AuditOptions::default()
     };
 
     let mut domains = vec!["healthy.test".to_string()];
@@ -85,6 +86,7 @@ async fn run() {
                 attempts: 1,
                 deadline: Duration::from_secs(10),
                 cache_capacity: 0,
+                max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
             },
             Vec::new(),
         )

@@ -736,6 +736,7 @@ fn settings(server: &TestDns, deadline: Duration) -> Settings {
         attempts: 1,
         deadline,
         cache_capacity: 10_000,
+        max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
     }
 }
 

@@ -183,6 +183,15 @@ pub struct DnsArgs {
     /// it, pending lookups fail as temporary errors.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub deadline: Duration,
+
+    /// Most questions one check (or one HTTP request, a whole batch
+    /// included) may send to the DNS servers; answers from --zone files and
+    /// the cache are free. Past it, lookups fail as temporary errors and
+    /// the report's dns.budget_exhausted is true.
+    #[arg(long, value_name = "N", env = "MAILVET_MAX_DNS_QUESTIONS",
+          default_value_t = dns::DEFAULT_MAX_QUESTIONS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_dns_questions: u32,
 }
 
 /// How a report is printed and when the run fails.
@@ -291,6 +300,14 @@ pub struct FetchArgs {
     /// How long one HTTPS fetch may take.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub fetch_timeout: Duration,
+
+    /// Most records the audit's SPF walk reads for one domain (each name
+    /// once), most a/mx/exists targets it checks, and most nodes its tree
+    /// shows; a tree cut short gets spf.walk_limit.
+    #[arg(long, value_name = "N", env = "MAILVET_MAX_SPF_NODES",
+          default_value_t = crate::domain::spf::DEFAULT_MAX_NODES as u32,
+          value_parser = clap::value_parser!(u32).range(20..=100_000))]
+    pub max_spf_nodes: u32,
 }
 
 impl FetchArgs {
@@ -310,6 +327,7 @@ impl FetchArgs {
             allow_private_fetch: self.allow_private_fetch,
             fetch_timeout: self.fetch_timeout,
             extra_roots_pem,
+            max_spf_nodes: self.max_spf_nodes as usize,
             ..AuditOptions::default()
         })
     }
@@ -524,6 +542,7 @@ impl DnsArgs {
                 attempts: self.dns_attempts,
                 deadline: self.deadline,
                 cache_capacity,
+                max_questions: self.max_dns_questions as usize,
             },
             zones,
         )

@@ -2,8 +2,9 @@
 //! (fixtures/audit/mta-sts.zone) on the test DNS server and the policy
 //! hosts on the test HTTPS server (tests/support/https.rs). Every case of
 //! fixtures/audit/mta-sts.cases.json gives exactly its expected codes; the
-//! private-address guard refuses loopback without connecting; DNS failures
-//! give "unknown" and no finding.
+//! private-address guard refuses loopback and every other special-purpose
+//! address class without connecting; DNS failures give "unknown" and no
+//! finding.
 
 mod support;
 
@@ -335,4 +336,95 @@ async fn unusable_extra_roots_make_the_fetch_unknown_not_unreachable() {
         policy.error
     );
     assert_eq!(https.accepted(), 0);
+}
+
+/// A policy host at one address of each class the fetch guard refuses:
+/// the IANA special-purpose registries, multicast, and the IPv6 forms that
+/// carry an IPv4 address (judged by it) or lead somewhere unknown.
+const REFUSED: &[(&str, &str)] = &[
+    ("this-network", "0.0.0.1"),
+    ("private10", "10.0.0.1"),
+    ("shared", "100.64.0.1"),
+    ("loopback", "127.0.0.1"),
+    ("link-local", "169.254.1.1"),
+    ("private172", "172.16.0.1"),
+    ("ietf", "192.0.0.1"),
+    ("test-net-1", "192.0.2.1"),
+    ("relay", "192.88.99.1"),
+    ("private192", "192.168.0.1"),
+    ("benchmark", "198.18.0.1"),
+    ("test-net-2", "198.51.100.1"),
+    ("test-net-3", "203.0.113.1"),
+    ("multicast", "224.0.0.1"),
+    ("reserved", "240.0.0.1"),
+    ("broadcast", "255.255.255.255"),
+    ("unspecified", "::"),
+    ("loopback6", "::1"),
+    ("compatible", "::7f00:1"),
+    ("mapped", "::ffff:127.0.0.1"),
+    ("nat64", "64:ff9b::7f00:1"),
+    ("nat64-local", "64:ff9b:1::808:808"),
+    ("discard", "100::1"),
+    ("teredo", "2001:0:4136:e378::1"),
+    ("benchmark6", "2001:2::1"),
+    ("documentation6", "2001:db8::1"),
+    ("sixtofour", "2002:7f00:1::"),
+    ("documentation3fff", "3fff::1"),
+    ("unique-local", "fd00::1"),
+    ("link-local6", "fe80::1"),
+    ("site-local", "fec0::1"),
+    ("multicast6", "ff02::1"),
+    ("unallocated6", "4000::1"),
+];
+
+fn refused_zone() -> String {
+    let mut zone =
+        String::from("$ORIGIN ssrf.test.\n$TTL 300\n@ IN SOA ns hostmaster 1 3600 600 86400 300\n");
+    for (label, address) in REFUSED {
+        let rtype = if address.contains(':') { "AAAA" } else { "A" };
+        zone.push_str(&format!(
+            "_mta-sts.{label} IN TXT \"v=STSv1; id=1\"\nmta-sts.{label} IN {rtype} {address}\n"
+        ));
+    }
+    zone
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_address_class_that_is_not_public_is_refused_without_connecting() {
+    let server = TestDns::start_with_texts(&[&refused_zone()]).await;
+    let https = TestHttps::start().await;
+    let dns = server.layer();
+    let guarded = AuditOptions {
+        allow_private_fetch: false,
+        ..options(&https)
+    };
+    for (label, address) in REFUSED {
+        let domain = format!("{label}.ssrf.test");
+        let checked = audit(&dns, &domain, &guarded).await;
+        assert_eq!(
+            codes(&checked.findings),
+            vec!["mta_sts.policy_unreachable"],
+            "{domain}"
+        );
+        let policy = checked.section.policy.as_ref().unwrap();
+        let ip: std::net::IpAddr = address.parse().unwrap();
+        assert_eq!(policy.refused_addresses, vec![ip], "{domain}");
+        let detail = &checked.findings[0].detail;
+        assert!(
+            detail.contains("--allow-private-fetch"),
+            "{domain}: {detail}"
+        );
+        assert_eq!(https.accepted(), 0, "{domain}: a connection was made");
+    }
+    // Without the guard the same fetches go out: to the test server for
+    // the forms this host routes to loopback (the others are not tried,
+    // since they would leave the machine).
+    let open = options_allowing(&guarded);
+    for label in ["loopback", "mapped"] {
+        let before = https.accepted();
+        let checked = audit(&dns, &format!("{label}.ssrf.test"), &open).await;
+        let policy = checked.section.policy.as_ref().unwrap();
+        assert!(policy.refused_addresses.is_empty(), "{label}");
+        assert!(https.accepted() > before, "{label}: no connection was made");
+    }
 }

@@ -172,6 +172,7 @@ impl Env {
                 attempts: 1,
                 deadline: Duration::from_secs(5),
                 cache_capacity: 0,
+                max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
             },
             Vec::new(),
         )
@@ -928,6 +929,7 @@ async fn dmarc_conformance_suites() {
                 attempts: 1,
                 deadline: Duration::from_secs(5),
                 cache_capacity: 0,
+                max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
             },
             Vec::new(),
         )

@@ -1,7 +1,8 @@
 //! The resolver layer against a real DNS server on loopback: deadlines,
 //! failures as errors, TCP on truncation, the per-request memo, the shared
-//! cache, the zone overlay, `--offline`, the trace, and the bridge that
-//! puts mail-auth's lookups through the same layer.
+//! cache, the zone overlay, `--offline`, the trace, the question budget
+//! (one per request, or shared by a batch's resolvers), and the bridge
+//! that puts mail-auth's lookups through the same layer.
 
 mod support;
 
@@ -393,4 +394,116 @@ async fn txt_split_over_lines_in_parentheses_is_served_as_written() {
     .unwrap();
     let answer = dns.resolver().lookup(&key, RecordType::TXT).await.unwrap();
     assert_eq!(answer.txt(), vec![expected]);
+}
+
+/// Resolver settings over `server` allowing `max_questions` upstream
+/// questions per request, with a shared cache.
+fn budgeted(server: &TestDns, max_questions: usize) -> std::sync::Arc<Dns> {
+    Dns::new(
+        Settings {
+            max_questions,
+            cache_capacity: 100,
+            ..server.settings()
+        },
+        vec![],
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_question_budget_lookups_fail_without_being_sent() {
+    let server = TestDns::start_with_texts(&[ZONE, REVERSE]).await;
+    let dns = budgeted(&server, 3);
+    let resolver = dns.resolver();
+    let names: Vec<Name> = (0..6)
+        .map(|i| name(&format!("n{i}.example.test.")))
+        .collect();
+    let mut outcomes = Vec::new();
+    for n in &names {
+        outcomes.push(resolver.lookup(n, RecordType::A).await);
+    }
+    // Three questions went out and were answered (NXDOMAIN is an answer).
+    assert_eq!(server.queries().len(), 3);
+    assert!(outcomes[..3].iter().all(|o| o.is_ok()));
+    // The rest failed at once: a DNS failure, never "no such name".
+    for outcome in &outcomes[3..] {
+        assert_eq!(outcome.as_ref().unwrap_err(), &DnsError::QuestionBudget(3));
+    }
+    let error = outcomes[3].as_ref().unwrap_err().to_string();
+    assert!(error.contains("--max-dns-questions"), "{error}");
+    // What the request already knows costs nothing.
+    assert!(resolver.lookup(&names[0], RecordType::A).await.is_ok());
+    assert_eq!(server.queries().len(), 3);
+
+    let summary = resolver.summary(true);
+    assert!(summary.budget_exhausted);
+    assert_eq!(summary.upstream_queries, 3);
+    let trace = summary.trace.unwrap();
+    let unsent: Vec<_> = trace
+        .iter()
+        .filter(|e| e.source == Source::NotSent)
+        .collect();
+    assert_eq!(unsent.len(), 3);
+    assert!(unsent.iter().all(|e| e.rcode == "BUDGET"));
+    let json = serde_json::to_value(&trace).unwrap();
+    assert_eq!(json[3]["source"], "not_sent");
+
+    // Answers from the shared cache are free: a new request within the
+    // budget still gets the first three, and has all three questions left.
+    let next = dns.resolver();
+    for n in &names[..3] {
+        assert!(next.lookup(n, RecordType::A).await.is_ok());
+    }
+    assert_eq!(server.queries().len(), 3);
+    assert!(!next.summary(false).budget_exhausted);
+    for n in &names[3..] {
+        assert!(next.lookup(n, RecordType::A).await.is_ok());
+    }
+    assert_eq!(server.queries().len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolvers_given_one_budget_share_it() {
+    let server = TestDns::start_with_texts(&[ZONE, REVERSE]).await;
+    let dns = budgeted(&server, 4);
+    let budget = dns.question_budget();
+    let first = dns.resolver_within(&budget);
+    let second = dns.resolver_within(&budget);
+    for i in 0..3 {
+        let (a, b) = (
+            name(&format!("a{i}.example.test.")),
+            name(&format!("b{i}.example.test.")),
+        );
+        let _ = tokio::join!(
+            first.lookup(&a, RecordType::A),
+            second.lookup(&b, RecordType::A)
+        );
+    }
+    assert_eq!(server.queries().len(), 4, "one budget of 4 for both");
+    assert_eq!(budget.used(), 4);
+    assert_eq!(
+        first.summary(false).upstream_queries + second.summary(false).upstream_queries,
+        4
+    );
+    assert!(first.summary(false).budget_exhausted || second.summary(false).budget_exhausted);
+    // A resolver of its own has a budget of its own.
+    let own = dns.resolver();
+    assert!(
+        own.lookup(&name("c.example.test."), RecordType::A)
+            .await
+            .is_ok()
+    );
+    assert_eq!(server.queries().len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_spf_check_past_the_budget_is_temperror_never_none() {
+    let server = TestDns::start_with_texts(&[ZONE, REVERSE]).await;
+    // The record is fetched; its a: target and include are not.
+    let dns = budgeted(&server, 1);
+    let check = spf::check(&dns.resolver(), &mail_from("203.0.113.9", "a@example.test"))
+        .await
+        .unwrap();
+    assert_eq!(check.result, SpfResult::TempError);
+    assert_eq!(server.queries().len(), 1);
 }

@@ -74,6 +74,7 @@ fn resolver_layer(servers: &Servers, overlay: Vec<zone::Zone>) -> Arc<Dns> {
             attempts: 1,
             deadline: Duration::from_secs(8),
             cache_capacity: 0,
+            max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
         },
         overlay,
     )
@@ -87,6 +88,7 @@ fn options(servers: &Servers, selectors: Vec<String>) -> AuditOptions {
         fetch_timeout: Duration::from_secs(2),
         extra_roots_pem: servers.https.ca_pem.clone(),
         https_port: servers.https.port(),
+        ..AuditOptions::default()
     }
 }
 

@@ -34,6 +34,7 @@ fn layer(dns: &TestDns) -> Arc<Dns> {
             attempts: 1,
             deadline: Duration::from_secs(8),
             cache_capacity: 0,
+            ..Settings::default()
         },
         Vec::new(),
     )

@@ -22,6 +22,7 @@ async fn setup() -> (TestDns, Arc<Dns>) {
             attempts: 1,
             deadline: Duration::from_secs(5),
             cache_capacity: 1000,
+            max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
         },
         vec![],
     )

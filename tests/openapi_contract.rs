@@ -34,11 +34,20 @@ const SPEC: &str = "openapi.yaml";
 const KEY: &str = "contract-key-0123456789abcdef";
 
 /// Documented answers no request can provoke, with the reason.
-const UNREACHABLE: &[(&str, u16, &str)] = &[(
-    "listFindings",
-    504,
-    "the catalog is answered without any I/O, before the request timeout can fire",
-)];
+const UNREACHABLE: &[(&str, u16, &str)] = &[
+    (
+        "listFindings",
+        504,
+        "the catalog is answered without any I/O, before the request timeout can fire",
+    ),
+    (
+        "auditDomains",
+        504,
+        "the request timeout starts once the body is in, and the batch answers by 90 % of \
+         it with the unfinished domains marked timed out; only a server too starved to \
+         write that answer in the last 10 % would answer 504",
+    ),
+];
 
 /// The methods tried on every documented path.
 const METHODS: [Method; 5] = [
@@ -1148,6 +1157,11 @@ async fn overload_and_timeouts(c: &Contract) {
     for (id, response) in each_v1_operation(&s).await {
         if id == "listFindings" {
             c.expect(id, response, 200, None).await;
+        } else if id == "auditDomains" {
+            // A batch answers what it finished by its deadline: here
+            // nothing, so the domain is marked timed out, not a 504.
+            let body = c.expect(id, response, 200, None).await;
+            assert_eq!(body[0]["timed_out"], true, "{body}");
         } else {
             c.expect(id, response, 504, Some("timeout")).await;
         }

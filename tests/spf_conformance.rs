@@ -70,6 +70,7 @@ async fn openspf_rfc7208_suite() {
                 attempts: 1,
                 deadline: Duration::from_secs(5),
                 cache_capacity: 0,
+                max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
             },
             Vec::new(),
         )

@@ -44,6 +44,7 @@ fn setup() -> &'static Setup {
             attempts: 1,
             deadline: Duration::from_secs(2),
             cache_capacity: 0,
+            max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
         };
         let dns = runtime.block_on(async { Dns::new(settings, zones).expect("resolver layer") });
         Setup { runtime, dns }

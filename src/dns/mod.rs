@@ -22,6 +22,12 @@
 //! Every question a request relied on is recorded in its trace ([`trace`]).
 //! Every request has a deadline: once it passes, questions fail at once
 //! with [`DnsError::Deadline`], so no report waits on DNS for longer.
+//! Every request also has a budget of upstream questions
+//! ([`QuestionBudget`], `--max-dns-questions`): answers from the overlay,
+//! the memo and the shared cache are free, and once the budget is spent
+//! further questions fail at once with [`DnsError::QuestionBudget`] instead
+//! of going on the wire. The audits of one batch share one budget, so a
+//! request's DNS cost is bounded whatever it asks for.
 //! A failure — timeout, SERVFAIL, REFUSED — is an `Err`, never an empty
 //! answer: callers turn it into `temperror`, never into "no record".
 //!
@@ -52,6 +58,7 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use overlay::Overlay;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -61,6 +68,12 @@ use upstream::Upstream;
 
 /// How many CNAMEs a lookup follows before giving up.
 const MAX_CNAME_CHAIN: usize = 8;
+
+/// The default of `--max-dns-questions`. A healthy audit sends about 40
+/// upstream questions (60 with 20 DKIM selectors besides the 27 common
+/// ones), so one audit has ample room and a batch of 50 such domains (the
+/// default `--max-batch`) about fits.
+pub const DEFAULT_MAX_QUESTIONS: usize = 2000;
 
 /// Where upstream questions go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +98,8 @@ pub struct Settings {
     pub deadline: Duration,
     /// Entries of the shared cache; 0 disables it (one-shot CLI runs).
     pub cache_capacity: usize,
+    /// Most upstream questions one request may send (`--max-dns-questions`).
+    pub max_questions: usize,
 }
 
 impl Default for Settings {
@@ -95,6 +110,7 @@ impl Default for Settings {
             attempts: 2,
             deadline: Duration::from_secs(10),
             cache_capacity: 0,
+            max_questions: DEFAULT_MAX_QUESTIONS,
         }
     }
 }
@@ -130,6 +146,13 @@ pub enum DnsError {
     Network(String),
     #[error("malformed answer: {0}")]
     Malformed(String),
+    /// Not asked: the request had sent as many upstream questions as it
+    /// may.
+    #[error(
+        "not asked: the request used up its budget of {0} upstream DNS questions \
+         (--max-dns-questions)"
+    )]
+    QuestionBudget(usize),
 }
 
 impl DnsError {
@@ -143,6 +166,7 @@ impl DnsError {
             DnsError::Deadline => "DEADLINE".into(),
             DnsError::Network(_) => "NETWORK-ERROR".into(),
             DnsError::Malformed(_) => "FORMERR".into(),
+            DnsError::QuestionBudget(_) => "BUDGET".into(),
         }
     }
 }
@@ -232,6 +256,41 @@ impl Answer {
 /// The outcome of one question.
 pub type Outcome = Result<Answer, DnsError>;
 
+/// How many upstream questions a request may still send. Clones share the
+/// count, so the resolvers of one batch draw on one budget.
+#[derive(Debug, Clone)]
+pub struct QuestionBudget {
+    limit: usize,
+    used: Arc<AtomicUsize>,
+}
+
+impl QuestionBudget {
+    pub fn new(limit: usize) -> QuestionBudget {
+        QuestionBudget {
+            limit,
+            used: Arc::default(),
+        }
+    }
+
+    /// Takes one question from the budget; false when it is spent.
+    fn take(&self) -> bool {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                (used < self.limit).then_some(used + 1)
+            })
+            .is_ok()
+    }
+
+    /// Questions taken so far.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
 /// The long-lived part of the resolver layer: settings, overlay, shared
 /// cache. Build once per process; take a [`Resolver`] per request.
 pub struct Dns {
@@ -239,6 +298,7 @@ pub struct Dns {
     overlay: Overlay,
     cache: Option<SharedCache>,
     deadline: Duration,
+    max_questions: usize,
     /// Loopback endpoints that route mail-auth's lookups, reused.
     bridges: bridge::BridgePool,
     /// TXT records as mail-auth parsed them, across requests.
@@ -272,16 +332,32 @@ impl Dns {
             overlay: Overlay::new(zones),
             cache: (settings.cache_capacity > 0).then(|| SharedCache::new(settings.cache_capacity)),
             deadline: settings.deadline,
+            max_questions: settings.max_questions,
             bridges: bridge::BridgePool::new(settings.deadline),
             parsed_records: Arc::default(),
         }))
     }
 
-    /// A fresh per-request handle with its own trace, memo and deadline.
+    /// A fresh per-request handle with its own trace, memo, deadline and
+    /// question budget.
     pub fn resolver(self: &Arc<Self>) -> Resolver {
+        self.resolver_within(&self.question_budget())
+    }
+
+    /// A fresh budget of `--max-dns-questions`, for resolvers to share
+    /// ([`Dns::resolver_within`]).
+    pub fn question_budget(&self) -> QuestionBudget {
+        QuestionBudget::new(self.max_questions)
+    }
+
+    /// A fresh per-request handle with its own trace, memo and deadline,
+    /// drawing its upstream questions from `budget` (shared with every
+    /// other resolver given the same budget).
+    pub fn resolver_within(self: &Arc<Self>, budget: &QuestionBudget) -> Resolver {
         Resolver {
             session: Arc::new(Session {
                 dns: Arc::clone(self),
+                budget: budget.clone(),
                 deadline: Instant::now() + self.deadline,
                 memo: Mutex::new(HashMap::new()),
                 memo_checking_disabled: Mutex::new(HashMap::new()),
@@ -328,6 +404,7 @@ type Question = (LowerName, RecordType);
 #[derive(Debug)]
 struct Session {
     dns: Arc<Dns>,
+    budget: QuestionBudget,
     deadline: Instant,
     memo: Mutex<HashMap<Question, Arc<OnceCell<Outcome>>>>,
     /// The same for questions asked with the CD bit.
@@ -537,6 +614,14 @@ impl Resolver {
         if let Some(answer) = cache.and_then(|c| c.get(&key)) {
             return (Ok(answer), Source::Cache, None);
         }
+        let budget = &self.session.budget;
+        if !budget.take() {
+            return (
+                Err(DnsError::QuestionBudget(budget.limit())),
+                Source::NotSent,
+                None,
+            );
+        }
         let (outcome, server) = match upstream
             .exchange(name, rtype, checking_disabled, self.session.deadline)
             .await
@@ -603,6 +688,9 @@ impl Resolver {
                 .iter()
                 .filter(|(source, _)| *source == Source::Upstream)
                 .count(),
+            budget_exhausted: outcomes
+                .iter()
+                .any(|(source, _)| *source == Source::NotSent),
             trace: with_trace.then(|| self.trace()),
             outcomes,
         }

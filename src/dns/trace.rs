@@ -9,7 +9,7 @@ use serde::Serialize;
 
 /// Where an answer came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Source {
     /// A `--zone` file (or, with `--offline`, the overlay's NXDOMAIN for a
     /// name outside every zone).
@@ -18,6 +18,8 @@ pub enum Source {
     Upstream,
     /// Reused: asked before in this request, or from the shared cache.
     Cache,
+    /// Not asked: the request's question budget was spent.
+    NotSent,
 }
 
 impl Source {
@@ -26,6 +28,7 @@ impl Source {
             Source::Overlay => "overlay",
             Source::Upstream => "upstream",
             Source::Cache => "cache",
+            Source::NotSent => "not_sent",
         }
     }
 }
@@ -36,7 +39,8 @@ pub struct TraceEntry {
     pub name: String,
     #[serde(rename = "type")]
     pub rtype: String,
-    /// `NOERROR`, `NXDOMAIN`, `SERVFAIL`, `REFUSED`, `TIMEOUT`, `DEADLINE`…
+    /// `NOERROR`, `NXDOMAIN`, `SERVFAIL`, `REFUSED`, `TIMEOUT`, `DEADLINE`,
+    /// `BUDGET`…
     pub rcode: String,
     /// Answer records in presentation form (`TXT "v=spf1 -all"`).
     pub answers: Vec<String>,
@@ -54,6 +58,10 @@ pub struct DnsSummary {
     pub queries: usize,
     /// Of those, how many were sent to an upstream server.
     pub upstream_queries: usize,
+    /// Questions went unasked because the request's budget of upstream
+    /// questions (`--max-dns-questions`) was spent: their checks are
+    /// unknown.
+    pub budget_exhausted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<TraceEntry>>,
     /// Each question's source and response code, for counting (the

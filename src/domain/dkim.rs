@@ -21,6 +21,16 @@
 //! Finding no key is weak evidence: the probe list cannot name every
 //! provider's selector, so without a selector from the caller the result is
 //! "unknown", and a lookup that failed is never read as "no key".
+//!
+//! A domain that does not exist has no keys: NXDOMAIN for a name means no
+//! name below it exists either (RFC 8020 §2). So the selectors are asked
+//! once the domain's own TXT question has answered — the question the SPF
+//! check asks at the same moment, so waiting for it sends nothing more —
+//! and not at all when that answer is NXDOMAIN for the domain itself (not
+//! for the target of a CNAME there). That keeps an audit of a domain that
+//! does not exist from costing a question per selector; it delays the
+//! selector answers by one round trip, which the audit's longer chains (MX
+//! hosts, SPF includes, the MTA-STS policy) usually take anyway.
 
 use super::name::DomainName;
 use super::{AuditContext, Checked};
@@ -255,11 +265,14 @@ impl DkimSection {
 // ---------------------------------------------------------------------------
 // Fetching
 
-/// Looks up every selector concurrently and judges what comes back.
+/// Looks up every selector concurrently, unless the domain does not
+/// exist, and judges what comes back.
 pub async fn check(cx: &AuditContext<'_>) -> Checked<DkimSection> {
+    let apex = cx.resolver.lookup(&cx.domain.fqdn(), RecordType::TXT).await;
+    let absent = apex.is_ok_and(|a| a.rcode == Rcode::NXDomain && a.records.is_empty());
     let lookups = plan(cx.domain, &cx.options.selectors)
         .into_iter()
-        .map(|(selector, source)| fetch(cx.resolver, cx.domain, selector, source));
+        .map(|(selector, source)| fetch(cx.resolver, cx.domain, selector, source, absent));
     let fetched = join_all(lookups).await;
     evaluate(cx.domain, fetched)
 }
@@ -339,6 +352,8 @@ struct TxtAnswer {
     records: Vec<Vec<u8>>,
     cname_chain: Vec<String>,
     nxdomain: bool,
+    /// Not asked: the domain itself does not exist (RFC 8020 §2).
+    below_nxdomain: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -360,17 +375,30 @@ impl From<&Answer> for TxtAnswer {
                 })
                 .collect(),
             nxdomain: answer.rcode == Rcode::NXDomain,
+            below_nxdomain: false,
         }
     }
 }
 
+/// The answer at one selector; with `domain_absent`, what the domain's
+/// NXDOMAIN already says, without asking.
 async fn fetch(
     resolver: &Resolver,
     domain: &DomainName,
     selector: String,
     source: SelectorSource,
+    domain_absent: bool,
 ) -> Fetched {
     let (name, answer) = match key_name(&selector, domain) {
+        Ok((text, _)) if domain_absent => {
+            let nothing = TxtAnswer {
+                records: Vec::new(),
+                cname_chain: Vec::new(),
+                nxdomain: true,
+                below_nxdomain: true,
+            };
+            (text, Ok(nothing))
+        }
         Ok((text, name)) => {
             let answer = resolver
                 .lookup(&name, RecordType::TXT)
@@ -508,6 +536,11 @@ fn evaluate(domain: &DomainName, fetched: Vec<Fetched>) -> Checked<DkimSection> 
 
 fn lookup_evidence(f: &Fetched) -> String {
     match &f.answer {
+        Ok(a) if a.below_nxdomain => format!(
+            "{} TXT: not asked, NXDOMAIN for the domain means no name below it exists \
+             (RFC 8020)",
+            f.name
+        ),
         Ok(a) if a.records.is_empty() && a.nxdomain => format!("{} TXT: NXDOMAIN", f.name),
         Ok(a) if a.records.is_empty() => format!("{} TXT: no record", f.name),
         Ok(a) => {
@@ -1337,6 +1370,7 @@ mod tests {
                 records: records.iter().map(|r| r.as_bytes().to_vec()).collect(),
                 cname_chain: Vec::new(),
                 nxdomain: records.is_empty(),
+                below_nxdomain: false,
             }),
         }
     }
@@ -2060,6 +2094,7 @@ mod tests {
                 records: vec![rsa.clone().into_bytes()],
                 cname_chain: vec!["selector1-example-com._domainkey.tenant.example.net.".into()],
                 nxdomain: false,
+                below_nxdomain: false,
             }),
             ..answered("selector1", SelectorSource::Probed, &[])
         };

@@ -8,6 +8,7 @@
 //! of the MX hosts, BIMI's DMARC prerequisite) are separate functions the
 //! orchestration calls once both are known, so no check waits for another.
 
+pub mod address;
 pub mod bimi;
 pub mod dkim;
 pub mod dmarc;
@@ -39,6 +40,9 @@ pub struct AuditOptions {
     pub extra_roots_pem: Vec<u8>,
     /// The port of HTTPS fetches; 443 except in tests.
     pub https_port: u16,
+    /// Most records the SPF walk reads, a/mx/exists targets it checks and
+    /// nodes its tree shows (`--max-spf-nodes`).
+    pub max_spf_nodes: usize,
 }
 
 impl Default for AuditOptions {
@@ -49,6 +53,7 @@ impl Default for AuditOptions {
             fetch_timeout: Duration::from_secs(5),
             extra_roots_pem: Vec::new(),
             https_port: 443,
+            max_spf_nodes: spf::DEFAULT_MAX_NODES,
         }
     }
 }

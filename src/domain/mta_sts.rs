@@ -11,7 +11,8 @@
 //! 2. **The policy file** at `https://mta-sts.<domain>/.well-known/mta-sts.txt`
 //!    (§3.3), fetched only when the record is valid: the host is resolved
 //!    through the audit's resolver (so `--zone`, the trace and the deadline
-//!    apply) and never connected to at a private address unless the caller
+//!    apply) and never connected to at an address that is not public
+//!    ([`is_fetchable`]: private, loopback, documentation…) unless the caller
 //!    allows it; redirects are not followed, the status must be 200, the
 //!    media type `text/plain` (§3.2), the body at most 64 KiB, all within
 //!    the fetch timeout. Trust anchors are the Mozilla roots plus any the
@@ -30,7 +31,7 @@
 //! evaluation (the parsers, [`evaluate_record`], [`evaluate_policy`],
 //! [`coverage`]), which are pure and tested below without a network.
 
-use super::mx::is_private;
+use super::address::is_fetchable;
 use super::{AuditContext, AuditOptions, Checked};
 use crate::dns::{DnsError, Rcode, Resolver};
 use crate::findings::Finding;
@@ -142,7 +143,8 @@ pub struct PolicyReport {
     pub host: String,
     /// The policy host's addresses, as resolved.
     pub addresses: Vec<IpAddr>,
-    /// Addresses not connected to because they are private.
+    /// Addresses not connected to because they are not public (see
+    /// [`is_fetchable`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refused_addresses: Vec<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -767,8 +769,9 @@ pub enum FetchError {
     #[error("{host} has no A or AAAA record{}", if *.nxdomain { " (the name does not exist)" } else { "" })]
     NoAddress { host: String, nxdomain: bool },
     #[error(
-        "refused to connect to {host} at {}: a private, loopback or link-local address \
-         (pass --allow-private-fetch to allow it)",
+        "refused to connect to {host} at {}: not a public address (private, loopback, \
+         link-local, documentation or another special-purpose range; pass \
+         --allow-private-fetch to allow it)",
         list(.addresses)
     )]
     PrivateAddress {
@@ -841,12 +844,12 @@ pub fn judge_response(
 }
 
 /// Splits a host's addresses into those the fetch may connect to and
-/// those refused as private (see [`is_private`]).
+/// those refused as not globally reachable (see [`is_fetchable`]).
 pub fn screen_addresses(addresses: &[IpAddr], allow_private: bool) -> (Vec<IpAddr>, Vec<IpAddr>) {
     if allow_private {
         return (addresses.to_vec(), Vec::new());
     }
-    addresses.iter().partition(|ip| !is_private(**ip))
+    addresses.iter().partition(|ip| is_fetchable(**ip))
 }
 
 /// Everything the fetch saw; the input of [`evaluate_policy`].
@@ -1813,16 +1816,25 @@ mod tests {
     }
 
     #[test]
-    fn screens_private_addresses_unless_allowed() {
-        let ips: Vec<IpAddr> = ["192.0.2.1", "127.0.0.1", "10.1.2.3", "2001:db8::1", "::1"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
+    fn screens_addresses_that_are_not_public_unless_allowed() {
+        let ips: Vec<IpAddr> = [
+            "192.0.2.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "2001:db8::1",
+            "::1",
+            "8.8.8.8",
+            "2606:4700::1",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
         let (usable, refused) = screen_addresses(&ips, false);
-        assert_eq!(usable, vec![ips[0], ips[3]]);
-        assert_eq!(refused, vec![ips[1], ips[2], ips[4]]);
+        assert_eq!(usable, vec![ips[5], ips[6]]);
+        // Documentation ranges are no server's address: refused too.
+        assert_eq!(refused, vec![ips[0], ips[1], ips[2], ips[3], ips[4]]);
         let (usable, refused) = screen_addresses(&ips, true);
-        assert_eq!((usable.len(), refused.len()), (5, 0));
+        assert_eq!((usable.len(), refused.len()), (7, 0));
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub async fn audit(
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let codes: Vec<&'static str> = findings.iter().map(|f| f.code).collect();
     let facts = DomainFacts {
-        spf: usable(&codes, "spf.dns_error", spf_unusable(&spf.section)),
+        spf: spf_usable(&codes, &spf.section),
         dkim: dkim.section.has_usable_key(),
         dmarc: usable(&codes, "dmarc.dns_error", enforcement.is_none()),
         codes: codes.clone(),
@@ -182,6 +182,16 @@ fn usable(codes: &[&str], dns_error: &str, unusable: bool) -> Option<bool> {
     } else {
         Some(!unusable)
     }
+}
+
+/// `None` when a lookup failed, or when the walk stopped at its limit
+/// before the record was shown unusable; else whether it is usable.
+fn spf_usable(codes: &[&str], section: &spf::SpfSection) -> Option<bool> {
+    let unusable = spf_unusable(section);
+    if !unusable && !section.complete {
+        return None;
+    }
+    usable(codes, "spf.dns_error", unusable)
 }
 
 /// SPF that a receiver would turn into none or permerror.

@@ -246,6 +246,19 @@ pub static CATALOG: &[CatalogEntry] = &[
               then run the check again. If the failure persists, contact your DNS provider.",
         refs: &["RFC 7208 §4.4", "RFC 7208 §8.6"],
     },
+    CatalogEntry {
+        code: "spf.walk_limit",
+        severity: Severity::Warning,
+        title: "SPF include tree too large to read in full",
+        why: "The SPF record reaches more records, or more names to look up, than the \
+              audit reads for one domain. A tree that size is far past the 10 DNS lookups \
+              receivers allow, so they return a permanent error; the audit's counts are \
+              what it read before stopping, so the full cost is at least that much.",
+        fix: "Flatten the SPF record: list your senders' ip4:/ip6: ranges directly and \
+              keep at most a few includes, so the whole tree stays within 10 lookups. \
+              An operator who needs bigger trees read in full can raise --max-spf-nodes.",
+        refs: &["RFC 7208 §4.6.4", "RFC 7208 §11.1"],
+    },
     // ----------------------------------------------------------------------
     // DMARC
     // ----------------------------------------------------------------------
@@ -1026,6 +1039,7 @@ mod tests {
         ("spf.string_too_long", Severity::Error),
         ("spf.record_too_long", Severity::Warning),
         ("spf.dns_error", Severity::Warning),
+        ("spf.walk_limit", Severity::Warning),
         // DMARC
         ("dmarc.missing", Severity::Error),
         ("dmarc.multiple_records", Severity::Error),

@@ -6,9 +6,17 @@
 //! the limit is on the size of the work a request asks for. The domains
 //! are audited [`CONCURRENT_AUDITS`] at a time and answered in the order
 //! given, each report as `GET /v1/domains/{domain}` would give it.
+//!
+//! A batch is one request, with one cost: its audits draw on one budget
+//! of upstream DNS questions (`--max-dns-questions`) and share one
+//! deadline, [`BATCH_SHARE`] of the request timeout from when the body
+//! has arrived. An audit not finished by then — still running, or never
+//! started — is answered as a [`TimedOut`] entry in its place, so the
+//! audits that finished are never lost to a 504.
 
 use super::problem::{Problem, ProblemType};
 use super::{AppState, ReportParams, json_body, params};
+use crate::dns::QuestionBudget;
 use crate::domain::AuditOptions;
 use crate::domain::name::DomainName;
 use crate::domain::report::{self, DomainReport};
@@ -19,13 +27,19 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::Json;
 use futures_util::stream::{self, StreamExt};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Domains of one batch audited at once.
 pub const CONCURRENT_AUDITS: usize = 8;
 
 /// Most DKIM selectors one request may add (each is asked of every domain).
 pub const MAX_SELECTORS: usize = 20;
+
+/// The share of `--request-timeout` a batch's audits may take; the rest is
+/// room to answer before the request timeout would turn it into a 504.
+pub const BATCH_SHARE: f64 = 0.9;
 
 /// The body limit of a batch: room for `max_batch` names at their longest.
 pub(super) fn batch_body_limit(max_batch: usize) -> usize {
@@ -101,14 +115,16 @@ fn domain_name(input: &str, field: String) -> Result<DomainName, Problem> {
         .map_err(|e| Problem::new(ProblemType::InvalidDomain, e.to_string()).field(field))
 }
 
-/// One audit with its own resolver, counted in the metrics.
+/// One audit with its own resolver, drawing on `budget`, counted in the
+/// metrics.
 async fn audit_one(
     state: &AppState,
     domain: &DomainName,
     options: &AuditOptions,
     trace: bool,
+    budget: &QuestionBudget,
 ) -> DomainReport {
-    let resolver = state.dns.resolver();
+    let resolver = state.dns.resolver_within(budget);
     let report = report::audit(&resolver, domain, options, trace).await;
     state.metrics.observe_report(&report.dns, &report.findings);
     report
@@ -123,9 +139,45 @@ pub(super) async fn audit(
     let domain = domain_name(&domain, "domain".into())?;
     let mut options = state.audit.clone();
     options.selectors = params.selectors;
+    let budget = state.dns.question_budget();
     Ok(Json(
-        audit_one(&state, &domain, &options, params.trace).await,
+        audit_one(&state, &domain, &options, params.trace, &budget).await,
     ))
+}
+
+/// One entry of a batch's answer: the domain's report, or why there is
+/// none.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum BatchEntry {
+    Report(Box<DomainReport>),
+    TimedOut(TimedOut),
+}
+
+/// A domain of a batch whose audit did not finish within the batch's
+/// deadline; ask for it again, alone or in a smaller batch.
+#[derive(Debug, Serialize)]
+pub struct TimedOut {
+    pub domain: String,
+    pub domain_unicode: String,
+    /// Always true: tells this entry from a report.
+    pub timed_out: bool,
+    pub detail: String,
+}
+
+impl TimedOut {
+    fn new(domain: &DomainName, allowed: Duration) -> TimedOut {
+        TimedOut {
+            domain: domain.ascii.clone(),
+            domain_unicode: domain.unicode.clone(),
+            timed_out: true,
+            detail: format!(
+                "not audited within the {} ms this batch may take (90 % of the request \
+                 timeout); the other domains' reports are complete — ask for this one again",
+                allowed.as_millis()
+            ),
+        }
+    }
 }
 
 /// The body of `POST /v1/domains`.
@@ -141,7 +193,7 @@ pub(super) async fn audit_batch(
     State(state): State<AppState>,
     query: Result<Query<ReportParams>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Vec<DomainReport>>, Problem> {
+) -> Result<Json<Vec<BatchEntry>>, Problem> {
     let params = params(query)?;
     let request: BatchRequest = json_body(body, batch_body_limit(state.service.max_batch))?;
     let max = state.service.max_batch;
@@ -178,13 +230,22 @@ pub(super) async fn audit_batch(
         .enumerate()
         .map(|(i, s)| selector(s, &format!("selectors[{i}]")))
         .collect::<Result<_, _>>()?;
-    let (state, options) = (&state, &options);
-    let reports = stream::iter(domains)
-        .map(|domain| async move { audit_one(state, &domain, options, params.trace).await })
+    let allowed = state.service.request_timeout.mul_f64(BATCH_SHARE);
+    let deadline = Instant::now() + allowed;
+    let budget = state.dns.question_budget();
+    let (state, options, budget) = (&state, &options, &budget);
+    let entries = stream::iter(domains)
+        .map(|domain| async move {
+            let audit = audit_one(state, &domain, options, params.trace, budget);
+            match tokio::time::timeout_at(deadline, audit).await {
+                Ok(report) => BatchEntry::Report(Box::new(report)),
+                Err(_) => BatchEntry::TimedOut(TimedOut::new(&domain, allowed)),
+            }
+        })
         .buffered(CONCURRENT_AUDITS)
         .collect()
         .await;
-    Ok(Json(reports))
+    Ok(Json(entries))
 }
 
 /// The whole catalog: code, severity, title, why, fix and refs of each.

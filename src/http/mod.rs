@@ -80,6 +80,8 @@ pub struct AppState {
     pub service: ServiceConfig,
     /// What `/metrics` reports.
     pub metrics: Arc<Metrics>,
+    /// The last `/readyz` probe, reused for a second.
+    pub ready: Arc<readiness::LastProbe>,
 }
 
 /// 25 MiB, the common size limit of receiving mail systems.
@@ -94,6 +96,7 @@ impl AppState {
             authserv_id: "mailvet".into(),
             service: ServiceConfig::default(),
             metrics: Arc::default(),
+            ready: Arc::default(),
         }
     }
 }

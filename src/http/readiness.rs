@@ -9,36 +9,71 @@
 //!
 //! The question is sent with the CD bit, the one form of lookup that skips
 //! the shared cache: a cached answer would keep reporting ready after the
-//! servers stopped answering.
+//! servers stopped answering. The probe's outcome is then kept for
+//! [`READY_CACHE`] ([`LastProbe`]): the endpoint needs no key, and without
+//! that every call would send a question upstream. Calls that arrive while
+//! a probe is on its way wait for it and share its outcome.
 
 use super::AppState;
 use super::problem::{Problem, ProblemType};
+use crate::dns::Dns;
 use axum::extract::State;
 use axum::response::Json;
 use hickory_proto::rr::{Name, RecordType};
 use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
 
 /// How long the probe waits; probes of orchestrators time out in seconds.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub(super) async fn readyz(
-    State(state): State<AppState>,
-) -> Result<Json<serde_json::Value>, Problem> {
-    let resolver = state.dns.resolver();
+/// How long a probe's outcome answers `/readyz`: orchestrators probe every
+/// few seconds, so this hides nothing from them.
+pub const READY_CACHE: Duration = Duration::from_secs(1);
+
+/// The last probe: when it finished and why it failed, if it did.
+#[derive(Debug, Default)]
+pub struct LastProbe {
+    outcome: Mutex<Option<(Instant, Result<(), String>)>>,
+}
+
+impl LastProbe {
+    /// The outcome of a probe at most [`READY_CACHE`] old, probing again
+    /// when there is none.
+    async fn outcome(&self, dns: &std::sync::Arc<Dns>) -> Result<(), String> {
+        let mut last = self.outcome.lock().await;
+        if let Some((at, outcome)) = &*last
+            && at.elapsed() < READY_CACHE
+        {
+            return outcome.clone();
+        }
+        let outcome = probe(dns).await;
+        *last = Some((Instant::now(), outcome.clone()));
+        outcome
+    }
+}
+
+async fn probe(dns: &std::sync::Arc<Dns>) -> Result<(), String> {
+    let resolver = dns.resolver();
     let root = Name::root();
     let probe = resolver.lookup_checking_disabled(&root, RecordType::SOA);
     match tokio::time::timeout(READY_TIMEOUT, probe).await {
-        Ok(Ok(_)) => Ok(Json(serde_json::json!({ "status": "ready" }))),
-        Ok(Err(e)) => Err(Problem::new(
-            ProblemType::NotReady,
-            format!("the DNS servers did not answer the probe (. SOA): {e}; check --dns"),
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!(
+            "the DNS servers did not answer the probe (. SOA): {e}; check --dns"
         )),
-        Err(_) => Err(Problem::new(
-            ProblemType::NotReady,
-            format!(
-                "the DNS servers did not answer the probe (. SOA) within {} s; check --dns",
-                READY_TIMEOUT.as_secs()
-            ),
+        Err(_) => Err(format!(
+            "the DNS servers did not answer the probe (. SOA) within {} s; check --dns",
+            READY_TIMEOUT.as_secs()
         )),
+    }
+}
+
+pub(super) async fn readyz(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    match state.ready.outcome(&state.dns).await {
+        Ok(()) => Ok(Json(serde_json::json!({ "status": "ready" }))),
+        Err(detail) => Err(Problem::new(ProblemType::NotReady, detail)),
     }
 }

@@ -28,7 +28,7 @@
 //! the caller can report SPF as not evaluated rather than guess.
 
 use super::headers::unfold;
-use crate::domain::mx::is_private;
+use crate::domain::address::is_private;
 use crate::findings::Finding;
 use mail_parser::Header;
 use serde::Serialize;

@@ -191,6 +191,7 @@ impl TestDns {
             attempts: 1,
             deadline: Duration::from_secs(5),
             cache_capacity: 0,
+            max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
         }
     }
 
@@ -247,19 +248,30 @@ impl TestDns {
 /// Keep the socket as long as the layer is used: once it is closed,
 /// queries are refused at once instead.
 pub async fn silent_layer(cache_capacity: usize) -> (tokio::net::UdpSocket, Arc<Dns>) {
-    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (silent, settings) = silent_settings().await;
     let layer = Dns::new(
         Settings {
-            upstream: UpstreamChoice::Servers(vec![silent.local_addr().unwrap()]),
-            query_timeout: Duration::from_millis(300),
-            attempts: 1,
-            deadline: Duration::from_secs(1),
             cache_capacity,
+            ..settings
         },
         Vec::new(),
     )
     .unwrap();
     (silent, layer)
+}
+
+/// The settings of [`silent_layer`] (no cache), to change before use.
+pub async fn silent_settings() -> (tokio::net::UdpSocket, Settings) {
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let settings = Settings {
+        upstream: UpstreamChoice::Servers(vec![silent.local_addr().unwrap()]),
+        query_timeout: Duration::from_millis(300),
+        attempts: 1,
+        deadline: Duration::from_secs(1),
+        cache_capacity: 0,
+        max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
+    };
+    (silent, settings)
 }
 
 /// UDP and TCP on one port, as a real server (and `--dns IP:PORT`) expects.
