@@ -10,6 +10,7 @@
 //! flag; it never surfaces later as a failed request.
 
 use crate::cli::parse_duration;
+use crate::message::limits::MessageLimits;
 use axum::http::HeaderValue;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -156,7 +157,9 @@ pub struct ServiceArgs {
 }
 
 /// Parses a count from 1 to `max`.
-fn count(max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+pub(crate) fn count(
+    max: usize,
+) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
     move |s| match s.trim().parse::<usize>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
         _ => Err(format!("`{s}` is not a number from 1 to {max}")),
@@ -177,6 +180,8 @@ pub struct ServiceConfig {
     pub header_read_timeout: Duration,
     pub max_batch: usize,
     pub shutdown_timeout: Duration,
+    /// What one posted message may cost (the `message` flags of `serve`).
+    pub message_limits: MessageLimits,
 }
 
 impl Default for ServiceConfig {
@@ -190,6 +195,7 @@ impl Default for ServiceConfig {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             max_batch: DEFAULT_MAX_BATCH,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            message_limits: MessageLimits::default(),
         }
     }
 }
@@ -232,6 +238,7 @@ impl ServiceArgs {
             header_read_timeout: self.header_read_timeout,
             max_batch: self.max_batch,
             shutdown_timeout: self.shutdown_timeout,
+            message_limits: MessageLimits::default(),
         })
     }
 }

@@ -19,6 +19,7 @@ pub enum ProblemType {
     MalformedJson,
     InvalidRequest,
     BodyTooLarge,
+    HeaderLimit,
     UnsupportedMediaType,
     NotFound,
     MethodNotAllowed,
@@ -40,6 +41,7 @@ impl ProblemType {
             ProblemType::MalformedJson => "malformed-json",
             ProblemType::InvalidRequest => "invalid-request",
             ProblemType::BodyTooLarge => "body-too-large",
+            ProblemType::HeaderLimit => "header-limit",
             ProblemType::UnsupportedMediaType => "unsupported-media-type",
             ProblemType::NotFound => "not-found",
             ProblemType::MethodNotAllowed => "method-not-allowed",
@@ -60,7 +62,7 @@ impl ProblemType {
             | ProblemType::MissingIdentity
             | ProblemType::MalformedJson
             | ProblemType::InvalidRequest => StatusCode::BAD_REQUEST,
-            ProblemType::BodyTooLarge | ProblemType::TooManyDomains => {
+            ProblemType::BodyTooLarge | ProblemType::HeaderLimit | ProblemType::TooManyDomains => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             ProblemType::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -82,6 +84,7 @@ impl ProblemType {
             ProblemType::MalformedJson => "The body is not valid JSON",
             ProblemType::InvalidRequest => "The request does not match the API",
             ProblemType::BodyTooLarge => "The request body is too large",
+            ProblemType::HeaderLimit => "The message's header section is over a limit",
             ProblemType::UnsupportedMediaType => "Unsupported media type",
             ProblemType::NotFound => "No such resource",
             ProblemType::MethodNotAllowed => "Method not allowed on this resource",

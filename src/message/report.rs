@@ -3,13 +3,23 @@
 //! checklist.
 //!
 //! This module decides the order of work and how verdicts combine: the
-//! envelope is completed from the headers when the caller gave none; SPF
-//! (MAIL FROM and HELO), DKIM, ARC and iprev run concurrently; DMARC then
-//! takes the MAIL FROM SPF result and the DKIM results. A verdict that
-//! cannot be decided — SPF without a client IP — is reported as not
-//! evaluated, never guessed.
+//! header section is measured against the message limits before anything
+//! parses it ([`limits`]); the envelope is completed from the headers when
+//! the caller gave none; SPF (MAIL FROM and HELO), DKIM, ARC and iprev run
+//! concurrently; DMARC then takes the MAIL FROM SPF result and the DKIM
+//! results. A verdict that cannot be decided — SPF without a client IP, a
+//! signature past the limits — is reported as not evaluated, never
+//! guessed.
+//!
+//! It also decides where the work runs. Parsing, hashing and signature
+//! checks are CPU work that would stall tokio's workers (and with them
+//! every other request, `/healthz` included, and the request timeout's
+//! timer), so the servers and the CLI call [`report_pooled`]: the report
+//! runs on tokio's blocking pool, at most one per core at a time, driving
+//! its DNS through the runtime's handle.
 
 use super::envelope::{self, Envelope, EnvelopeReport};
+use super::limits::{self, Budget, HeaderLimit, MessageLimits, NotEvaluated};
 use super::{Clock, MessageContext, arc, dkim, dmarc, headers, iprev};
 use crate::dns::Dns;
 use crate::dns::bridge::BridgeError;
@@ -18,7 +28,8 @@ use crate::findings::requirements::{self, MessageFacts, Requirement};
 use crate::findings::{Finding, Verdict, verdict};
 use crate::spf::{self, SpfCheck, SpfQuery, SpfResult};
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{Semaphore, oneshot};
 
 /// What the caller sends.
 #[derive(Debug, Clone)]
@@ -31,6 +42,21 @@ pub struct MessageRequest {
     /// The authserv-id of the Authentication-Results header.
     pub authserv_id: String,
     pub clock: Clock,
+    /// What verifying it may cost.
+    pub limits: MessageLimits,
+}
+
+/// Why there is no report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The message is over a header limit: the client's to fix.
+    #[error(transparent)]
+    Limit(#[from] HeaderLimit),
+    #[error(transparent)]
+    Bridge(#[from] BridgeError),
+    /// The verification stopped without an answer (it panicked).
+    #[error("the verification stopped unexpectedly: {0}")]
+    Stopped(String),
 }
 
 /// The SPF part: the MAIL FROM identity's result (what DMARC uses) and the
@@ -63,14 +89,65 @@ pub struct MessageReport {
     pub received_spf: Option<String>,
     pub requirements: Vec<Requirement>,
     pub dns: DnsSummary,
+    /// The DKIM signatures the message limits left out, when any were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_evaluated: Option<NotEvaluated>,
 }
 
-/// Verifies one message.
+/// Verifications running at once on the blocking pool: one per core, since
+/// more would only share the cores and hold more messages' working memory.
+fn verifiers() -> &'static Semaphore {
+    static VERIFIERS: OnceLock<Semaphore> = OnceLock::new();
+    VERIFIERS.get_or_init(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+    })
+}
+
+/// [`report`] on tokio's blocking pool, once one of the per-core slots is
+/// free (waiting for it takes no thread). The report's DNS still runs on
+/// the runtime, through its handle; the caller's task only waits. When the
+/// caller gives up (a request timeout), the report stops at its next wait
+/// for DNS. Needs a tokio runtime with the I/O and time drivers.
+pub async fn report_pooled(
+    dns: Arc<Dns>,
+    request: MessageRequest,
+    trace: bool,
+) -> Result<MessageReport, ReportError> {
+    let permit = verifiers()
+        .acquire()
+        .await
+        .map_err(|e| ReportError::Stopped(e.to_string()))?;
+    let runtime = tokio::runtime::Handle::current();
+    let span = tracing::Span::current();
+    // Dropped with this future: the report then stops.
+    let (_caller, gone) = oneshot::channel::<()>();
+    let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        span.in_scope(|| {
+            runtime.block_on(async {
+                tokio::select! {
+                    report = report(&dns, &request, trace) => Some(report),
+                    _ = gone => None,
+                }
+            })
+        })
+    });
+    match task.await {
+        Ok(Some(report)) => report,
+        Ok(None) => Err(ReportError::Stopped("the caller went away".into())),
+        Err(e) => Err(ReportError::Stopped(e.to_string())),
+    }
+}
+
+/// Verifies one message, on the calling task (see [`report_pooled`]).
 pub async fn report(
     dns: &Arc<Dns>,
     request: &MessageRequest,
     trace: bool,
-) -> Result<MessageReport, BridgeError> {
+) -> Result<MessageReport, ReportError> {
+    // Before any parser: a header flood is refused here at the cost of one
+    // pass over at most `header_bytes` bytes.
+    let section = limits::check(&request.raw, &request.limits)?;
     let resolver = dns.resolver();
     let lease = resolver.mail_auth().await?;
     let authenticator = &lease.authenticator;
@@ -81,10 +158,12 @@ pub async fn report(
         raw: &request.raw,
         clock: request.clock,
     };
-    let parsed_headers = headers::parse(&request.raw);
+    // mail-parser reads only the section just measured, wherever it would
+    // have ended it.
+    let parsed_headers = headers::parse(request.raw.get(..section.bytes).unwrap_or_default());
     let fields = headers::fields(&parsed_headers);
     let envelope = envelope::infer(&fields, request.envelope.clone());
-    let headers = headers::check_fields(&fields, request.bulk);
+    let headers = headers::check_fields(&fields, request.bulk, request.limits.dkim_signatures);
     let given = envelope.envelope();
     let spf_query = |mail_from: Option<String>| {
         given.ip.map(|ip| SpfQuery {
@@ -115,13 +194,17 @@ pub async fn report(
             None => None,
         }
     };
-    // DKIM and ARC share one parse of the message in its wire form.
-    let wire = dkim::wire_form(&request.raw);
-    let parsed = dkim::parse(&wire);
+    // DKIM and ARC share one parse of the message in its wire form, with
+    // the signatures the limits leave out hidden from mail-auth.
+    let (budget, wire) = Budget::new(dkim::wire_form(&request.raw), &request.limits);
+    let mut parsed = dkim::parse(&wire);
+    if let Some(message) = parsed.as_mut() {
+        budget.retain(message);
+    }
     let signatures = async {
         match &parsed {
             Some(message) => {
-                let v = dkim::verify_message(&cx, message).await;
+                let v = dkim::verify_within(&cx, message, &budget).await;
                 crate::domain::Checked {
                     section: v.section,
                     findings: v.findings,
@@ -132,7 +215,7 @@ pub async fn report(
     };
     let chain = async {
         match &parsed {
-            Some(message) => arc::verify_message(&cx, message).await,
+            Some(message) => arc::verify_within(&cx, message, &budget).await,
             None => arc::verify(&cx).await,
         }
     };
@@ -249,6 +332,7 @@ pub async fn report(
         headers: headers.section,
         authentication_results,
         dns: resolver.summary(trace),
+        not_evaluated: budget.not_evaluated(),
     })
 }
 
