@@ -553,21 +553,6 @@ impl Outcome {
     }
 }
 
-/// Process CPU time (user, system) in seconds, from /proc/self/stat.
-fn cpu_times() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // Fields 14 and 15 of proc(5); the kernel reports them at 100 Hz.
-    (ticks(11) / 100.0, ticks(12) / 100.0)
-}
-
 /// Runs `verify(i)` for message indices, each a task, `IN_FLIGHT` at once:
 /// the whole corpus once (every verdict must be right; this also warms the
 /// DNS), then cycling through it until `time` has passed.
@@ -593,7 +578,7 @@ where
 
     let asked_before = server.queries().len();
     let failures = Arc::new(AtomicUsize::new(0));
-    let (user0, sys0) = cpu_times();
+    let (user0, sys0) = support::cpu_times();
     let start = Instant::now();
     let deadline = start + time;
     let messages = stream::iter((0..).map(|i| i % corpus_len))
@@ -608,7 +593,7 @@ where
         })
         .await;
     let seconds = start.elapsed().as_secs_f64();
-    let (user1, sys1) = cpu_times();
+    let (user1, sys1) = support::cpu_times();
     let outcome = Outcome {
         mode,
         what,

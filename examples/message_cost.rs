@@ -13,15 +13,23 @@
 //!
 //! - `flood-24m`: 24 MB of `X:v` header lines;
 //! - `flood-600k`: 600,000 `X:v` header lines (2.4 MB);
-//! - `l-2000`: 2,000 DKIM-Signatures with distinct `l=` over a 20 MB body;
+//! - `l-2000`: 2,000 DKIM-Signatures with distinct `l=` over a 20 MB body,
+//!   `l=` 10 kB, 20 kB, ... 20 MB;
+//! - `l-2000-desc`: the same with `l=` 20 MB, 20 MB - 1 kB, ... (the first
+//!   ones each nearly the whole body: the worst case under a cap);
 //! - `sig-15000`: 15,000 copies of one valid RSA-8192 signature;
 //! - `sel-5000`: 5,000 signatures, each with its own `s=`;
-//! - `clean`: the fixture newsletter signed once (a real message).
+//! - `clean`: the fixture newsletter signed once (a real message);
+//! - `big-24m`: the same with a 24 MB body (a real, large message).
+//!
+//! `raised` lifts the message size limit to 64 MiB and the header limits
+//! out of the way (1,000,000 fields, 64 MiB), so that `sig-15000` and
+//! `sel-5000` reach the signature limits instead of the header limits.
 //!
 //! Run one case per process, so the peak is the case's own:
 //!
 //! ```sh
-//! for c in clean flood-600k flood-24m l-2000 sig-15000 sel-5000; do
+//! for c in clean big-24m flood-600k flood-24m l-2000 l-2000-desc sig-15000 sel-5000; do
 //!   cargo run --release --ignore-rust-version --example message_cost -- $c
 //! done
 //! ```
@@ -55,20 +63,19 @@ use tower::ServiceExt;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let case = std::env::args().nth(1).unwrap_or_else(|| "clean".into());
-    let copies = match std::env::args().nth(2).as_deref() {
-        Some("x2") => 2,
-        _ => 1,
-    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let case = args.first().cloned().unwrap_or_else(|| "clean".into());
+    let copies = if args.iter().any(|a| a == "x2") { 2 } else { 1 };
+    let raised = args.iter().any(|a| a == "raised");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(run(&case, copies));
+    runtime.block_on(run(&case, copies, raised));
 }
 
-async fn run(case: &str, copies: usize) {
+async fn run(case: &str, copies: usize, raised: bool) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let (private, public) = key_8192(&root.join("target/message_cost"));
     let read = |p: &str| std::fs::read_to_string(root.join(p)).expect("fixture");
@@ -88,7 +95,13 @@ async fn run(case: &str, copies: usize) {
         &read("fixtures/messages/reverse.zone"),
     ];
     let dns = TestDns::start_with_texts(&texts).await;
-    let app = router(AppState::new(dns.layer()));
+    let mut state = AppState::new(dns.layer());
+    if raised {
+        state.message_limit = 64 << 20;
+        state.service.message_limits.header_fields = 1_000_000;
+        state.service.message_limits.header_bytes = 64 << 20;
+    }
+    let app = router(state);
 
     let newsletter = read("fixtures/messages/msg-test-newsletter.eml").replace('\n', "\r\n");
     let sign = |message: &str| {
@@ -104,19 +117,11 @@ async fn run(case: &str, copies: usize) {
         "clean" => format!("{}{newsletter}", sign(&newsletter)).into_bytes(),
         "flood-24m" => flood(24_000_000 / 4),
         "flood-600k" => flood(600_000),
-        "l-2000" => {
-            let body = "a line of body text, long enough to hash. \n".repeat(20_000_000 / 44);
-            let mut m = String::from("From: news@msg.test\n");
-            for i in 0..2000u64 {
-                m.push_str(&format!(
-                    "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=msg.test; s=big; \
-                     h=from; l={}; bh=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=; b=AAAA\n",
-                    (i + 1) * 10_000
-                ));
-            }
-            m.push('\n');
-            m.push_str(&body);
-            m.into_bytes()
+        "l-2000" => lengths((1..=2000).map(|i| i * 10_000)),
+        "l-2000-desc" => lengths((0..2000).map(|i| BODY as u64 - i * 1000)),
+        "big-24m" => {
+            let text = newsletter.clone() + &body(24_000_000);
+            format!("{}{text}", sign(&text)).into_bytes()
         }
         "sig-15000" => {
             let header = sign(&newsletter);
@@ -195,9 +200,10 @@ async fn run(case: &str, copies: usize) {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_later = status_kb("VmRSS");
     println!(
-        "{case} x{copies}: message {:.1} MB | wall {wall:.2} s | CPU {cpu:.2} s | RSS before {} MB, \
+        "{case} x{copies}{}: message {:.1} MB | wall {wall:.2} s | CPU {cpu:.2} s | RSS before {} MB, \
          peak {} MB, after {} MB, after 1 s {} MB | status {} | response {bytes} bytes | \
          DNS questions {} | slowest /healthz {} ms{}",
+        if raised { " raised" } else { "" },
         size as f64 / 1e6,
         rss_before / 1024,
         peak / 1024,
@@ -212,6 +218,29 @@ async fn run(case: &str, copies: usize) {
             format!(" | {detail}")
         }
     );
+}
+
+/// The body of the `l=` cases, in bytes.
+const BODY: usize = 20_000_000;
+
+/// Text lines of about `size` bytes (CR LF).
+fn body(size: usize) -> String {
+    "a line of body text, long enough to hash, and then some.\r\n".repeat(size / 58)
+}
+
+/// 2,000 DKIM-Signatures, one per `l=` given, over a 20 MB body: each
+/// distinct `l=` is one more body hash to compute.
+fn lengths(l: impl Iterator<Item = u64>) -> Vec<u8> {
+    let mut m = String::from("From: news@msg.test\r\n");
+    for l in l {
+        m.push_str(&format!(
+            "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=msg.test; s=big; \
+             h=from; l={l}; bh=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=; b=AAAA\r\n"
+        ));
+    }
+    m.push_str("\r\n");
+    m.push_str(&body(BODY));
+    m.into_bytes()
 }
 
 /// A minimal message with `lines` extra `X:v` header lines (LF, as pasted).
@@ -291,6 +320,12 @@ fn key_8192(dir: &Path) -> (PathBuf, Vec<u8>) {
     (private, std::fs::read(public).expect("key"))
 }
 
+/// User + system CPU of the process, in seconds.
+fn cpu_seconds() -> f64 {
+    let (user, system) = support::cpu_times();
+    user + system
+}
+
 fn status_kb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
@@ -303,18 +338,4 @@ fn status_kb(field: &str) -> u64 {
                 .map(|v| v.trim().parse().unwrap_or(0))
         })
         .unwrap_or(0)
-}
-
-/// User + system CPU of the process, from /proc/self/stat (100 Hz ticks).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
