@@ -191,10 +191,25 @@ async fn run(case: &str, copies: usize, raised: bool) {
     let cpu = cpu_seconds() - cpu_before;
     let peak = status_kb("VmHWM");
     let bytes = body.len();
-    let detail = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_string))
-        .unwrap_or_default();
+    let json = serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default();
+    let detail = match json.get("detail").and_then(|d| d.as_str()) {
+        Some(problem) => problem.to_string(),
+        None => {
+            let results: Vec<&str> = json["dkim"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|s| s["result"].as_str()).collect())
+                .unwrap_or_default();
+            let passed = results.iter().filter(|r| **r == "pass").count();
+            format!(
+                "verdict {}, DKIM {} judged ({passed} pass), {} not evaluated",
+                json["verdict"].as_str().unwrap_or("?"),
+                results.len(),
+                json["not_evaluated"]["dkim_signatures"]
+                    .as_u64()
+                    .unwrap_or(0)
+            )
+        }
+    };
     drop(body);
     let rss_after = status_kb("VmRSS");
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -234,6 +234,9 @@ pub struct HeaderSection {
     pub fields: usize,
     /// Bytes up to where the body starts.
     pub bytes: usize,
+    /// `DKIM-Signature`, `ARC-Message-Signature` and `ARC-Seal` fields:
+    /// each may cost a public-key operation.
+    pub signatures: usize,
 }
 
 /// Counts the header section against the limits, reading no further than
@@ -246,8 +249,11 @@ pub fn check(raw: &[u8], limits: &MessageLimits) -> Result<HeaderSection, Header
         .unwrap_or(raw);
     let mut split = fields(window);
     let mut count = 0usize;
-    for _ in split.by_ref() {
+    let mut signatures = 0usize;
+    for field in split.by_ref() {
         count += 1;
+        let name = field.name(window);
+        signatures += usize::from(signature_kind(name).is_some() || is_arc_seal(name));
         if count > limits.header_fields {
             return Err(HeaderLimit::Fields {
                 limit: limits.header_fields,
@@ -263,6 +269,7 @@ pub fn check(raw: &[u8], limits: &MessageLimits) -> Result<HeaderSection, Header
     Ok(HeaderSection {
         fields: count,
         bytes,
+        signatures,
     })
 }
 
@@ -290,14 +297,21 @@ impl SignatureKind {
 /// takes in every name mail-auth parses as one, and a few odd ones it does
 /// not.
 pub(crate) fn signature_kind(name: &[u8]) -> Option<SignatureKind> {
-    let letters = || {
-        name.iter()
-            .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-            .map(u8::to_ascii_lowercase)
-    };
     [SignatureKind::Dkim, SignatureKind::ArcMessage]
         .into_iter()
-        .find(|kind| letters().eq(kind.name().bytes()))
+        .find(|kind| letters(name).eq(kind.name().bytes()))
+}
+
+/// Whether a field name is `ARC-Seal`, read as [`signature_kind`] reads.
+fn is_arc_seal(name: &[u8]) -> bool {
+    letters(name).eq(b"arc-seal".iter().copied())
+}
+
+/// A field name without its white space, lower-case.
+fn letters(name: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    name.iter()
+        .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .map(u8::to_ascii_lowercase)
 }
 
 /// The body hash a signature needs, as mail-auth keys it.
