@@ -436,8 +436,27 @@ impl Budget {
     /// bytes to hand mail-auth: `wire` itself, with the left-out fields
     /// renamed when there are any.
     pub fn new<'w>(wire: Cow<'w, [u8]>, limits: &MessageLimits) -> (Budget, Cow<'w, [u8]>) {
-        let signed: Vec<Signed> = fields(&wire)
-            .filter_map(|f| signature_kind(f.name(&wire)).map(|k| Signed::read(k, f, &wire)))
+        let found: Vec<(SignatureKind, Field)> = fields(&wire)
+            .filter_map(|f| signature_kind(f.name(&wire)).map(|k| (k, f)))
+            .collect();
+        let dkim = found
+            .iter()
+            .filter(|(k, _)| *k == SignatureKind::Dkim)
+            .count();
+        // Few enough that nothing can be left out (each needs at most one
+        // body hash): no need to read them. The common case.
+        if dkim <= limits.dkim_signatures && found.len() <= limits.body_hashes {
+            return (
+                Budget {
+                    limits: *limits,
+                    ..Budget::default()
+                },
+                wire,
+            );
+        }
+        let signed: Vec<Signed> = found
+            .into_iter()
+            .map(|(k, f)| Signed::read(k, f, &wire))
             .collect();
         let (dkim, arc): (Vec<&Signed>, Vec<&Signed>) =
             signed.iter().partition(|s| s.kind == SignatureKind::Dkim);

@@ -137,20 +137,34 @@ pub async fn report_pooled(
     let (_caller, gone) = oneshot::channel::<()>();
     let task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        span.in_scope(|| {
+        let report = span.in_scope(|| {
             runtime.block_on(async {
                 tokio::select! {
                     report = verify(&dns, &request, section, trace) => Some(report),
                     _ = gone => None,
                 }
             })
-        })
+        });
+        drop(request);
+        give_back_memory();
+        report
     });
     match task.await {
         Ok(Some(report)) => report,
         Ok(None) => Err(ReportError::Stopped("the caller went away".into())),
         Err(e) => Err(ReportError::Stopped(e.to_string())),
     }
+}
+
+/// Returns the memory freed by a heavy verification to the OS now. mimalloc
+/// (the binary's allocator) otherwise keeps freed pages for reuse until
+/// the thread allocates again or exits, so one 24 MB message left the
+/// process about 60 MB larger than before it. Under another global
+/// allocator this only tidies mimalloc's own unused heap.
+fn give_back_memory() {
+    // SAFETY: mi_collect takes no pointer and may be called at any time
+    // from any thread.
+    unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
 /// Verifies one message, on the calling task (see [`report_pooled`]).
