@@ -59,6 +59,7 @@ use mailvet::dns::bridge::Bridge;
 use mailvet::dns::{Dns, Resolver, Settings, UpstreamChoice};
 use mailvet::http::{AppState, router};
 use mailvet::message::envelope::{self, Envelope};
+use mailvet::message::limits::{DEFAULT_MAX_DKIM_SIGNATURES, MessageLimits};
 use mailvet::message::report::{self, MessageRequest};
 use mailvet::message::{Clock, MessageContext, dkim, headers};
 use rcgen::PublicKeyData as _;
@@ -313,6 +314,7 @@ fn build_corpus(senders: &[Sender]) -> Vec<Message> {
                     bulk: None,
                     authserv_id: AUTHSERV_ID.into(),
                     clock: Clock::system(),
+                    limits: MessageLimits::default(),
                 },
                 uri,
             }
@@ -551,21 +553,6 @@ impl Outcome {
     }
 }
 
-/// Process CPU time (user, system) in seconds, from /proc/self/stat.
-fn cpu_times() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // Fields 14 and 15 of proc(5); the kernel reports them at 100 Hz.
-    (ticks(11) / 100.0, ticks(12) / 100.0)
-}
-
 /// Runs `verify(i)` for message indices, each a task, `IN_FLIGHT` at once:
 /// the whole corpus once (every verdict must be right; this also warms the
 /// DNS), then cycling through it until `time` has passed.
@@ -591,7 +578,7 @@ where
 
     let asked_before = server.queries().len();
     let failures = Arc::new(AtomicUsize::new(0));
-    let (user0, sys0) = cpu_times();
+    let (user0, sys0) = support::cpu_times();
     let start = Instant::now();
     let deadline = start + time;
     let messages = stream::iter((0..).map(|i| i % corpus_len))
@@ -606,7 +593,7 @@ where
         })
         .await;
     let seconds = start.elapsed().as_secs_f64();
-    let (user1, sys1) = cpu_times();
+    let (user1, sys1) = support::cpu_times();
     let outcome = Outcome {
         mode,
         what,
@@ -1110,7 +1097,7 @@ async fn phases(server: &TestDns, senders: &[Sender], corpus: &[Message]) {
             let m = &corpus[i];
             let parsed = headers::parse(&m.raw);
             let fields = headers::fields(&parsed);
-            let checked = headers::check_fields(&fields, None);
+            let checked = headers::check_fields(&fields, None, DEFAULT_MAX_DKIM_SIGNATURES);
             let inferred = envelope::infer(&fields, m.request.envelope.clone());
             (checked.findings.len(), inferred.findings.len())
         })

@@ -14,6 +14,7 @@ use crate::domain::name::DomainName;
 use crate::domain::report::{self, DomainReport};
 use crate::findings::FailOn;
 use crate::local_file;
+use crate::message::limits::{self, MessageLimits};
 use crate::render::{self, Format, Suite, ZoneLocator, text::Style};
 use crate::spf::{self, SpfQuery};
 use clap::{Args, Parser, Subcommand};
@@ -364,6 +365,38 @@ pub struct MessageOptions {
     #[arg(long, value_name = "BYTES", env = "MAILVET_MAX_MESSAGE_SIZE", default_value_t = crate::http::DEFAULT_MESSAGE_LIMIT)]
     pub max_message_size: usize,
 
+    /// Most header fields a message may have; one with more is refused
+    /// (exit 2; over HTTP 413 `/problems/header-limit`). Gmail refuses
+    /// more than 5000.
+    #[arg(long, value_name = "N", env = "MAILVET_MAX_HEADER_FIELDS",
+          default_value_t = limits::DEFAULT_MAX_HEADER_FIELDS,
+          value_parser = crate::http::config::count(10_000_000))]
+    pub max_header_fields: usize,
+
+    /// Most bytes of header section a message may have; one with more is
+    /// refused like too many fields. Gmail refuses more than 500 KB.
+    #[arg(long, value_name = "BYTES", env = "MAILVET_MAX_HEADER_BYTES",
+          default_value_t = limits::DEFAULT_MAX_HEADER_BYTES,
+          value_parser = crate::http::config::count(1 << 30))]
+    pub max_header_bytes: usize,
+
+    /// Most DKIM signatures verified per message: the first ones in header
+    /// order. The others are listed as not evaluated (`dkim.not_evaluated`),
+    /// without a DNS question.
+    #[arg(long, value_name = "N", env = "MAILVET_MAX_DKIM_SIGNATURES",
+          default_value_t = limits::DEFAULT_MAX_DKIM_SIGNATURES,
+          value_parser = crate::http::config::count(10_000))]
+    pub max_dkim_signatures: usize,
+
+    /// Most distinct body hashes (c=, a= and l= combinations of the
+    /// signatures) computed per message, each a pass over the body. A
+    /// signature needing another is not evaluated; an ARC chain needing
+    /// another fails.
+    #[arg(long, value_name = "N", env = "MAILVET_MAX_BODY_HASHES",
+          default_value_t = limits::DEFAULT_MAX_BODY_HASHES,
+          value_parser = crate::http::config::count(10_000))]
+    pub max_body_hashes: usize,
+
     /// The authserv-id written in the Authentication-Results header.
     #[arg(
         long,
@@ -372,6 +405,18 @@ pub struct MessageOptions {
         default_value = "mailvet"
     )]
     pub authserv_id: String,
+}
+
+impl MessageOptions {
+    /// What one message may cost.
+    pub fn limits(&self) -> MessageLimits {
+        MessageLimits {
+            header_fields: self.max_header_fields,
+            header_bytes: self.max_header_bytes,
+            dkim_signatures: self.max_dkim_signatures,
+            body_hashes: self.max_body_hashes,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -751,18 +796,18 @@ async fn message_command(args: MessageArgs) -> ExitCode {
                 bulk: args.bulk,
                 authserv_id: args.message.authserv_id.clone(),
                 clock: crate::message::Clock::system(),
+                limits: args.message.limits(),
             };
-            let dns = Arc::clone(&dns);
-            async move { crate::message::report::report(&dns, &request, args.output.trace).await }
+            crate::message::report::report_pooled(Arc::clone(&dns), request, args.output.trace)
         })
         .buffered(CONCURRENT_MESSAGES)
         .collect()
         .await;
     let mut reports = Vec::new();
-    for r in results {
+    for (r, path) in results.into_iter().zip(&args.files) {
         match r {
             Ok(report) => reports.push(report),
-            Err(e) => return usage_error(&e.to_string()),
+            Err(e) => return usage_error(&format!("{}: {e}", path.display())),
         }
     }
     args.output.emit(
@@ -796,7 +841,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
         Err(e) => return usage_error(&e),
     };
     let service = match args.service.config() {
-        Ok(c) => c,
+        Ok(c) => crate::http::config::ServiceConfig {
+            message_limits: args.message.limits(),
+            ..c
+        },
         Err(e) => return usage_error(&e),
     };
     let state = crate::http::AppState {

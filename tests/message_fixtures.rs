@@ -34,6 +34,7 @@ use mailvet::message::arc::ArcResult;
 use mailvet::message::dkim::{DkimProblem, DkimResult};
 use mailvet::message::dmarc::DmarcResult;
 use mailvet::message::envelope::{Envelope, Source};
+use mailvet::message::limits::MessageLimits;
 use mailvet::message::report::{MessageReport, MessageRequest, report};
 use rcgen::PublicKeyData;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -493,6 +494,7 @@ impl World {
             bulk: None,
             authserv_id: "mx.receiver.test".into(),
             clock,
+            limits: MessageLimits::default(),
         };
         report(&self.dns, &request, false)
             .await
@@ -688,6 +690,30 @@ fn cases(w: &World) -> Vec<Case> {
                 ),
                 from_sender(),
                 &["dkim.from_not_oversigned"],
+            )
+        },
+        Case {
+            check: |r| {
+                // The first 20 in header order are judged; they pass.
+                assert_eq!(r.dkim.signatures.len(), 20);
+                assert!(r.dkim.signatures.iter().all(|s| s.passed()));
+                let left_out = r.not_evaluated.as_ref().expect("not_evaluated");
+                assert_eq!(left_out.dkim_signatures, 1);
+                assert_eq!(left_out.dkim[0].position, 21);
+                assert_eq!(left_out.dkim[0].domain.as_deref(), Some("msg.test"));
+                assert_eq!(r.dmarc.result, DmarcResult::Pass);
+                let detail = &finding(r, "dkim.not_evaluated").detail;
+                assert!(detail.contains("max-dkim-signatures"), "{detail}");
+            },
+            ..case(
+                "dkim-not-evaluated: the clean newsletter's signature 21 times",
+                "dkim.not_evaluated",
+                {
+                    let signature = &clean[..clean.len() - newsletter.text().len()];
+                    signature.repeat(21) + &newsletter.text()
+                },
+                from_sender(),
+                &["dkim.not_evaluated"],
             )
         },
         Case {

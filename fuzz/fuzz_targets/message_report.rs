@@ -15,6 +15,7 @@ use libfuzzer_sys::fuzz_target;
 use mailvet::dns::{Dns, Settings, UpstreamChoice, zone};
 use mailvet::message::Clock;
 use mailvet::message::envelope::Envelope;
+use mailvet::message::limits::MessageLimits;
 use mailvet::message::report::{MessageRequest, report};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, OnceLock};
@@ -74,6 +75,7 @@ fuzz_target!(|data: &[u8]| {
         authserv_id: "mailvet".to_string(),
         // 2026-06-02, so fixture signatures are neither future nor expired.
         clock: Clock::at(1_780_400_000),
+        limits: MessageLimits::default(),
     };
     let answer = setup
         .runtime

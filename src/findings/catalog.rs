@@ -867,6 +867,21 @@ pub static CATALOG: &[CatalogEntry] = &[
         refs: &["RFC 6376 §5.4.2", "RFC 6376 §8.15"],
     },
     CatalogEntry {
+        code: "dkim.not_evaluated",
+        severity: Severity::Warning,
+        title: "Some DKIM signatures were not verified (per-message limit)",
+        why: "The message carries more DKIM signatures, or more kinds of body hash \
+              among them, than one message may cost to verify here (20 signatures and \
+              4 body hashes by default), so the ones beyond were not checked and the \
+              verdicts rest on the others. A real message has a few signatures; this \
+              many is usually a broken signer or a message built to waste a \
+              receiver's time, and receivers bound their work the same way.",
+        fix: "Sign each message once per signing domain (an Ed25519 signature beside \
+              an RSA one is fine), with the same canonicalization and without l=, and \
+              do not keep stale DKIM-Signature headers when a message is re-signed.",
+        refs: &["RFC 6376 §6.1", "RFC 6376 §3.7"],
+    },
+    CatalogEntry {
         code: "dmarc.fail",
         severity: Severity::Error,
         title: "DMARC fails for the message",
@@ -998,6 +1013,7 @@ pub const MESSAGE_CODES: &[&str] = &[
     "dkim.sha1",
     "dkim.not_aligned",
     "dkim.from_not_oversigned",
+    "dkim.not_evaluated",
     "dmarc.fail",
     "iprev.fail",
     "arc.fail",
@@ -1090,6 +1106,7 @@ mod tests {
         ("dkim.sha1", Severity::Error),
         ("dkim.not_aligned", Severity::Warning),
         ("dkim.from_not_oversigned", Severity::Info),
+        ("dkim.not_evaluated", Severity::Warning),
         ("dmarc.fail", Severity::Error),
         ("iprev.fail", Severity::Warning),
         ("arc.fail", Severity::Warning),

@@ -10,6 +10,7 @@
 //! flag; it never surfaces later as a failed request.
 
 use crate::cli::parse_duration;
+use crate::message::limits::MessageLimits;
 use axum::http::HeaderValue;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -193,7 +194,9 @@ pub struct ServiceArgs {
 const MAX_BYTES: usize = 1 << 40;
 
 /// Parses a count from 1 to `max`.
-fn count(max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+pub(crate) fn count(
+    max: usize,
+) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
     move |s| match s.trim().parse::<usize>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
         _ => Err(format!("`{s}` is not a number from 1 to {max}")),
@@ -218,6 +221,8 @@ pub struct ServiceConfig {
     /// Bytes of request bodies held at once.
     pub body_memory: usize,
     pub max_response_size: usize,
+    /// What one posted message may cost (the `message` flags of `serve`).
+    pub message_limits: MessageLimits,
 }
 
 impl Default for ServiceConfig {
@@ -234,6 +239,7 @@ impl Default for ServiceConfig {
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             body_memory: DEFAULT_BODY_MEMORY,
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
+            message_limits: MessageLimits::default(),
         }
     }
 }
@@ -280,6 +286,7 @@ impl ServiceArgs {
             body_read_timeout: self.body_read_timeout,
             body_memory: self.body_memory,
             max_response_size: self.max_response_size,
+            message_limits: MessageLimits::default(),
         })
     }
 }

@@ -1,10 +1,15 @@
 //! `POST /v1/messages` (the message report) and `POST /v1/dmarc/evaluate`
 //! (DMARC for given SPF and DKIM outcomes, without a message).
+//!
+//! A message over a header limit is a 413 `/problems/header-limit` naming
+//! the limit (why refused rather than verified in part:
+//! [`crate::message::limits`]); the report itself runs off the async
+//! runtime ([`report::report_pooled`]).
 
 use super::problem::{Problem, ProblemType};
 use super::{AppState, json_body};
 use crate::message::envelope::Envelope;
-use crate::message::report::{self, MessageRequest};
+use crate::message::report::{self, MessageRequest, ReportError};
 use crate::message::{Clock, dmarc};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -12,6 +17,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Json;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The envelope and options of `POST /v1/messages`, from the query string.
 struct MessageParams {
@@ -130,15 +136,20 @@ pub(super) async fn verify(
         ));
     }
     let request = MessageRequest {
-        raw: raw.to_vec(),
+        // Takes the body's buffer without a copy when it is the only owner.
+        raw: Vec::from(raw),
         envelope: params.envelope,
         bulk: params.bulk,
         authserv_id: state.authserv_id.clone(),
         clock: Clock::system(),
+        limits: state.service.message_limits,
     };
-    let report = report::report(&state.dns, &request, params.trace)
+    let report = report::report_pooled(Arc::clone(&state.dns), request, params.trace)
         .await
-        .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
+        .map_err(|e| match e {
+            ReportError::Limit(limit) => Problem::new(ProblemType::HeaderLimit, limit.to_string()),
+            other => Problem::new(ProblemType::Internal, other.to_string()),
+        })?;
     state.metrics.observe_report(&report.dns, &report.findings);
     Ok(Json(report))
 }

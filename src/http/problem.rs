@@ -33,6 +33,7 @@ pub enum ProblemType {
     InvalidRequest,
     BodyTooLarge,
     BodyTimeout,
+    HeaderLimit,
     UnsupportedMediaType,
     NotFound,
     MethodNotAllowed,
@@ -56,6 +57,7 @@ impl ProblemType {
             ProblemType::InvalidRequest => "invalid-request",
             ProblemType::BodyTooLarge => "body-too-large",
             ProblemType::BodyTimeout => "body-timeout",
+            ProblemType::HeaderLimit => "header-limit",
             ProblemType::UnsupportedMediaType => "unsupported-media-type",
             ProblemType::NotFound => "not-found",
             ProblemType::MethodNotAllowed => "method-not-allowed",
@@ -77,7 +79,7 @@ impl ProblemType {
             | ProblemType::MissingIdentity
             | ProblemType::MalformedJson
             | ProblemType::InvalidRequest => StatusCode::BAD_REQUEST,
-            ProblemType::BodyTooLarge | ProblemType::TooManyDomains => {
+            ProblemType::BodyTooLarge | ProblemType::HeaderLimit | ProblemType::TooManyDomains => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             ProblemType::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -117,6 +119,7 @@ impl ProblemType {
             ProblemType::InvalidRequest => "The request does not match the API",
             ProblemType::BodyTooLarge => "The request body is too large",
             ProblemType::BodyTimeout => "The request body was not sent in time",
+            ProblemType::HeaderLimit => "The message's header section is over a limit",
             ProblemType::UnsupportedMediaType => "Unsupported media type",
             ProblemType::NotFound => "No such resource",
             ProblemType::MethodNotAllowed => "Method not allowed on this resource",

@@ -47,6 +47,10 @@
 //! hop is then not named). An ARC-Message-Signature whose `x=` is past at
 //! the clock fails the chain.
 //!
+//! A chain the message limits leave out ([`super::limits`]: its
+//! ARC-Message-Signatures would need more body hashes than allowed, or the
+//! newest signs a field left out) fails with that reason, unverified.
+//!
 //! Finding: `arc.fail` (warning) whenever a chain is present and fails,
 //! naming the hop and its sealer, with that hop's ARC headers as evidence.
 
@@ -55,6 +59,7 @@ use super::dkim::{
     self, Broken, KeyLookup, Tag, body_hash, canonical_header, fetch_key, header_hash_input,
     is_fws, read_tag_list, strip_b_value, verify_with_key,
 };
+use super::limits::Budget;
 use crate::domain::Checked;
 use crate::domain::dkim::decode_base64;
 use crate::findings::Finding;
@@ -67,6 +72,9 @@ use serde::Serialize;
 
 /// RFC 8617 §4.2.1: more sets than this is a broken chain.
 const MAX_SETS: u32 = 50;
+
+/// The most ARC header lines an `arc.fail` finding quotes.
+const EVIDENCE_LINES: usize = 9;
 
 /// RFC 8617 chain validation result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -151,8 +159,20 @@ pub async fn verify_message<'x>(
     cx: &MessageContext<'_>,
     message: &'x AuthenticatedMessage<'x>,
 ) -> Checked<ArcSection> {
+    verify_within(cx, message, &Budget::default()).await
+}
+
+/// [`verify_message`] on a message parsed from the bytes `budget`
+/// returned: a chain the budget leaves out fails, saying why, without a
+/// DNS question.
+pub async fn verify_within<'x>(
+    cx: &MessageContext<'_>,
+    message: &'x AuthenticatedMessage<'x>,
+    budget: &Budget,
+) -> Checked<ArcSection> {
     let headers = arc_headers(message);
-    if headers.is_empty() {
+    let left_out = budget.arc_left_out();
+    if headers.is_empty() && left_out.is_none() {
         return Checked {
             section: ArcSection::none(),
             findings: Vec::new(),
@@ -165,9 +185,10 @@ pub async fn verify_message<'x>(
         reason: None,
         hops: hops(&headers),
     };
-    let verdict = match structure(&headers) {
-        Err(broken) => Err(broken),
-        Ok(sets) => judge(cx, message, &sets).await,
+    let verdict = match (left_out, structure(&headers)) {
+        (Some(why), _) => Err(broken(None, why)),
+        (None, Err(broken)) => Err(broken),
+        (None, Ok(sets)) => judge(cx, message, &sets).await,
     };
     match verdict {
         Ok(()) => section.result = ArcResult::Pass,
@@ -860,9 +881,12 @@ fn fail_finding(section: &ArcSection, headers: &[ArcHeader<'_>]) -> Finding {
         }
         None => String::new(),
     };
+    // A few sets' worth: a hostile chain can repeat a header a thousand
+    // times.
     let evidence = headers
         .iter()
         .filter(|h| section.failed_hop.is_none() || h.instance == section.failed_hop)
+        .take(EVIDENCE_LINES)
         .map(|h| evidence_line(h))
         .collect::<Vec<_>>();
     Finding::new(

@@ -18,8 +18,10 @@
 //! yields no result at all (here `permerror`, in its place in header
 //! order), `rsa-sha1` passes (here `policy`), and the structural rules in
 //! the table above are not checked. Findings: `dkim.missing`, `dkim.fail`
-//! (for `fail` and `permerror`), `dkim.expired` and `dkim.sha1`; the
-//! alignment, `l=` and oversigning codes belong to other modules.
+//! (for `fail` and `permerror`), `dkim.expired` and `dkim.sha1`, and
+//! `dkim.not_evaluated` when the message limits ([`super::limits`]) left
+//! signatures out; the alignment, `l=` and oversigning codes belong to
+//! other modules.
 //!
 //! # The clock
 //!
@@ -56,8 +58,10 @@
 //! [`parse`], from [`wire_form`] bytes the caller keeps) and returns a
 //! [`DkimVerification<'x>`] whose `outputs` can go straight to
 //! `verify_dmarc`; [`verify`] is the same for callers that need only the
-//! section and findings.
+//! section and findings. Both judge every signature; [`verify_within`]
+//! judges those a [`Budget`] keeps, as the message report does.
 
+use super::limits::{Budget, SignatureKind, signature_kind};
 use crate::dns::{DnsError, Rcode, Resolver};
 use crate::domain::Checked;
 use crate::domain::dkim::{KeyAlgorithm, KeyRecord, KeyStatus, decode_base64, read_key_record};
@@ -266,11 +270,24 @@ pub async fn verify_message<'x>(
     cx: &'x MessageContext<'_>,
     message: &'x AuthenticatedMessage<'x>,
 ) -> DkimVerification<'x> {
-    let headers = signature_headers(message);
+    verify_within(cx, message, &Budget::default()).await
+}
+
+/// [`verify_message`] for the signatures `budget` judges, `message` parsed
+/// from the bytes the budget returned (and [`Budget::retain`]ed): the
+/// others are neither looked up nor listed, and `dkim.not_evaluated` says
+/// how many there were.
+pub async fn verify_within<'x>(
+    cx: &'x MessageContext<'_>,
+    message: &'x AuthenticatedMessage<'x>,
+    budget: &Budget,
+) -> DkimVerification<'x> {
+    let headers = signature_headers(message, budget);
+    let left_out = budget.finding();
     if headers.is_empty() {
         return DkimVerification {
             section: DkimSection::default(),
-            findings: vec![missing()],
+            findings: vec![left_out.unwrap_or_else(missing)],
             outputs: Vec::new(),
         };
     }
@@ -339,6 +356,7 @@ pub async fn verify_message<'x>(
         section.signatures.push(report);
         corrected.push(output);
     }
+    findings.extend(left_out);
     DkimVerification {
         section,
         findings,
@@ -371,13 +389,19 @@ enum Parsed<'x> {
     Failed(AuthError),
 }
 
-/// Every `DKIM-Signature` header in message order, matched with mail-auth's
-/// parse of it (its list of parsed signatures skips those that failed,
-/// which appear only among its errors).
-fn signature_headers<'x>(message: &'x AuthenticatedMessage<'x>) -> Vec<SignatureHeader<'x>> {
+/// Every `DKIM-Signature` header the budget judges, in message order,
+/// matched with mail-auth's parse of it (its list of parsed signatures
+/// skips those that failed, which appear only among its errors).
+fn signature_headers<'x>(
+    message: &'x AuthenticatedMessage<'x>,
+    budget: &Budget,
+) -> Vec<SignatureHeader<'x>> {
+    let base = message.raw_message().as_ptr() as usize;
     let mut out = Vec::new();
     for &(name, value) in message.headers() {
-        if !trim_wsp(name).eq_ignore_ascii_case(b"DKIM-Signature") {
+        if signature_kind(name) != Some(SignatureKind::Dkim)
+            || !budget.judges((value.as_ptr() as usize).wrapping_sub(base))
+        {
             continue;
         }
         let parsed = if let Some(h) = message

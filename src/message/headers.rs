@@ -18,7 +18,8 @@
 //!   RFC 8058 §3.1), only for bulk mail: mail that looks bulk (a List-Id,
 //!   a List-Unsubscribe, `Precedence: bulk` or `list`, a Feedback-ID), or
 //!   that the caller declares bulk; the caller can also declare it not bulk.
-//! - From each DKIM-Signature whose tag list parses (RFC 6376 §3.2, §3.5):
+//! - From each DKIM-Signature whose tag list parses (RFC 6376 §3.2, §3.5),
+//!   of the first ones, those DKIM judges ([`super::limits`]):
 //!   `dkim.body_length_tag` when it carries `l=` (§8.2), and
 //!   `dkim.from_not_oversigned` when `h=` names `from` fewer than twice
 //!   (§5.4.2, §8.15). A signature that does not parse is left to the DKIM
@@ -29,6 +30,7 @@
 //! domain seen here is the one DMARC evaluates. Parsing never fails: a
 //! message without a header section simply has no headers.
 
+use super::limits::DEFAULT_MAX_DKIM_SIGNATURES;
 use crate::domain::Checked;
 use crate::findings::Finding;
 use mail_parser::{Header, Message, MessageParser};
@@ -131,9 +133,11 @@ pub struct HeadersSection {
 
 /// Checks the headers of a raw message. `bulk` is the caller's declaration:
 /// `Some(true)` applies the bulk rules, `Some(false)` turns them off, `None`
-/// applies them when the message looks bulk.
+/// applies them when the message looks bulk. The DKIM-Signature fields
+/// read are the first [`DEFAULT_MAX_DKIM_SIGNATURES`], those the DKIM check
+/// judges by default.
 pub fn check(raw: &[u8], bulk: Option<bool>) -> Checked<HeadersSection> {
-    check_fields(&fields(&parse(raw)), bulk)
+    check_fields(&fields(&parse(raw)), bulk, DEFAULT_MAX_DKIM_SIGNATURES)
 }
 
 /// The header section of a raw message, parsed once for the header checks
@@ -150,8 +154,13 @@ pub fn fields<'m>(parsed: &'m Option<Message<'_>>) -> Vec<Header<'m>> {
         .unwrap_or_default()
 }
 
-/// [`check`] on header fields already read.
-pub fn check_fields(headers: &[Header<'_>], bulk: Option<bool>) -> Checked<HeadersSection> {
+/// [`check`] on header fields already read, reading the first `signatures`
+/// DKIM-Signature fields (the ones DKIM judges, [`super::limits`]).
+pub fn check_fields(
+    headers: &[Header<'_>],
+    bulk: Option<bool>,
+    signatures: usize,
+) -> Checked<HeadersSection> {
     let mut findings = Vec::new();
 
     let authors = Authors::read(headers);
@@ -177,7 +186,7 @@ pub fn check_fields(headers: &[Header<'_>], bulk: Option<bool>) -> Checked<Heade
         findings.extend(list.bulk_findings(&signs, bulk));
     }
 
-    for header in named(headers, "DKIM-Signature") {
+    for header in named(headers, "DKIM-Signature").take(signatures) {
         if let Some(signature) = Signature::parse(&unfold(header.raw_value())) {
             findings.extend(signature.findings());
         }

@@ -1,7 +1,7 @@
 //! The message report: what a receiver will decide about one message, and
 //! why. Each concern is one module: the envelope ([`envelope`]), header
 //! checks ([`headers`]), DKIM ([`dkim`]), ARC ([`arc`]) and DMARC
-//! ([`dmarc`]). DKIM, DMARC, ARC and iprev are verified by mail-auth, whose
+//! ([`dmarc`]), and what verifying one message may cost ([`limits`]). DKIM, DMARC, ARC and iprev are verified by mail-auth, whose
 //! lookups go through the request's resolver layer via
 //! [`crate::dns::bridge`]; SPF is our own ([`crate::spf`]).
 
@@ -11,6 +11,7 @@ pub mod dmarc;
 pub mod envelope;
 pub mod headers;
 pub mod iprev;
+pub mod limits;
 pub mod report;
 
 use crate::dns::Resolver;

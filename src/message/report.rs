@@ -3,13 +3,28 @@
 //! checklist.
 //!
 //! This module decides the order of work and how verdicts combine: the
-//! envelope is completed from the headers when the caller gave none; SPF
-//! (MAIL FROM and HELO), DKIM, ARC and iprev run concurrently; DMARC then
-//! takes the MAIL FROM SPF result and the DKIM results. A verdict that
-//! cannot be decided — SPF without a client IP — is reported as not
-//! evaluated, never guessed.
+//! header section is measured against the message limits before anything
+//! parses it ([`limits`]); the envelope is completed from the headers when
+//! the caller gave none; SPF (MAIL FROM and HELO), DKIM, ARC and iprev run
+//! concurrently; DMARC then takes the MAIL FROM SPF result and the DKIM
+//! results. A verdict that cannot be decided — SPF without a client IP, a
+//! signature past the limits — is reported as not evaluated, never
+//! guessed.
+//!
+//! It also decides where the work runs. Parsing, hashing and signature
+//! checks are CPU work that would stall tokio's workers (and with them
+//! every other request, `/healthz` included, and the request timeout's
+//! timer), so the server and the CLI call [`report_pooled`]: a heavy
+//! message is verified on tokio's blocking pool, at most one per core at a
+//! time, driving its DNS through the runtime's handle. A light one (at most
+//! 128 KiB and 4 signature fields: the common case, a few hundred
+//! microseconds of work, a few milliseconds at worst) is verified on the
+//! calling task, because the hand-over to the pool and back costs more
+//! than its whole verification (benches/message_throughput.rs: +130 µs of
+//! CPU on a ~200 µs report).
 
 use super::envelope::{self, Envelope, EnvelopeReport};
+use super::limits::{self, Budget, HeaderLimit, HeaderSection, MessageLimits, NotEvaluated};
 use super::{Clock, MessageContext, arc, dkim, dmarc, headers, iprev};
 use crate::dns::Dns;
 use crate::dns::bridge::BridgeError;
@@ -18,7 +33,8 @@ use crate::findings::requirements::{self, MessageFacts, Requirement};
 use crate::findings::{Finding, Verdict, verdict};
 use crate::spf::{self, SpfCheck, SpfQuery, SpfResult};
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{Semaphore, oneshot};
 
 /// What the caller sends.
 #[derive(Debug, Clone)]
@@ -31,6 +47,21 @@ pub struct MessageRequest {
     /// The authserv-id of the Authentication-Results header.
     pub authserv_id: String,
     pub clock: Clock,
+    /// What verifying it may cost.
+    pub limits: MessageLimits,
+}
+
+/// Why there is no report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The message is over a header limit: the client's to fix.
+    #[error(transparent)]
+    Limit(#[from] HeaderLimit),
+    #[error(transparent)]
+    Bridge(#[from] BridgeError),
+    /// The verification stopped without an answer (it panicked).
+    #[error("the verification stopped unexpectedly: {0}")]
+    Stopped(String),
 }
 
 /// The SPF part: the MAIL FROM identity's result (what DMARC uses) and the
@@ -63,14 +94,98 @@ pub struct MessageReport {
     pub received_spf: Option<String>,
     pub requirements: Vec<Requirement>,
     pub dns: DnsSummary,
+    /// The DKIM signatures the message limits left out, when any were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_evaluated: Option<NotEvaluated>,
 }
 
-/// Verifies one message.
+/// Verifications running at once on the blocking pool: one per core, since
+/// more would only share the cores and hold more messages' working memory.
+fn verifiers() -> &'static Semaphore {
+    static VERIFIERS: OnceLock<Semaphore> = OnceLock::new();
+    VERIFIERS.get_or_init(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+    })
+}
+
+/// The most a message verified on the calling task may weigh.
+const LIGHT_BYTES: usize = 128 * 1024;
+const LIGHT_SIGNATURES: usize = 4;
+
+/// [`report`], run where its weight allows: a light message on the calling
+/// task, a heavy one on tokio's blocking pool once one of the per-core
+/// slots is free (waiting for it takes no thread). There the report's DNS
+/// still runs on the runtime, through its handle; the caller's task only
+/// waits, and when it gives up (a request timeout) the report stops at its
+/// next wait for DNS. Needs a tokio runtime with the I/O and time drivers.
+pub async fn report_pooled(
+    dns: Arc<Dns>,
+    request: MessageRequest,
+    trace: bool,
+) -> Result<MessageReport, ReportError> {
+    let section = limits::check(&request.raw, &request.limits)?;
+    if request.raw.len() <= LIGHT_BYTES && section.signatures <= LIGHT_SIGNATURES {
+        return verify(&dns, &request, section, trace).await;
+    }
+    let permit = verifiers()
+        .acquire()
+        .await
+        .map_err(|e| ReportError::Stopped(e.to_string()))?;
+    let runtime = tokio::runtime::Handle::current();
+    let span = tracing::Span::current();
+    // Dropped with this future: the report then stops.
+    let (_caller, gone) = oneshot::channel::<()>();
+    let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let report = span.in_scope(|| {
+            runtime.block_on(async {
+                tokio::select! {
+                    report = verify(&dns, &request, section, trace) => Some(report),
+                    _ = gone => None,
+                }
+            })
+        });
+        drop(request);
+        give_back_memory();
+        report
+    });
+    match task.await {
+        Ok(Some(report)) => report,
+        Ok(None) => Err(ReportError::Stopped("the caller went away".into())),
+        Err(e) => Err(ReportError::Stopped(e.to_string())),
+    }
+}
+
+/// Returns the memory freed by a heavy verification to the OS now. mimalloc
+/// (the binary's allocator) otherwise keeps freed pages for reuse until
+/// the thread allocates again or exits, so one 24 MB message left the
+/// process about 60 MB larger than before it. Under another global
+/// allocator this only tidies mimalloc's own unused heap.
+fn give_back_memory() {
+    // SAFETY: mi_collect takes no pointer and may be called at any time
+    // from any thread.
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}
+
+/// Verifies one message, on the calling task (see [`report_pooled`]).
 pub async fn report(
     dns: &Arc<Dns>,
     request: &MessageRequest,
     trace: bool,
-) -> Result<MessageReport, BridgeError> {
+) -> Result<MessageReport, ReportError> {
+    // Before any parser: a header flood is refused here at the cost of one
+    // pass over at most `header_bytes` bytes.
+    let section = limits::check(&request.raw, &request.limits)?;
+    verify(dns, request, section, trace).await
+}
+
+/// [`report`] once the header section is known to be within the limits.
+async fn verify(
+    dns: &Arc<Dns>,
+    request: &MessageRequest,
+    section: HeaderSection,
+    trace: bool,
+) -> Result<MessageReport, ReportError> {
     let resolver = dns.resolver();
     let lease = resolver.mail_auth().await?;
     let authenticator = &lease.authenticator;
@@ -81,10 +196,12 @@ pub async fn report(
         raw: &request.raw,
         clock: request.clock,
     };
-    let parsed_headers = headers::parse(&request.raw);
+    // mail-parser reads only the section just measured, wherever it would
+    // have ended it.
+    let parsed_headers = headers::parse(request.raw.get(..section.bytes).unwrap_or_default());
     let fields = headers::fields(&parsed_headers);
     let envelope = envelope::infer(&fields, request.envelope.clone());
-    let headers = headers::check_fields(&fields, request.bulk);
+    let headers = headers::check_fields(&fields, request.bulk, request.limits.dkim_signatures);
     let given = envelope.envelope();
     let spf_query = |mail_from: Option<String>| {
         given.ip.map(|ip| SpfQuery {
@@ -115,13 +232,17 @@ pub async fn report(
             None => None,
         }
     };
-    // DKIM and ARC share one parse of the message in its wire form.
-    let wire = dkim::wire_form(&request.raw);
-    let parsed = dkim::parse(&wire);
+    // DKIM and ARC share one parse of the message in its wire form, with
+    // the signatures the limits leave out hidden from mail-auth.
+    let (budget, wire) = Budget::new(dkim::wire_form(&request.raw), &request.limits);
+    let mut parsed = dkim::parse(&wire);
+    if let Some(message) = parsed.as_mut() {
+        budget.retain(message);
+    }
     let signatures = async {
         match &parsed {
             Some(message) => {
-                let v = dkim::verify_message(&cx, message).await;
+                let v = dkim::verify_within(&cx, message, &budget).await;
                 crate::domain::Checked {
                     section: v.section,
                     findings: v.findings,
@@ -132,7 +253,7 @@ pub async fn report(
     };
     let chain = async {
         match &parsed {
-            Some(message) => arc::verify_message(&cx, message).await,
+            Some(message) => arc::verify_within(&cx, message, &budget).await,
             None => arc::verify(&cx).await,
         }
     };
@@ -249,6 +370,7 @@ pub async fn report(
         headers: headers.section,
         authentication_results,
         dns: resolver.summary(trace),
+        not_evaluated: budget.not_evaluated(),
     })
 }
 
