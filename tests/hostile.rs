@@ -563,3 +563,422 @@ fn the_memory_bound_is_the_documented_pod_limit() {
         .expect("docs/deploy.md gives the pod a memory limit in Mi");
     assert_eq!(RSS_BOUND_KIB, limit * 1024);
 }
+
+// ---------------------------------------------------------------------------
+// Issue 17, cases 1, 5, 7 and 8: the DNS cost of one request
+// ---------------------------------------------------------------------------
+
+/// An SPF include "diamond": `width` includes per level, `depth` levels,
+/// every record of a level including every record of the next (so the
+/// paths multiply while the records do not).
+/// A TXT record's data: `text` in quoted character-strings of at most 255
+/// bytes (RFC 1035 §3.3).
+fn txt(text: &str) -> String {
+    let strings: Vec<String> = text
+        .as_bytes()
+        .chunks(255)
+        .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
+        .collect();
+    strings.join(" ")
+}
+
+fn diamond_zone(width: usize, depth: usize) -> String {
+    let mut zone = String::from(
+        "$ORIGIN diamond.hostile.test.\n$TTL 300\n@ IN SOA ns hostmaster 1 3600 600 86400 300\n",
+    );
+    let includes = |level: usize| -> String {
+        (0..width)
+            .map(|i| format!("include:l{level}-{i}.diamond.hostile.test"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    zone.push_str(&format!(
+        "@ IN TXT {}\n",
+        txt(&format!("v=spf1 {} -all", includes(1)))
+    ));
+    for level in 1..=depth {
+        for i in 0..width {
+            let record = if level == depth {
+                "v=spf1 ip4:192.0.2.1 -all".to_string()
+            } else {
+                format!("v=spf1 {} -all", includes(level + 1))
+            };
+            zone.push_str(&format!("l{level}-{i} IN TXT {}\n", txt(&record)));
+        }
+    }
+    zone
+}
+
+/// An SPF tree of distinct names: 10 includes, each of 10, each of 10
+/// (1,110 includes in all, none repeated).
+fn wide_tree_zone() -> String {
+    let mut zone = String::from(
+        "$ORIGIN wide.hostile.test.\n$TTL 300\n@ IN SOA ns hostmaster 1 3600 600 86400 300\n",
+    );
+    let includes = |prefix: &str| -> String {
+        (0..10)
+            .map(|i| format!("include:{prefix}{i}.wide.hostile.test"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    zone.push_str(&format!(
+        "@ IN TXT {}\n",
+        txt(&format!("v=spf1 {} -all", includes("a")))
+    ));
+    for a in 0..10 {
+        let record = format!("v=spf1 {} -all", includes(&format!("b{a}-")));
+        zone.push_str(&format!("a{a} IN TXT {}\n", txt(&record)));
+        for b in 0..10 {
+            let name = format!("b{a}-{b}");
+            let record = format!("v=spf1 {} -all", includes(&format!("c{a}-{b}-")));
+            zone.push_str(&format!("{name} IN TXT {}\n", txt(&record)));
+            for c in 0..10 {
+                zone.push_str(&format!(
+                    "c{a}-{b}-{c} IN TXT \"v=spf1 ip4:192.0.2.1 -all\"\n"
+                ));
+            }
+        }
+    }
+    zone
+}
+
+async fn json_of<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> T {
+    serde_json::from_slice(&response.bytes().await.expect("body")).expect("a JSON answer")
+}
+
+fn codes(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["code"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Case 1: a 10 × 6 diamond (61 records, over a million paths) was walked
+/// path by path: 8.96 s of CPU, 833 MB and a 212 MB answer from one GET.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_spf_include_diamond_is_read_once_per_name() {
+    Case::new("SPF include diamond 10 × 6")
+        .zone_text(&diamond_zone(10, 6))
+        .run(|server| async move {
+            let response = server.get("/v1/domains/diamond.hostile.test").await;
+            assert_eq!(response.status(), 200);
+            let bytes = response.bytes().await.unwrap();
+            assert!(bytes.len() < 200_000, "a {} byte answer", bytes.len());
+            let report: Value = serde_json::from_slice(&bytes).unwrap();
+            let codes = codes(&report);
+            assert!(
+                codes.iter().any(|c| c == "spf.too_many_lookups"),
+                "{codes:?}"
+            );
+            // Each of the 61 records asked once (the TXT of the domain
+            // itself is shared with the DKIM probe, so once as well).
+            for name in ["diamond.hostile.test", "l3-7.diamond.hostile.test"] {
+                assert_eq!(
+                    server.dns.count(name, hickory_proto::rr::RecordType::TXT),
+                    1,
+                    "{name}"
+                );
+            }
+            eprintln!("diamond 10 × 6: a {} byte answer", bytes.len());
+        })
+        .await;
+}
+
+/// Case 5: an SPF tree of 1,110 distinct includes sent 1,145 questions,
+/// and a batch of 50 nonexistent domains × 20 selectors 2,635; now the
+/// walk stops at its node cap, the batch shares one question budget and
+/// probes no selector of a domain that does not exist, and `/readyz` asks
+/// at most once a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dns_questions_of_one_request_are_bounded() {
+    Case::new("DNS questions of one request")
+        .zone_text(&wide_tree_zone())
+        .run(|server| async move {
+            let response = server.get("/v1/domains/wide.hostile.test").await;
+            assert_eq!(response.status(), 200);
+            let report: Value = json_of(response).await;
+            let codes = codes(&report);
+            assert!(codes.iter().any(|c| c == "spf.walk_limit"), "{codes:?}");
+            let asked = server.dns.queries().len();
+            // The 200 records of the node cap, the a/mx/exists targets it
+            // checks (none here), and the other checks' ~40 questions.
+            assert!(asked <= 260, "{asked} questions for one audit");
+            eprintln!("1,110-include tree: {asked} questions");
+
+            server.dns.clear_log();
+            let domains: Vec<String> = (0..50).map(|i| format!("nx{i}.hostile.test")).collect();
+            let selectors: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
+            let body = json!({"domains": domains, "selectors": selectors}).to_string();
+            let response = server.post("/v1/domains", "application/json", body).await;
+            assert_eq!(response.status(), 200);
+            let reports: Vec<Value> = json_of(response).await;
+            assert_eq!(reports.len(), 50);
+            let asked = server.dns.queries();
+            assert!(
+                !asked.iter().any(|q| q.name.contains("_domainkey")),
+                "a selector of a domain that does not exist was asked"
+            );
+            assert!(
+                asked.len() <= 700,
+                "{} questions for the batch",
+                asked.len()
+            );
+            eprintln!(
+                "50 nonexistent domains × 20 selectors: {} questions",
+                asked.len()
+            );
+
+            server.dns.clear_log();
+            for _ in 0..500 {
+                let response = server.get("/readyz").await;
+                assert_eq!(response.status(), 200);
+            }
+            let probes = server.dns.queries().len();
+            assert!(probes <= 10, "500 /readyz calls asked {probes} questions");
+            eprintln!("500 /readyz: {probes} questions");
+        })
+        .await;
+}
+
+/// Case 7: with resolvers that never answer, a batch answered 504 after
+/// the request timeout and every finished audit was lost; now it answers
+/// in time with what it finished and the rest marked timed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_keeps_its_finished_audits_past_its_deadline() {
+    Case::new("batch deadline with a silent resolver")
+        .zone_file("fixtures/audit/healthy.zone")
+        .flags(&[
+            "--request-timeout",
+            "3s",
+            "--deadline",
+            "20s",
+            "--dns-timeout",
+            "10s",
+        ])
+        .run(|server| async move {
+            let silent: Vec<String> = (0..5).map(|i| format!("silent{i}.hostile.test")).collect();
+            for name in &silent {
+                server
+                    .dns
+                    .add_fault(name, support::FaultTypes::All, support::FaultKind::NoAnswer);
+            }
+            let mut domains = vec!["healthy.test".to_string()];
+            domains.extend(silent.iter().cloned());
+            let started = Instant::now();
+            let response = server
+                .post(
+                    "/v1/domains",
+                    "application/json",
+                    json!({"domains": domains}).to_string(),
+                )
+                .await;
+            let took = started.elapsed();
+            assert_eq!(response.status(), 200);
+            let reports: Vec<Value> = json_of(response).await;
+            assert!(took < Duration::from_secs(3), "answered after {took:?}");
+            assert_eq!(reports[0]["domain"], "healthy.test");
+            assert!(reports[0]["verdict"].is_string(), "{}", reports[0]);
+            for report in &reports[1..] {
+                assert_eq!(report["timed_out"], true, "{report}");
+            }
+        })
+        .await;
+}
+
+/// Case 8: MTA-STS policy hosts at addresses the fetch guard missed
+/// (IPv4-compatible, NAT64, 6to4, site-local, benchmarking, IETF protocol
+/// assignments, reserved) are refused without a connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_hosts_at_special_addresses_are_refused() {
+    const HOSTS: &[(&str, &str)] = &[
+        ("compatible", "::7f00:1"),
+        ("nat64", "64:ff9b::7f00:1"),
+        ("sixtofour", "2002:7f00:1::"),
+        ("site-local", "fec0::1"),
+        ("benchmark", "198.18.0.1"),
+        ("ietf", "192.0.0.1"),
+        ("reserved", "240.0.0.1"),
+    ];
+    let mut zone = String::from(
+        "$ORIGIN ssrf.hostile.test.\n$TTL 300\n@ IN SOA ns hostmaster 1 3600 600 86400 300\n",
+    );
+    for (label, address) in HOSTS {
+        let rtype = if address.contains(':') { "AAAA" } else { "A" };
+        zone.push_str(&format!(
+            "_mta-sts.{label} IN TXT \"v=STSv1; id=1\"\nmta-sts.{label} IN {rtype} {address}\n"
+        ));
+    }
+    Case::new("MTA-STS policy hosts at special addresses")
+        .zone_text(&zone)
+        .run(|server| async move {
+            for (label, address) in HOSTS {
+                let domain = format!("{label}.ssrf.hostile.test");
+                let response = server.get(&format!("/v1/domains/{domain}")).await;
+                assert_eq!(response.status(), 200);
+                let report: Value = json_of(response).await;
+                let refused = &report["mta_sts"]["policy"]["refused_addresses"];
+                let ip: std::net::IpAddr = address.parse().unwrap();
+                assert_eq!(refused, &json!([ip.to_string()]), "{domain}");
+                assert!(
+                    codes(&report)
+                        .iter()
+                        .any(|c| c == "mta_sts.policy_unreachable")
+                );
+            }
+        })
+        .await;
+}
+
+// ---------------------------------------------------------------------------
+// Issue 17, cases 2 to 4: the cost of one message
+// ---------------------------------------------------------------------------
+
+/// A DKIM-Signature field for `hostile.test` with these extra tags; the
+/// signature does not verify, which costs a verifier as much as one that
+/// does.
+fn signature(selector: &str, extra: &str) -> String {
+    format!(
+        "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=hostile.test; s={selector};{extra}\r\n \
+         h=from:to:subject:date; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;\r\n \
+         b=dGhpcyBpcyBub3QgYSBzaWduYXR1cmUgYnV0IGl0IGlzIGJhc2U2NA==\r\n"
+    )
+}
+
+/// A message from hostile.test with these header fields first and a body
+/// of `body` bytes.
+fn hostile_message(fields: &str, body: usize) -> Vec<u8> {
+    let mut raw = fields.as_bytes().to_vec();
+    raw.extend_from_slice(
+        b"From: News <news@hostile.test>\r\nTo: a@example.test\r\nSubject: hostile\r\n\
+Date: Mon, 1 Jun 2026 10:00:00 +0000\r\nMessage-ID: <h@hostile.test>\r\n\r\n",
+    );
+    let line = b"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\r\n";
+    let end = raw.len() + body;
+    while raw.len() + line.len() <= end {
+        raw.extend_from_slice(line);
+    }
+    raw
+}
+
+const MESSAGE_PATH: &str =
+    "/v1/messages?ip=192.0.2.25&helo=mail.hostile.test&mail_from=n%40hostile.test";
+
+/// Case 2: 24 MB of `X:v` header lines took 3.8 s of CPU and 1.12 GB, and
+/// the memory stayed taken; now the header section is measured before any
+/// parser runs and refused naming the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_flood_is_refused_before_it_is_parsed() {
+    Case::new("header flood of 24 MB")
+        .zone_file("fixtures/hostile/hostile.zone")
+        .run(|server| async move {
+            let flood = "X:v\r\n".repeat(24 * 1024 * 1024 / 5);
+            let response = server
+                .post(MESSAGE_PATH, "message/rfc822", hostile_message(&flood, 100))
+                .await;
+            let body = problem(response, 413, "header-limit").await;
+            let detail = body["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains("max-header-fields"), "{detail}");
+            // 600,000 short fields under the byte limit: refused by count.
+            let fields = "X:v\r\n".repeat(600_000);
+            let response = server
+                .post(
+                    MESSAGE_PATH,
+                    "message/rfc822",
+                    hostile_message(&fields, 100),
+                )
+                .await;
+            problem(response, 413, "header-limit").await;
+        })
+        .await;
+}
+
+/// Case 3: 2,000 signatures with distinct `l=` over a 20 MB body cost
+/// about 24 s of CPU on the async runtime; now at most four body hashes
+/// are computed, off the runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_length_floods_cost_a_few_body_hashes() {
+    Case::new("2,000 l= values over a 20 MB body")
+        .zone_file("fixtures/hostile/hostile.zone")
+        .flags(&["--request-timeout", "60s"])
+        .run(|server| async move {
+            let fields: String = (0..2000)
+                .map(|i| signature("k", &format!(" l={};", 1000 + i * 7919)))
+                .collect();
+            let response = server
+                .post(
+                    MESSAGE_PATH,
+                    "message/rfc822",
+                    hostile_message(&fields, 20 * 1024 * 1024),
+                )
+                .await;
+            assert_eq!(response.status(), 200);
+            let report: Value = json_of(response).await;
+            let codes = codes(&report);
+            assert!(codes.iter().any(|c| c == "dkim.not_evaluated"), "{codes:?}");
+            let judged = report["dkim"].as_array().map_or(0, Vec::len);
+            assert!(judged <= 20, "{judged} signatures judged");
+        })
+        .await;
+}
+
+/// Case 4: 15,000 signatures with an 8192-bit key took 4.1 s of CPU,
+/// 340 MB and a 61.7 MB answer, and 5,000 distinct selectors sent 5,000
+/// questions; now the header section's size refuses the first by default,
+/// and with the header limits raised 20 are judged, the rest listed as not
+/// evaluated without a question.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signature_floods_are_judged_twenty_at_most() {
+    Case::new("15,000 signatures, and 5,000 selectors")
+        .zone_file("fixtures/hostile/hostile.zone")
+        .flags(&[
+            "--max-header-fields",
+            "50000",
+            "--max-header-bytes",
+            "16777216",
+            "--request-timeout",
+            "60s",
+        ])
+        .run(|server| async move {
+            let fields: String = (0..15_000).map(|_| signature("big", "")).collect();
+            let response = server
+                .post(
+                    MESSAGE_PATH,
+                    "message/rfc822",
+                    hostile_message(&fields, 2000),
+                )
+                .await;
+            assert_eq!(response.status(), 200);
+            let bytes = response.bytes().await.unwrap();
+            assert!(bytes.len() < 1_000_000, "a {} byte answer", bytes.len());
+            let report: Value = serde_json::from_slice(&bytes).unwrap();
+            assert!(codes(&report).iter().any(|c| c == "dkim.not_evaluated"));
+            assert!(report["dkim"].as_array().map_or(0, Vec::len) <= 20);
+            // A key question over UDP (the 8192-bit key's answer is then
+            // asked again over TCP, as truncated answers are).
+            let key =
+                |q: &&support::LoggedQuery| q.name.contains("_domainkey") && q.protocol == "udp";
+            let asked: Vec<_> = server
+                .dns
+                .queries()
+                .into_iter()
+                .filter(|q| key(&q))
+                .collect();
+            assert!(asked.len() <= 1, "{asked:?}");
+
+            server.dns.clear_log();
+            let fields: String = (0..5000).map(|i| signature(&format!("s{i}"), "")).collect();
+            let response = server
+                .post(
+                    MESSAGE_PATH,
+                    "message/rfc822",
+                    hostile_message(&fields, 2000),
+                )
+                .await;
+            assert_eq!(response.status(), 200);
+            let asked = server.dns.queries().iter().filter(key).count();
+            assert!(asked <= 20, "{asked} key questions for 5,000 selectors");
+        })
+        .await;
+}
