@@ -42,6 +42,7 @@ pub mod findings;
 pub mod http;
 pub mod local_file;
 pub mod message;
+pub mod records;
 pub mod render;
 pub mod reports;
 pub mod spf;
