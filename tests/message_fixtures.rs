@@ -920,7 +920,7 @@ async fn every_message_side_code_comes_from_a_fixture() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let missing: Vec<&str> = mailvet::findings::catalog::MESSAGE_CODES
         .iter()
-        .copied()
+        .map(|c| c.code)
         .filter(|c| !covered.contains(c))
         .collect();
     assert!(missing.is_empty(), "no fixture produces {missing:?}");

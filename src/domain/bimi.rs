@@ -22,6 +22,7 @@ use super::name::DomainName;
 use super::{AuditContext, Checked};
 use crate::dns::{DnsError, Outcome, Rcode, trace};
 use crate::findings::Finding;
+use crate::findings::catalog;
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 
@@ -333,7 +334,7 @@ pub fn evaluate(domain: &DomainName, lookups: &[Lookup]) -> Checked<BimiSection>
     }
     let asked: Vec<String> = lookups.iter().map(|l| l.name.clone()).collect();
     let finding = Finding::new(
-        "bimi.missing",
+        catalog::BIMI_MISSING,
         format!("no v=BIMI1 TXT record at {}", asked.join(" nor at ")),
     )
     .with_fix(format!(
@@ -379,7 +380,7 @@ fn judge_records(
                 section.status = BimiStatus::Invalid;
                 section.problem = Some(e.0.clone());
                 let finding = Finding::new(
-                    "bimi.invalid",
+                    catalog::BIMI_INVALID,
                     format!("the BIMI record at {name} `{text}` is malformed: {e}"),
                 )
                 .with_fix(format!(
@@ -409,11 +410,14 @@ fn judge_records(
         .find(|t| parse(t).is_ok())
         .cloned()
         .unwrap_or(example);
-    let finding = Finding::new("bimi.invalid", format!("{problem}: {}", listed.join(", ")))
-        .with_fix(format!(
-            "Keep a single TXT record at {name} and delete the others, for example: {keep}"
-        ))
-        .with_evidence(evidence);
+    let finding = Finding::new(
+        catalog::BIMI_INVALID,
+        format!("{problem}: {}", listed.join(", ")),
+    )
+    .with_fix(format!(
+        "Keep a single TXT record at {name} and delete the others, for example: {keep}"
+    ))
+    .with_evidence(evidence);
     Checked {
         section,
         findings: vec![finding],
@@ -495,7 +499,7 @@ pub fn dmarc_prerequisite(
         .map(|t| format!("{record_name}. TXT \"{t}\""));
     Some(
         Finding::new(
-            "bimi.dmarc_not_enforced",
+            catalog::BIMI_DMARC_NOT_ENFORCED,
             format!(
                 "a BIMI record is published at {record_name}, but {seen}, so receivers show \
                  no logo"

@@ -35,7 +35,8 @@
 use super::name::DomainName;
 use super::{AuditContext, Checked};
 use crate::dns::{Answer, DnsError, Rcode, Resolver};
-use crate::findings::Finding;
+use crate::findings::catalog;
+use crate::findings::{Code, Finding};
 use futures_util::future::join_all;
 use hickory_proto::rr::{Name, RData, RecordType};
 use serde::Serialize;
@@ -784,14 +785,14 @@ fn key_findings(selector: &SelectorReport) -> Vec<Finding> {
             owner = target;
         }
         evidence.push(format!("{owner} TXT \"{}\"", key.record));
-        let finding = |code: &'static str, detail: String, fix: String| {
+        let finding = |code: Code, detail: String, fix: String| {
             Finding::new(code, detail)
                 .with_fix(fix)
                 .with_evidence(evidence.clone())
         };
         match key.status {
             KeyStatus::Revoked => findings.push(finding(
-                "dkim.key_revoked",
+                catalog::DKIM_KEY_REVOKED,
                 format!(
                     "{name} publishes an empty p=, so its key is revoked: \"{}\"",
                     key.record
@@ -806,7 +807,7 @@ fn key_findings(selector: &SelectorReport) -> Vec<Finding> {
             KeyStatus::Invalid => {
                 let problem = key.problem.clone().unwrap_or_default();
                 findings.push(finding(
-                    "dkim.key_invalid",
+                    catalog::DKIM_KEY_INVALID,
                     format!("the key record at {name} is unusable: {problem}"),
                     invalid_key_fix(selector, key),
                 ));
@@ -820,7 +821,7 @@ fn key_findings(selector: &SelectorReport) -> Vec<Finding> {
                 {
                     let (code, detail) = if bits < 1024 {
                         (
-                            "dkim.key_too_short",
+                            catalog::DKIM_KEY_TOO_SHORT,
                             format!(
                                 "the RSA key at {name} is {bits} bits; receivers must not accept \
                                  keys shorter than 1024 bits (RFC 8301 §3.2)"
@@ -828,7 +829,7 @@ fn key_findings(selector: &SelectorReport) -> Vec<Finding> {
                         )
                     } else {
                         (
-                            "dkim.key_1024",
+                            catalog::DKIM_KEY_1024,
                             format!(
                                 "the RSA key at {name} is 1024 bits, the minimum; 2048 is \
                                  recommended"
@@ -848,7 +849,7 @@ fn key_findings(selector: &SelectorReport) -> Vec<Finding> {
                         (!rest.is_empty()).then(|| rest.join(":")),
                     );
                     findings.push(finding(
-                        "dkim.testing_mode",
+                        catalog::DKIM_TESTING_MODE,
                         format!(
                             "the key at {name} has t={}: the y flag says DKIM is only being \
                              tested",
@@ -865,7 +866,7 @@ fn key_findings(selector: &SelectorReport) -> Vec<Finding> {
                 if lists("sha1") && !lists("sha256") {
                     let record = rewrite(&key.tag_list, "h", None);
                     findings.push(finding(
-                        "dkim.sha1_only",
+                        catalog::DKIM_SHA1_ONLY,
                         format!(
                             "the key at {name} has h={}: it allows SHA-1 signatures and not \
                              SHA-256",
@@ -954,7 +955,7 @@ fn no_selector_found(
             given.join(", ")
         )
     };
-    Finding::new("dkim.no_selector_found", detail)
+    Finding::new(catalog::DKIM_NO_SELECTOR_FOUND, detail)
         .with_fix(format!(
             "Find the selector in the s= tag of the DKIM-Signature header of a message you \
              sent (or in your provider's settings) and check again with it. If your mail is \

@@ -41,6 +41,7 @@
 use super::{AuditContext, Checked};
 use crate::dns::{DnsError, Rcode, Resolver};
 use crate::findings::Finding;
+use crate::findings::catalog;
 use futures_util::future::join_all;
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
@@ -923,7 +924,7 @@ pub async fn check(cx: &AuditContext<'_>) -> Checked<DmarcSection> {
             section.status = DmarcStatus::DnsError;
             findings.push(
                 Finding::new(
-                    "dmarc.dns_error",
+                    catalog::DMARC_DNS_ERROR,
                     format!(
                         "The TXT query for {name} failed: {error}. Whether {domain} has a DMARC \
                          policy is unknown."
@@ -952,7 +953,7 @@ pub async fn check(cx: &AuditContext<'_>) -> Checked<DmarcSection> {
             locate(&mut section, domain, &found_at);
             findings.push(
                 Finding::new(
-                    "dmarc.multiple_records",
+                    catalog::DMARC_MULTIPLE_RECORDS,
                     format!(
                         "_dmarc.{found_at} holds {} v=DMARC1 records; receivers discard them all{}.",
                         texts.len(),
@@ -1322,7 +1323,7 @@ fn content_findings(
         };
         findings.push(with_evidence(
             Finding::new(
-                "dmarc.inherited",
+                catalog::DMARC_INHERITED,
                 format!(
                     "{domain} has no DMARC record of its own (_dmarc.{domain}); the record at \
                      {name} applies to it through its {tag}= policy ({tag}={published})."
@@ -1369,7 +1370,7 @@ fn content_findings(
             r.render()
         };
         findings.push(with_evidence(
-            Finding::new("dmarc.policy_none", detail).with_fix(format!(
+            Finding::new(catalog::DMARC_POLICY_NONE, detail).with_fix(format!(
                 "Once aggregate reports show that all your legitimate mail passes DMARC, \
                  publish at {name}: {record_text} — and later, to block spoofed mail outright: \
                  {reject}"
@@ -1392,7 +1393,7 @@ fn content_findings(
         let set: Vec<String> = lax.iter().map(|t| format!("{t}=none")).collect();
         findings.push(with_evidence(
             Finding::new(
-                "dmarc.subdomain_policy_none",
+                catalog::DMARC_SUBDOMAIN_POLICY_NONE,
                 format!(
                     "{name} sets {} while p={p}: mail that fails DMARC from {} is delivered \
                      as usual.",
@@ -1418,7 +1419,7 @@ fn content_findings(
         fixed.remove("pct");
         findings.push(with_evidence(
             Finding::new(
-                "dmarc.pct_partial",
+                catalog::DMARC_PCT_PARTIAL,
                 format!(
                     "{name} sets pct={}: receivers that honour it apply {tag}={published} to \
                      only {}% of failing mail.",
@@ -1439,7 +1440,7 @@ fn content_findings(
         fixed.set("rua", &report_to, &[]);
         findings.push(with_evidence(
             Finding::new(
-                "dmarc.no_rua",
+                catalog::DMARC_NO_RUA,
                 format!("{name} has no rua= tag, so no aggregate reports are sent."),
             )
             .with_fix(format!(
@@ -1523,7 +1524,7 @@ fn authorization_findings(found_at: &str, destinations: &[ReportDestination]) ->
             let query = d.query.as_ref()?;
             Some(
                 Finding::new(
-                    "dmarc.rua_unauthorized",
+                    catalog::DMARC_RUA_UNAUTHORIZED,
                     format!(
                         "{} point{} to {}, another organizational domain than {found_at}, and \
                          {query} holds no v=DMARC1 record, so receivers send no reports there.",
@@ -1559,7 +1560,7 @@ fn missing_finding(domain: &str, apex: &[String], evidence: Vec<String>) -> Find
         ),
     };
     Finding::new(
-        "dmarc.missing",
+        catalog::DMARC_MISSING,
         format!(
             "No DMARC record at _dmarc.{domain} nor at any parent domain the RFC 9989 tree \
              walk asked."
@@ -1577,7 +1578,7 @@ fn syntax_finding(
 ) -> Finding {
     let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
     Finding::new(
-        "dmarc.syntax",
+        catalog::DMARC_SYNTAX,
         format!(
             "The record at _dmarc.{found_at} does not parse, so receivers ignore it: {}. \
              Record: {text}",
@@ -1654,7 +1655,7 @@ fn apex_finding(domain: &str, section: &DmarcSection, apex: &Result<TxtSet, DnsE
         )
     };
     Finding::new(
-        "dmarc.record_at_apex",
+        catalog::DMARC_RECORD_AT_APEX,
         format!(
             "{domain} itself publishes a v=DMARC1 TXT record; receivers only read \
              _dmarc.{domain}, so it has no effect."

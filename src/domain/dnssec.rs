@@ -22,6 +22,7 @@ use super::name::DomainName;
 use super::{AuditContext, Checked};
 use crate::dns::{DnsError, Outcome, Rcode};
 use crate::findings::Finding;
+use crate::findings::catalog;
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 
@@ -232,7 +233,7 @@ pub fn evaluate(domain: &DomainName, fetched: &Fetched) -> Checked<DnssecSection
                  zone is unsigned or its parent publishes no DS record for it."
             );
             let finding = Finding::new(
-                "dnssec.unsigned",
+                catalog::DNSSEC_UNSIGNED,
                 format!(
                     "a validating resolver answered {name}'s SOA without the AD bit (it set the \
                      bit for the root zone), so {name} is not protected by DNSSEC"
@@ -253,7 +254,7 @@ pub fn evaluate(domain: &DomainName, fetched: &Fetched) -> Checked<DnssecSection
                      there and fails DNSSEC validation."
                 );
                 let finding = Finding::new(
-                    "dnssec.bogus",
+                    catalog::DNSSEC_BOGUS,
                     format!(
                         "a validating resolver answers SERVFAIL for {name}'s SOA, yet answers \
                          with validation turned off (CD bit): the signatures or the DS record \

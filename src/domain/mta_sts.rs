@@ -35,6 +35,7 @@ use super::address::is_fetchable;
 use super::{AuditContext, AuditOptions, Checked};
 use crate::dns::{DnsError, Rcode, Resolver};
 use crate::findings::Finding;
+use crate::findings::catalog;
 use hickory_proto::rr::{Name, RecordType};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -387,7 +388,7 @@ pub fn evaluate_record(
                 .and_then(|d| d.strip_prefix('.'))
                 .unwrap_or(name);
             let finding = Finding::new(
-                "mta_sts.missing",
+                catalog::MTA_STS_MISSING,
                 format!("No MTA-STS record at {name}: {seen}."),
             )
             .with_fix(format!(
@@ -410,7 +411,7 @@ pub fn evaluate_record(
                 section.status = RecordStatus::Invalid;
                 section.error = Some(error.to_string());
                 let mut finding = Finding::new(
-                    "mta_sts.record_invalid",
+                    catalog::MTA_STS_RECORD_INVALID,
                     format!(
                         "The MTA-STS record at {name} is malformed, so senders ignore it: \
                          {error}. Record: \"{text}\"."
@@ -438,7 +439,7 @@ pub fn evaluate_record(
                 .collect::<Vec<_>>()
                 .join(", ");
             let mut finding = Finding::new(
-                "mta_sts.record_invalid",
+                catalog::MTA_STS_RECORD_INVALID,
                 format!(
                     "{} MTA-STS records at {name}, so senders ignore all of them: {listed}.",
                     many.len()
@@ -737,7 +738,7 @@ pub fn coverage(section: &MtaStsSection, mx_hosts: &[String]) -> Vec<Finding> {
         evidence.extend(policy.mx.iter().map(|p| format!("mx: {p}")));
         findings.push(
             Finding::new(
-                "mta_sts.mx_not_covered",
+                catalog::MTA_STS_MX_NOT_COVERED,
                 format!(
                     "MX host {bare} matches none of the mx patterns of the enforcing policy at \
                      {} ({patterns}), so senders that apply it refuse to deliver there.",
@@ -902,7 +903,7 @@ pub fn evaluate_policy(fetched: Fetched, record_name: &str) -> (PolicyReport, Ve
             }
             report.status = PolicyStatus::Unreachable;
             let mut finding = Finding::new(
-                "mta_sts.policy_unreachable",
+                catalog::MTA_STS_POLICY_UNREACHABLE,
                 format!("The MTA-STS policy at {url} cannot be fetched: {error}."),
             )
             .with_evidence(evidence);
@@ -919,7 +920,7 @@ pub fn evaluate_policy(fetched: Fetched, record_name: &str) -> (PolicyReport, Ve
             report.error = Some(error.to_string());
             evidence.push(format!("policy text: {}", quoted(&body)));
             let finding = Finding::new(
-                "mta_sts.policy_invalid",
+                catalog::MTA_STS_POLICY_INVALID,
                 format!("The MTA-STS policy at {url} is malformed, so senders ignore it: {error}."),
             )
             .with_fix(format!(
@@ -936,7 +937,7 @@ pub fn evaluate_policy(fetched: Fetched, record_name: &str) -> (PolicyReport, Ve
             if policy.mode == Mode::Testing {
                 findings.push(
                     Finding::new(
-                        "mta_sts.testing_mode",
+                        catalog::MTA_STS_TESTING_MODE,
                         format!(
                             "The MTA-STS policy at {url} has mode: testing: senders report TLS \
                              failures but still deliver without verified TLS."

@@ -20,6 +20,7 @@ use super::name::DomainName;
 use super::{AuditContext, Checked};
 use crate::dns::{Outcome, Rcode, trace};
 use crate::findings::Finding;
+use crate::findings::catalog;
 use futures_util::future::join_all;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use serde::Serialize;
@@ -229,7 +230,7 @@ pub fn evaluate(domain: &DomainName, mx: &Outcome, hosts: &[HostAnswers]) -> Che
             Rcode::NXDomain => format!("{name} does not exist (NXDOMAIN), so it has no MX record"),
             Rcode::NoError => format!("{name} has no MX record"),
         };
-        let finding = Finding::new("mx.missing", seen)
+        let finding = Finding::new(catalog::MX_MISSING, seen)
             .with_fix(format!(
                 "Publish MX records for the servers that receive mail for {name}, for example: \
                  {name}. MX 10 mail.{name}. If {name} should never receive mail, publish a \
@@ -252,7 +253,7 @@ pub fn evaluate(domain: &DomainName, mx: &Outcome, hosts: &[HostAnswers]) -> Che
                 " (RFC 7505 §3 writes it with preference 0, not {preference})"
             ));
         }
-        let finding = Finding::new("mx.null", detail).with_evidence(mx_evidence);
+        let finding = Finding::new(catalog::MX_NULL, detail).with_evidence(mx_evidence);
         return Checked {
             section,
             findings: vec![finding],
@@ -296,7 +297,7 @@ fn judge_host(
     if let Some(ip) = ip_literal(exchange) {
         host.status = HostStatus::IpLiteral;
         let finding = Finding::new(
-            "mx.target_is_ip",
+            catalog::MX_TARGET_IS_IP,
             format!("the MX record `{mx_record}` names the IP address {ip} instead of a host name"),
         )
         .with_fix(format!(
@@ -311,7 +312,7 @@ fn judge_host(
     if exchange.is_root() {
         host.status = HostStatus::Unresolvable;
         let finding = Finding::new(
-            "mx.target_unresolvable",
+            catalog::MX_TARGET_UNRESOLVABLE,
             format!(
                 "the MX record `{mx_record}` names the root `.`, which has no address; a null MX \
                  must be the only MX record of a domain (RFC 7505 §3)"
@@ -382,7 +383,7 @@ fn judge_host(
     if let Some(canonical) = host.cname_chain.last() {
         findings.push(
             Finding::new(
-                "mx.target_is_cname",
+                catalog::MX_TARGET_IS_CNAME,
                 format!(
                     "the MX host {shown} is an alias: {}",
                     cname_description(&shown, &host.cname_chain)
@@ -398,7 +399,7 @@ fn judge_host(
     if host.status == HostStatus::Unresolvable {
         findings.push(
             Finding::new(
-                "mx.target_unresolvable",
+                catalog::MX_TARGET_UNRESOLVABLE,
                 format!("the MX host {shown} has neither an A nor an AAAA record"),
             )
             .with_fix(unresolvable_fix(domain, &shown, &mx_record))
@@ -413,7 +414,7 @@ fn judge_host(
             .collect();
         findings.push(
             Finding::new(
-                "mx.private_address",
+                catalog::MX_PRIVATE_ADDRESS,
                 format!(
                     "the MX host {shown} resolves to {}, which cannot be reached from the internet",
                     list.join(", ")

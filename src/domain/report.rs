@@ -17,8 +17,9 @@ use super::name::DomainName;
 use super::{AuditContext, AuditOptions, bimi, dkim, dmarc, dnssec, mta_sts, mx, spf, tls_rpt};
 use crate::dns::Resolver;
 use crate::dns::trace::DnsSummary;
+use crate::findings::catalog;
 use crate::findings::requirements::{self, DomainFacts, Requirement};
-use crate::findings::{CatalogEntry, Finding, Severity, Verdict, verdict};
+use crate::findings::{CatalogEntry, Code, Finding, Severity, Verdict, verdict};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -124,7 +125,7 @@ pub async fn audit(
     let facts = DomainFacts {
         spf: spf_usable(&codes, &spf.section),
         dkim: dkim.section.has_usable_key(),
-        dmarc: usable(&codes, "dmarc.dns_error", enforcement.is_none()),
+        dmarc: usable(&codes, catalog::DMARC_DNS_ERROR, enforcement.is_none()),
         codes: codes.clone(),
     };
     let undecided: Vec<Undecided> = [
@@ -176,8 +177,8 @@ fn domain_verdict(findings: &[Finding], undecided: &[Undecided]) -> Verdict {
 }
 
 /// `None` when the protocol's lookup failed, else whether it is usable.
-fn usable(codes: &[&str], dns_error: &str, unusable: bool) -> Option<bool> {
-    if codes.contains(&dns_error) {
+fn usable(codes: &[&str], dns_error: Code, unusable: bool) -> Option<bool> {
+    if codes.contains(&dns_error.code) {
         None
     } else {
         Some(!unusable)
@@ -191,7 +192,7 @@ fn spf_usable(codes: &[&str], section: &spf::SpfSection) -> Option<bool> {
     if !unusable && !section.complete {
         return None;
     }
-    usable(codes, "spf.dns_error", unusable)
+    usable(codes, catalog::SPF_DNS_ERROR, unusable)
 }
 
 /// SPF that a receiver would turn into none or permerror.
@@ -223,24 +224,24 @@ mod tests {
     fn score_counts_distinct_codes_by_severity() {
         let f = |code| Finding::new(code, "x");
         assert_eq!(score(&[]), 100);
-        assert_eq!(score(&[f("spf.softfail_all")]), 100);
-        assert_eq!(score(&[f("dmarc.no_rua")]), 95);
-        assert_eq!(score(&[f("spf.missing")]), 80);
+        assert_eq!(score(&[f(catalog::SPF_SOFTFAIL_ALL)]), 100);
+        assert_eq!(score(&[f(catalog::DMARC_NO_RUA)]), 95);
+        assert_eq!(score(&[f(catalog::SPF_MISSING)]), 80);
         assert_eq!(
             score(&[
-                f("mx.target_unresolvable"),
-                f("mx.target_unresolvable"),
-                f("dmarc.no_rua")
+                f(catalog::MX_TARGET_UNRESOLVABLE),
+                f(catalog::MX_TARGET_UNRESOLVABLE),
+                f(catalog::DMARC_NO_RUA)
             ]),
             75
         );
         let many: Vec<Finding> = [
-            "spf.missing",
-            "dmarc.missing",
-            "dkim.key_invalid",
-            "mx.target_is_ip",
-            "bimi.invalid",
-            "spf.syntax",
+            catalog::SPF_MISSING,
+            catalog::DMARC_MISSING,
+            catalog::DKIM_KEY_INVALID,
+            catalog::MX_TARGET_IS_IP,
+            catalog::BIMI_INVALID,
+            catalog::SPF_SYNTAX,
         ]
         .into_iter()
         .map(f)
@@ -257,14 +258,17 @@ mod tests {
         }];
         assert_eq!(domain_verdict(&[], &undecided), Verdict::Unknown);
         assert_eq!(
-            domain_verdict(&[f("dmarc.no_rua")], &undecided),
+            domain_verdict(&[f(catalog::DMARC_NO_RUA)], &undecided),
             Verdict::Unknown
         );
         assert_eq!(
-            domain_verdict(&[f("spf.plus_all")], &undecided),
+            domain_verdict(&[f(catalog::SPF_PLUS_ALL)], &undecided),
             Verdict::Fail
         );
-        assert_eq!(domain_verdict(&[f("dmarc.no_rua")], &[]), Verdict::Warn);
+        assert_eq!(
+            domain_verdict(&[f(catalog::DMARC_NO_RUA)], &[]),
+            Verdict::Warn
+        );
         assert_eq!(domain_verdict(&[], &[]), Verdict::Pass);
     }
 }

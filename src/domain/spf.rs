@@ -37,6 +37,7 @@
 use super::{AuditContext, Checked};
 use crate::dns::{Answer, DnsError, Rcode, Resolver};
 use crate::findings::Finding;
+use crate::findings::catalog;
 use crate::spf::eval::{MAX_DNS_TERMS, MAX_VOID_LOOKUPS};
 use crate::spf::macros::MacroString;
 use crate::spf::record::{Mechanism, Qualifier, SpfRecord, is_spf1};
@@ -785,7 +786,7 @@ fn findings(
     };
     if section.type99_record {
         out.push(Finding::new(
-            "spf.deprecated_rr_type",
+            catalog::SPF_DEPRECATED_RR_TYPE,
             format!("{domain} has a DNS record of type SPF (99); only TXT is used since RFC 7208"),
         ));
     }
@@ -793,7 +794,7 @@ fn findings(
         NodeStatus::Missing => {
             out.push(
                 Finding::new(
-                    "spf.missing",
+                    catalog::SPF_MISSING,
                     format!("{domain} has no TXT record starting with v=spf1"),
                 )
                 .with_fix(format!(
@@ -806,7 +807,7 @@ fn findings(
         }
         NodeStatus::MultipleRecords => {
             out.push(Finding::new(
-                "spf.multiple_records",
+                catalog::SPF_MULTIPLE_RECORDS,
                 format!(
                     "{domain} publishes several SPF records: {}",
                     root.detail.clone().unwrap_or_default()
@@ -820,7 +821,7 @@ fn findings(
         NodeStatus::Syntax => {
             out.push(
                 Finding::new(
-                    "spf.syntax",
+                    catalog::SPF_SYNTAX,
                     format!(
                         "the SPF record of {domain} does not parse: {}",
                         root.detail.clone().unwrap_or_default()
@@ -832,7 +833,7 @@ fn findings(
         }
         NodeStatus::DnsError => {
             out.push(Finding::new(
-                "spf.dns_error",
+                catalog::SPF_DNS_ERROR,
                 format!(
                     "the TXT lookup for {domain} failed ({}); SPF is unknown, not missing",
                     root.detail.clone().unwrap_or_default()
@@ -851,11 +852,11 @@ fn findings(
         };
         match read.status {
             NodeStatus::Missing => out.push(Finding::new(
-                "spf.include_missing",
+                catalog::SPF_INCLUDE_MISSING,
                 format!("{via} names {key}, which has no SPF record"),
             )),
             NodeStatus::DnsError => out.push(Finding::new(
-                "spf.dns_error",
+                catalog::SPF_DNS_ERROR,
                 format!(
                     "the lookup for {key} (reached by {via}) failed ({}); its part of the SPF \
                      result is unknown, not missing",
@@ -864,7 +865,7 @@ fn findings(
             )),
             NodeStatus::Syntax => out.push(
                 Finding::new(
-                    "spf.syntax",
+                    catalog::SPF_SYNTAX,
                     format!(
                         "the SPF record of {key} (reached by {via}) does not parse: {}",
                         read.detail.clone().unwrap_or_default()
@@ -873,7 +874,7 @@ fn findings(
                 .with_evidence(evidence(key, read.record.as_ref())),
             ),
             NodeStatus::MultipleRecords => out.push(Finding::new(
-                "spf.multiple_records",
+                catalog::SPF_MULTIPLE_RECORDS,
                 format!("{key} (reached by {via}) publishes several SPF records"),
             )),
             _ => {}
@@ -881,7 +882,7 @@ fn findings(
     }
     for seen in &totals.loops {
         out.push(Finding::new(
-            "spf.include_loop",
+            catalog::SPF_INCLUDE_LOOP,
             format!("{} loops back: {}", seen.via, seen.path),
         ));
     }
@@ -892,7 +893,7 @@ fn findings(
         if section.lookups > MAX_DNS_TERMS {
             out.push(
                 Finding::new(
-                    "spf.too_many_lookups",
+                    catalog::SPF_TOO_MANY_LOOKUPS,
                     format!(
                         "{domain}'s SPF needs {at_least}{} DNS-querying terms through its \
                          include tree; receivers stop at {MAX_DNS_TERMS} and return permerror",
@@ -905,7 +906,7 @@ fn findings(
         } else if section.lookups >= MAX_DNS_TERMS - 1 {
             out.push(
                 Finding::new(
-                    "spf.lookups_near_limit",
+                    catalog::SPF_LOOKUPS_NEAR_LIMIT,
                     format!(
                         "{domain}'s SPF needs {at_least}{} of the {MAX_DNS_TERMS} DNS lookups \
                          allowed",
@@ -929,7 +930,7 @@ fn findings(
             }
         }
         out.push(Finding::new(
-            "spf.void_lookups",
+            catalog::SPF_VOID_LOOKUPS,
             format!(
                 "{} lookups find no such name or no data: {}",
                 section.void_lookups,
@@ -946,7 +947,7 @@ fn findings(
     match section.all.as_str() {
         "+all" => out.push(
             Finding::new(
-                "spf.plus_all",
+                catalog::SPF_PLUS_ALL,
                 format!(
                     "{domain}'s SPF ends in {}: every IP address passes",
                     section.all
@@ -956,18 +957,21 @@ fn findings(
             .with_evidence(evidence(domain, root.record.as_ref())),
         ),
         "?all" => out.push(
-            Finding::new("spf.neutral_all", format!("{domain}'s SPF ends in ?all"))
-                .with_fix(fix_all("-all"))
-                .with_evidence(evidence(domain, root.record.as_ref())),
+            Finding::new(
+                catalog::SPF_NEUTRAL_ALL,
+                format!("{domain}'s SPF ends in ?all"),
+            )
+            .with_fix(fix_all("-all"))
+            .with_evidence(evidence(domain, root.record.as_ref())),
         ),
         "~all" => out.push(Finding::new(
-            "spf.softfail_all",
+            catalog::SPF_SOFTFAIL_ALL,
             format!("{domain}'s SPF ends in ~all"),
         )),
         "none" if SpfRecord::parse(record.as_bytes()).is_ok_and(|r| r.redirect.is_none()) => out
             .push(
                 Finding::new(
-                    "spf.no_all",
+                    catalog::SPF_NO_ALL,
                     format!("{domain}'s SPF has neither an all term nor redirect="),
                 )
                 .with_fix(format!("Publish: {record} -all"))
@@ -989,7 +993,7 @@ fn findings(
         .collect();
     if !ptr_in.is_empty() {
         out.push(Finding::new(
-            "spf.ptr_used",
+            catalog::SPF_PTR_USED,
             format!(
                 "the ptr mechanism is used in the SPF record of {}",
                 ptr_in.join(", ")
@@ -998,13 +1002,13 @@ fn findings(
     }
     if let Some(detail) = &root.detail {
         out.push(Finding::new(
-            "spf.string_too_long",
+            catalog::SPF_STRING_TOO_LONG,
             format!("{domain}'s SPF record has {detail}; DNS allows at most {MAX_STRING}"),
         ));
     }
     if record.len() > RECORD_SOFT_LIMIT {
         out.push(Finding::new(
-            "spf.record_too_long",
+            catalog::SPF_RECORD_TOO_LONG,
             format!("{domain}'s SPF record is {} bytes long", record.len()),
         ));
     }
@@ -1033,7 +1037,7 @@ fn walk_limit(section: &SpfSection, max_nodes: usize, domain: &str) -> Option<Fi
     } else {
         return None;
     };
-    Some(Finding::new("spf.walk_limit", detail))
+    Some(Finding::new(catalog::SPF_WALK_LIMIT, detail))
 }
 
 fn uses_ptr(record: &SpfRecord) -> bool {

@@ -18,6 +18,7 @@ use super::name::DomainName;
 use super::{AuditContext, Checked};
 use crate::dns::{DnsError, Outcome, Rcode, trace};
 use crate::findings::Finding;
+use crate::findings::catalog;
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 
@@ -306,7 +307,7 @@ pub fn evaluate(domain: &DomainName, outcome: &Outcome) -> Checked<TlsRptSection
         [] => {
             section.status = TlsRptStatus::Missing;
             let finding = Finding::new(
-                "tls_rpt.missing",
+                catalog::TLS_RPT_MISSING,
                 format!("no v=TLSRPTv1 TXT record at {name}"),
             )
             .with_fix(format!("Publish a TXT record at {name}: {example}"))
@@ -330,7 +331,7 @@ pub fn evaluate(domain: &DomainName, outcome: &Outcome) -> Checked<TlsRptSection
                 section.status = TlsRptStatus::Invalid;
                 section.problem = Some(e.0.clone());
                 let finding = Finding::new(
-                    "tls_rpt.invalid",
+                    catalog::TLS_RPT_INVALID,
                     format!("the TLS-RPT record at {name} `{text}` is malformed: {e}"),
                 )
                 .with_fix(format!(
@@ -354,7 +355,7 @@ pub fn evaluate(domain: &DomainName, outcome: &Outcome) -> Checked<TlsRptSection
             section.problem = Some(problem.clone());
             let listed: Vec<String> = several.iter().map(|t| format!("`{t}`")).collect();
             let finding = Finding::new(
-                "tls_rpt.invalid",
+                catalog::TLS_RPT_INVALID,
                 format!("{problem}: {}", listed.join(", ")),
             )
             .with_fix(format!(

@@ -15,7 +15,7 @@
 //! one below. Placeholders such as `<domain>` and `<selector>` stand for the
 //! values a check fills in.
 
-use super::{CatalogEntry, Severity};
+use super::{CatalogEntry, Code, Severity};
 
 const GMAIL: &str = "Gmail sender guidelines (support.google.com/a/answer/81126)";
 const YAHOO: &str = "Yahoo sender best practices (senders.yahooinc.com/best-practices)";
@@ -23,14 +23,28 @@ const MICROSOFT: &str = "Microsoft Outlook.com high-volume sender requirements (
 const BIMI_DRAFT: &str = "BIMI draft (draft-brand-indicators-for-message-identification)";
 const BIMI_GROUP: &str = "BIMI Group implementation guide (bimigroup.org)";
 
-/// Every finding code mailvet can report, grouped as in the published
-/// catalog: SPF, DMARC, DKIM, then MX, MTA-STS, TLS-RPT, BIMI and DNSSEC,
-/// then the codes only a message check produces.
-pub static CATALOG: &[CatalogEntry] = &[
+/// Declares each entry once, as a constant a check names
+/// (`Finding::new(catalog::SPF_MISSING, ..)`, so a misspelled code does not
+/// compile), and lists them all, in order, as [`CATALOG`].
+macro_rules! catalog {
+    ($($name:ident = $entry:expr;)*) => {
+        $(
+            #[doc = concat!("The `", stringify!($name), "` finding code.")]
+            pub const $name: Code = &$entry;
+        )*
+
+        /// Every finding code mailvet can report, grouped as in the
+        /// published catalog: SPF, DMARC, DKIM, then MX, MTA-STS, TLS-RPT,
+        /// BIMI and DNSSEC, then the codes only a message check produces.
+        pub static CATALOG: &[Code] = &[$($name),*];
+    };
+}
+
+catalog! {
     // ----------------------------------------------------------------------
     // SPF (domain audit and message check)
     // ----------------------------------------------------------------------
-    CatalogEntry {
+    SPF_MISSING = CatalogEntry {
         code: "spf.missing",
         severity: Severity::Error,
         title: "No SPF record published",
@@ -42,8 +56,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               v=spf1 include:<provider's SPF domain> -all (use ~all instead of -all \
               while you are still confirming all your senders).",
         refs: &["RFC 7208 §4.5", "RFC 7208 §8.1", GMAIL, YAHOO, MICROSOFT],
-    },
-    CatalogEntry {
+    };
+    SPF_MULTIPLE_RECORDS = CatalogEntry {
         code: "spf.multiple_records",
         severity: Severity::Error,
         title: "More than one SPF record at the domain",
@@ -56,8 +70,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               v=spf1 include:<provider B> ~all with \
               v=spf1 include:<provider A> include:<provider B> ~all.",
         refs: &["RFC 7208 §3.2", "RFC 7208 §4.5"],
-    },
-    CatalogEntry {
+    };
+    SPF_SYNTAX = CatalogEntry {
         code: "spf.syntax",
         severity: Severity::Error,
         title: "SPF record does not parse",
@@ -70,8 +84,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               terms are separated by spaces, for example: \
               v=spf1 ip4:192.0.2.0/24 include:<provider> -all.",
         refs: &["RFC 7208 §4.6", "RFC 7208 §12"],
-    },
-    CatalogEntry {
+    };
+    SPF_TOO_MANY_LOOKUPS = CatalogEntry {
         code: "spf.too_many_lookups",
         severity: Severity::Error,
         title: "SPF record needs more than 10 DNS lookups",
@@ -84,8 +98,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               lookup), or move some senders to a subdomain with its own SPF record. \
               Keep the total, counted through every nested include, at 10 or fewer.",
         refs: &["RFC 7208 §4.6.4"],
-    },
-    CatalogEntry {
+    };
+    SPF_LOOKUPS_NEAR_LIMIT = CatalogEntry {
         code: "spf.lookups_near_limit",
         severity: Severity::Warning,
         title: "SPF record uses 9 or 10 of its 10 DNS lookups",
@@ -96,8 +110,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               use, replace a and mx for your own servers with ip4:/ip6: addresses, or \
               give bulk senders their own subdomain with a separate SPF record.",
         refs: &["RFC 7208 §4.6.4"],
-    },
-    CatalogEntry {
+    };
+    SPF_VOID_LOOKUPS = CatalogEntry {
         code: "spf.void_lookups",
         severity: Severity::Error,
         title: "SPF record has more than 2 lookups that return nothing",
@@ -109,8 +123,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               detail), for example an include: of a provider you left, or an a: or mx: \
               of a host that no longer exists.",
         refs: &["RFC 7208 §4.6.4"],
-    },
-    CatalogEntry {
+    };
+    SPF_INCLUDE_MISSING = CatalogEntry {
         code: "spf.include_missing",
         severity: Severity::Error,
         title: "An SPF include or redirect points to a domain without SPF",
@@ -122,8 +136,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               provider's current instructions), or remove the include: if you no \
               longer use that service.",
         refs: &["RFC 7208 §5.2", "RFC 7208 §6.1"],
-    },
-    CatalogEntry {
+    };
+    SPF_INCLUDE_LOOP = CatalogEntry {
         code: "spf.include_loop",
         severity: Severity::Error,
         title: "SPF include or redirect chain loops back on itself",
@@ -133,8 +147,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Break the cycle named in the detail: remove the include: or redirect= \
               that points back to a record already in the chain.",
         refs: &["RFC 7208 §4.6.4", "RFC 7208 §5.2"],
-    },
-    CatalogEntry {
+    };
+    SPF_PLUS_ALL = CatalogEntry {
         code: "spf.plus_all",
         severity: Severity::Error,
         title: "SPF record authorises every server on the internet (+all)",
@@ -145,8 +159,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "End the record with -all (or ~all) after listing every legitimate sender, \
               for example: v=spf1 include:<provider> -all.",
         refs: &["RFC 7208 §4.6.2", "RFC 7208 §5.1"],
-    },
-    CatalogEntry {
+    };
+    SPF_NEUTRAL_ALL = CatalogEntry {
         code: "spf.neutral_all",
         severity: Severity::Warning,
         title: "SPF record ends in ?all (neutral)",
@@ -156,8 +170,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Once every legitimate sender is listed, change ?all to ~all or -all, for \
               example: v=spf1 include:<provider> -all.",
         refs: &["RFC 7208 §5.1", "RFC 7208 §8.2"],
-    },
-    CatalogEntry {
+    };
+    SPF_NO_ALL = CatalogEntry {
         code: "spf.no_all",
         severity: Severity::Warning,
         title: "SPF record has neither an all mechanism nor a redirect",
@@ -168,8 +182,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               v=spf1 include:<provider> -all (use ~all while you are still confirming \
               your senders).",
         refs: &["RFC 7208 §4.7", "RFC 7208 §5.1"],
-    },
-    CatalogEntry {
+    };
+    SPF_SOFTFAIL_ALL = CatalogEntry {
         code: "spf.softfail_all",
         severity: Severity::Info,
         title: "SPF record ends in ~all (softfail)",
@@ -181,8 +195,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               p=quarantine or p=reject, or end the SPF record with -all once every \
               sender is listed.",
         refs: &["RFC 7208 §8.5", "RFC 7489 §6.3"],
-    },
-    CatalogEntry {
+    };
+    SPF_PTR_USED = CatalogEntry {
         code: "spf.ptr_used",
         severity: Severity::Warning,
         title: "SPF record uses the ptr mechanism",
@@ -193,8 +207,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Replace ptr (or ptr:<domain>) with the ip4:/ip6: ranges, or the include: \
               of the provider, for the servers it was meant to cover.",
         refs: &["RFC 7208 §5.5"],
-    },
-    CatalogEntry {
+    };
+    SPF_DEPRECATED_RR_TYPE = CatalogEntry {
         code: "spf.deprecated_rr_type",
         severity: Severity::Info,
         title: "Domain still publishes a DNS record of type SPF",
@@ -205,8 +219,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Keep the TXT record as the only SPF policy and delete the record of type \
               SPF at <domain>.",
         refs: &["RFC 7208 §3.1"],
-    },
-    CatalogEntry {
+    };
+    SPF_STRING_TOO_LONG = CatalogEntry {
         code: "spf.string_too_long",
         severity: Severity::Error,
         title: "SPF record contains a TXT string longer than 255 bytes",
@@ -218,8 +232,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               for example: \"v=spf1 ip4:192.0.2.0/24 include:<provider A> \" \
               \"include:<provider B> -all\".",
         refs: &["RFC 7208 §3.3", "RFC 1035 §3.3"],
-    },
-    CatalogEntry {
+    };
+    SPF_RECORD_TOO_LONG = CatalogEntry {
         code: "spf.record_too_long",
         severity: Severity::Warning,
         title: "SPF record is longer than 450 bytes",
@@ -232,8 +246,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               an include: of a subdomain you control (each include costs one of the 10 \
               lookups).",
         refs: &["RFC 7208 §3.4"],
-    },
-    CatalogEntry {
+    };
+    SPF_DNS_ERROR = CatalogEntry {
         code: "spf.dns_error",
         severity: Severity::Warning,
         title: "SPF lookup failed with a temporary DNS error",
@@ -245,8 +259,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               domain named in the detail) answers TXT queries quickly and consistently, \
               then run the check again. If the failure persists, contact your DNS provider.",
         refs: &["RFC 7208 §4.4", "RFC 7208 §8.6"],
-    },
-    CatalogEntry {
+    };
+    SPF_WALK_LIMIT = CatalogEntry {
         code: "spf.walk_limit",
         severity: Severity::Warning,
         title: "SPF include tree too large to read in full",
@@ -258,11 +272,11 @@ pub static CATALOG: &[CatalogEntry] = &[
               keep at most a few includes, so the whole tree stays within 10 lookups. \
               An operator who needs bigger trees read in full can raise --max-spf-nodes.",
         refs: &["RFC 7208 §4.6.4", "RFC 7208 §11.1"],
-    },
+    };
     // ----------------------------------------------------------------------
     // DMARC
     // ----------------------------------------------------------------------
-    CatalogEntry {
+    DMARC_MISSING = CatalogEntry {
         code: "dmarc.missing",
         severity: Severity::Error,
         title: "No DMARC record published",
@@ -281,8 +295,8 @@ pub static CATALOG: &[CatalogEntry] = &[
             YAHOO,
             MICROSOFT,
         ],
-    },
-    CatalogEntry {
+    };
+    DMARC_MULTIPLE_RECORDS = CatalogEntry {
         code: "dmarc.multiple_records",
         severity: Severity::Error,
         title: "More than one DMARC record at one name",
@@ -293,8 +307,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               for example: v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@<domain> — \
               and delete the others.",
         refs: &["RFC 7489 §6.6.3", "RFC 9989"],
-    },
-    CatalogEntry {
+    };
+    DMARC_SYNTAX = CatalogEntry {
         code: "dmarc.syntax",
         severity: Severity::Error,
         title: "DMARC record does not parse or has an invalid policy",
@@ -305,8 +319,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               p=reject, and separate tags with semicolons, for example: \
               v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@<domain>.",
         refs: &["RFC 7489 §6.3", "RFC 7489 §6.4", "RFC 9989"],
-    },
-    CatalogEntry {
+    };
+    DMARC_POLICY_NONE = CatalogEntry {
         code: "dmarc.policy_none",
         severity: Severity::Warning,
         title: "DMARC policy is p=none (monitoring only)",
@@ -318,8 +332,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               move to p=quarantine and then p=reject, for example: \
               v=DMARC1; p=reject; rua=mailto:dmarc-reports@<domain>.",
         refs: &["RFC 7489 §6.3", "RFC 9989"],
-    },
-    CatalogEntry {
+    };
+    DMARC_SUBDOMAIN_POLICY_NONE = CatalogEntry {
         code: "dmarc.subdomain_policy_none",
         severity: Severity::Warning,
         title: "Subdomain policy is none while the main policy enforces",
@@ -332,8 +346,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               v=DMARC1; p=reject; sp=reject; rua=mailto:dmarc-reports@<domain>. If one \
               subdomain really needs monitoring only, give it its own _dmarc record.",
         refs: &["RFC 7489 §6.3", "RFC 9989"],
-    },
-    CatalogEntry {
+    };
+    DMARC_PCT_PARTIAL = CatalogEntry {
         code: "dmarc.pct_partial",
         severity: Severity::Warning,
         title: "DMARC policy covers less than 100% of mail (pct below 100)",
@@ -347,8 +361,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@<domain>. To stage a \
               rollout, step from p=none to p=quarantine to p=reject instead.",
         refs: &["RFC 7489 §6.3", "RFC 7489 §6.6.4", "RFC 9989"],
-    },
-    CatalogEntry {
+    };
+    DMARC_NO_RUA = CatalogEntry {
         code: "dmarc.no_rua",
         severity: Severity::Warning,
         title: "DMARC record has no aggregate report address (rua)",
@@ -359,8 +373,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Add a rua tag pointing to a mailbox or report-processing service, for \
               example: v=DMARC1; p=none; rua=mailto:dmarc-reports@<domain>.",
         refs: &["RFC 7489 §6.3", "RFC 7489 §7.2", "RFC 9989"],
-    },
-    CatalogEntry {
+    };
+    DMARC_RUA_UNAUTHORIZED = CatalogEntry {
         code: "dmarc.rua_unauthorized",
         severity: Severity::Warning,
         title: "DMARC report address at another domain is not authorised",
@@ -373,8 +387,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               services usually do this when you sign up), or use a report address at \
               your own domain.",
         refs: &["RFC 7489 §7.1"],
-    },
-    CatalogEntry {
+    };
+    DMARC_INHERITED = CatalogEntry {
         code: "dmarc.inherited",
         severity: Severity::Info,
         title: "DMARC policy inherited from the organizational domain",
@@ -387,8 +401,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               domain its own policy, publish a TXT record at _dmarc.<domain>, for \
               example: v=DMARC1; p=reject; rua=mailto:dmarc-reports@<organizational domain>.",
         refs: &["RFC 7489 §6.6.3", "RFC 9989"],
-    },
-    CatalogEntry {
+    };
+    DMARC_RECORD_AT_APEX = CatalogEntry {
         code: "dmarc.record_at_apex",
         severity: Severity::Warning,
         title: "DMARC record published at the domain instead of at _dmarc",
@@ -399,8 +413,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               v=DMARC1; p=none; rua=mailto:dmarc-reports@<domain>) and delete the TXT \
               record at <domain> that starts with v=DMARC1.",
         refs: &["RFC 7489 §6.1", "RFC 9989"],
-    },
-    CatalogEntry {
+    };
+    DMARC_DNS_ERROR = CatalogEntry {
         code: "dmarc.dns_error",
         severity: Severity::Warning,
         title: "DMARC lookup failed with a temporary DNS error",
@@ -412,11 +426,11 @@ pub static CATALOG: &[CatalogEntry] = &[
               queries for _dmarc.<domain> quickly and consistently, then run the check \
               again. If the failure persists, contact your DNS provider.",
         refs: &["RFC 7489 §6.6.3", "RFC 9989"],
-    },
+    };
     // ----------------------------------------------------------------------
     // DKIM (domain audit: selectors given or discovered)
     // ----------------------------------------------------------------------
-    CatalogEntry {
+    DKIM_NO_SELECTOR_FOUND = CatalogEntry {
         code: "dkim.no_selector_found",
         severity: Severity::Warning,
         title: "No DKIM key found at the selectors checked",
@@ -431,8 +445,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               and publish the TXT record it gives you at \
               <selector>._domainkey.<domain>, for example: v=DKIM1; k=rsa; p=<public key>.",
         refs: &["RFC 6376 §3.1", "RFC 6376 §3.6.2.1", GMAIL, YAHOO],
-    },
-    CatalogEntry {
+    };
+    DKIM_KEY_REVOKED = CatalogEntry {
         code: "dkim.key_revoked",
         severity: Severity::Info,
         title: "DKIM selector publishes a revoked key (empty p=)",
@@ -444,8 +458,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               <selector>._domainkey.<domain>, or switch the service to a selector that \
               has one.",
         refs: &["RFC 6376 §3.6.1"],
-    },
-    CatalogEntry {
+    };
+    DKIM_KEY_TOO_SHORT = CatalogEntry {
         code: "dkim.key_too_short",
         severity: Severity::Error,
         title: "DKIM key is shorter than 1024 bits",
@@ -457,8 +471,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               v=DKIM1; k=rsa; p=<public key>), switch signing to it, then publish an \
               empty p= at the old selector.",
         refs: &["RFC 8301 §3.2"],
-    },
-    CatalogEntry {
+    };
+    DKIM_KEY_1024 = CatalogEntry {
         code: "dkim.key_1024",
         severity: Severity::Warning,
         title: "DKIM key is only 1024 bits",
@@ -471,8 +485,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               empty p= at the old selector. A 2048-bit key is longer than 255 bytes, so \
               split it into several quoted strings within one TXT record.",
         refs: &["RFC 8301 §3.2"],
-    },
-    CatalogEntry {
+    };
+    DKIM_KEY_INVALID = CatalogEntry {
         code: "dkim.key_invalid",
         severity: Severity::Error,
         title: "DKIM key record does not hold a usable key",
@@ -485,8 +499,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               v=DKIM1; k=rsa; p=<base64 public key>. Split a long key into several \
               quoted strings inside one TXT record rather than shortening it.",
         refs: &["RFC 6376 §3.6.1", "RFC 8463"],
-    },
-    CatalogEntry {
+    };
+    DKIM_TESTING_MODE = CatalogEntry {
         code: "dkim.testing_mode",
         severity: Severity::Warning,
         title: "DKIM key is flagged as testing (t=y)",
@@ -497,8 +511,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Once signing works, remove t=y from the key record at \
               <selector>._domainkey.<domain>, for example: v=DKIM1; k=rsa; p=<public key>.",
         refs: &["RFC 6376 §3.6.1"],
-    },
-    CatalogEntry {
+    };
+    DKIM_SHA1_ONLY = CatalogEntry {
         code: "dkim.sha1_only",
         severity: Severity::Warning,
         title: "DKIM key is restricted to SHA-1 (h=sha1)",
@@ -510,11 +524,11 @@ pub static CATALOG: &[CatalogEntry] = &[
               and make sure the service signs with rsa-sha256, for example: \
               v=DKIM1; k=rsa; p=<public key>.",
         refs: &["RFC 6376 §3.6.1", "RFC 8301 §3.1"],
-    },
+    };
     // ----------------------------------------------------------------------
     // MX, MTA-STS, TLS-RPT, BIMI, DNSSEC
     // ----------------------------------------------------------------------
-    CatalogEntry {
+    MX_MISSING = CatalogEntry {
         code: "mx.missing",
         severity: Severity::Warning,
         title: "Domain has no MX record",
@@ -526,8 +540,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               <domain>. MX 10 <mail host>. If the domain should never receive mail, \
               publish a null MX instead: <domain>. MX 0 .",
         refs: &["RFC 5321 §5.1", "RFC 7505"],
-    },
-    CatalogEntry {
+    };
+    MX_NULL = CatalogEntry {
         code: "mx.null",
         severity: Severity::Info,
         title: "Domain publishes a null MX and accepts no mail",
@@ -537,8 +551,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "No change is needed if the domain is not used for email. If it should \
               receive mail, replace the null MX with MX records for your mail servers.",
         refs: &["RFC 7505"],
-    },
-    CatalogEntry {
+    };
+    MX_TARGET_UNRESOLVABLE = CatalogEntry {
         code: "mx.target_unresolvable",
         severity: Severity::Error,
         title: "An MX host has no A or AAAA address",
@@ -549,8 +563,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Correct the MX host name named in the detail, publish A/AAAA records for \
               it, or remove the MX record if that server is retired.",
         refs: &["RFC 5321 §5.1"],
-    },
-    CatalogEntry {
+    };
+    MX_TARGET_IS_IP = CatalogEntry {
         code: "mx.target_is_ip",
         severity: Severity::Error,
         title: "MX record points to an IP address instead of a host name",
@@ -560,8 +574,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Give the server a host name with an A/AAAA record and point the MX at it, \
               for example: mail.<domain>. A 192.0.2.10 and <domain>. MX 10 mail.<domain>.",
         refs: &["RFC 1035 §3.3.9", "RFC 5321 §5.1"],
-    },
-    CatalogEntry {
+    };
+    MX_TARGET_IS_CNAME = CatalogEntry {
         code: "mx.target_is_cname",
         severity: Severity::Warning,
         title: "MX record points to a CNAME alias",
@@ -571,8 +585,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Point the MX record at the canonical host name the CNAME leads to (the \
               final name that has the A/AAAA records).",
         refs: &["RFC 5321 §5.1", "RFC 2181 §10.3"],
-    },
-    CatalogEntry {
+    };
+    MX_PRIVATE_ADDRESS = CatalogEntry {
         code: "mx.private_address",
         severity: Severity::Error,
         title: "An MX host resolves to a private or local address",
@@ -583,8 +597,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Publish the server's public address in the host's A/AAAA records, or \
               point the MX at a host that has one.",
         refs: &["RFC 5321 §5.1", "RFC 1918", "RFC 6890"],
-    },
-    CatalogEntry {
+    };
+    MTA_STS_MISSING = CatalogEntry {
         code: "mta_sts.missing",
         severity: Severity::Info,
         title: "No MTA-STS policy published",
@@ -597,8 +611,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               example: v=STSv1; id=20250101000000. Move to mode: enforce once TLS \
               reports show no failures.",
         refs: &["RFC 8461 §3.1", "RFC 8461 §3.2"],
-    },
-    CatalogEntry {
+    };
+    MTA_STS_RECORD_INVALID = CatalogEntry {
         code: "mta_sts.record_invalid",
         severity: Severity::Error,
         title: "MTA-STS TXT record is malformed or duplicated",
@@ -611,8 +625,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               v=STSv1; id=20250101000000, and change the id whenever the policy file \
               changes.",
         refs: &["RFC 8461 §3.1"],
-    },
-    CatalogEntry {
+    };
+    MTA_STS_POLICY_UNREACHABLE = CatalogEntry {
         code: "mta_sts.policy_unreachable",
         severity: Severity::Error,
         title: "MTA-STS policy file cannot be fetched over HTTPS",
@@ -625,8 +639,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               with HTTP status 200, Content-Type text/plain and a certificate valid for \
               mta-sts.<domain>, without any redirect.",
         refs: &["RFC 8461 §3.3"],
-    },
-    CatalogEntry {
+    };
+    MTA_STS_POLICY_INVALID = CatalogEntry {
         code: "mta_sts.policy_invalid",
         severity: Severity::Error,
         title: "MTA-STS policy file is malformed",
@@ -637,8 +651,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               mode: enforce (or testing), one mx: line per mail host or wildcard such as \
               *.<mail provider domain>, and max_age: 604800.",
         refs: &["RFC 8461 §3.2"],
-    },
-    CatalogEntry {
+    };
+    MTA_STS_TESTING_MODE = CatalogEntry {
         code: "mta_sts.testing_mode",
         severity: Severity::Info,
         title: "MTA-STS policy is in testing mode",
@@ -649,8 +663,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               change the policy to mode: enforce and update the id in the _mta-sts TXT \
               record so senders fetch it again.",
         refs: &["RFC 8461 §5", "RFC 8460"],
-    },
-    CatalogEntry {
+    };
+    MTA_STS_MX_NOT_COVERED = CatalogEntry {
         code: "mta_sts.mx_not_covered",
         severity: Severity::Error,
         title: "An MX host is not covered by the enforcing MTA-STS policy",
@@ -662,8 +676,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               the _mta-sts TXT record so senders refresh it. If the MX record is stale, \
               remove it instead.",
         refs: &["RFC 8461 §4.1", "RFC 8461 §5.1"],
-    },
-    CatalogEntry {
+    };
+    TLS_RPT_MISSING = CatalogEntry {
         code: "tls_rpt.missing",
         severity: Severity::Info,
         title: "No TLS reporting (TLS-RPT) record",
@@ -674,8 +688,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Publish a TXT record at _smtp._tls.<domain>, for example: \
               v=TLSRPTv1; rua=mailto:tls-reports@<domain>.",
         refs: &["RFC 8460 §3"],
-    },
-    CatalogEntry {
+    };
+    TLS_RPT_INVALID = CatalogEntry {
         code: "tls_rpt.invalid",
         severity: Severity::Error,
         title: "TLS-RPT record is malformed",
@@ -685,8 +699,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               v=TLSRPTv1; and with a rua= of mailto: or https: addresses, for example: \
               v=TLSRPTv1; rua=mailto:tls-reports@<domain>.",
         refs: &["RFC 8460 §3"],
-    },
-    CatalogEntry {
+    };
+    BIMI_MISSING = CatalogEntry {
         code: "bimi.missing",
         severity: Severity::Info,
         title: "No BIMI record published",
@@ -699,8 +713,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               logo must be an SVG Tiny PS file, and some providers, Gmail among them, \
               also require a mark certificate (a=).",
         refs: &[BIMI_DRAFT, BIMI_GROUP],
-    },
-    CatalogEntry {
+    };
+    BIMI_INVALID = CatalogEntry {
         code: "bimi.invalid",
         severity: Severity::Error,
         title: "BIMI record is malformed",
@@ -710,8 +724,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               v=BIMI1; l=<https URL of an SVG Tiny PS logo>; a=<https URL of the mark \
               certificate, if you have one>.",
         refs: &[BIMI_DRAFT, BIMI_GROUP],
-    },
-    CatalogEntry {
+    };
+    BIMI_DMARC_NOT_ENFORCED = CatalogEntry {
         code: "bimi.dmarc_not_enforced",
         severity: Severity::Warning,
         title: "BIMI is published but DMARC does not enforce",
@@ -721,8 +735,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Move DMARC to p=quarantine or p=reject and remove any pct= below 100, for \
               example: v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@<domain>.",
         refs: &[BIMI_DRAFT, BIMI_GROUP, "RFC 7489 §6.3"],
-    },
-    CatalogEntry {
+    };
+    DNSSEC_UNSIGNED = CatalogEntry {
         code: "dnssec.unsigned",
         severity: Severity::Info,
         title: "Domain's zone is not signed with DNSSEC",
@@ -733,8 +747,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Enable DNSSEC signing at your DNS provider and publish the DS record it \
               gives you at your domain registrar.",
         refs: &["RFC 4033", "RFC 4035 §4.3", "RFC 7672"],
-    },
-    CatalogEntry {
+    };
+    DNSSEC_BOGUS = CatalogEntry {
         code: "dnssec.bogus",
         severity: Severity::Error,
         title: "DNSSEC validation fails for the domain",
@@ -747,11 +761,11 @@ pub static CATALOG: &[CatalogEntry] = &[
               rollover or a change of DNS provider. If it cannot be repaired quickly, \
               remove the DS record at the registrar until the zone is signed correctly.",
         refs: &["RFC 4035 §4.3", "RFC 4035 §5"],
-    },
+    };
     // ----------------------------------------------------------------------
     // Message checks (POST a message)
     // ----------------------------------------------------------------------
-    CatalogEntry {
+    SPF_FAIL = CatalogEntry {
         code: "spf.fail",
         severity: Severity::Error,
         title: "SPF fails for the envelope sender",
@@ -764,8 +778,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               have the service use its own MAIL FROM (return-path) domain under \
               <domain> that it has set up for you.",
         refs: &["RFC 7208 §8.4"],
-    },
-    CatalogEntry {
+    };
+    SPF_SOFTFAIL = CatalogEntry {
         code: "spf.softfail",
         severity: Severity::Warning,
         title: "SPF softfail for the envelope sender",
@@ -776,8 +790,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Authorise the sending service in the SPF record of the MAIL FROM domain, \
               for example with include:<provider's SPF domain> or ip4:<sending IP>.",
         refs: &["RFC 7208 §8.5"],
-    },
-    CatalogEntry {
+    };
+    DKIM_MISSING = CatalogEntry {
         code: "dkim.missing",
         severity: Severity::Error,
         title: "Message has no DKIM signature",
@@ -789,8 +803,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               message and publish the key it gives you at \
               <selector>._domainkey.<domain>, for example: v=DKIM1; k=rsa; p=<public key>.",
         refs: &["RFC 6376 §3.5", GMAIL, YAHOO, MICROSOFT],
-    },
-    CatalogEntry {
+    };
+    DKIM_FAIL = CatalogEntry {
         code: "dkim.fail",
         severity: Severity::Error,
         title: "DKIM signature does not verify",
@@ -803,8 +817,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               the signature or key failed, make sure the key published at \
               <selector>._domainkey.<domain> is the one the service signs with.",
         refs: &["RFC 6376 §6.1.3", "RFC 8601 §2.7.1"],
-    },
-    CatalogEntry {
+    };
+    DKIM_BODY_LENGTH_TAG = CatalogEntry {
         code: "dkim.body_length_tag",
         severity: Severity::Warning,
         title: "DKIM signature covers only part of the body (l= tag)",
@@ -815,8 +829,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Configure the signer not to use the l= (body length) tag, so the whole \
               body is signed.",
         refs: &["RFC 6376 §3.5", "RFC 6376 §8.2"],
-    },
-    CatalogEntry {
+    };
+    DKIM_EXPIRED = CatalogEntry {
         code: "dkim.expired",
         severity: Severity::Error,
         title: "DKIM signature has expired (x= in the past)",
@@ -827,8 +841,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Set a longer expiry on the signer (several days) or stop setting x=, and \
               check that the signing server's clock is correct.",
         refs: &["RFC 6376 §3.5", "RFC 8601 §2.7.1"],
-    },
-    CatalogEntry {
+    };
+    DKIM_SHA1 = CatalogEntry {
         code: "dkim.sha1",
         severity: Severity::Error,
         title: "DKIM signature uses rsa-sha1",
@@ -839,8 +853,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         fix: "Configure the signer to use rsa-sha256 (a=rsa-sha256); the same key can \
               be kept.",
         refs: &["RFC 8301 §3.1", "RFC 8601 §2.7.1"],
-    },
-    CatalogEntry {
+    };
+    DKIM_NOT_ALIGNED = CatalogEntry {
         code: "dkim.not_aligned",
         severity: Severity::Warning,
         title: "No passing DKIM signature aligns with the From domain",
@@ -852,8 +866,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               custom or branded DKIM) so it signs with d=<domain>, and publish its key \
               at <selector>._domainkey.<domain>.",
         refs: &["RFC 7489 §3.1.1", "RFC 9989", GMAIL, YAHOO],
-    },
-    CatalogEntry {
+    };
+    DKIM_FROM_NOT_OVERSIGNED = CatalogEntry {
         code: "dkim.from_not_oversigned",
         severity: Severity::Info,
         title: "From header is not oversigned by the DKIM signature",
@@ -865,8 +879,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               example h=from:from:to:subject:date; most signing software has an option \
               for this.",
         refs: &["RFC 6376 §5.4.2", "RFC 6376 §8.15"],
-    },
-    CatalogEntry {
+    };
+    DKIM_NOT_EVALUATED = CatalogEntry {
         code: "dkim.not_evaluated",
         severity: Severity::Warning,
         title: "Some DKIM signatures were not verified (per-message limit)",
@@ -880,8 +894,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               an RSA one is fine), with the same canonicalization and without l=, and \
               do not keep stale DKIM-Signature headers when a message is re-signed.",
         refs: &["RFC 6376 §6.1", "RFC 6376 §3.7"],
-    },
-    CatalogEntry {
+    };
+    DMARC_FAIL = CatalogEntry {
         code: "dmarc.fail",
         severity: Severity::Error,
         title: "DMARC fails for the message",
@@ -901,8 +915,8 @@ pub static CATALOG: &[CatalogEntry] = &[
             YAHOO,
             MICROSOFT,
         ],
-    },
-    CatalogEntry {
+    };
+    IPREV_FAIL = CatalogEntry {
         code: "iprev.fail",
         severity: Severity::Warning,
         title: "Sending IP has no matching reverse DNS",
@@ -914,8 +928,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               service) to set its PTR record to a host name such as mail.<domain>, and \
               publish an A/AAAA record for that name pointing back to the same IP.",
         refs: &["RFC 8601 §3", GMAIL, YAHOO],
-    },
-    CatalogEntry {
+    };
+    ARC_FAIL = CatalogEntry {
         code: "arc.fail",
         severity: Severity::Warning,
         title: "ARC chain is present but fails validation",
@@ -928,8 +942,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               gateway or list server), fix its ARC sealing or stop it from modifying \
               messages after they are sealed.",
         refs: &["RFC 8617 §5.2"],
-    },
-    CatalogEntry {
+    };
+    MSG_MULTIPLE_FROM = CatalogEntry {
         code: "msg.multiple_from",
         severity: Severity::Error,
         title: "Message has more than one From address or header",
@@ -940,8 +954,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               From: Example News <news@example.com>. Put other contact addresses in \
               Reply-To if needed.",
         refs: &["RFC 5322 §3.6", "RFC 7489 §6.6.1"],
-    },
-    CatalogEntry {
+    };
+    MSG_MISSING_HEADER = CatalogEntry {
         code: "msg.missing_header",
         severity: Severity::Error,
         title: "Message lacks a Date, From or Message-ID header",
@@ -954,8 +968,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               address at your domain, and a unique Message-ID such as \
               Message-ID: <20250701100000.a1b2c3@example.com>.",
         refs: &["RFC 5322 §3.6", GMAIL],
-    },
-    CatalogEntry {
+    };
+    BULK_NO_LIST_UNSUBSCRIBE = CatalogEntry {
         code: "bulk.no_list_unsubscribe",
         severity: Severity::Warning,
         title: "Bulk message has no List-Unsubscribe header",
@@ -968,8 +982,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               List-Unsubscribe=One-Click; cover both with your DKIM signature and honour \
               requests within two days.",
         refs: &["RFC 2369 §3.2", "RFC 8058", GMAIL, YAHOO, MICROSOFT],
-    },
-    CatalogEntry {
+    };
+    BULK_NO_ONE_CLICK = CatalogEntry {
         code: "bulk.no_one_click",
         severity: Severity::Warning,
         title: "List-Unsubscribe does not offer one-click unsubscribe",
@@ -984,8 +998,8 @@ pub static CATALOG: &[CatalogEntry] = &[
               request without further steps, and cover both headers with your DKIM \
               signature.",
         refs: &["RFC 8058", GMAIL, YAHOO],
-    },
-    CatalogEntry {
+    };
+    ENVELOPE_INFERRED = CatalogEntry {
         code: "envelope.inferred",
         severity: Severity::Info,
         title: "Envelope details were inferred from the message headers",
@@ -997,35 +1011,36 @@ pub static CATALOG: &[CatalogEntry] = &[
               address of the real delivery, or check the message as received, with \
               the headers added by the receiving server.",
         refs: &["RFC 5321 §4.4"],
-    },
+    };
+}
+
+/// The codes only a message check produces; every other code is decided by
+/// a domain's DNS.
+pub const MESSAGE_CODES: &[Code] = &[
+    SPF_FAIL,
+    SPF_SOFTFAIL,
+    DKIM_MISSING,
+    DKIM_FAIL,
+    DKIM_BODY_LENGTH_TAG,
+    DKIM_EXPIRED,
+    DKIM_SHA1,
+    DKIM_NOT_ALIGNED,
+    DKIM_FROM_NOT_OVERSIGNED,
+    DKIM_NOT_EVALUATED,
+    DMARC_FAIL,
+    IPREV_FAIL,
+    ARC_FAIL,
+    MSG_MULTIPLE_FROM,
+    MSG_MISSING_HEADER,
+    BULK_NO_LIST_UNSUBSCRIBE,
+    BULK_NO_ONE_CLICK,
+    ENVELOPE_INFERRED,
 ];
 
-/// The catalog entry for `code`, or `None` when no such code exists.
-/// The codes only a message check produces (FINDINGS.md, "Message checks");
-/// every other code is decided by a domain's DNS.
-pub const MESSAGE_CODES: &[&str] = &[
-    "spf.fail",
-    "spf.softfail",
-    "dkim.missing",
-    "dkim.fail",
-    "dkim.body_length_tag",
-    "dkim.expired",
-    "dkim.sha1",
-    "dkim.not_aligned",
-    "dkim.from_not_oversigned",
-    "dkim.not_evaluated",
-    "dmarc.fail",
-    "iprev.fail",
-    "arc.fail",
-    "msg.multiple_from",
-    "msg.missing_header",
-    "bulk.no_list_unsubscribe",
-    "bulk.no_one_click",
-    "envelope.inferred",
-];
-
+/// The catalog entry for `code`, or `None` when no such code exists: for
+/// codes that come from outside (a `mailvet check` config, a saved report).
 pub fn lookup(code: &str) -> Option<&'static CatalogEntry> {
-    CATALOG.iter().find(|entry| entry.code == code)
+    CATALOG.iter().copied().find(|entry| entry.code == code)
 }
 
 #[cfg(test)]
@@ -1033,7 +1048,7 @@ mod tests {
     use super::*;
     use std::collections::{BTreeMap, HashSet};
 
-    /// Every code in the published catalog (FINDINGS.md), with its severity.
+    /// Every code in the published catalog (docs/findings.md), with its severity.
     /// Adding a code means adding it here too; removing or changing one is a
     /// breaking change to the public contract.
     const EXPECTED: &[(&str, Severity)] = &[
@@ -1194,7 +1209,7 @@ mod tests {
         assert!(lookup("spf.no_such_code").is_none());
         assert!(lookup("").is_none());
         for entry in CATALOG {
-            assert!(std::ptr::eq(lookup(entry.code).unwrap(), entry));
+            assert!(std::ptr::eq(lookup(entry.code).unwrap(), *entry));
         }
     }
 
@@ -1237,7 +1252,11 @@ mod tests {
     #[test]
     fn message_codes_are_catalog_codes() {
         for code in MESSAGE_CODES {
-            assert!(lookup(code).is_some(), "{code} is not in the catalog");
+            assert!(
+                CATALOG.contains(code),
+                "{} is not in the catalog",
+                code.code
+            );
         }
     }
 }

@@ -40,6 +40,11 @@ pub struct CatalogEntry {
     pub refs: &'static [&'static str],
 }
 
+/// A finding code: its catalog entry, named by a constant of [`catalog`]
+/// (`catalog::SPF_MISSING`), so a code that is not in the catalog does not
+/// compile.
+pub type Code = &'static CatalogEntry;
+
 /// One finding in a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -58,29 +63,22 @@ pub struct Finding {
 
 impl Finding {
     /// A finding of a catalog code with what was seen.
-    ///
-    /// Every code the engine emits is in the catalog (a test walks them);
-    /// an unknown code still yields a usable error-level finding rather
-    /// than a panic.
-    pub fn new(code: &'static str, detail: impl Into<String>) -> Finding {
-        let entry = catalog::lookup(code).copied().unwrap_or(CatalogEntry {
-            code,
-            severity: Severity::Error,
-            title: code,
-            why: "",
-            fix: "",
-            refs: &[],
-        });
+    pub fn new(code: Code, detail: impl Into<String>) -> Finding {
         Finding {
-            code: entry.code,
-            severity: entry.severity,
-            title: entry.title,
+            code: code.code,
+            severity: code.severity,
+            title: code.title,
             detail: detail.into(),
-            why: entry.why,
-            fix: entry.fix.to_string(),
-            refs: entry.refs,
+            why: code.why,
+            fix: code.fix.to_string(),
+            refs: code.refs,
             evidence: Vec::new(),
         }
+    }
+
+    /// Whether this finding is of `code`.
+    pub fn is(&self, code: Code) -> bool {
+        self.code == code.code
     }
 
     /// Replaces the generic fix with one computed for this case.

@@ -9,6 +9,7 @@
 //! Yahoo's sender best practices (senders.yahooinc.com/best-practices),
 //! Microsoft's requirements for high-volume senders to Outlook.com (2025).
 
+use crate::findings::{Code, catalog};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,59 +46,64 @@ pub struct DomainFacts {
     pub codes: Vec<&'static str>,
 }
 
-const SPF_CODES: &[&str] = &[
-    "spf.missing",
-    "spf.multiple_records",
-    "spf.syntax",
-    "spf.too_many_lookups",
-    "spf.include_missing",
-    "spf.include_loop",
-    "spf.void_lookups",
-    "spf.dns_error",
+const SPF_CODES: &[Code] = &[
+    catalog::SPF_MISSING,
+    catalog::SPF_MULTIPLE_RECORDS,
+    catalog::SPF_SYNTAX,
+    catalog::SPF_TOO_MANY_LOOKUPS,
+    catalog::SPF_INCLUDE_MISSING,
+    catalog::SPF_INCLUDE_LOOP,
+    catalog::SPF_VOID_LOOKUPS,
+    catalog::SPF_DNS_ERROR,
 ];
-const DKIM_CODES: &[&str] = &[
-    "dkim.no_selector_found",
-    "dkim.key_revoked",
-    "dkim.key_too_short",
-    "dkim.key_invalid",
+const DKIM_CODES: &[Code] = &[
+    catalog::DKIM_NO_SELECTOR_FOUND,
+    catalog::DKIM_KEY_REVOKED,
+    catalog::DKIM_KEY_TOO_SHORT,
+    catalog::DKIM_KEY_INVALID,
 ];
-const DMARC_CODES: &[&str] = &[
-    "dmarc.missing",
-    "dmarc.multiple_records",
-    "dmarc.syntax",
-    "dmarc.dns_error",
+const DMARC_CODES: &[Code] = &[
+    catalog::DMARC_MISSING,
+    catalog::DMARC_MULTIPLE_RECORDS,
+    catalog::DMARC_SYNTAX,
+    catalog::DMARC_DNS_ERROR,
 ];
+
+/// Whether `code` is one of `codes`.
+fn is_one_of(code: &str, codes: &[Code]) -> bool {
+    codes.iter().any(|c| c.code == code)
+}
+
+/// The codes of a report that are among `codes`: what a rule rests on.
+fn rests_on(report: &[&'static str], codes: &[Code]) -> Vec<&'static str> {
+    report
+        .iter()
+        .copied()
+        .filter(|c| is_one_of(c, codes))
+        .collect()
+}
 
 const MESSAGE_NOTE: &str = "decided by a message sent from the domain, not by its DNS";
 const IP_NOTE: &str = "decided by the sending IP's PTR and forward DNS, not by the domain's DNS";
 
 /// The checklist a domain audit can give.
 pub fn for_domain(facts: &DomainFacts) -> Vec<Requirement> {
-    let rests_on = |codes: &[&'static str]| -> Vec<&'static str> {
-        facts
-            .codes
-            .iter()
-            .copied()
-            .filter(|c| codes.contains(c))
-            .collect()
-    };
-    let single = |id, provider, rule, fact: Option<bool>, codes: &[&'static str], unknown: &str| {
-        Requirement {
+    let single =
+        |id, provider, rule, fact: Option<bool>, codes: &[Code], unknown: &str| Requirement {
             id,
             provider,
             rule,
             status: status(fact),
-            codes: rests_on(codes),
+            codes: rests_on(&facts.codes, codes),
             note: match fact {
                 Some(true) => "published and usable".into(),
                 Some(false) => "absent or unusable; see the findings".into(),
                 None => unknown.into(),
             },
-        }
-    };
+        };
     let either = or(facts.spf, facts.dkim);
     let both = and(facts.spf, facts.dkim);
-    let both_codes: Vec<&'static str> = SPF_CODES.iter().chain(DKIM_CODES).copied().collect();
+    let both_codes: Vec<Code> = SPF_CODES.iter().chain(DKIM_CODES).copied().collect();
     let dkim_unknown = "DKIM keys were not found at the probed selectors; give --selector \
                         (or ?selector=) with the selector your provider signs with";
     let dns_unknown = "the DNS lookup failed; run again";
@@ -106,7 +112,7 @@ pub fn for_domain(facts: &DomainFacts) -> Vec<Requirement> {
         provider,
         rule,
         status: status(fact),
-        codes: rests_on(&both_codes),
+        codes: rests_on(&facts.codes, &both_codes),
         note: match fact {
             Some(true) => "published and usable".into(),
             Some(false) => "see the SPF and DKIM findings".into(),
@@ -231,35 +237,29 @@ pub struct MessageFacts {
     pub codes: Vec<&'static str>,
 }
 
-const FORMAT_CODES: &[&str] = &["msg.multiple_from", "msg.missing_header"];
-const UNSUBSCRIBE_CODES: &[&str] = &["bulk.no_list_unsubscribe", "bulk.no_one_click"];
+const FORMAT_CODES: &[Code] = &[catalog::MSG_MULTIPLE_FROM, catalog::MSG_MISSING_HEADER];
+const UNSUBSCRIBE_CODES: &[Code] = &[
+    catalog::BULK_NO_LIST_UNSUBSCRIBE,
+    catalog::BULK_NO_ONE_CLICK,
+];
 
 /// The checklist a message can decide.
 pub fn for_message(facts: &MessageFacts) -> Vec<Requirement> {
-    let rests_on = |codes: &[&'static str]| -> Vec<&'static str> {
-        facts
-            .codes
-            .iter()
-            .copied()
-            .filter(|c| codes.contains(c))
-            .collect()
-    };
-    let rule = |id, provider, rule, fact: Option<bool>, codes: &[&'static str], unknown: &str| {
-        Requirement {
+    let rule =
+        |id, provider, rule, fact: Option<bool>, codes: &[Code], unknown: &str| Requirement {
             id,
             provider,
             rule,
             status: status(fact),
-            codes: rests_on(codes),
+            codes: rests_on(&facts.codes, codes),
             note: match fact {
                 Some(true) => "met by this message".into(),
                 Some(false) => "not met by this message; see the findings".into(),
                 None => unknown.into(),
             },
-        }
-    };
+        };
     let no_ip = "needs the client IP (--ip / ?ip=) to decide";
-    let format_ok = Some(!facts.codes.iter().any(|c| FORMAT_CODES.contains(c)));
+    let format_ok = Some(!facts.codes.iter().any(|c| is_one_of(c, FORMAT_CODES)));
     let unsubscribe = if facts.bulk {
         Some(facts.one_click)
     } else {
@@ -267,8 +267,17 @@ pub fn for_message(facts: &MessageFacts) -> Vec<Requirement> {
     };
     let not_bulk =
         "applies to bulk mail; this message does not look bulk (declare bulk=true to check it)";
-    let auth_codes: &[&str] = &["spf.fail", "spf.softfail", "dkim.fail", "dkim.missing"];
-    let dmarc_codes: &[&str] = &["dmarc.fail", "dmarc.missing", "dkim.not_aligned"];
+    let auth_codes: &[Code] = &[
+        catalog::SPF_FAIL,
+        catalog::SPF_SOFTFAIL,
+        catalog::DKIM_FAIL,
+        catalog::DKIM_MISSING,
+    ];
+    let dmarc_codes: &[Code] = &[
+        catalog::DMARC_FAIL,
+        catalog::DMARC_MISSING,
+        catalog::DKIM_NOT_ALIGNED,
+    ];
     vec![
         rule(
             "gmail.all.spf_or_dkim",
@@ -315,7 +324,7 @@ pub fn for_message(facts: &MessageFacts) -> Vec<Requirement> {
             "Gmail",
             "The sending IP has matching forward and reverse DNS",
             facts.ptr,
-            &["iprev.fail"],
+            &[catalog::IPREV_FAIL],
             no_ip,
         ),
         rule(

@@ -20,7 +20,7 @@ use crate::dns::QuestionBudget;
 use crate::domain::AuditOptions;
 use crate::domain::name::DomainName;
 use crate::domain::report::{self, DomainReport};
-use crate::findings::CatalogEntry;
+use crate::findings::Code;
 use crate::findings::catalog::CATALOG;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -249,6 +249,6 @@ pub(super) async fn audit_batch(
 }
 
 /// The whole catalog: code, severity, title, why, fix and refs of each.
-pub(super) async fn findings() -> Json<&'static [CatalogEntry]> {
+pub(super) async fn findings() -> Json<&'static [Code]> {
     Json(CATALOG)
 }

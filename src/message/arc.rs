@@ -63,6 +63,7 @@ use super::limits::Budget;
 use crate::domain::Checked;
 use crate::domain::dkim::decode_base64;
 use crate::findings::Finding;
+use crate::findings::catalog;
 use futures_util::future::join_all;
 use mail_auth::arc::ArcError;
 use mail_auth::crypto::{Algorithm, HashAlgorithm};
@@ -890,7 +891,7 @@ fn fail_finding(section: &ArcSection, headers: &[ArcHeader<'_>]) -> Finding {
         .map(|h| evidence_line(h))
         .collect::<Vec<_>>();
     Finding::new(
-        "arc.fail",
+        catalog::ARC_FAIL,
         format!(
             "the ARC chain of {} set(s) fails{at}: {reason}",
             section.sets

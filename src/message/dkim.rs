@@ -66,6 +66,7 @@ use crate::dns::{DnsError, Rcode, Resolver};
 use crate::domain::Checked;
 use crate::domain::dkim::{KeyAlgorithm, KeyRecord, KeyStatus, decode_base64, read_key_record};
 use crate::findings::Finding;
+use crate::findings::catalog;
 use futures_util::future::join_all;
 use hickory_proto::dnssec::PublicKey as _;
 use hickory_proto::rr::{Name, RecordType};
@@ -366,7 +367,7 @@ pub async fn verify_within<'x>(
 
 fn missing() -> Finding {
     Finding::new(
-        "dkim.missing",
+        catalog::DKIM_MISSING,
         "the message has no DKIM-Signature header, so no domain vouches for it",
     )
 }
@@ -893,15 +894,19 @@ fn finding_for(
         KeyLookup::BadName(e) => format!("{key_name}: not a DNS name ({e})"),
     }));
     let finding = match (report.result, report.problem) {
-        (DkimResult::Policy, Some(DkimProblem::Expired)) => {
-            Finding::new("dkim.expired", format!("{who} has expired: {reason}"))
-        }
+        (DkimResult::Policy, Some(DkimProblem::Expired)) => Finding::new(
+            catalog::DKIM_EXPIRED,
+            format!("{who} has expired: {reason}"),
+        ),
         (DkimResult::Policy, Some(DkimProblem::Sha1)) => Finding::new(
-            "dkim.sha1",
+            catalog::DKIM_SHA1,
             format!("{who} uses a=rsa-sha1, so it is reported as policy, not pass"),
         ),
         (DkimResult::Fail | DkimResult::PermError, problem) => {
-            let finding = Finding::new("dkim.fail", format!("{who} does not verify: {reason}"));
+            let finding = Finding::new(
+                catalog::DKIM_FAIL,
+                format!("{who} does not verify: {reason}"),
+            );
             match problem.and_then(|p| fail_fix(p, &key_name)) {
                 Some(fix) => finding.with_fix(fix),
                 None => finding,

@@ -55,6 +55,7 @@ use crate::domain::dmarc::{
 };
 use crate::domain::name::DomainName;
 use crate::findings::Finding;
+use crate::findings::catalog;
 use crate::message::MessageContext;
 use crate::spf::SpfResult;
 use futures_util::future::join_all;
@@ -1570,7 +1571,7 @@ fn message_findings(e: &DmarcEvaluation) -> Vec<Finding> {
         };
         findings.push(
             Finding::new(
-                "dkim.not_aligned",
+                catalog::DKIM_NOT_ALIGNED,
                 format!(
                     "DKIM passes for {}, but no passing signature aligns with the From domain \
                      {from}, so DKIM does not count for DMARC.",
@@ -1592,7 +1593,7 @@ fn message_findings(e: &DmarcEvaluation) -> Vec<Finding> {
     let applied = applied_words(e);
     findings.push(
         Finding::new(
-            "dmarc.fail",
+            catalog::DMARC_FAIL,
             format!("DMARC fails for {from}. {} {applied}", e.reason),
         )
         .with_fix(fail_fix(e, from))
@@ -1634,7 +1635,7 @@ fn message_findings(e: &DmarcEvaluation) -> Vec<Finding> {
             fixed = without_tag(&fixed, "t");
         }
         findings.push(
-            Finding::new("dmarc.policy_none", detail)
+            Finding::new(catalog::DMARC_POLICY_NONE, detail)
                 .with_fix(format!(
                     "Once aggregate reports show that all your legitimate mail passes DMARC, \
                      publish at {}: {fixed} — and later, to block spoofed mail outright, \

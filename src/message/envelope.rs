@@ -30,6 +30,7 @@
 use super::headers::unfold;
 use crate::domain::address::is_private;
 use crate::findings::Finding;
+use crate::findings::catalog;
 use mail_parser::Header;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -338,7 +339,7 @@ fn inferred_finding(
     if !unknown.is_empty() {
         detail.push_str(&format!(" Still unknown: {}.", unknown.join("; ")));
     }
-    Some(Finding::new("envelope.inferred", detail).with_evidence(evidence))
+    Some(Finding::new(catalog::ENVELOPE_INFERRED, detail).with_evidence(evidence))
 }
 
 /// The address of a Return-Path value (RFC 5321 §4.1.2 `Reverse-path`):

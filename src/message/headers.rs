@@ -33,6 +33,7 @@
 use super::limits::DEFAULT_MAX_DKIM_SIGNATURES;
 use crate::domain::Checked;
 use crate::findings::Finding;
+use crate::findings::catalog;
 use mail_parser::{Header, Message, MessageParser};
 use serde::Serialize;
 
@@ -350,7 +351,7 @@ impl Authors {
             );
         }
         Some(
-            Finding::new("msg.multiple_from", detail)
+            Finding::new(catalog::MSG_MULTIPLE_FROM, detail)
                 .with_evidence(named(headers, "From").map(evidence_line)),
         )
     }
@@ -367,7 +368,7 @@ fn missing(headers: &[Header<'_>], name: &str, value: Option<&str>) -> Option<Fi
     } else {
         format!("The {name} header is empty.")
     };
-    Some(Finding::new("msg.missing_header", detail).with_evidence(present))
+    Some(Finding::new(catalog::MSG_MISSING_HEADER, detail).with_evidence(present))
 }
 
 /// The headers that make a message look bulk, in a fixed order.
@@ -441,7 +442,7 @@ impl ListHeaders {
         };
         if self.lines.is_empty() {
             return vec![Finding::new(
-                "bulk.no_list_unsubscribe",
+                catalog::BULK_NO_LIST_UNSUBSCRIBE,
                 format!("{why_bulk} but has no List-Unsubscribe header."),
             )];
         }
@@ -479,7 +480,7 @@ impl ListHeaders {
         }
         vec![
             Finding::new(
-                "bulk.no_one_click",
+                catalog::BULK_NO_ONE_CLICK,
                 format!("{why_bulk}, but {}.", lacks.join(", and ")),
             )
             .with_fix(format!(
@@ -605,7 +606,7 @@ impl Signature {
         if let Some(length) = &self.body_length {
             findings.push(
                 Finding::new(
-                    "dkim.body_length_tag",
+                    catalog::DKIM_BODY_LENGTH_TAG,
                     format!(
                         "The DKIM signature {who} carries l={length}: it covers only the \
                          first {length} bytes of the canonicalized body, and anything \
@@ -635,7 +636,7 @@ impl Signature {
             h.extend(others);
             findings.push(
                 Finding::new(
-                    "dkim.from_not_oversigned",
+                    catalog::DKIM_FROM_NOT_OVERSIGNED,
                     format!(
                         "The DKIM signature {who} {listed} (h={}): a second From header \
                          could be added to a signed copy without breaking the signature.",

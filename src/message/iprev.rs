@@ -11,6 +11,7 @@ use crate::dns::Resolver;
 use crate::dns::answered::Answered;
 use crate::domain::Checked;
 use crate::findings::Finding;
+use crate::findings::catalog;
 use hickory_proto::rr::RecordType;
 use mail_auth::{IprevResult, MessageAuthenticator, Parameters};
 use serde::Serialize;
@@ -73,7 +74,7 @@ pub async fn verify(
     let findings = match result {
         "fail" | "permerror" => vec![
             Finding::new(
-                "iprev.fail",
+                catalog::IPREV_FAIL,
                 reason
                     .clone()
                     .unwrap_or_else(|| format!("{ip} has no valid reverse DNS")),

@@ -48,6 +48,7 @@
 //! newest `ARC-Message-Signature` does so fails.
 
 use crate::findings::Finding;
+use crate::findings::catalog;
 use mail_auth::AuthenticatedMessage;
 use mail_auth::crypto::HashAlgorithm;
 use mail_auth::dkim::{Canonicalization, DkimError};
@@ -596,7 +597,7 @@ impl Budget {
         });
         Some(
             Finding::new(
-                "dkim.not_evaluated",
+                catalog::DKIM_NOT_EVALUATED,
                 format!(
                     "{} of the message's DKIM signatures were not verified: {}. The report \
                      judges the others only (not_evaluated lists the first {LISTED}).",

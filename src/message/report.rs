@@ -29,6 +29,7 @@ use super::{Clock, MessageContext, arc, dkim, dmarc, headers, iprev};
 use crate::dns::Dns;
 use crate::dns::bridge::BridgeError;
 use crate::dns::trace::DnsSummary;
+use crate::findings::catalog;
 use crate::findings::requirements::{self, MessageFacts, Requirement};
 use crate::findings::{Finding, Verdict, verdict};
 use crate::spf::{self, SpfCheck, SpfQuery, SpfResult};
@@ -314,7 +315,7 @@ async fn verify(
     {
         findings.push(
             Finding::new(
-                "dmarc.missing",
+                catalog::DMARC_MISSING,
                 format!("{from} (the From domain) publishes no DMARC record, so DMARC is none"),
             )
             .with_fix(format!(

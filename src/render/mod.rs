@@ -225,8 +225,8 @@ impl<'a> ZoneLocator<'a> {
 /// A DKIM finding is about the selector its detail names.
 fn record_of(domain: &str, finding: &Finding) -> Option<(Name, RecordType)> {
     let (protocol, _) = finding.code.split_once('.')?;
-    let (prefix, rtype) = match (protocol, finding.code) {
-        (_, "dmarc.record_at_apex") => (String::new(), RecordType::TXT),
+    let (prefix, rtype) = match (protocol, finding.is(catalog::DMARC_RECORD_AT_APEX)) {
+        (_, true) => (String::new(), RecordType::TXT),
         ("spf", _) => (String::new(), RecordType::TXT),
         ("dmarc", _) => ("_dmarc.".into(), RecordType::TXT),
         ("dkim", _) => {
@@ -277,15 +277,24 @@ mod tests {
                 .map(|l| (l.file, l.line))
         };
         let file = "zones/ex.test.zone".to_string();
-        assert_eq!(at("spf.plus_all", "x"), Some((file.clone(), Some(4))));
-        assert_eq!(at("dmarc.policy_none", "x"), Some((file.clone(), Some(5))));
         assert_eq!(
-            at("dkim.key_revoked", "s1._domainkey.ex.test publishes p="),
+            at(catalog::SPF_PLUS_ALL, "x"),
+            Some((file.clone(), Some(4)))
+        );
+        assert_eq!(
+            at(catalog::DMARC_POLICY_NONE, "x"),
+            Some((file.clone(), Some(5)))
+        );
+        assert_eq!(
+            at(
+                catalog::DKIM_KEY_REVOKED,
+                "s1._domainkey.ex.test publishes p="
+            ),
             Some((file.clone(), Some(6)))
         );
-        assert_eq!(at("mx.missing", "x"), Some((file, None)));
+        assert_eq!(at(catalog::MX_MISSING, "x"), Some((file, None)));
         assert_eq!(
-            locator.locate("other.test", &Finding::new("spf.missing", "x")),
+            locator.locate("other.test", &Finding::new(catalog::SPF_MISSING, "x")),
             None
         );
     }

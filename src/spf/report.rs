@@ -11,6 +11,7 @@
 use super::{ProblemKind, QueryError, SpfCheck, SpfQuery, SpfResult};
 use crate::dns::Resolver;
 use crate::dns::trace::DnsSummary;
+use crate::findings::catalog;
 use crate::findings::{Finding, Verdict, verdict};
 use serde::Serialize;
 
@@ -52,7 +53,7 @@ pub fn findings(check: &SpfCheck) -> Vec<Finding> {
     let finding = match check.result {
         SpfResult::Pass | SpfResult::Neutral => return Vec::new(),
         SpfResult::Fail => Finding::new(
-            "spf.fail",
+            catalog::SPF_FAIL,
             format!(
                 "{domain} does not authorize {ip} to send as {}{}",
                 check.sender,
@@ -65,14 +66,14 @@ pub fn findings(check: &SpfCheck) -> Vec<Finding> {
              documents); otherwise this mail is forged and failing is correct."
         )),
         SpfResult::SoftFail => Finding::new(
-            "spf.softfail",
+            catalog::SPF_SOFTFAIL,
             format!(
                 "{domain} marks {ip} as probably not authorized (softfail){}",
                 matched_clause(check)
             ),
         ),
         SpfResult::None => Finding::new(
-            "spf.missing",
+            catalog::SPF_MISSING,
             format!("{domain} publishes no SPF record (no TXT record starting with v=spf1)"),
         )
         .with_fix(format!(
@@ -84,14 +85,16 @@ pub fn findings(check: &SpfCheck) -> Vec<Finding> {
                 return Vec::new();
             };
             let code = match problem.kind {
-                ProblemKind::Syntax => "spf.syntax",
-                ProblemKind::MultipleRecords => "spf.multiple_records",
-                ProblemKind::TooManyLookups | ProblemKind::TooManyMxNames => "spf.too_many_lookups",
-                ProblemKind::TooManyVoidLookups => "spf.void_lookups",
-                ProblemKind::IncludeWithoutRecord | ProblemKind::RedirectWithoutRecord => {
-                    "spf.include_missing"
+                ProblemKind::Syntax => catalog::SPF_SYNTAX,
+                ProblemKind::MultipleRecords => catalog::SPF_MULTIPLE_RECORDS,
+                ProblemKind::TooManyLookups | ProblemKind::TooManyMxNames => {
+                    catalog::SPF_TOO_MANY_LOOKUPS
                 }
-                ProblemKind::DnsError => "spf.dns_error",
+                ProblemKind::TooManyVoidLookups => catalog::SPF_VOID_LOOKUPS,
+                ProblemKind::IncludeWithoutRecord | ProblemKind::RedirectWithoutRecord => {
+                    catalog::SPF_INCLUDE_MISSING
+                }
+                ProblemKind::DnsError => catalog::SPF_DNS_ERROR,
             };
             Finding::new(code, problem.message.clone())
         }
