@@ -676,7 +676,7 @@ async fn domain_command(args: DomainArgs) -> ExitCode {
     args.output.emit(
         &reports,
         |_, r| render::text::domain(r, Style::for_stdout()),
-        |_, r| Suite::of_domain(r, args.output.fail_on, |f| locator.locate(&r.domain, f)),
+        |_, r| Suite::of_domain(r, args.output.fail_on, |f| locator.locate(f)),
     )
 }
 

@@ -207,9 +207,8 @@ impl CheckReport {
                 } else {
                     cases.extend(Case::of_undecided(&d.audit.undecided));
                 }
-                let findings = Suite::of_findings(&d.domain, &d.audit.findings, fail_on, |f| {
-                    zones.locate(&d.domain, f)
-                });
+                let findings =
+                    Suite::of_findings(&d.domain, &d.audit.findings, fail_on, |f| zones.locate(f));
                 cases.extend(findings.cases);
                 Suite {
                     name: d.domain.clone(),

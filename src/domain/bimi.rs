@@ -19,6 +19,7 @@
 //! section unknown and is never reported as a missing record.
 
 use super::name::DomainName;
+use super::protocol::{self, Audited, Protocol, status_word};
 use super::{AuditContext, Checked};
 use crate::dns::{DnsError, Outcome, Rcode, trace};
 use crate::findings::Finding;
@@ -109,15 +110,26 @@ pub struct BimiSection {
     pub error: Option<String>,
 }
 
-impl BimiSection {
+impl Audited for BimiSection {
+    fn protocol(&self) -> &'static Protocol {
+        &protocol::BIMI
+    }
+
     /// What a failed lookup left undecided, in a few words; `None` when
     /// every question this check rests on was answered.
-    pub fn undecided(&self) -> Option<String> {
+    fn undecided(&self) -> Option<String> {
         (self.status == BimiStatus::Unknown).then(|| {
             self.error
                 .clone()
                 .unwrap_or_else(|| "a BIMI lookup failed".to_string())
         })
+    }
+
+    fn summary(&self) -> String {
+        match &self.record_name {
+            Some(name) => format!("{} (record at {name})", status_word(&self.status)),
+            None => status_word(&self.status),
+        }
     }
 }
 

@@ -33,6 +33,7 @@
 //! hosts, SPF includes, the MTA-STS policy) usually take anyway.
 
 use super::name::DomainName;
+use super::protocol::{self, Audited, Protocol};
 use super::{AuditContext, Checked};
 use crate::dns::{Answer, DnsError, Rcode, Resolver};
 use crate::findings::catalog;
@@ -213,10 +214,14 @@ pub struct DkimSection {
     pub selectors: Vec<SelectorReport>,
 }
 
-impl DkimSection {
+impl Audited for DkimSection {
+    fn protocol(&self) -> &'static Protocol {
+        &protocol::DKIM
+    }
+
     /// What a failed lookup left undecided, in a few words; `None` when
     /// every question this check rests on was answered.
-    pub fn undecided(&self) -> Option<String> {
+    fn undecided(&self) -> Option<String> {
         let failed = self
             .selectors
             .iter()
@@ -228,6 +233,12 @@ impl DkimSection {
         ))
     }
 
+    fn summary(&self) -> String {
+        self.summary.clone()
+    }
+}
+
+impl DkimSection {
     /// Keys a receiver can verify a current signature with: valid, not
     /// revoked, RSA of at least 1024 bits or Ed25519, allowing SHA-256 and
     /// the email service.
@@ -789,6 +800,7 @@ fn key_findings(selector: &SelectorReport) -> Vec<Finding> {
             Finding::new(code, detail)
                 .with_fix(fix)
                 .with_evidence(evidence.clone())
+                .about(name.as_str(), "TXT")
         };
         match key.status {
             KeyStatus::Revoked => findings.push(finding(

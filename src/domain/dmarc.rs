@@ -38,6 +38,7 @@
 //!   concurrently; a failed one is "unknown", never "unauthorized".
 //! - **A stray record at the apex**: a `v=DMARC1` TXT at the domain itself.
 
+use super::protocol::{self, Audited, Protocol, status_word};
 use super::{AuditContext, Checked};
 use crate::dns::{DnsError, Rcode, Resolver};
 use crate::findings::Finding;
@@ -802,10 +803,14 @@ pub struct DmarcSection {
     pub notes: Vec<String>,
 }
 
-impl DmarcSection {
+impl Audited for DmarcSection {
+    fn protocol(&self) -> &'static Protocol {
+        &protocol::DMARC
+    }
+
     /// What a failed lookup left undecided, in a few words; `None` when
     /// every question this check rests on was answered.
-    pub fn undecided(&self) -> Option<String> {
+    fn undecided(&self) -> Option<String> {
         if let Some(step) = self
             .walk
             .iter()
@@ -823,6 +828,15 @@ impl DmarcSection {
         ))
     }
 
+    fn summary(&self) -> String {
+        match (&self.policy, &self.record_name) {
+            (Some(p), Some(name)) => format!("p={} (record at {name})", p.as_str()),
+            _ => status_word(&self.status),
+        }
+    }
+}
+
+impl DmarcSection {
     /// The policy receivers apply to the domain's failing mail, with `t=y`
     /// taken into account (p=reject; t=y is quarantine), and `pct` (100
     /// when absent). `None` when no usable record applies.
@@ -1568,6 +1582,7 @@ fn missing_finding(domain: &str, apex: &[String], evidence: Vec<String>) -> Find
     )
     .with_fix(fix)
     .with_evidence(evidence)
+    .about(domain, "TXT")
 }
 
 fn syntax_finding(

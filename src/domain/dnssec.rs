@@ -19,6 +19,7 @@
 //! validating resolver, so they cannot tell either: unknown.
 
 use super::name::DomainName;
+use super::protocol::{self, Audited, Protocol, status_word};
 use super::{AuditContext, Checked};
 use crate::dns::{DnsError, Outcome, Rcode};
 use crate::findings::Finding;
@@ -61,12 +62,20 @@ pub struct DnssecSection {
     pub error: Option<String>,
 }
 
-impl DnssecSection {
+impl Audited for DnssecSection {
+    fn protocol(&self) -> &'static Protocol {
+        &protocol::DNSSEC
+    }
+
     /// What a failed lookup left undecided, in a few words; `None` when
     /// every question this check rests on was answered.
-    pub fn undecided(&self) -> Option<String> {
+    fn undecided(&self) -> Option<String> {
         let error = self.error.as_deref()?;
         Some(format!("a DNSSEC lookup failed ({error})"))
+    }
+
+    fn summary(&self) -> String {
+        status_word(&self.status)
     }
 }
 

@@ -16,6 +16,7 @@ pub mod dnssec;
 pub mod mta_sts;
 pub mod mx;
 pub mod name;
+pub mod protocol;
 pub mod report;
 pub mod spf;
 pub mod tls_rpt;

@@ -32,6 +32,7 @@
 //! [`coverage`]), which are pure and tested below without a network.
 
 use super::address::is_fetchable;
+use super::protocol::{self, Audited, Protocol, status_word};
 use super::{AuditContext, AuditOptions, Checked};
 use crate::dns::{DnsError, Rcode, Resolver};
 use crate::findings::Finding;
@@ -85,10 +86,14 @@ pub struct MtaStsSection {
     pub policy: Option<PolicyReport>,
 }
 
-impl MtaStsSection {
+impl Audited for MtaStsSection {
+    fn protocol(&self) -> &'static Protocol {
+        &protocol::MTA_STS
+    }
+
     /// What a failed lookup left undecided, in a few words; `None` when
     /// every question this check rests on was answered.
-    pub fn undecided(&self) -> Option<String> {
+    fn undecided(&self) -> Option<String> {
         if self.status == RecordStatus::Unknown {
             return Some(
                 self.error
@@ -105,6 +110,10 @@ impl MtaStsSection {
             policy.url,
             policy.error.as_deref().unwrap_or("no answer")
         ))
+    }
+
+    fn summary(&self) -> String {
+        status_word(&self.status)
     }
 }
 

@@ -17,6 +17,7 @@
 
 use super::address::is_private;
 use super::name::DomainName;
+use super::protocol::{self, Audited, Protocol, status_word};
 use super::{AuditContext, Checked};
 use crate::dns::{Outcome, Rcode, trace};
 use crate::findings::Finding;
@@ -90,10 +91,14 @@ pub struct MxSection {
     pub error: Option<String>,
 }
 
-impl MxSection {
+impl Audited for MxSection {
+    fn protocol(&self) -> &'static Protocol {
+        &protocol::MX
+    }
+
     /// What a failed lookup left undecided, in a few words; `None` when
     /// every question this check rests on was answered.
-    pub fn undecided(&self) -> Option<String> {
+    fn undecided(&self) -> Option<String> {
         if self.status == MxStatus::Unknown {
             return Some(
                 self.error
@@ -112,6 +117,19 @@ impl MxSection {
         ))
     }
 
+    fn summary(&self) -> String {
+        if self.hosts.is_empty() {
+            return status_word(&self.status);
+        }
+        self.hosts
+            .iter()
+            .map(|h| format!("{} {}", h.preference, h.exchange))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl MxSection {
     /// The exchange host names, lower-case without the final dot, for
     /// MTA-STS coverage (RFC 8461 §4.1). The root of a null MX is left out.
     pub fn host_names(&self) -> Vec<String> {

@@ -14,6 +14,7 @@
 //! which fails the domain whatever the rest says.
 
 use super::name::DomainName;
+use super::protocol::{self, Audited};
 use super::{AuditContext, AuditOptions, bimi, dkim, dmarc, dnssec, mta_sts, mx, spf, tls_rpt};
 use crate::dns::Resolver;
 use crate::dns::trace::DnsSummary;
@@ -96,29 +97,38 @@ pub async fn audit(
         bimi::check(&cx),
         dnssec::check(&cx),
     );
+    let name = domain.ascii.as_str();
     let mut findings: Vec<Finding> = [
-        spf.findings,
-        dmarc.findings,
-        dkim.findings,
-        mx.findings,
-        mta_sts.findings,
-        tls_rpt.findings,
-        bimi.findings,
-        dnssec.findings,
+        (&protocol::SPF, spf.findings),
+        (&protocol::DMARC, dmarc.findings),
+        (&protocol::DKIM, dkim.findings),
+        (&protocol::MX, mx.findings),
+        (&protocol::MTA_STS, mta_sts.findings),
+        (&protocol::TLS_RPT, tls_rpt.findings),
+        (&protocol::BIMI, bimi.findings),
+        (&protocol::DNSSEC, dnssec.findings),
     ]
-    .concat();
-    findings.extend(mta_sts::coverage(
-        &mta_sts.section,
-        &mx.section.host_names(),
-    ));
+    .into_iter()
+    .flat_map(|(protocol, mut findings)| {
+        protocol.locate(name, &mut findings);
+        findings
+    })
+    .collect();
+    let mut coverage = mta_sts::coverage(&mta_sts.section, &mx.section.host_names());
+    protocol::MTA_STS.locate(name, &mut coverage);
+    findings.extend(coverage);
     let enforcement = dmarc.section.enforcement();
     // A DMARC lookup that failed says nothing about enforcement; BIMI's
     // prerequisite is then undecided with it, not unmet.
     if dmarc.section.status != dmarc::DmarcStatus::DnsError {
-        findings.extend(bimi::dmarc_prerequisite(
+        let mut prerequisite: Vec<Finding> = bimi::dmarc_prerequisite(
             &bimi.section,
             enforcement.as_ref().map(|(p, pct)| (p.as_str(), *pct)),
-        ));
+        )
+        .into_iter()
+        .collect();
+        protocol::BIMI.locate(name, &mut prerequisite);
+        findings.extend(prerequisite);
     }
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let codes: Vec<&'static str> = findings.iter().map(|f| f.code).collect();
@@ -128,30 +138,12 @@ pub async fn audit(
         dmarc: usable(&codes, catalog::DMARC_DNS_ERROR, enforcement.is_none()),
         codes: codes.clone(),
     };
-    let undecided: Vec<Undecided> = [
-        ("spf", spf.section.undecided()),
-        ("dmarc", dmarc.section.undecided()),
-        ("dkim", dkim.section.undecided()),
-        ("mx", mx.section.undecided()),
-        ("mta_sts", mta_sts.section.undecided()),
-        ("tls_rpt", tls_rpt.section.undecided()),
-        ("bimi", bimi.section.undecided()),
-        ("dnssec", dnssec.section.undecided()),
-    ]
-    .into_iter()
-    .filter_map(|(check, reason)| {
-        Some(Undecided {
-            check,
-            reason: reason?,
-        })
-    })
-    .collect();
-    DomainReport {
+    let mut report = DomainReport {
         domain: domain.ascii.clone(),
         domain_unicode: domain.unicode.clone(),
-        verdict: domain_verdict(&findings, &undecided),
-        score: undecided.is_empty().then(|| score(&findings)),
-        undecided,
+        verdict: Verdict::Unknown,
+        score: None,
+        undecided: Vec::new(),
         requirements: requirements::for_domain(&facts),
         findings,
         spf: spf.section,
@@ -163,6 +155,35 @@ pub async fn audit(
         bimi: bimi.section,
         dnssec: dnssec.section,
         dns: resolver.summary(trace),
+    };
+    report.undecided = report
+        .sections()
+        .into_iter()
+        .filter_map(|section| {
+            Some(Undecided {
+                check: section.protocol().key,
+                reason: section.undecided()?,
+            })
+        })
+        .collect();
+    report.verdict = domain_verdict(&report.findings, &report.undecided);
+    report.score = report.undecided.is_empty().then(|| score(&report.findings));
+    report
+}
+
+impl DomainReport {
+    /// Every protocol's section, in report order.
+    pub fn sections(&self) -> [&dyn Audited; 8] {
+        [
+            &self.spf,
+            &self.dmarc,
+            &self.dkim,
+            &self.mx,
+            &self.mta_sts,
+            &self.tls_rpt,
+            &self.bimi,
+            &self.dnssec,
+        ]
     }
 }
 

@@ -34,6 +34,7 @@
 //! of the depth above, so the audit takes as many round trips as the tree
 //! is deep (plus one when the deepest records have a, mx or exists terms).
 
+use super::protocol::{self, Audited, Protocol, status_word};
 use super::{AuditContext, Checked};
 use crate::dns::{Answer, DnsError, Rcode, Resolver};
 use crate::findings::Finding;
@@ -81,10 +82,14 @@ pub struct SpfSection {
     pub complete: bool,
 }
 
-impl SpfSection {
+impl Audited for SpfSection {
+    fn protocol(&self) -> &'static Protocol {
+        &protocol::SPF
+    }
+
     /// What a failed lookup left undecided, in a few words; `None` when
     /// every question this check rests on was answered.
-    pub fn undecided(&self) -> Option<String> {
+    fn undecided(&self) -> Option<String> {
         let mut failed = None;
         visit(&self.tree, &mut |n| {
             if failed.is_none() && n.status == NodeStatus::DnsError {
@@ -96,6 +101,18 @@ impl SpfSection {
             }
         });
         failed
+    }
+
+    fn summary(&self) -> String {
+        match &self.record {
+            Some(record) => format!(
+                "{record} · {} of {} DNS lookups · ends in {}",
+                self.lookups,
+                crate::spf::eval::MAX_DNS_TERMS,
+                self.all
+            ),
+            None => status_word(&self.status),
+        }
     }
 }
 

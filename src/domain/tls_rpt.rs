@@ -15,6 +15,7 @@
 //! for TLS-RPT, and a failure is never reported as a missing record.
 
 use super::name::DomainName;
+use super::protocol::{self, Audited, Protocol, status_word};
 use super::{AuditContext, Checked};
 use crate::dns::{DnsError, Outcome, Rcode, trace};
 use crate::findings::Finding;
@@ -83,15 +84,23 @@ pub struct TlsRptSection {
     pub error: Option<String>,
 }
 
-impl TlsRptSection {
+impl Audited for TlsRptSection {
+    fn protocol(&self) -> &'static Protocol {
+        &protocol::TLS_RPT
+    }
+
     /// What a failed lookup left undecided, in a few words; `None` when
     /// every question this check rests on was answered.
-    pub fn undecided(&self) -> Option<String> {
+    fn undecided(&self) -> Option<String> {
         (self.status == TlsRptStatus::Unknown).then(|| {
             self.error
                 .clone()
                 .unwrap_or_else(|| format!("the TXT lookup for {} failed", self.name))
         })
+    }
+
+    fn summary(&self) -> String {
+        status_word(&self.status)
     }
 }
 

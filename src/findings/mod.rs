@@ -59,6 +59,21 @@ pub struct Finding {
     pub refs: &'static [&'static str],
     /// The DNS answers or header values the finding rests on.
     pub evidence: Vec<String>,
+    /// The DNS record the finding is about, where a domain audit knows
+    /// it: what a fix changes, and what CI formats point at in a `--zone`
+    /// file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordAt>,
+}
+
+/// A DNS record's place: owner name and type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordAt {
+    /// The owner name, without the final dot.
+    pub name: String,
+    /// The record type, e.g. `TXT`.
+    #[serde(rename = "type")]
+    pub rtype: &'static str,
 }
 
 impl Finding {
@@ -73,7 +88,17 @@ impl Finding {
             fix: code.fix.to_string(),
             refs: code.refs,
             evidence: Vec::new(),
+            record: None,
         }
+    }
+
+    /// Says which DNS record the finding is about.
+    pub fn about(mut self, name: impl Into<String>, rtype: &'static str) -> Finding {
+        self.record = Some(RecordAt {
+            name: name.into(),
+            rtype,
+        });
+        self
     }
 
     /// Whether this finding is of `code`.

@@ -207,8 +207,8 @@ impl<'a> ZoneLocator<'a> {
     /// The zone file (and line, when the record is written there) that
     /// answers for the record `finding` is about; `None` when that name
     /// comes from live DNS.
-    pub fn locate(&self, domain: &str, finding: &Finding) -> Option<Location> {
-        let (owner, rtype) = record_of(domain, finding)?;
+    pub fn locate(&self, finding: &Finding) -> Option<Location> {
+        let (owner, rtype) = record_of(finding)?;
         let zone = self
             .zones
             .iter()
@@ -221,38 +221,13 @@ impl<'a> ZoneLocator<'a> {
     }
 }
 
-/// The DNS record a domain finding is about, by the protocol of its code.
-/// A DKIM finding is about the selector its detail names.
-fn record_of(domain: &str, finding: &Finding) -> Option<(Name, RecordType)> {
-    let (protocol, _) = finding.code.split_once('.')?;
-    let (prefix, rtype) = match (protocol, finding.is(catalog::DMARC_RECORD_AT_APEX)) {
-        (_, true) => (String::new(), RecordType::TXT),
-        ("spf", _) => (String::new(), RecordType::TXT),
-        ("dmarc", _) => ("_dmarc.".into(), RecordType::TXT),
-        ("dkim", _) => {
-            let selector = dkim_selector(&finding.detail)?;
-            (format!("{selector}._domainkey."), RecordType::TXT)
-        }
-        ("mx", _) => (String::new(), RecordType::MX),
-        ("mta_sts", _) => ("_mta-sts.".into(), RecordType::TXT),
-        ("tls_rpt", _) => ("_smtp._tls.".into(), RecordType::TXT),
-        ("bimi", _) => ("default._bimi.".into(), RecordType::TXT),
-        ("dnssec", _) => (String::new(), RecordType::SOA),
-        _ => return None,
-    };
-    let mut name = Name::from_ascii(format!("{prefix}{domain}")).ok()?;
+/// The DNS record a finding is about, as the owner name and type a zone
+/// file is searched for.
+fn record_of(finding: &Finding) -> Option<(Name, RecordType)> {
+    let record = finding.record.as_ref()?;
+    let mut name = Name::from_ascii(&record.name).ok()?;
     name.set_fqdn(true);
-    Some((name, rtype))
-}
-
-/// The selector in a DKIM finding's detail, which names the record as
-/// `<selector>._domainkey.<domain>`.
-fn dkim_selector(detail: &str) -> Option<&str> {
-    let end = detail.find("._domainkey.")?;
-    let start = detail[..end]
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
-        .map_or(0, |i| i + 1);
-    Some(&detail[start..end]).filter(|s| !s.is_empty())
+    Some((name, record.rtype.parse().ok()?))
 }
 
 #[cfg(test)]
@@ -271,31 +246,24 @@ mod tests {
         z.path = Some("zones/ex.test.zone".into());
         let zones = [z];
         let locator = ZoneLocator::new(&zones);
-        let at = |code, detail| {
+        let at = |name: &str, rtype| {
             locator
-                .locate("ex.test", &Finding::new(code, detail))
+                .locate(&Finding::new(catalog::SPF_PLUS_ALL, "x").about(name, rtype))
                 .map(|l| (l.file, l.line))
         };
         let file = "zones/ex.test.zone".to_string();
+        assert_eq!(at("ex.test", "TXT"), Some((file.clone(), Some(4))));
+        assert_eq!(at("_dmarc.ex.test", "TXT"), Some((file.clone(), Some(5))));
         assert_eq!(
-            at(catalog::SPF_PLUS_ALL, "x"),
-            Some((file.clone(), Some(4)))
-        );
-        assert_eq!(
-            at(catalog::DMARC_POLICY_NONE, "x"),
-            Some((file.clone(), Some(5)))
-        );
-        assert_eq!(
-            at(
-                catalog::DKIM_KEY_REVOKED,
-                "s1._domainkey.ex.test publishes p="
-            ),
+            at("s1._domainkey.ex.test", "TXT"),
             Some((file.clone(), Some(6)))
         );
-        assert_eq!(at(catalog::MX_MISSING, "x"), Some((file, None)));
+        assert_eq!(at("ex.test", "MX"), Some((file, None)));
+        assert_eq!(at("other.test", "TXT"), None);
         assert_eq!(
-            locator.locate("other.test", &Finding::new(catalog::SPF_MISSING, "x")),
-            None
+            locator.locate(&Finding::new(catalog::DKIM_NO_SELECTOR_FOUND, "x")),
+            None,
+            "a finding about no record is nowhere"
         );
     }
 }

@@ -7,6 +7,7 @@
 //! `::error` at the start of a line as a command).
 
 use crate::dns::trace::DnsSummary;
+use crate::domain::protocol;
 use crate::domain::report::DomainReport;
 use crate::findings::requirements::Status;
 use crate::findings::{Finding, Severity, Verdict};
@@ -209,8 +210,13 @@ pub fn domain(report: &DomainReport, style: Style) -> String {
             clean(&u.reason)
         );
     }
-    for (protocol, summary) in summaries(report) {
-        let _ = writeln!(out, "  {:<8} {}", protocol, clean(&summary));
+    for section in report.sections() {
+        let _ = writeln!(
+            out,
+            "  {:<8} {}",
+            section.protocol().title,
+            clean(&section.summary())
+        );
     }
     let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
     for f in &report.findings {
@@ -239,66 +245,9 @@ pub fn domain(report: &DomainReport, style: Style) -> String {
     out
 }
 
-/// One line per protocol: what was found.
-fn summaries(r: &DomainReport) -> Vec<(&'static str, String)> {
-    let spf = match &r.spf.record {
-        Some(record) => format!(
-            "{record} · {} of {} DNS lookups · ends in {}",
-            r.spf.lookups,
-            crate::spf::eval::MAX_DNS_TERMS,
-            r.spf.all
-        ),
-        None => word(&r.spf.status),
-    };
-    let dmarc = match (&r.dmarc.policy, &r.dmarc.record_name) {
-        (Some(p), Some(name)) => format!("p={} (record at {name})", p.as_str()),
-        _ => word(&r.dmarc.status),
-    };
-    let mx = if r.mx.hosts.is_empty() {
-        word(&r.mx.status)
-    } else {
-        r.mx.hosts
-            .iter()
-            .map(|h| format!("{} {}", h.preference, h.exchange))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let bimi = match &r.bimi.record_name {
-        Some(name) => format!("{} (record at {name})", word(&r.bimi.status)),
-        None => word(&r.bimi.status),
-    };
-    vec![
-        ("SPF", spf),
-        ("DMARC", dmarc),
-        ("DKIM", r.dkim.summary.clone()),
-        ("MX", mx),
-        ("MTA-STS", word(&r.mta_sts.status)),
-        ("TLS-RPT", word(&r.tls_rpt.status)),
-        ("BIMI", bimi),
-        ("DNSSEC", word(&r.dnssec.status)),
-    ]
-}
-
-/// The JSON word of a status enum (`ok`, `missing`, …).
-fn word<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s.replace('_', " "),
-        _ => "unknown".into(),
-    }
-}
-
-fn protocol_title(prefix: &str) -> String {
-    match prefix {
-        "spf" => "SPF".into(),
-        "dmarc" => "DMARC".into(),
-        "dkim" => "DKIM".into(),
-        "mx" => "MX".into(),
-        "mta_sts" => "MTA-STS".into(),
-        "tls_rpt" => "TLS-RPT".into(),
-        "bimi" => "BIMI".into(),
-        "dnssec" => "DNSSEC".into(),
-        other => other.to_uppercase(),
-    }
+/// The title of the protocol a code family or section key names.
+fn protocol_title(key: &str) -> String {
+    protocol::by_key(key).map_or_else(|| key.to_uppercase(), |p| p.title.to_string())
 }
 
 /// The message report for people: each verdict on a line, then findings
