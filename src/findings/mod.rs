@@ -8,6 +8,7 @@
 //! when one can be computed. Renderers never invent finding text.
 
 pub mod catalog;
+pub mod document;
 pub mod requirements;
 
 use serde::Serialize;

@@ -1,0 +1,98 @@
+//! The finding catalog as a document for people: `docs/findings.md` is
+//! this module's output, and a test fails when the file and the catalog
+//! differ, so the published list can never drift from the code.
+//!
+//! This module decides the document's layout only: one section per code
+//! family (in catalog order), domain codes before the codes only a message
+//! check produces, and per code its severity, title, why, fix and refs.
+
+use super::catalog::{CATALOG, MESSAGE_CODES};
+use super::{CatalogEntry, Severity};
+use std::fmt::Write;
+
+/// The whole document, Markdown.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Finding codes\n\n\
+         Generated from the catalog in `src/findings/catalog.rs`; do not edit by hand \
+         (`MAILVET_WRITE_DOCS=1 cargo test --ignore-rust-version --lib findings::document` \
+         rewrites it).\n\n\
+         Every finding mailvet reports carries one of these codes. A code never changes \
+         meaning once shipped: CI pipelines may match on it. Placeholders such as \
+         `<domain>` stand for what a check fills in; a report's `fix` is computed for the \
+         case where it can be.\n",
+    );
+    let (message, domain): (Vec<&CatalogEntry>, Vec<&CatalogEntry>) =
+        CATALOG.iter().copied().partition(|c| MESSAGE_CODES.contains(c));
+    for (part, entries) in [("Domain audit (DNS)", domain), ("Message checks", message)] {
+        let _ = write!(out, "\n## {part}\n");
+        let mut family = "";
+        for entry in entries {
+            let this = entry.code.split('.').next().unwrap_or(entry.code);
+            if this != family {
+                family = this;
+                let _ = write!(out, "\n### {family}\n");
+            }
+            entry_section(&mut out, entry);
+        }
+    }
+    out
+}
+
+fn entry_section(out: &mut String, entry: &CatalogEntry) {
+    let severity = match entry.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    };
+    let _ = write!(
+        out,
+        "\n#### `{}` ({severity})\n\n**{}**\n\n- Why it matters: {}\n- Fix: {}\n- References: {}\n",
+        entry.code,
+        text(entry.title),
+        text(entry.why),
+        text(entry.fix),
+        text(&entry.refs.join("; ")),
+    );
+}
+
+/// Catalog prose as Markdown text: a placeholder such as `<domain>` must
+/// show, not be read as an HTML tag.
+fn text(prose: &str) -> String {
+    prose.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/findings.md");
+
+    /// docs/findings.md is the catalog, as generated; with
+    /// `MAILVET_WRITE_DOCS=1` the test writes it instead of failing.
+    #[test]
+    fn docs_findings_md_is_the_catalog() {
+        let generated = markdown();
+        if std::env::var_os("MAILVET_WRITE_DOCS").is_some() {
+            std::fs::write(PATH, &generated).expect("write docs/findings.md");
+        }
+        let published = std::fs::read_to_string(PATH).unwrap_or_default();
+        assert!(
+            published == generated,
+            "docs/findings.md is stale: run \
+             MAILVET_WRITE_DOCS=1 cargo test --ignore-rust-version --lib findings::document"
+        );
+    }
+
+    #[test]
+    fn every_code_has_a_heading() {
+        let doc = markdown();
+        for entry in CATALOG {
+            assert!(
+                doc.contains(&format!("#### `{}` (", entry.code)),
+                "{} has no heading",
+                entry.code
+            );
+        }
+    }
+}
