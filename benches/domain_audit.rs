@@ -10,7 +10,7 @@
 //!
 //! Run: `cargo bench --ignore-rust-version --bench domain_audit`
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use mailvet::dns::{Dns, Settings, UpstreamChoice};

@@ -38,7 +38,7 @@
 //! `MSGBENCH_ONLY=0,2` runs only those modes and skips the ceiling and the
 //! phases, for profiling).
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use axum::body::Body;

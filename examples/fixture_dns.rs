@@ -10,7 +10,7 @@
 //! With no argument it serves every zone of fixtures/audit and
 //! fixtures/messages. It prints `listening 127.0.0.1:PORT` once ready.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::io::Write;

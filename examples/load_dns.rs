@@ -15,7 +15,7 @@
 //! Writes `OUT_DIR/message.eml` (the signed message), then prints
 //! `dns 127.0.0.1:PORT` on stdout and serves until SIGINT or SIGTERM.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use mail_auth::crypto::{RsaKey, Sha256};

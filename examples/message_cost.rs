@@ -42,7 +42,7 @@
 //! server received, and the slowest of the `/healthz` calls made every
 //! 50 ms while the request ran.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use axum::body::Body;

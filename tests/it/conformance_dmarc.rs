@@ -30,7 +30,7 @@
 //! with the RFC section that explains the difference; an allowlisted case
 //! that passes fails this test, and so does a stale entry.
 
-mod support;
+use crate::support;
 
 use mail_auth::AuthenticatedMessage;
 use mailvet::dns::bridge::Bridge;

@@ -4,7 +4,7 @@
 //! formats of `domain` and `message`: JUnit parsed as XML, SARIF validated
 //! against the OASIS SARIF 2.1.0 schema.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::Path;

@@ -9,7 +9,7 @@
 //! allowed to differ are listed in `fixtures/conformance/arc/allowlist.txt`
 //! with the RFC section that justifies it.
 
-mod support;
+use crate::support;
 
 use mailvet::message::Clock;
 use mailvet::message::arc::{self, ArcResult};

@@ -1,6 +1,6 @@
 //! The `mailvet` binary as a user runs it, against the test DNS server.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! (one per request, or shared by a batch's resolvers), and the bridge
 //! that puts mail-auth's lookups through the same layer.
 
-mod support;
+use crate::support;
 
 use hickory_proto::rr::{Name, RecordType};
 use mailvet::dns::bridge::Bridge;

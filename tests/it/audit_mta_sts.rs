@@ -6,7 +6,7 @@
 //! address class without connecting; DNS failures give "unknown" and no
 //! finding.
 
-mod support;
+use crate::support;
 
 use hickory_proto::rr::{Name, RecordType};
 use mailvet::dns::Dns;

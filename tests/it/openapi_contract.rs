@@ -13,7 +13,7 @@
 //! the routes of src/http/mod.rs must be exactly the spec's operations,
 //! every other method on a documented path answering 405.
 
-mod support;
+use crate::support;
 
 use mailvet::dns::{Dns, Settings};
 use mailvet::domain::AuditOptions;

@@ -2,7 +2,7 @@
 //! file in a temporary directory) and once on a real PostgreSQL server
 //! started by `support::postgres` — same queries, same answers.
 
-mod support;
+use crate::support;
 
 use mailvet::store::{
     Claim, InboxStatus, InboxToken, ReportId, SavedReport, Store, StoreError, Swept, sweeper,
@@ -64,7 +64,7 @@ async fn deliver(store: &Store, token: &InboxToken) -> SavedReport {
     }
 }
 
-on_both_back_ends!(
+crate::on_both_back_ends!(
     a_saved_report_reads_back_as_saved,
     the_raw_message_is_kept_only_when_given,
     the_retention_sets_the_expiry,

@@ -5,7 +5,7 @@
 //! no error or warning, and the doors (`mailvet domain`, `GET
 //! /v1/domains/{d}`, `GET /v1/findings`) behave.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

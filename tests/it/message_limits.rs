@@ -5,7 +5,7 @@
 //! the real router, `mailvet message`, and the library, against the test
 //! DNS server (whose query log shows what was asked).
 
-mod support;
+use crate::support;
 
 use axum::body::{Body, Bytes};
 use axum::http::{Request, StatusCode, header};

@@ -7,7 +7,7 @@
 //! sources are found, and the enforcement verdict, fixes and next record
 //! follow.
 
-mod support;
+use crate::support;
 
 use hickory_proto::rr::RecordType;
 use mailvet::domain::dmarc::Policy;

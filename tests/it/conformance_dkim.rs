@@ -10,7 +10,7 @@
 //! The other tests here use the vectors to pin the module's rules: the
 //! clock, failures in DNS, unparsable headers and the outputs for DMARC.
 
-mod support;
+use crate::support;
 
 use mail_auth::crypto::Ed25519Key;
 use mail_auth::headers::HeaderWriter;

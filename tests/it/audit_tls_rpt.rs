@@ -3,7 +3,7 @@
 //! tls-rpt.cases.json gives exactly its expected `tls_rpt.*` codes, and a
 //! failed lookup is never "missing".
 
-mod support;
+use crate::support;
 
 use hickory_proto::rr::RecordType;
 use mailvet::dns::Dns;

@@ -6,7 +6,7 @@
 //! counted per path, and shown in a bounded tree; `--max-spf-nodes` caps
 //! the records read, the void targets checked and the nodes shown.
 
-mod support;
+use crate::support;
 
 use hickory_proto::rr::RecordType;
 use mailvet::dns::{Dns, zone};

@@ -42,7 +42,7 @@
 //! check ([`problem`]), the test DNS server (`server.dns`: faults, query
 //! log) and the peak memory so far ([`Server::peak_rss_kib`]).
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -4,7 +4,7 @@
 //! wire at most once, and a failed lookup is never "missing" or
 //! "unresolvable".
 
-mod support;
+use crate::support;
 
 use hickory_proto::rr::RecordType;
 use mailvet::dns::Dns;

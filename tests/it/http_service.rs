@@ -4,7 +4,7 @@
 //! size), API keys, CORS, request ids, metrics, readiness and graceful
 //! shutdown — over sockets, with the test DNS server behind.
 
-mod support;
+use crate::support;
 
 use mailvet::dns::{Dns, Settings};
 use mailvet::http::AppState;

@@ -3,7 +3,7 @@
 //! exactly its expected codes, failed lookups never read as "no key", the
 //! selector lookups run concurrently, and each goes on the wire once.
 
-mod support;
+use crate::support;
 
 use hickory_proto::rr::RecordType;
 use mailvet::dns::Dns;

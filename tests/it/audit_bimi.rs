@@ -5,7 +5,7 @@
 //! asked only when the domain has no record, and a failed lookup is never
 //! "missing".
 
-mod support;
+use crate::support;
 
 use hickory_proto::rr::{Name, RecordType};
 use mailvet::dns::{Dns, Resolver};

@@ -2,7 +2,7 @@
 //! `POST /v1/messages` (with its limits and bad input), `POST
 //! /v1/dmarc/evaluate`, and `mailvet message`.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

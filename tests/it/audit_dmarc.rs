@@ -15,7 +15,7 @@
 //! code a text the finding's fix or detail contains, `notes_contain` texts
 //! that some note contains.
 
-mod support;
+use crate::support;
 
 use hickory_proto::rr::RecordType;
 use mailvet::dns::Dns;

@@ -5,7 +5,7 @@
 //! costs no DKIM probes (RFC 8020); `/readyz` asks upstream at most about
 //! once a second however often it is called.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

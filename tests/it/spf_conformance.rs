@@ -8,7 +8,7 @@
 //! Cases that fail must be listed in `fixtures/conformance/spf/allowlist.txt`
 //! with the RFC section that justifies the deviation.
 
-mod support;
+use crate::support;
 
 use hickory_proto::rr::RecordType;
 use mailvet::dns::{Dns, Settings, UpstreamChoice};

@@ -6,7 +6,7 @@
 //! error besides the `*.dns_error` findings. Then the CLI: every lookup
 //! failing exits 3, "could not be checked", in every format.
 
-mod support;
+use crate::support;
 
 use hickory_proto::rr::RecordType;
 use mailvet::dns::{Dns, Settings, UpstreamChoice};

@@ -1,7 +1,7 @@
 //! The HTTP API: the real router, and one real listening server spoken to
 //! over a socket, against the test DNS server.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

@@ -6,7 +6,7 @@
 //! lookups give "unknown" and no finding; the CD question is asked only
 //! after a SERVFAIL and is memoized apart from ordinary questions.
 
-mod support;
+use crate::support;
 
 use hickory_proto::rr::{Name, RecordType};
 use mailvet::dns::{Dns, Settings, UpstreamChoice, zone};

@@ -21,7 +21,7 @@
 //! mail-auth itself verifies that signature; the report turns it into
 //! `policy` (RFC 8301).
 
-mod support;
+use crate::support;
 
 use mail_auth::crypto::{Algorithm, Ed25519Key, HashAlgorithm, RsaKey, Sha1, Sha256, SigningKey};
 use mail_auth::dkim::DkimSigner;
