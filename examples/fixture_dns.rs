@@ -10,7 +10,10 @@
 //! With no argument it serves every zone of fixtures/audit and
 //! fixtures/messages. It prints `listening 127.0.0.1:PORT` once ready.
 
+// The tests' support module, for its test DNS server; the tests use all of
+// it, this binary only a part.
 #[path = "../tests/it/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::io::Write;

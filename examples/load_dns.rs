@@ -15,7 +15,10 @@
 //! Writes `OUT_DIR/message.eml` (the signed message), then prints
 //! `dns 127.0.0.1:PORT` on stdout and serves until SIGINT or SIGTERM.
 
+// The tests' support module, for its test DNS server; the tests use all of
+// it, this binary only a part.
 #[path = "../tests/it/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use mail_auth::crypto::{RsaKey, Sha256};

@@ -1,6 +1,6 @@
 //! The MTA-STS check against real servers on loopback: the fixture zone
 //! (fixtures/audit/mta-sts.zone) on the test DNS server and the policy
-//! hosts on the test HTTPS server (tests/support/https.rs). Every case of
+//! hosts on the test HTTPS server (support/https.rs). Every case of
 //! fixtures/audit/mta-sts.cases.json gives exactly its expected codes; the
 //! private-address guard refuses loopback and every other special-purpose
 //! address class without connecting; DNS failures give "unknown" and no

@@ -3,14 +3,15 @@
 //! Each case starts `mailvet serve` — the binary cargo built for these
 //! tests, or the one `MAILVET_HOSTILE_BIN` names (say, a release build) —
 //! on a free port of 127.0.0.1, asking only the test DNS server of
-//! `tests/support` (serving the case's zones). It then sends what an
+//! `support` (serving the case's zones). It then sends what an
 //! attacker would and checks the bounded, documented answer. While the case
 //! runs, a watcher on its own thread asks `/healthz` over a new connection
 //! every [`PROBE_EVERY`] and records the slowest answer, which must come
 //! within [`HEALTHZ_BOUND`]; after the case, the server's peak resident
 //! memory (`VmHWM` in `/proc/PID/status`) must stay under [`RSS_BOUND_KIB`],
 //! the pod's memory limit in docs/deploy.md. Every case prints what it
-//! measured (`cargo test --test hostile -- --nocapture` shows it).
+//! measured (`cargo test --ignore-rust-version --test it hostile:: --
+//! --nocapture` shows it).
 //!
 //! Cases run one at a time (each waits for the one before), so the
 //! timings and the memory are each case's own.
@@ -74,14 +75,6 @@ const PROBE_GIVE_UP: Duration = Duration::from_secs(10);
 /// One case at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// What a case measured.
-#[derive(Debug, Clone, Copy)]
-pub struct Measured {
-    pub slowest_healthz: Duration,
-    pub probes: usize,
-    pub peak_rss_kib: u64,
-}
-
 /// A hostile case: the zones the test DNS server serves and the flags
 /// `mailvet serve` is started with (besides `--listen`, `--dns` and
 /// `--log-format json`, which the harness sets).
@@ -124,7 +117,7 @@ impl Case {
 
     /// Runs `body` against a fresh server, then checks the bounds and
     /// prints the figures.
-    pub async fn run<F, Fut>(self, body: F) -> Measured
+    pub async fn run<F, Fut>(self, body: F)
     where
         F: FnOnce(Arc<Server>) -> Fut,
         Fut: Future<Output = ()>,
@@ -137,11 +130,6 @@ impl Case {
         body(Arc::clone(&server)).await;
         let (slowest_healthz, probes) = watcher.stop();
         let peak_rss_kib = server.peak_rss_kib();
-        let measured = Measured {
-            slowest_healthz,
-            probes,
-            peak_rss_kib,
-        };
         eprintln!(
             "hostile case `{}`: slowest /healthz {} ms over {probes} probes, peak RSS {:.1} MiB",
             self.name,
@@ -159,7 +147,6 @@ impl Case {
             "{}: peak RSS {peak_rss_kib} KiB is over {RSS_BOUND_KIB} KiB",
             self.name
         );
-        measured
     }
 }
 
