@@ -26,6 +26,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::audit_cases::{Case, Rules, run_cases};
 use support::{FaultKind, FaultTypes, TestDns};
 
 fn fixtures() -> PathBuf {
@@ -35,11 +36,7 @@ fn fixtures() -> PathBuf {
 /// dmarc.test and the two outside report domains.
 const ZONES: [&str; 3] = ["dmarc.zone", "dmarc-reports.zone", "dmarc-elsewhere.zone"];
 
-fn cases() -> Vec<Value> {
-    let path = fixtures().join("dmarc.cases.json");
-    let text = std::fs::read_to_string(&path).expect("dmarc.cases.json");
-    serde_json::from_str(&text).expect("dmarc.cases.json is a JSON array")
-}
+const CASES: &str = "fixtures/audit/dmarc.cases.json";
 
 async fn server() -> TestDns {
     let zones: Vec<PathBuf> = ZONES.iter().map(|z| fixtures().join(z)).collect();
@@ -87,102 +84,65 @@ fn strings(value: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A DMARC case's own fields, as JSON: a field given as `null` is a check
+/// too.
+type More = serde_json::Map<String, Value>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_case_gives_exactly_its_findings() {
     let server = server().await;
     let dns = server.layer();
-    let mut failures = Vec::new();
-    let all = cases();
-    for case in &all {
-        let name = case["about"].as_str().unwrap_or("?");
-        let domain = case["domain"].as_str().expect("domain");
-        server.clear_faults();
-        for fault in case["faults"].as_array().into_iter().flatten() {
-            let kind = match fault["kind"].as_str() {
-                Some("servfail") => FaultKind::ServFail,
-                Some("no_answer") => FaultKind::NoAnswer,
-                other => panic!("{name}: unknown fault kind {other:?}"),
-            };
-            server.add_fault(
-                fault["name"].as_str().expect("fault name"),
-                FaultTypes::All,
-                kind,
-            );
-        }
-        let checked = audit(&dns, domain).await;
-        let mut errors = Vec::new();
+    run_cases(
+        &server,
+        CASES,
+        Rules::STRICT,
+        async |case: &Case<More>, errors: &mut Vec<String>| {
+            let checked = audit(&dns, &case.domain).await;
+            let more = &case.more;
 
-        let mut got: Vec<&str> = checked.findings.iter().map(|f| f.code).collect();
-        let mut want = strings(&case["expect"]);
-        got.sort_unstable();
-        want.sort_unstable();
-        if got != want {
-            errors.push(format!("findings: got {got:?}, expected {want:?}"));
-        }
-
-        let section = serde_json::to_value(&checked.section).expect("section serializes");
-        if let Some(expected) = case.get("section") {
-            contains(&section, expected, "section", &mut errors);
-        }
-
-        if let Some(expected) = case.get("enforcement") {
-            let actual = match checked.section.enforcement() {
-                Some((policy, pct)) => serde_json::json!([policy.as_str(), pct]),
-                None => Value::Null,
-            };
-            if &actual != expected {
-                errors.push(format!("enforcement: got {actual}, expected {expected}"));
+            let section = serde_json::to_value(&checked.section).expect("section serializes");
+            if let Some(expected) = more.get("section") {
+                contains(&section, expected, "section", errors);
             }
-        }
 
-        for (field, key) in [("fix", "fix_contains"), ("detail", "detail_contains")] {
-            let Some(map) = case.get(key).and_then(Value::as_object) else {
-                continue;
-            };
-            for (code, text) in map {
-                let text = text.as_str().expect("text");
-                let finding = checked.findings.iter().find(|f| f.code == code);
-                let value = finding.map(|f| if field == "fix" { &f.fix } else { &f.detail });
-                if !value.is_some_and(|v| v.contains(text)) {
-                    errors.push(format!("{code} {field}: {value:?} lacks {text:?}"));
+            if let Some(expected) = more.get("enforcement") {
+                let actual = match checked.section.enforcement() {
+                    Some((policy, pct)) => serde_json::json!([policy.as_str(), pct]),
+                    None => Value::Null,
+                };
+                if &actual != expected {
+                    errors.push(format!("enforcement: got {actual}, expected {expected}"));
                 }
             }
-        }
 
-        for text in strings(&case["notes_contain"]) {
-            if !checked.section.notes.iter().any(|n| n.contains(&text)) {
-                errors.push(format!(
-                    "no note contains {text:?}: {:?}",
-                    checked.section.notes
-                ));
+            for (field, key) in [("fix", "fix_contains"), ("detail", "detail_contains")] {
+                let Some(map) = more.get(key).and_then(Value::as_object) else {
+                    continue;
+                };
+                for (code, text) in map {
+                    let text = text.as_str().expect("text");
+                    let finding = checked.findings.iter().find(|f| f.code == code);
+                    let value = finding.map(|f| if field == "fix" { &f.fix } else { &f.detail });
+                    if !value.is_some_and(|v| v.contains(text)) {
+                        errors.push(format!("{code} {field}: {value:?} lacks {text:?}"));
+                    }
+                }
             }
-        }
 
-        for f in &checked.findings {
-            if f.title.is_empty() || f.why.is_empty() || f.detail.is_empty() || f.fix.is_empty() {
-                errors.push(format!("{}: incomplete finding {f:?}", f.code));
+            let notes = &checked.section.notes;
+            for text in more.get("notes_contain").map(strings).unwrap_or_default() {
+                if !notes.iter().any(|n| n.contains(&text)) {
+                    errors.push(format!("no note contains {text:?}: {notes:?}"));
+                }
             }
-            if f.fix.contains("<domain>") {
-                errors.push(format!("{}: fix not computed: {}", f.code, f.fix));
-            }
-        }
 
-        if !errors.is_empty() {
-            failures.push(format!(
-                "{name} ({domain}):\n    {}\n    section: {section}",
-                errors.join("\n    ")
-            ));
-        }
-    }
-    server.clear_faults();
-    assert!(
-        failures.is_empty(),
-        "{} of {} DMARC cases failed:\n{}",
-        failures.len(),
-        all.len(),
-        failures.join("\n")
-    );
-    println!("DMARC audit: {} fixture cases pass", all.len());
+            if !errors.is_empty() {
+                errors.push(format!("section: {section}"));
+            }
+            checked.findings
+        },
+    )
+    .await;
 }
 
 /// RFC 9989 §4.10: an eleven-label name takes eight queries, the first at

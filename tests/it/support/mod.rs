@@ -14,6 +14,7 @@
 //! outside the fixtures get NXDOMAIN rather than REFUSED.
 
 pub mod api;
+pub mod audit_cases;
 pub mod https;
 pub mod listening;
 pub mod postgres;
@@ -409,12 +410,6 @@ impl<R: ResponseHandler> ResponseHandler for AuthenticResponse<R> {
         response.metadata_mut().authentic_data = true;
         self.0.send_response(response).await
     }
-}
-
-/// Reads a fixture's cases file (a JSON array).
-pub fn read_cases<T: serde::de::DeserializeOwned>(path: &str) -> Vec<T> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// Reads a JSON fixture.
