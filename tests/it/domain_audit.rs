@@ -21,8 +21,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use support::TestDns;
+use support::audit_cases::{self, Case};
 use support::https::TestHttps;
-use support::{FaultKind, FaultTypes, TestDns};
 use tower::ServiceExt;
 
 /// Domains with nothing wrong: one without and one with an MTA-STS policy.
@@ -38,14 +39,24 @@ fn zone_files() -> Vec<PathBuf> {
     files
 }
 
-fn cases() -> Vec<(String, Value)> {
+/// What cases of some protocols add: a zone laid over the server's
+/// answers (SPF), selectors to ask (DKIM).
+#[derive(serde::Deserialize)]
+struct More {
+    #[serde(default)]
+    overlay: Option<String>,
+    #[serde(default)]
+    selectors: Vec<String>,
+}
+
+/// Every protocol's cases, with the protocol's name.
+fn cases() -> Vec<(String, Case<More>)> {
     let mut all = Vec::new();
     for entry in std::fs::read_dir("fixtures/audit").unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         if let Some(module) = name.strip_suffix(".cases.json") {
-            let list: Vec<Value> =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let list = audit_cases::read(&path.to_string_lossy());
             all.extend(list.into_iter().map(|c| (module.replace('-', "_"), c)));
         }
     }
@@ -98,45 +109,34 @@ async fn every_fixture_domain_produces_its_codes_through_the_full_audit() {
     let mut produced = BTreeSet::new();
     let mut failures = Vec::new();
     for (module, case) in cases() {
-        let domain = case["domain"].as_str().unwrap();
-        // Cases the module's own test drives with special servers.
-        if case["skip_e2e"].as_bool() == Some(true) {
-            continue;
-        }
+        let domain = case.domain.as_str();
         servers.dns.clear_faults();
-        for f in case["faults"].as_array().into_iter().flatten() {
-            servers.dns.add_fault(
-                f["name"].as_str().unwrap(),
-                FaultTypes::All,
-                FaultKind::from_case_word(f["kind"].as_str().unwrap()),
-            );
+        for fault in &case.faults {
+            fault.apply(&servers.dns);
         }
-        let overlay: Vec<zone::Zone> = case["overlay"]
-            .as_str()
+        let overlay: Vec<zone::Zone> = case
+            .more
+            .overlay
+            .as_deref()
             .map(|p| vec![zone::Zone::load(Path::new(p)).unwrap()])
             .unwrap_or_default();
         let dns = resolver_layer(&servers, overlay);
-        let selectors = case["selectors"]
-            .as_array()
-            .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
-            .unwrap_or_default();
         let name = DomainName::parse(domain).unwrap();
-        let report =
-            report::audit(&dns.resolver(), &name, &options(&servers, selectors), false).await;
+        let report = report::audit(
+            &dns.resolver(),
+            &name,
+            &options(&servers, case.more.selectors.clone()),
+            false,
+        )
+        .await;
         let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
         produced.extend(codes.iter().map(|c| c.to_string()));
-        let expect: Vec<&str> = case["expect"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap())
-            .collect();
-        for code in &expect {
-            if !codes.contains(code) {
+        for code in &case.expect {
+            if !codes.contains(&code.as_str()) {
                 failures.push(format!("{domain}: expected {code}, got {codes:?}"));
             }
         }
-        if expect.is_empty() {
+        if case.expect.is_empty() {
             let prefix = format!("{module}.");
             let bad: Vec<&str> = report
                 .findings
