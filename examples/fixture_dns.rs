@@ -1,5 +1,5 @@
 //! Serves fixture zone files from the test DNS server of the test suite
-//! (tests/support: hickory-server on 127.0.0.1, UDP and TCP on one port)
+//! (tests/it/support: hickory-server on 127.0.0.1, UDP and TCP on one port)
 //! until killed, so a `mailvet serve --dns` started by hand or by
 //! `.ci/run` (schemathesis) asks it and nothing on the network.
 //!

@@ -1,6 +1,6 @@
 //! The DNS server and message for `scripts/load.sh`.
 //!
-//! Starts the in-process test DNS server (tests/support) on 127.0.0.1 with
+//! Starts the in-process test DNS server (tests/it/support) on 127.0.0.1 with
 //! a random port, serving the fixture zones the load test asks about:
 //! `healthy.test` (fixtures/audit/healthy.zone) for `GET /v1/domains/...`
 //! and `msg.test`, `esp.test` and the reverse zone (fixtures/messages) for

@@ -4,7 +4,7 @@
 //!
 //! Each case is one `POST /v1/messages` on the real router (in-process,
 //! default limits, the mimalloc allocator the binary links), with the
-//! in-process test DNS server (tests/support) serving fixtures/messages
+//! in-process test DNS server (tests/it/support) serving fixtures/messages
 //! plus an RSA-8192 key at `big._domainkey.msg.test`. The message is
 //! generated in memory; nothing is written but the key (made once with
 //! `openssl genpkey`, kept under target/message_cost/).
