@@ -1,7 +1,9 @@
-//! The integration tests, one crate: each module holds what one test file
-//! held before (its `//!` says what it proves), and [`support`] the servers
-//! they talk to: the test DNS server on loopback, the test HTTPS server,
-//! PostgreSQL, raw sockets.
+//! The integration tests, one crate: each module proves one concern (its
+//! `//!` says what), and [`support`] holds what they share: the servers
+//! they talk to (the test DNS server on loopback, the test HTTPS server,
+//! PostgreSQL, raw sockets) and the case runner of the fixture audits.
+//! Every helper there is used by some module: the compiler says so when
+//! one is not.
 //!
 //! Run one module with `cargo test --ignore-rust-version --test it
 //! MODULE::` (say `hostile::`), one test by its full name.
