@@ -10,7 +10,10 @@
 //!
 //! Run: `cargo bench --ignore-rust-version --bench domain_audit`
 
-#[path = "../tests/support/mod.rs"]
+// The tests' support module, for its test DNS server; the tests use all of
+// it, this binary only a part.
+#[path = "../tests/it/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use mailvet::dns::{Dns, Settings, UpstreamChoice};

@@ -38,8 +38,14 @@
 //! `MSGBENCH_ONLY=0,2` runs only those modes and skips the ceiling and the
 //! phases, for profiling).
 
-#[path = "../tests/support/mod.rs"]
+// The tests' support module, for its test DNS server; the tests use all of
+// it, this binary only a part.
+#[path = "../tests/it/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
+
+#[path = "common/cpu_times.rs"]
+mod cpu_times;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -578,7 +584,7 @@ where
 
     let asked_before = server.queries().len();
     let failures = Arc::new(AtomicUsize::new(0));
-    let (user0, sys0) = support::cpu_times();
+    let (user0, sys0) = cpu_times::cpu_times();
     let start = Instant::now();
     let deadline = start + time;
     let messages = stream::iter((0..).map(|i| i % corpus_len))
@@ -593,7 +599,7 @@ where
         })
         .await;
     let seconds = start.elapsed().as_secs_f64();
-    let (user1, sys1) = support::cpu_times();
+    let (user1, sys1) = cpu_times::cpu_times();
     let outcome = Outcome {
         mode,
         what,

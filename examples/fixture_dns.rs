@@ -1,5 +1,5 @@
 //! Serves fixture zone files from the test DNS server of the test suite
-//! (tests/support: hickory-server on 127.0.0.1, UDP and TCP on one port)
+//! (tests/it/support: hickory-server on 127.0.0.1, UDP and TCP on one port)
 //! until killed, so a `mailvet serve --dns` started by hand or by
 //! `.ci/run` (schemathesis) asks it and nothing on the network.
 //!
@@ -10,7 +10,10 @@
 //! With no argument it serves every zone of fixtures/audit and
 //! fixtures/messages. It prints `listening 127.0.0.1:PORT` once ready.
 
-#[path = "../tests/support/mod.rs"]
+// The tests' support module, for its test DNS server; the tests use all of
+// it, this binary only a part.
+#[path = "../tests/it/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::io::Write;

@@ -1,6 +1,6 @@
 //! The DNS server and message for `scripts/load.sh`.
 //!
-//! Starts the in-process test DNS server (tests/support) on 127.0.0.1 with
+//! Starts the in-process test DNS server (tests/it/support) on 127.0.0.1 with
 //! a random port, serving the fixture zones the load test asks about:
 //! `healthy.test` (fixtures/audit/healthy.zone) for `GET /v1/domains/...`
 //! and `msg.test`, `esp.test` and the reverse zone (fixtures/messages) for
@@ -15,7 +15,10 @@
 //! Writes `OUT_DIR/message.eml` (the signed message), then prints
 //! `dns 127.0.0.1:PORT` on stdout and serves until SIGINT or SIGTERM.
 
-#[path = "../tests/support/mod.rs"]
+// The tests' support module, for its test DNS server; the tests use all of
+// it, this binary only a part.
+#[path = "../tests/it/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use mail_auth::crypto::{RsaKey, Sha256};

@@ -4,7 +4,7 @@
 //!
 //! Each case is one `POST /v1/messages` on the real router (in-process,
 //! default limits, the mimalloc allocator the binary links), with the
-//! in-process test DNS server (tests/support) serving fixtures/messages
+//! in-process test DNS server (tests/it/support) serving fixtures/messages
 //! plus an RSA-8192 key at `big._domainkey.msg.test`. The message is
 //! generated in memory; nothing is written but the key (made once with
 //! `openssl genpkey`, kept under target/message_cost/).
@@ -42,8 +42,14 @@
 //! server received, and the slowest of the `/healthz` calls made every
 //! 50 ms while the request ran.
 
-#[path = "../tests/support/mod.rs"]
+// The tests' support module, for its test DNS server; the tests use all of
+// it, this binary only a part.
+#[path = "../tests/it/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
+
+#[path = "../benches/common/cpu_times.rs"]
+mod cpu_times;
 
 use axum::body::Body;
 use axum::http::{Request, header};
@@ -337,7 +343,7 @@ fn key_8192(dir: &Path) -> (PathBuf, Vec<u8>) {
 
 /// User + system CPU of the process, in seconds.
 fn cpu_seconds() -> f64 {
-    let (user, system) = support::cpu_times();
+    let (user, system) = cpu_times::cpu_times();
     user + system
 }
 

@@ -8,7 +8,7 @@
 #   1. checks for wrk (installs it with apt-get when missing and run as root;
 #      otherwise says how and stops) and curl;
 #   2. builds the release binary and examples/load_dns.rs;
-#   3. starts load_dns: the in-process test DNS server (tests/support)
+#   3. starts load_dns: the in-process test DNS server (tests/it/support)
 #      serving fixtures/audit/healthy.zone and the fixtures/messages zones,
 #      plus a freshly generated RSA-2048 DKIM key, and writes the fixture
 #      newsletter signed with that key to $LOAD_OUT/message.eml;

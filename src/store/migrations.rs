@@ -4,7 +4,7 @@
 //! One SQL text serves both back ends: it uses only types both accept —
 //! `TEXT`, `BIGINT` (an integer column to SQLite) and `BYTEA` (bytes kept
 //! as given by SQLite, which knows no such name) — and only SQL both
-//! read. `tests/store.rs` holds the two databases to the same tables and
+//! read. `tests/it/store.rs` holds the two databases to the same tables and
 //! columns.
 
 use sqlx::AnyConnection;

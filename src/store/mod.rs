@@ -36,8 +36,8 @@
 //!    that read and write those tables (like [`reports`], [`inbox`],
 //!    [`selectors`]), and the expiry of its rows to the [`sweeper`] if
 //!    they expire;
-//! 4. tests them in `tests/store.rs` (or a test file of its own using
-//!    `on_both_back_ends!` from `tests/support/store.rs`), so every test
+//! 4. tests them in `tests/it/store.rs` (or a test module of its own using
+//!    `on_both_back_ends!` from `tests/it/support/store.rs`), so every test
 //!    runs on both back ends, and adds its tables to the schema test.
 //!
 //! An applied migration is never edited (its checksum would no longer

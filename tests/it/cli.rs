@@ -1,0 +1,388 @@
+//! The `mailvet` binary as a user runs it, against the test DNS server.
+
+use crate::support;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+use support::{FaultKind, FaultTypes, TestDns};
+
+const SOME_TEST: &str = "fixtures/zones/some.test.zone";
+
+/// Runs mailvet with a command line split on spaces.
+async fn mailvet_line(line: &str) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
+        .args(line.split_whitespace())
+        .env("NO_COLOR", "1")
+        .env_remove("MAILVET_DNS")
+        .output()
+        .await
+        .expect("run mailvet")
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spf_json_has_the_documented_fields() {
+    let server = TestDns::start(&[Path::new(SOME_TEST)]).await;
+    let dns = server.dns_arg();
+    let out = mailvet_line(&format!(
+        "spf --ip 192.0.2.1 --mail-from user@some.test --dns {dns} --format json"
+    ))
+    .await;
+    let report = json(&out);
+    assert_eq!(report["result"], "fail");
+    assert_eq!(report["domain"], "some.test");
+    assert_eq!(report["identity"], "mailfrom");
+    assert_eq!(
+        report["explanation"],
+        "192.0.2.1 is not one of some.test's mail servers; see https://some.test/mail"
+    );
+    assert_eq!(report["lookups"]["count"], 2);
+    assert_eq!(report["lookups"]["void"], 0);
+    assert_eq!(report["verdict"], "fail");
+    assert_eq!(report["findings"][0]["code"], "spf.fail");
+    assert!(report["dns"]["queries"].as_u64().unwrap() >= 3);
+    assert!(
+        report["dns"].get("trace").is_none(),
+        "trace only on request"
+    );
+    assert_eq!(out.status.code(), Some(1), "a fail finding is an error");
+
+    let pass = mailvet_line(&format!(
+        "spf --ip 198.51.100.9 --mail-from user@some.test --dns {dns} --format json --trace"
+    ))
+    .await;
+    let report = json(&pass);
+    assert_eq!(report["result"], "pass");
+    assert!(report["explanation"].is_null());
+    assert_eq!(report["matched"]["term"], "include:_spf.esp.some.test");
+    assert!(!report["dns"]["trace"].as_array().unwrap().is_empty());
+    assert_eq!(pass.status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permerror_names_the_offending_term() {
+    let server = TestDns::start_with_texts(&[
+        "$ORIGIN bad.test.\n$TTL 60\n@ SOA ns h 1 1 1 1 60\n@ TXT \"v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.1/33 -all\"\n",
+    ])
+    .await;
+    let out = mailvet_line(&format!(
+        "spf --ip 192.0.2.1 --helo bad.test --dns {} --format json",
+        server.dns_arg()
+    ))
+    .await;
+    let report = json(&out);
+    assert_eq!(report["result"], "permerror");
+    assert_eq!(report["identity"], "helo");
+    assert_eq!(report["reason"]["kind"], "syntax");
+    assert_eq!(report["reason"]["term"], "ip4:198.51.100.1/33");
+    assert_eq!(report["reason"]["position"], 24);
+    assert_eq!(report["findings"][0]["code"], "spf.syntax");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_upstream_gives_temperror_within_the_deadline() {
+    let server = TestDns::start(&[Path::new(SOME_TEST)]).await;
+    server.add_fault("some.test", FaultTypes::All, FaultKind::NoAnswer);
+    let started = Instant::now();
+    let out = mailvet_line(&format!("spf --ip 192.0.2.1 --mail-from user@some.test --dns {} --format json --dns-timeout 5s --deadline 700ms", server.dns_arg()))
+    .await;
+    let elapsed = started.elapsed();
+    let report = json(&out);
+    assert_eq!(report["result"], "temperror");
+    assert_eq!(report["findings"][0]["code"], "spf.dns_error");
+    assert_eq!(report["findings"][0]["severity"], "warning");
+    assert!(elapsed < Duration::from_secs(4), "took {elapsed:?}");
+    // A DNS failure is a warning, not an error: the default --fail-on passes it.
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_with_a_zone_previews_an_unpublished_change() {
+    let out = mailvet_line("spf --ip 203.0.113.7 --mail-from news@some.test --offline --zone fixtures/zones/some.test.proposed.zone --format json --trace")
+    .await;
+    let report = json(&out);
+    assert_eq!(report["result"], "pass");
+    assert_eq!(report["dns"]["upstream_queries"], 0);
+    let trace = report["dns"]["trace"].as_array().unwrap();
+    assert!(trace.iter().all(|t| t["source"] == "overlay"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_output_explains_and_bad_input_exits_2() {
+    let server = TestDns::start(&[Path::new(SOME_TEST)]).await;
+    let out = mailvet_line(&format!(
+        "spf --ip 192.0.2.1 --mail-from user@some.test --dns {}",
+        server.dns_arg()
+    ))
+    .await;
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("FAIL SPF fail for user@some.test from 192.0.2.1"),
+        "{text}"
+    );
+    assert!(text.contains("spf.fail"), "{text}");
+    assert!(text.contains("why:") && text.contains("fix:"), "{text}");
+    assert!(!text.contains('\x1b'), "NO_COLOR is respected");
+
+    let bad_ip = mailvet_line("spf --ip not-an-ip --helo x.test --offline").await;
+    assert_eq!(bad_ip.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_ip.stderr).contains("not-an-ip"));
+
+    let no_identity = mailvet_line("spf --ip 192.0.2.1 --offline").await;
+    assert_eq!(no_identity.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_identity.stderr).contains("MAIL FROM"));
+
+    let bad_zone =
+        mailvet_line("spf --ip 192.0.2.1 --helo x.test --offline --zone Cargo.toml").await;
+    assert_eq!(bad_zone.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_zone.stderr).contains("Cargo.toml:"));
+}
+
+/// Runs mailvet with these arguments and environment, at most 20 s (a
+/// file that makes it hang fails the test instead of stalling it).
+async fn mailvet_args(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("MAILVET_DNS")
+        .envs(env.iter().copied())
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .unwrap_or_else(|_| panic!("mailvet {args:?} hung"))
+        .expect("run mailvet")
+}
+
+/// A fresh directory for one test's files.
+fn scratch(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mailvet-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zone_that_is_a_secret_is_refused_without_quoting_it() {
+    let dir = scratch("secret-zone");
+    let environ = dir.join("environ.zone");
+    std::os::unix::fs::symlink("/proc/self/environ", &environ).unwrap();
+    let secret = "hunter2-do-not-print-me";
+    let env = [("MAILVET_TEST_SECRET", secret)];
+    for args in [
+        vec!["domain", "x.test", "--offline", "--zone"],
+        vec![
+            "spf",
+            "--ip",
+            "192.0.2.1",
+            "--helo",
+            "x.test",
+            "--offline",
+            "--zone",
+        ],
+        vec![
+            "check",
+            "--config",
+            "fixtures/check/good.toml",
+            "--offline",
+            "--zone",
+        ],
+    ] {
+        let mut args = args.clone();
+        args.push(environ.to_str().unwrap());
+        let out = mailvet_args(&args, &env).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains(secret), "{stderr}");
+        assert!(!stderr.contains("PATH="), "{stderr}");
+        assert!(stderr.contains("holds a NUL byte"), "{stderr}");
+    }
+
+    // A file that is text but no zone: only a short excerpt of it.
+    let dotenv = dir.join("dotenv.zone");
+    std::fs::write(&dotenv, format!("TOKEN={secret}{secret}{secret}\x1b[2J\n")).unwrap();
+    let out = mailvet_args(
+        &[
+            "domain",
+            "x.test",
+            "--offline",
+            "--zone",
+            dotenv.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("dotenv.zone:1:"), "{stderr}");
+    assert!(!stderr.contains(&format!("{secret}{secret}")), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_pipes_and_huge_files_are_refused_at_once() {
+    let dir = scratch("devices");
+    let fifo = dir.join("pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let fifo = fifo.to_str().unwrap();
+    let big_zone = dir.join("big.zone");
+    let mut text = String::from("$ORIGIN big.test.\n$TTL 60\n");
+    while text.len() <= 4 * 1024 * 1024 {
+        text.push_str("a IN TXT \"0123456789012345678901234567890123456789\"\n");
+    }
+    std::fs::write(&big_zone, text).unwrap();
+    let big_zone = big_zone.to_str().unwrap();
+    let big_config = dir.join("big.toml");
+    std::fs::write(&big_config, "# padding\n".repeat(110_000)).unwrap();
+    let big_config = big_config.to_str().unwrap();
+    let message = dir.join("big.eml");
+    std::fs::write(&message, vec![b'x'; 2048]).unwrap();
+    let message = message.to_str().unwrap();
+
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["domain", "x.test", "--offline", "--zone", "/dev/zero"],
+            "character device",
+        ),
+        (
+            vec!["domain", "x.test", "--offline", "--zone", fifo],
+            "named pipe",
+        ),
+        (
+            vec!["domain", "x.test", "--offline", "--zone", big_zone],
+            "larger than 4 MiB",
+        ),
+        (
+            vec!["domain", "--offline", "--file", "/dev/zero"],
+            "character device",
+        ),
+        (vec!["domain", "--offline", "--file", fifo], "named pipe"),
+        (
+            vec!["domain", "x.test", "--offline", "--ca-file", "/dev/zero"],
+            "character device",
+        ),
+        (
+            vec!["check", "--offline", "--config", "/dev/zero"],
+            "character device",
+        ),
+        (vec!["check", "--offline", "--config", fifo], "named pipe"),
+        (
+            vec!["check", "--offline", "--config", big_config],
+            "larger than 1 MiB",
+        ),
+        (
+            vec!["message", "--offline", "/dev/zero"],
+            "character device",
+        ),
+        (vec!["message", "--offline", fifo], "named pipe"),
+        (
+            vec![
+                "message",
+                "--offline",
+                "--max-message-size",
+                "1024",
+                message,
+            ],
+            "larger than 1 KiB",
+        ),
+        (
+            vec!["message", "--offline", "--zone", "/", message],
+            "a directory",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = mailvet_args(&args, &[]).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+
+    // Standard input is capped the same way.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
+        .args(["message", "--offline", "--max-message-size", "1024", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // More than the cap, and the pipe stays open: mailvet must stop reading.
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, &[b'x'; 4096])
+        .await
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("stopped reading at the cap")
+        .unwrap();
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("standard input"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_about_bad_files_show_control_characters_escaped() {
+    let dir = scratch("escaped-errors");
+    let config = dir.join("m.toml");
+    std::fs::write(
+        &config,
+        "[[domain]]\nname = \"ex.test\"\n[domain.dmarc]\npolicy = \"\\u001b]0;owned\\u0007\\u001b[2J\"\n",
+    )
+    .unwrap();
+    let zone = dir.join("z.zone");
+    std::fs::write(&zone, "$ORIGIN z.test.\n$TTL 60\nwww A 1.2.3.4\x1b[2J\n").unwrap();
+    let list = dir.join("domains.txt");
+    std::fs::write(&list, "ok.test\nbad\x1b]0;title\x07.test\n").unwrap();
+    for (args, says) in [
+        (
+            vec!["check", "--offline", "--config", config.to_str().unwrap()],
+            "`\\u{1b}]0;owned\\u{7}\\u{1b}[2J` is not a DMARC policy",
+        ),
+        (
+            vec![
+                "domain",
+                "z.test",
+                "--offline",
+                "--zone",
+                zone.to_str().unwrap(),
+            ],
+            "`1.2.3.4\\u{1b}[2J` is not an IPv4 address",
+        ),
+        (
+            vec!["domain", "--offline", "--file", list.to_str().unwrap()],
+            "domains.txt:2: `bad\\u{1b}]0;title\\u{7}.test` is not a domain name",
+        ),
+        (
+            vec!["domain", "--offline", "bad\x1b[2J.test"],
+            "`bad\\u{1b}[2J.test` is not a domain name",
+        ),
+    ] {
+        let out = mailvet_args(&args, &[]).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(
+            !stderr.trim_end().chars().any(mailvet::untrusted::is_unsafe),
+            "{stderr:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

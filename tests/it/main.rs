@@ -1,0 +1,42 @@
+//! The integration tests, one crate: each module proves one concern (its
+//! `//!` says what), and [`support`] holds what they share: the servers
+//! they talk to (the test DNS server on loopback, the test HTTPS server,
+//! PostgreSQL, raw sockets) and the case runner of the fixture audits.
+//! Every helper there is used by some module: the compiler says so when
+//! one is not.
+//!
+//! Run one module with `cargo test --ignore-rust-version --test it
+//! MODULE::` (say `hostile::`), one test by its full name.
+
+mod support;
+
+mod audit_bimi;
+mod audit_dkim;
+mod audit_dmarc;
+mod audit_dnssec;
+mod audit_mta_sts;
+mod audit_mx;
+mod audit_spf;
+mod audit_tls_rpt;
+mod check;
+mod cli;
+mod conformance_arc;
+mod conformance_dkim;
+mod conformance_dmarc;
+mod dns_layer;
+mod domain_audit;
+mod fail_closed;
+mod hostile;
+mod http;
+mod http_service;
+mod message_fixtures;
+mod message_headers;
+mod message_limits;
+mod message_report;
+mod openapi_contract;
+mod reports_analysis;
+mod reports_limits;
+mod reports_parse;
+mod request_cost;
+mod spf_conformance;
+mod store;

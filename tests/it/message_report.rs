@@ -1,0 +1,348 @@
+//! The message report through its doors, against the test DNS server:
+//! `POST /v1/messages` (with its limits and bad input), `POST
+//! /v1/dmarc/evaluate`, and `mailvet message`.
+
+use crate::support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use mailvet::http::{AppState, router};
+use serde_json::{Value, json};
+use std::path::Path;
+use support::TestDns;
+
+async fn server() -> TestDns {
+    TestDns::start(&[Path::new("fixtures/audit/healthy.zone")]).await
+}
+
+async fn call(state: AppState, request: Request<Body>) -> (StatusCode, String, Value) {
+    support::api::call(router(state), request).await
+}
+
+fn post_message(uri: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(uri)
+        .header(header::CONTENT_TYPE, "message/rfc822")
+        .body(body.into())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_gets_every_verdict_and_an_authentication_results_header() {
+    let dns = server().await;
+    let state = AppState::new(dns.layer());
+    let raw = std::fs::read("fixtures/messages/received-only.eml").unwrap();
+    let (status, _, report) = call(
+        state.clone(),
+        post_message("/v1/messages?trace=true", raw.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["spf"]["result"], "pass");
+    assert_eq!(report["envelope"]["ip"]["source"], "received");
+    assert_eq!(report["dmarc"]["result"], "pass");
+    assert_eq!(report["dmarc"]["policy"], "reject");
+    assert!(report["dkim"].as_array().unwrap().is_empty());
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"envelope.inferred") && codes.contains(&"dkim.missing"),
+        "{codes:?}"
+    );
+    let ar = report["authentication_results"].as_str().unwrap();
+    assert!(
+        ar.starts_with("Authentication-Results: mailvet;")
+            && ar.contains("spf=pass")
+            && ar.contains("dmarc=pass"),
+        "{ar}"
+    );
+    assert!(!report["dns"]["trace"].as_array().unwrap().is_empty());
+    assert!(
+        report["requirements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == "gmail.bulk.alignment" && r["status"] == "met")
+    );
+
+    // Given envelope values win over the headers.
+    let (_, _, given) = call(
+        state,
+        post_message(
+            "/v1/messages?ip=192.0.2.99&helo=elsewhere.test&mail_from=x@healthy.test",
+            raw,
+        ),
+    )
+    .await;
+    assert_eq!(given["envelope"]["ip"]["source"], "given");
+    assert_eq!(given["spf"]["result"], "fail");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_a_report_or_a_4xx_never_a_500() {
+    let dns = server().await;
+    let state = AppState::new(dns.layer());
+    for body in [
+        b"\x00\x01\xff\xfe garbage".to_vec(),
+        b"no header section at all".to_vec(),
+        b"Subject: only a subject\r\n".to_vec(),
+        b"From: a@healthy.test\r\nDKIM-Signature: v=1; a=rsa-sha256; d=; b=!!!\r\nContent-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nbroken".to_vec(),
+        vec![0xC3; 4096],
+    ] {
+        let (status, _, report) = call(state.clone(), post_message("/v1/messages?ip=192.0.2.1", body)).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert!(report["findings"].is_array());
+    }
+    let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
+        (
+            post_message("/v1/messages?ip=not-an-ip", "Subject: x\r\n\r\n"),
+            StatusCode::BAD_REQUEST,
+            "/problems/invalid-ip",
+        ),
+        (
+            post_message("/v1/messages?helo=a%00b", "Subject: x\r\n\r\n"),
+            StatusCode::BAD_REQUEST,
+            "/problems/invalid-domain",
+        ),
+        (
+            post_message("/v1/messages?bulk=maybe", "Subject: x\r\n\r\n"),
+            StatusCode::BAD_REQUEST,
+            "/problems/invalid-request",
+        ),
+        (
+            post_message("/v1/messages?ipaddr=192.0.2.1", "Subject: x\r\n\r\n"),
+            StatusCode::BAD_REQUEST,
+            "/problems/invalid-request",
+        ),
+        (
+            post_message("/v1/messages", ""),
+            StatusCode::BAD_REQUEST,
+            "/problems/invalid-request",
+        ),
+        (
+            Request::post("/v1/messages")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{}"))
+                .unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "/problems/unsupported-media-type",
+        ),
+    ];
+    for (request, want, kind) in cases {
+        let uri = request.uri().to_string();
+        let (status, content_type, problem) = call(state.clone(), request).await;
+        assert_eq!(
+            (status, content_type.as_str()),
+            (want, "application/problem+json"),
+            "{uri}: {problem}"
+        );
+        assert_eq!(problem["type"], kind, "{uri}");
+    }
+    let small = AppState {
+        message_limit: 1000,
+        ..AppState::new(dns.layer())
+    };
+    let (status, _, problem) = call(small, post_message("/v1/messages", vec![b'a'; 5000])).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(problem["type"], "/problems/body-too-large");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dmarc_what_if_answers_without_a_message() {
+    let dns = server().await;
+    let state = AppState::new(dns.layer());
+    let post = |body: Value| {
+        Request::post("/v1/dmarc/evaluate")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let (status, _, pass) = call(
+        state.clone(),
+        post(json!({"from_domain": "healthy.test", "spf": {"domain": "bounce.esp.example", "result": "pass"}, "dkim": [{"domain": "healthy.test", "result": "pass"}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{pass}");
+    assert_eq!(pass["result"], "pass");
+    assert_eq!(pass["dkim"]["aligned_domain"], "healthy.test");
+    let (_, _, fail) = call(
+        state.clone(),
+        post(json!({"from_domain": "healthy.test", "spf": {"domain": "esp.example", "result": "pass"}, "dkim": [{"domain": "esp.example", "result": "pass"}]})),
+    )
+    .await;
+    assert_eq!(fail["result"], "fail");
+    assert_eq!(fail["policy"], "reject");
+    let (status, _, problem) = call(
+        state,
+        post(json!({"from_domain": "healthy.test", "dkim": [{"domain": "x.test", "result": "great"}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(problem["field"], "dkim[0].result");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_verifies_files_and_standard_input() {
+    let dns = server().await;
+    let run = |args: Vec<&str>, stdin: Option<&'static [u8]>| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"));
+        command
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        async move {
+            let mut child = command.spawn().unwrap();
+            if let Some(input) = stdin {
+                use tokio::io::AsyncWriteExt;
+                child.stdin.take().unwrap().write_all(input).await.unwrap();
+            } else {
+                drop(child.stdin.take());
+            }
+            child.wait_with_output().await.unwrap()
+        }
+    };
+    let addr = dns.dns_arg();
+    let out = run(
+        vec![
+            "message",
+            "fixtures/messages/received-only.eml",
+            "fixtures/messages/clean-bulk.eml",
+            "--dns",
+            &addr,
+            "--format",
+            "json",
+        ],
+        None,
+    )
+    .await;
+    let reports: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        reports.as_array().unwrap().len(),
+        2,
+        "several files give an array"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "unsigned mail is a dkim.missing error"
+    );
+    let text = run(
+        vec![
+            "message",
+            "-",
+            "--dns",
+            &addr,
+            "--ip",
+            "198.51.100.7",
+            "--fail-on",
+            "never",
+        ],
+        Some(b"From: a@healthy.test\r\nSubject: hi\r\n\r\nbody\r\n"),
+    )
+    .await;
+    assert_eq!(text.status.code(), Some(0));
+    let stdout = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        stdout.contains("Authentication-Results: mailvet;")
+            && stdout.contains("msg.missing_header"),
+        "{stdout}"
+    );
+    let missing = run(vec!["message", "nope.eml", "--offline"], None).await;
+    assert_eq!(missing.status.code(), Some(2));
+    let big = run(
+        vec![
+            "message",
+            "fixtures/messages/clean-bulk.eml",
+            "--offline",
+            "--max-message-size",
+            "10",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(big.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&big.stderr).contains("--max-message-size"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_from_domain_without_dmarc_explains_the_none_verdict() {
+    let dns = server().await;
+    let raw = "From: a@nodmarc.test\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\n\
+               Message-ID: <1@nodmarc.test>\r\nSubject: hi\r\n\r\nbody\r\n";
+    let (_, _, report) = call(
+        AppState::new(dns.layer()),
+        post_message("/v1/messages?ip=192.0.2.1&mail_from=a@nodmarc.test", raw),
+    )
+    .await;
+    assert_eq!(report["dmarc"]["result"], "none");
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"dmarc.missing") && codes.contains(&"spf.missing"),
+        "{codes:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_mail_auth_endpoints_answer_for_the_request_that_leases_them() {
+    let dns = server().await;
+    let layer = dns.layer();
+    let raw = std::fs::read("fixtures/messages/received-only.eml").unwrap();
+    let request = |ip: &str| mailvet::message::report::MessageRequest {
+        raw: raw.clone(),
+        envelope: mailvet::message::envelope::Envelope {
+            ip: Some(ip.parse().unwrap()),
+            helo: None,
+            mail_from: None,
+        },
+        bulk: None,
+        authserv_id: "mailvet".into(),
+        clock: mailvet::message::Clock::system(),
+        limits: mailvet::message::limits::MessageLimits::default(),
+    };
+    // Sequential requests reuse one endpoint; each trace holds its own
+    // mail-auth questions (iprev's PTR for its own IP) and none of the other's.
+    let first = mailvet::message::report::report(&layer, &request("198.51.100.7"), true)
+        .await
+        .unwrap();
+    let second = mailvet::message::report::report(&layer, &request("192.0.2.25"), true)
+        .await
+        .unwrap();
+    let names = |r: &mailvet::message::report::MessageReport| -> Vec<String> {
+        r.dns
+            .trace
+            .iter()
+            .flatten()
+            .map(|t| t.name.clone())
+            .collect()
+    };
+    assert!(
+        names(&first).contains(&"7.100.51.198.in-addr.arpa.".to_string()),
+        "{:?}",
+        names(&first)
+    );
+    assert!(!names(&first).contains(&"25.2.0.192.in-addr.arpa.".to_string()));
+    assert!(
+        names(&second).contains(&"25.2.0.192.in-addr.arpa.".to_string()),
+        "{:?}",
+        names(&second)
+    );
+    assert!(!names(&second).contains(&"7.100.51.198.in-addr.arpa.".to_string()));
+    // Concurrent requests get their own endpoints.
+    let (ra, rb) = (request("198.51.100.7"), request("192.0.2.25"));
+    let (a, b) = tokio::join!(
+        mailvet::message::report::report(&layer, &ra, true),
+        mailvet::message::report::report(&layer, &rb, true)
+    );
+    assert!(names(&a.unwrap()).contains(&"7.100.51.198.in-addr.arpa.".to_string()));
+    assert!(names(&b.unwrap()).contains(&"25.2.0.192.in-addr.arpa.".to_string()));
+}

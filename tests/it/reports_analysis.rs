@@ -1,0 +1,555 @@
+//! The analysis of a synthetic month of aggregate reports
+//! (fixtures/reports/month and month-ready, written by make-month.py),
+//! with PTR names asked over the wire from the test DNS server serving
+//! fixtures/reports/reverse.zone: totals and days agree with an
+//! independent reading of the files, every class of source comes out as
+//! built, sources are recognized only by names they cannot fake, new
+//! sources are found, and the enforcement verdict, fixes and next record
+//! follow.
+
+use crate::support;
+
+use hickory_proto::rr::RecordType;
+use mailvet::domain::dmarc::Policy;
+use mailvet::reports::aggregate::AggregateReport;
+use mailvet::reports::classify::Class;
+use mailvet::reports::enforcement::Verdict;
+use mailvet::reports::services::Services;
+use mailvet::reports::sources::ReverseDns;
+use mailvet::reports::summary::{Options, Recognized, SourceSummary, tls_summary};
+use mailvet::reports::{Analysis, Limits, Report, analyze, parse};
+use std::collections::BTreeMap;
+use std::path::Path;
+use support::{FaultKind, FaultTypes, TestDns};
+
+const NOV_1: i64 = 1_793_491_200;
+const DAY: i64 = 86_400;
+
+/// The month's report files whose day (1–30) is in `days`, sorted.
+fn files(month: &str, days: std::ops::RangeInclusive<i64>) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(format!("fixtures/reports/{month}"))
+        .expect("month fixtures")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            let begin: i64 = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split('!').nth(2))
+                .and_then(|b| b.parse().ok())
+                .expect("reporter!domain!begin!end.xml");
+            days.contains(&((begin - NOV_1) / DAY + 1))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn reports(files: &[std::path::PathBuf]) -> Vec<AggregateReport> {
+    files
+        .iter()
+        .map(
+            |f| match parse(std::fs::read(f).expect("fixture"), &Limits::default()) {
+                Ok(Report::Aggregate(report)) => report,
+                other => panic!("{}: {other:?}", f.display()),
+            },
+        )
+        .collect()
+}
+
+/// One record as read from the file by splitting text, independently of
+/// the parser: (source IP, count, policy_evaluated dkim passed, day).
+fn raw_records(files: &[std::path::PathBuf]) -> Vec<(String, u64, bool, i64)> {
+    let between = |text: &str, open: &str, close: &str| -> String {
+        let start = text.find(open).expect(open) + open.len();
+        let end = text[start..].find(close).expect(close) + start;
+        text[start..end].to_string()
+    };
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).expect("fixture");
+        let begin: i64 = between(&text, "<begin>", "</begin>")
+            .parse()
+            .expect("begin");
+        for record in text.split("<record>").skip(1) {
+            let evaluated = between(record, "<policy_evaluated>", "</policy_evaluated>");
+            out.push((
+                between(record, "<source_ip>", "</source_ip>"),
+                between(record, "<count>", "</count>")
+                    .parse()
+                    .expect("count"),
+                evaluated.contains("<dkim>pass</dkim>"),
+                (begin - NOV_1) / DAY + 1,
+            ));
+        }
+    }
+    out
+}
+
+async fn server() -> TestDns {
+    let dns = TestDns::start(&[Path::new("fixtures/reports/reverse.zone")]).await;
+    dns.add_fault(
+        "11.11.18.198.in-addr.arpa",
+        FaultTypes::All,
+        FaultKind::ServFail,
+    );
+    dns
+}
+
+async fn analysis(
+    dns: &TestDns,
+    current: &[AggregateReport],
+    previous: &[AggregateReport],
+    options: &Options,
+    rua: &str,
+) -> Analysis {
+    let layer = dns.layer();
+    analyze(
+        &layer.resolver(),
+        current,
+        previous,
+        &Services::built_in(),
+        options,
+        &[rua.to_string()],
+    )
+    .await
+}
+
+/// The analysis of the given days of a month, with default options, and
+/// the DNS server it asked.
+async fn month_analysis(
+    month: &str,
+    days: std::ops::RangeInclusive<i64>,
+    rua: &str,
+) -> (TestDns, Analysis) {
+    let dns = server().await;
+    let reports = reports(&files(month, days));
+    let analysis = analysis(&dns, &reports, &[], &Options::default(), rua).await;
+    (dns, analysis)
+}
+
+fn source<'a>(analysis: &'a Analysis, key: &str) -> &'a SourceSummary {
+    analysis
+        .summary
+        .sources
+        .iter()
+        .find(|s| s.key == key)
+        .unwrap_or_else(|| panic!("no source {key}"))
+}
+
+#[tokio::test]
+async fn a_month_of_reports_is_summed_up_as_built() {
+    let dns = server().await;
+    let files = files("month", 1..=30);
+    assert_eq!(files.len(), 60, "two reporters, thirty days");
+    let month = reports(&files);
+    let raw = raw_records(&files);
+    let a = analysis(
+        &dns,
+        &month,
+        &[],
+        &Options::default(),
+        "mailto:dmarc@brand.example",
+    )
+    .await;
+    let s = &a.summary;
+
+    assert_eq!(s.domains, ["brand.example"]);
+    assert_eq!(s.reports, 60);
+    assert_eq!(s.reporters, ["Yahoo", "google.com"]);
+    assert_eq!(s.records, raw.len() as u64);
+    assert_eq!(s.messages, raw.iter().map(|r| r.1).sum::<u64>());
+    assert_eq!((s.begin, s.end), (Some(NOV_1), Some(NOV_1 + 30 * DAY - 1)));
+
+    // Per day: messages as the files say; DMARC passes are the records an
+    // aligned mechanism passed for.
+    assert_eq!(s.days.len(), 30);
+    for (i, day) in s.days.iter().enumerate() {
+        let of_day = |r: &&(String, u64, bool, i64)| r.3 == i as i64 + 1;
+        assert_eq!(
+            day.messages,
+            raw.iter().filter(of_day).map(|r| r.1).sum::<u64>(),
+            "{}",
+            day.day
+        );
+        assert!(day.pass_rate > 0.5 && day.pass_rate < 0.9, "{day:?}");
+    }
+    assert_eq!(s.days[0].day.to_string(), "2026-11-01");
+    assert_eq!(s.days[29].day.to_string(), "2026-11-30");
+
+    // Every class, with the IPs built to be in it.
+    let messages_of = |ips: &[&str], dkim_pass: Option<bool>| -> u64 {
+        raw.iter()
+            .filter(|r| ips.contains(&r.0.as_str()) && dkim_pass.is_none_or(|p| p == r.2))
+            .map(|r| r.1)
+            .sum()
+    };
+    let classes: BTreeMap<Class, u64> = s.classes.iter().map(|c| (c.class, c.messages)).collect();
+    let expected = BTreeMap::from([
+        (
+            Class::Aligned,
+            messages_of(&["209.85.220.41", "209.85.220.69"], None),
+        ),
+        (
+            Class::DkimOnly,
+            messages_of(&["54.240.8.10"], None) + messages_of(&["198.51.100.20"], Some(true)),
+        ),
+        (Class::SpfOnly, messages_of(&["192.0.2.50"], None)),
+        (
+            Class::Unaligned,
+            messages_of(&["167.89.100.5", "203.0.113.25", "158.247.16.10"], None),
+        ),
+        (
+            Class::Forwarded,
+            messages_of(&["198.51.100.20"], Some(false)),
+        ),
+        (
+            Class::Unauthenticated,
+            messages_of(&["198.18.7.7", "198.18.9.9", "198.18.11.11"], None),
+        ),
+    ]);
+    assert_eq!(classes, expected);
+    assert_eq!(
+        s.dmarc_pass,
+        expected[&Class::Aligned] + expected[&Class::DkimOnly] + expected[&Class::SpfOnly]
+    );
+    assert_eq!(s.forwarded_failing, expected[&Class::Forwarded]);
+    assert_eq!(s.legitimate_failing, expected[&Class::Unaligned]);
+
+    // Sources, recognized by names that cannot be faked.
+    let google = source(&a, "service:Google Workspace");
+    assert_eq!(google.recognized, Recognized::ServicePtr);
+    assert_eq!((google.ip_count, google.class), (2, Class::Aligned));
+    assert!(google.legitimate);
+    assert_eq!(
+        google.ips[0].reverse_dns,
+        ReverseDns::Confirmed {
+            name: "mail-sor-f41.google.com".into()
+        }
+    );
+    let sendgrid = source(&a, "service:SendGrid");
+    assert_eq!(
+        (sendgrid.recognized, sendgrid.class),
+        (Recognized::ServicePtr, Class::Unaligned)
+    );
+    assert_eq!(source(&a, "service:Amazon SES").class, Class::DkimOnly);
+    let list = source(&a, "org:partner.example");
+    assert_eq!(list.recognized, Recognized::Organization);
+    assert_eq!(list.class, Class::DkimOnly);
+    assert!(list.messages_in(Class::Forwarded) > 0);
+    let crm = source(&a, "org:brand.example");
+    assert_eq!((crm.class, crm.legitimate), (Class::SpfOnly, true));
+    let invoicer = source(&a, "org:invoicer.example");
+    assert_eq!(
+        (invoicer.class, invoicer.legitimate),
+        (Class::Unaligned, true)
+    );
+    let hubspot = source(&a, "service:HubSpot");
+    assert_eq!(hubspot.recognized, Recognized::ServiceDkim);
+    assert_eq!(hubspot.new, None, "no previous period given");
+
+    // A PTR name claiming Google that does not resolve back is not Google.
+    let fake = source(&a, "ip:198.18.7.7");
+    assert_eq!(
+        fake.ips[0].reverse_dns,
+        ReverseDns::Unconfirmed {
+            name: "mail-fake.google.com".into()
+        }
+    );
+    assert!(!fake.legitimate);
+    assert_eq!(fake.class, Class::Unauthenticated);
+    assert_eq!(
+        source(&a, "ip:198.18.9.9").ips[0].reverse_dns,
+        ReverseDns::Missing
+    );
+    assert!(matches!(
+        source(&a, "ip:198.18.11.11").ips[0].reverse_dns,
+        ReverseDns::Failed { .. }
+    ));
+    assert_eq!(s.sources.len(), 10);
+
+    // Each IP's PTR was asked once, for all sixty reports.
+    for ip in [
+        "41.220.85.209",
+        "5.100.89.167",
+        "20.100.51.198",
+        "7.7.18.198",
+        "10.16.247.158",
+    ] {
+        assert_eq!(
+            dns.count(&format!("{ip}.in-addr.arpa"), RecordType::PTR),
+            1,
+            "{ip}"
+        );
+    }
+
+    // Selectors seen for the domain's own organization only.
+    let selectors: Vec<(&str, &str)> = s
+        .selectors
+        .iter()
+        .map(|x| (x.domain.as_str(), x.selector.as_str()))
+        .collect();
+    assert_eq!(
+        selectors,
+        [("brand.example", "google"), ("brand.example", "ses2026")]
+    );
+    assert!(
+        s.selectors[0].passed < s.selectors[0].messages,
+        "forwarding broke some"
+    );
+    assert_eq!(s.published.as_ref().and_then(|p| p.p), Some(Policy::None));
+}
+
+#[tokio::test]
+async fn the_month_is_not_ready_and_each_blocking_source_has_its_fix() {
+    let (_dns, a) = month_analysis("month", 1..=30, "mailto:dmarc@brand.example").await;
+    let e = &a.enforcement;
+    assert_eq!(e.published, Some(Policy::None));
+    assert_eq!(e.days, 30);
+    assert_eq!(e.quarantine.verdict, Verdict::NotReady);
+    assert_eq!(e.reject.verdict, Verdict::NotReady);
+    assert_eq!(e.quarantine.would_fail, a.summary.legitimate_failing);
+    assert!(
+        e.quarantine.share > 0.15 && e.quarantine.share < 0.3,
+        "{}",
+        e.quarantine.share
+    );
+    assert!(
+        e.quarantine
+            .explanation
+            .contains("p=quarantine would send them to spam"),
+        "{}",
+        e.quarantine.explanation
+    );
+    assert_eq!(e.forwarded, a.summary.forwarded_failing);
+
+    let blocking: Vec<&str> = e.blocking.iter().map(|b| b.source.as_str()).collect();
+    assert_eq!(
+        blocking,
+        [
+            "service:SendGrid",
+            "service:HubSpot",
+            "org:invoicer.example"
+        ]
+    );
+    let sendgrid = &e.blocking[0];
+    assert_eq!(sendgrid.class, Class::Unaligned);
+    assert_eq!(sendgrid.share_of_source, 1.0);
+    assert!(
+        sendgrid.fix.summary.contains(
+            "SendGrid authenticates as sendgrid.net, em2501.sendgrid.net, not as brand.example"
+        ),
+        "{}",
+        sendgrid.fix.summary
+    );
+    let records: Vec<(&str, &str)> = sendgrid
+        .fix
+        .records
+        .iter()
+        .map(|r| (r.name.as_str(), r.value.as_str()))
+        .collect();
+    assert_eq!(
+        records,
+        [
+            (
+                "s1._domainkey.brand.example",
+                "the DKIM record SendGrid gives you for brand.example"
+            ),
+            (
+                "s2._domainkey.brand.example",
+                "the DKIM record SendGrid gives you for brand.example"
+            ),
+            ("bounce.brand.example", "v=spf1 include:sendgrid.net -all"),
+        ]
+    );
+    let invoicer = &e.blocking[2];
+    assert!(
+        invoicer.fix.summary.contains("bounce.invoicer.example"),
+        "{}",
+        invoicer.fix.summary
+    );
+    assert_eq!(
+        invoicer.fix.records[0].name,
+        "<selector>._domainkey.brand.example"
+    );
+
+    // The CRM passes by SPF only: advice, not blocking.
+    assert_eq!(e.advice.len(), 1);
+    assert_eq!(e.advice[0].source, "org:brand.example");
+    assert_eq!(e.advice[0].class, Class::SpfOnly);
+
+    assert_eq!(
+        e.next_record,
+        "v=DMARC1; p=none; sp=none; rua=mailto:dmarc@brand.example"
+    );
+    assert!(e.next_step.starts_with("keep p=none"), "{}", e.next_step);
+}
+
+#[tokio::test]
+async fn sources_new_since_the_previous_week_are_found() {
+    let dns = server().await;
+    let last_week = reports(&files("month", 24..=30));
+    let week_before = reports(&files("month", 17..=23));
+    let a = analysis(
+        &dns,
+        &last_week,
+        &week_before,
+        &Options::default(),
+        "mailto:dmarc@brand.example",
+    )
+    .await;
+    assert!(a.summary.previous_period);
+    assert_eq!(a.summary.new_sources, ["service:HubSpot"]);
+    assert_eq!(source(&a, "service:HubSpot").new, Some(true));
+    assert_eq!(source(&a, "service:SendGrid").new, Some(false));
+    assert_eq!(a.summary.days.len(), 7);
+}
+
+#[tokio::test]
+async fn a_clean_month_is_ready_for_reject() {
+    let (_dns, a) = month_analysis("month-ready", 1..=30, "mailto:dmarc@ready.example").await;
+    let e = &a.enforcement;
+    assert_eq!(e.published, Some(Policy::Quarantine));
+    assert_eq!(
+        e.quarantine.verdict,
+        Verdict::Ready,
+        "{}",
+        e.quarantine.explanation
+    );
+    assert_eq!(e.reject.verdict, Verdict::Ready, "{}", e.reject.explanation);
+    assert!(e.reject.share > 0.0 && e.reject.share <= 0.005);
+    // The few unsigned messages of its own servers are still shown.
+    assert_eq!(e.blocking.len(), 1);
+    assert_eq!(e.blocking[0].source, "service:Google Workspace");
+    assert_eq!(e.blocking[0].class, Class::Unauthenticated);
+    assert!(
+        e.blocking[0]
+            .fix
+            .summary
+            .contains("add include:_spf.google.com"),
+        "{}",
+        e.blocking[0].fix.summary
+    );
+    assert!(e.forwarded > 0);
+    assert_eq!(
+        e.next_record,
+        "v=DMARC1; p=reject; sp=quarantine; rua=mailto:dmarc@ready.example"
+    );
+    assert_eq!(e.next_step, "publish p=reject");
+}
+
+#[tokio::test]
+async fn three_days_are_not_enough_for_a_verdict() {
+    let (_dns, a) = month_analysis("month-ready", 1..=3, "mailto:dmarc@ready.example").await;
+    for readiness in [&a.enforcement.quarantine, &a.enforcement.reject] {
+        assert_eq!(readiness.verdict, Verdict::InsufficientData);
+        assert!(
+            readiness.explanation.starts_with("3 day(s)"),
+            "{}",
+            readiness.explanation
+        );
+    }
+    assert_eq!(
+        a.enforcement.next_record,
+        "v=DMARC1; p=quarantine; sp=quarantine; rua=mailto:dmarc@ready.example",
+        "the published policy is kept"
+    );
+}
+
+#[tokio::test]
+async fn lookups_are_capped_busiest_first_and_listing_is_capped() {
+    let dns = server().await;
+    let month = reports(&files("month", 1..=30));
+    let options = Options {
+        max_lookups: 2,
+        max_sources: 3,
+        ..Options::default()
+    };
+    let a = analysis(&dns, &month, &[], &options, "mailto:dmarc@brand.example").await;
+    let ptr_queries: Vec<String> = dns
+        .queries()
+        .into_iter()
+        .filter(|q| q.rtype == RecordType::PTR)
+        .map(|q| q.name)
+        .collect();
+    assert_eq!(ptr_queries.len(), 2, "{ptr_queries:?}");
+    assert!(ptr_queries.contains(&"41.220.85.209.in-addr.arpa.".to_string()));
+    assert!(ptr_queries.contains(&"69.220.85.209.in-addr.arpa.".to_string()));
+    // SendGrid's IP was not asked: it is recognized by the DKIM domain that
+    // passed for it instead.
+    assert_eq!(
+        source(&a, "service:SendGrid").recognized,
+        Recognized::ServiceDkim
+    );
+    assert_eq!(a.summary.sources.len(), 3);
+    assert!(a.summary.unlisted.sources > 0);
+    assert!(a.summary.unlisted.legitimate_failing > 0);
+    assert_eq!(
+        a.enforcement.quarantine.would_fail,
+        a.summary.legitimate_failing + a.summary.unlisted.legitimate_failing
+    );
+    let not_asked = a
+        .summary
+        .sources
+        .iter()
+        .flat_map(|s| &s.ips)
+        .filter(|i| i.reverse_dns == ReverseDns::NotAsked)
+        .count();
+    assert!(not_asked > 0);
+}
+
+#[test]
+fn tls_reports_are_summed_per_day_result_type_mx_and_policy() {
+    let read = |path: &str| match parse(
+        std::fs::read(format!("fixtures/reports/{path}")).expect("fixture"),
+        &Limits::default(),
+    ) {
+        Ok(Report::Tls(report)) => report,
+        other => panic!("{path}: {other:?}"),
+    };
+    let reports = [
+        read("tls/rfc8460.json"),
+        read("tls/google.json"),
+        read("tls/microsoft.json"),
+    ];
+    let s = tls_summary(&reports);
+    assert_eq!(s.reports, 3);
+    assert_eq!(s.successful_sessions, 5326 + 1840 + 12);
+    assert_eq!(s.failed_sessions, 303 + 3);
+    let days: Vec<(String, u64, u64)> = s
+        .days
+        .iter()
+        .map(|d| (d.day.to_string(), d.successful_sessions, d.failed_sessions))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("2026-11-27".to_string(), 1852, 3),
+            ("2026-11-28".to_string(), 5326, 303)
+        ]
+    );
+    let types: Vec<(&str, u64)> = s
+        .result_types
+        .iter()
+        .map(|t| (t.name.as_str(), t.failed_sessions))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("starttls-not-supported", 200),
+            ("certificate-expired", 100),
+            ("sts-policy-fetch-error", 3),
+            ("validation-failure", 3)
+        ]
+    );
+    assert_eq!(s.mx_hosts[0].name, "mx2.mail.example.com");
+    assert!(s.mx_hosts.iter().any(|m| m.name == "unknown"));
+    let sts = s
+        .policies
+        .iter()
+        .find(|p| p.policy_type == "sts")
+        .expect("sts policy");
+    assert_eq!(
+        (sts.successful_sessions, sts.failed_sessions),
+        (5326 + 1840, 306)
+    );
+}
