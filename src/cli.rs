@@ -742,7 +742,7 @@ async fn check_command(args: CheckArgs) -> ExitCode {
     );
     let fail_on = args.output.fail_on;
     let report = crate::check::CheckReport::new(&config, fail_on, planned, live.as_deref());
-    let suites = report.suites(fail_on, ZoneLocator::new(&zones));
+    let suites = render::check::suites(&report, fail_on, ZoneLocator::new(&zones));
     let rendered = match args.output.format {
         Format::Text => render::check::render(&report, fail_on, Style::for_stdout()),
         Format::Json => render::json(&report),

@@ -23,7 +23,6 @@ use crate::dns::Dns;
 use crate::domain::AuditOptions;
 use crate::domain::report::{self, DomainReport};
 use crate::findings::{FailOn, Verdict};
-use crate::render::{Case, CaseKind, Location, Outcome, Suite, ZoneLocator};
 use config::{Config, DomainExpectations};
 use expectations::{Expectation, Status};
 use serde::Serialize;
@@ -161,60 +160,5 @@ impl CheckReport {
             diff: live.map(|live| diff::compare(live, &domains)),
             domains,
         }
-    }
-
-    /// One suite per domain: its expectations (located at their config
-    /// line), a DNS case that errs when lookups failed (or the audit left a
-    /// check undecided), and its findings (located in the zone file that
-    /// holds the record, if any).
-    pub fn suites(&self, fail_on: FailOn, zones: ZoneLocator<'_>) -> Vec<Suite> {
-        self.domains
-            .iter()
-            .map(|d| {
-                let mut cases: Vec<Case> = d
-                    .expectations
-                    .iter()
-                    .map(|e| Case {
-                        kind: CaseKind::Expectation,
-                        rule: *e.rule,
-                        name: e.name.clone(),
-                        severity: e.rule.severity,
-                        outcome: match e.status {
-                            Status::Met => Outcome::Pass,
-                            Status::Broken => Outcome::Fail,
-                            Status::Unknown => Outcome::Error,
-                        },
-                        detail: e.detail.clone(),
-                        fix: e.fix.clone(),
-                        location: Some(Location {
-                            file: self.config.clone(),
-                            line: Some(e.line),
-                        }),
-                    })
-                    .collect();
-                if !d.dns_failures.is_empty() {
-                    let rule = *expectations::rule("expect.dns");
-                    cases.push(Case {
-                        kind: CaseKind::Expectation,
-                        rule,
-                        name: rule.title.to_string(),
-                        severity: rule.severity,
-                        outcome: Outcome::Error,
-                        detail: format!("DNS lookups failed: {}", d.dns_failures.join("; ")),
-                        fix: rule.fix.to_string(),
-                        location: None,
-                    });
-                } else {
-                    cases.extend(Case::of_undecided(&d.audit.undecided));
-                }
-                let findings =
-                    Suite::of_findings(&d.domain, &d.audit.findings, fail_on, |f| zones.locate(f));
-                cases.extend(findings.cases);
-                Suite {
-                    name: d.domain.clone(),
-                    cases,
-                }
-            })
-            .collect()
     }
 }

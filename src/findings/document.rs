@@ -22,8 +22,10 @@ pub fn markdown() -> String {
          `<domain>` stand for what a check fills in; a report's `fix` is computed for the \
          case where it can be.\n",
     );
-    let (message, domain): (Vec<&CatalogEntry>, Vec<&CatalogEntry>) =
-        CATALOG.iter().copied().partition(|c| MESSAGE_CODES.contains(c));
+    let (message, domain): (Vec<&CatalogEntry>, Vec<&CatalogEntry>) = CATALOG
+        .iter()
+        .copied()
+        .partition(|c| MESSAGE_CODES.contains(c));
     for (part, entries) in [("Domain audit (DNS)", domain), ("Message checks", message)] {
         let _ = write!(out, "\n## {part}\n");
         let mut family = "";
@@ -59,7 +61,10 @@ fn entry_section(out: &mut String, entry: &CatalogEntry) {
 /// Catalog prose as Markdown text: a placeholder such as `<domain>` must
 /// show, not be read as an HTML tag.
 fn text(prose: &str) -> String {
-    prose.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    prose
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
