@@ -1,9 +1,8 @@
 //! The `mailvet` binary: parses the command line, sets up logging and
 //! hands the command to the library.
 
-use clap::Parser;
-use mailvet::cli::{Cli, Command};
-use mailvet::http::config::LogFormat;
+use mailvet::cli::Cli;
+use mailvet::cli::serve::LogFormat;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -14,14 +13,8 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    // Only the server logs enough to want JSON; the other commands talk
-    // to a person on a terminal.
-    let format = match &cli.command {
-        Command::Serve(args) => args.service.log_format,
-        _ => LogFormat::Text,
-    };
-    init_logging(format);
+    let cli = Cli::from_env();
+    init_logging(cli.log_format());
     mailvet::cli::run(cli)
 }
 

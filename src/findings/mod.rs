@@ -142,7 +142,7 @@ pub fn verdict(findings: &[Finding]) -> Verdict {
 }
 
 /// The `--fail-on` threshold of the CLI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailOn {
     Error,
     Warning,

@@ -1,31 +1,14 @@
-//! How `mailvet serve` is configured: flags, their environment variables
-//! and defaults.
+//! What `mailvet serve` runs with: access, limits and their defaults.
 //!
-//! This module decides what an operator can tune and what each knob means.
-//! [`ServiceArgs`] is the command line (every flag also reads a
-//! `MAILVET_*` variable, so a container is configured by its environment);
-//! [`ServiceArgs::config`] checks it once at startup — reading the API key
-//! file, validating CORS origins — and yields the [`ServiceConfig`] the
-//! server runs with. A bad value stops startup with a message naming the
-//! flag; it never surfaces later as a failed request.
+//! This module decides what each knob of the server means and what it is
+//! when nobody sets it ([`ServiceConfig::default`]), what an API key must
+//! look like ([`ApiKey`]) and what a CORS origin is ([`cors_origin`]). The
+//! command line that fills a [`ServiceConfig`] is the `cli` layer's; the
+//! config arrives here already checked.
 
-use crate::cli::parse_duration;
 use crate::message::limits::MessageLimits;
 use axum::http::HeaderValue;
-use clap::{Args, ValueEnum};
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// How log lines are written (to standard error).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum LogFormat {
-    /// One human-readable line per event.
-    #[default]
-    Text,
-    /// One JSON object per event, with the request's span fields
-    /// (`request_id`, method, path), for log collectors.
-    Json,
-}
 
 /// Fewest characters an API key may have: a short key can be guessed.
 pub const MIN_KEY_LENGTH: usize = 16;
@@ -81,128 +64,6 @@ pub const DEFAULT_BODY_MEMORY: usize = 64 * 1024 * 1024;
 /// that one answer cannot hold a large share of the pod's memory.
 pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 16 * 1024 * 1024;
 
-/// Access, limits and logging of `mailvet serve`.
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Access, limits and logging")]
-pub struct ServiceArgs {
-    /// Require `Authorization: Bearer KEY` with one of these keys on every
-    /// endpoint except /healthz, /readyz and /openapi.yaml (repeatable;
-    /// comma-separated in the environment). At least 16 characters each.
-    /// Without any key the API is open.
-    #[arg(
-        long = "api-key",
-        value_name = "KEY",
-        env = "MAILVET_API_KEYS",
-        value_delimiter = ',',
-        hide_env_values = true
-    )]
-    pub api_keys: Vec<ApiKey>,
-
-    /// Read more API keys from a file: one per line, `#` starts a comment.
-    /// Read once at startup; restart to rotate keys.
-    #[arg(long, value_name = "FILE", env = "MAILVET_API_KEY_FILE")]
-    pub api_key_file: Option<PathBuf>,
-
-    /// Let web pages from this origin (`https://app.example`) call the API
-    /// from a browser (repeatable; comma-separated in the environment).
-    /// `*` allows any origin. Without it no CORS headers are sent.
-    #[arg(
-        long = "cors-origin",
-        value_name = "ORIGIN",
-        env = "MAILVET_CORS_ORIGINS",
-        value_delimiter = ','
-    )]
-    pub cors_origins: Vec<String>,
-
-    /// Most /v1 requests answered at once; more get 503 with Retry-After.
-    #[arg(long, value_name = "N", env = "MAILVET_MAX_CONCURRENT",
-          default_value_t = DEFAULT_MAX_CONCURRENT,
-          value_parser = count(100_000))]
-    pub max_concurrent: usize,
-
-    /// Requests per minute one client (IP address; an IPv6 /64) may send to
-    /// /v1, in bursts of up to the same number; more get 429 with
-    /// Retry-After. 0 turns the limit off (do that behind a proxy that
-    /// limits, since every client then shares the proxy's address).
-    #[arg(long, value_name = "PER_MINUTE", env = "MAILVET_RATE_LIMIT",
-          default_value_t = DEFAULT_RATE_LIMIT)]
-    pub rate_limit: u32,
-
-    /// Most time one /v1 request may take, DNS and HTTPS fetches included;
-    /// after it the answer is 504 `/problems/timeout`. Keep it above
-    /// --deadline so DNS failures are reported rather than cut off.
-    #[arg(long, value_name = "DURATION", env = "MAILVET_REQUEST_TIMEOUT",
-          default_value = "30s", value_parser = parse_duration)]
-    pub request_timeout: Duration,
-
-    /// How long a client may take to send a request's headers before the
-    /// connection is closed (against slow clients holding connections).
-    #[arg(long, value_name = "DURATION", env = "MAILVET_HEADER_READ_TIMEOUT",
-          default_value = "10s", value_parser = parse_duration)]
-    pub header_read_timeout: Duration,
-
-    /// Most domains one `POST /v1/domains` may ask for; more get 413
-    /// `/problems/too-many-domains`.
-    #[arg(long, value_name = "N", env = "MAILVET_MAX_BATCH",
-          default_value_t = DEFAULT_MAX_BATCH,
-          value_parser = count(1000))]
-    pub max_batch: usize,
-
-    /// How long a client may take to send a /v1 request's body, from its
-    /// headers to its last byte; after it the answer is 408
-    /// `/problems/body-timeout`. A 25 MiB message needs an upload of about
-    /// 7 Mbit/s to make the default.
-    #[arg(long, value_name = "DURATION", env = "MAILVET_BODY_READ_TIMEOUT",
-          default_value = "30s", value_parser = parse_duration)]
-    pub body_read_timeout: Duration,
-
-    /// Most bytes of /v1 request bodies the server holds at once, being
-    /// read or being answered; a body that would go over it is answered
-    /// 503 `/problems/overloaded` with Retry-After. At least
-    /// --max-message-size.
-    #[arg(long, value_name = "BYTES", env = "MAILVET_BODY_MEMORY",
-          default_value_t = DEFAULT_BODY_MEMORY,
-          value_parser = count(MAX_BYTES))]
-    pub body_memory: usize,
-
-    /// Largest /v1 answer, in bytes of JSON; a bigger report is answered
-    /// 422 `/problems/response-too-large` instead of sent.
-    #[arg(long, value_name = "BYTES", env = "MAILVET_MAX_RESPONSE_SIZE",
-          default_value_t = DEFAULT_MAX_RESPONSE_SIZE,
-          value_parser = count(MAX_BYTES))]
-    pub max_response_size: usize,
-
-    /// On SIGTERM or Ctrl-C, how long to let in-flight requests finish
-    /// before exiting anyway.
-    #[arg(long, value_name = "DURATION", env = "MAILVET_SHUTDOWN_TIMEOUT",
-          default_value = "30s", value_parser = parse_duration)]
-    pub shutdown_timeout: Duration,
-
-    /// Log lines as text or as JSON objects (to standard error; the level
-    /// comes from MAILVET_LOG, e.g. `info` or `mailvet=debug`).
-    #[arg(
-        long,
-        value_enum,
-        value_name = "FORMAT",
-        env = "MAILVET_LOG_FORMAT",
-        default_value = "text"
-    )]
-    pub log_format: LogFormat,
-}
-
-/// Largest byte count a size flag takes (1 TiB): larger is a typo.
-const MAX_BYTES: usize = 1 << 40;
-
-/// Parses a count from 1 to `max`.
-pub(crate) fn count(
-    max: usize,
-) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
-    move |s| match s.trim().parse::<usize>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(format!("`{s}` is not a number from 1 to {max}")),
-    }
-}
-
 /// What the server runs with, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceConfig {
@@ -244,56 +105,9 @@ impl Default for ServiceConfig {
     }
 }
 
-impl ServiceArgs {
-    /// Checks the flags and reads the key file.
-    pub fn config(&self) -> Result<ServiceConfig, String> {
-        let mut api_keys = self.api_keys.clone();
-        if let Some(path) = &self.api_key_file {
-            // Read like every local file: a regular file, at most 1 MiB.
-            let text = crate::local_file::read_text(path, "API key file", 1024 * 1024)
-                .map_err(|e| e.to_string())?;
-            for (number, line) in text.lines().enumerate() {
-                let line = line.split('#').next().unwrap_or("").trim();
-                if line.is_empty() {
-                    continue;
-                }
-                api_keys.push(
-                    line.parse()
-                        .map_err(|e| format!("{} line {}: {e}", path.display(), number + 1))?,
-                );
-            }
-            if api_keys.is_empty() {
-                return Err(format!(
-                    "{}: the API key file holds no key; add one per line or drop --api-key-file",
-                    path.display()
-                ));
-            }
-        }
-        let cors_origins = self
-            .cors_origins
-            .iter()
-            .map(|origin| cors_origin(origin))
-            .collect::<Result<_, _>>()?;
-        Ok(ServiceConfig {
-            api_keys,
-            cors_origins,
-            max_concurrent: self.max_concurrent,
-            rate_limit: self.rate_limit,
-            request_timeout: self.request_timeout,
-            header_read_timeout: self.header_read_timeout,
-            max_batch: self.max_batch,
-            shutdown_timeout: self.shutdown_timeout,
-            body_read_timeout: self.body_read_timeout,
-            body_memory: self.body_memory,
-            max_response_size: self.max_response_size,
-            message_limits: MessageLimits::default(),
-        })
-    }
-}
-
 /// `*`, or a scheme, host and optional port as a browser sends it in
 /// `Origin` (no path, no trailing slash).
-fn cors_origin(origin: &str) -> Result<HeaderValue, String> {
+pub fn cors_origin(origin: &str) -> Result<HeaderValue, String> {
     let origin = origin.trim();
     let shaped = origin == "*"
         || origin.split_once("://").is_some_and(|(scheme, rest)| {
@@ -311,58 +125,23 @@ fn cors_origin(origin: &str) -> Result<HeaderValue, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Command {
-        #[command(flatten)]
-        service: ServiceArgs,
-    }
-
-    fn parse(args: &[&str]) -> Result<ServiceConfig, String> {
-        let command = Command::try_parse_from(std::iter::once("serve").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        command.service.config()
-    }
 
     #[test]
-    fn the_flag_defaults_are_the_config_defaults() {
-        assert_eq!(parse(&[]).unwrap(), ServiceConfig::default());
-    }
-
-    #[test]
-    fn keys_must_be_long_and_are_never_printed() {
-        assert!(parse(&["--api-key", "short"]).unwrap_err().contains("16"));
-        let config = parse(&["--api-key", "0123456789abcdef0123"]).unwrap();
-        assert_eq!(config.api_keys.len(), 1);
-        assert!(!format!("{config:?}").contains("0123456789abcdef"));
-    }
-
-    #[test]
-    fn key_files_hold_one_key_a_line() {
-        let dir = std::env::temp_dir().join(format!("mailvet-keys-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("keys");
-        std::fs::write(
-            &file,
-            "# rotated 2026-01\nfirst-key-0123456789\n\nsecond-key-0123456789 # ci\n",
-        )
-        .unwrap();
-        let config = parse(&["--api-key-file", file.to_str().unwrap()]).unwrap();
-        assert_eq!(config.api_keys.len(), 2);
-        std::fs::write(&file, "# nothing yet\n").unwrap();
-        assert!(parse(&["--api-key-file", file.to_str().unwrap()]).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
+    fn keys_must_be_long_printable_and_are_never_printed() {
+        assert!("short".parse::<ApiKey>().unwrap_err().contains("16"));
+        assert!("0123456789abcdef 0123".parse::<ApiKey>().is_err());
+        let key: ApiKey = " 0123456789abcdef0123 ".parse().unwrap();
+        assert_eq!(key.as_bytes(), b"0123456789abcdef0123");
+        assert!(!format!("{key:?}").contains("0123456789abcdef"));
     }
 
     #[test]
     fn cors_origins_are_origins() {
-        let config =
-            parse(&["--cors-origin", "https://app.example,http://localhost:3000"]).unwrap();
-        assert_eq!(config.cors_origins.len(), 2);
-        assert!(parse(&["--cors-origin", "*"]).is_ok());
+        for good in ["*", "https://app.example", "http://localhost:3000"] {
+            assert!(cors_origin(good).is_ok(), "{good}");
+        }
         for bad in ["app.example", "https://app.example/", "ftp://x.example"] {
-            assert!(parse(&["--cors-origin", bad]).is_err(), "{bad}");
+            assert!(cors_origin(bad).is_err(), "{bad}");
         }
     }
 }

@@ -27,21 +27,6 @@ use crate::findings::{CatalogEntry, FailOn, Finding, Severity, catalog};
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 
-/// Output formats of the CLI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// For people: grouped, worst first, with why and fix.
-    Text,
-    /// The same JSON the HTTP API returns.
-    Json,
-    /// JUnit XML: one testsuite per domain or message, one testcase per
-    /// expectation and per finding (GitHub, GitLab and Jenkins render it).
-    Junit,
-    /// SARIF 2.1.0: rules from the finding catalog, one result per finding
-    /// and per unmet expectation (GitHub code scanning reads it).
-    Sarif,
-}
-
 /// Pretty JSON with a final newline.
 pub fn json<T: Serialize>(value: &T) -> String {
     let mut out = serde_json::to_string_pretty(value)

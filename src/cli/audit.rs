@@ -1,0 +1,81 @@
+//! The flags of a domain audit (`domain`, `check`, and `serve` for its
+//! HTTPS fetches and SPF walk).
+//!
+//! This module decides how those flags become the audit's options; a CA
+//! file is read and checked once, here, so a bad one stops the run before
+//! any audit.
+
+use super::dns::DnsArgs;
+use super::output::OutputArgs;
+use super::values::parse_duration;
+use crate::domain::AuditOptions;
+use crate::local_file;
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The largest `--ca-file` read (1 MiB of PEM certificates).
+const CA_FILE_LIMIT: u64 = 1024 * 1024;
+
+/// How domain audits are run and reported (`domain` and `check`).
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
+}
+
+/// How the MTA-STS policy may be fetched.
+#[derive(Debug, Clone, Args)]
+pub struct FetchArgs {
+    /// Allow HTTPS fetches (MTA-STS policies) to loopback, private and
+    /// link-local addresses. Off by default so a domain cannot make mailvet
+    /// probe your internal network; tests and private deployments need it.
+    #[arg(long, env = "MAILVET_ALLOW_PRIVATE_FETCH")]
+    pub allow_private_fetch: bool,
+
+    /// PEM file of extra CA certificates trusted for HTTPS fetches, besides
+    /// the Mozilla roots (for a private PKI).
+    #[arg(long, value_name = "FILE", env = "MAILVET_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// How long one HTTPS fetch may take.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub fetch_timeout: Duration,
+
+    /// Most records the audit's SPF walk reads for one domain (each name
+    /// once), most a/mx/exists targets it checks, and most nodes its tree
+    /// shows; a tree cut short gets spf.walk_limit.
+    #[arg(long, value_name = "N", env = "MAILVET_MAX_SPF_NODES",
+          default_value_t = crate::domain::spf::DEFAULT_MAX_NODES as u32,
+          value_parser = clap::value_parser!(u32).range(20..=100_000))]
+    pub max_spf_nodes: u32,
+}
+
+impl FetchArgs {
+    /// Audit options from these flags; reads and checks the CA file.
+    pub fn audit_options(&self) -> Result<AuditOptions, String> {
+        let extra_roots_pem = match &self.ca_file {
+            Some(path) => {
+                let pem =
+                    local_file::read(path, "CA file", CA_FILE_LIMIT).map_err(|e| e.to_string())?;
+                crate::domain::mta_sts::parse_extra_roots(&pem)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                pem
+            }
+            None => Vec::new(),
+        };
+        Ok(AuditOptions {
+            allow_private_fetch: self.allow_private_fetch,
+            fetch_timeout: self.fetch_timeout,
+            extra_roots_pem,
+            max_spf_nodes: self.max_spf_nodes as usize,
+            ..AuditOptions::default()
+        })
+    }
+}

@@ -1,0 +1,146 @@
+//! The DNS flags every subcommand that queries DNS shares: which servers,
+//! which `--zone` overlays, `--offline`, and the time and question budget
+//! of one check.
+//!
+//! This module decides how those flags become the resolver layer
+//! ([`DnsArgs::build`]); what a query does is the `dns` layer's.
+
+use super::values::parse_duration;
+use crate::dns::{self, Dns, Settings, UpstreamChoice};
+use clap::Args;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How DNS is asked; shared by every subcommand that queries DNS.
+#[derive(Debug, Clone, Args)]
+pub struct DnsArgs {
+    /// Nameserver to ask: IP or IP:PORT ([IPv6]:PORT), port 53 by default.
+    /// Repeat for several, asked in order. Default: the servers in
+    /// /etc/resolv.conf.
+    #[arg(
+        long = "dns",
+        value_name = "IP[:PORT]",
+        env = "MAILVET_DNS",
+        value_delimiter = ',',
+        value_parser = parse_server
+    )]
+    pub dns: Vec<SocketAddr>,
+
+    /// BIND zone file to overlay on live DNS: authoritative for the names
+    /// at and below its $ORIGIN (or SOA owner), so a change can be checked
+    /// before it is published. Repeatable.
+    #[arg(long = "zone", value_name = "FILE")]
+    pub zones: Vec<PathBuf>,
+
+    /// Send nothing to the network: names outside the --zone files are
+    /// NXDOMAIN.
+    #[arg(long, conflicts_with = "dns")]
+    pub offline: bool,
+
+    /// How long one try at one server may wait (e.g. 500ms, 2s).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub dns_timeout: Duration,
+
+    /// Rounds over the server list before a query counts as failed.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub dns_attempts: u32,
+
+    /// Most time one check (or one HTTP request) may spend on DNS; after
+    /// it, pending lookups fail as temporary errors.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub deadline: Duration,
+
+    /// Most questions one check (or one HTTP request, a whole batch
+    /// included) may send to the DNS servers; answers from --zone files and
+    /// the cache are free. Past it, lookups fail as temporary errors and
+    /// the report's dns.budget_exhausted is true.
+    #[arg(long, value_name = "N", env = "MAILVET_MAX_DNS_QUESTIONS",
+          default_value_t = dns::DEFAULT_MAX_QUESTIONS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_dns_questions: u32,
+}
+
+impl DnsArgs {
+    /// Builds the resolver layer, loading the zone files.
+    pub fn build(&self, cache_capacity: usize) -> Result<Arc<Dns>, dns::SetupError> {
+        self.build_with(self.load_zones()?, cache_capacity)
+    }
+
+    /// Reads the --zone files.
+    pub fn load_zones(&self) -> Result<Vec<dns::zone::Zone>, dns::SetupError> {
+        Ok(self
+            .zones
+            .iter()
+            .map(|p| dns::zone::Zone::load(p))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Builds the resolver layer over these zones.
+    pub fn build_with(
+        &self,
+        zones: Vec<dns::zone::Zone>,
+        cache_capacity: usize,
+    ) -> Result<Arc<Dns>, dns::SetupError> {
+        let upstream = if self.offline {
+            UpstreamChoice::Offline
+        } else if self.dns.is_empty() {
+            UpstreamChoice::System
+        } else {
+            UpstreamChoice::Servers(self.dns.clone())
+        };
+        Dns::new(
+            Settings {
+                upstream,
+                query_timeout: self.dns_timeout,
+                attempts: self.dns_attempts,
+                deadline: self.deadline,
+                cache_capacity,
+                max_questions: self.max_dns_questions as usize,
+            },
+            zones,
+        )
+    }
+}
+
+/// `IP`, `IP:PORT` or `[IPv6]:PORT`; port 53 when absent.
+pub fn parse_server(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(ip) = s
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    Err(format!(
+        "`{s}` is not a nameserver address; write an IP such as 192.0.2.53 or 127.0.0.1:5353"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers() {
+        assert_eq!(
+            parse_server("192.0.2.1").unwrap(),
+            "192.0.2.1:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_server("127.0.0.1:5353").unwrap(),
+            "127.0.0.1:5353".parse().unwrap()
+        );
+        assert_eq!(parse_server("::1").unwrap(), "[::1]:53".parse().unwrap());
+        assert_eq!(
+            parse_server("[::1]:54").unwrap(),
+            "[::1]:54".parse().unwrap()
+        );
+        assert!(parse_server("dns.example").is_err());
+    }
+}

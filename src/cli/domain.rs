@@ -1,0 +1,108 @@
+//! `mailvet domain`: the DNS posture audit of sending domains.
+//!
+//! This module decides which domains are audited (arguments and a
+//! `--file` list), which DKIM selectors are added, and how many audits run
+//! at once; the audit is the `domain` layer's.
+
+use super::UsageError;
+use super::audit::AuditArgs;
+use crate::domain::name::{self, DomainName};
+use crate::domain::report::{self, DomainReport};
+use crate::local_file;
+use crate::render::{self, Suite, ZoneLocator, text::Style};
+use clap::Args;
+use futures_util::stream::{self, StreamExt};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct DomainArgs {
+    /// Domains to audit, in Unicode or A-label form.
+    #[arg(value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+
+    /// Read more domains from a file: one per line, `#` starts a comment.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// A DKIM selector to check besides the common ones probed (repeatable).
+    #[arg(long = "selector", value_name = "SELECTOR")]
+    pub selectors: Vec<String>,
+
+    #[command(flatten)]
+    pub audit: AuditArgs,
+}
+
+/// The largest `--file` domain list read (1 MiB: tens of thousands of domains).
+const DOMAIN_LIST_LIMIT: u64 = 1024 * 1024;
+
+/// Audits at most this many domains at once.
+const CONCURRENT_AUDITS: usize = 8;
+
+/// Audits the domains and prints their reports.
+pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
+    let mut domains = args
+        .domains
+        .iter()
+        .map(|input| DomainName::parse(input))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(path) = &args.file {
+        domains.extend(domain_list(path)?);
+    }
+    if domains.is_empty() {
+        return Err("give at least one domain, or --file with one domain per line".into());
+    }
+    let mut options = args.audit.fetch.audit_options()?;
+    if let Some(s) = args.selectors.iter().find(|s| !name::is_dkim_selector(s)) {
+        return Err(format!("`{s}` is not a DKIM selector").into());
+    }
+    options.selectors = args.selectors.clone();
+    let zones = args.audit.dns.load_zones()?;
+    let dns = args.audit.dns.build_with(zones.clone(), 0)?;
+    let trace = args.audit.output.trace;
+    let reports: Vec<DomainReport> = stream::iter(domains)
+        .map(|domain| {
+            let (dns, options) = (Arc::clone(&dns), options.clone());
+            async move {
+                let resolver = dns.resolver();
+                report::audit(&resolver, &domain, &options, trace).await
+            }
+        })
+        .buffered(CONCURRENT_AUDITS)
+        .collect()
+        .await;
+    let locator = ZoneLocator::new(&zones);
+    let fail_on = args.audit.output.fail_on();
+    Ok(args.audit.output.emit(
+        &reports,
+        |_, r| render::text::domain(r, Style::for_stdout()),
+        |_, r| Suite::of_domain(r, fail_on, |f| locator.locate(f)),
+    ))
+}
+
+/// The domains of a `--file` list: one per line, `#` starts a comment. A
+/// line that is no domain is quoted only as an excerpt: the file may be
+/// anything.
+fn domain_list(path: &Path) -> Result<Vec<DomainName>, String> {
+    let text =
+        local_file::read_text(path, "domain list", DOMAIN_LIST_LIMIT).map_err(|e| e.to_string())?;
+    let mut domains = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let entry = line.split('#').next().unwrap_or("").trim();
+        if entry.is_empty() {
+            continue;
+        }
+        let domain = DomainName::parse(entry).map_err(|e| {
+            format!(
+                "{}:{}: {} is not a domain name: {}",
+                path.display(),
+                number + 1,
+                crate::untrusted::quoted(entry),
+                e.reason
+            )
+        })?;
+        domains.push(domain);
+    }
+    Ok(domains)
+}

@@ -1,0 +1,217 @@
+//! The command line: subcommands, their flags and exit codes.
+//!
+//! This module decides how arguments map onto the engine and how a run
+//! ends: exit 0 when no finding reaches `--fail-on` (default `error`), 1
+//! when one does (or a `check` expectation is broken), 2 for bad usage or
+//! bad input (a [`UsageError`], printed here and only here, with a
+//! one-line message saying what to change), 3 when nothing failed but a
+//! DNS lookup failed and left a domain's checks undecided: it could not be
+//! checked, run it again ([`output`] decides 0, 1 and 3). It parses and
+//! renders; the work is the engine's.
+//!
+//! Each subcommand is one module with its flags and its run: [`serve`],
+//! [`domain`], [`message`], [`spf`] and [`check`]. The flag groups several
+//! of them share are [`dns::DnsArgs`], [`output::OutputArgs`],
+//! [`audit::FetchArgs`] (with the other two, [`audit::AuditArgs`]),
+//! [`envelope::EnvelopeArgs`] and [`message::MessageOptions`]; clap is
+//! used nowhere else in the crate.
+
+pub mod audit;
+pub mod check;
+pub mod dns;
+pub mod domain;
+pub mod envelope;
+pub mod message;
+pub mod output;
+pub mod serve;
+pub mod spf;
+pub mod values;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mailvet",
+    version,
+    about = "Will this mail authenticate and reach the inbox? mailvet checks SPF, DKIM, DMARC \
+             and the DNS behind them, and says exactly what to fix.",
+    after_help = "Examples:\n  \
+        mailvet spf --ip 192.0.2.1 --mail-from news@example.com\n  \
+        mailvet spf --ip 192.0.2.1 --helo mail.example.com --zone example.com.zone --offline\n  \
+        mailvet serve --listen 0.0.0.0:8080\n\n\
+        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it (or a broken \
+        expectation), 2 bad usage or input, 3 could not be checked: a DNS lookup failed and \
+        nothing failed among what was decided (domain, check; run it again)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// The command line of this process. Help, the version and a command
+    /// line clap refuses are printed here, and the process exits (2 when
+    /// refused).
+    pub fn from_env() -> Cli {
+        Cli::parse()
+    }
+
+    /// How log lines are written: only the server logs enough to want
+    /// JSON; the other commands talk to a person on a terminal.
+    pub fn log_format(&self) -> serve::LogFormat {
+        match &self.command {
+            Command::Serve(args) => args.service.log_format,
+            _ => serve::LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API: the reports under /v1, plus /healthz, /readyz, /metrics and /openapi.yaml.
+    ///
+    /// Every flag can also be set by the MAILVET_* environment variable shown
+    /// with it, so a container is configured by its environment. Requests to
+    /// /v1 are limited per client (--rate-limit), in number at once
+    /// (--max-concurrent), in time (--request-timeout) and in body size; each
+    /// limit answers application/problem+json with a stable type, and 429
+    /// and 503 say when to retry. With --api-key or --api-key-file every
+    /// endpoint but /healthz, /readyz and /openapi.yaml needs `Authorization:
+    /// Bearer KEY`. Every answer carries an x-request-id. SIGTERM lets
+    /// requests in flight finish (--shutdown-timeout) before exiting.
+    Serve(serve::ServeArgs),
+    /// Audit the DNS posture of sending domains.
+    ///
+    /// SPF (with its whole include tree and lookup budget), DMARC, DKIM keys
+    /// (the selectors you give plus common ones), MX, MTA-STS (the policy is
+    /// fetched over HTTPS), TLS-RPT, BIMI and DNSSEC — every problem a
+    /// finding with a stable code, why it matters and the fix. Domains are
+    /// audited concurrently; with --format json one domain gives an object
+    /// and several give an array.
+    #[command(after_help = "Examples:\n  \
+        mailvet domain example.com\n  \
+        mailvet domain example.com --selector s2026 --format json\n  \
+        mailvet domain --file domains.txt --fail-on warning\n  \
+        mailvet domain example.com --zone example.com.zone   # check a change before publishing it\n\n\
+        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad input, \
+        3 could not be checked: a DNS lookup failed, the verdict is unknown and there is no \
+        score (run it again; 1 wins when an error was found among the rest).")]
+    Domain(domain::DomainArgs),
+    /// Verify messages: SPF, every DKIM signature, DMARC with alignment,
+    /// ARC, iprev and the header checks, with an Authentication-Results
+    /// header and the Gmail/Yahoo/Microsoft checklist.
+    ///
+    /// Give the envelope (--ip, --helo, --mail-from) as your server saw it;
+    /// what you leave out is read from the newest Received header and
+    /// Return-Path, and the report says so. Several files are verified
+    /// concurrently; with --format json several give an array.
+    #[command(after_help = "Examples:\n  \
+        mailvet message received.eml --ip 192.0.2.1 --helo mail.example.com --mail-from bounce@example.com\n  \
+        mailvet message *.eml --format json\n  \
+        cat message.eml | mailvet message -\n\n\
+        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad input.")]
+    Message(message::MessageArgs),
+    /// Evaluate SPF (RFC 7208) for a client IP and its envelope.
+    ///
+    /// With --mail-from the MAIL FROM identity is checked (an empty value is
+    /// the null sender, checked as postmaster@HELO); with only --helo, the
+    /// HELO identity. Every DNS query goes through the same resolver layer
+    /// as the other checks, so --zone files can preview an unpublished
+    /// record and --trace shows each query.
+    #[command(after_help = "Examples:\n  \
+        mailvet spf --ip 192.0.2.1 --mail-from news@example.com\n  \
+        mailvet spf --ip 2001:db8::25 --helo mail.example.com --format json --trace\n  \
+        mailvet spf --ip 203.0.113.7 --mail-from news@example.com --zone example.com.zone\n\n\
+        Exit codes: 0 pass or neutral (nothing at or above --fail-on), 1 fail, none or \
+        permerror (errors), 2 bad usage or input. A DNS failure (temperror) is a warning.")]
+    Spf(spf::SpfArgs),
+    /// The CI gate: check domains against what their owner expects.
+    ///
+    /// The config (TOML) lists each domain with its expectations: DKIM
+    /// selectors that must hold valid keys of a minimum size, the least
+    /// DMARC policy for the domain and its subdomains and a required rua,
+    /// the sources SPF must authorize, its ending and a lookup margin, the
+    /// MTA-STS mode, TLS-RPT and BIMI, and the senders (IP, MAIL FROM
+    /// domain, DKIM domain) whose DMARC outcome is predicted. Each domain is
+    /// audited as `mailvet domain` does; each expectation and each finding
+    /// is a test case. With --zone, the zone files overlay live DNS, so a
+    /// pull request's DNS change is checked before it is published, and the
+    /// report shows what it fixes and what it breaks compared with live DNS.
+    /// With GITHUB_ACTIONS=true, failures are also written as ::error and
+    /// ::warning annotations (on standard error when --format is json, junit
+    /// or sarif, so the report stays parseable).
+    #[command(after_help = "Examples:\n  \
+        mailvet check                                   # reads ./mailvet.toml\n  \
+        mailvet check --config dns/mailvet.toml --fail-on warning\n  \
+        mailvet check --zone zones/example.com.zone     # check a DNS change before publishing it\n  \
+        mailvet check --format junit > mailvet-junit.xml\n  \
+        mailvet check --format sarif > mailvet.sarif\n\n\
+        A config (see the README, \"Use in CI\"):\n  \
+        [[domain]]\n  \
+        name = \"example.com\"\n  \
+        tls_rpt = true\n  \
+        [domain.dmarc]\n  \
+        policy = \"reject\"\n  \
+        require_rua = true\n  \
+        [domain.spf]\n  \
+        authorized = [\"192.0.2.25\", \"198.51.100.0/24\"]\n  \
+        all = \"-all\"\n  \
+        [[domain.sender]]\n  \
+        name = \"newsletter ESP\"\n  \
+        ip = \"198.51.100.7\"\n  \
+        mail_from_domain = \"bounce.example.com\"\n  \
+        dkim_domain = \"example.com\"\n\n\
+        Exit codes: 0 every expectation met and nothing at or above --fail-on, 1 an \
+        expectation broken or a finding at or above --fail-on, 2 bad config or input (the \
+        message names the config line and field), 3 could not be checked: a DNS lookup \
+        failed and nothing else failed (retry).")]
+    Check(check::CheckArgs),
+}
+
+/// Bad usage or bad input: the run stops with exit 2 and this one-line
+/// message saying what to change.
+///
+/// Every error a subcommand meets before or instead of a report (a flag
+/// the engine refuses, a file it cannot read, a server it cannot start)
+/// converts into one with `?`; [`run`] prints it. It has no `Display` of
+/// its own so that any error that has one converts.
+#[derive(Debug)]
+pub struct UsageError(String);
+
+impl<E: std::fmt::Display> From<E> for UsageError {
+    fn from(error: E) -> UsageError {
+        UsageError(error.to_string())
+    }
+}
+
+impl UsageError {
+    /// Says what is wrong with the input and exits 2. The message may
+    /// quote input, so its control characters are shown escaped.
+    fn report(self) -> ExitCode {
+        eprintln!("mailvet: {}", crate::untrusted::escape_controls(&self.0));
+        ExitCode::from(2)
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    execute(cli).unwrap_or_else(UsageError::report)
+}
+
+/// Runs one subcommand on a fresh async runtime.
+fn execute(cli: Cli) -> Result<ExitCode, UsageError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Spf(args) => spf::run(args).await,
+            Command::Domain(args) => domain::run(args).await,
+            Command::Message(args) => message::run(args).await,
+            Command::Check(args) => check::run(args).await,
+        }
+    })
+}

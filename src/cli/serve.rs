@@ -1,0 +1,312 @@
+//! `mailvet serve`: the HTTP API's flags, their environment variables and
+//! defaults.
+//!
+//! This module decides what an operator can tune from the command line
+//! (every flag also reads a `MAILVET_*` variable, so a container is
+//! configured by its environment) and checks it once at startup: the API
+//! key file is read, CORS origins are validated, and the result is the
+//! `http` layer's [`ServiceConfig`]. A bad value stops startup with a
+//! message naming the flag; it never surfaces later as a failed request.
+
+use super::UsageError;
+use super::audit::FetchArgs;
+use super::dns::DnsArgs;
+use super::message::MessageOptions;
+use super::values::{MAX_BYTES, count, parse_duration};
+use crate::http::config::{
+    ApiKey, DEFAULT_BODY_MEMORY, DEFAULT_MAX_BATCH, DEFAULT_MAX_CONCURRENT,
+    DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_RATE_LIMIT, ServiceConfig, cors_origin,
+};
+use crate::message::limits::MessageLimits;
+use clap::{Args, ValueEnum};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "MAILVET_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub listen: SocketAddr,
+
+    /// Entries in the shared DNS cache (TTL-respecting; 0 turns it off).
+    #[arg(
+        long,
+        value_name = "N",
+        env = "MAILVET_CACHE_ENTRIES",
+        default_value_t = 10_000
+    )]
+    pub cache_entries: usize,
+
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+
+    #[command(flatten)]
+    pub message: MessageOptions,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
+
+    #[command(flatten)]
+    pub service: ServiceArgs,
+}
+
+/// How log lines are written (to standard error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per event, with the request's span fields
+    /// (`request_id`, method, path), for log collectors.
+    Json,
+}
+
+/// Access, limits and logging of `mailvet serve`.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Access, limits and logging")]
+pub struct ServiceArgs {
+    /// Require `Authorization: Bearer KEY` with one of these keys on every
+    /// endpoint except /healthz, /readyz and /openapi.yaml (repeatable;
+    /// comma-separated in the environment). At least 16 characters each.
+    /// Without any key the API is open.
+    #[arg(
+        long = "api-key",
+        value_name = "KEY",
+        env = "MAILVET_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<ApiKey>,
+
+    /// Read more API keys from a file: one per line, `#` starts a comment.
+    /// Read once at startup; restart to rotate keys.
+    #[arg(long, value_name = "FILE", env = "MAILVET_API_KEY_FILE")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Let web pages from this origin (`https://app.example`) call the API
+    /// from a browser (repeatable; comma-separated in the environment).
+    /// `*` allows any origin. Without it no CORS headers are sent.
+    #[arg(
+        long = "cors-origin",
+        value_name = "ORIGIN",
+        env = "MAILVET_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Most /v1 requests answered at once; more get 503 with Retry-After.
+    #[arg(long, value_name = "N", env = "MAILVET_MAX_CONCURRENT",
+          default_value_t = DEFAULT_MAX_CONCURRENT,
+          value_parser = count(100_000))]
+    pub max_concurrent: usize,
+
+    /// Requests per minute one client (IP address; an IPv6 /64) may send to
+    /// /v1, in bursts of up to the same number; more get 429 with
+    /// Retry-After. 0 turns the limit off (do that behind a proxy that
+    /// limits, since every client then shares the proxy's address).
+    #[arg(long, value_name = "PER_MINUTE", env = "MAILVET_RATE_LIMIT",
+          default_value_t = DEFAULT_RATE_LIMIT)]
+    pub rate_limit: u32,
+
+    /// Most time one /v1 request may take, DNS and HTTPS fetches included;
+    /// after it the answer is 504 `/problems/timeout`. Keep it above
+    /// --deadline so DNS failures are reported rather than cut off.
+    #[arg(long, value_name = "DURATION", env = "MAILVET_REQUEST_TIMEOUT",
+          default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// How long a client may take to send a request's headers before the
+    /// connection is closed (against slow clients holding connections).
+    #[arg(long, value_name = "DURATION", env = "MAILVET_HEADER_READ_TIMEOUT",
+          default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Most domains one `POST /v1/domains` may ask for; more get 413
+    /// `/problems/too-many-domains`.
+    #[arg(long, value_name = "N", env = "MAILVET_MAX_BATCH",
+          default_value_t = DEFAULT_MAX_BATCH,
+          value_parser = count(1000))]
+    pub max_batch: usize,
+
+    /// How long a client may take to send a /v1 request's body, from its
+    /// headers to its last byte; after it the answer is 408
+    /// `/problems/body-timeout`. A 25 MiB message needs an upload of about
+    /// 7 Mbit/s to make the default.
+    #[arg(long, value_name = "DURATION", env = "MAILVET_BODY_READ_TIMEOUT",
+          default_value = "30s", value_parser = parse_duration)]
+    pub body_read_timeout: Duration,
+
+    /// Most bytes of /v1 request bodies the server holds at once, being
+    /// read or being answered; a body that would go over it is answered
+    /// 503 `/problems/overloaded` with Retry-After. At least
+    /// --max-message-size.
+    #[arg(long, value_name = "BYTES", env = "MAILVET_BODY_MEMORY",
+          default_value_t = DEFAULT_BODY_MEMORY,
+          value_parser = count(MAX_BYTES))]
+    pub body_memory: usize,
+
+    /// Largest /v1 answer, in bytes of JSON; a bigger report is answered
+    /// 422 `/problems/response-too-large` instead of sent.
+    #[arg(long, value_name = "BYTES", env = "MAILVET_MAX_RESPONSE_SIZE",
+          default_value_t = DEFAULT_MAX_RESPONSE_SIZE,
+          value_parser = count(MAX_BYTES))]
+    pub max_response_size: usize,
+
+    /// On SIGTERM or Ctrl-C, how long to let in-flight requests finish
+    /// before exiting anyway.
+    #[arg(long, value_name = "DURATION", env = "MAILVET_SHUTDOWN_TIMEOUT",
+          default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+
+    /// Log lines as text or as JSON objects (to standard error; the level
+    /// comes from MAILVET_LOG, e.g. `info` or `mailvet=debug`).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        env = "MAILVET_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// The largest `--api-key-file` read (1 MiB).
+const API_KEY_FILE_LIMIT: u64 = 1024 * 1024;
+
+impl ServiceArgs {
+    /// Checks the flags and reads the key file; a posted message may cost
+    /// up to `message_limits`.
+    pub fn config(&self, message_limits: MessageLimits) -> Result<ServiceConfig, String> {
+        let mut api_keys = self.api_keys.clone();
+        if let Some(path) = &self.api_key_file {
+            api_keys.extend(key_file(path)?);
+            if api_keys.is_empty() {
+                return Err(format!(
+                    "{}: the API key file holds no key; add one per line or drop --api-key-file",
+                    path.display()
+                ));
+            }
+        }
+        let cors_origins = self
+            .cors_origins
+            .iter()
+            .map(|origin| cors_origin(origin))
+            .collect::<Result<_, _>>()?;
+        Ok(ServiceConfig {
+            api_keys,
+            cors_origins,
+            max_concurrent: self.max_concurrent,
+            rate_limit: self.rate_limit,
+            request_timeout: self.request_timeout,
+            header_read_timeout: self.header_read_timeout,
+            max_batch: self.max_batch,
+            shutdown_timeout: self.shutdown_timeout,
+            body_read_timeout: self.body_read_timeout,
+            body_memory: self.body_memory,
+            max_response_size: self.max_response_size,
+            message_limits,
+        })
+    }
+}
+
+/// The keys of an `--api-key-file`: one per line, `#` starts a comment.
+/// Read like every local file: a regular file, under a cap.
+fn key_file(path: &Path) -> Result<Vec<ApiKey>, String> {
+    let text = crate::local_file::read_text(path, "API key file", API_KEY_FILE_LIMIT)
+        .map_err(|e| e.to_string())?;
+    let mut keys = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        keys.push(
+            line.parse()
+                .map_err(|e| format!("{} line {}: {e}", path.display(), number + 1))?,
+        );
+    }
+    Ok(keys)
+}
+
+/// Builds the resolver, the audit options and the service config from the
+/// flags, then serves until SIGTERM or Ctrl-C.
+pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
+    let dns = args.dns.build(args.cache_entries)?;
+    let audit = args.fetch.audit_options()?;
+    let service = args.service.config(args.message.limits())?;
+    let state = crate::http::AppState {
+        audit,
+        message_limit: args.message.max_message_size,
+        authserv_id: args.message.authserv_id.clone(),
+        service,
+        ..crate::http::AppState::new(dns)
+    };
+    crate::http::serve(args.listen, state).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        service: ServiceArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<ServiceConfig, String> {
+        let command = Command::try_parse_from(std::iter::once("serve").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        command.service.config(MessageLimits::default())
+    }
+
+    #[test]
+    fn the_flag_defaults_are_the_config_defaults() {
+        assert_eq!(parse(&[]).unwrap(), ServiceConfig::default());
+    }
+
+    #[test]
+    fn keys_must_be_long_and_are_never_printed() {
+        assert!(parse(&["--api-key", "short"]).unwrap_err().contains("16"));
+        let config = parse(&["--api-key", "0123456789abcdef0123"]).unwrap();
+        assert_eq!(config.api_keys.len(), 1);
+        assert!(!format!("{config:?}").contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn key_files_hold_one_key_a_line() {
+        let dir = std::env::temp_dir().join(format!("mailvet-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("keys");
+        std::fs::write(
+            &file,
+            "# rotated 2026-01\nfirst-key-0123456789\n\nsecond-key-0123456789 # ci\n",
+        )
+        .unwrap();
+        let config = parse(&["--api-key-file", file.to_str().unwrap()]).unwrap();
+        assert_eq!(config.api_keys.len(), 2);
+        std::fs::write(&file, "# nothing yet\n").unwrap();
+        assert!(parse(&["--api-key-file", file.to_str().unwrap()]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn cors_origins_are_origins() {
+        let config =
+            parse(&["--cors-origin", "https://app.example,http://localhost:3000"]).unwrap();
+        assert_eq!(config.cors_origins.len(), 2);
+        assert!(parse(&["--cors-origin", "*"]).is_ok());
+        for bad in ["app.example", "https://app.example/", "ftp://x.example"] {
+            assert!(parse(&["--cors-origin", bad]).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Value parsers for flags that take a duration or a bounded count.
+//!
+//! This module decides how `--deadline 500ms` or `--max-batch 50` are
+//! written and which values are refused at startup, with a message saying
+//! what to write instead.
+
+use std::time::Duration;
+
+/// `500ms`, `2s`, `1m`, or a bare number of seconds; from 1ms to 60m.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((s, "s"), |i| s.split_at(i));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration; write e.g. 500ms, 2s or 1m"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("`{s}`: unit must be ms, s or m")),
+    };
+    if !(0.001..=3600.0).contains(&seconds) {
+        return Err(format!("`{s}` is out of range (1ms to 60m)"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Parses a count from 1 to `max`.
+pub fn count(max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |s| match s.trim().parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not a number from 1 to {max}")),
+    }
+}
+
+/// Largest byte count a size flag takes (1 TiB): larger is a typo.
+pub const MAX_BYTES: usize = 1 << 40;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        assert!(parse_duration("2h").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(count(10)("10").unwrap(), 10);
+        assert!(count(10)("0").is_err());
+        assert!(count(10)("11").is_err());
+    }
+}
