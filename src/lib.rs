@@ -3,36 +3,47 @@
 //!
 //! # Layout
 //!
-//! The engine is layered; each layer knows only the one below it.
+//! The engine is layered, bottom to top; a module imports only from the
+//! layers below its own (a test in `tests/it/layers.rs` reads the `crate::`
+//! paths of `src/` and fails otherwise), and siblings on one layer do not
+//! import each other.
 //!
-//! - [`untrusted`] and [`local_file`] — at the bottom, used by every layer:
-//!   outside text made safe to show (control characters escaped, short
-//!   excerpts), and local files read only when regular and under a cap.
+//! - [`untrusted`] — outside text made safe to show: control characters
+//!   escaped, short excerpts. Used by every layer above.
+//! - [`local_file`] — local files read only when regular and under a cap.
 //! - [`dns`] — the resolver layer every check queries through: upstream
 //!   servers or the system's, `--zone` overlays, `--offline`, a per-request
-//!   trace, memo and deadline, a shared cache for the server, and the bridge
-//!   that routes mail-auth's lookups through the same layer.
-//! - [`spf`] — SPF (RFC 7208), our own: the record parser, the macro
-//!   expander and `check_host()` with its lookup limits.
+//!   trace, memo, question budget and deadline, a shared cache for the
+//!   server, and the bridge that routes mail-auth's lookups through it.
 //! - [`store`] — what outlives a request (saved reports, test inbox
 //!   addresses, learned DKIM selectors) on sqlx: SQLite by default,
 //!   PostgreSQL for replicas; embedded migrations, retention, the sweeper.
 //!   It keeps reports as data and imports no check.
-//! - [`findings`] — the catalog of finding codes, findings and verdicts.
+//! - [`records`] — the wire formats both the audit and the message checks
+//!   read: one tag-list tokenizer with per-protocol options, and the
+//!   records built on it. What a record says, never whether it is good.
+//! - [`findings`] — the vocabulary: the catalog of finding codes (typed
+//!   constants), findings, verdicts and the provider checklist.
+//! - [`spf`] — SPF (RFC 7208), our own: the record parser, the macro
+//!   expander and `check_host()` with its lookup limits.
+//! - [`domain`] and [`message`] — the two kinds of check: the DNS posture
+//!   audit of a domain, each protocol declared once; and the report on one
+//!   message (SPF, DKIM, ARC, DMARC, iprev, header checks,
+//!   Authentication-Results).
 //! - [`reports`] — DMARC aggregate and SMTP TLS reports: reading them
 //!   from plain, gzip, zip or report email inputs with capped
 //!   decompression, and what they say: who sends as a domain, how each
 //!   source fails, and whether it is ready for `p=quarantine` or `p=reject`.
-//! - [`render`] — reports as JSON, as text for people, and as JUnit XML,
-//!   SARIF and GitHub Actions annotations for CI.
 //! - [`check`] — `mailvet check`, the CI gate: a config of domains and
 //!   what their owner expects, judged against an audit of each, with the
 //!   difference a `--zone` change would make.
+//! - [`render`] — reports as text for people, and as JUnit XML, SARIF and
+//!   GitHub Actions annotations for CI.
 //! - [`http`] — the axum server: routes, problem+json errors, limits.
-//! - [`cli`] — subcommands, flags and exit codes.
+//! - [`cli`] — subcommands, flags and exit codes; clap lives only here.
 //!
-//! The binary (`src/main.rs`) parses the command line, calls the engine
-//! and renders; it holds no logic of its own.
+//! The binary (`src/main.rs`) parses the command line and hands it to
+//! [`cli`]; it holds no logic of its own.
 
 pub mod check;
 pub mod cli;
