@@ -8,6 +8,9 @@
 //! Sources: Gmail's sender guidelines (support.google.com/a/answer/81126),
 //! Yahoo's sender best practices (senders.yahooinc.com/best-practices),
 //! Microsoft's requirements for high-volume senders to Outlook.com (2025).
+//!
+//! The rules are one table ([`RULES`]): each provider rule once, with how
+//! a domain audit and how a message judge it.
 
 use crate::findings::{Code, catalog};
 use serde::Serialize;
@@ -46,177 +49,6 @@ pub struct DomainFacts {
     pub codes: Vec<&'static str>,
 }
 
-const SPF_CODES: &[Code] = &[
-    catalog::SPF_MISSING,
-    catalog::SPF_MULTIPLE_RECORDS,
-    catalog::SPF_SYNTAX,
-    catalog::SPF_TOO_MANY_LOOKUPS,
-    catalog::SPF_INCLUDE_MISSING,
-    catalog::SPF_INCLUDE_LOOP,
-    catalog::SPF_VOID_LOOKUPS,
-    catalog::SPF_DNS_ERROR,
-];
-const DKIM_CODES: &[Code] = &[
-    catalog::DKIM_NO_SELECTOR_FOUND,
-    catalog::DKIM_KEY_REVOKED,
-    catalog::DKIM_KEY_TOO_SHORT,
-    catalog::DKIM_KEY_INVALID,
-];
-const DMARC_CODES: &[Code] = &[
-    catalog::DMARC_MISSING,
-    catalog::DMARC_MULTIPLE_RECORDS,
-    catalog::DMARC_SYNTAX,
-    catalog::DMARC_DNS_ERROR,
-];
-
-/// Whether `code` is one of `codes`.
-fn is_one_of(code: &str, codes: &[Code]) -> bool {
-    codes.iter().any(|c| c.code == code)
-}
-
-/// The codes of a report that are among `codes`: what a rule rests on.
-fn rests_on(report: &[&'static str], codes: &[Code]) -> Vec<&'static str> {
-    report
-        .iter()
-        .copied()
-        .filter(|c| is_one_of(c, codes))
-        .collect()
-}
-
-const MESSAGE_NOTE: &str = "decided by a message sent from the domain, not by its DNS";
-const IP_NOTE: &str = "decided by the sending IP's PTR and forward DNS, not by the domain's DNS";
-
-/// The checklist a domain audit can give.
-pub fn for_domain(facts: &DomainFacts) -> Vec<Requirement> {
-    let single =
-        |id, provider, rule, fact: Option<bool>, codes: &[Code], unknown: &str| Requirement {
-            id,
-            provider,
-            rule,
-            status: status(fact),
-            codes: rests_on(&facts.codes, codes),
-            note: match fact {
-                Some(true) => "published and usable".into(),
-                Some(false) => "absent or unusable; see the findings".into(),
-                None => unknown.into(),
-            },
-        };
-    let either = or(facts.spf, facts.dkim);
-    let both = and(facts.spf, facts.dkim);
-    let both_codes: Vec<Code> = SPF_CODES.iter().chain(DKIM_CODES).copied().collect();
-    let dkim_unknown = "DKIM keys were not found at the probed selectors; give --selector \
-                        (or ?selector=) with the selector your provider signs with";
-    let dns_unknown = "the DNS lookup failed; run again";
-    let pair = |id, provider, rule, fact: Option<bool>| Requirement {
-        id,
-        provider,
-        rule,
-        status: status(fact),
-        codes: rests_on(&facts.codes, &both_codes),
-        note: match fact {
-            Some(true) => "published and usable".into(),
-            Some(false) => "see the SPF and DKIM findings".into(),
-            None => dkim_unknown.into(),
-        },
-    };
-    let message_rule = |id, provider, rule, note: &str| Requirement {
-        id,
-        provider,
-        rule,
-        status: Status::Unknown,
-        codes: Vec::new(),
-        note: note.into(),
-    };
-    vec![
-        pair(
-            "gmail.all.spf_or_dkim",
-            "Gmail",
-            "SPF or DKIM set up for the sending domain",
-            either,
-        ),
-        single(
-            "gmail.bulk.spf",
-            "Gmail",
-            "Bulk senders: SPF published",
-            facts.spf,
-            SPF_CODES,
-            dns_unknown,
-        ),
-        single(
-            "gmail.bulk.dkim",
-            "Gmail",
-            "Bulk senders: DKIM key of at least 1024 bits",
-            facts.dkim,
-            DKIM_CODES,
-            dkim_unknown,
-        ),
-        single(
-            "gmail.bulk.dmarc_policy",
-            "Gmail",
-            "Bulk senders: a DMARC record (p=none is enough)",
-            facts.dmarc,
-            DMARC_CODES,
-            dns_unknown,
-        ),
-        message_rule(
-            "gmail.bulk.alignment",
-            "Gmail",
-            "Bulk senders: From domain aligned with SPF or DKIM",
-            MESSAGE_NOTE,
-        ),
-        message_rule(
-            "gmail.bulk.one_click_unsubscribe",
-            "Gmail",
-            "Bulk senders: one-click unsubscribe (RFC 8058)",
-            MESSAGE_NOTE,
-        ),
-        message_rule(
-            "gmail.all.ptr",
-            "Gmail",
-            "Sending IPs have matching forward and reverse DNS",
-            IP_NOTE,
-        ),
-        pair(
-            "yahoo.bulk.spf_and_dkim",
-            "Yahoo",
-            "Bulk senders: both SPF and DKIM",
-            both,
-        ),
-        single(
-            "yahoo.bulk.dmarc_policy",
-            "Yahoo",
-            "Bulk senders: a valid DMARC record",
-            facts.dmarc,
-            DMARC_CODES,
-            dns_unknown,
-        ),
-        single(
-            "microsoft.bulk.spf",
-            "Microsoft",
-            "High-volume senders: SPF published",
-            facts.spf,
-            SPF_CODES,
-            dns_unknown,
-        ),
-        single(
-            "microsoft.bulk.dkim",
-            "Microsoft",
-            "High-volume senders: DKIM set up",
-            facts.dkim,
-            DKIM_CODES,
-            dkim_unknown,
-        ),
-        single(
-            "microsoft.bulk.dmarc_policy",
-            "Microsoft",
-            "High-volume senders: DMARC of at least p=none",
-            facts.dmarc,
-            DMARC_CODES,
-            dns_unknown,
-        ),
-    ]
-}
-
 /// What a message check knows.
 #[derive(Debug, Clone, Default)]
 pub struct MessageFacts {
@@ -237,153 +69,429 @@ pub struct MessageFacts {
     pub codes: Vec<&'static str>,
 }
 
+const SPF_CODES: &[Code] = &[
+    catalog::SPF_MISSING,
+    catalog::SPF_MULTIPLE_RECORDS,
+    catalog::SPF_SYNTAX,
+    catalog::SPF_TOO_MANY_LOOKUPS,
+    catalog::SPF_INCLUDE_MISSING,
+    catalog::SPF_INCLUDE_LOOP,
+    catalog::SPF_VOID_LOOKUPS,
+    catalog::SPF_DNS_ERROR,
+];
+const DKIM_CODES: &[Code] = &[
+    catalog::DKIM_NO_SELECTOR_FOUND,
+    catalog::DKIM_KEY_REVOKED,
+    catalog::DKIM_KEY_TOO_SHORT,
+    catalog::DKIM_KEY_INVALID,
+];
+const SPF_AND_DKIM_CODES: &[Code] = &[
+    catalog::SPF_MISSING,
+    catalog::SPF_MULTIPLE_RECORDS,
+    catalog::SPF_SYNTAX,
+    catalog::SPF_TOO_MANY_LOOKUPS,
+    catalog::SPF_INCLUDE_MISSING,
+    catalog::SPF_INCLUDE_LOOP,
+    catalog::SPF_VOID_LOOKUPS,
+    catalog::SPF_DNS_ERROR,
+    catalog::DKIM_NO_SELECTOR_FOUND,
+    catalog::DKIM_KEY_REVOKED,
+    catalog::DKIM_KEY_TOO_SHORT,
+    catalog::DKIM_KEY_INVALID,
+];
+const DMARC_CODES: &[Code] = &[
+    catalog::DMARC_MISSING,
+    catalog::DMARC_MULTIPLE_RECORDS,
+    catalog::DMARC_SYNTAX,
+    catalog::DMARC_DNS_ERROR,
+];
+const AUTH_CODES: &[Code] = &[
+    catalog::SPF_FAIL,
+    catalog::SPF_SOFTFAIL,
+    catalog::DKIM_FAIL,
+    catalog::DKIM_MISSING,
+];
+const ALIGNMENT_CODES: &[Code] = &[
+    catalog::DMARC_FAIL,
+    catalog::DMARC_MISSING,
+    catalog::DKIM_NOT_ALIGNED,
+];
 const FORMAT_CODES: &[Code] = &[catalog::MSG_MULTIPLE_FROM, catalog::MSG_MISSING_HEADER];
 const UNSUBSCRIBE_CODES: &[Code] = &[
     catalog::BULK_NO_LIST_UNSUBSCRIBE,
     catalog::BULK_NO_ONE_CLICK,
 ];
+const PTR_CODES: &[Code] = &[catalog::IPREV_FAIL];
+
+const MESSAGE_NOTE: &str = "decided by a message sent from the domain, not by its DNS";
+const IP_NOTE: &str = "decided by the sending IP's PTR and forward DNS, not by the domain's DNS";
+const DNS_UNKNOWN: &str = "the DNS lookup failed; run again";
+const DKIM_UNKNOWN: &str = "DKIM keys were not found at the probed selectors; give --selector \
+                            (or ?selector=) with the selector your provider signs with";
+const NO_IP: &str = "needs the client IP (--ip / ?ip=) to decide";
+const NOT_BULK: &str =
+    "applies to bulk mail; this message does not look bulk (declare bulk=true to check it)";
+const DOMAIN_UNMET: &str = "absent or unusable; see the findings";
+const PAIR_UNMET: &str = "see the SPF and DKIM findings";
+
+/// How a domain audit or a message judges one rule.
+struct Judge<F> {
+    /// The rule as that side states it.
+    rule: &'static str,
+    /// Met, unmet or unknown, from the side's facts.
+    fact: fn(&F) -> Option<bool>,
+    /// The finding codes the status rests on.
+    codes: &'static [Code],
+    /// The note when unmet.
+    unmet: &'static str,
+    /// The note when unknown: what would decide it.
+    unknown: &'static str,
+}
+
+/// One provider rule, as each side judges it (`None`: that side does not
+/// list it).
+struct Rule {
+    /// Stable id, e.g. `gmail.bulk.dmarc_policy`.
+    id: &'static str,
+    provider: &'static str,
+    domain: Option<Judge<DomainFacts>>,
+    message: Option<Judge<MessageFacts>>,
+}
+
+/// The domain side of a rule a DNS audit cannot decide.
+const fn undecidable_by_dns(
+    rule: &'static str,
+    unknown: &'static str,
+) -> Option<Judge<DomainFacts>> {
+    Some(Judge {
+        rule,
+        fact: |_| None,
+        codes: &[],
+        unmet: DOMAIN_UNMET,
+        unknown,
+    })
+}
+
+/// The message side of a rule: unmet points at the findings.
+const fn by_message(
+    rule: &'static str,
+    fact: fn(&MessageFacts) -> Option<bool>,
+    codes: &'static [Code],
+    unknown: &'static str,
+) -> Option<Judge<MessageFacts>> {
+    Some(Judge {
+        rule,
+        fact,
+        codes,
+        unmet: "not met by this message; see the findings",
+        unknown,
+    })
+}
+
+/// The domain side of a rule on one record.
+const fn by_domain(
+    rule: &'static str,
+    fact: fn(&DomainFacts) -> Option<bool>,
+    codes: &'static [Code],
+    unknown: &'static str,
+) -> Option<Judge<DomainFacts>> {
+    Some(Judge {
+        rule,
+        fact,
+        codes,
+        unmet: DOMAIN_UNMET,
+        unknown,
+    })
+}
+
+/// The domain side of a rule on SPF and DKIM together.
+const fn by_domain_pair(
+    rule: &'static str,
+    fact: fn(&DomainFacts) -> Option<bool>,
+) -> Option<Judge<DomainFacts>> {
+    Some(Judge {
+        rule,
+        fact,
+        codes: SPF_AND_DKIM_CODES,
+        unmet: PAIR_UNMET,
+        unknown: DKIM_UNKNOWN,
+    })
+}
+
+/// The Gmail, Yahoo and Microsoft rules, in the order reports list them.
+static RULES: &[Rule] = &[
+    Rule {
+        id: "gmail.all.spf_or_dkim",
+        provider: "Gmail",
+        domain: by_domain_pair("SPF or DKIM set up for the sending domain", |f| {
+            or(f.spf, f.dkim)
+        }),
+        message: by_message(
+            "SPF or DKIM passes",
+            |f| or(f.spf_pass, f.dkim_pass),
+            AUTH_CODES,
+            NO_IP,
+        ),
+    },
+    Rule {
+        id: "gmail.bulk.spf",
+        provider: "Gmail",
+        domain: by_domain(
+            "Bulk senders: SPF published",
+            |f| f.spf,
+            SPF_CODES,
+            DNS_UNKNOWN,
+        ),
+        message: None,
+    },
+    Rule {
+        id: "gmail.bulk.dkim",
+        provider: "Gmail",
+        domain: by_domain(
+            "Bulk senders: DKIM key of at least 1024 bits",
+            |f| f.dkim,
+            DKIM_CODES,
+            DKIM_UNKNOWN,
+        ),
+        message: None,
+    },
+    Rule {
+        id: "gmail.bulk.spf_and_dkim",
+        provider: "Gmail",
+        domain: None,
+        message: by_message(
+            "Bulk senders: SPF and DKIM both pass",
+            |f| and(f.spf_pass, f.dkim_pass),
+            AUTH_CODES,
+            NO_IP,
+        ),
+    },
+    Rule {
+        id: "gmail.bulk.dmarc_policy",
+        provider: "Gmail",
+        domain: by_domain(
+            "Bulk senders: a DMARC record (p=none is enough)",
+            |f| f.dmarc,
+            DMARC_CODES,
+            DNS_UNKNOWN,
+        ),
+        message: by_message(
+            "Bulk senders: the From domain publishes DMARC",
+            |f| f.dmarc_record,
+            ALIGNMENT_CODES,
+            NO_IP,
+        ),
+    },
+    Rule {
+        id: "gmail.bulk.alignment",
+        provider: "Gmail",
+        domain: undecidable_by_dns(
+            "Bulk senders: From domain aligned with SPF or DKIM",
+            MESSAGE_NOTE,
+        ),
+        message: by_message(
+            "Bulk senders: From aligned with SPF or DKIM",
+            |f| f.aligned,
+            ALIGNMENT_CODES,
+            NO_IP,
+        ),
+    },
+    Rule {
+        id: "gmail.bulk.one_click_unsubscribe",
+        provider: "Gmail",
+        domain: undecidable_by_dns(
+            "Bulk senders: one-click unsubscribe (RFC 8058)",
+            MESSAGE_NOTE,
+        ),
+        message: by_message(
+            "Bulk senders: one-click unsubscribe (RFC 8058)",
+            one_click,
+            UNSUBSCRIBE_CODES,
+            NOT_BULK,
+        ),
+    },
+    Rule {
+        id: "gmail.all.ptr",
+        provider: "Gmail",
+        domain: undecidable_by_dns("Sending IPs have matching forward and reverse DNS", IP_NOTE),
+        message: by_message(
+            "The sending IP has matching forward and reverse DNS",
+            |f| f.ptr,
+            PTR_CODES,
+            NO_IP,
+        ),
+    },
+    Rule {
+        id: "gmail.all.rfc5322",
+        provider: "Gmail",
+        domain: None,
+        message: by_message(
+            "The message follows RFC 5322 (one From, Date, Message-ID)",
+            |f| Some(!f.codes.iter().any(|c| is_one_of(c, FORMAT_CODES))),
+            FORMAT_CODES,
+            NO_IP,
+        ),
+    },
+    Rule {
+        id: "yahoo.bulk.spf_and_dkim",
+        provider: "Yahoo",
+        domain: by_domain_pair("Bulk senders: both SPF and DKIM", |f| and(f.spf, f.dkim)),
+        message: by_message(
+            "Bulk senders: SPF and DKIM both pass",
+            |f| and(f.spf_pass, f.dkim_pass),
+            AUTH_CODES,
+            NO_IP,
+        ),
+    },
+    Rule {
+        id: "yahoo.bulk.dmarc_policy",
+        provider: "Yahoo",
+        domain: by_domain(
+            "Bulk senders: a valid DMARC record",
+            |f| f.dmarc,
+            DMARC_CODES,
+            DNS_UNKNOWN,
+        ),
+        message: None,
+    },
+    Rule {
+        id: "yahoo.bulk.dmarc_pass",
+        provider: "Yahoo",
+        domain: None,
+        message: by_message(
+            "Bulk senders: DMARC passes",
+            |f| f.dmarc_pass,
+            ALIGNMENT_CODES,
+            NO_IP,
+        ),
+    },
+    Rule {
+        id: "yahoo.bulk.one_click_unsubscribe",
+        provider: "Yahoo",
+        domain: None,
+        message: by_message(
+            "Bulk senders: one-click unsubscribe",
+            one_click,
+            UNSUBSCRIBE_CODES,
+            NOT_BULK,
+        ),
+    },
+    Rule {
+        id: "microsoft.bulk.spf",
+        provider: "Microsoft",
+        domain: by_domain(
+            "High-volume senders: SPF published",
+            |f| f.spf,
+            SPF_CODES,
+            DNS_UNKNOWN,
+        ),
+        message: by_message(
+            "High-volume senders: SPF passes",
+            |f| f.spf_pass,
+            AUTH_CODES,
+            NO_IP,
+        ),
+    },
+    Rule {
+        id: "microsoft.bulk.dkim",
+        provider: "Microsoft",
+        domain: by_domain(
+            "High-volume senders: DKIM set up",
+            |f| f.dkim,
+            DKIM_CODES,
+            DKIM_UNKNOWN,
+        ),
+        message: by_message(
+            "High-volume senders: DKIM passes",
+            |f| f.dkim_pass,
+            AUTH_CODES,
+            NO_IP,
+        ),
+    },
+    Rule {
+        id: "microsoft.bulk.dmarc_policy",
+        provider: "Microsoft",
+        domain: by_domain(
+            "High-volume senders: DMARC of at least p=none",
+            |f| f.dmarc,
+            DMARC_CODES,
+            DNS_UNKNOWN,
+        ),
+        message: None,
+    },
+    Rule {
+        id: "microsoft.bulk.dmarc",
+        provider: "Microsoft",
+        domain: None,
+        message: by_message(
+            "High-volume senders: DMARC passes with alignment",
+            |f| f.dmarc_pass,
+            ALIGNMENT_CODES,
+            NO_IP,
+        ),
+    },
+];
+
+/// One-click unsubscribe, judged only on bulk mail.
+fn one_click(facts: &MessageFacts) -> Option<bool> {
+    facts.bulk.then_some(facts.one_click)
+}
+
+/// Whether `code` is one of `codes`.
+fn is_one_of(code: &str, codes: &[Code]) -> bool {
+    codes.iter().any(|c| c.code == code)
+}
+
+/// The checklist one side gives: each rule it lists, judged on its facts.
+fn checklist<F>(
+    facts: &F,
+    report_codes: &[&'static str],
+    side: impl Fn(&Rule) -> Option<&Judge<F>>,
+    met: &str,
+) -> Vec<Requirement> {
+    RULES
+        .iter()
+        .filter_map(|rule| {
+            let judge = side(rule)?;
+            let fact = (judge.fact)(facts);
+            Some(Requirement {
+                id: rule.id,
+                provider: rule.provider,
+                rule: judge.rule,
+                status: status(fact),
+                codes: report_codes
+                    .iter()
+                    .copied()
+                    .filter(|c| is_one_of(c, judge.codes))
+                    .collect(),
+                note: match fact {
+                    Some(true) => met.into(),
+                    Some(false) => judge.unmet.into(),
+                    None => judge.unknown.into(),
+                },
+            })
+        })
+        .collect()
+}
+
+/// The checklist a domain audit can give.
+pub fn for_domain(facts: &DomainFacts) -> Vec<Requirement> {
+    checklist(
+        facts,
+        &facts.codes,
+        |r| r.domain.as_ref(),
+        "published and usable",
+    )
+}
 
 /// The checklist a message can decide.
 pub fn for_message(facts: &MessageFacts) -> Vec<Requirement> {
-    let rule =
-        |id, provider, rule, fact: Option<bool>, codes: &[Code], unknown: &str| Requirement {
-            id,
-            provider,
-            rule,
-            status: status(fact),
-            codes: rests_on(&facts.codes, codes),
-            note: match fact {
-                Some(true) => "met by this message".into(),
-                Some(false) => "not met by this message; see the findings".into(),
-                None => unknown.into(),
-            },
-        };
-    let no_ip = "needs the client IP (--ip / ?ip=) to decide";
-    let format_ok = Some(!facts.codes.iter().any(|c| is_one_of(c, FORMAT_CODES)));
-    let unsubscribe = if facts.bulk {
-        Some(facts.one_click)
-    } else {
-        None
-    };
-    let not_bulk =
-        "applies to bulk mail; this message does not look bulk (declare bulk=true to check it)";
-    let auth_codes: &[Code] = &[
-        catalog::SPF_FAIL,
-        catalog::SPF_SOFTFAIL,
-        catalog::DKIM_FAIL,
-        catalog::DKIM_MISSING,
-    ];
-    let dmarc_codes: &[Code] = &[
-        catalog::DMARC_FAIL,
-        catalog::DMARC_MISSING,
-        catalog::DKIM_NOT_ALIGNED,
-    ];
-    vec![
-        rule(
-            "gmail.all.spf_or_dkim",
-            "Gmail",
-            "SPF or DKIM passes",
-            or(facts.spf_pass, facts.dkim_pass),
-            auth_codes,
-            no_ip,
-        ),
-        rule(
-            "gmail.bulk.spf_and_dkim",
-            "Gmail",
-            "Bulk senders: SPF and DKIM both pass",
-            and(facts.spf_pass, facts.dkim_pass),
-            auth_codes,
-            no_ip,
-        ),
-        rule(
-            "gmail.bulk.dmarc_policy",
-            "Gmail",
-            "Bulk senders: the From domain publishes DMARC",
-            facts.dmarc_record,
-            dmarc_codes,
-            no_ip,
-        ),
-        rule(
-            "gmail.bulk.alignment",
-            "Gmail",
-            "Bulk senders: From aligned with SPF or DKIM",
-            facts.aligned,
-            dmarc_codes,
-            no_ip,
-        ),
-        rule(
-            "gmail.bulk.one_click_unsubscribe",
-            "Gmail",
-            "Bulk senders: one-click unsubscribe (RFC 8058)",
-            unsubscribe,
-            UNSUBSCRIBE_CODES,
-            not_bulk,
-        ),
-        rule(
-            "gmail.all.ptr",
-            "Gmail",
-            "The sending IP has matching forward and reverse DNS",
-            facts.ptr,
-            &[catalog::IPREV_FAIL],
-            no_ip,
-        ),
-        rule(
-            "gmail.all.rfc5322",
-            "Gmail",
-            "The message follows RFC 5322 (one From, Date, Message-ID)",
-            format_ok,
-            FORMAT_CODES,
-            no_ip,
-        ),
-        rule(
-            "yahoo.bulk.spf_and_dkim",
-            "Yahoo",
-            "Bulk senders: SPF and DKIM both pass",
-            and(facts.spf_pass, facts.dkim_pass),
-            auth_codes,
-            no_ip,
-        ),
-        rule(
-            "yahoo.bulk.dmarc_pass",
-            "Yahoo",
-            "Bulk senders: DMARC passes",
-            facts.dmarc_pass,
-            dmarc_codes,
-            no_ip,
-        ),
-        rule(
-            "yahoo.bulk.one_click_unsubscribe",
-            "Yahoo",
-            "Bulk senders: one-click unsubscribe",
-            unsubscribe,
-            UNSUBSCRIBE_CODES,
-            not_bulk,
-        ),
-        rule(
-            "microsoft.bulk.spf",
-            "Microsoft",
-            "High-volume senders: SPF passes",
-            facts.spf_pass,
-            auth_codes,
-            no_ip,
-        ),
-        rule(
-            "microsoft.bulk.dkim",
-            "Microsoft",
-            "High-volume senders: DKIM passes",
-            facts.dkim_pass,
-            auth_codes,
-            no_ip,
-        ),
-        rule(
-            "microsoft.bulk.dmarc",
-            "Microsoft",
-            "High-volume senders: DMARC passes with alignment",
-            facts.dmarc_pass,
-            dmarc_codes,
-            no_ip,
-        ),
-    ]
+    checklist(
+        facts,
+        &facts.codes,
+        |r| r.message.as_ref(),
+        "met by this message",
+    )
 }
 
 fn status(fact: Option<bool>) -> Status {
@@ -443,5 +551,23 @@ mod tests {
         assert_eq!(find(&list, "gmail.bulk.alignment").status, Status::Unknown);
         let ids: std::collections::HashSet<_> = list.iter().map(|r| r.id).collect();
         assert_eq!(ids.len(), list.len(), "ids are unique");
+    }
+
+    #[test]
+    fn every_rule_is_judged_by_some_side_and_ids_are_unique() {
+        let ids: std::collections::HashSet<_> = RULES.iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), RULES.len());
+        for rule in RULES {
+            assert!(
+                rule.domain.is_some() || rule.message.is_some(),
+                "{} is judged by neither side",
+                rule.id
+            );
+            assert!(
+                rule.id.starts_with(&rule.provider.to_lowercase()),
+                "{}",
+                rule.id
+            );
+        }
     }
 }
