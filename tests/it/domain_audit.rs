@@ -203,7 +203,41 @@ async fn the_healthy_domains_have_no_error_or_warning_and_ask_each_question_once
             assert_eq!(n, 1, "{} {:?} asked {n} times", q.name, q.rtype);
         }
         assert_eq!(report.dns.queries, report.dns.trace.as_ref().unwrap().len());
+        every_section_is_a_declared_protocol(&report);
     }
+}
+
+/// The report's sections are exactly the protocols `sections()` declares,
+/// in order: a section added to the report but not declared would miss
+/// the undecided list, the summary and record locations.
+fn every_section_is_a_declared_protocol(report: &report::DomainReport) {
+    const NOT_SECTIONS: &[&str] = &[
+        "domain",
+        "domain_unicode",
+        "verdict",
+        "score",
+        "undecided",
+        "findings",
+        "requirements",
+        "dns",
+    ];
+    let json = serde_json::to_value(report).unwrap();
+    let sections: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !NOT_SECTIONS.contains(k))
+        .collect();
+    let declared: Vec<&str> = report.sections().iter().map(|s| s.protocol().key).collect();
+    let mut sorted = declared.clone();
+    sorted.sort_unstable();
+    let mut found = sections.clone();
+    found.sort_unstable();
+    assert_eq!(
+        found, sorted,
+        "report sections {sections:?}, declared {declared:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
