@@ -176,8 +176,14 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<Zone, ZoneError> {
             .ok_or_else(|| err(line, "no TTL on the record and no $TTL before it".into()))?;
         last_ttl = Some(ttl);
         let rest: Vec<Token> = tokens.collect();
-        let data =
-            parse_rdata(&rtype, &rest, origin.as_ref(), line, &file).map_err(|m| err(line, m))?;
+        let data = parse_rdata(&RecordText {
+            rtype: &rtype,
+            tokens: &rest,
+            origin: origin.as_ref(),
+            line,
+            file: &file,
+        })
+        .map_err(|m| err(line, m))?;
         if matches!(data, RData::SOA(_)) && zone_origin.is_none() {
             zone_origin = Some(owner.clone());
         }
@@ -445,13 +451,23 @@ pub(crate) fn parse_name(s: &str, origin: Option<&Name>) -> Result<Name, String>
     Ok(name)
 }
 
-fn parse_rdata(
-    rtype: &str,
-    tokens: &[Token],
-    origin: Option<&Name>,
+/// One record's data as written, and where.
+#[derive(Clone, Copy)]
+struct RecordText<'a> {
+    rtype: &'a str,
+    tokens: &'a [Token],
+    origin: Option<&'a Name>,
     line: usize,
-    file: &str,
-) -> Result<RData, String> {
+    file: &'a str,
+}
+
+fn parse_rdata(record: &RecordText<'_>) -> Result<RData, String> {
+    let RecordText {
+        rtype,
+        tokens,
+        origin,
+        ..
+    } = *record;
     let words = || -> Result<Vec<&str>, String> {
         tokens
             .iter()
@@ -519,7 +535,7 @@ fn parse_rdata(
                 rdata: NULL::with(generic_rdata(&words()?[1..])?),
             }
         }
-        _ => delegate_to_hickory(rtype, tokens, origin, line, file)?,
+        _ => delegate_to_hickory(record)?,
     })
 }
 
@@ -589,13 +605,14 @@ fn generic_rdata(words: &[&str]) -> Result<Vec<u8>, String> {
 
 /// Record data of types this module does not build itself (SRV, CAA, TLSA,
 /// DS, …) goes through hickory's parser as a one-record zone.
-fn delegate_to_hickory(
-    rtype: &str,
-    tokens: &[Token],
-    origin: Option<&Name>,
-    line: usize,
-    file: &str,
-) -> Result<RData, String> {
+fn delegate_to_hickory(record: &RecordText<'_>) -> Result<RData, String> {
+    let RecordText {
+        rtype,
+        tokens,
+        origin,
+        line,
+        file,
+    } = *record;
     let mut text = String::new();
     if let Some(o) = origin {
         text.push_str(&format!("$ORIGIN {}\n", o.to_ascii()));

@@ -115,8 +115,6 @@ impl Audited for BimiSection {
         &protocol::BIMI
     }
 
-    /// What a failed lookup left undecided, in a few words; `None` when
-    /// every question this check rests on was answered.
     fn undecided(&self) -> Option<String> {
         (self.status == BimiStatus::Unknown).then(|| {
             self.error

@@ -219,8 +219,6 @@ impl Audited for DkimSection {
         &protocol::DKIM
     }
 
-    /// What a failed lookup left undecided, in a few words; `None` when
-    /// every question this check rests on was answered.
     fn undecided(&self) -> Option<String> {
         let failed = self
             .selectors

@@ -808,8 +808,6 @@ impl Audited for DmarcSection {
         &protocol::DMARC
     }
 
-    /// What a failed lookup left undecided, in a few words; `None` when
-    /// every question this check rests on was answered.
     fn undecided(&self) -> Option<String> {
         if let Some(step) = self
             .walk

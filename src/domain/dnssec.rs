@@ -67,8 +67,6 @@ impl Audited for DnssecSection {
         &protocol::DNSSEC
     }
 
-    /// What a failed lookup left undecided, in a few words; `None` when
-    /// every question this check rests on was answered.
     fn undecided(&self) -> Option<String> {
         let error = self.error.as_deref()?;
         Some(format!("a DNSSEC lookup failed ({error})"))

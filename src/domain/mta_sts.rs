@@ -91,8 +91,6 @@ impl Audited for MtaStsSection {
         &protocol::MTA_STS
     }
 
-    /// What a failed lookup left undecided, in a few words; `None` when
-    /// every question this check rests on was answered.
     fn undecided(&self) -> Option<String> {
         if self.status == RecordStatus::Unknown {
             return Some(

@@ -96,8 +96,6 @@ impl Audited for MxSection {
         &protocol::MX
     }
 
-    /// What a failed lookup left undecided, in a few words; `None` when
-    /// every question this check rests on was answered.
     fn undecided(&self) -> Option<String> {
         if self.status == MxStatus::Unknown {
             return Some(

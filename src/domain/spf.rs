@@ -87,8 +87,6 @@ impl Audited for SpfSection {
         &protocol::SPF
     }
 
-    /// What a failed lookup left undecided, in a few words; `None` when
-    /// every question this check rests on was answered.
     fn undecided(&self) -> Option<String> {
         let mut failed = None;
         visit(&self.tree, &mut |n| {

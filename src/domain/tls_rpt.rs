@@ -89,8 +89,6 @@ impl Audited for TlsRptSection {
         &protocol::TLS_RPT
     }
 
-    /// What a failed lookup left undecided, in a few words; `None` when
-    /// every question this check rests on was answered.
     fn undecided(&self) -> Option<String> {
         (self.status == TlsRptStatus::Unknown).then(|| {
             self.error

@@ -133,6 +133,7 @@ const NOT_BULK: &str =
     "applies to bulk mail; this message does not look bulk (declare bulk=true to check it)";
 const DOMAIN_UNMET: &str = "absent or unusable; see the findings";
 const PAIR_UNMET: &str = "see the SPF and DKIM findings";
+const MESSAGE_UNMET: &str = "not met by this message; see the findings";
 
 /// How a domain audit or a message judges one rule.
 struct Judge<F> {
@@ -172,49 +173,20 @@ const fn undecidable_by_dns(
     })
 }
 
-/// The message side of a rule: unmet points at the findings.
-const fn by_message(
+/// One side's judgement of a rule.
+const fn judged<F>(
     rule: &'static str,
-    fact: fn(&MessageFacts) -> Option<bool>,
+    fact: fn(&F) -> Option<bool>,
     codes: &'static [Code],
+    unmet: &'static str,
     unknown: &'static str,
-) -> Option<Judge<MessageFacts>> {
+) -> Option<Judge<F>> {
     Some(Judge {
         rule,
         fact,
         codes,
-        unmet: "not met by this message; see the findings",
+        unmet,
         unknown,
-    })
-}
-
-/// The domain side of a rule on one record.
-const fn by_domain(
-    rule: &'static str,
-    fact: fn(&DomainFacts) -> Option<bool>,
-    codes: &'static [Code],
-    unknown: &'static str,
-) -> Option<Judge<DomainFacts>> {
-    Some(Judge {
-        rule,
-        fact,
-        codes,
-        unmet: DOMAIN_UNMET,
-        unknown,
-    })
-}
-
-/// The domain side of a rule on SPF and DKIM together.
-const fn by_domain_pair(
-    rule: &'static str,
-    fact: fn(&DomainFacts) -> Option<bool>,
-) -> Option<Judge<DomainFacts>> {
-    Some(Judge {
-        rule,
-        fact,
-        codes: SPF_AND_DKIM_CODES,
-        unmet: PAIR_UNMET,
-        unknown: DKIM_UNKNOWN,
     })
 }
 
@@ -223,23 +195,29 @@ static RULES: &[Rule] = &[
     Rule {
         id: "gmail.all.spf_or_dkim",
         provider: "Gmail",
-        domain: by_domain_pair("SPF or DKIM set up for the sending domain", |f| {
-            or(f.spf, f.dkim)
-        }),
-        message: by_message(
+        domain: judged(
+            "SPF or DKIM set up for the sending domain",
+            |f| or(f.spf, f.dkim),
+            SPF_AND_DKIM_CODES,
+            PAIR_UNMET,
+            DKIM_UNKNOWN,
+        ),
+        message: judged(
             "SPF or DKIM passes",
             |f| or(f.spf_pass, f.dkim_pass),
             AUTH_CODES,
+            MESSAGE_UNMET,
             NO_IP,
         ),
     },
     Rule {
         id: "gmail.bulk.spf",
         provider: "Gmail",
-        domain: by_domain(
+        domain: judged(
             "Bulk senders: SPF published",
             |f| f.spf,
             SPF_CODES,
+            DOMAIN_UNMET,
             DNS_UNKNOWN,
         ),
         message: None,
@@ -247,10 +225,11 @@ static RULES: &[Rule] = &[
     Rule {
         id: "gmail.bulk.dkim",
         provider: "Gmail",
-        domain: by_domain(
+        domain: judged(
             "Bulk senders: DKIM key of at least 1024 bits",
             |f| f.dkim,
             DKIM_CODES,
+            DOMAIN_UNMET,
             DKIM_UNKNOWN,
         ),
         message: None,
@@ -259,26 +238,29 @@ static RULES: &[Rule] = &[
         id: "gmail.bulk.spf_and_dkim",
         provider: "Gmail",
         domain: None,
-        message: by_message(
+        message: judged(
             "Bulk senders: SPF and DKIM both pass",
             |f| and(f.spf_pass, f.dkim_pass),
             AUTH_CODES,
+            MESSAGE_UNMET,
             NO_IP,
         ),
     },
     Rule {
         id: "gmail.bulk.dmarc_policy",
         provider: "Gmail",
-        domain: by_domain(
+        domain: judged(
             "Bulk senders: a DMARC record (p=none is enough)",
             |f| f.dmarc,
             DMARC_CODES,
+            DOMAIN_UNMET,
             DNS_UNKNOWN,
         ),
-        message: by_message(
+        message: judged(
             "Bulk senders: the From domain publishes DMARC",
             |f| f.dmarc_record,
             ALIGNMENT_CODES,
+            MESSAGE_UNMET,
             NO_IP,
         ),
     },
@@ -289,10 +271,11 @@ static RULES: &[Rule] = &[
             "Bulk senders: From domain aligned with SPF or DKIM",
             MESSAGE_NOTE,
         ),
-        message: by_message(
+        message: judged(
             "Bulk senders: From aligned with SPF or DKIM",
             |f| f.aligned,
             ALIGNMENT_CODES,
+            MESSAGE_UNMET,
             NO_IP,
         ),
     },
@@ -303,10 +286,11 @@ static RULES: &[Rule] = &[
             "Bulk senders: one-click unsubscribe (RFC 8058)",
             MESSAGE_NOTE,
         ),
-        message: by_message(
+        message: judged(
             "Bulk senders: one-click unsubscribe (RFC 8058)",
             one_click,
             UNSUBSCRIBE_CODES,
+            MESSAGE_UNMET,
             NOT_BULK,
         ),
     },
@@ -314,10 +298,11 @@ static RULES: &[Rule] = &[
         id: "gmail.all.ptr",
         provider: "Gmail",
         domain: undecidable_by_dns("Sending IPs have matching forward and reverse DNS", IP_NOTE),
-        message: by_message(
+        message: judged(
             "The sending IP has matching forward and reverse DNS",
             |f| f.ptr,
             PTR_CODES,
+            MESSAGE_UNMET,
             NO_IP,
         ),
     },
@@ -325,31 +310,40 @@ static RULES: &[Rule] = &[
         id: "gmail.all.rfc5322",
         provider: "Gmail",
         domain: None,
-        message: by_message(
+        message: judged(
             "The message follows RFC 5322 (one From, Date, Message-ID)",
             |f| Some(!f.codes.iter().any(|c| is_one_of(c, FORMAT_CODES))),
             FORMAT_CODES,
+            MESSAGE_UNMET,
             NO_IP,
         ),
     },
     Rule {
         id: "yahoo.bulk.spf_and_dkim",
         provider: "Yahoo",
-        domain: by_domain_pair("Bulk senders: both SPF and DKIM", |f| and(f.spf, f.dkim)),
-        message: by_message(
+        domain: judged(
+            "Bulk senders: both SPF and DKIM",
+            |f| and(f.spf, f.dkim),
+            SPF_AND_DKIM_CODES,
+            PAIR_UNMET,
+            DKIM_UNKNOWN,
+        ),
+        message: judged(
             "Bulk senders: SPF and DKIM both pass",
             |f| and(f.spf_pass, f.dkim_pass),
             AUTH_CODES,
+            MESSAGE_UNMET,
             NO_IP,
         ),
     },
     Rule {
         id: "yahoo.bulk.dmarc_policy",
         provider: "Yahoo",
-        domain: by_domain(
+        domain: judged(
             "Bulk senders: a valid DMARC record",
             |f| f.dmarc,
             DMARC_CODES,
+            DOMAIN_UNMET,
             DNS_UNKNOWN,
         ),
         message: None,
@@ -358,10 +352,11 @@ static RULES: &[Rule] = &[
         id: "yahoo.bulk.dmarc_pass",
         provider: "Yahoo",
         domain: None,
-        message: by_message(
+        message: judged(
             "Bulk senders: DMARC passes",
             |f| f.dmarc_pass,
             ALIGNMENT_CODES,
+            MESSAGE_UNMET,
             NO_IP,
         ),
     },
@@ -369,52 +364,58 @@ static RULES: &[Rule] = &[
         id: "yahoo.bulk.one_click_unsubscribe",
         provider: "Yahoo",
         domain: None,
-        message: by_message(
+        message: judged(
             "Bulk senders: one-click unsubscribe",
             one_click,
             UNSUBSCRIBE_CODES,
+            MESSAGE_UNMET,
             NOT_BULK,
         ),
     },
     Rule {
         id: "microsoft.bulk.spf",
         provider: "Microsoft",
-        domain: by_domain(
+        domain: judged(
             "High-volume senders: SPF published",
             |f| f.spf,
             SPF_CODES,
+            DOMAIN_UNMET,
             DNS_UNKNOWN,
         ),
-        message: by_message(
+        message: judged(
             "High-volume senders: SPF passes",
             |f| f.spf_pass,
             AUTH_CODES,
+            MESSAGE_UNMET,
             NO_IP,
         ),
     },
     Rule {
         id: "microsoft.bulk.dkim",
         provider: "Microsoft",
-        domain: by_domain(
+        domain: judged(
             "High-volume senders: DKIM set up",
             |f| f.dkim,
             DKIM_CODES,
+            DOMAIN_UNMET,
             DKIM_UNKNOWN,
         ),
-        message: by_message(
+        message: judged(
             "High-volume senders: DKIM passes",
             |f| f.dkim_pass,
             AUTH_CODES,
+            MESSAGE_UNMET,
             NO_IP,
         ),
     },
     Rule {
         id: "microsoft.bulk.dmarc_policy",
         provider: "Microsoft",
-        domain: by_domain(
+        domain: judged(
             "High-volume senders: DMARC of at least p=none",
             |f| f.dmarc,
             DMARC_CODES,
+            DOMAIN_UNMET,
             DNS_UNKNOWN,
         ),
         message: None,
@@ -423,10 +424,11 @@ static RULES: &[Rule] = &[
         id: "microsoft.bulk.dmarc",
         provider: "Microsoft",
         domain: None,
-        message: by_message(
+        message: judged(
             "High-volume senders: DMARC passes with alignment",
             |f| f.dmarc_pass,
             ALIGNMENT_CODES,
+            MESSAGE_UNMET,
             NO_IP,
         ),
     },
