@@ -37,7 +37,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -94,60 +94,62 @@ pub struct Metrics {
     findings: Family<FindingLabels, Counter>,
 }
 
+/// `metric`, once written into `registry` under `name` with `help` (to
+/// which the registry adds the final full stop).
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Default for Metrics {
     fn default() -> Metrics {
-        let metrics = Metrics {
-            registry: Registry::default(),
-            requests: Family::default(),
-            latency: Family::new_with_constructor(latency_histogram),
-            in_flight: Gauge::default(),
-            body_bytes: Gauge::default(),
-            dns: Family::default(),
+        let mut r = Registry::default();
+        Metrics {
+            requests: registered(
+                &mut r,
+                "mailvet_http_requests",
+                "HTTP requests answered, by route template and status code",
+                Family::default(),
+            ),
+            latency: registered(
+                &mut r,
+                "mailvet_http_request_duration_seconds",
+                "Time to answer an HTTP request, by route template",
+                Family::new_with_constructor(latency_histogram),
+            ),
+            in_flight: registered(
+                &mut r,
+                "mailvet_http_requests_in_flight",
+                "HTTP requests being answered now",
+                Gauge::default(),
+            ),
+            body_bytes: registered(
+                &mut r,
+                "mailvet_http_body_bytes",
+                "Bytes of request bodies held now (being read or answered), against --body-memory",
+                Gauge::default(),
+            ),
+            dns: registered(
+                &mut r,
+                "mailvet_dns_queries",
+                "DNS questions reports relied on, by where the answer came from and response code",
+                Family::default(),
+            ),
             cache_hits: AtomicU64::new(0),
             upstream: AtomicU64::new(0),
-            cache_hit_ratio: Gauge::default(),
-            findings: Family::default(),
-        };
-        let mut registry = Registry::default();
-        // The registry adds the final full stop to each help text.
-        registry.register(
-            "mailvet_http_requests",
-            "HTTP requests answered, by route template and status code",
-            metrics.requests.clone(),
-        );
-        registry.register(
-            "mailvet_http_request_duration_seconds",
-            "Time to answer an HTTP request, by route template",
-            metrics.latency.clone(),
-        );
-        registry.register(
-            "mailvet_http_requests_in_flight",
-            "HTTP requests being answered now",
-            metrics.in_flight.clone(),
-        );
-        registry.register(
-            "mailvet_http_body_bytes",
-            "Bytes of request bodies held now (being read or answered), against --body-memory",
-            metrics.body_bytes.clone(),
-        );
-        registry.register(
-            "mailvet_dns_queries",
-            "DNS questions reports relied on, by where the answer came from and response code",
-            metrics.dns.clone(),
-        );
-        registry.register(
-            "mailvet_dns_cache_hit_ratio",
-            "Share of DNS questions answered without asking a server, since start",
-            metrics.cache_hit_ratio.clone(),
-        );
-        registry.register(
-            "mailvet_findings",
-            "Findings in the reports answered, by catalog code",
-            metrics.findings.clone(),
-        );
-        Metrics {
-            registry,
-            ..metrics
+            cache_hit_ratio: registered(
+                &mut r,
+                "mailvet_dns_cache_hit_ratio",
+                "Share of DNS questions answered without asking a server, since start",
+                Gauge::default(),
+            ),
+            findings: registered(
+                &mut r,
+                "mailvet_findings",
+                "Findings in the reports answered, by catalog code",
+                Family::default(),
+            ),
+            registry: r,
         }
     }
 }
