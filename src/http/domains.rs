@@ -14,17 +14,17 @@
 //! started — is answered as a [`TimedOut`] entry in its place, so the
 //! audits that finished are never lost to a 504.
 
+use super::AppState;
+use super::extract::{ApiJson, ApiQuery, QueryParams, ReportParams, flag, pairs};
 use super::problem::{Problem, ProblemType};
-use super::{AppState, ReportParams, json_body, params};
 use crate::dns::QuestionBudget;
 use crate::domain::AuditOptions;
 use crate::domain::name::DomainName;
 use crate::domain::report::{self, DomainReport};
 use crate::findings::Code;
 use crate::findings::catalog::CATALOG;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Path, State};
+use axum::http::Uri;
 use axum::response::Json;
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -62,45 +62,36 @@ fn selector(value: &str, field: &str) -> Result<String, Problem> {
     }
 }
 
-/// Query parameters: `selector` (repeatable) and `trace`.
-struct AuditParams {
+/// Query parameters of `GET /v1/domains/{domain}`: `selector`
+/// (repeatable) and `trace`.
+pub(super) struct AuditParams {
     selectors: Vec<String>,
     trace: bool,
 }
 
-fn parse_params(raw: Option<&str>) -> Result<AuditParams, Problem> {
-    let mut params = AuditParams {
-        selectors: Vec::new(),
-        trace: false,
-    };
-    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-        match key.as_ref() {
-            "selector" => params.selectors.push(selector(&value, "selector")?),
-            "trace" => {
-                params.trace = match value.as_ref() {
-                    "true" | "1" => true,
-                    "false" | "0" => false,
-                    other => {
-                        return Err(Problem::new(
-                            ProblemType::InvalidRequest,
-                            format!("trace must be true or false, not `{other}`"),
-                        )
-                        .field("trace"));
-                    }
+impl QueryParams for AuditParams {
+    fn from_uri(uri: &Uri) -> Result<Self, Problem> {
+        let mut params = AuditParams {
+            selectors: Vec::new(),
+            trace: false,
+        };
+        for (key, value) in pairs(uri) {
+            match key.as_ref() {
+                "selector" => params.selectors.push(selector(&value, "selector")?),
+                "trace" => params.trace = flag("trace", &value)?,
+                other => {
+                    return Err(Problem::new(
+                        ProblemType::InvalidRequest,
+                        format!("unknown query parameter `{other}`; use selector and trace"),
+                    ));
                 }
             }
-            other => {
-                return Err(Problem::new(
-                    ProblemType::InvalidRequest,
-                    format!("unknown query parameter `{other}`; use selector and trace"),
-                ));
-            }
         }
+        if params.selectors.len() > MAX_SELECTORS {
+            return Err(too_many_selectors().field("selector"));
+        }
+        Ok(params)
     }
-    if params.selectors.len() > MAX_SELECTORS {
-        return Err(too_many_selectors().field("selector"));
-    }
-    Ok(params)
 }
 
 fn too_many_selectors() -> Problem {
@@ -133,9 +124,8 @@ async fn audit_one(
 pub(super) async fn audit(
     State(state): State<AppState>,
     Path(domain): Path<String>,
-    RawQuery(query): RawQuery,
+    ApiQuery(params): ApiQuery<AuditParams>,
 ) -> Result<Json<DomainReport>, Problem> {
-    let params = parse_params(query.as_deref())?;
     let domain = domain_name(&domain, "domain".into())?;
     let mut options = state.audit.clone();
     options.selectors = params.selectors;
@@ -183,7 +173,7 @@ impl TimedOut {
 /// The body of `POST /v1/domains`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct BatchRequest {
+pub(super) struct BatchRequest {
     domains: Vec<String>,
     #[serde(default)]
     selectors: Vec<String>,
@@ -191,11 +181,9 @@ struct BatchRequest {
 
 pub(super) async fn audit_batch(
     State(state): State<AppState>,
-    query: Result<Query<ReportParams>, QueryRejection>,
-    body: Result<Bytes, BytesRejection>,
+    ApiQuery(params): ApiQuery<ReportParams>,
+    ApiJson(request): ApiJson<BatchRequest>,
 ) -> Result<Json<Vec<BatchEntry>>, Problem> {
-    let params = params(query)?;
-    let request: BatchRequest = json_body(body, batch_body_limit(state.service.max_batch))?;
     let max = state.service.max_batch;
     if request.domains.is_empty() {
         return Err(Problem::new(

@@ -1,86 +1,89 @@
-//! `POST /v1/messages` (the message report) and `POST /v1/dmarc/evaluate`
-//! (DMARC for given SPF and DKIM outcomes, without a message).
+//! `POST /v1/messages`: the report on one raw message (SPF, DKIM, DMARC,
+//! ARC, iprev and its headers), its envelope given in the query string.
+//!
+//! The raw message is sent as the body, as `message/rfc822`, `text/plain`
+//! or `application/octet-stream` (or with no content type); any other
+//! type is 415 `/problems/unsupported-media-type`, an empty body 400
+//! `/problems/invalid-request`. An envelope address that is not one is
+//! 400 `/problems/invalid-ip` or `/problems/invalid-domain`.
 //!
 //! A message over a header limit is a 413 `/problems/header-limit` naming
 //! the limit (why refused rather than verified in part:
 //! [`crate::message::limits`]); the report itself runs off the async
 //! runtime ([`report::report_pooled`]).
 
+use super::AppState;
+use super::extract::{ApiQuery, QueryParams, flag, pairs, unread_body};
 use super::problem::{Problem, ProblemType};
-use super::{AppState, json_body};
+use crate::message::Clock;
 use crate::message::envelope::Envelope;
 use crate::message::report::{self, MessageRequest, ReportError};
-use crate::message::{Clock, dmarc};
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Uri, header};
 use axum::response::Json;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 /// The envelope and options of `POST /v1/messages`, from the query string.
-struct MessageParams {
+pub(super) struct MessageParams {
     envelope: Envelope,
     bulk: Option<bool>,
     trace: bool,
 }
 
-fn parse_params(raw: Option<&str>) -> Result<MessageParams, Problem> {
-    let mut params = MessageParams {
-        envelope: Envelope::default(),
-        bulk: None,
-        trace: false,
-    };
-    let bool_param = |field: &'static str, value: &str| match value {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        other => Err(Problem::new(
-            ProblemType::InvalidRequest,
-            format!("{field} must be true or false, not `{other}`"),
+/// An envelope identity as given: at most `max` characters, no control
+/// characters.
+fn envelope_text(field: &'static str, value: &str, max: usize) -> Result<String, Problem> {
+    if value.len() > max || value.chars().any(char::is_control) {
+        Err(Problem::new(
+            ProblemType::InvalidDomain,
+            format!("{field} must be at most {max} characters without control characters"),
         )
-        .field(field)),
-    };
-    let envelope_text = |field: &'static str, value: &str, max: usize| {
-        if value.len() > max || value.chars().any(char::is_control) {
-            Err(Problem::new(
-                ProblemType::InvalidDomain,
-                format!("{field} must be at most {max} characters without control characters"),
-            )
-            .field(field))
-        } else {
-            Ok(value.trim().to_string())
-        }
-    };
-    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-        match key.as_ref() {
-            "ip" => {
-                let ip: IpAddr = value.trim().parse().map_err(|_| {
-                    Problem::new(
-                        ProblemType::InvalidIp,
-                        format!("`{value}` is not an IPv4 or IPv6 address"),
-                    )
-                    .field("ip")
-                })?;
-                params.envelope.ip = Some(ip);
-            }
-            "helo" => params.envelope.helo = Some(envelope_text("helo", &value, 255)?),
-            "mail_from" => {
-                params.envelope.mail_from = Some(envelope_text("mail_from", &value, 320)?)
-            }
-            "bulk" => params.bulk = Some(bool_param("bulk", &value)?),
-            "trace" => params.trace = bool_param("trace", &value)?,
-            other => {
-                return Err(Problem::new(
-                    ProblemType::InvalidRequest,
-                    format!(
-                        "unknown query parameter `{other}`; use ip, helo, mail_from, bulk and trace"
-                    ),
-                ));
-            }
-        }
+        .field(field))
+    } else {
+        Ok(value.trim().to_string())
     }
-    Ok(params)
+}
+
+impl QueryParams for MessageParams {
+    fn from_uri(uri: &Uri) -> Result<Self, Problem> {
+        let mut params = MessageParams {
+            envelope: Envelope::default(),
+            bulk: None,
+            trace: false,
+        };
+        for (key, value) in pairs(uri) {
+            match key.as_ref() {
+                "ip" => {
+                    let ip: IpAddr = value.trim().parse().map_err(|_| {
+                        Problem::new(
+                            ProblemType::InvalidIp,
+                            format!("`{value}` is not an IPv4 or IPv6 address"),
+                        )
+                        .field("ip")
+                    })?;
+                    params.envelope.ip = Some(ip);
+                }
+                "helo" => params.envelope.helo = Some(envelope_text("helo", &value, 255)?),
+                "mail_from" => {
+                    params.envelope.mail_from = Some(envelope_text("mail_from", &value, 320)?)
+                }
+                "bulk" => params.bulk = Some(flag("bulk", &value)?),
+                "trace" => params.trace = flag("trace", &value)?,
+                other => {
+                    return Err(Problem::new(
+                        ProblemType::InvalidRequest,
+                        format!(
+                            "unknown query parameter `{other}`; use ip, helo, mail_from, bulk and trace"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(params)
+    }
 }
 
 /// The media types a raw message may be sent as (none given is accepted).
@@ -110,24 +113,18 @@ fn accepted_media_type(headers: &HeaderMap) -> Result<(), Problem> {
 
 pub(super) async fn verify(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    ApiQuery(params): ApiQuery<MessageParams>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<report::MessageReport>, Problem> {
-    let params = parse_params(query.as_deref())?;
     accepted_media_type(&headers)?;
     let raw = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::new(
-                ProblemType::BodyTooLarge,
-                format!(
-                    "the message is larger than the limit of {} bytes",
-                    state.message_limit
-                ),
+        unread_body(rejection, || {
+            format!(
+                "the message is larger than the limit of {} bytes",
+                state.message_limit
             )
-        } else {
-            Problem::new(ProblemType::InvalidRequest, rejection.body_text())
-        }
+        })
     })?;
     if raw.is_empty() {
         return Err(Problem::new(
@@ -152,25 +149,4 @@ pub(super) async fn verify(
         })?;
     state.metrics.observe_report(&report.dns, &report.findings);
     Ok(Json(report))
-}
-
-pub(super) async fn evaluate_dmarc(
-    State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<dmarc::DmarcEvaluation>, Problem> {
-    let input: dmarc::WhatIf = json_body(body, super::JSON_BODY_LIMIT)?;
-    let resolver = state.dns.resolver();
-    let lease = resolver
-        .mail_auth()
-        .await
-        .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
-    let evaluation = dmarc::evaluate(&resolver, &lease.authenticator, &input).await;
-    state.metrics.observe_report(&resolver.summary(false), &[]);
-    evaluation.map(Json).map_err(|e| {
-        Problem::new(
-            ProblemType::InvalidDomain,
-            format!("{}: {}", e.field, e.reason),
-        )
-        .field(e.field)
-    })
 }

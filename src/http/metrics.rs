@@ -20,8 +20,9 @@
 //!   compute it from the counter with `rate()`.
 //! - `mailvet_findings_total{code}` — findings reported, by catalog code.
 //!
-//! The series are kept in memory and written by hand: a few maps behind
-//! locks held for microseconds, with no metrics library.
+//! The series are kept by `prometheus-client` and written by its
+//! encoder of the Prometheus text format; a family with labels is written
+//! from its first series on.
 
 use super::AppState;
 use crate::dns::trace::DnsSummary;
@@ -30,10 +31,15 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Metric, Registry};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Upper bounds of the latency buckets, in seconds: from a cached answer
@@ -45,221 +51,166 @@ const LATENCY_BUCKETS: [f64; 12] = [
 /// The route label of a request that matched no route.
 const UNMATCHED: &str = "unmatched";
 
-#[derive(Debug, Default)]
-struct Histogram {
-    /// Observations per bucket (not cumulative); the last is above every bound.
-    counts: [u64; LATENCY_BUCKETS.len() + 1],
-    sum: f64,
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    status: u16,
 }
 
-impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        let bucket = LATENCY_BUCKETS
-            .iter()
-            .position(|bound| seconds <= *bound)
-            .unwrap_or(LATENCY_BUCKETS.len());
-        self.counts[bucket] += 1;
-        self.sum += seconds;
-    }
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
 }
 
-#[derive(Debug, Default)]
-struct RouteStats {
-    by_status: BTreeMap<u16, u64>,
-    latency: Histogram,
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DnsLabels {
+    source: &'static str,
+    rcode: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FindingLabels {
+    code: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
 }
 
 /// Every series of one server.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
-    routes: Mutex<BTreeMap<String, RouteStats>>,
-    in_flight: AtomicU64,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    in_flight: Gauge,
     /// Bytes of request bodies held, kept by the body guard.
-    pub(super) body_bytes: AtomicU64,
-    /// By (source, rcode).
-    dns: Mutex<BTreeMap<(&'static str, String), u64>>,
-    findings: Mutex<BTreeMap<&'static str, u64>>,
+    pub(super) body_bytes: Gauge,
+    dns: Family<DnsLabels, Counter>,
+    /// Questions answered from the cache, and sent upstream, since start.
+    cache_hits: AtomicU64,
+    upstream: AtomicU64,
+    cache_hit_ratio: Gauge<f64, AtomicU64>,
+    findings: Family<FindingLabels, Counter>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
+/// `metric`, once written into `registry` under `name` with `help` (to
+/// which the registry adds the final full stop).
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let mut r = Registry::default();
+        Metrics {
+            requests: registered(
+                &mut r,
+                "mailvet_http_requests",
+                "HTTP requests answered, by route template and status code",
+                Family::default(),
+            ),
+            latency: registered(
+                &mut r,
+                "mailvet_http_request_duration_seconds",
+                "Time to answer an HTTP request, by route template",
+                Family::new_with_constructor(latency_histogram),
+            ),
+            in_flight: registered(
+                &mut r,
+                "mailvet_http_requests_in_flight",
+                "HTTP requests being answered now",
+                Gauge::default(),
+            ),
+            body_bytes: registered(
+                &mut r,
+                "mailvet_http_body_bytes",
+                "Bytes of request bodies held now (being read or answered), against --body-memory",
+                Gauge::default(),
+            ),
+            dns: registered(
+                &mut r,
+                "mailvet_dns_queries",
+                "DNS questions reports relied on, by where the answer came from and response code",
+                Family::default(),
+            ),
+            cache_hits: AtomicU64::new(0),
+            upstream: AtomicU64::new(0),
+            cache_hit_ratio: registered(
+                &mut r,
+                "mailvet_dns_cache_hit_ratio",
+                "Share of DNS questions answered without asking a server, since start",
+                Gauge::default(),
+            ),
+            findings: registered(
+                &mut r,
+                "mailvet_findings",
+                "Findings in the reports answered, by catalog code",
+                Family::default(),
+            ),
+            registry: r,
+        }
+    }
 }
 
 impl Metrics {
     fn record_request(&self, route: String, status: u16, elapsed: Duration) {
-        let mut routes = lock(&self.routes);
-        let stats = routes.entry(route).or_default();
-        *stats.by_status.entry(status).or_default() += 1;
-        stats.latency.observe(elapsed.as_secs_f64());
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels { route, status })
+            .inc();
     }
 
     /// Counts the DNS questions and the findings of one report.
     pub fn observe_report(&self, summary: &DnsSummary, findings: &[Finding]) {
-        {
-            let mut dns = lock(&self.dns);
-            for (source, rcode) in &summary.outcomes {
-                *dns.entry((source.as_str(), rcode.clone())).or_default() += 1;
-            }
+        for (source, rcode) in &summary.outcomes {
+            let source = source.as_str();
+            match source {
+                "cache" => self.cache_hits.fetch_add(1, Ordering::Relaxed),
+                "upstream" => self.upstream.fetch_add(1, Ordering::Relaxed),
+                _ => 0,
+            };
+            self.dns
+                .get_or_create(&DnsLabels {
+                    source,
+                    rcode: rcode.clone(),
+                })
+                .inc();
         }
-        let mut counts = lock(&self.findings);
         for finding in findings {
-            *counts.entry(finding.code).or_default() += 1;
+            self.findings
+                .get_or_create(&FindingLabels { code: finding.code })
+                .inc();
         }
     }
 
     /// The exposition text.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        let routes = lock(&self.routes);
-        family(
-            &mut out,
-            "mailvet_http_requests_total",
-            "counter",
-            "HTTP requests answered, by route template and status code.",
-        );
-        for (route, stats) in routes.iter() {
-            for (status, count) in &stats.by_status {
-                let labels = format!("route=\"{}\",status=\"{status}\"", escape(route));
-                sample(&mut out, "mailvet_http_requests_total", &labels, *count);
-            }
-        }
-        family(
-            &mut out,
-            "mailvet_http_request_duration_seconds",
-            "histogram",
-            "Time to answer an HTTP request, by route template.",
-        );
-        for (route, stats) in routes.iter() {
-            let route = format!("route=\"{}\"", escape(route));
-            let mut cumulative = 0;
-            for (bound, count) in LATENCY_BUCKETS.iter().zip(&stats.latency.counts) {
-                cumulative += count;
-                let labels = format!("{route},le=\"{bound}\"");
-                sample(
-                    &mut out,
-                    "mailvet_http_request_duration_seconds_bucket",
-                    &labels,
-                    cumulative,
-                );
-            }
-            let total: u64 = stats.latency.counts.iter().sum();
-            let labels = format!("{route},le=\"+Inf\"");
-            sample(
-                &mut out,
-                "mailvet_http_request_duration_seconds_bucket",
-                &labels,
-                total,
-            );
-            sample(
-                &mut out,
-                "mailvet_http_request_duration_seconds_sum",
-                &route,
-                stats.latency.sum,
-            );
-            sample(
-                &mut out,
-                "mailvet_http_request_duration_seconds_count",
-                &route,
-                total,
-            );
-        }
-        drop(routes);
-        family(
-            &mut out,
-            "mailvet_http_requests_in_flight",
-            "gauge",
-            "HTTP requests being answered now.",
-        );
-        sample(
-            &mut out,
-            "mailvet_http_requests_in_flight",
-            "",
-            self.in_flight.load(Ordering::Relaxed),
-        );
-        family(
-            &mut out,
-            "mailvet_http_body_bytes",
-            "gauge",
-            "Bytes of request bodies held now (being read or answered), against --body-memory.",
-        );
-        sample(
-            &mut out,
-            "mailvet_http_body_bytes",
-            "",
-            self.body_bytes.load(Ordering::Relaxed),
-        );
-
-        let dns = lock(&self.dns);
-        family(
-            &mut out,
-            "mailvet_dns_queries_total",
-            "counter",
-            "DNS questions reports relied on, by where the answer came from and response code.",
-        );
-        let (mut hits, mut misses) = (0, 0);
-        for ((source, rcode), count) in dns.iter() {
-            let labels = format!("source=\"{source}\",rcode=\"{}\"", escape(rcode));
-            sample(&mut out, "mailvet_dns_queries_total", &labels, *count);
-            match *source {
-                "cache" => hits += count,
-                "upstream" => misses += count,
-                _ => {}
-            }
-        }
-        drop(dns);
-        family(
-            &mut out,
-            "mailvet_dns_cache_hit_ratio",
-            "gauge",
-            "Share of DNS questions answered without asking a server, since start.",
-        );
-        let ratio = if hits + misses == 0 {
+        let hits = self.cache_hits.load(Ordering::Relaxed);
+        let asked = hits + self.upstream.load(Ordering::Relaxed);
+        self.cache_hit_ratio.set(if asked == 0 {
             f64::NAN
         } else {
-            hits as f64 / (hits + misses) as f64
-        };
-        sample(&mut out, "mailvet_dns_cache_hit_ratio", "", ratio);
-
-        family(
-            &mut out,
-            "mailvet_findings_total",
-            "counter",
-            "Findings in the reports answered, by catalog code.",
-        );
-        for (code, count) in lock(&self.findings).iter() {
-            let labels = format!("code=\"{}\"", escape(code));
-            sample(&mut out, "mailvet_findings_total", &labels, *count);
-        }
+            hits as f64 / asked as f64
+        });
+        let mut out = String::new();
+        prometheus_text::encode(&mut out, &self.registry)
+            .expect("the series are written to a String, which cannot fail");
         out
     }
 }
 
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-}
-
-fn sample(out: &mut String, name: &str, labels: &str, value: impl std::fmt::Display) {
-    if labels.is_empty() {
-        let _ = writeln!(out, "{name} {value}");
-    } else {
-        let _ = writeln!(out, "{name}{{{labels}}} {value}");
-    }
-}
-
-/// A label value as the exposition format quotes it.
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', r"\\")
-        .replace('"', "\\\"")
-        .replace('\n', r"\n")
-}
-
 /// Counts one request in flight while it lives.
-struct InFlight<'a>(&'a AtomicU64);
+struct InFlight<'a>(&'a Gauge);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.dec();
     }
 }
 
@@ -275,7 +226,7 @@ pub(super) async fn track(
         .map_or(UNMATCHED, MatchedPath::as_str)
         .to_string();
     let started = Instant::now();
-    metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    metrics.in_flight.inc();
     let in_flight = InFlight(&metrics.in_flight);
     let response = next.run(request).await;
     drop(in_flight);
@@ -287,7 +238,7 @@ pub(super) async fn export(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            HeaderValue::from_static(prometheus_text::CONTENT_TYPE),
         )],
         state.metrics.render(),
     )
@@ -323,6 +274,36 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped() {
-        assert_eq!(escape("a\"b\\c\nd"), r#"a\"b\\c\nd"#);
+        let metrics = Metrics::default();
+        metrics.record_request("a\"b\\c\nd".into(), 200, Duration::from_millis(3));
+        let line = r#"mailvet_http_requests_total{route="a\"b\\c\nd",status="200"} 1"#;
+        let text = metrics.render();
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing from\n{text}"
+        );
+    }
+
+    #[test]
+    fn every_family_is_exported_with_its_name_and_type() {
+        let metrics = Metrics::default();
+        // A family with labels is written from its first series on.
+        metrics.record_request("/healthz".into(), 200, Duration::from_millis(1));
+        let text = metrics.render();
+        for line in [
+            "# HELP mailvet_http_requests_total HTTP requests answered, by route template and status code.",
+            "# TYPE mailvet_http_requests_total counter",
+            "# TYPE mailvet_http_request_duration_seconds histogram",
+            "# TYPE mailvet_http_requests_in_flight gauge",
+            "mailvet_http_requests_in_flight 0",
+            "# TYPE mailvet_http_body_bytes gauge",
+            "mailvet_http_body_bytes 0",
+            "# TYPE mailvet_dns_cache_hit_ratio gauge",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from\n{text}"
+            );
+        }
     }
 }

@@ -253,3 +253,19 @@ pub(super) async fn every_error_a_problem(request: Request, next: Next) -> Respo
     }
     problem
 }
+
+/// The answer to a path no route has.
+pub(super) async fn not_found() -> Problem {
+    Problem::new(
+        ProblemType::NotFound,
+        "no such endpoint; GET /openapi.yaml describes the API",
+    )
+}
+
+/// The answer to a method a route does not take.
+pub(super) async fn method_not_allowed() -> Problem {
+    Problem::new(
+        ProblemType::MethodNotAllowed,
+        "this endpoint does not accept that method",
+    )
+}

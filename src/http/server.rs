@@ -24,6 +24,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
@@ -90,4 +91,44 @@ pub async fn serve_on(
         ),
     }
     Ok(())
+}
+
+/// Serves until SIGINT or SIGTERM, then drains in-flight requests.
+pub async fn serve(listen: SocketAddr, state: AppState) -> std::io::Result<()> {
+    if state.service.body_memory < state.message_limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "--body-memory ({} bytes) is below --max-message-size ({} bytes), so a message \
+                 of the largest size could never be read; raise the one or lower the other",
+                state.service.body_memory, state.message_limit
+            ),
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
+    tracing::info!(address = %listener.local_addr()?, "mailvet listening");
+    serve_on(listener, state, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
 }

@@ -1,4 +1,9 @@
-//! `GET /readyz`: can this server answer reports now?
+//! The probes: `GET /healthz` (is the process answering?) and
+//! `GET /readyz` (can this server answer reports now?).
+//!
+//! `/healthz` answers `{"status": "ok"}` whenever the process answers at
+//! all; it asks nothing of DNS, so an orchestrator restarts the process
+//! only when the process itself is stuck.
 //!
 //! Every report needs DNS, so the server is ready when its resolver layer
 //! answers: it asks the configured servers for the root zone's SOA, a
@@ -76,4 +81,8 @@ pub(super) async fn readyz(
         Ok(()) => Ok(Json(serde_json::json!({ "status": "ready" }))),
         Err(detail) => Err(Problem::new(ProblemType::NotReady, detail)),
     }
+}
+
+pub(super) async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
 }

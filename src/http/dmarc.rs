@@ -1,0 +1,33 @@
+//! `POST /v1/dmarc/evaluate`: the DMARC result (RFC 7489) a message from
+//! `from_domain` would get with the SPF and DKIM outcomes given, without
+//! a message: a what-if for a sender planning a change.
+//!
+//! A domain given that is not one, or an outcome that is not an SPF or
+//! DKIM result, is 400 `/problems/invalid-domain` naming the field.
+
+use super::AppState;
+use super::extract::ApiJson;
+use super::problem::{Problem, ProblemType};
+use crate::message::dmarc;
+use axum::extract::State;
+use axum::response::Json;
+
+pub(super) async fn evaluate(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<dmarc::WhatIf>,
+) -> Result<Json<dmarc::DmarcEvaluation>, Problem> {
+    let resolver = state.dns.resolver();
+    let lease = resolver
+        .mail_auth()
+        .await
+        .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
+    let evaluation = dmarc::evaluate(&resolver, &lease.authenticator, &input).await;
+    state.metrics.observe_report(&resolver.summary(false), &[]);
+    evaluation.map(Json).map_err(|e| {
+        Problem::new(
+            ProblemType::InvalidDomain,
+            format!("{}: {}", e.field, e.reason),
+        )
+        .field(e.field)
+    })
+}

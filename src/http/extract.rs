@@ -1,0 +1,121 @@
+//! What a handler reads from a request: a JSON body ([`ApiJson`]) and
+//! query parameters ([`ApiQuery`]).
+//!
+//! This module decides how a request that cannot be read is answered: the
+//! extractors' rejection is the problem itself, so a handler never sees a
+//! rejection. A JSON body is read whatever its declared content type (so
+//! `curl -d` works): a body over the route's limit is 413
+//! `/problems/body-too-large`, text that is not JSON 400
+//! `/problems/malformed-json`, JSON of the wrong shape (a missing or
+//! unknown field, a wrong type) 400 `/problems/invalid-request`. A query
+//! parameter that is unknown or malformed is 400, of the type and naming
+//! the field each endpoint's [`QueryParams`] says.
+
+use super::problem::{Problem, ProblemType};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+
+/// The largest body a route takes, set on the request by the body guard
+/// so that a rejection can name it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RouteBodyLimit(pub(super) usize);
+
+/// Turns a body that could not be read into a problem; `too_large` says
+/// what was over which limit.
+pub(super) fn unread_body(
+    rejection: BytesRejection,
+    too_large: impl FnOnce() -> String,
+) -> Problem {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Problem::new(ProblemType::BodyTooLarge, too_large())
+    } else {
+        Problem::new(ProblemType::InvalidRequest, rejection.body_text())
+    }
+}
+
+/// A JSON body of type `T`.
+#[derive(Debug)]
+pub(super) struct ApiJson<T>(pub(super) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        let limit = request.extensions().get::<RouteBodyLimit>().copied();
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                unread_body(rejection, || match limit {
+                    Some(RouteBodyLimit(limit)) => {
+                        format!("the JSON body is larger than {limit} bytes")
+                    }
+                    None => "the JSON body is larger than this endpoint takes".to_owned(),
+                })
+            })?;
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
+            let kind = if e.is_data() {
+                ProblemType::InvalidRequest
+            } else {
+                ProblemType::MalformedJson
+            };
+            Problem::new(kind, format!("request body: {e}"))
+        })
+    }
+}
+
+/// The query parameters an endpoint takes, read from the request's URI.
+pub(super) trait QueryParams: Sized {
+    fn from_uri(uri: &Uri) -> Result<Self, Problem>;
+}
+
+/// The query parameters `T` of a request.
+#[derive(Debug)]
+pub(super) struct ApiQuery<T>(pub(super) T);
+
+impl<T: QueryParams, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
+        T::from_uri(&parts.uri).map(ApiQuery)
+    }
+}
+
+/// The `key=value` pairs of a query, in order, repeated keys included.
+pub(super) fn pairs(uri: &Uri) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+}
+
+/// A boolean query parameter: `true`, `1`, `false` or `0`.
+pub(super) fn flag(field: &'static str, value: &str) -> Result<bool, Problem> {
+    match value {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        other => Err(Problem::new(
+            ProblemType::InvalidRequest,
+            format!("{field} must be true or false, not `{other}`"),
+        )
+        .field(field)),
+    }
+}
+
+/// `?trace=true` on a report endpoint that takes no other parameter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReportParams {
+    #[serde(default)]
+    pub(super) trace: bool,
+}
+
+impl QueryParams for ReportParams {
+    fn from_uri(uri: &Uri) -> Result<Self, Problem> {
+        Query::try_from_uri(uri)
+            .map(|Query(params)| params)
+            .map_err(|e| Problem::new(ProblemType::InvalidRequest, e.body_text()))
+    }
+}
