@@ -28,8 +28,8 @@
 //!    ARC-Message-Signature (body hash, expiry, signature) and every
 //!    ARC-Seal.
 //!
-//! These correct what mail-auth 0.15 gets wrong (MAIL-AUTH-NOTES §7): it
-//! reports `none` for sets without an ARC-Message-Signature, accepts
+//! These correct what mail-auth 0.15 gets wrong: it reports `none` for
+//! sets without an ARC-Message-Signature, accepts
 //! `rsa-sha1` and a missing `a=`, tolerates malformed ARC-Seal tag-lists,
 //! and accepts an ARC-Message-Signature that signs ARC-Seal.
 //!
@@ -55,15 +55,17 @@
 //! naming the hop and its sealer, with that hop's ARC headers as evidence.
 
 use super::MessageContext;
-use super::dkim::{
-    self, Broken, KeyLookup, Tag, body_hash, canonical_header, fetch_key, header_hash_input,
-    is_fws, read_tag_list, strip_b_value, verify_with_key,
+use super::dkim::verify::{
+    Broken, KeyLookup, body_hash, canonical_header, fetch_key, header_hash_input, strip_b_value,
+    verify_with_key,
 };
+use super::dkim::{self, WrittenTags};
 use super::limits::Budget;
 use crate::domain::Checked;
 use crate::domain::dkim::decode_base64;
 use crate::findings::Finding;
 use crate::findings::catalog;
+use crate::records::tag_list::Space;
 use futures_util::future::join_all;
 use mail_auth::arc::ArcError;
 use mail_auth::crypto::{Algorithm, HashAlgorithm};
@@ -244,10 +246,9 @@ struct ArcHeader<'x> {
     kind: Kind,
     name: &'x [u8],
     value: &'x [u8],
-    /// The tags of an ARC-Seal or ARC-Message-Signature; empty for an AAR.
-    tags: Vec<Tag>,
-    /// How the tag-list breaks RFC 6376 §3.2, if it does.
-    tag_error: Option<String>,
+    /// The tags of an ARC-Seal or ARC-Message-Signature, and how the
+    /// tag-list breaks RFC 6376 §3.2 if it does; empty for an AAR.
+    tags: WrittenTags,
     /// `i=`, when it reads as a number.
     instance: Option<u32>,
     /// For an AAR: its authserv-id.
@@ -256,10 +257,7 @@ struct ArcHeader<'x> {
 
 impl ArcHeader<'_> {
     fn tag(&self, name: &str) -> Option<&str> {
-        self.tags
-            .iter()
-            .find(|t| t.name == name)
-            .map(|t| t.value.as_str())
+        self.tags.get(name)
     }
 }
 
@@ -277,8 +275,7 @@ fn arc_headers<'x>(message: &'x AuthenticatedMessage<'x>) -> Vec<ArcHeader<'x>> 
             kind,
             name,
             value,
-            tags: Vec::new(),
-            tag_error: None,
+            tags: WrittenTags::default(),
             instance: None,
             authserv_id: None,
         };
@@ -288,9 +285,7 @@ fn arc_headers<'x>(message: &'x AuthenticatedMessage<'x>) -> Vec<ArcHeader<'x>> 
                 header.authserv_id = authserv_id;
             }
         } else {
-            let (tags, error) = read_tag_list(value);
-            header.tags = tags;
-            header.tag_error = error;
+            header.tags = WrittenTags::read(value);
             header.instance = header.tag("i").and_then(instance_number);
         }
         out.push(header);
@@ -310,6 +305,7 @@ fn instance_number(text: &str) -> Option<u32> {
 /// authserv-id after it.
 fn aar_prefix(value: &[u8]) -> Option<(u32, Option<String>)> {
     let text = String::from_utf8_lossy(value);
+    let is_fws = |c: char| Space::Fws.contains(c);
     let rest = text.trim_start_matches(is_fws).strip_prefix('i')?;
     let rest = rest.trim_start_matches(is_fws).strip_prefix('=')?;
     let (number, rest) = rest.trim_start_matches(is_fws).split_once(';')?;
@@ -526,7 +522,7 @@ fn common_tags(
     required: &[&str],
     section: &str,
 ) -> Result<(Algorithm, Vec<u8>, String, String), ChainBroken> {
-    if let Some(error) = &header.tag_error {
+    if let Some(error) = &header.tags.error {
         return Err(malformed(header, instance, error, "RFC 6376 §3.2"));
     }
     for name in required {
@@ -623,7 +619,7 @@ fn signature_tags(header: &ArcHeader<'_>, instance: u32) -> Result<SignatureTags
         .tag("h")
         .unwrap_or_default()
         .split(':')
-        .map(|n| n.trim_matches(is_fws).to_string())
+        .map(|n| Space::Fws.trim(n).to_string())
         .collect();
     if h.iter().any(|n| n.eq_ignore_ascii_case("arc-seal")) {
         return Err(malformed(
@@ -904,7 +900,7 @@ fn evidence_line(header: &ArcHeader<'_>) -> String {
     let value = String::from_utf8_lossy(header.value);
     let unfolded = value
         .split(['\r', '\n'])
-        .map(|part| part.trim_matches(is_fws))
+        .map(|part| Space::Fws.trim(part))
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
