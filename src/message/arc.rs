@@ -305,14 +305,14 @@ fn instance_number(text: &str) -> Option<u32> {
 /// authserv-id after it.
 fn aar_prefix(value: &[u8]) -> Option<(u32, Option<String>)> {
     let text = String::from_utf8_lossy(value);
-    let is_fws = |c: char| Space::Fws.contains(c);
-    let rest = text.trim_start_matches(is_fws).strip_prefix('i')?;
-    let rest = rest.trim_start_matches(is_fws).strip_prefix('=')?;
-    let (number, rest) = rest.trim_start_matches(is_fws).split_once(';')?;
-    let instance = instance_number(number.trim_matches(is_fws))?;
+    let fws = |c: char| Space::Fws.contains(c);
+    let rest = text.trim_start_matches(fws).strip_prefix('i')?;
+    let rest = rest.trim_start_matches(fws).strip_prefix('=')?;
+    let (number, rest) = rest.trim_start_matches(fws).split_once(';')?;
+    let instance = instance_number(number.trim_matches(fws))?;
     let authserv_id = rest
-        .trim_start_matches(is_fws)
-        .split(|c: char| c == ';' || is_fws(c))
+        .trim_start_matches(fws)
+        .split(|c: char| c == ';' || fws(c))
         .next()
         .filter(|id| !id.is_empty())
         .map(str::to_string);

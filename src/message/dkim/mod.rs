@@ -64,7 +64,7 @@ mod signatures;
 mod tests;
 pub(crate) mod verify;
 
-pub(crate) use signatures::WrittenTags;
+pub(crate) use signatures::{Tag, WrittenTags};
 
 use super::MessageContext;
 use super::limits::Budget;

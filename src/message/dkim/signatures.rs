@@ -31,6 +31,11 @@ pub(crate) struct WrittenTags {
     pub tags: Vec<Tag>,
     /// The first break of the grammar, in words.
     pub error: Option<String>,
+    /// Whether a piece that is not empty breaks the grammar: it has no
+    /// `=`, a malformed name, or a name given before. The header checks
+    /// pass over a list that only has empty pieces (`;;`) to spare, which
+    /// the DKIM verdict does not.
+    pub broken: bool,
 }
 
 impl WrittenTags {
@@ -39,12 +44,16 @@ impl WrittenTags {
         let text = String::from_utf8_lossy(value);
         let list = TagList::split(&text, Syntax::DKIM);
         let mut tags: Vec<Tag> = Vec::new();
-        for tag in list.tags() {
-            if !tags.iter().any(|t| t.name == tag.name) {
-                tags.push(Tag {
+        let mut broken = false;
+        for spec in &list.specs {
+            match spec.kind {
+                Kind::Tag(tag) if tags.iter().any(|t| t.name == tag.name) => broken = true,
+                Kind::Tag(tag) => tags.push(Tag {
                     name: tag.name.to_string(),
                     value: tag.value.to_string(),
-                });
+                }),
+                Kind::Empty => {}
+                Kind::NotATag | Kind::BadName(_) => broken = true,
             }
         }
         let error = list.first_error().map(|error| match error {
@@ -59,7 +68,11 @@ impl WrittenTags {
                 ),
             other => other.to_string(),
         });
-        WrittenTags { tags, error }
+        WrittenTags {
+            tags,
+            error,
+            broken,
+        }
     }
 
     /// The value of the tag `name`.

@@ -85,7 +85,10 @@ fn tag_lists_are_read_by_the_rfc6376_grammar() {
     assert_eq!(read.error, None);
     assert_eq!(read.tags.len(), 2);
     assert_eq!(read.get("b"), Some("two words"));
-    assert!(WrittenTags::read(b"a=1;; b=2").error.is_some());
+    let doubled = WrittenTags::read(b"a=1;; b=2");
+    assert!(doubled.error.is_some() && !doubled.broken);
+    assert!(WrittenTags::read(b"a=1; a=2").broken);
+    assert!(WrittenTags::read(b"a=1; b").broken);
     assert!(WrittenTags::read(b"a=1; a=2").error.is_some());
     assert!(WrittenTags::read(b"a=1; _=2").error.is_some());
     assert!(WrittenTags::read(b"a=1; b").error.is_some());
