@@ -60,10 +60,10 @@ pub(super) async fn judge(
         // mail-auth's clock says expired, ours does not (checked above):
         // the chain is judged here alone.
         AuthResult::Neutral(AuthError::Arc(ArcError::SignatureExpired)) => {
-            own_check(cx, message, sets).await
+            own_check(cx, message, sets, newest).await
         }
         other => {
-            let located = own_check(cx, message, sets).await;
+            let located = own_check(cx, message, sets, newest).await;
             Err(match located {
                 Err(found) => found,
                 // Our verifier sees no fault; report what mail-auth saw.
@@ -84,16 +84,14 @@ pub(super) fn mail_auth_reason(result: &AuthResult) -> String {
     }
 }
 
-/// Verifies the newest ARC-Message-Signature and every seal here; the
-/// first problem found, with its hop.
+/// Verifies the newest ARC-Message-Signature (that of `newest`, the last
+/// of `sets`) and every seal here; the first problem found, with its hop.
 pub(super) async fn own_check(
     cx: &MessageContext<'_>,
     message: &AuthenticatedMessage<'_>,
     sets: &[Set<'_, '_>],
+    newest: &Set<'_, '_>,
 ) -> Result<(), ChainBroken> {
-    let Some(newest) = sets.last() else {
-        return Err(broken(None, "the ARC headers form no set"));
-    };
     let sig = &newest.signature_tags;
     let hop = newest.instance;
     let who = format!(
