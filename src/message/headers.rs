@@ -30,6 +30,7 @@
 //! domain seen here is the one DMARC evaluates. Parsing never fails: a
 //! message without a header section simply has no headers.
 
+use super::dkim::{Tag, WrittenTags};
 use super::limits::DEFAULT_MAX_DKIM_SIGNATURES;
 use crate::domain::Checked;
 use crate::findings::Finding;
@@ -539,29 +540,17 @@ struct Signature {
 }
 
 impl Signature {
-    /// Reads a DKIM-Signature value; `None` when it does not parse: a field
-    /// that is not `name=value`, an invalid or repeated tag name (§3.2
-    /// makes the whole list invalid), `v=` other than 1, or one of `d=`,
-    /// `s=`, `b=`, `bh=`, `h=` missing or empty (§3.5).
+    /// Reads a DKIM-Signature value with the DKIM check's tag-list reader;
+    /// `None` when it does not parse: a field that is not `name=value`, an
+    /// invalid or repeated tag name (§3.2 makes the whole list invalid),
+    /// `v=` other than 1, or one of `d=`, `s=`, `b=`, `bh=`, `h=` missing or
+    /// empty (§3.5). Empty tag-specs (`;;`) are passed over.
     fn parse(value: &str) -> Option<Signature> {
-        let mut tags: Vec<(String, String)> = Vec::new();
-        for field in value.split(';') {
-            let field = field.trim();
-            if field.is_empty() {
-                continue;
-            }
-            let (name, value) = field.split_once('=')?;
-            let name = name.trim();
-            if !is_tag_name(name) || tags.iter().any(|(n, _)| n == name) {
-                return None;
-            }
-            tags.push((name.to_string(), value.trim().to_string()));
+        let written = WrittenTags::read(value.as_bytes());
+        if written.broken {
+            return None;
         }
-        let tag = |name: &str| {
-            tags.iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
+        let tag = |name: &str| written.get(name);
         if tag("v").is_some_and(|v| v != "1") {
             return None;
         }
@@ -572,9 +561,10 @@ impl Signature {
         {
             return None;
         }
-        let summary = tags
+        let summary = written
+            .tags
             .iter()
-            .map(|(name, value)| {
+            .map(|Tag { name, value }| {
                 let value: String = value.chars().filter(|c| !c.is_whitespace()).collect();
                 if (name == "b" || name == "bh") && value.chars().count() > 12 {
                     let head: String = value.chars().take(12).collect();
@@ -653,14 +643,6 @@ impl Signature {
         }
         findings
     }
-}
-
-/// `tag-name = ALPHA *ALNUMPUNC` (RFC 6376 §3.2), `ALNUMPUNC` being a
-/// letter, digit or `_`.
-fn is_tag_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]
@@ -923,6 +905,8 @@ mod tests {
         assert_eq!(sig.domain, "example.com");
         assert_eq!(sig.signed, ["from", "to"]);
         assert_eq!(Signature::parse("d=x; 1s=a; h=from; bh=x; b=y"), None);
+        assert_eq!(Signature::parse("d=x; s=a; s=b; h=from; bh=x; b=y"), None);
+        assert!(Signature::parse(";d=x;; s=a; h=from; bh=x; b=y").is_some());
     }
 
     #[test]

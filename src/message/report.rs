@@ -307,8 +307,8 @@ async fn verify(
     findings.extend(dkim.findings);
     findings.extend(arc.findings);
     findings.extend(dmarc.findings);
-    // FINDINGS.md: a message report may carry the domain-side code that
-    // explains its verdict; DMARC `none` means the From domain has no record.
+    // A message report carries the domain-side code that explains its
+    // verdict: DMARC `none` means the From domain has no record.
     if dmarc.section.record.is_none()
         && dmarc.section.result.as_str() == "none"
         && let Some(from) = &from_domain
