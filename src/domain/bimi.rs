@@ -18,11 +18,12 @@
 //! the orchestration calls once both are known. A failed lookup marks the
 //! section unknown and is never reported as a missing record.
 
-use super::name::DomainName;
-use super::{AuditContext, Checked};
+use super::AuditContext;
 use crate::dns::{DnsError, Outcome, Rcode, trace};
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
+use crate::records::name::DomainName;
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 

@@ -32,11 +32,12 @@
 //! selector answers by one round trip, which the audit's longer chains (MX
 //! hosts, SPF includes, the MTA-STS policy) usually take anyway.
 
-use super::name::DomainName;
-use super::{AuditContext, Checked};
+use super::AuditContext;
 use crate::dns::{Answer, DnsError, Rcode, Resolver};
+use crate::findings::Checked;
 use crate::findings::catalog;
 use crate::findings::{Code, Finding};
+use crate::records::name::DomainName;
 use futures_util::future::join_all;
 use hickory_proto::rr::{Name, RData, RecordType};
 use serde::Serialize;

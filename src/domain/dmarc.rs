@@ -20,8 +20,8 @@
 //!   DMARC-like decides: two or more records give `dmarc.multiple_records`
 //!   only, one that does not parse `dmarc.syntax` only, a failed query
 //!   `dmarc.dns_error` only, nothing along the whole walk `dmarc.missing`.
-//!   Codes about a record's content fire only for exactly one valid record
-//!   (FINDINGS.md, "content codes need a usable record").
+//!   Codes about a record's content fire only for exactly one valid record:
+//!   with none, or several, there is no one content to judge.
 //! - **Strict parsing** of every tag: `v` first and exactly `DMARC1`, `p`,
 //!   `sp`, `np`, `adkim`, `aspf`, `fo`, `rua`, `ruf`, `psd`, `t`, and the
 //!   historic `pct`, `ri`, `rf`. Unknown tags are ignored (RFC 9989 §4.7)
@@ -38,8 +38,9 @@
 //!   concurrently; a failed one is "unknown", never "unauthorized".
 //! - **A stray record at the apex**: a `v=DMARC1` TXT at the domain itself.
 
-use super::{AuditContext, Checked};
+use super::AuditContext;
 use crate::dns::{DnsError, Rcode, Resolver};
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
 use futures_util::future::join_all;

@@ -18,11 +18,12 @@
 //! Answers from a `--zone` overlay (or `--offline`) never pass through a
 //! validating resolver, so they cannot tell either: unknown.
 
-use super::name::DomainName;
-use super::{AuditContext, Checked};
+use super::AuditContext;
 use crate::dns::{DnsError, Outcome, Rcode};
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
+use crate::records::name::DomainName;
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 

@@ -31,11 +31,12 @@
 //! evaluation (the parsers, [`evaluate_record`], [`evaluate_policy`],
 //! [`coverage`]), which are pure and tested below without a network.
 
-use super::address::is_fetchable;
-use super::{AuditContext, AuditOptions, Checked};
+use super::{AuditContext, AuditOptions};
 use crate::dns::{DnsError, Rcode, Resolver};
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
+use crate::records::address::is_fetchable;
 use hickory_proto::rr::{Name, RecordType};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;

@@ -14,11 +14,12 @@
 //! A failed lookup marks the section unknown; there is no "dns error" code
 //! for TLS-RPT, and a failure is never reported as a missing record.
 
-use super::name::DomainName;
-use super::{AuditContext, Checked};
+use super::AuditContext;
 use crate::dns::{DnsError, Outcome, Rcode, trace};
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
+use crate::records::name::DomainName;
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 

@@ -60,8 +60,8 @@ use super::dkim::{
     is_fws, read_tag_list, strip_b_value, verify_with_key,
 };
 use super::limits::Budget;
-use crate::domain::Checked;
 use crate::domain::dkim::decode_base64;
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
 use futures_util::future::join_all;

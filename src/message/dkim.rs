@@ -63,8 +63,8 @@
 
 use super::limits::{Budget, SignatureKind, signature_kind};
 use crate::dns::{DnsError, Rcode, Resolver};
-use crate::domain::Checked;
 use crate::domain::dkim::{KeyAlgorithm, KeyRecord, KeyStatus, decode_base64, read_key_record};
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
 use futures_util::future::join_all;

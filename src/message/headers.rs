@@ -31,7 +31,7 @@
 //! message without a header section simply has no headers.
 
 use super::limits::DEFAULT_MAX_DKIM_SIGNATURES;
-use crate::domain::Checked;
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
 use mail_parser::{Header, Message, MessageParser};

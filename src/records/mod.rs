@@ -7,4 +7,6 @@
 //! good. A parser here returns the record's parts and its syntax errors;
 //! the findings about them are made by the checks above.
 
+pub mod address;
+pub mod name;
 pub mod tag_list;
