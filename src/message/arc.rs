@@ -60,10 +60,10 @@ use super::dkim::{
     is_fws, read_tag_list, strip_b_value, verify_with_key,
 };
 use super::limits::Budget;
-use crate::domain::dkim::decode_base64;
 use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
+use crate::records::dkim_key::decode_base64;
 use futures_util::future::join_all;
 use mail_auth::arc::ArcError;
 use mail_auth::crypto::{Algorithm, HashAlgorithm};

@@ -63,10 +63,12 @@
 
 use super::limits::{Budget, SignatureKind, signature_kind};
 use crate::dns::{DnsError, Rcode, Resolver};
-use crate::domain::dkim::{KeyAlgorithm, KeyRecord, KeyStatus, decode_base64, read_key_record};
 use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
+use crate::records::dkim_key::{
+    KeyAlgorithm, KeyRecord, KeyStatus, decode_base64, read_key_record,
+};
 use futures_util::future::join_all;
 use hickory_proto::dnssec::PublicKey as _;
 use hickory_proto::rr::{Name, RecordType};

@@ -8,5 +8,6 @@
 //! the findings about them are made by the checks above.
 
 pub mod address;
+pub mod dkim_key;
 pub mod name;
 pub mod tag_list;
