@@ -49,13 +49,13 @@
 
 use crate::dns::answered::Answered;
 use crate::dns::{DnsError, Rcode, Resolver};
-use crate::domain::dmarc::{
-    self as audit, Alignment, DmarcRecord, Policy, Psd, StepOutcome, WalkStep,
-};
 use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
 use crate::message::MessageContext;
+use crate::records::dmarc::{
+    self as audit, Alignment, DmarcRecord, Policy, Psd, StepOutcome, WalkStep,
+};
 use crate::records::name::DomainName;
 use crate::spf::SpfResult;
 use futures_util::future::join_all;

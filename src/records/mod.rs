@@ -9,5 +9,6 @@
 
 pub mod address;
 pub mod dkim_key;
+pub mod dmarc;
 pub mod name;
 pub mod tag_list;
