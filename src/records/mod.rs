@@ -10,5 +10,6 @@
 pub mod address;
 pub mod dkim_key;
 pub mod dmarc;
+pub mod mta_sts;
 pub mod name;
 pub mod tag_list;
