@@ -13,3 +13,4 @@ pub mod dmarc;
 pub mod mta_sts;
 pub mod name;
 pub mod tag_list;
+pub mod tls_rpt;
