@@ -8,6 +8,7 @@
 //! the findings about them are made by the checks above.
 
 pub mod address;
+pub mod bimi;
 pub mod dkim_key;
 pub mod dmarc;
 pub mod mta_sts;
