@@ -5,18 +5,11 @@
 //! one `;` allowed at the end; `l=` is the logo's https URL and `a=` the
 //! mark certificate's, either empty to decline.
 
+pub use crate::records::tag_list::OwnedTag as Tag;
 use crate::records::tag_list::{Kind, Syntax, TagList};
-use serde::Serialize;
 
 /// The only version this module knows (draft §4.2).
 pub const VERSION: &str = "BIMI1";
-
-/// One `name=value` tag of a record, as written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Tag {
-    pub name: String,
-    pub value: String,
-}
 
 /// A parsed BIMI assertion record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,13 +52,8 @@ pub fn is_candidate(text: &str) -> bool {
 /// Parses an assertion record (draft §4.2).
 pub fn parse(text: &str) -> Result<BimiRecord, RecordError> {
     let fail = |m: String| Err(RecordError(m));
-    if let Some(bad) = text
-        .bytes()
-        .find(|b| !(0x20..=0x7e).contains(b) && *b != b'\t')
-    {
-        return fail(format!(
-            "the record contains the byte 0x{bad:02X}; only printable ASCII is allowed"
-        ));
+    if let Some(problem) = super::unprintable(text) {
+        return fail(problem);
     }
     let mut tags: Vec<Tag> = Vec::new();
     for spec in TagList::split(text, Syntax::DMARC).specs {

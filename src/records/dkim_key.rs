@@ -18,6 +18,7 @@
 //!
 //! The DER reading goes only as far as an RSA public key needs (X.690 §10).
 
+pub use crate::records::tag_list::OwnedTag as Tag;
 use crate::records::tag_list::{Kind, Syntax, TagList};
 use base64::Engine as _;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
@@ -275,13 +276,6 @@ pub enum KeyProblem {
 
 // ---------------------------------------------------------------------------
 // Tag-list (RFC 6376 §3.2)
-
-/// One `tag=value` of a tag-list, in record order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tag {
-    pub name: String,
-    pub value: String,
-}
 
 impl KeyTags {
     fn from_list(tags: &[Tag]) -> KeyTags {

@@ -6,18 +6,11 @@
 //! allowed at the end; `rua` holds `mailto:` or `https:` URIs, and further
 //! fields are extensions with the ABNF's character sets.
 
+pub use crate::records::tag_list::OwnedTag as Tag;
 use crate::records::tag_list::{Kind, Names, Space, Syntax, TagList};
-use serde::Serialize;
 
 /// The version field every record begins with (RFC 8460 §3).
 pub const VERSION: &str = "v=TLSRPTv1";
-
-/// One `name=value` field of a record, as written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Tag {
-    pub name: String,
-    pub value: String,
-}
 
 /// A parsed TLS-RPT record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,13 +42,8 @@ pub fn is_candidate(text: &str) -> bool {
 /// Parses a record strictly by the ABNF of RFC 8460 §3.
 pub fn parse(text: &str) -> Result<TlsRptRecord, RecordError> {
     let fail = |m: String| Err(RecordError(m));
-    if let Some(bad) = text
-        .bytes()
-        .find(|b| !(0x20..=0x7e).contains(b) && *b != b'\t')
-    {
-        return fail(format!(
-            "the record contains the byte 0x{bad:02X}; only printable ASCII is allowed"
-        ));
+    if let Some(problem) = super::unprintable(text) {
+        return fail(problem);
     }
     let list = TagList::split(text, Syntax::EXTENSIBLE);
     let Some((version, fields)) = list.specs.split_first() else {
