@@ -40,6 +40,7 @@ pub mod dns;
 pub mod domain;
 pub mod findings;
 pub mod http;
+pub mod https;
 pub mod local_file;
 pub mod message;
 pub mod records;

@@ -5,9 +5,8 @@
 use super::*;
 use crate::dns::{DnsError, Rcode, Resolver};
 use crate::domain::{AuditContext, AuditOptions};
+use crate::https;
 use hickory_proto::rr::{Name, RecordType};
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use std::error::Error as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -158,51 +157,12 @@ pub(super) async fn resolve_host(
     }
 }
 
-/// Why the extra trust anchors given by the caller cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the extra CA certificates (--ca-file) cannot be used: {0}")]
-pub struct RootsError(String);
-
-/// Reads PEM `CERTIFICATE` blocks; empty input gives no certificate. The
-/// CLI calls this to check `--ca-file` before an audit starts.
-pub fn parse_extra_roots(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, RootsError> {
-    if pem.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Vec::new());
-    }
-    let certs = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| RootsError(e.to_string()))?;
-    if certs.is_empty() {
-        return Err(RootsError("no PEM CERTIFICATE block found".into()));
-    }
-    Ok(certs)
-}
-
-/// The TLS client settings: Mozilla's roots plus the caller's, the
-/// aws-lc-rs provider already used by mail-auth and hickory.
-pub(super) fn tls_config(extra_roots_pem: &[u8]) -> Result<rustls::ClientConfig, RootsError> {
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    for cert in parse_extra_roots(extra_roots_pem)? {
-        roots.add(cert).map_err(|e| RootsError(e.to_string()))?;
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| RootsError(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
-}
-
 /// One client per audit: its resolver is this audit's.
 pub(super) fn build_client(
     options: &AuditOptions,
     resolver: GuardedResolver,
 ) -> Result<reqwest::Client, String> {
-    let tls = tls_config(&options.extra_roots_pem).map_err(|e| e.to_string())?;
+    let tls = https::tls_config(&options.extra_roots_pem).map_err(|e| e.to_string())?;
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .dns_resolver(resolver)

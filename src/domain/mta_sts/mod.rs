@@ -41,11 +41,12 @@ mod section;
 #[cfg(test)]
 mod tests;
 
+pub use crate::https::{RootsError, parse_extra_roots};
 pub use crate::records::mta_sts::{
     Extension, MAX_AGE_LIMIT, Mode, Policy, PolicyError, RecordError, StsRecord, is_mx_pattern,
     is_sts_record, mx_matches, parse_policy, parse_record,
 };
-pub use fetch::{RootsError, parse_extra_roots, policy_url};
+pub use fetch::policy_url;
 pub use section::{
     FetchError, Fetched, TxtAnswer, coverage, evaluate_policy, evaluate_record, judge_response,
     screen_addresses,

@@ -1,7 +1,7 @@
-use super::fetch::tls_config;
 use super::*;
 use crate::dns::DnsError;
 use crate::findings::Finding;
+use crate::https::tls_config;
 use crate::records::mta_sts::tests::GOOD;
 use std::net::IpAddr;
 use std::time::Duration;
