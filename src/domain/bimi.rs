@@ -18,20 +18,19 @@
 //! the orchestration calls once both are known. A failed lookup marks the
 //! section unknown and is never reported as a missing record.
 
-use super::name::DomainName;
+use super::AuditContext;
 use super::protocol::{self, Audited, Protocol, status_word};
-use super::{AuditContext, Checked};
 use crate::dns::{DnsError, Outcome, Rcode, trace};
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
+pub use crate::records::bimi::{BimiRecord, RecordError, Tag, VERSION, is_candidate, parse};
+use crate::records::name::DomainName;
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 
 /// The owner label of the record: the `default` selector under `_bimi`.
 const LABEL: &str = "default._bimi";
-
-/// The only version this module knows (draft §4.2).
-const VERSION: &str = "BIMI1";
 
 /// What was found for the domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -48,36 +47,6 @@ pub enum BimiStatus {
     /// A lookup failed; see `error`.
     Unknown,
 }
-
-/// One `name=value` tag of a record, as written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Tag {
-    pub name: String,
-    pub value: String,
-}
-
-/// A parsed BIMI assertion record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BimiRecord {
-    /// `l=`: where the SVG logo is, or `None` when empty.
-    pub logo_url: Option<String>,
-    /// `a=`: where the mark certificate is, or `None` when empty or absent.
-    pub authority_url: Option<String>,
-    /// Every tag in order, the version included.
-    pub tags: Vec<Tag>,
-}
-
-impl BimiRecord {
-    /// `l=` and `a=` empty: the domain asks that no logo be shown (§4.2.1).
-    pub fn is_declination(&self) -> bool {
-        self.logo_url.is_none() && self.authority_url.is_none()
-    }
-}
-
-/// Why a record is not a usable BIMI record.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct RecordError(pub String);
 
 /// The `bimi` section of the report.
 #[derive(Debug, Clone, Serialize)]
@@ -185,123 +154,6 @@ fn bimi_texts(answer: &crate::dns::Answer) -> Vec<String> {
         .map(|strings| String::from_utf8_lossy(&strings.concat()).into_owned())
         .filter(|text| is_candidate(text))
         .collect()
-}
-
-fn is_wsp(c: char) -> bool {
-    c == ' ' || c == '\t'
-}
-
-/// Whether a TXT record is meant as a BIMI record: its first tag is
-/// `v=BIMI1` (in any case, spaces allowed around `=`), or such a tag
-/// appears later, which the parser then reports as out of place.
-pub fn is_candidate(text: &str) -> bool {
-    text.split(';').any(|field| {
-        field.split_once('=').is_some_and(|(name, value)| {
-            name.trim_matches(is_wsp).eq_ignore_ascii_case("v")
-                && value.trim_matches(is_wsp).eq_ignore_ascii_case(VERSION)
-        })
-    })
-}
-
-/// Parses an assertion record (draft §4.2).
-pub fn parse(text: &str) -> Result<BimiRecord, RecordError> {
-    let fail = |m: String| Err(RecordError(m));
-    if let Some(bad) = text
-        .bytes()
-        .find(|b| !(0x20..=0x7e).contains(b) && *b != b'\t')
-    {
-        return fail(format!(
-            "the record contains the byte 0x{bad:02X}; only printable ASCII is allowed"
-        ));
-    }
-    let fields: Vec<&str> = text.split(';').collect();
-    let mut tags: Vec<Tag> = Vec::new();
-    for (i, raw) in fields.iter().enumerate() {
-        let field = raw.trim_matches(is_wsp);
-        if field.is_empty() {
-            // One trailing separator is allowed; an empty field elsewhere is not.
-            if i + 1 == fields.len() && i > 0 {
-                break;
-            }
-            return fail("the record has an empty field (two `;` in a row)".to_string());
-        }
-        let Some((name, value)) = field.split_once('=') else {
-            return fail(format!("the field `{field}` is not of the form tag=value"));
-        };
-        let name = name.trim_matches(is_wsp);
-        let value = value.trim_matches(is_wsp);
-        if !is_tag_name(name) {
-            return fail(format!("`{name}` is not a valid tag name"));
-        }
-        if tags.iter().any(|t| t.name == name) {
-            return fail(format!("the tag {name}= appears more than once"));
-        }
-        tags.push(Tag {
-            name: name.to_string(),
-            value: value.to_string(),
-        });
-    }
-    match tags.first() {
-        Some(t) if t.name == "v" && t.value == VERSION => {}
-        Some(t) if t.name == "v" && t.value.eq_ignore_ascii_case(VERSION) => {
-            return fail(format!(
-                "the version is written `v={}`; it must be exactly v={VERSION}",
-                t.value
-            ));
-        }
-        Some(t) if t.name == "v" => {
-            return fail(format!("the version v={} is not v={VERSION}", t.value));
-        }
-        _ => return fail(format!("the record must begin with v={VERSION}")),
-    }
-    let value_of = |name: &str| {
-        tags.iter()
-            .find(|t| t.name == name)
-            .map(|t| t.value.as_str())
-    };
-    let Some(logo) = value_of("l") else {
-        return fail(
-            "the record has no l= tag (the logo's https URL, or empty to decline)".to_string(),
-        );
-    };
-    let logo_url = https_url(logo).map_err(|p| RecordError(format!("l={logo} {p}")))?;
-    let authority_url = match value_of("a") {
-        // Early BIMI drafts wrote a self-asserted record as a=self.
-        None | Some("self") => None,
-        Some(a) => https_url(a).map_err(|p| RecordError(format!("a={a} {p}")))?,
-    };
-    Ok(BimiRecord {
-        logo_url,
-        authority_url,
-        tags,
-    })
-}
-
-/// `ALPHA *(ALPHA / DIGIT / "_")`, as tag names of DKIM-style tag lists.
-fn is_tag_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// An empty value, or an https URL with a host.
-fn https_url(value: &str) -> Result<Option<String>, &'static str> {
-    if value.is_empty() {
-        return Ok(None);
-    }
-    if value.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
-        return Err("contains a space or a control character");
-    }
-    let rest = value
-        .get(..8)
-        .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
-        .and_then(|_| value.get(8..))
-        .ok_or("is not an https:// URL; BIMI fetches only over HTTPS")?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() {
-        return Err("has no host name after https://");
-    }
-    Ok(Some(value.to_string()))
 }
 
 /// Judges the lookups in the order they were asked.
@@ -524,6 +376,7 @@ pub fn dmarc_prerequisite(
 mod tests {
     use super::*;
     use crate::dns::Answer;
+    use crate::records::bimi::tests::GOOD;
     use hickory_proto::rr::rdata::TXT;
     use hickory_proto::rr::{RData, Record};
 
@@ -558,78 +411,6 @@ mod tests {
 
     fn codes(c: &Checked<BimiSection>) -> Vec<&'static str> {
         c.findings.iter().map(|f| f.code).collect()
-    }
-
-    const GOOD: &str = "v=BIMI1; l=https://example.com/logo.svg; a=https://example.com/vmc.pem";
-
-    #[test]
-    fn valid_records_parse() {
-        let r = parse(GOOD).unwrap();
-        assert_eq!(r.logo_url.as_deref(), Some("https://example.com/logo.svg"));
-        assert_eq!(
-            r.authority_url.as_deref(),
-            Some("https://example.com/vmc.pem")
-        );
-        assert!(!r.is_declination());
-        for text in [
-            "v=BIMI1; l=https://example.com/logo.svg",
-            "v=BIMI1;l=https://example.com/logo.svg;",
-            "v = BIMI1 ; l = https://example.com/logo.svg ; a= ;",
-            "v=BIMI1; l=https://example.com/logo.svg; a=self",
-            "v=BIMI1; l=https://example.com/logo.svg; x=unknown-tags-are-ignored",
-            "v=BIMI1; a=https://example.com/vmc.pem; l=https://example.com/logo.svg",
-        ] {
-            let r = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
-            assert!(!r.is_declination(), "{text}");
-        }
-        for text in ["v=BIMI1; l=", "v=BIMI1; l=;", "v=BIMI1; l=; a=;"] {
-            assert!(parse(text).unwrap().is_declination(), "{text}");
-        }
-        assert!(
-            !parse("v=BIMI1; l=; a=https://example.com/vmc.pem")
-                .unwrap()
-                .is_declination()
-        );
-    }
-
-    #[test]
-    fn malformed_records_are_rejected_with_the_reason() {
-        for (text, needle) in [
-            ("l=https://example.com/logo.svg; v=BIMI1", "must begin"),
-            ("v=bimi1; l=https://example.com/logo.svg", "exactly"),
-            ("v=BIMI2; l=https://example.com/logo.svg", "not v=BIMI1"),
-            ("v=BIMI1", "no l= tag"),
-            ("v=BIMI1; a=https://example.com/vmc.pem", "no l= tag"),
-            ("v=BIMI1; l=http://example.com/logo.svg", "https://"),
-            ("v=BIMI1; l=example.com/logo.svg", "https://"),
-            ("v=BIMI1; l=https:///logo.svg", "no host"),
-            ("v=BIMI1; l=https://example.com/a b.svg", "space"),
-            (
-                "v=BIMI1; l=https://example.com/l.svg; a=http://example.com/v.pem",
-                "a=http",
-            ),
-            (
-                "v=BIMI1; l=https://example.com/l.svg; l=https://example.com/m.svg",
-                "more than once",
-            ),
-            ("v=BIMI1;; l=https://example.com/l.svg", "empty field"),
-            ("v=BIMI1; l=https://example.com/l.svg; junk", "tag=value"),
-            ("v=BIMI1; l=https://example.com/l.svg; 1x=2", "tag name"),
-            ("v=BIMI1; l=https://exämple.com/l.svg", "byte"),
-            (";v=BIMI1; l=https://example.com/l.svg", "empty field"),
-        ] {
-            let e = parse(text).expect_err(text);
-            assert!(e.0.contains(needle), "{text}: {e}");
-        }
-    }
-
-    #[test]
-    fn candidates_are_records_meant_for_bimi() {
-        assert!(is_candidate(GOOD));
-        assert!(is_candidate("V = bimi1; l="));
-        assert!(is_candidate("l=https://example.com/logo.svg; v=BIMI1"));
-        assert!(!is_candidate("v=spf1 -all"));
-        assert!(!is_candidate("v=BIMI2; l="));
     }
 
     #[test]

@@ -18,12 +18,13 @@
 //! Answers from a `--zone` overlay (or `--offline`) never pass through a
 //! validating resolver, so they cannot tell either: unknown.
 
-use super::name::DomainName;
+use super::AuditContext;
 use super::protocol::{self, Audited, Protocol, status_word};
-use super::{AuditContext, Checked};
 use crate::dns::{DnsError, Outcome, Rcode};
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
+use crate::records::name::DomainName;
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 

@@ -15,13 +15,14 @@
 //! to [`evaluate`], a pure function. A DNS failure is never "missing" or
 //! "unresolvable": the MX section or the host is then marked unknown.
 
-use super::address::is_private;
-use super::name::DomainName;
+use super::AuditContext;
 use super::protocol::{self, Audited, Protocol, status_word};
-use super::{AuditContext, Checked};
 use crate::dns::{Outcome, Rcode, trace};
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
+use crate::records::address::is_private;
+use crate::records::name::DomainName;
 use futures_util::future::join_all;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use serde::Serialize;

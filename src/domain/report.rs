@@ -13,7 +13,6 @@
 //! checked, run again" — unless an error was found among what was decided,
 //! which fails the domain whatever the rest says.
 
-use super::name::DomainName;
 use super::protocol::{self, Audited};
 use super::{AuditContext, AuditOptions, bimi, dkim, dmarc, dnssec, mta_sts, mx, spf, tls_rpt};
 use crate::dns::Resolver;
@@ -21,6 +20,7 @@ use crate::dns::trace::DnsSummary;
 use crate::findings::catalog;
 use crate::findings::requirements::{self, DomainFacts, Requirement};
 use crate::findings::{CatalogEntry, Code, Finding, Severity, Verdict, verdict};
+use crate::records::name::DomainName;
 use serde::Serialize;
 use std::collections::BTreeSet;
 

@@ -34,9 +34,10 @@
 //! of the depth above, so the audit takes as many round trips as the tree
 //! is deep (plus one when the deepest records have a, mx or exists terms).
 
+use super::AuditContext;
 use super::protocol::{self, Audited, Protocol, status_word};
-use super::{AuditContext, Checked};
 use crate::dns::{Answer, DnsError, Rcode, Resolver};
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
 use crate::spf::eval::{MAX_DNS_TERMS, MAX_VOID_LOOKUPS};
@@ -783,7 +784,8 @@ async fn is_void(resolver: &Resolver, target: &str, kind: VoidKind) -> bool {
     }
 }
 
-/// The findings the section implies (FINDINGS.md, SPF table and rules).
+/// The findings the section implies: one per problem the walk, the record
+/// and its lookup and void counts show.
 fn findings(
     section: &SpfSection,
     graph: &Graph,

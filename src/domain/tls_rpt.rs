@@ -14,17 +14,19 @@
 //! A failed lookup marks the section unknown; there is no "dns error" code
 //! for TLS-RPT, and a failure is never reported as a missing record.
 
-use super::name::DomainName;
+use super::AuditContext;
 use super::protocol::{self, Audited, Protocol, status_word};
-use super::{AuditContext, Checked};
 use crate::dns::{DnsError, Outcome, Rcode, trace};
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
+use crate::records::name::DomainName;
+use crate::records::tag_list::{Kind, Space, Syntax, TagList};
+pub use crate::records::tls_rpt::{
+    RecordError, Tag, TlsRptRecord, VERSION, is_candidate, parse, report_uri_problem,
+};
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
-
-/// The version field every record begins with (RFC 8460 §3).
-const VERSION: &str = "v=TLSRPTv1";
 
 /// The owner name of the record, below the domain.
 const LABEL: &str = "_smtp._tls";
@@ -42,27 +44,6 @@ pub enum TlsRptStatus {
     /// The lookup failed; see `error`.
     Unknown,
 }
-
-/// One `name=value` field of a record, as written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Tag {
-    pub name: String,
-    pub value: String,
-}
-
-/// A parsed TLS-RPT record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsRptRecord {
-    /// The report URIs of every `rua` field, in order.
-    pub rua: Vec<String>,
-    /// Every field after the version, in order.
-    pub tags: Vec<Tag>,
-}
-
-/// Why a record is not a usable TLS-RPT record.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct RecordError(pub String);
 
 /// The `tls_rpt` section of the report.
 #[derive(Debug, Clone, Serialize)]
@@ -114,156 +95,6 @@ pub async fn check(cx: &AuditContext<'_>) -> Checked<TlsRptSection> {
         ))),
     };
     evaluate(cx.domain, &outcome)
-}
-
-/// Whether a TXT record is meant as a TLS-RPT record: it begins with the
-/// version, in any case, or carries a `v=TLSRPTv1` field somewhere.
-pub fn is_candidate(text: &str) -> bool {
-    let starts = text
-        .get(..VERSION.len())
-        .is_some_and(|p| p.eq_ignore_ascii_case(VERSION));
-    starts
-        || text
-            .split(';')
-            .any(|field| field.trim_matches(is_wsp).eq_ignore_ascii_case(VERSION))
-}
-
-fn is_wsp(c: char) -> bool {
-    c == ' ' || c == '\t'
-}
-
-/// Parses a record strictly by the ABNF of RFC 8460 §3.
-pub fn parse(text: &str) -> Result<TlsRptRecord, RecordError> {
-    let fail = |m: String| Err(RecordError(m));
-    if let Some(bad) = text
-        .bytes()
-        .find(|b| !(0x20..=0x7e).contains(b) && *b != b'\t')
-    {
-        return fail(format!(
-            "the record contains the byte 0x{bad:02X}; only printable ASCII is allowed"
-        ));
-    }
-    let mut fields = text.split(';');
-    let first = fields.next().unwrap_or_default().trim_end_matches(is_wsp);
-    if first != VERSION {
-        return fail(if first.starts_with(VERSION) {
-            format!("{VERSION} must be followed by `;` before the next field: `{first}`")
-        } else if first.eq_ignore_ascii_case(VERSION) {
-            format!("the version is written `{first}`; it must be exactly {VERSION} (case matters)")
-        } else {
-            format!("the record must begin with {VERSION}; it begins with `{first}`")
-        });
-    }
-    let fields: Vec<&str> = fields.collect();
-    let mut record = TlsRptRecord {
-        rua: Vec::new(),
-        tags: Vec::new(),
-    };
-    for (i, raw) in fields.iter().enumerate() {
-        let field = raw.trim_matches(is_wsp);
-        if field.is_empty() {
-            // One trailing separator is allowed; an empty field elsewhere is not.
-            if i + 1 == fields.len() {
-                break;
-            }
-            return fail("the record has an empty field (two `;` in a row)".to_string());
-        }
-        let Some((name, value)) = field.split_once('=') else {
-            return fail(format!("the field `{field}` is not of the form name=value"));
-        };
-        if !is_ext_name(name) {
-            return fail(format!(
-                "the field name `{name}` is not valid: it must start with a letter or digit and \
-                 hold at most 32 letters, digits, `_`, `-` or `.`, with no space around `=`"
-            ));
-        }
-        match name {
-            "v" => return fail(format!("the version field appears again: `{field}`")),
-            "rua" => record.rua.extend(parse_rua(value)?),
-            _ if name.eq_ignore_ascii_case("rua") => {
-                return fail(format!(
-                    "the field name `{name}` must be written rua, in lower case"
-                ));
-            }
-            _ => {
-                if value.is_empty() || value.bytes().any(|b| !is_ext_value_byte(b)) {
-                    return fail(format!(
-                        "the value of `{name}` must be one or more printable characters without \
-                         space, `=` or `;`"
-                    ));
-                }
-            }
-        }
-        record.tags.push(Tag {
-            name: name.to_string(),
-            value: value.to_string(),
-        });
-    }
-    if record.rua.is_empty() {
-        return fail("the record has no rua= field naming where reports go".to_string());
-    }
-    Ok(record)
-}
-
-/// `tlsrpt-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")`
-fn is_ext_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.len() <= 32
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-}
-
-/// `%x21-3A / %x3C / %x3E-7E`: visible characters except `;` and `=`.
-fn is_ext_value_byte(b: u8) -> bool {
-    matches!(b, 0x21..=0x3a | 0x3c | 0x3e..=0x7e)
-}
-
-/// The URIs of a `rua` value: comma-separated, `mailto:` or `https:`.
-fn parse_rua(value: &str) -> Result<Vec<String>, RecordError> {
-    let mut uris = Vec::new();
-    for uri in value.split(',').map(|u| u.trim_matches(is_wsp)) {
-        if uri.is_empty() {
-            return Err(RecordError(format!(
-                "rua=`{value}` has an empty URI (a stray comma, or no URI at all)"
-            )));
-        }
-        if let Some(problem) = report_uri_problem(uri) {
-            return Err(RecordError(format!("the rua URI `{uri}` {problem}")));
-        }
-        uris.push(uri.to_string());
-    }
-    Ok(uris)
-}
-
-/// Why a report URI is unusable, if it is.
-fn report_uri_problem(uri: &str) -> Option<&'static str> {
-    if uri.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
-        return Some("contains a space or a control character");
-    }
-    let Some((scheme, rest)) = uri.split_once(':') else {
-        return Some("must use the mailto: or https: scheme (RFC 8460 §3)");
-    };
-    if scheme.eq_ignore_ascii_case("mailto") {
-        let address = rest.split('?').next().unwrap_or_default();
-        match address.rsplit_once('@') {
-            Some((local, domain)) if !local.is_empty() && domain.contains('.') => None,
-            _ => {
-                Some("is not a mailto: URI with an address such as mailto:tls-reports@example.com")
-            }
-        }
-    } else if scheme.eq_ignore_ascii_case("https") {
-        let host = rest
-            .strip_prefix("//")
-            .map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
-        match host {
-            Some(h) if !h.is_empty() => None,
-            _ => {
-                Some("is not an https: URL with a host such as https://reports.example.com/tlsrpt")
-            }
-        }
-    } else {
-        Some("must use the mailto: or https: scheme (RFC 8460 §3)")
-    }
 }
 
 /// Judges the TXT answer at `_smtp._tls.<domain>`.
@@ -383,14 +214,14 @@ pub fn evaluate(domain: &DomainName, outcome: &Outcome) -> Checked<TlsRptSection
 fn proposal(records: &[String], example: &str) -> String {
     let mut uris: Vec<String> = Vec::new();
     for text in records {
-        for field in text.split(';') {
-            let Some((name, value)) = field.trim_matches(is_wsp).split_once('=') else {
+        for spec in TagList::split(text, Syntax::EXTENSIBLE).specs {
+            let (Kind::Tag(tag) | Kind::BadName(tag)) = spec.kind else {
                 continue;
             };
-            if !name.trim_matches(is_wsp).eq_ignore_ascii_case("rua") {
+            if !tag.name.eq_ignore_ascii_case("rua") {
                 continue;
             }
-            for uri in value.split(',').map(|u| u.trim_matches(is_wsp)) {
+            for uri in tag.value.split(',').map(|u| Space::Wsp.trim(u)) {
                 if !uri.is_empty()
                     && report_uri_problem(uri).is_none()
                     && !uris.iter().any(|u| u == uri)
@@ -438,64 +269,6 @@ mod tests {
 
     fn codes(c: &Checked<TlsRptSection>) -> Vec<&'static str> {
         c.findings.iter().map(|f| f.code).collect()
-    }
-
-    #[test]
-    fn valid_records_parse() {
-        let r = parse("v=TLSRPTv1; rua=mailto:tls@example.com").unwrap();
-        assert_eq!(r.rua, vec!["mailto:tls@example.com"]);
-        let r = parse("v=TLSRPTv1;rua=mailto:a@example.com , https://r.example.net/tls;").unwrap();
-        assert_eq!(
-            r.rua,
-            vec!["mailto:a@example.com", "https://r.example.net/tls"]
-        );
-        let r = parse("v=TLSRPTv1 ; rua=MAILTO:a@example.com; ext-1.x=some:value ; ").unwrap();
-        assert_eq!(r.tags.len(), 2);
-        assert_eq!(r.tags[1].name, "ext-1.x");
-        let r = parse("v=TLSRPTv1; rua=mailto:a@example.com; rua=https://r.example.net").unwrap();
-        assert_eq!(r.rua.len(), 2);
-    }
-
-    #[test]
-    fn malformed_records_are_rejected_with_the_reason() {
-        for (text, needle) in [
-            ("v=TLSRPTv1", "no rua"),
-            ("v=TLSRPTv1;", "no rua"),
-            ("v=TLSRPTv1; ext=1", "no rua"),
-            ("rua=mailto:a@example.com; v=TLSRPTv1", "must begin"),
-            ("v=tlsrptv1; rua=mailto:a@example.com", "case matters"),
-            ("v=TLSRPTv1 rua=mailto:a@example.com", "followed by `;`"),
-            ("v=TLSRPTv1; rua=http://r.example.net/", "mailto: or https:"),
-            ("v=TLSRPTv1; rua=tls@example.com", "mailto: or https:"),
-            ("v=TLSRPTv1; rua=mailto:nobody", "mailto: URI"),
-            ("v=TLSRPTv1; rua=https:///path", "https: URL"),
-            ("v=TLSRPTv1; rua=mailto:a@example.com,", "empty URI"),
-            ("v=TLSRPTv1; rua=", "empty URI"),
-            ("v=TLSRPTv1;; rua=mailto:a@example.com", "empty field"),
-            ("v=TLSRPTv1; rua = mailto:a@example.com", "field name"),
-            ("v=TLSRPTv1; rua=mailto:a@example.com; ext", "name=value"),
-            ("v=TLSRPTv1; rua=mailto:a@example.com; x=", "value of `x`"),
-            (
-                "v=TLSRPTv1; rua=mailto:a@example.com; x=a b",
-                "value of `x`",
-            ),
-            ("v=TLSRPTv1; RUA=mailto:a@example.com", "lower case"),
-            ("v=TLSRPTv1; rua=mailto:a@example.com; v=TLSRPTv1", "again"),
-            ("v=TLSRPTv1; rua=mailto:a@example.com; _x=1", "field name"),
-            ("v=TLSRPTv1; rua=mailto:é@example.com", "byte"),
-        ] {
-            let e = parse(text).expect_err(text);
-            assert!(e.0.contains(needle), "{text}: {e}");
-        }
-    }
-
-    #[test]
-    fn candidates_are_records_meant_for_tls_rpt() {
-        assert!(is_candidate("v=TLSRPTv1; rua=mailto:a@example.com"));
-        assert!(is_candidate("V=tlsrptv1;rua=mailto:a@example.com"));
-        assert!(is_candidate("rua=mailto:a@example.com; v=TLSRPTv1"));
-        assert!(!is_candidate("v=spf1 -all"));
-        assert!(!is_candidate("google-site-verification=abc"));
     }
 
     #[test]

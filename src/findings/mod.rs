@@ -160,3 +160,10 @@ impl FailOn {
         findings.iter().any(|f| f.severity >= threshold)
     }
 }
+
+/// A check's outcome: its section of the report and its findings.
+#[derive(Debug, Clone)]
+pub struct Checked<S> {
+    pub section: S,
+    pub findings: Vec<Finding>,
+}

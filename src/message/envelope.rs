@@ -28,9 +28,9 @@
 //! the caller can report SPF as not evaluated rather than guess.
 
 use super::headers::unfold;
-use crate::domain::address::is_private;
 use crate::findings::Finding;
 use crate::findings::catalog;
+use crate::records::address::is_private;
 use mail_parser::Header;
 use serde::Serialize;
 use std::net::IpAddr;

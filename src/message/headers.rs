@@ -32,7 +32,7 @@
 
 use super::dkim::{Tag, WrittenTags};
 use super::limits::DEFAULT_MAX_DKIM_SIGNATURES;
-use crate::domain::Checked;
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
 use mail_parser::{Header, Message, MessageParser};

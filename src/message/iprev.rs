@@ -9,7 +9,7 @@
 
 use crate::dns::Resolver;
 use crate::dns::answered::Answered;
-use crate::domain::Checked;
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
 use hickory_proto::rr::RecordType;

@@ -244,7 +244,7 @@ async fn verify(
         match &parsed {
             Some(message) => {
                 let v = dkim::verify_within(&cx, message, &budget).await;
-                crate::domain::Checked {
+                crate::findings::Checked {
                     section: v.section,
                     findings: v.findings,
                 }

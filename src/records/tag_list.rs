@@ -117,6 +117,22 @@ pub struct Tag<'a> {
     pub value: &'a str,
 }
 
+/// A tag as a parsed record keeps it: name and value as written, owned.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OwnedTag {
+    pub name: String,
+    pub value: String,
+}
+
+impl From<Tag<'_>> for OwnedTag {
+    fn from(tag: Tag<'_>) -> OwnedTag {
+        OwnedTag {
+            name: tag.name.to_string(),
+            value: tag.value.to_string(),
+        }
+    }
+}
+
 /// What one `;`-separated piece of a tag list is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind<'a> {

@@ -14,6 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["dns"],
     &["store"],
     &["records"],
+    &["https"],
     &["findings"],
     &["spf"],
     &["domain", "message"],
@@ -131,13 +132,19 @@ fn lib_rs_lists_every_layer_in_order() {
         .iter()
         .flat_map(|l| l.iter().map(|m| m.to_string()))
         .collect();
-    assert_eq!(declared, layered, "lib.rs and LAYERS name different modules");
+    assert_eq!(
+        declared, layered,
+        "lib.rs and LAYERS name different modules"
+    );
     let mut last = 0;
     for module in LAYERS.iter().flat_map(|l| l.iter()) {
         let at = lib
             .find(&format!("[`{module}`]"))
             .unwrap_or_else(|| panic!("the lib.rs doc does not describe [`{module}`]"));
-        assert!(at >= last, "the lib.rs doc lists [`{module}`] out of layer order");
+        assert!(
+            at >= last,
+            "the lib.rs doc lists [`{module}`] out of layer order"
+        );
         last = at;
     }
 }

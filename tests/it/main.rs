@@ -29,6 +29,7 @@ mod fail_closed;
 mod hostile;
 mod http;
 mod http_service;
+mod layers;
 mod message_fixtures;
 mod message_headers;
 mod message_limits;

@@ -61,7 +61,7 @@ mod structure;
 #[cfg(test)]
 mod tests;
 
-use crate::domain::Checked;
+use crate::findings::Checked;
 use crate::message::MessageContext;
 use crate::message::dkim;
 use crate::message::limits::Budget;

@@ -5,7 +5,7 @@
 
 use super::headers::{ArcHeader, Kind};
 use super::{ChainBroken, MAX_SETS, broken};
-use crate::domain::dkim::decode_base64;
+use crate::records::dkim_key::decode_base64;
 use crate::records::tag_list::Space;
 use mail_auth::crypto::Algorithm;
 use mail_auth::dkim::Canonicalization;

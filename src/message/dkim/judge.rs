@@ -9,7 +9,7 @@ use super::findings::{format_duration, format_time};
 use super::signatures::{SignatureHeader, WrittenTags};
 use super::verify::{KeyLookup, body_hash, header_hash_input, key_unusable, verify_with_key};
 use super::{DkimProblem, DkimResult, DkimSignature};
-use crate::domain::dkim::KeyRecord;
+use crate::records::dkim_key::KeyRecord;
 use crate::records::tag_list::Space;
 use mail_auth::crypto::{Algorithm, CryptoError, HashAlgorithm};
 use mail_auth::dkim::{Canonicalization, DkimError, Signature};

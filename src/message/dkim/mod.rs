@@ -68,7 +68,7 @@ pub(crate) use signatures::{Tag, WrittenTags};
 
 use super::MessageContext;
 use super::limits::Budget;
-use crate::domain::Checked;
+use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
 use findings::finding_for;

@@ -6,7 +6,7 @@ use super::judge::*;
 use super::signatures::*;
 use super::verify::*;
 use super::*;
-use crate::domain::dkim::{KeyRecord, decode_base64, read_key_record};
+use crate::records::dkim_key::{KeyRecord, decode_base64, read_key_record};
 use mail_auth::crypto::{Algorithm, CryptoError, HashAlgorithm};
 use mail_auth::dkim::{Canonicalization, DkimError, Signature};
 use mail_auth::{DkimOutput, DnsError as AuthDnsError, Error as AuthError};

@@ -19,7 +19,9 @@
 use super::judge::{Verdict, bad_signature};
 use super::{DkimProblem, DkimResult};
 use crate::dns::{DnsError, Rcode, Resolver};
-use crate::domain::dkim::{KeyAlgorithm, KeyRecord, KeyStatus, decode_base64, read_key_record};
+use crate::records::dkim_key::{
+    KeyAlgorithm, KeyRecord, KeyStatus, decode_base64, read_key_record,
+};
 use crate::records::tag_list::Space;
 use hickory_proto::dnssec::PublicKey as _;
 use hickory_proto::rr::{Name, RecordType};

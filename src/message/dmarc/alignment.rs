@@ -4,7 +4,7 @@
 //! the SPF and DKIM sides combine into one result, `temperror` included.
 
 use super::{AlignmentMatch, AuthResult, Claim, DmarcResult};
-use crate::domain::dmarc::Alignment;
+use crate::records::dmarc::Alignment;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Decision {

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::dns::Resolver;
 use crate::dns::answered::Answered;
-use crate::domain::dmarc::{self as audit, Alignment, DmarcRecord, Policy, Psd};
+use crate::records::dmarc::{self as audit, Alignment, DmarcRecord, Policy, Psd};
 use futures_util::future::join_all;
 use mail_auth::dmarc::verify::DmarcParameters;
 use mail_auth::{

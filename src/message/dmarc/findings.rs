@@ -5,9 +5,9 @@
 
 use super::evaluate::misalignment;
 use super::{AuthResult, DmarcEvaluation, DmarcResult, IdentifierAlignment};
-use crate::domain::dmarc::{Alignment, Policy};
 use crate::findings::Finding;
 use crate::findings::catalog;
+use crate::records::dmarc::{Alignment, Policy};
 
 pub(super) fn message_findings(e: &DmarcEvaluation) -> Vec<Finding> {
     let mut findings = Vec::new();

@@ -19,7 +19,7 @@
 //!   parses counts, a record that starts with `v=DMARC1` but does not parse
 //!   makes the result `permerror`, and a failed query makes it `temperror`.
 //!   The walk order and the Organizational Domain rule (§4.10.2) are the
-//!   domain audit's ([`crate::domain::dmarc`]), which also parses the applied
+//!   records layer's ([`crate::records::dmarc`]), which also parses the applied
 //!   record strictly for the report.
 //! - **The policy the receiver applies** (RFC 9989 §4.7, §4.10.1): `p` for
 //!   the author's own record; `np` for a non-existent author domain when it
@@ -57,10 +57,10 @@ mod walk;
 
 use crate::dns::Resolver;
 use crate::dns::answered::Answered;
-use crate::domain::Checked;
-use crate::domain::dmarc::{Alignment, DmarcRecord, Policy, WalkStep};
-use crate::domain::name::DomainName;
+use crate::findings::Checked;
 use crate::message::MessageContext;
+use crate::records::dmarc::{Alignment, DmarcRecord, Policy, WalkStep};
+use crate::records::name::DomainName;
 use crate::spf::SpfResult;
 use evaluate::run;
 use findings::message_findings;

@@ -4,7 +4,7 @@
 //! step.
 
 use super::walk::Found;
-use crate::domain::dmarc::{Alignment, Policy};
+use crate::records::dmarc::{Alignment, Policy};
 
 pub(super) fn policy_of(policy: &mail_auth::dmarc::Policy) -> Policy {
     match policy {

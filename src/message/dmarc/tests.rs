@@ -5,7 +5,7 @@ use super::findings::{with_tag, without_tag};
 use super::policy::{choose_policy, has_tag};
 use super::walk::{Found, Judged, judge};
 use super::*;
-use crate::domain::dmarc::{Alignment, Policy};
+use crate::records::dmarc::{Alignment, Policy};
 use crate::spf::SpfResult;
 use mail_auth::dns::TxtRecordParser;
 

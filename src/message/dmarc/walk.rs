@@ -5,7 +5,7 @@
 //! and the Organizational Domain rule (§4.10.2) are the domain audit's.
 
 use crate::dns::{DnsError, Rcode, Resolver};
-use crate::domain::dmarc::{self as audit, Psd, StepOutcome, WalkStep};
+use crate::records::dmarc::{self as audit, Psd, StepOutcome, WalkStep};
 use hickory_proto::rr::{Name, RecordType};
 use mail_auth::dns::TxtRecordParser;
 

@@ -1,0 +1,149 @@
+//! Asking DNS for each selector's key records (RFC 6376 §3.6.2).
+
+use super::{COMMON_SELECTORS, SelectorSource};
+use crate::dns::{Answer, DnsError, Rcode, Resolver};
+use crate::records::name::DomainName;
+use hickory_proto::rr::{Name, RData, RecordType};
+
+/// The selectors to ask, the caller's first, each once.
+pub(super) fn plan(domain: &DomainName, given: &[String]) -> Vec<(String, SelectorSource)> {
+    let mut plan: Vec<(String, SelectorSource)> = Vec::new();
+    let given = given
+        .iter()
+        .map(|s| (normalize_selector(s, domain), SelectorSource::Given));
+    let probed = COMMON_SELECTORS
+        .iter()
+        .map(|s| (s.to_string(), SelectorSource::Probed));
+    for (selector, source) in given.chain(probed) {
+        if !plan.iter().any(|(s, _)| *s == selector) {
+            plan.push((selector, source));
+        }
+    }
+    plan
+}
+
+/// A selector as users paste it: sometimes the whole key name, copied from
+/// their DNS panel, with a final dot or capitals.
+pub(super) fn normalize_selector(raw: &str, domain: &DomainName) -> String {
+    let lower = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    let full_suffix = format!("._domainkey.{}", domain.ascii);
+    lower
+        .strip_suffix(&full_suffix)
+        .or_else(|| lower.strip_suffix("._domainkey"))
+        .unwrap_or(&lower)
+        .to_string()
+}
+
+/// The key name of a selector, if the selector can be part of a DNS name
+/// (RFC 6376 §3.1: dot-separated labels).
+pub(super) fn key_name(selector: &str, domain: &DomainName) -> Result<(String, Name), String> {
+    let text = format!("{selector}._domainkey.{}", domain.ascii);
+    if selector.is_empty() {
+        return Err("the selector is empty".into());
+    }
+    for label in selector.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err(format!(
+                "`{selector}` has an empty label or one longer than 63 characters"
+            ));
+        }
+        if let Some(bad) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Err(format!(
+                "`{selector}` contains `{bad}`; a selector holds only letters, digits, \
+                 hyphens and dots"
+            ));
+        }
+    }
+    if text.len() > 253 {
+        return Err(format!("{text} is longer than 253 characters"));
+    }
+    let mut name = Name::from_ascii(&text).map_err(|e| format!("`{text}`: {e}"))?;
+    name.set_fqdn(true);
+    Ok((text, name))
+}
+
+/// What the DNS said at one selector: the input of [`evaluate`].
+#[derive(Debug, Clone)]
+pub(super) struct Fetched {
+    pub(super) selector: String,
+    pub(super) source: SelectorSource,
+    pub(super) name: String,
+    pub(super) answer: Result<TxtAnswer, FetchError>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct TxtAnswer {
+    /// Each TXT record, its character-strings joined.
+    pub(super) records: Vec<Vec<u8>>,
+    pub(super) cname_chain: Vec<String>,
+    pub(super) nxdomain: bool,
+    /// Not asked: the domain itself does not exist (RFC 8020 §2).
+    pub(super) below_nxdomain: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum FetchError {
+    Dns(DnsError),
+    BadSelector(String),
+}
+
+impl From<&Answer> for TxtAnswer {
+    fn from(answer: &Answer) -> TxtAnswer {
+        TxtAnswer {
+            records: answer.txt().into_iter().map(|s| s.concat()).collect(),
+            cname_chain: answer
+                .records
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::CNAME(c) => Some(c.0.to_ascii()),
+                    _ => None,
+                })
+                .collect(),
+            nxdomain: answer.rcode == Rcode::NXDomain,
+            below_nxdomain: false,
+        }
+    }
+}
+
+/// The answer at one selector; with `domain_absent`, what the domain's
+/// NXDOMAIN already says, without asking.
+pub(super) async fn fetch(
+    resolver: &Resolver,
+    domain: &DomainName,
+    selector: String,
+    source: SelectorSource,
+    domain_absent: bool,
+) -> Fetched {
+    let (name, answer) = match key_name(&selector, domain) {
+        Ok((text, _)) if domain_absent => {
+            let nothing = TxtAnswer {
+                records: Vec::new(),
+                cname_chain: Vec::new(),
+                nxdomain: true,
+                below_nxdomain: true,
+            };
+            (text, Ok(nothing))
+        }
+        Ok((text, name)) => {
+            let answer = resolver
+                .lookup(&name, RecordType::TXT)
+                .await
+                .map(|a| TxtAnswer::from(&a))
+                .map_err(FetchError::Dns);
+            (text, answer)
+        }
+        Err(reason) => (
+            format!("{selector}._domainkey.{}", domain.ascii),
+            Err(FetchError::BadSelector(reason)),
+        ),
+    };
+    Fetched {
+        selector,
+        source,
+        name,
+        answer,
+    }
+}

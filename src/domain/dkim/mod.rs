@@ -1,0 +1,223 @@
+//! DKIM in the domain audit: which selectors of the domain publish a key
+//! record, and whether each key can verify signatures.
+//!
+//! Keys live at `<selector>._domainkey.<domain>` (RFC 6376 §3.6.2.1) and the
+//! signer picks the selector, so DNS cannot list them. The audit asks the
+//! selectors the caller names and the [`COMMON_SELECTORS`], all at once, and
+//! reads every TXT record there that is a key record:
+//!
+//! - as an RFC 6376 §3.2 tag-list with the key tags of §3.6.1 (`v`, `h`,
+//!   `k`, `n`, `p`, `s`, `t`), its character-strings joined without
+//!   separator (§3.6.2.2);
+//! - `p=` empty is a revoked key (§3.6.1); otherwise it is base64 (§2.6,
+//!   folding whitespace allowed) of an RSA key — a SubjectPublicKeyInfo
+//!   (RFC 5280 §4.1.2.7) holding an RSAPublicKey (RFC 8017 §A.1.1), or the
+//!   bare RSAPublicKey some publish — whose modulus must have at least 1024
+//!   bits (RFC 8301 §3.2), or of an Ed25519 key, exactly its 32 bytes
+//!   (RFC 8463 §4.2);
+//! - `t=y` marks testing and `h=` restricts the hash (RFC 6376 §3.6.1);
+//!   SHA-1 alone is unusable since RFC 8301 §3.1.
+//!
+//! Finding no key is weak evidence: the probe list cannot name every
+//! provider's selector, so without a selector from the caller the result is
+//! "unknown", and a lookup that failed is never read as "no key".
+//!
+//! A domain that does not exist has no keys: NXDOMAIN for a name means no
+//! name below it exists either (RFC 8020 §2). So the selectors are asked
+//! once the domain's own TXT question has answered — the question the SPF
+//! check asks at the same moment, so waiting for it sends nothing more —
+//! and not at all when that answer is NXDOMAIN for the domain itself (not
+//! for the target of a CNAME there). That keeps an audit of a domain that
+//! does not exist from costing a question per selector; it delays the
+//! selector answers by one round trip, which the audit's longer chains (MX
+//! hosts, SPF includes, the MTA-STS policy) usually take anyway.
+
+use super::AuditContext;
+use super::protocol::{self, Audited, Protocol};
+use crate::dns::Rcode;
+use crate::findings::Checked;
+use futures_util::future::join_all;
+use hickory_proto::rr::RecordType;
+use serde::Serialize;
+
+mod evaluate;
+mod fetch;
+mod findings;
+#[cfg(test)]
+mod tests;
+
+pub use crate::records::dkim_key::{KeyAlgorithm, KeyRecord, KeyStatus};
+
+/// Selectors probed on every audit: the fixed defaults of widely used mail
+/// services, and generic names many self-hosted signers are set up with.
+pub const COMMON_SELECTORS: &[&str] = &[
+    "google",        // Google Workspace
+    "selector1",     // Microsoft 365 (CNAME to the tenant's key)
+    "selector2",     // Microsoft 365, the key rotated to next
+    "k1",            // Mailchimp, Mailgun
+    "k2",            // Mailchimp
+    "k3",            // Mailchimp
+    "s1",            // SendGrid and many others
+    "s2",            // SendGrid and many others
+    "default",       // cPanel, rspamd and many self-hosted setups
+    "dkim",          // generic
+    "mail",          // generic; Yandex
+    "smtp",          // Mailgun
+    "mx",            // Mailgun (older domains)
+    "mandrill",      // Mandrill (Mailchimp Transactional)
+    "mxvault",       // MXVault
+    "fm1",           // Fastmail
+    "fm2",           // Fastmail
+    "fm3",           // Fastmail
+    "protonmail",    // Proton Mail
+    "protonmail2",   // Proton Mail
+    "protonmail3",   // Proton Mail
+    "mailjet",       // Mailjet
+    "zendesk1",      // Zendesk
+    "zendesk2",      // Zendesk
+    "cm",            // Campaign Monitor
+    "everlytickey1", // Everlytic
+    "everlytickey2", // Everlytic
+];
+
+/// The audit's DKIM verdict on the domain as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DkimStatus {
+    /// At least one selector holds a key record (usable or not).
+    Found,
+    /// The caller named selectors; neither they nor the common ones hold a
+    /// key record.
+    NotFound,
+    /// No key at the common selectors and none given, so DKIM may still use
+    /// a selector nobody asked about; or lookups failed.
+    Unknown,
+}
+
+/// Whether the caller named a selector or the audit tried it on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectorSource {
+    Given,
+    Probed,
+}
+
+/// What one selector's lookup showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectorStatus {
+    /// At least one key record, usable or not.
+    KeyFound,
+    /// The name does not exist or holds no key record.
+    NotFound,
+    /// The lookup failed; a key may well be there.
+    Unknown,
+    /// The given selector cannot be a DNS name, so it was not asked.
+    InvalidName,
+}
+
+/// One selector asked about.
+#[derive(Debug, Clone, Serialize)]
+pub struct SelectorReport {
+    pub selector: String,
+    /// `<selector>._domainkey.<domain>`, the name asked.
+    pub name: String,
+    pub source: SelectorSource,
+    pub status: SelectorStatus,
+    /// The DNS failure, or why the selector is not a valid name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// CNAME targets followed from `name`, in order; the records came from
+    /// the last one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cname_chain: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<KeyRecord>,
+    /// TXT records at the name that are not DKIM key records (a wildcard
+    /// SPF record, a stray note); they do not count as keys.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_txt: Vec<String>,
+}
+
+/// The `dkim` section of a domain audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct DkimSection {
+    pub status: DkimStatus,
+    /// One sentence for people: what was found, or why it is unknown.
+    pub summary: String,
+    /// Every selector asked, the caller's first.
+    pub selectors_checked: Vec<String>,
+    /// Selectors with a key record or a failed lookup, and every selector
+    /// the caller gave.
+    pub selectors: Vec<SelectorReport>,
+}
+
+impl Audited for DkimSection {
+    fn protocol(&self) -> &'static Protocol {
+        &protocol::DKIM
+    }
+
+    fn undecided(&self) -> Option<String> {
+        let failed = self
+            .selectors
+            .iter()
+            .find(|s| s.status == SelectorStatus::Unknown)?;
+        Some(format!(
+            "the TXT lookup for {} failed ({})",
+            failed.name,
+            failed.error.as_deref().unwrap_or("no answer")
+        ))
+    }
+
+    fn summary(&self) -> String {
+        self.summary.clone()
+    }
+}
+
+impl DkimSection {
+    /// Keys a receiver can verify a current signature with: valid, not
+    /// revoked, RSA of at least 1024 bits or Ed25519, allowing SHA-256 and
+    /// the email service.
+    pub fn usable_keys(&self) -> impl Iterator<Item = (&SelectorReport, &KeyRecord)> {
+        self.selectors
+            .iter()
+            .flat_map(|s| s.keys.iter().map(move |k| (s, k)))
+            .filter(|(_, k)| k.usable)
+    }
+
+    /// For the provider checklist: `Some(true)` when a usable key was
+    /// found, `Some(false)` when only unusable keys were found or nothing
+    /// at the selectors the caller gave, `None` when that cannot be told
+    /// (lookups failed, or no selector given and none found).
+    pub fn has_usable_key(&self) -> Option<bool> {
+        if self.usable_keys().next().is_some() {
+            return Some(true);
+        }
+        if self
+            .selectors
+            .iter()
+            .any(|s| s.status == SelectorStatus::Unknown)
+        {
+            return None;
+        }
+        if self.selectors.iter().any(|s| !s.keys.is_empty()) {
+            return Some(false);
+        }
+        match self.status {
+            DkimStatus::NotFound => Some(false),
+            DkimStatus::Found | DkimStatus::Unknown => None,
+        }
+    }
+}
+
+/// Looks up every selector concurrently, unless the domain does not
+/// exist, and judges what comes back.
+pub async fn check(cx: &AuditContext<'_>) -> Checked<DkimSection> {
+    let apex = cx.resolver.lookup(&cx.domain.fqdn(), RecordType::TXT).await;
+    let absent = apex.is_ok_and(|a| a.rcode == Rcode::NXDomain && a.records.is_empty());
+    let lookups = fetch::plan(cx.domain, &cx.options.selectors)
+        .into_iter()
+        .map(|(selector, source)| fetch::fetch(cx.resolver, cx.domain, selector, source, absent));
+    let fetched = join_all(lookups).await;
+    evaluate::evaluate(cx.domain, fetched)
+}
