@@ -18,8 +18,8 @@ mod support;
 
 use mailvet::dns::{Dns, Settings, UpstreamChoice};
 use mailvet::domain::AuditOptions;
-use mailvet::domain::name::DomainName;
 use mailvet::domain::report;
+use mailvet::records::name::DomainName;
 use mailvet::spf::record::{Mechanism, SpfRecord};
 use serde_json::Value;
 use std::path::PathBuf;

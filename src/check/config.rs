@@ -15,8 +15,8 @@
 //! that is no config is not copied into a CI log.
 
 use crate::domain::dmarc::Policy;
-use crate::domain::name::{DomainName, is_dkim_selector};
 use crate::local_file::{self, FileError};
+use crate::records::name::{DomainName, is_dkim_selector};
 use crate::untrusted::{escape_controls, excerpt, quoted};
 use serde::Deserialize;
 use std::net::IpAddr;

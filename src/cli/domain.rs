@@ -6,9 +6,9 @@
 
 use super::UsageError;
 use super::audit::AuditArgs;
-use crate::domain::name::{self, DomainName};
 use crate::domain::report::{self, DomainReport};
 use crate::local_file;
+use crate::records::name::{self, DomainName};
 use crate::render::{self, Suite, ZoneLocator, text::Style};
 use clap::Args;
 use futures_util::stream::{self, StreamExt};

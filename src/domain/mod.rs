@@ -19,12 +19,6 @@ pub mod report;
 pub mod spf;
 pub mod tls_rpt;
 
-// The name and address classes moved to the records layer and a check's
-// outcome to findings; these paths keep the code above that still names
-// them here compiling.
-pub use crate::findings::Checked;
-pub use crate::records::{address, name};
-
 use crate::dns::Resolver;
 use crate::records::name::DomainName;
 use std::time::Duration;

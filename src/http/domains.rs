@@ -19,10 +19,10 @@ use super::extract::{ApiJson, ApiQuery, QueryParams, ReportParams, flag, pairs};
 use super::problem::{Problem, ProblemType};
 use crate::dns::QuestionBudget;
 use crate::domain::AuditOptions;
-use crate::domain::name::DomainName;
 use crate::domain::report::{self, DomainReport};
 use crate::findings::Code;
 use crate::findings::catalog::CATALOG;
+use crate::records::name::DomainName;
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::response::Json;
@@ -49,7 +49,7 @@ pub(super) fn batch_body_limit(max_batch: usize) -> usize {
 /// A DKIM selector as the request gave it, checked and lower-cased.
 fn selector(value: &str, field: &str) -> Result<String, Problem> {
     let s = value.trim().to_ascii_lowercase();
-    if crate::domain::name::is_dkim_selector(&s) {
+    if crate::records::name::is_dkim_selector(&s) {
         Ok(s)
     } else {
         Err(Problem::new(

@@ -9,8 +9,8 @@ use crate::support;
 
 use hickory_proto::rr::{Name, RecordType};
 use mailvet::dns::{Dns, Resolver};
-use mailvet::domain::Checked;
 use mailvet::domain::bimi::{self, BimiSection, BimiStatus};
+use mailvet::findings::Checked;
 use mailvet::findings::{Finding, Severity};
 use std::path::Path;
 use std::sync::Arc;

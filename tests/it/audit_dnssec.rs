@@ -11,8 +11,9 @@ use crate::support;
 use hickory_proto::rr::{Name, RecordType};
 use mailvet::dns::{Dns, Settings, UpstreamChoice, zone};
 use mailvet::domain::dnssec::{self, DnssecSection, DnssecStatus};
-use mailvet::domain::name::DomainName;
-use mailvet::domain::{AuditContext, AuditOptions, Checked};
+use mailvet::domain::{AuditContext, AuditOptions};
+use mailvet::findings::Checked;
+use mailvet::records::name::DomainName;
 use std::path::Path;
 use std::sync::Arc;
 

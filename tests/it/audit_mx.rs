@@ -8,8 +8,8 @@ use crate::support;
 
 use hickory_proto::rr::RecordType;
 use mailvet::dns::Dns;
-use mailvet::domain::Checked;
 use mailvet::domain::mx::{self, HostStatus, MxSection, MxStatus};
+use mailvet::findings::Checked;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;

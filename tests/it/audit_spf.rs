@@ -10,8 +10,8 @@ use crate::support;
 
 use hickory_proto::rr::RecordType;
 use mailvet::dns::{Dns, zone};
-use mailvet::domain::name::DomainName;
 use mailvet::domain::{AuditContext, AuditOptions, spf};
+use mailvet::records::name::DomainName;
 use std::path::Path;
 
 use support::TestDns;
@@ -20,7 +20,7 @@ use support::audit_cases::{Case, Rules, run_cases};
 async fn audit_spf(
     dns: &std::sync::Arc<Dns>,
     domain: &str,
-) -> mailvet::domain::Checked<spf::SpfSection> {
+) -> mailvet::findings::Checked<spf::SpfSection> {
     audit_spf_with(dns, domain, &AuditOptions::default()).await
 }
 
@@ -28,7 +28,7 @@ async fn audit_spf_with(
     dns: &std::sync::Arc<Dns>,
     domain: &str,
     options: &AuditOptions,
-) -> mailvet::domain::Checked<spf::SpfSection> {
+) -> mailvet::findings::Checked<spf::SpfSection> {
     let resolver = dns.resolver();
     let domain = DomainName::parse(domain).unwrap();
     spf::check(&AuditContext {
@@ -145,7 +145,7 @@ async fn plus_all_fix_is_the_record_with_minus_all() {
 
 const DIAMOND_ZONE: &str = "fixtures/audit/spf-diamond.zone";
 
-fn codes(checked: &mailvet::domain::Checked<spf::SpfSection>) -> Vec<&'static str> {
+fn codes(checked: &mailvet::findings::Checked<spf::SpfSection>) -> Vec<&'static str> {
     let mut codes: Vec<&str> = checked.findings.iter().map(|f| f.code).collect();
     codes.sort_unstable();
     codes

@@ -7,8 +7,8 @@ use crate::support;
 
 use hickory_proto::rr::RecordType;
 use mailvet::dns::Dns;
-use mailvet::domain::Checked;
 use mailvet::domain::tls_rpt::{self, TlsRptSection, TlsRptStatus};
+use mailvet::findings::Checked;
 use std::path::Path;
 use std::sync::Arc;
 

@@ -661,7 +661,7 @@ async fn mailauth_case(case: &Value) -> Outcome {
 /// domain (the PSL stands in for the owner's choice; RFC 9989 then finds it
 /// by the tree walk).
 fn registrable(domain: &str) -> Option<String> {
-    let domain = mailvet::domain::name::DomainName::parse(domain).ok()?;
+    let domain = mailvet::records::name::DomainName::parse(domain).ok()?;
     psl::domain_str(&domain.ascii).map(String::from)
 }
 
@@ -1021,7 +1021,7 @@ async fn verify_message(
     from: &str,
     spf: Option<(&str, mailvet::spf::SpfResult)>,
     dkim: &[(&str, bool)],
-) -> mailvet::domain::Checked<dmarc::DmarcMessageSection> {
+) -> mailvet::findings::Checked<dmarc::DmarcMessageSection> {
     let (resolver, _bridge, authenticator) = env.request().await;
     let cx = MessageContext {
         resolver: &resolver,
@@ -1035,7 +1035,7 @@ async fn verify_message(
     checked
 }
 
-fn codes(checked: &mailvet::domain::Checked<dmarc::DmarcMessageSection>) -> Vec<&'static str> {
+fn codes(checked: &mailvet::findings::Checked<dmarc::DmarcMessageSection>) -> Vec<&'static str> {
     checked.findings.iter().map(|f| f.code).collect()
 }
 

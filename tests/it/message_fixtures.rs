@@ -1,5 +1,5 @@
-//! Every message-side finding code of FINDINGS.md ("Message checks (POST a
-//! message)"), each produced by a fixture message run through the full
+//! Every message-side finding code of docs/findings.md ("Message checks"),
+//! each produced by a fixture message run through the full
 //! message report (`mailvet::message::report::report`) against the test DNS
 //! server; and a clean, aligned, DKIM-signed, one-click-unsubscribe bulk
 //! message that produces no warning and no error at all.

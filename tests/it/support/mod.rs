@@ -476,7 +476,7 @@ impl MailAuthSession {
 /// would give them: `run.cx()` is the `AuditContext` to pass to a check.
 pub struct AuditRun {
     pub resolver: Resolver,
-    pub domain: mailvet::domain::name::DomainName,
+    pub domain: mailvet::records::name::DomainName,
     pub options: mailvet::domain::AuditOptions,
 }
 
@@ -484,7 +484,7 @@ impl AuditRun {
     pub fn new(resolver: Resolver, domain: &str) -> AuditRun {
         AuditRun {
             resolver,
-            domain: mailvet::domain::name::DomainName::parse(domain).expect("fixture domain"),
+            domain: mailvet::records::name::DomainName::parse(domain).expect("fixture domain"),
             options: mailvet::domain::AuditOptions::default(),
         }
     }
