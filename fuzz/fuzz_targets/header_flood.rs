@@ -99,11 +99,11 @@ fn piece(u: &mut Unstructured<'_>, eol: &[u8]) -> Result<Vec<u8>> {
         }
         7 => {
             // Raw input bytes: NULs, 8-bit, CRs, line feeds, colons or not.
-            let len = u.int_in_range(0..=200usize)?;
+            let len = u.int_in_range(0..=200usize)?.min(u.len());
             u.bytes(len)?.to_vec()
         }
         _ => {
-            let len = u.int_in_range(0..=64usize)?;
+            let len = u.int_in_range(0..=64usize)?.min(u.len());
             let mut field = format!("X-Flood-{n}: ").into_bytes();
             field.extend(u.bytes(len)?.iter().map(|&b| b | 0x80));
             field
