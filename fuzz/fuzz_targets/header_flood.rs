@@ -31,7 +31,7 @@ use std::sync::OnceLock;
 
 fn offline() -> &'static Offline {
     static OFFLINE: OnceLock<Offline> = OnceLock::new();
-    OFFLINE.get_or_init(|| Offline::new(""))
+    OFFLINE.get_or_init(|| Offline::new("", ""))
 }
 
 /// The generator stops repeating once the section is this large: past

@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 
 fn offline() -> &'static Offline {
     static OFFLINE: OnceLock<Offline> = OnceLock::new();
-    OFFLINE.get_or_init(|| Offline::new(""))
+    OFFLINE.get_or_init(|| Offline::new("", ""))
 }
 
 fuzz_target!(|data: &[u8]| {

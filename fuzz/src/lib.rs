@@ -39,16 +39,16 @@ pub struct Offline {
 }
 
 impl Offline {
-    /// The fixture zones, each with `extra` (zone-file lines with absolute
-    /// names) appended to the msg.test and esp.test zones.
-    pub fn new(extra: &str) -> Offline {
+    /// The fixture zones, with zone-file lines appended to the msg.test
+    /// zone (`msg`) and the esp.test zone (`esp`).
+    pub fn new(msg: &str, esp: &str) -> Offline {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
         let zones = [
-            ("messages.zone", extra),
-            ("esp.zone", extra),
+            ("messages.zone", msg),
+            ("esp.zone", esp),
             ("reverse.zone", ""),
         ]
         .iter()
@@ -108,13 +108,10 @@ impl Signer {
         Signer { pkcs8, public }
     }
 
-    /// The key records, as zone-file lines for [`Offline::new`].
-    pub fn records(&self) -> String {
+    /// The key record of `domain`, a zone-file line for [`Offline::new`].
+    pub fn record(&self, domain: &str) -> String {
         let p = base64::engine::general_purpose::STANDARD.encode(&self.public);
-        ["msg.test", "esp.test"]
-            .iter()
-            .map(|d| format!("ed._domainkey.{d}. IN TXT \"v=DKIM1; k=ed25519; p={p}\"\n"))
-            .collect()
+        format!("ed._domainkey.{domain}. IN TXT \"v=DKIM1; k=ed25519; p={p}\"\n")
     }
 
     fn key(&self) -> Ed25519Key {
