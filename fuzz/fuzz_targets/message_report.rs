@@ -12,51 +12,21 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mailvet::dns::{Dns, Settings, UpstreamChoice, zone};
 use mailvet::message::Clock;
 use mailvet::message::envelope::Envelope;
-use mailvet::message::limits::MessageLimits;
-use mailvet::message::report::{MessageRequest, report};
+use mailvet_fuzz::{FIXTURE_TIME, Offline};
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
-use tokio::runtime::Runtime;
+use std::sync::OnceLock;
 
-struct Setup {
-    runtime: Runtime,
-    dns: Arc<Dns>,
-}
-
-fn setup() -> &'static Setup {
-    static SETUP: OnceLock<Setup> = OnceLock::new();
-    SETUP.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/messages/");
-        let zones = ["messages.zone", "esp.zone", "reverse.zone"]
-            .iter()
-            .map(|f| zone::Zone::load(format!("{dir}{f}").as_ref()).expect("fixture zone"))
-            .collect();
-        let settings = Settings {
-            upstream: UpstreamChoice::Offline,
-            query_timeout: Duration::from_millis(200),
-            attempts: 1,
-            deadline: Duration::from_secs(2),
-            cache_capacity: 0,
-            max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
-        };
-        let dns = runtime.block_on(async { Dns::new(settings, zones).expect("resolver layer") });
-        Setup { runtime, dns }
-    })
+fn offline() -> &'static Offline {
+    static OFFLINE: OnceLock<Offline> = OnceLock::new();
+    OFFLINE.get_or_init(|| Offline::new("", ""))
 }
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, raw)) = data.split_first() else {
         return;
     };
-    let setup = setup();
     let envelope = Envelope {
         ip: (flags & 1 != 0).then_some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10))),
         helo: (flags & 2 != 0).then(|| "mail.msg.test".to_string()),
@@ -68,18 +38,12 @@ fuzz_target!(|data: &[u8]| {
             }
         }),
     };
-    let request = MessageRequest {
-        raw: raw.to_vec(),
+    let answer = offline().report(
+        raw.to_vec(),
         envelope,
-        bulk: (flags & 16 != 0).then_some(flags & 32 != 0),
-        authserv_id: "mailvet".to_string(),
-        // 2026-06-02, so fixture signatures are neither future nor expired.
-        clock: Clock::at(1_780_400_000),
-        limits: MessageLimits::default(),
-    };
-    let answer = setup
-        .runtime
-        .block_on(async { report(&setup.dns, &request, true).await });
+        (flags & 16 != 0).then_some(flags & 32 != 0),
+        Clock::at(FIXTURE_TIME),
+    );
     if let Ok(report) = answer {
         serde_json::to_vec(&report).expect("a report serialises");
     }
