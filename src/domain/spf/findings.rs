@@ -1,0 +1,330 @@
+//! The findings of the SPF audit: which problems the walk, the record and
+//! its lookup and void counts show — no or several records, syntax, DNS
+//! failures, targets without a record, loops, the 10-lookup and 2-void
+//! limits (RFC 7208 §4.6.4), the ending (`+all`, `?all`, `~all`, none),
+//! `ptr` (§5.5), over-long strings and records, and a walk cut short.
+
+use super::cost::Totals;
+use super::walk::Graph;
+use super::{MAX_STRING, Node, NodeStatus, RECORD_SOFT_LIMIT, SpfSection, visit};
+use crate::findings::Finding;
+use crate::findings::catalog;
+use crate::spf::eval::{MAX_DNS_TERMS, MAX_VOID_LOOKUPS};
+use crate::spf::record::{Mechanism, SpfRecord};
+
+/// The findings the section implies: one per problem the walk, the record
+/// and its lookup and void counts show.
+pub(super) fn findings(
+    section: &SpfSection,
+    graph: &Graph,
+    totals: &Totals,
+    domain: &str,
+    max_nodes: usize,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let root = &section.tree;
+    let evidence = |domain: &str, record: Option<&String>| -> Vec<String> {
+        record
+            .iter()
+            .map(|r| format!("{domain} TXT \"{r}\""))
+            .collect()
+    };
+    if section.type99_record {
+        out.push(Finding::new(
+            catalog::SPF_DEPRECATED_RR_TYPE,
+            format!("{domain} has a DNS record of type SPF (99); only TXT is used since RFC 7208"),
+        ));
+    }
+    match root.status {
+        NodeStatus::Missing => {
+            out.push(
+                Finding::new(
+                    catalog::SPF_MISSING,
+                    format!("{domain} has no TXT record starting with v=spf1"),
+                )
+                .with_fix(format!(
+                    "Publish one TXT record at {domain}: v=spf1 mx include:<your email \
+                         provider's SPF domain> -all (list every service that sends as \
+                         {domain}; `v=spf1 -all` if the domain sends no mail)."
+                )),
+            );
+            return out;
+        }
+        NodeStatus::MultipleRecords => {
+            out.push(Finding::new(
+                catalog::SPF_MULTIPLE_RECORDS,
+                format!(
+                    "{domain} publishes several SPF records: {}",
+                    root.detail.clone().unwrap_or_default()
+                ),
+            )
+            .with_fix(format!(
+                "Merge them into one TXT record at {domain} (one v=spf1, all mechanisms, one all)."
+            )));
+            return out;
+        }
+        NodeStatus::Syntax => {
+            out.push(
+                Finding::new(
+                    catalog::SPF_SYNTAX,
+                    format!(
+                        "the SPF record of {domain} does not parse: {}",
+                        root.detail.clone().unwrap_or_default()
+                    ),
+                )
+                .with_evidence(evidence(domain, root.record.as_ref())),
+            );
+            return out;
+        }
+        NodeStatus::DnsError => {
+            out.push(Finding::new(
+                catalog::SPF_DNS_ERROR,
+                format!(
+                    "the TXT lookup for {domain} failed ({}); SPF is unknown, not missing",
+                    root.detail.clone().unwrap_or_default()
+                ),
+            ));
+            return out;
+        }
+        _ => {}
+    }
+    let record = section.record.clone().unwrap_or_default();
+
+    // Problems below the root, each reported once for the name that has it.
+    for (key, via) in &totals.order {
+        let (Some(via), Some(read)) = (via, graph.records.get(key)) else {
+            continue;
+        };
+        match read.status {
+            NodeStatus::Missing => out.push(Finding::new(
+                catalog::SPF_INCLUDE_MISSING,
+                format!("{via} names {key}, which has no SPF record"),
+            )),
+            NodeStatus::DnsError => out.push(Finding::new(
+                catalog::SPF_DNS_ERROR,
+                format!(
+                    "the lookup for {key} (reached by {via}) failed ({}); its part of the SPF \
+                     result is unknown, not missing",
+                    read.detail.clone().unwrap_or_default()
+                ),
+            )),
+            NodeStatus::Syntax => out.push(
+                Finding::new(
+                    catalog::SPF_SYNTAX,
+                    format!(
+                        "the SPF record of {key} (reached by {via}) does not parse: {}",
+                        read.detail.clone().unwrap_or_default()
+                    ),
+                )
+                .with_evidence(evidence(key, read.record.as_ref())),
+            ),
+            NodeStatus::MultipleRecords => out.push(Finding::new(
+                catalog::SPF_MULTIPLE_RECORDS,
+                format!("{key} (reached by {via}) publishes several SPF records"),
+            )),
+            _ => {}
+        }
+    }
+    for seen in &totals.loops {
+        out.push(Finding::new(
+            catalog::SPF_INCLUDE_LOOP,
+            format!("{} loops back: {}", seen.via, seen.path),
+        ));
+    }
+    let has_loop = !totals.loops.is_empty();
+
+    if !has_loop {
+        let at_least = if section.complete { "" } else { "at least " };
+        if section.lookups > MAX_DNS_TERMS {
+            out.push(
+                Finding::new(
+                    catalog::SPF_TOO_MANY_LOOKUPS,
+                    format!(
+                        "{domain}'s SPF needs {at_least}{} DNS-querying terms through its \
+                         include tree; receivers stop at {MAX_DNS_TERMS} and return permerror",
+                        section.lookups
+                    ),
+                )
+                .with_fix(cost_fix(root))
+                .with_evidence(evidence(domain, root.record.as_ref())),
+            );
+        } else if section.lookups >= MAX_DNS_TERMS - 1 {
+            out.push(
+                Finding::new(
+                    catalog::SPF_LOOKUPS_NEAR_LIMIT,
+                    format!(
+                        "{domain}'s SPF needs {at_least}{} of the {MAX_DNS_TERMS} DNS lookups \
+                         allowed",
+                        section.lookups
+                    ),
+                )
+                .with_fix(cost_fix(root)),
+            );
+        }
+    }
+    if section.void_lookups > MAX_VOID_LOOKUPS {
+        let mut terms = Vec::new();
+        for (key, _) in &totals.order {
+            if let Some(read) = graph.records.get(key) {
+                terms.extend(
+                    graph
+                        .void_terms(read)
+                        .into_iter()
+                        .map(|t| format!("{t} (in {key})")),
+                );
+            }
+        }
+        out.push(Finding::new(
+            catalog::SPF_VOID_LOOKUPS,
+            format!(
+                "{} lookups find no such name or no data: {}",
+                section.void_lookups,
+                terms.join(", ")
+            ),
+        ));
+    }
+    let fix_all = |ending: &str| {
+        format!(
+            "Publish: {}",
+            replace_all(&record, ending).unwrap_or_else(|| format!("{record} -all"))
+        )
+    };
+    match section.all.as_str() {
+        "+all" => out.push(
+            Finding::new(
+                catalog::SPF_PLUS_ALL,
+                format!(
+                    "{domain}'s SPF ends in {}: every IP address passes",
+                    section.all
+                ),
+            )
+            .with_fix(fix_all("-all"))
+            .with_evidence(evidence(domain, root.record.as_ref())),
+        ),
+        "?all" => out.push(
+            Finding::new(
+                catalog::SPF_NEUTRAL_ALL,
+                format!("{domain}'s SPF ends in ?all"),
+            )
+            .with_fix(fix_all("-all"))
+            .with_evidence(evidence(domain, root.record.as_ref())),
+        ),
+        "~all" => out.push(Finding::new(
+            catalog::SPF_SOFTFAIL_ALL,
+            format!("{domain}'s SPF ends in ~all"),
+        )),
+        "none" if SpfRecord::parse(record.as_bytes()).is_ok_and(|r| r.redirect.is_none()) => out
+            .push(
+                Finding::new(
+                    catalog::SPF_NO_ALL,
+                    format!("{domain}'s SPF has neither an all term nor redirect="),
+                )
+                .with_fix(format!("Publish: {record} -all"))
+                .with_evidence(evidence(domain, root.record.as_ref())),
+            ),
+        _ => {}
+    }
+    let ptr_in: Vec<&str> = totals
+        .order
+        .iter()
+        .filter(|(key, _)| {
+            graph
+                .records
+                .get(key)
+                .and_then(|r| r.parsed.as_ref())
+                .is_some_and(uses_ptr)
+        })
+        .map(|(key, _)| key.as_str())
+        .collect();
+    if !ptr_in.is_empty() {
+        out.push(Finding::new(
+            catalog::SPF_PTR_USED,
+            format!(
+                "the ptr mechanism is used in the SPF record of {}",
+                ptr_in.join(", ")
+            ),
+        ));
+    }
+    if let Some(detail) = &root.detail {
+        out.push(Finding::new(
+            catalog::SPF_STRING_TOO_LONG,
+            format!("{domain}'s SPF record has {detail}; DNS allows at most {MAX_STRING}"),
+        ));
+    }
+    if record.len() > RECORD_SOFT_LIMIT {
+        out.push(Finding::new(
+            catalog::SPF_RECORD_TOO_LONG,
+            format!("{domain}'s SPF record is {} bytes long", record.len()),
+        ));
+    }
+    out.extend(walk_limit(section, max_nodes, domain));
+    out
+}
+
+/// `spf.walk_limit` when `--max-spf-nodes` cut the walk or the tree short.
+fn walk_limit(section: &SpfSection, max_nodes: usize, domain: &str) -> Option<Finding> {
+    let mut omitted = 0usize;
+    visit(&section.tree, &mut |n| {
+        omitted = omitted.saturating_add(n.omitted)
+    });
+    let detail = if !section.complete {
+        format!(
+            "{domain}'s SPF tree has more than {max_nodes} records or a/mx/exists targets, \
+             the most the audit reads (--max-spf-nodes); the rest was not fetched, so it \
+             needs at least {} lookups and {} void lookups, and the SPF result is undecided",
+            section.lookups, section.void_lookups
+        )
+    } else if omitted > 0 {
+        format!(
+            "{domain}'s SPF tree has more nodes than the {max_nodes} shown (--max-spf-nodes); \
+             {omitted} branches are left out of the tree but counted in its lookups"
+        )
+    } else {
+        return None;
+    };
+    Some(Finding::new(catalog::SPF_WALK_LIMIT, detail))
+}
+
+fn uses_ptr(record: &SpfRecord) -> bool {
+    record
+        .directives
+        .iter()
+        .any(|d| matches!(d.mechanism, Mechanism::Ptr(_)))
+}
+
+/// The record with its `all` term's qualifier replaced.
+fn replace_all(record: &str, ending: &str) -> Option<String> {
+    let parsed = SpfRecord::parse(record.as_bytes()).ok()?;
+    let all = parsed
+        .directives
+        .iter()
+        .find(|d| d.mechanism == Mechanism::All)?;
+    let start = all.span.position;
+    let end = start + all.span.text.len();
+    Some(format!("{}{ending}{}", &record[..start], &record[end..]))
+}
+
+/// What each include and redirect costs, so the owner sees what to flatten.
+fn cost_fix(root: &Node) -> String {
+    let mut parts: Vec<String> = root
+        .children
+        .iter()
+        .map(|c| {
+            format!(
+                "{} costs {}",
+                c.via.clone().unwrap_or_default(),
+                c.lookups.saturating_add(1)
+            )
+        })
+        .collect();
+    parts.sort();
+    if root.omitted > 0 {
+        parts.push(format!("{} more not shown", root.omitted));
+    }
+    format!(
+        "Bring the total to {MAX_DNS_TERMS} or fewer: remove includes of services you no \
+         longer use, replace a/mx terms by ip4:/ip6: ranges, or ask a provider for a \
+         flatter include. Per include: {}.",
+        parts.join("; ")
+    )
+}
