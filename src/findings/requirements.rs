@@ -85,20 +85,6 @@ const DKIM_CODES: &[Code] = &[
     catalog::DKIM_KEY_TOO_SHORT,
     catalog::DKIM_KEY_INVALID,
 ];
-const SPF_AND_DKIM_CODES: &[Code] = &[
-    catalog::SPF_MISSING,
-    catalog::SPF_MULTIPLE_RECORDS,
-    catalog::SPF_SYNTAX,
-    catalog::SPF_TOO_MANY_LOOKUPS,
-    catalog::SPF_INCLUDE_MISSING,
-    catalog::SPF_INCLUDE_LOOP,
-    catalog::SPF_VOID_LOOKUPS,
-    catalog::SPF_DNS_ERROR,
-    catalog::DKIM_NO_SELECTOR_FOUND,
-    catalog::DKIM_KEY_REVOKED,
-    catalog::DKIM_KEY_TOO_SHORT,
-    catalog::DKIM_KEY_INVALID,
-];
 const DMARC_CODES: &[Code] = &[
     catalog::DMARC_MISSING,
     catalog::DMARC_MULTIPLE_RECORDS,
@@ -141,8 +127,8 @@ struct Judge<F> {
     rule: &'static str,
     /// Met, unmet or unknown, from the side's facts.
     fact: fn(&F) -> Option<bool>,
-    /// The finding codes the status rests on.
-    codes: &'static [Code],
+    /// The finding codes the status rests on, in lists.
+    codes: &'static [&'static [Code]],
     /// The note when unmet.
     unmet: &'static str,
     /// The note when unknown: what would decide it.
@@ -177,7 +163,7 @@ const fn undecidable_by_dns(
 const fn judged<F>(
     rule: &'static str,
     fact: fn(&F) -> Option<bool>,
-    codes: &'static [Code],
+    codes: &'static [&'static [Code]],
     unmet: &'static str,
     unknown: &'static str,
 ) -> Option<Judge<F>> {
@@ -190,6 +176,15 @@ const fn judged<F>(
     })
 }
 
+/// Gmail's and Yahoo's bulk rule as a message meets it.
+const BOTH_PASS: Option<Judge<MessageFacts>> = judged(
+    "Bulk senders: SPF and DKIM both pass",
+    |f| and(f.spf_pass, f.dkim_pass),
+    &[AUTH_CODES],
+    MESSAGE_UNMET,
+    NO_IP,
+);
+
 /// The Gmail, Yahoo and Microsoft rules, in the order reports list them.
 static RULES: &[Rule] = &[
     Rule {
@@ -198,14 +193,14 @@ static RULES: &[Rule] = &[
         domain: judged(
             "SPF or DKIM set up for the sending domain",
             |f| or(f.spf, f.dkim),
-            SPF_AND_DKIM_CODES,
+            &[SPF_CODES, DKIM_CODES],
             PAIR_UNMET,
             DKIM_UNKNOWN,
         ),
         message: judged(
             "SPF or DKIM passes",
             |f| or(f.spf_pass, f.dkim_pass),
-            AUTH_CODES,
+            &[AUTH_CODES],
             MESSAGE_UNMET,
             NO_IP,
         ),
@@ -216,7 +211,7 @@ static RULES: &[Rule] = &[
         domain: judged(
             "Bulk senders: SPF published",
             |f| f.spf,
-            SPF_CODES,
+            &[SPF_CODES],
             DOMAIN_UNMET,
             DNS_UNKNOWN,
         ),
@@ -228,7 +223,7 @@ static RULES: &[Rule] = &[
         domain: judged(
             "Bulk senders: DKIM key of at least 1024 bits",
             |f| f.dkim,
-            DKIM_CODES,
+            &[DKIM_CODES],
             DOMAIN_UNMET,
             DKIM_UNKNOWN,
         ),
@@ -238,13 +233,7 @@ static RULES: &[Rule] = &[
         id: "gmail.bulk.spf_and_dkim",
         provider: "Gmail",
         domain: None,
-        message: judged(
-            "Bulk senders: SPF and DKIM both pass",
-            |f| and(f.spf_pass, f.dkim_pass),
-            AUTH_CODES,
-            MESSAGE_UNMET,
-            NO_IP,
-        ),
+        message: BOTH_PASS,
     },
     Rule {
         id: "gmail.bulk.dmarc_policy",
@@ -252,14 +241,14 @@ static RULES: &[Rule] = &[
         domain: judged(
             "Bulk senders: a DMARC record (p=none is enough)",
             |f| f.dmarc,
-            DMARC_CODES,
+            &[DMARC_CODES],
             DOMAIN_UNMET,
             DNS_UNKNOWN,
         ),
         message: judged(
             "Bulk senders: the From domain publishes DMARC",
             |f| f.dmarc_record,
-            ALIGNMENT_CODES,
+            &[ALIGNMENT_CODES],
             MESSAGE_UNMET,
             NO_IP,
         ),
@@ -274,7 +263,7 @@ static RULES: &[Rule] = &[
         message: judged(
             "Bulk senders: From aligned with SPF or DKIM",
             |f| f.aligned,
-            ALIGNMENT_CODES,
+            &[ALIGNMENT_CODES],
             MESSAGE_UNMET,
             NO_IP,
         ),
@@ -289,7 +278,7 @@ static RULES: &[Rule] = &[
         message: judged(
             "Bulk senders: one-click unsubscribe (RFC 8058)",
             one_click,
-            UNSUBSCRIBE_CODES,
+            &[UNSUBSCRIBE_CODES],
             MESSAGE_UNMET,
             NOT_BULK,
         ),
@@ -301,7 +290,7 @@ static RULES: &[Rule] = &[
         message: judged(
             "The sending IP has matching forward and reverse DNS",
             |f| f.ptr,
-            PTR_CODES,
+            &[PTR_CODES],
             MESSAGE_UNMET,
             NO_IP,
         ),
@@ -313,7 +302,7 @@ static RULES: &[Rule] = &[
         message: judged(
             "The message follows RFC 5322 (one From, Date, Message-ID)",
             |f| Some(!f.codes.iter().any(|c| is_one_of(c, FORMAT_CODES))),
-            FORMAT_CODES,
+            &[FORMAT_CODES],
             MESSAGE_UNMET,
             NO_IP,
         ),
@@ -324,17 +313,11 @@ static RULES: &[Rule] = &[
         domain: judged(
             "Bulk senders: both SPF and DKIM",
             |f| and(f.spf, f.dkim),
-            SPF_AND_DKIM_CODES,
+            &[SPF_CODES, DKIM_CODES],
             PAIR_UNMET,
             DKIM_UNKNOWN,
         ),
-        message: judged(
-            "Bulk senders: SPF and DKIM both pass",
-            |f| and(f.spf_pass, f.dkim_pass),
-            AUTH_CODES,
-            MESSAGE_UNMET,
-            NO_IP,
-        ),
+        message: BOTH_PASS,
     },
     Rule {
         id: "yahoo.bulk.dmarc_policy",
@@ -342,7 +325,7 @@ static RULES: &[Rule] = &[
         domain: judged(
             "Bulk senders: a valid DMARC record",
             |f| f.dmarc,
-            DMARC_CODES,
+            &[DMARC_CODES],
             DOMAIN_UNMET,
             DNS_UNKNOWN,
         ),
@@ -355,7 +338,7 @@ static RULES: &[Rule] = &[
         message: judged(
             "Bulk senders: DMARC passes",
             |f| f.dmarc_pass,
-            ALIGNMENT_CODES,
+            &[ALIGNMENT_CODES],
             MESSAGE_UNMET,
             NO_IP,
         ),
@@ -367,7 +350,7 @@ static RULES: &[Rule] = &[
         message: judged(
             "Bulk senders: one-click unsubscribe",
             one_click,
-            UNSUBSCRIBE_CODES,
+            &[UNSUBSCRIBE_CODES],
             MESSAGE_UNMET,
             NOT_BULK,
         ),
@@ -378,14 +361,14 @@ static RULES: &[Rule] = &[
         domain: judged(
             "High-volume senders: SPF published",
             |f| f.spf,
-            SPF_CODES,
+            &[SPF_CODES],
             DOMAIN_UNMET,
             DNS_UNKNOWN,
         ),
         message: judged(
             "High-volume senders: SPF passes",
             |f| f.spf_pass,
-            AUTH_CODES,
+            &[AUTH_CODES],
             MESSAGE_UNMET,
             NO_IP,
         ),
@@ -396,14 +379,14 @@ static RULES: &[Rule] = &[
         domain: judged(
             "High-volume senders: DKIM set up",
             |f| f.dkim,
-            DKIM_CODES,
+            &[DKIM_CODES],
             DOMAIN_UNMET,
             DKIM_UNKNOWN,
         ),
         message: judged(
             "High-volume senders: DKIM passes",
             |f| f.dkim_pass,
-            AUTH_CODES,
+            &[AUTH_CODES],
             MESSAGE_UNMET,
             NO_IP,
         ),
@@ -414,7 +397,7 @@ static RULES: &[Rule] = &[
         domain: judged(
             "High-volume senders: DMARC of at least p=none",
             |f| f.dmarc,
-            DMARC_CODES,
+            &[DMARC_CODES],
             DOMAIN_UNMET,
             DNS_UNKNOWN,
         ),
@@ -427,7 +410,7 @@ static RULES: &[Rule] = &[
         message: judged(
             "High-volume senders: DMARC passes with alignment",
             |f| f.dmarc_pass,
-            ALIGNMENT_CODES,
+            &[ALIGNMENT_CODES],
             MESSAGE_UNMET,
             NO_IP,
         ),
@@ -464,7 +447,7 @@ fn checklist<F>(
                 codes: report_codes
                     .iter()
                     .copied()
-                    .filter(|c| is_one_of(c, judge.codes))
+                    .filter(|c| judge.codes.iter().any(|list| is_one_of(c, list)))
                     .collect(),
                 note: match fact {
                     Some(true) => met.into(),
