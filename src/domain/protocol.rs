@@ -8,7 +8,7 @@
 //! the text summary, JUnit/SARIF record locations and the OpenAPI section
 //! list all follow from [`Audited`] and [`PROTOCOLS`].
 
-use crate::findings::Finding;
+use crate::findings::{Finding, RecordAt};
 use serde::Serialize;
 
 /// Where a protocol's record lives, relative to the audited domain.
@@ -31,22 +31,6 @@ pub struct Protocol {
     /// Its record's place; `None` when each finding names its own (DKIM:
     /// one record per selector).
     pub place: Option<Place>,
-}
-
-impl Protocol {
-    /// Says, on each of `findings` that does not already, which record it
-    /// is about.
-    pub fn locate(&self, domain: &str, findings: &mut [Finding]) {
-        let Some(place) = self.place else {
-            return;
-        };
-        for finding in findings.iter_mut().filter(|f| f.record.is_none()) {
-            finding.record = Some(crate::findings::RecordAt {
-                name: format!("{}{domain}", place.prefix),
-                rtype: place.rtype,
-            });
-        }
-    }
 }
 
 /// A protocol's section of the domain report.
@@ -134,6 +118,23 @@ pub fn by_key(family: &str) -> Option<&'static Protocol> {
     PROTOCOLS.iter().copied().find(|p| p.key == family)
 }
 
+/// Says which record `finding` is about, unless it already names one: its
+/// protocol's record at `domain`, the protocol found by the family of its
+/// code (`mta_sts.mx_not_covered` is about `_mta-sts.<domain>`).
+pub fn locate(domain: &str, finding: &mut Finding) {
+    if finding.record.is_some() {
+        return;
+    }
+    let family = finding.code.split('.').next().unwrap_or(finding.code);
+    let Some(place) = by_key(family).and_then(|p| p.place) else {
+        return;
+    };
+    finding.record = Some(RecordAt {
+        name: format!("{}{domain}", place.prefix),
+        rtype: place.rtype,
+    });
+}
+
 /// A status enum as its JSON word, spaces for underscores (`not found`):
 /// the summary of a section with nothing more to say.
 pub fn status_word<T: Serialize>(status: &T) -> String {
@@ -191,26 +192,28 @@ mod tests {
 
     #[test]
     fn findings_get_their_protocols_record_unless_they_name_one() {
+        use crate::findings::catalog;
         let mut findings = vec![
-            Finding::new(crate::findings::catalog::DMARC_NO_RUA, "x"),
-            Finding::new(crate::findings::catalog::DMARC_RECORD_AT_APEX, "x").about("ex.test", TXT),
+            Finding::new(catalog::DMARC_NO_RUA, "x"),
+            Finding::new(catalog::DMARC_RECORD_AT_APEX, "x").about("ex.test", TXT),
+            Finding::new(catalog::MTA_STS_MX_NOT_COVERED, "x"),
+            Finding::new(catalog::DKIM_NO_SELECTOR_FOUND, "x"),
         ];
-        DMARC.locate("ex.test", &mut findings);
-        let places: Vec<(&str, &str)> = findings
+        for finding in &mut findings {
+            locate("ex.test", finding);
+        }
+        let places: Vec<Option<(&str, &str)>> = findings
             .iter()
-            .map(|f| {
-                f.record
-                    .as_ref()
-                    .map(|r| (r.name.as_str(), r.rtype))
-                    .unwrap()
-            })
+            .map(|f| f.record.as_ref().map(|r| (r.name.as_str(), r.rtype)))
             .collect();
-        assert_eq!(places, [("_dmarc.ex.test", TXT), ("ex.test", TXT)]);
-        let mut dkim = vec![Finding::new(
-            crate::findings::catalog::DKIM_NO_SELECTOR_FOUND,
-            "x",
-        )];
-        DKIM.locate("ex.test", &mut dkim);
-        assert_eq!(dkim[0].record, None);
+        assert_eq!(
+            places,
+            [
+                Some(("_dmarc.ex.test", TXT)),
+                Some(("ex.test", TXT)),
+                Some(("_mta-sts.ex.test", TXT)),
+                None,
+            ]
+        );
     }
 }

@@ -97,38 +97,32 @@ pub async fn audit(
         bimi::check(&cx),
         dnssec::check(&cx),
     );
-    let name = domain.ascii.as_str();
     let mut findings: Vec<Finding> = [
-        (&protocol::SPF, spf.findings),
-        (&protocol::DMARC, dmarc.findings),
-        (&protocol::DKIM, dkim.findings),
-        (&protocol::MX, mx.findings),
-        (&protocol::MTA_STS, mta_sts.findings),
-        (&protocol::TLS_RPT, tls_rpt.findings),
-        (&protocol::BIMI, bimi.findings),
-        (&protocol::DNSSEC, dnssec.findings),
+        spf.findings,
+        dmarc.findings,
+        dkim.findings,
+        mx.findings,
+        mta_sts.findings,
+        tls_rpt.findings,
+        bimi.findings,
+        dnssec.findings,
     ]
-    .into_iter()
-    .flat_map(|(protocol, mut findings)| {
-        protocol.locate(name, &mut findings);
-        findings
-    })
-    .collect();
-    let mut coverage = mta_sts::coverage(&mta_sts.section, &mx.section.host_names());
-    protocol::MTA_STS.locate(name, &mut coverage);
-    findings.extend(coverage);
+    .concat();
+    findings.extend(mta_sts::coverage(
+        &mta_sts.section,
+        &mx.section.host_names(),
+    ));
     let enforcement = dmarc.section.enforcement();
     // A DMARC lookup that failed says nothing about enforcement; BIMI's
     // prerequisite is then undecided with it, not unmet.
     if dmarc.section.status != dmarc::DmarcStatus::DnsError {
-        let mut prerequisite: Vec<Finding> = bimi::dmarc_prerequisite(
+        findings.extend(bimi::dmarc_prerequisite(
             &bimi.section,
             enforcement.as_ref().map(|(p, pct)| (p.as_str(), *pct)),
-        )
-        .into_iter()
-        .collect();
-        protocol::BIMI.locate(name, &mut prerequisite);
-        findings.extend(prerequisite);
+        ));
+    }
+    for finding in &mut findings {
+        protocol::locate(&domain.ascii, finding);
     }
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let codes: Vec<&'static str> = findings.iter().map(|f| f.code).collect();

@@ -102,11 +102,6 @@ impl Finding {
         self
     }
 
-    /// Whether this finding is of `code`.
-    pub fn is(&self, code: Code) -> bool {
-        self.code == code.code
-    }
-
     /// Replaces the generic fix with one computed for this case.
     pub fn with_fix(mut self, fix: impl Into<String>) -> Finding {
         self.fix = fix.into();

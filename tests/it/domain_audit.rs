@@ -229,6 +229,15 @@ fn every_section_is_a_declared_protocol(report: &report::DomainReport) {
         .map(String::as_str)
         .filter(|k| !NOT_SECTIONS.contains(k))
         .collect();
+    for section in report.sections() {
+        let protocol = section.protocol();
+        assert_eq!(
+            mailvet::domain::protocol::by_key(protocol.key),
+            Some(protocol),
+            "{} is not in PROTOCOLS",
+            protocol.key
+        );
+    }
     let declared: Vec<&str> = report.sections().iter().map(|s| s.protocol().key).collect();
     let mut sorted = declared.clone();
     sorted.sort_unstable();
