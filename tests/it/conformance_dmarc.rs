@@ -56,6 +56,21 @@ fn read_json(name: &str) -> Value {
     serde_json::from_str(&text).expect("valid JSON")
 }
 
+/// The rows of one OpenDMARC table, each with its case id
+/// (`<prefix>/01`, `<prefix>/02`, …).
+fn table_rows<'a>(
+    tables: &'a Value,
+    table: &str,
+    prefix: &'a str,
+) -> impl Iterator<Item = (String, &'a Value)> {
+    tables[table]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .enumerate()
+        .map(move |(i, row)| (format!("{prefix}/{:02}", i + 1), row))
+}
+
 /// A case id without spaces: the suite, then the case name in lower case
 /// with every run of other characters turned into one `-`.
 fn slug(suite: &str, name: &str) -> String {
@@ -883,40 +898,16 @@ async fn dmarc_conformance_suites() {
     }
 
     let tables = read_json("opendmarc-tables.json");
-    for (i, row) in tables["alignment"]["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .enumerate()
-    {
-        let id = format!("opendmarc-alignment/{:02}", i + 1);
+    for (id, row) in table_rows(&tables, "alignment", "opendmarc-alignment") {
         tally.add("opendmarc", id, opendmarc_alignment(row).await);
     }
-    for (i, row) in tables["finddomain"]["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .enumerate()
-    {
-        let id = format!("opendmarc-finddomain/{:02}", i + 1);
+    for (id, row) in table_rows(&tables, "finddomain", "opendmarc-finddomain") {
         tally.add("opendmarc", id, opendmarc_finddomain(row));
     }
-    for (i, row) in tables["tld"]["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .enumerate()
-    {
-        let id = format!("opendmarc-tld/{:02}", i + 1);
+    for (id, row) in table_rows(&tables, "tld", "opendmarc-tld") {
         tally.add("opendmarc", id, opendmarc_tld(row).await);
     }
-    for (i, row) in tables["record_parse"]["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .enumerate()
-    {
-        let id = format!("opendmarc-record-parse/{:02}", i + 1);
+    for (id, row) in table_rows(&tables, "record_parse", "opendmarc-record-parse") {
         tally.add("opendmarc", id, opendmarc_record(row).await);
     }
 
