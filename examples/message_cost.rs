@@ -101,7 +101,12 @@ async fn run(case: &str, copies: usize, raised: bool) {
         &read("fixtures/messages/reverse.zone"),
     ];
     let dns = TestDns::start_with_texts(&texts).await;
-    let mut state = AppState::new(dns.layer());
+    // The service needs a store; this example saves nothing in it.
+    let scratch = std::env::temp_dir().join(format!("mailvet-message-cost-{}", std::process::id()));
+    let store = mailvet::store::Store::open(&mailvet::store::Store::default_url(&scratch))
+        .await
+        .expect("a scratch store");
+    let mut state = AppState::new(dns.layer(), store);
     if raised {
         state.message_limit = 64 << 20;
         state.service.message_limits.header_fields = 1_000_000;

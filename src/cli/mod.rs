@@ -25,6 +25,7 @@ pub mod message;
 pub mod output;
 pub mod serve;
 pub mod spf;
+pub mod store;
 pub mod values;
 
 use clap::{Parser, Subcommand};

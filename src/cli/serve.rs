@@ -12,6 +12,7 @@ use super::UsageError;
 use super::audit::FetchArgs;
 use super::dns::DnsArgs;
 use super::message::MessageOptions;
+use super::store::StoreArgs;
 use super::values::{MAX_BYTES, count, parse_duration};
 use crate::http::config::{
     ApiKey, DEFAULT_BODY_MEMORY, DEFAULT_MAX_BATCH, DEFAULT_MAX_CONCURRENT,
@@ -55,6 +56,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub service: ServiceArgs,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// How log lines are written (to standard error).
@@ -241,14 +245,20 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
     let dns = args.dns.build(args.cache_entries)?;
     let audit = args.fetch.audit_options()?;
     let service = args.service.config(args.message.limits())?;
+    let store = args.store.open().await?;
+    tracing::info!(database = %crate::store::redact(&args.store.url()), "store open");
+    let sweeper = store.spawn_sweeper(crate::store::sweeper::DEFAULT_INTERVAL);
     let state = crate::http::AppState {
         audit,
         message_limit: args.message.max_message_size,
         authserv_id: args.message.authserv_id.clone(),
         service,
-        ..crate::http::AppState::new(dns)
+        ..crate::http::AppState::new(dns, store.clone())
     };
-    crate::http::serve(args.listen, state).await?;
+    let served = crate::http::serve(args.listen, state).await;
+    sweeper.abort();
+    store.close().await;
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -45,6 +45,7 @@ mod spf;
 
 use crate::dns::Dns;
 use crate::domain::AuditOptions;
+use crate::store::Store;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
@@ -85,15 +86,18 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The last `/readyz` probe, reused for a second.
     pub ready: Arc<health::LastProbe>,
+    /// Where saved reports are kept.
+    pub store: Store,
 }
 
 /// 25 MiB, the common size limit of receiving mail systems.
 pub const DEFAULT_MESSAGE_LIMIT: usize = 25 * 1024 * 1024;
 
 impl AppState {
-    pub fn new(dns: Arc<Dns>) -> AppState {
+    pub fn new(dns: Arc<Dns>, store: Store) -> AppState {
         AppState {
             dns,
+            store,
             audit: AuditOptions::default(),
             message_limit: DEFAULT_MESSAGE_LIMIT,
             authserv_id: "mailvet".into(),

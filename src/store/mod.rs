@@ -322,7 +322,7 @@ fn percent_decode(text: &str) -> Option<String> {
 
 /// `url` with the password, if any, replaced by `***`, fit for logs and
 /// error messages.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };

@@ -339,7 +339,7 @@ async fn http_audits_a_domain_and_lists_the_catalog() {
     let dns = resolver_layer(&servers, Vec::new());
     let state = mailvet::http::AppState {
         audit: options(&servers, vec![]),
-        ..mailvet::http::AppState::new(dns)
+        ..mailvet::http::AppState::new(dns, crate::support::store::scratch().await)
     };
     let call = |uri: &str| {
         let router = mailvet::http::router(state.clone());

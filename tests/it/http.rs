@@ -32,7 +32,10 @@ async fn setup() -> (TestDns, Arc<Dns>) {
 
 async fn call(dns: &Arc<Dns>, request: Request<Body>) -> (StatusCode, String, Value) {
     support::api::call(
-        mailvet::http::router(mailvet::http::AppState::new(Arc::clone(dns))),
+        mailvet::http::router(mailvet::http::AppState::new(
+            Arc::clone(dns),
+            crate::support::store::scratch().await,
+        )),
         request,
     )
     .await
@@ -168,10 +171,11 @@ async fn a_listening_server_answers_curl_style_requests() {
     let (_server, dns) = setup().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let store = crate::support::store::scratch().await;
     tokio::spawn(async move {
         axum::serve(
             listener,
-            mailvet::http::router(mailvet::http::AppState::new(dns)),
+            mailvet::http::router(mailvet::http::AppState::new(dns, store)),
         )
         .await
         .unwrap();

@@ -43,14 +43,14 @@ async fn test_dns() -> TestDns {
 /// The test DNS server and a server over it with this configuration.
 async fn serving(service: ServiceConfig) -> (TestDns, Running) {
     let dns = test_dns().await;
-    let server = Running::start(state(&dns, service)).await;
+    let server = Running::start(state(&dns, service).await).await;
     (dns, server)
 }
 
-fn state(dns: &TestDns, service: ServiceConfig) -> AppState {
+async fn state(dns: &TestDns, service: ServiceConfig) -> AppState {
     AppState {
         service,
-        ..AppState::new(layer(dns))
+        ..AppState::new(layer(dns), crate::support::store::scratch().await)
     }
 }
 
@@ -95,7 +95,7 @@ async fn bodies_over_the_limit_are_413() {
     let dns = test_dns().await;
     let server = Running::start(AppState {
         message_limit: 1000,
-        ..state(&dns, ServiceConfig::default())
+        ..state(&dns, ServiceConfig::default()).await
     })
     .await;
     let spf = server
@@ -121,13 +121,16 @@ async fn bodies_over_the_limit_are_413() {
 async fn a_request_over_its_time_is_504() {
     let dns = test_dns().await;
     dns.set_latency(Duration::from_secs(2));
-    let server = Running::start(state(
-        &dns,
-        ServiceConfig {
-            request_timeout: Duration::from_millis(300),
-            ..ServiceConfig::default()
-        },
-    ))
+    let server = Running::start(
+        state(
+            &dns,
+            ServiceConfig {
+                request_timeout: Duration::from_millis(300),
+                ..ServiceConfig::default()
+            },
+        )
+        .await,
+    )
     .await;
     let started = std::time::Instant::now();
     let response = server.get("/v1/domains/some.test").await;
@@ -143,13 +146,16 @@ async fn beyond_the_concurrency_cap_is_503_with_retry_after() {
     // arrives, even on a loaded machine.
     dns.set_latency(Duration::from_secs(2));
     let server = Arc::new(
-        Running::start(state(
-            &dns,
-            ServiceConfig {
-                max_concurrent: 1,
-                ..ServiceConfig::default()
-            },
-        ))
+        Running::start(
+            state(
+                &dns,
+                ServiceConfig {
+                    max_concurrent: 1,
+                    ..ServiceConfig::default()
+                },
+            )
+            .await,
+        )
         .await,
     );
     let slow = tokio::spawn({
@@ -358,7 +364,7 @@ async fn configured_origins_may_call_from_a_browser() {
     server.stop().await;
 
     // Without configured origins, no CORS header at all.
-    let closed = Running::start(state(&dns, ServiceConfig::default())).await;
+    let closed = Running::start(state(&dns, ServiceConfig::default()).await).await;
     let response = closed.send(Method::GET, "/healthz", &[from_app]).await;
     assert_eq!(
         header_of(&response, &header::ACCESS_CONTROL_ALLOW_ORIGIN),
@@ -477,7 +483,7 @@ async fn ready_when_the_resolver_answers() {
 
     // A server that never answers: the probe gives up and says so.
     let (_silent, dead) = support::silent_layer(1000).await;
-    let server = Running::start(AppState::new(dead)).await;
+    let server = Running::start(AppState::new(dead, crate::support::store::scratch().await)).await;
     let response = server.get("/readyz").await;
     problem(response, StatusCode::SERVICE_UNAVAILABLE, "not-ready").await;
     assert_eq!(json(server.get("/healthz").await).await["status"], "ok");
@@ -488,7 +494,7 @@ async fn ready_when_the_resolver_answers() {
 async fn shutdown_answers_requests_in_flight_first() {
     let dns = test_dns().await;
     dns.set_latency(Duration::from_millis(300));
-    let server = Running::start(state(&dns, ServiceConfig::default())).await;
+    let server = Running::start(state(&dns, ServiceConfig::default()).await).await;
     let addr = server.addr;
     let in_flight = {
         let request = server.request(Method::GET, "/v1/domains/some.test");
@@ -622,6 +628,7 @@ async fn the_body_budget_is_shared_and_given_back() {
                 ..ServiceConfig::default()
             },
         )
+        .await
     })
     .await;
     let message = |size: usize| {
@@ -727,6 +734,7 @@ async fn a_body_budget_below_the_message_limit_stops_startup() {
                 ..ServiceConfig::default()
             },
         )
+        .await
     };
     let refused = mailvet::http::serve("127.0.0.1:0".parse().unwrap(), state)
         .await

@@ -81,14 +81,17 @@ fn roomy_headers() -> MessageLimits {
     }
 }
 
-fn state(dns: &TestDns, limits: MessageLimits) -> AppState {
+async fn state(dns: &TestDns, limits: MessageLimits) -> AppState {
     // A debug build spends seconds parsing 15,000 signatures, and the DNS
     // deadline runs from the request's start: keep it out of the way.
     let settings = Settings {
         deadline: Duration::from_secs(120),
         ..dns.settings()
     };
-    let mut state = AppState::new(Dns::new(settings, Vec::new()).expect("resolver layer"));
+    let mut state = AppState::new(
+        Dns::new(settings, Vec::new()).expect("resolver layer"),
+        crate::support::store::scratch().await,
+    );
     state.message_limit = 64 << 20;
     state.service.message_limits = limits;
     state
@@ -147,8 +150,11 @@ fn flood(extra: usize) -> Vec<u8> {
 async fn a_header_flood_is_refused_naming_the_limit_before_anything_is_asked() {
     let s = signed().await;
     // Over the 5000 fields of the default: 413, no DNS question at all.
-    let (status, content_type, problem, _) =
-        post(state(&s.dns, MessageLimits::default()), flood(600_000)).await;
+    let (status, content_type, problem, _) = post(
+        state(&s.dns, MessageLimits::default()).await,
+        flood(600_000),
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{problem}");
     assert_eq!(content_type, "application/problem+json");
     assert_eq!(problem["type"], "/problems/header-limit");
@@ -161,7 +167,7 @@ async fn a_header_flood_is_refused_naming_the_limit_before_anything_is_asked() {
     let mut long = b"From: news@msg.test\r\nSubject: ".to_vec();
     long.extend(vec![b'x'; 2 << 20]);
     long.extend(b"\r\n\r\nbody\r\n");
-    let (status, _, problem, _) = post(state(&s.dns, MessageLimits::default()), long).await;
+    let (status, _, problem, _) = post(state(&s.dns, MessageLimits::default()).await, long).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     let detail = problem["detail"].as_str().expect("detail");
     assert!(
@@ -177,11 +183,11 @@ async fn a_header_flood_is_refused_naming_the_limit_before_anything_is_asked() {
         ..MessageLimits::default()
     };
     assert_eq!(
-        post(state(&s.dns, at(10)), ten.clone()).await.0,
+        post(state(&s.dns, at(10)).await, ten.clone()).await.0,
         StatusCode::OK
     );
     assert_eq!(
-        post(state(&s.dns, at(9)), ten).await.0,
+        post(state(&s.dns, at(9)).await, ten).await.0,
         StatusCode::PAYLOAD_TOO_LARGE
     );
 }
@@ -192,11 +198,15 @@ async fn fifteen_thousand_signatures_are_twenty_judged_and_one_key_question() {
     let message = s.signature.repeat(15_000) + &s.newsletter;
     // With the default header limits the message is refused outright (each
     // signature is a field of its own; 15,000 are over 1 MiB).
-    let (status, _, _, _) = post(state(&s.dns, MessageLimits::default()), message.clone()).await;
+    let (status, _, _, _) = post(
+        state(&s.dns, MessageLimits::default()).await,
+        message.clone(),
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 
     s.dns.clear_log();
-    let (status, _, report, size) = post(state(&s.dns, roomy_headers()), message).await;
+    let (status, _, report, size) = post(state(&s.dns, roomy_headers()).await, message).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     let dkim = report["dkim"].as_array().expect("dkim");
     assert_eq!(dkim.len(), 20);
@@ -224,7 +234,7 @@ async fn five_thousand_selectors_ask_at_most_twenty_key_questions() {
         message.push_str(&s.signature.replacen("s=rsa;", &format!("s=sel{i};"), 1));
     }
     message.push_str(&s.newsletter);
-    let (status, _, report, _) = post(state(&s.dns, roomy_headers()), message).await;
+    let (status, _, report, _) = post(state(&s.dns, roomy_headers()).await, message).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     let selectors: Vec<&str> = report["dkim"]
         .as_array()
@@ -261,7 +271,7 @@ fn lengths(signatures: u64, body: usize) -> Vec<u8> {
 async fn two_thousand_body_lengths_cost_four_body_hashes() {
     let s = signed().await;
     let (status, _, report, size) = post(
-        state(&s.dns, MessageLimits::default()),
+        state(&s.dns, MessageLimits::default()).await,
         lengths(2000, 200_000),
     )
     .await;
@@ -301,7 +311,7 @@ async fn two_thousand_body_lengths_cost_four_body_hashes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_answers_within_a_second_while_heavy_messages_are_verified() {
     let s = signed().await;
-    let app = router(state(&s.dns, MessageLimits::default()));
+    let app = router(state(&s.dns, MessageLimits::default()).await);
     let heavy = Bytes::from(lengths(4, 8_000_000));
     let started = Instant::now();
     let requests: Vec<_> = (0..3)
@@ -350,7 +360,7 @@ async fn healthz_answers_within_a_second_while_heavy_messages_are_verified() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_timeout_fires_on_time_while_messages_are_verified() {
     let s = signed().await;
-    let mut state = state(&s.dns, MessageLimits::default());
+    let mut state = state(&s.dns, MessageLimits::default()).await;
     state.service.request_timeout = Duration::from_millis(200);
     let app = router(state);
     let heavy = Bytes::from(lengths(4, 8_000_000));

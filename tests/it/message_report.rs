@@ -29,7 +29,7 @@ fn post_message(uri: &str, body: impl Into<Body>) -> Request<Body> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_gets_every_verdict_and_an_authentication_results_header() {
     let dns = server().await;
-    let state = AppState::new(dns.layer());
+    let state = AppState::new(dns.layer(), crate::support::store::scratch().await);
     let raw = std::fs::read("fixtures/messages/received-only.eml").unwrap();
     let (status, _, report) = call(
         state.clone(),
@@ -84,7 +84,7 @@ async fn a_message_gets_every_verdict_and_an_authentication_results_header() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_a_report_or_a_4xx_never_a_500() {
     let dns = server().await;
-    let state = AppState::new(dns.layer());
+    let state = AppState::new(dns.layer(), crate::support::store::scratch().await);
     for body in [
         b"\x00\x01\xff\xfe garbage".to_vec(),
         b"no header section at all".to_vec(),
@@ -143,7 +143,7 @@ async fn bad_input_is_a_report_or_a_4xx_never_a_500() {
     }
     let small = AppState {
         message_limit: 1000,
-        ..AppState::new(dns.layer())
+        ..AppState::new(dns.layer(), crate::support::store::scratch().await)
     };
     let (status, _, problem) = call(small, post_message("/v1/messages", vec![b'a'; 5000])).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -153,7 +153,7 @@ async fn bad_input_is_a_report_or_a_4xx_never_a_500() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dmarc_what_if_answers_without_a_message() {
     let dns = server().await;
-    let state = AppState::new(dns.layer());
+    let state = AppState::new(dns.layer(), crate::support::store::scratch().await);
     let post = |body: Value| {
         Request::post("/v1/dmarc/evaluate")
             .header(header::CONTENT_TYPE, "application/json")
@@ -275,7 +275,7 @@ async fn a_from_domain_without_dmarc_explains_the_none_verdict() {
     let raw = "From: a@nodmarc.test\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\n\
                Message-ID: <1@nodmarc.test>\r\nSubject: hi\r\n\r\nbody\r\n";
     let (_, _, report) = call(
-        AppState::new(dns.layer()),
+        AppState::new(dns.layer(), crate::support::store::scratch().await),
         post_message("/v1/messages?ip=192.0.2.1&mail_from=a@nodmarc.test", raw),
     )
     .await;

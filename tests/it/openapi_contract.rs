@@ -554,7 +554,10 @@ async fn every_operation_answers_as_the_contract_says() {
             rate_limit: 0,
             ..ServiceConfig::default()
         },
-        ..AppState::new(layer(&dns, Duration::from_millis(400)))
+        ..AppState::new(
+            layer(&dns, Duration::from_millis(400)),
+            crate::support::store::scratch().await,
+        )
     };
     let server = Running::start(state).await;
 
@@ -1015,7 +1018,10 @@ async fn keys(c: &Contract, dns: &TestDns) {
     };
     let s = Running::start(AppState {
         service,
-        ..AppState::new(layer(dns, Duration::from_millis(400)))
+        ..AppState::new(
+            layer(dns, Duration::from_millis(400)),
+            crate::support::store::scratch().await,
+        )
     })
     .await;
     for (id, response) in each_v1_operation(&s).await {
@@ -1058,7 +1064,10 @@ async fn rate_limits(c: &Contract, dns: &TestDns) {
             rate_limit: 1,
             ..ServiceConfig::default()
         },
-        ..AppState::new(layer(dns, Duration::from_millis(400)))
+        ..AppState::new(
+            layer(dns, Duration::from_millis(400)),
+            crate::support::store::scratch().await,
+        )
     })
     .await;
     c.expect("listFindings", s.get("/v1/findings").await, 200, None)
@@ -1083,7 +1092,10 @@ async fn overload_and_timeouts(c: &Contract) {
                 rate_limit: 0,
                 ..ServiceConfig::default()
             },
-            ..AppState::new(layer(&dns, Duration::from_secs(5)))
+            ..AppState::new(
+                layer(&dns, Duration::from_secs(5)),
+                crate::support::store::scratch().await,
+            )
         })
         .await,
     );
@@ -1151,7 +1163,10 @@ async fn overload_and_timeouts(c: &Contract) {
             rate_limit: 0,
             ..ServiceConfig::default()
         },
-        ..AppState::new(layer(&dns, Duration::from_secs(5)))
+        ..AppState::new(
+            layer(&dns, Duration::from_secs(5)),
+            crate::support::store::scratch().await,
+        )
     })
     .await;
     for (id, response) in each_v1_operation(&s).await {
@@ -1178,7 +1193,10 @@ async fn slow_bodies(c: &Contract, dns: &TestDns) {
             rate_limit: 0,
             ..ServiceConfig::default()
         },
-        ..AppState::new(layer(dns, Duration::from_millis(400)))
+        ..AppState::new(
+            layer(dns, Duration::from_millis(400)),
+            crate::support::store::scratch().await,
+        )
     })
     .await;
     for (id, path, content_type) in [
@@ -1202,7 +1220,10 @@ async fn answers_over_the_size_cap(c: &Contract, dns: &TestDns) {
             rate_limit: 0,
             ..ServiceConfig::default()
         },
-        ..AppState::new(layer(dns, Duration::from_millis(400)))
+        ..AppState::new(
+            layer(dns, Duration::from_millis(400)),
+            crate::support::store::scratch().await,
+        )
     })
     .await;
     for (id, response) in each_v1_operation(&s).await {
@@ -1214,7 +1235,7 @@ async fn answers_over_the_size_cap(c: &Contract, dns: &TestDns) {
 
 async fn not_ready(c: &Contract) {
     let (_silent, dead) = support::silent_layer(0).await;
-    let s = Running::start(AppState::new(dead)).await;
+    let s = Running::start(AppState::new(dead, crate::support::store::scratch().await)).await;
     c.expect("readyz", s.get("/readyz").await, 503, Some("not-ready"))
         .await;
     s.stop().await;

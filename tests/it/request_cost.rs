@@ -48,20 +48,20 @@ async fn call(state: AppState, request: Request<Body>) -> (StatusCode, Value) {
     (status, body)
 }
 
-fn open(dns: Arc<Dns>) -> AppState {
+async fn open(dns: Arc<Dns>) -> AppState {
     AppState {
         service: ServiceConfig {
             rate_limit: 0,
             ..ServiceConfig::default()
         },
-        ..AppState::new(dns)
+        ..AppState::new(dns, crate::support::store::scratch().await)
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_domains_that_do_not_exist_ask_no_selector() {
     let server = TestDns::start_with_texts(&[ZONE]).await;
-    let (status, body) = call(open(layer(&server, 1000)), batch(50, 20)).await;
+    let (status, body) = call(open(layer(&server, 1000)).await, batch(50, 20)).await;
     assert_eq!(status, StatusCode::OK);
     let reports = body.as_array().unwrap();
     assert_eq!(reports.len(), 50);
@@ -98,7 +98,7 @@ async fn fifty_domains_that_do_not_exist_ask_no_selector() {
 async fn a_batch_draws_on_one_budget_and_never_reads_a_refusal_as_missing() {
     let server = TestDns::start_with_texts(&[ZONE]).await;
     let budget = 100;
-    let (status, body) = call(open(layer(&server, budget)), batch(50, 20)).await;
+    let (status, body) = call(open(layer(&server, budget)).await, batch(50, 20)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         server.queries().len(),
@@ -156,7 +156,7 @@ async fn with_silent_resolvers_a_batch_keeps_what_finished_and_marks_the_rest() 
             request_timeout,
             ..ServiceConfig::default()
         },
-        ..AppState::new(dns)
+        ..AppState::new(dns, crate::support::store::scratch().await)
     };
     let started = Instant::now();
     let (status, body) = call(state, batch(50, 0)).await;
@@ -190,7 +190,7 @@ async fn with_silent_resolvers_a_batch_keeps_what_finished_and_marks_the_rest() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_asks_upstream_at_most_about_once_a_second() {
     let server = TestDns::start_with_texts(&[ZONE]).await;
-    let state = open(layer(&server, 1000));
+    let state = open(layer(&server, 1000)).await;
     let router = mailvet::http::router(state);
     let started = Instant::now();
     let calls = (0..500).map(|_| {
@@ -221,7 +221,7 @@ async fn with_silent_resolvers_the_budget_ends_a_batch_too() {
     // default budget runs out long before the deadline.
     let (_socket, dns) = support::silent_layer(0).await;
     let started = Instant::now();
-    let (status, body) = call(open(dns), batch(50, 20)).await;
+    let (status, body) = call(open(dns).await, batch(50, 20)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(started.elapsed() < Duration::from_secs(27));
     let entries = body.as_array().unwrap();

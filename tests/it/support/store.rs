@@ -90,6 +90,24 @@ impl ManualClock {
     }
 }
 
+/// A SQLite store of its own for a test that needs one but does not look
+/// at it (the HTTP service's state): its file lives under cargo's scratch
+/// directory for integration tests (`target/tmp`), so it outlives the
+/// state that holds it.
+pub async fn scratch() -> Store {
+    static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
+    let dir = option_env!("CARGO_TARGET_TMPDIR")
+        .map_or_else(std::env::temp_dir, PathBuf::from)
+        .join(format!(
+            "stores/{}-{}",
+            std::process::id(),
+            SEQUENCE.fetch_add(1, Ordering::Relaxed)
+        ));
+    Store::open(&Store::default_url(&dir))
+        .await
+        .unwrap_or_else(|e| panic!("open a scratch store in {}: {e}", dir.display()))
+}
+
 /// A directory under the system's temporary directory, removed on drop.
 pub struct TempDir(pub PathBuf);
 
