@@ -24,7 +24,7 @@ use crate::dns::{DnsError, Outcome, Rcode, trace};
 use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
-pub use crate::records::bimi::{BimiRecord, RecordError, Tag, VERSION, is_candidate, parse};
+use crate::records::bimi::{Tag, is_candidate, parse};
 use crate::records::name::DomainName;
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;

@@ -22,9 +22,7 @@ use crate::findings::Finding;
 use crate::findings::catalog;
 use crate::records::name::DomainName;
 use crate::records::tag_list::{Kind, Space, Syntax, TagList};
-pub use crate::records::tls_rpt::{
-    RecordError, Tag, TlsRptRecord, VERSION, is_candidate, parse, report_uri_problem,
-};
+use crate::records::tls_rpt::{Tag, VERSION, is_candidate, parse, report_uri_problem};
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 

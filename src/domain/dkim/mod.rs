@@ -46,7 +46,7 @@ mod findings;
 #[cfg(test)]
 mod tests;
 
-pub use crate::records::dkim_key::{KeyAlgorithm, KeyRecord, KeyStatus};
+use crate::records::dkim_key::KeyRecord;
 
 /// Selectors probed on every audit: the fixed defaults of widely used mail
 /// services, and generic names many self-hosted signers are set up with.

@@ -42,9 +42,5 @@ mod section;
 #[cfg(test)]
 mod tests;
 
-pub use crate::records::dmarc::{
-    Alignment, DmarcRecord, Policy, Psd, ReportUri, StepOutcome, SyntaxProblem, WalkStep,
-    is_dmarc1, parse,
-};
 pub use check::check;
 pub use section::{AuthorizationStatus, DmarcSection, DmarcStatus, ReportDestination};

@@ -42,11 +42,7 @@ mod section;
 #[cfg(test)]
 mod tests;
 
-pub use crate::https::{RootsError, parse_extra_roots};
-pub use crate::records::mta_sts::{
-    Extension, MAX_AGE_LIMIT, Mode, Policy, PolicyError, RecordError, StsRecord, is_mx_pattern,
-    is_sts_record, mx_matches, parse_policy, parse_record,
-};
+use crate::records::mta_sts::{Policy, StsRecord};
 pub use fetch::policy_url;
 pub use section::{
     FetchError, Fetched, TxtAnswer, coverage, evaluate_policy, evaluate_record, judge_response,
