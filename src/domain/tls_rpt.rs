@@ -15,7 +15,7 @@
 //! for TLS-RPT, and a failure is never reported as a missing record.
 
 use super::AuditContext;
-use super::protocol::{self, Audited, Protocol, status_word};
+use super::protocol::{Audited, Protocol, status_word};
 use crate::dns::{DnsError, Outcome, Rcode, trace};
 use crate::findings::Checked;
 use crate::findings::Finding;
@@ -63,9 +63,12 @@ pub struct TlsRptSection {
     pub error: Option<String>,
 }
 
+/// TLS-RPT: the TXT record at `_smtp._tls.` below the domain.
+pub static PROTOCOL: Protocol = Protocol::at("tls_rpt", "TLS-RPT", "_smtp._tls.", "TXT");
+
 impl Audited for TlsRptSection {
     fn protocol(&self) -> &'static Protocol {
-        &protocol::TLS_RPT
+        &PROTOCOL
     }
 
     fn undecided(&self) -> Option<String> {

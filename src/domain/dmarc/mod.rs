@@ -44,3 +44,8 @@ mod tests;
 
 pub use check::check;
 pub use section::{AuthorizationStatus, DmarcSection, DmarcStatus, ReportDestination};
+
+use crate::domain::protocol::Protocol;
+
+/// DMARC: the TXT record at `_dmarc.` below the domain.
+pub static PROTOCOL: Protocol = Protocol::at("dmarc", "DMARC", "_dmarc.", "TXT");
