@@ -114,12 +114,7 @@ async fn every_fixture_domain_produces_its_codes_through_the_full_audit() {
         for fault in &case.faults {
             fault.apply(&servers.dns);
         }
-        let overlay: Vec<zone::Zone> = case
-            .more
-            .overlay
-            .as_deref()
-            .map(|p| vec![zone::Zone::load(Path::new(p)).unwrap()])
-            .unwrap_or_default();
+        let overlay = audit_cases::overlay(case.more.overlay.as_deref());
         let dns = resolver_layer(&servers, overlay);
         let name = DomainName::parse(domain).unwrap();
         let report = report::audit(
