@@ -412,3 +412,26 @@ async fn http_audits_a_domain_and_lists_the_catalog() {
     assert_eq!(catalog.as_array().unwrap().len(), CATALOG.len());
     assert!(catalog[0]["why"].is_string() && catalog[0]["refs"].is_array());
 }
+
+/// An SPF record `check_host()` fails on reaching an mx term that names
+/// more than 10 hosts (RFC 7208 §4.6.4) is unusable for the provider
+/// checklist too, not only in its finding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mx_term_over_the_host_limit_leaves_spf_unusable() {
+    let servers = servers().await;
+    let dns = resolver_layer(&servers, Vec::new());
+    let name = DomainName::parse("mx-many.spf.test").unwrap();
+    let report = report::audit(&dns.resolver(), &name, &options(&servers, vec![]), false).await;
+    let spf = report
+        .requirements
+        .iter()
+        .find(|r| r.id == "gmail.bulk.spf")
+        .expect("gmail.bulk.spf");
+    assert_eq!(serde_json::to_value(spf.status).unwrap(), "unmet");
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.code == "spf.mx_too_many_hosts")
+    );
+}
