@@ -18,6 +18,7 @@ pub mod protocol;
 pub mod report;
 pub mod spf;
 pub mod tls_rpt;
+pub mod transport;
 
 use crate::dns::Resolver;
 use crate::records::name::DomainName;
@@ -28,8 +29,9 @@ use std::time::Duration;
 pub struct AuditOptions {
     /// DKIM selectors to look at, besides the common ones probed always.
     pub selectors: Vec<String>,
-    /// Allow HTTPS fetches (MTA-STS policy) to loopback, private and
-    /// link-local addresses. Off by default; tests need it.
+    /// Allow HTTPS fetches (MTA-STS policy) and the SMTP probe to reach
+    /// loopback, private and link-local addresses. Off by default; tests
+    /// need it.
     pub allow_private_fetch: bool,
     /// How long an HTTPS fetch may take.
     pub fetch_timeout: Duration,
@@ -41,6 +43,12 @@ pub struct AuditOptions {
     /// Most records the SPF walk reads, a/mx/exists targets it checks and
     /// nodes its tree shows (`--max-spf-nodes`).
     pub max_spf_nodes: usize,
+    /// Probe every MX address over SMTP and STARTTLS (`--probe-smtp`).
+    pub probe_smtp: bool,
+    /// How long the probe of one address may take (`--probe-timeout`).
+    pub probe_timeout: Duration,
+    /// The port the probe connects to; 25 except in tests (`--smtp-port`).
+    pub smtp_port: u16,
 }
 
 impl Default for AuditOptions {
@@ -52,6 +60,9 @@ impl Default for AuditOptions {
             extra_roots_pem: Vec::new(),
             https_port: 443,
             max_spf_nodes: spf::DEFAULT_MAX_NODES,
+            probe_smtp: false,
+            probe_timeout: transport::DEFAULT_TIMEOUT,
+            smtp_port: transport::DEFAULT_PORT,
         }
     }
 }

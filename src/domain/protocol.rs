@@ -24,8 +24,11 @@ pub struct Place {
 /// One audited protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Protocol {
-    /// The report section's name and its finding codes' family (`mta_sts`).
+    /// Its finding codes' family (`mta_sts`).
     pub key: &'static str,
+    /// The report section's name: the key, except for the SMTP transport
+    /// probe, whose `tls.` findings fill the `transport` section.
+    pub section: &'static str,
     /// Its name for people (`MTA-STS`).
     pub title: &'static str,
     /// Its record's place; `None` when each finding names its own (DKIM:
@@ -49,6 +52,7 @@ const TXT: &str = "TXT";
 
 pub static SPF: Protocol = Protocol {
     key: "spf",
+    section: "spf",
     title: "SPF",
     place: Some(Place {
         prefix: "",
@@ -57,6 +61,7 @@ pub static SPF: Protocol = Protocol {
 };
 pub static DMARC: Protocol = Protocol {
     key: "dmarc",
+    section: "dmarc",
     title: "DMARC",
     place: Some(Place {
         prefix: "_dmarc.",
@@ -65,11 +70,13 @@ pub static DMARC: Protocol = Protocol {
 };
 pub static DKIM: Protocol = Protocol {
     key: "dkim",
+    section: "dkim",
     title: "DKIM",
     place: None,
 };
 pub static MX: Protocol = Protocol {
     key: "mx",
+    section: "mx",
     title: "MX",
     place: Some(Place {
         prefix: "",
@@ -78,6 +85,7 @@ pub static MX: Protocol = Protocol {
 };
 pub static MTA_STS: Protocol = Protocol {
     key: "mta_sts",
+    section: "mta_sts",
     title: "MTA-STS",
     place: Some(Place {
         prefix: "_mta-sts.",
@@ -86,6 +94,7 @@ pub static MTA_STS: Protocol = Protocol {
 };
 pub static TLS_RPT: Protocol = Protocol {
     key: "tls_rpt",
+    section: "tls_rpt",
     title: "TLS-RPT",
     place: Some(Place {
         prefix: "_smtp._tls.",
@@ -94,6 +103,7 @@ pub static TLS_RPT: Protocol = Protocol {
 };
 pub static BIMI: Protocol = Protocol {
     key: "bimi",
+    section: "bimi",
     title: "BIMI",
     place: Some(Place {
         prefix: "default._bimi.",
@@ -102,16 +112,29 @@ pub static BIMI: Protocol = Protocol {
 };
 pub static DNSSEC: Protocol = Protocol {
     key: "dnssec",
+    section: "dnssec",
     title: "DNSSEC",
     place: Some(Place {
         prefix: "",
         rtype: "SOA",
     }),
 };
+/// The SMTP transport probe of every MX address; its findings are about
+/// the MX record that names the host.
+pub static TLS: Protocol = Protocol {
+    key: "tls",
+    section: "transport",
+    title: "SMTP TLS",
+    place: Some(Place {
+        prefix: "",
+        rtype: "MX",
+    }),
+};
 
 /// Every audited protocol, in report order.
-pub static PROTOCOLS: [&Protocol; 8] =
-    [&SPF, &DMARC, &DKIM, &MX, &MTA_STS, &TLS_RPT, &BIMI, &DNSSEC];
+pub static PROTOCOLS: [&Protocol; 9] = [
+    &SPF, &DMARC, &DKIM, &MX, &MTA_STS, &TLS_RPT, &BIMI, &DNSSEC, &TLS,
+];
 
 /// The protocol whose findings' codes start with `family`.
 pub fn by_key(family: &str) -> Option<&'static Protocol> {
@@ -176,16 +199,16 @@ mod tests {
         let report = &spec["components"]["schemas"]["DomainReport"];
         for p in PROTOCOLS {
             assert!(
-                report["properties"].get(p.key).is_some(),
+                report["properties"].get(p.section).is_some(),
                 "openapi.yaml DomainReport has no `{}` property",
-                p.key
+                p.section
             );
             assert!(
                 report["required"]
                     .as_array()
-                    .is_some_and(|r| r.iter().any(|k| k == p.key)),
+                    .is_some_and(|r| r.iter().any(|k| k == p.section)),
                 "openapi.yaml DomainReport does not require `{}`",
-                p.key
+                p.section
             );
         }
     }

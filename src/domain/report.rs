@@ -14,7 +14,9 @@
 //! which fails the domain whatever the rest says.
 
 use super::protocol::{self, Audited};
-use super::{AuditContext, AuditOptions, bimi, dkim, dmarc, dnssec, mta_sts, mx, spf, tls_rpt};
+use super::{
+    AuditContext, AuditOptions, bimi, dkim, dmarc, dnssec, mta_sts, mx, spf, tls_rpt, transport,
+};
 use crate::dns::Resolver;
 use crate::dns::trace::DnsSummary;
 use crate::findings::catalog;
@@ -47,6 +49,8 @@ pub struct DomainReport {
     pub tls_rpt: tls_rpt::TlsRptSection,
     pub bimi: bimi::BimiSection,
     pub dnssec: dnssec::DnssecSection,
+    /// The SMTP probe of every MX address (`--probe-smtp`).
+    pub transport: transport::TransportSection,
     pub requirements: Vec<Requirement>,
     pub dns: DnsSummary,
 }
@@ -55,7 +59,8 @@ pub struct DomainReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Undecided {
     /// `spf`, `dmarc`, `dkim`, `mx`, `mta_sts`, `tls_rpt`, `bimi` or
-    /// `dnssec`, as the report's sections are named.
+    /// `dnssec`, as the report's sections are named (the transport probe
+    /// is never undecided).
     pub check: &'static str,
     /// Which lookup failed.
     pub reason: String,
@@ -87,11 +92,17 @@ pub async fn audit(
         domain,
         options,
     };
-    let (spf, dmarc, dkim, mx, mta_sts, tls_rpt, bimi, dnssec) = tokio::join!(
+    let (spf, dmarc, dkim, (mx, transport), mta_sts, tls_rpt, bimi, dnssec) = tokio::join!(
         spf::check(&cx),
         dmarc::check(&cx),
         dkim::check(&cx),
-        mx::check(&cx),
+        async {
+            // The probe needs the MX hosts' addresses; the other checks
+            // need nothing from it, so it runs beside them.
+            let mx = mx::check(&cx).await;
+            let transport = transport::check(&cx, &mx.section).await;
+            (mx, transport)
+        },
         mta_sts::check(&cx),
         tls_rpt::check(&cx),
         bimi::check(&cx),
@@ -106,11 +117,16 @@ pub async fn audit(
         tls_rpt.findings,
         bimi.findings,
         dnssec.findings,
+        transport.findings,
     ]
     .concat();
     findings.extend(mta_sts::coverage(
         &mta_sts.section,
         &mx.section.host_names(),
+    ));
+    findings.extend(transport::enforce_failures(
+        &mta_sts.section,
+        &transport.section,
     ));
     let enforcement = dmarc.section.enforcement();
     // A DMARC lookup that failed says nothing about enforcement; BIMI's
@@ -148,6 +164,7 @@ pub async fn audit(
         tls_rpt: tls_rpt.section,
         bimi: bimi.section,
         dnssec: dnssec.section,
+        transport: transport.section,
         dns: resolver.summary(trace),
     };
     report.undecided = report
@@ -167,7 +184,7 @@ pub async fn audit(
 
 impl DomainReport {
     /// Every protocol's section, in report order.
-    pub fn sections(&self) -> [&dyn Audited; 8] {
+    pub fn sections(&self) -> [&dyn Audited; 9] {
         [
             &self.spf,
             &self.dmarc,
@@ -177,6 +194,7 @@ impl DomainReport {
             &self.tls_rpt,
             &self.bimi,
             &self.dnssec,
+            &self.transport,
         ]
     }
 }

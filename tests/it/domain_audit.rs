@@ -238,7 +238,11 @@ fn every_section_is_a_declared_protocol(report: &report::DomainReport) {
             protocol.key
         );
     }
-    let declared: Vec<&str> = report.sections().iter().map(|s| s.protocol().key).collect();
+    let declared: Vec<&str> = report
+        .sections()
+        .iter()
+        .map(|s| s.protocol().section)
+        .collect();
     let mut sorted = declared.clone();
     sorted.sort_unstable();
     let mut found = sections.clone();
