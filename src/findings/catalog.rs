@@ -855,6 +855,19 @@ catalog! {
               why automatic renewal did not run.",
         refs: &["RFC 5280 §4.1.2.5", "RFC 8461 §4.2"],
     };
+    TLS_LEGACY_VERSION = CatalogEntry {
+        code: "tls.legacy_version",
+        severity: Severity::Warning,
+        title: "An MX host still accepts TLS 1.0 or 1.1",
+        why: "TLS 1.0 and 1.1 are deprecated: their weaknesses let an attacker on the \
+              path who can force an old version read or alter mail, and security \
+              audits and some compliance rules flag servers that still accept them.",
+        fix: "Allow only TLS 1.2 and 1.3 on the mail server named in the detail (for \
+              Postfix: smtpd_tls_protocols = >=TLSv1.2 and smtpd_tls_mandatory_protocols \
+              = >=TLSv1.2; for Exim built with OpenSSL: \
+              openssl_options = +no_tlsv1 +no_tlsv1_1).",
+        refs: &["RFC 8996", "RFC 9325 §3.1.1"],
+    };
     MTA_STS_ENFORCE_TLS_FAILURE = CatalogEntry {
         code: "mta_sts.enforce_tls_failure",
         severity: Severity::Error,
@@ -1227,6 +1240,7 @@ mod tests {
         ("tls.cert_name_mismatch", Severity::Warning),
         ("tls.cert_expired", Severity::Warning),
         ("tls.cert_expiring", Severity::Warning),
+        ("tls.legacy_version", Severity::Warning),
         ("mta_sts.enforce_tls_failure", Severity::Error),
         // Message checks
         ("spf.fail", Severity::Error),

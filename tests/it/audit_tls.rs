@@ -15,6 +15,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use mailvet::domain::AuditOptions;
 use mailvet::domain::report::{self, DomainReport};
+use mailvet::domain::transport::legacy::LegacyVersion;
 use mailvet::domain::transport::{ProbeStatus, TransportSection};
 use mailvet::records::name::DomainName;
 use serde_json::Value;
@@ -136,6 +137,10 @@ async fn every_address_of_every_mx_host_is_probed_and_the_healthy_one_is_clean()
         assert_eq!(cert.key_type, "EC P-256");
         assert_eq!(cert.key_bits, 256);
         assert_eq!(cert.signature_algorithm, "ecdsa-with-SHA256");
+        assert!(
+            tls.legacy_accepted.is_empty() && tls.legacy_unknown.is_empty(),
+            "{tls:?}"
+        );
         assert!(address.extensions.contains(&"STARTTLS".to_string()));
         assert_eq!(address.banner.as_deref(), Some("test MX ESMTP ready"));
     }
@@ -175,6 +180,34 @@ async fn each_certificate_verdict_stands_alone() {
             "{domain}: {cert:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_1_0_and_1_1_are_asked_with_a_client_hello_of_their_own() {
+    let servers = servers().await;
+    let report = servers.audit("legacy.tls.test", &servers.options()).await;
+    let [address] = report.transport.addresses.as_slice() else {
+        panic!("{:?}", report.transport);
+    };
+    let tls = address.tls.as_ref().unwrap();
+    assert_eq!(
+        tls.version, "TLSv1_3",
+        "a current client still gets TLS 1.3"
+    );
+    assert_eq!(
+        tls.legacy_accepted,
+        [LegacyVersion::Tls10, LegacyVersion::Tls11]
+    );
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.code == "tls.legacy_version")
+        .unwrap();
+    assert!(
+        finding.detail.contains("TLSv1.0 and TLSv1.1"),
+        "{}",
+        finding.detail
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

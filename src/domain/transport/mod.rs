@@ -19,13 +19,16 @@
 //! - STARTTLS refused or the handshake failed: `tls.handshake_failed`;
 //! - a finished handshake: the chain is judged by [`certificate`], each
 //!   verdict on its own (`tls.cert_untrusted`, `tls.cert_name_mismatch`,
-//!   `tls.cert_expired`, `tls.cert_expiring`).
+//!   `tls.cert_expired`, `tls.cert_expiring`); and, on two more
+//!   connections within the same deadline, [`legacy`] asks whether TLS 1.0
+//!   and 1.1 are still accepted (`tls.legacy_version`).
 //!
 //! [`enforce_failures`] adds MTA-STS's consequence once both are known: an
 //! enforcing policy with an MX host that fails TLS at any address is
 //! `mta_sts.enforce_tls_failure`.
 
 pub mod certificate;
+pub mod legacy;
 pub mod smtp;
 
 use super::AuditContext;
@@ -37,6 +40,7 @@ use crate::https;
 use crate::records::address::is_fetchable;
 use certificate::CertificateReport;
 use futures_util::future::join_all;
+use legacy::LegacyVersion;
 use rustls::pki_types::{ServerName, UnixTime};
 use serde::Serialize;
 use smtp::{Greeting, Session};
@@ -78,6 +82,11 @@ pub struct TlsSession {
     /// Why the chain could not be judged, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_error: Option<String>,
+    /// The deprecated versions the server still accepts (RFC 8996).
+    pub legacy_accepted: Vec<LegacyVersion>,
+    /// The versions not asked about because the deadline came first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub legacy_unknown: Vec<LegacyVersion>,
 }
 
 /// One MX address and what the probe found there.
@@ -225,6 +234,7 @@ pub async fn check(cx: &AuditContext<'_>, mx: &MxSection) -> Checked<TransportSe
                 }
             };
             let started = Instant::now();
+            let deadline = tokio::time::Instant::now() + options.probe_timeout;
             let target = Target {
                 host,
                 addr: SocketAddr::new(*ip, options.smtp_port),
@@ -232,8 +242,13 @@ pub async fn check(cx: &AuditContext<'_>, mx: &MxSection) -> Checked<TransportSe
                 roots,
                 provider,
             };
-            match tokio::time::timeout(options.probe_timeout, target.probe(&mut probe)).await {
-                Ok(()) => {}
+            match tokio::time::timeout_at(deadline, target.probe(&mut probe)).await {
+                Ok(()) => {
+                    if let Some(tls) = probe.tls.as_mut() {
+                        (tls.legacy_accepted, tls.legacy_unknown) =
+                            target.legacy_versions(deadline).await;
+                    }
+                }
                 Err(_) => {
                     probe.status = ProbeStatus::Untestable;
                     probe.reason = Some(format!(
@@ -360,7 +375,43 @@ impl Target<'_> {
             cipher_suite,
             certificate,
             certificate_error,
+            legacy_accepted: Vec::new(),
+            legacy_unknown: Vec::new(),
         });
+    }
+
+    /// Asks about TLS 1.0 and 1.1 at once, each on a connection of its
+    /// own, until `deadline`: (accepted, not known by then).
+    async fn legacy_versions(
+        &self,
+        deadline: tokio::time::Instant,
+    ) -> (Vec<LegacyVersion>, Vec<LegacyVersion>) {
+        let answers = join_all(LegacyVersion::ALL.map(|version| async move {
+            let asked = tokio::time::timeout_at(deadline, self.legacy(version)).await;
+            (version, asked.ok().flatten())
+        }))
+        .await;
+        let mut accepted = Vec::new();
+        let mut unknown = Vec::new();
+        for (version, answer) in answers {
+            match answer {
+                Some(true) => accepted.push(version),
+                Some(false) => {}
+                None => unknown.push(version),
+            }
+        }
+        (accepted, unknown)
+    }
+
+    /// Whether the server accepts `version` after STARTTLS; `None` when
+    /// the dialogue did not get that far.
+    async fn legacy(&self, version: LegacyVersion) -> Option<bool> {
+        let stream = TcpStream::connect(self.addr).await.ok()?;
+        let mut session = Session::new(stream);
+        session.greet().await.ok()?;
+        let stream = session.starttls().await.ok()?;
+        let sni = ServerName::try_from(self.host).ok().map(|_| self.host);
+        legacy::ask(stream, version, sni).await.ok()
     }
 }
 
@@ -416,12 +467,28 @@ fn findings_of(probe: &AddressProbe) -> Vec<Finding> {
                     format!("{at}: the certificate could not be judged: {why}"),
                 )];
             };
-            certificate_findings(&at, &probe.host, cert)
+            let mut findings: Vec<Finding> = certificate_findings(&at, &probe.host, cert)
                 .into_iter()
                 .map(|(code, detail)| {
                     finding(code, detail).with_evidence(certificate_evidence(cert))
                 })
-                .collect()
+                .collect();
+            if !tls.legacy_accepted.is_empty() {
+                let versions: Vec<&str> = tls.legacy_accepted.iter().map(|v| v.name()).collect();
+                findings.push(
+                    finding(
+                        catalog::TLS_LEGACY_VERSION,
+                        format!(
+                            "{at} still accepts {} after STARTTLS (it negotiates {} with a \
+                             current client)",
+                            versions.join(" and "),
+                            tls.version
+                        ),
+                    )
+                    .with_evidence(versions.iter().map(|v| format!("accepts {v}"))),
+                );
+            }
+            findings
         }
     }
 }

@@ -7,15 +7,21 @@
 //! gives, meets the case's server: a valid certificate from the test CA
 //! (also on `::1`), no STARTTLS, a server that accepts and never answers,
 //! an address nobody listens on, a self-signed certificate, a wrong name,
-//! an expired and an expiring certificate, and a server that says `220` to
-//! STARTTLS and then speaks no TLS. Certificates come from `rcgen` under a
+//! an expired and an expiring certificate, a server that says `220` to
+//! STARTTLS and then speaks no TLS, and one that still answers a TLS 1.0
+//! or 1.1 ClientHello (rustls speaks neither, so that ServerHello is made
+//! here, byte by byte, and the handshake goes no further). Certificates come from `rcgen` under a
 //! throwaway CA ([`TestSmtp::ca_pem`], the audit's extra trust anchor).
 
 use super::ca::{self, TestCa, Validity};
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use std::task::{Context, Poll};
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf,
+};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
@@ -40,6 +46,9 @@ pub enum Kind {
     Expiring,
     /// Says 220 to STARTTLS, then sends text instead of TLS.
     NotTls,
+    /// STARTTLS with a valid certificate, and a ServerHello of TLS 1.0 or
+    /// 1.1 to a ClientHello that offers only that version.
+    Legacy,
 }
 
 /// Every server: its address and behaviour; the MX names of its
@@ -55,6 +64,7 @@ pub const SERVERS: &[(&str, Kind)] = &[
     ("127.0.0.26", Kind::Expired),
     ("127.0.0.27", Kind::Expiring),
     ("127.0.0.28", Kind::NotTls),
+    ("127.0.0.29", Kind::Legacy),
 ];
 
 /// The MX host names a kind's certificate is for.
@@ -65,6 +75,7 @@ pub fn names(kind: Kind) -> Vec<String> {
         Kind::WrongName => &["mail.other.example"],
         Kind::Expired => &["mail.expired.tls.test"],
         Kind::Expiring => &["mail.expiring.tls.test"],
+        Kind::Legacy => &["mail.legacy.tls.test"],
         Kind::NoStarttls | Kind::Silent | Kind::Refused | Kind::NotTls => &[],
     };
     names.iter().map(|n| n.to_string()).collect()
@@ -149,7 +160,7 @@ async fn bind_all() -> (u16, Vec<(TcpListener, Kind)>) {
 
 fn tls_for(ca: &TestCa, kind: Kind) -> Option<rustls::ServerConfig> {
     let leaf = match kind {
-        Kind::Valid | Kind::WrongName => {
+        Kind::Valid | Kind::WrongName | Kind::Legacy => {
             ca.leaf("mailvet test MX", &names(kind), Validity::days(-1, 90))
         }
         Kind::Expired => ca.leaf("mailvet test MX", &names(kind), Validity::days(-100, -10)),
@@ -182,7 +193,21 @@ async fn serve(tcp: TcpStream, kind: Kind, tls: Option<TlsAcceptor>) {
     let Some(acceptor) = tls else {
         return;
     };
-    let Ok(tls) = acceptor.accept(tcp).await else {
+    let Ok(hello) = first_record(&mut tcp).await else {
+        return;
+    };
+    if kind == Kind::Legacy
+        && let Some(version) = legacy_version(&hello)
+    {
+        let _ = tcp.write_all(&server_hello(version)).await;
+        return;
+    }
+    let replayed = Replayed {
+        prefix: hello,
+        read: 0,
+        inner: tcp,
+    };
+    let Ok(tls) = acceptor.accept(replayed).await else {
         return;
     };
     let mut io = BufReader::new(tls);
@@ -240,4 +265,79 @@ async fn dialogue_after_tls<S: AsyncRead + AsyncWrite + Unpin>(
     let mut line = String::new();
     io.read_line(&mut line).await.ok()?;
     io.get_mut().write_all(b"221 bye\r\n").await.ok()
+}
+
+/// The client's first TLS record, whole.
+async fn first_record(tcp: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut record = vec![0u8; 5];
+    tcp.read_exact(&mut record).await?;
+    let len = u16::from_be_bytes([record[3], record[4]]) as usize;
+    record.resize(5 + len, 0);
+    tcp.read_exact(&mut record[5..]).await?;
+    Ok(record)
+}
+
+/// The `client_version` of a ClientHello record, when it is TLS 1.0 or
+/// 1.1 (a current client says TLS 1.2 there and offers 1.3 in an
+/// extension).
+fn legacy_version(record: &[u8]) -> Option<[u8; 2]> {
+    match record {
+        [22, _, _, _, _, 1, _, _, _, 3, minor @ (1 | 2), ..] => Some([3, *minor]),
+        _ => None,
+    }
+}
+
+/// A ServerHello record of `version` choosing TLS_RSA_WITH_AES_128_CBC_SHA.
+fn server_hello(version: [u8; 2]) -> Vec<u8> {
+    let mut hello = version.to_vec();
+    hello.extend_from_slice(&[0x42; 32]); // random
+    hello.push(0); // no session id
+    hello.extend_from_slice(&[0x00, 0x2f, 0]); // cipher suite, no compression
+    let mut handshake = vec![2, 0, 0, hello.len() as u8];
+    handshake.extend_from_slice(&hello);
+    let mut record = vec![22, version[0], version[1], 0, handshake.len() as u8];
+    record.extend_from_slice(&handshake);
+    record
+}
+
+/// A connection whose first bytes, already read, are given again.
+struct Replayed {
+    prefix: Vec<u8>,
+    read: usize,
+    inner: TcpStream,
+}
+
+impl AsyncRead for Replayed {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        if this.read < this.prefix.len() {
+            let n = buf.remaining().min(this.prefix.len() - this.read);
+            buf.put_slice(&this.prefix[this.read..this.read + n]);
+            this.read += n;
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Replayed {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
 }
