@@ -228,6 +228,28 @@ async fn an_address_that_cannot_be_reached_is_untestable_never_without_starttls(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_slower_than_the_deadline_is_untestable() {
+    let servers = servers().await;
+    servers.smtp.set_greeting_delay(PROBE_TIMEOUT * 3);
+    let report = servers.audit("healthy.tls.test", &servers.options()).await;
+    assert_eq!(report.transport.addresses.len(), 3);
+    for address in &report.transport.addresses {
+        assert_eq!(address.status, ProbeStatus::Untestable);
+        assert_eq!(
+            address.reason.as_deref(),
+            Some("no complete answer within 1000 ms")
+        );
+    }
+    let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
+    assert_eq!(
+        codes.iter().filter(|c| c.starts_with("tls.")).count(),
+        3,
+        "{codes:?}"
+    );
+    assert!(codes.iter().all(|c| *c != "tls.starttls_missing"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn private_addresses_are_refused_without_connecting_unless_allowed() {
     let servers = servers().await;
     let options = AuditOptions {

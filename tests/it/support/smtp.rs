@@ -16,9 +16,10 @@
 use super::ca::{self, TestCa, Validity};
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{
     AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf,
 };
@@ -86,6 +87,7 @@ pub struct TestSmtp {
     /// The test CA's certificate, PEM.
     pub ca_pem: Vec<u8>,
     accepted: Arc<AtomicUsize>,
+    greeting_delay: Arc<Mutex<Duration>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -94,18 +96,24 @@ impl TestSmtp {
         let ca = TestCa::new("mailvet test SMTP CA");
         let (port, listeners) = bind_all().await;
         let accepted = Arc::new(AtomicUsize::new(0));
+        let greeting_delay = Arc::new(Mutex::new(Duration::ZERO));
         let tasks = listeners
             .into_iter()
             .map(|(listener, kind)| {
                 let tls = tls_for(&ca, kind).map(|c| TlsAcceptor::from(Arc::new(c)));
                 let counter = Arc::clone(&accepted);
+                let delay = Arc::clone(&greeting_delay);
                 tokio::spawn(async move {
                     loop {
                         let Ok((tcp, _)) = listener.accept().await else {
                             continue;
                         };
                         counter.fetch_add(1, Ordering::SeqCst);
-                        tokio::spawn(serve(tcp, kind, tls.clone()));
+                        let (delay, tls) = (*delay.lock().unwrap(), tls.clone());
+                        tokio::spawn(async move {
+                            tokio::time::sleep(delay).await;
+                            serve(tcp, kind, tls).await;
+                        });
                     }
                 })
             })
@@ -114,8 +122,15 @@ impl TestSmtp {
             port,
             ca_pem: ca.pem(),
             accepted,
+            greeting_delay,
             tasks,
         }
+    }
+
+    /// Waits this long before each greeting, as a server across a network
+    /// (or one that delays its greeting) would.
+    pub fn set_greeting_delay(&self, delay: Duration) {
+        *self.greeting_delay.lock().unwrap() = delay;
     }
 
     /// TCP connections accepted so far, by every server.
