@@ -53,15 +53,8 @@ mx5.five IN A    127.0.0.20
 mx5.five IN AAAA ::1
 ";
 
-fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(run());
-}
-
-async fn run() {
+#[tokio::main]
+async fn main() {
     let dns = TestDns::start_with_texts(&[ZONE]).await;
     let smtp = TestSmtp::start().await;
     smtp.set_greeting_delay(GREETING_DELAY);
