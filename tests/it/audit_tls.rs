@@ -228,6 +228,29 @@ async fn an_address_that_cannot_be_reached_is_untestable_never_without_starttls(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_greeting_that_never_ends_is_cut_at_the_limits() {
+    let servers = servers().await;
+    let options = servers.options();
+    for (domain, reason) in [
+        (
+            "endlessline.tls.test",
+            "the server sent a line longer than 2048 bytes",
+        ),
+        (
+            "endlessreply.tls.test",
+            "the server sent a reply of more than 64 lines",
+        ),
+    ] {
+        let report = servers.audit(domain, &options).await;
+        let [address] = report.transport.addresses.as_slice() else {
+            panic!("{domain}: {:?}", report.transport);
+        };
+        assert_eq!(address.status, ProbeStatus::Untestable, "{domain}");
+        assert_eq!(address.reason.as_deref(), Some(reason), "{domain}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_slower_than_the_deadline_is_untestable() {
     let servers = servers().await;
     servers.smtp.set_greeting_delay(PROBE_TIMEOUT * 3);

@@ -8,8 +8,9 @@
 //! (also on `::1`), no STARTTLS, a server that accepts and never answers,
 //! an address nobody listens on, a self-signed certificate, a wrong name,
 //! an expired and an expiring certificate, a server that says `220` to
-//! STARTTLS and then speaks no TLS, and one that still answers a TLS 1.0
-//! or 1.1 ClientHello (rustls speaks neither, so that ServerHello is made
+//! STARTTLS and then speaks no TLS, two whose greeting never ends (one
+//! endless line, endless continuation lines), and one that still answers
+//! a TLS 1.0 or 1.1 ClientHello (rustls speaks neither, so that ServerHello is made
 //! here, byte by byte, and the handshake goes no further). Certificates come from `rcgen` under a
 //! throwaway CA ([`TestSmtp::ca_pem`], the audit's extra trust anchor).
 
@@ -50,6 +51,10 @@ pub enum Kind {
     /// STARTTLS with a valid certificate, and a ServerHello of TLS 1.0 or
     /// 1.1 to a ClientHello that offers only that version.
     Legacy,
+    /// A greeting line that never ends.
+    EndlessLine,
+    /// A greeting of ever more continuation lines (`220-`).
+    EndlessReply,
 }
 
 /// Every server: its address and behaviour; the MX names of its
@@ -66,6 +71,8 @@ pub const SERVERS: &[(&str, Kind)] = &[
     ("127.0.0.27", Kind::Expiring),
     ("127.0.0.28", Kind::NotTls),
     ("127.0.0.29", Kind::Legacy),
+    ("127.0.0.30", Kind::EndlessLine),
+    ("127.0.0.31", Kind::EndlessReply),
 ];
 
 /// The MX host names a kind's certificate is for.
@@ -77,7 +84,12 @@ pub fn names(kind: Kind) -> Vec<String> {
         Kind::Expired => &["mail.expired.tls.test"],
         Kind::Expiring => &["mail.expiring.tls.test"],
         Kind::Legacy => &["mail.legacy.tls.test"],
-        Kind::NoStarttls | Kind::Silent | Kind::Refused | Kind::NotTls => &[],
+        Kind::NoStarttls
+        | Kind::Silent
+        | Kind::Refused
+        | Kind::NotTls
+        | Kind::EndlessLine
+        | Kind::EndlessReply => &[],
     };
     names.iter().map(|n| n.to_string()).collect()
 }
@@ -181,7 +193,12 @@ fn tls_for(ca: &TestCa, kind: Kind) -> Option<rustls::ServerConfig> {
         Kind::Expired => ca.leaf("mailvet test MX", &names(kind), Validity::days(-100, -10)),
         Kind::Expiring => ca.leaf("mailvet test MX", &names(kind), Validity::days(-80, 5)),
         Kind::SelfSigned => ca::self_signed("mailvet self-signed MX", &names(kind)),
-        Kind::NoStarttls | Kind::Silent | Kind::Refused | Kind::NotTls => return None,
+        Kind::NoStarttls
+        | Kind::Silent
+        | Kind::Refused
+        | Kind::NotTls
+        | Kind::EndlessLine
+        | Kind::EndlessReply => return None,
     };
     Some(ca::server_config(leaf))
 }
@@ -192,6 +209,16 @@ async fn serve(tcp: TcpStream, kind: Kind, tls: Option<TlsAcceptor>) {
         // Hold the connection open, saying nothing, until the client goes.
         let mut tcp = tcp;
         let _ = tokio::io::copy(&mut tcp, &mut tokio::io::sink()).await;
+        return;
+    }
+    if let Some(unit) = match kind {
+        Kind::EndlessLine => Some(&b"220 xxxxxxxxxxxxxxxx"[..]),
+        Kind::EndlessReply => Some(&b"220-more to come\r\n"[..]),
+        _ => None,
+    } {
+        // Until the client stops reading and goes.
+        let mut tcp = tcp;
+        while tcp.write_all(unit).await.is_ok() {}
         return;
     }
     let offers_tls = kind != Kind::NoStarttls;
