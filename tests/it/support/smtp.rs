@@ -10,9 +10,10 @@
 //! an expired and an expiring certificate, a server that says `220` to
 //! STARTTLS and then speaks no TLS, two whose greeting never ends (one
 //! endless line, endless continuation lines), and one that still answers
-//! a TLS 1.0 or 1.1 ClientHello (rustls speaks neither, so that ServerHello is made
-//! here, byte by byte, and the handshake goes no further). Certificates come from `rcgen` under a
-//! throwaway CA ([`TestSmtp::ca_pem`], the audit's extra trust anchor).
+//! a TLS 1.0 or 1.1 ClientHello (rustls speaks neither, so that
+//! ServerHello is made here, byte by byte, and the handshake goes no
+//! further). Certificates come from `rcgen` under a throwaway CA
+//! ([`TestSmtp::ca_pem`], the audit's extra trust anchor).
 
 use super::ca::{self, TestCa, Validity};
 use std::net::{IpAddr, SocketAddr};
