@@ -314,26 +314,26 @@ async fn the_cli_and_http_doors_probe_on_request() {
     let servers = servers().await;
     let ca = std::env::temp_dir().join(format!("mailvet-smtp-ca-{}.pem", std::process::id()));
     std::fs::write(&ca, &servers.smtp.ca_pem).unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
-        .args([
-            "domain",
-            "healthy.tls.test",
-            "--probe-smtp",
-            "--dns",
-            &servers.dns.dns_arg(),
-            "--allow-private-fetch",
-            "--ca-file",
-            ca.to_str().unwrap(),
-            "--smtp-port",
-            &servers.smtp.port.to_string(),
-            "--probe-timeout",
-            "2s",
-            "--format",
-            "json",
-        ])
-        .output()
-        .await
-        .unwrap();
+    let run = |format: &'static str| {
+        let (dns, port, ca) = (
+            servers.dns.dns_arg(),
+            servers.smtp.port.to_string(),
+            ca.clone(),
+        );
+        async move {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
+                .args(["domain", "healthy.tls.test", "--probe-smtp", "--dns", &dns])
+                .args(["--allow-private-fetch", "--ca-file", ca.to_str().unwrap()])
+                .args(["--smtp-port", &port, "--probe-timeout", "2s"])
+                .args(["--format", format, "--fail-on", "never"])
+                .env("NO_COLOR", "1")
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    let output = run("json").await;
+    let text = String::from_utf8(run("text").await.stdout).unwrap();
     let _ = std::fs::remove_file(&ca);
     let report: Value = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
@@ -344,6 +344,17 @@ async fn the_cli_and_http_doors_probe_on_request() {
         .map(|a| a["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["tls", "tls", "tls"], "{}", report["transport"]);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("SMTP TLS"))
+        .unwrap_or_else(|| panic!("no SMTP TLS line in\n{text}"));
+    for address in [
+        "mail.healthy.tls.test 127.0.0.20",
+        "mail.healthy.tls.test ::1",
+        "mx2.healthy.tls.test 127.0.0.20",
+    ] {
+        assert!(line.contains(address), "{address} missing from {line}");
+    }
 
     let state = mailvet::http::AppState {
         audit: AuditOptions {
