@@ -168,6 +168,11 @@ fn address_summary(a: &AddressProbe) -> String {
     } else {
         verdicts.push(format!("expires in {} days", cert.days_to_expiry));
     }
+    verdicts.extend(
+        tls.legacy_accepted
+            .iter()
+            .map(|v| format!("accepts {}", v.name())),
+    );
     format!("{}, {}", tls.version, verdicts.join(", "))
 }
 
