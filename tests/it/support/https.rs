@@ -51,6 +51,8 @@ pub const CASES: &[&str] = &[
     "testing",
     "uncovered",
     "tlsfail",
+    "tlssilent",
+    "tlstesting",
 ];
 
 /// The zone the fixture domains live in.
@@ -163,7 +165,7 @@ async fn respond(request: Request<Incoming>) -> Response<TestBody> {
         );
     }
     match case {
-        "healthy" | "badcert" | "tlsfail" => reply(
+        "healthy" | "badcert" | "tlsfail" | "tlssilent" => reply(
             StatusCode::OK,
             "text/plain",
             TestBody::full(policy(&domain, "enforce")),
@@ -175,7 +177,7 @@ async fn respond(request: Request<Incoming>) -> Response<TestBody> {
                 "version: STSv1\nmode: enforce\nmx: mx1.{domain}\nmax_age: 86400\n"
             )),
         ),
-        "testing" => reply(
+        "testing" | "tlstesting" => reply(
             StatusCode::OK,
             "text/plain",
             TestBody::full(policy(&domain, "testing")),

@@ -80,7 +80,11 @@ pub const SERVERS: &[(&str, Kind)] = &[
 pub fn names(kind: Kind) -> Vec<String> {
     let names: &[&str] = match kind {
         Kind::Valid => &["mail.healthy.tls.test", "mx2.healthy.tls.test"],
-        Kind::SelfSigned => &["mail.selfsigned.tls.test", "mx1.tlsfail.mta-sts.test"],
+        Kind::SelfSigned => &[
+            "mail.selfsigned.tls.test",
+            "mx1.tlsfail.mta-sts.test",
+            "mx1.tlstesting.mta-sts.test",
+        ],
         Kind::WrongName => &["mail.other.example"],
         Kind::Expired => &["mail.expired.tls.test"],
         Kind::Expiring => &["mail.expiring.tls.test"],
