@@ -31,7 +31,8 @@
 //! - [`spf`] — SPF (RFC 7208), our own: the record parser, the macro
 //!   expander and `check_host()` with its lookup limits.
 //! - [`domain`] and [`message`] — the two kinds of check: the DNS posture
-//!   audit of a domain, each protocol declared once; and the report on one
+//!   audit of a domain, each protocol declared once, with the SMTP probe
+//!   of its MX addresses on request; and the report on one
 //!   message (SPF, DKIM, ARC, DMARC, iprev, header checks,
 //!   Authentication-Results).
 //! - [`reports`] — DMARC aggregate and SMTP TLS reports: reading them
