@@ -6,7 +6,9 @@
 //! [`Resolver`] and turns the records into a section of the report and
 //! findings; the parts that need another module's result (MTA-STS coverage
 //! of the MX hosts, BIMI's DMARC prerequisite) are separate functions the
-//! orchestration calls once both are known, so no check waits for another.
+//! orchestration calls once both are known, so no check waits for another
+//! — except the SMTP transport probe, which connects to the addresses the
+//! MX check found and so runs after it, beside the other checks.
 
 pub mod bimi;
 pub mod dkim;
