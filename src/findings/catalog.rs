@@ -35,7 +35,8 @@ macro_rules! catalog {
 
         /// Every finding code mailvet can report, grouped as in the
         /// published catalog: SPF, DMARC, DKIM, then MX, MTA-STS, TLS-RPT,
-        /// BIMI and DNSSEC, then the codes only a message check produces.
+        /// BIMI and DNSSEC, the SMTP transport probe, then the codes only a
+        /// message check produces.
         pub static CATALOG: &[Code] = &[$($name),*];
     };
 }
@@ -862,6 +863,126 @@ catalog! {
         refs: &["RFC 4035 §4.3", "RFC 4035 §5"],
     };
     // ----------------------------------------------------------------------
+    // SMTP transport: the probe of every MX address (--probe-smtp)
+    // ----------------------------------------------------------------------
+    TLS_STARTTLS_MISSING = CatalogEntry {
+        code: "tls.starttls_missing",
+        severity: Severity::Warning,
+        title: "An MX host does not offer STARTTLS",
+        why: "The server answered but did not list STARTTLS after EHLO, so every \
+              message to it travels in clear text, readable and changeable by anyone on \
+              the path. Senders that require TLS (MTA-STS enforce, DANE) cannot deliver \
+              to it at all.",
+        fix: "Enable STARTTLS on the mail server named in the detail with a certificate \
+              for its MX host name (for Postfix: smtpd_tls_security_level = may with \
+              smtpd_tls_chain_files set; for Exim: tls_certificate and tls_privatekey).",
+        refs: &["RFC 3207", "RFC 8461 §4.2", "RFC 7672 §2.2"],
+    };
+    TLS_UNTESTABLE = CatalogEntry {
+        code: "tls.untestable",
+        severity: Severity::Info,
+        title: "An MX address could not be tested from here",
+        why: "The connection to this address was refused, or the server did not answer \
+              within the probe's time limit. That says nothing about its TLS: many \
+              networks block outbound port 25, and some servers drop unknown clients. \
+              If senders see the same, mail to this address is deferred to the next MX.",
+        fix: "Run the probe again from a host allowed to connect to port 25 (not a home \
+              or cloud network that blocks it). If it still fails, check that the mail \
+              server at the address in the detail is running and reachable from the \
+              internet, or remove the address from DNS.",
+        refs: &["RFC 5321 §4.5.3.2", "RFC 5321 §5.1"],
+    };
+    TLS_HANDSHAKE_FAILED = CatalogEntry {
+        code: "tls.handshake_failed",
+        severity: Severity::Warning,
+        title: "STARTTLS is offered but the TLS handshake fails",
+        why: "The server lists STARTTLS and accepts the command, but no TLS 1.2 or 1.3 \
+              session can be set up with it. Senders then either give up on this host \
+              or, if they do not require TLS, send in clear text after the failure; \
+              under MTA-STS enforce or DANE the mail is deferred.",
+        fix: "Check the server's TLS settings named in the detail: it must offer TLS 1.2 \
+              or 1.3 with current cipher suites and a certificate and key that belong \
+              together.",
+        refs: &["RFC 3207 §4", "RFC 8996", "RFC 9325 §3"],
+    };
+    TLS_CERT_UNTRUSTED = CatalogEntry {
+        code: "tls.cert_untrusted",
+        severity: Severity::Warning,
+        title: "An MX host's certificate chain does not lead to a trusted root",
+        why: "The certificate is self-signed, issued by a private CA, or sent without \
+              the intermediate certificates that link it to a public root. Senders that \
+              verify certificates (MTA-STS enforce, most large providers when reporting) \
+              refuse it; under MTA-STS enforce mail to this host is not delivered.",
+        fix: "Install a certificate from a public CA (Let's Encrypt works) for the MX \
+              host name, and configure the server to send the full chain (the \
+              certificate followed by its intermediates).",
+        refs: &["RFC 8461 §4.2", "RFC 5280 §6", "RFC 8460 §4.3"],
+    };
+    TLS_CERT_NAME_MISMATCH = CatalogEntry {
+        code: "tls.cert_name_mismatch",
+        severity: Severity::Warning,
+        title: "An MX host's certificate does not name the host",
+        why: "Senders that verify certificates check that the certificate names the MX \
+              host they connected to. A certificate for another name (the provider's \
+              generic name, an old host) fails that check, and under MTA-STS enforce \
+              mail to this host is not delivered.",
+        fix: "Add the MX host name from the detail to the certificate's subject \
+              alternative names, or point the MX record at the name the certificate \
+              covers.",
+        refs: &["RFC 8461 §4.2", "RFC 6125 §6", "RFC 9525 §6.3"],
+    };
+    TLS_CERT_EXPIRED = CatalogEntry {
+        code: "tls.cert_expired",
+        severity: Severity::Warning,
+        title: "An MX host's certificate has expired",
+        why: "An expired certificate fails every sender that verifies certificates: \
+              under MTA-STS enforce mail to this host is not delivered, and TLS reports \
+              from large providers count every session as failed.",
+        fix: "Renew the certificate of the MX host named in the detail and reload the \
+              mail server; automate renewal (ACME) so it cannot lapse again.",
+        refs: &["RFC 5280 §4.1.2.5", "RFC 8461 §4.2"],
+    };
+    TLS_CERT_EXPIRING = CatalogEntry {
+        code: "tls.cert_expiring",
+        severity: Severity::Warning,
+        title: "An MX host's certificate expires within 14 days",
+        why: "When the certificate expires, senders that verify certificates stop \
+              delivering to this host (MTA-STS enforce) and TLS reports fill with \
+              failures. Renewals that are automated normally happen 30 days ahead, so \
+              this usually means renewal is failing.",
+        fix: "Renew the certificate of the MX host named in the detail now and check \
+              why automatic renewal did not run.",
+        refs: &["RFC 5280 §4.1.2.5", "RFC 8461 §4.2"],
+    };
+    TLS_LEGACY_VERSION = CatalogEntry {
+        code: "tls.legacy_version",
+        severity: Severity::Warning,
+        title: "An MX host still accepts TLS 1.0 or 1.1",
+        why: "TLS 1.0 and 1.1 are deprecated: their weaknesses let an attacker on the \
+              path who can force an old version read or alter mail, and security \
+              audits and some compliance rules flag servers that still accept them.",
+        fix: "Allow only TLS 1.2 and 1.3 on the mail server named in the detail (for \
+              Postfix: smtpd_tls_protocols = >=TLSv1.2 and smtpd_tls_mandatory_protocols \
+              = >=TLSv1.2; for Exim built with OpenSSL: \
+              openssl_options = +no_tlsv1 +no_tlsv1_1).",
+        refs: &["RFC 8996", "RFC 9325 §3.1.1"],
+    };
+    MTA_STS_ENFORCE_TLS_FAILURE = CatalogEntry {
+        code: "mta_sts.enforce_tls_failure",
+        severity: Severity::Error,
+        title: "MTA-STS enforces TLS but an MX host fails it",
+        why: "With mode: enforce, senders deliver only over TLS with a valid certificate \
+              naming the MX host. This host offers no STARTTLS, fails the handshake or \
+              presents a certificate that fails those checks, so senders that honour \
+              the policy defer mail to it and bounce it after a few days if no other MX \
+              works.",
+        fix: "Repair the host's TLS as the tls finding for it says (certificate, name, \
+              expiry, STARTTLS). Until it is repaired, switch the policy to \
+              mode: testing and change the id in the _mta-sts TXT record so senders \
+              refresh it.",
+        refs: &["RFC 8461 §4.2", "RFC 8461 §5"],
+    };
+    // ----------------------------------------------------------------------
     // Message checks (POST a message)
     // ----------------------------------------------------------------------
     SPF_FAIL = CatalogEntry {
@@ -1218,6 +1339,16 @@ mod tests {
         ("bimi.unknown_tags", Severity::Info),
         ("dnssec.unsigned", Severity::Info),
         ("dnssec.bogus", Severity::Error),
+        // SMTP transport
+        ("tls.starttls_missing", Severity::Warning),
+        ("tls.untestable", Severity::Info),
+        ("tls.handshake_failed", Severity::Warning),
+        ("tls.cert_untrusted", Severity::Warning),
+        ("tls.cert_name_mismatch", Severity::Warning),
+        ("tls.cert_expired", Severity::Warning),
+        ("tls.cert_expiring", Severity::Warning),
+        ("tls.legacy_version", Severity::Warning),
+        ("mta_sts.enforce_tls_failure", Severity::Error),
         // Message checks
         ("spf.fail", Severity::Error),
         ("spf.softfail", Severity::Warning),

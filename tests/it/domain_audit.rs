@@ -24,6 +24,7 @@ use std::time::Duration;
 use support::TestDns;
 use support::audit_cases::{self, Case};
 use support::https::TestHttps;
+use support::smtp::TestSmtp;
 use tower::ServiceExt;
 
 /// Domains with nothing wrong: one without and one with an MTA-STS policy.
@@ -40,13 +41,15 @@ fn zone_files() -> Vec<PathBuf> {
 }
 
 /// What cases of some protocols add: a zone laid over the server's
-/// answers (SPF), selectors to ask (DKIM).
+/// answers (SPF), selectors to ask (DKIM), the SMTP probe (TLS).
 #[derive(serde::Deserialize)]
 struct More {
     #[serde(default)]
     overlay: Option<String>,
     #[serde(default)]
     selectors: Vec<String>,
+    #[serde(default)]
+    probe_smtp: bool,
 }
 
 /// Every protocol's cases, with the protocol's name.
@@ -66,6 +69,7 @@ fn cases() -> Vec<(String, Case<More>)> {
 struct Servers {
     dns: TestDns,
     https: TestHttps,
+    smtp: TestSmtp,
 }
 
 async fn servers() -> Servers {
@@ -74,6 +78,7 @@ async fn servers() -> Servers {
     Servers {
         dns: TestDns::start(&paths).await,
         https: TestHttps::start().await,
+        smtp: TestSmtp::start().await,
     }
 }
 
@@ -97,8 +102,10 @@ fn options(servers: &Servers, selectors: Vec<String>) -> AuditOptions {
         selectors,
         allow_private_fetch: true,
         fetch_timeout: Duration::from_secs(2),
-        extra_roots_pem: servers.https.ca_pem.clone(),
+        extra_roots_pem: [servers.https.ca_pem.as_slice(), &servers.smtp.ca_pem].concat(),
         https_port: servers.https.port(),
+        smtp_port: servers.smtp.port,
+        probe_timeout: Duration::from_secs(1),
         ..AuditOptions::default()
     }
 }
@@ -117,13 +124,11 @@ async fn every_fixture_domain_produces_its_codes_through_the_full_audit() {
         let overlay = audit_cases::overlay(case.more.overlay.as_deref());
         let dns = resolver_layer(&servers, overlay);
         let name = DomainName::parse(domain).unwrap();
-        let report = report::audit(
-            &dns.resolver(),
-            &name,
-            &options(&servers, case.more.selectors.clone()),
-            false,
-        )
-        .await;
+        let options = AuditOptions {
+            probe_smtp: case.more.probe_smtp,
+            ..options(&servers, case.more.selectors.clone())
+        };
+        let report = report::audit(&dns.resolver(), &name, &options, false).await;
         let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
         produced.extend(codes.iter().map(|c| c.to_string()));
         for code in &case.expect {
@@ -277,7 +282,11 @@ fn every_section_is_a_declared_protocol(report: &report::DomainReport) {
             protocol.key
         );
     }
-    let declared: Vec<&str> = report.sections().iter().map(|s| s.protocol().key).collect();
+    let declared: Vec<&str> = report
+        .sections()
+        .iter()
+        .map(|s| s.protocol().section)
+        .collect();
     let mut sorted = declared.clone();
     sorted.sort_unstable();
     let mut found = sections.clone();
