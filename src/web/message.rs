@@ -124,7 +124,7 @@ fn dkim(report: &Message) -> Markup {
             @if report.dkim.is_empty() {
                 p { "The message carries no DKIM signature." }
             } @else {
-                div.scroll {
+                div.scroll tabindex="0" {
                     table {
                         thead { tr { th scope="col" { "Result" } th scope="col" { "Domain (d=)" } th scope="col" { "Selector (s=)" } th scope="col" { "Algorithm" } th scope="col" { "Key" } } }
                         tbody {
@@ -206,7 +206,7 @@ fn alignment(report: &Message) -> Markup {
                 ". SPF gives " strong { (d.spf.result) } " (" (d.spf.mode) "), DKIM gives "
                 strong { (d.dkim.result) } " (" (d.dkim.mode) ")."
             }
-            div.scroll {
+            div.scroll tabindex="0" {
                 table {
                     thead { tr { th scope="col" { "Method" } th scope="col" { "Domain" } th scope="col" { "Result" } th scope="col" { "Alignment" } } }
                     tbody {
@@ -226,7 +226,7 @@ fn arc(report: &Message) -> Markup {
             h2 #arc-h { "ARC" }
             p { "Chain: " strong { (a.result) } @if let Some(reason) = &a.reason { " — " (shown(reason)) } }
             @if !a.hops.is_empty() {
-                div.scroll {
+                div.scroll tabindex="0" {
                     table {
                         thead { tr { th scope="col" { "Hop" } th scope="col" { "Sealed by" } th scope="col" { "Chain before (cv=)" } th scope="col" { "Signed by" } th scope="col" { "Results by" } } }
                         tbody {

@@ -46,7 +46,7 @@ pub fn checklist(requirements: &[Requirement]) -> Markup {
     html! {
         section #checklist aria-labelledby="checklist-h" {
             h2 #checklist-h { "Gmail, Yahoo and Microsoft sender requirements" }
-            div.scroll {
+            div.scroll tabindex="0" {
                 table {
                     thead { tr { th scope="col" { "Status" } th scope="col" { "Provider" } th scope="col" { "Rule" } } }
                     tbody {
@@ -150,7 +150,7 @@ pub fn dns(dns: &Dns) -> Markup {
                                  needed more questions could not be done." }
                 }
                 @if let Some(trace) = &dns.trace {
-                    div.scroll {
+                    div.scroll tabindex="0" {
                         table {
                             thead { tr { th scope="col" { "Name" } th scope="col" { "Type" } th scope="col" { "Answer" } th scope="col" { "ms" } } }
                             tbody {

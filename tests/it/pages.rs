@@ -392,7 +392,8 @@ async fn hostile_message_values_render_as_inert_text() {
     let answer = send(&router, form(&[("message", &message)])).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
     let page = send(&router, get(answer.header(header::LOCATION))).await;
-    // Subject, From and the DKIM selector, shown as text.
+    // The Subject and the DKIM selector, shown as text; the From display
+    // name is in no report (only its address is), and nowhere on the page.
     assert_inert(
         &page,
         &[
@@ -614,4 +615,29 @@ async fn web_public_opens_the_pages_and_not_the_api() {
     .await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
     assert_eq!(api.header(header::CONTENT_TYPE), "application/problem+json");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_count_against_the_rate_limit_of_the_api() {
+    let dns = TestDns::start(&[Path::new("fixtures/web/web.zone")]).await;
+    let mut state = AppState::new(dns.layer(), support::store::scratch().await);
+    state.service.rate_limit = 3;
+    let server = support::listening::Running::start(state).await;
+    let html = [(header::ACCEPT, "text/html")];
+    for path in ["/", "/findings", "/v1/findings"] {
+        let answer = server.send(reqwest::Method::GET, path, &html).await;
+        assert_eq!(answer.status(), StatusCode::OK, "{path}");
+    }
+    let refused = server.send(reqwest::Method::GET, "/", &html).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key(header::RETRY_AFTER));
+    assert_eq!(
+        refused.headers()[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
+    );
+    assert!(refused.text().await.unwrap().contains("Too many requests"));
+    // The stylesheet is not counted: the page that says so keeps its look.
+    let style = server.get("/static/style.css").await;
+    assert_eq!(style.status(), StatusCode::OK);
+    server.stop().await;
 }
