@@ -14,7 +14,8 @@
 //! `GET /metrics` ([`metrics`]), `GET /openapi.yaml` ([`openapi`]),
 //! `POST /v1/spf` ([`spf`]), `GET /v1/domains/{domain}`, `POST /v1/domains`
 //! (a batch) and `GET /v1/findings` ([`domains`]), `POST /v1/messages`
-//! ([`messages`]), `POST /v1/dmarc/evaluate` ([`dmarc`]). Handlers read
+//! ([`messages`]; with `save=true` the report is kept), `GET` and `DELETE
+//! /v1/reports/{id}` ([`saved`]), `POST /v1/dmarc/evaluate` ([`dmarc`]). Handlers read
 //! their input through extractors whose rejection is the problem
 //! ([`extract`]). The web pages are not API operations: they have their
 //! own table in [`pages`], are mounted beside it, meet the same rate
@@ -46,6 +47,7 @@ mod openapi;
 pub mod pages;
 pub mod problem;
 mod rate;
+mod saved;
 mod server;
 mod spf;
 
@@ -203,6 +205,18 @@ pub fn routes() -> Vec<Route> {
             "/v1/messages",
             Access::Api(BodySize::Message),
             |m| on(m, messages::verify),
+        ),
+        route(
+            Method::GET,
+            "/v1/reports/{id}",
+            Access::Api(BodySize::None),
+            |m| on(m, saved::read),
+        ),
+        route(
+            Method::DELETE,
+            "/v1/reports/{id}",
+            Access::Api(BodySize::None),
+            |m| on(m, saved::delete),
         ),
         route(
             Method::POST,
