@@ -25,7 +25,7 @@ pub fn page(report: &Message, id: &str, expires_at: u64) -> String {
                 dt { "From" } dd { @for (i, f) in report.headers.from.iter().enumerate() { @if i > 0 { ", " } (shown(f)) } }
                 @if let Some(date) = &report.headers.date { dt { "Date" } dd { (shown(date)) } }
             }
-            (report::verdict(&report.common, &fallback_sentence(report)))
+            (report::verdict(&report.common))
             (report::checklist_and_findings(&report.common))
             (dmarc_policy(report))
             (dkim(report))
@@ -80,17 +80,6 @@ fn utc(seconds: u64) -> String {
         at.day(),
         at.hour(),
         at.minute()
-    )
-}
-
-fn fallback_sentence(report: &Message) -> String {
-    let d = &report.dmarc;
-    format!(
-        "DMARC {} for {}.",
-        d.result,
-        d.from_domain
-            .as_deref()
-            .unwrap_or("a message without a single From domain")
     )
 }
 

@@ -18,9 +18,9 @@ pub fn shown(text: &str) -> Cow<'_, str> {
     crate::untrusted::escape_controls(text)
 }
 
-/// The verdict box: the report's sentence, or `fallback` for a report
-/// saved before reports carried one.
-pub fn verdict(common: &Common, fallback: &str) -> Markup {
+/// The verdict box: the verdict in a word, and the report's sentence
+/// saying what receivers will do with the mail.
+pub fn verdict(common: &Common) -> Markup {
     let class = match common.verdict.as_str() {
         "pass" => "verdict v-pass",
         "warn" => "verdict v-warn",
@@ -36,7 +36,7 @@ pub fn verdict(common: &Common, fallback: &str) -> Markup {
     html! {
         div class=(class) role="status" {
             p { span.badge { (word) } }
-            p.sentence { (shown(common.summary.as_deref().unwrap_or(fallback))) }
+            p.sentence { (shown(&common.summary)) }
         }
     }
 }

@@ -116,6 +116,11 @@ fn scripts(body: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Text as a page writes it.
+fn as_html(text: &str) -> String {
+    maud::html! { (text) }.into_string()
+}
+
 fn gzipped_size(body: &str) -> usize {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(body.as_bytes()).unwrap();
@@ -244,6 +249,17 @@ async fn a_healthy_domain_page_shows_its_verdict_tree_and_policy() {
     assert!(body.contains("<details><summary>"));
     assert!(body.contains("ed._domainkey.web.test"));
     assert!(body.contains(r#"href="/v1/domains/web.test?selector=ed""#));
+    // The sentence on top is the report's.
+    let (_, _, json) = support::api::call(
+        router.clone(),
+        Request::get("/v1/domains/web.test?selector=ed")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let summary = json["summary"].as_str().unwrap();
+    assert!(!summary.is_empty());
+    assert!(body.contains(&as_html(summary)), "{summary}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -379,6 +395,21 @@ async fn a_posted_message_is_saved_and_shown_at_its_permalink() {
     assert!(body.contains("<code>_dmarc.web.test</code>"));
     let json = format!(r#"href="/v1/reports/{id}""#);
     assert!(body.contains(&json), "the page links its JSON");
+    // The page shows the saved report: its sentence is the JSON's.
+    let (status, _, saved) = support::api::call(
+        router.clone(),
+        Request::get(format!("/v1/reports/{id}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let summary = saved["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("Receivers will accept this message"),
+        "{summary}"
+    );
+    assert!(body.contains(&as_html(summary)), "{summary}");
     // The message itself was not kept.
     let id: mailvet::store::ReportId = id.parse().unwrap();
     assert!(store.report(&id).await.unwrap().is_some());
