@@ -242,7 +242,7 @@ async fn a_healthy_domain_page_shows_its_verdict_tree_and_policy() {
     ];
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
     assert!(body.contains("Gmail"));
-    assert!(body.contains("<pre>v=spf1 ip4:192.0.2.20 -all</pre>"));
+    assert!(body.contains("<pre>v=spf1 ip4:203.0.113.20 -all</pre>"));
     assert!(body.contains("<strong>p=reject</strong>"));
     assert!(body.contains("<code>_dmarc.web.test</code>"));
     // The DNS questions, collapsed.
@@ -343,7 +343,7 @@ async fn post_signed(router: &Router, message: &str) -> Answer {
         router,
         form(&[
             ("message", message),
-            ("ip", "192.0.2.20"),
+            ("ip", "203.0.113.20"),
             ("helo", "mail.web.test"),
             ("mail_from", "bounce@web.test"),
         ]),
@@ -389,7 +389,7 @@ async fn a_posted_message_is_saved_and_shown_at_its_permalink() {
         "{body}"
     );
     assert!(
-        body.contains("<strong>pass</strong> for <code>bounce@web.test</code> from 192.0.2.20")
+        body.contains("<strong>pass</strong> for <code>bounce@web.test</code> from 203.0.113.20")
     );
     assert!(body.contains("aligned with From — makes DMARC pass"));
     assert!(body.contains("<code>_dmarc.web.test</code>"));
@@ -439,7 +439,7 @@ async fn an_empty_or_oversized_message_shows_the_form_again() {
     let (_dns, router) = setup(ServiceConfig::default()).await;
     let page = send(
         &router,
-        form(&[("message", "  \r\n"), ("ip", "192.0.2.20")]),
+        form(&[("message", "  \r\n"), ("ip", "203.0.113.20")]),
     )
     .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
@@ -448,7 +448,7 @@ async fn an_empty_or_oversized_message_shows_the_form_again() {
     assert!(page.body.contains(r#"id="message-problem" role="alert""#));
     assert!(page.body.contains("Paste the whole message"));
     assert!(
-        page.body.contains(r#"value="192.0.2.20""#),
+        page.body.contains(r#"value="203.0.113.20""#),
         "the envelope is kept"
     );
 
