@@ -392,6 +392,11 @@ async fn a_posted_message_is_saved_and_shown_at_its_permalink() {
         body.contains("<strong>pass</strong> for <code>bounce@web.test</code> from 203.0.113.20")
     );
     assert!(body.contains("aligned with From — makes DMARC pass"));
+    // The Authentication-Results header, a fold to a line.
+    assert!(
+        body.contains("mailvet;\n    spf=pass smtp.mailfrom=bounce@web.test;\n    dkim=pass"),
+        "{body}"
+    );
     assert!(body.contains("<code>_dmarc.web.test</code>"));
     let json = format!(r#"href="/v1/reports/{id}""#);
     assert!(body.contains(&json), "the page links its JSON");
