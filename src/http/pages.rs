@@ -521,21 +521,7 @@ async fn domains_form(uri: Uri) -> Response {
             return domain_refused(StatusCode::BAD_REQUEST, form);
         }
     };
-    Redirect::to(&permalink(&domain.ascii, &selectors)).into_response()
-}
-
-/// `/domains/{domain}` with each selector as `?selector=`.
-fn permalink(domain: &str, selectors: &[String]) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for s in selectors {
-        query.append_pair("selector", s);
-    }
-    let query = query.finish();
-    if query.is_empty() {
-        format!("/domains/{domain}")
-    } else {
-        format!("/domains/{domain}?{query}")
-    }
+    Redirect::to(&crate::web::domain::permalink(&domain.ascii, &selectors)).into_response()
 }
 
 /// `GET /domains/{domain}`: the domain's report, its DNS questions
