@@ -760,6 +760,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn pages_are_outside_the_api_and_its_contract() {
+        let api: Vec<&str> = super::super::routes().iter().map(|r| r.path).collect();
+        for page in pages() {
+            assert!(!page.path.starts_with("/v1/"), "{}", page.path);
+            assert!(
+                !api.contains(&page.path),
+                "{} is an API operation",
+                page.path
+            );
+        }
+    }
+
+    #[test]
     fn only_local_paths_are_followed_after_the_key() {
         assert_eq!(
             local_path("/domains/a.test?selector=s1"),
