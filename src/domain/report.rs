@@ -249,7 +249,9 @@ fn usable(codes: &[&str], dns_error: Code, unusable: bool) -> Option<bool> {
 /// `None` when a lookup failed, or when the walk stopped at its limit
 /// before the record was shown unusable; else whether it is usable.
 fn spf_usable(codes: &[&str], section: &spf::SpfSection) -> Option<bool> {
-    let unusable = spf_unusable(section);
+    // An mx term over the host limit is a permerror where it is reached
+    // (RFC 7208 §4.6.4); only its finding carries it.
+    let unusable = spf_unusable(section) || codes.contains(&catalog::SPF_MX_TOO_MANY_HOSTS.code);
     if !unusable && !section.complete {
         return None;
     }

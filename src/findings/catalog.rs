@@ -273,6 +273,57 @@ catalog! {
               An operator who needs bigger trees read in full can raise --max-spf-nodes.",
         refs: &["RFC 7208 §4.6.4", "RFC 7208 §11.1"],
     };
+    SPF_MX_TOO_MANY_HOSTS = CatalogEntry {
+        code: "spf.mx_too_many_hosts",
+        severity: Severity::Error,
+        title: "An mx term names a domain with more than 10 MX hosts",
+        why: "Receivers look at no more than 10 MX hosts for one mx term. When the \
+              domain it names has more, evaluating the term is a permanent error, so \
+              SPF fails for every message that reaches the term, however few lookups \
+              the record uses otherwise.",
+        fix: "Replace the mx term with the ip4:/ip6: ranges of the hosts that really \
+              send mail, or with a: terms for a few of them, for example: \
+              v=spf1 ip4:192.0.2.0/24 include:<provider> -all.",
+        refs: &["RFC 7208 §4.6.4", "RFC 7208 §5.4"],
+    };
+    SPF_TERMS_AFTER_ALL = CatalogEntry {
+        code: "spf.terms_after_all",
+        severity: Severity::Warning,
+        title: "SPF record has terms that are never evaluated",
+        why: "Evaluation stops at the all mechanism, which matches every sender, so \
+              mechanisms written after it are never tested, and a redirect= beside an \
+              all term is ignored. Senders listed there are not authorised, although \
+              the record seems to list them.",
+        fix: "Move the all term to the end of the record, after every mechanism, and \
+              drop redirect= when the record has its own all, for example: \
+              v=spf1 include:<provider A> include:<provider B> -all.",
+        refs: &["RFC 7208 §5.1", "RFC 7208 §6.1"],
+    };
+    SPF_SENDER_ID = CatalogEntry {
+        code: "spf.sender_id",
+        severity: Severity::Info,
+        title: "Domain publishes a Sender ID record (spf2.0)",
+        why: "Sender ID (spf2.0/mfrom, spf2.0/pra) is an experiment that was abandoned \
+              and moved to historic status; receivers no longer read these records. \
+              Only the v=spf1 record counts, and a domain that has only a Sender ID \
+              record has no SPF at all.",
+        fix: "Delete the TXT record that starts with spf2.0/ and make sure the domain \
+              publishes one record that starts with v=spf1, for example: \
+              v=spf1 include:<provider> -all.",
+        refs: &["RFC 4406", "RFC 7208 §4.5"],
+    };
+    SPF_EXP_UNUSABLE = CatalogEntry {
+        code: "spf.exp_unusable",
+        severity: Severity::Info,
+        title: "SPF exp= names a domain without exactly one TXT record",
+        why: "On an SPF fail, receivers may quote the text published at the exp= domain \
+              to the sender. When that domain has no TXT record, or more than one, \
+              they use their default text instead, so your explanation is never shown.",
+        fix: "Publish exactly one TXT record at the exp= domain with the explanation, \
+              for example: \"%{i} is not one of <domain>'s mail servers\", or remove \
+              exp= from the record.",
+        refs: &["RFC 7208 §6.2"],
+    };
     // ----------------------------------------------------------------------
     // DMARC
     // ----------------------------------------------------------------------
@@ -361,6 +412,30 @@ catalog! {
               v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@<domain>. To stage a \
               rollout, step from p=none to p=quarantine to p=reject instead.",
         refs: &["RFC 7489 §6.3", "RFC 7489 §6.6.4", "RFC 9989"],
+    };
+    DMARC_TAG_IGNORED = CatalogEntry {
+        code: "dmarc.tag_ignored",
+        severity: Severity::Warning,
+        title: "DMARC record has a tag with an invalid value, which receivers ignore",
+        why: "Receivers ignore a pct, ri or rf tag whose value is invalid and apply the \
+              rest of the record, so the tag does not do what it was written for: an \
+              invalid pct, for instance, leaves the policy applied to all failing mail.",
+        fix: "Correct the value (pct is a whole number from 0 to 100, ri a number of \
+              seconds, rf a list of report format names such as afrf) or remove the \
+              tag, for example: v=DMARC1; p=reject; rua=mailto:dmarc-reports@<domain>.",
+        refs: &["RFC 7489 §6.3", "RFC 9989"],
+    };
+    DMARC_HISTORIC_TAGS = CatalogEntry {
+        code: "dmarc.historic_tags",
+        severity: Severity::Info,
+        title: "DMARC record uses tags the current standard removed",
+        why: "RFC 9989 removed the pct, ri and rf tags: receivers following it ignore \
+              them, while receivers still following RFC 7489 honour them, so what the \
+              tags ask for happens only at some receivers.",
+        fix: "Remove pct=, ri= and rf= when you next edit the record; nothing else \
+              changes, for example: v=DMARC1; p=reject; \
+              rua=mailto:dmarc-reports@<domain>.",
+        refs: &["RFC 9989", "RFC 7489 §6.3"],
     };
     DMARC_NO_RUA = CatalogEntry {
         code: "dmarc.no_rua",
@@ -736,6 +811,30 @@ catalog! {
               example: v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@<domain>.",
         refs: &[BIMI_DRAFT, BIMI_GROUP, "RFC 7489 §6.3"],
     };
+    BIMI_RECORD_AT_APEX = CatalogEntry {
+        code: "bimi.record_at_apex",
+        severity: Severity::Warning,
+        title: "BIMI record published at the domain instead of at default._bimi",
+        why: "Mailbox providers look for BIMI only at <selector>._bimi.<domain>, \
+              default._bimi.<domain> unless a message names another selector. A \
+              v=BIMI1 record at the domain itself is never read, so no logo is shown \
+              from it.",
+        fix: "Publish the record at default._bimi.<domain> and delete the TXT record at \
+              <domain> that starts with v=BIMI1.",
+        refs: &[BIMI_DRAFT, BIMI_GROUP],
+    };
+    BIMI_UNKNOWN_TAGS = CatalogEntry {
+        code: "bimi.unknown_tags",
+        severity: Severity::Info,
+        title: "BIMI record has tags the specification does not define",
+        why: "Mailbox providers ignore tags the BIMI specification does not define, so \
+              whatever they were meant to say has no effect. A misspelled l= or a= \
+              tag leaves the logo or the certificate unpublished.",
+        fix: "Keep only v=, l= and a= (and avp= where a provider asks for it), spelled \
+              as the specification writes them, for example: \
+              v=BIMI1; l=https://<domain>/logo.svg; a=https://<domain>/mark.pem.",
+        refs: &[BIMI_DRAFT],
+    };
     DNSSEC_UNSIGNED = CatalogEntry {
         code: "dnssec.unsigned",
         severity: Severity::Info,
@@ -1071,6 +1170,10 @@ mod tests {
         ("spf.record_too_long", Severity::Warning),
         ("spf.dns_error", Severity::Warning),
         ("spf.walk_limit", Severity::Warning),
+        ("spf.mx_too_many_hosts", Severity::Error),
+        ("spf.terms_after_all", Severity::Warning),
+        ("spf.sender_id", Severity::Info),
+        ("spf.exp_unusable", Severity::Info),
         // DMARC
         ("dmarc.missing", Severity::Error),
         ("dmarc.multiple_records", Severity::Error),
@@ -1078,6 +1181,8 @@ mod tests {
         ("dmarc.policy_none", Severity::Warning),
         ("dmarc.subdomain_policy_none", Severity::Warning),
         ("dmarc.pct_partial", Severity::Warning),
+        ("dmarc.tag_ignored", Severity::Warning),
+        ("dmarc.historic_tags", Severity::Info),
         ("dmarc.no_rua", Severity::Warning),
         ("dmarc.rua_unauthorized", Severity::Warning),
         ("dmarc.inherited", Severity::Info),
@@ -1109,6 +1214,8 @@ mod tests {
         ("bimi.missing", Severity::Info),
         ("bimi.invalid", Severity::Error),
         ("bimi.dmarc_not_enforced", Severity::Warning),
+        ("bimi.record_at_apex", Severity::Warning),
+        ("bimi.unknown_tags", Severity::Info),
         ("dnssec.unsigned", Severity::Info),
         ("dnssec.bogus", Severity::Error),
         // Message checks

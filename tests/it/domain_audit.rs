@@ -114,12 +114,7 @@ async fn every_fixture_domain_produces_its_codes_through_the_full_audit() {
         for fault in &case.faults {
             fault.apply(&servers.dns);
         }
-        let overlay: Vec<zone::Zone> = case
-            .more
-            .overlay
-            .as_deref()
-            .map(|p| vec![zone::Zone::load(Path::new(p)).unwrap()])
-            .unwrap_or_default();
+        let overlay = audit_cases::overlay(case.more.overlay.as_deref());
         let dns = resolver_layer(&servers, overlay);
         let name = DomainName::parse(domain).unwrap();
         let report = report::audit(
@@ -176,6 +171,15 @@ async fn the_healthy_domains_have_no_error_or_warning_and_ask_each_question_once
             .map(|f| (f.code, f.detail.as_str()))
             .collect();
         assert!(bad.is_empty(), "{domain}: {bad:?}");
+        // No information finding either, but the one fact known of each
+        // (healthy.test publishes no MTA-STS).
+        let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
+        let known: &[&str] = if domain == "healthy.test" {
+            &["mta_sts.missing"]
+        } else {
+            &[]
+        };
+        assert_eq!(codes, known, "{domain}");
         assert_eq!(report.score, Some(100));
         assert_eq!(
             report.summary,
@@ -416,4 +420,27 @@ async fn http_audits_a_domain_and_lists_the_catalog() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(catalog.as_array().unwrap().len(), CATALOG.len());
     assert!(catalog[0]["why"].is_string() && catalog[0]["refs"].is_array());
+}
+
+/// An SPF record `check_host()` fails on reaching an mx term that names
+/// more than 10 hosts (RFC 7208 §4.6.4) is unusable for the provider
+/// checklist too, not only in its finding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mx_term_over_the_host_limit_leaves_spf_unusable() {
+    let servers = servers().await;
+    let dns = resolver_layer(&servers, Vec::new());
+    let name = DomainName::parse("mx-many.spf.test").unwrap();
+    let report = report::audit(&dns.resolver(), &name, &options(&servers, vec![]), false).await;
+    let spf = report
+        .requirements
+        .iter()
+        .find(|r| r.id == "gmail.bulk.spf")
+        .expect("gmail.bulk.spf");
+    assert_eq!(serde_json::to_value(spf.status).unwrap(), "unmet");
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.code == "spf.mx_too_many_hosts")
+    );
 }

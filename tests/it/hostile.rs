@@ -158,21 +158,18 @@ pub struct Server {
     client: reqwest::Client,
     /// Killed when the server is dropped.
     _child: Child,
-    /// Its data directory (the SQLite store), removed after it: a test
-    /// never opens the user's own.
-    _data: support::store::TempDir,
 }
 
 impl Server {
     async fn start(dns: TestDns, flags: &[String]) -> Server {
         let binary = std::env::var("MAILVET_HOSTILE_BIN")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_mailvet").to_string());
-        let data = support::store::TempDir::new("hostile-serve");
+        // A database of its own, never the user's data directory.
+        let database = crate::support::store::scratch_url();
         let mut child = Command::new(&binary)
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-            .arg("--data-dir")
-            .arg(&data.0)
             .args(["--dns", &dns.dns_arg()])
+            .args(["--database", &database])
             .args(flags)
             .env("MAILVET_LOG", "info")
             .stdin(Stdio::null())
@@ -205,7 +202,6 @@ impl Server {
             pid,
             client: reqwest::Client::new(),
             _child: child,
-            _data: data,
         }
     }
 
