@@ -1,0 +1,96 @@
+"""What every browser test gets: the servers, the browser, and pages that
+watch themselves.
+
+One DNS server serving the fixture world (world.py), one `mailvet serve` and one Chromium for
+the whole run (starting them is the slow part); a fresh browser context
+for each test, so no cookie, cache or storage carries from one to the next.
+
+Every context is watched (watch.py): a test fails when its pages send a
+request to another origin, open a dialog, log a console error or throw.
+
+The browser is Debian's Chromium (/usr/bin/chromium, or MAILVET_CHROMIUM)
+launched by Playwright with `executable_path`; Playwright never downloads
+one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+import servers
+import world
+from watch import watched_context
+from world import REPO
+
+CHROMIUM = Path(os.environ.get("MAILVET_CHROMIUM", "/usr/bin/chromium"))
+# Where the logs of a run are kept (and screenshots not meant for docs/).
+RUN_DIR = REPO / "target/browser/run"
+
+
+@pytest.fixture(scope="session")
+def run_dir() -> Path:
+    if RUN_DIR.exists():
+        shutil.rmtree(RUN_DIR)
+    RUN_DIR.mkdir(parents=True)
+    return RUN_DIR
+
+
+@pytest.fixture(scope="session")
+def base_url(run_dir: Path):
+    """The base URL of a running `mailvet serve` asking the fixture DNS."""
+    dns, address = servers.start_dns(world.ZONES, run_dir)
+    try:
+        data_dir = run_dir / "data"
+        data_dir.mkdir()
+        mailvet, base = servers.start_mailvet(address, data_dir, run_dir)
+        try:
+            yield base
+        finally:
+            mailvet.stop()
+    finally:
+        dns.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    if not CHROMIUM.exists():
+        raise RuntimeError(
+            f"{CHROMIUM} is missing: apt-get install --no-install-recommends chromium"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(params=["javascript", "no-javascript"])
+def watched(request, browser: Browser, base_url: str):
+    """A watched context with JavaScript on, then again with it off (the
+    pages work without it), and its watch."""
+    options = {"java_script_enabled": request.param == "javascript"}
+    with watched_context(browser, base_url, **options) as pair:
+        yield pair
+
+
+@pytest.fixture
+def watched_js(browser: Browser, base_url: str):
+    """A watched context with JavaScript on, and its watch."""
+    with watched_context(browser, base_url) as pair:
+        yield pair
+
+
+@pytest.fixture
+def page(watched) -> Page:
+    """A page with JavaScript on and off, in a watched context of its own."""
+    return watched[0].new_page()
+
+
+@pytest.fixture
+def js_page(watched_js) -> Page:
+    """A page with JavaScript on, in a watched context of its own."""
+    return watched_js[0].new_page()
