@@ -3,7 +3,7 @@
 //! commands that read or write what it keeps.
 //!
 //! This module decides the defaults a newcomer gets with nothing
-//! installed: a SQLite file `mailvet.sqlite3` in the data directory
+//! installed: a SQLite file `mailvet.db` in the data directory
 //! (`$MAILVET_DATA_DIR`, else `$XDG_DATA_HOME/mailvet`, else
 //! `~/.local/share/mailvet`, else `./mailvet-data`), created on first
 //! start; saved reports are kept 7 days. PostgreSQL is chosen by giving
@@ -20,7 +20,7 @@ use std::time::Duration;
 pub struct StoreArgs {
     /// The database: `sqlite://PATH` (created on first start) or
     /// `postgres://USER:PASSWORD@HOST/DB` when several replicas share what
-    /// they store. Default: the SQLite file mailvet.sqlite3 in --data-dir.
+    /// they store. Default: the SQLite file mailvet.db in --data-dir.
     #[arg(long, value_name = "URL", env = "MAILVET_DATABASE")]
     pub database: Option<String>,
 

@@ -17,6 +17,7 @@ pub mod mx;
 pub mod protocol;
 pub mod report;
 pub mod spf;
+pub mod summary;
 pub mod tls_rpt;
 
 use crate::dns::Resolver;

@@ -34,6 +34,9 @@ pub struct DomainReport {
     pub verdict: Verdict,
     /// `None` when a check is undecided.
     pub score: Option<u8>,
+    /// The score and what receivers do with forgeries of the domain, in
+    /// one sentence for people ([`super::summary`]).
+    pub summary: String,
     /// The checks a failed DNS lookup left undecided; empty when every
     /// check was decided.
     pub undecided: Vec<Undecided>,
@@ -137,6 +140,7 @@ pub async fn audit(
         domain_unicode: domain.unicode.clone(),
         verdict: Verdict::Unknown,
         score: None,
+        summary: String::new(),
         undecided: Vec::new(),
         requirements: requirements::for_domain(&facts),
         findings,
@@ -162,6 +166,13 @@ pub async fn audit(
         .collect();
     report.verdict = domain_verdict(&report.findings, &report.undecided);
     report.score = report.undecided.is_empty().then(|| score(&report.findings));
+    report.summary = super::summary::sentence(
+        &report.domain_unicode,
+        report.score,
+        &report.undecided,
+        &report.dmarc,
+        &report.findings,
+    );
     report
 }
 

@@ -22,7 +22,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, Uri, header};
-use axum::response::Json;
+use axum::response::{IntoResponse, Json, Response};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -31,6 +31,10 @@ pub(super) struct MessageParams {
     envelope: Envelope,
     bulk: Option<bool>,
     trace: bool,
+    /// Keep the report under an id ([`super::saved`]).
+    save: bool,
+    /// Keep the raw message beside it (only with `save`).
+    keep_raw: bool,
 }
 
 /// An envelope identity as given: at most `max` characters, no control
@@ -53,6 +57,8 @@ impl QueryParams for MessageParams {
             envelope: Envelope::default(),
             bulk: None,
             trace: false,
+            save: false,
+            keep_raw: false,
         };
         for (key, value) in pairs(uri) {
             match key.as_ref() {
@@ -72,15 +78,25 @@ impl QueryParams for MessageParams {
                 }
                 "bulk" => params.bulk = Some(flag("bulk", &value)?),
                 "trace" => params.trace = flag("trace", &value)?,
+                "save" => params.save = flag("save", &value)?,
+                "keep_raw" => params.keep_raw = flag("keep_raw", &value)?,
                 other => {
                     return Err(Problem::new(
                         ProblemType::InvalidRequest,
                         format!(
-                            "unknown query parameter `{other}`; use ip, helo, mail_from, bulk and trace"
+                            "unknown query parameter `{other}`; use ip, helo, mail_from, bulk, \
+                             trace, save and keep_raw"
                         ),
                     ));
                 }
             }
+        }
+        if params.keep_raw && !params.save {
+            return Err(Problem::new(
+                ProblemType::InvalidRequest,
+                "keep_raw=true keeps the message beside a saved report; add save=true",
+            )
+            .field("keep_raw"));
         }
         Ok(params)
     }
@@ -116,7 +132,7 @@ pub(super) async fn verify(
     ApiQuery(params): ApiQuery<MessageParams>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<report::MessageReport>, Problem> {
+) -> Result<Response, Problem> {
     accepted_media_type(&headers)?;
     let raw = body.map_err(|rejection| {
         unread_body(rejection, || {
@@ -132,8 +148,10 @@ pub(super) async fn verify(
             "the body is empty; send the raw message (headers, blank line, body)",
         ));
     }
+    // Kept for the store only when asked; otherwise the report takes the
+    // body's buffer without a copy (it is the only owner).
+    let kept = params.keep_raw.then(|| raw.clone());
     let request = MessageRequest {
-        // Takes the body's buffer without a copy when it is the only owner.
         raw: Vec::from(raw),
         envelope: params.envelope,
         bulk: params.bulk,
@@ -148,5 +166,10 @@ pub(super) async fn verify(
             other => Problem::new(ProblemType::Internal, other.to_string()),
         })?;
     state.metrics.observe_report(&report.dns, &report.findings);
-    Ok(Json(report))
+    if !params.save {
+        return Ok(Json(report).into_response());
+    }
+    let value = serde_json::to_value(&report)
+        .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
+    super::saved::save(&state, value, kept.as_deref()).await
 }

@@ -13,7 +13,8 @@
 //! `GET /metrics` ([`metrics`]), `GET /openapi.yaml` ([`openapi`]),
 //! `POST /v1/spf` ([`spf`]), `GET /v1/domains/{domain}`, `POST /v1/domains`
 //! (a batch) and `GET /v1/findings` ([`domains`]), `POST /v1/messages`
-//! ([`messages`]), `POST /v1/dmarc/evaluate` ([`dmarc`]). Handlers read
+//! ([`messages`]; with `save=true` the report is kept), `GET` and `DELETE
+//! /v1/reports/{id}` ([`saved`]), `POST /v1/dmarc/evaluate` ([`dmarc`]). Handlers read
 //! their input through extractors whose rejection is the problem
 //! ([`extract`]).
 //!
@@ -40,6 +41,7 @@ pub mod metrics;
 mod openapi;
 pub mod problem;
 mod rate;
+mod saved;
 mod server;
 mod spf;
 
@@ -197,6 +199,18 @@ pub fn routes() -> Vec<Route> {
             "/v1/messages",
             Access::Api(BodySize::Message),
             |m| on(m, messages::verify),
+        ),
+        route(
+            Method::GET,
+            "/v1/reports/{id}",
+            Access::Api(BodySize::None),
+            |m| on(m, saved::read),
+        ),
+        route(
+            Method::DELETE,
+            "/v1/reports/{id}",
+            Access::Api(BodySize::None),
+            |m| on(m, saved::delete),
         ),
         route(
             Method::POST,

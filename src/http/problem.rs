@@ -44,6 +44,7 @@ pub enum ProblemType {
     NotReady,
     Timeout,
     ResponseTooLarge,
+    StoreUnavailable,
     Internal,
 }
 
@@ -68,6 +69,7 @@ impl ProblemType {
             ProblemType::NotReady => "not-ready",
             ProblemType::Timeout => "timeout",
             ProblemType::ResponseTooLarge => "response-too-large",
+            ProblemType::StoreUnavailable => "store-unavailable",
             ProblemType::Internal => "internal",
         }
     }
@@ -89,7 +91,9 @@ impl ProblemType {
             ProblemType::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemType::Unauthorized => StatusCode::UNAUTHORIZED,
             ProblemType::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ProblemType::Overloaded | ProblemType::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ProblemType::Overloaded | ProblemType::NotReady | ProblemType::StoreUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ProblemType::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ProblemType::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -130,6 +134,7 @@ impl ProblemType {
             ProblemType::NotReady => "The service is not ready",
             ProblemType::Timeout => "The request took too long",
             ProblemType::ResponseTooLarge => "The answer is larger than the server sends",
+            ProblemType::StoreUnavailable => "The report store could not be reached",
             ProblemType::Internal => "Internal error",
         }
     }

@@ -13,6 +13,7 @@ pub mod headers;
 pub mod iprev;
 pub mod limits;
 pub mod report;
+pub mod summary;
 
 use crate::dns::Resolver;
 use crate::dns::answered::Answered;

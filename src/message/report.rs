@@ -80,6 +80,9 @@ pub struct MessageSpf {
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageReport {
     pub verdict: Verdict,
+    /// What receivers will do with the message, in one sentence for
+    /// people ([`super::summary`]).
+    pub summary: String,
     /// Worst first.
     pub findings: Vec<Finding>,
     pub envelope: EnvelopeReport,
@@ -354,6 +357,7 @@ async fn verify(
     );
     Ok(MessageReport {
         verdict: verdict(&findings),
+        summary: super::summary::sentence(&dmarc.section, &dkim.section),
         requirements: requirements::for_message(&facts),
         findings,
         received_spf: mailfrom.as_ref().map(|c| c.received_spf.clone()),

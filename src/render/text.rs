@@ -201,6 +201,7 @@ pub fn domain(report: &DomainReport, style: Style) -> String {
         style.verdict(report.verdict),
         style.bold(&clean(&name))
     );
+    let _ = writeln!(out, "  {}", clean(&report.summary));
     for u in &report.undecided {
         let _ = writeln!(
             out,
@@ -260,6 +261,7 @@ pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
         style.verdict(report.verdict),
         style.bold(&clean(name))
     );
+    let _ = writeln!(out, "  {}", clean(&report.summary));
     let spf = match &report.spf.mailfrom {
         Some(c) => format!("{} for {} from {}", c.result, c.sender, c.client_ip),
         None => report

@@ -177,6 +177,12 @@ async fn the_healthy_domains_have_no_error_or_warning_and_ask_each_question_once
             .collect();
         assert!(bad.is_empty(), "{domain}: {bad:?}");
         assert_eq!(report.score, Some(100));
+        assert_eq!(
+            report.summary,
+            format!(
+                "{domain} scores 100/100: receivers reject mail that forges it (DMARC p=reject)."
+            )
+        );
         assert!(
             report.undecided.is_empty(),
             "{domain}: {:?}",
@@ -207,6 +213,34 @@ async fn the_healthy_domains_have_no_error_or_warning_and_ask_each_question_once
     }
 }
 
+/// The one sentence of a report says what receivers do with forgeries
+/// (the DMARC policy that applies, or that there is none) and counts the
+/// errors; a domain a DNS failure left undecided is not scored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_says_what_receivers_do_with_forgeries() {
+    let servers = servers().await;
+    let summary = |domain: &'static str| {
+        let servers = &servers;
+        async move {
+            let dns = resolver_layer(servers, Vec::new());
+            let name = DomainName::parse(domain).unwrap();
+            report::audit(&dns.resolver(), &name, &options(servers, vec![]), false)
+                .await
+                .summary
+        }
+    };
+    let none = summary("none.dmarc.test").await;
+    assert!(
+        none.contains("receivers still deliver mail that forges it, because its DMARC policy only monitors (p=none)"),
+        "{none}"
+    );
+    let missing = summary("dmarc.test").await;
+    assert!(
+        missing.contains("publishes no DMARC policy") && missing.contains("error"),
+        "{missing}"
+    );
+}
+
 /// The report's sections are exactly the protocols `sections()` declares,
 /// in order: a section added to the report but not declared would miss
 /// the undecided list, the summary and record locations.
@@ -216,6 +250,7 @@ fn every_section_is_a_declared_protocol(report: &report::DomainReport) {
         "domain_unicode",
         "verdict",
         "score",
+        "summary",
         "undecided",
         "findings",
         "requirements",

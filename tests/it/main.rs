@@ -39,5 +39,6 @@ mod reports_analysis;
 mod reports_limits;
 mod reports_parse;
 mod request_cost;
+mod saved_reports;
 mod spf_conformance;
 mod store;

@@ -1033,6 +1033,49 @@ async fn the_unchanged_counterparts_pass() {
     assert!(codes(&report).is_empty(), "{:?}", codes(&report));
 }
 
+/// The report's one sentence says what receivers do, from DMARC: a
+/// message passing through SPF alone with a broken signature is delivered
+/// and one forward from failing (not "FAIL"); the same message from a host
+/// outside SPF is rejected under msg.test's `p=reject`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_says_what_receivers_do() {
+    let w = world().await;
+    let clean = w.clean();
+    let both = w.report(&clean, from_sender(), Clock::system()).await;
+    assert_eq!(
+        both.summary,
+        "Receivers will accept this message: it passes DMARC for msg.test through both SPF \
+         and DKIM."
+    );
+
+    let broken = clean.replacen("\r\n\r\n", "\r\n\r\nAltered in transit. ", 1);
+    let report = w.report(&broken, from_sender(), Clock::system()).await;
+    assert_eq!(report.dkim.signatures[0].result, DkimResult::Fail);
+    assert_eq!(report.dmarc.result, DmarcResult::Pass);
+    assert_eq!(
+        report.summary,
+        "Receivers will accept this message: it passes DMARC for msg.test through SPF alone, \
+         but its DKIM signature is broken, so it is one forward away from failing DMARC."
+    );
+
+    let elsewhere = envelope("198.51.100.7", "relay.example", BOUNCE);
+    let report = w.report(&broken, elsewhere.clone(), Clock::system()).await;
+    assert_eq!(report.dmarc.result, DmarcResult::Fail);
+    assert_eq!(
+        report.summary,
+        "Receivers will reject this message: it fails DMARC for msg.test, whose policy is \
+         p=reject."
+    );
+
+    // Forwarded with its signature intact: DKIM carries DMARC.
+    let forwarded = w.report(&clean, elsewhere, Clock::system()).await;
+    assert_eq!(
+        forwarded.summary,
+        "Receivers will accept this message: it passes DMARC for msg.test through DKIM, which \
+         survives forwarding."
+    );
+}
+
 /// The hand-written RSASSA-PKCS1-v1_5 of [`RsaSha1Key`] is checked against
 /// aws-lc-rs (through mail-auth's `rsa-sha256` signer): the scheme is
 /// deterministic, so with the SHA-256 DigestInfo both must give the same

@@ -36,6 +36,23 @@ const KEY: &str = "contract-key-0123456789abcdef";
 /// Documented answers no request can provoke, with the reason.
 const UNREACHABLE: &[(&str, u16, &str)] = &[
     (
+        "getSavedReport",
+        504,
+        "a saved report is one row read from the store, which answers in milliseconds here; \
+         only a database stalled past the request timeout would make it 504",
+    ),
+    (
+        "deleteSavedReport",
+        504,
+        "a delete is one statement on the store, which answers in milliseconds here; only \
+         a database stalled past the request timeout would make it 504",
+    ),
+    (
+        "deleteSavedReport",
+        422,
+        "a delete answers 204 without a body, which no answer size cap can exceed",
+    ),
+    (
         "listFindings",
         504,
         "the catalog is answered without any I/O, before the request timeout can fire",
@@ -944,6 +961,62 @@ Message-ID: <1@msg.test>\r\n\r\nHello\r\n";
         .post_raw("/v1/messages", "message/rfc822", vec![b'a'; 100 * 1024])
         .await;
     c.expect(id, big, 413, Some("body-too-large")).await;
+    let raw_without_save = s
+        .post_raw("/v1/messages?keep_raw=true", "message/rfc822", body.clone())
+        .await;
+    c.expect(id, raw_without_save, 400, Some("invalid-request"))
+        .await;
+    saved_reports(c, s, body).await;
+}
+
+/// `save=true`, then the saved report read back, deleted, and gone.
+async fn saved_reports(c: &Contract, s: &Running, body: Vec<u8>) {
+    let query = "?ip=192.0.2.10&helo=mail.msg.test&mail_from=bounce%40msg.test";
+    let response = s
+        .post_raw(
+            &format!("/v1/messages{query}&save=true&keep_raw=true"),
+            "message/rfc822",
+            body.clone(),
+        )
+        .await;
+    let location = response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let saved = c.expect("verifyMessage", response, 201, None).await;
+    let id = saved["id"].as_str().unwrap().to_string();
+    assert_eq!(location, format!("/v1/reports/{id}"));
+    assert_eq!(saved["links"]["html"], format!("/reports/{id}"));
+    assert_eq!(saved["links"]["json"], location);
+    let unsaved = s
+        .post_raw(&format!("/v1/messages{query}"), "message/rfc822", body)
+        .await;
+    let unsaved = c.expect("verifyMessage", unsaved, 200, None).await;
+    assert!(unsaved.get("id").is_none() && unsaved.get("links").is_none());
+    assert_eq!(saved["summary"], unsaved["summary"]);
+
+    let read = c
+        .expect("getSavedReport", s.get(&location).await, 200, None)
+        .await;
+    assert_eq!(
+        read, saved,
+        "the saved report reads back as it was answered"
+    );
+    let deleted = s.request(Method::DELETE, &location).send().await.unwrap();
+    c.expect("deleteSavedReport", deleted, 204, None).await;
+    c.expect(
+        "getSavedReport",
+        s.get(&location).await,
+        404,
+        Some("not-found"),
+    )
+    .await;
+    let again = s.request(Method::DELETE, &location).send().await.unwrap();
+    c.expect("deleteSavedReport", again, 404, Some("not-found"))
+        .await;
+    let not_an_id = s.get("/v1/reports/..%2Fetc%2Fpasswd").await;
+    c.expect("getSavedReport", not_an_id, 404, Some("not-found"))
+        .await;
 }
 
 async fn dmarc(c: &Contract, s: &Running) {
@@ -1007,7 +1080,27 @@ async fn each_v1_operation(s: &Running) -> Vec<(&'static str, reqwest::Response)
             s.post_json("/v1/dmarc/evaluate", &what_if).await,
         ),
         ("listFindings", s.get("/v1/findings").await),
+        (
+            "getSavedReport",
+            s.get(&format!("/v1/reports/{NO_SUCH_REPORT}")).await,
+        ),
+        (
+            "deleteSavedReport",
+            s.request(Method::DELETE, &format!("/v1/reports/{NO_SUCH_REPORT}"))
+                .send()
+                .await
+                .unwrap(),
+        ),
     ]
+}
+
+/// A well-formed id no report has.
+const NO_SUCH_REPORT: &str = "0123456789abcdef0123456789abcdef";
+
+/// Operations of [`each_v1_operation`] that read or delete a saved report
+/// and so answer 404 for [`NO_SUCH_REPORT`] once past the guards.
+fn on_no_such_report(id: &str) -> bool {
+    matches!(id, "getSavedReport" | "deleteSavedReport")
 }
 
 async fn keys(c: &Contract, dns: &TestDns) {
@@ -1145,6 +1238,14 @@ async fn overload_and_timeouts(c: &Contract) {
                 .body(json!({"from_domain": "some.test"}).to_string()),
         ),
         ("listFindings", s.request(Method::GET, "/v1/findings")),
+        (
+            "getSavedReport",
+            s.request(Method::GET, &format!("/v1/reports/{NO_SUCH_REPORT}")),
+        ),
+        (
+            "deleteSavedReport",
+            s.request(Method::DELETE, &format!("/v1/reports/{NO_SUCH_REPORT}")),
+        ),
     ];
     for (id, request) in requests {
         let response = request
@@ -1172,6 +1273,8 @@ async fn overload_and_timeouts(c: &Contract) {
     for (id, response) in each_v1_operation(&s).await {
         if id == "listFindings" {
             c.expect(id, response, 200, None).await;
+        } else if on_no_such_report(id) {
+            c.expect(id, response, 404, Some("not-found")).await;
         } else if id == "auditDomains" {
             // A batch answers what it finished by its deadline: here
             // nothing, so the domain is marked timed out, not a 504.
@@ -1214,22 +1317,31 @@ async fn slow_bodies(c: &Contract, dns: &TestDns) {
 
 /// 422 for every report over the answer size cap (a few bytes here).
 async fn answers_over_the_size_cap(c: &Contract, dns: &TestDns) {
+    let store = crate::support::store::scratch().await;
+    let saved = store
+        .save_report(&json!({"summary": "a report larger than the cap"}), None)
+        .await
+        .unwrap();
     let s = Running::start(AppState {
         service: ServiceConfig {
             max_response_size: 64,
             rate_limit: 0,
             ..ServiceConfig::default()
         },
-        ..AppState::new(
-            layer(dns, Duration::from_millis(400)),
-            crate::support::store::scratch().await,
-        )
+        ..AppState::new(layer(dns, Duration::from_millis(400)), store)
     })
     .await;
     for (id, response) in each_v1_operation(&s).await {
-        c.expect(id, response, 422, Some("response-too-large"))
-            .await;
+        if on_no_such_report(id) {
+            c.expect(id, response, 404, Some("not-found")).await;
+        } else {
+            c.expect(id, response, 422, Some("response-too-large"))
+                .await;
+        }
     }
+    let large = s.get(&format!("/v1/reports/{}", saved.id)).await;
+    c.expect("getSavedReport", large, 422, Some("response-too-large"))
+        .await;
     s.stop().await;
 }
 
@@ -1282,7 +1394,8 @@ fn the_router_serves_exactly_the_documented_operations() {
             op.id
         );
         let responses = &doc["paths"][&op.path][op.method.to_ascii_lowercase()]["responses"];
-        for code in ["200", "405"] {
+        let success = if op.method == "DELETE" { "204" } else { "200" };
+        for code in [success, "405"] {
             assert!(
                 responses.get(code).is_some(),
                 "{} {} documents {code}",

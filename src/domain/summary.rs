@@ -1,0 +1,68 @@
+//! The domain report's one sentence for people: its score, and what
+//! receivers do with mail that forges the domain.
+//!
+//! Forgery is what a domain owner controls with DMARC and what a marketer
+//! can act on, so the sentence leads with it; every other problem is a
+//! finding below, counted here. A domain whose checks a DNS failure left
+//! undecided is not scored: the sentence says it could not be checked,
+//! never that something is missing.
+
+use super::dmarc::{DmarcSection, DmarcStatus};
+use super::report::Undecided;
+use crate::findings::{Finding, Severity};
+use crate::records::dmarc::Policy;
+
+/// The sentence for `domain` (its Unicode form, for people).
+pub fn sentence(
+    domain: &str,
+    score: Option<u8>,
+    undecided: &[Undecided],
+    dmarc: &DmarcSection,
+    findings: &[Finding],
+) -> String {
+    let (Some(score), None) = (score, undecided.first()) else {
+        let reason = undecided
+            .first()
+            .map_or("a DNS lookup failed", |u| u.reason.as_str());
+        return format!(
+            "{domain} could not be fully checked ({reason}), so it is not scored: run the \
+             check again; what could be decided is below."
+        );
+    };
+    let forgeries = forgeries(dmarc);
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let to_fix = match errors {
+        0 => String::new(),
+        1 => "; 1 error to fix below".to_string(),
+        n => format!("; {n} errors to fix below"),
+    };
+    format!("{domain} scores {score}/100: {forgeries}{to_fix}.")
+}
+
+/// What receivers do with mail that forges the domain, and why.
+fn forgeries(dmarc: &DmarcSection) -> String {
+    match dmarc.status {
+        DmarcStatus::Missing => "receivers deliver mail that forges it, because it publishes \
+                                 no DMARC policy (Gmail, Yahoo and Microsoft also require one \
+                                 of bulk senders)"
+            .into(),
+        DmarcStatus::Syntax | DmarcStatus::MultipleRecords => {
+            "receivers deliver mail that forges it, because its DMARC record is broken and so \
+             ignored"
+                .into()
+        }
+        DmarcStatus::DnsError => "whether receivers refuse forgeries of it is unknown".into(),
+        DmarcStatus::Ok => match dmarc.policy {
+            Some(Policy::Reject) => "receivers reject mail that forges it (DMARC p=reject)".into(),
+            Some(Policy::Quarantine) => {
+                "receivers put mail that forges it in spam (DMARC p=quarantine)".into()
+            }
+            Some(Policy::None) | None => "receivers still deliver mail that forges it, because \
+                                          its DMARC policy only monitors (p=none)"
+                .into(),
+        },
+    }
+}
