@@ -25,19 +25,16 @@ from playwright.sync_api import Browser, Page, sync_playwright
 import servers
 import world
 from watch import watched_context
-from world import REPO
 
 CHROMIUM = Path(os.environ.get("MAILVET_CHROMIUM", "/usr/bin/chromium"))
-# Where the logs of a run are kept (and screenshots not meant for docs/).
-RUN_DIR = REPO / "target/browser/run"
 
 
 @pytest.fixture(scope="session")
 def run_dir() -> Path:
-    if RUN_DIR.exists():
-        shutil.rmtree(RUN_DIR)
-    RUN_DIR.mkdir(parents=True)
-    return RUN_DIR
+    if servers.RUN_DIR.exists():
+        shutil.rmtree(servers.RUN_DIR)
+    servers.RUN_DIR.mkdir(parents=True)
+    return servers.RUN_DIR
 
 
 @pytest.fixture(scope="session")

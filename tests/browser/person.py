@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit
 
 from playwright.sync_api import Page, Response
 
-from world import Message
+from world import BROKEN_DOMAIN, SIGNED, Message
 
 # A saved report's id: 128 random bits, URL-safe (base64url: 22 characters,
 # or more in another URL-safe spelling).
@@ -80,3 +80,12 @@ def message_report(base_url: str, message: Message) -> dict:
         )
     )
     return api(base_url, "/v1/messages?" + query, message.text.encode(), "message/rfc822")
+
+
+# The three pages a person meets, reached as a person reaches them: the
+# form, a (broken) domain's report, a (signed) message's report.
+JOURNEY = {
+    "form": lambda page: page.goto("/"),
+    "domain report": lambda page: check_domain(page, BROKEN_DOMAIN),
+    "message report": lambda page: check_message(page, SIGNED),
+}

@@ -32,6 +32,9 @@ FIXTURE_DNS_BIN = Path(
     os.environ.get("MAILVET_FIXTURE_DNS", REPO / "target/debug/examples/fixture_dns")
 )
 
+# Where a run keeps the servers' logs (and screenshots not meant for docs/).
+RUN_DIR = REPO / "target/browser/run"
+
 # How long a server may take to become ready: a debug build on a busy
 # two-core machine starts in well under a second.
 START_DEADLINE = 60.0

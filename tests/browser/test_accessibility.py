@@ -12,7 +12,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 import person
-from world import BROKEN_DOMAIN, HEALTHY_DOMAIN, HEALTHY_SELECTOR, SIGNED
+from world import HEALTHY_DOMAIN, HEALTHY_SELECTOR
 
 AXE = Axe()
 BLOCKING = {"serious", "critical"}
@@ -24,12 +24,10 @@ def catalog_code(base_url: str) -> str:
 
 # How to reach each page, from a fresh page and the server's base URL.
 PAGES = {
-    "form": lambda page, base: page.goto("/"),
-    "healthy domain": lambda page, base: page.goto(
-        f"/domains/{HEALTHY_DOMAIN}?selector={HEALTHY_SELECTOR}"
+    **{name: lambda page, base, go=go: go(page) for name, go in person.JOURNEY.items()},
+    "healthy domain": lambda page, base: person.check_domain(
+        page, HEALTHY_DOMAIN, HEALTHY_SELECTOR
     ),
-    "broken domain": lambda page, base: page.goto(f"/domains/{BROKEN_DOMAIN}"),
-    "message report": lambda page, base: person.check_message(page, SIGNED),
     "catalog": lambda page, base: page.goto("/findings"),
     "one code": lambda page, base: page.goto(f"/findings/{catalog_code(base)}"),
     "form with a reason": lambda page, base: person.check_domain(page, "not a domain!"),

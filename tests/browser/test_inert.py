@@ -59,9 +59,7 @@ def message_markup() -> list[str]:
     """The Subject and the DKIM selector of the hostile message."""
     parsed = email.message_from_string(HOSTILE.text, policy=email.policy.compat32)
     tags = dict(
-        tag.strip().split("=", 1)
-        for tag in parsed["DKIM-Signature"].split(";")
-        if "=" in tag
+        tag.strip().split("=", 1) for tag in parsed["DKIM-Signature"].split(";") if "=" in tag
     )
     return [parsed["Subject"], tags["s"]]
 

@@ -17,17 +17,12 @@ import os
 import pytest
 from playwright.sync_api import Browser
 
-import person
-from conftest import RUN_DIR
+from person import JOURNEY
+from servers import RUN_DIR
 from watch import watched_context
-from world import BROKEN_DOMAIN, REPO, SIGNED
+from world import REPO
 
 WIDTHS = (375, 1280)
-PAGES = {
-    "index": lambda page: page.goto("/"),
-    "domain": lambda page: page.goto(f"/domains/{BROKEN_DOMAIN}"),
-    "message": lambda page: person.check_message(page, SIGNED),
-}
 
 
 def screenshot_dir():
@@ -37,17 +32,18 @@ def screenshot_dir():
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", JOURNEY)
 def test_the_page_fits_its_width(browser: Browser, base_url: str, name: str, width: int):
     with watched_context(browser, base_url, viewport={"width": width, "height": 800}) as (
         context,
         _,
     ):
         page = context.new_page()
-        PAGES[name](page)
+        JOURNEY[name](page)
 
         overflow = page.evaluate("document.documentElement.scrollWidth")
         assert overflow <= width, f"{name} is {overflow} px wide at {width} px"
         target = screenshot_dir()
         target.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=target / f"{name}-{width}.png", full_page=True, animations="disabled")
+        file = name.split()[0] + f"-{width}.png"
+        page.screenshot(path=target / file, full_page=True, animations="disabled")

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Page
 
+
 @dataclass
 class Watch:
     """What a context did that a page must not do."""
@@ -85,5 +86,3 @@ def watched_context(browser: Browser, base_url: str, **options):
         context.close()
     problems = watch.problems()
     assert not problems, "\n".join(problems)
-
-
