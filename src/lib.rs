@@ -41,6 +41,8 @@
 //!   difference a `--zone` change would make.
 //! - [`render`] — reports as text for people, and as JUnit XML, SARIF and
 //!   GitHub Actions annotations for CI.
+//! - [`web`] — the web pages as HTML: the forms, report pages, the
+//!   finding catalog, and the stylesheet and script they load, embedded.
 //! - [`http`] — the axum server: routes, problem+json errors, limits.
 //! - [`cli`] — subcommands, flags and exit codes; clap lives only here.
 //!
@@ -62,3 +64,4 @@ pub mod reports;
 pub mod spf;
 pub mod store;
 pub mod untrusted;
+pub mod web;

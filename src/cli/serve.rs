@@ -105,6 +105,13 @@ pub struct ServiceArgs {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Leave the web pages (`/`, `/domains/…`, `/reports/…`) open to
+    /// anyone while `/v1` needs an API key. Without it the pages follow
+    /// the API: with keys configured, a browser enters one once (kept in
+    /// an HttpOnly cookie).
+    #[arg(long, env = "MAILVET_WEB_PUBLIC")]
+    pub web_public: bool,
+
     /// Most /v1 requests answered at once; more get 503 with Retry-After.
     #[arg(long, value_name = "N", env = "MAILVET_MAX_CONCURRENT",
           default_value_t = DEFAULT_MAX_CONCURRENT,
@@ -206,6 +213,7 @@ impl ServiceArgs {
         Ok(ServiceConfig {
             api_keys,
             cors_origins,
+            web_public: self.web_public,
             max_concurrent: self.max_concurrent,
             rate_limit: self.rate_limit,
             request_timeout: self.request_timeout,

@@ -149,6 +149,7 @@ pub fn evaluate(domain: &DomainName, outcome: &Outcome) -> Checked<TlsRptSection
                 format!("no v=TLSRPTv1 TXT record at {name}"),
             )
             .with_fix(format!("Publish a TXT record at {name}: {example}"))
+            .publishing(name.as_str(), "TXT", example.as_str())
             .with_evidence(evidence);
             Checked {
                 section,

@@ -65,6 +65,21 @@ pub struct Finding {
     /// file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<RecordAt>,
+    /// The DNS records the fix asks for, exactly as to publish them, where
+    /// the check can compute them; the pages show each as a block to copy.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub publish: Vec<DnsRecord>,
+}
+
+/// A DNS record to publish: owner name, type and value (a TXT record's
+/// text as one string; the DNS provider splits it into strings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DnsRecord {
+    /// The owner name, without the final dot.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: &'static str,
+    pub value: String,
 }
 
 /// A DNS record's place: owner name and type.
@@ -90,6 +105,7 @@ impl Finding {
             refs: code.refs,
             evidence: Vec::new(),
             record: None,
+            publish: Vec::new(),
         }
     }
 
@@ -105,6 +121,21 @@ impl Finding {
     /// Replaces the generic fix with one computed for this case.
     pub fn with_fix(mut self, fix: impl Into<String>) -> Finding {
         self.fix = fix.into();
+        self
+    }
+
+    /// Adds a record the fix asks to publish.
+    pub fn publishing(
+        mut self,
+        name: impl Into<String>,
+        rtype: &'static str,
+        value: impl Into<String>,
+    ) -> Finding {
+        self.publish.push(DnsRecord {
+            name: name.into(),
+            rtype,
+            value: value.into(),
+        });
         self
     }
 

@@ -34,9 +34,14 @@ impl ApiKeys {
         ApiKeys(keys)
     }
 
+    /// No key is configured: the API is open.
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// True when `token` is one of the keys. Every key is compared, each
     /// over its whole length, whatever matched before.
-    fn accepts(&self, token: &[u8]) -> bool {
+    pub(super) fn accepts(&self, token: &[u8]) -> bool {
         let found = self.0.iter().fold(Choice::from(0), |found, key| {
             found | key.as_bytes().ct_eq(token)
         });
@@ -46,7 +51,7 @@ impl ApiKeys {
 
 /// The token of an `Authorization: Bearer TOKEN` header; the scheme is
 /// case-insensitive (RFC 9110 §11.1).
-fn bearer_token(headers: &HeaderMap) -> Option<&[u8]> {
+pub(super) fn bearer_token(headers: &HeaderMap) -> Option<&[u8]> {
     let value = headers.get(header::AUTHORIZATION)?.as_bytes();
     let (scheme, token) = value.split_at_checked(7)?;
     if !scheme.eq_ignore_ascii_case(b"bearer ") {

@@ -71,6 +71,8 @@ pub struct ServiceConfig {
     pub api_keys: Vec<ApiKey>,
     /// Empty: no CORS. A `*` entry: any origin.
     pub cors_origins: Vec<HeaderValue>,
+    /// The web pages are open even when the API needs a key.
+    pub web_public: bool,
     pub max_concurrent: usize,
     /// Requests per minute per client; 0 is no limit.
     pub rate_limit: u32,
@@ -91,6 +93,7 @@ impl Default for ServiceConfig {
         ServiceConfig {
             api_keys: Vec::new(),
             cors_origins: Vec::new(),
+            web_public: false,
             max_concurrent: DEFAULT_MAX_CONCURRENT,
             rate_limit: DEFAULT_RATE_LIMIT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,

@@ -47,7 +47,7 @@ pub(super) fn batch_body_limit(max_batch: usize) -> usize {
 }
 
 /// A DKIM selector as the request gave it, checked and lower-cased.
-fn selector(value: &str, field: &str) -> Result<String, Problem> {
+pub(super) fn selector(value: &str, field: &str) -> Result<String, Problem> {
     let s = value.trim().to_ascii_lowercase();
     if crate::records::name::is_dkim_selector(&s) {
         Ok(s)
@@ -101,14 +101,14 @@ fn too_many_selectors() -> Problem {
     )
 }
 
-fn domain_name(input: &str, field: String) -> Result<DomainName, Problem> {
+pub(super) fn domain_name(input: &str, field: String) -> Result<DomainName, Problem> {
     DomainName::parse(input)
         .map_err(|e| Problem::new(ProblemType::InvalidDomain, e.to_string()).field(field))
 }
 
 /// One audit with its own resolver, drawing on `budget`, counted in the
 /// metrics.
-async fn audit_one(
+pub(super) async fn audit_one(
     state: &AppState,
     domain: &DomainName,
     options: &AuditOptions,

@@ -39,7 +39,11 @@ pub(super) struct MessageParams {
 
 /// An envelope identity as given: at most `max` characters, no control
 /// characters.
-fn envelope_text(field: &'static str, value: &str, max: usize) -> Result<String, Problem> {
+pub(super) fn envelope_text(
+    field: &'static str,
+    value: &str,
+    max: usize,
+) -> Result<String, Problem> {
     if value.len() > max || value.chars().any(char::is_control) {
         Err(Problem::new(
             ProblemType::InvalidDomain,

@@ -1,4 +1,5 @@
-//! The HTTP API (axum): routes, request parsing, limits and errors.
+//! The HTTP server (axum): the API's routes, request parsing, limits and
+//! errors, and the web pages' routes.
 //!
 //! This module decides what each endpoint accepts and answers, and the
 //! order in which a request meets the service's guards. It parses input,
@@ -16,7 +17,11 @@
 //! ([`messages`]; with `save=true` the report is kept), `GET` and `DELETE
 //! /v1/reports/{id}` ([`saved`]), `POST /v1/dmarc/evaluate` ([`dmarc`]). Handlers read
 //! their input through extractors whose rejection is the problem
-//! ([`extract`]).
+//! ([`extract`]). The web pages are not API operations: they have their
+//! own table in [`pages`], are mounted beside it, meet the same rate
+//! limit, keys (unless `--web-public`) and work guards, and answer HTML,
+//! errors included. Every answer carries the security headers of
+//! [`pages::SECURITY_HEADERS`].
 //!
 //! A request passes, from the outside in: the `x-request-id` (kept from
 //! the client or made; echoed on every answer and named in problems), the
@@ -39,6 +44,7 @@ mod limits;
 mod messages;
 pub mod metrics;
 mod openapi;
+pub mod pages;
 pub mod problem;
 mod rate;
 mod saved;
@@ -235,6 +241,7 @@ pub fn router(state: AppState) -> Router {
         Arc::clone(&state.metrics),
     ));
     let keys = Arc::new(auth::ApiKeys::new(state.service.api_keys.clone()));
+    let rate = Arc::new(rate::RateLimit::new(state.service.rate_limit));
     let (mut app, mut api) = (Router::new(), Router::new());
     for route in routes() {
         let filter = MethodFilter::try_from(route.method.clone())
@@ -255,13 +262,12 @@ pub fn router(state: AppState) -> Router {
     let api = api
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(from_fn_with_state(Arc::clone(&keys), auth::require_key))
-        .layer(from_fn_with_state(
-            Arc::new(rate::RateLimit::new(state.service.rate_limit)),
-            rate::rate,
-        ));
+        .layer(from_fn_with_state(Arc::clone(&rate), rate::rate));
+    let pages = pages::router(&state, &limits, Arc::clone(&keys), rate);
     let mut app = app
         .merge(api)
-        .fallback(problem::not_found)
+        .merge(pages)
+        .fallback(pages::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| {
             Problem::new(
@@ -274,7 +280,8 @@ pub fn router(state: AppState) -> Router {
     if let Some(cors) = auth::cors(&state.service.cors_origins) {
         app = app.layer(cors);
     }
-    app.layer(from_fn(scope_request_id))
+    app.layer(from_fn(pages::security_headers))
+        .layer(from_fn(scope_request_id))
         .layer(from_fn_with_state(
             Arc::clone(&state.metrics),
             metrics::track,

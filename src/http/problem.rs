@@ -221,20 +221,25 @@ impl IntoResponse for Problem {
     }
 }
 
-fn is_problem(response: &Response) -> bool {
+/// A problem, or a web page's error page: an answer that already says
+/// what went wrong in its own format.
+fn is_explained(response: &Response) -> bool {
     response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == b"application/problem+json")
+        .is_some_and(|v| {
+            v.as_bytes() == b"application/problem+json" || v.as_bytes().starts_with(b"text/html")
+        })
 }
 
-/// Turns every error answer that is not yet a problem — what the router
-/// or an extractor answered on its own, as plain text — into one, keeping
+/// Turns every error answer that is not yet a problem (nor a web page's
+/// error page) — what the router or an extractor answered on its own, as
+/// plain text — into one, keeping
 /// the rejection's text (cut short) as the detail and its headers.
 pub(super) async fn every_error_a_problem(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_problem(&response) {
+    if !(status.is_client_error() || status.is_server_error()) || is_explained(&response) {
         return response;
     }
     let (parts, body) = response.into_parts();

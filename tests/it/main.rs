@@ -35,6 +35,7 @@ mod message_headers;
 mod message_limits;
 mod message_report;
 mod openapi_contract;
+mod pages;
 mod reports_analysis;
 mod reports_limits;
 mod reports_parse;

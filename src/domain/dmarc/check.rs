@@ -290,7 +290,8 @@ pub(super) fn content_findings(
             .with_fix(format!(
                 "No change is needed if the inherited policy is right. To give {domain} its \
                  own policy, publish a TXT record at _dmarc.{domain}, for example: {own}"
-            )),
+            ))
+            .publishing(format!("_dmarc.{domain}"), "TXT", own),
         ));
     }
 
@@ -328,11 +329,13 @@ pub(super) fn content_findings(
             r.render()
         };
         findings.push(with_evidence(
-            Finding::new(catalog::DMARC_POLICY_NONE, detail).with_fix(format!(
-                "Once aggregate reports show that all your legitimate mail passes DMARC, \
+            Finding::new(catalog::DMARC_POLICY_NONE, detail)
+                .with_fix(format!(
+                    "Once aggregate reports show that all your legitimate mail passes DMARC, \
                  publish at {name}: {record_text} — and later, to block spoofed mail outright: \
                  {reject}"
-            )),
+                ))
+                .publishing(name.as_str(), "TXT", record_text),
         ));
     }
 
@@ -368,7 +371,8 @@ pub(super) fn content_findings(
                  subdomain really needs monitoring only, give it its own _dmarc record.",
                 set.join(" and "),
                 fixed.render()
-            )),
+            ))
+            .publishing(name.as_str(), "TXT", fixed.render()),
         ));
     }
 
@@ -389,7 +393,8 @@ pub(super) fn content_findings(
                 "Remove pct= (the default is 100) once reports show your legitimate mail \
                  passes; publish at {name}: {}",
                 fixed.render()
-            )),
+            ))
+            .publishing(name.as_str(), "TXT", fixed.render()),
         ));
     }
 
@@ -405,7 +410,8 @@ pub(super) fn content_findings(
                 "Add a rua tag pointing to a mailbox or report-processing service; publish at \
                  {name}: {}",
                 fixed.render()
-            )),
+            ))
+            .publishing(name.as_str(), "TXT", fixed.render()),
         ));
     }
     findings
@@ -528,6 +534,7 @@ pub(super) fn missing_finding(domain: &str, apex: &[String], evidence: Vec<Strin
         ),
     )
     .with_fix(fix)
+    .publishing(format!("_dmarc.{domain}"), "TXT", start)
     .with_evidence(evidence)
 }
 
@@ -538,6 +545,7 @@ pub(super) fn syntax_finding(
     evidence: Vec<String>,
 ) -> Finding {
     let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let fixed = corrected(text, problems);
     Finding::new(
         catalog::DMARC_SYNTAX,
         format!(
@@ -546,10 +554,8 @@ pub(super) fn syntax_finding(
             listed.join("; ")
         ),
     )
-    .with_fix(format!(
-        "Publish at _dmarc.{found_at}: {}",
-        corrected(text, problems)
-    ))
+    .with_fix(format!("Publish at _dmarc.{found_at}: {fixed}"))
+    .publishing(format!("_dmarc.{found_at}"), "TXT", fixed)
     .with_evidence(evidence)
 }
 

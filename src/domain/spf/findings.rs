@@ -183,30 +183,35 @@ pub(super) fn findings(
             ),
         ));
     }
-    let fix_all = |ending: &str| {
-        format!(
-            "Publish: {}",
-            replace_all(&record, ending).unwrap_or_else(|| format!("{record} -all"))
-        )
+    // The record with its ending made `ending`, as the fix and its record.
+    let fixed_all = |finding: Finding, ending: &str| {
+        let fixed = replace_all(&record, ending).unwrap_or_else(|| format!("{record} -all"));
+        finding
+            .with_fix(format!("Publish: {fixed}"))
+            .publishing(domain, "TXT", fixed)
     };
     match section.all.as_str() {
         "+all" => out.push(
-            Finding::new(
-                catalog::SPF_PLUS_ALL,
-                format!(
-                    "{domain}'s SPF ends in {}: every IP address passes",
-                    section.all
+            fixed_all(
+                Finding::new(
+                    catalog::SPF_PLUS_ALL,
+                    format!(
+                        "{domain}'s SPF ends in {}: every IP address passes",
+                        section.all
+                    ),
                 ),
+                "-all",
             )
-            .with_fix(fix_all("-all"))
             .with_evidence(evidence(domain, root.record.as_ref())),
         ),
         "?all" => out.push(
-            Finding::new(
-                catalog::SPF_NEUTRAL_ALL,
-                format!("{domain}'s SPF ends in ?all"),
+            fixed_all(
+                Finding::new(
+                    catalog::SPF_NEUTRAL_ALL,
+                    format!("{domain}'s SPF ends in ?all"),
+                ),
+                "-all",
             )
-            .with_fix(fix_all("-all"))
             .with_evidence(evidence(domain, root.record.as_ref())),
         ),
         "~all" => out.push(Finding::new(
@@ -220,6 +225,7 @@ pub(super) fn findings(
                     format!("{domain}'s SPF has neither an all term nor redirect="),
                 )
                 .with_fix(format!("Publish: {record} -all"))
+                .publishing(domain, "TXT", format!("{record} -all"))
                 .with_evidence(evidence(domain, root.record.as_ref())),
             ),
         _ => {}

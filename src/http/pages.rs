@@ -1,0 +1,817 @@
+//! The web pages: routes, handlers and the guards they meet.
+//!
+//! This module decides what each page accepts and answers, and how a page
+//! fails. The pages are not part of the `/v1` API and are not in
+//! `openapi.yaml`: they have their own table ([`pages`]), mounted beside
+//! [`super::routes`]. Pages answer HTML, errors included: a bad domain or
+//! an empty message shows the form again with the reason (400), a report
+//! that is gone is a 404 page, and whatever a guard refuses (rate, size,
+//! time, load) is turned into a page saying so, keeping the status and
+//! headers ([`every_error_a_page`]).
+//!
+//! `GET /domains/{domain}` and `POST /messages` run the same checks as
+//! the API, under the same guards (body size, concurrency, request time,
+//! answer size) and the same per-client rate limit, which every page
+//! shares with `/v1`. A posted message's form (`message`, `ip`, `helo`,
+//! `mail_from`, URL-encoded) may be at most `--max-message-size` bytes as
+//! sent; its report is saved without the raw message and answered
+//! `303 See Other` to its permalink `/reports/{id}`.
+//!
+//! # Keys
+//!
+//! With API keys configured and without `--web-public`, pages need a key
+//! too. A browser cannot add a bearer header to a plain link or form, so
+//! a page asked for without a key answers 401 with a form that takes one
+//! once (`POST /login`); the key is then kept in the cookie [`COOKIE`] —
+//! `HttpOnly` (no script reads it), `SameSite=Strict` (no other site's
+//! page or form sends it, which is what keeps `POST /messages` from being
+//! forged across sites), `Secure` unless the server is reached on a
+//! loopback name, for [`COOKIE_AGE`]. `POST /logout` forgets it. A client
+//! that can send `Authorization: Bearer` may do so on pages as on `/v1`.
+//! The stylesheet, script and icon are never guarded.
+
+use super::auth::{ApiKeys, bearer_token};
+use super::domains::{MAX_SELECTORS, audit_one, domain_name, selector};
+use super::limits::{Guarded, Limits};
+use super::messages::envelope_text;
+use super::rate::{self, RateLimit};
+use super::{AppState, BodySize};
+use crate::message::Clock;
+use crate::message::envelope::Envelope;
+use crate::message::report::{self, MessageRequest, ReportError};
+use crate::store::ReportId;
+use crate::web::index::{DomainForm, MessageForm};
+use crate::web::{assets, layout, view};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, get, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// The cookie that carries a browser's API key.
+pub const COOKIE: &str = "mailvet_key";
+
+/// How long a browser keeps the key: a working day and then some.
+pub const COOKIE_AGE: u64 = 12 * 60 * 60;
+
+/// The headers of every answer: only this server's own scripts, styles,
+/// images and forms; no framing; no referrer sent to links followed from
+/// a report; the declared content types taken as they are.
+pub const SECURITY_HEADERS: [(&str, &str); 3] = [
+    (
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
+         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
+         object-src 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+];
+
+/// Which guards a page meets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// None: the embedded stylesheet, script and icon.
+    Asset,
+    /// The rate limit only: the key form.
+    Login,
+    /// The rate limit and the key.
+    Page,
+    /// The rate limit, the key and the `/v1` guards from the body on.
+    Work(BodySize),
+}
+
+/// One page: what the router mounts.
+struct Page {
+    path: &'static str,
+    guard: Guard,
+    endpoint: MethodRouter<AppState>,
+}
+
+/// Every page.
+fn pages() -> Vec<Page> {
+    let page = |path, guard, endpoint| Page {
+        path,
+        guard,
+        endpoint,
+    };
+    let mut all = vec![
+        page("/", Guard::Page, get(index)),
+        page("/domains", Guard::Page, get(domains_form)),
+        page(
+            "/domains/{domain}",
+            Guard::Work(BodySize::None),
+            get(domain_page),
+        ),
+        page(
+            "/messages",
+            Guard::Work(BodySize::Message),
+            post(message_form),
+        ),
+        page("/reports/{id}", Guard::Page, get(report_page)),
+        page("/findings", Guard::Page, get(findings_page)),
+        page("/findings/{code}", Guard::Page, get(finding_page)),
+        page(
+            "/login",
+            Guard::Login,
+            get(login_form).merge(post(login).layer(DefaultBodyLimit::max(super::JSON_BODY_LIMIT))),
+        ),
+        page("/logout", Guard::Login, post(logout)),
+    ];
+    for asset in assets::ALL {
+        all.push(page(
+            asset.path,
+            Guard::Asset,
+            get(move || serve_asset(asset)),
+        ));
+    }
+    all
+}
+
+/// Who may see the pages.
+#[derive(Debug)]
+pub(super) struct PageAccess {
+    keys: Arc<ApiKeys>,
+    public: bool,
+}
+
+/// The pages, each behind its guards, to merge into the router; `rate`
+/// is the limit `/v1` counts against too.
+pub(super) fn router(
+    state: &AppState,
+    limits: &Arc<Limits>,
+    keys: Arc<ApiKeys>,
+    rate: Arc<Option<RateLimit>>,
+) -> axum::Router<AppState> {
+    let access = Arc::new(PageAccess {
+        keys,
+        public: state.service.web_public,
+    });
+    let mut router = axum::Router::new();
+    for Page {
+        path,
+        guard,
+        endpoint,
+    } in pages()
+    {
+        let endpoint = match guard {
+            Guard::Asset => endpoint,
+            Guard::Login => endpoint.layer(from_fn_with_state(Arc::clone(&rate), rate::rate)),
+            Guard::Page | Guard::Work(_) => {
+                let endpoint = match guard {
+                    Guard::Work(body) => endpoint.guarded(limits, body.limit(state)),
+                    _ => endpoint,
+                };
+                endpoint
+                    .layer(from_fn_with_state(Arc::clone(&access), require_access))
+                    .layer(from_fn_with_state(Arc::clone(&rate), rate::rate))
+            }
+        };
+        // A method the page does not take: its own fallback, so the
+        // router's problem does not replace it and the answer is a page.
+        let endpoint = endpoint.fallback(method_not_allowed);
+        router = router.route(path, endpoint.layer(from_fn(every_error_a_page)));
+    }
+    router
+}
+
+// ---------------------------------------------------------------------------
+// Answers
+// ---------------------------------------------------------------------------
+
+/// An HTML answer, never cached: a report is live or private.
+fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
+}
+
+async fn serve_asset(asset: &'static assets::Asset) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, asset.content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        asset.body,
+    )
+        .into_response()
+}
+
+/// Adds [`SECURITY_HEADERS`] to every answer of the server that does not
+/// set them itself.
+pub(super) async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        if !headers.contains_key(name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
+}
+
+/// The index with the domain form refused for `problem`.
+fn domain_refused(status: StatusCode, form: DomainForm) -> Response {
+    html(
+        status,
+        crate::web::index::index(&form, &MessageForm::default()),
+    )
+}
+
+/// The index with the message form refused for `problem`.
+fn message_refused(status: StatusCode, form: MessageForm) -> Response {
+    html(
+        status,
+        crate::web::index::index(&DomainForm::default(), &form),
+    )
+}
+
+/// Turns every error answer that is not a page — a guard's or the
+/// router's problem — into one: the form again for the two forms' routes,
+/// else a page with the problem's title and detail. Status and headers
+/// (`Retry-After`, `Connection: close`) are kept.
+async fn every_error_a_page(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_html(&response) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let problem: serde_json::Value = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    let text = |key: &str| problem[key].as_str().map(str::to_owned);
+    let title = text("title").unwrap_or_else(|| {
+        status
+            .canonical_reason()
+            .unwrap_or("The request was refused")
+            .to_owned()
+    });
+    let detail = text("detail").unwrap_or_else(|| title.clone());
+    let mut page = if path == "/messages" {
+        message_refused(
+            status,
+            MessageForm {
+                problem: Some(detail),
+                ..MessageForm::default()
+            },
+        )
+    } else if path == "/domains" || path.starts_with("/domains/") {
+        domain_refused(
+            status,
+            DomainForm {
+                problem: Some(detail),
+                ..DomainForm::default()
+            },
+        )
+    } else {
+        html(status, layout::message_page(&title, &detail))
+    };
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            page.headers_mut().insert(name, value.clone());
+        }
+    }
+    page
+}
+
+async fn method_not_allowed() -> Response {
+    html(
+        StatusCode::METHOD_NOT_ALLOWED,
+        layout::message_page(
+            "Not a way to open this page",
+            "This page does not take that kind of request; follow a link or use a form.",
+        ),
+    )
+}
+
+/// The answer to a path no route has: a page for a browser (which asks
+/// for `text/html`) outside `/v1`, else the problem.
+pub(super) async fn not_found(request: Request) -> Response {
+    let browser = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if browser && !request.uri().path().starts_with("/v1/") {
+        return html(
+            StatusCode::NOT_FOUND,
+            layout::message_page("No such page", "There is no page at this address."),
+        );
+    }
+    super::problem::not_found().await.into_response()
+}
+
+// ---------------------------------------------------------------------------
+// Keys
+// ---------------------------------------------------------------------------
+
+/// The key in the request's [`COOKIE`], decoded.
+fn cookie_key(headers: &HeaderMap) -> Option<Vec<u8>> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == COOKIE).then(|| URL_SAFE_NO_PAD.decode(value).ok())?
+        })
+}
+
+/// Lets a page request through when the pages are open or it carries a
+/// key (cookie or bearer); else the key form, 401.
+async fn require_access(
+    State(access): State<Arc<PageAccess>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if access.public || access.keys.is_empty() {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let keyed = bearer_token(headers).is_some_and(|token| access.keys.accepts(token))
+        || cookie_key(headers).is_some_and(|key| access.keys.accepts(&key));
+    if keyed {
+        return next.run(request).await;
+    }
+    // After the key, a GET comes back where it was; a form is sent again.
+    let next_page = if request.method() == Method::GET {
+        request
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned()
+    } else {
+        "/".to_owned()
+    };
+    let mut page = html(StatusCode::UNAUTHORIZED, layout::login(&next_page, None));
+    page.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(r#"Bearer realm="mailvet""#),
+    );
+    page
+}
+
+/// A path on this server to go to after the key form: anything else (an
+/// absolute URL, `//host`, a backslash some browsers read as a slash) is
+/// the index, so the form cannot send anyone elsewhere.
+fn local_path(next: &str) -> &str {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control);
+    if local { next } else { "/" }
+}
+
+/// Whether the server was reached on a loopback name, where browsers
+/// accept a cookie without `Secure` over plain HTTP.
+fn loopback(headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+async fn login_form(uri: Uri) -> Response {
+    let next = super::extract::pairs(&uri)
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| "/".into());
+    html(StatusCode::OK, layout::login(local_path(&next), None))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = body.unwrap_or_default();
+    let (mut key, mut next) = (String::new(), String::from("/"));
+    for (name, value) in form_urlencoded::parse(&body) {
+        match name.as_ref() {
+            "key" => key = value.trim().to_owned(),
+            "next" => next = value.into_owned(),
+            _ => {}
+        }
+    }
+    let next = local_path(&next);
+    let keys = ApiKeys::new(state.service.api_keys.clone());
+    if !keys.is_empty() && !keys.accepts(key.as_bytes()) {
+        return html(
+            StatusCode::UNAUTHORIZED,
+            layout::login(
+                next,
+                Some(
+                    "That is not an API key this server accepts; check for a typo or a rotated key.",
+                ),
+            ),
+        );
+    }
+    let secure = if loopback(&headers) { "" } else { "; Secure" };
+    let cookie = format!(
+        "{COOKIE}={}; Path=/; Max-Age={COOKIE_AGE}; HttpOnly; SameSite=Strict{secure}",
+        URL_SAFE_NO_PAD.encode(key.as_bytes())
+    );
+    let mut answer = Redirect::to(next).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        answer.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    answer
+}
+
+async fn logout() -> Response {
+    let mut answer = Redirect::to("/").into_response();
+    answer.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("mailvet_key=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
+    );
+    answer
+}
+
+// ---------------------------------------------------------------------------
+// The forms and the reports
+// ---------------------------------------------------------------------------
+
+async fn index() -> Response {
+    html(
+        StatusCode::OK,
+        crate::web::index::index(&DomainForm::default(), &MessageForm::default()),
+    )
+}
+
+/// Selectors as typed in the form's one field: separated by spaces or
+/// commas.
+fn typed_selectors(field: &str) -> Vec<&str> {
+    field
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Checks the selectors given, each as typed; the reason when one is not.
+fn selectors<'a>(given: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>, String> {
+    let checked: Vec<String> = given
+        .into_iter()
+        .map(|s| selector(s, "selector").map_err(|p| p.detail))
+        .collect::<Result<_, _>>()?;
+    if checked.len() > MAX_SELECTORS {
+        return Err(format!("give at most {MAX_SELECTORS} DKIM selectors"));
+    }
+    Ok(checked)
+}
+
+/// `GET /domains?domain=…&selector=…`: the domain form, sent to the
+/// domain's permalink.
+async fn domains_form(uri: Uri) -> Response {
+    let mut form = DomainForm::default();
+    let mut typed = Vec::new();
+    for (key, value) in super::extract::pairs(&uri) {
+        match key.as_ref() {
+            "domain" => form.domain = value.trim().to_owned(),
+            "selector" => typed.push(value.into_owned()),
+            _ => {}
+        }
+    }
+    form.selector = typed.join(" ");
+    if form.domain.is_empty() {
+        form.problem = Some("Type the domain to check, e.g. example.com.".into());
+        return domain_refused(StatusCode::BAD_REQUEST, form);
+    }
+    let domain = match domain_name(&form.domain, "domain".into()) {
+        Ok(domain) => domain,
+        Err(problem) => {
+            form.problem = Some(problem.detail);
+            return domain_refused(StatusCode::BAD_REQUEST, form);
+        }
+    };
+    let selectors = match selectors(typed.iter().flat_map(|s| typed_selectors(s))) {
+        Ok(selectors) => selectors,
+        Err(reason) => {
+            form.problem = Some(reason);
+            return domain_refused(StatusCode::BAD_REQUEST, form);
+        }
+    };
+    Redirect::to(&permalink(&domain.ascii, &selectors)).into_response()
+}
+
+/// `/domains/{domain}` with each selector as `?selector=`.
+fn permalink(domain: &str, selectors: &[String]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for s in selectors {
+        query.append_pair("selector", s);
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        format!("/domains/{domain}")
+    } else {
+        format!("/domains/{domain}?{query}")
+    }
+}
+
+/// `GET /domains/{domain}`: the domain's report, its DNS questions
+/// included.
+async fn domain_page(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    uri: Uri,
+) -> Response {
+    let given: Vec<String> = super::extract::pairs(&uri)
+        .filter(|(k, _)| k == "selector")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let mut form = DomainForm {
+        domain: domain.clone(),
+        selector: given.join(" "),
+        problem: None,
+    };
+    let name = match domain_name(&domain, "domain".into()) {
+        Ok(name) => name,
+        Err(problem) => {
+            form.problem = Some(problem.detail);
+            return domain_refused(StatusCode::BAD_REQUEST, form);
+        }
+    };
+    let selectors = match selectors(given.iter().map(String::as_str)) {
+        Ok(selectors) => selectors,
+        Err(reason) => {
+            form.problem = Some(reason);
+            return domain_refused(StatusCode::BAD_REQUEST, form);
+        }
+    };
+    let mut options = state.audit.clone();
+    options.selectors = selectors.clone();
+    let budget = state.dns.question_budget();
+    let report = audit_one(&state, &name, &options, true, &budget).await;
+    html(
+        StatusCode::OK,
+        crate::web::domain::page(&report, &selectors),
+    )
+}
+
+/// The message form's fields.
+fn read_message_form(body: &[u8]) -> MessageForm {
+    let mut form = MessageForm::default();
+    for (name, value) in form_urlencoded::parse(body) {
+        let field = match name.as_ref() {
+            "message" => &mut form.message,
+            "ip" => &mut form.ip,
+            "helo" => &mut form.helo,
+            "mail_from" => &mut form.mail_from,
+            _ => continue,
+        };
+        *field = value.into_owned();
+    }
+    form
+}
+
+/// The envelope the form gives, or why it is not one.
+fn envelope(form: &MessageForm) -> Result<Envelope, String> {
+    let mut envelope = Envelope::default();
+    let ip = form.ip.trim();
+    if !ip.is_empty() {
+        envelope.ip = Some(
+            ip.parse()
+                .map_err(|_| format!("`{ip}` is not an IPv4 or IPv6 address"))?,
+        );
+    }
+    let text = |field, value: &str, max| -> Result<Option<String>, String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(None);
+        }
+        envelope_text(field, value, max)
+            .map(Some)
+            .map_err(|p| p.detail)
+    };
+    envelope.helo = text("helo", &form.helo, 255)?;
+    envelope.mail_from = text("mail_from", &form.mail_from, 320)?;
+    Ok(envelope)
+}
+
+/// `POST /messages`: checks the pasted message, saves its report and
+/// sends the browser to it.
+async fn message_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let body = match body {
+        Ok(body) if form_type => body,
+        Ok(_) => {
+            return message_refused(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                MessageForm {
+                    problem: Some("Send the message with this form.".into()),
+                    ..MessageForm::default()
+                },
+            );
+        }
+        Err(rejection) => {
+            let problem = super::extract::unread_body(rejection, || {
+                format!(
+                    "The message is larger than this server's limit of {} bytes.",
+                    state.message_limit
+                )
+            });
+            return message_refused(
+                StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST),
+                MessageForm {
+                    problem: Some(problem.detail),
+                    ..MessageForm::default()
+                },
+            );
+        }
+    };
+    let mut form = read_message_form(&body);
+    drop(body);
+    if form.message.trim().is_empty() {
+        form.problem = Some(
+            "Paste the whole message, headers included: the headers, a blank line, the body."
+                .into(),
+        );
+        return message_refused(StatusCode::BAD_REQUEST, form);
+    }
+    let envelope = match envelope(&form) {
+        Ok(envelope) => envelope,
+        Err(reason) => {
+            form.problem = Some(reason);
+            return message_refused(StatusCode::BAD_REQUEST, form);
+        }
+    };
+    let request = MessageRequest {
+        raw: form.message.as_bytes().to_vec(),
+        envelope,
+        bulk: None,
+        authserv_id: state.authserv_id.clone(),
+        clock: Clock::system(),
+        limits: state.service.message_limits,
+    };
+    let report = match report::report_pooled(Arc::clone(&state.dns), request, true).await {
+        Ok(report) => report,
+        Err(ReportError::Limit(limit)) => {
+            form.problem = Some(limit.to_string());
+            return message_refused(StatusCode::PAYLOAD_TOO_LARGE, form);
+        }
+        Err(other) => {
+            tracing::error!(error = %other, "a posted message could not be checked");
+            return html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                layout::message_page(
+                    "The message could not be checked",
+                    "The server hit a bug while checking it; please report it.",
+                ),
+            );
+        }
+    };
+    state.metrics.observe_report(&report.dns, &report.findings);
+    let saved = match serde_json::to_value(&report) {
+        Ok(json) => state.store.save_report(&json, None).await.ok(),
+        Err(_) => None,
+    };
+    match saved {
+        Some(saved) => Redirect::to(&format!("/reports/{}", saved.id)).into_response(),
+        None => html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            layout::message_page(
+                "The report could not be saved",
+                "The message was checked, but the report store did not answer; try again shortly.",
+            ),
+        ),
+    }
+}
+
+fn report_gone() -> Response {
+    html(
+        StatusCode::NOT_FOUND,
+        layout::message_page(
+            "This report is gone",
+            "There is no report at this address: reports are kept for a limited time, or it \
+             was deleted. Check the message again to get a new one.",
+        ),
+    )
+}
+
+/// `GET /reports/{id}`: a saved message report.
+async fn report_page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<ReportId>() else {
+        return report_gone();
+    };
+    match state.store.report(&id).await {
+        Ok(Some(stored)) => {
+            let view: view::Message = serde_json::from_value(stored.report).unwrap_or_default();
+            html(
+                StatusCode::OK,
+                crate::web::message::page(&view, id.as_str(), stored.expires_at),
+            )
+        }
+        Ok(None) => report_gone(),
+        Err(error) => {
+            tracing::error!(%error, "a saved report could not be read");
+            html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                layout::message_page(
+                    "The report could not be read",
+                    "The report store did not answer; try again shortly.",
+                ),
+            )
+        }
+    }
+}
+
+async fn findings_page() -> Response {
+    html(StatusCode::OK, crate::web::findings::catalog())
+}
+
+async fn finding_page(Path(code): Path<String>) -> Response {
+    match crate::findings::catalog::lookup(&code) {
+        Some(entry) => html(StatusCode::OK, crate::web::findings::entry(entry)),
+        None => html(
+            StatusCode::NOT_FOUND,
+            layout::message_page(
+                "No such finding code",
+                "mailvet reports no finding with this code; the list has every one.",
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_the_key() {
+        assert_eq!(
+            local_path("/domains/a.test?selector=s1"),
+            "/domains/a.test?selector=s1"
+        );
+        for elsewhere in [
+            "https://evil.test/",
+            "//evil.test/",
+            "/\\evil.test",
+            "evil",
+            "",
+        ] {
+            assert_eq!(local_path(elsewhere), "/", "{elsewhere}");
+        }
+    }
+
+    #[test]
+    fn loopback_names_are_told_from_others() {
+        let mut headers = HeaderMap::new();
+        for (host, expected) in [
+            ("127.0.0.1:8080", true),
+            ("localhost", true),
+            ("[::1]:8080", true),
+            ("mailvet.example", false),
+            ("mailvet.example:443", false),
+            ("[2001:db8::1]:8080", false),
+        ] {
+            headers.insert(header::HOST, HeaderValue::from_static(host));
+            assert_eq!(loopback(&headers), expected, "{host}");
+        }
+    }
+
+    #[test]
+    fn the_key_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        let value = format!("a=b; {COOKIE}={}; c=d", URL_SAFE_NO_PAD.encode("key;\"x"));
+        headers.insert(header::COOKIE, HeaderValue::from_str(&value).unwrap());
+        assert_eq!(cookie_key(&headers).as_deref(), Some(&b"key;\"x"[..]));
+        headers.insert(header::COOKIE, HeaderValue::from_static("other=1"));
+        assert_eq!(cookie_key(&headers), None);
+    }
+}

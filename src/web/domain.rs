@@ -1,0 +1,172 @@
+//! `/domains/{domain}`: the posture report of one domain — the verdict
+//! sentence, the checklist, the findings with their records to publish,
+//! the SPF include tree with what each branch costs, the DMARC policy
+//! that applies and where it was found, every protocol's state, and the
+//! DNS questions asked.
+
+use super::report::{self, shown};
+use super::view::Common;
+use crate::domain::dmarc::DmarcSection;
+use crate::domain::protocol::Audited;
+use crate::domain::report::DomainReport;
+use crate::domain::spf::{Node, NodeStatus, SpfSection};
+use crate::spf::eval::MAX_DNS_TERMS;
+use maud::{Markup, html};
+
+/// The page of one domain's report; `selectors` are those asked for, kept
+/// in the link to the report's JSON.
+pub fn page(report: &DomainReport, selectors: &[String]) -> String {
+    let common: Common = serde_json::to_value(report)
+        .and_then(serde_json::from_value)
+        .unwrap_or_default();
+    let name = &report.domain_unicode;
+    let json = json_link(&report.domain, selectors);
+    super::layout::page(
+        &format!("{name}: email authentication report"),
+        html! {
+            h1 {
+                "Email authentication of " (shown(name))
+                @if report.domain_unicode != report.domain { " (" (report.domain) ")" }
+            }
+            (report::verdict(&common, &fallback_sentence(report)))
+            @if !report.undecided.is_empty() {
+                section.problem aria-labelledby="undecided-h" {
+                    h2 #undecided-h { "Could not be checked" }
+                    p { "A DNS lookup failed, so these checks are not known to be right or wrong — \
+                         the records are not missing. Run the check again; if it keeps failing, \
+                         the domain's name servers are not answering." }
+                    ul {
+                        @for u in &report.undecided {
+                            li { (protocol_title(u.check)) ": " (shown(&u.reason)) }
+                        }
+                    }
+                }
+            }
+            (report::checklist_and_findings(&common))
+            (spf_tree(&report.spf))
+            (dmarc_policy(&report.dmarc))
+            section #protocols aria-labelledby="protocols-h" {
+                h2 #protocols-h { "Every protocol at a glance" }
+                dl.facts {
+                    @for section in report.sections() {
+                        dt { (section.protocol().title) }
+                        dd { (shown(&section.summary())) }
+                    }
+                }
+            }
+            (report::dns(&common.dns))
+            p { "This report as JSON: " a href=(json) { (json) } }
+        },
+    )
+}
+
+/// Where the same report is answered as JSON.
+fn json_link(domain: &str, selectors: &[String]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for s in selectors {
+        query.append_pair("selector", s);
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        format!("/v1/domains/{domain}")
+    } else {
+        format!("/v1/domains/{domain}?{query}")
+    }
+}
+
+/// The sentence of a report that carries none.
+fn fallback_sentence(report: &DomainReport) -> String {
+    let d = &report.domain_unicode;
+    match report.score {
+        None => format!("{d} could not be fully checked: a DNS lookup failed. Run it again."),
+        Some(score) => format!("{d} scores {score}/100."),
+    }
+}
+
+fn protocol_title(key: &str) -> &'static str {
+    crate::domain::protocol::by_key(key).map_or("?", |p| p.title)
+}
+
+fn spf_tree(spf: &SpfSection) -> Markup {
+    html! {
+        section #spf aria-labelledby="spf-h" {
+            h2 #spf-h { "SPF include tree" }
+            p {
+                "Receivers stop at " (MAX_DNS_TERMS) " DNS lookups; this record takes "
+                strong { (spf.lookups) } @if !spf.complete { " or more" } ", and "
+                (spf.void_lookups) " that found nothing (at most 2 allowed). It ends in "
+                code { (spf.all) } "."
+            }
+            ul.tree { (node(&spf.tree)) }
+        }
+    }
+}
+
+fn node_status(status: NodeStatus) -> Option<&'static str> {
+    Some(match status {
+        NodeStatus::Ok => return None,
+        NodeStatus::Missing => "no SPF record",
+        NodeStatus::MultipleRecords => "several SPF records: receivers treat this as an error",
+        NodeStatus::Syntax => "the record does not parse",
+        NodeStatus::DnsError => "could not be checked: the DNS lookup failed",
+        NodeStatus::Loop => "loop: this record includes itself",
+        NodeStatus::NotFollowed => "uses macros, so it depends on the message; not followed",
+        NodeStatus::TooDeep => "too deep to show",
+        NodeStatus::NotWalked => "not fetched: the tree reached its size limit",
+    })
+}
+
+fn node(n: &Node) -> Markup {
+    // An include or redirect costs its own lookup on top of its record's.
+    let cost = n.lookups + usize::from(n.via.is_some());
+    html! {
+        li {
+            @if let Some(via) = &n.via { code { (shown(via)) } " → " }
+            strong { (shown(&n.domain)) }
+            " " span.cost { "(" (cost) " DNS lookup" @if cost != 1 { "s" } ")" }
+            @if n.repeated { " " span.muted { "repeated; shown where it first appears" } }
+            @if let Some(status) = node_status(n.status) {
+                " " span.badge.s-warning { (status) }
+            }
+            @if let Some(detail) = &n.detail { br; span.muted { (shown(detail)) } }
+            @if let Some(record) = &n.record { pre { (shown(record)) } }
+            @if !n.void.is_empty() {
+                p.muted { "Found nothing (void lookups): "
+                    @for (i, v) in n.void.iter().enumerate() { @if i > 0 { ", " } code { (shown(v)) } }
+                }
+            }
+            @if n.omitted > 0 { p.muted { (n.omitted) " more not shown (counted in the cost)" } }
+            @if !n.children.is_empty() {
+                ul { @for c in &n.children { (node(c)) } }
+            }
+        }
+    }
+}
+
+fn dmarc_policy(dmarc: &DmarcSection) -> Markup {
+    html! {
+        section #dmarc aria-labelledby="dmarc-h" {
+            h2 #dmarc-h { "DMARC policy" }
+            @match (&dmarc.policy, &dmarc.record_name) {
+                (Some(policy), Some(name)) => {
+                    p {
+                        "Receivers apply " strong { "p=" (policy.as_str()) }
+                        @if let Some(tag) = dmarc.policy_tag { " (from the " code { (tag) } " tag" @if dmarc.testing { ", one step softer because of t=y" } ")" }
+                        " to mail that fails DMARC, found at " code { (shown(name)) }
+                        @if dmarc.inherited { ", inherited from the organizational domain" }
+                        "."
+                    }
+                    @if let Some(record) = &dmarc.record { pre { (shown(record)) } }
+                    dl.facts {
+                        @if let Some(sp) = dmarc.subdomain_policy { dt { "Subdomains" } dd { "p=" (sp.as_str()) } }
+                        @if let Some(np) = dmarc.nonexistent_subdomain_policy { dt { "Non-existent subdomains" } dd { "p=" (np.as_str()) } }
+                        @if let Some(pct) = dmarc.pct { dt { "pct" } dd { (pct) } }
+                    }
+                }
+                _ => {
+                    p { (shown(&dmarc.summary())) }
+                }
+            }
+        }
+    }
+}

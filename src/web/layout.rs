@@ -1,0 +1,75 @@
+//! The frame of every page: head, site header, footer, and the pages that
+//! are only a message — an error, a report that is gone, the key login.
+
+use super::assets;
+use maud::{DOCTYPE, Markup, html};
+
+/// A whole page: `title` in the tab, `main` as its content.
+pub fn page(title: &str, main: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · mailvet" }
+                link rel="stylesheet" href=(assets::STYLE.path);
+                link rel="icon" type="image/svg+xml" href=(assets::ICON.path);
+                script src=(assets::SCRIPT.path) defer {}
+            }
+            body {
+                header.site {
+                    a.brand href="/" { "mailvet" }
+                    nav aria-label="Site" {
+                        a href="/" { "Check a domain or message" }
+                        a href="/findings" { "Finding codes" }
+                    }
+                }
+                main { (main) }
+                footer.site {
+                    p {
+                        "mailvet checks SPF, DKIM, DMARC, ARC, MX, MTA-STS, TLS-RPT, BIMI and \
+                         DNSSEC against the RFCs and the Gmail, Yahoo and Microsoft sender rules. "
+                        a href="/openapi.yaml" { "JSON API" }
+                    }
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// A page that only says what went wrong: `heading`, then `detail`, then
+/// a way on.
+pub fn message_page(heading: &str, detail: &str) -> String {
+    page(
+        heading,
+        html! {
+            h1 { (heading) }
+            p.problem { (detail) }
+            p { a href="/" { "Check a domain or a message" } }
+        },
+    )
+}
+
+/// The form that takes an API key once, for servers whose pages need one;
+/// `next` is where to go after, `problem` why the last try failed.
+pub fn login(next: &str, problem: Option<&str>) -> String {
+    page(
+        "API key needed",
+        html! {
+            h1 { "This server needs an API key" }
+            @if let Some(problem) = problem {
+                p.problem role="alert" { (problem) }
+            }
+            p { "Enter one of the API keys of this server once; the browser keeps it in a \
+                 cookie for this site only, and sends it with each page." }
+            form.check method="post" action="/login" {
+                label for="key" { "API key" }
+                input #key type="password" name="key" autocomplete="current-password" required;
+                input type="hidden" name="next" value=(next);
+                button type="submit" { "Continue" }
+            }
+        },
+    )
+}

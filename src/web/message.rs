@@ -1,0 +1,248 @@
+//! `/reports/{id}`: a saved message report — the verdict sentence, the
+//! checklist, the findings with their records to publish, the DMARC
+//! policy that applies and where it was found, each DKIM signature, SPF,
+//! DMARC alignment and ARC hop, the DNS questions asked, and the link to
+//! the same report as JSON.
+//!
+//! It renders the report as saved (JSON, read through [`super::view`]),
+//! so the page and `GET /v1/reports/{id}` always show the same report.
+
+use super::report::{self, shown};
+use super::view::{Identifier, Message, SpfCheck};
+use maud::{Markup, html};
+
+/// The page of the saved report `id`, which expires at `expires_at`
+/// (seconds since the Unix epoch).
+pub fn page(report: &Message, id: &str, expires_at: u64) -> String {
+    let json = format!("/v1/reports/{id}");
+    let subject = report.headers.subject.as_deref().unwrap_or("(no subject)");
+    super::layout::page(
+        &format!("Message report: {}", shown(subject)),
+        html! {
+            h1 { "Message report" }
+            dl.facts {
+                dt { "Subject" } dd { (shown(subject)) }
+                dt { "From" } dd { @for (i, f) in report.headers.from.iter().enumerate() { @if i > 0 { ", " } (shown(f)) } }
+                @if let Some(date) = &report.headers.date { dt { "Date" } dd { (shown(date)) } }
+            }
+            (report::verdict(&report.common, &fallback_sentence(report)))
+            (report::checklist_and_findings(&report.common))
+            (dmarc_policy(report))
+            (dkim(report))
+            (spf(report))
+            (alignment(report))
+            (arc(report))
+            section #envelope aria-labelledby="envelope-h" {
+                h2 #envelope-h { "Envelope and headers" }
+                dl.facts {
+                    @for (label, field) in [("Sending IP", &report.envelope.ip), ("HELO", &report.envelope.helo), ("MAIL FROM", &report.envelope.mail_from)] {
+                        dt { (label) }
+                        dd {
+                            @match &field.value { Some(v) => code { (shown(v)) }, None => "unknown" }
+                            " " span.muted { "(" (source(&field.source)) ")" }
+                        }
+                    }
+                    @if let Some(iprev) = &report.iprev {
+                        dt { "Reverse DNS" } dd { (iprev.result) " for " (shown(&iprev.ip)) }
+                    }
+                    @if let Some(id) = &report.headers.message_id { dt { "Message-ID" } dd { code { (shown(id)) } } }
+                }
+                h3 { "Authentication-Results" }
+                pre { (shown(&report.authentication_results.replace("\r\n\t", "\n    "))) }
+            }
+            (report::dns(&report.common.dns))
+            p {
+                "This report as JSON: " a href=(json) { (json) }
+                br;
+                span.muted { "Kept until " (utc(expires_at)) " (UTC); anyone with the link can read it until then." }
+            }
+        },
+    )
+}
+
+fn source(source: &str) -> &'static str {
+    match source {
+        "given" => "as given",
+        "received" => "read from a Received header",
+        "return_path" => "read from Return-Path",
+        _ => "neither given nor in the headers",
+    }
+}
+
+/// A date and time, `2026-12-03 01:30`.
+fn utc(seconds: u64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp(i64::try_from(seconds).unwrap_or(i64::MAX))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+fn fallback_sentence(report: &Message) -> String {
+    let d = &report.dmarc;
+    format!(
+        "DMARC {} for {}.",
+        d.result,
+        d.from_domain
+            .as_deref()
+            .unwrap_or("a message without a single From domain")
+    )
+}
+
+fn dmarc_policy(report: &Message) -> Markup {
+    let d = &report.dmarc;
+    html! {
+        section #dmarc aria-labelledby="dmarc-h" {
+            h2 #dmarc-h { "DMARC policy" }
+            p { strong { "DMARC " (d.result) } ": " (shown(&d.reason)) }
+            @match (&d.policy, &d.record) {
+                (Some(policy), Some(record)) => {
+                    p {
+                        "Receivers apply " strong { "p=" (policy) }
+                        @if let Some(tag) = &d.policy_tag { " (from the " code { (tag) } " tag" @if d.testing { ", one step softer because of t=y" } ")" }
+                        " to this domain's failing mail, found at " code { (shown(&record.name)) }
+                        @if record.inherited { ", inherited from " (shown(&record.domain)) }
+                        "."
+                    }
+                    pre { (shown(&record.text)) }
+                }
+                _ => { p { "No DMARC policy applies to this message." } }
+            }
+        }
+    }
+}
+
+fn dkim(report: &Message) -> Markup {
+    html! {
+        section #dkim aria-labelledby="dkim-h" {
+            h2 #dkim-h { "DKIM signatures" }
+            @if report.dkim.is_empty() {
+                p { "The message carries no DKIM signature." }
+            } @else {
+                div.scroll {
+                    table {
+                        thead { tr { th scope="col" { "Result" } th scope="col" { "Domain (d=)" } th scope="col" { "Selector (s=)" } th scope="col" { "Algorithm" } th scope="col" { "Key" } } }
+                        tbody {
+                            @for s in &report.dkim {
+                                tr {
+                                    td {
+                                        strong { (s.result) }
+                                        @if let Some(reason) = &s.reason { br; span.muted { (shown(reason)) } }
+                                    }
+                                    td { code { (shown(s.domain.as_deref().unwrap_or("?"))) } }
+                                    td { code { (shown(s.selector.as_deref().unwrap_or("?"))) } }
+                                    td { (shown(s.algorithm.as_deref().unwrap_or("?"))) }
+                                    td { @if let Some(bits) = s.key_bits { (bits) " bits" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn spf_check(label: &str, check: &SpfCheck) -> Markup {
+    html! {
+        dt { (label) }
+        dd {
+            strong { (check.result) } " for " code { (shown(&check.sender)) } " from " (shown(&check.client_ip))
+            br;
+            span.muted { (check.lookups.count) " DNS lookups, " (check.lookups.void) " void" }
+            @for r in &check.records { pre { (shown(&r.domain)) ": " (shown(&r.record)) } }
+        }
+    }
+}
+
+fn spf(report: &Message) -> Markup {
+    let s = &report.spf;
+    html! {
+        section #spf aria-labelledby="spf-h" {
+            h2 #spf-h { "SPF" }
+            dl.facts {
+                @if let Some(check) = &s.mailfrom { (spf_check("MAIL FROM", check)) }
+                @if let Some(check) = &s.helo { (spf_check("HELO", check)) }
+            }
+            @if s.mailfrom.is_none() {
+                p { strong { (s.result) } @if let Some(reason) = &s.reason { ": " (shown(reason)) } }
+            }
+        }
+    }
+}
+
+fn identifier(kind: &str, i: &Identifier) -> Markup {
+    let aligned = match i.aligned {
+        Some(true) => "aligned with From",
+        Some(false) => "not aligned with From",
+        None => "alignment unknown",
+    };
+    html! {
+        tr {
+            td { (kind) }
+            td { code { (shown(&i.domain)) } }
+            td { (i.result) }
+            td {
+                (aligned)
+                @if i.aligned_pass { " — makes DMARC pass" }
+                @if let Some(p) = &i.problem { br; span.muted { (shown(p)) } }
+            }
+        }
+    }
+}
+
+fn alignment(report: &Message) -> Markup {
+    let d = &report.dmarc;
+    html! {
+        section #alignment aria-labelledby="alignment-h" {
+            h2 #alignment-h { "DMARC alignment" }
+            p {
+                "From domain: " code { (shown(d.from_domain.as_deref().unwrap_or("?"))) }
+                ". SPF gives " strong { (d.spf.result) } " (" (d.spf.mode) "), DKIM gives "
+                strong { (d.dkim.result) } " (" (d.dkim.mode) ")."
+            }
+            div.scroll {
+                table {
+                    thead { tr { th scope="col" { "Method" } th scope="col" { "Domain" } th scope="col" { "Result" } th scope="col" { "Alignment" } } }
+                    tbody {
+                        @if let Some(i) = &d.spf.identifier { (identifier("SPF", i)) }
+                        @for i in &d.dkim.signatures { (identifier("DKIM", i)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn arc(report: &Message) -> Markup {
+    let a = &report.arc;
+    html! {
+        section #arc aria-labelledby="arc-h" {
+            h2 #arc-h { "ARC" }
+            p { "Chain: " strong { (a.result) } @if let Some(reason) = &a.reason { " — " (shown(reason)) } }
+            @if !a.hops.is_empty() {
+                div.scroll {
+                    table {
+                        thead { tr { th scope="col" { "Hop" } th scope="col" { "Sealed by" } th scope="col" { "Chain before (cv=)" } th scope="col" { "Signed by" } th scope="col" { "Results by" } } }
+                        tbody {
+                            @for h in &a.hops {
+                                tr {
+                                    td { (h.instance) }
+                                    td { (shown(h.sealer.as_deref().unwrap_or("?"))) }
+                                    td { (shown(h.cv.as_deref().unwrap_or("?"))) }
+                                    td { (shown(h.signer.as_deref().unwrap_or("?"))) }
+                                    td { (shown(h.authserv_id.as_deref().unwrap_or("?"))) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The parts every report page has, in the order a reader needs them: the
+//! verdict in one sentence, the provider checklist, the findings worst
+//! first with their fix and the records to publish, and (collapsed) the
+//! DNS questions asked.
+//!
+//! Every value shown here came from DNS or a message; maud escapes it as
+//! HTML, and [`shown`] first makes its control characters visible, as the
+//! text format does, so a TXT record cannot hide text behind a bidi
+//! override.
+
+use super::view::{Common, Dns, Finding, Requirement};
+use maud::{Markup, html};
+use std::borrow::Cow;
+
+/// Outside text as a page shows it: control and bidi characters as
+/// visible escapes (HTML escaping is maud's).
+pub fn shown(text: &str) -> Cow<'_, str> {
+    crate::untrusted::escape_controls(text)
+}
+
+/// The verdict box: the report's sentence, or `fallback` for a report
+/// saved before reports carried one.
+pub fn verdict(common: &Common, fallback: &str) -> Markup {
+    let class = match common.verdict.as_str() {
+        "pass" => "verdict v-pass",
+        "warn" => "verdict v-warn",
+        "fail" => "verdict v-fail",
+        _ => "verdict v-unknown",
+    };
+    let word = match common.verdict.as_str() {
+        "pass" => "Pass",
+        "warn" => "Warnings",
+        "fail" => "Fail",
+        _ => "Could not be checked",
+    };
+    html! {
+        div class=(class) role="status" {
+            p { span.badge { (word) } }
+            p.sentence { (shown(common.summary.as_deref().unwrap_or(fallback))) }
+        }
+    }
+}
+
+/// The Gmail, Yahoo and Microsoft checklist.
+pub fn checklist(requirements: &[Requirement]) -> Markup {
+    html! {
+        section #checklist aria-labelledby="checklist-h" {
+            h2 #checklist-h { "Gmail, Yahoo and Microsoft sender requirements" }
+            div.scroll {
+                table {
+                    thead { tr { th scope="col" { "Status" } th scope="col" { "Provider" } th scope="col" { "Rule" } } }
+                    tbody {
+                        @for r in requirements {
+                            tr {
+                                td { span class=(format!("badge st-{}", status_class(&r.status))) { (r.status) } }
+                                td { (r.provider) }
+                                td {
+                                    (r.rule)
+                                    @if r.status != "met" && !r.note.is_empty() {
+                                        br; span.muted { (shown(&r.note)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn status_class(status: &str) -> &'static str {
+    match status {
+        "met" => "met",
+        "unmet" => "unmet",
+        _ => "unknown",
+    }
+}
+
+fn severity_rank(severity: &str) -> u8 {
+    match severity {
+        "error" => 0,
+        "warning" => 1,
+        _ => 2,
+    }
+}
+
+fn severity_class(severity: &str) -> &'static str {
+    match severity {
+        "error" => "error",
+        "warning" => "warning",
+        _ => "info",
+    }
+}
+
+/// The findings, worst first: code (linking to its catalog page), title,
+/// detail, why, fix, and each record the fix asks for as a block to copy.
+pub fn findings(findings: &[Finding]) -> Markup {
+    let mut sorted: Vec<&Finding> = findings.iter().collect();
+    sorted.sort_by_key(|f| severity_rank(&f.severity));
+    html! {
+        section #findings aria-labelledby="findings-h" {
+            h2 #findings-h { "Findings" }
+            @if sorted.is_empty() {
+                p { "No problems found." }
+            }
+            ol.findings {
+                @for f in sorted {
+                    @let class = severity_class(&f.severity);
+                    li class=(format!("finding f-{class}")) {
+                        h3 {
+                            span class=(format!("badge s-{class}")) { (class) } " "
+                            a href=(format!("/findings/{}", f.code)) { code { (f.code) } } " "
+                            (f.title)
+                        }
+                        p.detail { (shown(&f.detail)) }
+                        @if !f.why.is_empty() {
+                            p { span.label { "Why it matters: " } (f.why) }
+                        }
+                        @if !f.fix.is_empty() {
+                            p { span.label { "Fix: " } (shown(&f.fix)) }
+                        }
+                        @for record in &f.publish {
+                            div.record {
+                                p.label { "Publish this record" }
+                                dl {
+                                    dt { "Name" } dd { pre data-copy="name" { (shown(&record.name)) } }
+                                    dt { "Type" } dd { code { (record.rtype) } }
+                                    dt { "Value" } dd { pre data-copy="value" { (shown(&record.value)) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The DNS questions the report asked, collapsed.
+pub fn dns(dns: &Dns) -> Markup {
+    let plural = if dns.queries == 1 { "" } else { "s" };
+    html! {
+        section #dns aria-labelledby="dns-h" {
+            h2 #dns-h { "DNS" }
+            details {
+                summary { (dns.queries) " DNS question" (plural) " asked (" (dns.upstream_queries) " sent upstream)" }
+                @if dns.budget_exhausted {
+                    p.problem { "The DNS question budget of this request ran out: the checks that \
+                                 needed more questions could not be done." }
+                }
+                @if let Some(trace) = &dns.trace {
+                    div.scroll {
+                        table {
+                            thead { tr { th scope="col" { "Name" } th scope="col" { "Type" } th scope="col" { "Answer" } th scope="col" { "ms" } } }
+                            tbody {
+                                @for q in trace {
+                                    tr {
+                                        td { code { (shown(&q.name)) } }
+                                        td { (q.rtype) }
+                                        td {
+                                            @if q.rcode != "NOERROR" || q.answers.is_empty() { (q.rcode) " " }
+                                            @for a in &q.answers { code { (shown(a)) } br; }
+                                        }
+                                        td { (format!("{:.1}", q.ms)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The three shared parts after the verdict, in page order.
+pub fn checklist_and_findings(common: &Common) -> Markup {
+    html! {
+        (checklist(&common.requirements))
+        (findings(&common.findings))
+    }
+}

@@ -1,0 +1,251 @@
+//! Reports as the pages read them: the JSON a report is saved and served
+//! as, read back into plain owned values.
+//!
+//! A saved message report is JSON in the store (the same document
+//! `GET /v1/reports/{id}` answers), so the pages render that document,
+//! not the engine's types; the parts a domain page shares with it
+//! (findings, checklist, DNS questions) are read the same way, so both
+//! pages show them through one renderer. Every field has a default: a
+//! report saved by an older version, missing a field added since, still
+//! shows what it has.
+
+use serde::Deserialize;
+
+/// One finding.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Finding {
+    pub code: String,
+    pub severity: String,
+    pub title: String,
+    pub detail: String,
+    pub why: String,
+    pub fix: String,
+    pub refs: Vec<String>,
+    /// The records the fix asks for, exactly as to publish them.
+    pub publish: Vec<DnsRecord>,
+}
+
+/// A DNS record to publish.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DnsRecord {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    pub value: String,
+}
+
+/// One rule of the provider checklist.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Requirement {
+    pub provider: String,
+    pub rule: String,
+    /// `met`, `unmet` or `unknown`.
+    pub status: String,
+    pub note: String,
+}
+
+/// The `dns` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Dns {
+    pub queries: usize,
+    pub upstream_queries: usize,
+    pub budget_exhausted: bool,
+    pub trace: Option<Vec<Question>>,
+}
+
+/// One DNS question and its answer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Question {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    pub rcode: String,
+    pub answers: Vec<String>,
+    pub ms: f64,
+    pub source: String,
+}
+
+/// What every report has: its judgement, findings, checklist and DNS.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Common {
+    /// `pass`, `warn`, `fail` or `unknown`.
+    pub verdict: String,
+    /// The one sentence saying what receivers will do with the mail.
+    pub summary: Option<String>,
+    pub findings: Vec<Finding>,
+    pub requirements: Vec<Requirement>,
+    pub dns: Dns,
+}
+
+/// A saved message report.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Message {
+    #[serde(flatten)]
+    pub common: Common,
+    pub envelope: Envelope,
+    pub spf: MessageSpf,
+    pub dkim: Vec<DkimSignature>,
+    pub dmarc: Dmarc,
+    pub arc: Arc,
+    pub iprev: Option<Iprev>,
+    pub headers: Headers,
+    pub authentication_results: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Envelope {
+    pub ip: EnvelopeField,
+    pub helo: EnvelopeField,
+    pub mail_from: EnvelopeField,
+}
+
+/// An envelope value and where it came from (`given`, `received`,
+/// `return_path`, `unknown`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct EnvelopeField {
+    pub value: Option<String>,
+    pub source: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct MessageSpf {
+    pub result: String,
+    pub reason: Option<String>,
+    pub mailfrom: Option<SpfCheck>,
+    pub helo: Option<SpfCheck>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SpfCheck {
+    pub result: String,
+    pub domain: String,
+    pub sender: String,
+    pub client_ip: String,
+    pub lookups: Lookups,
+    pub records: Vec<ConsultedRecord>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Lookups {
+    pub count: usize,
+    pub void: usize,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ConsultedRecord {
+    pub domain: String,
+    pub record: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DkimSignature {
+    pub result: String,
+    pub reason: Option<String>,
+    pub domain: Option<String>,
+    pub selector: Option<String>,
+    pub algorithm: Option<String>,
+    pub canonicalization: Option<String>,
+    pub key_bits: Option<u32>,
+    pub aligned_with: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Dmarc {
+    pub from_domain: Option<String>,
+    pub result: String,
+    pub reason: String,
+    pub policy: Option<String>,
+    pub policy_tag: Option<String>,
+    pub published_policy: Option<String>,
+    pub testing: bool,
+    pub pct: Option<u8>,
+    pub record: Option<AppliedRecord>,
+    pub spf: SpfAlignment,
+    pub dkim: DkimAlignment,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AppliedRecord {
+    pub name: String,
+    pub domain: String,
+    pub text: String,
+    pub inherited: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SpfAlignment {
+    pub mode: String,
+    pub identifier: Option<Identifier>,
+    pub result: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DkimAlignment {
+    pub mode: String,
+    pub signatures: Vec<Identifier>,
+    pub result: String,
+}
+
+/// An authenticated identifier judged for alignment with the From domain.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Identifier {
+    pub domain: String,
+    pub result: String,
+    pub aligned: Option<bool>,
+    pub aligned_pass: bool,
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Arc {
+    pub result: String,
+    pub reason: Option<String>,
+    pub hops: Vec<ArcHop>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ArcHop {
+    pub instance: u32,
+    pub sealer: Option<String>,
+    pub cv: Option<String>,
+    pub signer: Option<String>,
+    pub authserv_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Iprev {
+    pub result: String,
+    pub ip: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Headers {
+    pub from: Vec<String>,
+    pub subject: Option<String>,
+    pub date: Option<String>,
+    pub message_id: Option<String>,
+}

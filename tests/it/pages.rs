@@ -1,0 +1,617 @@
+//! The web pages, through the real router against the test DNS server
+//! serving fixtures/web: the forms, the domain and message report pages,
+//! the catalog, keys, error pages, escaping of hostile DNS and message
+//! values, the security headers, and the weight of a page.
+
+use crate::support;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use mailvet::http::AppState;
+use mailvet::http::config::ServiceConfig;
+use mailvet::store::Store;
+use std::io::Write;
+use std::path::Path;
+use support::{FaultKind, FaultTypes, TestDns};
+
+const KEY: &str = "pages-key-0123456789abcdef";
+
+/// The test DNS server with the web fixtures, and a router over it.
+async fn setup(service: ServiceConfig) -> (TestDns, Router) {
+    let (dns, router, _) = setup_with_store(service).await;
+    (dns, router)
+}
+
+/// [`setup`], and the store the router saves reports in.
+async fn setup_with_store(service: ServiceConfig) -> (TestDns, Router, Store) {
+    let dns = TestDns::start(&[
+        Path::new("fixtures/web/web.zone"),
+        Path::new("fixtures/web/reverse.zone"),
+        Path::new("fixtures/web/xss.zone"),
+    ])
+    .await;
+    let store = support::store::scratch().await;
+    let mut state = AppState::new(dns.layer(), store.clone());
+    state.service = service;
+    (dns, mailvet::http::router(state), store)
+}
+
+/// One answer: status, headers, body as text.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(name)
+            .map_or("", |v| v.to_str().unwrap_or(""))
+    }
+
+    fn is_html(&self) -> bool {
+        self.header(header::CONTENT_TYPE) == "text/html; charset=utf-8"
+    }
+}
+
+async fn send(router: &Router, request: Request<Body>) -> Answer {
+    let (status, headers, bytes) = support::api::send(router.clone(), request).await;
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).expect("UTF-8"),
+    }
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::ACCEPT, "text/html")
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// A GET with one more header.
+fn get_with(uri: &str, name: header::HeaderName, value: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(name, value)
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn form(fields: &[(&str, &str)]) -> Request<Body> {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    Request::post("/messages")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// What every page must carry, whatever its status.
+fn assert_secure(answer: &Answer) {
+    let csp = answer.header(header::CONTENT_SECURITY_POLICY);
+    for part in [
+        "default-src 'self'",
+        "frame-ancestors 'none'",
+        "script-src 'self'",
+    ] {
+        assert!(csp.contains(part), "CSP `{csp}` lacks {part}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(answer.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    assert_eq!(answer.header(header::REFERRER_POLICY), "no-referrer");
+    // No inline script or style for the CSP to have to allow.
+    assert!(!answer.body.contains("<script>"), "inline script");
+    assert!(!answer.body.contains(" style="), "inline style");
+    assert!(!answer.body.contains("<style"), "inline style sheet");
+}
+
+/// Every `<script` element of a page: the one that loads copy.js.
+fn scripts(body: &str) -> Vec<&str> {
+    body.match_indices("<script")
+        .map(|(at, _)| &body[at..body[at..].find('>').map_or(body.len(), |end| at + end + 1)])
+        .collect()
+}
+
+fn gzipped_size(body: &str) -> usize {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(body.as_bytes()).unwrap();
+    gz.finish().unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_has_both_forms_as_the_issue_names_them() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let page = send(&router, get("/")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.is_html());
+    assert_secure(&page);
+    for needle in [
+        r#"<form class="check" id="check-domain" method="get" action="/domains">"#,
+        r#"name="domain""#,
+        r#"name="selector""#,
+        r#"<form class="check" id="check-message" method="post" action="/messages">"#,
+        r#"<textarea id="message" name="message""#,
+        r#"name="ip""#,
+        r#"name="helo""#,
+        r#"name="mail_from""#,
+        r#"href="/static/style.css""#,
+    ] {
+        assert!(page.body.contains(needle), "index lacks {needle}");
+    }
+    assert_eq!(
+        scripts(&page.body),
+        [r#"<script src="/static/copy.js" defer>"#]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_weigh_less_than_30_kb_gzipped() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    for path in ["/", "/findings", "/findings/spf.missing"] {
+        let page = send(&router, get(path)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        let size = gzipped_size(&page.body);
+        assert!(size < 30 * 1024, "{path} is {size} bytes gzipped");
+    }
+    let (mut assets, mut total) = (0, 0);
+    for asset in mailvet::web::assets::ALL {
+        let answer = send(&router, get(asset.path)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", asset.path);
+        assert_eq!(answer.header(header::CONTENT_TYPE), asset.content_type);
+        assert_eq!(answer.body, asset.body);
+        assets += 1;
+        total += gzipped_size(&answer.body);
+    }
+    assert_eq!(assets, 3);
+    assert!(total < 10 * 1024, "the assets are {total} bytes gzipped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_domain_form_goes_to_the_permalink_with_its_selectors() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let answer = send(&router, get("/domains?domain=Web.Test&selector=ed+s2%2Cs3")).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        answer.header(header::LOCATION),
+        "/domains/web.test?selector=ed&selector=s2&selector=s3"
+    );
+    let answer = send(&router, get("/domains?domain=web.test&selector=")).await;
+    assert_eq!(answer.header(header::LOCATION), "/domains/web.test");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_domain_shows_the_form_again_with_the_reason() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    for (uri, reason) in [
+        ("/domains?domain=", "Type the domain"),
+        ("/domains?domain=not+a+domain", "not a valid"),
+        (
+            "/domains?domain=web.test&selector=a%2Fb",
+            "is not a DKIM selector",
+        ),
+        ("/domains/-bad-.test", "not a valid"),
+        ("/domains/web.test?selector=x%2Fy", "is not a DKIM selector"),
+    ] {
+        let page = send(&router, get(uri)).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(page.is_html(), "{uri}");
+        assert_secure(&page);
+        assert!(
+            page.body.contains(r#"id="domain-problem" role="alert""#),
+            "{uri}"
+        );
+        assert!(page.body.contains(reason), "{uri}: {}", page.body);
+        assert!(page.body.contains(r#"action="/domains""#), "{uri}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_domain_page_shows_its_verdict_tree_and_policy() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let page = send(&router, get("/domains/web.test?selector=ed")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.is_html());
+    assert_secure(&page);
+    let body = &page.body;
+    assert!(
+        body.contains(r#"<div class="verdict v-pass" role="status">"#),
+        "{body}"
+    );
+    // The issue's order: verdict, checklist, findings, SPF tree, DMARC,
+    // DNS questions.
+    let at = |needle: &str| {
+        body.find(needle)
+            .unwrap_or_else(|| panic!("the page lacks {needle}"))
+    };
+    let order = [
+        at(r#"class="verdict"#),
+        at(r#"id="checklist-h""#),
+        at(r#"id="findings-h""#),
+        at(r#"id="spf-h""#),
+        at(r#"id="dmarc-h""#),
+        at(r#"id="dns-h""#),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    assert!(body.contains("Gmail"));
+    assert!(body.contains("<pre>v=spf1 ip4:192.0.2.20 -all</pre>"));
+    assert!(body.contains("<strong>p=reject</strong>"));
+    assert!(body.contains("<code>_dmarc.web.test</code>"));
+    // The DNS questions, collapsed.
+    assert!(body.contains("<details><summary>"));
+    assert!(body.contains("ed._domainkey.web.test"));
+    assert!(body.contains(r#"href="/v1/domains/web.test?selector=ed""#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_domain_page_shows_each_finding_with_its_fix() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let page = send(&router, get("/domains/broken.web.test")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = &page.body;
+    assert!(
+        body.contains(r#"<div class="verdict v-fail" role="status">"#),
+        "{body}"
+    );
+    assert!(body.contains(r#"<a href="/findings/spf.plus_all"><code>spf.plus_all</code></a>"#));
+    assert!(
+        body.contains(
+            r#"<a href="/findings/dmarc.policy_none"><code>dmarc.policy_none</code></a>"#
+        )
+    );
+    assert!(body.contains("Why it matters: "));
+    // Worst first: the error before the warning.
+    assert!(body.find("spf.plus_all") < body.find("dmarc.policy_none"));
+    // The record the fix asks for, ready to copy.
+    assert!(
+        body.contains(r#"<pre data-copy="name">_dmarc.broken.web.test</pre>"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"<pre data-copy="value">v=DMARC1; p=quarantine"#),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dns_failure_could_not_be_checked_and_is_never_missing() {
+    let (dns, router) = setup(ServiceConfig::default()).await;
+    dns.add_fault("_dmarc.web.test", FaultTypes::All, FaultKind::ServFail);
+    let page = send(&router, get("/domains/web.test")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = &page.body;
+    assert!(
+        body.contains(r#"<div class="verdict v-unknown" role="status">"#),
+        "{body}"
+    );
+    assert!(body.contains("Could not be checked"));
+    assert!(
+        body.contains("DMARC: the TXT lookup for _dmarc.web.test"),
+        "{body}"
+    );
+    assert!(!body.to_lowercase().contains("dmarc: missing"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_dns_values_render_as_inert_text() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let page = send(&router, get("/domains/xss.test")).await;
+    assert_inert(
+        &page,
+        &[
+            "&lt;script&gt;alert(1)&lt;/script&gt;",
+            "&lt;img src=x onerror=alert(2)&gt;",
+        ],
+    );
+}
+
+/// A page that shows hostile values: 200, secure, no live markup of
+/// theirs, and each of `escaped` shown as text.
+fn assert_inert(page: &Answer, escaped: &[&str]) {
+    assert_eq!(page.status, StatusCode::OK);
+    assert_secure(page);
+    let body = &page.body;
+    assert!(!body.contains("<script>alert"), "{body}");
+    assert!(!body.contains("<img src=x"), "{body}");
+    for text in escaped {
+        assert!(body.contains(text), "{text} not in {body}");
+    }
+}
+
+/// Posts `message` with the envelope of web.test's sending host.
+async fn post_signed(router: &Router, message: &str) -> Answer {
+    send(
+        router,
+        form(&[
+            ("message", message),
+            ("ip", "192.0.2.20"),
+            ("helo", "mail.web.test"),
+            ("mail_from", "bounce@web.test"),
+        ]),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_posted_message_is_saved_and_shown_at_its_permalink() {
+    let (_dns, router, store) = setup_with_store(ServiceConfig::default()).await;
+    let message = std::fs::read_to_string("fixtures/web/signed.eml").unwrap();
+    let answer = post_signed(&router, &message).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let location = answer.header(header::LOCATION).to_owned();
+    let id = location.strip_prefix("/reports/").expect("a permalink");
+    assert_eq!(id.len(), 32);
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+
+    let page = send(&router, get(&location)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_secure(&page);
+    let body = &page.body;
+    assert!(
+        body.contains(r#"<div class="verdict v-pass" role="status">"#),
+        "{body}"
+    );
+    assert!(body.contains("December offers from Web"));
+    for needle in [
+        r#"id="checklist-h""#,
+        r#"id="findings-h""#,
+        r#"id="dmarc-h""#,
+        r#"id="dkim-h""#,
+        r#"id="spf-h""#,
+        r#"id="alignment-h""#,
+        r#"id="arc-h""#,
+        r#"id="dns-h""#,
+    ] {
+        assert!(body.contains(needle), "the report lacks {needle}");
+    }
+    // The signature, SPF and alignment.
+    assert!(
+        body.contains("<td><code>web.test</code></td><td><code>ed</code></td>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<strong>pass</strong> for <code>bounce@web.test</code> from 192.0.2.20")
+    );
+    assert!(body.contains("aligned with From — makes DMARC pass"));
+    assert!(body.contains("<code>_dmarc.web.test</code>"));
+    let json = format!(r#"href="/v1/reports/{id}""#);
+    assert!(body.contains(&json), "the page links its JSON");
+    // The message itself was not kept.
+    let id: mailvet::store::ReportId = id.parse().unwrap();
+    assert!(store.report(&id).await.unwrap().is_some());
+    assert_eq!(store.raw_message(&id).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_message_values_render_as_inert_text() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let message = std::fs::read_to_string("fixtures/web/xss.eml").unwrap();
+    let answer = send(&router, form(&[("message", &message)])).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let page = send(&router, get(answer.header(header::LOCATION))).await;
+    // Subject, From and the DKIM selector, shown as text.
+    assert_inert(
+        &page,
+        &[
+            "&lt;img src=x onerror=alert('subject')&gt;&lt;script&gt;",
+            "&lt;script&gt;alert('s')&lt;/script&gt;",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_or_oversized_message_shows_the_form_again() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let page = send(
+        &router,
+        form(&[("message", "  \r\n"), ("ip", "192.0.2.20")]),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.is_html());
+    assert_secure(&page);
+    assert!(page.body.contains(r#"id="message-problem" role="alert""#));
+    assert!(page.body.contains("Paste the whole message"));
+    assert!(
+        page.body.contains(r#"value="192.0.2.20""#),
+        "the envelope is kept"
+    );
+
+    let page = send(
+        &router,
+        form(&[("message", "Subject: x\r\n\r\nhi"), ("ip", "not-an-ip")]),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.body
+            .contains("`not-an-ip` is not an IPv4 or IPv6 address")
+    );
+    assert!(page.body.contains("Subject: x"), "the message is kept");
+
+    // Over the message size limit: refused by the body guard before the
+    // handler, still a page with the form.
+    let mut state = AppState::new(_dns.layer(), support::store::scratch().await);
+    state.message_limit = 1024;
+    let small = mailvet::http::router(state);
+    let big = "x".repeat(4096);
+    let page = send(&small, form(&[("message", &big)])).await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(page.is_html());
+    assert_secure(&page);
+    assert!(page.body.contains(r#"id="message-problem" role="alert""#));
+    assert!(page.body.contains("1024 bytes"), "{}", page.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_report_is_a_404_page() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    for uri in [
+        "/reports/0123456789abcdef0123456789abcdef",
+        "/reports/not-an-id",
+    ] {
+        let page = send(&router, get(uri)).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(page.is_html());
+        assert_secure(&page);
+        assert!(page.body.contains("This report is gone"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_pages_list_every_code_and_explain_each() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let page = send(&router, get("/findings")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for entry in mailvet::findings::catalog::CATALOG {
+        let link = format!(
+            r#"<a href="/findings/{0}"><code>{0}</code></a>"#,
+            entry.code
+        );
+        assert!(page.body.contains(&link), "{}", entry.code);
+    }
+    let page = send(&router, get("/findings/spf.plus_all")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let entry = mailvet::findings::catalog::lookup("spf.plus_all").unwrap();
+    assert!(
+        page.body
+            .contains(&maud::html! { (entry.why) }.into_string())
+    );
+    assert!(page.body.contains("References"));
+    let page = send(&router, get("/findings/no.such_code")).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.is_html());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_path_is_a_page_for_browsers_and_a_problem_for_clients() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let page = send(&router, get("/no/such/page")).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.is_html());
+    assert_secure(&page);
+    let problem = send(
+        &router,
+        Request::get("/no/such/page").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(problem.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        problem.header(header::CONTENT_TYPE),
+        "application/problem+json"
+    );
+    // A method a page does not take is a page too.
+    let page = send(
+        &router,
+        Request::delete("/findings")
+            .header(header::ACCEPT, "text/html")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(page.is_html());
+}
+
+fn keyed(web_public: bool) -> ServiceConfig {
+    ServiceConfig {
+        api_keys: vec![KEY.parse().unwrap()],
+        web_public,
+        ..ServiceConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_pages_take_the_key_once_in_a_strict_http_only_cookie() {
+    let (_dns, router) = setup(keyed(false)).await;
+    let page = send(&router, get("/findings?x=1")).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert!(page.is_html());
+    assert_secure(&page);
+    assert!(
+        page.body
+            .contains(r#"<form class="check" method="post" action="/login">"#)
+    );
+    assert!(page.body.contains(r#"name="next" value="/findings?x=1""#));
+    // The stylesheet is not guarded, so the key form has its look.
+    assert_eq!(
+        send(&router, get("/static/style.css")).await.status,
+        StatusCode::OK
+    );
+
+    let login = |key: &str, host: &str| {
+        Request::post("/login")
+            .header(header::HOST, host)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("key={key}&next=%2Ffindings%3Fx%3D1")))
+            .unwrap()
+    };
+    let refused = send(
+        &router,
+        login("wrong-key-0123456789abcdef", "127.0.0.1:8080"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(refused.body.contains("not an API key this server accepts"));
+    assert!(refused.headers.get(header::SET_COOKIE).is_none());
+
+    let local = send(&router, login(KEY, "127.0.0.1:8080")).await;
+    assert_eq!(local.status, StatusCode::SEE_OTHER);
+    assert_eq!(local.header(header::LOCATION), "/findings?x=1");
+    let cookie = local.header(header::SET_COOKIE).to_owned();
+    assert!(
+        cookie.contains("; HttpOnly") && cookie.contains("; SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "a loopback server has no TLS: {cookie}"
+    );
+    let remote = send(&router, login(KEY, "mailvet.example")).await;
+    assert!(remote.header(header::SET_COOKIE).ends_with("; Secure"));
+
+    let pair = cookie.split(';').next().unwrap();
+    let page = send(&router, get_with("/findings", header::COOKIE, pair)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    // A bearer key does for a page too; the cookie does not for the API.
+    let page = send(
+        &router,
+        get_with("/", header::AUTHORIZATION, &format!("Bearer {KEY}")),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let api = send(&router, get_with("/v1/findings", header::COOKIE, pair)).await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+    // The form cannot send anyone elsewhere.
+    let away = send(
+        &router,
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "key={KEY}&next=https%3A%2F%2Fevil.test%2F"
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(away.header(header::LOCATION), "/");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_public_opens_the_pages_and_not_the_api() {
+    let (_dns, router) = setup(keyed(true)).await;
+    assert_eq!(send(&router, get("/")).await.status, StatusCode::OK);
+    assert_eq!(
+        send(&router, get("/findings/spf.missing")).await.status,
+        StatusCode::OK
+    );
+    let api = send(
+        &router,
+        Request::get("/v1/findings").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(api.header(header::CONTENT_TYPE), "application/problem+json");
+}
