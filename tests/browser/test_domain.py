@@ -93,3 +93,14 @@ def test_a_name_that_is_no_domain_shows_the_form_again_with_the_reason(page: Pag
     assert "html" in landed.headers["content-type"]
     expect(page.locator("input[name=domain]")).to_have_value(typed)
     expect(page.get_by_role("alert")).to_be_visible()
+
+
+def test_the_dns_questions_asked_are_collapsed_until_opened(page: Page):
+    person.check_domain(page, BROKEN)
+
+    questions = page.get_by_role("region", name="DNS")
+    dmarc = questions.get_by_role("cell", name=f"_dmarc.{BROKEN}.", exact=True).first
+    expect(dmarc).to_be_hidden()
+    # A <details> opens without script.
+    questions.locator("summary").click()
+    expect(dmarc).to_be_visible()
