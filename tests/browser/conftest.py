@@ -38,19 +38,36 @@ def run_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def base_url(run_dir: Path):
-    """The base URL of a running `mailvet serve` asking the fixture DNS."""
+def dns_address(run_dir: Path):
+    """The address of the fixture DNS server serving the world's zones."""
     dns, address = servers.start_dns(world.ZONES, run_dir)
     try:
-        data_dir = run_dir / "data"
-        data_dir.mkdir()
-        mailvet, base = servers.start_mailvet(address, data_dir, run_dir)
-        try:
-            yield base
-        finally:
-            mailvet.stop()
+        yield address
     finally:
         dns.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(run_dir: Path, dns_address: str):
+    """The base URL of a running `mailvet serve` asking the fixture DNS."""
+    mailvet, base = servers.start_mailvet("open", dns_address, run_dir)
+    try:
+        yield base
+    finally:
+        mailvet.stop()
+
+
+@pytest.fixture(scope="session")
+def keyed_base_url(run_dir: Path, dns_address: str):
+    """The base URL of a `mailvet serve` that needs an API key, pages
+    included."""
+    mailvet, base = servers.start_mailvet(
+        "keyed", dns_address, run_dir, ("--api-key", servers.API_KEY)
+    )
+    try:
+        yield base
+    finally:
+        mailvet.stop()
 
 
 @pytest.fixture(scope="session")

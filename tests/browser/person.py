@@ -52,20 +52,25 @@ def path_of(page: Page) -> str:
     return urlsplit(page.url).path
 
 
-def api(base_url: str, path: str, body: bytes | None = None, content_type: str = "") -> dict:
-    """The JSON the server answers at `path` (a POST when `body` is given)."""
+def api(
+    base_url: str, path: str, body: bytes | None = None, content_type: str = "", key: str = ""
+) -> dict:
+    """The JSON the server answers at `path` (a POST when `body` is given;
+    with `key` as the bearer token when given)."""
     request = urllib.request.Request(base_url + path, data=body)
     request.add_header("Accept", "application/json")
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
     if content_type:
         request.add_header("Content-Type", content_type)
     with urllib.request.urlopen(request, timeout=60) as answer:
         return json.load(answer)
 
 
-def domain_report(base_url: str, domain: str, selector: str = "") -> dict:
+def domain_report(base_url: str, domain: str, selector: str = "", key: str = "") -> dict:
     """The report the API makes of `domain`."""
     query = f"?selector={quote(selector, safe='')}" if selector else ""
-    return api(base_url, "/v1/domains/" + quote(domain, safe="") + query)
+    return api(base_url, "/v1/domains/" + quote(domain, safe="") + query, key=key)
 
 
 def message_report(base_url: str, message: Message) -> dict:

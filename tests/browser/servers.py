@@ -35,6 +35,9 @@ FIXTURE_DNS_BIN = Path(
 # Where a run keeps the servers' logs (and screenshots not meant for docs/).
 RUN_DIR = REPO / "target/browser/run"
 
+# The one API key of the server started with one (at least 16 characters).
+API_KEY = "browser-test-key-5b1f0c2e"
+
 # How long a server may take to become ready: a debug build on a busy
 # two-core machine starts in well under a second.
 START_DEADLINE = 60.0
@@ -125,12 +128,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_mailvet(dns: str, data_dir: Path, logs: Path) -> tuple[Server, str]:
-    """Starts `mailvet serve` asking `dns`; answers it and its base URL."""
+def start_mailvet(
+    name: str, dns: str, run_dir: Path, flags: tuple[str, ...] = ()
+) -> tuple[Server, str]:
+    """Starts `mailvet serve` asking `dns`, with `flags` and a data
+    directory and log of its own under `run_dir` named `name`; answers it
+    and its base URL."""
     require(MAILVET_BIN)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log = logs / "mailvet-serve.log"
+    data_dir = run_dir / f"data-{name}"
+    data_dir.mkdir()
+    log = run_dir / f"mailvet-serve-{name}.log"
     process = subprocess.Popen(
         [
             str(MAILVET_BIN),
@@ -144,6 +153,7 @@ def start_mailvet(dns: str, data_dir: Path, logs: Path) -> tuple[Server, str]:
             # The tests load many pages a minute from one address.
             "--rate-limit",
             "0",
+            *flags,
         ],
         cwd=REPO,
         env=environment(),

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 import person
 from watch import watched_context
-from world import SIGNED, SIGNED_BY
+from world import SIGNED, SIGNED_BY, Envelope, Message
 
 
 def test_a_pasted_message_lands_on_its_permalink(page: Page, base_url: str, browser: Browser):
@@ -56,3 +56,25 @@ def test_a_report_that_does_not_exist_is_a_404_page(page: Page):
     assert answer.status == 404
     assert "html" in answer.headers["content-type"]
     expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+
+def test_a_blank_message_shows_the_form_again_with_the_reason(page: Page):
+    # Blank lines pass the textarea's `required`; the server refuses them.
+    answer = person.check_message(page, Message("  \r\n\r\n", SIGNED.envelope))
+
+    assert answer.status == 400
+    assert person.path_of(page) == "/messages"
+    expect(page.get_by_role("alert")).to_be_visible()
+    # What was typed is still there to correct.
+    expect(page.locator("input[name=ip]")).to_have_value(SIGNED.envelope.ip)
+
+
+def test_an_address_that_is_no_ip_shows_the_form_again_with_the_message(page: Page):
+    envelope = Envelope(ip="not-an-ip", helo=SIGNED.envelope.helo, mail_from="")
+    answer = person.check_message(page, Message(SIGNED.text, envelope))
+
+    assert answer.status == 400
+    expect(page.get_by_role("alert")).to_be_visible()
+    # The browser shows a textarea's lines with LF, whatever was sent.
+    pasted = page.locator("textarea[name=message]").input_value()
+    assert pasted == SIGNED.text.replace("\r\n", "\n")

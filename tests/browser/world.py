@@ -18,6 +18,7 @@ zones, so nothing else resolves.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,8 +57,19 @@ def message(name: str, envelope: Envelope) -> Message:
     return Message((FIXTURES / name).read_bytes().decode("utf-8"), envelope)
 
 
+def sending_host_address() -> str:
+    """The address of mail.web.test, web.test's sending host, as web.zone
+    publishes it (the one its SPF record names)."""
+    zone = (FIXTURES / "web.zone").read_text()
+    found = re.search(r"^mail\s+IN\s+A\s+(\S+)", zone, re.MULTILINE)
+    assert found, "web.zone has no A record for mail.web.test"
+    return found.group(1)
+
+
 # web.test's own sending host, as web.zone and reverse.zone describe it.
-WEB_ENVELOPE = Envelope(ip="192.0.2.20", helo="mail.web.test", mail_from="bounce@web.test")
+WEB_ENVELOPE = Envelope(
+    ip=sending_host_address(), helo="mail.web.test", mail_from="bounce@web.test"
+)
 
 SIGNED = message("signed.eml", WEB_ENVELOPE)
 # The d= and s= tags of its signature.
