@@ -7,8 +7,8 @@
 //! cargo run --ignore-rust-version --example fixture_dns -- fixtures/audit/healthy.zone …
 //! ```
 //!
-//! With no argument it serves every zone of fixtures/audit and
-//! fixtures/messages. It prints `listening 127.0.0.1:PORT` once ready.
+//! With no argument it serves every zone of fixtures/audit,
+//! fixtures/messages and fixtures/web. It prints `listening 127.0.0.1:PORT` once ready.
 
 // The tests' support module, for its test DNS server; the tests use all of
 // it, this binary only a part.
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 /// Every zone the default world is made of.
 fn default_zones() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = ["fixtures/audit", "fixtures/messages"]
+    let mut files: Vec<PathBuf> = ["fixtures/audit", "fixtures/messages", "fixtures/web"]
         .iter()
         .flat_map(|dir| {
             std::fs::read_dir(dir)

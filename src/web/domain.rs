@@ -28,7 +28,7 @@ pub fn page(report: &DomainReport, selectors: &[String]) -> String {
                 "Email authentication of " (shown(name))
                 @if report.domain_unicode != report.domain { " (" (report.domain) ")" }
             }
-            (report::verdict(&common, &fallback_sentence(report)))
+            (report::verdict(&common))
             @if !report.undecided.is_empty() {
                 section.problem aria-labelledby="undecided-h" {
                     h2 #undecided-h { "Could not be checked" }
@@ -71,15 +71,6 @@ fn json_link(domain: &str, selectors: &[String]) -> String {
         format!("/v1/domains/{domain}")
     } else {
         format!("/v1/domains/{domain}?{query}")
-    }
-}
-
-/// The sentence of a report that carries none.
-fn fallback_sentence(report: &DomainReport) -> String {
-    let d = &report.domain_unicode;
-    match report.score {
-        None => format!("{d} could not be fully checked: a DNS lookup failed. Run it again."),
-        Some(score) => format!("{d} scores {score}/100."),
     }
 }
 

@@ -35,7 +35,7 @@ pub fn catalog() -> String {
                  meaning, so a pipeline may match on it." }
             @for (part, entries) in [("Domain checks (DNS)", domain), ("Message checks", message)] {
                 h2 { (part) }
-                div.scroll {
+                div.scroll tabindex="0" {
                     table {
                         thead { tr { th scope="col" { "Code" } th scope="col" { "Severity" } th scope="col" { "Title" } } }
                         tbody {

@@ -25,7 +25,7 @@ pub fn page(report: &Message, id: &str, expires_at: u64) -> String {
                 dt { "From" } dd { @for (i, f) in report.headers.from.iter().enumerate() { @if i > 0 { ", " } (shown(f)) } }
                 @if let Some(date) = &report.headers.date { dt { "Date" } dd { (shown(date)) } }
             }
-            (report::verdict(&report.common, &fallback_sentence(report)))
+            (report::verdict(&report.common))
             (report::checklist_and_findings(&report.common))
             (dmarc_policy(report))
             (dkim(report))
@@ -83,17 +83,6 @@ fn utc(seconds: u64) -> String {
     )
 }
 
-fn fallback_sentence(report: &Message) -> String {
-    let d = &report.dmarc;
-    format!(
-        "DMARC {} for {}.",
-        d.result,
-        d.from_domain
-            .as_deref()
-            .unwrap_or("a message without a single From domain")
-    )
-}
-
 fn dmarc_policy(report: &Message) -> Markup {
     let d = &report.dmarc;
     html! {
@@ -124,7 +113,7 @@ fn dkim(report: &Message) -> Markup {
             @if report.dkim.is_empty() {
                 p { "The message carries no DKIM signature." }
             } @else {
-                div.scroll {
+                div.scroll tabindex="0" {
                     table {
                         thead { tr { th scope="col" { "Result" } th scope="col" { "Domain (d=)" } th scope="col" { "Selector (s=)" } th scope="col" { "Algorithm" } th scope="col" { "Key" } } }
                         tbody {
@@ -206,7 +195,7 @@ fn alignment(report: &Message) -> Markup {
                 ". SPF gives " strong { (d.spf.result) } " (" (d.spf.mode) "), DKIM gives "
                 strong { (d.dkim.result) } " (" (d.dkim.mode) ")."
             }
-            div.scroll {
+            div.scroll tabindex="0" {
                 table {
                     thead { tr { th scope="col" { "Method" } th scope="col" { "Domain" } th scope="col" { "Result" } th scope="col" { "Alignment" } } }
                     tbody {
@@ -226,7 +215,7 @@ fn arc(report: &Message) -> Markup {
             h2 #arc-h { "ARC" }
             p { "Chain: " strong { (a.result) } @if let Some(reason) = &a.reason { " — " (shown(reason)) } }
             @if !a.hops.is_empty() {
-                div.scroll {
+                div.scroll tabindex="0" {
                     table {
                         thead { tr { th scope="col" { "Hop" } th scope="col" { "Sealed by" } th scope="col" { "Chain before (cv=)" } th scope="col" { "Signed by" } th scope="col" { "Results by" } } }
                         tbody {

@@ -18,9 +18,9 @@ pub fn shown(text: &str) -> Cow<'_, str> {
     crate::untrusted::escape_controls(text)
 }
 
-/// The verdict box: the report's sentence, or `fallback` for a report
-/// saved before reports carried one.
-pub fn verdict(common: &Common, fallback: &str) -> Markup {
+/// The verdict box: the verdict in a word, and the report's sentence
+/// saying what receivers will do with the mail.
+pub fn verdict(common: &Common) -> Markup {
     let class = match common.verdict.as_str() {
         "pass" => "verdict v-pass",
         "warn" => "verdict v-warn",
@@ -36,7 +36,7 @@ pub fn verdict(common: &Common, fallback: &str) -> Markup {
     html! {
         div class=(class) role="status" {
             p { span.badge { (word) } }
-            p.sentence { (shown(common.summary.as_deref().unwrap_or(fallback))) }
+            p.sentence { (shown(&common.summary)) }
         }
     }
 }
@@ -46,7 +46,7 @@ pub fn checklist(requirements: &[Requirement]) -> Markup {
     html! {
         section #checklist aria-labelledby="checklist-h" {
             h2 #checklist-h { "Gmail, Yahoo and Microsoft sender requirements" }
-            div.scroll {
+            div.scroll tabindex="0" {
                 table {
                     thead { tr { th scope="col" { "Status" } th scope="col" { "Provider" } th scope="col" { "Rule" } } }
                     tbody {
@@ -150,7 +150,7 @@ pub fn dns(dns: &Dns) -> Markup {
                                  needed more questions could not be done." }
                 }
                 @if let Some(trace) = &dns.trace {
-                    div.scroll {
+                    div.scroll tabindex="0" {
                         table {
                             thead { tr { th scope="col" { "Name" } th scope="col" { "Type" } th scope="col" { "Answer" } th scope="col" { "ms" } } }
                             tbody {

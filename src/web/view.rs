@@ -77,7 +77,7 @@ pub struct Common {
     /// `pass`, `warn`, `fail` or `unknown`.
     pub verdict: String,
     /// The one sentence saying what receivers will do with the mail.
-    pub summary: Option<String>,
+    pub summary: String,
     pub findings: Vec<Finding>,
     pub requirements: Vec<Requirement>,
     pub dns: Dns,

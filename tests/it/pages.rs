@@ -116,6 +116,11 @@ fn scripts(body: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Text as a page writes it.
+fn as_html(text: &str) -> String {
+    maud::html! { (text) }.into_string()
+}
+
 fn gzipped_size(body: &str) -> usize {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(body.as_bytes()).unwrap();
@@ -237,13 +242,24 @@ async fn a_healthy_domain_page_shows_its_verdict_tree_and_policy() {
     ];
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
     assert!(body.contains("Gmail"));
-    assert!(body.contains("<pre>v=spf1 ip4:192.0.2.20 -all</pre>"));
+    assert!(body.contains("<pre>v=spf1 ip4:203.0.113.20 -all</pre>"));
     assert!(body.contains("<strong>p=reject</strong>"));
     assert!(body.contains("<code>_dmarc.web.test</code>"));
     // The DNS questions, collapsed.
     assert!(body.contains("<details><summary>"));
     assert!(body.contains("ed._domainkey.web.test"));
     assert!(body.contains(r#"href="/v1/domains/web.test?selector=ed""#));
+    // The sentence on top is the report's.
+    let (_, _, json) = support::api::call(
+        router.clone(),
+        Request::get("/v1/domains/web.test?selector=ed")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let summary = json["summary"].as_str().unwrap();
+    assert!(!summary.is_empty());
+    assert!(body.contains(&as_html(summary)), "{summary}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -327,7 +343,7 @@ async fn post_signed(router: &Router, message: &str) -> Answer {
         router,
         form(&[
             ("message", message),
-            ("ip", "192.0.2.20"),
+            ("ip", "203.0.113.20"),
             ("helo", "mail.web.test"),
             ("mail_from", "bounce@web.test"),
         ]),
@@ -373,12 +389,27 @@ async fn a_posted_message_is_saved_and_shown_at_its_permalink() {
         "{body}"
     );
     assert!(
-        body.contains("<strong>pass</strong> for <code>bounce@web.test</code> from 192.0.2.20")
+        body.contains("<strong>pass</strong> for <code>bounce@web.test</code> from 203.0.113.20")
     );
     assert!(body.contains("aligned with From — makes DMARC pass"));
     assert!(body.contains("<code>_dmarc.web.test</code>"));
     let json = format!(r#"href="/v1/reports/{id}""#);
     assert!(body.contains(&json), "the page links its JSON");
+    // The page shows the saved report: its sentence is the JSON's.
+    let (status, _, saved) = support::api::call(
+        router.clone(),
+        Request::get(format!("/v1/reports/{id}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let summary = saved["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("Receivers will accept this message"),
+        "{summary}"
+    );
+    assert!(body.contains(&as_html(summary)), "{summary}");
     // The message itself was not kept.
     let id: mailvet::store::ReportId = id.parse().unwrap();
     assert!(store.report(&id).await.unwrap().is_some());
@@ -392,7 +423,8 @@ async fn hostile_message_values_render_as_inert_text() {
     let answer = send(&router, form(&[("message", &message)])).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
     let page = send(&router, get(answer.header(header::LOCATION))).await;
-    // Subject, From and the DKIM selector, shown as text.
+    // The Subject and the DKIM selector, shown as text; the From display
+    // name is in no report (only its address is), and nowhere on the page.
     assert_inert(
         &page,
         &[
@@ -407,7 +439,7 @@ async fn an_empty_or_oversized_message_shows_the_form_again() {
     let (_dns, router) = setup(ServiceConfig::default()).await;
     let page = send(
         &router,
-        form(&[("message", "  \r\n"), ("ip", "192.0.2.20")]),
+        form(&[("message", "  \r\n"), ("ip", "203.0.113.20")]),
     )
     .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
@@ -416,7 +448,7 @@ async fn an_empty_or_oversized_message_shows_the_form_again() {
     assert!(page.body.contains(r#"id="message-problem" role="alert""#));
     assert!(page.body.contains("Paste the whole message"));
     assert!(
-        page.body.contains(r#"value="192.0.2.20""#),
+        page.body.contains(r#"value="203.0.113.20""#),
         "the envelope is kept"
     );
 
@@ -614,4 +646,29 @@ async fn web_public_opens_the_pages_and_not_the_api() {
     .await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
     assert_eq!(api.header(header::CONTENT_TYPE), "application/problem+json");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_count_against_the_rate_limit_of_the_api() {
+    let dns = TestDns::start(&[Path::new("fixtures/web/web.zone")]).await;
+    let mut state = AppState::new(dns.layer(), support::store::scratch().await);
+    state.service.rate_limit = 3;
+    let server = support::listening::Running::start(state).await;
+    let html = [(header::ACCEPT, "text/html")];
+    for path in ["/", "/findings", "/v1/findings"] {
+        let answer = server.send(reqwest::Method::GET, path, &html).await;
+        assert_eq!(answer.status(), StatusCode::OK, "{path}");
+    }
+    let refused = server.send(reqwest::Method::GET, "/", &html).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key(header::RETRY_AFTER));
+    assert_eq!(
+        refused.headers()[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
+    );
+    assert!(refused.text().await.unwrap().contains("Too many requests"));
+    // The stylesheet is not counted: the page that says so keeps its look.
+    let style = server.get("/static/style.css").await;
+    assert_eq!(style.status(), StatusCode::OK);
+    server.stop().await;
 }
