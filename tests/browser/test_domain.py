@@ -80,7 +80,11 @@ def test_the_copy_button_copies_the_record_value(js_page: Page, base_url: str):
     assert records, "the JSON report names no record to publish"
     record = records[0]
     block = js_page.get_by_text(record["value"], exact=True).first
-    block.locator("xpath=following::button[1]").click()
+    button = block.locator("xpath=following::button[1]")
+    label = button.inner_text()
+    button.click()
+    # The button says when the copy is done.
+    expect(button).not_to_have_text(label)
     copied = js_page.evaluate("navigator.clipboard.readText()")
     assert copied == record["value"]
 
