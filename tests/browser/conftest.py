@@ -40,34 +40,24 @@ def run_dir() -> Path:
 @pytest.fixture(scope="session")
 def dns_address(run_dir: Path):
     """The address of the fixture DNS server serving the world's zones."""
-    dns, address = servers.start_dns(world.ZONES, run_dir)
-    try:
+    with servers.running(servers.start_dns(world.ZONES, run_dir)) as address:
         yield address
-    finally:
-        dns.stop()
 
 
 @pytest.fixture(scope="session")
 def base_url(run_dir: Path, dns_address: str):
     """The base URL of a running `mailvet serve` asking the fixture DNS."""
-    mailvet, base = servers.start_mailvet("open", dns_address, run_dir)
-    try:
+    with servers.running(servers.start_mailvet("open", dns_address, run_dir)) as base:
         yield base
-    finally:
-        mailvet.stop()
 
 
 @pytest.fixture(scope="session")
 def keyed_base_url(run_dir: Path, dns_address: str):
     """The base URL of a `mailvet serve` that needs an API key, pages
     included."""
-    mailvet, base = servers.start_mailvet(
-        "keyed", dns_address, run_dir, ("--api-key", servers.API_KEY)
-    )
-    try:
+    flags = ("--api-key", servers.API_KEY)
+    with servers.running(servers.start_mailvet("keyed", dns_address, run_dir, flags)) as base:
         yield base
-    finally:
-        mailvet.stop()
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,16 @@ class Server:
         """An error naming what went wrong, with the server's log."""
         log = self.log.read_text(errors="replace") if self.log.exists() else ""
         return RuntimeError(f"{self.name}: {what}\n--- {self.log} ---\n{log[-4000:]}")
+
+
+@contextmanager
+def running(started: tuple[Server, str]):
+    """The address of a started server, stopped when the block ends."""
+    server, address = started
+    try:
+        yield address
+    finally:
+        server.stop()
 
 
 def environment() -> dict[str, str]:
