@@ -82,6 +82,12 @@ def watched(request, browser: Browser, base_url: str):
 
 
 @pytest.fixture
+def javascript(request, watched) -> bool:
+    """Whether the page of this run of a test has JavaScript on."""
+    return request.node.callspec.params["watched"] == "javascript"
+
+
+@pytest.fixture
 def watched_js(browser: Browser, base_url: str):
     """A watched context with JavaScript on, and its watch."""
     with watched_context(browser, base_url) as pair:

@@ -37,7 +37,7 @@ def test_a_healthy_domain_lands_on_its_permalink_with_its_verdict(page: Page, ba
     expect(page.get_by_role("heading", level=1)).to_contain_text(HEALTHY)
 
 
-def test_a_broken_domain_shows_each_fix_record_exactly(page: Page, base_url: str):
+def test_a_broken_domain_shows_each_fix_record_exactly(page: Page, base_url: str, javascript: bool):
     person.check_domain(page, BROKEN)
 
     assert person.path_of(page) == f"/domains/{BROKEN}"
@@ -54,6 +54,10 @@ def test_a_broken_domain_shows_each_fix_record_exactly(page: Page, base_url: str
         # person selects (or the copy button copies) is what to publish.
         expect(page.get_by_text(record["value"], exact=True).first).to_be_visible()
         expect(page.get_by_text(record["name"], exact=True).first).to_be_visible()
+    # The copy buttons are the script's comfort: one per name and value
+    # with it, none without.
+    copy_buttons = page.get_by_role("button", name="Copy")
+    expect(copy_buttons).to_have_count(2 * len(records) if javascript else 0)
 
 
 def test_every_finding_links_to_its_catalog_page(page: Page, base_url: str):
