@@ -293,6 +293,12 @@ mod tests {
     }
 
     #[test]
+    fn pages_follow_the_api_unless_web_public() {
+        assert!(!parse(&[]).unwrap().web_public);
+        assert!(parse(&["--web-public"]).unwrap().web_public);
+    }
+
+    #[test]
     fn keys_must_be_long_and_are_never_printed() {
         assert!(parse(&["--api-key", "short"]).unwrap_err().contains("16"));
         let config = parse(&["--api-key", "0123456789abcdef0123"]).unwrap();

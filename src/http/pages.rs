@@ -376,13 +376,14 @@ async fn require_access(
 }
 
 /// A path on this server to go to after the key form: anything else (an
-/// absolute URL, `//host`, a backslash some browsers read as a slash) is
-/// the index, so the form cannot send anyone elsewhere.
+/// absolute URL, `//host`, a backslash some browsers read as a slash,
+/// anything but printable ASCII, which a path as sent always is) is the
+/// index, so the form cannot send anyone elsewhere.
 fn local_path(next: &str) -> &str {
     let local = next.starts_with('/')
         && !next.starts_with("//")
         && !next.contains('\\')
-        && !next.chars().any(char::is_control);
+        && next.bytes().all(|b| b.is_ascii_graphic());
     if local { next } else { "/" }
 }
 
@@ -784,6 +785,8 @@ mod tests {
             "/\\evil.test",
             "evil",
             "",
+            "/a b",
+            "/caf\u{e9}",
         ] {
             assert_eq!(local_path(elsewhere), "/", "{elsewhere}");
         }

@@ -48,7 +48,14 @@ pub fn page(report: &Message, id: &str, expires_at: u64) -> String {
                     @if let Some(id) = &report.headers.message_id { dt { "Message-ID" } dd { code { (shown(id)) } } }
                 }
                 h3 { "Authentication-Results" }
-                pre { (shown(&report.authentication_results.replace("\r\n\t", "\n    "))) }
+                // Each of its folds on a line of its own; anything else
+                // from the message stays escaped.
+                pre {
+                    @for (i, part) in report.authentication_results.split("\r\n\t").enumerate() {
+                        @if i > 0 { "\n    " }
+                        (shown(part))
+                    }
+                }
             }
             (report::dns(&report.common.dns))
             p {
@@ -115,7 +122,7 @@ fn dkim(report: &Message) -> Markup {
             } @else {
                 div.scroll tabindex="0" {
                     table {
-                        thead { tr { th scope="col" { "Result" } th scope="col" { "Domain (d=)" } th scope="col" { "Selector (s=)" } th scope="col" { "Algorithm" } th scope="col" { "Key" } } }
+                        thead { tr { th scope="col" { "Result" } th scope="col" { "Domain (d=)" } th scope="col" { "Selector (s=)" } th scope="col" { "Algorithm and key" } } }
                         tbody {
                             @for s in &report.dkim {
                                 tr {
@@ -125,8 +132,10 @@ fn dkim(report: &Message) -> Markup {
                                     }
                                     td { code { (shown(s.domain.as_deref().unwrap_or("?"))) } }
                                     td { code { (shown(s.selector.as_deref().unwrap_or("?"))) } }
-                                    td { (shown(s.algorithm.as_deref().unwrap_or("?"))) }
-                                    td { @if let Some(bits) = s.key_bits { (bits) " bits" } }
+                                    td {
+                                        (shown(s.algorithm.as_deref().unwrap_or("?")))
+                                        @if let Some(bits) = s.key_bits { ", " (bits) "-bit key" }
+                                    }
                                 }
                             }
                         }
@@ -165,6 +174,14 @@ fn spf(report: &Message) -> Markup {
     }
 }
 
+/// An alignment mode (`aspf`, `adkim`) in words.
+fn mode(mode: &str) -> &'static str {
+    match mode {
+        "s" => "strict",
+        _ => "relaxed",
+    }
+}
+
 fn identifier(kind: &str, i: &Identifier) -> Markup {
     let aligned = match i.aligned {
         Some(true) => "aligned with From",
@@ -192,8 +209,8 @@ fn alignment(report: &Message) -> Markup {
             h2 #alignment-h { "DMARC alignment" }
             p {
                 "From domain: " code { (shown(d.from_domain.as_deref().unwrap_or("?"))) }
-                ". SPF gives " strong { (d.spf.result) } " (" (d.spf.mode) "), DKIM gives "
-                strong { (d.dkim.result) } " (" (d.dkim.mode) ")."
+                ". SPF gives " strong { (d.spf.result) } " (" (mode(&d.spf.mode)) " alignment), DKIM gives "
+                strong { (d.dkim.result) } " (" (mode(&d.dkim.mode)) " alignment)."
             }
             div.scroll tabindex="0" {
                 table {

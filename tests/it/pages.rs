@@ -281,7 +281,9 @@ async fn a_broken_domain_page_shows_each_finding_with_its_fix() {
     assert!(body.contains("Why it matters: "));
     // Worst first: the error before the warning.
     assert!(body.find("spf.plus_all") < body.find("dmarc.policy_none"));
-    // The record the fix asks for, ready to copy.
+    // The records the fixes ask for, ready to copy.
+    assert!(body.contains(r#"<pre data-copy="name">broken.web.test</pre>"#));
+    assert!(body.contains(r#"<pre data-copy="value">v=spf1 -all</pre>"#));
     assert!(
         body.contains(r#"<pre data-copy="name">_dmarc.broken.web.test</pre>"#),
         "{body}"
@@ -392,6 +394,11 @@ async fn a_posted_message_is_saved_and_shown_at_its_permalink() {
         body.contains("<strong>pass</strong> for <code>bounce@web.test</code> from 203.0.113.20")
     );
     assert!(body.contains("aligned with From — makes DMARC pass"));
+    // The Authentication-Results header, a fold to a line.
+    assert!(
+        body.contains("mailvet;\n    spf=pass smtp.mailfrom=bounce@web.test;\n    dkim=pass"),
+        "{body}"
+    );
     assert!(body.contains("<code>_dmarc.web.test</code>"));
     let json = format!(r#"href="/v1/reports/{id}""#);
     assert!(body.contains(&json), "the page links its JSON");

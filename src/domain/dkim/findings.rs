@@ -41,11 +41,16 @@ pub(super) fn key_findings(selector: &SelectorReport) -> Vec<Finding> {
             )),
             KeyStatus::Invalid => {
                 let problem = key.problem.clone().unwrap_or_default();
-                findings.push(finding(
+                let (fix, record) = invalid_key_fix(selector, key);
+                let mut invalid = finding(
                     catalog::DKIM_KEY_INVALID,
                     format!("the key record at {name} is unusable: {problem}"),
-                    invalid_key_fix(selector, key),
-                ));
+                    fix,
+                );
+                if let Some(record) = record {
+                    invalid = invalid.publishing(name.as_str(), "TXT", record);
+                }
+                findings.push(invalid);
             }
             KeyStatus::Valid => {
                 let rsa_bits = key
@@ -83,36 +88,42 @@ pub(super) fn key_findings(selector: &SelectorReport) -> Vec<Finding> {
                         "t",
                         (!rest.is_empty()).then(|| rest.join(":")),
                     );
-                    findings.push(finding(
-                        catalog::DKIM_TESTING_MODE,
-                        format!(
-                            "the key at {name} has t={}: the y flag says DKIM is only being \
+                    findings.push(
+                        finding(
+                            catalog::DKIM_TESTING_MODE,
+                            format!(
+                                "the key at {name} has t={}: the y flag says DKIM is only being \
                              tested",
-                            tags.t.clone().unwrap_or_default()
-                        ),
-                        format!(
-                            "Once signing works, publish the record without the y flag: {}",
-                            zone_line(name, &record)
-                        ),
-                    ));
+                                tags.t.clone().unwrap_or_default()
+                            ),
+                            format!(
+                                "Once signing works, publish the record without the y flag: {}",
+                                zone_line(name, &record)
+                            ),
+                        )
+                        .publishing(name.as_str(), "TXT", record),
+                    );
                 }
                 let hashes: Vec<&str> = flag_list(tags.h.as_deref()).collect();
                 let lists = |want: &str| hashes.iter().any(|h| h.eq_ignore_ascii_case(want));
                 if lists("sha1") && !lists("sha256") {
                     let record = rewrite(&key.tag_list, "h", None);
-                    findings.push(finding(
-                        catalog::DKIM_SHA1_ONLY,
-                        format!(
-                            "the key at {name} has h={}: it allows SHA-1 signatures and not \
+                    findings.push(
+                        finding(
+                            catalog::DKIM_SHA1_ONLY,
+                            format!(
+                                "the key at {name} has h={}: it allows SHA-1 signatures and not \
                              SHA-256",
-                            tags.h.clone().unwrap_or_default()
-                        ),
-                        format!(
-                            "Publish the record without h= (any hash is then allowed) and make \
+                                tags.h.clone().unwrap_or_default()
+                            ),
+                            format!(
+                                "Publish the record without h= (any hash is then allowed) and make \
                              sure the service signs with rsa-sha256: {}",
-                            zone_line(name, &record)
-                        ),
-                    ));
+                                zone_line(name, &record)
+                            ),
+                        )
+                        .publishing(name.as_str(), "TXT", record),
+                    );
                 }
             }
         }
@@ -134,9 +145,19 @@ pub(super) fn rotate_fix(selector: &SelectorReport) -> String {
     )
 }
 
-pub(super) fn invalid_key_fix(selector: &SelectorReport, key: &KeyRecord) -> String {
+/// The fix of an invalid key, and the corrected record when it can be
+/// worked out from the one published.
+pub(super) fn invalid_key_fix(
+    selector: &SelectorReport,
+    key: &KeyRecord,
+) -> (String, Option<String>) {
     let name = &selector.name;
-    let publish = |record: String| format!("Publish: {}", zone_line(name, &record));
+    let publish = |record: String| {
+        (
+            format!("Publish: {}", zone_line(name, &record)),
+            Some(record),
+        )
+    };
     match &key.invalid {
         Some(KeyProblem::Ed25519Spki(raw)) => {
             publish(rewrite(&key.tag_list, "p", Some(encode_base64(raw))))
@@ -149,10 +170,13 @@ pub(super) fn invalid_key_fix(selector: &SelectorReport, key: &KeyRecord) -> Str
         Some(KeyProblem::RsaLooksEd25519) => {
             publish(rewrite(&key.tag_list, "k", Some("ed25519".to_string())))
         }
-        Some(KeyProblem::KeyType(_)) => format!(
-            "Set k= to the type of the key: k=rsa (or leave k= out) for an RSA key, \
+        Some(KeyProblem::KeyType(_)) => (
+            format!(
+                "Set k= to the type of the key: k=rsa (or leave k= out) for an RSA key, \
              k=ed25519 for an Ed25519 key, e.g. {}",
-            zone_line(name, "v=DKIM1; k=rsa; p=<base64 public key>")
+                zone_line(name, "v=DKIM1; k=rsa; p=<base64 public key>")
+            ),
+            None,
         ),
         _ => {
             let k = key
@@ -160,13 +184,14 @@ pub(super) fn invalid_key_fix(selector: &SelectorReport, key: &KeyRecord) -> Str
                 .as_ref()
                 .and_then(|t| t.k.clone())
                 .unwrap_or_else(|| "rsa".into());
-            format!(
+            let fix = format!(
                 "Copy the public key again from the service that signs with selector {} and \
                  publish it in full: {}. Split a long key into several quoted strings inside \
                  one TXT record rather than shortening it.",
                 selector.selector,
                 zone_line(name, &format!("v=DKIM1; k={k}; p=<base64 public key>"))
-            )
+            );
+            (fix, None)
         }
     }
 }

@@ -203,12 +203,30 @@ fn invalid_key_fixes_are_computed_where_possible() {
         checked.findings[0].fix
     );
 
+    // The corrected record, to copy as it is.
+    let publish = &checked.findings[0].publish;
+    assert_eq!(publish.len(), 1);
+    assert_eq!(publish[0].name, "s2._domainkey.example.com");
+    assert_eq!(publish[0].rtype, "TXT");
+    assert_eq!(
+        publish[0].value,
+        format!("v=DKIM1; k=ed25519; p={ED25519_RAW}")
+    );
+
     let version = format!("v=DKIM2; p={RSA_1024}");
     let fix = &audit(&[], &[("s2", &[&version])]).findings[0].fix;
     assert!(fix.contains(&format!("\"v=DKIM1; p={RSA_1024}\"")), "{fix}");
     let no_semicolon = format!("v=DKIM1 p={RSA_1024}");
-    let fix = &audit(&[], &[("s2", &[&no_semicolon])]).findings[0].fix;
-    assert!(fix.contains("p=<base64 public key>"), "{fix}");
+    let guessed = &audit(&[], &[("s2", &[&no_semicolon])]).findings[0];
+    assert!(
+        guessed.fix.contains("p=<base64 public key>"),
+        "{}",
+        guessed.fix
+    );
+    assert!(
+        guessed.publish.is_empty(),
+        "a record with a placeholder is no record to copy"
+    );
 
     let missing_k = format!("v=DKIM1; p={ED25519_RAW}");
     let fix = &audit(&[], &[("s2", &[&missing_k])]).findings[0].fix;
