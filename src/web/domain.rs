@@ -75,7 +75,7 @@ fn json_link(domain: &str, selectors: &[String]) -> String {
 }
 
 fn protocol_title(key: &str) -> &'static str {
-    crate::domain::protocol::by_key(key).map_or("?", |p| p.title)
+    crate::domain::report::by_key(key).map_or("?", |p| p.title)
 }
 
 fn spf_tree(spf: &SpfSection) -> Markup {

@@ -624,6 +624,17 @@ async fn keyed_pages_take_the_key_once_in_a_strict_http_only_cookie() {
     assert_eq!(page.status, StatusCode::OK);
     let api = send(&router, get_with("/v1/findings", header::COOKIE, pair)).await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+    // Logging out forgets the key.
+    let out = send(
+        &router,
+        Request::post("/logout").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(
+        out.header(header::SET_COOKIE)
+            .starts_with("mailvet_key=; Path=/; Max-Age=0")
+    );
     // The form cannot send anyone elsewhere.
     let away = send(
         &router,
