@@ -1,9 +1,11 @@
 """What every browser test gets: the servers, the browser, and pages that
 watch themselves.
 
-One DNS server serving the fixture world (world.py), one `mailvet serve` and one Chromium for
-the whole run (starting them is the slow part); a fresh browser context
-for each test, so no cookie, cache or storage carries from one to the next.
+For the whole run (starting them is the slow part): one fixture DNS
+server serving the world's zones (world.py), one `mailvet serve` with
+open pages, one that needs an API key (started only when a test asks for
+it), and one Chromium. For each test a fresh browser context, so no
+cookie, cache or storage carries from one test to the next.
 
 Every context is watched (watch.py): a test fails when its pages send a
 request to another origin, open a dialog, log a console error or throw.

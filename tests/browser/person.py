@@ -15,8 +15,8 @@ from playwright.sync_api import Page, Response
 
 from world import BROKEN_DOMAIN, SIGNED, Message
 
-# A saved report's id: 128 random bits, URL-safe (base64url: 22 characters,
-# or more in another URL-safe spelling).
+# A saved report's permalink: its id is 128 random bits spelled URL-safe
+# (32 hex digits today; base64url would take 22 characters).
 REPORT_PATH = re.compile(r"^/reports/[A-Za-z0-9_-]{22,}$")
 # The permalink of a report never saved, in the form of a real one.
 UNKNOWN_REPORT = "/reports/" + "0" * 32

@@ -1,7 +1,9 @@
 """A person types a domain into the form of `/` and reads its report, with
 JavaScript on and off: the permalink it lands on, the verdict sentence,
-every finding linked to its catalog page, and each record a fix asks for
-shown exactly as to publish it.
+every finding linked to its catalog page, each record a fix asks for
+shown exactly as to publish it (with a copy button only when JavaScript
+runs), the DNS questions collapsed until opened; and a name that is no
+domain brings the form back with the reason.
 
 What the page must say is read from the JSON report the same server
 answers for the same domain: the page and the API must agree.
