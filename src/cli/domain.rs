@@ -1,17 +1,18 @@
 //! `mailvet domain`: the DNS posture audit of sending domains.
 //!
 //! This module decides which domains are audited (arguments and a
-//! `--file` list), which DKIM selectors are added, and how many audits run
-//! at once; the audit is the `domain` layer's.
+//! `--file` list) and which DKIM selectors are added; the domains run as
+//! one batch ([`super::batch`]) and the audit is the `domain` layer's.
 
 use super::UsageError;
 use super::audit::AuditArgs;
+use super::batch::{self, BatchArgs};
+use super::output::Batch;
 use crate::domain::report::{self, DomainReport};
 use crate::local_file;
 use crate::records::name::{self, DomainName};
 use crate::render::{self, Suite, ZoneLocator, text::Style};
 use clap::Args;
-use futures_util::stream::{self, StreamExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -32,15 +33,18 @@ pub struct DomainArgs {
 
     #[command(flatten)]
     pub audit: AuditArgs,
+
+    #[command(flatten)]
+    pub batch: BatchArgs,
 }
 
 /// The largest `--file` domain list read (1 MiB: tens of thousands of domains).
 const DOMAIN_LIST_LIMIT: u64 = 1024 * 1024;
 
-/// Audits at most this many domains at once.
-const CONCURRENT_AUDITS: usize = 8;
+/// Domains audited at once by default: audits mostly wait on DNS.
+const CONCURRENT_AUDITS: usize = 64;
 
-/// Audits the domains and prints their reports.
+/// Audits the domains as one batch and prints their reports.
 pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
     let mut domains = args
         .domains
@@ -59,26 +63,33 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
     }
     options.selectors = args.selectors.clone();
     let zones = args.audit.dns.load_zones()?;
-    let dns = args.audit.dns.build_with(zones.clone(), 0)?;
+    let dns = args
+        .audit
+        .dns
+        .build_with(zones.clone(), batch::CACHE_ENTRIES)?;
     let trace = args.audit.output.trace;
-    let reports: Vec<DomainReport> = stream::iter(domains)
-        .map(|domain| {
+    let locator = ZoneLocator::new(&zones);
+    let fail_on = args.audit.output.fail_on();
+    let suite = |_: &str, r: &DomainReport| Suite::of_domain(r, fail_on, |f| locator.locate(f));
+    let inputs: Vec<(String, DomainName)> = domains
+        .into_iter()
+        .map(|domain| (domain.ascii.clone(), domain))
+        .collect();
+    let mut batch = Batch::new(&args.audit.output, inputs.len());
+    batch::run(
+        inputs,
+        args.batch.concurrency.unwrap_or(CONCURRENT_AUDITS),
+        |domain| {
             let (dns, options) = (Arc::clone(&dns), options.clone());
             async move {
                 let resolver = dns.resolver();
-                report::audit(&resolver, &domain, &options, trace).await
+                Ok(report::audit(&resolver, &domain, &options, trace).await)
             }
-        })
-        .buffered(CONCURRENT_AUDITS)
-        .collect()
-        .await;
-    let locator = ZoneLocator::new(&zones);
-    let fail_on = args.audit.output.fail_on();
-    Ok(args.audit.output.emit(
-        &reports,
-        |_, r| render::text::domain(r, Style::for_stdout()),
-        |_, r| Suite::of_domain(r, fail_on, |f| locator.locate(f)),
-    ))
+        },
+        |done| batch.add(done, suite),
+    )
+    .await;
+    Ok(batch.finish(|_, r| render::text::domain(r, Style::for_stdout()), suite))
 }
 
 /// The domains of a `--file` list: one per line, `#` starts a comment. A
