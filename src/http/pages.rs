@@ -521,21 +521,7 @@ async fn domains_form(uri: Uri) -> Response {
             return domain_refused(StatusCode::BAD_REQUEST, form);
         }
     };
-    Redirect::to(&permalink(&domain.ascii, &selectors)).into_response()
-}
-
-/// `/domains/{domain}` with each selector as `?selector=`.
-fn permalink(domain: &str, selectors: &[String]) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for s in selectors {
-        query.append_pair("selector", s);
-    }
-    let query = query.finish();
-    if query.is_empty() {
-        format!("/domains/{domain}")
-    } else {
-        format!("/domains/{domain}?{query}")
-    }
+    Redirect::to(&crate::web::domain::permalink(&domain.ascii, &selectors)).into_response()
 }
 
 /// `GET /domains/{domain}`: the domain's report, its DNS questions
@@ -772,6 +758,19 @@ async fn finding_page(Path(code): Path<String>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_are_outside_the_api_and_its_contract() {
+        let api: Vec<&str> = super::super::routes().iter().map(|r| r.path).collect();
+        for page in pages() {
+            assert!(!page.path.starts_with("/v1/"), "{}", page.path);
+            assert!(
+                !api.contains(&page.path),
+                "{} is an API operation",
+                page.path
+            );
+        }
+    }
 
     #[test]
     fn only_local_paths_are_followed_after_the_key() {

@@ -20,7 +20,7 @@ pub fn page(report: &DomainReport, selectors: &[String]) -> String {
         .and_then(serde_json::from_value)
         .unwrap_or_default();
     let name = &report.domain_unicode;
-    let json = json_link(&report.domain, selectors);
+    let json = format!("/v1{}", permalink(&report.domain, selectors));
     super::layout::page(
         &format!("{name}: email authentication report"),
         html! {
@@ -60,17 +60,18 @@ pub fn page(report: &DomainReport, selectors: &[String]) -> String {
     )
 }
 
-/// Where the same report is answered as JSON.
-fn json_link(domain: &str, selectors: &[String]) -> String {
+/// The page of a domain's report: `/domains/{domain}` with each selector
+/// as `?selector=`; its JSON is at the same path under `/v1`.
+pub fn permalink(domain: &str, selectors: &[String]) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for s in selectors {
         query.append_pair("selector", s);
     }
     let query = query.finish();
     if query.is_empty() {
-        format!("/v1/domains/{domain}")
+        format!("/domains/{domain}")
     } else {
-        format!("/v1/domains/{domain}?{query}")
+        format!("/domains/{domain}?{query}")
     }
 }
 

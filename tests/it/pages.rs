@@ -486,6 +486,33 @@ async fn an_empty_or_oversized_message_shows_the_form_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_page_is_gone_once_its_report_expires() {
+    let dns = TestDns::start(&[Path::new("fixtures/web/web.zone")]).await;
+    let clock = support::store::ManualClock::at(1_800_000_000);
+    let store = support::store::scratch()
+        .await
+        .with_retention(std::time::Duration::from_secs(3600))
+        .with_clock(clock.reader());
+    let router = mailvet::http::router(AppState::new(dns.layer(), store));
+    let message = std::fs::read_to_string("fixtures/web/signed.eml").unwrap();
+    let answer = post_signed(&router, &message).await;
+    let page = answer.header(header::LOCATION).to_owned();
+    clock.set(1_800_000_000 + 3599);
+    let shown = send(&router, get(&page)).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(
+        shown.body.contains("Kept until 2027-01-15 09:00 (UTC)"),
+        "{}",
+        shown.body
+    );
+    clock.set(1_800_000_000 + 3600);
+    let gone = send(&router, get(&page)).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert!(gone.is_html());
+    assert!(gone.body.contains("This report is gone"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_report_is_a_404_page() {
     let (_dns, router) = setup(ServiceConfig::default()).await;
     for uri in [
