@@ -22,14 +22,17 @@
 //! - [`records`] — the wire formats both the audit and the message checks
 //!   read: one tag-list tokenizer with per-protocol options, and the
 //!   records built on it. What a record says, never whether it is good.
-//! - [`https`] — the TLS client configuration of the audit's HTTPS
-//!   fetches (MTA-STS policies), built once per set of extra roots.
+//! - [`https`] — the trust of the audit's TLS clients: the roots the SMTP
+//!   probe judges MX certificates against, and the client configuration
+//!   of the HTTPS fetches (MTA-STS policies), built once per set of extra
+//!   roots.
 //! - [`findings`] — the vocabulary: the catalog of finding codes (typed
 //!   constants), findings, verdicts and the provider checklist.
 //! - [`spf`] — SPF (RFC 7208), our own: the record parser, the macro
 //!   expander and `check_host()` with its lookup limits.
 //! - [`domain`] and [`message`] — the two kinds of check: the DNS posture
-//!   audit of a domain, each protocol declared once; and the report on one
+//!   audit of a domain, each protocol declared once, with the SMTP probe
+//!   of its MX addresses on request; and the report on one
 //!   message (SPF, DKIM, ARC, DMARC, iprev, header checks,
 //!   Authentication-Results).
 //! - [`reports`] — DMARC aggregate and SMTP TLS reports: reading them

@@ -1,5 +1,5 @@
 //! The flags of a domain audit (`domain`, `check`, and `serve` for its
-//! HTTPS fetches and SPF walk).
+//! HTTPS fetches, SMTP probe and SPF walk).
 //!
 //! This module decides how those flags become the audit's options; a CA
 //! file is read and checked once, here, so a bad one stops the run before
@@ -33,14 +33,15 @@ pub struct AuditArgs {
 /// How the MTA-STS policy may be fetched.
 #[derive(Debug, Clone, Args)]
 pub struct FetchArgs {
-    /// Allow HTTPS fetches (MTA-STS policies) to loopback, private and
-    /// link-local addresses. Off by default so a domain cannot make mailvet
-    /// probe your internal network; tests and private deployments need it.
+    /// Allow HTTPS fetches (MTA-STS policies) and the SMTP probe to connect
+    /// to loopback, private and link-local addresses. Off by default so a
+    /// domain cannot make mailvet probe your internal network; tests and
+    /// private deployments need it.
     #[arg(long, env = "MAILVET_ALLOW_PRIVATE_FETCH")]
     pub allow_private_fetch: bool,
 
-    /// PEM file of extra CA certificates trusted for HTTPS fetches, besides
-    /// the Mozilla roots (for a private PKI).
+    /// PEM file of extra CA certificates trusted for HTTPS fetches and MX
+    /// certificates, besides the Mozilla roots (for a private PKI).
     #[arg(long, value_name = "FILE", env = "MAILVET_CA_FILE")]
     pub ca_file: Option<PathBuf>,
 
@@ -55,6 +56,18 @@ pub struct FetchArgs {
           default_value_t = crate::domain::spf::DEFAULT_MAX_NODES as u32,
           value_parser = clap::value_parser!(u32).range(20..=100_000))]
     pub max_spf_nodes: u32,
+
+    /// How long the SMTP probe of one MX address may take, from connecting
+    /// to the end of the TLS handshake; a server silent longer is "could
+    /// not be tested from here".
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub probe_timeout: Duration,
+
+    /// The port the SMTP probe connects to (25; others for tests and
+    /// unusual setups).
+    #[arg(long, value_name = "PORT", default_value_t = crate::domain::transport::DEFAULT_PORT,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub smtp_port: u16,
 }
 
 impl FetchArgs {
@@ -75,6 +88,8 @@ impl FetchArgs {
             fetch_timeout: self.fetch_timeout,
             extra_roots_pem,
             max_spf_nodes: self.max_spf_nodes as usize,
+            probe_timeout: self.probe_timeout,
+            smtp_port: self.smtp_port,
             ..AuditOptions::default()
         })
     }

@@ -31,6 +31,11 @@ pub struct DomainArgs {
     #[arg(long = "selector", value_name = "SELECTOR")]
     pub selectors: Vec<String>,
 
+    /// Probe every MX address over SMTP: STARTTLS, the TLS handshake and
+    /// the certificate. Takes seconds and needs outbound port 25.
+    #[arg(long)]
+    pub probe_smtp: bool,
+
     #[command(flatten)]
     pub audit: AuditArgs,
 
@@ -62,6 +67,7 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
         return Err(format!("`{s}` is not a DKIM selector").into());
     }
     options.selectors = args.selectors.clone();
+    options.probe_smtp = args.probe_smtp;
     let zones = args.audit.dns.load_zones()?;
     let dns = args
         .audit

@@ -10,7 +10,10 @@
 //! then `l=` (an https URL of the SVG logo, or empty) and optionally `a=`
 //! (an https URL of the mark certificate, or empty), separated by `;` with
 //! optional spaces; unknown tags are ignored, repeated tags are an error.
-//! `l=` and `a=` both empty is a declination to publish (§4.2.1).
+//! `l=` and `a=` both empty is a declination to publish (§4.2.1). Tags
+//! the draft does not define are reported (`bimi.unknown_tags`): a
+//! misspelled `l=` is one. A `v=BIMI1` record at the domain itself, where
+//! no receiver looks, is `bimi.record_at_apex`.
 //!
 //! The logo itself is not fetched. BIMI's DMARC prerequisite (the policy
 //! must be quarantine or reject, applied to all mail) depends on the DMARC
@@ -24,7 +27,7 @@ use crate::dns::{DnsError, Outcome, Rcode, trace};
 use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
-use crate::records::bimi::{Tag, is_candidate, parse};
+use crate::records::bimi::{BimiRecord, Tag, is_candidate, parse};
 use crate::records::name::DomainName;
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
@@ -114,13 +117,50 @@ pub struct Lookup {
 /// Fetches the record at the domain and, if it holds none, at the
 /// organizational domain; then evaluates.
 pub async fn check(cx: &AuditContext<'_>) -> Checked<BimiSection> {
-    let mut lookups = vec![ask(cx, &cx.domain.ascii).await];
+    // The apex TXT set is the one SPF and DMARC ask for too; the request's
+    // memo answers it once.
+    let (own, apex) = tokio::join!(ask(cx, &cx.domain.ascii), apex(cx));
+    let mut lookups = vec![own];
     if let Some(org) = organizational_domain(&cx.domain.ascii)
         && lookups.iter().all(needs_fallback)
     {
         lookups.push(ask(cx, &org).await);
     }
-    evaluate(cx.domain, &lookups)
+    let mut checked = evaluate(cx.domain, &lookups);
+    checked
+        .findings
+        .extend(apex_finding(&cx.domain.ascii, &apex));
+    checked
+}
+
+async fn apex(cx: &AuditContext<'_>) -> Lookup {
+    Lookup {
+        name: cx.domain.ascii.clone(),
+        outcome: cx.resolver.lookup(&cx.domain.fqdn(), RecordType::TXT).await,
+    }
+}
+
+/// `bimi.record_at_apex` when the domain itself holds a `v=BIMI1` record:
+/// receivers read only `<selector>._bimi.<domain>`. A failed lookup says
+/// nothing.
+pub fn apex_finding(domain: &str, apex: &Lookup) -> Option<Finding> {
+    let answer = apex.outcome.as_ref().ok()?;
+    let stray = bimi_texts(answer);
+    let first = stray.first()?;
+    Some(
+        Finding::new(
+            catalog::BIMI_RECORD_AT_APEX,
+            format!(
+                "{domain} itself publishes a v=BIMI1 TXT record; receivers only read \
+                 {LABEL}.{domain}, so it has no effect"
+            ),
+        )
+        .with_fix(format!(
+            "Publish it at {LABEL}.{domain} instead: {first} — and delete the TXT record at \
+             {domain} that starts with v=BIMI1."
+        ))
+        .with_evidence(stray.iter().map(|t| format!("{domain}. TXT \"{t}\""))),
+    )
 }
 
 async fn ask(cx: &AuditContext<'_>, domain: &str) -> Lookup {
@@ -233,13 +273,11 @@ fn judge_records(
                 } else {
                     BimiStatus::Published
                 };
+                let findings = unknown_tags(name, &text, &record, &evidence);
                 section.logo_url = record.logo_url;
                 section.authority_url = record.authority_url;
                 section.tags = record.tags;
-                Checked {
-                    section,
-                    findings: Vec::new(),
-                }
+                Checked { section, findings }
             }
             Err(e) => {
                 section.status = BimiStatus::Invalid;
@@ -287,6 +325,39 @@ fn judge_records(
         section,
         findings: vec![finding],
     }
+}
+
+/// `bimi.unknown_tags` for tags the draft does not define.
+fn unknown_tags(name: &str, text: &str, record: &BimiRecord, evidence: &[String]) -> Vec<Finding> {
+    let unknown = record.unknown_tags();
+    if unknown.is_empty() {
+        return Vec::new();
+    }
+    let listed: Vec<String> = unknown
+        .iter()
+        .map(|t| format!("{}={}", t.name, t.value))
+        .collect();
+    let kept: Vec<String> = record
+        .tags
+        .iter()
+        .filter(|t| !unknown.contains(t))
+        .map(|t| format!("{}={}", t.name, t.value))
+        .collect();
+    vec![
+        Finding::new(
+            catalog::BIMI_UNKNOWN_TAGS,
+            format!(
+                "the BIMI record at {name} `{text}` has tags the draft does not define, which \
+                 receivers ignore: {}",
+                listed.join(", ")
+            ),
+        )
+        .with_fix(format!(
+            "Publish at {name}: {} (check the ignored tags for a misspelled l= or a=).",
+            kept.join("; ")
+        ))
+        .with_evidence(evidence.iter().cloned()),
+    ]
 }
 
 fn answer_evidence(name: &str, answer: &crate::dns::Answer) -> Vec<String> {

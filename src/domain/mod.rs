@@ -6,7 +6,9 @@
 //! [`Resolver`] and turns the records into a section of the report and
 //! findings; the parts that need another module's result (MTA-STS coverage
 //! of the MX hosts, BIMI's DMARC prerequisite) are separate functions the
-//! orchestration calls once both are known, so no check waits for another.
+//! orchestration calls once both are known, so no check waits for another
+//! — except the SMTP transport probe, which connects to the addresses the
+//! MX check found and so runs after it, beside the other checks.
 
 pub mod bimi;
 pub mod dkim;
@@ -19,6 +21,7 @@ pub mod report;
 pub mod spf;
 pub mod summary;
 pub mod tls_rpt;
+pub mod transport;
 
 use crate::dns::Resolver;
 use crate::records::name::DomainName;
@@ -29,8 +32,9 @@ use std::time::Duration;
 pub struct AuditOptions {
     /// DKIM selectors to look at, besides the common ones probed always.
     pub selectors: Vec<String>,
-    /// Allow HTTPS fetches (MTA-STS policy) to loopback, private and
-    /// link-local addresses. Off by default; tests need it.
+    /// Allow HTTPS fetches (MTA-STS policy) and the SMTP probe to reach
+    /// loopback, private and link-local addresses. Off by default; tests
+    /// need it.
     pub allow_private_fetch: bool,
     /// How long an HTTPS fetch may take.
     pub fetch_timeout: Duration,
@@ -42,6 +46,12 @@ pub struct AuditOptions {
     /// Most records the SPF walk reads, a/mx/exists targets it checks and
     /// nodes its tree shows (`--max-spf-nodes`).
     pub max_spf_nodes: usize,
+    /// Probe every MX address over SMTP and STARTTLS (`--probe-smtp`).
+    pub probe_smtp: bool,
+    /// How long the probe of one address may take (`--probe-timeout`).
+    pub probe_timeout: Duration,
+    /// The port the probe connects to; 25 except in tests (`--smtp-port`).
+    pub smtp_port: u16,
 }
 
 impl Default for AuditOptions {
@@ -53,6 +63,9 @@ impl Default for AuditOptions {
             extra_roots_pem: Vec::new(),
             https_port: 443,
             max_spf_nodes: spf::DEFAULT_MAX_NODES,
+            probe_smtp: false,
+            probe_timeout: transport::DEFAULT_TIMEOUT,
+            smtp_port: transport::DEFAULT_PORT,
         }
     }
 }

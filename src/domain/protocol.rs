@@ -25,8 +25,11 @@ pub struct Place {
 /// One audited protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Protocol {
-    /// The report section's name and its finding codes' family (`mta_sts`).
+    /// Its finding codes' family (`mta_sts`).
     pub key: &'static str,
+    /// The report section's name: the key, except for the SMTP transport
+    /// probe, whose `tls.` findings fill the `transport` section.
+    pub section: &'static str,
     /// Its name for people (`MTA-STS`).
     pub title: &'static str,
     /// Its record's place; `None` when each finding names its own (DKIM:
@@ -57,6 +60,7 @@ impl Protocol {
     ) -> Protocol {
         Protocol {
             key,
+            section: key,
             title,
             place: Some(Place { prefix, rtype }),
         }
@@ -66,9 +70,16 @@ impl Protocol {
     pub const fn per_finding(key: &'static str, title: &'static str) -> Protocol {
         Protocol {
             key,
+            section: key,
             title,
             place: None,
         }
+    }
+
+    /// The same protocol reported in the section `section` rather than
+    /// the one named by its key.
+    pub const fn in_section(self, section: &'static str) -> Protocol {
+        Protocol { section, ..self }
     }
 }
 

@@ -14,7 +14,9 @@
 //! which fails the domain whatever the rest says.
 
 use super::protocol::{Audited, Protocol};
-use super::{AuditContext, AuditOptions, bimi, dkim, dmarc, dnssec, mta_sts, mx, spf, tls_rpt};
+use super::{
+    AuditContext, AuditOptions, bimi, dkim, dmarc, dnssec, mta_sts, mx, spf, tls_rpt, transport,
+};
 use crate::dns::Resolver;
 use crate::dns::trace::DnsSummary;
 use crate::findings::catalog;
@@ -50,6 +52,8 @@ pub struct DomainReport {
     pub tls_rpt: tls_rpt::TlsRptSection,
     pub bimi: bimi::BimiSection,
     pub dnssec: dnssec::DnssecSection,
+    /// The SMTP probe of every MX address (`--probe-smtp`).
+    pub transport: transport::TransportSection,
     pub requirements: Vec<Requirement>,
     pub dns: DnsSummary,
 }
@@ -58,7 +62,8 @@ pub struct DomainReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Undecided {
     /// `spf`, `dmarc`, `dkim`, `mx`, `mta_sts`, `tls_rpt`, `bimi` or
-    /// `dnssec`, as the report's sections are named.
+    /// `dnssec`, as the report's sections are named (the transport probe
+    /// is never undecided).
     pub check: &'static str,
     /// Which lookup failed.
     pub reason: String,
@@ -90,11 +95,17 @@ pub async fn audit(
         domain,
         options,
     };
-    let (spf, dmarc, dkim, mx, mta_sts, tls_rpt, bimi, dnssec) = tokio::join!(
+    let (spf, dmarc, dkim, (mx, transport), mta_sts, tls_rpt, bimi, dnssec) = tokio::join!(
         spf::check(&cx),
         dmarc::check(&cx),
         dkim::check(&cx),
-        mx::check(&cx),
+        async {
+            // The probe needs the MX hosts' addresses; the other checks
+            // need nothing from it, so it runs beside them.
+            let mx = mx::check(&cx).await;
+            let transport = transport::check(&cx, &mx.section).await;
+            (mx, transport)
+        },
         mta_sts::check(&cx),
         tls_rpt::check(&cx),
         bimi::check(&cx),
@@ -109,11 +120,16 @@ pub async fn audit(
         tls_rpt.findings,
         bimi.findings,
         dnssec.findings,
+        transport.findings,
     ]
     .concat();
     findings.extend(mta_sts::coverage(
         &mta_sts.section,
         &mx.section.host_names(),
+    ));
+    findings.extend(transport::enforce_failures(
+        &mta_sts.section,
+        &transport.section,
     ));
     let enforcement = dmarc.section.enforcement();
     // A DMARC lookup that failed says nothing about enforcement; BIMI's
@@ -152,6 +168,7 @@ pub async fn audit(
         tls_rpt: tls_rpt.section,
         bimi: bimi.section,
         dnssec: dnssec.section,
+        transport: transport.section,
         dns: resolver.summary(trace),
     };
     report.undecided = report
@@ -178,7 +195,7 @@ pub async fn audit(
 
 impl DomainReport {
     /// Every protocol's section, in report order.
-    pub fn sections(&self) -> [&dyn Audited; 8] {
+    pub fn sections(&self) -> [&dyn Audited; 9] {
         [
             &self.spf,
             &self.dmarc,
@@ -188,13 +205,14 @@ impl DomainReport {
             &self.tls_rpt,
             &self.bimi,
             &self.dnssec,
+            &self.transport,
         ]
     }
 }
 
 /// Every audited protocol, in report order: the protocols of
 /// [`DomainReport::sections`].
-pub static PROTOCOLS: [&Protocol; 8] = [
+pub static PROTOCOLS: [&Protocol; 9] = [
     &spf::PROTOCOL,
     &dmarc::PROTOCOL,
     &dkim::PROTOCOL,
@@ -203,6 +221,7 @@ pub static PROTOCOLS: [&Protocol; 8] = [
     &tls_rpt::PROTOCOL,
     &bimi::PROTOCOL,
     &dnssec::PROTOCOL,
+    &transport::PROTOCOL,
 ];
 
 /// The protocol whose findings' codes start with `family`.
@@ -249,7 +268,9 @@ fn usable(codes: &[&str], dns_error: Code, unusable: bool) -> Option<bool> {
 /// `None` when a lookup failed, or when the walk stopped at its limit
 /// before the record was shown unusable; else whether it is usable.
 fn spf_usable(codes: &[&str], section: &spf::SpfSection) -> Option<bool> {
-    let unusable = spf_unusable(section);
+    // An mx term over the host limit is a permerror where it is reached
+    // (RFC 7208 §4.6.4); only its finding carries it.
+    let unusable = spf_unusable(section) || codes.contains(&catalog::SPF_MX_TOO_MANY_HOSTS.code);
     if !unusable && !section.complete {
         return None;
     }
@@ -360,16 +381,16 @@ mod tests {
         let report = &spec["components"]["schemas"]["DomainReport"];
         for p in PROTOCOLS {
             assert!(
-                report["properties"].get(p.key).is_some(),
+                report["properties"].get(p.section).is_some(),
                 "openapi.yaml DomainReport has no `{}` property",
-                p.key
+                p.section
             );
             assert!(
                 report["required"]
                     .as_array()
-                    .is_some_and(|r| r.iter().any(|k| k == p.key)),
+                    .is_some_and(|r| r.iter().any(|k| k == p.section)),
                 "openapi.yaml DomainReport does not require `{}`",
-                p.key
+                p.section
             );
         }
     }

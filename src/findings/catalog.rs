@@ -35,7 +35,8 @@ macro_rules! catalog {
 
         /// Every finding code mailvet can report, grouped as in the
         /// published catalog: SPF, DMARC, DKIM, then MX, MTA-STS, TLS-RPT,
-        /// BIMI and DNSSEC, then the codes only a message check produces.
+        /// BIMI and DNSSEC, the SMTP transport probe, then the codes only a
+        /// message check produces.
         pub static CATALOG: &[Code] = &[$($name),*];
     };
 }
@@ -273,6 +274,57 @@ catalog! {
               An operator who needs bigger trees read in full can raise --max-spf-nodes.",
         refs: &["RFC 7208 §4.6.4", "RFC 7208 §11.1"],
     };
+    SPF_MX_TOO_MANY_HOSTS = CatalogEntry {
+        code: "spf.mx_too_many_hosts",
+        severity: Severity::Error,
+        title: "An mx term names a domain with more than 10 MX hosts",
+        why: "Receivers look at no more than 10 MX hosts for one mx term. When the \
+              domain it names has more, evaluating the term is a permanent error, so \
+              SPF fails for every message that reaches the term, however few lookups \
+              the record uses otherwise.",
+        fix: "Replace the mx term with the ip4:/ip6: ranges of the hosts that really \
+              send mail, or with a: terms for a few of them, for example: \
+              v=spf1 ip4:192.0.2.0/24 include:<provider> -all.",
+        refs: &["RFC 7208 §4.6.4", "RFC 7208 §5.4"],
+    };
+    SPF_TERMS_AFTER_ALL = CatalogEntry {
+        code: "spf.terms_after_all",
+        severity: Severity::Warning,
+        title: "SPF record has terms that are never evaluated",
+        why: "Evaluation stops at the all mechanism, which matches every sender, so \
+              mechanisms written after it are never tested, and a redirect= beside an \
+              all term is ignored. Senders listed there are not authorised, although \
+              the record seems to list them.",
+        fix: "Move the all term to the end of the record, after every mechanism, and \
+              drop redirect= when the record has its own all, for example: \
+              v=spf1 include:<provider A> include:<provider B> -all.",
+        refs: &["RFC 7208 §5.1", "RFC 7208 §6.1"],
+    };
+    SPF_SENDER_ID = CatalogEntry {
+        code: "spf.sender_id",
+        severity: Severity::Info,
+        title: "Domain publishes a Sender ID record (spf2.0)",
+        why: "Sender ID (spf2.0/mfrom, spf2.0/pra) is an experiment that was abandoned \
+              and moved to historic status; receivers no longer read these records. \
+              Only the v=spf1 record counts, and a domain that has only a Sender ID \
+              record has no SPF at all.",
+        fix: "Delete the TXT record that starts with spf2.0/ and make sure the domain \
+              publishes one record that starts with v=spf1, for example: \
+              v=spf1 include:<provider> -all.",
+        refs: &["RFC 4406", "RFC 7208 §4.5"],
+    };
+    SPF_EXP_UNUSABLE = CatalogEntry {
+        code: "spf.exp_unusable",
+        severity: Severity::Info,
+        title: "SPF exp= names a domain without exactly one TXT record",
+        why: "On an SPF fail, receivers may quote the text published at the exp= domain \
+              to the sender. When that domain has no TXT record, or more than one, \
+              they use their default text instead, so your explanation is never shown.",
+        fix: "Publish exactly one TXT record at the exp= domain with the explanation, \
+              for example: \"%{i} is not one of <domain>'s mail servers\", or remove \
+              exp= from the record.",
+        refs: &["RFC 7208 §6.2"],
+    };
     // ----------------------------------------------------------------------
     // DMARC
     // ----------------------------------------------------------------------
@@ -361,6 +413,30 @@ catalog! {
               v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@<domain>. To stage a \
               rollout, step from p=none to p=quarantine to p=reject instead.",
         refs: &["RFC 7489 §6.3", "RFC 7489 §6.6.4", "RFC 9989"],
+    };
+    DMARC_TAG_IGNORED = CatalogEntry {
+        code: "dmarc.tag_ignored",
+        severity: Severity::Warning,
+        title: "DMARC record has a tag with an invalid value, which receivers ignore",
+        why: "Receivers ignore a pct, ri or rf tag whose value is invalid and apply the \
+              rest of the record, so the tag does not do what it was written for: an \
+              invalid pct, for instance, leaves the policy applied to all failing mail.",
+        fix: "Correct the value (pct is a whole number from 0 to 100, ri a number of \
+              seconds, rf a list of report format names such as afrf) or remove the \
+              tag, for example: v=DMARC1; p=reject; rua=mailto:dmarc-reports@<domain>.",
+        refs: &["RFC 7489 §6.3", "RFC 9989"],
+    };
+    DMARC_HISTORIC_TAGS = CatalogEntry {
+        code: "dmarc.historic_tags",
+        severity: Severity::Info,
+        title: "DMARC record uses tags the current standard removed",
+        why: "RFC 9989 removed the pct, ri and rf tags: receivers following it ignore \
+              them, while receivers still following RFC 7489 honour them, so what the \
+              tags ask for happens only at some receivers.",
+        fix: "Remove pct=, ri= and rf= when you next edit the record; nothing else \
+              changes, for example: v=DMARC1; p=reject; \
+              rua=mailto:dmarc-reports@<domain>.",
+        refs: &["RFC 9989", "RFC 7489 §6.3"],
     };
     DMARC_NO_RUA = CatalogEntry {
         code: "dmarc.no_rua",
@@ -736,6 +812,30 @@ catalog! {
               example: v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@<domain>.",
         refs: &[BIMI_DRAFT, BIMI_GROUP, "RFC 7489 §6.3"],
     };
+    BIMI_RECORD_AT_APEX = CatalogEntry {
+        code: "bimi.record_at_apex",
+        severity: Severity::Warning,
+        title: "BIMI record published at the domain instead of at default._bimi",
+        why: "Mailbox providers look for BIMI only at <selector>._bimi.<domain>, \
+              default._bimi.<domain> unless a message names another selector. A \
+              v=BIMI1 record at the domain itself is never read, so no logo is shown \
+              from it.",
+        fix: "Publish the record at default._bimi.<domain> and delete the TXT record at \
+              <domain> that starts with v=BIMI1.",
+        refs: &[BIMI_DRAFT, BIMI_GROUP],
+    };
+    BIMI_UNKNOWN_TAGS = CatalogEntry {
+        code: "bimi.unknown_tags",
+        severity: Severity::Info,
+        title: "BIMI record has tags the specification does not define",
+        why: "Mailbox providers ignore tags the BIMI specification does not define, so \
+              whatever they were meant to say has no effect. A misspelled l= or a= \
+              tag leaves the logo or the certificate unpublished.",
+        fix: "Keep only v=, l= and a= (and avp= where a provider asks for it), spelled \
+              as the specification writes them, for example: \
+              v=BIMI1; l=https://<domain>/logo.svg; a=https://<domain>/mark.pem.",
+        refs: &[BIMI_DRAFT],
+    };
     DNSSEC_UNSIGNED = CatalogEntry {
         code: "dnssec.unsigned",
         severity: Severity::Info,
@@ -761,6 +861,126 @@ catalog! {
               rollover or a change of DNS provider. If it cannot be repaired quickly, \
               remove the DS record at the registrar until the zone is signed correctly.",
         refs: &["RFC 4035 §4.3", "RFC 4035 §5"],
+    };
+    // ----------------------------------------------------------------------
+    // SMTP transport: the probe of every MX address (--probe-smtp)
+    // ----------------------------------------------------------------------
+    TLS_STARTTLS_MISSING = CatalogEntry {
+        code: "tls.starttls_missing",
+        severity: Severity::Warning,
+        title: "An MX host does not offer STARTTLS",
+        why: "The server answered but did not list STARTTLS after EHLO, so every \
+              message to it travels in clear text, readable and changeable by anyone on \
+              the path. Senders that require TLS (MTA-STS enforce, DANE) cannot deliver \
+              to it at all.",
+        fix: "Enable STARTTLS on the mail server named in the detail with a certificate \
+              for its MX host name (for Postfix: smtpd_tls_security_level = may with \
+              smtpd_tls_chain_files set; for Exim: tls_certificate and tls_privatekey).",
+        refs: &["RFC 3207", "RFC 8461 §4.2", "RFC 7672 §2.2"],
+    };
+    TLS_UNTESTABLE = CatalogEntry {
+        code: "tls.untestable",
+        severity: Severity::Info,
+        title: "An MX address could not be tested from here",
+        why: "The connection to this address was refused, or the server did not answer \
+              within the probe's time limit. That says nothing about its TLS: many \
+              networks block outbound port 25, and some servers drop unknown clients. \
+              If senders see the same, mail to this address is deferred to the next MX.",
+        fix: "Run the probe again from a host allowed to connect to port 25 (not a home \
+              or cloud network that blocks it). If it still fails, check that the mail \
+              server at the address in the detail is running and reachable from the \
+              internet, or remove the address from DNS.",
+        refs: &["RFC 5321 §4.5.3.2", "RFC 5321 §5.1"],
+    };
+    TLS_HANDSHAKE_FAILED = CatalogEntry {
+        code: "tls.handshake_failed",
+        severity: Severity::Warning,
+        title: "STARTTLS is offered but the TLS handshake fails",
+        why: "The server lists STARTTLS and accepts the command, but no TLS 1.2 or 1.3 \
+              session can be set up with it. Senders then either give up on this host \
+              or, if they do not require TLS, send in clear text after the failure; \
+              under MTA-STS enforce or DANE the mail is deferred.",
+        fix: "Check the server's TLS settings named in the detail: it must offer TLS 1.2 \
+              or 1.3 with current cipher suites and a certificate and key that belong \
+              together.",
+        refs: &["RFC 3207 §4", "RFC 8996", "RFC 9325 §3"],
+    };
+    TLS_CERT_UNTRUSTED = CatalogEntry {
+        code: "tls.cert_untrusted",
+        severity: Severity::Warning,
+        title: "An MX host's certificate chain does not lead to a trusted root",
+        why: "The certificate is self-signed, issued by a private CA, or sent without \
+              the intermediate certificates that link it to a public root. Senders that \
+              verify certificates (MTA-STS enforce, most large providers when reporting) \
+              refuse it; under MTA-STS enforce mail to this host is not delivered.",
+        fix: "Install a certificate from a public CA (Let's Encrypt works) for the MX \
+              host name, and configure the server to send the full chain (the \
+              certificate followed by its intermediates).",
+        refs: &["RFC 8461 §4.2", "RFC 5280 §6", "RFC 8460 §4.3"],
+    };
+    TLS_CERT_NAME_MISMATCH = CatalogEntry {
+        code: "tls.cert_name_mismatch",
+        severity: Severity::Warning,
+        title: "An MX host's certificate does not name the host",
+        why: "Senders that verify certificates check that the certificate names the MX \
+              host they connected to. A certificate for another name (the provider's \
+              generic name, an old host) fails that check, and under MTA-STS enforce \
+              mail to this host is not delivered.",
+        fix: "Add the MX host name from the detail to the certificate's subject \
+              alternative names, or point the MX record at the name the certificate \
+              covers.",
+        refs: &["RFC 8461 §4.2", "RFC 6125 §6", "RFC 9525 §6.3"],
+    };
+    TLS_CERT_EXPIRED = CatalogEntry {
+        code: "tls.cert_expired",
+        severity: Severity::Warning,
+        title: "An MX host's certificate has expired",
+        why: "An expired certificate fails every sender that verifies certificates: \
+              under MTA-STS enforce mail to this host is not delivered, and TLS reports \
+              from large providers count every session as failed.",
+        fix: "Renew the certificate of the MX host named in the detail and reload the \
+              mail server; automate renewal (ACME) so it cannot lapse again.",
+        refs: &["RFC 5280 §4.1.2.5", "RFC 8461 §4.2"],
+    };
+    TLS_CERT_EXPIRING = CatalogEntry {
+        code: "tls.cert_expiring",
+        severity: Severity::Warning,
+        title: "An MX host's certificate expires within 14 days",
+        why: "When the certificate expires, senders that verify certificates stop \
+              delivering to this host (MTA-STS enforce) and TLS reports fill with \
+              failures. Renewals that are automated normally happen 30 days ahead, so \
+              this usually means renewal is failing.",
+        fix: "Renew the certificate of the MX host named in the detail now and check \
+              why automatic renewal did not run.",
+        refs: &["RFC 5280 §4.1.2.5", "RFC 8461 §4.2"],
+    };
+    TLS_LEGACY_VERSION = CatalogEntry {
+        code: "tls.legacy_version",
+        severity: Severity::Warning,
+        title: "An MX host still accepts TLS 1.0 or 1.1",
+        why: "TLS 1.0 and 1.1 are deprecated: their weaknesses let an attacker on the \
+              path who can force an old version read or alter mail, and security \
+              audits and some compliance rules flag servers that still accept them.",
+        fix: "Allow only TLS 1.2 and 1.3 on the mail server named in the detail (for \
+              Postfix: smtpd_tls_protocols = >=TLSv1.2 and smtpd_tls_mandatory_protocols \
+              = >=TLSv1.2; for Exim built with OpenSSL: \
+              openssl_options = +no_tlsv1 +no_tlsv1_1).",
+        refs: &["RFC 8996", "RFC 9325 §3.1.1"],
+    };
+    MTA_STS_ENFORCE_TLS_FAILURE = CatalogEntry {
+        code: "mta_sts.enforce_tls_failure",
+        severity: Severity::Error,
+        title: "MTA-STS enforces TLS but an MX host fails it",
+        why: "With mode: enforce, senders deliver only over TLS with a valid certificate \
+              naming the MX host. This host offers no STARTTLS, fails the handshake or \
+              presents a certificate that fails those checks, so senders that honour \
+              the policy defer mail to it and bounce it after a few days if no other MX \
+              works.",
+        fix: "Repair the host's TLS as the tls finding for it says (certificate, name, \
+              expiry, STARTTLS). Until it is repaired, switch the policy to \
+              mode: testing and change the id in the _mta-sts TXT record so senders \
+              refresh it.",
+        refs: &["RFC 8461 §4.2", "RFC 8461 §5"],
     };
     // ----------------------------------------------------------------------
     // Message checks (POST a message)
@@ -1071,6 +1291,10 @@ mod tests {
         ("spf.record_too_long", Severity::Warning),
         ("spf.dns_error", Severity::Warning),
         ("spf.walk_limit", Severity::Warning),
+        ("spf.mx_too_many_hosts", Severity::Error),
+        ("spf.terms_after_all", Severity::Warning),
+        ("spf.sender_id", Severity::Info),
+        ("spf.exp_unusable", Severity::Info),
         // DMARC
         ("dmarc.missing", Severity::Error),
         ("dmarc.multiple_records", Severity::Error),
@@ -1078,6 +1302,8 @@ mod tests {
         ("dmarc.policy_none", Severity::Warning),
         ("dmarc.subdomain_policy_none", Severity::Warning),
         ("dmarc.pct_partial", Severity::Warning),
+        ("dmarc.tag_ignored", Severity::Warning),
+        ("dmarc.historic_tags", Severity::Info),
         ("dmarc.no_rua", Severity::Warning),
         ("dmarc.rua_unauthorized", Severity::Warning),
         ("dmarc.inherited", Severity::Info),
@@ -1109,8 +1335,20 @@ mod tests {
         ("bimi.missing", Severity::Info),
         ("bimi.invalid", Severity::Error),
         ("bimi.dmarc_not_enforced", Severity::Warning),
+        ("bimi.record_at_apex", Severity::Warning),
+        ("bimi.unknown_tags", Severity::Info),
         ("dnssec.unsigned", Severity::Info),
         ("dnssec.bogus", Severity::Error),
+        // SMTP transport
+        ("tls.starttls_missing", Severity::Warning),
+        ("tls.untestable", Severity::Info),
+        ("tls.handshake_failed", Severity::Warning),
+        ("tls.cert_untrusted", Severity::Warning),
+        ("tls.cert_name_mismatch", Severity::Warning),
+        ("tls.cert_expired", Severity::Warning),
+        ("tls.cert_expiring", Severity::Warning),
+        ("tls.legacy_version", Severity::Warning),
+        ("mta_sts.enforce_tls_failure", Severity::Error),
         // Message checks
         ("spf.fail", Severity::Error),
         ("spf.softfail", Severity::Warning),

@@ -77,6 +77,7 @@ const SPF_CODES: &[Code] = &[
     catalog::SPF_INCLUDE_MISSING,
     catalog::SPF_INCLUDE_LOOP,
     catalog::SPF_VOID_LOOKUPS,
+    catalog::SPF_MX_TOO_MANY_HOSTS,
     catalog::SPF_DNS_ERROR,
 ];
 const DKIM_CODES: &[Code] = &[

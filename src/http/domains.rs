@@ -63,10 +63,12 @@ pub(super) fn selector(value: &str, field: &str) -> Result<String, Problem> {
 }
 
 /// Query parameters of `GET /v1/domains/{domain}`: `selector`
-/// (repeatable) and `trace`.
+/// (repeatable), `trace` and `probe` (`smtp`: the SMTP probe of every MX
+/// address).
 pub(super) struct AuditParams {
     selectors: Vec<String>,
     trace: bool,
+    probe_smtp: bool,
 }
 
 impl QueryParams for AuditParams {
@@ -74,15 +76,24 @@ impl QueryParams for AuditParams {
         let mut params = AuditParams {
             selectors: Vec::new(),
             trace: false,
+            probe_smtp: false,
         };
         for (key, value) in pairs(uri) {
             match key.as_ref() {
                 "selector" => params.selectors.push(selector(&value, "selector")?),
                 "trace" => params.trace = flag("trace", &value)?,
+                "probe" if value == "smtp" => params.probe_smtp = true,
+                "probe" => {
+                    return Err(Problem::new(
+                        ProblemType::InvalidRequest,
+                        format!("probe must be `smtp`, not `{value}`"),
+                    )
+                    .field("probe"));
+                }
                 other => {
                     return Err(Problem::new(
                         ProblemType::InvalidRequest,
-                        format!("unknown query parameter `{other}`; use selector and trace"),
+                        format!("unknown query parameter `{other}`; use selector, trace and probe"),
                     ));
                 }
             }
@@ -129,6 +140,14 @@ pub(super) async fn audit(
     let domain = domain_name(&domain, "domain".into())?;
     let mut options = state.audit.clone();
     options.selectors = params.selectors;
+    if params.probe_smtp {
+        options.probe_smtp = true;
+        // Each address's deadline fits in the request's, so a silent MX
+        // gives "could not be tested", never a 504.
+        options.probe_timeout = options
+            .probe_timeout
+            .min(state.service.request_timeout.mul_f64(BATCH_SHARE / 2.0));
+    }
     let budget = state.dns.question_budget();
     Ok(Json(
         audit_one(&state, &domain, &options, params.trace, &budget).await,

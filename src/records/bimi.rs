@@ -11,6 +11,10 @@ use crate::records::tag_list::{Kind, Syntax, TagList};
 /// The only version this module knows (draft §4.2).
 pub const VERSION: &str = "BIMI1";
 
+/// The tags the draft defines (§4.2: `v`, `l`, `a`; `avp`, the avatar
+/// preference, in later revisions). Receivers ignore any other.
+pub const KNOWN_TAGS: [&str; 4] = ["v", "l", "a", "avp"];
+
 /// A parsed BIMI assertion record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BimiRecord {
@@ -26,6 +30,14 @@ impl BimiRecord {
     /// `l=` and `a=` empty: the domain asks that no logo be shown (§4.2.1).
     pub fn is_declination(&self) -> bool {
         self.logo_url.is_none() && self.authority_url.is_none()
+    }
+
+    /// The tags the draft does not define, which receivers ignore.
+    pub fn unknown_tags(&self) -> Vec<&Tag> {
+        self.tags
+            .iter()
+            .filter(|t| !KNOWN_TAGS.contains(&t.name.as_str()))
+            .collect()
     }
 }
 

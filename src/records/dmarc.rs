@@ -15,6 +15,13 @@
 //!   skipped, except as the first, where `v=DMARC1` must be; a known tag
 //!   given twice or with no value is a problem. Every problem is returned,
 //!   each naming its tag.
+//! - **Invalid historic tags are ignored, not fatal.** A bad value of `pct`,
+//!   `ri` or `rf` leaves the rest of the record in force: RFC 7489 §6.3 has
+//!   receivers ignore a tag whose value is invalid, and RFC 9989 removed
+//!   those tags, so its receivers ignore them whatever they say. The tag is
+//!   listed in [`DmarcRecord::ignored_tags`] for the report to warn about.
+//!   Other tags stay strict: an RFC 9989 receiver may void the record for
+//!   them.
 //! - **Where the record lives** (RFC 9989 §4.10): the names the tree walk
 //!   asks after the domain's own, and the Organizational Domain its records
 //!   give (§4.10.2).
@@ -134,6 +141,9 @@ pub struct DmarcRecord {
     pub rf: Vec<String>,
     /// Tags this module does not know, ignored as RFC 9989 requires.
     pub unknown_tags: Vec<String>,
+    /// Historic tags (`pct`, `ri`, `rf`) whose value is invalid, and so
+    /// ignored while the rest of the record applies.
+    pub ignored_tags: Vec<IgnoredTag>,
     /// Every tag as written, in order, for computing corrected records.
     #[serde(skip)]
     pub written: WrittenTags,
@@ -153,6 +163,21 @@ impl DmarcRecord {
         self.psd.unwrap_or(Psd::Unspecified)
     }
 }
+
+/// A tag receivers ignore because its value is invalid (RFC 7489 §6.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IgnoredTag {
+    /// The tag, in lower case.
+    pub tag: String,
+    /// The value as written.
+    pub value: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// The tags RFC 9989 removed (Appendix A.6): an invalid value of one makes
+/// receivers ignore the tag, never the record.
+pub const HISTORIC_TAGS: [&str; 3] = ["pct", "ri", "rf"];
 
 /// One problem that makes a record unusable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,6 +284,7 @@ pub fn parse(text: &str) -> Result<DmarcRecord, Vec<SyntaxProblem>> {
         ri: None,
         rf: Vec::new(),
         unknown_tags: Vec::new(),
+        ignored_tags: Vec::new(),
         written: WrittenTags::default(),
     };
     let mut problems = Vec::new();
@@ -353,13 +379,21 @@ pub fn parse(text: &str) -> Result<DmarcRecord, Vec<SyntaxProblem>> {
             continue;
         }
         seen.push(key.clone());
-        if value.is_empty() {
-            problems.push(at(Some(&key), "the tag has no value".into()));
-            continue;
-        }
-        let outcome = parse_value(&key, value, &mut record);
-        if let Err(message) = outcome {
-            problems.push(at(Some(&key), message));
+        let outcome = if value.is_empty() {
+            Err("the tag has no value".to_string())
+        } else {
+            parse_value(&key, value, &mut record)
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(problem) if HISTORIC_TAGS.contains(&key.as_str()) => {
+                record.ignored_tags.push(IgnoredTag {
+                    tag: key,
+                    value: value.to_string(),
+                    problem,
+                });
+            }
+            Err(message) => problems.push(at(Some(&key), message)),
         }
     }
     if problems.is_empty() {
@@ -440,16 +474,23 @@ fn parse_value(key: &str, value: &str, record: &mut DmarcRecord) -> Result<(), S
             record.ri = Some(ri);
         }
         "rf" => {
-            for format in value.split(':').map(|f| f.trim_matches(WSP)) {
-                let keyword = format.starts_with(|c: char| c.is_ascii_alphabetic())
-                    && format
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-');
-                if !keyword {
-                    return Err(format!("`{format}` is not a report format name"));
-                }
-                record.rf.push(format.to_ascii_lowercase());
-            }
+            // Read whole before it is kept: an invalid rf is ignored entirely.
+            let formats = value
+                .split(':')
+                .map(|f| f.trim_matches(WSP))
+                .map(|format| {
+                    let keyword = format.starts_with(|c: char| c.is_ascii_alphabetic())
+                        && format
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+                    if keyword {
+                        Ok(format.to_ascii_lowercase())
+                    } else {
+                        Err(format!("`{format}` is not a report format name"))
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            record.rf = formats;
         }
         _ => {}
     }

@@ -4,7 +4,8 @@
 //! This module decides the result and why: record lookup and selection
 //! (§4.4, §4.5), mechanisms in order (§5), `redirect=` (§6.1), the
 //! explanation from `exp=` on `fail` (§6.2), the limits of §4.6.4 (10
-//! DNS-querying terms, 2 void lookups, 10 MX names, 10 PTR names), and the
+//! DNS-querying terms, 2 void lookups, 10 MX names, 10 PTR names; decided
+//! in [`super::limits`], which the domain audit shares), and the
 //! `p` macro's forward-confirmed PTR name (§7.3). Every query goes through
 //! the request's [`Resolver`], so the trace shows each step.
 
@@ -17,12 +18,8 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 
-/// §4.6.4: at most 10 terms that query DNS.
-pub const MAX_DNS_TERMS: usize = 10;
-/// §4.6.4: at most 2 lookups answered NXDOMAIN or empty.
-pub const MAX_VOID_LOOKUPS: usize = 2;
-/// §4.6.4: an `mx` term may name at most 10 hosts; `ptr` looks at 10 names.
-const MAX_NAMES_PER_TERM: usize = 10;
+pub use super::limits::{MAX_DNS_TERMS, MAX_VOID_LOOKUPS};
+use super::limits::{MAX_NAMES_PER_TERM, is_void, mx_hosts_over_limit};
 
 /// What a `check_host()` run ended with, before the report is assembled.
 pub(super) struct Evaluation {
@@ -273,9 +270,7 @@ impl<'a> Evaluator<'a> {
             ),
             None => None,
         };
-        let void = answer
-            .as_ref()
-            .is_none_or(|a| a.rcode == Rcode::NXDomain || a.is_empty_of(rtype));
+        let void = answer.as_ref().is_none_or(|a| is_void(a, rtype));
         if void {
             self.lookups.void += 1;
             if self.lookups.void > MAX_VOID_LOOKUPS {
@@ -353,21 +348,19 @@ impl<'a> Evaluator<'a> {
                 else {
                     return Ok(false);
                 };
-                let exchanges = answer.mx();
-                if exchanges.len() > MAX_NAMES_PER_TERM {
+                if let Some(hosts) = mx_hosts_over_limit(&answer) {
                     return Err(limit_abort(
                         ProblemKind::TooManyMxNames,
                         format!(
-                            "{target} has {} MX records; an mx term may look at no more than \
-                             {MAX_NAMES_PER_TERM} (RFC 7208 §4.6.4)",
-                            exchanges.len()
+                            "{target} has {hosts} MX records; an mx term may look at no more \
+                             than {MAX_NAMES_PER_TERM} (RFC 7208 §4.6.4)"
                         ),
                         domain,
                         text,
                         span,
                     ));
                 }
-                for (_, exchange) in exchanges {
+                for (_, exchange) in answer.mx() {
                     let addrs = self.addresses_of(&exchange, domain, span, text).await?;
                     if address_matches(&addrs, ip, *cidr4, *cidr6) {
                         return Ok(true);

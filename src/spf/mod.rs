@@ -2,7 +2,8 @@
 //!
 //! This module decides which identity is checked and assembles the report;
 //! [`record`] parses records strictly, [`macros`] expands macros, and
-//! [`eval`] runs `check_host()` through the resolver layer.
+//! [`eval`] runs `check_host()` through the resolver layer, within the
+//! limits of [`limits`], which the domain audit applies too.
 //!
 //! Identity (RFC 7208 §2.3, §2.4): with a MAIL FROM, the "mailfrom"
 //! identity is checked — a null reverse-path (`--mail-from ''`) becomes
@@ -15,6 +16,7 @@
 //! notes); mail-auth's DMARC receives our result instead.
 
 pub mod eval;
+pub mod limits;
 pub mod macros;
 pub mod record;
 pub mod report;

@@ -9,13 +9,13 @@
 use crate::support;
 
 use hickory_proto::rr::RecordType;
-use mailvet::dns::{Dns, zone};
+use mailvet::dns::Dns;
 use mailvet::domain::{AuditContext, AuditOptions, spf};
 use mailvet::records::name::DomainName;
 use std::path::Path;
 
 use support::TestDns;
-use support::audit_cases::{Case, Rules, run_cases};
+use support::audit_cases::{self, Case, Rules, run_cases};
 
 async fn audit_spf(
     dns: &std::sync::Arc<Dns>,
@@ -60,12 +60,7 @@ async fn every_spf_fixture_domain_produces_its_code() {
             ..Rules::STRICT
         },
         async |case: &Case<Overlay>, errors: &mut Vec<String>| {
-            let overlay: Vec<zone::Zone> = case
-                .more
-                .overlay
-                .as_deref()
-                .map(|p| vec![zone::Zone::load(Path::new(p)).unwrap()])
-                .unwrap_or_default();
+            let overlay = audit_cases::overlay(case.more.overlay.as_deref());
             let dns = Dns::new(server.settings(), overlay).unwrap();
             let checked = audit_spf(&dns, &case.domain).await;
             let codes: Vec<&str> = checked.findings.iter().map(|f| f.code).collect();
@@ -81,6 +76,76 @@ async fn every_spf_fixture_domain_produces_its_code() {
         },
     )
     .await;
+}
+
+/// Clients no fixture record lists: what `check_host()` returns for them
+/// does not depend on an ip4/ip6 term matching.
+const UNLISTED_CLIENTS: [&str; 2] = ["198.18.0.1", "2001:db8:ffff::1"];
+
+/// The audit and `check_host()` read the same records (RFC 7208 §4.6.4 and
+/// the rest of §4–§6): every fixture domain of every SPF cases file goes
+/// through both, and when `check_host()` returns permerror for every
+/// client tried, the audit must report an error, never call it healthy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_never_calls_healthy_what_check_host_fails_for_every_client() {
+    let server = TestDns::start(&[
+        Path::new("fixtures/audit/spf.zone"),
+        Path::new(DIAMOND_ZONE),
+    ])
+    .await;
+    let mut failures = Vec::new();
+    let mut permerrors = 0;
+    for file in [
+        "fixtures/audit/spf.cases.json",
+        "fixtures/audit/spf-diamond.cases.json",
+    ] {
+        let cases: Vec<Case<Overlay>> = support::audit_cases::read(file);
+        for case in &cases {
+            server.clear_faults();
+            for fault in &case.faults {
+                fault.apply(&server);
+            }
+            let overlay = audit_cases::overlay(case.more.overlay.as_deref());
+            let dns = Dns::new(server.settings(), overlay).unwrap();
+            let mut results = Vec::new();
+            for ip in UNLISTED_CLIENTS {
+                let query = mailvet::spf::SpfQuery {
+                    ip: ip.parse().unwrap(),
+                    helo: None,
+                    mail_from: Some(format!("someone@{}", case.domain)),
+                    receiver: None,
+                };
+                let check = mailvet::spf::check(&dns.resolver(), &query).await.unwrap();
+                results.push(check.result);
+            }
+            if results
+                .iter()
+                .any(|r| *r != mailvet::spf::SpfResult::PermError)
+            {
+                continue;
+            }
+            permerrors += 1;
+            let audited = audit_spf(&dns, &case.domain).await;
+            let errors: Vec<&str> = audited
+                .findings
+                .iter()
+                .filter(|f| f.severity == mailvet::findings::Severity::Error)
+                .map(|f| f.code)
+                .collect();
+            if errors.is_empty() {
+                failures.push(format!(
+                    "{}: check_host gives permerror for every client, the audit only {:?}",
+                    case.domain,
+                    codes(&audited)
+                ));
+            }
+        }
+    }
+    server.clear_faults();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The fixtures do exercise the rule: the syntax, lookup, void, missing
+    // include, loop, multiple-record and MX-host cases at least.
+    assert!(permerrors >= 8, "only {permerrors} permerror fixtures");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

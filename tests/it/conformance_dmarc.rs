@@ -1183,3 +1183,59 @@ async fn the_what_if_refuses_bad_input_by_field() {
     assert_eq!(json["record"]["name"], "_dmarc.example.com");
     assert_eq!(json["spf"]["identifier"]["how"], "identical");
 }
+
+/// RFC 9989 §4.10 step 2 and §4.7, where mail-auth reads otherwise: several
+/// `v=DMARC1` records at the author's name leave no policy (mail-auth
+/// applies the first); at a parent they are discarded and the walk goes on;
+/// `v=dmarc1` is not a DMARC record (mail-auth accepts it). Each time the
+/// result is RFC 9989's and a note names mail-auth's other reading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc_9989_overrides_mail_auth_on_multiple_records_and_the_version_case() {
+    let txt = |name: &str, text: &str| (name.to_string(), Rec::Txt(vec![text.to_string()]));
+    let env = Env::start(&[
+        txt("_dmarc.two.example", "v=DMARC1; p=reject"),
+        txt("_dmarc.two.example", "v=DMARC1; p=none"),
+        txt("_dmarc.dept.walk.example", "v=DMARC1; p=none"),
+        txt("_dmarc.dept.walk.example", "v=DMARC1; p=quarantine"),
+        txt("_dmarc.walk.example", "v=DMARC1; p=reject"),
+        txt("_dmarc.lower.example", "v=dmarc1; p=reject"),
+    ])
+    .await;
+    let noted = |e: &DmarcEvaluation, words: &str| {
+        assert!(
+            e.notes
+                .iter()
+                .any(|n| n.contains(words) && n.contains("mail-auth")),
+            "{words}: {:?}",
+            e.notes
+        );
+    };
+
+    let two = env
+        .evaluate(&what_if("two.example", None, &["two.example"]))
+        .await
+        .unwrap();
+    assert_eq!((two.result, two.policy), (DmarcResult::None, None));
+    assert!(two.record.is_none());
+    assert!(two.reason.contains("discard them all"), "{}", two.reason);
+    noted(&two, "2 v=DMARC1 records");
+
+    // Under a parent's discarded pair, the walk reaches walk.example.
+    let deep = env
+        .evaluate(&what_if("mail.dept.walk.example", None, &[]))
+        .await
+        .unwrap();
+    assert_eq!(deep.result, DmarcResult::Fail);
+    assert_eq!(
+        deep.record.as_ref().map(|r| r.domain.as_str()),
+        Some("walk.example")
+    );
+    noted(&deep, "walk on");
+
+    let lower = env
+        .evaluate(&what_if("lower.example", None, &["lower.example"]))
+        .await
+        .unwrap();
+    assert_eq!((lower.result, lower.policy), (DmarcResult::None, None));
+    noted(&lower, "v=dmarc1; p=reject");
+}

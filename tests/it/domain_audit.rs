@@ -24,6 +24,7 @@ use std::time::Duration;
 use support::TestDns;
 use support::audit_cases::{self, Case};
 use support::https::TestHttps;
+use support::smtp::TestSmtp;
 use tower::ServiceExt;
 
 /// Domains with nothing wrong: one without and one with an MTA-STS policy.
@@ -40,13 +41,15 @@ fn zone_files() -> Vec<PathBuf> {
 }
 
 /// What cases of some protocols add: a zone laid over the server's
-/// answers (SPF), selectors to ask (DKIM).
+/// answers (SPF), selectors to ask (DKIM), the SMTP probe (TLS).
 #[derive(serde::Deserialize)]
 struct More {
     #[serde(default)]
     overlay: Option<String>,
     #[serde(default)]
     selectors: Vec<String>,
+    #[serde(default)]
+    probe_smtp: bool,
 }
 
 /// Every protocol's cases, with the protocol's name.
@@ -66,6 +69,7 @@ fn cases() -> Vec<(String, Case<More>)> {
 struct Servers {
     dns: TestDns,
     https: TestHttps,
+    smtp: TestSmtp,
 }
 
 async fn servers() -> Servers {
@@ -74,6 +78,7 @@ async fn servers() -> Servers {
     Servers {
         dns: TestDns::start(&paths).await,
         https: TestHttps::start().await,
+        smtp: TestSmtp::start().await,
     }
 }
 
@@ -97,8 +102,10 @@ fn options(servers: &Servers, selectors: Vec<String>) -> AuditOptions {
         selectors,
         allow_private_fetch: true,
         fetch_timeout: Duration::from_secs(2),
-        extra_roots_pem: servers.https.ca_pem.clone(),
+        extra_roots_pem: [servers.https.ca_pem.as_slice(), &servers.smtp.ca_pem].concat(),
         https_port: servers.https.port(),
+        smtp_port: servers.smtp.port,
+        probe_timeout: Duration::from_secs(1),
         ..AuditOptions::default()
     }
 }
@@ -114,21 +121,14 @@ async fn every_fixture_domain_produces_its_codes_through_the_full_audit() {
         for fault in &case.faults {
             fault.apply(&servers.dns);
         }
-        let overlay: Vec<zone::Zone> = case
-            .more
-            .overlay
-            .as_deref()
-            .map(|p| vec![zone::Zone::load(Path::new(p)).unwrap()])
-            .unwrap_or_default();
+        let overlay = audit_cases::overlay(case.more.overlay.as_deref());
         let dns = resolver_layer(&servers, overlay);
         let name = DomainName::parse(domain).unwrap();
-        let report = report::audit(
-            &dns.resolver(),
-            &name,
-            &options(&servers, case.more.selectors.clone()),
-            false,
-        )
-        .await;
+        let options = AuditOptions {
+            probe_smtp: case.more.probe_smtp,
+            ..options(&servers, case.more.selectors.clone())
+        };
+        let report = report::audit(&dns.resolver(), &name, &options, false).await;
         let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
         produced.extend(codes.iter().map(|c| c.to_string()));
         for code in &case.expect {
@@ -176,6 +176,15 @@ async fn the_healthy_domains_have_no_error_or_warning_and_ask_each_question_once
             .map(|f| (f.code, f.detail.as_str()))
             .collect();
         assert!(bad.is_empty(), "{domain}: {bad:?}");
+        // No information finding either, but the one fact known of each
+        // (healthy.test publishes no MTA-STS).
+        let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
+        let known: &[&str] = if domain == "healthy.test" {
+            &["mta_sts.missing"]
+        } else {
+            &[]
+        };
+        assert_eq!(codes, known, "{domain}");
         assert_eq!(report.score, Some(100));
         assert_eq!(
             report.summary,
@@ -273,7 +282,11 @@ fn every_section_is_a_declared_protocol(report: &report::DomainReport) {
             protocol.key
         );
     }
-    let declared: Vec<&str> = report.sections().iter().map(|s| s.protocol().key).collect();
+    let declared: Vec<&str> = report
+        .sections()
+        .iter()
+        .map(|s| s.protocol().section)
+        .collect();
     let mut sorted = declared.clone();
     sorted.sort_unstable();
     let mut found = sections.clone();
@@ -416,4 +429,27 @@ async fn http_audits_a_domain_and_lists_the_catalog() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(catalog.as_array().unwrap().len(), CATALOG.len());
     assert!(catalog[0]["why"].is_string() && catalog[0]["refs"].is_array());
+}
+
+/// An SPF record `check_host()` fails on reaching an mx term that names
+/// more than 10 hosts (RFC 7208 §4.6.4) is unusable for the provider
+/// checklist too, not only in its finding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mx_term_over_the_host_limit_leaves_spf_unusable() {
+    let servers = servers().await;
+    let dns = resolver_layer(&servers, Vec::new());
+    let name = DomainName::parse("mx-many.spf.test").unwrap();
+    let report = report::audit(&dns.resolver(), &name, &options(&servers, vec![]), false).await;
+    let spf = report
+        .requirements
+        .iter()
+        .find(|r| r.id == "gmail.bulk.spf")
+        .expect("gmail.bulk.spf");
+    assert_eq!(serde_json::to_value(spf.status).unwrap(), "unmet");
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.code == "spf.mx_too_many_hosts")
+    );
 }

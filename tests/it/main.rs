@@ -17,6 +17,7 @@ mod audit_dnssec;
 mod audit_mta_sts;
 mod audit_mx;
 mod audit_spf;
+mod audit_tls;
 mod audit_tls_rpt;
 mod check;
 mod cli;

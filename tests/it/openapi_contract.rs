@@ -28,6 +28,7 @@ use std::time::Duration;
 use support::https::TestHttps;
 use support::listening::Running;
 use support::raw::{self, Sent};
+use support::smtp::TestSmtp;
 use support::{FaultKind, FaultTypes, TestDns};
 
 const SPEC: &str = "openapi.yaml";
@@ -558,12 +559,15 @@ async fn every_operation_answers_as_the_contract_says() {
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let dns = TestDns::start(&paths).await;
     let https = TestHttps::start().await;
+    let smtp = TestSmtp::start().await;
     let state = AppState {
         audit: AuditOptions {
             allow_private_fetch: true,
             fetch_timeout: Duration::from_secs(2),
-            extra_roots_pem: https.ca_pem.clone(),
+            extra_roots_pem: [https.ca_pem.as_slice(), &smtp.ca_pem].concat(),
             https_port: https.port(),
+            probe_timeout: Duration::from_secs(1),
+            smtp_port: smtp.port,
             ..AuditOptions::default()
         },
         message_limit: 64 * 1024,
@@ -742,8 +746,13 @@ async fn domain_audits(c: &Contract, s: &Running, dns: &TestDns) {
             path.push(if i == 0 { '?' } else { '&' });
             path.push_str(&format!("selector={}", selector.as_str().unwrap()));
         }
+        if case["probe_smtp"] == true {
+            path.push_str(if path.contains('?') { "&" } else { "?" });
+            path.push_str("probe=smtp");
+        }
         let report = c.expect(id, s.get(&path).await, 200, None).await;
         assert_eq!(report["domain"], domain);
+        assert_eq!(report["transport"]["probed"], case["probe_smtp"] == true);
     }
     dns.clear_faults();
     let traced = c

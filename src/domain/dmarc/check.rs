@@ -193,22 +193,6 @@ pub(super) fn describe(section: &mut DmarcSection, record: &DmarcRecord) {
             published.one_step_less()
         ));
     }
-    let historic: Vec<&str> = [
-        ("pct", record.pct.is_some()),
-        ("ri", record.ri.is_some()),
-        ("rf", !record.rf.is_empty()),
-    ]
-    .iter()
-    .filter(|(_, present)| *present)
-    .map(|(tag, _)| *tag)
-    .collect();
-    if !historic.is_empty() {
-        notes.push(format!(
-            "Historic tags ({}): receivers following RFC 9989 ignore them; RFC 7489 receivers \
-             still honour them.",
-            historic.join(", ")
-        ));
-    }
     if !record.unknown_tags.is_empty() {
         notes.push(format!(
             "Unknown tags, ignored by receivers: {}.",
@@ -395,6 +379,68 @@ pub(super) fn content_findings(
                 fixed.render()
             ))
             .publishing(name.as_str(), "TXT", fixed.render()),
+        ));
+    }
+
+    if !record.ignored_tags.is_empty() {
+        let mut fixed = record.written.clone();
+        for ignored in &record.ignored_tags {
+            fixed.remove(&ignored.tag);
+        }
+        let listed: Vec<String> = record
+            .ignored_tags
+            .iter()
+            .map(|t| format!("{}={} ({})", t.tag, t.value, t.problem))
+            .collect();
+        findings.push(with_evidence(
+            Finding::new(
+                catalog::DMARC_TAG_IGNORED,
+                format!(
+                    "{name} has {}: receivers ignore {} and apply the rest of the record \
+                     ({tag}={published}).",
+                    listed.join(", "),
+                    if listed.len() == 1 { "it" } else { "them" }
+                ),
+            )
+            .with_fix(format!(
+                "Correct or remove the tag; without it, publish at {name}: {}",
+                fixed.render()
+            )),
+        ));
+    }
+
+    // pct below 100 has its own finding, which says it is historic.
+    let historic: Vec<&str> = [
+        ("pct", record.pct.is_some() && record.percent() == 100),
+        ("ri", record.ri.is_some()),
+        ("rf", !record.rf.is_empty()),
+    ]
+    .iter()
+    .filter(|(_, present)| *present)
+    .map(|(tag, _)| *tag)
+    .collect();
+    if !historic.is_empty() {
+        let mut fixed = record.written.clone();
+        for tag in &historic {
+            fixed.remove(tag);
+        }
+        findings.push(with_evidence(
+            Finding::new(
+                catalog::DMARC_HISTORIC_TAGS,
+                format!(
+                    "{name} uses {}, which RFC 9989 removed: receivers following it ignore \
+                     them, receivers following RFC 7489 still honour them.",
+                    historic
+                        .iter()
+                        .map(|t| format!("{t}="))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .with_fix(format!(
+                "When you next edit the record, publish at {name}: {}",
+                fixed.render()
+            )),
         ));
     }
 

@@ -23,7 +23,11 @@
 //!   Codes about a record's content fire only for exactly one valid record:
 //!   with none, or several, there is no one content to judge.
 //! - **The record** is parsed strictly by [`crate::records::dmarc`]; a
-//!   missing `p` is read as `none`.
+//!   missing `p` is read as `none`. A historic tag (`pct`, `ri`, `rf`) with
+//!   an invalid value is ignored and the rest of the record applies
+//!   (RFC 7489 §6.3), reported as `dmarc.tag_ignored`; valid ones give
+//!   `dmarc.historic_tags`, since RFC 9989 receivers ignore them (a `pct`
+//!   below 100 has `dmarc.pct_partial` instead).
 //! - **The effective policy**: `p` for a domain with its own record; for an
 //!   inherited record `sp` (falling back to `p`), or `np` (falling back to
 //!   `sp`, then `p`) when the domain does not exist. `t=y` asks receivers to

@@ -1,15 +1,21 @@
 //! The findings of the SPF audit: which problems the walk, the record and
 //! its lookup and void counts show — no or several records, syntax, DNS
 //! failures, targets without a record, loops, the 10-lookup and 2-void
-//! limits (RFC 7208 §4.6.4), the ending (`+all`, `?all`, `~all`, none),
-//! `ptr` (§5.5), over-long strings and records, and a walk cut short.
+//! limits (RFC 7208 §4.6.4), an mx term naming more than 10 hosts
+//! (§4.6.4, which `check_host()` fails), the ending (`+all`, `?all`,
+//! `~all`, none), terms after `all` (§5.1, §6.1), `ptr` (§5.5), an `exp=`
+//! without exactly one TXT record (§6.2), Sender ID records beside or
+//! instead of SPF, over-long strings and records, and a walk cut short.
+//!
+//! Size is not content: an over-long string or record is reported whether
+//! or not the record parses, since both must be fixed before publishing.
 
 use super::cost::Totals;
-use super::walk::Graph;
-use super::{MAX_STRING, Node, NodeStatus, RECORD_SOFT_LIMIT, SpfSection, visit};
+use super::walk::{Graph, Read};
+use super::{ExpTarget, MAX_STRING, Node, NodeStatus, RECORD_SOFT_LIMIT, SpfSection, visit};
 use crate::findings::Finding;
 use crate::findings::catalog;
-use crate::spf::eval::{MAX_DNS_TERMS, MAX_VOID_LOOKUPS};
+use crate::spf::limits::{MAX_DNS_TERMS, MAX_NAMES_PER_TERM, MAX_VOID_LOOKUPS};
 use crate::spf::record::{Mechanism, SpfRecord};
 
 /// The findings the section implies: one per problem the walk, the record
@@ -18,11 +24,13 @@ pub(super) fn findings(
     section: &SpfSection,
     graph: &Graph,
     totals: &Totals,
+    exp: Option<&ExpTarget>,
     domain: &str,
     max_nodes: usize,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let root = &section.tree;
+    let root_read = graph.records.get(&graph.root);
     let evidence = |domain: &str, record: Option<&String>| -> Vec<String> {
         record
             .iter()
@@ -34,6 +42,9 @@ pub(super) fn findings(
             catalog::SPF_DEPRECATED_RR_TYPE,
             format!("{domain} has a DNS record of type SPF (99); only TXT is used since RFC 7208"),
         ));
+    }
+    if let Some(read) = root_read.filter(|r| !r.sender_id.is_empty()) {
+        out.push(sender_id(domain, read));
     }
     match root.status {
         NodeStatus::Missing => {
@@ -74,6 +85,7 @@ pub(super) fn findings(
                 )
                 .with_evidence(evidence(domain, root.record.as_ref())),
             );
+            out.extend(size_findings(domain, root_read));
             return out;
         }
         NodeStatus::DnsError => {
@@ -251,20 +263,141 @@ pub(super) fn findings(
             ),
         ));
     }
-    if let Some(detail) = &root.detail {
-        out.push(Finding::new(
-            catalog::SPF_STRING_TOO_LONG,
-            format!("{domain}'s SPF record has {detail}; DNS allows at most {MAX_STRING}"),
-        ));
+    for (key, _) in &totals.order {
+        let Some(read) = graph.records.get(key) else {
+            continue;
+        };
+        for (term, hosts) in graph.mx_over_limit(read) {
+            out.push(Finding::new(
+                catalog::SPF_MX_TOO_MANY_HOSTS,
+                format!(
+                    "`{term}` in the SPF record of {key} names a domain with {hosts} MX hosts; \
+                     an mx term may look at no more than {MAX_NAMES_PER_TERM}, so receivers \
+                     return permerror when they reach it"
+                ),
+            ));
+        }
+        if let Some(detail) = read.parsed.as_ref().and_then(never_evaluated) {
+            out.push(
+                Finding::new(
+                    catalog::SPF_TERMS_AFTER_ALL,
+                    format!("in the SPF record of {key}, {detail}"),
+                )
+                .with_evidence(evidence(key, read.record.as_ref())),
+            );
+        }
     }
-    if record.len() > RECORD_SOFT_LIMIT {
-        out.push(Finding::new(
-            catalog::SPF_RECORD_TOO_LONG,
-            format!("{domain}'s SPF record is {} bytes long", record.len()),
-        ));
+    if let Some(exp) = exp {
+        out.push(
+            Finding::new(
+                catalog::SPF_EXP_UNUSABLE,
+                format!(
+                    "{} names {}, which has {}; receivers use their default explanation",
+                    exp.term,
+                    exp.target,
+                    match exp.records {
+                        0 => "no TXT record".to_string(),
+                        n => format!("{n} TXT records, where exactly one is needed"),
+                    }
+                ),
+            )
+            .with_fix(format!(
+                "Publish exactly one TXT record at {} with the text receivers should quote, \
+                 or remove {} from the record of {domain}.",
+                exp.target, exp.term
+            )),
+        );
     }
+    out.extend(size_findings(domain, root_read));
     out.extend(walk_limit(section, max_nodes, domain));
     out
+}
+
+/// The record's own size problems, which do not depend on its syntax.
+fn size_findings(domain: &str, read: Option<&Read>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(read) = read else {
+        return out;
+    };
+    if let Some(long) = read.long_string {
+        out.push(Finding::new(
+            catalog::SPF_STRING_TOO_LONG,
+            format!(
+                "{domain}'s SPF record has a character-string of {long} bytes; DNS allows at \
+                 most {MAX_STRING}"
+            ),
+        ));
+    }
+    let length = read.record.as_ref().map_or(0, String::len);
+    if length > RECORD_SOFT_LIMIT {
+        out.push(Finding::new(
+            catalog::SPF_RECORD_TOO_LONG,
+            format!("{domain}'s SPF record is {length} bytes long"),
+        ));
+    }
+    out
+}
+
+/// Sender ID records beside or instead of the SPF record.
+fn sender_id(domain: &str, read: &Read) -> Finding {
+    let alone = read.status == NodeStatus::Missing;
+    Finding::new(
+        catalog::SPF_SENDER_ID,
+        format!(
+            "{domain} publishes a Sender ID record ({}){}",
+            read.sender_id.join(" | "),
+            if alone {
+                " and no SPF record; receivers read only v=spf1 records"
+            } else {
+                " beside its SPF record; receivers ignore it"
+            }
+        ),
+    )
+    .with_fix(format!(
+        "Delete the TXT record{} at {domain} that start{} with spf2.0/{}",
+        if read.sender_id.len() == 1 { "" } else { "s" },
+        if read.sender_id.len() == 1 { "s" } else { "" },
+        if alone {
+            "; publish one v=spf1 record instead"
+        } else {
+            ""
+        }
+    ))
+    .with_evidence(
+        read.sender_id
+            .iter()
+            .map(|t| format!("{domain} TXT \"{t}\"")),
+    )
+}
+
+/// What evaluation never reaches (RFC 7208 §5.1, §6.1): mechanisms after
+/// `all`, and a `redirect=` beside an `all`.
+fn never_evaluated(record: &SpfRecord) -> Option<String> {
+    let all = record
+        .directives
+        .iter()
+        .position(|d| d.mechanism == Mechanism::All)?;
+    let after: Vec<&str> = record.directives[all + 1..]
+        .iter()
+        .map(|d| d.span.text.as_str())
+        .collect();
+    let all_term = &record.directives[all].span.text;
+    let mut parts = Vec::new();
+    if !after.is_empty() {
+        parts.push(format!(
+            "{} after `{all_term}` {} never tested",
+            after
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if after.len() == 1 { "is" } else { "are" }
+        ));
+    }
+    if let Some((_, span)) = &record.redirect {
+        parts.push(format!("`{}` is ignored beside `{all_term}`", span.text));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// `spf.walk_limit` when `--max-spf-nodes` cut the walk or the tree short.

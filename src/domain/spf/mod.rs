@@ -8,7 +8,10 @@
 //! lookups (a name that answers NXDOMAIN or no data for the types the term
 //! needs; for `a`, A and AAAA together count once), loops, include and
 //! redirect targets without a record, multiple records, and the record's
-//! ending (`+all`, `?all`, `~all`, none). It parses with the same strict
+//! ending (`+all`, `?all`, `~all`, none), mx terms naming more than 10
+//! hosts, terms after `all`, an `exp=` target without exactly one TXT
+//! record and Sender ID records. The limits are [`crate::spf::limits`],
+//! the evaluator's own. It parses with the same strict
 //! parser as the evaluator ([`crate::spf::record`]). Terms whose domain
 //! uses macros cannot be resolved without a message, so they are counted
 //! but not followed; the tree says so.
@@ -45,7 +48,7 @@ use hickory_proto::rr::RecordType;
 use serde::Serialize;
 use std::collections::HashSet;
 use tree::Shown;
-use walk::{Edge, Graph, crawl};
+use walk::{Edge, Graph, crawl, literal};
 
 mod cost;
 mod findings;
@@ -207,8 +210,42 @@ pub async fn check(cx: &AuditContext<'_>) -> Checked<SpfSection> {
     let totals = Totals::of(&graph);
     let tree = Shown::tree(&graph, &totals, max_nodes);
     let section = summarize(&graph, &totals, tree, type99_record);
-    let findings = findings(&section, &graph, &totals, &domain, max_nodes);
+    let exp = exp_target(cx.resolver, &graph).await;
+    let findings = findings(&section, &graph, &totals, exp.as_ref(), &domain, max_nodes);
     Checked { section, findings }
+}
+
+/// An `exp=` of the domain's own record whose domain holds no TXT record or
+/// several (RFC 7208 §6.2: receivers then use their default explanation).
+pub(super) struct ExpTarget {
+    /// The modifier as written.
+    term: String,
+    target: String,
+    /// TXT records found there.
+    records: usize,
+}
+
+/// Looks up the domain's own `exp=` target. Included records' `exp=` are
+/// never used (§6.2), a target with macros needs a message to expand, and
+/// a failed lookup leaves it unknown: none of these is judged.
+async fn exp_target(resolver: &Resolver, graph: &Graph) -> Option<ExpTarget> {
+    let record = graph.records.get(&graph.root)?.parsed.as_ref()?;
+    let (spec, span) = record.exp.as_ref()?;
+    let target = literal(spec)?;
+    let records = match crate::spf::eval::dns_name(&target) {
+        Some(name) => resolver
+            .lookup(&name, RecordType::TXT)
+            .await
+            .ok()?
+            .txt()
+            .len(),
+        None => 0,
+    };
+    (records != 1).then(|| ExpTarget {
+        term: span.text.clone(),
+        target,
+        records,
+    })
 }
 
 fn summarize(graph: &Graph, totals: &Totals, tree: Node, type99_record: bool) -> SpfSection {
@@ -262,14 +299,22 @@ fn effective_all(graph: &Graph) -> String {
     "none".into()
 }
 
-async fn fetch(resolver: &Resolver, domain: &str) -> Fetched {
+/// Fetches a domain's SPF record, and the Sender ID records (`spf2.0/…`,
+/// RFC 4406) published beside it.
+async fn fetch(resolver: &Resolver, domain: &str) -> (Fetched, Vec<String>) {
     let Some(name) = crate::spf::eval::dns_name(domain) else {
-        return Fetched::Missing;
+        return (Fetched::Missing, Vec::new());
     };
     let answer = match resolver.lookup(&name, RecordType::TXT).await {
         Ok(a) => a,
-        Err(e) => return Fetched::Failed(e),
+        Err(e) => return (Fetched::Failed(e), Vec::new()),
     };
+    let texts: Vec<Vec<u8>> = answer.txt().into_iter().map(|s| s.concat()).collect();
+    let sender_id = texts
+        .iter()
+        .filter(|t| t.len() > 7 && t[..7].eq_ignore_ascii_case(b"spf2.0/"))
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .collect();
     let mut records: Vec<(String, Vec<usize>)> = answer
         .txt()
         .into_iter()
@@ -282,12 +327,13 @@ async fn fetch(resolver: &Resolver, domain: &str) -> Fetched {
             )
         })
         .collect();
-    match records.len() {
+    let fetched = match records.len() {
         0 => Fetched::Missing,
         1 => {
             let (text, strings) = records.remove(0);
             Fetched::Record { text, strings }
         }
         _ => Fetched::Multiple(records.into_iter().map(|(t, _)| t).collect()),
-    }
+    };
+    (fetched, sender_id)
 }

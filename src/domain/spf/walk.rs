@@ -1,11 +1,14 @@
 //! The walk of the SPF tree: which records the audit fetches and which
-//! a, mx and exists targets it checks for void lookups (RFC 7208 §4.6.4).
+//! a, mx and exists targets it checks for void lookups and, for mx, for
+//! more MX hosts than a term may look at (RFC 7208 §4.6.4, judged by
+//! [`crate::spf::limits`] as `check_host()` judges them).
 //! Every distinct name is read once, one depth at a time, at most
 //! `--max-spf-nodes` records and as many void targets; a walk that had to
 //! leave some out is not `complete`.
 
 use super::{Fetched, MAX_STRING, NodeStatus, fetch};
-use crate::dns::{Answer, DnsError, Rcode, Resolver};
+use crate::dns::{Answer, DnsError, Resolver};
+use crate::spf::limits::{is_void, mx_hosts_over_limit};
 use crate::spf::macros::MacroString;
 use crate::spf::record::{Mechanism, SpfRecord};
 use futures_util::future::join_all;
@@ -51,6 +54,11 @@ pub(super) struct Read {
     pub(super) status: NodeStatus,
     pub(super) record: Option<String>,
     pub(super) detail: Option<String>,
+    /// The length of a character-string over 255 bytes, whether or not the
+    /// record parses: size and syntax are separate facts.
+    pub(super) long_string: Option<usize>,
+    /// Sender ID records (`spf2.0/…`) published beside or instead of SPF.
+    pub(super) sender_id: Vec<String>,
     pub(super) parsed: Option<SpfRecord>,
     /// The record's own DNS-querying terms.
     pub(super) own_lookups: usize,
@@ -66,8 +74,8 @@ pub(super) struct Read {
 pub(super) struct Graph {
     pub(super) root: String,
     pub(super) records: HashMap<String, Read>,
-    /// Checked targets: whether each is void.
-    void: HashMap<VoidTarget, bool>,
+    /// Checked targets: what each lookup found.
+    void: HashMap<VoidTarget, Looked>,
     /// No record or void target was left out for `--max-spf-nodes`.
     pub(super) complete: bool,
 }
@@ -80,11 +88,32 @@ impl Graph {
             .filter(|(_, target)| {
                 target
                     .as_ref()
-                    .is_some_and(|t| self.void.get(t).copied().unwrap_or(false))
+                    .and_then(|t| self.void.get(t))
+                    .is_some_and(|looked| looked.void)
             })
             .map(|(term, _)| term.clone())
             .collect()
     }
+
+    /// This record's mx terms whose domain has more MX hosts than a term
+    /// may look at, with the number of hosts.
+    pub(super) fn mx_over_limit(&self, read: &Read) -> Vec<(String, usize)> {
+        read.void_terms
+            .iter()
+            .filter_map(|(term, target)| {
+                let hosts = self.void.get(target.as_ref()?)?.mx_hosts_over?;
+                Some((term.clone(), hosts))
+            })
+            .collect()
+    }
+}
+
+/// What the lookup of an a, mx or exists target found.
+#[derive(Debug, Clone, Copy, Default)]
+struct Looked {
+    void: bool,
+    /// For mx: the number of hosts, when more than a term may look at.
+    mx_hosts_over: Option<usize>,
 }
 
 /// Reads the root's record and, one depth at a time, every record it
@@ -110,8 +139,8 @@ pub(super) async fn crawl(resolver: &Resolver, root: &str, max_nodes: usize) -> 
         );
         let voids = join_all(std::mem::take(&mut void_queue).into_iter().map(
             |target| async move {
-                let void = is_void(resolver, &target.0, target.1).await;
-                (target, void)
+                let looked = look(resolver, &target.0, target.1).await;
+                (target, looked)
             },
         ));
         let (reads, voids) = tokio::join!(reads, voids);
@@ -181,13 +210,17 @@ async fn read(resolver: &Resolver, domain: &str) -> Read {
         status: NodeStatus::Ok,
         record: None,
         detail: None,
+        long_string: None,
+        sender_id: Vec::new(),
         parsed: None,
         own_lookups: 0,
         edges: Vec::new(),
         redirect: None,
         void_terms: Vec::new(),
     };
-    let (text, strings) = match fetch(resolver, domain).await {
+    let (fetched, sender_id) = fetch(resolver, domain).await;
+    read.sender_id = sender_id;
+    let (text, strings) = match fetched {
         Fetched::Record { text, strings } => (text, strings),
         Fetched::Missing => {
             read.status = NodeStatus::Missing;
@@ -206,6 +239,7 @@ async fn read(resolver: &Resolver, domain: &str) -> Read {
     };
     read.record = Some(text.clone());
     if let Some(long) = strings.iter().find(|l| **l > MAX_STRING) {
+        read.long_string = Some(*long);
         read.detail = Some(format!("a character-string of {long} bytes"));
     }
     let record = match SpfRecord::parse(text.as_bytes()) {
@@ -256,7 +290,7 @@ async fn read(resolver: &Resolver, domain: &str) -> Read {
 }
 
 /// The domain a macro-free domain-spec names.
-fn literal(spec: &MacroString) -> Option<String> {
+pub(super) fn literal(spec: &MacroString) -> Option<String> {
     (!spec.text.contains('%')).then(|| spec.text.trim_end_matches('.').to_string())
 }
 
@@ -269,14 +303,18 @@ enum VoidKind {
     A,
 }
 
-/// Whether the term's lookup finds no such name or no data. A DNS failure
-/// is not void: the answer is unknown.
-async fn is_void(resolver: &Resolver, target: &str, kind: VoidKind) -> bool {
+/// Whether the term's lookup finds no such name or no data, and for mx
+/// whether it names more hosts than a term may look at. A DNS failure is
+/// neither: the answer is unknown.
+async fn look(resolver: &Resolver, target: &str, kind: VoidKind) -> Looked {
     let Some(name) = crate::spf::eval::dns_name(target) else {
-        return true;
+        return Looked {
+            void: true,
+            mx_hosts_over: None,
+        };
     };
-    let empty = |r: Result<Answer, DnsError>, rtype: RecordType| {
-        r.is_ok_and(|a| a.rcode == Rcode::NXDomain || a.is_empty_of(rtype))
+    let empty = |r: &Result<Answer, DnsError>, rtype: RecordType| {
+        r.as_ref().is_ok_and(|a| is_void(a, rtype))
     };
     match kind {
         VoidKind::Address => {
@@ -284,9 +322,21 @@ async fn is_void(resolver: &Resolver, target: &str, kind: VoidKind) -> bool {
                 resolver.lookup(&name, RecordType::A),
                 resolver.lookup(&name, RecordType::AAAA)
             );
-            empty(a, RecordType::A) && empty(aaaa, RecordType::AAAA)
+            Looked {
+                void: empty(&a, RecordType::A) && empty(&aaaa, RecordType::AAAA),
+                mx_hosts_over: None,
+            }
         }
-        VoidKind::Mx => empty(resolver.lookup(&name, RecordType::MX).await, RecordType::MX),
-        VoidKind::A => empty(resolver.lookup(&name, RecordType::A).await, RecordType::A),
+        VoidKind::Mx => {
+            let mx = resolver.lookup(&name, RecordType::MX).await;
+            Looked {
+                void: empty(&mx, RecordType::MX),
+                mx_hosts_over: mx.as_ref().ok().and_then(mx_hosts_over_limit),
+            }
+        }
+        VoidKind::A => Looked {
+            void: empty(&resolver.lookup(&name, RecordType::A).await, RecordType::A),
+            mx_hosts_over: None,
+        },
     }
 }

@@ -177,57 +177,65 @@ pub(super) async fn run(
     let own_result = match (&author_walk.stop, usable) {
         (Some(WalkStop::Dns { .. }), _) => DmarcResult::TempError,
         (Some(WalkStop::Unparsable { .. }), _) => DmarcResult::PermError,
+        (Some(WalkStop::Multiple { .. }), _) => DmarcResult::None,
         (None, None) => DmarcResult::None,
         (None, Some(_)) => combine(own_spf.result, own_dkim.result, true),
     };
     let mut result = own_result;
     let mut spf_result = own_spf.result;
     let mut policy = choice.map(|c| c.applied);
-    match &verdict {
-        Some(out) => {
-            let applies = out.record().is_some();
-            if applies != usable.is_some() {
-                notes.push(format!(
-                    "mailvet's reading of the DMARC records differs from mail-auth's ({}); the \
+    // Where mail-auth reads the records otherwise than RFC 9989 (several
+    // records at a name, a version not exactly DMARC1), its verdict rests
+    // on a record receivers discard: the result is this reading's.
+    if !author_walk.deviations.is_empty() {
+        notes.extend(author_walk.deviations.iter().cloned());
+    } else {
+        match &verdict {
+            Some(out) => {
+                let applies = out.record().is_some();
+                if applies != usable.is_some() {
+                    notes.push(format!(
+                        "mailvet's reading of the DMARC records differs from mail-auth's ({}); the \
                      result follows mail-auth.",
-                    if applies {
-                        "mail-auth applies a record"
-                    } else {
-                        "mail-auth applies none"
-                    }
-                ));
-            }
-            if applies {
-                // Without a record mail-auth repeats its overall error in
-                // each mechanism; the overall result says it once.
-                spf_result = DmarcResult::from_mail_auth(out.spf_result());
-                if spf_result != own_spf.result && usable.is_some() {
-                    notes.push(format!(
-                        "mail-auth's SPF alignment ({spf_result}) differs from mailvet's ({}); \
+                        if applies {
+                            "mail-auth applies a record"
+                        } else {
+                            "mail-auth applies none"
+                        }
+                    ));
+                }
+                if applies {
+                    // Without a record mail-auth repeats its overall error in
+                    // each mechanism; the overall result says it once.
+                    spf_result = DmarcResult::from_mail_auth(out.spf_result());
+                    if spf_result != own_spf.result && usable.is_some() {
+                        notes.push(format!(
+                            "mail-auth's SPF alignment ({spf_result}) differs from mailvet's ({}); \
                          the result follows mail-auth.",
-                        own_spf.result
-                    ));
-                }
-                let theirs = policy_of(&out.policy());
-                if policy.is_some_and(|p| p != theirs) {
-                    notes.push(format!(
-                        "mail-auth applies {theirs} where mailvet reads {}; the report follows \
+                            own_spf.result
+                        ));
+                    }
+                    let theirs = policy_of(&out.policy());
+                    if policy.is_some_and(|p| p != theirs) {
+                        notes.push(format!(
+                            "mail-auth applies {theirs} where mailvet reads {}; the report follows \
                          mail-auth.",
-                        policy.map_or("nothing", Policy::as_str)
-                    ));
+                            policy.map_or("nothing", Policy::as_str)
+                        ));
+                    }
+                    policy = Some(theirs);
+                    result = combine(spf_result, own_dkim.result, true);
+                } else {
+                    result = DmarcResult::from_mail_auth(&out.result());
+                    policy = None;
                 }
-                policy = Some(theirs);
-                result = combine(spf_result, own_dkim.result, true);
-            } else {
-                result = DmarcResult::from_mail_auth(&out.result());
-                policy = None;
             }
-        }
-        None => notes.push(
-            "mail-auth could not be asked (no stand-in message for this From domain); the \
+            None => notes.push(
+                "mail-auth could not be asked (no stand-in message for this From domain); the \
              result is mailvet's own reading."
-                .to_string(),
-        ),
+                    .to_string(),
+            ),
+        }
     }
 
     // The report.
@@ -401,14 +409,6 @@ pub(super) fn record_notes(
     notes: &mut Vec<String>,
 ) {
     let name = format!("_dmarc.{}", found.domain);
-    if found.dmarc1_count > 1 {
-        notes.push(format!(
-            "{name} holds {} v=DMARC1 records. RFC 9989 (§4.10) has receivers discard them all \
-             (the domain audit reports dmarc.multiple_records); mail-auth, like some receivers, \
-             applies the first that parses, and this evaluation follows it.",
-            found.dmarc1_count
-        ));
-    }
     if let Some(record) = record.filter(|r| !r.problems.is_empty()) {
         notes.push(format!(
             "The record at {name} does not parse strictly ({}); mail-auth applies it anyway, \
@@ -487,6 +487,11 @@ pub(super) fn reason(
             _ => format!("The DMARC record for {from} could not be used."),
         },
         DmarcResult::None => match &e.record {
+            _ if let Some(WalkStop::Multiple { query, texts }) = &walk.stop => format!(
+                "{query} holds {} v=DMARC1 records; RFC 9989 (§4.10 step 2) has receivers \
+                 discard them all, so no DMARC policy applies to {from}.",
+                texts.len()
+            ),
             Some(r) if !usable => format!(
                 "The record at {} has neither p= nor rua=, so receivers apply no DMARC \
                  processing to {from} (RFC 9989 §4.7).",

@@ -11,13 +11,18 @@
 //!   policy and the SPF side. It cannot be asked for the DKIM side (a
 //!   `DkimOutput` has no public constructor, and the what-if has no
 //!   signatures anyway), so DKIM alignment is decided here by the same rule.
+//!   Where mail-auth reads the records against RFC 9989 (see Discovery),
+//!   the result is this module's own reading instead.
 //! - **Discovery** (RFC 9989 §4.10, §4.10.1): `_dmarc.<From domain>`, then
 //!   the DNS tree walk up to the top-level label (at most eight queries,
 //!   stopping at `psd=y` or `psd=n`). The author's own record applies; else
-//!   the Organizational Domain's; else the highest one found. Records are
-//!   read as mail-auth reads them: at each name the first TXT record that
-//!   parses counts, a record that starts with `v=DMARC1` but does not parse
-//!   makes the result `permerror`, and a failed query makes it `temperror`.
+//!   the Organizational Domain's; else the highest one found. At each name
+//!   only records that start with `v=DMARC1` exactly count (§4.7); one that
+//!   does not parse makes the result `permerror`, a failed query
+//!   `temperror`; several are discarded (§4.10 step 2), which at the
+//!   author's own name leaves no policy (`none`). mail-auth applies the
+//!   first of several records and accepts `v=dmarc1`; where its reading
+//!   differs so, its verdict is overridden and a note says why.
 //!   The walk order and the Organizational Domain rule (§4.10.2) are the
 //!   records layer's ([`crate::records::dmarc`]), which also parses the applied
 //!   record strictly for the report.

@@ -233,8 +233,10 @@ fn mechanisms_follow_mail_auth() {
     );
 }
 
+// RFC 9989 §4.7 and §4.10 step 2: only records starting with v=DMARC1,
+// the value case-sensitive, are DMARC records; several are discarded.
 #[test]
-fn records_are_judged_as_mail_auth_judges_them() {
+fn records_are_judged_by_rfc_9989() {
     let texts = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     assert!(matches!(judge(&texts(&[])), Judged::Nothing));
     assert!(matches!(
@@ -246,6 +248,19 @@ fn records_are_judged_as_mail_auth_judges_them() {
         Judged::Unparsable(_)
     ));
     assert!(matches!(judge(&texts(&["hello"])), Judged::Nothing));
+    assert!(matches!(
+        judge(&texts(&["v=dmarc1; p=reject"])),
+        Judged::Nothing
+    ));
+    assert!(matches!(
+        judge(&texts(&["v=DMARC1; p=reject", "v=DMARC1; p=none"])),
+        Judged::Multiple(t) if t.len() == 2
+    ));
+    // A look-alike beside the record is not a second record.
+    assert!(matches!(
+        judge(&texts(&["v=dmarc1; p=none", "v=DMARC1; p=reject"])),
+        Judged::Record(_, t) if t == "v=DMARC1; p=reject"
+    ));
 }
 
 fn found(text: &str) -> Found {
@@ -253,7 +268,6 @@ fn found(text: &str) -> Found {
         domain: "example.com".into(),
         text: text.into(),
         record: mail_auth::dmarc::DmarcRecord::parse(text.as_bytes()).unwrap(),
-        dmarc1_count: 1,
     }
 }
 

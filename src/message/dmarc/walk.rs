@@ -1,8 +1,17 @@
-//! The DNS tree walk of RFC 9989 §4.10, read as mail-auth reads it: at each
-//! name the first TXT record that parses counts, a record that starts with
-//! `v=DMARC1` but does not parse stops the walk with `permerror`, a failed
-//! query with `temperror`; the walk stops at `psd=y` or `psd=n`. The order
-//! and the Organizational Domain rule (§4.10.2) are the domain audit's.
+//! The DNS tree walk of RFC 9989 §4.10: at each name only records that
+//! start with `v=DMARC1` exactly (§4.7: the value is case-sensitive) are
+//! DMARC records; one that does not parse stops the walk with `permerror`,
+//! a failed query with `temperror`; the walk stops at `psd=y` or `psd=n`.
+//! Two or more `v=DMARC1` records at a name are discarded (§4.10 step 2):
+//! at the author's own name that ends discovery with no policy, as the
+//! domain audit reads it, and at a parent the walk goes on. The order and
+//! the Organizational Domain rule (§4.10.2) are the domain audit's.
+//!
+//! mail-auth reads two things otherwise: it applies the first of several
+//! records, and it accepts `v=dmarc1` in any case. Where its reading
+//! differs from this one at a name the walk asked, the walk records why
+//! ([`Walk::deviations`]), and the evaluation follows RFC 9989, not
+//! mail-auth.
 
 use crate::dns::{DnsError, Rcode, Resolver};
 use crate::records::dmarc::{self as audit, Psd, StepOutcome, WalkStep};
@@ -16,8 +25,6 @@ pub(super) struct Found {
     pub(super) domain: String,
     pub(super) text: String,
     pub(super) record: mail_auth::dmarc::DmarcRecord,
-    /// TXT records at the name that start with `v=DMARC1`.
-    pub(super) dmarc1_count: usize,
 }
 
 /// Why a walk stopped without an answer.
@@ -32,6 +39,12 @@ pub(super) enum WalkStop {
         query: String,
         text: String,
     },
+    /// Several `v=DMARC1` records at the author's own name: receivers
+    /// discard them, and no policy applies (RFC 9989 §4.10 step 2).
+    Multiple {
+        query: String,
+        texts: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -40,6 +53,9 @@ pub(super) struct Walk {
     /// Longest name first.
     pub(super) found: Vec<Found>,
     pub(super) stop: Option<WalkStop>,
+    /// Where mail-auth would read the records of a name asked otherwise,
+    /// one sentence each.
+    pub(super) deviations: Vec<String>,
 }
 
 impl Walk {
@@ -62,28 +78,44 @@ pub(super) fn psd_of(record: &mail_auth::dmarc::DmarcRecord) -> Psd {
     }
 }
 
-/// What one `_dmarc` TXT set holds for mail-auth: its parser is handed the
-/// records in order and the first that parses wins; without one, the last
-/// record's error decides (not DMARC → nothing, DMARC that does not parse
-/// → an error).
+/// What one `_dmarc` TXT set holds (RFC 9989 §4.10 step 2): the records
+/// that start with `v=DMARC1` exactly; one is parsed (by mail-auth's
+/// parser, whose record the evaluation uses), several are discarded.
 pub(super) enum Judged {
     Nothing,
     Record(Box<mail_auth::dmarc::DmarcRecord>, String),
     Unparsable(String),
+    Multiple(Vec<String>),
 }
 
 pub(super) fn judge(texts: &[String]) -> Judged {
-    let mut last = Judged::Nothing;
-    for text in texts {
-        match mail_auth::dmarc::DmarcRecord::parse(text.as_bytes()) {
-            Ok(record) => return Judged::Record(Box::new(record), text.clone()),
-            Err(mail_auth::Error::Dns(mail_auth::DnsError::InvalidRecordType)) => {
-                last = Judged::Nothing
-            }
-            Err(_) => last = Judged::Unparsable(text.clone()),
-        }
+    let dmarc1: Vec<&String> = texts.iter().filter(|t| audit::is_dmarc1(t)).collect();
+    match dmarc1.as_slice() {
+        [] => Judged::Nothing,
+        [one] => match mail_auth::dmarc::DmarcRecord::parse(one.as_bytes()) {
+            Ok(record) => Judged::Record(Box::new(record), (*one).clone()),
+            Err(_) => Judged::Unparsable((*one).clone()),
+        },
+        many => Judged::Multiple(many.iter().map(|t| (*t).clone()).collect()),
     }
-    last
+}
+
+/// The records of a set that are not DMARC records by RFC 9989 §4.7 but
+/// that mail-auth reads as DMARC (`v=dmarc1`, say).
+fn read_only_by_mail_auth(texts: &[String]) -> Vec<String> {
+    texts
+        .iter()
+        .filter(|t| !audit::is_dmarc1(t))
+        .filter(|t| {
+            !matches!(
+                mail_auth::dmarc::DmarcRecord::parse(t.as_bytes()),
+                Err(mail_auth::Error::Dns(
+                    mail_auth::DnsError::InvalidRecordType
+                ))
+            )
+        })
+        .cloned()
+        .collect()
 }
 
 /// The DNS tree walk from `start` (RFC 9989 §4.10): its own name, then the
@@ -106,28 +138,24 @@ pub(super) async fn tree_walk(resolver: &Resolver, start: &str) -> Walk {
                 return walk;
             }
         };
-        let dmarc1: Vec<String> = set
-            .texts
-            .iter()
-            .filter(|t| audit::is_dmarc1(t))
-            .cloned()
-            .collect();
+        let ignored = read_only_by_mail_auth(&set.texts);
+        if let Some(text) = ignored.first() {
+            walk.deviations.push(format!(
+                "{query} holds `{text}`, whose version is not exactly v=DMARC1 (RFC 9989 §4.7 \
+                 writes the value case-sensitively), so receivers following RFC 9989 ignore \
+                 it; mail-auth reads it as DMARC. This evaluation ignores it."
+            ));
+        }
+        let is_start = walk.steps.is_empty();
         match judge(&set.texts) {
             Judged::Record(record, text) => {
-                // All v=DMARC1 records at the name are shown, so a report
-                // can tell when there were several.
-                let shown = if dmarc1.is_empty() {
-                    vec![text.clone()]
-                } else {
-                    dmarc1.clone()
-                };
-                walk.steps.push(step(&query, StepOutcome::Record, shown));
+                walk.steps
+                    .push(step(&query, StepOutcome::Record, vec![text.clone()]));
                 let stop = psd_of(&record) != Psd::Unspecified;
                 walk.found.push(Found {
                     domain,
                     text,
                     record: *record,
-                    dmarc1_count: dmarc1.len(),
                 });
                 if stop {
                     return walk;
@@ -139,13 +167,32 @@ pub(super) async fn tree_walk(resolver: &Resolver, start: &str) -> Walk {
                 walk.stop = Some(WalkStop::Unparsable { query, text });
                 return walk;
             }
+            Judged::Multiple(texts) => {
+                walk.steps
+                    .push(step(&query, StepOutcome::MultipleRecords, texts.clone()));
+                walk.deviations.push(format!(
+                    "{query} holds {} v=DMARC1 records: RFC 9989 (§4.10 step 2) has receivers \
+                     discard them all{}; mail-auth would apply the first. This evaluation \
+                     discards them.",
+                    texts.len(),
+                    if is_start {
+                        ", so no DMARC policy applies"
+                    } else {
+                        " and walk on"
+                    }
+                ));
+                if is_start {
+                    walk.stop = Some(WalkStop::Multiple { query, texts });
+                    return walk;
+                }
+            }
             Judged::Nothing => {
                 let outcome = if set.nxdomain {
                     StepOutcome::Nxdomain
                 } else {
                     StepOutcome::NoRecord
                 };
-                walk.steps.push(step(&query, outcome, dmarc1));
+                walk.steps.push(step(&query, outcome, ignored));
             }
         }
     }
@@ -169,7 +216,7 @@ pub(super) fn org_from_walk(walk: &Walk, domain: &str) -> Result<String, String>
             "the TXT query for {query} failed ({error}), so the organizational domain of \
              {domain} is unknown"
         )),
-        Some(WalkStop::Unparsable { .. }) => Ok(domain.to_string()),
+        Some(WalkStop::Unparsable { .. } | WalkStop::Multiple { .. }) => Ok(domain.to_string()),
         None => Ok(walk.organizational_domain(domain)),
     }
 }

@@ -91,18 +91,6 @@ fn bad_values_name_their_tag() {
         bad_tags("v=DMARC1; p=none; adkim=x"),
         [Some("adkim".to_string())]
     );
-    assert_eq!(
-        bad_tags("v=DMARC1; p=none; pct=150"),
-        [Some("pct".to_string())]
-    );
-    assert_eq!(
-        bad_tags("v=DMARC1; p=none; pct=-1"),
-        [Some("pct".to_string())]
-    );
-    assert_eq!(
-        bad_tags("v=DMARC1; p=none; ri=soon"),
-        [Some("ri".to_string())]
-    );
     assert_eq!(bad_tags("v=DMARC1; p=none; fo=2"), [Some("fo".to_string())]);
     assert_eq!(
         bad_tags("v=DMARC1; p=none; t=maybe"),
@@ -218,4 +206,31 @@ fn t_y_applies_one_step_less() {
     assert_eq!(Policy::Reject.one_step_less(), Policy::Quarantine);
     assert_eq!(Policy::Quarantine.one_step_less(), Policy::None);
     assert_eq!(Policy::None.one_step_less(), Policy::None);
+}
+
+// RFC 7489 §6.3: a tag other than v and p with an invalid value is ignored
+// and the rest of the record applies; RFC 9989 removed pct, ri and rf, so
+// no receiver voids a record for them.
+#[test]
+fn an_invalid_historic_tag_is_ignored_and_the_record_stands() {
+    for (text, tag) in [
+        ("v=DMARC1; p=reject; pct=150", "pct"),
+        ("v=DMARC1; p=reject; pct=-1", "pct"),
+        ("v=DMARC1; p=reject; pct=abc", "pct"),
+        ("v=DMARC1; p=reject; pct=", "pct"),
+        ("v=DMARC1; p=reject; ri=abc", "ri"),
+        ("v=DMARC1; p=reject; rf=afrf:%%", "rf"),
+    ] {
+        let record = ok(text);
+        assert_eq!(record.p, Some(Policy::Reject), "{text}");
+        assert_eq!((record.pct, record.ri), (None, None), "{text}");
+        assert!(record.rf.is_empty(), "{text}");
+        let ignored: Vec<&str> = record.ignored_tags.iter().map(|t| t.tag.as_str()).collect();
+        assert_eq!(ignored, [tag], "{text}");
+    }
+    // The other tags stay strict: an RFC 9989 receiver may void the record.
+    assert_eq!(
+        bad_tags("v=DMARC1; p=none; adkim=x"),
+        [Some("adkim".to_string())]
+    );
 }

@@ -72,6 +72,16 @@ impl Rules {
     };
 }
 
+/// The zone a case lays over the server's answers (its `overlay` file,
+/// relative to the package root), or none.
+pub fn overlay(path: Option<&str>) -> Vec<mailvet::dns::zone::Zone> {
+    path.map(|p| {
+        let zone = mailvet::dns::zone::Zone::load(std::path::Path::new(p));
+        vec![zone.unwrap_or_else(|e| panic!("{p}: {e}"))]
+    })
+    .unwrap_or_default()
+}
+
 /// Reads a cases file (a JSON array), relative to the package root.
 pub fn read<More: DeserializeOwned>(path: &str) -> Vec<Case<More>> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));

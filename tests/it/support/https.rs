@@ -1,9 +1,10 @@
 //! A real HTTPS server for the tests: the MTA-STS policy hosts of the
 //! fixtures (fixtures/audit/mta-sts.zone), on 127.0.0.1 at a random port.
 //!
-//! At start it makes a throwaway test CA and one server certificate, signed
-//! by it, for `mta-sts.<case>.mta-sts.test` of every case in [`CASES`]
-//! except `badcert`, whose name the certificate deliberately lacks. Tests
+//! At start it makes a throwaway test CA (support/ca.rs) and one server
+//! certificate, signed by it, for `mta-sts.<case>.mta-sts.test` of every
+//! case in [`CASES`] except `badcert`, whose name the certificate
+//! deliberately lacks. Tests
 //! pass [`TestHttps::ca_pem`] as the audit's extra trust anchors and
 //! [`TestHttps::port`] as its HTTPS port; the policy hosts resolve to
 //! loopback through the test DNS server, so tests also allow private
@@ -15,16 +16,12 @@
 //! body over 64 KiB sent chunked, or no answer at all. The server counts
 //! the TCP connections it accepts, so a test can prove none was made.
 
+use super::ca::{TestCa, Validity, server_config};
 use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -53,6 +50,9 @@ pub const CASES: &[&str] = &[
     "invalid",
     "testing",
     "uncovered",
+    "tlsfail",
+    "tlssilent",
+    "tlstesting",
 ];
 
 /// The zone the fixture domains live in.
@@ -126,44 +126,16 @@ impl Drop for TestHttps {
 /// A test CA and a server configuration whose certificate names every
 /// case's policy host but badcert's.
 fn certificates() -> (Vec<u8>, rustls::ServerConfig) {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "mailvet test CA");
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("CA key"))
-        .expect("CA certificate");
-
+    let ca = TestCa::new("mailvet test CA");
     let names: Vec<String> = CASES
         .iter()
         .filter(|case| **case != "badcert")
         .map(|case| format!("mta-sts.{case}.{ZONE_ORIGIN}"))
         .collect();
-    let mut params = CertificateParams::new(names).expect("server params");
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "mailvet test policy hosts");
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let key = KeyPair::generate().expect("server key");
-    let cert = params.signed_by(&key, &ca).expect("server certificate");
-
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )
-        .expect("server TLS config");
+    let leaf = ca.leaf("mailvet test policy hosts", &names, Validity::days(-1, 90));
+    let mut config = server_config(leaf);
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    (ca.pem().into_bytes(), config)
+    (ca.pem(), config)
 }
 
 /// The policy of the good cases, for the domain `domain`.
@@ -193,7 +165,7 @@ async fn respond(request: Request<Incoming>) -> Response<TestBody> {
         );
     }
     match case {
-        "healthy" | "badcert" => reply(
+        "healthy" | "badcert" | "tlsfail" | "tlssilent" => reply(
             StatusCode::OK,
             "text/plain",
             TestBody::full(policy(&domain, "enforce")),
@@ -205,7 +177,7 @@ async fn respond(request: Request<Incoming>) -> Response<TestBody> {
                 "version: STSv1\nmode: enforce\nmx: mx1.{domain}\nmax_age: 86400\n"
             )),
         ),
-        "testing" => reply(
+        "testing" | "tlstesting" => reply(
             StatusCode::OK,
             "text/plain",
             TestBody::full(policy(&domain, "testing")),

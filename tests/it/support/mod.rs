@@ -15,10 +15,12 @@
 
 pub mod api;
 pub mod audit_cases;
+pub mod ca;
 pub mod https;
 pub mod listening;
 pub mod postgres;
 pub mod raw;
+pub mod smtp;
 pub mod store;
 
 use async_trait::async_trait;
