@@ -41,6 +41,9 @@
 //!   difference a `--zone` change would make.
 //! - [`render`] — reports as text for people, and as JUnit XML, SARIF and
 //!   GitHub Actions annotations for CI.
+//! - [`smtp`] — the test inbox's SMTP receiver: one message per one-time
+//!   address, reported on with its real envelope and saved through the
+//!   store; never relays. Session loop, limits, STARTTLS.
 //! - [`http`] — the axum server: routes, problem+json errors, limits.
 //! - [`cli`] — subcommands, flags and exit codes; clap lives only here.
 //!
@@ -59,6 +62,7 @@ pub mod message;
 pub mod records;
 pub mod render;
 pub mod reports;
+pub mod smtp;
 pub mod spf;
 pub mod store;
 pub mod untrusted;

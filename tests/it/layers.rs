@@ -21,6 +21,7 @@ const LAYERS: &[&[&str]] = &[
     &["reports"],
     &["check"],
     &["render"],
+    &["smtp"],
     &["http"],
     &["cli"],
 ];
