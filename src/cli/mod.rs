@@ -24,6 +24,7 @@ pub mod envelope;
 pub mod message;
 pub mod output;
 pub mod serve;
+pub mod smtp;
 pub mod spf;
 pub mod store;
 pub mod values;
