@@ -19,6 +19,7 @@ pub mod https;
 pub mod listening;
 pub mod postgres;
 pub mod raw;
+pub mod smtp;
 pub mod store;
 
 use async_trait::async_trait;
