@@ -36,6 +36,18 @@ const KEY: &str = "contract-key-0123456789abcdef";
 /// Documented answers no request can provoke, with the reason.
 const UNREACHABLE: &[(&str, u16, &str)] = &[
     (
+        "createInbox",
+        504,
+        "making an address is one insert on the store, which answers in milliseconds here; \
+         only a database stalled past the request timeout would make it 504",
+    ),
+    (
+        "getInbox",
+        504,
+        "an address is read with at most two row reads on the store, which answer in \
+         milliseconds here; only a database stalled past the request timeout would make it 504",
+    ),
+    (
         "getSavedReport",
         504,
         "a saved report is one row read from the store, which answers in milliseconds here; \
@@ -558,6 +570,7 @@ async fn every_operation_answers_as_the_contract_says() {
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let dns = TestDns::start(&paths).await;
     let https = TestHttps::start().await;
+    let store = crate::support::store::scratch().await;
     let state = AppState {
         audit: AuditOptions {
             allow_private_fetch: true,
@@ -571,10 +584,8 @@ async fn every_operation_answers_as_the_contract_says() {
             rate_limit: 0,
             ..ServiceConfig::default()
         },
-        ..AppState::new(
-            layer(&dns, Duration::from_millis(400)),
-            crate::support::store::scratch().await,
-        )
+        inbox: Some(support::smtp::settings()),
+        ..AppState::new(layer(&dns, Duration::from_millis(400)), store.clone())
     };
     let server = Running::start(state).await;
 
@@ -585,6 +596,7 @@ async fn every_operation_answers_as_the_contract_says() {
     batches(&contract, &server).await;
     messages(&contract, &server).await;
     dmarc(&contract, &server).await;
+    inboxes(&contract, &server, &dns, store).await;
     server.stop().await;
 
     keys(&contract, &dns).await;
@@ -1019,6 +1031,53 @@ async fn saved_reports(c: &Contract, s: &Running, body: Vec<u8>) {
         .await;
 }
 
+/// A test address made, waiting, its message delivered over SMTP by a
+/// receiver on the same store, then received with its report.
+async fn inboxes(c: &Contract, s: &Running, dns: &TestDns, store: mailvet::store::Store) {
+    let response = s.request(Method::POST, "/v1/inboxes").send().await.unwrap();
+    let location = response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let made = c.expect("createInbox", response, 201, None).await;
+    let token = made["token"].as_str().unwrap().to_string();
+    assert_eq!(location, format!("/v1/inboxes/{token}"));
+    assert_eq!(made["links"]["json"], location);
+    assert_eq!(made["links"]["html"], format!("/inboxes/{token}"));
+    assert_eq!(made["status"], "waiting");
+    let waiting = c
+        .expect("getInbox", s.get(&location).await, 200, None)
+        .await;
+    assert_eq!(waiting, made);
+
+    let inbox =
+        support::smtp::TestInbox::start(dns, store, mailvet::smtp::SmtpLimits::default()).await;
+    let (mut client, _) = inbox.connect().await;
+    assert_eq!(client.command("EHLO mail.msg.test").await.code, 250);
+    assert_eq!(
+        client.command("MAIL FROM:<bounce@msg.test>").await.code,
+        250
+    );
+    let address = made["address"].as_str().unwrap();
+    assert_eq!(
+        client.command(&format!("RCPT TO:<{address}>")).await.code,
+        250
+    );
+    let delivered = client.data(&eml("msg-test-newsletter.eml")).await;
+    assert_eq!(delivered.code, 250, "{delivered:?}");
+    let received = c
+        .expect("getInbox", s.get(&location).await, 200, None)
+        .await;
+    assert_eq!(received["status"], "received");
+    assert_eq!(received["report"]["smtp"]["helo"], "mail.msg.test");
+
+    let unknown = s.get(&format!("/v1/inboxes/{NO_SUCH_REPORT}")).await;
+    c.expect("getInbox", unknown, 404, Some("not-found")).await;
+    let not_a_token = s.get("/v1/inboxes/..%2Fetc%2Fpasswd").await;
+    c.expect("getInbox", not_a_token, 404, Some("not-found"))
+        .await;
+}
+
 async fn dmarc(c: &Contract, s: &Running) {
     let id = "evaluateDmarc";
     let ok = [
@@ -1091,16 +1150,30 @@ async fn each_v1_operation(s: &Running) -> Vec<(&'static str, reqwest::Response)
                 .await
                 .unwrap(),
         ),
+        (
+            "createInbox",
+            s.request(Method::POST, "/v1/inboxes").send().await.unwrap(),
+        ),
+        (
+            "getInbox",
+            s.get(&format!("/v1/inboxes/{NO_SUCH_REPORT}")).await,
+        ),
     ]
 }
 
 /// A well-formed id no report has.
 const NO_SUCH_REPORT: &str = "0123456789abcdef0123456789abcdef";
 
-/// Operations of [`each_v1_operation`] that read or delete a saved report
-/// and so answer 404 for [`NO_SUCH_REPORT`] once past the guards.
-fn on_no_such_report(id: &str) -> bool {
-    matches!(id, "getSavedReport" | "deleteSavedReport")
+/// The 404 problem an operation of [`each_v1_operation`] answers once
+/// past the guards, on a server without a test inbox: those that read or
+/// delete a saved report or read a test address find nothing for
+/// [`NO_SUCH_REPORT`], and no test address is made.
+fn not_found_kind(id: &str) -> Option<&'static str> {
+    match id {
+        "getSavedReport" | "deleteSavedReport" | "getInbox" => Some("not-found"),
+        "createInbox" => Some("inbox-disabled"),
+        _ => None,
+    }
 }
 
 async fn keys(c: &Contract, dns: &TestDns) {
@@ -1246,6 +1319,11 @@ async fn overload_and_timeouts(c: &Contract) {
             "deleteSavedReport",
             s.request(Method::DELETE, &format!("/v1/reports/{NO_SUCH_REPORT}")),
         ),
+        ("createInbox", s.request(Method::POST, "/v1/inboxes")),
+        (
+            "getInbox",
+            s.request(Method::GET, &format!("/v1/inboxes/{NO_SUCH_REPORT}")),
+        ),
     ];
     for (id, request) in requests {
         let response = request
@@ -1273,8 +1351,8 @@ async fn overload_and_timeouts(c: &Contract) {
     for (id, response) in each_v1_operation(&s).await {
         if id == "listFindings" {
             c.expect(id, response, 200, None).await;
-        } else if on_no_such_report(id) {
-            c.expect(id, response, 404, Some("not-found")).await;
+        } else if let Some(kind) = not_found_kind(id) {
+            c.expect(id, response, 404, Some(kind)).await;
         } else if id == "auditDomains" {
             // A batch answers what it finished by its deadline: here
             // nothing, so the domain is marked timed out, not a 504.
@@ -1332,8 +1410,8 @@ async fn answers_over_the_size_cap(c: &Contract, dns: &TestDns) {
     })
     .await;
     for (id, response) in each_v1_operation(&s).await {
-        if on_no_such_report(id) {
-            c.expect(id, response, 404, Some("not-found")).await;
+        if let Some(kind) = not_found_kind(id) {
+            c.expect(id, response, 404, Some(kind)).await;
         } else {
             c.expect(id, response, 422, Some("response-too-large"))
                 .await;
@@ -1341,6 +1419,30 @@ async fn answers_over_the_size_cap(c: &Contract, dns: &TestDns) {
     }
     let large = s.get(&format!("/v1/reports/{}", saved.id)).await;
     c.expect("getSavedReport", large, 422, Some("response-too-large"))
+        .await;
+    s.stop().await;
+
+    let store = crate::support::store::scratch().await;
+    let token = mailvet::store::InboxToken::generate().unwrap();
+    store
+        .create_inbox(&token, "t-x@inbox.test", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let s = Running::start(AppState {
+        service: ServiceConfig {
+            max_response_size: 64,
+            rate_limit: 0,
+            ..ServiceConfig::default()
+        },
+        inbox: Some(support::smtp::settings()),
+        ..AppState::new(layer(dns, Duration::from_millis(400)), store)
+    })
+    .await;
+    let made = s.request(Method::POST, "/v1/inboxes").send().await.unwrap();
+    c.expect("createInbox", made, 422, Some("response-too-large"))
+        .await;
+    let read = s.get(&format!("/v1/inboxes/{token}")).await;
+    c.expect("getInbox", read, 422, Some("response-too-large"))
         .await;
     s.stop().await;
 }
@@ -1394,7 +1496,12 @@ fn the_router_serves_exactly_the_documented_operations() {
             op.id
         );
         let responses = &doc["paths"][&op.path][op.method.to_ascii_lowercase()]["responses"];
-        let success = if op.method == "DELETE" { "204" } else { "200" };
+        // 204 for a delete, 201 for what only creates, 200 otherwise.
+        let success = match (op.method.as_str(), op.id.as_str()) {
+            ("DELETE", _) => "204",
+            (_, "createInbox") => "201",
+            _ => "200",
+        };
         for code in [success, "405"] {
             assert!(
                 responses.get(code).is_some(),
