@@ -15,6 +15,7 @@ use crate::dns::Dns;
 use crate::message::limits::MessageLimits;
 use crate::records::name::DomainName;
 use crate::smtp::address::InboxSettings;
+use crate::smtp::proxy::Network;
 use crate::smtp::tls::{self, Certificate};
 use crate::smtp::{self, Receiver, SmtpLimits};
 use crate::store::Store;
@@ -66,6 +67,20 @@ pub struct SmtpArgs {
         requires = "smtp_cert"
     )]
     pub smtp_key: Option<PathBuf>,
+
+    /// Trust PROXY protocol headers (v1 and v2) from peers in this
+    /// network, e.g. a load balancer's 10.0.0.0/8 (repeatable;
+    /// comma-separated in the environment). Such a peer must send one;
+    /// the client address it names is the envelope IP and what
+    /// per-client limits count. A PROXY header from any other peer is
+    /// refused.
+    #[arg(
+        long = "smtp-proxy-from",
+        value_name = "CIDR",
+        env = "MAILVET_SMTP_PROXY_FROM",
+        value_delimiter = ','
+    )]
+    pub smtp_proxy_from: Vec<Network>,
 
     /// SMTP sessions at once from one client (IPv4 address, IPv6 /64);
     /// more are answered 421.
@@ -166,6 +181,7 @@ impl SmtpArgs {
         receiver.message_limits = message_limits;
         receiver.authserv_id = authserv_id.to_string();
         receiver.tls = Some(tls);
+        receiver.proxy_from = self.smtp_proxy_from.clone();
         Ok(Some((listen, receiver)))
     }
 }

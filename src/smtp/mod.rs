@@ -21,11 +21,13 @@
 //! - [`reply`] — every reply the receiver sends.
 //! - [`delivery`] — the `Received:` header, the report and the claim.
 //! - [`tls`] — STARTTLS: the certificate and what a session negotiated.
+//! - [`proxy`] — PROXY protocol headers from trusted balancers.
 //! - [`transcript`] — the commands and replies a report carries.
 
 pub mod address;
 pub mod admission;
 pub mod delivery;
+pub mod proxy;
 pub mod reply;
 pub mod session;
 pub mod tls;
@@ -44,6 +46,7 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use wire::Conn;
 
 /// The receiver's limits (`mailvet serve --smtp-…` flags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +105,8 @@ pub struct Receiver {
     pub authserv_id: String,
     /// STARTTLS is offered when set.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Peers that must open with a PROXY header (`--smtp-proxy-from`).
+    pub proxy_from: Vec<proxy::Network>,
     admission: Arc<Admission>,
     memory: Arc<Semaphore>,
 }
@@ -119,6 +124,7 @@ impl Receiver {
             message_limits: MessageLimits::default(),
             authserv_id: "mailvet".into(),
             tls: None,
+            proxy_from: Vec::new(),
             admission: Admission::new(admission_limits(&SmtpLimits::default())),
             memory: wire::memory_budget(DEFAULT_MEMORY),
         }
@@ -188,10 +194,35 @@ pub async fn serve_on(
     Ok(())
 }
 
-/// One connection: admission, then the session.
-async fn connection(receiver: &Receiver, mut stream: TcpStream, peer: SocketAddr) {
+/// One connection: the PROXY header from a trusted balancer, admission,
+/// then the session.
+async fn connection(receiver: &Receiver, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
-    let client = peer.ip();
+    let mut conn: Conn = BufReader::new(Box::new(stream));
+    let mut client = peer.ip();
+    if receiver
+        .proxy_from
+        .iter()
+        .any(|net| net.contains(peer.ip()))
+    {
+        let header = tokio::time::timeout(
+            receiver.limits.command_timeout,
+            proxy::read_header(&mut conn),
+        )
+        .await;
+        match header {
+            Ok(Ok(named)) => client = named.unwrap_or(client),
+            Ok(Err(error)) => {
+                tracing::warn!(%peer, %error, "smtp: refused a trusted peer's connection");
+                refuse(&mut conn, &reply::proxy_refused()).await;
+                return;
+            }
+            Err(_) => {
+                refuse(&mut conn, &reply::timeout()).await;
+                return;
+            }
+        }
+    }
     let admitted = match receiver.admission.enter(client) {
         Ok(admitted) => admitted,
         Err(refused) => {
@@ -199,9 +230,16 @@ async fn connection(receiver: &Receiver, mut stream: TcpStream, peer: SocketAddr
                 Refused::ClientSessions => reply::too_many_sessions(),
                 Refused::Busy => reply::busy(),
             };
-            let _ = stream.write_all(&answer.wire()).await;
+            refuse(&mut conn, &answer).await;
             return;
         }
     };
-    session::run(receiver, admitted, client, BufReader::new(Box::new(stream))).await;
+    session::run(receiver, admitted, client, conn).await;
+}
+
+/// Answers a connection that gets no session.
+async fn refuse(conn: &mut Conn, answer: &reply::Reply) {
+    let stream = conn.get_mut();
+    let _ = stream.write_all(&answer.wire()).await;
+    let _ = stream.flush().await;
 }

@@ -200,6 +200,15 @@ pub fn shutting_down() -> Reply {
     Reply::new(421, "4.3.2", "shutting down; try again later")
 }
 
+/// A PROXY header where none is taken, or a bad one from a trusted peer.
+pub fn proxy_refused() -> Reply {
+    Reply::new(
+        421,
+        "4.7.0",
+        "PROXY protocol header refused; closing the connection",
+    )
+}
+
 pub fn line_too_long() -> Reply {
     Reply::new(500, "5.5.6", "line too long")
 }

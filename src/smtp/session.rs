@@ -17,7 +17,8 @@
 //! minutes; ours are shorter), else `421 4.4.2` and close. After
 //! STARTTLS whatever the client sent past the command in the clear is
 //! dropped (RFC 3207 §4.2 forbids sending it) and the session starts
-//! over, HELO included (§4.2 again).
+//! over, HELO included (§4.2 again). A PROXY header sent here (by a peer
+//! not trusted to send one) is refused with `421` and the session ends.
 
 use super::Receiver;
 use super::admission::Admitted;
@@ -143,6 +144,12 @@ impl Session<'_> {
     }
 
     async fn command(&mut self, line: &[u8]) -> Next {
+        if line.starts_with(b"PROXY ") {
+            // Only a trusted peer's header, read before the greeting,
+            // may name the client. (A version 2 header ends in QUIT, and
+            // is answered as such.)
+            return Next::Reply(reply::proxy_refused());
+        }
         let request = match Request::parse(&mut line.iter()) {
             Ok(request) => request,
             Err(error) => return Next::Reply(parse_error(&error)),

@@ -6,7 +6,8 @@
 //! gives with the same envelope, plus what only the receiver saw; every
 //! refusal (a relay attempt, an unknown or used address, an oversized
 //! message, too many bad commands, too many sessions or messages, a
-//! silent client) gets its exact reply and leaves nothing stored.
+//! silent client) gets its exact reply and leaves nothing stored. Behind
+//! a balancer, the client a trusted PROXY header names is the one judged.
 
 use crate::on_both_back_ends;
 use crate::support;
@@ -18,14 +19,16 @@ use mailvet::message::Clock;
 use mailvet::message::envelope::Envelope;
 use mailvet::message::limits::MessageLimits;
 use mailvet::message::report::{MessageRequest, report};
-use mailvet::smtp::SmtpLimits;
 use mailvet::smtp::tls::{self, Certificate};
+use mailvet::smtp::{SmtpLimits, proxy};
 use std::sync::Arc;
 use std::time::Duration;
 use support::TestDns;
 use support::smtp::{INBOX_DOMAIN, SmtpClient, TestInbox};
 use support::store::{Backend, TempDir, TestDatabase};
 
+/// The sending host of msg.test: in its SPF record, PTR mail.msg.test.
+const SENDER_IP: &str = "192.0.2.10";
 const HELO: &str = "mail.msg.test";
 const BOUNCE: &str = "bounce@msg.test";
 
@@ -380,4 +383,101 @@ async fn starttls_is_offered_and_recorded() {
 #[test]
 fn a_self_signed_certificate_is_made_without_files() {
     assert!(tls::server_config(Certificate::SelfSigned { host: INBOX_DOMAIN }).is_ok());
+}
+
+/// A receiver behind a balancer on 127.0.0.1, which it trusts to send
+/// PROXY headers.
+async fn behind_a_balancer(dns: &TestDns, store: mailvet::store::Store) -> TestInbox {
+    TestInbox::start_with(dns, store, |mut receiver| {
+        receiver.proxy_from = vec!["127.0.0.0/8".parse().unwrap()];
+        receiver
+    })
+    .await
+}
+
+async fn a_proxied_message_is_judged_by_the_client_the_header_names(db: TestDatabase) {
+    let (message, dns) = signed_newsletter().await;
+    let inbox = behind_a_balancer(&dns, db.open().await).await;
+    let (token, address) = inbox.new_address().await;
+    let header = proxy::v2_header(SENDER_IP.parse().unwrap(), "198.51.100.25".parse().unwrap());
+    let (mut client, greeting) = SmtpClient::connect_with(inbox.smtp, &header).await;
+    assert_eq!(greeting.code, 220, "{greeting:?}");
+    open_transaction(&mut client, &address).await;
+    assert_eq!(client.data(&message).await.status(), "250 2.0.0");
+
+    let saved = &inbox.inbox(&token).await["report"];
+    assert_eq!(saved["smtp"]["client_ip"], SENDER_IP);
+    assert!(
+        saved["smtp"]["received"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("([{SENDER_IP}])"))
+    );
+    let direct = serde_json::to_value(
+        report(
+            &dns.layer(),
+            &MessageRequest {
+                raw: message,
+                envelope: Envelope {
+                    ip: Some(SENDER_IP.parse().unwrap()),
+                    helo: Some(HELO.into()),
+                    mail_from: Some(BOUNCE.into()),
+                },
+                bulk: None,
+                authserv_id: "mailvet".into(),
+                clock: Clock::system(),
+                limits: MessageLimits::default(),
+            },
+            false,
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    for path in [
+        "/spf/result",
+        "/dkim/0/result",
+        "/dmarc/result",
+        "/iprev/result",
+        "/verdict",
+    ] {
+        assert_eq!(saved.pointer(path), direct.pointer(path), "{path}");
+    }
+    assert_eq!(
+        saved["spf"]["result"], "pass",
+        "192.0.2.10 is in msg.test's SPF"
+    );
+    assert_eq!(saved["dmarc"]["result"], "pass");
+}
+
+on_both_back_ends!(a_proxied_message_is_judged_by_the_client_the_header_names);
+
+#[tokio::test]
+async fn proxy_headers_come_from_trusted_peers_only() {
+    let dns = fixture_dns().await;
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let trusting = behind_a_balancer(&dns, db.open().await).await;
+
+    // Version 1 names the client too.
+    let (mut client, greeting) = SmtpClient::connect_with(
+        trusting.smtp,
+        b"PROXY TCP4 192.0.2.10 198.51.100.25 49152 25\r\n",
+    )
+    .await;
+    assert_eq!(greeting.code, 220);
+    assert_eq!(client.command("QUIT").await.code, 221);
+    // A trusted peer must send one.
+    let (mut client, refused) = SmtpClient::connect_with(trusting.smtp, b"EHLO x\r\n").await;
+    assert_eq!(refused.status(), "421 4.7.0", "{refused:?}");
+    assert_eq!(client.reply().await.code, 0, "closed");
+
+    // Anyone else may not.
+    let plain = TestInbox::start(&dns, db.open().await, SmtpLimits::default()).await;
+    let (mut client, greeting) = plain.connect().await;
+    assert_eq!(greeting.code, 220);
+    let forged = client
+        .command("PROXY TCP4 192.0.2.10 198.51.100.25 49152 25")
+        .await;
+    assert_eq!(forged.status(), "421 4.7.0", "{forged:?}");
+    assert_eq!(client.reply().await.code, 0, "closed");
 }

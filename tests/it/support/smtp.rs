@@ -112,10 +112,18 @@ pub struct SmtpClient {
 
 impl SmtpClient {
     pub async fn connect(addr: SocketAddr) -> (SmtpClient, Reply) {
+        SmtpClient::connect_with(addr, b"").await
+    }
+
+    /// Connects and sends `first` (a PROXY header) before the greeting.
+    pub async fn connect_with(addr: SocketAddr, first: &[u8]) -> (SmtpClient, Reply) {
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         let mut client = SmtpClient {
             conn: BufReader::new(Box::new(stream)),
         };
+        if !first.is_empty() {
+            client.write(first).await;
+        }
         let greeting = client.reply().await;
         (client, greeting)
     }
