@@ -217,3 +217,15 @@ fn execute(cli: Cli) -> Result<ExitCode, UsageError> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap checks the flags of every subcommand (unique names, the
+    /// flags a `requires` names exist) only when a command line is
+    /// parsed in a debug build; this does it for all of them at once.
+    #[test]
+    fn every_subcommand_s_flags_are_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -37,7 +37,7 @@ pub struct SmtpArgs {
         env = "MAILVET_SMTP",
         requires = "inbox_domain"
     )]
-    pub listen: Option<SocketAddr>,
+    pub smtp_listen: Option<SocketAddr>,
 
     /// The domain of the one-time test addresses t-<token>@DOMAIN; its
     /// MX must point at the --smtp receiver. Enables POST /v1/inboxes.
@@ -146,7 +146,7 @@ impl SmtpArgs {
         message_limits: MessageLimits,
         authserv_id: &str,
     ) -> Result<Option<(SocketAddr, Receiver)>, UsageError> {
-        let Some(listen) = self.listen else {
+        let Some(listen) = self.smtp_listen else {
             return Ok(None);
         };
         let inbox = self
