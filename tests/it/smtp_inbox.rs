@@ -7,7 +7,9 @@
 //! refusal (a relay attempt, an unknown or used address, an oversized
 //! message, too many bad commands, too many sessions or messages, a
 //! silent client) gets its exact reply and leaves nothing stored. Behind
-//! a balancer, the client a trusted PROXY header names is the one judged.
+//! a balancer, the client a trusted PROXY header names is the one judged;
+//! 100 sessions at once all arrive; replicas sharing a database receive
+//! each other's addresses.
 
 use crate::on_both_back_ends;
 use crate::support;
@@ -480,4 +482,54 @@ async fn proxy_headers_come_from_trusted_peers_only() {
         .await;
     assert_eq!(forged.status(), "421 4.7.0", "{forged:?}");
     assert_eq!(client.reply().await.code, 0, "closed");
+}
+
+/// Replicas sharing a database: an address made through one is received
+/// by the other's receiver, and its report read back through the first.
+async fn an_address_made_by_one_replica_is_received_by_another(db: TestDatabase) {
+    let dns = fixture_dns().await;
+    let one = TestInbox::start(&dns, db.open().await, SmtpLimits::default()).await;
+    let two = TestInbox::start(&dns, db.open().await, SmtpLimits::default()).await;
+    let (token, address) = one.new_address().await;
+    let (mut client, _) = two.connect().await;
+    open_transaction(&mut client, &address).await;
+    assert_eq!(client.data(tiny_message()).await.status(), "250 2.0.0");
+    let shown = one.inbox(&token).await;
+    assert_eq!(shown["status"], "received");
+    assert_eq!(shown["report"]["smtp"]["rcpt_to"], address.as_str());
+}
+
+on_both_back_ends!(an_address_made_by_one_replica_is_received_by_another);
+
+/// 100 sessions at once, from 100 clients a balancer names, each
+/// delivering to its own address: every one is answered and stored.
+#[tokio::test]
+async fn a_hundred_sessions_at_once() {
+    let dns = fixture_dns().await;
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let inbox = Arc::new(behind_a_balancer(&dns, db.open().await).await);
+    let mut addresses = Vec::new();
+    for _ in 0..100 {
+        addresses.push(inbox.new_address().await);
+    }
+    let mut sessions = tokio::task::JoinSet::new();
+    for (i, (token, address)) in addresses.into_iter().enumerate() {
+        let inbox = Arc::clone(&inbox);
+        sessions.spawn(async move {
+            let source = format!("198.51.100.{}", i + 1);
+            let header = proxy::v2_header(source.parse().unwrap(), "203.0.113.25".parse().unwrap());
+            let (mut client, greeting) = SmtpClient::connect_with(inbox.smtp, &header).await;
+            assert_eq!(greeting.code, 220, "{greeting:?}");
+            open_transaction(&mut client, &address).await;
+            let done = client.data(tiny_message()).await;
+            assert_eq!(done.status(), "250 2.0.0", "{done:?}");
+            (token, source)
+        });
+    }
+    while let Some(done) = sessions.join_next().await {
+        let (token, source) = done.unwrap();
+        let shown = inbox.inbox(&token).await;
+        assert_eq!(shown["report"]["smtp"]["client_ip"], source.as_str());
+    }
+    assert_eq!(db.count("message_reports").await, 100);
 }
