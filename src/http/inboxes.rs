@@ -7,7 +7,9 @@
 //! its one message arrives or it expires, then `received` or `expired`),
 //! `expires_at` (RFC 3339, UTC), `received_at` once received, the saved
 //! report (as `GET /v1/reports/{id}` shows it) while that report is kept,
-//! and `links` to its page (`/inboxes/{token}`) and its JSON. The token
+//! and `links` to its page (`/inboxes/{token}`) and its JSON. With
+//! `keep_raw=true` the message's raw bytes are kept beside its report
+//! (otherwise they are dropped once reported on). The token
 //! is the only key: whoever holds it may read the report. A server
 //! started without `--inbox-domain` makes no addresses (404
 //! `/problems/inbox-disabled`) but still answers for those another
@@ -15,14 +17,15 @@
 //! [`crate::smtp`].
 
 use super::AppState;
+use super::extract::{ApiQuery, QueryParams, serde_query};
 use super::problem::{Problem, ProblemType};
 use super::saved::{self, SavedReport, rfc3339};
 use crate::store::{Inbox, InboxStatus, InboxToken};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A test address as the API shows it.
 #[derive(Debug, Serialize)]
@@ -72,8 +75,26 @@ fn json_link(token: &InboxToken) -> String {
     format!("/v1/inboxes/{token}")
 }
 
+/// `POST /v1/inboxes?keep_raw=true`: the raw message is kept beside its
+/// report (for `--report-retention`), as with `POST /v1/messages`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct InboxParams {
+    #[serde(default)]
+    keep_raw: bool,
+}
+
+impl QueryParams for InboxParams {
+    fn from_uri(uri: &Uri) -> Result<Self, Problem> {
+        serde_query(uri)
+    }
+}
+
 /// `POST /v1/inboxes`: 201 with the new address and its `Location`.
-pub(super) async fn create(State(state): State<AppState>) -> Result<Response, Problem> {
+pub(super) async fn create(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<InboxParams>,
+) -> Result<Response, Problem> {
     let Some(settings) = &state.inbox else {
         return Err(Problem::new(
             ProblemType::InboxDisabled,
@@ -84,7 +105,12 @@ pub(super) async fn create(State(state): State<AppState>) -> Result<Response, Pr
     let token = InboxToken::generate().map_err(saved::unavailable)?;
     let inbox = state
         .store
-        .create_inbox(&token, &settings.address(&token), settings.ttl)
+        .create_inbox(
+            &token,
+            &settings.address(&token),
+            settings.ttl,
+            params.keep_raw,
+        )
         .await
         .map_err(saved::unavailable)?;
     Ok((

@@ -13,7 +13,9 @@
 //!
 //! The report is saved only through the token's claim: a second message,
 //! an expired token or a lost race saves nothing and is refused with
-//! `550 5.1.1`. The raw message is dropped once the report is made.
+//! `550 5.1.1`. The raw message is dropped once the report is made,
+//! unless the address was made with `keep_raw`: then it is saved as
+//! delivered (with the `Received:` header) beside the report.
 
 use super::Receiver;
 use super::reply::{self, Reply};
@@ -38,6 +40,9 @@ pub struct Arrival {
     /// `""` for the null reverse-path.
     pub mail_from: String,
     pub token: InboxToken,
+    /// Keep the message (as delivered, `Received:` first) beside its
+    /// report.
+    pub keep_raw: bool,
     pub tls: Option<TlsInfo>,
     pub transcript: Transcript,
     pub connected: Instant,
@@ -75,6 +80,7 @@ pub async fn deliver(receiver: &Receiver, arrival: Arrival) -> Reply {
     raw.extend_from_slice(received.as_bytes());
     raw.extend_from_slice(&arrival.message);
     drop(arrival.message);
+    let kept = arrival.keep_raw.then(|| raw.clone());
     let request = MessageRequest {
         raw,
         envelope: Envelope {
@@ -120,7 +126,7 @@ pub async fn deliver(receiver: &Receiver, arrival: Arrival) -> Reply {
     };
     match receiver
         .store
-        .claim_inbox(&arrival.token, &value, None)
+        .claim_inbox(&arrival.token, &value, kept.as_deref())
         .await
     {
         Ok(Claim::Accepted(saved)) => Reply::new(
@@ -186,6 +192,7 @@ mod tests {
             esmtp,
             mail_from: "bounce@msg.test".into(),
             token: InboxToken::generate().unwrap(),
+            keep_raw: false,
             tls: tls.then(|| TlsInfo {
                 version: "TLSv1_3".into(),
                 cipher: "TLS13_AES_128_GCM_SHA256".into(),

@@ -43,7 +43,8 @@ struct Session<'r> {
     helo: Option<(String, bool)>,
     tls: Option<TlsInfo>,
     mail_from: Option<String>,
-    rcpt: Option<InboxToken>,
+    /// The test address and whether it keeps the raw message.
+    rcpt: Option<(InboxToken, bool)>,
     bad_commands: u32,
     transcript: Transcript,
 }
@@ -243,7 +244,7 @@ impl Session<'_> {
         match self.receiver.store.inbox(&token).await {
             Ok(Some(inbox)) => match inbox.status {
                 InboxStatus::Waiting => {
-                    self.rcpt = Some(token);
+                    self.rcpt = Some((token, inbox.keep_raw));
                     reply::recipient_ok()
                 }
                 InboxStatus::Received { .. } => reply::already_received(),
@@ -300,7 +301,7 @@ impl Session<'_> {
             Ok(Ok(Body::NoRoom)) => return reply::no_room(),
             Ok(Ok(Body::Message(message, held))) => (message, held),
         };
-        let (Some((helo, esmtp)), Some(mail_from), Some(token)) =
+        let (Some((helo, esmtp)), Some(mail_from), Some((token, keep_raw))) =
             (self.helo.clone(), self.mail_from.clone(), self.rcpt)
         else {
             return reply::out_of_sequence("need MAIL FROM and RCPT TO first");
@@ -312,6 +313,7 @@ impl Session<'_> {
             esmtp,
             mail_from,
             token,
+            keep_raw,
             tls: self.tls.clone(),
             transcript: self.transcript.clone(),
             connected: self.connected,

@@ -1071,6 +1071,21 @@ async fn inboxes(c: &Contract, s: &Running, dns: &TestDns, store: mailvet::store
     assert_eq!(received["status"], "received");
     assert_eq!(received["report"]["smtp"]["helo"], "mail.msg.test");
 
+    let keeping = s
+        .request(Method::POST, "/v1/inboxes?keep_raw=true")
+        .send()
+        .await
+        .unwrap();
+    c.expect("createInbox", keeping, 201, None).await;
+    for bad in ["?keep_raw=maybe", "?save=true"] {
+        let response = s
+            .request(Method::POST, &format!("/v1/inboxes{bad}"))
+            .send()
+            .await
+            .unwrap();
+        c.expect("createInbox", response, 400, Some("invalid-request"))
+            .await;
+    }
     let unknown = s.get(&format!("/v1/inboxes/{NO_SUCH_REPORT}")).await;
     c.expect("getInbox", unknown, 404, Some("not-found")).await;
     let not_a_token = s.get("/v1/inboxes/..%2Fetc%2Fpasswd").await;
@@ -1425,7 +1440,7 @@ async fn answers_over_the_size_cap(c: &Contract, dns: &TestDns) {
     let store = crate::support::store::scratch().await;
     let token = mailvet::store::InboxToken::generate().unwrap();
     store
-        .create_inbox(&token, "t-x@inbox.test", Duration::from_secs(60))
+        .create_inbox(&token, "t-x@inbox.test", Duration::from_secs(60), false)
         .await
         .unwrap();
     let s = Running::start(AppState {

@@ -173,6 +173,24 @@ async fn a_test_message_is_reported_with_its_real_envelope(db: TestDatabase) {
     let refused = again.command(&format!("RCPT TO:<{address}>")).await;
     assert_eq!(refused.status(), "550 5.1.1", "{refused:?}");
     assert_eq!(db.count("message_reports").await, 1);
+    let id = saved["id"].as_str().unwrap().parse().unwrap();
+    let store = db.open().await;
+    assert_eq!(
+        store.raw_message(&id).await.unwrap(),
+        None,
+        "not kept unless asked"
+    );
+
+    // With keep_raw the message is kept as delivered.
+    let (token, address) = inbox.new_address_with("?keep_raw=true").await;
+    let (mut client, _) = inbox.connect().await;
+    open_transaction(&mut client, &address).await;
+    assert_eq!(client.data(&message).await.status(), "250 2.0.0");
+    let saved = &inbox.inbox(&token).await["report"];
+    let id = saved["id"].as_str().unwrap().parse().unwrap();
+    let kept = store.raw_message(&id).await.unwrap().unwrap();
+    let received = saved["smtp"]["received"].as_str().unwrap();
+    assert_eq!(kept, [received.as_bytes(), &message].concat());
 }
 
 on_both_back_ends!(a_test_message_is_reported_with_its_real_envelope);
@@ -502,7 +520,10 @@ async fn an_address_made_by_one_replica_is_received_by_another(db: TestDatabase)
 on_both_back_ends!(an_address_made_by_one_replica_is_received_by_another);
 
 /// 100 sessions at once, from 100 clients a balancer names, each
-/// delivering to its own address: every one is answered and stored.
+/// delivering to its own address: every one is stored. A reply of 4xx
+/// (the store busier than its wait allows on a loaded machine) is
+/// retried as a sending MTA's queue would, a few times; no session is
+/// refused outright.
 #[tokio::test]
 async fn a_hundred_sessions_at_once() {
     let dns = fixture_dns().await;
@@ -518,12 +539,27 @@ async fn a_hundred_sessions_at_once() {
         sessions.spawn(async move {
             let source = format!("198.51.100.{}", i + 1);
             let header = proxy::v2_header(source.parse().unwrap(), "203.0.113.25".parse().unwrap());
-            let (mut client, greeting) = SmtpClient::connect_with(inbox.smtp, &header).await;
-            assert_eq!(greeting.code, 220, "{greeting:?}");
-            open_transaction(&mut client, &address).await;
-            let done = client.data(tiny_message()).await;
-            assert_eq!(done.status(), "250 2.0.0", "{done:?}");
-            (token, source)
+            for _attempt in 0..5 {
+                let (mut client, greeting) = SmtpClient::connect_with(inbox.smtp, &header).await;
+                assert_eq!(greeting.code, 220, "{greeting:?}");
+                assert_eq!(client.command(&format!("EHLO {HELO}")).await.code, 250);
+                assert_eq!(
+                    client.command(&format!("MAIL FROM:<{BOUNCE}>")).await.code,
+                    250
+                );
+                let rcpt = client.command(&format!("RCPT TO:<{address}>")).await;
+                let done = if rcpt.code == 250 {
+                    client.data(tiny_message()).await
+                } else {
+                    rcpt
+                };
+                match done.code {
+                    250 => return (token, source),
+                    400..=499 => tokio::time::sleep(Duration::from_millis(500)).await,
+                    _ => panic!("{source}: {done:?}"),
+                }
+            }
+            panic!("{source}: still refused after five attempts")
         });
     }
     while let Some(done) = sessions.join_next().await {

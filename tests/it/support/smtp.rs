@@ -65,7 +65,12 @@ impl TestInbox {
 
     /// A new test address through `POST /v1/inboxes`: (token, address).
     pub async fn new_address(&self) -> (String, String) {
-        let request = axum::http::Request::post("/v1/inboxes")
+        self.new_address_with("").await
+    }
+
+    /// The same with a query string (`?keep_raw=true`).
+    pub async fn new_address_with(&self, query: &str) -> (String, String) {
+        let request = axum::http::Request::post(format!("/v1/inboxes{query}"))
             .body(axum::body::Body::empty())
             .unwrap();
         let (status, _, body) = super::api::call(self.api.clone(), request).await;
