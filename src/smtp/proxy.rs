@@ -186,32 +186,29 @@ async fn version_2(conn: &mut Conn) -> Result<Option<IpAddr>, ProxyError> {
         _ => return Err(ProxyError::Malformed("a command other than LOCAL or PROXY")),
     }
     match family >> 4 {
-        0x1 => {
-            let octets: [u8; 4] = body
-                .get(..4)
-                .and_then(|b| b.try_into().ok())
-                .ok_or(ProxyError::Malformed("too short for IPv4 addresses"))?;
-            if body.len() < 12 {
-                return Err(ProxyError::Malformed("too short for IPv4 addresses"));
-            }
-            Ok(Some(IpAddr::V4(Ipv4Addr::from(octets))))
-        }
-        0x2 => {
-            let octets: [u8; 16] = body
-                .get(..16)
-                .and_then(|b| b.try_into().ok())
-                .ok_or(ProxyError::Malformed("too short for IPv6 addresses"))?;
-            if body.len() < 36 {
-                return Err(ProxyError::Malformed("too short for IPv6 addresses"));
-            }
-            Ok(Some(IpAddr::V6(Ipv6Addr::from(octets))))
-        }
+        0x1 => source::<4>(&body).map(|octets| Some(IpAddr::V4(Ipv4Addr::from(octets)))),
+        0x2 => source::<16>(&body).map(|octets| Some(IpAddr::V6(Ipv6Addr::from(octets)))),
         // AF_UNSPEC: no address to take, as with LOCAL.
         0x0 => Ok(None),
         _ => Err(ProxyError::Malformed(
             "an address family other than IPv4 or IPv6",
         )),
     }
+}
+
+/// The source address of a TCP body of `N`-byte addresses: source,
+/// destination, then two ports.
+fn source<const N: usize>(body: &[u8]) -> Result<[u8; N], ProxyError> {
+    if body.len() < 2 * N + 4 {
+        return Err(ProxyError::Malformed(
+            "too short for the addresses of its family",
+        ));
+    }
+    body.get(..N)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(ProxyError::Malformed(
+            "too short for the addresses of its family",
+        ))
 }
 
 /// A version 2 PROXY header for a TCP connection from `source` (a test

@@ -981,6 +981,14 @@ Message-ID: <1@msg.test>\r\n\r\nHello\r\n";
     saved_reports(c, s, body).await;
 }
 
+/// The `Location` of a 201.
+fn location(response: &reqwest::Response) -> String {
+    response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
 /// `save=true`, then the saved report read back, deleted, and gone.
 async fn saved_reports(c: &Contract, s: &Running, body: Vec<u8>) {
     let query = "?ip=192.0.2.10&helo=mail.msg.test&mail_from=bounce%40msg.test";
@@ -991,10 +999,7 @@ async fn saved_reports(c: &Contract, s: &Running, body: Vec<u8>) {
             body.clone(),
         )
         .await;
-    let location = response.headers()[header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let location = location(&response);
     let saved = c.expect("verifyMessage", response, 201, None).await;
     let id = saved["id"].as_str().unwrap().to_string();
     assert_eq!(location, format!("/v1/reports/{id}"));
@@ -1035,10 +1040,7 @@ async fn saved_reports(c: &Contract, s: &Running, body: Vec<u8>) {
 /// receiver on the same store, then received with its report.
 async fn inboxes(c: &Contract, s: &Running, dns: &TestDns, store: mailvet::store::Store) {
     let response = s.request(Method::POST, "/v1/inboxes").send().await.unwrap();
-    let location = response.headers()[header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let location = location(&response);
     let made = c.expect("createInbox", response, 201, None).await;
     let token = made["token"].as_str().unwrap().to_string();
     assert_eq!(location, format!("/v1/inboxes/{token}"));
@@ -1408,6 +1410,24 @@ async fn slow_bodies(c: &Contract, dns: &TestDns) {
     s.stop().await;
 }
 
+/// A server whose answers may be 64 bytes at most.
+async fn capped(
+    dns: &TestDns,
+    store: mailvet::store::Store,
+    inbox: Option<mailvet::smtp::address::InboxSettings>,
+) -> Running {
+    Running::start(AppState {
+        service: ServiceConfig {
+            max_response_size: 64,
+            rate_limit: 0,
+            ..ServiceConfig::default()
+        },
+        inbox,
+        ..AppState::new(layer(dns, Duration::from_millis(400)), store)
+    })
+    .await
+}
+
 /// 422 for every report over the answer size cap (a few bytes here).
 async fn answers_over_the_size_cap(c: &Contract, dns: &TestDns) {
     let store = crate::support::store::scratch().await;
@@ -1415,15 +1435,7 @@ async fn answers_over_the_size_cap(c: &Contract, dns: &TestDns) {
         .save_report(&json!({"summary": "a report larger than the cap"}), None)
         .await
         .unwrap();
-    let s = Running::start(AppState {
-        service: ServiceConfig {
-            max_response_size: 64,
-            rate_limit: 0,
-            ..ServiceConfig::default()
-        },
-        ..AppState::new(layer(dns, Duration::from_millis(400)), store)
-    })
-    .await;
+    let s = capped(dns, store, None).await;
     for (id, response) in each_v1_operation(&s).await {
         if let Some(kind) = not_found_kind(id) {
             c.expect(id, response, 404, Some(kind)).await;
@@ -1443,16 +1455,7 @@ async fn answers_over_the_size_cap(c: &Contract, dns: &TestDns) {
         .create_inbox(&token, "t-x@inbox.test", Duration::from_secs(60), false)
         .await
         .unwrap();
-    let s = Running::start(AppState {
-        service: ServiceConfig {
-            max_response_size: 64,
-            rate_limit: 0,
-            ..ServiceConfig::default()
-        },
-        inbox: Some(support::smtp::settings()),
-        ..AppState::new(layer(dns, Duration::from_millis(400)), store)
-    })
-    .await;
+    let s = capped(dns, store, Some(support::smtp::settings())).await;
     let made = s.request(Method::POST, "/v1/inboxes").send().await.unwrap();
     c.expect("createInbox", made, 422, Some("response-too-large"))
         .await;

@@ -70,9 +70,32 @@ fn tiny_message() -> &'static [u8] {
     b"From: <news@msg.test>\r\nTo: <ann@example.net>\r\nSubject: hi\r\n\r\nhello\r\n"
 }
 
+/// The report `mailvet message` gives `message` with the envelope the
+/// tests send with, from `ip`.
+async fn message_report(dns: &TestDns, message: &[u8], ip: &str) -> serde_json::Value {
+    let request = MessageRequest {
+        raw: message.to_vec(),
+        envelope: Envelope {
+            ip: Some(ip.parse().unwrap()),
+            helo: Some(HELO.into()),
+            mail_from: Some(BOUNCE.into()),
+        },
+        bulk: None,
+        authserv_id: "mailvet".into(),
+        clock: Clock::system(),
+        limits: MessageLimits::default(),
+    };
+    serde_json::to_value(report(&dns.layer(), &request, false).await.unwrap()).unwrap()
+}
+
 /// EHLO, MAIL FROM and RCPT TO, each accepted.
 async fn open_transaction(client: &mut SmtpClient, address: &str) {
     assert_eq!(client.command(&format!("EHLO {HELO}")).await.code, 250);
+    open_transaction_after_ehlo(client, address).await;
+}
+
+/// MAIL FROM and RCPT TO, each accepted.
+async fn open_transaction_after_ehlo(client: &mut SmtpClient, address: &str) {
     let mail = client.command(&format!("MAIL FROM:<{BOUNCE}>")).await;
     assert_eq!(mail.status(), "250 2.1.0", "{mail:?}");
     let rcpt = client.command(&format!("RCPT TO:<{address}>")).await;
@@ -125,25 +148,7 @@ async fn a_test_message_is_reported_with_its_real_envelope(db: TestDatabase) {
     );
 
     // The same verdicts as the message report with that envelope.
-    let direct = report(
-        &dns.layer(),
-        &MessageRequest {
-            raw: message.clone(),
-            envelope: Envelope {
-                ip: Some("127.0.0.1".parse().unwrap()),
-                helo: Some(HELO.into()),
-                mail_from: Some(BOUNCE.into()),
-            },
-            bulk: None,
-            authserv_id: "mailvet".into(),
-            clock: Clock::system(),
-            limits: MessageLimits::default(),
-        },
-        false,
-    )
-    .await
-    .unwrap();
-    let direct = serde_json::to_value(&direct).unwrap();
+    let direct = message_report(&dns, &message, "127.0.0.1").await;
     for path in [
         "/verdict",
         "/spf/result",
@@ -262,14 +267,7 @@ async fn oversized_messages_are_refused_and_not_stored() {
         .command(&format!("MAIL FROM:<{BOUNCE}> SIZE=5000"))
         .await;
     assert_eq!(declared.status(), "552 5.3.4", "{declared:?}");
-    assert_eq!(
-        client.command(&format!("MAIL FROM:<{BOUNCE}>")).await.code,
-        250
-    );
-    assert_eq!(
-        client.command(&format!("RCPT TO:<{address}>")).await.code,
-        250
-    );
+    open_transaction_after_ehlo(&mut client, &address).await;
     let mut big = tiny_message().to_vec();
     big.extend(std::iter::repeat_n(b"0123456789012345678901234567890123456789\r\n", 60).flatten());
     let refused = client.data(&big).await;
@@ -281,17 +279,6 @@ async fn oversized_messages_are_refused_and_not_stored() {
     open_transaction_after_ehlo(&mut client, &address).await;
     assert_eq!(client.data(tiny_message()).await.status(), "250 2.0.0");
     assert_eq!(inbox.inbox(&token).await["status"], "received");
-}
-
-async fn open_transaction_after_ehlo(client: &mut SmtpClient, address: &str) {
-    assert_eq!(
-        client.command(&format!("MAIL FROM:<{BOUNCE}>")).await.code,
-        250
-    );
-    assert_eq!(
-        client.command(&format!("RCPT TO:<{address}>")).await.code,
-        250
-    );
 }
 
 #[tokio::test]
@@ -433,27 +420,7 @@ async fn a_proxied_message_is_judged_by_the_client_the_header_names(db: TestData
             .unwrap()
             .contains(&format!("([{SENDER_IP}])"))
     );
-    let direct = serde_json::to_value(
-        report(
-            &dns.layer(),
-            &MessageRequest {
-                raw: message,
-                envelope: Envelope {
-                    ip: Some(SENDER_IP.parse().unwrap()),
-                    helo: Some(HELO.into()),
-                    mail_from: Some(BOUNCE.into()),
-                },
-                bulk: None,
-                authserv_id: "mailvet".into(),
-                clock: Clock::system(),
-                limits: MessageLimits::default(),
-            },
-            false,
-        )
-        .await
-        .unwrap(),
-    )
-    .unwrap();
+    let direct = message_report(&dns, &message, SENDER_IP).await;
     for path in [
         "/spf/result",
         "/dkim/0/result",
