@@ -192,6 +192,14 @@ pub fn too_many_errors() -> Reply {
     Reply::new(421, "4.7.0", "too many errors; closing the connection")
 }
 
+pub fn too_many_commands() -> Reply {
+    Reply::new(
+        421,
+        "4.7.0",
+        "too many commands in one session; closing the connection",
+    )
+}
+
 pub fn timeout() -> Reply {
     Reply::new(421, "4.4.2", "timeout; closing the connection")
 }

@@ -14,7 +14,8 @@
 //! past `max_bad_commands` the session gets `421` and is closed. Each
 //! command must arrive within `command_timeout` and the whole DATA
 //! section within `data_timeout` (RFC 5321 §4.5.3.2 gives 5 and 10
-//! minutes; ours are shorter), else `421 4.4.2` and close. After
+//! minutes; ours are shorter), else `421 4.4.2` and close; past
+//! [`MAX_COMMANDS`] commands the session gets `421` too. After
 //! STARTTLS whatever the client sent past the command in the clear is
 //! dropped (RFC 3207 §4.2 forbids sending it) and the session starts
 //! over, HELO included (§4.2 again). A PROXY header sent here (by a peer
@@ -49,6 +50,11 @@ struct Session<'r> {
     transcript: Transcript,
 }
 
+/// Most commands one session may send, good or bad: a client looping on
+/// NOOP or RSET would otherwise hold its session (and one of its
+/// client's slots) forever, a minute at a time.
+pub const MAX_COMMANDS: u32 = 1000;
+
 /// What a command leads to beyond its reply.
 enum Next {
     Reply(Reply),
@@ -71,6 +77,7 @@ pub async fn run(receiver: &Receiver, admitted: Admitted, client: IpAddr, conn: 
         bad_commands: 0,
         transcript: Transcript::default(),
     };
+    let mut commands = 0u32;
     let mut conn = conn;
     let greeting = reply::greeting(&receiver.hostname);
     if session.send(&mut conn, &greeting).await.is_err() {
@@ -115,7 +122,10 @@ pub async fn run(receiver: &Receiver, admitted: Admitted, client: IpAddr, conn: 
                 answer
             }
         };
-        let answer = if answer.is_failure() && !answer.closes() {
+        commands += 1;
+        let answer = if commands > MAX_COMMANDS {
+            reply::too_many_commands()
+        } else if answer.is_failure() && !answer.closes() {
             session.bad_commands += 1;
             if session.bad_commands > receiver.limits.max_bad_commands {
                 reply::too_many_errors()

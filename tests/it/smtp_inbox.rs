@@ -282,7 +282,7 @@ async fn oversized_messages_are_refused_and_not_stored() {
 }
 
 #[tokio::test]
-async fn too_many_bad_commands_end_the_session() {
+async fn too_many_bad_commands_or_commands_end_the_session() {
     let dns = fixture_dns().await;
     let db = TestDatabase::new(Backend::Sqlite).await;
     let inbox = TestInbox::start(&dns, db.open().await, SmtpLimits::default()).await;
@@ -291,6 +291,14 @@ async fn too_many_bad_commands_end_the_session() {
         assert_eq!(client.command("XYZZY").await.status(), "500 5.5.2");
     }
     let last = client.command("XYZZY").await;
+    assert_eq!(last.status(), "421 4.7.0", "{last:?}");
+    assert_eq!(client.reply().await.code, 0, "closed");
+
+    let (mut client, _) = inbox.connect().await;
+    for _ in 0..mailvet::smtp::session::MAX_COMMANDS {
+        assert_eq!(client.command("NOOP").await.status(), "250 2.0.0");
+    }
+    let last = client.command("NOOP").await;
     assert_eq!(last.status(), "421 4.7.0", "{last:?}");
     assert_eq!(client.reply().await.code, 0, "closed");
 
