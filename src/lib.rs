@@ -46,6 +46,9 @@
 //!   GitHub Actions annotations for CI.
 //! - [`web`] — the web pages as HTML: the forms, report pages, the
 //!   finding catalog, and the stylesheet and script they load, embedded.
+//! - [`smtp`] — the test inbox's SMTP receiver: one message per one-time
+//!   address, reported on with its real envelope and saved through the
+//!   store; never relays. Session loop, limits, STARTTLS.
 //! - [`http`] — the axum server: routes, problem+json errors, limits.
 //! - [`cli`] — subcommands, flags and exit codes; clap lives only here.
 //!
@@ -64,6 +67,7 @@ pub mod message;
 pub mod records;
 pub mod render;
 pub mod reports;
+pub mod smtp;
 pub mod spf;
 pub mod store;
 pub mod untrusted;

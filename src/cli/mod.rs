@@ -25,6 +25,7 @@ pub mod envelope;
 pub mod message;
 pub mod output;
 pub mod serve;
+pub mod smtp;
 pub mod spf;
 pub mod store;
 pub mod values;
@@ -216,4 +217,16 @@ fn execute(cli: Cli) -> Result<ExitCode, UsageError> {
             Command::Check(args) => check::run(args).await,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap checks the flags of every subcommand (unique names, the
+    /// flags a `requires` names exist) only when a command line is
+    /// parsed in a debug build; this does it for all of them at once.
+    #[test]
+    fn every_subcommand_s_flags_are_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

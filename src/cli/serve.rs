@@ -12,6 +12,7 @@ use super::UsageError;
 use super::audit::FetchArgs;
 use super::dns::DnsArgs;
 use super::message::MessageOptions;
+use super::smtp::SmtpArgs;
 use super::store::StoreArgs;
 use super::values::{MAX_BYTES, count, parse_duration};
 use crate::http::config::{
@@ -23,7 +24,10 @@ use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -59,6 +63,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub store: StoreArgs,
+
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
 }
 
 /// How log lines are written (to standard error).
@@ -255,19 +262,54 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
     let service = args.service.config(args.message.limits())?;
     let store = args.store.open().await?;
     tracing::info!(database = %crate::store::redact(&args.store.url()), "store open");
-    let sweeper = store.spawn_sweeper(crate::store::sweeper::DEFAULT_INTERVAL);
+    let receiver = args.smtp.receiver(
+        Arc::clone(&dns),
+        store.clone(),
+        args.message.max_message_size,
+        args.message.limits(),
+        &args.message.authserv_id,
+    )?;
     let state = crate::http::AppState {
         audit,
         message_limit: args.message.max_message_size,
         authserv_id: args.message.authserv_id.clone(),
         service,
+        inbox: args.smtp.inbox()?,
         ..crate::http::AppState::new(dns, store.clone())
     };
+    let receiving = match receiver {
+        Some((listen, receiver)) => Some(receive(listen, receiver).await?),
+        None => None,
+    };
+    let sweeper = store.spawn_sweeper(crate::store::sweeper::DEFAULT_INTERVAL);
     let served = crate::http::serve(args.listen, state).await;
+    if let Some((stop, receiver)) = receiving {
+        // The HTTP API has drained; the receiver stops after it, so a
+        // page still polling sees the message that was arriving.
+        let _ = stop.send(());
+        let _ = receiver.await;
+    }
     sweeper.abort();
     store.close().await;
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the SMTP receiver on `listen`; it runs until told to stop.
+async fn receive(
+    listen: SocketAddr,
+    receiver: crate::smtp::Receiver,
+) -> Result<(oneshot::Sender<()>, JoinHandle<std::io::Result<()>>), UsageError> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| UsageError::from(format!("--smtp: cannot listen on {listen}: {e}")))?;
+    let bound = listener.local_addr().map_err(UsageError::from)?;
+    tracing::info!(address = %bound, inbox = %receiver.inbox.domain, "smtp receiver listening");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let running = tokio::spawn(crate::smtp::serve_on(listener, Arc::new(receiver), async {
+        let _ = stopped.await;
+    }));
+    Ok((stop, running))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! `--database postgres://…`.
 
 use super::UsageError;
+use super::values::parse_period;
 use crate::store::Store;
 use clap::Args;
 use std::path::PathBuf;
@@ -37,7 +38,7 @@ pub struct StoreArgs {
         value_name = "DURATION",
         env = "MAILVET_REPORT_RETENTION",
         default_value = "7d",
-        value_parser = parse_retention
+        value_parser = parse_period
     )]
     pub report_retention: Duration,
 }
@@ -74,29 +75,6 @@ fn default_data_dir() -> PathBuf {
     PathBuf::from("mailvet-data")
 }
 
-/// `7d`, `12h`, `30m` or `90s`: from one minute to ten years.
-fn parse_retention(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let seconds_per = match unit {
-        "d" => 86_400,
-        "h" => 3_600,
-        "m" => 60,
-        "s" => 1,
-        _ => return Err(format!("`{s}`: write a number and d, h, m or s, e.g. 7d")),
-    };
-    let seconds = number
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(seconds_per))
-        .ok_or_else(|| format!("`{s}` is not a duration; write e.g. 7d or 12h"))?;
-    if !(60..=10 * 365 * 86_400).contains(&seconds) {
-        return Err(format!("`{s}` is out of range (1m to 3650d)"));
-    }
-    Ok(Duration::from_secs(seconds))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,16 +82,16 @@ mod tests {
 
     #[test]
     fn the_flag_default_is_the_store_default() {
-        assert_eq!(parse_retention("7d").unwrap(), DEFAULT_RETENTION);
+        assert_eq!(parse_period("7d").unwrap(), DEFAULT_RETENTION);
     }
 
     #[test]
     fn retentions() {
-        assert_eq!(parse_retention("12h").unwrap(), Duration::from_secs(43_200));
-        assert_eq!(parse_retention("30m").unwrap(), Duration::from_secs(1_800));
-        assert!(parse_retention("30").is_err());
-        assert!(parse_retention("10s").is_err());
-        assert!(parse_retention("99999999999999999d").is_err());
-        assert!(parse_retention("d").is_err());
+        assert_eq!(parse_period("12h").unwrap(), Duration::from_secs(43_200));
+        assert_eq!(parse_period("30m").unwrap(), Duration::from_secs(1_800));
+        assert!(parse_period("30").is_err());
+        assert!(parse_period("10s").is_err());
+        assert!(parse_period("99999999999999999d").is_err());
+        assert!(parse_period("d").is_err());
     }
 }

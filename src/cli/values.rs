@@ -35,6 +35,30 @@ pub fn count(max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone + Sen
     }
 }
 
+/// A period of days to minutes (a retention, a token's life): `7d`,
+/// `12h`, `30m` or `90s`, from one minute to ten years.
+pub fn parse_period(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let seconds_per = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" => 1,
+        _ => return Err(format!("`{s}`: write a number and d, h, m or s, e.g. 7d")),
+    };
+    let seconds = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(seconds_per))
+        .ok_or_else(|| format!("`{s}` is not a duration; write e.g. 7d or 12h"))?;
+    if !(60..=10 * 365 * 86_400).contains(&seconds) {
+        return Err(format!("`{s}` is out of range (1m to 3650d)"));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
 /// Largest byte count a size flag takes (1 TiB): larger is a typo.
 pub const MAX_BYTES: usize = 1 << 40;
 

@@ -114,8 +114,14 @@ pub(super) struct ReportParams {
 
 impl QueryParams for ReportParams {
     fn from_uri(uri: &Uri) -> Result<Self, Problem> {
-        Query::try_from_uri(uri)
-            .map(|Query(params)| params)
-            .map_err(|e| Problem::new(ProblemType::InvalidRequest, e.body_text()))
+        serde_query(uri)
     }
+}
+
+/// Query parameters read by their `Deserialize` (unknown ones refused by
+/// `deny_unknown_fields`), a mistake being `/problems/invalid-request`.
+pub(super) fn serde_query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, Problem> {
+    Query::try_from_uri(uri)
+        .map(|Query(params)| params)
+        .map_err(|e| Problem::new(ProblemType::InvalidRequest, e.body_text()))
 }

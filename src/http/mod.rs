@@ -15,7 +15,9 @@
 //! `POST /v1/spf` ([`spf`]), `GET /v1/domains/{domain}`, `POST /v1/domains`
 //! (a batch) and `GET /v1/findings` ([`domains`]), `POST /v1/messages`
 //! ([`messages`]; with `save=true` the report is kept), `GET` and `DELETE
-//! /v1/reports/{id}` ([`saved`]), `POST /v1/dmarc/evaluate` ([`dmarc`]). Handlers read
+//! /v1/reports/{id}` ([`saved`]), `POST /v1/inboxes` and `GET
+//! /v1/inboxes/{token}` (the send-a-test inbox, [`inboxes`]), `POST
+//! /v1/dmarc/evaluate` ([`dmarc`]). Handlers read
 //! their input through extractors whose rejection is the problem
 //! ([`extract`]). The web pages are not API operations: they have their
 //! own table in [`pages`], are mounted beside it, meet the same rate
@@ -40,6 +42,7 @@ mod dmarc;
 mod domains;
 mod extract;
 mod health;
+mod inboxes;
 mod limits;
 mod messages;
 pub mod metrics;
@@ -53,6 +56,7 @@ mod spf;
 
 use crate::dns::Dns;
 use crate::domain::AuditOptions;
+use crate::smtp::address::InboxSettings;
 use crate::store::Store;
 use axum::Router;
 use axum::body::Body;
@@ -96,6 +100,9 @@ pub struct AppState {
     pub ready: Arc<health::LastProbe>,
     /// Where saved reports are kept.
     pub store: Store,
+    /// The test inbox's addresses (`--inbox-domain`); without it
+    /// `POST /v1/inboxes` is 404 `/problems/inbox-disabled`.
+    pub inbox: Option<InboxSettings>,
 }
 
 /// 25 MiB, the common size limit of receiving mail systems.
@@ -112,6 +119,7 @@ impl AppState {
             service: ServiceConfig::default(),
             metrics: Arc::default(),
             ready: Arc::default(),
+            inbox: None,
         }
     }
 }
@@ -217,6 +225,18 @@ pub fn routes() -> Vec<Route> {
             "/v1/reports/{id}",
             Access::Api(BodySize::None),
             |m| on(m, saved::delete),
+        ),
+        route(
+            Method::POST,
+            "/v1/inboxes",
+            Access::Api(BodySize::None),
+            |m| on(m, inboxes::create),
+        ),
+        route(
+            Method::GET,
+            "/v1/inboxes/{token}",
+            Access::Api(BodySize::None),
+            |m| on(m, inboxes::read),
         ),
         route(
             Method::POST,

@@ -45,6 +45,7 @@ pub enum ProblemType {
     Timeout,
     ResponseTooLarge,
     StoreUnavailable,
+    InboxDisabled,
     Internal,
 }
 
@@ -70,6 +71,7 @@ impl ProblemType {
             ProblemType::Timeout => "timeout",
             ProblemType::ResponseTooLarge => "response-too-large",
             ProblemType::StoreUnavailable => "store-unavailable",
+            ProblemType::InboxDisabled => "inbox-disabled",
             ProblemType::Internal => "internal",
         }
     }
@@ -87,7 +89,7 @@ impl ProblemType {
             ProblemType::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ProblemType::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ProblemType::ResponseTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
-            ProblemType::NotFound => StatusCode::NOT_FOUND,
+            ProblemType::NotFound | ProblemType::InboxDisabled => StatusCode::NOT_FOUND,
             ProblemType::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemType::Unauthorized => StatusCode::UNAUTHORIZED,
             ProblemType::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -135,6 +137,7 @@ impl ProblemType {
             ProblemType::Timeout => "The request took too long",
             ProblemType::ResponseTooLarge => "The answer is larger than the server sends",
             ProblemType::StoreUnavailable => "The report store could not be reached",
+            ProblemType::InboxDisabled => "This server has no test inbox",
             ProblemType::Internal => "Internal error",
         }
     }

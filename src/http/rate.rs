@@ -17,6 +17,7 @@
 //! remembered.
 
 use super::problem::{Problem, ProblemType};
+use crate::records::address::client_network;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -26,7 +27,7 @@ use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::StateStore;
 use governor::state::keyed::{DashMapStateStore, ShrinkableKeyedStateStore};
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -113,7 +114,7 @@ impl<C: Clock + Clone> RateLimit<C> {
             self.prune();
         }
         self.buckets
-            .check_key(&client_key(client))
+            .check_key(&client_network(client))
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 
@@ -129,17 +130,6 @@ impl<C: Clock + Clone> RateLimit<C> {
         }
         *pruned = Some(now);
         self.buckets.retain_recent();
-    }
-}
-
-/// The rate-limit key of a peer: its IPv4 address, or its IPv6 /64.
-fn client_key(peer: IpAddr) -> IpAddr {
-    match peer.to_canonical() {
-        IpAddr::V6(v6) => {
-            let network = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(Ipv6Addr::from(network))
-        }
-        v4 => v4,
     }
 }
 
@@ -208,17 +198,5 @@ mod tests {
         clock.advance(Duration::from_secs(60));
         assert!(limit.take(IpAddr::from([203, 0, 113, 1])).is_ok());
         assert_eq!(limit.buckets.len(), 1);
-    }
-
-    #[test]
-    fn ipv6_clients_are_counted_by_their_64() {
-        let a = client_key("2001:db8:1:2:aaaa::1".parse().unwrap());
-        let b = client_key("2001:db8:1:2:bbbb::2".parse().unwrap());
-        assert_eq!(a, b);
-        assert_eq!(a, "2001:db8:1:2::".parse::<IpAddr>().unwrap());
-        assert_eq!(
-            client_key("::ffff:192.0.2.7".parse().unwrap()),
-            "192.0.2.7".parse::<IpAddr>().unwrap()
-        );
     }
 }

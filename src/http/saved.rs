@@ -39,7 +39,7 @@ struct Links {
 }
 
 impl SavedReport {
-    fn new(report: serde_json::Value, id: &ReportId, expires_at: u64) -> SavedReport {
+    pub(super) fn new(report: serde_json::Value, id: &ReportId, expires_at: u64) -> SavedReport {
         SavedReport {
             report,
             id: id.to_string(),
@@ -57,7 +57,7 @@ fn json_link(id: &ReportId) -> String {
 }
 
 /// Seconds since the Unix epoch as RFC 3339 UTC.
-fn rfc3339(seconds: u64) -> String {
+pub(super) fn rfc3339(seconds: u64) -> String {
     i64::try_from(seconds)
         .ok()
         .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())

@@ -4,7 +4,7 @@
 //! multicast (RFC 5771, RFC 4291 §2.7), IPv4-compatible IPv6 (deprecated
 //! by RFC 4291 §2.5.5.1) and IPv6 site-local (deprecated by RFC 3879).
 //!
-//! This module decides two questions, each with one function:
+//! This module decides three questions, each with one function:
 //!
 //! - [`is_private`]: an address no host on the internet can reach — private
 //!   use, loopback, link-local, shared (CGN), benchmarking, reserved,
@@ -19,6 +19,8 @@
 //!   addresses. That refuses everything [`is_private`] refuses *and* the
 //!   documentation ranges, since no real server lives there and a
 //!   connection could only reach something on the local network.
+//! - [`client_network`]: which addresses count as one client for a
+//!   per-client limit (the API's rate limit, the SMTP receiver's).
 //!
 //! Prefixes that carry an IPv4 address — IPv4-mapped `::ffff:0:0/96`,
 //! IPv4-compatible `::/96`, the NAT64 well-known prefix `64:ff9b::/96`
@@ -245,9 +247,34 @@ pub fn is_fetchable(ip: IpAddr) -> bool {
     reach(ip) == Global
 }
 
+/// The network a client's limits count by: its IPv4 address, or for
+/// IPv6 its /64, which is what one site is usually given (an IPv4-mapped
+/// address is its IPv4 address).
+pub fn client_network(peer: IpAddr) -> IpAddr {
+    match peer.to_canonical() {
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(Ipv6Addr::from(network))
+        }
+        v4 => v4,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let a = client_network("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = client_network("2001:db8:1:2:bbbb::2".parse().unwrap());
+        assert_eq!(a, b);
+        assert_eq!(a, "2001:db8:1:2::".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            client_network("::ffff:192.0.2.7".parse().unwrap()),
+            "192.0.2.7".parse::<IpAddr>().unwrap()
+        );
+    }
 
     /// One address per row of the registries (and of the extra blocks),
     /// with how far it reaches: written out by hand from the registries,

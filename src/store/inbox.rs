@@ -29,6 +29,8 @@ pub struct Inbox {
     /// The first second it no longer accepts a message.
     pub expires_at: u64,
     pub status: InboxStatus,
+    /// Keep the message's raw bytes beside its report (the sender asked).
+    pub keep_raw: bool,
 }
 
 /// Where a test address stands.
@@ -60,17 +62,20 @@ const WAITING: &str = "waiting";
 const RECEIVED: &str = "received";
 
 impl Store {
-    /// Records a new test address, accepting one message for `ttl`.
-    /// The caller makes the token ([`InboxToken::generate`]) and the
-    /// address from it.
+    /// Records a new test address, accepting one message for `ttl`, whose
+    /// raw bytes are kept beside its report only with `keep_raw`. The
+    /// caller makes the token ([`InboxToken::generate`]) and the address
+    /// from it.
     pub async fn create_inbox(
         &self,
         token: &InboxToken,
         address: &str,
         ttl: Duration,
+        keep_raw: bool,
     ) -> Result<Inbox, StoreError> {
         const INSERT: &str = "INSERT INTO inbox_tokens \
-             (token, address, status, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+             (token, address, status, created_at, expires_at, keep_raw) \
+             VALUES ($1, $2, $3, $4, $5, $6)";
         let now = self.now();
         let expires_at = later(now, ttl);
         sqlx::query(INSERT)
@@ -79,6 +84,7 @@ impl Store {
             .bind(WAITING)
             .bind(to_db(now))
             .bind(expires_at)
+            .bind(i64::from(keep_raw))
             .execute(&self.pool)
             .await?;
         Ok(Inbox {
@@ -87,6 +93,7 @@ impl Store {
             created_at: now,
             expires_at: from_db(expires_at),
             status: InboxStatus::Waiting,
+            keep_raw,
         })
     }
 
@@ -94,7 +101,7 @@ impl Store {
     /// (expiry plus retention).
     pub async fn inbox(&self, token: &InboxToken) -> Result<Option<Inbox>, StoreError> {
         const SELECT: &str = "SELECT address, status, created_at, expires_at, received_at, \
-             report_id FROM inbox_tokens WHERE token = $1 AND expires_at > $2";
+             report_id, keep_raw FROM inbox_tokens WHERE token = $1 AND expires_at > $2";
         let now = self.now();
         let row = sqlx::query(SELECT)
             .bind(token.as_str())
@@ -123,6 +130,7 @@ impl Store {
             created_at: from_db(row.try_get("created_at")?),
             expires_at,
             status,
+            keep_raw: row.try_get::<i64, _>("keep_raw")? != 0,
         }))
     }
 

@@ -21,7 +21,7 @@ const LAYERS: &[&[&str]] = &[
     &["reports"],
     &["check"],
     &["render"],
-    &["web"],
+    &["web", "smtp"],
     &["http"],
     &["cli"],
 ];

@@ -43,5 +43,6 @@ mod reports_limits;
 mod reports_parse;
 mod request_cost;
 mod saved_reports;
+mod smtp_inbox;
 mod spf_conformance;
 mod store;

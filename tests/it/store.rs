@@ -46,7 +46,7 @@ async fn keeping(db: &TestDatabase, retention: u64) -> (Store, ManualClock) {
 async fn new_inbox(store: &Store) -> InboxToken {
     let token = InboxToken::generate().unwrap();
     store
-        .create_inbox(&token, "t@inbox.example", Duration::from_secs(HOUR))
+        .create_inbox(&token, "t@inbox.example", Duration::from_secs(HOUR), false)
         .await
         .unwrap();
     token
@@ -261,11 +261,18 @@ async fn an_inbox_accepts_one_message(db: TestDatabase) {
     let token = InboxToken::generate().unwrap();
     let address = format!("t-{token}@inbox.example");
     let created = store
-        .create_inbox(&token, &address, Duration::from_secs(HOUR))
+        .create_inbox(&token, &address, Duration::from_secs(HOUR), false)
         .await
         .unwrap();
     assert_eq!(created.address, address);
     assert_eq!((created.created_at, created.expires_at), (T0, T0 + HOUR));
+    assert!(!created.keep_raw);
+    let keeping = InboxToken::generate().unwrap();
+    store
+        .create_inbox(&keeping, "t@inbox.example", Duration::from_secs(HOUR), true)
+        .await
+        .unwrap();
+    assert!(store.inbox(&keeping).await.unwrap().unwrap().keep_raw);
     assert_eq!(store.inbox(&token).await.unwrap(), Some(created.clone()));
 
     clock.set(T0 + 60);
@@ -574,6 +581,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "expires_at",
             "received_at",
             "report_id",
+            "keep_raw",
         ],
     ),
     (

@@ -33,12 +33,12 @@ pub mod smtp;
 
 use super::AuditContext;
 use super::mta_sts::MtaStsSection;
-use crate::records::mta_sts::Mode;
 use super::mx::MxSection;
 use super::protocol::{self, Audited, Protocol};
 use crate::findings::{Checked, Finding, catalog};
 use crate::https;
 use crate::records::address::is_fetchable;
+use crate::records::mta_sts::Mode;
 use certificate::CertificateReport;
 use futures_util::future::join_all;
 use legacy::LegacyVersion;

@@ -17,6 +17,7 @@ pub mod api;
 pub mod audit_cases;
 pub mod ca;
 pub mod https;
+pub mod inbox;
 pub mod listening;
 pub mod postgres;
 pub mod raw;

@@ -1,0 +1,92 @@
+//! The one-time test addresses: `t-<token>@<inbox-domain>`, where the
+//! token is the store's [`InboxToken`] (32 hexadecimal digits).
+//!
+//! This module decides which recipient addresses name a test inbox: the
+//! local part `t-` and a token, in either case (RFC 5321 §2.4 lets mail
+//! systems change the case of a local part, though they should not), at
+//! the inbox domain, compared without regard to case and to a trailing
+//! dot. Every other address is not ours, and the receiver refuses it
+//! (it never relays).
+
+use crate::store::InboxToken;
+use std::time::Duration;
+
+/// What the local part of every test address starts with.
+pub const LOCAL_PREFIX: &str = "t-";
+
+/// How long a new test address accepts its message unless told otherwise
+/// (`--inbox-ttl`).
+pub const DEFAULT_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// Where test addresses live and how long they wait for their message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxSettings {
+    /// The domain of the addresses (its MX points at this deployment),
+    /// lower case, without a trailing dot.
+    pub domain: String,
+    pub ttl: Duration,
+}
+
+impl InboxSettings {
+    /// The address that hands a message to `token`.
+    pub fn address(&self, token: &InboxToken) -> String {
+        format!("{LOCAL_PREFIX}{token}@{}", self.domain)
+    }
+
+    /// The token an address names, if it is one of this inbox's.
+    pub fn token_of(&self, address: &str) -> Option<InboxToken> {
+        let (local, domain) = address.rsplit_once('@')?;
+        let domain = domain.strip_suffix('.').unwrap_or(domain);
+        if !domain.eq_ignore_ascii_case(&self.domain) {
+            return None;
+        }
+        let token = local
+            .get(..LOCAL_PREFIX.len())
+            .filter(|prefix| prefix.eq_ignore_ascii_case(LOCAL_PREFIX))
+            .and_then(|_| local.get(LOCAL_PREFIX.len()..))?;
+        token.parse().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inbox() -> InboxSettings {
+        InboxSettings {
+            domain: "inbox.example".into(),
+            ttl: DEFAULT_TTL,
+        }
+    }
+
+    #[test]
+    fn an_address_names_its_token_back() {
+        let token = InboxToken::generate().unwrap();
+        let address = inbox().address(&token);
+        assert!(address.starts_with("t-") && address.ends_with("@inbox.example"));
+        assert_eq!(inbox().token_of(&address), Some(token));
+        assert_eq!(
+            inbox().token_of(&address.to_ascii_uppercase().replace("EXAMPLE", "example.")),
+            Some(token),
+            "case and a trailing dot do not matter"
+        );
+    }
+
+    #[test]
+    fn other_addresses_are_not_ours() {
+        let token = InboxToken::generate().unwrap();
+        for address in [
+            format!("t-{token}@elsewhere.example"),
+            format!("t-{token}@sub.inbox.example"),
+            format!("x-{token}@inbox.example"),
+            format!("t-{token}0@inbox.example"),
+            format!("{token}@inbox.example"),
+            "postmaster@inbox.example".into(),
+            "t-@inbox.example".into(),
+            "t-é@inbox.example".into(),
+            String::new(),
+        ] {
+            assert_eq!(inbox().token_of(&address), None, "{address}");
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! One SMTP session, from the greeting to the last reply: the command
+//! loop and the state of the transaction (RFC 5321 §4.1, §3.3).
+//!
+//! This module decides what each command is answered, in which state.
+//! Commands are parsed by `smtp-proto`; the loop, the state and the
+//! replies are ours. The receiver offers SIZE, 8BITMIME, PIPELINING,
+//! ENHANCEDSTATUSCODES, SMTPUTF8 and (when it has TLS and the session is
+//! not yet under it) STARTTLS; never AUTH, CHUNKING or VRFY. A
+//! transaction needs HELO/EHLO, one MAIL FROM, exactly one RCPT TO naming
+//! a live test address (any other is `550 5.1.1`; a second recipient is
+//! `452 4.5.3`), then DATA.
+//!
+//! Every failure reply (4xx or 5xx) to a command counts as a bad command;
+//! past `max_bad_commands` the session gets `421` and is closed. Each
+//! command must arrive within `command_timeout` and the whole DATA
+//! section within `data_timeout` (RFC 5321 §4.5.3.2 gives 5 and 10
+//! minutes; ours are shorter), else `421 4.4.2` and close; past
+//! [`MAX_COMMANDS`] commands the session gets `421` too. After
+//! STARTTLS whatever the client sent past the command in the clear is
+//! dropped (RFC 3207 §4.2 forbids sending it) and the session starts
+//! over, HELO included (§4.2 again). A PROXY header sent here (by a peer
+//! not trusted to send one) is refused with `421` and the session ends.
+
+use super::Receiver;
+use super::admission::Admitted;
+use super::delivery::{self, Arrival};
+use super::reply::{self, Reply};
+use super::tls::TlsInfo;
+use super::transcript::{Side, Transcript};
+use super::wire::{self, Body, Conn, Line};
+use crate::store::{InboxStatus, InboxToken};
+use smtp_proto::{Error as ParseError, Request};
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::time::Instant;
+use tokio::io::{AsyncWriteExt, BufReader};
+
+/// Where a session stands.
+struct Session<'r> {
+    receiver: &'r Receiver,
+    admitted: Admitted,
+    client: IpAddr,
+    connected: Instant,
+    helo: Option<(String, bool)>,
+    tls: Option<TlsInfo>,
+    mail_from: Option<String>,
+    /// The test address and whether it keeps the raw message.
+    rcpt: Option<(InboxToken, bool)>,
+    bad_commands: u32,
+    transcript: Transcript,
+}
+
+/// Most commands one session may send, good or bad: a client looping on
+/// NOOP or RSET would otherwise hold its session (and one of its
+/// client's slots) forever, a minute at a time.
+pub const MAX_COMMANDS: u32 = 1000;
+
+/// What a command leads to beyond its reply.
+enum Next {
+    Reply(Reply),
+    StartTls,
+    Data,
+}
+
+/// Runs a session on `conn` until it ends. The client's greeting has not
+/// been sent yet.
+pub async fn run(receiver: &Receiver, admitted: Admitted, client: IpAddr, conn: Conn) {
+    let mut session = Session {
+        receiver,
+        admitted,
+        client,
+        connected: Instant::now(),
+        helo: None,
+        tls: None,
+        mail_from: None,
+        rcpt: None,
+        bad_commands: 0,
+        transcript: Transcript::default(),
+    };
+    let mut commands = 0u32;
+    let mut conn = conn;
+    let greeting = reply::greeting(&receiver.hostname);
+    if session.send(&mut conn, &greeting).await.is_err() {
+        return;
+    }
+    loop {
+        let read = tokio::time::timeout(
+            receiver.limits.command_timeout,
+            wire::command_line(&mut conn),
+        )
+        .await;
+        let next = match read {
+            Err(_) => {
+                let _ = session.send(&mut conn, &reply::timeout()).await;
+                return;
+            }
+            Ok(Err(wire::Closed)) => return,
+            Ok(Ok(Line::TooLong)) => {
+                session.transcript.push(Side::Client, "<line too long>");
+                Next::Reply(reply::line_too_long())
+            }
+            Ok(Ok(Line::Complete(line))) => {
+                session
+                    .transcript
+                    .push(Side::Client, &String::from_utf8_lossy(&line));
+                session.command(&line).await
+            }
+        };
+        let answer = match next {
+            Next::Reply(answer) => answer,
+            Next::StartTls => match session.start_tls(conn).await {
+                Some(secured) => {
+                    conn = secured;
+                    continue;
+                }
+                None => return,
+            },
+            Next::Data => {
+                let answer = session.data(&mut conn).await;
+                session.mail_from = None;
+                session.rcpt = None;
+                answer
+            }
+        };
+        commands += 1;
+        let answer = if commands > MAX_COMMANDS {
+            reply::too_many_commands()
+        } else if answer.is_failure() && !answer.closes() {
+            session.bad_commands += 1;
+            if session.bad_commands > receiver.limits.max_bad_commands {
+                reply::too_many_errors()
+            } else {
+                answer
+            }
+        } else {
+            answer
+        };
+        if session.send(&mut conn, &answer).await.is_err() || answer.closes() {
+            return;
+        }
+    }
+}
+
+impl Session<'_> {
+    async fn send(&mut self, conn: &mut Conn, answer: &Reply) -> std::io::Result<()> {
+        self.transcript.push(Side::Server, &answer.text());
+        let stream = conn.get_mut();
+        stream.write_all(&answer.wire()).await?;
+        stream.flush().await
+    }
+
+    fn reset(&mut self) {
+        self.mail_from = None;
+        self.rcpt = None;
+    }
+
+    async fn command(&mut self, line: &[u8]) -> Next {
+        if line.starts_with(b"PROXY ") {
+            // Only a trusted peer's header, read before the greeting,
+            // may name the client. (A version 2 header ends in QUIT, and
+            // is answered as such.)
+            return Next::Reply(reply::proxy_refused());
+        }
+        let request = match Request::parse(&mut line.iter()) {
+            Ok(request) => request,
+            Err(error) => return Next::Reply(parse_error(&error)),
+        };
+        Next::Reply(match request {
+            Request::Ehlo { host } => self.hello(host, true),
+            Request::Helo { host } => self.hello(host, false),
+            Request::Mail { from } => self.mail(from),
+            Request::Rcpt { to } => self.rcpt(&to.address).await,
+            Request::Data => {
+                if self.rcpt.is_some() {
+                    return Next::Data;
+                }
+                reply::out_of_sequence("need MAIL FROM and RCPT TO first")
+            }
+            Request::StartTls => {
+                if self.receiver.tls.is_none() || self.tls.is_some() {
+                    reply::not_implemented()
+                } else if self.mail_from.is_some() {
+                    reply::out_of_sequence("STARTTLS is not allowed in a transaction")
+                } else {
+                    return Next::StartTls;
+                }
+            }
+            Request::Rset => {
+                self.reset();
+                reply::ok()
+            }
+            Request::Noop { .. } => reply::ok(),
+            Request::Quit => reply::bye(),
+            Request::Vrfy { .. } => reply::cannot_verify(),
+            Request::Help { .. } => reply::help(),
+            Request::Lhlo { .. }
+            | Request::Auth { .. }
+            | Request::Bdat { .. }
+            | Request::Expn { .. }
+            | Request::Etrn { .. }
+            | Request::Atrn { .. }
+            | Request::Burl { .. } => reply::not_implemented(),
+        })
+    }
+
+    fn hello(&mut self, host: Cow<'_, str>, esmtp: bool) -> Reply {
+        self.reset();
+        self.helo = Some((host.into_owned(), esmtp));
+        let name = self.receiver.hostname.clone();
+        if !esmtp {
+            return Reply::plain(250, vec![name.into()]);
+        }
+        let mut lines: Vec<Cow<'static, str>> = vec![
+            name.into(),
+            format!("SIZE {}", self.receiver.limits.max_message_size).into(),
+            "8BITMIME".into(),
+            "PIPELINING".into(),
+            "ENHANCEDSTATUSCODES".into(),
+            "SMTPUTF8".into(),
+        ];
+        if self.receiver.tls.is_some() && self.tls.is_none() {
+            lines.push("STARTTLS".into());
+        }
+        Reply::plain(250, lines)
+    }
+
+    fn mail(&mut self, from: smtp_proto::MailFrom<Cow<'_, str>>) -> Reply {
+        if self.helo.is_none() {
+            return reply::out_of_sequence("send HELO or EHLO first");
+        }
+        if self.mail_from.is_some() {
+            return reply::out_of_sequence("a transaction is already open");
+        }
+        if from.size > self.receiver.limits.max_message_size {
+            return reply::too_large(self.receiver.limits.max_message_size);
+        }
+        if !self.admitted.take_message() {
+            return reply::too_many_messages();
+        }
+        self.mail_from = Some(from.address.into_owned());
+        reply::sender_ok()
+    }
+
+    async fn rcpt(&mut self, address: &str) -> Reply {
+        if self.mail_from.is_none() {
+            return reply::out_of_sequence("need MAIL FROM first");
+        }
+        if self.rcpt.is_some() {
+            return reply::one_recipient();
+        }
+        let Some(token) = self.receiver.inbox.token_of(address) else {
+            return reply::no_such_address();
+        };
+        match self.receiver.store.inbox(&token).await {
+            Ok(Some(inbox)) => match inbox.status {
+                InboxStatus::Waiting => {
+                    self.rcpt = Some((token, inbox.keep_raw));
+                    reply::recipient_ok()
+                }
+                InboxStatus::Received { .. } => reply::already_received(),
+                InboxStatus::Expired => reply::expired(),
+            },
+            Ok(None) => reply::no_such_address(),
+            Err(error) => {
+                tracing::error!(%error, "smtp: store");
+                reply::try_later()
+            }
+        }
+    }
+
+    async fn start_tls(&mut self, mut conn: Conn) -> Option<Conn> {
+        let config = self.receiver.tls.clone()?;
+        self.send(&mut conn, &reply::start_tls()).await.ok()?;
+        // Bytes the client pipelined after STARTTLS are dropped with the
+        // buffer: they were sent in the clear.
+        let stream = conn.into_inner();
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        let accepted = tokio::time::timeout(
+            self.receiver.limits.command_timeout,
+            acceptor.accept(stream),
+        )
+        .await;
+        let tls = match accepted {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(error)) => {
+                tracing::debug!(client = %self.client, %error, "smtp: TLS handshake failed");
+                return None;
+            }
+            Err(_) => return None,
+        };
+        self.tls = Some(TlsInfo::of(tls.get_ref().1));
+        self.helo = None;
+        self.reset();
+        Some(BufReader::new(Box::new(tls)))
+    }
+
+    async fn data(&mut self, conn: &mut Conn) -> Reply {
+        let limits = &self.receiver.limits;
+        if self.send(conn, &reply::start_data()).await.is_err() {
+            return reply::try_later();
+        }
+        let body = tokio::time::timeout(
+            limits.data_timeout,
+            wire::data(conn, limits.max_message_size, &self.receiver.memory),
+        )
+        .await;
+        let (message, _held) = match body {
+            Err(_) => return reply::timeout(),
+            Ok(Err(wire::Closed)) => return reply::timeout(),
+            Ok(Ok(Body::TooLarge)) => return reply::too_large(limits.max_message_size),
+            Ok(Ok(Body::NoRoom)) => return reply::no_room(),
+            Ok(Ok(Body::Message(message, held))) => (message, held),
+        };
+        let (Some((helo, esmtp)), Some(mail_from), Some((token, keep_raw))) =
+            (self.helo.clone(), self.mail_from.clone(), self.rcpt)
+        else {
+            return reply::out_of_sequence("need MAIL FROM and RCPT TO first");
+        };
+        self.transcript.push(Side::Client, ".");
+        let arrival = Arrival {
+            client: self.client,
+            helo,
+            esmtp,
+            mail_from,
+            token,
+            keep_raw,
+            tls: self.tls.clone(),
+            transcript: self.transcript.clone(),
+            connected: self.connected,
+            message,
+        };
+        delivery::deliver(self.receiver, arrival).await
+    }
+}
+
+/// The reply to a line `smtp-proto` could not parse.
+fn parse_error(error: &ParseError) -> Reply {
+    match error {
+        ParseError::UnknownCommand | ParseError::NeedsMoreData { .. } => reply::unknown_command(),
+        ParseError::InvalidSenderAddress => reply::bad_sender(),
+        ParseError::InvalidRecipientAddress => reply::bad_recipient(),
+        ParseError::SyntaxError { syntax } => reply::syntax(syntax),
+        ParseError::InvalidParameter { param } => reply::syntax(param),
+        ParseError::UnsupportedParameter { .. } => reply::unsupported_parameter(),
+        ParseError::ResponseTooLong => reply::line_too_long(),
+        ParseError::InvalidResponse { .. } => reply::unknown_command(),
+    }
+}
