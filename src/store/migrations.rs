@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Step] = &[
         description: "learned DKIM selectors",
         sql: include_str!("migrations/0003_dkim_selectors.sql"),
     },
+    Step {
+        version: 4,
+        description: "received DMARC aggregate and TLS reports",
+        sql: include_str!("migrations/0004_received_reports.sql"),
+    },
 ];
 
 /// Applies the steps the database has not seen yet, each in its own

@@ -1,0 +1,258 @@
+//! Ingestion: an input read into a report and kept in the store once,
+//! and a domain's stored reports of a period read back and summed up.
+//!
+//! This module decides what of a report the store keeps and learns: the
+//! parsed report as JSON (so a summary never parses XML again), its
+//! duplicate key and counts ([`Overview`]), and the DKIM selectors its
+//! records name for the domain's own organization, for the domain audit.
+//! Every door — `mailvet reports import`, `POST /v1/reports`,
+//! `POST /v1/reports/tls` — goes through [`prepare`] (synchronous and
+//! CPU-bound: callers on the runtime use `spawn_blocking`) and
+//! [`Prepared::store`].
+//!
+//! A summary ([`summarize_domain`]) reads the period asked for and the
+//! period of the same length before it (for new sources), decodes and
+//! sums them up off the runtime, and asks PTR names on it.
+
+use super::aggregate::AggregateReport;
+use super::container::{Opened, Overview, Report, open_reader};
+use super::services::Services;
+use super::sources::{ips_by_volume, organizational_domain, reverse_dns};
+use super::summary::{Options, TlsSummary, summarize, tls_summary};
+use super::tls::TlsReport;
+use super::{Analysis, Limits, ReportError, enforcement};
+use crate::dns::Resolver;
+use crate::store::{NewReport, ReportKind, Store, StoreError, Stored};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::sync::Arc;
+
+/// A report read from an input, ready to store.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    kind: ReportKind,
+    overview: Overview,
+    json: String,
+    selectors: Vec<(String, String)>,
+}
+
+/// Reads one input of any accepted container into a report ready to
+/// store. Synchronous and CPU-bound.
+pub fn prepare(input: impl Read + Send, limits: &Limits) -> Result<Prepared, ReportError> {
+    let report = match open_reader(input, limits)? {
+        Opened::Aggregate(reader) => Report::Aggregate((*reader).read_all()?),
+        Opened::Tls(report) => Report::Tls(report),
+    };
+    Ok(Prepared::of(&report))
+}
+
+impl Prepared {
+    fn of(report: &Report) -> Prepared {
+        let overview = report.overview();
+        // Serializing these types cannot fail: their maps have string keys.
+        let (kind, json, selectors) = match report {
+            Report::Aggregate(aggregate) => (
+                ReportKind::Aggregate,
+                serde_json::to_string(aggregate).unwrap_or_default(),
+                own_selectors(aggregate),
+            ),
+            Report::Tls(tls) => (
+                ReportKind::Tls,
+                serde_json::to_string(tls).unwrap_or_default(),
+                Vec::new(),
+            ),
+        };
+        Prepared {
+            kind,
+            overview,
+            json,
+            selectors,
+        }
+    }
+
+    /// What the import says about the report.
+    pub fn overview(&self) -> &Overview {
+        &self.overview
+    }
+
+    /// Stores the report unless it is a duplicate, with its selectors.
+    pub async fn store(&self, store: &Store) -> Result<Stored, StoreError> {
+        let o = &self.overview;
+        store
+            .store_received(&NewReport {
+                kind: self.kind,
+                org_name: &o.org_name,
+                report_id: &o.report_id,
+                domain: &o.domain,
+                begin: o.begin,
+                end: o.end,
+                records: o.records,
+                messages: o.messages,
+                report: &self.json,
+                selectors: &self.selectors,
+            })
+            .await
+    }
+}
+
+/// The `(signing domain, selector)` pairs of the report's DKIM results
+/// whose domain belongs to the policy domain's organization: the keys
+/// the owner's own mail is signed with, not a third party's.
+fn own_selectors(report: &AggregateReport) -> Vec<(String, String)> {
+    let organization = organizational_domain(&report.header.policy.domain);
+    let mut seen = BTreeSet::new();
+    for record in &report.records {
+        for dkim in &record.dkim {
+            if let Some(selector) = &dkim.selector
+                && !selector.trim().is_empty()
+                && organizational_domain(&dkim.domain) == organization
+            {
+                seen.insert((dkim.domain.clone(), selector.trim().to_ascii_lowercase()));
+            }
+        }
+    }
+    seen.into_iter().collect()
+}
+
+/// Most reports of each kind one summary reads (the most recent): a
+/// year of daily reports from a few dozen reporters.
+pub const MAX_REPORTS_PER_SUMMARY: u32 = 20_000;
+
+/// What is known of one domain over a period.
+#[derive(Debug, Clone, Serialize)]
+pub struct DomainSummary {
+    pub domain: String,
+    /// The start of the period asked for (seconds), when one was.
+    pub since: Option<i64>,
+    #[serde(flatten)]
+    pub analysis: Analysis,
+    pub tls: TlsSummary,
+}
+
+/// Why a summary could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SummaryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the summary task failed: {0}")]
+    Task(String),
+}
+
+/// Sums up the reports stored for `domain` whose period ends after
+/// `since` (all of them without it). With `since`, the period of the
+/// same length before it (up to `now`) decides which sources are new.
+#[allow(clippy::too_many_arguments)]
+pub async fn summarize_domain(
+    store: &Store,
+    resolver: &Resolver,
+    domain: &str,
+    since: Option<i64>,
+    now: i64,
+    services: Arc<Services>,
+    options: &Options,
+    rua: &[String],
+) -> Result<DomainSummary, SummaryError> {
+    let aggregate = |from, until| {
+        store.received_reports(
+            ReportKind::Aggregate,
+            domain,
+            from,
+            until,
+            MAX_REPORTS_PER_SUMMARY,
+        )
+    };
+    let current = aggregate(since, None).await?;
+    let previous = match since {
+        Some(since) => {
+            let span = now.saturating_sub(since).max(0);
+            aggregate(Some(since.saturating_sub(span)), Some(since)).await?
+        }
+        None => Vec::new(),
+    };
+    let tls = store
+        .received_reports(
+            ReportKind::Tls,
+            domain,
+            since,
+            None,
+            MAX_REPORTS_PER_SUMMARY,
+        )
+        .await?;
+    let (current, previous, tls) = off_runtime(move || {
+        Ok::<_, StoreError>((
+            decode::<AggregateReport>(&current)?,
+            decode::<AggregateReport>(&previous)?,
+            decode::<TlsReport>(&tls)?,
+        ))
+    })
+    .await??;
+    let ips = ips_by_volume(current.iter().chain(&previous));
+    let reverse = reverse_dns(resolver, &ips, options.max_lookups, options.concurrency).await;
+    let (options, rua, domain) = (options.clone(), rua.to_vec(), domain.to_string());
+    off_runtime(move || {
+        let summary = summarize(&current, &previous, &reverse, &services, &options);
+        let enforcement = enforcement::assess(&summary, &services, &rua);
+        DomainSummary {
+            domain,
+            since,
+            analysis: Analysis {
+                summary,
+                enforcement,
+            },
+            tls: tls_summary(&tls),
+        }
+    })
+    .await
+}
+
+async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, SummaryError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| SummaryError::Task(e.to_string()))
+}
+
+/// Stored reports read back.
+fn decode<T: DeserializeOwned>(texts: &[String]) -> Result<Vec<T>, StoreError> {
+    texts
+        .iter()
+        .map(|text| serde_json::from_str(text).map_err(StoreError::CorruptReport))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prepared(path: &str) -> Prepared {
+        let file = std::fs::File::open(path).expect(path);
+        prepare(file, &Limits::default()).expect(path)
+    }
+
+    #[test]
+    fn stored_reports_read_back_as_parsed() {
+        for path in [
+            "fixtures/reports/aggregate/quirks.xml",
+            "fixtures/reports/aggregate/rfc9990.xml",
+        ] {
+            let Report::Aggregate(report) =
+                super::super::parse(std::fs::read(path).unwrap(), &Limits::default()).unwrap()
+            else {
+                panic!("{path}: not an aggregate report");
+            };
+            let back: Vec<AggregateReport> = decode(&[prepared(path).json]).unwrap();
+            assert_eq!(back, vec![report], "{path}");
+        }
+        let path = "fixtures/reports/tls/microsoft.json";
+        let Report::Tls(report) =
+            super::super::parse(std::fs::read(path).unwrap(), &Limits::default()).unwrap()
+        else {
+            panic!("{path}: not a TLS report");
+        };
+        let back: Vec<TlsReport> = decode(&[prepared(path).json]).unwrap();
+        assert_eq!(back, vec![report]);
+    }
+}
