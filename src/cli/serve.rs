@@ -12,6 +12,7 @@ use super::UsageError;
 use super::audit::FetchArgs;
 use super::dns::DnsArgs;
 use super::message::MessageOptions;
+use super::reports::ReportSizeArgs;
 use super::store::StoreArgs;
 use super::values::{MAX_BYTES, count, parse_duration};
 use crate::http::config::{
@@ -59,6 +60,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub store: StoreArgs,
+
+    #[command(flatten)]
+    pub reports: ReportSizeArgs,
 }
 
 /// How log lines are written (to standard error).
@@ -253,6 +257,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
         message_limit: args.message.max_message_size,
         authserv_id: args.message.authserv_id.clone(),
         service,
+        report_limits: args.reports.limits(),
         ..crate::http::AppState::new(dns, store.clone())
     };
     let served = crate::http::serve(args.listen, state).await;
