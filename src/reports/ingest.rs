@@ -14,12 +14,13 @@
 //! period of the same length before it (for new sources), decodes and
 //! sums them up off the runtime, and asks PTR names on it.
 
-use super::aggregate::AggregateReport;
+use super::aggregate::{AggregateReport, Record};
 use super::container::{Opened, Overview, Report, open_reader};
 use super::services::Services;
 use super::sources::{ips_by_volume, organizational_domain, reverse_dns};
 use super::summary::{Options, TlsSummary, summarize, tls_summary};
 use super::tls::TlsReport;
+use super::xml::AggregateReader;
 use super::{Analysis, Limits, ReportError, enforcement};
 use crate::dns::Resolver;
 use crate::store::{NewReport, ReportKind, Store, StoreError, Stored};
@@ -40,38 +41,68 @@ pub struct Prepared {
 
 /// Reads one input of any accepted container into a report ready to
 /// store. Synchronous and CPU-bound.
+///
+/// An aggregate report is written out as JSON record by record while it
+/// is read, never held whole: a 20,000-record report costs its JSON text
+/// and one record at a time.
 pub fn prepare(input: impl Read + Send, limits: &Limits) -> Result<Prepared, ReportError> {
-    let report = match open_reader(input, limits)? {
-        Opened::Aggregate(reader) => Report::Aggregate((*reader).read_all()?),
-        Opened::Tls(report) => Report::Tls(report),
-    };
-    Ok(Prepared::of(&report))
+    match open_reader(input, limits)? {
+        Opened::Aggregate(reader) => prepare_aggregate(*reader),
+        Opened::Tls(report) => Ok(Prepared {
+            kind: ReportKind::Tls,
+            overview: Report::Tls(report.clone()).overview(),
+            // Serializing these types cannot fail: their maps have string keys.
+            json: serde_json::to_string(&report).unwrap_or_default(),
+            selectors: Vec::new(),
+        }),
+    }
+}
+
+/// The JSON of an [`AggregateReport`], written as its records are read.
+fn prepare_aggregate<R: std::io::BufRead>(
+    mut reader: AggregateReader<R>,
+) -> Result<Prepared, ReportError> {
+    let header = reader.header().clone();
+    let organization = organizational_domain(&header.policy.domain);
+    // `{"version":…,"metadata":…,"policy":…` then the records: the header
+    // is flattened into the report's object.
+    let mut json = serde_json::to_string(&header).unwrap_or_default();
+    json.pop();
+    json.push_str(",\"records\":[");
+    let mut json = json.into_bytes();
+    let (mut records, mut messages) = (0u64, 0u64);
+    let mut selectors = BTreeSet::new();
+    while let Some(record) = reader.next_record()? {
+        if records > 0 {
+            json.push(b',');
+        }
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut json, &record);
+        records += 1;
+        messages = messages.saturating_add(record.count);
+        selectors.extend(own_selectors(&organization, &record));
+    }
+    json.extend_from_slice(b"]}");
+    let metadata = &header.metadata;
+    Ok(Prepared {
+        kind: ReportKind::Aggregate,
+        overview: Overview {
+            kind: "aggregate",
+            org_name: metadata.org_name.clone(),
+            report_id: metadata.report_id.clone(),
+            domain: header.policy.domain.clone(),
+            begin: metadata.begin,
+            end: metadata.end,
+            records,
+            messages,
+        },
+        // serde_json writes UTF-8 only.
+        json: String::from_utf8(json).unwrap_or_default(),
+        selectors: selectors.into_iter().collect(),
+    })
 }
 
 impl Prepared {
-    fn of(report: &Report) -> Prepared {
-        let overview = report.overview();
-        // Serializing these types cannot fail: their maps have string keys.
-        let (kind, json, selectors) = match report {
-            Report::Aggregate(aggregate) => (
-                ReportKind::Aggregate,
-                serde_json::to_string(aggregate).unwrap_or_default(),
-                own_selectors(aggregate),
-            ),
-            Report::Tls(tls) => (
-                ReportKind::Tls,
-                serde_json::to_string(tls).unwrap_or_default(),
-                Vec::new(),
-            ),
-        };
-        Prepared {
-            kind,
-            overview,
-            json,
-            selectors,
-        }
-    }
-
     /// What the import says about the report.
     pub fn overview(&self) -> &Overview {
         &self.overview
@@ -97,23 +128,18 @@ impl Prepared {
     }
 }
 
-/// The `(signing domain, selector)` pairs of the report's DKIM results
-/// whose domain belongs to the policy domain's organization: the keys
+/// The `(signing domain, selector)` pairs of a record's DKIM results
+/// whose domain belongs to the policy domain's `organization`: the keys
 /// the owner's own mail is signed with, not a third party's.
-fn own_selectors(report: &AggregateReport) -> Vec<(String, String)> {
-    let organization = organizational_domain(&report.header.policy.domain);
-    let mut seen = BTreeSet::new();
-    for record in &report.records {
-        for dkim in &record.dkim {
-            if let Some(selector) = &dkim.selector
-                && !selector.trim().is_empty()
-                && organizational_domain(&dkim.domain) == organization
-            {
-                seen.insert((dkim.domain.clone(), selector.trim().to_ascii_lowercase()));
-            }
-        }
-    }
-    seen.into_iter().collect()
+fn own_selectors<'a>(
+    organization: &'a str,
+    record: &'a Record,
+) -> impl Iterator<Item = (String, String)> + 'a {
+    record.dkim.iter().filter_map(move |dkim| {
+        let selector = dkim.selector.as_deref()?.trim();
+        (!selector.is_empty() && organizational_domain(&dkim.domain) == organization)
+            .then(|| (dkim.domain.clone(), selector.to_ascii_lowercase()))
+    })
 }
 
 /// Most reports of each kind one summary reads (the most recent): a
