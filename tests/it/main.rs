@@ -38,6 +38,7 @@ mod openapi_contract;
 mod reports_analysis;
 mod reports_limits;
 mod reports_parse;
+mod reports_store;
 mod request_cost;
 mod saved_reports;
 mod spf_conformance;

@@ -1,0 +1,259 @@
+//! Received DMARC aggregate and TLS reports in the store, on both back
+//! ends: each report stored once whatever its container, a duplicate
+//! never counted twice, the DKIM selectors it names learned (and not by
+//! a duplicate), unfit keys refused with nothing stored, and a domain's
+//! stored period summed up exactly as the analysis sums up the same
+//! files read directly (PTR names from the test DNS server).
+
+use crate::support;
+
+use mailvet::reports::aggregate::AggregateReport;
+use mailvet::reports::ingest::{self, Prepared, summarize_domain};
+use mailvet::reports::services::Services;
+use mailvet::reports::summary::Options;
+use mailvet::reports::{Limits, Report, analyze, parse};
+use mailvet::store::{Store, StoreError, Stored};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use support::TestDns;
+use support::store::TestDatabase;
+
+const NOV_16: i64 = 1_794_787_200;
+const DEC_1: i64 = 1_796_083_200;
+
+crate::on_both_back_ends!(
+    a_report_is_stored_once_whatever_its_container,
+    selectors_are_learned_from_new_reports_only,
+    unfit_keys_are_refused_and_nothing_stored,
+    a_stored_period_sums_up_as_the_files_do,
+);
+
+fn prepared(path: &Path) -> Prepared {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ingest::prepare(file, &Limits::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+async fn import(store: &Store, path: &Path) -> Stored {
+    prepared(path).store(store).await.unwrap()
+}
+
+fn month() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir("fixtures/reports/month")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+async fn a_report_is_stored_once_whatever_its_container(db: TestDatabase) {
+    let store = db.open().await;
+    let r = Path::new("fixtures/reports");
+    assert_eq!(
+        import(&store, &r.join("aggregate/rfc7489-google.xml")).await,
+        Stored::New
+    );
+    // The same report gzipped, zipped, mailed and forwarded.
+    for copy in [
+        "aggregate/rfc7489-google.xml",
+        "aggregate/rfc7489-google.xml.gz",
+        "aggregate/yahoo.zip",
+        "aggregate/stored-with-readme.zip",
+        "mail/aggregate-report.eml",
+        "mail/forwarded.eml",
+        "mail/zip-only.eml",
+    ] {
+        assert_eq!(
+            import(&store, &r.join(copy)).await,
+            Stored::Duplicate,
+            "{copy}"
+        );
+    }
+    assert_eq!(
+        import(&store, &r.join("tls/google.json")).await,
+        Stored::New
+    );
+    for copy in ["tls/google.json.gz", "mail/tls-report.eml"] {
+        assert_eq!(
+            import(&store, &r.join(copy)).await,
+            Stored::Duplicate,
+            "{copy}"
+        );
+    }
+    // Another replica sees what one stored.
+    let replica = db.open().await;
+    assert_eq!(
+        import(&replica, &r.join("aggregate/rfc7489-google.xml")).await,
+        Stored::Duplicate
+    );
+    assert_eq!(db.count("received_reports").await, 2);
+    let stored = store
+        .received_reports(
+            mailvet::store::ReportKind::Aggregate,
+            "EXAMPLE.com.",
+            None,
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    let back: AggregateReport = serde_json::from_str(&stored[0]).unwrap();
+    let Report::Aggregate(direct) = parse(
+        std::fs::read(r.join("aggregate/rfc7489-google.xml")).unwrap(),
+        &Limits::default(),
+    )
+    .unwrap() else {
+        panic!("an aggregate report");
+    };
+    assert_eq!(back, direct, "the stored report is the report read");
+}
+
+async fn selectors_are_learned_from_new_reports_only(db: TestDatabase) {
+    let store = db.open().await;
+    for path in month() {
+        import(&store, &path).await;
+    }
+    let learned: Vec<String> = store
+        .learned_dkim_selectors("brand.example", 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.selector)
+        .collect();
+    let mut expected = vec!["google".to_string(), "ses2026".to_string()];
+    let mut sorted = learned.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(
+        sorted, expected,
+        "the brand's own selectors, no third party's"
+    );
+    let before = db.count("dkim_selectors").await;
+    // A duplicate teaches nothing, not even a later last_seen.
+    let first = store
+        .learned_dkim_selectors("brand.example", 20)
+        .await
+        .unwrap();
+    import(&store, &month()[0]).await;
+    assert_eq!(db.count("dkim_selectors").await, before);
+    assert_eq!(
+        store
+            .learned_dkim_selectors("brand.example", 20)
+            .await
+            .unwrap(),
+        first
+    );
+}
+
+async fn unfit_keys_are_refused_and_nothing_stored(db: TestDatabase) {
+    let store = db.open().await;
+    let xml = std::fs::read_to_string("fixtures/reports/aggregate/rfc9990.xml").unwrap();
+    let long_id = "x".repeat(2000);
+    let forged = xml.replace("r9990-0001", &long_id);
+    assert!(
+        forged.contains(&long_id),
+        "the fixture's report id was replaced"
+    );
+    let prepared = ingest::prepare(forged.as_bytes(), &Limits::default()).unwrap();
+    let err = prepared.store(&store).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
+    assert!(err.to_string().contains("report_id"), "{err}");
+    assert_eq!(db.count("received_reports").await, 0);
+    assert_eq!(db.count("dkim_selectors").await, 0);
+}
+
+fn read(files: &[PathBuf]) -> Vec<AggregateReport> {
+    files
+        .iter()
+        .map(
+            |f| match parse(std::fs::read(f).unwrap(), &Limits::default()) {
+                Ok(Report::Aggregate(report)) => report,
+                other => panic!("{}: {other:?}", f.display()),
+            },
+        )
+        .collect()
+}
+
+async fn a_stored_period_sums_up_as_the_files_do(db: TestDatabase) {
+    let store = db.open().await;
+    let files = month();
+    for path in &files {
+        assert_eq!(import(&store, path).await, Stored::New);
+    }
+    let dns = TestDns::start(&[Path::new("fixtures/reports/reverse.zone")]).await;
+    let layer = dns.layer();
+    let services = Arc::new(Services::built_in());
+    let options = Options::default();
+    let rua = vec!["mailto:dmarc@brand.example".to_string()];
+
+    let whole = summarize_domain(
+        &store,
+        &layer.resolver(),
+        "brand.example",
+        None,
+        DEC_1,
+        Arc::clone(&services),
+        &options,
+        &rua,
+    )
+    .await
+    .unwrap();
+    let direct = analyze(
+        &layer.resolver(),
+        &read(&files),
+        &[],
+        &services,
+        &options,
+        &rua,
+    )
+    .await;
+    assert_eq!(
+        serde_json::to_value(&whole.analysis).unwrap(),
+        serde_json::to_value(&direct).unwrap()
+    );
+    assert_eq!(whole.analysis.summary.reports, files.len());
+    assert_eq!(whole.tls.reports, 0);
+
+    // Since 16 November: the second half, the first half as the period
+    // before it (so sources new in the second half are found).
+    let (first, second): (Vec<PathBuf>, Vec<PathBuf>) = files.iter().cloned().partition(|f| {
+        let begin: i64 = f
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.split('!').nth(2))
+            .and_then(|b| b.parse().ok())
+            .unwrap();
+        begin < NOV_16
+    });
+    let recent = summarize_domain(
+        &store,
+        &layer.resolver(),
+        "brand.example",
+        Some(NOV_16),
+        DEC_1,
+        services.clone(),
+        &options,
+        &rua,
+    )
+    .await
+    .unwrap();
+    let direct = analyze(
+        &layer.resolver(),
+        &read(&second),
+        &read(&first),
+        &services,
+        &options,
+        &rua,
+    )
+    .await;
+    assert_eq!(
+        serde_json::to_value(&recent.analysis).unwrap(),
+        serde_json::to_value(&direct).unwrap()
+    );
+    assert_eq!(recent.analysis.summary.days.len(), 15);
+    assert!(recent.analysis.summary.previous_period);
+    assert!(
+        !recent.analysis.summary.new_sources.is_empty(),
+        "the month brings a source in its last week"
+    );
+}
