@@ -1,8 +1,9 @@
 //! `mailvet domain`: the DNS posture audit of sending domains.
 //!
 //! This module decides which domains are audited (arguments and a
-//! `--file` list), which DKIM selectors are added, and how many audits run
-//! at once; the audit is the `domain` layer's.
+//! `--file` list), which DKIM selectors are added (`--selector`, and with
+//! `--database` those the stored DMARC reports named), and how many audits
+//! run at once; the audit is the `domain` layer's.
 
 use super::UsageError;
 use super::audit::AuditArgs;
@@ -10,6 +11,7 @@ use crate::domain::report::{self, DomainReport};
 use crate::local_file;
 use crate::records::name::{self, DomainName};
 use crate::render::{self, Suite, ZoneLocator, text::Style};
+use crate::store::Store;
 use clap::Args;
 use futures_util::stream::{self, StreamExt};
 use std::path::{Path, PathBuf};
@@ -30,12 +32,22 @@ pub struct DomainArgs {
     #[arg(long = "selector", value_name = "SELECTOR")]
     pub selectors: Vec<String>,
 
+    /// The store `mailvet reports import` and `serve` keep DMARC reports
+    /// in (`sqlite://PATH` or `postgres://…`): DKIM is checked at the
+    /// selectors those reports show signing each domain's mail instead of
+    /// guessing common ones. Without it no store is read.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+
     #[command(flatten)]
     pub audit: AuditArgs,
 }
 
 /// The largest `--file` domain list read (1 MiB: tens of thousands of domains).
 const DOMAIN_LIST_LIMIT: u64 = 1024 * 1024;
+
+/// Most selectors learned from reports asked per domain.
+const LEARNED_SELECTORS: u32 = 20;
 
 /// Audits at most this many domains at once.
 const CONCURRENT_AUDITS: usize = 8;
@@ -61,9 +73,31 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
     let zones = args.audit.dns.load_zones()?;
     let dns = args.audit.dns.build_with(zones.clone(), 0)?;
     let trace = args.audit.output.trace;
-    let reports: Vec<DomainReport> = stream::iter(domains)
-        .map(|domain| {
-            let (dns, options) = (Arc::clone(&dns), options.clone());
+    let store = match &args.database {
+        Some(url) => Some(
+            Store::open(url)
+                .await
+                .map_err(|e| format!("--database: {e}"))?,
+        ),
+        None => None,
+    };
+    let mut audits = Vec::with_capacity(domains.len());
+    for domain in domains {
+        let mut options = options.clone();
+        if let Some(store) = &store {
+            options.learned_selectors = store
+                .learned_dkim_selectors(&domain.ascii, LEARNED_SELECTORS)
+                .await
+                .map_err(|e| format!("--database: {e}"))?
+                .into_iter()
+                .map(|s| s.selector)
+                .collect();
+        }
+        audits.push((domain, options));
+    }
+    let reports: Vec<DomainReport> = stream::iter(audits)
+        .map(|(domain, options)| {
+            let dns = Arc::clone(&dns);
             async move {
                 let resolver = dns.resolver();
                 report::audit(&resolver, &domain, &options, trace).await

@@ -651,3 +651,47 @@ async fn reports_summary_reads_the_period_back() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a date"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn domain_with_a_database_asks_the_selectors_reports_named() {
+    let dir = scratch("domain-learned");
+    let data = dir.join("data");
+    let report = "fixtures/reports/month/google.com!brand.example!1793491200!1793577599.xml";
+    let imported = reports(&["import", report], &data, None).await;
+    assert_eq!(imported.status.code(), Some(0));
+    let url = mailvet::store::Store::default_url(&data);
+    let zone = "fixtures/reports/brand.example.zone";
+    let audit = |with_store: bool| {
+        let mut args = vec![
+            "domain",
+            "brand.example",
+            "--zone",
+            zone,
+            "--offline",
+            "--format",
+            "json",
+        ];
+        if with_store {
+            args.extend(["--database", url.as_str()]);
+        }
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    let guessed = mailvet_args(
+        &audit(false).iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    )
+    .await;
+    assert_eq!(json(&guessed)["dkim"]["status"], "unknown");
+    let learned = mailvet_args(
+        &audit(true).iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    )
+    .await;
+    let v = json(&learned);
+    assert_eq!(v["dkim"]["status"], "found", "{}", v["dkim"]);
+    assert_eq!(
+        v["dkim"]["selectors_checked"],
+        serde_json::json!(["google", "ses2026"])
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -3,7 +3,9 @@
 //! never counted twice, the DKIM selectors it names learned (and not by
 //! a duplicate), unfit keys refused with nothing stored, and a domain's
 //! stored period summed up exactly as the analysis sums up the same
-//! files read directly (PTR names from the test DNS server).
+//! files read directly (PTR names from the test DNS server); and the
+//! domain audit over HTTP asking the DKIM selectors a report posted
+//! there named, instead of guessing.
 
 use crate::support;
 
@@ -26,6 +28,7 @@ crate::on_both_back_ends!(
     selectors_are_learned_from_new_reports_only,
     unfit_keys_are_refused_and_nothing_stored,
     a_stored_period_sums_up_as_the_files_do,
+    the_domain_audit_asks_the_selectors_reports_named,
 );
 
 fn prepared(path: &Path) -> Prepared {
@@ -256,4 +259,70 @@ async fn a_stored_period_sums_up_as_the_files_do(db: TestDatabase) {
         !recent.analysis.summary.new_sources.is_empty(),
         "the month brings a source in its last week"
     );
+}
+
+async fn the_domain_audit_asks_the_selectors_reports_named(db: TestDatabase) {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    let dns = TestDns::start(&[Path::new("fixtures/reports/brand.example.zone")]).await;
+    let app = mailvet::http::router(mailvet::http::AppState::new(dns.layer(), db.open().await));
+    let audit = || {
+        Request::get("/v1/domains/brand.example")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let codes = |report: &serde_json::Value| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // No reports yet: the common selectors are guessed, and miss.
+    let (code, _, before) = support::api::call(app.clone(), audit()).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(before["dkim"]["status"], "unknown", "{}", before["dkim"]);
+    assert!(codes(&before).contains(&"dkim.no_selector_found".to_string()));
+
+    let upload = Request::post("/v1/reports")
+        .body(Body::from(report_bytes(&month()[0])))
+        .unwrap();
+    let (code, _, intake) = support::api::call(app.clone(), upload).await;
+    assert_eq!(code, StatusCode::CREATED, "{intake}");
+
+    let (code, _, after) = support::api::call(app.clone(), audit()).await;
+    assert_eq!(code, StatusCode::OK);
+    let dkim = &after["dkim"];
+    assert_eq!(dkim["status"], "found", "{dkim}");
+    assert_eq!(
+        dkim["selectors_checked"],
+        serde_json::json!(["google", "ses2026"]),
+        "the reported selectors, and no guess"
+    );
+    let sources: Vec<(&str, &str, &str)> = dkim["selectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["selector"].as_str().unwrap(),
+                s["source"].as_str().unwrap(),
+                s["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("google", "learned", "not_found"),
+            ("ses2026", "learned", "key_found")
+        ]
+    );
+    assert!(!codes(&after).contains(&"dkim.no_selector_found".to_string()));
+}
+
+fn report_bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
 }
