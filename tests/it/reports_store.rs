@@ -184,36 +184,7 @@ async fn a_stored_period_sums_up_as_the_files_do(db: TestDatabase) {
         assert_eq!(import(&store, path).await, Stored::New);
     }
     let dns = TestDns::start(&[Path::new("fixtures/reports/reverse.zone")]).await;
-    let layer = dns.layer();
-    let services = Arc::new(Services::built_in());
-    let options = Options::default();
-    let rua = vec!["mailto:dmarc@brand.example".to_string()];
-
-    let whole = summarize_domain(
-        &store,
-        &layer.resolver(),
-        "brand.example",
-        None,
-        DEC_1,
-        Arc::clone(&services),
-        &options,
-        &rua,
-    )
-    .await
-    .unwrap();
-    let direct = analyze(
-        &layer.resolver(),
-        &read(&files),
-        &[],
-        &services,
-        &options,
-        &rua,
-    )
-    .await;
-    assert_eq!(
-        serde_json::to_value(&whole.analysis).unwrap(),
-        serde_json::to_value(&direct).unwrap()
-    );
+    let whole = same_as_the_files(&store, &dns, None, &files, &[]).await;
     assert_eq!(whole.analysis.summary.reports, files.len());
     assert_eq!(whole.tls.reports, 0);
 
@@ -228,13 +199,35 @@ async fn a_stored_period_sums_up_as_the_files_do(db: TestDatabase) {
             .unwrap();
         begin < NOV_16
     });
-    let recent = summarize_domain(
-        &store,
+    let recent = same_as_the_files(&store, &dns, Some(NOV_16), &second, &first).await;
+    assert_eq!(recent.analysis.summary.days.len(), 15);
+    assert!(recent.analysis.summary.previous_period);
+    assert!(
+        !recent.analysis.summary.new_sources.is_empty(),
+        "the month brings a source in its last week"
+    );
+}
+
+/// The summary of the stored reports since `since` (as of 1 December),
+/// checked equal to the analysis of the files `current` and `previous`.
+async fn same_as_the_files(
+    store: &Store,
+    dns: &TestDns,
+    since: Option<i64>,
+    current: &[PathBuf],
+    previous: &[PathBuf],
+) -> ingest::DomainSummary {
+    let layer = dns.layer();
+    let services = Arc::new(Services::built_in());
+    let options = Options::default();
+    let rua = vec!["mailto:dmarc@brand.example".to_string()];
+    let stored = summarize_domain(
+        store,
         &layer.resolver(),
         "brand.example",
-        Some(NOV_16),
+        since,
         DEC_1,
-        services.clone(),
+        Arc::clone(&services),
         &options,
         &rua,
     )
@@ -242,23 +235,18 @@ async fn a_stored_period_sums_up_as_the_files_do(db: TestDatabase) {
     .unwrap();
     let direct = analyze(
         &layer.resolver(),
-        &read(&second),
-        &read(&first),
+        &read(current),
+        &read(previous),
         &services,
         &options,
         &rua,
     )
     .await;
     assert_eq!(
-        serde_json::to_value(&recent.analysis).unwrap(),
+        serde_json::to_value(&stored.analysis).unwrap(),
         serde_json::to_value(&direct).unwrap()
     );
-    assert_eq!(recent.analysis.summary.days.len(), 15);
-    assert!(recent.analysis.summary.previous_period);
-    assert!(
-        !recent.analysis.summary.new_sources.is_empty(),
-        "the month brings a source in its last week"
-    );
+    stored
 }
 
 async fn the_domain_audit_asks_the_selectors_reports_named(db: TestDatabase) {

@@ -38,8 +38,13 @@ fn failed(selector: &str, source: SelectorSource) -> Fetched {
 /// Every planned selector answered: `hits` with records, the rest
 /// NXDOMAIN.
 fn audit(given: &[&str], hits: &[(&str, &[&str])]) -> Checked<DkimSection> {
-    let given: Vec<String> = given.iter().map(|s| s.to_string()).collect();
-    let fetched = plan(&domain(), &given, &[])
+    audit_with(given, &[], hits)
+}
+
+/// [`audit`] with selectors learned from DMARC reports.
+fn audit_with(given: &[&str], learned: &[&str], hits: &[(&str, &[&str])]) -> Checked<DkimSection> {
+    let owned = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let fetched = plan(&domain(), &owned(given), &owned(learned))
         .into_iter()
         .map(|(selector, source)| {
             let records = hits
@@ -499,23 +504,6 @@ fn the_section_serializes_with_clear_names() {
     assert!(google["keys"][0].get("tag_list").is_none());
 }
 
-/// Every selector planned with these learned ones answered NXDOMAIN but
-/// `hits`.
-fn audit_learned(learned: &[&str], hits: &[(&str, &[&str])]) -> Checked<DkimSection> {
-    let learned: Vec<String> = learned.iter().map(|s| s.to_string()).collect();
-    let fetched = plan(&domain(), &[], &learned)
-        .into_iter()
-        .map(|(selector, source)| {
-            let records = hits
-                .iter()
-                .find(|(s, _)| *s == selector)
-                .map_or(&[][..], |(_, r)| *r);
-            answered(&selector, source, records)
-        })
-        .collect();
-    evaluate(&domain(), fetched)
-}
-
 #[test]
 fn selectors_from_reports_replace_the_guesses() {
     let planned = plan(
@@ -532,7 +520,7 @@ fn selectors_from_reports_replace_the_guesses() {
         "no common selector is probed once reports named some"
     );
     let key = rsa_record("", RSA_2048);
-    let found = audit_learned(&["s2026"], &[("s2026", &[key.as_str()])]);
+    let found = audit_with(&[], &["s2026"], &[("s2026", &[key.as_str()])]);
     assert_eq!(found.section.status, DkimStatus::Found);
     assert!(codes(&found).is_empty(), "{:?}", codes(&found));
     assert_eq!(found.section.selectors[0].source, SelectorSource::Learned);
@@ -540,7 +528,7 @@ fn selectors_from_reports_replace_the_guesses() {
 
 #[test]
 fn no_key_at_the_reported_selectors_is_not_found_rather_than_unknown() {
-    let checked = audit_learned(&["s2026", "google"], &[]);
+    let checked = audit_with(&[], &["s2026", "google"], &[]);
     assert_eq!(codes(&checked), ["dkim.no_selector_found"]);
     assert_eq!(checked.section.status, DkimStatus::NotFound);
     assert_eq!(checked.section.selectors_checked, ["s2026", "google"]);
