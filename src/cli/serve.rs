@@ -63,6 +63,11 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub reports: ReportSizeArgs,
+
+    /// A TOML file of more sending services for the DMARC report summary,
+    /// added to the built-in table.
+    #[arg(long, value_name = "FILE", env = "MAILVET_SERVICES")]
+    pub services: Option<PathBuf>,
 }
 
 /// How log lines are written (to standard error).
@@ -249,6 +254,12 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
     let dns = args.dns.build(args.cache_entries)?;
     let audit = args.fetch.audit_options()?;
     let service = args.service.config(args.message.limits())?;
+    let mut services = crate::reports::services::Services::built_in();
+    if let Some(path) = &args.services {
+        services
+            .extend_from_file(path)
+            .map_err(|e| format!("--services: {e}"))?;
+    }
     let store = args.store.open().await?;
     tracing::info!(database = %crate::store::redact(&args.store.url()), "store open");
     let sweeper = store.spawn_sweeper(crate::store::sweeper::DEFAULT_INTERVAL);
@@ -258,6 +269,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
         authserv_id: args.message.authserv_id.clone(),
         service,
         report_limits: args.reports.limits(),
+        services: std::sync::Arc::new(services),
         ..crate::http::AppState::new(dns, store.clone())
     };
     let served = crate::http::serve(args.listen, state).await;
