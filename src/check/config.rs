@@ -14,8 +14,8 @@
 //! is about only as a short, escaped excerpt ([`crate::untrusted`]): a file
 //! that is no config is not copied into a CI log.
 
-use crate::domain::dmarc::Policy;
 use crate::local_file::{self, FileError};
+use crate::records::dmarc::Policy;
 use crate::records::name::{DomainName, is_dkim_selector};
 use crate::untrusted::{escape_controls, excerpt, quoted};
 use serde::Deserialize;

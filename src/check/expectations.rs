@@ -9,13 +9,16 @@
 
 use super::config::{AllEnding, At, DomainExpectations, Source, StsMode};
 use crate::dns::Resolver;
-use crate::domain::dkim::{KeyAlgorithm, SelectorStatus};
-use crate::domain::dmarc::{DmarcStatus, Policy};
-use crate::domain::mta_sts::{self, PolicyStatus, RecordStatus};
+use crate::domain::dkim::SelectorStatus;
+use crate::domain::dmarc::DmarcStatus;
+use crate::domain::mta_sts::{PolicyStatus, RecordStatus};
 use crate::domain::report::DomainReport;
 use crate::domain::spf::NodeStatus;
 use crate::domain::{bimi::BimiStatus, tls_rpt::TlsRptStatus};
 use crate::findings::{CatalogEntry, Severity};
+use crate::records::dkim_key::{KeyAlgorithm, KeyRecord};
+use crate::records::dmarc::Policy;
+use crate::records::mta_sts;
 use crate::spf::{self, SpfQuery, SpfResult};
 use serde::{Serialize, Serializer};
 
@@ -384,12 +387,12 @@ fn dkim_key(report: &DomainReport, selector: &str, min_bits: u32) -> (Status, St
         }
         SelectorStatus::KeyFound => {}
     }
-    let size = |k: &crate::domain::dkim::KeyRecord| match (k.algorithm, k.bits) {
+    let size = |k: &KeyRecord| match (k.algorithm, k.bits) {
         (Some(KeyAlgorithm::Ed25519), _) => "an Ed25519 key".to_string(),
         (_, Some(bits)) => format!("a {bits}-bit RSA key"),
         _ => "a key".to_string(),
     };
-    let strong = |k: &&crate::domain::dkim::KeyRecord| {
+    let strong = |k: &&KeyRecord| {
         k.usable && (k.algorithm == Some(KeyAlgorithm::Ed25519) || k.bits >= Some(min_bits))
     };
     if let Some(key) = found.keys.iter().find(strong) {

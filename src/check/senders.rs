@@ -34,7 +34,7 @@ pub struct Prediction {
     /// Why, in one sentence.
     pub reason: String,
     /// The policy receivers would apply to failing mail.
-    pub policy: Option<crate::domain::dmarc::Policy>,
+    pub policy: Option<crate::records::dmarc::Policy>,
 }
 
 /// Predicts DMARC for one sender of `domain` and judges its expectation.

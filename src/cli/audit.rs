@@ -64,7 +64,7 @@ impl FetchArgs {
             Some(path) => {
                 let pem =
                     local_file::read(path, "CA file", CA_FILE_LIMIT).map_err(|e| e.to_string())?;
-                crate::domain::mta_sts::parse_extra_roots(&pem)
+                crate::https::parse_extra_roots(&pem)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
                 pem
             }

@@ -8,6 +8,7 @@
 
 use super::UsageError;
 use super::audit::AuditArgs;
+use super::batch::CACHE_ENTRIES;
 use super::output::Format;
 use crate::render::{self, ZoneLocator, text::Style};
 use clap::Args;
@@ -32,8 +33,8 @@ pub async fn run(args: CheckArgs) -> Result<ExitCode, UsageError> {
     let options = args.audit.fetch.audit_options()?;
     let zones = args.audit.dns.load_zones()?;
     let compare_live = !zones.is_empty() && !args.audit.dns.offline;
-    let planned_dns = args.audit.dns.build_with(zones.clone(), 0)?;
-    let live_dns = args.audit.dns.build_with(Vec::new(), 0)?;
+    let planned_dns = args.audit.dns.build_with(zones.clone(), CACHE_ENTRIES)?;
+    let live_dns = args.audit.dns.build_with(Vec::new(), CACHE_ENTRIES)?;
     let trace = args.audit.output.trace;
     let (planned, live) = tokio::join!(
         crate::check::run(&planned_dns, &config, &options, trace),
@@ -51,6 +52,7 @@ pub async fn run(args: CheckArgs) -> Result<ExitCode, UsageError> {
     let rendered = match args.audit.output.format {
         Format::Text => render::check::render(&report, fail_on, Style::for_stdout()),
         Format::Json => render::json(&report),
+        Format::Jsonl => render::json_line(&report),
         Format::Junit | Format::Sarif => String::new(),
     };
     Ok(args.audit.output.print(&rendered, &suites))

@@ -1,19 +1,21 @@
 //! `mailvet domain`: the DNS posture audit of sending domains.
 //!
 //! This module decides which domains are audited (arguments and a
-//! `--file` list), which DKIM selectors are added (`--selector`, and with
-//! `--database` those the stored DMARC reports named), and how many audits
-//! run at once; the audit is the `domain` layer's.
+//! `--file` list) and which DKIM selectors are added (`--selector`, and
+//! with `--database` those the stored DMARC reports named); the domains
+//! run as one batch ([`super::batch`]) and the audit is the `domain`
+//! layer's.
 
 use super::UsageError;
 use super::audit::AuditArgs;
+use super::batch::{self, BatchArgs};
+use super::output::Batch;
 use crate::domain::report::{self, DomainReport};
 use crate::local_file;
 use crate::records::name::{self, DomainName};
 use crate::render::{self, Suite, ZoneLocator, text::Style};
 use crate::store::Store;
 use clap::Args;
-use futures_util::stream::{self, StreamExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -41,6 +43,9 @@ pub struct DomainArgs {
 
     #[command(flatten)]
     pub audit: AuditArgs,
+
+    #[command(flatten)]
+    pub batch: BatchArgs,
 }
 
 /// The largest `--file` domain list read (1 MiB: tens of thousands of domains).
@@ -49,10 +54,10 @@ const DOMAIN_LIST_LIMIT: u64 = 1024 * 1024;
 /// Most selectors learned from reports asked per domain.
 const LEARNED_SELECTORS: u32 = 20;
 
-/// Audits at most this many domains at once.
-const CONCURRENT_AUDITS: usize = 8;
+/// Domains audited at once by default: audits mostly wait on DNS.
+const CONCURRENT_AUDITS: usize = 64;
 
-/// Audits the domains and prints their reports.
+/// Audits the domains as one batch and prints their reports.
 pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
     let mut domains = args
         .domains
@@ -71,7 +76,10 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
     }
     options.selectors = args.selectors.clone();
     let zones = args.audit.dns.load_zones()?;
-    let dns = args.audit.dns.build_with(zones.clone(), 0)?;
+    let dns = args
+        .audit
+        .dns
+        .build_with(zones.clone(), batch::CACHE_ENTRIES)?;
     let trace = args.audit.output.trace;
     let store = match &args.database {
         Some(url) => Some(
@@ -81,38 +89,37 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
         ),
         None => None,
     };
-    let mut audits = Vec::with_capacity(domains.len());
-    for domain in domains {
-        let mut options = options.clone();
-        if let Some(store) = &store {
-            options.learned_selectors = store
-                .learned_dkim_selectors(&domain.ascii, LEARNED_SELECTORS)
-                .await
-                .map_err(|e| format!("--database: {e}"))?
-                .into_iter()
-                .map(|s| s.selector)
-                .collect();
-        }
-        audits.push((domain, options));
-    }
-    let reports: Vec<DomainReport> = stream::iter(audits)
-        .map(|(domain, options)| {
-            let dns = Arc::clone(&dns);
-            async move {
-                let resolver = dns.resolver();
-                report::audit(&resolver, &domain, &options, trace).await
-            }
-        })
-        .buffered(CONCURRENT_AUDITS)
-        .collect()
-        .await;
     let locator = ZoneLocator::new(&zones);
     let fail_on = args.audit.output.fail_on();
-    Ok(args.audit.output.emit(
-        &reports,
-        |_, r| render::text::domain(r, Style::for_stdout()),
-        |_, r| Suite::of_domain(r, fail_on, |f| locator.locate(f)),
-    ))
+    let suite = |_: &str, r: &DomainReport| Suite::of_domain(r, fail_on, |f| locator.locate(f));
+    let inputs: Vec<(String, DomainName)> = domains
+        .into_iter()
+        .map(|domain| (domain.ascii.clone(), domain))
+        .collect();
+    let mut batch = Batch::new(&args.audit.output, inputs.len());
+    batch::run(
+        inputs,
+        args.batch.concurrency.unwrap_or(CONCURRENT_AUDITS),
+        |domain| {
+            let (dns, mut options, store) = (Arc::clone(&dns), options.clone(), store.clone());
+            async move {
+                if let Some(store) = &store {
+                    options.learned_selectors = store
+                        .learned_dkim_selectors(&domain.ascii, LEARNED_SELECTORS)
+                        .await
+                        .map_err(|e| format!("--database: {e}"))?
+                        .into_iter()
+                        .map(|s| s.selector)
+                        .collect();
+                }
+                let resolver = dns.resolver();
+                Ok(report::audit(&resolver, &domain, &options, trace).await)
+            }
+        },
+        |done| batch.add(done, suite),
+    )
+    .await;
+    Ok(batch.finish(|_, r| render::text::domain(r, Style::for_stdout()), suite))
 }
 
 /// The domains of a `--file` list: one per line, `#` starts a comment. A

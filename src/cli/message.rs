@@ -2,22 +2,23 @@
 //! bound what one message may cost (shared with `serve`).
 //!
 //! This module decides how message files are read (`-` is standard input,
-//! each capped at `--max-message-size`), how many are verified at once,
-//! and how each is named in the output; the report is the `message`
+//! a directory is every message file in it, each capped at
+//! `--max-message-size`) and how each is named in the output; the files
+//! run as one batch ([`super::batch`]) and the report is the `message`
 //! layer's.
 
 use super::UsageError;
+use super::batch::{self, BatchArgs};
 use super::dns::DnsArgs;
 use super::envelope::EnvelopeArgs;
-use super::output::OutputArgs;
+use super::output::{Batch, OutputArgs};
 use super::values::count;
 use crate::local_file;
 use crate::message::limits::{self, MessageLimits};
-use crate::message::report::{MessageRequest, report_pooled};
+use crate::message::report::{MessageReport, MessageRequest, report_pooled};
 use crate::render::{self, Suite, text::Style};
 use clap::Args;
-use futures_util::stream::{self, StreamExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -84,8 +85,10 @@ impl MessageOptions {
 
 #[derive(Debug, Args)]
 pub struct MessageArgs {
-    /// Message files (RFC 5322, as received); `-` reads standard input.
-    #[arg(value_name = "FILE", required = true)]
+    /// Message files (RFC 5322, as received), or directories of them
+    /// (every *.eml file, and files that start with a header field); `-`
+    /// reads standard input.
+    #[arg(value_name = "FILE|DIR", required = true)]
     pub files: Vec<PathBuf>,
 
     #[command(flatten)]
@@ -100,76 +103,154 @@ pub struct MessageArgs {
     pub output: OutputArgs,
 
     #[command(flatten)]
+    pub batch: BatchArgs,
+
+    #[command(flatten)]
     pub message: MessageOptions,
 
     #[command(flatten)]
     pub dns: DnsArgs,
 }
 
-/// Verifies at most this many messages at once.
-const CONCURRENT_MESSAGES: usize = 8;
+/// Messages verified at once by default: enough to keep both the cores
+/// and the DNS busy, few enough that their working memory stays small.
+const CONCURRENT_MESSAGES: usize = 32;
 
-/// Reads the message files, verifies them and prints their reports.
+/// Reads the message files (or every message in a directory), verifies
+/// them as a batch and prints their reports.
 pub async fn run(args: MessageArgs) -> Result<ExitCode, UsageError> {
-    let limit = args.message.max_message_size as u64;
-    let raws = args
-        .files
-        .iter()
-        .map(|path| {
-            let raw = if path.as_os_str() == "-" {
-                local_file::read_capped(std::io::stdin(), "standard input", "message", limit)
-            } else {
-                local_file::read(path, "message", limit)
-            };
-            raw.map_err(|e| match e {
-                local_file::FileError::TooLarge { .. } => {
-                    format!("{e}; --max-message-size sets the limit")
-                }
-                e => e.to_string(),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let files = message_files(&args.files)?;
     let envelope = args.envelope.message_envelope()?;
-    let dns = args.dns.build(0)?;
+    let dns = args.dns.build(batch::CACHE_ENTRIES)?;
     let trace = args.output.trace;
-    let results: Vec<_> = stream::iter(raws)
-        .map(|raw| {
-            let request = MessageRequest {
-                raw,
-                envelope: envelope.clone(),
-                bulk: args.bulk,
-                authserv_id: args.message.authserv_id.clone(),
-                clock: crate::message::Clock::system(),
-                limits: args.message.limits(),
-            };
-            report_pooled(Arc::clone(&dns), request, trace)
-        })
-        .buffered(CONCURRENT_MESSAGES)
-        .collect()
-        .await;
-    let reports = results
-        .into_iter()
-        .zip(&args.files)
-        .map(|(r, path)| r.map_err(|e| format!("{}: {e}", path.display())))
-        .collect::<Result<Vec<_>, _>>()?;
+    let limit = args.message.max_message_size as u64;
     let fail_on = args.output.fail_on();
-    Ok(args.output.emit(
-        &reports,
-        |i, r| {
-            let name = args
-                .files
-                .get(i)
-                .map_or_else(String::new, |f| f.display().to_string());
-            render::text::message(r, &name, Style::for_stdout())
+    let inputs: Vec<(String, PathBuf)> = files
+        .into_iter()
+        .map(|path| (display_name(&path), path))
+        .collect();
+    let mut batch = Batch::new(&args.output, inputs.len());
+    let suite = |name: &str, r: &MessageReport| {
+        let location = (name != STDIN).then(|| render::Location {
+            file: name.to_string(),
+            line: None,
+        });
+        Suite::of_findings(name.to_string(), &r.findings, fail_on, |_| location.clone())
+    };
+    batch::run(
+        inputs,
+        args.batch.concurrency.unwrap_or(CONCURRENT_MESSAGES),
+        |path| {
+            let dns = Arc::clone(&dns);
+            let envelope = envelope.clone();
+            let (bulk, authserv_id, limits) = (
+                args.bulk,
+                args.message.authserv_id.clone(),
+                args.message.limits(),
+            );
+            async move {
+                let raw = read_message(path, limit).await?;
+                let request = MessageRequest {
+                    raw,
+                    envelope,
+                    bulk,
+                    authserv_id,
+                    clock: crate::message::Clock::system(),
+                    limits,
+                };
+                report_pooled(dns, request, trace)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
         },
-        |i, r| {
-            let file = args.files.get(i).filter(|f| f.as_os_str() != "-");
-            let name = file.map_or_else(|| "standard input".into(), |f| f.display().to_string());
-            let location = file.map(|f| render::Location {
-                file: f.display().to_string(),
-                line: None,
-            });
-            Suite::of_findings(name, &r.findings, fail_on, |_| location.clone())
-        },
+        |done| batch.add(done, suite),
+    )
+    .await;
+    Ok(batch.finish(
+        |name, r| render::text::message(r, name, Style::for_stdout()),
+        suite,
     ))
+}
+
+/// How standard input is named in reports.
+const STDIN: &str = "standard input";
+
+fn display_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        STDIN.to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Reads one message, off the async runtime (a file may be megabytes).
+async fn read_message(path: PathBuf, limit: u64) -> Result<Vec<u8>, String> {
+    tokio::task::spawn_blocking(move || {
+        let raw = if path.as_os_str() == "-" {
+            local_file::read_capped(std::io::stdin(), STDIN, "message", limit)
+        } else {
+            local_file::read(&path, "message", limit)
+        };
+        raw.map_err(|e| match e {
+            local_file::FileError::TooLarge { .. } => {
+                format!("{e}; --max-message-size sets the limit")
+            }
+            e => e.to_string(),
+        })
+    })
+    .await
+    .map_err(|e| format!("the read stopped: {e}"))?
+}
+
+/// The files to verify: each argument, or for a directory every message
+/// file in it (not below it), in name order: `*.eml`, and any other
+/// regular file whose first line is a header field.
+fn message_files(arguments: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for argument in arguments {
+        if argument.as_os_str() == "-" || !argument.is_dir() {
+            files.push(argument.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(argument)
+            .map_err(|e| format!("{}: cannot list the directory: {e}", argument.display()))?;
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+            .map(|entry| entry.path())
+            .filter(|path| {
+                path.extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("eml"))
+                    || starts_with_a_header_field(path)
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(format!(
+                "{}: no message files in this directory (*.eml, or files that start with a \
+                 header field)",
+                argument.display()
+            ));
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+/// Whether the file's first line is a header field (`Name: value`, RFC
+/// 5322 §2.2): what a message file without the .eml ending looks like.
+fn starts_with_a_header_field(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let Ok(read) = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)) else {
+        return false;
+    };
+    let line = head[..read]
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
+    match line.iter().position(|&b| b == b':') {
+        Some(colon) if colon > 0 => line[..colon].iter().all(|&b| (33..=126).contains(&b)),
+        _ => false,
+    }
 }

@@ -17,6 +17,7 @@
 //! used nowhere else in the crate.
 
 pub mod audit;
+pub mod batch;
 pub mod check;
 pub mod dns;
 pub mod domain;

@@ -17,6 +17,10 @@ pub enum Format {
     Text,
     /// The same JSON the HTTP API returns.
     Json,
+    /// One line of JSON per input, written as each finishes (completion
+    /// order): `{"input": NAME, "report": …}` or `{"input": NAME, "error":
+    /// …}`, so a batch of any size streams and is never held whole.
+    Jsonl,
     /// JUnit XML: one testsuite per domain or message, one testcase per
     /// expectation and per finding (GitHub, GitLab and Jenkins render it).
     Junit,
@@ -47,8 +51,9 @@ impl From<FailOnArg> for FailOn {
 /// How a report is printed and when the run fails.
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
-    /// text for people; json; junit (one testsuite per domain or message,
-    /// one testcase per expectation and finding); sarif (SARIF 2.1.0).
+    /// text for people; json; jsonl (a line per input as it finishes);
+    /// junit (one testsuite per domain or message, one testcase per
+    /// expectation and finding); sarif (SARIF 2.1.0).
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
 
@@ -84,6 +89,7 @@ impl OutputArgs {
         let out = match (self.format, reports) {
             (Format::Json, [one]) => render::json(one),
             (Format::Json, many) => render::json(&many),
+            (Format::Jsonl, many) => many.iter().map(|r| json_line(None, Ok(r))).collect(),
             (Format::Text, many) => many
                 .iter()
                 .enumerate()
@@ -106,7 +112,7 @@ impl OutputArgs {
         };
         match self.format {
             Format::Text => print!("{rendered}{annotations}"),
-            Format::Json => print!("{rendered}"),
+            Format::Json | Format::Jsonl => print!("{rendered}"),
             Format::Junit => print!("{}", render::junit::render(suites)),
             Format::Sarif => print!("{}", render::sarif::render(suites)),
         }
@@ -115,7 +121,138 @@ impl OutputArgs {
         if self.format != Format::Text {
             eprint!("{annotations}");
         }
-        exit_code(suites)
+        exit_code(Verdicts::of(suites))
+    }
+}
+
+/// One line of `--format jsonl`: the report, or the error, of an input.
+fn json_line<R: serde::Serialize>(input: Option<&str>, result: Result<&R, &str>) -> String {
+    #[derive(serde::Serialize)]
+    struct Line<'a, R> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        input: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        report: Option<&'a R>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<&'a str>,
+    }
+    let (report, error) = match result {
+        Ok(report) => (Some(report), None),
+        Err(error) => (None, Some(error)),
+    };
+    render::json_line(&Line {
+        input,
+        report,
+        error,
+    })
+}
+
+/// The reports of a batch, taken as they finish ([`super::batch`]): with
+/// `--format jsonl` each is written at once and dropped, keeping only
+/// whether it failed; with any other format they are kept and written
+/// together, in input order, when the batch is done. An input without a
+/// report is said on standard error (jsonl: on its own line) and makes the
+/// run exit 2 once everything else is written.
+pub struct Batch<'a, R> {
+    output: &'a OutputArgs,
+    /// Per input, in input order: its name and report (not with jsonl).
+    kept: Vec<Option<(String, R)>>,
+    verdicts: Verdicts,
+    errors: usize,
+}
+
+impl<'a, R: serde::Serialize> Batch<'a, R> {
+    pub fn new(output: &'a OutputArgs, inputs: usize) -> Batch<'a, R> {
+        let streamed = output.format == Format::Jsonl;
+        Batch {
+            output,
+            kept: (0..if streamed { 0 } else { inputs })
+                .map(|_| None)
+                .collect(),
+            verdicts: Verdicts::default(),
+            errors: 0,
+        }
+    }
+
+    /// Takes one finished input; `suite` is its report's suite (for the
+    /// exit code and the CI formats).
+    pub fn add(&mut self, done: super::batch::Done<R>, suite: impl Fn(&str, &R) -> Suite) {
+        let super::batch::Done {
+            index,
+            name,
+            result,
+        } = done;
+        match result {
+            Ok(report) => {
+                if self.output.format == Format::Jsonl {
+                    self.verdicts.add(&suite(&name, &report));
+                    print!("{}", json_line(Some(&name), Ok(&report)));
+                } else if let Some(slot) = self.kept.get_mut(index) {
+                    *slot = Some((name, report));
+                }
+            }
+            Err(error) => {
+                self.errors += 1;
+                if self.output.format == Format::Jsonl {
+                    print!("{}", json_line::<R>(Some(&name), Err(&error)));
+                } else {
+                    eprintln!(
+                        "mailvet: {}: {}",
+                        crate::untrusted::escape_controls(&name),
+                        crate::untrusted::escape_controls(&error)
+                    );
+                }
+            }
+        }
+    }
+
+    /// Writes what was kept and decides the exit code: 2 when an input had
+    /// no report, else as [`OutputArgs::emit`] decides.
+    pub fn finish(
+        self,
+        text: impl Fn(&str, &R) -> String,
+        suite: impl Fn(&str, &R) -> Suite,
+    ) -> ExitCode {
+        let code = if self.output.format == Format::Jsonl {
+            exit_code(self.verdicts)
+        } else {
+            let (names, reports): (Vec<String>, Vec<R>) = self.kept.into_iter().flatten().unzip();
+            self.output.emit(
+                &reports,
+                |i, r| text(&names[i], r),
+                |i, r| suite(&names[i], r),
+            )
+        };
+        if self.errors > 0 {
+            ExitCode::from(EXIT_USAGE)
+        } else {
+            code
+        }
+    }
+}
+
+/// Exit code 2: bad usage or input (here: an input of a batch).
+const EXIT_USAGE: u8 = 2;
+
+/// What the suites of a run came to, as far as the exit code cares.
+#[derive(Debug, Clone, Copy, Default)]
+struct Verdicts {
+    failed: bool,
+    undecided: bool,
+}
+
+impl Verdicts {
+    fn of(suites: &[Suite]) -> Verdicts {
+        let mut verdicts = Verdicts::default();
+        for suite in suites {
+            verdicts.add(suite);
+        }
+        verdicts
+    }
+
+    fn add(&mut self, suite: &Suite) {
+        self.failed |= suite.has(render::Outcome::Fail);
+        self.undecided |= suite.has(render::Outcome::Error);
     }
 }
 
@@ -128,10 +265,10 @@ const EXIT_UNDECIDED: u8 = 3;
 /// How a run ends. A failure found among what was decided is 1 whatever
 /// else is undecided (running again cannot make it pass); undecided alone
 /// is 3, so a pipeline can retry it and still never passes it as 0.
-fn exit_code(suites: &[Suite]) -> ExitCode {
-    if suites.iter().any(|s| s.has(render::Outcome::Fail)) {
+fn exit_code(verdicts: Verdicts) -> ExitCode {
+    if verdicts.failed {
         ExitCode::from(EXIT_FAILED)
-    } else if suites.iter().any(|s| s.has(render::Outcome::Error)) {
+    } else if verdicts.undecided {
         ExitCode::from(EXIT_UNDECIDED)
     } else {
         ExitCode::SUCCESS

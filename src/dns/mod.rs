@@ -47,6 +47,7 @@
 pub mod answered;
 pub mod bridge;
 pub mod cache;
+mod in_flight;
 pub mod overlay;
 pub mod trace;
 mod upstream;
@@ -297,6 +298,9 @@ pub struct Dns {
     upstream: Option<Upstream>,
     overlay: Overlay,
     cache: Option<SharedCache>,
+    /// Questions asked upstream right now, joined by other requests (only
+    /// with a cache: without one every request asks for itself).
+    in_flight: in_flight::InFlight,
     deadline: Duration,
     max_questions: usize,
     /// Loopback endpoints that route mail-auth's lookups, reused.
@@ -331,6 +335,7 @@ impl Dns {
             }),
             overlay: Overlay::new(zones),
             cache: (settings.cache_capacity > 0).then(|| SharedCache::new(settings.cache_capacity)),
+            in_flight: in_flight::InFlight::default(),
             deadline: settings.deadline,
             max_questions: settings.max_questions,
             bridges: bridge::BridgePool::new(settings.deadline),
@@ -611,9 +616,49 @@ impl Resolver {
         // CD answers may be bogus data: they neither come from nor go to the
         // cache that other requests' ordinary lookups share.
         let cache = dns.cache.as_ref().filter(|_| !checking_disabled);
-        if let Some(answer) = cache.and_then(|c| c.get(&key)) {
+        let Some(cache) = cache else {
+            return self.ask(upstream, name, rtype, checking_disabled).await;
+        };
+        if let Some(answer) = cache.get(&key) {
             return (Ok(answer), Source::Cache, None);
         }
+        let flight = dns.in_flight.board(&key);
+        let mut asked = None;
+        let landed = flight
+            .cell
+            .get_or_init(|| async {
+                let (outcome, source, server) = self.ask(upstream, name, rtype, false).await;
+                if let Ok(answer) = &outcome {
+                    cache.insert(key.clone(), answer.clone());
+                }
+                asked = Some(source);
+                (source != Source::NotSent).then_some((outcome, server))
+            })
+            .await
+            .clone();
+        drop(flight);
+        match (landed, asked) {
+            (Some((outcome, server)), Some(source)) => (outcome, source, server),
+            // Another request asked: its answer, as from the cache.
+            (Some((outcome, _)), None) => (outcome, Source::Cache, None),
+            // Nothing was asked: this request's own budget decides.
+            (None, Some(source)) => (
+                Err(DnsError::QuestionBudget(self.session.budget.limit())),
+                source,
+                None,
+            ),
+            (None, None) => self.ask(upstream, name, rtype, false).await,
+        }
+    }
+
+    /// Asks upstream, on this request's question budget.
+    async fn ask(
+        &self,
+        upstream: &Upstream,
+        name: &Name,
+        rtype: RecordType,
+        checking_disabled: bool,
+    ) -> (Outcome, Source, Option<SocketAddr>) {
         let budget = &self.session.budget;
         if !budget.take() {
             return (
@@ -622,17 +667,17 @@ impl Resolver {
                 None,
             );
         }
-        let (outcome, server) = match upstream
+        match upstream
             .exchange(name, rtype, checking_disabled, self.session.deadline)
             .await
         {
-            Ok(reply) => (Ok(answer_from(reply.message)), Some(reply.server)),
-            Err(e) => (Err(e), None),
-        };
-        if let (Some(cache), Ok(answer)) = (cache, &outcome) {
-            cache.insert(key, answer.clone());
+            Ok(reply) => (
+                Ok(answer_from(reply.message)),
+                Source::Upstream,
+                Some(reply.server),
+            ),
+            Err(e) => (Err(e), Source::Upstream, None),
         }
-        (outcome, Source::Upstream, server)
     }
 
     /// Notes a question in the trace; it is put in words only when the

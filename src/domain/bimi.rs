@@ -19,12 +19,12 @@
 //! section unknown and is never reported as a missing record.
 
 use super::AuditContext;
-use super::protocol::{self, Audited, Protocol, status_word};
+use super::protocol::{Audited, Protocol, status_word};
 use crate::dns::{DnsError, Outcome, Rcode, trace};
 use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
-pub use crate::records::bimi::{BimiRecord, RecordError, Tag, VERSION, is_candidate, parse};
+use crate::records::bimi::{Tag, is_candidate, parse};
 use crate::records::name::DomainName;
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
@@ -79,9 +79,12 @@ pub struct BimiSection {
     pub error: Option<String>,
 }
 
+/// BIMI: the default selector's TXT record at `default._bimi.`.
+pub static PROTOCOL: Protocol = Protocol::at("bimi", "BIMI", "default._bimi.", "TXT");
+
 impl Audited for BimiSection {
     fn protocol(&self) -> &'static Protocol {
-        &protocol::BIMI
+        &PROTOCOL
     }
 
     fn undecided(&self) -> Option<String> {

@@ -19,7 +19,7 @@
 //! validating resolver, so they cannot tell either: unknown.
 
 use super::AuditContext;
-use super::protocol::{self, Audited, Protocol, status_word};
+use super::protocol::{Audited, Protocol, status_word};
 use crate::dns::{DnsError, Outcome, Rcode};
 use crate::findings::Checked;
 use crate::findings::Finding;
@@ -63,9 +63,12 @@ pub struct DnssecSection {
     pub error: Option<String>,
 }
 
+/// DNSSEC: judged on the SOA of the domain.
+pub static PROTOCOL: Protocol = Protocol::at("dnssec", "DNSSEC", "", "SOA");
+
 impl Audited for DnssecSection {
     fn protocol(&self) -> &'static Protocol {
-        &protocol::DNSSEC
+        &PROTOCOL
     }
 
     fn undecided(&self) -> Option<String> {

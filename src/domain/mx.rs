@@ -16,7 +16,7 @@
 //! "unresolvable": the MX section or the host is then marked unknown.
 
 use super::AuditContext;
-use super::protocol::{self, Audited, Protocol, status_word};
+use super::protocol::{Audited, Protocol, status_word};
 use crate::dns::{Outcome, Rcode, trace};
 use crate::findings::Checked;
 use crate::findings::Finding;
@@ -92,9 +92,12 @@ pub struct MxSection {
     pub error: Option<String>,
 }
 
+/// MX: the MX records of the domain.
+pub static PROTOCOL: Protocol = Protocol::at("mx", "MX", "", "MX");
+
 impl Audited for MxSection {
     fn protocol(&self) -> &'static Protocol {
-        &protocol::MX
+        &PROTOCOL
     }
 
     fn undecided(&self) -> Option<String> {

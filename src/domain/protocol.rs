@@ -1,14 +1,15 @@
-//! The audited protocols, each declared once: its key (the report section
-//! and the family of its finding codes), its title for people, and the DNS
-//! record it reads relative to the audited domain.
+//! What an audited protocol is: its key (the report section and the family
+//! of its finding codes), its title for people, and the DNS record it reads
+//! relative to the audited domain.
 //!
 //! This module decides what the rest of the engine may assume about a
 //! protocol without knowing it: the audit runner asks each section whether
-//! it was decided, stamps each finding with the record it is about, and
+//! it was decided and stamps each finding with the record it is about, and
 //! the text summary, JUnit/SARIF record locations and the OpenAPI section
-//! list all follow from [`Audited`] and [`PROTOCOLS`].
+//! list all follow from [`Audited`]. Each protocol's module declares its
+//! own `static PROTOCOL`; the list of them, in report order, is
+//! [`super::report::PROTOCOLS`], beside the checks that fill the report.
 
-use crate::findings::{Finding, RecordAt};
 use serde::Serialize;
 
 /// Where a protocol's record lives, relative to the audited domain.
@@ -45,94 +46,30 @@ pub trait Audited {
     fn summary(&self) -> String;
 }
 
-const TXT: &str = "TXT";
-
-pub static SPF: Protocol = Protocol {
-    key: "spf",
-    title: "SPF",
-    place: Some(Place {
-        prefix: "",
-        rtype: TXT,
-    }),
-};
-pub static DMARC: Protocol = Protocol {
-    key: "dmarc",
-    title: "DMARC",
-    place: Some(Place {
-        prefix: "_dmarc.",
-        rtype: TXT,
-    }),
-};
-pub static DKIM: Protocol = Protocol {
-    key: "dkim",
-    title: "DKIM",
-    place: None,
-};
-pub static MX: Protocol = Protocol {
-    key: "mx",
-    title: "MX",
-    place: Some(Place {
-        prefix: "",
-        rtype: "MX",
-    }),
-};
-pub static MTA_STS: Protocol = Protocol {
-    key: "mta_sts",
-    title: "MTA-STS",
-    place: Some(Place {
-        prefix: "_mta-sts.",
-        rtype: TXT,
-    }),
-};
-pub static TLS_RPT: Protocol = Protocol {
-    key: "tls_rpt",
-    title: "TLS-RPT",
-    place: Some(Place {
-        prefix: "_smtp._tls.",
-        rtype: TXT,
-    }),
-};
-pub static BIMI: Protocol = Protocol {
-    key: "bimi",
-    title: "BIMI",
-    place: Some(Place {
-        prefix: "default._bimi.",
-        rtype: TXT,
-    }),
-};
-pub static DNSSEC: Protocol = Protocol {
-    key: "dnssec",
-    title: "DNSSEC",
-    place: Some(Place {
-        prefix: "",
-        rtype: "SOA",
-    }),
-};
-
-/// Every audited protocol, in report order.
-pub static PROTOCOLS: [&Protocol; 8] =
-    [&SPF, &DMARC, &DKIM, &MX, &MTA_STS, &TLS_RPT, &BIMI, &DNSSEC];
-
-/// The protocol whose findings' codes start with `family`.
-pub fn by_key(family: &str) -> Option<&'static Protocol> {
-    PROTOCOLS.iter().copied().find(|p| p.key == family)
-}
-
-/// Says which record `finding` is about, unless it already names one: its
-/// protocol's record at `domain`, the protocol found by the family of its
-/// code (`mta_sts.mx_not_covered` is about `_mta-sts.<domain>`).
-pub fn locate(domain: &str, finding: &mut Finding) {
-    if finding.record.is_some() {
-        return;
+impl Protocol {
+    /// A protocol whose record is the `rtype` record at `prefix` followed
+    /// by the audited domain.
+    pub const fn at(
+        key: &'static str,
+        title: &'static str,
+        prefix: &'static str,
+        rtype: &'static str,
+    ) -> Protocol {
+        Protocol {
+            key,
+            title,
+            place: Some(Place { prefix, rtype }),
+        }
     }
-    let family = finding.code.split('.').next().unwrap_or(finding.code);
-    let Some(place) = by_key(family).and_then(|p| p.place) else {
-        return;
-    };
-    finding.record = Some(RecordAt {
-        name: format!("{}{domain}", place.prefix),
-        rtype: place.rtype,
-    });
+
+    /// A protocol whose findings each name the record they are about.
+    pub const fn per_finding(key: &'static str, title: &'static str) -> Protocol {
+        Protocol {
+            key,
+            title,
+            place: None,
+        }
+    }
 }
 
 /// A status enum as its JSON word, spaces for underscores (`not found`):
@@ -141,79 +78,5 @@ pub fn status_word<T: Serialize>(status: &T) -> String {
     match serde_json::to_value(status) {
         Ok(serde_json::Value::String(s)) => s.replace('_', " "),
         _ => "unknown".into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::findings::catalog::CATALOG;
-
-    #[test]
-    fn keys_are_code_families_and_unique() {
-        let mut keys: Vec<&str> = PROTOCOLS.iter().map(|p| p.key).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        assert_eq!(keys.len(), PROTOCOLS.len());
-        for p in PROTOCOLS {
-            assert!(
-                CATALOG
-                    .iter()
-                    .any(|c| c.code.starts_with(&format!("{}.", p.key))),
-                "no catalog code in the {} family",
-                p.key
-            );
-            assert_eq!(by_key(p.key), Some(p));
-        }
-    }
-
-    /// The API's schema lists every protocol's section in the domain
-    /// report, so a new protocol cannot ship undocumented.
-    #[test]
-    fn the_openapi_domain_report_has_a_section_per_protocol() {
-        let spec: serde_json::Value =
-            serde_norway::from_str(include_str!("../../openapi.yaml")).expect("openapi.yaml");
-        let report = &spec["components"]["schemas"]["DomainReport"];
-        for p in PROTOCOLS {
-            assert!(
-                report["properties"].get(p.key).is_some(),
-                "openapi.yaml DomainReport has no `{}` property",
-                p.key
-            );
-            assert!(
-                report["required"]
-                    .as_array()
-                    .is_some_and(|r| r.iter().any(|k| k == p.key)),
-                "openapi.yaml DomainReport does not require `{}`",
-                p.key
-            );
-        }
-    }
-
-    #[test]
-    fn findings_get_their_protocols_record_unless_they_name_one() {
-        use crate::findings::catalog;
-        let mut findings = vec![
-            Finding::new(catalog::DMARC_NO_RUA, "x"),
-            Finding::new(catalog::DMARC_RECORD_AT_APEX, "x").about("ex.test", TXT),
-            Finding::new(catalog::MTA_STS_MX_NOT_COVERED, "x"),
-            Finding::new(catalog::DKIM_NO_SELECTOR_FOUND, "x"),
-        ];
-        for finding in &mut findings {
-            locate("ex.test", finding);
-        }
-        let places: Vec<Option<(&str, &str)>> = findings
-            .iter()
-            .map(|f| f.record.as_ref().map(|r| (r.name.as_str(), r.rtype)))
-            .collect();
-        assert_eq!(
-            places,
-            [
-                Some(("_dmarc.ex.test", TXT)),
-                Some(("ex.test", TXT)),
-                Some(("_mta-sts.ex.test", TXT)),
-                None,
-            ]
-        );
     }
 }

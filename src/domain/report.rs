@@ -13,13 +13,13 @@
 //! checked, run again" — unless an error was found among what was decided,
 //! which fails the domain whatever the rest says.
 
-use super::protocol::{self, Audited};
+use super::protocol::{Audited, Protocol};
 use super::{AuditContext, AuditOptions, bimi, dkim, dmarc, dnssec, mta_sts, mx, spf, tls_rpt};
 use crate::dns::Resolver;
 use crate::dns::trace::DnsSummary;
 use crate::findings::catalog;
 use crate::findings::requirements::{self, DomainFacts, Requirement};
-use crate::findings::{CatalogEntry, Code, Finding, Severity, Verdict, verdict};
+use crate::findings::{CatalogEntry, Code, Finding, RecordAt, Severity, Verdict, verdict};
 use crate::records::name::DomainName;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -125,7 +125,7 @@ pub async fn audit(
         ));
     }
     for finding in &mut findings {
-        protocol::locate(&domain.ascii, finding);
+        locate(&domain.ascii, finding);
     }
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let codes: Vec<&'static str> = findings.iter().map(|f| f.code).collect();
@@ -190,6 +190,41 @@ impl DomainReport {
             &self.dnssec,
         ]
     }
+}
+
+/// Every audited protocol, in report order: the protocols of
+/// [`DomainReport::sections`].
+pub static PROTOCOLS: [&Protocol; 8] = [
+    &spf::PROTOCOL,
+    &dmarc::PROTOCOL,
+    &dkim::PROTOCOL,
+    &mx::PROTOCOL,
+    &mta_sts::PROTOCOL,
+    &tls_rpt::PROTOCOL,
+    &bimi::PROTOCOL,
+    &dnssec::PROTOCOL,
+];
+
+/// The protocol whose findings' codes start with `family`.
+pub fn by_key(family: &str) -> Option<&'static Protocol> {
+    PROTOCOLS.iter().copied().find(|p| p.key == family)
+}
+
+/// Says which record `finding` is about, unless it already names one: its
+/// protocol's record at `domain`, the protocol found by the family of its
+/// code (`mta_sts.mx_not_covered` is about `_mta-sts.<domain>`).
+pub fn locate(domain: &str, finding: &mut Finding) {
+    if finding.record.is_some() {
+        return;
+    }
+    let family = finding.code.split('.').next().unwrap_or(finding.code);
+    let Some(place) = by_key(family).and_then(|p| p.place) else {
+        return;
+    };
+    finding.record = Some(RecordAt {
+        name: format!("{}{domain}", place.prefix),
+        rtype: place.rtype,
+    });
 }
 
 /// `fail` with any error finding; else `unknown` when a check is
@@ -296,5 +331,72 @@ mod tests {
             Verdict::Warn
         );
         assert_eq!(domain_verdict(&[], &[]), Verdict::Pass);
+    }
+
+    #[test]
+    fn keys_are_code_families_and_unique() {
+        let mut keys: Vec<&str> = PROTOCOLS.iter().map(|p| p.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), PROTOCOLS.len());
+        for p in PROTOCOLS {
+            assert!(
+                crate::findings::catalog::CATALOG
+                    .iter()
+                    .any(|c| c.code.starts_with(&format!("{}.", p.key))),
+                "no catalog code in the {} family",
+                p.key
+            );
+            assert_eq!(by_key(p.key), Some(p));
+        }
+    }
+
+    /// The API's schema lists every protocol's section in the domain
+    /// report, so a new protocol cannot ship undocumented.
+    #[test]
+    fn the_openapi_domain_report_has_a_section_per_protocol() {
+        let spec: serde_json::Value =
+            serde_norway::from_str(include_str!("../../openapi.yaml")).expect("openapi.yaml");
+        let report = &spec["components"]["schemas"]["DomainReport"];
+        for p in PROTOCOLS {
+            assert!(
+                report["properties"].get(p.key).is_some(),
+                "openapi.yaml DomainReport has no `{}` property",
+                p.key
+            );
+            assert!(
+                report["required"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|k| k == p.key)),
+                "openapi.yaml DomainReport does not require `{}`",
+                p.key
+            );
+        }
+    }
+
+    #[test]
+    fn findings_get_their_protocols_record_unless_they_name_one() {
+        let mut findings = vec![
+            Finding::new(catalog::DMARC_NO_RUA, "x"),
+            Finding::new(catalog::DMARC_RECORD_AT_APEX, "x").about("ex.test", "TXT"),
+            Finding::new(catalog::MTA_STS_MX_NOT_COVERED, "x"),
+            Finding::new(catalog::DKIM_NO_SELECTOR_FOUND, "x"),
+        ];
+        for finding in &mut findings {
+            locate("ex.test", finding);
+        }
+        let places: Vec<Option<(&str, &str)>> = findings
+            .iter()
+            .map(|f| f.record.as_ref().map(|r| (r.name.as_str(), r.rtype)))
+            .collect();
+        assert_eq!(
+            places,
+            [
+                Some(("_dmarc.ex.test", "TXT")),
+                Some(("ex.test", "TXT")),
+                Some(("_mta-sts.ex.test", "TXT")),
+                None,
+            ]
+        );
     }
 }

@@ -15,16 +15,14 @@
 //! for TLS-RPT, and a failure is never reported as a missing record.
 
 use super::AuditContext;
-use super::protocol::{self, Audited, Protocol, status_word};
+use super::protocol::{Audited, Protocol, status_word};
 use crate::dns::{DnsError, Outcome, Rcode, trace};
 use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
 use crate::records::name::DomainName;
 use crate::records::tag_list::{Kind, Space, Syntax, TagList};
-pub use crate::records::tls_rpt::{
-    RecordError, Tag, TlsRptRecord, VERSION, is_candidate, parse, report_uri_problem,
-};
+use crate::records::tls_rpt::{Tag, VERSION, is_candidate, parse, report_uri_problem};
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 
@@ -65,9 +63,12 @@ pub struct TlsRptSection {
     pub error: Option<String>,
 }
 
+/// TLS-RPT: the TXT record at `_smtp._tls.` below the domain.
+pub static PROTOCOL: Protocol = Protocol::at("tls_rpt", "TLS-RPT", "_smtp._tls.", "TXT");
+
 impl Audited for TlsRptSection {
     fn protocol(&self) -> &'static Protocol {
-        &protocol::TLS_RPT
+        &PROTOCOL
     }
 
     fn undecided(&self) -> Option<String> {

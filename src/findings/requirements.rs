@@ -176,13 +176,47 @@ const fn judged<F>(
     })
 }
 
+/// A message side decided by the message's own results, unknown without
+/// the client IP.
+const fn by_message(
+    rule: &'static str,
+    fact: fn(&MessageFacts) -> Option<bool>,
+    codes: &'static [&'static [Code]],
+) -> Option<Judge<MessageFacts>> {
+    judged(rule, fact, codes, MESSAGE_UNMET, NO_IP)
+}
+
+/// The domain side of "SPF is published".
+const fn spf_published(rule: &'static str) -> Option<Judge<DomainFacts>> {
+    judged(rule, |f| f.spf, &[SPF_CODES], DOMAIN_UNMET, DNS_UNKNOWN)
+}
+
+/// The domain side of "DKIM is set up".
+const fn dkim_set_up(rule: &'static str) -> Option<Judge<DomainFacts>> {
+    judged(rule, |f| f.dkim, &[DKIM_CODES], DOMAIN_UNMET, DKIM_UNKNOWN)
+}
+
+/// The domain side of "DMARC is published".
+const fn dmarc_published(rule: &'static str) -> Option<Judge<DomainFacts>> {
+    judged(rule, |f| f.dmarc, &[DMARC_CODES], DOMAIN_UNMET, DNS_UNKNOWN)
+}
+
+/// The message side of "one-click unsubscribe", which only bulk mail needs.
+const fn one_click_unsubscribe(rule: &'static str) -> Option<Judge<MessageFacts>> {
+    judged(
+        rule,
+        one_click,
+        &[UNSUBSCRIBE_CODES],
+        MESSAGE_UNMET,
+        NOT_BULK,
+    )
+}
+
 /// Gmail's and Yahoo's bulk rule as a message meets it.
-const BOTH_PASS: Option<Judge<MessageFacts>> = judged(
+const BOTH_PASS: Option<Judge<MessageFacts>> = by_message(
     "Bulk senders: SPF and DKIM both pass",
     |f| and(f.spf_pass, f.dkim_pass),
     &[AUTH_CODES],
-    MESSAGE_UNMET,
-    NO_IP,
 );
 
 /// The Gmail, Yahoo and Microsoft rules, in the order reports list them.
@@ -197,36 +231,22 @@ static RULES: &[Rule] = &[
             PAIR_UNMET,
             DKIM_UNKNOWN,
         ),
-        message: judged(
+        message: by_message(
             "SPF or DKIM passes",
             |f| or(f.spf_pass, f.dkim_pass),
             &[AUTH_CODES],
-            MESSAGE_UNMET,
-            NO_IP,
         ),
     },
     Rule {
         id: "gmail.bulk.spf",
         provider: "Gmail",
-        domain: judged(
-            "Bulk senders: SPF published",
-            |f| f.spf,
-            &[SPF_CODES],
-            DOMAIN_UNMET,
-            DNS_UNKNOWN,
-        ),
+        domain: spf_published("Bulk senders: SPF published"),
         message: None,
     },
     Rule {
         id: "gmail.bulk.dkim",
         provider: "Gmail",
-        domain: judged(
-            "Bulk senders: DKIM key of at least 1024 bits",
-            |f| f.dkim,
-            &[DKIM_CODES],
-            DOMAIN_UNMET,
-            DKIM_UNKNOWN,
-        ),
+        domain: dkim_set_up("Bulk senders: DKIM key of at least 1024 bits"),
         message: None,
     },
     Rule {
@@ -238,19 +258,11 @@ static RULES: &[Rule] = &[
     Rule {
         id: "gmail.bulk.dmarc_policy",
         provider: "Gmail",
-        domain: judged(
-            "Bulk senders: a DMARC record (p=none is enough)",
-            |f| f.dmarc,
-            &[DMARC_CODES],
-            DOMAIN_UNMET,
-            DNS_UNKNOWN,
-        ),
-        message: judged(
+        domain: dmarc_published("Bulk senders: a DMARC record (p=none is enough)"),
+        message: by_message(
             "Bulk senders: the From domain publishes DMARC",
             |f| f.dmarc_record,
             &[ALIGNMENT_CODES],
-            MESSAGE_UNMET,
-            NO_IP,
         ),
     },
     Rule {
@@ -260,12 +272,10 @@ static RULES: &[Rule] = &[
             "Bulk senders: From domain aligned with SPF or DKIM",
             MESSAGE_NOTE,
         ),
-        message: judged(
+        message: by_message(
             "Bulk senders: From aligned with SPF or DKIM",
             |f| f.aligned,
             &[ALIGNMENT_CODES],
-            MESSAGE_UNMET,
-            NO_IP,
         ),
     },
     Rule {
@@ -275,36 +285,26 @@ static RULES: &[Rule] = &[
             "Bulk senders: one-click unsubscribe (RFC 8058)",
             MESSAGE_NOTE,
         ),
-        message: judged(
-            "Bulk senders: one-click unsubscribe (RFC 8058)",
-            one_click,
-            &[UNSUBSCRIBE_CODES],
-            MESSAGE_UNMET,
-            NOT_BULK,
-        ),
+        message: one_click_unsubscribe("Bulk senders: one-click unsubscribe (RFC 8058)"),
     },
     Rule {
         id: "gmail.all.ptr",
         provider: "Gmail",
         domain: undecidable_by_dns("Sending IPs have matching forward and reverse DNS", IP_NOTE),
-        message: judged(
+        message: by_message(
             "The sending IP has matching forward and reverse DNS",
             |f| f.ptr,
             &[PTR_CODES],
-            MESSAGE_UNMET,
-            NO_IP,
         ),
     },
     Rule {
         id: "gmail.all.rfc5322",
         provider: "Gmail",
         domain: None,
-        message: judged(
+        message: by_message(
             "The message follows RFC 5322 (one From, Date, Message-ID)",
             |f| Some(!f.codes.iter().any(|c| is_one_of(c, FORMAT_CODES))),
             &[FORMAT_CODES],
-            MESSAGE_UNMET,
-            NO_IP,
         ),
     },
     Rule {
@@ -322,97 +322,59 @@ static RULES: &[Rule] = &[
     Rule {
         id: "yahoo.bulk.dmarc_policy",
         provider: "Yahoo",
-        domain: judged(
-            "Bulk senders: a valid DMARC record",
-            |f| f.dmarc,
-            &[DMARC_CODES],
-            DOMAIN_UNMET,
-            DNS_UNKNOWN,
-        ),
+        domain: dmarc_published("Bulk senders: a valid DMARC record"),
         message: None,
     },
     Rule {
         id: "yahoo.bulk.dmarc_pass",
         provider: "Yahoo",
         domain: None,
-        message: judged(
+        message: by_message(
             "Bulk senders: DMARC passes",
             |f| f.dmarc_pass,
             &[ALIGNMENT_CODES],
-            MESSAGE_UNMET,
-            NO_IP,
         ),
     },
     Rule {
         id: "yahoo.bulk.one_click_unsubscribe",
         provider: "Yahoo",
         domain: None,
-        message: judged(
-            "Bulk senders: one-click unsubscribe",
-            one_click,
-            &[UNSUBSCRIBE_CODES],
-            MESSAGE_UNMET,
-            NOT_BULK,
-        ),
+        message: one_click_unsubscribe("Bulk senders: one-click unsubscribe"),
     },
     Rule {
         id: "microsoft.bulk.spf",
         provider: "Microsoft",
-        domain: judged(
-            "High-volume senders: SPF published",
-            |f| f.spf,
-            &[SPF_CODES],
-            DOMAIN_UNMET,
-            DNS_UNKNOWN,
-        ),
-        message: judged(
+        domain: spf_published("High-volume senders: SPF published"),
+        message: by_message(
             "High-volume senders: SPF passes",
             |f| f.spf_pass,
             &[AUTH_CODES],
-            MESSAGE_UNMET,
-            NO_IP,
         ),
     },
     Rule {
         id: "microsoft.bulk.dkim",
         provider: "Microsoft",
-        domain: judged(
-            "High-volume senders: DKIM set up",
-            |f| f.dkim,
-            &[DKIM_CODES],
-            DOMAIN_UNMET,
-            DKIM_UNKNOWN,
-        ),
-        message: judged(
+        domain: dkim_set_up("High-volume senders: DKIM set up"),
+        message: by_message(
             "High-volume senders: DKIM passes",
             |f| f.dkim_pass,
             &[AUTH_CODES],
-            MESSAGE_UNMET,
-            NO_IP,
         ),
     },
     Rule {
         id: "microsoft.bulk.dmarc_policy",
         provider: "Microsoft",
-        domain: judged(
-            "High-volume senders: DMARC of at least p=none",
-            |f| f.dmarc,
-            &[DMARC_CODES],
-            DOMAIN_UNMET,
-            DNS_UNKNOWN,
-        ),
+        domain: dmarc_published("High-volume senders: DMARC of at least p=none"),
         message: None,
     },
     Rule {
         id: "microsoft.bulk.dmarc",
         provider: "Microsoft",
         domain: None,
-        message: judged(
+        message: by_message(
             "High-volume senders: DMARC passes with alignment",
             |f| f.dmarc_pass,
             &[ALIGNMENT_CODES],
-            MESSAGE_UNMET,
-            NO_IP,
         ),
     },
 ];

@@ -81,10 +81,22 @@ const fn v4(network: [u8; 4], len: u8, name: &'static str, rfc: &'static str, re
     Block { network: Ipv4Addr::new(a, b, c, d), prefix_len: len, name, rfc, rule: Rule::Reach(reach) }
 }
 
-/// An IPv6 row: the network's eight groups and its rule.
+/// An IPv6 row, its network written as the registry writes it: the groups
+/// before `::`, then those after it (`2001:1::1` is `&[0x2001, 1], &[1]`).
 #[rustfmt::skip]
-const fn v6(network: [u16; 8], len: u8, name: &'static str, rfc: &'static str, rule: Rule) -> Block<Ipv6Addr> {
-    let [a, b, c, d, e, f, g, h] = network;
+const fn v6(head: &[u16], tail: &[u16], len: u8, name: &'static str, rfc: &'static str, rule: Rule) -> Block<Ipv6Addr> {
+    let mut groups = [0u16; 8];
+    let mut i = 0;
+    while i < head.len() {
+        groups[i] = head[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < tail.len() {
+        groups[8 - tail.len() + j] = tail[j];
+        j += 1;
+    }
+    let [a, b, c, d, e, f, g, h] = groups;
     let network = Ipv6Addr::new(a, b, c, d, e, f, g, h);
     Block { network, prefix_len: len, name, rfc, rule }
 }
@@ -130,36 +142,36 @@ const fn fixed(reach: Reach) -> Rule {
 /// rest holds nothing a public host can have outside the blocks listed.
 #[rustfmt::skip]
 pub static IPV6_BLOCKS: &[Block<Ipv6Addr>] = &[
-    v6([0; 8], 0, "not allocated for global unicast", "RFC 4291 §2.4", fixed(Local)),
-    v6([0x2000, 0, 0, 0, 0, 0, 0, 0], 3, "global unicast", "RFC 4291 §2.4", fixed(Global)),
-    v6([0; 8], 128, "unspecified", "RFC 4291 §2.5.2", fixed(Local)),
-    v6([0, 0, 0, 0, 0, 0, 0, 1], 128, "loopback", "RFC 4291 §2.5.3", fixed(Local)),
-    v6([0; 8], 96, "IPv4-compatible (deprecated)", "RFC 4291 §2.5.5.1", Rule::EmbedsIpv4 { bit: 96 }),
-    v6([0, 0, 0, 0, 0, 0xffff, 0, 0], 96, "IPv4-mapped", "RFC 4291 §2.5.5.2", Rule::EmbedsIpv4 { bit: 96 }),
-    v6([0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96, "NAT64 well-known prefix", "RFC 6052 §2.1", Rule::EmbedsIpv4 { bit: 96 }),
-    v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48, "local-use IPv4/IPv6 translation", "RFC 8215", fixed(Local)),
-    v6([0x100, 0, 0, 0, 0, 0, 0, 0], 64, "discard-only", "RFC 6666", fixed(Local)),
-    v6([0x100, 0, 0, 1, 0, 0, 0, 0], 64, "dummy IPv6 prefix", "RFC 9780", fixed(Local)),
-    v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 23, "IETF protocol assignments", "RFC 2928", fixed(Local)),
-    v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 32, "Teredo", "RFC 4380", fixed(Local)),
-    v6([0x2001, 1, 0, 0, 0, 0, 0, 1], 128, "Port Control Protocol anycast", "RFC 7723", fixed(Global)),
-    v6([0x2001, 1, 0, 0, 0, 0, 0, 2], 128, "TURN anycast", "RFC 8155", fixed(Global)),
-    v6([0x2001, 1, 0, 0, 0, 0, 0, 3], 128, "DNS-SD service registration protocol anycast", "RFC 9665", fixed(Global)),
-    v6([0x2001, 2, 0, 0, 0, 0, 0, 0], 48, "benchmarking", "RFC 5180", fixed(Local)),
-    v6([0x2001, 3, 0, 0, 0, 0, 0, 0], 32, "AMT", "RFC 7450", fixed(Global)),
-    v6([0x2001, 4, 0x112, 0, 0, 0, 0, 0], 48, "AS112-v6", "RFC 7535", fixed(Global)),
-    v6([0x2001, 0x10, 0, 0, 0, 0, 0, 0], 28, "deprecated ORCHID", "RFC 4843", fixed(Local)),
-    v6([0x2001, 0x20, 0, 0, 0, 0, 0, 0], 28, "ORCHIDv2", "RFC 7343", fixed(Global)),
-    v6([0x2001, 0x30, 0, 0, 0, 0, 0, 0], 28, "drone remote ID entity tags", "RFC 9374", fixed(Global)),
-    v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32, "documentation", "RFC 3849", fixed(Documentation)),
-    v6([0x2002, 0, 0, 0, 0, 0, 0, 0], 16, "6to4", "RFC 3056 §2", Rule::EmbedsIpv4 { bit: 16 }),
-    v6([0x2620, 0x4f, 0x8000, 0, 0, 0, 0, 0], 48, "AS112 direct delegation", "RFC 7534", fixed(Global)),
-    v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, "documentation", "RFC 9637", fixed(Documentation)),
-    v6([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16, "segment routing (SRv6) SIDs", "RFC 9602", fixed(Local)),
-    v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, "unique local", "RFC 4193", fixed(Local)),
-    v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10, "link-local unicast", "RFC 4291 §2.5.6", fixed(Local)),
-    v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, "site-local (deprecated)", "RFC 3879", fixed(Local)),
-    v6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8, "multicast", "RFC 4291 §2.7", fixed(Local)),
+    v6(&[], &[], 0, "not allocated for global unicast", "RFC 4291 §2.4", fixed(Local)),
+    v6(&[0x2000], &[], 3, "global unicast", "RFC 4291 §2.4", fixed(Global)),
+    v6(&[], &[], 128, "unspecified", "RFC 4291 §2.5.2", fixed(Local)),
+    v6(&[], &[1], 128, "loopback", "RFC 4291 §2.5.3", fixed(Local)),
+    v6(&[], &[], 96, "IPv4-compatible (deprecated)", "RFC 4291 §2.5.5.1", Rule::EmbedsIpv4 { bit: 96 }),
+    v6(&[], &[0xffff, 0, 0], 96, "IPv4-mapped", "RFC 4291 §2.5.5.2", Rule::EmbedsIpv4 { bit: 96 }),
+    v6(&[0x64, 0xff9b], &[], 96, "NAT64 well-known prefix", "RFC 6052 §2.1", Rule::EmbedsIpv4 { bit: 96 }),
+    v6(&[0x64, 0xff9b, 1], &[], 48, "local-use IPv4/IPv6 translation", "RFC 8215", fixed(Local)),
+    v6(&[0x100], &[], 64, "discard-only", "RFC 6666", fixed(Local)),
+    v6(&[0x100, 0, 0, 1], &[], 64, "dummy IPv6 prefix", "RFC 9780", fixed(Local)),
+    v6(&[0x2001], &[], 23, "IETF protocol assignments", "RFC 2928", fixed(Local)),
+    v6(&[0x2001], &[], 32, "Teredo", "RFC 4380", fixed(Local)),
+    v6(&[0x2001, 1], &[1], 128, "Port Control Protocol anycast", "RFC 7723", fixed(Global)),
+    v6(&[0x2001, 1], &[2], 128, "TURN anycast", "RFC 8155", fixed(Global)),
+    v6(&[0x2001, 1], &[3], 128, "DNS-SD service registration protocol anycast", "RFC 9665", fixed(Global)),
+    v6(&[0x2001, 2], &[], 48, "benchmarking", "RFC 5180", fixed(Local)),
+    v6(&[0x2001, 3], &[], 32, "AMT", "RFC 7450", fixed(Global)),
+    v6(&[0x2001, 4, 0x112], &[], 48, "AS112-v6", "RFC 7535", fixed(Global)),
+    v6(&[0x2001, 0x10], &[], 28, "deprecated ORCHID", "RFC 4843", fixed(Local)),
+    v6(&[0x2001, 0x20], &[], 28, "ORCHIDv2", "RFC 7343", fixed(Global)),
+    v6(&[0x2001, 0x30], &[], 28, "drone remote ID entity tags", "RFC 9374", fixed(Global)),
+    v6(&[0x2001, 0xdb8], &[], 32, "documentation", "RFC 3849", fixed(Documentation)),
+    v6(&[0x2002], &[], 16, "6to4", "RFC 3056 §2", Rule::EmbedsIpv4 { bit: 16 }),
+    v6(&[0x2620, 0x4f, 0x8000], &[], 48, "AS112 direct delegation", "RFC 7534", fixed(Global)),
+    v6(&[0x3fff], &[], 20, "documentation", "RFC 9637", fixed(Documentation)),
+    v6(&[0x5f00], &[], 16, "segment routing (SRv6) SIDs", "RFC 9602", fixed(Local)),
+    v6(&[0xfc00], &[], 7, "unique local", "RFC 4193", fixed(Local)),
+    v6(&[0xfe80], &[], 10, "link-local unicast", "RFC 4291 §2.5.6", fixed(Local)),
+    v6(&[0xfec0], &[], 10, "site-local (deprecated)", "RFC 3879", fixed(Local)),
+    v6(&[0xff00], &[], 8, "multicast", "RFC 4291 §2.7", fixed(Local)),
 ];
 
 /// The most specific block of `blocks` that holds `bits` (an address of

@@ -39,6 +39,14 @@ pub fn json<T: Serialize>(value: &T) -> String {
     out
 }
 
+/// `value` as JSON on one line, with its newline: a line of `jsonl`.
+pub fn json_line<T: Serialize>(value: &T) -> String {
+    let mut out = serde_json::to_string(value)
+        .unwrap_or_else(|e| format!("{{\"error\":\"cannot render report: {e}\"}}"));
+    out.push('\n');
+    out
+}
+
 /// One report as CI tools see it: a domain, a message or an SPF check.
 #[derive(Debug, Clone)]
 pub struct Suite {

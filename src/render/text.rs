@@ -7,7 +7,7 @@
 //! `::error` at the start of a line as a command).
 
 use crate::dns::trace::DnsSummary;
-use crate::domain::protocol;
+use crate::domain::report;
 use crate::domain::report::DomainReport;
 use crate::findings::requirements::Status;
 use crate::findings::{Finding, Severity, Verdict};
@@ -248,7 +248,7 @@ pub fn domain(report: &DomainReport, style: Style) -> String {
 
 /// The title of the protocol a code family or section key names.
 fn protocol_title(key: &str) -> String {
-    protocol::by_key(key).map_or_else(|| key.to_uppercase(), |p| p.title.to_string())
+    report::by_key(key).map_or_else(|| key.to_uppercase(), |p| p.title.to_string())
 }
 
 /// The message report for people: each verdict on a line, then findings

@@ -13,8 +13,8 @@
 //! the last two). Domain names are kept lower-case without a final dot, so
 //! one domain is one key however a reporter spelled it.
 
-use crate::domain::dmarc::{Alignment, Policy};
 use crate::message::dmarc::AuthResult;
+use crate::records::dmarc::{Alignment, Policy};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 

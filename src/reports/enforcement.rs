@@ -29,7 +29,7 @@
 use super::classify::Class;
 use super::services::{Service, Services};
 use super::summary::{SourceSummary, Summary, ratio};
-use crate::domain::dmarc::{Alignment, Policy};
+use crate::records::dmarc::{Alignment, Policy};
 use serde::Serialize;
 use std::net::IpAddr;
 

@@ -141,7 +141,7 @@ async fn the_section_tells_what_was_found_and_where() {
     let ed = audit(&dns, "ed25519.dkim.test", &[]).await.section;
     assert_eq!(
         ed.selectors[0].keys[0].algorithm,
-        Some(dkim::KeyAlgorithm::Ed25519)
+        Some(mailvet::records::dkim_key::KeyAlgorithm::Ed25519)
     );
 
     let cname = audit(&dns, "cname.dkim.test", &[]).await.section;

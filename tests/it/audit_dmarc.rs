@@ -19,9 +19,10 @@ use crate::support;
 
 use hickory_proto::rr::RecordType;
 use mailvet::dns::Dns;
-use mailvet::domain::dmarc::{self, Policy};
+use mailvet::domain::dmarc;
 use mailvet::domain::{AuditContext, AuditOptions};
 use mailvet::findings::Checked;
+use mailvet::records::dmarc::Policy;
 use mailvet::records::name::DomainName;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -10,10 +10,11 @@ use crate::support;
 
 use hickory_proto::rr::{Name, RecordType};
 use mailvet::dns::Dns;
-use mailvet::domain::mta_sts::{self, Mode, MtaStsSection, PolicyStatus, RecordStatus};
+use mailvet::domain::mta_sts::{self, MtaStsSection, PolicyStatus, RecordStatus};
 use mailvet::domain::{AuditContext, AuditOptions};
 use mailvet::findings::Checked;
 use mailvet::findings::Finding;
+use mailvet::records::mta_sts::Mode;
 use mailvet::records::name::DomainName;
 use std::path::Path;
 use std::sync::Arc;

@@ -395,14 +395,14 @@ enum CallOutput {
     Thrown(String),
 }
 
-fn policy_word(p: Option<mailvet::domain::dmarc::Policy>) -> Option<Value> {
+fn policy_word(p: Option<mailvet::records::dmarc::Policy>) -> Option<Value> {
     p.map(|p| Value::from(p.as_str()))
 }
 
-fn mode_word(a: mailvet::domain::dmarc::Alignment) -> &'static str {
+fn mode_word(a: mailvet::records::dmarc::Alignment) -> &'static str {
     match a {
-        mailvet::domain::dmarc::Alignment::Relaxed => "r",
-        mailvet::domain::dmarc::Alignment::Strict => "s",
+        mailvet::records::dmarc::Alignment::Relaxed => "r",
+        mailvet::records::dmarc::Alignment::Strict => "s",
     }
 }
 
@@ -411,12 +411,12 @@ fn mode_word(a: mailvet::domain::dmarc::Alignment) -> &'static str {
 fn aligned_value(
     e: &DmarcEvaluation,
     id: Option<&dmarc::IdentifierAlignment>,
-    mode: mailvet::domain::dmarc::Alignment,
+    mode: mailvet::records::dmarc::Alignment,
 ) -> Value {
     match id {
         Some(id) if id.aligned_pass => match mode {
-            mailvet::domain::dmarc::Alignment::Strict => Value::from(id.domain.clone()),
-            mailvet::domain::dmarc::Alignment::Relaxed => Value::from(
+            mailvet::records::dmarc::Alignment::Strict => Value::from(id.domain.clone()),
+            mailvet::records::dmarc::Alignment::Relaxed => Value::from(
                 e.organizational_domain
                     .clone()
                     .unwrap_or_else(|| id.domain.clone()),
@@ -446,7 +446,7 @@ fn insert_tags(object: &mut Map<String, Value>, e: &DmarcEvaluation) {
         "fo",
         (!tags.fo.is_empty()).then(|| Value::from(tags.fo.join(":"))),
     );
-    let uris = |list: &[mailvet::domain::dmarc::ReportUri]| {
+    let uris = |list: &[mailvet::records::dmarc::ReportUri]| {
         (!list.is_empty()).then(|| {
             Value::from(
                 list.iter()
@@ -485,7 +485,7 @@ fn verify_shape(e: &DmarcEvaluation) -> Value {
         json!({
             "spf": {
                 "result": aligned_value(e, e.spf.identifier.as_ref(), e.spf.mode),
-                "strict": e.spf.mode == mailvet::domain::dmarc::Alignment::Strict,
+                "strict": e.spf.mode == mailvet::records::dmarc::Alignment::Strict,
             },
             "dkim": {
                 "result": aligned_value(
@@ -493,7 +493,7 @@ fn verify_shape(e: &DmarcEvaluation) -> Value {
                     e.dkim.signatures.iter().find(|s| s.aligned_pass),
                     e.dkim.mode,
                 ),
-                "strict": e.dkim.mode == mailvet::domain::dmarc::Alignment::Strict,
+                "strict": e.dkim.mode == mailvet::records::dmarc::Alignment::Strict,
             },
         }),
     );
@@ -1104,7 +1104,7 @@ async fn a_failure_under_p_none_also_explains_the_policy() {
     let checked = verify_message(&env, "soft.example", None, &[("soft.example", false)]).await;
     assert_eq!(
         checked.section.policy,
-        Some(mailvet::domain::dmarc::Policy::None)
+        Some(mailvet::records::dmarc::Policy::None)
     );
     assert_eq!(codes(&checked), ["dmarc.fail", "dmarc.policy_none"]);
     assert!(checked.findings[1].detail.contains("t=y"));
@@ -1119,8 +1119,8 @@ async fn testing_mode_and_pct_are_named_in_the_failure() {
     assert_eq!(
         (e.policy, e.published_policy, e.testing, e.pct),
         (
-            Some(mailvet::domain::dmarc::Policy::Quarantine),
-            Some(mailvet::domain::dmarc::Policy::Reject),
+            Some(mailvet::records::dmarc::Policy::Quarantine),
+            Some(mailvet::records::dmarc::Policy::Reject),
             true,
             Some(50)
         )

@@ -267,7 +267,7 @@ fn every_section_is_a_declared_protocol(report: &report::DomainReport) {
     for section in report.sections() {
         let protocol = section.protocol();
         assert_eq!(
-            mailvet::domain::protocol::by_key(protocol.key),
+            mailvet::domain::report::by_key(protocol.key),
             Some(protocol),
             "{} is not in PROTOCOLS",
             protocol.key

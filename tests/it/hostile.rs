@@ -164,9 +164,12 @@ impl Server {
     async fn start(dns: TestDns, flags: &[String]) -> Server {
         let binary = std::env::var("MAILVET_HOSTILE_BIN")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_mailvet").to_string());
+        // A database of its own, never the user's data directory.
+        let database = crate::support::store::scratch_url();
         let mut child = Command::new(&binary)
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
             .args(["--dns", &dns.dns_arg()])
+            .args(["--database", &database])
             .args(flags)
             .env("MAILVET_LOG", "info")
             .stdin(Stdio::null())

@@ -20,6 +20,7 @@ mod audit_spf;
 mod audit_tls_rpt;
 mod check;
 mod cli;
+mod cli_batch;
 mod conformance_arc;
 mod conformance_dkim;
 mod conformance_dmarc;

@@ -10,7 +10,7 @@
 use crate::support;
 
 use hickory_proto::rr::RecordType;
-use mailvet::domain::dmarc::Policy;
+use mailvet::records::dmarc::Policy;
 use mailvet::reports::aggregate::AggregateReport;
 use mailvet::reports::classify::Class;
 use mailvet::reports::enforcement::Verdict;

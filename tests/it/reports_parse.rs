@@ -5,8 +5,8 @@
 //! email packages), and every kind of bad input, with the error naming what
 //! was wrong and where.
 
-use mailvet::domain::dmarc::{Alignment, Policy};
 use mailvet::message::dmarc::AuthResult;
+use mailvet::records::dmarc::{Alignment, Policy};
 use mailvet::reports::aggregate::{
     AggregateReport, AlignedResult, DiscoveryMethod, Disposition, OverrideKind, SpfScope,
 };

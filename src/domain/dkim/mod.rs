@@ -37,7 +37,7 @@
 //! hosts, SPF includes, the MTA-STS policy) usually take anyway.
 
 use super::AuditContext;
-use super::protocol::{self, Audited, Protocol};
+use super::protocol::{Audited, Protocol};
 use crate::dns::Rcode;
 use crate::findings::Checked;
 use futures_util::future::join_all;
@@ -50,7 +50,7 @@ mod findings;
 #[cfg(test)]
 mod tests;
 
-pub use crate::records::dkim_key::{KeyAlgorithm, KeyRecord, KeyStatus};
+use crate::records::dkim_key::KeyRecord;
 
 /// Selectors probed on every audit: the fixed defaults of widely used mail
 /// services, and generic names many self-hosted signers are set up with.
@@ -159,9 +159,12 @@ pub struct DkimSection {
     pub selectors: Vec<SelectorReport>,
 }
 
+/// DKIM: one key record per selector, so each finding names its own.
+pub static PROTOCOL: Protocol = Protocol::per_finding("dkim", "DKIM");
+
 impl Audited for DkimSection {
     fn protocol(&self) -> &'static Protocol {
-        &protocol::DKIM
+        &PROTOCOL
     }
 
     fn undecided(&self) -> Option<String> {

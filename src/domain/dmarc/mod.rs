@@ -42,9 +42,10 @@ mod section;
 #[cfg(test)]
 mod tests;
 
-pub use crate::records::dmarc::{
-    Alignment, DmarcRecord, Policy, Psd, ReportUri, StepOutcome, SyntaxProblem, WalkStep,
-    is_dmarc1, parse,
-};
 pub use check::check;
 pub use section::{AuthorizationStatus, DmarcSection, DmarcStatus, ReportDestination};
+
+use crate::domain::protocol::Protocol;
+
+/// DMARC: the TXT record at `_dmarc.` below the domain.
+pub static PROTOCOL: Protocol = Protocol::at("dmarc", "DMARC", "_dmarc.", "TXT");

@@ -1,7 +1,7 @@
 //! The DMARC section of the audit report: how discovery ended, the walk
 //! it took, the policy that applies and where reports go.
 
-use crate::domain::protocol::{self, Audited, Protocol, status_word};
+use crate::domain::protocol::{Audited, Protocol, status_word};
 use crate::records::dmarc::{DmarcRecord, Policy, StepOutcome, WalkStep};
 use serde::Serialize;
 
@@ -90,7 +90,7 @@ pub struct DmarcSection {
 
 impl Audited for DmarcSection {
     fn protocol(&self) -> &'static Protocol {
-        &protocol::DMARC
+        &super::PROTOCOL
     }
 
     fn undecided(&self) -> Option<String> {

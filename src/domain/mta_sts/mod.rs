@@ -32,7 +32,7 @@
 //! [`coverage`]), which are pure and tested below without a network.
 
 use crate::domain::AuditContext;
-use crate::domain::protocol::{self, Audited, Protocol, status_word};
+use crate::domain::protocol::{Audited, Protocol, status_word};
 use crate::findings::Checked;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -42,11 +42,7 @@ mod section;
 #[cfg(test)]
 mod tests;
 
-pub use crate::https::{RootsError, parse_extra_roots};
-pub use crate::records::mta_sts::{
-    Extension, MAX_AGE_LIMIT, Mode, Policy, PolicyError, RecordError, StsRecord, is_mx_pattern,
-    is_sts_record, mx_matches, parse_policy, parse_record,
-};
+use crate::records::mta_sts::{Policy, StsRecord};
 pub use fetch::policy_url;
 pub use section::{
     FetchError, Fetched, TxtAnswer, coverage, evaluate_policy, evaluate_record, judge_response,
@@ -85,9 +81,12 @@ pub struct MtaStsSection {
     pub policy: Option<PolicyReport>,
 }
 
+/// MTA-STS: the TXT record at `_mta-sts.` below the domain.
+pub static PROTOCOL: Protocol = Protocol::at("mta_sts", "MTA-STS", "_mta-sts.", "TXT");
+
 impl Audited for MtaStsSection {
     fn protocol(&self) -> &'static Protocol {
-        &protocol::MTA_STS
+        &PROTOCOL
     }
 
     fn undecided(&self) -> Option<String> {

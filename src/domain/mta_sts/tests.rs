@@ -1,7 +1,8 @@
 use super::*;
 use crate::dns::DnsError;
 use crate::findings::Finding;
-use crate::https::tls_config;
+use crate::https::{parse_extra_roots, tls_config};
+use crate::records::mta_sts::Mode;
 use crate::records::mta_sts::tests::GOOD;
 use std::net::IpAddr;
 use std::time::Duration;

@@ -35,7 +35,7 @@
 //! is deep (plus one when the deepest records have a, mx or exists terms).
 
 use super::AuditContext;
-use super::protocol::{self, Audited, Protocol, status_word};
+use super::protocol::{Audited, Protocol, status_word};
 use crate::dns::{DnsError, Resolver};
 use crate::findings::Checked;
 use crate::spf::record::{Mechanism, Qualifier, is_spf1};
@@ -87,9 +87,12 @@ pub struct SpfSection {
     pub complete: bool,
 }
 
+/// SPF: the TXT record at the domain itself (RFC 7208 §3).
+pub static PROTOCOL: Protocol = Protocol::at("spf", "SPF", "", "TXT");
+
 impl Audited for SpfSection {
     fn protocol(&self) -> &'static Protocol {
-        &protocol::SPF
+        &PROTOCOL
     }
 
     fn undecided(&self) -> Option<String> {

@@ -277,7 +277,7 @@ fn seconds(name: &str, value: &str) -> Result<i64, String> {
     })
 }
 
-fn policy_word(value: &str) -> Option<crate::domain::dmarc::Policy> {
+fn policy_word(value: &str) -> Option<crate::records::dmarc::Policy> {
     policy(value)
 }
 

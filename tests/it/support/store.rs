@@ -90,11 +90,11 @@ impl ManualClock {
     }
 }
 
-/// A SQLite store of its own for a test that needs one but does not look
-/// at it (the HTTP service's state): its file lives under cargo's scratch
-/// directory for integration tests (`target/tmp`), so it outlives the
-/// state that holds it.
-pub async fn scratch() -> Store {
+/// The URL of a SQLite database of its own, for a test that needs one
+/// but does not look at it (the HTTP service's, a `mailvet serve` child's):
+/// its file lives under cargo's scratch directory for integration tests
+/// (`target/tmp`), so it outlives whatever holds it.
+pub fn scratch_url() -> String {
     static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
     let dir = option_env!("CARGO_TARGET_TMPDIR")
         .map_or_else(std::env::temp_dir, PathBuf::from)
@@ -103,9 +103,15 @@ pub async fn scratch() -> Store {
             std::process::id(),
             SEQUENCE.fetch_add(1, Ordering::Relaxed)
         ));
-    Store::open(&Store::default_url(&dir))
+    Store::default_url(&dir)
+}
+
+/// A store on a [`scratch_url`] database.
+pub async fn scratch() -> Store {
+    let url = scratch_url();
+    Store::open(&url)
         .await
-        .unwrap_or_else(|e| panic!("open a scratch store in {}: {e}", dir.display()))
+        .unwrap_or_else(|e| panic!("open a scratch store {url}: {e}"))
 }
 
 /// A directory under the system's temporary directory, removed on drop.
