@@ -1,6 +1,7 @@
 //! DMARC aggregate reports and SMTP TLS reports as received: each kept
-//! once, as the JSON of its parsed form, under the key that makes a
-//! second arrival a duplicate (RFC 7489 §7.2 lets reporters resend).
+//! once, as the bytes the reports layer writes (its parsed form,
+//! compressed), under the key that makes a second arrival a duplicate
+//! (RFC 7489 §7.2 lets reporters resend).
 //!
 //! A report is one row, however many `<record>` rows it has: the store
 //! never reads records one by one, only a domain's reports of a period,
@@ -54,9 +55,9 @@ pub struct NewReport<'a> {
     /// sessions).
     pub records: u64,
     pub messages: u64,
-    /// The parsed report as JSON: what [`Store::received_reports`] gives
-    /// back.
-    pub report: &'a str,
+    /// The report as its reader keeps it (mailvet: gzip-compressed JSON
+    /// of the parsed report): what [`Store::received_reports`] gives back.
+    pub report: &'a [u8],
     /// `(signing domain, selector)` pairs the report names, remembered
     /// as seen at the end of its period.
     pub selectors: &'a [(String, String)],
@@ -91,12 +92,6 @@ impl Store {
         let domain = normalize(report.domain, "a report's domain")?;
         let org_name = key_text(report.org_name, "a report's org_name")?;
         let report_id = key_text(report.report_id, "a report's report_id")?;
-        if report.report.contains('\0') {
-            return Err(StoreError::Invalid {
-                what: "a report",
-                reason: "it holds a NUL character",
-            });
-        }
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(INSERT)
             .bind(report.kind.as_str())
@@ -126,7 +121,7 @@ impl Store {
         Ok(Stored::New)
     }
 
-    /// The JSON of the reports of `kind` about `domain` whose period
+    /// The reports of `kind` about `domain` (as stored) whose period
     /// overlaps `since..until` (seconds; either open), oldest first, at
     /// most `limit` of them (the most recent ones when there are more).
     pub async fn received_reports(
@@ -136,7 +131,7 @@ impl Store {
         since: Option<i64>,
         until: Option<i64>,
         limit: u32,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
         const SELECT: &str = "SELECT report, begin_at FROM received_reports \
              WHERE kind = $1 AND domain = $2 AND end_at > $3 AND begin_at < $4 \
              ORDER BY begin_at DESC, org_name, report_id LIMIT $5";
@@ -150,7 +145,7 @@ impl Store {
             .await?;
         let mut reports = rows
             .iter()
-            .map(|row| row.try_get::<String, _>("report"))
+            .map(|row| row.try_get::<Vec<u8>, _>("report"))
             .collect::<Result<Vec<_>, _>>()?;
         reports.reverse();
         Ok(reports)

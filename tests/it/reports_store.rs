@@ -100,7 +100,8 @@ async fn a_report_is_stored_once_whatever_its_container(db: TestDatabase) {
         )
         .await
         .unwrap();
-    let back: AggregateReport = serde_json::from_str(&stored[0]).unwrap();
+    let json = std::io::read_to_string(flate2::read::GzDecoder::new(stored[0].as_slice())).unwrap();
+    let back: AggregateReport = serde_json::from_str(&json).unwrap();
     let Report::Aggregate(direct) = parse(
         std::fs::read(r.join("aggregate/rfc7489-google.xml")).unwrap(),
         &Limits::default(),

@@ -1,6 +1,7 @@
 -- DMARC aggregate reports and SMTP TLS reports as received: one row per
--- report, the report itself as JSON. A report is stored once: the same
--- reporter, report id, policy domain and period is a duplicate.
+-- report, the parsed report itself as gzip-compressed JSON. A report is
+-- stored once: the same reporter, report id, policy domain and period is a
+-- duplicate.
 CREATE TABLE received_reports (
     kind        TEXT NOT NULL CHECK (kind IN ('aggregate', 'tls')),
     org_name    TEXT NOT NULL,
@@ -10,7 +11,7 @@ CREATE TABLE received_reports (
     end_at      BIGINT NOT NULL,
     records     BIGINT NOT NULL,          -- <record> rows (TLS: policies)
     messages    BIGINT NOT NULL,          -- their counts (TLS: sessions)
-    report      TEXT NOT NULL,            -- the parsed report, as JSON
+    report      BYTEA NOT NULL,           -- the parsed report, gzip-compressed JSON
     imported_at BIGINT NOT NULL,
     PRIMARY KEY (kind, org_name, report_id, domain, begin_at, end_at)
 );
