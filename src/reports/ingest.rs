@@ -175,9 +175,11 @@ fn own_selectors<'a>(
     })
 }
 
-/// Most reports of each kind one summary reads (the most recent): a
-/// year of daily reports from a few dozen reporters.
-pub const MAX_REPORTS_PER_SUMMARY: u32 = 20_000;
+/// Most records (TLS: policies) of each kind one summary reads, from the
+/// most recent report back: a bound on its memory (a few hundred bytes a
+/// record) whatever was stored for the domain, and years of a busy
+/// domain's daily reports.
+pub const MAX_RECORDS_PER_SUMMARY: u64 = 500_000;
 
 /// What is known of one domain over a period.
 #[derive(Debug, Clone, Serialize)]
@@ -219,7 +221,7 @@ pub async fn summarize_domain(
             domain,
             from,
             until,
-            MAX_REPORTS_PER_SUMMARY,
+            MAX_RECORDS_PER_SUMMARY,
         )
     };
     let current = aggregate(since, None).await?;
@@ -236,7 +238,7 @@ pub async fn summarize_domain(
             domain,
             since,
             None,
-            MAX_REPORTS_PER_SUMMARY,
+            MAX_RECORDS_PER_SUMMARY,
         )
         .await?;
     let (current, previous, tls) = off_runtime(move || {

@@ -122,27 +122,50 @@ impl Store {
     }
 
     /// The reports of `kind` about `domain` (as stored) whose period
-    /// overlaps `since..until` (seconds; either open), oldest first, at
-    /// most `limit` of them (the most recent ones when there are more).
+    /// overlaps `since..until` (seconds; either open), oldest first: the
+    /// most recent ones, as many as hold at most `max_records` records
+    /// together (at least one, however large).
     pub async fn received_reports(
         &self,
         kind: ReportKind,
         domain: &str,
         since: Option<i64>,
         until: Option<i64>,
-        limit: u32,
+        max_records: u64,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
-        const SELECT: &str = "SELECT report, begin_at FROM received_reports \
+        const WHERE: &str = "FROM received_reports \
              WHERE kind = $1 AND domain = $2 AND end_at > $3 AND begin_at < $4 \
-             ORDER BY begin_at DESC, org_name, report_id LIMIT $5";
-        let rows = sqlx::query(SELECT)
-            .bind(kind.as_str())
-            .bind(normalize(domain, "a domain")?)
-            .bind(since.unwrap_or(i64::MIN))
-            .bind(until.unwrap_or(i64::MAX))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+             ORDER BY begin_at DESC, org_name, report_id";
+        let domain = normalize(domain, "a domain")?;
+        let (since, until) = (since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX));
+        // The sizes first, so no more reports are read than fit.
+        let sizes: Vec<i64> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT records {WHERE}")))
+                .bind(kind.as_str())
+                .bind(domain.as_str())
+                .bind(since)
+                .bind(until)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut total = 0u64;
+        let fitting = sizes
+            .iter()
+            .take_while(|&&records| {
+                let first = total == 0;
+                total = total.saturating_add(from_db(records));
+                first || total <= max_records
+            })
+            .count();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT report {WHERE} LIMIT $5"
+        )))
+        .bind(kind.as_str())
+        .bind(domain.as_str())
+        .bind(since)
+        .bind(until)
+        .bind(i64::try_from(fitting).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
         let mut reports = rows
             .iter()
             .map(|row| row.try_get::<Vec<u8>, _>("report"))

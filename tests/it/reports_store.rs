@@ -29,6 +29,7 @@ crate::on_both_back_ends!(
     unfit_keys_are_refused_and_nothing_stored,
     a_stored_period_sums_up_as_the_files_do,
     the_domain_audit_asks_the_selectors_reports_named,
+    a_summary_reads_at_most_its_record_budget,
 );
 
 fn prepared(path: &Path) -> Prepared {
@@ -314,4 +315,50 @@ async fn the_domain_audit_asks_the_selectors_reports_named(db: TestDatabase) {
 
 fn report_bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
+}
+
+async fn a_summary_reads_at_most_its_record_budget(db: TestDatabase) {
+    let store = db.open().await;
+    // The first three days: 11 records each.
+    for path in &month()[..3] {
+        import(&store, path).await;
+    }
+    let read = |max_records| {
+        store.received_reports(
+            mailvet::store::ReportKind::Aggregate,
+            "brand.example",
+            None,
+            None,
+            max_records,
+        )
+    };
+    let ids = |stored: Vec<Vec<u8>>| -> Vec<String> {
+        stored
+            .iter()
+            .map(|bytes| {
+                let json = std::io::read_to_string(flate2::read::GzDecoder::new(bytes.as_slice()))
+                    .unwrap();
+                let report: AggregateReport = serde_json::from_str(&json).unwrap();
+                report.header.metadata.report_id
+            })
+            .collect()
+    };
+    assert_eq!(
+        ids(read(33).await.unwrap()),
+        [
+            "google.com-brand.example-01",
+            "google.com-brand.example-02",
+            "google.com-brand.example-03"
+        ]
+    );
+    assert_eq!(
+        ids(read(25).await.unwrap()),
+        ["google.com-brand.example-02", "google.com-brand.example-03"],
+        "the most recent that fit, oldest first"
+    );
+    assert_eq!(
+        ids(read(5).await.unwrap()),
+        ["google.com-brand.example-03"],
+        "the most recent one even when it alone is over"
+    );
 }
