@@ -30,7 +30,7 @@ use flate2::write::GzEncoder;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::sync::Arc;
 
 /// A report read from an input, ready to store.
@@ -109,12 +109,17 @@ fn prepare_aggregate<R: std::io::BufRead>(
 }
 
 /// JSON compressed as it is written: a stored report takes about a tenth
-/// of its JSON's size, and is never held uncompressed on its way in.
-struct Compressed(GzEncoder<Vec<u8>>);
+/// of its JSON's size, and is never held uncompressed on its way in. The
+/// buffer in front gives the compressor large blocks rather than each of
+/// the many small writes of a serializer.
+struct Compressed(BufWriter<GzEncoder<Vec<u8>>>);
 
 impl Compressed {
     fn new() -> Compressed {
-        Compressed(GzEncoder::new(Vec::new(), Compression::fast()))
+        Compressed(BufWriter::with_capacity(
+            64 * 1024,
+            GzEncoder::new(Vec::new(), Compression::fast()),
+        ))
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), ReportError> {
@@ -122,7 +127,11 @@ impl Compressed {
     }
 
     fn finish(self) -> Result<Vec<u8>, ReportError> {
-        self.0.finish().map_err(Compressed::error)
+        let encoder = self
+            .0
+            .into_inner()
+            .map_err(|e| Compressed::error(e.error()))?;
+        encoder.finish().map_err(Compressed::error)
     }
 
     /// Writing to memory does not fail; if it ever did, the report is
