@@ -33,7 +33,10 @@
 //! the median time inside the process, the median wall time of the whole
 //! process (start to exit), and the largest peak memory.
 //!
-//! Run: `cargo bench --ignore-rust-version --bench report_parse`
+//! Run: `cargo bench --ignore-rust-version --bench report_parse`. With
+//! `REPORT_BENCH_GENERATE_ONLY` set it only writes the report and prints
+//! its path (for `benches/report_import.sh`, which times the whole
+//! `mailvet reports import`).
 
 use mailvet::dns::{Dns, Settings, UpstreamChoice};
 use mailvet::reports::services::Services;
@@ -56,6 +59,10 @@ fn main() {
     if let Ok(mode) = std::env::var("REPORT_BENCH_CHILD") {
         let path = std::env::var("REPORT_BENCH_FILE").expect("REPORT_BENCH_FILE");
         child(&mode, Path::new(&path));
+        return;
+    }
+    if std::env::var_os("REPORT_BENCH_GENERATE_ONLY").is_some() {
+        println!("{}", generate().display());
         return;
     }
     let runs: usize = std::env::var("REPORT_BENCH_RUNS")

@@ -16,8 +16,9 @@
 //!   trace, memo, question budget and deadline, a shared cache for the
 //!   server, and the bridge that routes mail-auth's lookups through it.
 //! - [`store`] — what outlives a request (saved reports, test inbox
-//!   addresses, learned DKIM selectors) on sqlx: SQLite by default,
-//!   PostgreSQL for replicas; embedded migrations, retention, the sweeper.
+//!   addresses, received DMARC aggregate and TLS reports, learned DKIM
+//!   selectors) on sqlx: SQLite by default, PostgreSQL for replicas;
+//!   embedded migrations, retention, the sweeper.
 //!   It keeps reports as data and imports no check.
 //! - [`records`] — the wire formats both the audit and the message checks
 //!   read: one tag-list tokenizer with per-protocol options, and the
@@ -38,7 +39,8 @@
 //! - [`reports`] — DMARC aggregate and SMTP TLS reports: reading them
 //!   from plain, gzip, zip or report email inputs with capped
 //!   decompression, and what they say: who sends as a domain, how each
-//!   source fails, and whether it is ready for `p=quarantine` or `p=reject`.
+//!   source fails, and whether it is ready for `p=quarantine` or `p=reject`;
+//!   and their import into the store, once each.
 //! - [`check`] — `mailvet check`, the CI gate: a config of domains and
 //!   what their owner expects, judged against an audit of each, with the
 //!   difference a `--zone` change would make.

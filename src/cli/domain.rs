@@ -1,8 +1,10 @@
 //! `mailvet domain`: the DNS posture audit of sending domains.
 //!
 //! This module decides which domains are audited (arguments and a
-//! `--file` list) and which DKIM selectors are added; the domains run as
-//! one batch ([`super::batch`]) and the audit is the `domain` layer's.
+//! `--file` list) and which DKIM selectors are added (`--selector`, and
+//! with `--database` those the stored DMARC reports named); the domains
+//! run as one batch ([`super::batch`]) and the audit is the `domain`
+//! layer's.
 
 use super::UsageError;
 use super::audit::AuditArgs;
@@ -12,6 +14,7 @@ use crate::domain::report::{self, DomainReport};
 use crate::local_file;
 use crate::records::name::{self, DomainName};
 use crate::render::{self, Suite, ZoneLocator, text::Style};
+use crate::store::Store;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,6 +39,13 @@ pub struct DomainArgs {
     #[arg(long)]
     pub probe_smtp: bool,
 
+    /// The store `mailvet reports import` and `serve` keep DMARC reports
+    /// in (`sqlite://PATH` or `postgres://…`): DKIM is checked at the
+    /// selectors those reports show signing each domain's mail instead of
+    /// guessing common ones. Without it no store is read.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+
     #[command(flatten)]
     pub audit: AuditArgs,
 
@@ -45,6 +55,9 @@ pub struct DomainArgs {
 
 /// The largest `--file` domain list read (1 MiB: tens of thousands of domains).
 const DOMAIN_LIST_LIMIT: u64 = 1024 * 1024;
+
+/// Most selectors learned from reports asked per domain.
+const LEARNED_SELECTORS: u32 = 20;
 
 /// Domains audited at once by default: audits mostly wait on DNS.
 const CONCURRENT_AUDITS: usize = 64;
@@ -74,6 +87,14 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
         .dns
         .build_with(zones.clone(), batch::CACHE_ENTRIES)?;
     let trace = args.audit.output.trace;
+    let store = match &args.database {
+        Some(url) => Some(
+            Store::open(url)
+                .await
+                .map_err(|e| format!("--database: {e}"))?,
+        ),
+        None => None,
+    };
     let locator = ZoneLocator::new(&zones);
     let fail_on = args.audit.output.fail_on();
     let suite = |_: &str, r: &DomainReport| Suite::of_domain(r, fail_on, |f| locator.locate(f));
@@ -86,8 +107,17 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
         inputs,
         args.batch.concurrency.unwrap_or(CONCURRENT_AUDITS),
         |domain| {
-            let (dns, options) = (Arc::clone(&dns), options.clone());
+            let (dns, mut options, store) = (Arc::clone(&dns), options.clone(), store.clone());
             async move {
+                if let Some(store) = &store {
+                    options.learned_selectors = store
+                        .learned_dkim_selectors(&domain.ascii, LEARNED_SELECTORS)
+                        .await
+                        .map_err(|e| format!("--database: {e}"))?
+                        .into_iter()
+                        .map(|s| s.selector)
+                        .collect();
+                }
                 let resolver = dns.resolver();
                 Ok(report::audit(&resolver, &domain, &options, trace).await)
             }

@@ -10,7 +10,7 @@
 //! renders; the work is the engine's.
 //!
 //! Each subcommand is one module with its flags and its run: [`serve`],
-//! [`domain`], [`message`], [`spf`] and [`check`]. The flag groups several
+//! [`domain`], [`message`], [`spf`], [`check`] and [`reports`]. The flag groups several
 //! of them share are [`dns::DnsArgs`], [`output::OutputArgs`],
 //! [`audit::FetchArgs`] (with the other two, [`audit::AuditArgs`]),
 //! [`envelope::EnvelopeArgs`] and [`message::MessageOptions`]; clap is
@@ -24,6 +24,7 @@ pub mod domain;
 pub mod envelope;
 pub mod message;
 pub mod output;
+pub mod reports;
 pub mod serve;
 pub mod smtp;
 pub mod spf;
@@ -170,6 +171,13 @@ pub enum Command {
         message names the config line and field), 3 could not be checked: a DNS lookup \
         failed and nothing else failed (retry).")]
     Check(check::CheckArgs),
+    /// DMARC aggregate and SMTP TLS reports: import them into the store,
+    /// and read what they say about a domain.
+    ///
+    /// Both subcommands use the store `serve` uses (--database, else the
+    /// SQLite file in --data-dir), so reports imported here are summed up
+    /// by `GET /v1/reports/dmarc/{domain}` too.
+    Reports(reports::ReportsArgs),
 }
 
 /// Bad usage or bad input: the run stops with exit 2 and this one-line
@@ -215,6 +223,7 @@ fn execute(cli: Cli) -> Result<ExitCode, UsageError> {
             Command::Domain(args) => domain::run(args).await,
             Command::Message(args) => message::run(args).await,
             Command::Check(args) => check::run(args).await,
+            Command::Reports(args) => reports::run(args).await,
         }
     })
 }

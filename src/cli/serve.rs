@@ -12,6 +12,7 @@ use super::UsageError;
 use super::audit::FetchArgs;
 use super::dns::DnsArgs;
 use super::message::MessageOptions;
+use super::reports::ReportSizeArgs;
 use super::smtp::SmtpArgs;
 use super::store::StoreArgs;
 use super::values::{MAX_BYTES, count, parse_duration};
@@ -66,6 +67,14 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub smtp: SmtpArgs,
+
+    #[command(flatten)]
+    pub reports: ReportSizeArgs,
+
+    /// A TOML file of more sending services for the DMARC report summary,
+    /// added to the built-in table.
+    #[arg(long, value_name = "FILE", env = "MAILVET_SERVICES")]
+    pub services: Option<PathBuf>,
 }
 
 /// How log lines are written (to standard error).
@@ -260,6 +269,12 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
     let dns = args.dns.build(args.cache_entries)?;
     let audit = args.fetch.audit_options()?;
     let service = args.service.config(args.message.limits())?;
+    let mut services = crate::reports::services::Services::built_in();
+    if let Some(path) = &args.services {
+        services
+            .extend_from_file(path)
+            .map_err(|e| format!("--services: {e}"))?;
+    }
     let store = args.store.open().await?;
     tracing::info!(database = %crate::store::redact(&args.store.url()), "store open");
     let receiver = args.smtp.receiver(
@@ -275,6 +290,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
         authserv_id: args.message.authserv_id.clone(),
         service,
         inbox: args.smtp.inbox()?,
+        report_limits: args.reports.limits(),
+        services: std::sync::Arc::new(services),
         ..crate::http::AppState::new(dns, store.clone())
     };
     let receiving = match receiver {

@@ -32,6 +32,9 @@ use std::time::Duration;
 pub struct AuditOptions {
     /// DKIM selectors to look at, besides the common ones probed always.
     pub selectors: Vec<String>,
+    /// DKIM selectors the domain's DMARC aggregate reports named (from the
+    /// store); when there are any, the common selectors are not probed.
+    pub learned_selectors: Vec<String>,
     /// Allow HTTPS fetches (MTA-STS policy) and the SMTP probe to reach
     /// loopback, private and link-local addresses. Off by default; tests
     /// need it.
@@ -58,6 +61,7 @@ impl Default for AuditOptions {
     fn default() -> AuditOptions {
         AuditOptions {
             selectors: Vec::new(),
+            learned_selectors: Vec::new(),
             allow_private_fetch: false,
             fetch_timeout: Duration::from_secs(5),
             extra_roots_pem: Vec::new(),

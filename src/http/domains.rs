@@ -118,7 +118,9 @@ pub(super) fn domain_name(input: &str, field: String) -> Result<DomainName, Prob
 }
 
 /// One audit with its own resolver, drawing on `budget`, counted in the
-/// metrics.
+/// metrics; DKIM asks the selectors the domain's stored DMARC reports
+/// named (an unreachable store only means the audit guesses, as without
+/// reports).
 pub(super) async fn audit_one(
     state: &AppState,
     domain: &DomainName,
@@ -127,7 +129,22 @@ pub(super) async fn audit_one(
     budget: &QuestionBudget,
 ) -> DomainReport {
     let resolver = state.dns.resolver_within(budget);
-    let report = report::audit(&resolver, domain, options, trace).await;
+    let learned = match state
+        .store
+        .learned_dkim_selectors(&domain.ascii, MAX_SELECTORS as u32)
+        .await
+    {
+        Ok(learned) => learned.into_iter().map(|s| s.selector).collect(),
+        Err(error) => {
+            tracing::warn!(%error, "store: learned DKIM selectors not read");
+            Vec::new()
+        }
+    };
+    let options = AuditOptions {
+        learned_selectors: learned,
+        ..options.clone()
+    };
+    let report = report::audit(&resolver, domain, &options, trace).await;
     state.metrics.observe_report(&report.dns, &report.findings);
     report
 }

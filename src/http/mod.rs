@@ -17,6 +17,9 @@
 //! ([`messages`]; with `save=true` the report is kept), `GET` and `DELETE
 //! /v1/reports/{id}` ([`saved`]), `POST /v1/inboxes` and `GET
 //! /v1/inboxes/{token}` (the send-a-test inbox, [`inboxes`]), `POST
+//! /v1/reports` and `POST /v1/reports/tls` (received DMARC aggregate and
+//! TLS reports) and `GET /v1/reports/dmarc/{domain}` (what they say)
+//! ([`intake`]), `POST
 //! /v1/dmarc/evaluate` ([`dmarc`]). Handlers read
 //! their input through extractors whose rejection is the problem
 //! ([`extract`]). The web pages are not API operations: they have their
@@ -43,6 +46,7 @@ mod domains;
 mod extract;
 mod health;
 mod inboxes;
+mod intake;
 mod limits;
 mod messages;
 pub mod metrics;
@@ -56,6 +60,7 @@ mod spf;
 
 use crate::dns::Dns;
 use crate::domain::AuditOptions;
+use crate::reports::{self, services::Services};
 use crate::smtp::address::InboxSettings;
 use crate::store::Store;
 use axum::Router;
@@ -98,11 +103,16 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The last `/readyz` probe, reused for a second.
     pub ready: Arc<health::LastProbe>,
-    /// Where saved reports are kept.
+    /// Where saved reports and received DMARC and TLS reports are kept.
     pub store: Store,
     /// The test inbox's addresses (`--inbox-domain`); without it
     /// `POST /v1/inboxes` is 404 `/problems/inbox-disabled`.
     pub inbox: Option<InboxSettings>,
+    /// The caps on a received report (`--max-report-size`); its upload is
+    /// capped by the same size.
+    pub report_limits: reports::Limits,
+    /// The sending services a summary recognizes.
+    pub services: Arc<Services>,
 }
 
 /// 25 MiB, the common size limit of receiving mail systems.
@@ -120,6 +130,8 @@ impl AppState {
             metrics: Arc::default(),
             ready: Arc::default(),
             inbox: None,
+            report_limits: reports::Limits::default(),
+            services: Arc::new(Services::built_in()),
         }
     }
 }
@@ -147,6 +159,8 @@ pub enum BodySize {
     Batch,
     /// `--max-message-size`.
     Message,
+    /// `--max-report-size`.
+    Report,
 }
 
 impl BodySize {
@@ -156,6 +170,9 @@ impl BodySize {
             BodySize::Json => Some(JSON_BODY_LIMIT),
             BodySize::Batch => Some(domains::batch_body_limit(state.service.max_batch)),
             BodySize::Message => Some(state.message_limit),
+            BodySize::Report => {
+                Some(usize::try_from(state.report_limits.max_size).unwrap_or(usize::MAX))
+            }
         }
     }
 }
@@ -213,6 +230,24 @@ pub fn routes() -> Vec<Route> {
             "/v1/messages",
             Access::Api(BodySize::Message),
             |m| on(m, messages::verify),
+        ),
+        route(
+            Method::POST,
+            "/v1/reports",
+            Access::Api(BodySize::Report),
+            |m| on(m, intake::import),
+        ),
+        route(
+            Method::POST,
+            "/v1/reports/tls",
+            Access::Api(BodySize::Report),
+            |m| on(m, intake::import_tls),
+        ),
+        route(
+            Method::GET,
+            "/v1/reports/dmarc/{domain}",
+            Access::Api(BodySize::None),
+            |m| on(m, intake::summary),
         ),
         route(
             Method::GET,

@@ -46,6 +46,8 @@ pub enum ProblemType {
     ResponseTooLarge,
     StoreUnavailable,
     InboxDisabled,
+    InvalidReport,
+    ReportTooLarge,
     Internal,
 }
 
@@ -72,6 +74,8 @@ impl ProblemType {
             ProblemType::ResponseTooLarge => "response-too-large",
             ProblemType::StoreUnavailable => "store-unavailable",
             ProblemType::InboxDisabled => "inbox-disabled",
+            ProblemType::InvalidReport => "invalid-report",
+            ProblemType::ReportTooLarge => "report-too-large",
             ProblemType::Internal => "internal",
         }
     }
@@ -83,12 +87,15 @@ impl ProblemType {
             | ProblemType::MissingIdentity
             | ProblemType::MalformedJson
             | ProblemType::InvalidRequest => StatusCode::BAD_REQUEST,
-            ProblemType::BodyTooLarge | ProblemType::HeaderLimit | ProblemType::TooManyDomains => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            ProblemType::BodyTooLarge
+            | ProblemType::HeaderLimit
+            | ProblemType::TooManyDomains
+            | ProblemType::ReportTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemType::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ProblemType::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ProblemType::ResponseTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemType::ResponseTooLarge | ProblemType::InvalidReport => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ProblemType::NotFound | ProblemType::InboxDisabled => StatusCode::NOT_FOUND,
             ProblemType::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemType::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -138,6 +145,12 @@ impl ProblemType {
             ProblemType::ResponseTooLarge => "The answer is larger than the server sends",
             ProblemType::StoreUnavailable => "The report store could not be reached",
             ProblemType::InboxDisabled => "This server has no test inbox",
+            ProblemType::InvalidReport => {
+                "The body is not a readable DMARC aggregate or TLS report"
+            }
+            ProblemType::ReportTooLarge => {
+                "The report is larger than the server accepts once decompressed"
+            }
             ProblemType::Internal => "Internal error",
         }
     }

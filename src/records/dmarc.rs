@@ -29,7 +29,7 @@
 use crate::dns::{DnsError, Rcode, Resolver};
 use crate::records::tag_list::{Kind, Syntax, TagList};
 use hickory_proto::rr::{Name, RecordType};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// RFC 9989 §4.10: a walk never needs more than eight queries.
 pub const MAX_WALK_QUERIES: usize = 8;
@@ -37,7 +37,7 @@ pub const MAX_WALK_QUERIES: usize = 8;
 pub const WSP: [char; 2] = [' ', '\t'];
 
 /// A requested handling policy: the `p`, `sp` and `np` tags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Policy {
     None,
@@ -85,7 +85,7 @@ impl std::fmt::Display for Policy {
 }
 
 /// Identifier alignment mode: `adkim` and `aspf`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Alignment {
     #[serde(rename = "r")]
     Relaxed,

@@ -2,6 +2,9 @@
 //! the formats CI systems read — JUnit XML, SARIF 2.1.0 and GitHub Actions
 //! annotations.
 //!
+//! The summary of a domain's DMARC and TLS reports has its text form in
+//! [`reports`].
+//!
 //! This module decides presentation only; it never queries DNS and never
 //! invents finding text — titles, why and fix come from the findings.
 //! Colour is used only on a terminal and never when `NO_COLOR` is set
@@ -18,6 +21,7 @@
 pub mod annotations;
 pub mod check;
 pub mod junit;
+pub mod reports;
 pub mod sarif;
 pub mod text;
 

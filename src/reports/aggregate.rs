@@ -15,7 +15,7 @@
 
 use crate::message::dmarc::AuthResult;
 use crate::records::dmarc::{Alignment, Policy};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 /// Defines an enum of the words of one schema type, with its reading (any
@@ -23,7 +23,7 @@ use std::net::IpAddr;
 macro_rules! words {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $word)] $variant),+
         }
@@ -142,7 +142,7 @@ pub fn domain_key(name: &str) -> String {
 }
 
 /// A whole aggregate report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AggregateReport {
     #[serde(flatten)]
     pub header: ReportHeader,
@@ -163,7 +163,7 @@ impl AggregateReport {
 }
 
 /// Everything before the records.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportHeader {
     /// The `<version>` element, when given (RFC 9990: `1.0`).
     pub version: Option<String>,
@@ -196,7 +196,7 @@ pub struct DuplicateKey {
 }
 
 /// `<report_metadata>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportMetadata {
     pub org_name: String,
     pub email: String,
@@ -212,7 +212,7 @@ pub struct ReportMetadata {
 }
 
 /// `<policy_published>`: the DMARC record the reporter found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyPublished {
     /// Where the record was found.
     pub domain: String,
@@ -231,7 +231,7 @@ pub struct PolicyPublished {
 
 /// One `<record>`: messages from one IP with the same evaluation,
 /// identifiers and authentication results.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     pub source_ip: IpAddr,
     pub count: u64,
@@ -252,7 +252,7 @@ impl Record {
 }
 
 /// `<policy_evaluated>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyEvaluated {
     pub disposition: Disposition,
     pub dkim: AlignedResult,
@@ -261,7 +261,7 @@ pub struct PolicyEvaluated {
 }
 
 /// `<reason>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OverrideReason {
     #[serde(rename = "type")]
     pub kind: OverrideKind,
@@ -269,7 +269,7 @@ pub struct OverrideReason {
 }
 
 /// `<identifiers>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identifiers {
     /// The RFC 5322.From domain.
     pub header_from: String,
@@ -279,7 +279,7 @@ pub struct Identifiers {
 }
 
 /// One `<dkim>` of `<auth_results>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DkimAuth {
     /// The signature's `d=`.
     pub domain: String,
@@ -290,7 +290,7 @@ pub struct DkimAuth {
 }
 
 /// One `<spf>` of `<auth_results>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpfAuth {
     /// The domain checked.
     pub domain: String,

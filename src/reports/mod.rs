@@ -35,6 +35,12 @@
 //! - [`enforcement`] — the verdict for `p=quarantine` and `p=reject`, the
 //!   fix for each source in the way, and the DMARC record to publish next.
 //!
+//! Keeping, over the store:
+//!
+//! - [`ingest`] — a report read from any input and stored once (a
+//!   duplicate is recognized by its key), with the DKIM selectors it
+//!   names; a domain's stored reports of a period summed up.
+//!
 //! Reading is synchronous and CPU-bound: callers on an async runtime run it
 //! in `spawn_blocking`. Only [`analyze`] asks the DNS.
 
@@ -44,6 +50,7 @@ pub mod classify;
 pub mod container;
 pub mod dates;
 pub mod enforcement;
+pub mod ingest;
 pub mod mail;
 pub mod services;
 pub mod sources;

@@ -36,7 +36,7 @@ pub const MAX_FAILURE_DETAILS: usize = 1_000;
 pub const MAX_LIST: usize = 100;
 
 /// A TLS report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TlsReport {
     pub organization_name: String,
     pub contact_info: Option<String>,
@@ -71,7 +71,7 @@ impl TlsReport {
 }
 
 /// The result of one policy (RFC 8460 §4.4 `policies` entry).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyResult {
     /// `sts`, `tlsa` or `no-policy-found` (RFC 8460 §4.3), lower-case.
     pub policy_type: String,
@@ -84,7 +84,7 @@ pub struct PolicyResult {
 }
 
 /// One `failure-details` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailureDetail {
     /// An RFC 8460 §4.3 result type (`starttls-not-supported`,
     /// `certificate-expired`, `sts-policy-fetch-error`, …), lower-case;

@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Step] = &[
         description: "inbox tokens keep_raw",
         sql: include_str!("migrations/0004_inbox_keep_raw.sql"),
     },
+    Step {
+        version: 5,
+        description: "received DMARC aggregate and TLS reports",
+        sql: include_str!("migrations/0005_received_reports.sql"),
+    },
 ];
 
 /// Applies the steps the database has not seen yet, each in its own

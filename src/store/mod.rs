@@ -1,5 +1,6 @@
 //! The store: what must outlive a request — saved message reports, the
-//! test inbox's one-time addresses, DKIM selectors learned from reports.
+//! test inbox's one-time addresses, received DMARC aggregate and TLS
+//! reports, DKIM selectors learned from them.
 //!
 //! It keeps reports as data (JSON text and bytes) and knows nothing of the
 //! checks that made them: it imports no other layer of mailvet. It runs
@@ -34,7 +35,7 @@
 //! 2. appends one entry to [`migrations::MIGRATIONS`];
 //! 3. adds a module here with its types and the functions on [`Store`]
 //!    that read and write those tables (like [`reports`], [`inbox`],
-//!    [`selectors`]), and the expiry of its rows to the [`sweeper`] if
+//!    [`received`], [`selectors`]), and the expiry of its rows to the [`sweeper`] if
 //!    they expire;
 //! 4. tests them in `tests/it/store.rs` (or a test module of its own using
 //!    `on_both_back_ends!` from `tests/it/support/store.rs`), so every test
@@ -48,6 +49,7 @@ mod error;
 pub mod id;
 pub mod inbox;
 pub mod migrations;
+pub mod received;
 pub mod reports;
 pub mod selectors;
 pub mod sweeper;
@@ -55,6 +57,7 @@ pub mod sweeper;
 pub use error::StoreError;
 pub use id::{InboxToken, InvalidId, ReportId};
 pub use inbox::{Claim, Inbox, InboxStatus};
+pub use received::{NewReport, ReportKind, Stored};
 pub use reports::{SavedReport, StoredReport};
 pub use selectors::LearnedSelector;
 pub use sweeper::Swept;

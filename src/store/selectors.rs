@@ -14,7 +14,7 @@
 //! recently seen first.
 
 use super::{Store, StoreError, from_db, to_db};
-use sqlx::Row;
+use sqlx::{Any, Executor, Row};
 
 /// A selector seen for a domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,21 +38,7 @@ impl Store {
         selector: &str,
         seen_at: u64,
     ) -> Result<(), StoreError> {
-        // `excluded` is the row that was refused: both back ends name it so.
-        const UPSERT: &str = "INSERT INTO dkim_selectors (domain, selector, first_seen, last_seen) \
-             VALUES ($1, $2, $3, $3) \
-             ON CONFLICT (domain, selector) DO UPDATE SET \
-             first_seen = CASE WHEN excluded.first_seen < dkim_selectors.first_seen \
-                 THEN excluded.first_seen ELSE dkim_selectors.first_seen END, \
-             last_seen = CASE WHEN excluded.last_seen > dkim_selectors.last_seen \
-                 THEN excluded.last_seen ELSE dkim_selectors.last_seen END";
-        sqlx::query(UPSERT)
-            .bind(normalize(domain, "a domain")?)
-            .bind(normalize(selector, "a DKIM selector")?)
-            .bind(to_db(seen_at))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        learn(&self.pool, domain, selector, seen_at).await
     }
 
     /// The selectors learned for `domain`, most recently seen first, at
@@ -81,9 +67,34 @@ impl Store {
     }
 }
 
+/// Remembers a selector through `executor`: the pool, or the transaction
+/// that stores the report naming it.
+pub(super) async fn learn<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    domain: &str,
+    selector: &str,
+    seen_at: u64,
+) -> Result<(), StoreError> {
+    // `excluded` is the row that was refused: both back ends name it so.
+    const UPSERT: &str = "INSERT INTO dkim_selectors (domain, selector, first_seen, last_seen) \
+         VALUES ($1, $2, $3, $3) \
+         ON CONFLICT (domain, selector) DO UPDATE SET \
+         first_seen = CASE WHEN excluded.first_seen < dkim_selectors.first_seen \
+             THEN excluded.first_seen ELSE dkim_selectors.first_seen END, \
+         last_seen = CASE WHEN excluded.last_seen > dkim_selectors.last_seen \
+             THEN excluded.last_seen ELSE dkim_selectors.last_seen END";
+    sqlx::query(UPSERT)
+        .bind(normalize(domain, "a domain")?)
+        .bind(normalize(selector, "a DKIM selector")?)
+        .bind(to_db(seen_at))
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
 /// `name` as kept: lowercase, no trailing dot; refused when empty, too
 /// long, or not printable ASCII (an IDN is given in A-labels).
-fn normalize(name: &str, what: &'static str) -> Result<String, StoreError> {
+pub(super) fn normalize(name: &str, what: &'static str) -> Result<String, StoreError> {
     let name = name.strip_suffix('.').unwrap_or(name);
     let invalid = |reason| StoreError::Invalid { what, reason };
     if name.is_empty() {

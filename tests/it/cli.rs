@@ -386,3 +386,312 @@ async fn errors_about_bad_files_show_control_characters_escaped() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `mailvet reports import` on a scratch store (`--data-dir`), with the
+/// input given on standard input when `stdin` is some.
+async fn reports(args: &[&str], data: &Path, stdin: Option<Vec<u8>>) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"));
+    command
+        .arg("reports")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("NO_COLOR", "1")
+        .env_remove("MAILVET_DATABASE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("run mailvet");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        tokio::io::AsyncWriteExt::write_all(&mut input, &bytes)
+            .await
+            .unwrap();
+    }
+    drop(input);
+    tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("mailvet reports {args:?} hung"))
+        .unwrap()
+}
+
+fn files(value: &Value, list: &str) -> Vec<String> {
+    value[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["file"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_import_counts_each_report_once_and_names_what_it_refused() {
+    let dir = scratch("reports-import");
+    let data = dir.join("data");
+    let inputs = dir.join("inputs");
+    std::fs::create_dir_all(inputs.join("nested")).unwrap();
+    for (from, to) in [
+        ("aggregate/rfc7489-google.xml", "google.xml"),
+        ("aggregate/rfc7489-google.xml.gz", "nested/google-again.gz"),
+        ("aggregate/rfc9990.xml", "rfc9990.xml"),
+        ("tls/microsoft.json", "nested/microsoft.json"),
+        ("bad/truncated.xml", "truncated.xml"),
+        ("bad/tls-without-report-id.json", "nested/no-id.json"),
+    ] {
+        std::fs::copy(Path::new("fixtures/reports").join(from), inputs.join(to)).unwrap();
+    }
+    let dir_arg = inputs.to_str().unwrap();
+    let out = reports(&["import", dir_arg, "--format", "json"], &data, None).await;
+    assert_eq!(out.status.code(), Some(2), "an input was refused");
+    let v = json(&out);
+    let shown = |name: &str| inputs.join(name).display().to_string();
+    assert_eq!(
+        files(&v, "imported"),
+        [
+            shown("google.xml"),
+            shown("nested/microsoft.json"),
+            shown("rfc9990.xml")
+        ]
+    );
+    assert_eq!(files(&v, "duplicates"), [shown("nested/google-again.gz")]);
+    assert_eq!(
+        files(&v, "errors"),
+        [shown("nested/no-id.json"), shown("truncated.xml")]
+    );
+    let google = &v["imported"][0];
+    assert_eq!(google["kind"], "aggregate");
+    assert_eq!(google["org_name"], "google.com");
+    assert_eq!(google["report_id"], "6217466853112741101");
+    assert_eq!(google["domain"], "example.com");
+    assert_eq!(google["begin"], 1_764_288_000);
+    assert_eq!(google["end"], 1_764_374_399);
+    assert_eq!(google["records"], 3);
+    assert_eq!(google["messages"], 162);
+    let microsoft = &v["imported"][1];
+    assert_eq!(microsoft["kind"], "tls");
+    assert_eq!(
+        (
+            microsoft["records"].as_u64(),
+            microsoft["messages"].as_u64()
+        ),
+        (Some(2), Some(15))
+    );
+    assert!(
+        v["errors"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("the document ends before </feedback>"),
+        "{}",
+        v["errors"][1]
+    );
+    assert!(
+        v["errors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no report-id")
+    );
+
+    // Again, and the same report from standard input: all duplicates.
+    let again = reports(
+        &["import", shown("google.xml").as_str(), "-"],
+        &data,
+        Some(std::fs::read("fixtures/reports/mail/aggregate-report.eml").unwrap()),
+    )
+    .await;
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let text = String::from_utf8(again.stdout).unwrap();
+    assert!(
+        text.contains("google.xml: duplicate, already stored: aggregate report from google.com"),
+        "{text}"
+    );
+    assert!(text.contains("-: duplicate"), "{text}");
+    assert!(
+        text.ends_with("0 imported, 2 duplicates, 0 refused\n"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_import_refuses_a_gzip_bomb_and_stores_nothing_of_it() {
+    use std::io::Write;
+    let dir = scratch("reports-bomb");
+    let data = dir.join("data");
+    // One record repeated for 64 MiB: a few hundred KiB of gzip, over
+    // the 50 MiB cap and far past the ratio of honest reports.
+    let xml = std::fs::read_to_string("fixtures/reports/aggregate/rfc9990.xml").unwrap();
+    let (start, end) = (
+        xml.find("<record>").unwrap(),
+        xml.find("</record>").unwrap() + "</record>".len(),
+    );
+    let bomb = dir.join("bomb.xml.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&bomb).unwrap(),
+        flate2::Compression::best(),
+    );
+    encoder.write_all(xml[..start].as_bytes()).unwrap();
+    let record = &xml.as_bytes()[start..end];
+    let mut written = 0;
+    while written < 64 * 1024 * 1024 {
+        encoder.write_all(record).unwrap();
+        written += record.len();
+    }
+    encoder.write_all(xml[end..].as_bytes()).unwrap();
+    encoder.finish().unwrap();
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 2 * 1024 * 1024);
+    let good = "fixtures/reports/aggregate/quirks.xml";
+    let out = reports(
+        &["import", bomb.to_str().unwrap(), good, "--format", "json"],
+        &data,
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    assert_eq!(files(&v, "imported"), [good]);
+    let error = v["errors"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("decompression bomb") || error.contains("once decompressed"),
+        "{error}"
+    );
+    let summary = reports(
+        &["summary", "example.com", "--offline", "--format", "json"],
+        &data,
+        None,
+    )
+    .await;
+    assert_eq!(summary.status.code(), Some(0));
+    let s = json(&summary);
+    assert_eq!(s["reports"], 1, "only the good report is stored");
+    assert_eq!(s["messages"], 5);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_summary_reads_the_period_back() {
+    let dir = scratch("reports-summary");
+    let data = dir.join("data");
+    let imported = reports(
+        &["import", "fixtures/reports/month", "--format", "json"],
+        &data,
+        None,
+    )
+    .await;
+    assert_eq!(imported.status.code(), Some(0));
+    let messages: u64 = json(&imported)["imported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["messages"].as_u64().unwrap())
+        .sum();
+    let out = reports(
+        &["summary", "brand.example", "--format", "json", "--offline"],
+        &data,
+        None,
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["domain"], "brand.example");
+    assert_eq!(v["messages"], messages);
+    assert_eq!(v["days"].as_array().unwrap().len(), 30);
+    assert_eq!(v["enforcement"]["reject"]["verdict"], "not_ready");
+    let since = reports(
+        &[
+            "summary",
+            "brand.example",
+            "--since",
+            "2026-11-16",
+            "--format",
+            "json",
+            "--offline",
+        ],
+        &data,
+        None,
+    )
+    .await;
+    let v = json(&since);
+    assert_eq!(v["days"][0]["day"], "2026-11-16");
+    assert_eq!(v["previous_period"], true);
+    let text = reports(
+        &[
+            "summary",
+            "brand.example",
+            "--offline",
+            "--rua",
+            "mailto:d@brand.example",
+        ],
+        &data,
+        None,
+    )
+    .await;
+    assert_eq!(text.status.code(), Some(0));
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("Ready for enforcement?"), "{text}");
+    assert!(text.contains("in the way: SendGrid"), "{text}");
+    assert!(text.contains("rua=mailto:d@brand.example"), "{text}");
+    let bad = reports(
+        &["summary", "brand.example", "--since", "last week"],
+        &data,
+        None,
+    )
+    .await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a date"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn domain_with_a_database_asks_the_selectors_reports_named() {
+    let dir = scratch("domain-learned");
+    let data = dir.join("data");
+    let report = "fixtures/reports/month/google.com!brand.example!1793491200!1793577599.xml";
+    let imported = reports(&["import", report], &data, None).await;
+    assert_eq!(imported.status.code(), Some(0));
+    let url = mailvet::store::Store::default_url(&data);
+    let zone = "fixtures/reports/brand.example.zone";
+    let audit = |with_store: bool| {
+        let mut args = vec![
+            "domain",
+            "brand.example",
+            "--zone",
+            zone,
+            "--offline",
+            "--format",
+            "json",
+        ];
+        if with_store {
+            args.extend(["--database", url.as_str()]);
+        }
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    let guessed = mailvet_args(
+        &audit(false).iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    )
+    .await;
+    assert_eq!(json(&guessed)["dkim"]["status"], "unknown");
+    let learned = mailvet_args(
+        &audit(true).iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    )
+    .await;
+    let v = json(&learned);
+    assert_eq!(v["dkim"]["status"], "found", "{}", v["dkim"]);
+    assert_eq!(
+        v["dkim"]["selectors_checked"],
+        serde_json::json!(["google", "ses2026"])
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

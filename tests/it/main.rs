@@ -41,6 +41,7 @@ mod pages;
 mod reports_analysis;
 mod reports_limits;
 mod reports_parse;
+mod reports_store;
 mod request_cost;
 mod saved_reports;
 mod smtp_inbox;

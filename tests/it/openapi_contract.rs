@@ -19,6 +19,7 @@ use mailvet::dns::{Dns, Settings};
 use mailvet::domain::AuditOptions;
 use mailvet::http::AppState;
 use mailvet::http::config::{ApiKey, ServiceConfig};
+use mailvet::reports::Limits;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -64,6 +65,19 @@ const UNREACHABLE: &[(&str, u16, &str)] = &[
         "deleteSavedReport",
         422,
         "a delete answers 204 without a body, which no answer size cap can exceed",
+    ),
+    (
+        "importReport",
+        504,
+        "reading a report is CPU work bounded by --max-report-size and the record cap, and \
+         storing it one insert; a report small enough to upload in a test is stored in \
+         milliseconds, long before any request timeout a test can wait for",
+    ),
+    (
+        "importTlsReport",
+        504,
+        "a TLS report is a small JSON document read and stored in milliseconds; only a \
+         database stalled past the request timeout would make it 504",
     ),
     (
         "listFindings",
@@ -584,6 +598,10 @@ async fn every_operation_answers_as_the_contract_says() {
             ..AuditOptions::default()
         },
         message_limit: 64 * 1024,
+        report_limits: Limits {
+            max_size: REPORT_LIMIT,
+            ..Limits::default()
+        },
         service: ServiceConfig {
             rate_limit: 0,
             ..ServiceConfig::default()
@@ -601,6 +619,7 @@ async fn every_operation_answers_as_the_contract_says() {
     messages(&contract, &server).await;
     dmarc(&contract, &server).await;
     inboxes(&contract, &server, &dns, store).await;
+    received_reports(&contract, &server).await;
     server.stop().await;
 
     keys(&contract, &dns).await;
@@ -1145,6 +1164,220 @@ async fn dmarc(c: &Contract, s: &Running) {
     c.expect(id, big, 413, Some("body-too-large")).await;
 }
 
+/// The upload and decompression cap of the main server: small, so a bomb
+/// and an oversized upload are cheap to send.
+const REPORT_LIMIT: u64 = 64 * 1024;
+
+fn report(name: &str) -> Vec<u8> {
+    std::fs::read(Path::new("fixtures/reports").join(name)).unwrap()
+}
+
+async fn store_fixture(store: &mailvet::store::Store, name: &str) {
+    let file = std::fs::File::open(Path::new("fixtures/reports").join(name)).unwrap();
+    mailvet::reports::ingest::prepare(file, &Limits::default())
+        .unwrap()
+        .store(store)
+        .await
+        .unwrap();
+}
+
+/// gzip of `bytes`.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// Aggregate and TLS reports in, duplicates recognized, bad ones and
+/// bombs refused, and the summary of what was stored.
+async fn received_reports(c: &Contract, s: &Running) {
+    let id = "importReport";
+    // Each container; the same report a second time is a duplicate.
+    for (name, status) in [
+        ("aggregate/quirks.xml", 201),
+        ("aggregate/quirks.xml", 200),
+        ("aggregate/rfc7489-google.xml.gz", 201),
+        ("aggregate/yahoo.zip", 200),
+        ("mail/aggregate-report.eml", 200),
+        ("aggregate/rfc9990-prefixed.xml", 201),
+        ("mail/tls-report.eml", 201),
+    ] {
+        let response = s
+            .post_raw("/v1/reports", "application/octet-stream", report(name))
+            .await;
+        let intake = c.expect(id, response, status, None).await;
+        let word = if status == 201 {
+            "imported"
+        } else {
+            "duplicate"
+        };
+        assert_eq!(intake["status"], word, "{name}: {intake}");
+    }
+    let mut month: Vec<PathBuf> = std::fs::read_dir("fixtures/reports/month")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    month.sort();
+    let mut messages = 0;
+    for path in &month {
+        let response = s
+            .post_raw(
+                "/v1/reports",
+                "application/xml",
+                std::fs::read(path).unwrap(),
+            )
+            .await;
+        let intake = c.expect(id, response, 201, None).await;
+        assert_eq!(intake["domain"], "brand.example");
+        messages += intake["messages"].as_u64().unwrap();
+    }
+    let mut bad: Vec<PathBuf> = std::fs::read_dir("fixtures/reports/bad")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    bad.sort();
+    for path in bad {
+        let response = s
+            .post_raw(
+                "/v1/reports",
+                "application/xml",
+                std::fs::read(&path).unwrap(),
+            )
+            .await;
+        let problem = c.expect(id, response, 422, Some("invalid-report")).await;
+        assert!(!problem["detail"].as_str().unwrap().is_empty(), "{path:?}");
+    }
+    let empty = s
+        .post_raw("/v1/reports", "application/xml", Vec::new())
+        .await;
+    c.expect(id, empty, 400, Some("invalid-request")).await;
+    let oversized = s
+        .post_raw("/v1/reports", "application/xml", vec![b' '; 100 * 1024])
+        .await;
+    c.expect(id, oversized, 413, Some("body-too-large")).await;
+    // Small on the wire, past the cap once decompressed.
+    let mut xml = b"<feedback>".to_vec();
+    xml.resize(1024 * 1024, b' ');
+    let bomb = s
+        .post_raw("/v1/reports", "application/gzip", gzip(&xml))
+        .await;
+    let problem = c.expect(id, bomb, 413, Some("report-too-large")).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("decompress"),
+        "{problem}"
+    );
+
+    let id = "importTlsReport";
+    let tls = s
+        .post_raw(
+            "/v1/reports/tls",
+            "application/tlsrpt+json",
+            report("tls/rfc8460.json"),
+        )
+        .await;
+    let intake = c.expect(id, tls, 201, None).await;
+    assert_eq!(intake["kind"], "tls");
+    let again = s
+        .post_raw(
+            "/v1/reports/tls",
+            "application/tlsrpt+gzip",
+            report("tls/google.json.gz"),
+        )
+        .await;
+    c.expect(id, again, 200, None).await;
+    let wrong_type = s
+        .post_raw(
+            "/v1/reports/tls",
+            "application/json",
+            report("tls/microsoft.json"),
+        )
+        .await;
+    c.expect(id, wrong_type, 415, Some("unsupported-media-type"))
+        .await;
+    let aggregate = s
+        .post_raw(
+            "/v1/reports/tls",
+            "application/tlsrpt+json",
+            report("aggregate/rfc9990.xml"),
+        )
+        .await;
+    c.expect(id, aggregate, 422, Some("invalid-report")).await;
+    let bad_json = s
+        .post_raw(
+            "/v1/reports/tls",
+            "application/tlsrpt+json",
+            report("bad/truncated.json"),
+        )
+        .await;
+    c.expect(id, bad_json, 422, Some("invalid-report")).await;
+    let empty = s
+        .post_raw("/v1/reports/tls", "application/tlsrpt+json", Vec::new())
+        .await;
+    c.expect(id, empty, 400, Some("invalid-request")).await;
+    let oversized = s
+        .post_raw(
+            "/v1/reports/tls",
+            "application/tlsrpt+json",
+            vec![b' '; 100 * 1024],
+        )
+        .await;
+    c.expect(id, oversized, 413, Some("body-too-large")).await;
+    let mut json = b"{".to_vec();
+    json.resize(1024 * 1024, b' ');
+    let bomb = s
+        .post_raw("/v1/reports/tls", "application/tlsrpt+gzip", gzip(&json))
+        .await;
+    c.expect(id, bomb, 413, Some("report-too-large")).await;
+
+    let id = "getDmarcReportSummary";
+    let summary = c
+        .expect(
+            id,
+            s.get("/v1/reports/dmarc/brand.example").await,
+            200,
+            None,
+        )
+        .await;
+    assert_eq!(summary["messages"], messages, "every report counted once");
+    assert_eq!(summary["reports"], month.len());
+    assert_eq!(summary["days"].as_array().unwrap().len(), 30);
+    assert!(
+        summary["enforcement"]["next_record"]
+            .as_str()
+            .unwrap()
+            .starts_with("v=DMARC1")
+    );
+    let recent = c
+        .expect(
+            id,
+            s.get("/v1/reports/dmarc/Brand.Example.?since=2026-11-16")
+                .await,
+            200,
+            None,
+        )
+        .await;
+    assert_eq!(recent["days"].as_array().unwrap().len(), 15);
+    assert_eq!(recent["previous_period"], true);
+    let tls = c
+        .expect(id, s.get("/v1/reports/dmarc/example.com").await, 200, None)
+        .await;
+    assert_eq!(tls["tls"]["reports"], 2, "{}", tls["tls"]);
+    for (path, kind) in [
+        ("/v1/reports/dmarc/-bad..name", "invalid-domain"),
+        (
+            "/v1/reports/dmarc/brand.example?since=yesterday",
+            "invalid-request",
+        ),
+        (
+            "/v1/reports/dmarc/brand.example?until=2026-12-01",
+            "invalid-request",
+        ),
+    ] {
+        c.expect(id, s.get(path).await, 400, Some(kind)).await;
+    }
+}
+
 /// One request of each keyed operation, to be turned away by a guard.
 async fn each_v1_operation(s: &Running) -> Vec<(&'static str, reqwest::Response)> {
     let spf = json!({"ip": "192.0.2.1", "mail_from": "a@some.test"});
@@ -1165,6 +1398,28 @@ async fn each_v1_operation(s: &Running) -> Vec<(&'static str, reqwest::Response)
             s.post_json("/v1/dmarc/evaluate", &what_if).await,
         ),
         ("listFindings", s.get("/v1/findings").await),
+        (
+            "importReport",
+            s.post_raw(
+                "/v1/reports",
+                "application/xml",
+                report("aggregate/rfc9990.xml"),
+            )
+            .await,
+        ),
+        (
+            "importTlsReport",
+            s.post_raw(
+                "/v1/reports/tls",
+                "application/tlsrpt+json",
+                report("tls/rfc8460.json"),
+            )
+            .await,
+        ),
+        (
+            "getDmarcReportSummary",
+            s.get("/v1/reports/dmarc/brand.example").await,
+        ),
         (
             "getSavedReport",
             s.get(&format!("/v1/reports/{NO_SUCH_REPORT}")).await,
@@ -1338,6 +1593,21 @@ async fn overload_and_timeouts(c: &Contract) {
         ),
         ("listFindings", s.request(Method::GET, "/v1/findings")),
         (
+            "importReport",
+            s.request(Method::POST, "/v1/reports")
+                .body(report("aggregate/rfc9990.xml")),
+        ),
+        (
+            "importTlsReport",
+            s.request(Method::POST, "/v1/reports/tls")
+                .header(header::CONTENT_TYPE, "application/tlsrpt+json")
+                .body(report("tls/rfc8460.json")),
+        ),
+        (
+            "getDmarcReportSummary",
+            s.request(Method::GET, "/v1/reports/dmarc/brand.example"),
+        ),
+        (
             "getSavedReport",
             s.request(Method::GET, &format!("/v1/reports/{NO_SUCH_REPORT}")),
         ),
@@ -1362,16 +1632,20 @@ async fn overload_and_timeouts(c: &Contract) {
     assert_eq!(slow.await.unwrap(), StatusCode::OK);
     Arc::into_inner(s).unwrap().stop().await;
 
+    // A stored report whose sources' PTR names the slow server answers.
+    let store = crate::support::store::scratch().await;
+    store_fixture(
+        &store,
+        "month/google.com!brand.example!1793491200!1793577599.xml",
+    )
+    .await;
     let s = Running::start(AppState {
         service: ServiceConfig {
             request_timeout: Duration::from_millis(300),
             rate_limit: 0,
             ..ServiceConfig::default()
         },
-        ..AppState::new(
-            layer(&dns, Duration::from_secs(5)),
-            crate::support::store::scratch().await,
-        )
+        ..AppState::new(layer(&dns, Duration::from_secs(5)), store)
     })
     .await;
     for (id, response) in each_v1_operation(&s).await {
@@ -1386,6 +1660,9 @@ async fn overload_and_timeouts(c: &Contract) {
             } else {
                 c.expect(id, response, 404, Some(kind)).await;
             }
+        } else if matches!(id, "importReport" | "importTlsReport") {
+            // Read and stored well within the timeout.
+            c.expect(id, response, 201, None).await;
         } else if id == "auditDomains" {
             // A batch answers what it finished by its deadline: here
             // nothing, so the domain is marked timed out, not a 504.
@@ -1418,6 +1695,12 @@ async fn slow_bodies(c: &Contract, dns: &TestDns) {
         ("auditDomains", "/v1/domains", "application/json"),
         ("verifyMessage", "/v1/messages", "message/rfc822"),
         ("evaluateDmarc", "/v1/dmarc/evaluate", "application/json"),
+        ("importReport", "/v1/reports", "application/xml"),
+        (
+            "importTlsReport",
+            "/v1/reports/tls",
+            "application/tlsrpt+json",
+        ),
     ] {
         let head = raw::head("POST", path, content_type, "Content-Length: 100\r\n");
         let answer = Sent::start(s.addr, &head, b"{").await.answer().await;

@@ -588,6 +588,21 @@ const SCHEMA: &[(&str, &[&str])] = &[
         "dkim_selectors",
         &["domain", "selector", "first_seen", "last_seen"],
     ),
+    (
+        "received_reports",
+        &[
+            "kind",
+            "org_name",
+            "report_id",
+            "domain",
+            "begin_at",
+            "end_at",
+            "records",
+            "messages",
+            "report",
+            "imported_at",
+        ],
+    ),
 ];
 
 async fn the_schema_is_the_same_on_both_back_ends(db: TestDatabase) {

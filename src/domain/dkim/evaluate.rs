@@ -36,11 +36,8 @@ pub(super) fn evaluate(domain: &DomainName, fetched: Vec<Fetched>) -> Checked<Dk
         .iter()
         .filter(|r| r.status == SelectorStatus::Unknown)
         .collect();
-    let given: Vec<&str> = reports
-        .iter()
-        .filter(|r| r.source == SelectorSource::Given && r.status != SelectorStatus::InvalidName)
-        .map(|r| r.selector.as_str())
-        .collect();
+    let given: Vec<&str> = named(&reports, SelectorSource::Given);
+    let learned: Vec<&str> = named(&reports, SelectorSource::Learned);
     let probed = reports
         .iter()
         .filter(|r| r.source == SelectorSource::Probed)
@@ -81,6 +78,19 @@ pub(super) fn evaluate(domain: &DomainName, fetched: Vec<Fetched>) -> Checked<Dk
                 names.join(", ")
             ),
         )
+    } else if !learned.is_empty() {
+        (
+            DkimStatus::NotFound,
+            format!(
+                "not found at the selectors its DMARC aggregate reports name ({}){}",
+                learned.join(", "),
+                if given.is_empty() {
+                    String::new()
+                } else {
+                    format!(" nor at the given ones ({})", given.join(", "))
+                }
+            ),
+        )
     } else if !given.is_empty() {
         (
             DkimStatus::NotFound,
@@ -103,12 +113,18 @@ pub(super) fn evaluate(domain: &DomainName, fetched: Vec<Fetched>) -> Checked<Dk
 
     // A failed lookup may hide the key, so "not found" needs every answer.
     if with_keys.is_empty() && failed.is_empty() {
-        findings.push(no_selector_found(domain, &given, probed, lookups_seen));
+        findings.push(no_selector_found(
+            domain,
+            &given,
+            &learned,
+            probed,
+            lookups_seen,
+        ));
     }
 
     let selectors = reports
         .into_iter()
-        .filter(|r| r.source == SelectorSource::Given || r.status != SelectorStatus::NotFound)
+        .filter(|r| r.source != SelectorSource::Probed || r.status != SelectorStatus::NotFound)
         .collect();
     Checked {
         section: DkimSection {
@@ -119,6 +135,15 @@ pub(super) fn evaluate(domain: &DomainName, fetched: Vec<Fetched>) -> Checked<Dk
         },
         findings,
     }
+}
+
+/// The selectors of `source` that could be asked.
+fn named(reports: &[SelectorReport], source: SelectorSource) -> Vec<&str> {
+    reports
+        .iter()
+        .filter(|r| r.source == source && r.status != SelectorStatus::InvalidName)
+        .map(|r| r.selector.as_str())
+        .collect()
 }
 
 pub(super) fn lookup_evidence(f: &Fetched) -> String {

@@ -5,16 +5,31 @@ use crate::dns::{Answer, DnsError, Rcode, Resolver};
 use crate::records::name::DomainName;
 use hickory_proto::rr::{Name, RData, RecordType};
 
-/// The selectors to ask, the caller's first, each once.
-pub(super) fn plan(domain: &DomainName, given: &[String]) -> Vec<(String, SelectorSource)> {
+/// The selectors to ask, each once: the caller's first, then those the
+/// domain's DMARC reports named, then — only when no report named any —
+/// the common ones. Reports list every selector that signed for the
+/// domain, so once they have spoken the audit stops guessing.
+pub(super) fn plan(
+    domain: &DomainName,
+    given: &[String],
+    learned: &[String],
+) -> Vec<(String, SelectorSource)> {
     let mut plan: Vec<(String, SelectorSource)> = Vec::new();
     let given = given
         .iter()
         .map(|s| (normalize_selector(s, domain), SelectorSource::Given));
-    let probed = COMMON_SELECTORS
+    let learned_from_reports = learned
+        .iter()
+        .map(|s| (normalize_selector(s, domain), SelectorSource::Learned));
+    let probes = if learned.is_empty() {
+        COMMON_SELECTORS
+    } else {
+        &[]
+    };
+    let probed = probes
         .iter()
         .map(|s| (s.to_string(), SelectorSource::Probed));
-    for (selector, source) in given.chain(probed) {
+    for (selector, source) in given.chain(learned_from_reports).chain(probed) {
         if !plan.iter().any(|(s, _)| *s == selector) {
             plan.push((selector, source));
         }

@@ -199,10 +199,22 @@ pub(super) fn invalid_key_fix(
 pub(super) fn no_selector_found(
     domain: &DomainName,
     given: &[&str],
+    learned: &[&str],
     probed: usize,
     evidence: Vec<String>,
 ) -> Finding {
-    let detail = if given.is_empty() {
+    let detail = if !learned.is_empty() {
+        format!(
+            "no DKIM key record at the selector(s) {} that {domain}'s DMARC aggregate \
+             reports show signing its mail{}",
+            learned.join(", "),
+            if given.is_empty() {
+                String::new()
+            } else {
+                format!(", nor at the given selector(s) {}", given.join(", "))
+            }
+        )
+    } else if given.is_empty() {
         format!(
             "no DKIM key record at the {probed} common selectors of {domain} ({}); no selector \
              was given, so DKIM is unknown rather than missing",

@@ -20,7 +20,11 @@
 //!
 //! Finding no key is weak evidence: the probe list cannot name every
 //! provider's selector, so without a selector from the caller the result is
-//! "unknown", and a lookup that failed is never read as "no key".
+//! "unknown", and a lookup that failed is never read as "no key". Where
+//! the store holds the selectors the domain's DMARC aggregate reports
+//! named ([`super::AuditOptions::learned_selectors`]), those are asked
+//! instead of the common ones, and count like selectors the caller gave:
+//! no key at them is "not found", not "unknown".
 //!
 //! A domain that does not exist has no keys: NXDOMAIN for a name means no
 //! name below it exists either (RFC 8020 §2). So the selectors are asked
@@ -94,11 +98,14 @@ pub enum DkimStatus {
     Unknown,
 }
 
-/// Whether the caller named a selector or the audit tried it on its own.
+/// Whether the caller named a selector, the domain's DMARC aggregate
+/// reports did, or the audit tried it on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SelectorSource {
     Given,
+    /// Seen signing the domain's mail in its DMARC aggregate reports.
+    Learned,
     Probed,
 }
 
@@ -218,9 +225,13 @@ impl DkimSection {
 pub async fn check(cx: &AuditContext<'_>) -> Checked<DkimSection> {
     let apex = cx.resolver.lookup(&cx.domain.fqdn(), RecordType::TXT).await;
     let absent = apex.is_ok_and(|a| a.rcode == Rcode::NXDomain && a.records.is_empty());
-    let lookups = fetch::plan(cx.domain, &cx.options.selectors)
-        .into_iter()
-        .map(|(selector, source)| fetch::fetch(cx.resolver, cx.domain, selector, source, absent));
+    let lookups = fetch::plan(
+        cx.domain,
+        &cx.options.selectors,
+        &cx.options.learned_selectors,
+    )
+    .into_iter()
+    .map(|(selector, source)| fetch::fetch(cx.resolver, cx.domain, selector, source, absent));
     let fetched = join_all(lookups).await;
     evaluate::evaluate(cx.domain, fetched)
 }

@@ -38,8 +38,13 @@ fn failed(selector: &str, source: SelectorSource) -> Fetched {
 /// Every planned selector answered: `hits` with records, the rest
 /// NXDOMAIN.
 fn audit(given: &[&str], hits: &[(&str, &[&str])]) -> Checked<DkimSection> {
-    let given: Vec<String> = given.iter().map(|s| s.to_string()).collect();
-    let fetched = plan(&domain(), &given)
+    audit_with(given, &[], hits)
+}
+
+/// [`audit`] with selectors learned from DMARC reports.
+fn audit_with(given: &[&str], learned: &[&str], hits: &[(&str, &[&str])]) -> Checked<DkimSection> {
+    let owned = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let fetched = plan(&domain(), &owned(given), &owned(learned))
         .into_iter()
         .map(|(selector, source)| {
             let records = hits
@@ -306,7 +311,7 @@ fn other_txt_records_are_not_keys() {
 #[test]
 fn failed_lookups_never_make_dkim_missing() {
     let domain = domain();
-    let all_failed: Vec<Fetched> = plan(&domain, &[])
+    let all_failed: Vec<Fetched> = plan(&domain, &[], &[])
         .into_iter()
         .map(|(s, source)| failed(&s, source))
         .collect();
@@ -324,7 +329,7 @@ fn failed_lookups_never_make_dkim_missing() {
     );
 
     // One failure among NXDOMAINs: the key may be behind it.
-    let mut some_failed: Vec<Fetched> = plan(&domain, &["custom".into()])
+    let mut some_failed: Vec<Fetched> = plan(&domain, &["custom".into()], &[])
         .into_iter()
         .map(|(s, source)| answered(&s, source, &[]))
         .collect();
@@ -336,7 +341,7 @@ fn failed_lookups_never_make_dkim_missing() {
 
     // A failure beside a usable key does not hide the key.
     let rsa = rsa_record("", RSA_2048);
-    let mut found: Vec<Fetched> = plan(&domain, &[])
+    let mut found: Vec<Fetched> = plan(&domain, &[], &[])
         .into_iter()
         .map(|(s, source)| {
             let records: &[&str] = if s == "google" { &[&rsa] } else { &[] };
@@ -357,7 +362,7 @@ fn failed_lookups_never_make_dkim_missing() {
 
     // Only unusable keys and a failure: a usable key may be behind it.
     let short = rsa_record("", RSA_512);
-    let mut unusable: Vec<Fetched> = plan(&domain, &[])
+    let mut unusable: Vec<Fetched> = plan(&domain, &[], &[])
         .into_iter()
         .map(|(s, source)| {
             let records: &[&str] = if s == "google" { &[&short] } else { &[] };
@@ -377,7 +382,7 @@ fn the_plan_asks_each_selector_once_callers_first() {
         "s1._domainkey.example.com.".into(),
         "custom2026".into(),
     ];
-    let plan = plan(&domain, &given);
+    let plan = plan(&domain, &given, &[]);
     assert_eq!(plan[0], ("custom2026".into(), SelectorSource::Given));
     assert_eq!(plan[1], ("google".into(), SelectorSource::Given));
     assert_eq!(plan[2], ("s1".into(), SelectorSource::Given));
@@ -434,7 +439,7 @@ fn selectors_that_cannot_be_names_are_not_asked() {
     assert_eq!(text, "2026.mail-a_b._domainkey.example.com");
     assert!(name.is_fqdn());
 
-    let fetched: Vec<Fetched> = plan(&domain, &["bad selector".into()])
+    let fetched: Vec<Fetched> = plan(&domain, &["bad selector".into()], &[])
         .into_iter()
         .map(|(s, source)| match key_name(&s, &domain) {
             Ok(_) => answered(&s, source, &[]),
@@ -515,4 +520,45 @@ fn the_section_serializes_with_clear_names() {
     assert_eq!(google["keys"][0]["testing"], true);
     assert_eq!(google["keys"][0]["tags"]["t"], "y");
     assert!(google["keys"][0].get("tag_list").is_none());
+}
+
+#[test]
+fn selectors_from_reports_replace_the_guesses() {
+    let planned = plan(
+        &domain(),
+        &["Given1".into()],
+        &["s2026".into(), "given1".into()],
+    );
+    assert_eq!(
+        planned,
+        [
+            ("given1".to_string(), SelectorSource::Given),
+            ("s2026".to_string(), SelectorSource::Learned),
+        ],
+        "no common selector is probed once reports named some"
+    );
+    let key = rsa_record("", RSA_2048);
+    let found = audit_with(&[], &["s2026"], &[("s2026", &[key.as_str()])]);
+    assert_eq!(found.section.status, DkimStatus::Found);
+    assert!(codes(&found).is_empty(), "{:?}", codes(&found));
+    assert_eq!(found.section.selectors[0].source, SelectorSource::Learned);
+}
+
+#[test]
+fn no_key_at_the_reported_selectors_is_not_found_rather_than_unknown() {
+    let checked = audit_with(&[], &["s2026", "google"], &[]);
+    assert_eq!(codes(&checked), ["dkim.no_selector_found"]);
+    assert_eq!(checked.section.status, DkimStatus::NotFound);
+    assert_eq!(checked.section.selectors_checked, ["s2026", "google"]);
+    assert_eq!(checked.section.has_usable_key(), Some(false));
+    let detail = &checked.findings[0].detail;
+    assert!(
+        detail.contains("s2026, google") && detail.contains("DMARC aggregate reports"),
+        "{detail}"
+    );
+    assert_eq!(
+        checked.section.selectors.len(),
+        2,
+        "each learned selector is shown"
+    );
 }

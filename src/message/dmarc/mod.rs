@@ -116,7 +116,7 @@ pub struct WhatIfError {
 }
 
 /// The RFC 8601 result words of SPF (§2.7.2) and DKIM (§2.7.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthResult {
     Pass,

@@ -1,0 +1,373 @@
+//! `mailvet reports`: DMARC aggregate and SMTP TLS reports kept in the
+//! store — `import` reads files, directories or standard input into it,
+//! `summary` says what a domain's reports show and whether it is ready
+//! for enforcement.
+//!
+//! This module decides which inputs an import reads (a directory: its
+//! regular files, at any depth, in name order; `-`: standard input), how
+//! its outcome is told (one entry per input: imported, duplicate or
+//! error, as text or JSON) and its exit code: 0 when every input was
+//! imported or was a duplicate, 2 when any was refused — the others are
+//! imported all the same. Each input is read and parsed off the async
+//! runtime, streamed when it is plain or gzip.
+
+use super::UsageError;
+use super::dns::DnsArgs;
+use super::store::StoreArgs;
+use super::values::MAX_BYTES;
+use crate::records::name::DomainName;
+use crate::reports::container::Overview;
+use crate::reports::dates::parse_rfc3339;
+use crate::reports::ingest::{self, Prepared};
+use crate::reports::services::Services;
+use crate::reports::summary::Options;
+use crate::reports::{Limits, ReportError};
+use crate::store::{Store, Stored};
+use crate::untrusted::escape_controls;
+use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct ReportsArgs {
+    #[command(subcommand)]
+    pub command: ReportsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportsCommand {
+    /// Import aggregate and TLS reports: files, directories (every regular
+    /// file in them, at any depth) or `-` for standard input.
+    ///
+    /// Each input may be XML, JSON, gzip, zip or a report email as
+    /// received. A report already stored (same reporter, report id, domain
+    /// and period) is a duplicate and is not counted again. A bad input is
+    /// named with the reason and nothing of it is stored; the rest are
+    /// imported.
+    #[command(after_help = "Examples:\n  \
+        mailvet reports import ~/dmarc-reports/\n  \
+        mailvet reports import report.xml.gz tls.json --format json\n  \
+        mailvet reports import - < report.eml\n\n\
+        Exit codes: 0 every input imported or a duplicate, 2 an input refused (the \
+        others were imported) or bad usage.")]
+    Import(ImportArgs),
+    /// What the stored reports of a domain say: messages and DMARC pass rate
+    /// per day, each sending source and how it fails, new sources, TLS
+    /// failures, and whether p=quarantine and p=reject can be published.
+    #[command(after_help = "Examples:\n  \
+        mailvet reports summary example.com\n  \
+        mailvet reports summary example.com --since 2026-11-01 --format json\n\n\
+        Exit codes: 0 a summary was written, 2 bad usage or a database that \
+        cannot be read.")]
+    Summary(SummaryArgs),
+}
+
+/// How an import or a summary is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Report files, directories, or `-` for standard input.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub limit: ReportSizeArgs,
+
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `--max-report-size`, shared by the import and the server.
+#[derive(Debug, Clone, Args)]
+pub struct ReportSizeArgs {
+    /// Most bytes a report may have once decompressed (and a plain or
+    /// uploaded one as it is); a larger one is refused as a likely
+    /// decompression bomb.
+    #[arg(long, value_name = "BYTES", env = "MAILVET_MAX_REPORT_SIZE",
+          default_value_t = Limits::default().max_size,
+          value_parser = clap::value_parser!(u64).range(1024..=MAX_BYTES as u64))]
+    pub max_report_size: u64,
+}
+
+impl ReportSizeArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_size: self.max_report_size,
+            ..Limits::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// The policy domain the reports are about.
+    #[arg(value_name = "DOMAIN")]
+    pub domain: String,
+
+    /// Only reports whose period ends after this day (YYYY-MM-DD, UTC) or
+    /// moment (RFC 3339); the period of the same length before it decides
+    /// which sources are new. Default: every stored report.
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    pub since: Option<i64>,
+
+    /// A report address (`mailto:…`) for the suggested DMARC record
+    /// (repeatable).
+    #[arg(long, value_name = "URI")]
+    pub rua: Vec<String>,
+
+    /// A TOML file of more sending services, added to the built-in table.
+    #[arg(long, value_name = "FILE")]
+    pub services: Option<PathBuf>,
+
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
+}
+
+fn parse_since(text: &str) -> Result<i64, String> {
+    parse_rfc3339(text.trim())
+        .ok_or_else(|| format!("`{text}` is not a date; write YYYY-MM-DD, e.g. 2026-11-01"))
+}
+
+pub async fn run(args: ReportsArgs) -> Result<ExitCode, UsageError> {
+    match args.command {
+        ReportsCommand::Import(args) => import(args).await,
+        ReportsCommand::Summary(args) => summary(args).await,
+    }
+}
+
+/// What became of one input.
+#[derive(Debug, Serialize)]
+struct Entry {
+    file: String,
+    #[serde(flatten)]
+    overview: Overview,
+}
+
+#[derive(Debug, Serialize)]
+struct Failure {
+    file: String,
+    error: String,
+}
+
+/// The outcome of an import, as `--format json` writes it.
+#[derive(Debug, Default, Serialize)]
+struct Outcome {
+    imported: Vec<Entry>,
+    duplicates: Vec<Entry>,
+    errors: Vec<Failure>,
+}
+
+async fn import(args: ImportArgs) -> Result<ExitCode, UsageError> {
+    let store = args.store.open().await?;
+    let limits = args.limit.limits();
+    let mut outcome = Outcome::default();
+    let text = args.format == Format::Text;
+    for path in &args.paths {
+        for input in inputs(path, &mut outcome.errors) {
+            let file = shown(&input);
+            match import_one(&store, input, &limits).await {
+                Ok((stored, overview)) => {
+                    let entry = Entry { file, overview };
+                    let list = match stored {
+                        Stored::New => &mut outcome.imported,
+                        Stored::Duplicate => &mut outcome.duplicates,
+                    };
+                    if text {
+                        print_entry(stored, &entry);
+                    }
+                    list.push(entry);
+                }
+                Err(error) => {
+                    let failure = Failure { file, error };
+                    if text {
+                        print_failure(&failure);
+                    }
+                    outcome.errors.push(failure);
+                }
+            }
+        }
+    }
+    store.close().await;
+    match args.format {
+        Format::Json => print!("{}", crate::render::json(&outcome)),
+        Format::Text => println!(
+            "{} imported, {} duplicates, {} refused",
+            outcome.imported.len(),
+            outcome.duplicates.len(),
+            outcome.errors.len()
+        ),
+    }
+    Ok(if outcome.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+/// Reads, parses and stores one input; the error says why not.
+async fn import_one(
+    store: &Store,
+    input: PathBuf,
+    limits: &Limits,
+) -> Result<(Stored, Overview), String> {
+    let limits = limits.clone();
+    let prepared: Prepared = tokio::task::spawn_blocking(move || {
+        if input.as_os_str() == "-" {
+            return ingest::prepare(std::io::stdin(), &limits).map_err(|e| e.to_string());
+        }
+        let file = open_regular(&input)?;
+        ingest::prepare(file, &limits).map_err(|e: ReportError| e.to_string())
+    })
+    .await
+    .map_err(|e| format!("the import task failed: {e}"))??;
+    let stored = prepared.store(store).await.map_err(|e| e.to_string())?;
+    Ok((stored, prepared.overview().clone()))
+}
+
+/// Opens a file only when it is a regular one (not a pipe or a device,
+/// which could never end).
+fn open_regular(path: &Path) -> Result<std::fs::File, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let metadata = file.metadata().map_err(|e| e.to_string())?;
+    if !metadata.is_file() {
+        return Err("not a regular file".into());
+    }
+    Ok(file)
+}
+
+/// The inputs a path names: itself, `-`, or the regular files under a
+/// directory in name order. A path that cannot be listed is an error of
+/// its own.
+fn inputs(path: &Path, errors: &mut Vec<Failure>) -> Vec<PathBuf> {
+    if path.as_os_str() == "-" {
+        return vec![path.to_path_buf()];
+    }
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {}
+        _ => return vec![path.to_path_buf()],
+    }
+    let mut found = Vec::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                errors.push(Failure {
+                    file: shown(&dir),
+                    error: format!("cannot list the directory: {e}"),
+                });
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            // Symbolic links are not followed into directories, so a link
+            // to a parent cannot make the walk endless.
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => pending.push(entry.path()),
+                Ok(kind) if kind.is_file() || kind.is_symlink() => found.push(entry.path()),
+                _ => {}
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn shown(path: &Path) -> String {
+    escape_controls(&path.to_string_lossy()).into_owned()
+}
+
+/// One line per input, as it is imported: the file, what it was and
+/// what it held.
+fn print_entry(stored: Stored, e: &Entry) {
+    let o = &e.overview;
+    let (rows, counts) = match o.kind {
+        "tls" => ("policies", "sessions"),
+        _ => ("records", "messages"),
+    };
+    println!(
+        "{}: {} {} report from {} (id {}) for {}, {} to {}: {} {rows}, {} {counts}",
+        e.file,
+        match stored {
+            Stored::New => "imported",
+            Stored::Duplicate => "duplicate, already stored:",
+        },
+        o.kind,
+        escape_controls(&o.org_name),
+        escape_controls(&o.report_id),
+        escape_controls(&o.domain),
+        moment(o.begin),
+        moment(o.end),
+        o.records,
+        o.messages,
+    );
+}
+
+/// Errors go to standard error, so the lines above stay a clean list.
+fn print_failure(failure: &Failure) {
+    eprintln!(
+        "mailvet: {}: {}",
+        failure.file,
+        escape_controls(&failure.error)
+    );
+}
+
+/// Seconds since the epoch as RFC 3339 UTC.
+fn moment(seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| seconds.to_string())
+}
+
+async fn summary(args: SummaryArgs) -> Result<ExitCode, UsageError> {
+    let domain = DomainName::parse(&args.domain)?;
+    let mut services = Services::built_in();
+    if let Some(path) = &args.services {
+        services
+            .extend_from_file(path)
+            .map_err(|e| format!("--services: {e}"))?;
+    }
+    let dns = args.dns.build(0)?;
+    let store = args.store.open().await?;
+    let resolver = dns.resolver();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let summary = ingest::summarize_domain(
+        &store,
+        &resolver,
+        &domain.to_string(),
+        args.since,
+        now,
+        Arc::new(services),
+        &Options::default(),
+        &args.rua,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    store.close().await;
+    match args.format {
+        Format::Json => print!("{}", crate::render::json(&summary)),
+        Format::Text => print!("{}", crate::render::reports::summary(&summary)),
+    }
+    Ok(ExitCode::SUCCESS)
+}

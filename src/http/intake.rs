@@ -1,0 +1,204 @@
+//! Received DMARC aggregate and SMTP TLS reports: `POST /v1/reports`
+//! takes one report in any container (XML, JSON, gzip, zip or a report
+//! email as received; the format is read from the bytes, whatever the
+//! content type says), `POST /v1/reports/tls` is the HTTPS POST of
+//! RFC 8460 §3 (`application/tlsrpt+gzip` or `application/tlsrpt+json`),
+//! and `GET /v1/reports/dmarc/{domain}` sums up what is stored for a
+//! domain, with its readiness for enforcement.
+//!
+//! This module decides the answers: a report stored is 201 with what it
+//! held, one already stored 200 with `"status": "duplicate"` (never
+//! counted twice); a body that is no readable report is 422
+//! `/problems/invalid-report` naming what was wrong and where, one that
+//! decompresses past `--max-report-size` (or past the ratio of a bomb) 413
+//! `/problems/report-too-large`; a TLS endpoint given another media type
+//! 415. Reading runs off the async runtime. The upload itself is capped
+//! by the same size.
+
+use super::AppState;
+use super::extract::{ApiQuery, QueryParams, pairs, unread_body};
+use super::problem::{Problem, ProblemType};
+use super::saved::unavailable;
+use crate::records::name::DomainName;
+use crate::reports::ReportError;
+use crate::reports::container::Overview;
+use crate::reports::dates::parse_rfc3339;
+use crate::reports::ingest::{self, DomainSummary, Prepared, SummaryError};
+use crate::reports::summary::Options;
+use crate::store::{StoreError, Stored};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Json, Response};
+use serde::Serialize;
+
+/// What storing an uploaded report did.
+#[derive(Debug, Serialize)]
+struct Intake {
+    /// `imported` or `duplicate`.
+    status: &'static str,
+    #[serde(flatten)]
+    overview: Overview,
+}
+
+/// `POST /v1/reports`.
+pub(super) async fn import(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let prepared = read(&state, body).await?;
+    store(&state, prepared).await
+}
+
+/// `POST /v1/reports/tls` (RFC 8460 §3).
+pub(super) async fn import_tls(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    tls_media_type(&headers)?;
+    let prepared = read(&state, body).await?;
+    if prepared.overview().kind != "tls" {
+        return Err(Problem::new(
+            ProblemType::InvalidReport,
+            "this is a DMARC aggregate report; post it to /v1/reports",
+        ));
+    }
+    store(&state, prepared).await
+}
+
+/// RFC 8460 §3: the two media types a TLS report is posted as.
+fn tls_media_type(headers: &HeaderMap) -> Result<(), Problem> {
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some("application/tlsrpt+gzip" | "application/tlsrpt+json") => Ok(()),
+        other => Err(Problem::new(
+            ProblemType::UnsupportedMediaType,
+            format!(
+                "post a TLS report as application/tlsrpt+gzip or application/tlsrpt+json \
+                 (RFC 8460 §3), not {}",
+                other.map_or("no content type".into(), |t| format!("`{t}`"))
+            ),
+        )),
+    }
+}
+
+/// The body read into a report, off the runtime.
+async fn read(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Prepared, Problem> {
+    let limits = state.report_limits.clone();
+    let body = body.map_err(|rejection| {
+        unread_body(rejection, || {
+            format!(
+                "the report is larger than the limit of {} bytes",
+                limits.max_size
+            )
+        })
+    })?;
+    if body.is_empty() {
+        return Err(Problem::new(
+            ProblemType::InvalidRequest,
+            "the body is empty; send the report (XML, JSON, gzip, zip or the report email)",
+        ));
+    }
+    tokio::task::spawn_blocking(move || ingest::prepare(std::io::Cursor::new(body), &limits))
+        .await
+        .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?
+        .map_err(|e| match e {
+            ReportError::TooLarge { .. } | ReportError::RatioExceeded { .. } => {
+                Problem::new(ProblemType::ReportTooLarge, e.to_string())
+            }
+            other => Problem::new(ProblemType::InvalidReport, other.to_string()),
+        })
+}
+
+async fn store(state: &AppState, prepared: Prepared) -> Result<Response, Problem> {
+    let stored = prepared.store(&state.store).await.map_err(|e| match e {
+        StoreError::Invalid { .. } => Problem::new(ProblemType::InvalidReport, e.to_string()),
+        other => unavailable(other),
+    })?;
+    let (status, word) = match stored {
+        Stored::New => (StatusCode::CREATED, "imported"),
+        Stored::Duplicate => (StatusCode::OK, "duplicate"),
+    };
+    let intake = Intake {
+        status: word,
+        overview: prepared.overview().clone(),
+    };
+    Ok((status, Json(intake)).into_response())
+}
+
+/// The query of `GET /v1/reports/dmarc/{domain}`.
+pub(super) struct SummaryParams {
+    since: Option<i64>,
+}
+
+impl QueryParams for SummaryParams {
+    fn from_uri(uri: &Uri) -> Result<Self, Problem> {
+        let mut params = SummaryParams { since: None };
+        for (key, value) in pairs(uri) {
+            match key.as_ref() {
+                "since" => {
+                    let since = parse_rfc3339(value.trim()).ok_or_else(|| {
+                        Problem::new(
+                            ProblemType::InvalidRequest,
+                            format!(
+                                "since={} is not a date; write YYYY-MM-DD",
+                                crate::untrusted::quoted(&value)
+                            ),
+                        )
+                        .field("since")
+                    })?;
+                    params.since = Some(since);
+                }
+                other => {
+                    return Err(Problem::new(
+                        ProblemType::InvalidRequest,
+                        format!(
+                            "unknown query parameter {}; use since",
+                            crate::untrusted::quoted(other)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(params)
+    }
+}
+
+/// `GET /v1/reports/dmarc/{domain}`.
+pub(super) async fn summary(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    ApiQuery(params): ApiQuery<SummaryParams>,
+) -> Result<Json<DomainSummary>, Problem> {
+    let domain = DomainName::parse(&domain).map_err(|e| {
+        Problem::new(
+            ProblemType::InvalidDomain,
+            format!("{}: {}", crate::untrusted::quoted(&domain), e.reason),
+        )
+        .field("domain")
+    })?;
+    let resolver = state.dns.resolver();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let summary = ingest::summarize_domain(
+        &state.store,
+        &resolver,
+        &domain.to_string(),
+        params.since,
+        now,
+        state.services.clone(),
+        &Options::default(),
+        &[],
+    )
+    .await
+    .map_err(|e| match e {
+        SummaryError::Store(e) => unavailable(e),
+        SummaryError::Task(e) => Problem::new(ProblemType::Internal, e),
+    })?;
+    Ok(Json(summary))
+}

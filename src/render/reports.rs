@@ -1,0 +1,161 @@
+//! The summary of a domain's DMARC aggregate and TLS reports as text for a
+//! terminal (`mailvet reports summary`): totals, the days, the sending
+//! sources with their class and fix, and the enforcement verdict with the
+//! record to publish next.
+//!
+//! Every name in it came from a report (anyone can send one), so each is
+//! shown with its control characters escaped.
+
+use crate::reports::enforcement::{Readiness, Verdict};
+use crate::reports::ingest::DomainSummary;
+use crate::untrusted::escape_controls;
+use std::fmt::Write;
+
+/// Most days listed (the most recent); the JSON has them all.
+const MAX_DAYS_SHOWN: usize = 31;
+/// Most sources listed; the JSON has every listed one.
+const MAX_SOURCES_SHOWN: usize = 20;
+
+pub fn summary(report: &DomainSummary) -> String {
+    let s = &report.analysis.summary;
+    let e = &report.analysis.enforcement;
+    let mut out = String::new();
+    let _ = writeln!(out, "DMARC reports for {}", escape_controls(&report.domain));
+    if s.reports == 0 && report.tls.reports == 0 {
+        let _ = writeln!(
+            out,
+            "  no reports stored for this domain{}; import some with `mailvet reports import`",
+            if report.since.is_some() {
+                " in this period"
+            } else {
+                ""
+            }
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "  {} aggregate reports from {} reporters: {} messages, {} passed DMARC ({})",
+        s.reports,
+        s.reporters.len(),
+        s.messages,
+        s.dmarc_pass,
+        percent(s.pass_rate)
+    );
+    if !s.days.is_empty() {
+        let _ = writeln!(out, "\nPer day (messages, DMARC pass rate):");
+        let skip = s.days.len().saturating_sub(MAX_DAYS_SHOWN);
+        for day in &s.days[skip..] {
+            let _ = writeln!(
+                out,
+                "  {}  {:>10}  {:>7}",
+                day.day,
+                day.messages,
+                percent(day.pass_rate)
+            );
+        }
+    }
+    if !s.sources.is_empty() {
+        let _ = writeln!(out, "\nSending sources:");
+        for source in s.sources.iter().take(MAX_SOURCES_SHOWN) {
+            let _ = writeln!(
+                out,
+                "  {}{}: {} messages, {} pass DMARC, {}{}",
+                escape_controls(&source.name),
+                if source.new == Some(true) {
+                    " (new)"
+                } else {
+                    ""
+                },
+                source.messages,
+                percent(source.pass_rate),
+                source.class.as_str(),
+                if source.legitimate {
+                    ""
+                } else {
+                    ", looks like spoofing"
+                },
+            );
+            let _ = writeln!(out, "      {}", source.class.meaning());
+        }
+        let hidden = s.sources.len().saturating_sub(MAX_SOURCES_SHOWN) + s.unlisted.sources;
+        if hidden > 0 {
+            let _ = writeln!(out, "  … and {hidden} more sources");
+        }
+    }
+    if !s.selectors.is_empty() {
+        let names: Vec<String> = s
+            .selectors
+            .iter()
+            .map(|x| {
+                escape_controls(&format!("{}._domainkey.{}", x.selector, x.domain)).into_owned()
+            })
+            .collect();
+        let _ = writeln!(out, "\nDKIM selectors seen: {}", names.join(", "));
+    }
+    let _ = writeln!(out, "\nReady for enforcement?");
+    for readiness in [&e.quarantine, &e.reject] {
+        readiness_line(&mut out, readiness);
+    }
+    for blocking in &e.blocking {
+        let _ = writeln!(
+            out,
+            "  in the way: {} — {} messages ({}): {}",
+            escape_controls(&blocking.name),
+            blocking.messages,
+            percent(blocking.share),
+            escape_controls(&blocking.fix.summary)
+        );
+        for record in &blocking.fix.records {
+            let _ = writeln!(
+                out,
+                "      {} {} {}",
+                escape_controls(&record.name),
+                record.rtype,
+                escape_controls(&record.value)
+            );
+        }
+    }
+    let _ = writeln!(out, "  next: {}", escape_controls(&e.next_step));
+    let _ = writeln!(
+        out,
+        "  publish: _dmarc.{} TXT \"{}\"",
+        escape_controls(&report.domain),
+        escape_controls(&e.next_record)
+    );
+    if report.tls.reports > 0 {
+        let t = &report.tls;
+        let _ = writeln!(
+            out,
+            "\nTLS reports: {} reports, {} sessions succeeded, {} failed",
+            t.reports, t.successful_sessions, t.failed_sessions
+        );
+        for tally in &t.result_types {
+            let _ = writeln!(
+                out,
+                "  {}: {} failed sessions",
+                escape_controls(&tally.name),
+                tally.failed_sessions
+            );
+        }
+    }
+    out
+}
+
+fn readiness_line(out: &mut String, r: &Readiness) {
+    let verdict = match r.verdict {
+        Verdict::Ready => "ready",
+        Verdict::NotReady => "not ready",
+        Verdict::InsufficientData => "not enough data",
+    };
+    let _ = writeln!(
+        out,
+        "  p={}: {verdict} — {}",
+        r.policy,
+        escape_controls(&r.explanation)
+    );
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.1} %", share * 100.0)
+}

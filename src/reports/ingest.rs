@@ -1,0 +1,335 @@
+//! Ingestion: an input read into a report and kept in the store once,
+//! and a domain's stored reports of a period read back and summed up.
+//!
+//! This module decides what of a report the store keeps and learns: the
+//! parsed report as JSON (so a summary never parses XML again), its
+//! duplicate key and counts ([`Overview`]), and the DKIM selectors its
+//! records name for the domain's own organization, for the domain audit.
+//! Every door — `mailvet reports import`, `POST /v1/reports`,
+//! `POST /v1/reports/tls` — goes through [`prepare`] (synchronous and
+//! CPU-bound: callers on the runtime use `spawn_blocking`) and
+//! [`Prepared::store`].
+//!
+//! A summary ([`summarize_domain`]) reads the period asked for and the
+//! period of the same length before it (for new sources), decodes and
+//! sums them up off the runtime, and asks PTR names on it.
+
+use super::aggregate::{AggregateReport, Record};
+use super::container::{Opened, Overview, Report, open_reader};
+use super::services::Services;
+use super::sources::{ips_by_volume, organizational_domain, reverse_dns};
+use super::summary::{Options, TlsSummary, summarize, tls_summary};
+use super::tls::TlsReport;
+use super::xml::AggregateReader;
+use super::{Analysis, Limits, ReportError, enforcement};
+use crate::dns::Resolver;
+use crate::store::{NewReport, ReportKind, Store, StoreError, Stored};
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
+use std::io::{BufWriter, Read, Write};
+use std::sync::Arc;
+
+/// A report read from an input, ready to store.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    kind: ReportKind,
+    overview: Overview,
+    /// The report as gzip-compressed JSON.
+    json: Vec<u8>,
+    selectors: Vec<(String, String)>,
+}
+
+/// Reads one input of any accepted container into a report ready to
+/// store. Synchronous and CPU-bound.
+///
+/// An aggregate report is written out as JSON record by record while it
+/// is read, never held whole: a 20,000-record report costs its JSON text
+/// and one record at a time.
+pub fn prepare(input: impl Read + Send, limits: &Limits) -> Result<Prepared, ReportError> {
+    match open_reader(input, limits)? {
+        Opened::Aggregate(reader) => prepare_aggregate(*reader),
+        Opened::Tls(report) => {
+            let mut json = Compressed::new();
+            serde_json::to_writer(&mut json.0, &report).map_err(Compressed::error)?;
+            Ok(Prepared {
+                kind: ReportKind::Tls,
+                overview: Report::Tls(report).overview(),
+                json: json.finish()?,
+                selectors: Vec::new(),
+            })
+        }
+    }
+}
+
+/// The JSON of an [`AggregateReport`], written as its records are read.
+fn prepare_aggregate<R: std::io::BufRead>(
+    mut reader: AggregateReader<R>,
+) -> Result<Prepared, ReportError> {
+    let header = reader.header().clone();
+    let organization = organizational_domain(&header.policy.domain);
+    // `{"version":…,"metadata":…,"policy":…` then the records: the header
+    // is flattened into the report's object.
+    let mut head = serde_json::to_vec(&header).map_err(Compressed::error)?;
+    head.pop();
+    head.extend_from_slice(b",\"records\":[");
+    let mut json = Compressed::new();
+    json.write(&head)?;
+    let (mut records, mut messages) = (0u64, 0u64);
+    let mut selectors = BTreeSet::new();
+    while let Some(record) = reader.next_record()? {
+        if records > 0 {
+            json.write(b",")?;
+        }
+        serde_json::to_writer(&mut json.0, &record).map_err(Compressed::error)?;
+        records += 1;
+        messages = messages.saturating_add(record.count);
+        selectors.extend(own_selectors(&organization, &record));
+    }
+    json.write(b"]}")?;
+    let metadata = &header.metadata;
+    Ok(Prepared {
+        kind: ReportKind::Aggregate,
+        overview: Overview {
+            kind: "aggregate",
+            org_name: metadata.org_name.clone(),
+            report_id: metadata.report_id.clone(),
+            domain: header.policy.domain.clone(),
+            begin: metadata.begin,
+            end: metadata.end,
+            records,
+            messages,
+        },
+        json: json.finish()?,
+        selectors: selectors.into_iter().collect(),
+    })
+}
+
+/// JSON compressed as it is written: a stored report takes about a tenth
+/// of its JSON's size, and is never held uncompressed on its way in. The
+/// buffer in front gives the compressor large blocks rather than each of
+/// the many small writes of a serializer.
+struct Compressed(BufWriter<GzEncoder<Vec<u8>>>);
+
+impl Compressed {
+    fn new() -> Compressed {
+        Compressed(BufWriter::with_capacity(
+            64 * 1024,
+            GzEncoder::new(Vec::new(), Compression::fast()),
+        ))
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), ReportError> {
+        self.0.write_all(bytes).map_err(Compressed::error)
+    }
+
+    fn finish(self) -> Result<Vec<u8>, ReportError> {
+        let encoder = self
+            .0
+            .into_inner()
+            .map_err(|e| Compressed::error(e.error()))?;
+        encoder.finish().map_err(Compressed::error)
+    }
+
+    /// Writing to memory does not fail; if it ever did, the report is
+    /// refused rather than stored in part.
+    fn error(e: impl std::fmt::Display) -> ReportError {
+        ReportError::Corrupt {
+            container: "stored report",
+            message: e.to_string(),
+        }
+    }
+}
+
+impl Prepared {
+    /// What the import says about the report.
+    pub fn overview(&self) -> &Overview {
+        &self.overview
+    }
+
+    /// Stores the report unless it is a duplicate, with its selectors.
+    pub async fn store(&self, store: &Store) -> Result<Stored, StoreError> {
+        let o = &self.overview;
+        store
+            .store_received(&NewReport {
+                kind: self.kind,
+                org_name: &o.org_name,
+                report_id: &o.report_id,
+                domain: &o.domain,
+                begin: o.begin,
+                end: o.end,
+                records: o.records,
+                messages: o.messages,
+                report: &self.json,
+                selectors: &self.selectors,
+            })
+            .await
+    }
+}
+
+/// The `(signing domain, selector)` pairs of a record's DKIM results
+/// whose domain belongs to the policy domain's `organization`: the keys
+/// the owner's own mail is signed with, not a third party's.
+fn own_selectors<'a>(
+    organization: &'a str,
+    record: &'a Record,
+) -> impl Iterator<Item = (String, String)> + 'a {
+    record.dkim.iter().filter_map(move |dkim| {
+        let selector = dkim.selector.as_deref()?.trim();
+        (!selector.is_empty() && organizational_domain(&dkim.domain) == organization)
+            .then(|| (dkim.domain.clone(), selector.to_ascii_lowercase()))
+    })
+}
+
+/// Most records (TLS: policies) of each kind one summary reads, from the
+/// most recent report back: a bound on its memory (a few hundred bytes a
+/// record) whatever was stored for the domain, and years of a busy
+/// domain's daily reports.
+pub const MAX_RECORDS_PER_SUMMARY: u64 = 500_000;
+
+/// What is known of one domain over a period.
+#[derive(Debug, Clone, Serialize)]
+pub struct DomainSummary {
+    pub domain: String,
+    /// The start of the period asked for (seconds), when one was.
+    pub since: Option<i64>,
+    #[serde(flatten)]
+    pub analysis: Analysis,
+    pub tls: TlsSummary,
+}
+
+/// Why a summary could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SummaryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the summary task failed: {0}")]
+    Task(String),
+}
+
+/// Sums up the reports stored for `domain` whose period ends after
+/// `since` (all of them without it). With `since`, the period of the
+/// same length before it (up to `now`) decides which sources are new.
+#[allow(clippy::too_many_arguments)]
+pub async fn summarize_domain(
+    store: &Store,
+    resolver: &Resolver,
+    domain: &str,
+    since: Option<i64>,
+    now: i64,
+    services: Arc<Services>,
+    options: &Options,
+    rua: &[String],
+) -> Result<DomainSummary, SummaryError> {
+    let aggregate = |from, until| {
+        store.received_reports(
+            ReportKind::Aggregate,
+            domain,
+            from,
+            until,
+            MAX_RECORDS_PER_SUMMARY,
+        )
+    };
+    let current = aggregate(since, None).await?;
+    let previous = match since {
+        Some(since) => {
+            let span = now.saturating_sub(since).max(0);
+            aggregate(Some(since.saturating_sub(span)), Some(since)).await?
+        }
+        None => Vec::new(),
+    };
+    let tls = store
+        .received_reports(
+            ReportKind::Tls,
+            domain,
+            since,
+            None,
+            MAX_RECORDS_PER_SUMMARY,
+        )
+        .await?;
+    let (current, previous, tls) = off_runtime(move || {
+        Ok::<_, StoreError>((
+            decode::<AggregateReport>(&current)?,
+            decode::<AggregateReport>(&previous)?,
+            decode::<TlsReport>(&tls)?,
+        ))
+    })
+    .await??;
+    let ips = ips_by_volume(current.iter().chain(&previous));
+    let reverse = reverse_dns(resolver, &ips, options.max_lookups, options.concurrency).await;
+    let (options, rua, domain) = (options.clone(), rua.to_vec(), domain.to_string());
+    off_runtime(move || {
+        let summary = summarize(&current, &previous, &reverse, &services, &options);
+        let enforcement = enforcement::assess(&summary, &services, &rua);
+        DomainSummary {
+            domain,
+            since,
+            analysis: Analysis {
+                summary,
+                enforcement,
+            },
+            tls: tls_summary(&tls),
+        }
+    })
+    .await
+}
+
+async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, SummaryError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| SummaryError::Task(e.to_string()))
+}
+
+/// Stored reports read back.
+fn decode<T: DeserializeOwned>(stored: &[Vec<u8>]) -> Result<Vec<T>, StoreError> {
+    let mut json = Vec::new();
+    stored
+        .iter()
+        .map(|bytes| {
+            json.clear();
+            GzDecoder::new(bytes.as_slice())
+                .read_to_end(&mut json)
+                .map_err(|e| StoreError::CorruptReport(serde_json::Error::io(e)))?;
+            serde_json::from_slice(&json).map_err(StoreError::CorruptReport)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prepared(path: &str) -> Prepared {
+        let file = std::fs::File::open(path).expect(path);
+        prepare(file, &Limits::default()).expect(path)
+    }
+
+    #[test]
+    fn stored_reports_read_back_as_parsed() {
+        for path in [
+            "fixtures/reports/aggregate/quirks.xml",
+            "fixtures/reports/aggregate/rfc9990.xml",
+        ] {
+            let Report::Aggregate(report) =
+                super::super::parse(std::fs::read(path).unwrap(), &Limits::default()).unwrap()
+            else {
+                panic!("{path}: not an aggregate report");
+            };
+            let back: Vec<AggregateReport> = decode(&[prepared(path).json]).unwrap();
+            assert_eq!(back, vec![report], "{path}");
+        }
+        let path = "fixtures/reports/tls/microsoft.json";
+        let Report::Tls(report) =
+            super::super::parse(std::fs::read(path).unwrap(), &Limits::default()).unwrap()
+        else {
+            panic!("{path}: not a TLS report");
+        };
+        let back: Vec<TlsReport> = decode(&[prepared(path).json]).unwrap();
+        assert_eq!(back, vec![report]);
+    }
+}

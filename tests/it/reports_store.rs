@@ -1,0 +1,364 @@
+//! Received DMARC aggregate and TLS reports in the store, on both back
+//! ends: each report stored once whatever its container, a duplicate
+//! never counted twice, the DKIM selectors it names learned (and not by
+//! a duplicate), unfit keys refused with nothing stored, and a domain's
+//! stored period summed up exactly as the analysis sums up the same
+//! files read directly (PTR names from the test DNS server); and the
+//! domain audit over HTTP asking the DKIM selectors a report posted
+//! there named, instead of guessing.
+
+use crate::support;
+
+use mailvet::reports::aggregate::AggregateReport;
+use mailvet::reports::ingest::{self, Prepared, summarize_domain};
+use mailvet::reports::services::Services;
+use mailvet::reports::summary::Options;
+use mailvet::reports::{Limits, Report, analyze, parse};
+use mailvet::store::{Store, StoreError, Stored};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use support::TestDns;
+use support::store::TestDatabase;
+
+const NOV_16: i64 = 1_794_787_200;
+const DEC_1: i64 = 1_796_083_200;
+
+crate::on_both_back_ends!(
+    a_report_is_stored_once_whatever_its_container,
+    selectors_are_learned_from_new_reports_only,
+    unfit_keys_are_refused_and_nothing_stored,
+    a_stored_period_sums_up_as_the_files_do,
+    the_domain_audit_asks_the_selectors_reports_named,
+    a_summary_reads_at_most_its_record_budget,
+);
+
+fn prepared(path: &Path) -> Prepared {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ingest::prepare(file, &Limits::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+async fn import(store: &Store, path: &Path) -> Stored {
+    prepared(path).store(store).await.unwrap()
+}
+
+fn month() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir("fixtures/reports/month")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+async fn a_report_is_stored_once_whatever_its_container(db: TestDatabase) {
+    let store = db.open().await;
+    let r = Path::new("fixtures/reports");
+    assert_eq!(
+        import(&store, &r.join("aggregate/rfc7489-google.xml")).await,
+        Stored::New
+    );
+    // The same report gzipped, zipped, mailed and forwarded.
+    for copy in [
+        "aggregate/rfc7489-google.xml",
+        "aggregate/rfc7489-google.xml.gz",
+        "aggregate/yahoo.zip",
+        "aggregate/stored-with-readme.zip",
+        "mail/aggregate-report.eml",
+        "mail/forwarded.eml",
+        "mail/zip-only.eml",
+    ] {
+        assert_eq!(
+            import(&store, &r.join(copy)).await,
+            Stored::Duplicate,
+            "{copy}"
+        );
+    }
+    assert_eq!(
+        import(&store, &r.join("tls/google.json")).await,
+        Stored::New
+    );
+    for copy in ["tls/google.json.gz", "mail/tls-report.eml"] {
+        assert_eq!(
+            import(&store, &r.join(copy)).await,
+            Stored::Duplicate,
+            "{copy}"
+        );
+    }
+    // Another replica sees what one stored.
+    let replica = db.open().await;
+    assert_eq!(
+        import(&replica, &r.join("aggregate/rfc7489-google.xml")).await,
+        Stored::Duplicate
+    );
+    assert_eq!(db.count("received_reports").await, 2);
+    let stored = store
+        .received_reports(
+            mailvet::store::ReportKind::Aggregate,
+            "EXAMPLE.com.",
+            None,
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    let json = std::io::read_to_string(flate2::read::GzDecoder::new(stored[0].as_slice())).unwrap();
+    let back: AggregateReport = serde_json::from_str(&json).unwrap();
+    let Report::Aggregate(direct) = parse(
+        std::fs::read(r.join("aggregate/rfc7489-google.xml")).unwrap(),
+        &Limits::default(),
+    )
+    .unwrap() else {
+        panic!("an aggregate report");
+    };
+    assert_eq!(back, direct, "the stored report is the report read");
+}
+
+async fn selectors_are_learned_from_new_reports_only(db: TestDatabase) {
+    let store = db.open().await;
+    for path in month() {
+        import(&store, &path).await;
+    }
+    let learned: Vec<String> = store
+        .learned_dkim_selectors("brand.example", 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.selector)
+        .collect();
+    let mut expected = vec!["google".to_string(), "ses2026".to_string()];
+    let mut sorted = learned.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(
+        sorted, expected,
+        "the brand's own selectors, no third party's"
+    );
+    let before = db.count("dkim_selectors").await;
+    // A duplicate teaches nothing, not even a later last_seen.
+    let first = store
+        .learned_dkim_selectors("brand.example", 20)
+        .await
+        .unwrap();
+    import(&store, &month()[0]).await;
+    assert_eq!(db.count("dkim_selectors").await, before);
+    assert_eq!(
+        store
+            .learned_dkim_selectors("brand.example", 20)
+            .await
+            .unwrap(),
+        first
+    );
+}
+
+async fn unfit_keys_are_refused_and_nothing_stored(db: TestDatabase) {
+    let store = db.open().await;
+    let xml = std::fs::read_to_string("fixtures/reports/aggregate/rfc9990.xml").unwrap();
+    let long_id = "x".repeat(2000);
+    let forged = xml.replace("r9990-0001", &long_id);
+    assert!(
+        forged.contains(&long_id),
+        "the fixture's report id was replaced"
+    );
+    let prepared = ingest::prepare(forged.as_bytes(), &Limits::default()).unwrap();
+    let err = prepared.store(&store).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
+    assert!(err.to_string().contains("report_id"), "{err}");
+    assert_eq!(db.count("received_reports").await, 0);
+    assert_eq!(db.count("dkim_selectors").await, 0);
+}
+
+fn read(files: &[PathBuf]) -> Vec<AggregateReport> {
+    files
+        .iter()
+        .map(
+            |f| match parse(std::fs::read(f).unwrap(), &Limits::default()) {
+                Ok(Report::Aggregate(report)) => report,
+                other => panic!("{}: {other:?}", f.display()),
+            },
+        )
+        .collect()
+}
+
+async fn a_stored_period_sums_up_as_the_files_do(db: TestDatabase) {
+    let store = db.open().await;
+    let files = month();
+    for path in &files {
+        assert_eq!(import(&store, path).await, Stored::New);
+    }
+    let dns = TestDns::start(&[Path::new("fixtures/reports/reverse.zone")]).await;
+    let whole = same_as_the_files(&store, &dns, None, &files, &[]).await;
+    assert_eq!(whole.analysis.summary.reports, files.len());
+    assert_eq!(whole.tls.reports, 0);
+
+    // Since 16 November: the second half, the first half as the period
+    // before it (so sources new in the second half are found).
+    let (first, second): (Vec<PathBuf>, Vec<PathBuf>) = files.iter().cloned().partition(|f| {
+        let begin: i64 = f
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.split('!').nth(2))
+            .and_then(|b| b.parse().ok())
+            .unwrap();
+        begin < NOV_16
+    });
+    let recent = same_as_the_files(&store, &dns, Some(NOV_16), &second, &first).await;
+    assert_eq!(recent.analysis.summary.days.len(), 15);
+    assert!(recent.analysis.summary.previous_period);
+    assert!(
+        !recent.analysis.summary.new_sources.is_empty(),
+        "the month brings a source in its last week"
+    );
+}
+
+/// The summary of the stored reports since `since` (as of 1 December),
+/// checked equal to the analysis of the files `current` and `previous`.
+async fn same_as_the_files(
+    store: &Store,
+    dns: &TestDns,
+    since: Option<i64>,
+    current: &[PathBuf],
+    previous: &[PathBuf],
+) -> ingest::DomainSummary {
+    let layer = dns.layer();
+    let services = Arc::new(Services::built_in());
+    let options = Options::default();
+    let rua = vec!["mailto:dmarc@brand.example".to_string()];
+    let stored = summarize_domain(
+        store,
+        &layer.resolver(),
+        "brand.example",
+        since,
+        DEC_1,
+        Arc::clone(&services),
+        &options,
+        &rua,
+    )
+    .await
+    .unwrap();
+    let direct = analyze(
+        &layer.resolver(),
+        &read(current),
+        &read(previous),
+        &services,
+        &options,
+        &rua,
+    )
+    .await;
+    assert_eq!(
+        serde_json::to_value(&stored.analysis).unwrap(),
+        serde_json::to_value(&direct).unwrap()
+    );
+    stored
+}
+
+async fn the_domain_audit_asks_the_selectors_reports_named(db: TestDatabase) {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    let dns = TestDns::start(&[Path::new("fixtures/reports/brand.example.zone")]).await;
+    let app = mailvet::http::router(mailvet::http::AppState::new(dns.layer(), db.open().await));
+    let audit = || {
+        Request::get("/v1/domains/brand.example")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let codes = |report: &serde_json::Value| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // No reports yet: the common selectors are guessed, and miss.
+    let (code, _, before) = support::api::call(app.clone(), audit()).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(before["dkim"]["status"], "unknown", "{}", before["dkim"]);
+    assert!(codes(&before).contains(&"dkim.no_selector_found".to_string()));
+
+    let upload = Request::post("/v1/reports")
+        .body(Body::from(report_bytes(&month()[0])))
+        .unwrap();
+    let (code, _, intake) = support::api::call(app.clone(), upload).await;
+    assert_eq!(code, StatusCode::CREATED, "{intake}");
+
+    let (code, _, after) = support::api::call(app.clone(), audit()).await;
+    assert_eq!(code, StatusCode::OK);
+    let dkim = &after["dkim"];
+    assert_eq!(dkim["status"], "found", "{dkim}");
+    assert_eq!(
+        dkim["selectors_checked"],
+        serde_json::json!(["google", "ses2026"]),
+        "the reported selectors, and no guess"
+    );
+    let sources: Vec<(&str, &str, &str)> = dkim["selectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["selector"].as_str().unwrap(),
+                s["source"].as_str().unwrap(),
+                s["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("google", "learned", "not_found"),
+            ("ses2026", "learned", "key_found")
+        ]
+    );
+    assert!(!codes(&after).contains(&"dkim.no_selector_found".to_string()));
+}
+
+fn report_bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+async fn a_summary_reads_at_most_its_record_budget(db: TestDatabase) {
+    let store = db.open().await;
+    // The first three days: 11 records each.
+    for path in &month()[..3] {
+        import(&store, path).await;
+    }
+    let read = |max_records| {
+        store.received_reports(
+            mailvet::store::ReportKind::Aggregate,
+            "brand.example",
+            None,
+            None,
+            max_records,
+        )
+    };
+    let ids = |stored: Vec<Vec<u8>>| -> Vec<String> {
+        stored
+            .iter()
+            .map(|bytes| {
+                let json = std::io::read_to_string(flate2::read::GzDecoder::new(bytes.as_slice()))
+                    .unwrap();
+                let report: AggregateReport = serde_json::from_str(&json).unwrap();
+                report.header.metadata.report_id
+            })
+            .collect()
+    };
+    assert_eq!(
+        ids(read(33).await.unwrap()),
+        [
+            "google.com-brand.example-01",
+            "google.com-brand.example-02",
+            "google.com-brand.example-03"
+        ]
+    );
+    assert_eq!(
+        ids(read(25).await.unwrap()),
+        ["google.com-brand.example-02", "google.com-brand.example-03"],
+        "the most recent that fit, oldest first"
+    );
+    assert_eq!(
+        ids(read(5).await.unwrap()),
+        ["google.com-brand.example-03"],
+        "the most recent one even when it alone is over"
+    );
+}
