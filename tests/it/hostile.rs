@@ -636,15 +636,6 @@ async fn json_of<T: serde::de::DeserializeOwned>(response: reqwest::Response) ->
     serde_json::from_slice(&response.bytes().await.expect("body")).expect("a JSON answer")
 }
 
-fn codes(report: &Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| f["code"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
 /// Case 1: a 10 × 6 diamond (61 records, over a million paths) was walked
 /// path by path: 8.96 s of CPU, 833 MB and a 212 MB answer from one GET.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -657,7 +648,7 @@ async fn an_spf_include_diamond_is_read_once_per_name() {
             let bytes = response.bytes().await.unwrap();
             assert!(bytes.len() < 200_000, "a {} byte answer", bytes.len());
             let report: Value = serde_json::from_slice(&bytes).unwrap();
-            let codes = codes(&report);
+            let codes = crate::support::api::finding_codes(&report);
             assert!(
                 codes.iter().any(|c| c == "spf.too_many_lookups"),
                 "{codes:?}"
@@ -689,7 +680,7 @@ async fn the_dns_questions_of_one_request_are_bounded() {
             let response = server.get("/v1/domains/wide.hostile.test").await;
             assert_eq!(response.status(), 200);
             let report: Value = json_of(response).await;
-            let codes = codes(&report);
+            let codes = crate::support::api::finding_codes(&report);
             assert!(codes.iter().any(|c| c == "spf.walk_limit"), "{codes:?}");
             let asked = server.dns.queries().len();
             // The 200 records of the node cap, the a/mx/exists targets it
@@ -812,7 +803,7 @@ async fn policy_hosts_at_special_addresses_are_refused() {
                 let ip: std::net::IpAddr = address.parse().unwrap();
                 assert_eq!(refused, &json!([ip.to_string()]), "{domain}");
                 assert!(
-                    codes(&report)
+                    crate::support::api::finding_codes(&report)
                         .iter()
                         .any(|c| c == "mta_sts.policy_unreachable")
                 );
@@ -905,7 +896,7 @@ async fn body_length_floods_cost_a_few_body_hashes() {
                 .await;
             assert_eq!(response.status(), 200);
             let report: Value = json_of(response).await;
-            let codes = codes(&report);
+            let codes = crate::support::api::finding_codes(&report);
             assert!(codes.iter().any(|c| c == "dkim.not_evaluated"), "{codes:?}");
             let judged = report["dkim"].as_array().map_or(0, Vec::len);
             assert!(judged <= 20, "{judged} signatures judged");
@@ -943,7 +934,11 @@ async fn signature_floods_are_judged_twenty_at_most() {
             let bytes = response.bytes().await.unwrap();
             assert!(bytes.len() < 1_000_000, "a {} byte answer", bytes.len());
             let report: Value = serde_json::from_slice(&bytes).unwrap();
-            assert!(codes(&report).iter().any(|c| c == "dkim.not_evaluated"));
+            assert!(
+                crate::support::api::finding_codes(&report)
+                    .iter()
+                    .any(|c| c == "dkim.not_evaluated")
+            );
             assert!(report["dkim"].as_array().map_or(0, Vec::len) <= 20);
             // A key question over UDP (the 8192-bit key's answer is then
             // asked again over TCP, as truncated answers are).

@@ -261,14 +261,7 @@ async fn the_domain_audit_asks_the_selectors_reports_named(db: TestDatabase) {
             .body(Body::empty())
             .unwrap()
     };
-    let codes = |report: &serde_json::Value| -> Vec<String> {
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["code"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let codes = crate::support::api::finding_codes;
 
     // No reports yet: the common selectors are guessed, and miss.
     let (code, _, before) = support::api::call(app.clone(), audit()).await;

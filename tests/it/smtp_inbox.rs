@@ -161,14 +161,7 @@ async fn a_test_message_is_reported_with_its_real_envelope(db: TestDatabase) {
         assert_eq!(saved.pointer(path), direct.pointer(path), "{path}");
     }
     assert_eq!(saved.pointer("/dkim/0/result").unwrap(), "pass");
-    let codes = |report: &serde_json::Value| -> Vec<String> {
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["code"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let codes = crate::support::api::finding_codes;
     assert_eq!(codes(saved), codes(&direct));
 
     // The address took its one message.

@@ -33,3 +33,13 @@ pub async fn call(router: Router, request: Request<Body>) -> (StatusCode, String
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
     (status, content_type, body)
 }
+
+/// The `code` of every finding of a report as JSON, in order.
+pub fn finding_codes(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["code"].as_str().expect("a code").to_string())
+        .collect()
+}
