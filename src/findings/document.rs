@@ -1,12 +1,15 @@
 //! The finding catalog as a document for people: `docs/findings.md` is
 //! this module's output, and a test fails when the file and the catalog
-//! differ, so the published list can never drift from the code.
+//! differ, so the published list can never drift from the code. The same
+//! test refuses to write a document that drops a published code or
+//! changes its severity: that breaks the public contract, and takes
+//! editing the published file by hand.
 //!
 //! This module decides the document's layout only: one section per code
 //! family (in catalog order), domain codes before the codes only a message
 //! check produces, and per code its severity, title, why, fix and refs.
 
-use super::catalog::{CATALOG, MESSAGE_CODES};
+use super::catalog::{DOMAIN_CODES, MESSAGE_CODES};
 use super::{CatalogEntry, Severity};
 use std::fmt::Write;
 
@@ -14,7 +17,7 @@ use std::fmt::Write;
 pub fn markdown() -> String {
     let mut out = String::from(
         "# Finding codes\n\n\
-         Generated from the catalog in `src/findings/catalog.rs`; do not edit by hand \
+         Generated from the catalog in `src/findings/catalog.toml`; do not edit by hand \
          (`MAILVET_WRITE_DOCS=1 cargo test --ignore-rust-version --lib findings::document` \
          rewrites it).\n\n\
          Every finding mailvet reports carries one of these codes. A code never changes \
@@ -22,14 +25,13 @@ pub fn markdown() -> String {
          `<domain>` stand for what a check fills in; a report's `fix` is computed for the \
          case where it can be.\n",
     );
-    let (message, domain): (Vec<&CatalogEntry>, Vec<&CatalogEntry>) = CATALOG
-        .iter()
-        .copied()
-        .partition(|c| MESSAGE_CODES.contains(c));
-    for (part, entries) in [("Domain audit (DNS)", domain), ("Message checks", message)] {
+    for (part, entries) in [
+        ("Domain audit (DNS)", DOMAIN_CODES),
+        ("Message checks", MESSAGE_CODES),
+    ] {
         let _ = write!(out, "\n## {part}\n");
         let mut family = "";
-        for entry in entries {
+        for &entry in entries {
             let this = entry.code.split('.').next().unwrap_or(entry.code);
             if this != family {
                 family = this;
@@ -70,14 +72,35 @@ fn text(prose: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::catalog::CATALOG;
 
     const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/findings.md");
 
+    /// The `(code, severity)` of each code a document lists.
+    fn codes(doc: &str) -> Vec<(&str, &str)> {
+        doc.lines()
+            .filter_map(|line| line.strip_prefix("#### `")?.split_once("` ("))
+            .map(|(code, rest)| (code, rest.trim_end_matches(')')))
+            .collect()
+    }
+
     /// docs/findings.md is the catalog, as generated; with
-    /// `MAILVET_WRITE_DOCS=1` the test writes it instead of failing.
+    /// `MAILVET_WRITE_DOCS=1` the test writes it instead of failing, unless
+    /// the catalog dropped a published code or changed its severity.
     #[test]
     fn docs_findings_md_is_the_catalog() {
         let generated = markdown();
+        let kept = codes(&generated);
+        let before = std::fs::read_to_string(PATH).unwrap_or_default();
+        for code in codes(&before) {
+            assert!(
+                kept.contains(&code),
+                "{} ({}) is published and no longer in the catalog with that severity: \
+                 a code never changes once shipped",
+                code.0,
+                code.1
+            );
+        }
         if std::env::var_os("MAILVET_WRITE_DOCS").is_some() {
             std::fs::write(PATH, &generated).expect("write docs/findings.md");
         }
