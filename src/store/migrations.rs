@@ -1,5 +1,7 @@
 //! The schema, as numbered migrations embedded in the binary and applied
-//! at open (see the module doc of [`crate::store`] for adding one).
+//! at open (see the module doc of [`crate::store`] for adding one): each
+//! file `migrations/NNNN_description.sql` is a step, found by the build,
+//! so adding one is adding its file.
 //!
 //! One SQL text serves both back ends: it uses only types both accept —
 //! `TEXT`, `BIGINT` (an integer column to SQLite) and `BYTEA` (bytes kept
@@ -19,34 +21,9 @@ pub struct Step {
     pub sql: &'static str,
 }
 
-/// Every step, oldest first. A new one goes at the end.
-pub const MIGRATIONS: &[Step] = &[
-    Step {
-        version: 1,
-        description: "message reports",
-        sql: include_str!("migrations/0001_message_reports.sql"),
-    },
-    Step {
-        version: 2,
-        description: "inbox tokens",
-        sql: include_str!("migrations/0002_inbox_tokens.sql"),
-    },
-    Step {
-        version: 3,
-        description: "learned DKIM selectors",
-        sql: include_str!("migrations/0003_dkim_selectors.sql"),
-    },
-    Step {
-        version: 4,
-        description: "inbox tokens keep_raw",
-        sql: include_str!("migrations/0004_inbox_keep_raw.sql"),
-    },
-    Step {
-        version: 5,
-        description: "received DMARC aggregate and TLS reports",
-        sql: include_str!("migrations/0005_received_reports.sql"),
-    },
-];
+// `MIGRATIONS`: every step, oldest first, one a file of `migrations/`
+// (`NNNN_description.sql`), listed by `build.rs`.
+include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
 /// Applies the steps the database has not seen yet, each in its own
 /// transaction, after checking that those it has seen are unchanged.

@@ -29,15 +29,15 @@
 //! together take an advisory lock so only one applies them. A feature that
 //! needs tables:
 //!
-//! 1. writes `src/store/migrations/NNNN_name.sql` with the next free
-//!    number, in SQL that both back ends run (see [`migrations`] for the
-//!    types to use);
-//! 2. appends one entry to [`migrations::MIGRATIONS`];
-//! 3. adds a module here with its types and the functions on [`Store`]
+//! 1. writes `src/store/migrations/NNNN_description.sql` with the next
+//!    free number, in SQL that both back ends run (see [`migrations`] for
+//!    the types to use); the build lists it in
+//!    [`migrations::MIGRATIONS`];
+//! 2. adds a module here with its types and the functions on [`Store`]
 //!    that read and write those tables (like [`reports`], [`inbox`],
 //!    [`received`], [`selectors`]), and the expiry of its rows to the [`sweeper`] if
 //!    they expire;
-//! 4. tests them in `tests/it/store.rs` (or a test module of its own using
+//! 3. tests them in `tests/it/store.rs` (or a test module of its own using
 //!    `on_both_back_ends!` from `tests/it/support/store.rs`), so every test
 //!    runs on both back ends, and adds its tables to the schema test.
 //!
