@@ -5,10 +5,10 @@
 //! themselves when the caller asks (`--trace`, `?trace=true`).
 
 use hickory_proto::rr::{RData, Record, RecordType};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where an answer came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// A `--zone` file (or, with `--offline`, the overlay's NXDOMAIN for a
@@ -33,8 +33,9 @@ impl Source {
     }
 }
 
-/// One question and its outcome.
-#[derive(Debug, Clone, Serialize)]
+/// One question and its outcome; the pages read it back from a saved
+/// report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TraceEntry {
     pub name: String,
     #[serde(rename = "type")]

@@ -73,3 +73,16 @@ pub fn login(next: &str, problem: Option<&str>) -> String {
         },
     )
 }
+
+/// A table that scrolls sideways on a narrow screen (and by keyboard):
+/// its column headings, then `rows`, its `tr` elements.
+pub fn table(columns: &[&str], rows: Markup) -> Markup {
+    html! {
+        div.scroll tabindex="0" {
+            table {
+                thead { tr { @for column in columns { th scope="col" { (column) } } } }
+                tbody { (rows) }
+            }
+        }
+    }
+}

@@ -7,6 +7,7 @@
 //! It renders the report as saved (JSON, read through [`super::view`]),
 //! so the page and `GET /v1/reports/{id}` always show the same report.
 
+use super::layout::table;
 use super::report::{self, shown};
 use super::view::{Identifier, Message, SpfCheck};
 use maud::{Markup, html};
@@ -120,27 +121,22 @@ fn dkim(report: &Message) -> Markup {
             @if report.dkim.is_empty() {
                 p { "The message carries no DKIM signature." }
             } @else {
-                div.scroll tabindex="0" {
-                    table {
-                        thead { tr { th scope="col" { "Result" } th scope="col" { "Domain (d=)" } th scope="col" { "Selector (s=)" } th scope="col" { "Algorithm and key" } } }
-                        tbody {
-                            @for s in &report.dkim {
-                                tr {
-                                    td {
-                                        strong { (s.result) }
-                                        @if let Some(reason) = &s.reason { br; span.muted { (shown(reason)) } }
-                                    }
-                                    td { code { (shown(s.domain.as_deref().unwrap_or("?"))) } }
-                                    td { code { (shown(s.selector.as_deref().unwrap_or("?"))) } }
-                                    td {
-                                        (shown(s.algorithm.as_deref().unwrap_or("?")))
-                                        @if let Some(bits) = s.key_bits { ", " (bits) "-bit key" }
-                                    }
-                                }
+                (table(&["Result", "Domain (d=)", "Selector (s=)", "Algorithm and key"], html! {
+                    @for s in &report.dkim {
+                        tr {
+                            td {
+                                strong { (s.result) }
+                                @if let Some(reason) = &s.reason { br; span.muted { (shown(reason)) } }
+                            }
+                            td { code { (shown(s.domain.as_deref().unwrap_or("?"))) } }
+                            td { code { (shown(s.selector.as_deref().unwrap_or("?"))) } }
+                            td {
+                                (shown(s.algorithm.as_deref().unwrap_or("?")))
+                                @if let Some(bits) = s.key_bits { ", " (bits) "-bit key" }
                             }
                         }
                     }
-                }
+                }))
             }
         }
     }
@@ -212,15 +208,10 @@ fn alignment(report: &Message) -> Markup {
                 ". SPF gives " strong { (d.spf.result) } " (" (mode(&d.spf.mode)) " alignment), DKIM gives "
                 strong { (d.dkim.result) } " (" (mode(&d.dkim.mode)) " alignment)."
             }
-            div.scroll tabindex="0" {
-                table {
-                    thead { tr { th scope="col" { "Method" } th scope="col" { "Domain" } th scope="col" { "Result" } th scope="col" { "Alignment" } } }
-                    tbody {
-                        @if let Some(i) = &d.spf.identifier { (identifier("SPF", i)) }
-                        @for i in &d.dkim.signatures { (identifier("DKIM", i)) }
-                    }
-                }
-            }
+            (table(&["Method", "Domain", "Result", "Alignment"], html! {
+                @if let Some(i) = &d.spf.identifier { (identifier("SPF", i)) }
+                @for i in &d.dkim.signatures { (identifier("DKIM", i)) }
+            }))
         }
     }
 }
@@ -232,22 +223,17 @@ fn arc(report: &Message) -> Markup {
             h2 #arc-h { "ARC" }
             p { "Chain: " strong { (a.result) } @if let Some(reason) = &a.reason { " — " (shown(reason)) } }
             @if !a.hops.is_empty() {
-                div.scroll tabindex="0" {
-                    table {
-                        thead { tr { th scope="col" { "Hop" } th scope="col" { "Sealed by" } th scope="col" { "Chain before (cv=)" } th scope="col" { "Signed by" } th scope="col" { "Results by" } } }
-                        tbody {
-                            @for h in &a.hops {
-                                tr {
-                                    td { (h.instance) }
-                                    td { (shown(h.sealer.as_deref().unwrap_or("?"))) }
-                                    td { (shown(h.cv.as_deref().unwrap_or("?"))) }
-                                    td { (shown(h.signer.as_deref().unwrap_or("?"))) }
-                                    td { (shown(h.authserv_id.as_deref().unwrap_or("?"))) }
-                                }
-                            }
+                (table(&["Hop", "Sealed by", "Chain before (cv=)", "Signed by", "Results by"], html! {
+                    @for h in &a.hops {
+                        tr {
+                            td { (h.instance) }
+                            td { (shown(h.sealer.as_deref().unwrap_or("?"))) }
+                            td { (shown(h.cv.as_deref().unwrap_or("?"))) }
+                            td { (shown(h.signer.as_deref().unwrap_or("?"))) }
+                            td { (shown(h.authserv_id.as_deref().unwrap_or("?"))) }
                         }
                     }
-                }
+                }))
             }
         }
     }

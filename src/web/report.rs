@@ -8,6 +8,7 @@
 //! text format does, so a TXT record cannot hide text behind a bidi
 //! override.
 
+use super::layout::table;
 use super::view::{Common, Dns, Finding, Requirement};
 use maud::{Markup, html};
 use std::borrow::Cow;
@@ -46,25 +47,20 @@ pub fn checklist(requirements: &[Requirement]) -> Markup {
     html! {
         section #checklist aria-labelledby="checklist-h" {
             h2 #checklist-h { "Gmail, Yahoo and Microsoft sender requirements" }
-            div.scroll tabindex="0" {
-                table {
-                    thead { tr { th scope="col" { "Status" } th scope="col" { "Provider" } th scope="col" { "Rule" } } }
-                    tbody {
-                        @for r in requirements {
-                            tr {
-                                td { span class=(format!("badge st-{}", status_class(&r.status))) { (r.status) } }
-                                td { (r.provider) }
-                                td {
-                                    (r.rule)
-                                    @if r.status != "met" && !r.note.is_empty() {
-                                        br; span.muted { (shown(&r.note)) }
-                                    }
-                                }
+            (table(&["Status", "Provider", "Rule"], html! {
+                @for r in requirements {
+                    tr {
+                        td { span class=(format!("badge st-{}", status_class(&r.status))) { (r.status) } }
+                        td { (r.provider) }
+                        td {
+                            (r.rule)
+                            @if r.status != "met" && !r.note.is_empty() {
+                                br; span.muted { (shown(&r.note)) }
                             }
                         }
                     }
                 }
-            }
+            }))
         }
     }
 }
@@ -150,24 +146,19 @@ pub fn dns(dns: &Dns) -> Markup {
                                  needed more questions could not be done." }
                 }
                 @if let Some(trace) = &dns.trace {
-                    div.scroll tabindex="0" {
-                        table {
-                            thead { tr { th scope="col" { "Name" } th scope="col" { "Type" } th scope="col" { "Answer" } th scope="col" { "ms" } } }
-                            tbody {
-                                @for q in trace {
-                                    tr {
-                                        td { code { (shown(&q.name)) } }
-                                        td { (q.rtype) }
-                                        td {
-                                            @if q.rcode != "NOERROR" || q.answers.is_empty() { (q.rcode) " " }
-                                            @for a in &q.answers { code { (shown(a)) } br; }
-                                        }
-                                        td { (format!("{:.1}", q.ms)) }
-                                    }
+                    (table(&["Name", "Type", "Answer", "ms"], html! {
+                        @for q in trace {
+                            tr {
+                                td { code { (shown(&q.name)) } }
+                                td { (q.rtype) }
+                                td {
+                                    @if q.rcode != "NOERROR" || q.answers.is_empty() { (q.rcode) " " }
+                                    @for a in &q.answers { code { (shown(a)) } br; }
                                 }
+                                td { (format!("{:.1}", q.ms)) }
                             }
                         }
-                    }
+                    }))
                 }
             }
         }

@@ -7,8 +7,11 @@
 //! (findings, checklist, DNS questions) are read the same way, so both
 //! pages show them through one renderer. Every field has a default: a
 //! report saved by an older version, missing a field added since, still
-//! shows what it has.
+//! shows what it has. Where an engine type is plain owned data (a DNS
+//! question, an ARC hop), the page reads that type itself.
 
+use crate::dns::trace::TraceEntry;
+use crate::message::arc::ArcHop;
 use serde::Deserialize;
 
 /// One finding.
@@ -54,20 +57,7 @@ pub struct Dns {
     pub queries: usize,
     pub upstream_queries: usize,
     pub budget_exhausted: bool,
-    pub trace: Option<Vec<Question>>,
-}
-
-/// One DNS question and its answer.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Question {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub rtype: String,
-    pub rcode: String,
-    pub answers: Vec<String>,
-    pub ms: f64,
-    pub source: String,
+    pub trace: Option<Vec<TraceEntry>>,
 }
 
 /// What every report has: its judgement, findings, checklist and DNS.
@@ -222,16 +212,6 @@ pub struct Arc {
     pub result: String,
     pub reason: Option<String>,
     pub hops: Vec<ArcHop>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ArcHop {
-    pub instance: u32,
-    pub sealer: Option<String>,
-    pub cv: Option<String>,
-    pub signer: Option<String>,
-    pub authserv_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -69,7 +69,7 @@ use crypto::judge;
 use findings::fail_finding;
 use headers::{arc_headers, count_sets, hops};
 use mail_auth::AuthenticatedMessage;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use structure::structure;
 
 /// RFC 8617 §4.2.1: more sets than this is a broken chain.
@@ -97,8 +97,10 @@ impl ArcResult {
     }
 }
 
-/// One hop of the chain, as its ARC headers describe it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// One hop of the chain, as its ARC headers describe it; the pages read it
+/// back from a saved report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ArcHop {
     /// `i=`, 1 for the first intermediary.
     pub instance: u32,
