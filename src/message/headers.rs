@@ -18,20 +18,12 @@
 //!   RFC 8058 §3.1), only for bulk mail: mail that looks bulk (a List-Id,
 //!   a List-Unsubscribe, `Precedence: bulk` or `list`, a Feedback-ID), or
 //!   that the caller declares bulk; the caller can also declare it not bulk.
-//! - From each DKIM-Signature whose tag list parses (RFC 6376 §3.2, §3.5),
-//!   of the first ones, those DKIM judges ([`super::limits`]):
-//!   `dkim.body_length_tag` when it carries `l=` (§8.2), and
-//!   `dkim.from_not_oversigned` when `h=` names `from` fewer than twice
-//!   (§5.4.2, §8.15). A signature that does not parse is left to the DKIM
-//!   module, which reports it.
 //!
 //! Header fields are split by mail-parser, and From addresses are read with
 //! its address parser, as mail-auth reads them for DMARC, so the From
 //! domain seen here is the one DMARC evaluates. Parsing never fails: a
 //! message without a header section simply has no headers.
 
-use super::dkim::{Tag, WrittenTags};
-use super::limits::DEFAULT_MAX_DKIM_SIGNATURES;
 use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
@@ -135,11 +127,9 @@ pub struct HeadersSection {
 
 /// Checks the headers of a raw message. `bulk` is the caller's declaration:
 /// `Some(true)` applies the bulk rules, `Some(false)` turns them off, `None`
-/// applies them when the message looks bulk. The DKIM-Signature fields
-/// read are the first [`DEFAULT_MAX_DKIM_SIGNATURES`], those the DKIM check
-/// judges by default.
+/// applies them when the message looks bulk.
 pub fn check(raw: &[u8], bulk: Option<bool>) -> Checked<HeadersSection> {
-    check_fields(&fields(&parse(raw)), bulk, DEFAULT_MAX_DKIM_SIGNATURES)
+    check_fields(&fields(&parse(raw)), bulk)
 }
 
 /// The header section of a raw message, parsed once for the header checks
@@ -156,13 +146,8 @@ pub fn fields<'m>(parsed: &'m Option<Message<'_>>) -> Vec<Header<'m>> {
         .unwrap_or_default()
 }
 
-/// [`check`] on header fields already read, reading the first `signatures`
-/// DKIM-Signature fields (the ones DKIM judges, [`super::limits`]).
-pub fn check_fields(
-    headers: &[Header<'_>],
-    bulk: Option<bool>,
-    signatures: usize,
-) -> Checked<HeadersSection> {
+/// [`check`] on header fields already read.
+pub fn check_fields(headers: &[Header<'_>], bulk: Option<bool>) -> Checked<HeadersSection> {
     let mut findings = Vec::new();
 
     let authors = Authors::read(headers);
@@ -186,12 +171,6 @@ pub fn check_fields(
     let applies = bulk.unwrap_or(looks_bulk);
     if applies {
         findings.extend(list.bulk_findings(&signs, bulk));
-    }
-
-    for header in named(headers, "DKIM-Signature").take(signatures) {
-        if let Some(signature) = Signature::parse(&unfold(header.raw_value())) {
-            findings.extend(signature.findings());
-        }
     }
 
     let section = HeadersSection {
@@ -525,126 +504,6 @@ fn is_https(uri: &str) -> bool {
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https:"))
 }
 
-/// The tags of a DKIM-Signature that matter here, from a tolerant reading
-/// of its tag list (RFC 6376 §3.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Signature {
-    domain: String,
-    selector: String,
-    /// The `l=` value as written.
-    body_length: Option<String>,
-    /// The `h=` header names, as written, white space removed.
-    signed: Vec<String>,
-    /// The tag list, with `b=` and `bh=` shortened, for evidence.
-    summary: String,
-}
-
-impl Signature {
-    /// Reads a DKIM-Signature value with the DKIM check's tag-list reader;
-    /// `None` when it does not parse: a field that is not `name=value`, an
-    /// invalid or repeated tag name (§3.2 makes the whole list invalid),
-    /// `v=` other than 1, or one of `d=`, `s=`, `b=`, `bh=`, `h=` missing or
-    /// empty (§3.5). Empty tag-specs (`;;`) are passed over.
-    fn parse(value: &str) -> Option<Signature> {
-        let written = WrittenTags::read(value.as_bytes());
-        if written.broken {
-            return None;
-        }
-        let tag = |name: &str| written.get(name);
-        if tag("v").is_some_and(|v| v != "1") {
-            return None;
-        }
-        let required = ["d", "s", "b", "bh", "h"];
-        if required
-            .iter()
-            .any(|name| tag(name).is_none_or(|v| v.is_empty()))
-        {
-            return None;
-        }
-        let summary = written
-            .tags
-            .iter()
-            .map(|Tag { name, value }| {
-                let value: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-                if (name == "b" || name == "bh") && value.chars().count() > 12 {
-                    let head: String = value.chars().take(12).collect();
-                    format!("{name}={head}…")
-                } else {
-                    format!("{name}={value}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        Some(Signature {
-            domain: tag("d").unwrap_or_default().to_string(),
-            selector: tag("s").unwrap_or_default().to_string(),
-            body_length: tag("l").map(str::to_string),
-            signed: tag("h")
-                .unwrap_or_default()
-                .split(':')
-                .map(|n| n.chars().filter(|c| !c.is_whitespace()).collect::<String>())
-                .filter(|n| !n.is_empty())
-                .collect(),
-            summary,
-        })
-    }
-
-    fn findings(&self) -> Vec<Finding> {
-        let who = format!("d={} s={}", self.domain, self.selector);
-        let evidence = format!("DKIM-Signature: {}", self.summary);
-        let mut findings = Vec::new();
-        if let Some(length) = &self.body_length {
-            findings.push(
-                Finding::new(
-                    catalog::DKIM_BODY_LENGTH_TAG,
-                    format!(
-                        "The DKIM signature {who} carries l={length}: it covers only the \
-                         first {length} bytes of the canonicalized body, and anything \
-                         appended after them is unsigned."
-                    ),
-                )
-                .with_evidence([evidence.clone()]),
-            );
-        }
-        let from_count = self
-            .signed
-            .iter()
-            .filter(|n| n.eq_ignore_ascii_case("from"))
-            .count();
-        if from_count < 2 {
-            let listed = match from_count {
-                0 => "does not list From in h= at all",
-                _ => "lists From only once in h=",
-            };
-            let others: Vec<&str> = self
-                .signed
-                .iter()
-                .filter(|n| !n.eq_ignore_ascii_case("from"))
-                .map(String::as_str)
-                .collect();
-            let mut h = vec!["from", "from"];
-            h.extend(others);
-            findings.push(
-                Finding::new(
-                    catalog::DKIM_FROM_NOT_OVERSIGNED,
-                    format!(
-                        "The DKIM signature {who} {listed} (h={}): a second From header \
-                         could be added to a signed copy without breaking the signature.",
-                        self.signed.join(":")
-                    ),
-                )
-                .with_fix(format!(
-                    "Configure the signer to list From twice in h= (oversigning), for \
-                     this signature: h={}",
-                    h.join(":")
-                ))
-                .with_evidence([evidence]),
-            );
-        }
-        findings
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -844,69 +703,6 @@ mod tests {
             ["https://ex.com/a", "mailto:x@ex.com"]
         );
         assert!(bracketed_uris("<unterminated").is_empty());
-    }
-
-    const SIG: &str = "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com;\r\n\
-                       \ts=s1; h=from:from:to:subject:date:message-id;\r\n\
-                       \tbh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;\r\n\
-                       \tb=dGVzdHNpZ25hdHVyZXRlc3RzaWduYXR1cmU=\r\n";
-
-    #[test]
-    fn oversigned_signature_without_l_is_clean() {
-        assert!(codes(&with(SIG), None).is_empty());
-    }
-
-    #[test]
-    fn body_length_tag_is_reported() {
-        let sig = SIG.replace("s=s1;", "s=s1; l=1200;");
-        let f = check(&with(&sig), None).findings;
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].code, "dkim.body_length_tag");
-        assert!(f[0].detail.contains("d=example.com s=s1 carries l=1200"));
-        assert!(
-            f[0].evidence[0].contains("b=dGVzdHNpZ25h…"),
-            "{:?}",
-            f[0].evidence
-        );
-    }
-
-    #[test]
-    fn from_signed_once_is_not_oversigned() {
-        let sig = SIG.replace("h=from:from:", "h=From:");
-        let f = check(&with(&sig), None).findings;
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].code, "dkim.from_not_oversigned");
-        assert!(f[0].detail.contains("only once"), "{}", f[0].detail);
-        assert!(f[0].fix.ends_with("h=from:from:to:subject:date:message-id"));
-        // Folding white space inside h= does not hide the names.
-        let spaced = SIG.replace("h=from:from:", "h=from :\r\n\t from:");
-        assert!(codes(&with(&spaced), None).is_empty());
-    }
-
-    #[test]
-    fn unparsable_signatures_are_left_to_the_dkim_module() {
-        for broken in [
-            SIG.replace("d=example.com;", ""),
-            SIG.replace("v=1;", "v=2;"),
-            SIG.replace("s=s1;", "s=s1; s=s2; l=5;"),
-            SIG.replace("c=relaxed/relaxed;", "garbage; l=5;"),
-            SIG.replace("h=from:from:", "h=;x=")
-                .replace("to:subject", ""),
-            "DKIM-Signature: \r\n".to_string(),
-        ] {
-            assert!(codes(&with(&broken), None).is_empty(), "{broken}");
-        }
-    }
-
-    #[test]
-    fn signature_tags_parse_tolerantly() {
-        let sig =
-            Signature::parse(" d = example.com ;s=a ; h = from : to ; bh=x; b=y;").expect("parses");
-        assert_eq!(sig.domain, "example.com");
-        assert_eq!(sig.signed, ["from", "to"]);
-        assert_eq!(Signature::parse("d=x; 1s=a; h=from; bh=x; b=y"), None);
-        assert_eq!(Signature::parse("d=x; s=a; s=b; h=from; bh=x; b=y"), None);
-        assert!(Signature::parse(";d=x;; s=a; h=from; bh=x; b=y").is_some());
     }
 
     #[test]

@@ -205,7 +205,7 @@ async fn verify(
     let parsed_headers = headers::parse(request.raw.get(..section.bytes).unwrap_or_default());
     let fields = headers::fields(&parsed_headers);
     let envelope = envelope::infer(&fields, request.envelope.clone());
-    let headers = headers::check_fields(&fields, request.bulk, request.limits.dkim_signatures);
+    let headers = headers::check_fields(&fields, request.bulk);
     let given = envelope.envelope();
     let spf_query = |mail_from: Option<String>| {
         given.ip.map(|ip| SpfQuery {
@@ -249,7 +249,7 @@ async fn verify(
                 let v = dkim::verify_within(&cx, message, &budget).await;
                 crate::findings::Checked {
                     section: v.section,
-                    findings: v.findings,
+                    findings: v.options.into_iter().chain(v.findings).collect(),
                 }
             }
             None => dkim::verify(&cx).await,

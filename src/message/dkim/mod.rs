@@ -20,8 +20,15 @@
 //! the table above are not checked. Findings: `dkim.missing`, `dkim.fail`
 //! (for `fail` and `permerror`), `dkim.expired` and `dkim.sha1`, and
 //! `dkim.not_evaluated` when the message limits ([`super::limits`]) left
-//! signatures out; the alignment, `l=` and oversigning codes belong to
-//! other modules.
+//! signatures out; and, apart from the verdicts, `dkim.body_length_tag`
+//! and `dkim.from_not_oversigned` on the signatures' options
+//! ([`options`]). The alignment codes belong to DMARC.
+//!
+//! Each `DKIM-Signature` is read once by our tag-list tokenizer
+//! ([`signatures`]), for the report's tags as written, the rules mail-auth
+//! does not check and the options; mail-auth parses it for itself to
+//! verify it, and what our report takes from that parse are its outputs
+//! (and the values it verified with).
 //!
 //! # The clock
 //!
@@ -55,16 +62,18 @@
 //!   with mail-auth's parse, and the report of one mail-auth could not parse;
 //! - [`judge`]: the verdict on one parsed signature;
 //! - [`findings`]: the finding a verdict gives;
+//! - [`options`]: the findings on a signature's `l=` and `h=`;
 //! - [`verify`]: our own verifier and key lookup, shared with ARC.
 
 mod findings;
 mod judge;
+mod options;
 mod signatures;
 #[cfg(test)]
 mod tests;
 pub(crate) mod verify;
 
-pub(crate) use signatures::{Tag, WrittenTags};
+pub(crate) use signatures::WrittenTags;
 
 use super::MessageContext;
 use super::limits::Budget;
@@ -216,6 +225,10 @@ impl DkimSection {
 pub struct DkimVerification<'x> {
     pub section: DkimSection,
     pub findings: Vec<Finding>,
+    /// The findings on the signatures' options (`l=`, From oversigned),
+    /// whatever their verdicts ([`options`]); the message report lists
+    /// them before `findings`.
+    pub options: Vec<Finding>,
     pub outputs: Vec<DkimOutput<'x>>,
 }
 
@@ -289,9 +302,14 @@ pub async fn verify_within<'x>(
         return DkimVerification {
             section: DkimSection::default(),
             findings: vec![left_out.unwrap_or_else(missing)],
+            options: Vec::new(),
             outputs: Vec::new(),
         };
     }
+    let options = headers
+        .iter()
+        .flat_map(|header| options::findings(&header.tags))
+        .collect();
 
     // Keys are fetched first, for the key size and for re-verification;
     // mail-auth then takes them from the request's answers (no second
@@ -361,6 +379,7 @@ pub async fn verify_within<'x>(
     DkimVerification {
         section,
         findings,
+        options,
         outputs: corrected,
     }
 }
