@@ -65,7 +65,7 @@ use mailvet::dns::bridge::Bridge;
 use mailvet::dns::{Dns, Resolver, Settings, UpstreamChoice};
 use mailvet::http::{AppState, router};
 use mailvet::message::envelope::{self, Envelope};
-use mailvet::message::limits::{DEFAULT_MAX_DKIM_SIGNATURES, MessageLimits};
+use mailvet::message::limits::MessageLimits;
 use mailvet::message::report::{self, MessageRequest};
 use mailvet::message::{Clock, MessageContext, dkim, headers};
 use rcgen::PublicKeyData as _;
@@ -1103,7 +1103,7 @@ async fn phases(server: &TestDns, senders: &[Sender], corpus: &[Message]) {
             let m = &corpus[i];
             let parsed = headers::parse(&m.raw);
             let fields = headers::fields(&parsed);
-            let checked = headers::check_fields(&fields, None, DEFAULT_MAX_DKIM_SIGNATURES);
+            let checked = headers::check_fields(&fields, None);
             let inferred = envelope::infer(&fields, m.request.envelope.clone());
             (checked.findings.len(), inferred.findings.len())
         })
