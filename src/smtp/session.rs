@@ -152,7 +152,10 @@ pub async fn run(receiver: &Receiver, admitted: Admitted, client: IpAddr, conn: 
 
 impl Session<'_> {
     async fn send(&mut self, conn: &mut Conn, answer: &Reply) -> std::io::Result<()> {
-        self.transcript.push(Side::Server, &answer.text());
+        // Each line of a multi-line reply (EHLO's) on a line of its own.
+        for line in answer.text().lines() {
+            self.transcript.push(Side::Server, line);
+        }
         let stream = conn.get_mut();
         stream.write_all(&answer.wire()).await?;
         stream.flush().await
