@@ -45,6 +45,18 @@ pub struct SmtpArgs {
     #[arg(long, value_name = "DOMAIN", env = "MAILVET_INBOX_DOMAIN")]
     pub inbox_domain: Option<String>,
 
+    /// The receiver's own name: in its greeting, its EHLO reply, the `by`
+    /// of the Received: header it adds, and the self-signed certificate.
+    /// Default: the inbox domain. Set it to the MX host's name when that
+    /// differs (e.g. mx.inbox.example.com).
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "MAILVET_SMTP_HOSTNAME",
+        requires = "smtp_listen"
+    )]
+    pub smtp_hostname: Option<String>,
+
     /// How long a new test address waits for its message: e.g. 1h, 30m.
     #[arg(long, value_name = "DURATION", env = "MAILVET_INBOX_TTL",
           default_value = "1h", value_parser = parse_period)]
@@ -176,11 +188,17 @@ impl SmtpArgs {
                 self.smtp_memory
             )));
         }
+        let hostname = match &self.smtp_hostname {
+            Some(name) => {
+                DomainName::parse(name)
+                    .map_err(|e| UsageError::from(format!("--smtp-hostname: {e}")))?
+                    .ascii
+            }
+            None => inbox.domain.clone(),
+        };
         let certificate = match (&self.smtp_cert, &self.smtp_key) {
             (Some(chain), Some(key)) => Certificate::Files { chain, key },
-            _ => Certificate::SelfSigned {
-                host: &inbox.domain,
-            },
+            _ => Certificate::SelfSigned { host: &hostname },
         };
         let tls = tls::server_config(certificate)
             .map_err(|e| UsageError::from(format!("--smtp-cert: {e}")))?;
@@ -199,6 +217,7 @@ impl SmtpArgs {
         receiver.authserv_id = authserv_id.to_string();
         receiver.tls = Some(tls);
         receiver.proxy_from = self.smtp_proxy_from.clone();
+        receiver.hostname = hostname;
         receiver.reports = ReportIntake::new(&self.report_addresses, report_limits);
         Ok(Some((listen, receiver)))
     }

@@ -262,7 +262,7 @@ impl Session<'_> {
         }
         if self.receiver.reports.accepts(address) {
             self.rcpt = Some(Recipient::Reports);
-            return reply::recipient_ok();
+            return reply::report_recipient_ok();
         }
         let Some(token) = self.receiver.inbox.token_of(address) else {
             return reply::no_such_address();

@@ -565,7 +565,19 @@ async fn a_report_mailed_to_a_report_address_is_imported_once(db: TestDatabase) 
     let expected = expected.overview();
 
     let (mut client, _) = inbox.connect().await;
-    open_transaction(&mut client, &REPORT_ADDRESS.to_ascii_uppercase()).await;
+    assert_eq!(client.command(&format!("EHLO {HELO}")).await.code, 250);
+    let mail = client.command(&format!("MAIL FROM:<{BOUNCE}>")).await;
+    assert_eq!(mail.status(), "250 2.1.0", "{mail:?}");
+    let rcpt = client
+        .command(&format!(
+            "RCPT TO:<{}>",
+            REPORT_ADDRESS.to_ascii_uppercase()
+        ))
+        .await;
+    assert_eq!(
+        rcpt.text,
+        "250 2.1.5 recipient OK: DMARC and TLS reports are imported here"
+    );
     let imported = client.data(&email).await;
     assert_eq!(
         imported.text,
