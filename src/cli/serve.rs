@@ -283,6 +283,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
         args.message.max_message_size,
         args.message.limits(),
         &args.message.authserv_id,
+        args.reports.limits(),
     )?;
     let state = crate::http::AppState {
         audit,

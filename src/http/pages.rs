@@ -17,6 +17,14 @@
 //! sent; its report is saved without the raw message and answered
 //! `303 See Other` to its permalink `/reports/{id}`.
 //!
+//! With `--inbox-domain`, `/` and `/test` offer a test address: the
+//! offer's form (`POST /inboxes`, no fields) makes one as
+//! `POST /v1/inboxes` does and answers `303` to its page
+//! `/inboxes/{token}`, which waits for the message (`200`), sends the
+//! browser to its report once it came (`303` to `/reports/{id}`), or says
+//! it expired (`410`). Without it the offer is absent, and `/test` and
+//! `POST /inboxes` say why (`404`).
+//!
 //! # Keys
 //!
 //! With API keys configured and without `--web-public`, pages need a key
@@ -39,14 +47,14 @@ use super::{AppState, BodySize};
 use crate::message::Clock;
 use crate::message::envelope::Envelope;
 use crate::message::report::{self, MessageRequest, ReportError};
-use crate::store::ReportId;
+use crate::store::{InboxStatus, InboxToken, ReportId};
 use crate::web::index::{DomainForm, MessageForm};
-use crate::web::{assets, layout, view};
+use crate::web::{assets, inbox, layout, view};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
 use base64::Engine;
@@ -115,6 +123,13 @@ fn pages() -> Vec<Page> {
             post(message_form),
         ),
         page("/reports/{id}", Guard::Page, get(report_page)),
+        page("/test", Guard::Page, get(test_page)),
+        page(
+            inbox::CREATE_PATH,
+            Guard::Page,
+            post(create_inbox).layer(DefaultBodyLimit::max(super::JSON_BODY_LIMIT)),
+        ),
+        page("/inboxes/{token}", Guard::Page, get(inbox_page)),
         page("/findings", Guard::Page, get(findings_page)),
         page("/findings/{code}", Guard::Page, get(finding_page)),
         page(
@@ -176,7 +191,11 @@ pub(super) fn router(
         // A method the page does not take: its own fallback, so the
         // router's problem does not replace it and the answer is a page.
         let endpoint = endpoint.fallback(method_not_allowed);
-        router = router.route(path, endpoint.layer(from_fn(every_error_a_page)));
+        let offered = state.inbox.is_some();
+        router = router.route(
+            path,
+            endpoint.layer(from_fn_with_state(offered, every_error_a_page)),
+        );
     }
     router
 }
@@ -229,19 +248,20 @@ pub(super) async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// The index with the domain form refused for `problem`.
-fn domain_refused(status: StatusCode, form: DomainForm) -> Response {
+/// The index with the domain form refused for `problem`; `offered`: the
+/// server makes test addresses.
+fn domain_refused(status: StatusCode, form: DomainForm, offered: bool) -> Response {
     html(
         status,
-        crate::web::index::index(&form, &MessageForm::default()),
+        crate::web::index::index(&form, &MessageForm::default(), offered),
     )
 }
 
 /// The index with the message form refused for `problem`.
-fn message_refused(status: StatusCode, form: MessageForm) -> Response {
+fn message_refused(status: StatusCode, form: MessageForm, offered: bool) -> Response {
     html(
         status,
-        crate::web::index::index(&DomainForm::default(), &form),
+        crate::web::index::index(&DomainForm::default(), &form, offered),
     )
 }
 
@@ -249,7 +269,7 @@ fn message_refused(status: StatusCode, form: MessageForm) -> Response {
 /// router's problem — into one: the form again for the two forms' routes,
 /// else a page with the problem's title and detail. Status and headers
 /// (`Retry-After`, `Connection: close`) are kept.
-async fn every_error_a_page(request: Request, next: Next) -> Response {
+async fn every_error_a_page(State(offered): State<bool>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
     let status = response.status();
@@ -277,6 +297,7 @@ async fn every_error_a_page(request: Request, next: Next) -> Response {
                 problem: Some(detail),
                 ..MessageForm::default()
             },
+            offered,
         )
     } else if path == "/domains" || path.starts_with("/domains/") {
         domain_refused(
@@ -285,6 +306,7 @@ async fn every_error_a_page(request: Request, next: Next) -> Response {
                 problem: Some(detail),
                 ..DomainForm::default()
             },
+            offered,
         )
     } else {
         html(status, layout::message_page(&title, &detail))
@@ -462,10 +484,14 @@ async fn logout() -> Response {
 // The forms and the reports
 // ---------------------------------------------------------------------------
 
-async fn index() -> Response {
+async fn index(State(state): State<AppState>) -> Response {
     html(
         StatusCode::OK,
-        crate::web::index::index(&DomainForm::default(), &MessageForm::default()),
+        crate::web::index::index(
+            &DomainForm::default(),
+            &MessageForm::default(),
+            state.inbox.is_some(),
+        ),
     )
 }
 
@@ -492,7 +518,8 @@ fn selectors<'a>(given: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>
 
 /// `GET /domains?domain=…&selector=…`: the domain form, sent to the
 /// domain's permalink.
-async fn domains_form(uri: Uri) -> Response {
+async fn domains_form(State(state): State<AppState>, uri: Uri) -> Response {
+    let offered = state.inbox.is_some();
     let mut form = DomainForm::default();
     let mut typed = Vec::new();
     for (key, value) in super::extract::pairs(&uri) {
@@ -505,20 +532,20 @@ async fn domains_form(uri: Uri) -> Response {
     form.selector = typed.join(" ");
     if form.domain.is_empty() {
         form.problem = Some("Type the domain to check, e.g. example.com.".into());
-        return domain_refused(StatusCode::BAD_REQUEST, form);
+        return domain_refused(StatusCode::BAD_REQUEST, form, offered);
     }
     let domain = match domain_name(&form.domain, "domain".into()) {
         Ok(domain) => domain,
         Err(problem) => {
             form.problem = Some(problem.detail);
-            return domain_refused(StatusCode::BAD_REQUEST, form);
+            return domain_refused(StatusCode::BAD_REQUEST, form, offered);
         }
     };
     let selectors = match selectors(typed.iter().flat_map(|s| typed_selectors(s))) {
         Ok(selectors) => selectors,
         Err(reason) => {
             form.problem = Some(reason);
-            return domain_refused(StatusCode::BAD_REQUEST, form);
+            return domain_refused(StatusCode::BAD_REQUEST, form, offered);
         }
     };
     Redirect::to(&crate::web::domain::permalink(&domain.ascii, &selectors)).into_response()
@@ -535,6 +562,7 @@ async fn domain_page(
         .filter(|(k, _)| k == "selector")
         .map(|(_, v)| v.into_owned())
         .collect();
+    let offered = state.inbox.is_some();
     let mut form = DomainForm {
         domain: domain.clone(),
         selector: given.join(" "),
@@ -544,14 +572,14 @@ async fn domain_page(
         Ok(name) => name,
         Err(problem) => {
             form.problem = Some(problem.detail);
-            return domain_refused(StatusCode::BAD_REQUEST, form);
+            return domain_refused(StatusCode::BAD_REQUEST, form, offered);
         }
     };
     let selectors = match selectors(given.iter().map(String::as_str)) {
         Ok(selectors) => selectors,
         Err(reason) => {
             form.problem = Some(reason);
-            return domain_refused(StatusCode::BAD_REQUEST, form);
+            return domain_refused(StatusCode::BAD_REQUEST, form, offered);
         }
     };
     let mut options = state.audit.clone();
@@ -611,6 +639,7 @@ async fn message_form(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let offered = state.inbox.is_some();
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -624,6 +653,7 @@ async fn message_form(
                     problem: Some("Send the message with this form.".into()),
                     ..MessageForm::default()
                 },
+                offered,
             );
         }
         Err(rejection) => {
@@ -639,6 +669,7 @@ async fn message_form(
                     problem: Some(problem.detail),
                     ..MessageForm::default()
                 },
+                offered,
             );
         }
     };
@@ -649,13 +680,13 @@ async fn message_form(
             "Paste the whole message, headers included: the headers, a blank line, the body."
                 .into(),
         );
-        return message_refused(StatusCode::BAD_REQUEST, form);
+        return message_refused(StatusCode::BAD_REQUEST, form, offered);
     }
     let envelope = match envelope(&form) {
         Ok(envelope) => envelope,
         Err(reason) => {
             form.problem = Some(reason);
-            return message_refused(StatusCode::BAD_REQUEST, form);
+            return message_refused(StatusCode::BAD_REQUEST, form, offered);
         }
     };
     let request = MessageRequest {
@@ -670,7 +701,7 @@ async fn message_form(
         Ok(report) => report,
         Err(ReportError::Limit(limit)) => {
             form.problem = Some(limit.to_string());
-            return message_refused(StatusCode::PAYLOAD_TOO_LARGE, form);
+            return message_refused(StatusCode::PAYLOAD_TOO_LARGE, form, offered);
         }
         Err(other) => {
             tracing::error!(error = %other, "a posted message could not be checked");
@@ -735,6 +766,97 @@ async fn report_page(State(state): State<AppState>, Path(id): Path<String>) -> R
                 ),
             )
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The send-a-test pages
+// ---------------------------------------------------------------------------
+
+/// `GET /test`: the offer, or (404) why this server makes no test
+/// addresses.
+async fn test_page(State(state): State<AppState>) -> Response {
+    let enabled = state.inbox.is_some();
+    let status = if enabled {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    html(status, inbox::test_page(enabled))
+}
+
+fn store_silent() -> Response {
+    html(
+        StatusCode::SERVICE_UNAVAILABLE,
+        layout::message_page(
+            "The test address could not be read or made",
+            "The report store did not answer; try again shortly.",
+        ),
+    )
+}
+
+/// `POST /inboxes`: makes a test address as `POST /v1/inboxes` does (the
+/// raw message is not kept) and sends the browser to its page.
+async fn create_inbox(State(state): State<AppState>) -> Response {
+    let Some(settings) = &state.inbox else {
+        return html(StatusCode::NOT_FOUND, inbox::test_page(false));
+    };
+    let Ok(token) = InboxToken::generate() else {
+        return store_silent();
+    };
+    match state
+        .store
+        .create_inbox(&token, &settings.address(&token), settings.ttl, false)
+        .await
+    {
+        Ok(made) => Redirect::to(&inbox::path(made.token.as_str())).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "a test address could not be made");
+            store_silent()
+        }
+    }
+}
+
+/// `GET /inboxes/{token}`: the address while it waits, its report once
+/// its message came (a `303` to the report's permalink), or why there is
+/// none.
+async fn inbox_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let unknown = || {
+        html(
+            StatusCode::NOT_FOUND,
+            layout::message_page(
+                "No such test address",
+                "There is no test address here: it was never made, or it expired long enough \
+                 ago to be forgotten. Make a new one to send a test.",
+            ),
+        )
+    };
+    let Ok(token) = token.parse::<InboxToken>() else {
+        return unknown();
+    };
+    let address = match state.store.inbox(&token).await {
+        Ok(Some(address)) => address,
+        Ok(None) => return unknown(),
+        Err(error) => {
+            tracing::error!(%error, "a test address could not be read");
+            return store_silent();
+        }
+    };
+    match address.status {
+        InboxStatus::Waiting => html(
+            StatusCode::OK,
+            inbox::waiting(&address.address, address.expires_at),
+        ),
+        InboxStatus::Received {
+            report: Some(id), ..
+        } => Redirect::to(&format!("/reports/{id}")).into_response(),
+        InboxStatus::Received { at, report: None } => {
+            html(StatusCode::OK, inbox::report_gone(&address.address, at))
+        }
+        InboxStatus::Expired => html(
+            StatusCode::GONE,
+            inbox::expired(&address.address, address.expires_at),
+        ),
     }
 }
 

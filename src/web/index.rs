@@ -1,5 +1,6 @@
 //! `/`: the two forms — check a domain, check a message — shown again
-//! with what was typed and the reason when a submission was refused.
+//! with what was typed and the reason when a submission was refused, and
+//! between them the offer of a test address when the server makes them.
 //!
 //! The forms are plain HTML: the domain form is a GET to `/domains`
 //! (`domain`, `selector`), the message form a POST to `/messages`
@@ -33,8 +34,9 @@ pub struct MessageForm {
     pub problem: Option<String>,
 }
 
-/// The page with both forms.
-pub fn index(domain: &DomainForm, message: &MessageForm) -> String {
+/// The page with both forms, and the offer of a test address when the
+/// server makes them (`test_inbox`).
+pub fn index(domain: &DomainForm, message: &MessageForm, test_inbox: bool) -> String {
     page(
         "Check your email authentication",
         html! {
@@ -43,6 +45,7 @@ pub fn index(domain: &DomainForm, message: &MessageForm) -> String {
                  report says what receivers will do, why, and the exact DNS records to fix it; \
                  share its link with whoever runs your DNS." }
             (domain_form(domain))
+            @if test_inbox { (super::inbox::offer()) }
             (message_form(message))
         },
     )

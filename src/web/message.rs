@@ -57,6 +57,7 @@ pub fn page(report: &Message, id: &str, expires_at: u64) -> String {
                     }
                 }
             }
+            @if let Some(smtp) = &report.smtp { (super::inbox::arrival(smtp)) }
             (report::dns(&report.common.dns))
             p {
                 "This report as JSON: " a href=(json) { (json) }
@@ -77,7 +78,7 @@ fn source(source: &str) -> &'static str {
 }
 
 /// A date and time, `2026-12-03 01:30`.
-fn utc(seconds: u64) -> String {
+pub(super) fn utc(seconds: u64) -> String {
     let at = time::OffsetDateTime::from_unix_timestamp(i64::try_from(seconds).unwrap_or(i64::MAX))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(

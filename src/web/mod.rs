@@ -18,11 +18,13 @@
 //! - [`domain`] — `/domains/{domain}`.
 //! - [`message`] — `/reports/{id}`.
 //! - [`findings`] — `/findings` and `/findings/{code}`.
+//! - [`inbox`] — `/test` and `/inboxes/{token}`, the send-a-test pages.
 //! - [`view`] — the report JSON as the pages read it.
 
 pub mod assets;
 pub mod domain;
 pub mod findings;
+pub mod inbox;
 pub mod index;
 pub mod layout;
 pub mod message;

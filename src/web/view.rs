@@ -97,6 +97,46 @@ pub struct Message {
     pub iprev: Option<Iprev>,
     pub headers: Headers,
     pub authentication_results: String,
+    /// What the receiver saw, for a message that came by SMTP.
+    pub smtp: Option<Smtp>,
+}
+
+/// The `smtp` section of a report on a message sent to a test address.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Smtp {
+    pub client_ip: String,
+    pub helo: String,
+    pub esmtp: bool,
+    pub mail_from: String,
+    pub rcpt_to: String,
+    pub tls: Option<SmtpTls>,
+    pub size: u64,
+    pub elapsed_ms: u64,
+    pub transcript: Transcript,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SmtpTls {
+    pub version: String,
+    pub cipher: String,
+}
+
+/// The SMTP conversation, without the message.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Transcript {
+    pub lines: Vec<TranscriptLine>,
+    pub omitted: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TranscriptLine {
+    /// `client` or `server`.
+    pub side: String,
+    pub line: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
