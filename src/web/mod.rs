@@ -17,10 +17,12 @@
 //! - [`report`] — the parts every report page shares.
 //! - [`domain`] — `/domains/{domain}`.
 //! - [`message`] — `/reports/{id}`.
+//! - [`dmarc`] — `/reports/dmarc/{domain}`, received DMARC and TLS reports.
 //! - [`findings`] — `/findings` and `/findings/{code}`.
 //! - [`view`] — the report JSON as the pages read it.
 
 pub mod assets;
+pub mod dmarc;
 pub mod domain;
 pub mod findings;
 pub mod index;
