@@ -17,6 +17,14 @@
 //! sent; its report is saved without the raw message and answered
 //! `303 See Other` to its permalink `/reports/{id}`.
 //!
+//! `GET /reports/dmarc/{domain}[?since=YYYY-MM-DD]` sums up the domain's
+//! stored DMARC aggregate and TLS reports as `GET /v1/reports/dmarc/…`
+//! does; `POST` to the same path is its import form (`multipart/form-data`,
+//! the file in `report`, at most `--max-report-size` bytes as sent), read
+//! and stored as `POST /v1/reports` does, then answered `303 See Other` to
+//! the page of the domain the report is about; a refused report shows the
+//! page again with the reason, under the problem's status.
+//!
 //! # Keys
 //!
 //! With API keys configured and without `--web-public`, pages need a key
