@@ -12,8 +12,8 @@ and fix, the readiness verdicts and the record to publish next (keeping
 the live rua), the sources new since the period before, and the TLS
 failures per day, result type, MX and policy. Its import form stores an
 uploaded report once, says when it was a duplicate, and names what was
-wrong with a bad one. A report whose every free-text value carries
-markup is shown as text. The page fits 375 and 1280 px and passes axe.
+wrong with a bad one. A report whose every free-text value (and its
+source's PTR name) carries markup is shown as text. The page fits 375 and 1280 px and passes axe.
 """
 
 from __future__ import annotations
@@ -44,7 +44,11 @@ def reports_base_url(run_dir: Path):
     a DNS server of brand.example's zones."""
     logs = run_dir / "reports"
     logs.mkdir()
-    zones = [REPORTS / "brand.example.zone", REPORTS / "reverse.zone"]
+    zones = [
+        REPORTS / "brand.example.zone",
+        REPORTS / "reverse.zone",
+        REPORTS / "web/hostile-reverse.zone",
+    ]
     with servers.running(servers.start_dns(zones, logs)) as dns:
         with servers.running(servers.start_mailvet("reports", dns, run_dir)) as base:
             seeded = subprocess.run(
@@ -201,6 +205,10 @@ def test_a_report_carrying_markup_shows_it_as_text(reports_page: Page):
         ],
     )
     assert page.locator("svg[onload], iframe, img").count() == 0
+    # The source's PTR name carries markup too (fixtures/reports/web/hostile-reverse.zone).
+    ptr = page.locator("ol.sources dd", has_text="100.64.0.66")
+    expect(ptr).to_contain_text("script")
+    expect(ptr).to_contain_text("evil.example")
 
 
 WIDTHS = (375, 1280)
