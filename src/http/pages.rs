@@ -25,6 +25,14 @@
 //! it expired (`410`). Without it the offer is absent, and `/test` and
 //! `POST /inboxes` say why (`404`).
 //!
+//! `GET /reports/dmarc/{domain}[?since=YYYY-MM-DD]` sums up the domain's
+//! stored DMARC aggregate and TLS reports as `GET /v1/reports/dmarc/…`
+//! does; `POST` to the same path is its import form (`multipart/form-data`,
+//! the file in `report`, at most `--max-report-size` bytes as sent), read
+//! and stored as `POST /v1/reports` does, then answered `303 See Other` to
+//! the page of the domain the report is about; a refused report shows the
+//! page again with the reason, under the problem's status.
+//!
 //! # Keys
 //!
 //! With API keys configured and without `--web-public`, pages need a key
@@ -40,19 +48,26 @@
 
 use super::auth::{ApiKeys, bearer_token};
 use super::domains::{MAX_SELECTORS, audit_one, domain_name, selector};
+use super::intake;
 use super::limits::{Guarded, Limits};
 use super::messages::envelope_text;
+use super::problem::{Problem, ProblemType};
 use super::rate::{self, RateLimit};
 use super::{AppState, BodySize};
 use crate::message::Clock;
 use crate::message::envelope::Envelope;
 use crate::message::report::{self, MessageRequest, ReportError};
 use crate::store::{InboxStatus, InboxToken, ReportId};
+use crate::records::name::DomainName;
+use crate::reports::dates::parse_rfc3339;
+use crate::store::Stored;
+use crate::web::dmarc::ImportNotice;
 use crate::web::index::{DomainForm, MessageForm};
 use crate::web::{assets, inbox, layout, view};
 use axum::body::Bytes;
+use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -130,6 +145,11 @@ fn pages() -> Vec<Page> {
             post(create_inbox).layer(DefaultBodyLimit::max(super::JSON_BODY_LIMIT)),
         ),
         page("/inboxes/{token}", Guard::Page, get(inbox_page)),
+        page(
+            "/reports/dmarc/{domain}",
+            Guard::Work(BodySize::Report),
+            get(dmarc_page).post(dmarc_import),
+        ),
         page("/findings", Guard::Page, get(findings_page)),
         page("/findings/{code}", Guard::Page, get(finding_page)),
         page(
@@ -857,6 +877,128 @@ async fn inbox_page(State(state): State<AppState>, Path(token): Path<String>) ->
             StatusCode::GONE,
             inbox::expired(&address.address, address.expires_at),
         ),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Received DMARC aggregate and TLS reports
+// ---------------------------------------------------------------------------
+
+/// `GET /reports/dmarc/{domain}?since=YYYY-MM-DD`: what the domain's
+/// stored reports say. `import=imported|duplicate` is where the import
+/// form sends the browser back to, saying what became of its report.
+async fn dmarc_page(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    uri: Uri,
+) -> Response {
+    let (mut since, mut notice) = (None, ImportNotice::default());
+    for (key, value) in super::extract::pairs(&uri) {
+        match key.as_ref() {
+            "since" if !value.trim().is_empty() => since = Some(value.trim().to_owned()),
+            "import" if matches!(value.as_ref(), "imported" | "duplicate") => {
+                notice.outcome = value.into_owned();
+            }
+            _ => {}
+        }
+    }
+    dmarc_answer(&state, &domain, since, notice, StatusCode::OK).await
+}
+
+/// The reports page of `domain`, or the page saying why not.
+async fn dmarc_answer(
+    state: &AppState,
+    domain: &str,
+    since: Option<String>,
+    notice: ImportNotice,
+    status: StatusCode,
+) -> Response {
+    let refused = |heading: &str, detail: String| {
+        html(
+            StatusCode::BAD_REQUEST,
+            layout::message_page(heading, &detail),
+        )
+    };
+    let name = match DomainName::parse(domain) {
+        Ok(name) => name,
+        Err(e) => {
+            return refused(
+                "Not a domain name",
+                format!("{}: {}", crate::untrusted::quoted(domain), e.reason),
+            );
+        }
+    };
+    let since_at = match since.as_deref().map(parse_rfc3339) {
+        None => None,
+        Some(Some(at)) => Some(at),
+        Some(None) => {
+            return refused(
+                "Not a date",
+                "Give the first day of the period as YYYY-MM-DD, e.g. 2026-11-01.".into(),
+            );
+        }
+    };
+    match intake::summarize(state, &name, since_at).await {
+        Ok(summary) => html(
+            status,
+            crate::web::dmarc::page(&summary, since.as_deref(), &notice),
+        ),
+        Err(problem) => html(
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            layout::message_page(problem.title, &problem.detail),
+        ),
+    }
+}
+
+/// `POST /reports/dmarc/{domain}`: the import form (`multipart/form-data`,
+/// the file in `report`). A report stored, or already stored, sends the
+/// browser to the page of the domain it is about, saying which; one
+/// refused shows this page again with the reason.
+async fn dmarc_import(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    form: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let imported = async {
+        let mut form = form.map_err(|e| {
+            Problem::new(
+                ProblemType::InvalidRequest,
+                format!("send the report with this page's form: {}", e.body_text()),
+            )
+        })?;
+        let unreadable =
+            |e: MultipartError| Problem::new(ProblemType::InvalidRequest, e.body_text());
+        while let Some(field) = form.next_field().await.map_err(unreadable)? {
+            if field.name() == Some("report") {
+                let bytes = field.bytes().await.map_err(unreadable)?;
+                let prepared = intake::prepare(&state, bytes).await?;
+                let stored = intake::keep(&state, &prepared).await?;
+                return Ok((stored, prepared.overview().domain.clone()));
+            }
+        }
+        Err(Problem::new(
+            ProblemType::InvalidRequest,
+            "choose a report file to import",
+        ))
+    };
+    match imported.await {
+        Ok((stored, about)) => {
+            let word = match stored {
+                Stored::New => "imported",
+                Stored::Duplicate => "duplicate",
+            };
+            // The report's own domain, as stored (checked then).
+            let path: String = form_urlencoded::byte_serialize(about.as_bytes()).collect();
+            Redirect::to(&format!("/reports/dmarc/{path}?import={word}#import")).into_response()
+        }
+        Err(problem) => {
+            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let notice = ImportNotice {
+                outcome: String::new(),
+                problem: Some(problem.detail),
+            };
+            dmarc_answer(&state, &domain, None, notice, status).await
+        }
     }
 }
 

@@ -136,17 +136,25 @@ pub fn findings(findings: &[Finding]) -> Markup {
                             p { span.label { "Fix: " } (prose(&f.fix)) }
                         }
                         @for record in &f.publish {
-                            div.record {
-                                p.label { "Publish this record" }
-                                dl {
-                                    dt { "Name" } dd { pre data-copy="name" { (shown(&record.name)) } }
-                                    dt { "Type" } dd { code { (record.rtype) } }
-                                    dt { "Value" } dd { pre data-copy="value" { (shown(&record.value)) } }
-                                }
-                            }
+                            (publish(&record.name, &record.rtype, &record.value))
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// A DNS record to publish, as a block whose name and value each have
+/// a copy button (with JavaScript on; selectable text without).
+pub fn publish(name: &str, rtype: &str, value: &str) -> Markup {
+    html! {
+        div.record {
+            p.label { "Publish this record" }
+            dl {
+                dt { "Name" } dd { pre data-copy="name" { (shown(name)) } }
+                dt { "Type" } dd { code { (shown(rtype)) } }
+                dt { "Value" } dd { pre data-copy="value" { (shown(value)) } }
             }
         }
     }
