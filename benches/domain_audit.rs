@@ -150,8 +150,11 @@ async fn batch(dns_server: &TestDns, options: &AuditOptions, domains: &[String])
         .take(BATCH)
         .map(|d| DomainName::parse(d).expect("fixture domain"))
         .collect();
-    let distinct: std::collections::BTreeSet<&str> =
-        names.iter().map(|n| n.ascii.as_str()).collect();
+    let distinct = names
+        .iter()
+        .map(|n| n.ascii.as_str())
+        .collect::<std::collections::BTreeSet<&str>>()
+        .len();
     let dns = Dns::new(
         Settings {
             upstream: UpstreamChoice::Servers(vec![dns_server.addr]),
@@ -195,7 +198,7 @@ async fn batch(dns_server: &TestDns, options: &AuditOptions, domains: &[String])
         "\nbatch: {BATCH} domains ({} distinct) at {} ms per answer, {BATCH_CONCURRENCY} at once, \
          one cache: {:.0} ms (target < 500 ms: {}); slowest audit {:.0} ms; \
          {} questions upstream, {repeated} of them asked more than once",
-        distinct.len(),
+        distinct,
         BATCH_LATENCY.as_millis(),
         wall.as_secs_f64() * 1000.0,
         if wall < Duration::from_millis(500) {
