@@ -26,7 +26,7 @@
 # mailauth is installed there with npm the first time (`npm install
 # mailauth`, the registry must be reachable). Needs: cargo, curl, node and
 # npm (cli), wrk and taskset (http; wrk is installed with apt-get when run
-# as root), GNU time or /proc (memory).
+# as root), python3 and GNU time (memory).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -84,12 +84,15 @@ corpus() {
         { printf 'X-Speed-Seq: %s\r\n' "$i"; cat "$OUT/message.eml"; } >"$dir/m$i.eml"
     done
     if [ "$distinct" -lt "$n" ]; then
-        local width=${#distinct}
-        for i in $(seq "$((distinct + 1))" "$n"); do
-            local source
-            source=$(printf "%0${width}d" $(((i - 1) % distinct + 1)))
-            ln "$dir/m$source.eml" "$dir/l$i.eml"
-        done
+        # One process for the links: a fork per link would take minutes.
+        python3 - "$dir" "$distinct" "$n" <<'PY'
+import os, sys
+d, distinct, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+width = len(str(distinct))
+for i in range(distinct + 1, n + 1):
+    source = str((i - 1) % distinct + 1).zfill(width)
+    os.link(f"{d}/m{source}.eml", f"{d}/l{i}.eml")
+PY
     fi
     echo "$n" >"$dir/.count"
 }
