@@ -50,6 +50,16 @@ pub struct ServeArgs {
     )]
     pub cache_entries: usize,
 
+    /// MiB of finished domain audits `GET /v1/domains/{domain}` reuses
+    /// until the smallest TTL of their answers runs out (0 turns it off).
+    #[arg(
+        long,
+        value_name = "MIB",
+        env = "MAILVET_AUDIT_CACHE_MIB",
+        default_value_t = 64
+    )]
+    pub audit_cache_mib: usize,
+
     #[command(flatten)]
     pub fetch: FetchArgs,
 
@@ -293,6 +303,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
         inbox: args.smtp.inbox()?,
         report_limits: args.reports.limits(),
         services: std::sync::Arc::new(services),
+        audits: std::sync::Arc::new(crate::http::audit_cache::AuditCache::new(
+            args.audit_cache_mib.saturating_mul(1024 * 1024),
+        )),
         ..crate::http::AppState::new(dns, store.clone())
     };
     let receiving = match receiver {

@@ -14,7 +14,9 @@
 //!    have a memo of their own and never enter the shared cache: their
 //!    answers may hold data that failed DNSSEC validation.
 //! 4. **Shared cache** — `serve` keeps a bounded, TTL-respecting cache across
-//!    requests ([`cache`]).
+//!    requests ([`cache`]). A fresh resolver ([`Dns::fresh_resolver_within`],
+//!    `?fresh=true`) skips reading it, so its answers are new; they still
+//!    refresh the cache.
 //! 5. **Upstream** — the system's resolv.conf servers or `--dns` servers,
 //!    over UDP with TCP on truncation, per-query timeout and attempts
 //!    ([`upstream`]).
@@ -359,10 +361,23 @@ impl Dns {
     /// drawing its upstream questions from `budget` (shared with every
     /// other resolver given the same budget).
     pub fn resolver_within(self: &Arc<Self>, budget: &QuestionBudget) -> Resolver {
+        self.session(budget, false)
+    }
+
+    /// [`Dns::resolver_within`], but every question not in the overlay
+    /// goes upstream (or joins the same question in flight), none is
+    /// answered from the shared cache: what a caller asking for a fresh
+    /// report is owed.
+    pub fn fresh_resolver_within(self: &Arc<Self>, budget: &QuestionBudget) -> Resolver {
+        self.session(budget, true)
+    }
+
+    fn session(self: &Arc<Self>, budget: &QuestionBudget, fresh: bool) -> Resolver {
         Resolver {
             session: Arc::new(Session {
                 dns: Arc::clone(self),
                 budget: budget.clone(),
+                fresh,
                 deadline: Instant::now() + self.deadline,
                 memo: Mutex::new(HashMap::new()),
                 memo_checking_disabled: Mutex::new(HashMap::new()),
@@ -410,6 +425,8 @@ type Question = (LowerName, RecordType);
 struct Session {
     dns: Arc<Dns>,
     budget: QuestionBudget,
+    /// Answers from the shared cache are not taken.
+    fresh: bool,
     deadline: Instant,
     memo: Mutex<HashMap<Question, Arc<OnceCell<Outcome>>>>,
     /// The same for questions asked with the CD bit.
@@ -619,7 +636,9 @@ impl Resolver {
         let Some(cache) = cache else {
             return self.ask(upstream, name, rtype, checking_disabled).await;
         };
-        if let Some(answer) = cache.get(&key) {
+        if !self.session.fresh
+            && let Some(answer) = cache.get(&key)
+        {
             return (Ok(answer), Source::Cache, None);
         }
         let flight = dns.in_flight.board(&key);
@@ -715,6 +734,25 @@ impl Resolver {
             .iter()
             .map(Asked::entry)
             .collect()
+    }
+
+    /// How long what this request learned stays true: the smallest TTL
+    /// left among its answers (a CNAME chain counts every link; a
+    /// negative answer its SOA minimum). `None` when any question failed,
+    /// went unasked or is still out: a report resting on a failure is not
+    /// to be reused.
+    pub fn answers_live_for(&self) -> Option<Duration> {
+        let trace = self.session.trace.lock().unwrap_or_else(|p| p.into_inner());
+        let mut smallest = u32::MAX;
+        for asked in trace.iter() {
+            match asked.answer.get() {
+                Some(Ok(answer)) => smallest = smallest.min(answer.ttl),
+                _ => return None,
+            }
+        }
+        Some(Duration::from_secs(
+            u64::from(smallest).min(cache::MAX_TTL.as_secs()),
+        ))
     }
 
     /// The `dns` section of a report: the count always, entries on request.

@@ -604,8 +604,8 @@ async fn domain_page(
     };
     let mut options = state.audit.clone();
     options.selectors = selectors.clone();
-    let budget = state.dns.question_budget();
-    let report = audit_one(&state, &name, &options, true, &budget).await;
+    let resolver = state.dns.resolver();
+    let report = audit_one(&state, &resolver, &name, &options, true).await;
     html(
         StatusCode::OK,
         crate::web::domain::page(&report, &selectors),

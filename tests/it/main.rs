@@ -16,6 +16,7 @@ mod audit_dmarc;
 mod audit_dnssec;
 mod audit_mta_sts;
 mod audit_mx;
+mod audit_reuse;
 mod audit_spf;
 mod audit_tls;
 mod audit_tls_rpt;

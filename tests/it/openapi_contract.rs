@@ -797,6 +797,15 @@ async fn domain_audits(c: &Contract, s: &Running, dns: &TestDns) {
         .await;
     assert!(!traced["dns"]["trace"].as_array().unwrap().is_empty());
     assert_eq!(traced["verdict"], "pass");
+    let fresh = c
+        .expect(
+            id,
+            s.get("/v1/domains/healthy.test?fresh=true").await,
+            200,
+            None,
+        )
+        .await;
+    assert_eq!(fresh["verdict"], "pass");
     // A Unicode name, audited as its A-label.
     let idn = c
         .expect(id, s.get("/v1/domains/b%C3%BCcher.test").await, 200, None)
@@ -821,6 +830,7 @@ async fn domain_audits(c: &Contract, s: &Running, dns: &TestDns) {
         ),
         ("/v1/domains/healthy.test?nope=1", "invalid-request"),
         ("/v1/domains/healthy.test?trace=yes", "invalid-request"),
+        ("/v1/domains/healthy.test?fresh=maybe", "invalid-request"),
         // Refused by the router's path extractor: not UTF-8.
         ("/v1/domains/%FF.test", "invalid-request"),
         (
