@@ -495,6 +495,7 @@ impl World {
             authserv_id: "mx.receiver.test".into(),
             clock,
             limits: MessageLimits::default(),
+            blocklists: mailvet::message::blocklists::Blocklists::none(),
         };
         report(&self.dns, &request, false)
             .await
