@@ -258,25 +258,41 @@ async fn the_cli_asks_the_lists_given_and_escapes_the_reason() {
 }
 
 #[tokio::test]
-async fn the_server_asks_its_configured_lists() {
+async fn the_server_asks_its_configured_lists_and_the_page_shows_them() {
     let dns = lists_server().await;
-    let layer = dns.layer();
     let state = mailvet::http::AppState {
         service: mailvet::http::config::ServiceConfig {
             blocklists: Blocklists::parse(&["bl.test"]).unwrap(),
             ..Default::default()
         },
-        ..mailvet::http::AppState::new(layer, crate::support::store::scratch().await)
+        ..mailvet::http::AppState::new(dns.layer(), crate::support::store::scratch().await)
     };
-    let request = Request::post("/v1/messages?ip=11.22.33.44&mail_from=bounce@healthy.test")
-        .header("content-type", "message/rfc822")
-        .body(Body::from(MESSAGE))
-        .unwrap();
-    let (status, _, body) = support::api::call(mailvet::http::router(state), request).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let router = mailvet::http::router(state);
+    let request =
+        Request::post("/v1/messages?ip=11.22.33.46&mail_from=bounce@healthy.test&save=true")
+            .header("content-type", "message/rfc822")
+            .body(Body::from(MESSAGE))
+            .unwrap();
+    let (status, _, body) = support::api::call(router.clone(), request).await;
+    assert!(status.is_success(), "{status} {body}");
     assert_eq!(body["blocklists"]["lists"][0]["result"], "listed");
     assert!(
         support::api::finding_codes(&body).contains(&"dnsbl.listed".to_string()),
         "{body}"
     );
+    let page = body["links"]["html"]
+        .as_str()
+        .expect("a permalink")
+        .to_string();
+    let (status, _, html) =
+        support::api::send(router, Request::get(page).body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = String::from_utf8(html.to_vec()).unwrap();
+    assert!(html.contains("DNS blocklists"), "{html}");
+    assert!(html.contains("Grade: <strong>"), "{html}");
+    assert!(
+        html.contains("Listed \\u{1b}[31mRED"),
+        "the reason, escaped"
+    );
+    assert!(!html.contains('\u{1b}'));
 }
