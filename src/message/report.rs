@@ -5,9 +5,10 @@
 //! This module decides the order of work and how verdicts combine: the
 //! header section is measured against the message limits before anything
 //! parses it ([`limits`]); the envelope is completed from the headers when
-//! the caller gave none; SPF (MAIL FROM and HELO), DKIM, ARC and iprev run
-//! concurrently; DMARC then takes the MAIL FROM SPF result and the DKIM
-//! results. A verdict that cannot be decided — SPF without a client IP, a
+//! the caller gave none; SPF (MAIL FROM and HELO), DKIM, ARC, iprev and
+//! the DNS blocklists run concurrently; DMARC then takes the MAIL FROM SPF
+//! result and the DKIM results; the content checks read the body; the
+//! grade is computed last, from all the findings. A verdict that cannot be decided — SPF without a client IP, a
 //! signature past the limits — is reported as not evaluated, never
 //! guessed.
 //!
