@@ -5,7 +5,8 @@
 //! codes and escaped reason; a refusal, SERVFAIL or timeout is "could not
 //! check", never a listing; NXDOMAIN is not listed; an address that is not
 //! global is never asked. The flag reaches the report through `mailvet
-//! message --dnsbl` and through the server's configuration.
+//! message --dnsbl`, through the server's configuration and through the
+//! test inbox, about the client a PROXY header names.
 
 use crate::support::{self, FaultKind, FaultTypes, TestDns};
 use axum::body::Body;
@@ -295,4 +296,40 @@ async fn the_server_asks_its_configured_lists_and_the_page_shows_them() {
         "the reason, escaped"
     );
     assert!(!html.contains('\u{1b}'));
+}
+
+#[tokio::test]
+async fn the_test_inbox_asks_about_the_client_its_balancer_names() {
+    let dns = lists_server().await;
+    let inbox = support::inbox::TestInbox::start_with(
+        &dns,
+        crate::support::store::scratch().await,
+        |mut receiver| {
+            receiver.proxy_from = vec!["127.0.0.0/8".parse().unwrap()];
+            receiver.blocklists = Blocklists::parse(&["bl.test"]).unwrap();
+            receiver
+        },
+    )
+    .await;
+    let (token, address) = inbox.new_address().await;
+    let header = mailvet::smtp::proxy::v2_header(
+        "11.22.33.44".parse().unwrap(),
+        "203.0.113.25".parse().unwrap(),
+    );
+    let (mut client, greeting) =
+        support::inbox::SmtpClient::connect_with(inbox.smtp, &header).await;
+    assert_eq!(greeting.code, 220, "{greeting:?}");
+    for (command, status) in [
+        ("EHLO mail.healthy.test".to_string(), "250"),
+        ("MAIL FROM:<bounce@healthy.test>".to_string(), "250 2.1.0"),
+        (format!("RCPT TO:<{address}>"), "250 2.1.5"),
+    ] {
+        let reply = client.command(&command).await;
+        assert!(reply.status().starts_with(status), "{command}: {reply:?}");
+    }
+    assert_eq!(client.data(MESSAGE.as_bytes()).await.status(), "250 2.0.0");
+    let report = &inbox.inbox(&token).await["report"];
+    assert_eq!(report["blocklists"]["ip"], "11.22.33.44");
+    assert_eq!(report["blocklists"]["lists"][0]["result"], "listed");
+    assert!(support::api::finding_codes(report).contains(&"dnsbl.listed".to_string()));
 }
