@@ -11,7 +11,8 @@
 //!   recipient's client blocks images is next to nothing.
 //! - `content.link_not_aligned`: links whose registrable domain is not the
 //!   From domain's ([`links`]).
-//! - `content.url_shortener`: links through a public URL shortener.
+//! - `content.url_shortener`: links through a public URL shortener (only
+//!   this code for them: where they lead is unknown, so not "unaligned").
 //! - `content.html_clipped`: an HTML body over [`GMAIL_CLIP_BYTES`]
 //!   (Gmail shows "[Message clipped]" and hides the rest, the unsubscribe
 //!   link at the bottom included).
