@@ -20,6 +20,7 @@ use crate::http::config::{
     ApiKey, DEFAULT_BODY_MEMORY, DEFAULT_MAX_BATCH, DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_RATE_LIMIT, ServiceConfig, cors_origin,
 };
+use crate::message::blocklists::Blocklists;
 use crate::message::limits::MessageLimits;
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
@@ -250,6 +251,8 @@ impl ServiceArgs {
             body_memory: self.body_memory,
             max_response_size: self.max_response_size,
             message_limits,
+            // The message flags' (`--dnsbl`), set by `run`.
+            blocklists: Blocklists::none(),
         })
     }
 }
@@ -278,7 +281,11 @@ fn key_file(path: &Path) -> Result<Vec<ApiKey>, String> {
 pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
     let dns = args.dns.build(args.cache_entries)?;
     let audit = args.fetch.audit_options()?;
-    let service = args.service.config(args.message.limits())?;
+    let blocklists = args.message.blocklists(true)?;
+    let service = ServiceConfig {
+        blocklists: blocklists.clone(),
+        ..args.service.config(args.message.limits())?
+    };
     let mut services = crate::reports::services::Services::built_in();
     if let Some(path) = &args.services {
         services
@@ -287,14 +294,20 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
     }
     let store = args.store.open().await?;
     tracing::info!(database = %crate::store::redact(&args.store.url()), "store open");
-    let receiver = args.smtp.receiver(
-        Arc::clone(&dns),
-        store.clone(),
-        args.message.max_message_size,
-        args.message.limits(),
-        &args.message.authserv_id,
-        args.reports.limits(),
-    )?;
+    let receiver = args
+        .smtp
+        .receiver(
+            Arc::clone(&dns),
+            store.clone(),
+            args.message.max_message_size,
+            args.message.limits(),
+            &args.message.authserv_id,
+            args.reports.limits(),
+        )?
+        .map(|(listen, mut receiver)| {
+            receiver.blocklists = blocklists;
+            (listen, receiver)
+        });
     let state = crate::http::AppState {
         audit,
         message_limit: args.message.max_message_size,

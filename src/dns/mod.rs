@@ -834,19 +834,31 @@ fn answer_from(message: hickory_proto::op::Message) -> Answer {
 
 /// The in-addr.arpa / ip6.arpa name of an address.
 pub fn reverse_name(ip: IpAddr) -> Name {
-    let text = match ip {
+    let suffix = match ip {
+        IpAddr::V4(_) => "in-addr.arpa.",
+        IpAddr::V6(_) => "ip6.arpa.",
+    };
+    Name::from_ascii(format!("{}.{suffix}", reversed(ip))).unwrap_or_else(|_| Name::root())
+}
+
+/// An address as the labels that name it under a reverse zone (RFC 1035
+/// §3.5, RFC 3596 §2.5) or a DNS blocklist (RFC 5782 §2.1, §2.4): the
+/// IPv4 octets or the IPv6 nibbles, last first, without a final dot.
+pub fn reversed(ip: IpAddr) -> String {
+    match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
-            format!("{}.{}.{}.{}.in-addr.arpa.", o[3], o[2], o[1], o[0])
+            format!("{}.{}.{}.{}", o[3], o[2], o[1], o[0])
         }
         IpAddr::V6(v6) => {
-            let mut s = String::with_capacity(72);
+            let mut s = String::with_capacity(63);
             for byte in v6.octets().iter().rev() {
-                s.push_str(&format!("{:x}.{:x}.", byte & 0xf, byte >> 4));
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(&format!("{:x}.{:x}", byte & 0xf, byte >> 4));
             }
-            s.push_str("ip6.arpa.");
             s
         }
-    };
-    Name::from_ascii(text).unwrap_or_else(|_| Name::root())
+    }
 }

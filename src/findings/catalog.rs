@@ -1232,6 +1232,105 @@ catalog! {
               the headers added by the receiving server.",
         refs: &["RFC 5321 §4.4"],
     };
+    // ----------------------------------------------------------------------
+    // DNS blocklists and content (message check)
+    // ----------------------------------------------------------------------
+    DNSBL_LISTED = CatalogEntry {
+        code: "dnsbl.listed",
+        severity: Severity::Error,
+        title: "The sending IP is listed on a DNS blocklist",
+        why: "Receivers ask DNS blocklists about the address that connects to them, \
+              and many reject or junk mail from a listed address outright, whatever its \
+              authentication. A listing usually follows spam complaints, mail to spam \
+              traps or a compromised account sending from that address.",
+        fix: "Read the list's reason (shown with the listing, or on its lookup page), \
+              stop what caused it, then request delisting from the list's operator. \
+              On a shared address of your email provider, ask the provider to act.",
+        refs: &["RFC 5782 §2.1", GMAIL],
+    };
+    DNSBL_UNCHECKED = CatalogEntry {
+        code: "dnsbl.unchecked",
+        severity: Severity::Info,
+        title: "A DNS blocklist could not be checked",
+        why: "The list did not say whether the sending IP is listed: it refused the \
+              question (for example Spamhaus answers 127.255.255.254 to queries that \
+              reach it through public resolvers), rate-limited it, or did not answer. \
+              This is not a listing, and not a clean result either.",
+        fix: "Ask the list through a resolver of your own rather than a public one \
+              (mailvet --dns), register the resolver with lists that require it, or \
+              look the IP up on the list's website.",
+        refs: &["RFC 5782 §2.1", "RFC 5782 §5"],
+    };
+    CONTENT_NO_TEXT_PART = CatalogEntry {
+        code: "content.no_text_part",
+        severity: Severity::Warning,
+        title: "HTML message without a plain-text version",
+        why: "Spam filters score HTML-only mail higher, because legitimate senders \
+              usually include a text/plain alternative; text-only mail clients, \
+              screen readers and watches then show nothing readable.",
+        fix: "Send the message as multipart/alternative with a text/plain part that \
+              carries the same content as the HTML part; most sending platforms can \
+              generate it automatically.",
+        refs: &["RFC 2046 §5.1.4"],
+    };
+    CONTENT_IMAGE_ONLY = CatalogEntry {
+        code: "content.image_only",
+        severity: Severity::Warning,
+        title: "HTML body is all or nearly all images",
+        why: "A message that is one or more images with almost no text is a classic \
+              way of hiding spam from text filters, so filters penalize it; and most \
+              mail clients block images until the reader allows them, so recipients \
+              see an empty message.",
+        fix: "Put the message's words in HTML text rather than in images, keep images \
+              for illustration, and give each image an alt text.",
+        refs: &["M3AAWG Sender Best Common Practices"],
+    };
+    CONTENT_LINK_NOT_ALIGNED = CatalogEntry {
+        code: "content.link_not_aligned",
+        severity: Severity::Info,
+        title: "Links point at domains other than the From domain",
+        why: "Filters compare the domains a message links to with the domain it comes \
+              from: links to unrelated domains are a mark of phishing, and each linked \
+              domain's reputation counts toward the message. Click-tracking domains of \
+              an email provider are the common, legitimate cause.",
+        fix: "Link to your own domain, and set up your email provider's custom \
+              (branded) tracking domain under it, for example click.<domain>, so that \
+              tracked links align with your From domain.",
+        refs: &["RFC 7489 §3.1", "M3AAWG Sender Best Common Practices"],
+    };
+    CONTENT_URL_SHORTENER = CatalogEntry {
+        code: "content.url_shortener",
+        severity: Severity::Warning,
+        title: "Links go through a public URL shortener",
+        why: "A public shortener hides where a link goes, and spammers use the same \
+              shorteners to dodge domain blocklists, so filters score such links and \
+              domain blocklists list shortener addresses. The message inherits the \
+              reputation of everyone else's short links.",
+        fix: "Link to the full address on your own domain, or use a shortener on a \
+              domain of your own (a branded short domain).",
+        refs: &["M3AAWG Sender Best Common Practices"],
+    };
+    CONTENT_HTML_CLIPPED = CatalogEntry {
+        code: "content.html_clipped",
+        severity: Severity::Warning,
+        title: "HTML body is larger than Gmail shows",
+        why: "Gmail clips a message whose HTML is larger than about 102 KB: it shows \
+              \"[Message clipped]\" and hides the rest behind a link, including the \
+              unsubscribe link and the tracking pixel usually placed at the bottom.",
+        fix: "Bring the HTML under 102 KB: remove unused CSS and comments, inline less \
+              styling, and move long content to a web page you link to.",
+        refs: &[GMAIL],
+    };
+    CONTENT_TOO_LARGE = CatalogEntry {
+        code: "content.too_large",
+        severity: Severity::Warning,
+        title: "Message is larger than 10 MB",
+        why: "Many receiving systems refuse messages over 10 MB, and larger ones are \
+              slow to deliver and to open on mobile connections. Base64 encoding makes \
+              attachments about a third larger than their files.",
+        fix: "Link to large files instead of attaching them, and compress images.",
+        refs: &["RFC 1870 §4"],
+    };
 }
 
 /// The codes only a message check produces; every other code is decided by
@@ -1255,6 +1354,14 @@ pub const MESSAGE_CODES: &[Code] = &[
     BULK_NO_LIST_UNSUBSCRIBE,
     BULK_NO_ONE_CLICK,
     ENVELOPE_INFERRED,
+    DNSBL_LISTED,
+    DNSBL_UNCHECKED,
+    CONTENT_NO_TEXT_PART,
+    CONTENT_IMAGE_ONLY,
+    CONTENT_LINK_NOT_ALIGNED,
+    CONTENT_URL_SHORTENER,
+    CONTENT_HTML_CLIPPED,
+    CONTENT_TOO_LARGE,
 ];
 
 /// The catalog entry for `code`, or `None` when no such code exists: for
@@ -1368,6 +1475,15 @@ mod tests {
         ("bulk.no_list_unsubscribe", Severity::Warning),
         ("bulk.no_one_click", Severity::Warning),
         ("envelope.inferred", Severity::Info),
+        // DNS blocklists and content
+        ("dnsbl.listed", Severity::Error),
+        ("dnsbl.unchecked", Severity::Info),
+        ("content.no_text_part", Severity::Warning),
+        ("content.image_only", Severity::Warning),
+        ("content.link_not_aligned", Severity::Info),
+        ("content.url_shortener", Severity::Warning),
+        ("content.html_clipped", Severity::Warning),
+        ("content.too_large", Severity::Warning),
     ];
 
     /// `^[a-z_]+\.[a-z0-9_]+$`, without pulling in a regex crate.

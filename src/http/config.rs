@@ -6,6 +6,7 @@
 //! command line that fills a [`ServiceConfig`] is the `cli` layer's; the
 //! config arrives here already checked.
 
+use crate::message::blocklists::Blocklists;
 use crate::message::limits::MessageLimits;
 use axum::http::HeaderValue;
 use std::time::Duration;
@@ -86,6 +87,8 @@ pub struct ServiceConfig {
     pub max_response_size: usize,
     /// What one posted message may cost (the `message` flags of `serve`).
     pub message_limits: MessageLimits,
+    /// The DNS blocklists a message's sending IP is asked on (`--dnsbl`).
+    pub blocklists: Blocklists,
 }
 
 impl Default for ServiceConfig {
@@ -104,6 +107,7 @@ impl Default for ServiceConfig {
             body_memory: DEFAULT_BODY_MEMORY,
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
             message_limits: MessageLimits::default(),
+            blocklists: Blocklists::none(),
         }
     }
 }

@@ -716,6 +716,7 @@ async fn message_form(
         authserv_id: state.authserv_id.clone(),
         clock: Clock::system(),
         limits: state.service.message_limits,
+        blocklists: state.service.blocklists.clone(),
     };
     let report = match report::report_pooled(Arc::clone(&state.dns), request, true).await {
         Ok(report) => report,

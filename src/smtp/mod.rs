@@ -38,6 +38,7 @@ pub mod transcript;
 pub mod wire;
 
 use crate::dns::Dns;
+use crate::message::blocklists::Blocklists;
 use crate::message::limits::MessageLimits;
 use crate::store::Store;
 use address::InboxSettings;
@@ -104,6 +105,8 @@ pub struct Receiver {
     pub hostname: String,
     pub limits: SmtpLimits,
     pub message_limits: MessageLimits,
+    /// The DNS blocklists the sending IP is asked on (`--dnsbl`).
+    pub blocklists: Blocklists,
     /// The authserv-id of the report's Authentication-Results header.
     pub authserv_id: String,
     /// STARTTLS is offered when set.
@@ -127,6 +130,7 @@ impl Receiver {
             inbox,
             limits: SmtpLimits::default(),
             message_limits: MessageLimits::default(),
+            blocklists: Blocklists::none(),
             authserv_id: "mailvet".into(),
             tls: None,
             proxy_from: Vec::new(),

@@ -33,6 +33,8 @@ mod hostile;
 mod http;
 mod http_service;
 mod layers;
+mod message_blocklists;
+mod message_content;
 mod message_fixtures;
 mod message_headers;
 mod message_limits;

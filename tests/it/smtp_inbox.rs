@@ -84,6 +84,7 @@ async fn message_report(dns: &TestDns, message: &[u8], ip: &str) -> serde_json::
         authserv_id: "mailvet".into(),
         clock: Clock::system(),
         limits: MessageLimits::default(),
+        blocklists: mailvet::message::blocklists::Blocklists::none(),
     };
     serde_json::to_value(report(&dns.layer(), &request, false).await.unwrap()).unwrap()
 }
