@@ -47,6 +47,7 @@
 pub mod answered;
 pub mod bridge;
 pub mod cache;
+pub mod dnssec;
 mod in_flight;
 pub mod overlay;
 pub mod trace;
@@ -127,6 +128,8 @@ pub enum SetupError {
     NoServers,
     #[error(transparent)]
     Zone(#[from] zone::ZoneError),
+    #[error(transparent)]
+    TrustAnchor(#[from] dnssec::anchor::AnchorError),
 }
 
 /// A DNS failure: the answer is unknown, which is not the same as "no
@@ -185,6 +188,9 @@ pub struct Answer {
     pub rcode: Rcode,
     /// The answer section: records of the asked type and any CNAMEs.
     pub records: Vec<Record>,
+    /// The authority section's DNSSEC material — SOA, NSEC, NSEC3 and
+    /// their RRSIGs — for authenticated denial ([`dnssec`]).
+    pub authority: Vec<Record>,
     /// The AD bit: a validating resolver vouched for the data (RFC 4035 §3.2.3).
     pub authenticated: bool,
     /// Seconds the answer may be reused.
@@ -307,6 +313,8 @@ pub struct Dns {
     bridges: bridge::BridgePool,
     /// TXT records as mail-auth parsed them, across requests.
     parsed_records: Arc<answered::ParsedRecords>,
+    /// Where DNSSEC chains of trust start.
+    trust_anchor: dnssec::anchor::TrustAnchor,
 }
 
 impl std::fmt::Debug for Dns {
@@ -321,7 +329,18 @@ impl std::fmt::Debug for Dns {
 
 impl Dns {
     /// Sets up the layer; reads resolv.conf when asked to and loads zones.
+    /// DNSSEC chains start from IANA's root anchors.
     pub fn new(settings: Settings, zones: Vec<zone::Zone>) -> Result<Arc<Dns>, SetupError> {
+        Dns::with_trust_anchor(settings, zones, dnssec::anchor::TrustAnchor::iana_root())
+    }
+
+    /// The same, with DNSSEC chains starting from `trust_anchor`
+    /// (`--trust-anchor`).
+    pub fn with_trust_anchor(
+        settings: Settings,
+        zones: Vec<zone::Zone>,
+        trust_anchor: dnssec::anchor::TrustAnchor,
+    ) -> Result<Arc<Dns>, SetupError> {
         let servers = match settings.upstream {
             UpstreamChoice::Offline => None,
             UpstreamChoice::Servers(s) => Some(s),
@@ -340,6 +359,7 @@ impl Dns {
             max_questions: settings.max_questions,
             bridges: bridge::BridgePool::new(settings.deadline),
             parsed_records: Arc::default(),
+            trust_anchor,
         }))
     }
 
@@ -366,6 +386,7 @@ impl Dns {
                 deadline: Instant::now() + self.deadline,
                 memo: Mutex::new(HashMap::new()),
                 memo_checking_disabled: Mutex::new(HashMap::new()),
+                zones: Mutex::new(HashMap::new()),
                 trace: Mutex::new(Vec::with_capacity(32)),
             }),
         }
@@ -414,6 +435,8 @@ struct Session {
     memo: Mutex<HashMap<Question, Arc<OnceCell<Outcome>>>>,
     /// The same for questions asked with the CD bit.
     memo_checking_disabled: Mutex<HashMap<Question, Arc<OnceCell<Outcome>>>>,
+    /// What the DNSSEC walk learned per name ([`dnssec`]).
+    zones: Mutex<HashMap<LowerName, Arc<OnceCell<dnssec::ZoneState>>>>,
     trace: Mutex<Vec<Asked>>,
 }
 
@@ -607,6 +630,7 @@ impl Resolver {
             let nxdomain = Answer {
                 rcode: Rcode::NXDomain,
                 records: Vec::new(),
+                authority: Vec::new(),
                 authenticated: false,
                 ttl: 0,
             };
@@ -766,6 +790,7 @@ fn extend_chain(answer: &mut Answer, next: Answer) {
     answer.ttl = answer.ttl.min(next.ttl);
     answer.authenticated &= next.authenticated;
     answer.records.extend(next.records);
+    answer.authority = next.authority;
 }
 
 fn answer_from(message: hickory_proto::op::Message) -> Answer {
@@ -786,10 +811,21 @@ fn answer_from(message: hickory_proto::op::Message) -> Answer {
     } else {
         message.answers.iter().map(|r| r.ttl).min().unwrap_or(0)
     };
+    let authority = message
+        .authorities
+        .into_iter()
+        .filter(|r| {
+            matches!(
+                r.record_type(),
+                RecordType::SOA | RecordType::NSEC | RecordType::NSEC3 | RecordType::RRSIG
+            )
+        })
+        .collect();
     Answer {
         rcode,
         authenticated: message.metadata.authentic_data,
         records: message.answers,
+        authority,
         ttl,
     }
 }
