@@ -317,3 +317,53 @@ async fn cd_questions_follow_a_servfail_and_are_memoized_apart() {
         .unwrap();
     assert_eq!(server.count("healthy.test.", RecordType::SOA), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_computes_the_status_with_a_trust_anchor_file() {
+    let server = server().await;
+    let dir = std::env::temp_dir().join(format!("mailvet-trust-anchor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let anchor = tree().write_anchor(&dir);
+    let run = |domain: &'static str, anchor: Option<std::path::PathBuf>| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"));
+        command
+            .args([
+                "domain",
+                domain,
+                "--format",
+                "json",
+                "--dns",
+                &server.dns_arg(),
+            ])
+            .env("NO_COLOR", "1")
+            .env_remove("MAILVET_DNS")
+            .env_remove("MAILVET_TRUST_ANCHOR")
+            .kill_on_drop(true);
+        if let Some(path) = anchor {
+            command.arg("--trust-anchor").arg(path);
+        }
+        command.output()
+    };
+    let out = run("healthy.test", Some(anchor.clone())).await.unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["dnssec"]["status"], "secure", "{}", report["dnssec"]);
+    assert_eq!(report["dnssec"]["chain"].as_array().unwrap().len(), 3);
+    assert_eq!(report["dnssec"]["mx_hosts"][0]["status"], "secure");
+    let codes = support::api::finding_codes(&report);
+    assert!(!codes.iter().any(|c| c.starts_with("dnssec.")), "{codes:?}");
+
+    let out = run("expired.test", Some(anchor.clone())).await.unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["dnssec"]["status"], "bogus");
+    assert!(support::api::finding_codes(&report).contains(&"dnssec.bogus".to_string()));
+
+    // A file that holds no anchor is a usage error, exit code 2.
+    let empty = dir.join("empty.ds");
+    std::fs::write(&empty, "; nothing\n").unwrap();
+    let out = run("healthy.test", Some(empty)).await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no DS or DNSKEY"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
