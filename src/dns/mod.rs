@@ -31,6 +31,12 @@
 //! A failure — timeout, SERVFAIL, REFUSED — is an `Err`, never an empty
 //! answer: callers turn it into `temperror`, never into "no record".
 //!
+//! DNSSEC is validated here, by mailvet itself ([`dnssec`]):
+//! [`Resolver::lookup_validated`] gives an answer with its status — secure,
+//! insecure, bogus or indeterminate — and the chain of DS and DNSKEY records
+//! from the trust anchor it rests on; its questions go through the same
+//! memo, cache, trace, deadline and budget as any other.
+//!
 //! mail-auth (DKIM, DMARC, ARC, iprev) reaches the same layer through
 //! [`bridge`], a DNS endpoint on loopback that answers its resolver from
 //! this request's [`Resolver`]; see that module for why. Answers the
@@ -73,8 +79,9 @@ const MAX_CNAME_CHAIN: usize = 8;
 
 /// The default of `--max-dns-questions`. A healthy audit sends about 40
 /// upstream questions (60 with 20 DKIM selectors besides the 27 common
-/// ones), so one audit has ample room and a batch of 50 such domains (the
-/// default `--max-batch`) about fits.
+/// ones), plus the DS and DNSKEY questions of its DNSSEC chains (two per
+/// zone cut, about 5 to 10), so one audit has ample room and a batch of 50
+/// such domains (the default `--max-batch`) about fits.
 pub const DEFAULT_MAX_QUESTIONS: usize = 2000;
 
 /// Where upstream questions go.

@@ -17,7 +17,7 @@ use mailvet::domain::dnssec::{self, DnssecSection, DnssecStatus};
 use mailvet::findings::Checked;
 use serde::Deserialize;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use support::audit_cases::{Case, Rules, run_cases};
 use support::signed::SignedTree;
@@ -25,15 +25,12 @@ use support::{FaultKind, FaultTypes, TestDns};
 
 const CASES: &str = "fixtures/audit/dnssec.cases.json";
 
-/// The fixtures, signed once per test binary (key generation and signing
-/// are the slow part).
 fn tree() -> Arc<SignedTree> {
-    static TREE: OnceLock<Arc<SignedTree>> = OnceLock::new();
-    Arc::clone(TREE.get_or_init(|| Arc::new(SignedTree::fixtures())))
+    SignedTree::fixtures()
 }
 
 fn anchor() -> TrustAnchor {
-    TrustAnchor::parse(&tree().anchor, "test anchor").expect("test anchor")
+    tree().trust_anchor()
 }
 
 async fn server() -> TestDns {

@@ -65,6 +65,18 @@ pub fn prove(records: &[Record], name: &Name, zone: &Name) -> Proven {
     prove_nsec3(&nsec3, name, zone)
 }
 
+/// True when `x` falls strictly between an NSEC or NSEC3 record's owner
+/// and its next name (or hash) in canonical order. The last record of a
+/// zone points back at the first; it covers everything after its owner and
+/// (for NSEC3 hashes) before the first.
+pub fn covers<T: Ord + ?Sized>(owner: &T, next: &T, x: &T) -> bool {
+    if owner < next {
+        owner < x && x < next
+    } else {
+        owner < x || x < next
+    }
+}
+
 fn types(set: &RecordTypeSet) -> Vec<RecordType> {
     set.iter().collect()
 }
@@ -76,17 +88,9 @@ fn prove_nsec(nsec: &[(&Name, &NSEC)], name: &Name) -> Proven {
     {
         return Proven::Exists(types(n.type_set()));
     }
-    let covers = |owner: &Name, next: &Name| {
-        if owner < next {
-            owner < name && name < next
-        } else {
-            // The last NSEC of the zone points back at the apex.
-            owner < name
-        }
-    };
     if nsec
         .iter()
-        .any(|(owner, n)| covers(owner, n.next_domain_name()))
+        .any(|(owner, n)| covers(*owner, n.next_domain_name(), name))
     {
         Proven::Absent
     } else {
@@ -127,13 +131,9 @@ fn prove_nsec3(nsec3: &[(&Name, &NSEC3)], name: &Name, zone: &Name) -> Proven {
     };
     let matching = |h: &[u8]| chain.iter().find(|(owner, _, _)| owner.as_slice() == h);
     let covering = |h: &[u8]| {
-        chain.iter().find(|(owner, next, _)| {
-            if owner.as_slice() < *next {
-                owner.as_slice() < h && h < *next
-            } else {
-                owner.as_slice() < h || h < *next
-            }
-        })
+        chain
+            .iter()
+            .find(|(owner, next, _)| covers(owner.as_slice(), next, h))
     };
     let Some(hash) = hash_of(name) else {
         return Proven::Nothing;

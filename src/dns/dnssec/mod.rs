@@ -277,6 +277,21 @@ impl Resolver {
         }
     }
 
+    /// A DS or DNSKEY question of the chain; what makes the chain
+    /// indeterminate when it cannot be answered with signatures.
+    async fn chain_lookup(&self, name: &Name, rtype: RecordType) -> Result<Answer, Security> {
+        let n = name.to_ascii();
+        if self.is_overlaid(name) {
+            return Err(Security::Indeterminate(format!(
+                "the chain passes through {n}, answered from a --zone overlay (or --offline), \
+                 which carries no signatures"
+            )));
+        }
+        self.validation_lookup(name, rtype).await.map_err(|e| {
+            Security::Indeterminate(format!("the {rtype} question for {n} failed: {e}"))
+        })
+    }
+
     /// The status of one answer (one step of a CNAME chain) at `name`.
     async fn validate_hop(
         &self,
@@ -521,23 +536,9 @@ impl Resolver {
         entry: impl Fn(&DNSKEY) -> bool,
     ) -> ZoneState {
         let z = zone.to_ascii();
-        if self.is_overlaid(zone) {
-            return ZoneState::settled(
-                Security::Indeterminate(format!(
-                    "the chain passes through {z}, answered from a --zone overlay (or \
-                     --offline), which carries no signatures"
-                )),
-                chain,
-            );
-        }
-        let answer = match self.validation_lookup(zone, RecordType::DNSKEY).await {
+        let answer = match self.chain_lookup(zone, RecordType::DNSKEY).await {
             Ok(a) => a,
-            Err(e) => {
-                return ZoneState::settled(
-                    Security::Indeterminate(format!("the DNSKEY question for {z} failed: {e}")),
-                    chain,
-                );
-            }
+            Err(security) => return ZoneState::settled(security, chain),
         };
         let keys = dnskeys_of(&answer.records, zone);
         let mut links = chain.to_vec();
@@ -612,23 +613,9 @@ impl Resolver {
             chain: Arc::clone(chain),
             ends,
         };
-        if self.is_overlaid(name) {
-            return ZoneState::settled(
-                Security::Indeterminate(format!(
-                    "the chain passes through {n}, answered from a --zone overlay (or \
-                     --offline), which carries no signatures"
-                )),
-                chain,
-            );
-        }
-        let answer = match self.validation_lookup(name, RecordType::DS).await {
+        let answer = match self.chain_lookup(name, RecordType::DS).await {
             Ok(a) => a,
-            Err(e) => {
-                return ZoneState::settled(
-                    Security::Indeterminate(format!("the DS question for {n} failed: {e}")),
-                    chain,
-                );
-            }
+            Err(security) => return ZoneState::settled(security, chain),
         };
         let ds = ds_of(&answer.records, name);
         if !ds.is_empty() {

@@ -20,10 +20,12 @@ use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS, NSEC, NSEC3, RRSIG};
 use hickory_proto::dnssec::{Algorithm, DigestType, Nsec3HashAlgorithm, SigningKey, TBS};
 use hickory_proto::rr::rdata::NS;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType, SerialNumber};
-use mailvet::dns::dnssec::denial::nsec3_label;
+use mailvet::dns::dnssec::anchor::TrustAnchor;
+use mailvet::dns::dnssec::denial::{covers, nsec3_label};
 use mailvet::dns::zone::Zone;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 const ALGORITHM: Algorithm = Algorithm::ECDSAP256SHA256;
 const DAY: u32 = 86_400;
@@ -132,9 +134,16 @@ fn dnssec(data: DNSSECRData) -> RData {
 }
 
 impl SignedTree {
-    /// Signs the zones of [`FIXTURES`].
-    pub fn fixtures() -> SignedTree {
-        SignedTree::sign(FIXTURES)
+    /// The zones of [`FIXTURES`], signed once per test binary (key
+    /// generation and signing are the slow part).
+    pub fn fixtures() -> Arc<SignedTree> {
+        static TREE: OnceLock<Arc<SignedTree>> = OnceLock::new();
+        Arc::clone(TREE.get_or_init(|| Arc::new(SignedTree::sign(FIXTURES))))
+    }
+
+    /// The trust anchor over the tree, as `--trust-anchor` reads it.
+    pub fn trust_anchor(&self) -> TrustAnchor {
+        TrustAnchor::parse(&self.anchor, "test anchor").expect("test anchor")
     }
 
     /// Signs the zones of `specs` (files under fixtures/dnssec).
@@ -310,14 +319,7 @@ fn proof_owners(zone: &SignedZone, qname: &Name) -> Vec<Name> {
         .collect();
     if !nsec.is_empty() {
         let found = nsec.iter().find(|(owner, n)| {
-            owner.eq_ignore_root_case(qname) || {
-                let next = n.next_domain_name();
-                if *owner < next {
-                    *owner < qname && qname < next
-                } else {
-                    *owner < qname
-                }
-            }
+            owner.eq_ignore_root_case(qname) || covers(*owner, n.next_domain_name(), qname)
         });
         return found.map(|(o, _)| (*o).clone()).into_iter().collect();
     }
@@ -344,13 +346,7 @@ fn proof_owners(zone: &SignedZone, qname: &Name) -> Vec<Name> {
             owners.push((*owner).clone());
             break;
         }
-        if let Some((_, _, owner)) = nsec3.iter().find(|(h, next, _)| {
-            if h < next {
-                h < &hash && &hash < next
-            } else {
-                h < &hash || &hash < next
-            }
-        }) {
+        if let Some((_, _, owner)) = nsec3.iter().find(|(h, next, _)| covers(h, next, &hash)) {
             owners.push((*owner).clone());
         }
         if name.num_labels() <= zone.origin.num_labels() {
