@@ -322,6 +322,8 @@ pub struct Dns {
     parsed_records: Arc<answered::ParsedRecords>,
     /// Where DNSSEC chains of trust start.
     trust_anchor: dnssec::anchor::TrustAnchor,
+    /// Zones validated, across requests (only with a shared cache).
+    zone_cache: Option<dnssec::ZoneCache>,
 }
 
 impl std::fmt::Debug for Dns {
@@ -367,6 +369,8 @@ impl Dns {
             bridges: bridge::BridgePool::new(settings.deadline),
             parsed_records: Arc::default(),
             trust_anchor,
+            zone_cache: (settings.cache_capacity > 0)
+                .then(|| dnssec::ZoneCache::new(settings.cache_capacity)),
         }))
     }
 
@@ -443,7 +447,7 @@ struct Session {
     /// The same for questions asked with the CD bit.
     memo_checking_disabled: Mutex<HashMap<Question, Arc<OnceCell<Outcome>>>>,
     /// What the DNSSEC walk learned per name ([`dnssec`]).
-    zones: Mutex<HashMap<LowerName, Arc<OnceCell<dnssec::ZoneState>>>>,
+    zones: Mutex<HashMap<LowerName, Arc<OnceCell<dnssec::Walked>>>>,
     trace: Mutex<Vec<Asked>>,
 }
 

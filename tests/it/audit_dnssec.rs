@@ -364,3 +364,48 @@ async fn the_cli_computes_the_status_with_a_trust_anchor_file() {
     assert!(stderr.contains("no DS or DNSKEY"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_keeps_validated_zones_across_requests() {
+    let server = server().await;
+    let dns = layer(
+        &server,
+        Settings {
+            cache_capacity: 100,
+            ..server.settings()
+        },
+    );
+    let first = dns.resolver();
+    let v = first
+        .lookup_validated(&name("healthy.test."), RecordType::SOA)
+        .await
+        .unwrap();
+    assert_eq!(v.security, Security::Secure);
+    let chain_questions = |trace: Vec<mailvet::dns::trace::TraceEntry>| {
+        trace
+            .into_iter()
+            .filter(|t| t.rtype == "DS" || t.rtype == "DNSKEY")
+            .count()
+    };
+    // DNSKEY ., then DS and DNSKEY of test. and of healthy.test.
+    assert_eq!(chain_questions(first.trace()), 5);
+    // A later request neither asks nor verifies the chain again, and still
+    // gets the chain and the status.
+    let second = dns.resolver();
+    let v = second
+        .lookup_validated(&name("mx.healthy.test."), RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(v.security, Security::Secure);
+    assert_eq!(v.chain.len(), 3);
+    assert_eq!(chain_questions(second.trace()), 0);
+    assert_eq!(server.count(".", RecordType::DNSKEY), 1);
+    // Without a shared cache every request walks the chain itself.
+    let uncached = layer(&server, server.settings());
+    let third = uncached.resolver();
+    third
+        .lookup_validated(&name("mx.healthy.test."), RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(chain_questions(third.trace()), 5);
+}

@@ -33,9 +33,10 @@
 //! its weakest step.
 //!
 //! Zones already walked are memoized per request, so the audits of the
-//! domain and of each MX host share the chain's questions; the raw answers
-//! (with their RRSIGs) live in the shared cache like any answer, so a later
-//! request re-verifies signatures but asks nothing again. Signature checks
+//! domain and of each MX host share the chain's questions; with `serve`'s
+//! shared cache, what was learned about a zone is kept across requests for
+//! as long as the answers it rests on ([`ZoneCache`]), so a later request
+//! neither asks nor verifies that chain again. Signature checks
 //! run on the blocking pool, bounded per RRset ([`verify`]); the walk goes
 //! at most [`MAX_WALK`] labels below the anchor.
 //!
@@ -53,7 +54,9 @@ use hickory_proto::dnssec::Verifier;
 use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS};
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use serde::Serialize;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 /// Labels below the trust anchor the chain walk follows; deeper names are
@@ -166,6 +169,55 @@ impl ZoneState {
     fn chain(&self) -> &Arc<Vec<ChainLink>> {
         match self {
             ZoneState::Secure { chain, .. } | ZoneState::Settled { chain, .. } => chain,
+        }
+    }
+}
+
+/// A state of the walk, and until when it may be shared with other
+/// requests (`None`: not at all).
+#[derive(Debug, Clone)]
+pub(super) struct Walked {
+    state: ZoneState,
+    until: Option<Instant>,
+}
+
+/// What `serve`'s requests learned about zones, shared: a validated zone's
+/// keys (or its settled status) stay for as long as the DS and DNSKEY
+/// answers they rest on — and those of every zone above — may be cached,
+/// so a later request neither asks nor verifies that chain again.
+/// Indeterminate states are not kept. Bounded: when full, expired entries
+/// go, and then nothing new is added until some expire.
+#[derive(Debug)]
+pub(super) struct ZoneCache {
+    capacity: usize,
+    entries: Mutex<HashMap<LowerName, (ZoneState, Instant)>>,
+}
+
+impl ZoneCache {
+    pub(super) fn new(capacity: usize) -> ZoneCache {
+        ZoneCache {
+            capacity: capacity.max(1),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &LowerName) -> Option<Walked> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let (state, until) = entries.get(key)?;
+        (*until > Instant::now()).then(|| Walked {
+            state: state.clone(),
+            until: Some(*until),
+        })
+    }
+
+    fn insert(&self, key: LowerName, state: ZoneState, until: Instant) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= self.capacity {
+            let now = Instant::now();
+            entries.retain(|_, (_, until)| *until > now);
+        }
+        if entries.len() < self.capacity {
+            entries.insert(key, (state, until));
         }
     }
 }
@@ -479,36 +531,87 @@ impl Resolver {
                 &none,
             );
         }
-        let mut state = self.step(anchor.owner(), None).await;
+        let mut walked = self.step(anchor.owner(), None).await;
         for labels in top + 1..=depth {
-            if !matches!(state, ZoneState::Secure { ends: false, .. }) {
+            if !matches!(walked.state, ZoneState::Secure { ends: false, .. }) {
                 break;
             }
             let child = target.trim_to(usize::from(labels));
-            state = self.step(&child, Some(&state)).await;
+            walked = self.step(&child, Some(&walked)).await;
         }
-        state
+        walked.state
     }
 
-    /// The state at `name`, from its parent's (none at the anchor).
-    async fn step(&self, name: &Name, parent: Option<&ZoneState>) -> ZoneState {
+    /// The state at `name`, from its parent's (none at the anchor): this
+    /// request's, else the server's [`ZoneCache`], else worked out.
+    async fn step(&self, name: &Name, parent: Option<&Walked>) -> Walked {
+        let key = LowerName::new(name);
         let cell = {
             let mut memo = self.session.zones.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(memo.entry(LowerName::new(name)).or_default())
+            Arc::clone(memo.entry(key.clone()).or_default())
         };
-        let computed: &OnceCell<ZoneState> = &cell;
+        let computed: &OnceCell<Walked> = &cell;
         computed
             .get_or_init(|| async {
-                match parent {
-                    None => self.anchored(name).await,
+                let cache = self.session.dns.zone_cache.as_ref();
+                if let Some(walked) = cache.and_then(|c| c.get(&key)) {
+                    return walked;
+                }
+                let (state, inherited) = match parent.map(|p| &p.state) {
+                    None => (self.anchored(name).await, false),
                     Some(ZoneState::Secure {
                         zone, keys, chain, ..
-                    }) => self.below(name, zone, keys, chain).await,
-                    Some(settled) => settled.clone(),
+                    }) => (self.below(name, zone, keys, chain).await, false),
+                    Some(settled) => (settled.clone(), true),
+                };
+                let parent_until = parent.map_or(Some(None), |p| p.until.map(Some));
+                let until = match (&state, parent_until) {
+                    (
+                        ZoneState::Settled {
+                            security: Security::Indeterminate(_),
+                            ..
+                        },
+                        _,
+                    )
+                    | (_, None) => None,
+                    (_, Some(parent_until)) if inherited => parent_until,
+                    (_, Some(parent_until)) => self
+                        .answers_until(name)
+                        .map(|until| parent_until.map_or(until, |p| p.min(until))),
+                };
+                let walked = Walked { state, until };
+                if let (Some(cache), Some(until)) = (cache, walked.until) {
+                    cache.insert(key, walked.state.clone(), until);
                 }
+                walked
             })
             .await
             .clone()
+    }
+
+    /// Until when the DS and DNSKEY answers this request got for `name`
+    /// stay fresh (their TTL, at most [`super::cache::MAX_TTL`]); `None`
+    /// when it has none, or asked with CD (data that may be bogus is never
+    /// shared).
+    fn answers_until(&self, name: &Name) -> Option<Instant> {
+        let key = |t| (LowerName::new(name), t);
+        let questions = [key(RecordType::DS), key(RecordType::DNSKEY)];
+        let checking_disabled = self
+            .session
+            .memo_checking_disabled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if questions.iter().any(|q| checking_disabled.contains_key(q)) {
+            return None;
+        }
+        drop(checking_disabled);
+        let memo = self.session.memo.lock().unwrap_or_else(|p| p.into_inner());
+        let ttl = questions
+            .iter()
+            .filter_map(|q| memo.get(q)?.get()?.as_ref().ok().map(|a| a.ttl))
+            .min()?;
+        let ttl = Duration::from_secs(u64::from(ttl)).min(super::cache::MAX_TTL);
+        (!ttl.is_zero()).then(|| Instant::now() + ttl)
     }
 
     /// The anchor's zone: its DNSKEY RRset signed by a key the anchor
