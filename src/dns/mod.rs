@@ -33,6 +33,12 @@
 //! A failure — timeout, SERVFAIL, REFUSED — is an `Err`, never an empty
 //! answer: callers turn it into `temperror`, never into "no record".
 //!
+//! DNSSEC is validated here, by mailvet itself ([`dnssec`]):
+//! [`Resolver::lookup_validated`] gives an answer with its status — secure,
+//! insecure, bogus or indeterminate — and the chain of DS and DNSKEY records
+//! from the trust anchor it rests on; its questions go through the same
+//! memo, cache, trace, deadline and budget as any other.
+//!
 //! mail-auth (DKIM, DMARC, ARC, iprev) reaches the same layer through
 //! [`bridge`], a DNS endpoint on loopback that answers its resolver from
 //! this request's [`Resolver`]; see that module for why. Answers the
@@ -49,6 +55,7 @@
 pub mod answered;
 pub mod bridge;
 pub mod cache;
+pub mod dnssec;
 mod in_flight;
 pub mod overlay;
 pub mod trace;
@@ -74,8 +81,9 @@ const MAX_CNAME_CHAIN: usize = 8;
 
 /// The default of `--max-dns-questions`. A healthy audit sends about 40
 /// upstream questions (60 with 20 DKIM selectors besides the 27 common
-/// ones), so one audit has ample room and a batch of 50 such domains (the
-/// default `--max-batch`) about fits.
+/// ones), plus the DS and DNSKEY questions of its DNSSEC chains (two per
+/// zone cut, about 5 to 10), so one audit has ample room and a batch of 50
+/// such domains (the default `--max-batch`) about fits.
 pub const DEFAULT_MAX_QUESTIONS: usize = 2000;
 
 /// Where upstream questions go.
@@ -129,6 +137,8 @@ pub enum SetupError {
     NoServers,
     #[error(transparent)]
     Zone(#[from] zone::ZoneError),
+    #[error(transparent)]
+    TrustAnchor(#[from] dnssec::anchor::AnchorError),
 }
 
 /// A DNS failure: the answer is unknown, which is not the same as "no
@@ -187,6 +197,9 @@ pub struct Answer {
     pub rcode: Rcode,
     /// The answer section: records of the asked type and any CNAMEs.
     pub records: Vec<Record>,
+    /// The authority section's DNSSEC material — SOA, NSEC, NSEC3 and
+    /// their RRSIGs — for authenticated denial ([`dnssec`]).
+    pub authority: Vec<Record>,
     /// The AD bit: a validating resolver vouched for the data (RFC 4035 §3.2.3).
     pub authenticated: bool,
     /// Seconds the answer may be reused.
@@ -309,6 +322,10 @@ pub struct Dns {
     bridges: bridge::BridgePool,
     /// TXT records as mail-auth parsed them, across requests.
     parsed_records: Arc<answered::ParsedRecords>,
+    /// Where DNSSEC chains of trust start.
+    trust_anchor: dnssec::anchor::TrustAnchor,
+    /// Zones validated, across requests (only with a shared cache).
+    zone_cache: Option<dnssec::ZoneCache>,
 }
 
 impl std::fmt::Debug for Dns {
@@ -323,7 +340,18 @@ impl std::fmt::Debug for Dns {
 
 impl Dns {
     /// Sets up the layer; reads resolv.conf when asked to and loads zones.
+    /// DNSSEC chains start from IANA's root anchors.
     pub fn new(settings: Settings, zones: Vec<zone::Zone>) -> Result<Arc<Dns>, SetupError> {
+        Dns::with_trust_anchor(settings, zones, dnssec::anchor::TrustAnchor::iana_root())
+    }
+
+    /// The same, with DNSSEC chains starting from `trust_anchor`
+    /// (`--trust-anchor`).
+    pub fn with_trust_anchor(
+        settings: Settings,
+        zones: Vec<zone::Zone>,
+        trust_anchor: dnssec::anchor::TrustAnchor,
+    ) -> Result<Arc<Dns>, SetupError> {
         let servers = match settings.upstream {
             UpstreamChoice::Offline => None,
             UpstreamChoice::Servers(s) => Some(s),
@@ -342,6 +370,9 @@ impl Dns {
             max_questions: settings.max_questions,
             bridges: bridge::BridgePool::new(settings.deadline),
             parsed_records: Arc::default(),
+            trust_anchor,
+            zone_cache: (settings.cache_capacity > 0)
+                .then(|| dnssec::ZoneCache::new(settings.cache_capacity)),
         }))
     }
 
@@ -381,6 +412,7 @@ impl Dns {
                 deadline: Instant::now() + self.deadline,
                 memo: Mutex::new(HashMap::new()),
                 memo_checking_disabled: Mutex::new(HashMap::new()),
+                zones: Mutex::new(HashMap::new()),
                 trace: Mutex::new(Vec::with_capacity(32)),
             }),
         }
@@ -431,6 +463,8 @@ struct Session {
     memo: Mutex<HashMap<Question, Arc<OnceCell<Outcome>>>>,
     /// The same for questions asked with the CD bit.
     memo_checking_disabled: Mutex<HashMap<Question, Arc<OnceCell<Outcome>>>>,
+    /// What the DNSSEC walk learned per name ([`dnssec`]).
+    zones: Mutex<HashMap<LowerName, Arc<OnceCell<dnssec::Walked>>>>,
     trace: Mutex<Vec<Asked>>,
 }
 
@@ -624,6 +658,7 @@ impl Resolver {
             let nxdomain = Answer {
                 rcode: Rcode::NXDomain,
                 records: Vec::new(),
+                authority: Vec::new(),
                 authenticated: false,
                 ttl: 0,
             };
@@ -804,6 +839,7 @@ fn extend_chain(answer: &mut Answer, next: Answer) {
     answer.ttl = answer.ttl.min(next.ttl);
     answer.authenticated &= next.authenticated;
     answer.records.extend(next.records);
+    answer.authority = next.authority;
 }
 
 fn answer_from(message: hickory_proto::op::Message) -> Answer {
@@ -824,10 +860,21 @@ fn answer_from(message: hickory_proto::op::Message) -> Answer {
     } else {
         message.answers.iter().map(|r| r.ttl).min().unwrap_or(0)
     };
+    let authority = message
+        .authorities
+        .into_iter()
+        .filter(|r| {
+            matches!(
+                r.record_type(),
+                RecordType::SOA | RecordType::NSEC | RecordType::NSEC3 | RecordType::RRSIG
+            )
+        })
+        .collect();
     Answer {
         rcode,
         authenticated: message.metadata.authentic_data,
         records: message.answers,
+        authority,
         ttl,
     }
 }

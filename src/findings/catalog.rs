@@ -862,6 +862,48 @@ catalog! {
               remove the DS record at the registrar until the zone is signed correctly.",
         refs: &["RFC 4035 §4.3", "RFC 4035 §5"],
     };
+    // DNSSEC as mailvet validates it (src/dns/dnssec): MX hosts' zones and
+    // the upstream's AD bit
+    DNSSEC_MX_BOGUS = CatalogEntry {
+        code: "dnssec.mx_bogus",
+        severity: Severity::Error,
+        title: "DNSSEC validation fails for an MX host",
+        why: "A sender whose resolver validates DNSSEC cannot look up the address of an \
+              MX host whose answers fail validation, so it cannot deliver to that host: \
+              with every MX host in that state, mail to the domain is deferred and then \
+              bounces.",
+        fix: "Repair DNSSEC for the MX host's zone (the DS at its parent must match a \
+              current key, and no signature may have expired), or point the MX record at \
+              a host whose zone validates.",
+        refs: &["RFC 4035 §5", "RFC 5321 §5.1"],
+    };
+    DNSSEC_MX_UNSIGNED = CatalogEntry {
+        code: "dnssec.mx_unsigned",
+        severity: Severity::Info,
+        title: "An MX host of a signed domain is in an unsigned zone",
+        why: "The domain's own zone is signed, but the MX host's address and any TLSA \
+              records for it come from a zone outside the chain of trust: they can be \
+              forged, and DANE cannot protect delivery to that host.",
+        fix: "Sign the MX host's zone and publish its DS record at the parent, or use \
+              MX hosts in a signed zone (your own, or a provider that signs).",
+        refs: &["RFC 4035 §4.3", "RFC 7672 §2.2"],
+    };
+    DNSSEC_AD_DISAGREES = CatalogEntry {
+        code: "dnssec.ad_disagrees",
+        severity: Severity::Warning,
+        title: "The resolver's AD bit disagrees with mailvet's own DNSSEC validation",
+        why: "The resolver mailvet asked set (or withheld) the AD bit in a way mailvet's \
+              own validation from the trust anchor does not confirm. Software that trusts \
+              that resolver's AD bit, such as a DANE-aware mail server behind it, then \
+              reaches a different verdict than a validating receiver would: the resolver \
+              may not validate, may forward from one that does not, or may run with other \
+              trust anchors.",
+        fix: "Check the resolver's DNSSEC settings (validation on, current root trust \
+              anchor, no forwarding to a resolver that sets AD without validating), or \
+              point mail software at a resolver that validates; run mailvet with --dns \
+              pointing at it to compare.",
+        refs: &["RFC 4035 §3.2.3", "RFC 6840 §5.7"],
+    };
     // ----------------------------------------------------------------------
     // SMTP transport: the probe of every MX address (--probe-smtp)
     // ----------------------------------------------------------------------
@@ -1446,6 +1488,9 @@ mod tests {
         ("bimi.unknown_tags", Severity::Info),
         ("dnssec.unsigned", Severity::Info),
         ("dnssec.bogus", Severity::Error),
+        ("dnssec.mx_bogus", Severity::Error),
+        ("dnssec.mx_unsigned", Severity::Info),
+        ("dnssec.ad_disagrees", Severity::Warning),
         // SMTP transport
         ("tls.starttls_missing", Severity::Warning),
         ("tls.untestable", Severity::Info),
