@@ -31,7 +31,7 @@
 //! The stylesheet, script and icon are never guarded.
 
 use super::auth::{ApiKeys, bearer_token};
-use super::domains::{MAX_SELECTORS, audit_one, domain_name, selector};
+use super::domains::{MAX_SELECTORS, audit_one, domain_name, probing, selector};
 use super::limits::{Guarded, Limits};
 use super::messages::envelope_text;
 use super::rate::{self, RateLimit};
@@ -462,11 +462,19 @@ async fn logout() -> Response {
 // The forms and the reports
 // ---------------------------------------------------------------------------
 
-async fn index() -> Response {
+async fn index(State(state): State<AppState>) -> Response {
     html(
         StatusCode::OK,
-        crate::web::index::index(&DomainForm::default(), &MessageForm::default()),
+        crate::web::index::index(&domain_form(&state), &MessageForm::default()),
     )
+}
+
+/// An empty domain form, its probe box shown if the server allows it.
+fn domain_form(state: &AppState) -> DomainForm {
+    DomainForm {
+        probe_allowed: state.service.allow_probe,
+        ..DomainForm::default()
+    }
 }
 
 /// Selectors as typed in the form's one field: separated by spaces or
@@ -490,15 +498,16 @@ fn selectors<'a>(given: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>
     Ok(checked)
 }
 
-/// `GET /domains?domain=…&selector=…`: the domain form, sent to the
-/// domain's permalink.
-async fn domains_form(uri: Uri) -> Response {
-    let mut form = DomainForm::default();
+/// `GET /domains?domain=…&selector=…&probe=smtp`: the domain form, sent
+/// to the domain's permalink.
+async fn domains_form(State(state): State<AppState>, uri: Uri) -> Response {
+    let mut form = domain_form(&state);
     let mut typed = Vec::new();
     for (key, value) in super::extract::pairs(&uri) {
         match key.as_ref() {
             "domain" => form.domain = value.trim().to_owned(),
             "selector" => typed.push(value.into_owned()),
+            "probe" => form.probe = value == "smtp",
             _ => {}
         }
     }
@@ -521,11 +530,17 @@ async fn domains_form(uri: Uri) -> Response {
             return domain_refused(StatusCode::BAD_REQUEST, form);
         }
     };
-    Redirect::to(&crate::web::domain::permalink(&domain.ascii, &selectors)).into_response()
+    Redirect::to(&crate::web::domain::permalink(
+        &domain.ascii,
+        &selectors,
+        form.probe,
+    ))
+    .into_response()
 }
 
 /// `GET /domains/{domain}`: the domain's report, its DNS questions
-/// included.
+/// included, and with `probe=smtp` the SMTP probe of its MX hosts (403
+/// with the form again when the server does not allow it).
 async fn domain_page(
     State(state): State<AppState>,
     Path(domain): Path<String>,
@@ -535,10 +550,12 @@ async fn domain_page(
         .filter(|(k, _)| k == "selector")
         .map(|(_, v)| v.into_owned())
         .collect();
+    let probe = super::extract::pairs(&uri).any(|(k, v)| k == "probe" && v == "smtp");
     let mut form = DomainForm {
         domain: domain.clone(),
         selector: given.join(" "),
-        problem: None,
+        probe,
+        ..domain_form(&state)
     };
     let name = match domain_name(&domain, "domain".into()) {
         Ok(name) => name,
@@ -556,6 +573,10 @@ async fn domain_page(
     };
     let mut options = state.audit.clone();
     options.selectors = selectors.clone();
+    if probe && let Err(problem) = probing(&state, &mut options) {
+        form.problem = Some(problem.detail);
+        return domain_refused(StatusCode::FORBIDDEN, form);
+    }
     let budget = state.dns.question_budget();
     let report = audit_one(&state, &name, &options, true, &budget).await;
     html(

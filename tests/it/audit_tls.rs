@@ -54,16 +54,7 @@ async fn servers() -> Servers {
 
 impl Servers {
     fn options(&self) -> AuditOptions {
-        AuditOptions {
-            allow_private_fetch: true,
-            extra_roots_pem: [self.https.ca_pem.as_slice(), &self.smtp.ca_pem].concat(),
-            https_port: self.https.port(),
-            fetch_timeout: Duration::from_secs(3),
-            probe_smtp: true,
-            probe_timeout: PROBE_TIMEOUT,
-            smtp_port: self.smtp.port,
-            ..AuditOptions::default()
-        }
+        support::smtp::probe_options(&self.https, &self.smtp, PROBE_TIMEOUT)
     }
 
     async fn audit(&self, domain: &str, options: &AuditOptions) -> DomainReport {
@@ -356,18 +347,33 @@ async fn the_cli_and_http_doors_probe_on_request() {
         assert!(line.contains(address), "{address} missing from {line}");
     }
 
-    let state = mailvet::http::AppState {
+    let refusing = mailvet::http::AppState {
         audit: AuditOptions {
             probe_smtp: false,
             ..servers.options()
         },
         ..mailvet::http::AppState::new(servers.dns.layer(), crate::support::store::scratch().await)
     };
-    let call = async |uri: &str| {
+    let mut state = refusing.clone();
+    state.service.allow_probe = true;
+    let call_on = async |state: &mailvet::http::AppState, uri: &str| {
         let request = Request::get(uri).body(Body::empty()).unwrap();
         let (status, _, body) = api::call(mailvet::http::router(state.clone()), request).await;
         (status, body)
     };
+    let call = async |uri: &str| call_on(&state, uri).await;
+    // Without `serve --allow-probe`: refused before any connection.
+    let before = servers.smtp.accepted();
+    let (status, problem) = call_on(&refusing, "/v1/domains/nostarttls.tls.test?probe=smtp").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(problem["type"], "/problems/probe-disabled");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-probe")
+    );
+    assert_eq!(servers.smtp.accepted(), before);
     let (status, report) = call("/v1/domains/nostarttls.tls.test?probe=smtp").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(report["transport"]["addresses"][0]["status"], "no_starttls");
@@ -385,4 +391,55 @@ async fn the_cli_and_http_doors_probe_on_request() {
         (status, problem["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("probe"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_pages_probe_only_when_the_server_allows_it() {
+    let servers = servers().await;
+    let refusing = mailvet::http::AppState {
+        audit: AuditOptions {
+            probe_smtp: false,
+            ..servers.options()
+        },
+        ..mailvet::http::AppState::new(servers.dns.layer(), crate::support::store::scratch().await)
+    };
+    let mut allowing = refusing.clone();
+    allowing.service.allow_probe = true;
+    let page = async |state: &mailvet::http::AppState, uri: &str| {
+        let request = Request::get(uri)
+            .header("accept", "text/html")
+            .body(Body::empty())
+            .unwrap();
+        let (status, headers, body) =
+            api::send(mailvet::http::router(state.clone()), request).await;
+        (status, headers, String::from_utf8(body.to_vec()).unwrap())
+    };
+    let checkbox = r#"type="checkbox" name="probe" value="smtp""#;
+    let (_, _, index) = page(&refusing, "/").await;
+    assert!(!index.contains(checkbox), "{index}");
+    let (_, _, index) = page(&allowing, "/").await;
+    assert!(index.contains(checkbox), "{index}");
+    assert!(index.contains("Test TLS at each mail server"));
+
+    let (status, headers, _) = page(&allowing, "/domains?domain=healthy.tls.test&probe=smtp").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/domains/healthy.tls.test?probe=smtp");
+    let (status, _, report) = page(&allowing, "/domains/healthy.tls.test?probe=smtp").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(report.contains("TLS at each mail server"), "{report}");
+    for address in ["127.0.0.20", "::1"] {
+        assert!(
+            report.contains(&format!("<code>{address}</code>")),
+            "{address}"
+        );
+    }
+    assert!(report.contains("/v1/domains/healthy.tls.test?probe=smtp"));
+    let (_, _, plain) = page(&allowing, "/domains/healthy.tls.test").await;
+    assert!(!plain.contains("TLS at each mail server"));
+
+    let before = servers.smtp.accepted();
+    let (status, _, refused) = page(&refusing, "/domains/healthy.tls.test?probe=smtp").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(refused.contains("--allow-probe"), "{refused}");
+    assert_eq!(servers.smtp.accepted(), before);
 }
