@@ -443,3 +443,86 @@ async fn the_web_pages_probe_only_when_the_server_allows_it() {
     assert!(refused.contains("--allow-probe"), "{refused}");
     assert_eq!(servers.smtp.accepted(), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audits_sharing_probe_slots_stay_within_them() {
+    let servers = servers().await;
+    let slots = mailvet::domain::transport::ProbeSlots::new(1);
+    let options = AuditOptions {
+        probe_slots: slots.clone(),
+        ..servers.options()
+    };
+    let domains = ["healthy.tls.test", "wrongname.tls.test", "expired.tls.test"];
+    let reports = futures_util::future::join_all(domains.map(|d| servers.audit(d, &options))).await;
+    // One address at a time: its first connection, then the two that ask
+    // about TLS 1.0 and 1.1 (the first may still be closing on the
+    // server's side).
+    assert!(
+        servers.smtp.most_open() <= 3,
+        "{}",
+        servers.smtp.most_open()
+    );
+    let probed: usize = reports
+        .iter()
+        .flat_map(|r| &r.transport.addresses)
+        .inspect(|a| assert_eq!(a.status, ProbeStatus::Tls, "{a:?}"))
+        .count();
+    assert_eq!(probed, 5);
+    assert_eq!(slots.available(), 1, "every slot given back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_from_a_file_probes_every_domain() {
+    let servers = servers().await;
+    let dir = std::env::temp_dir().join(format!("mailvet-probe-batch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, list) = (dir.join("ca.pem"), dir.join("domains.txt"));
+    std::fs::write(&ca, &servers.smtp.ca_pem).unwrap();
+    std::fs::write(
+        &list,
+        "healthy.tls.test\nnostarttls.tls.test\n# a comment\nwrongname.tls.test\n",
+    )
+    .unwrap();
+    let port = servers.smtp.port.to_string();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
+        .args(["domain", "--file", list.to_str().unwrap(), "--probe-smtp"])
+        .args(["--dns", &servers.dns.dns_arg(), "--allow-private-fetch"])
+        .args(["--ca-file", ca.to_str().unwrap(), "--smtp-port", &port])
+        .args(["--probe-timeout", "3s", "--concurrency", "3"])
+        .args(["--format", "jsonl", "--fail-on", "never"])
+        .output()
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let mut seen: Vec<(String, Vec<String>)> = stdout
+        .lines()
+        .map(|line| {
+            let entry: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            let report = &entry["report"];
+            assert_eq!(report["transport"]["probed"], true, "{line}");
+            let statuses = report["transport"]["addresses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["status"].as_str().unwrap().to_string())
+                .collect();
+            (report["domain"].as_str().unwrap().to_string(), statuses)
+        })
+        .collect();
+    seen.sort();
+    let tls = |n| vec!["tls".to_string(); n];
+    assert_eq!(
+        seen,
+        [
+            ("healthy.tls.test".to_string(), tls(3)),
+            (
+                "nostarttls.tls.test".to_string(),
+                vec!["no_starttls".into()]
+            ),
+            ("wrongname.tls.test".to_string(), tls(1)),
+        ],
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -78,11 +78,16 @@ pub struct ProbeSlots(Arc<Semaphore>);
 
 impl Default for ProbeSlots {
     fn default() -> ProbeSlots {
-        ProbeSlots(Arc::new(Semaphore::new(MAX_CONCURRENT_ADDRESSES)))
+        ProbeSlots::new(MAX_CONCURRENT_ADDRESSES)
     }
 }
 
 impl ProbeSlots {
+    /// Slots for `addresses` probed at once.
+    pub fn new(addresses: usize) -> ProbeSlots {
+        ProbeSlots(Arc::new(Semaphore::new(addresses)))
+    }
+
     /// Slots free now (all of them when no probe runs).
     pub fn available(&self) -> usize {
         self.0.available_permits()

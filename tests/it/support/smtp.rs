@@ -118,6 +118,8 @@ pub struct TestSmtp {
     /// The chain each kind presents, end-entity first.
     chains: Vec<(Kind, Vec<CertificateDer<'static>>)>,
     accepted: Arc<AtomicUsize>,
+    /// Connections open now, and the most open at once, by every server.
+    open: Arc<(AtomicUsize, AtomicUsize)>,
     greeting_delay: Arc<Mutex<Duration>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -127,6 +129,7 @@ impl TestSmtp {
         let ca = TestCa::new("mailvet test SMTP CA");
         let (port, listeners) = bind_all().await;
         let accepted = Arc::new(AtomicUsize::new(0));
+        let open = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
         let greeting_delay = Arc::new(Mutex::new(Duration::ZERO));
         let mut chains = Vec::new();
         let tasks = listeners
@@ -137,6 +140,7 @@ impl TestSmtp {
                     TlsAcceptor::from(Arc::new(ca::server_config(leaf)))
                 });
                 let counter = Arc::clone(&accepted);
+                let open = Arc::clone(&open);
                 let delay = Arc::clone(&greeting_delay);
                 tokio::spawn(async move {
                     loop {
@@ -144,10 +148,14 @@ impl TestSmtp {
                             continue;
                         };
                         counter.fetch_add(1, Ordering::SeqCst);
+                        let now = open.0.fetch_add(1, Ordering::SeqCst) + 1;
+                        open.1.fetch_max(now, Ordering::SeqCst);
                         let (delay, tls) = (*delay.lock().unwrap(), tls.clone());
+                        let open = Arc::clone(&open);
                         tokio::spawn(async move {
                             tokio::time::sleep(delay).await;
                             serve(tcp, kind, tls).await;
+                            open.0.fetch_sub(1, Ordering::SeqCst);
                         });
                     }
                 })
@@ -159,6 +167,7 @@ impl TestSmtp {
             ca_der: ca.der(),
             chains,
             accepted,
+            open,
             greeting_delay,
             tasks,
         }
@@ -177,6 +186,11 @@ impl TestSmtp {
             .find(|(k, _)| *k == kind)
             .map(|(_, chain)| chain.as_slice())
             .unwrap_or_else(|| panic!("no certificate for {kind:?}"))
+    }
+
+    /// The most connections open at once so far, by every server.
+    pub fn most_open(&self) -> usize {
+        self.open.1.load(Ordering::SeqCst)
     }
 
     /// TCP connections accepted so far, by every server.
