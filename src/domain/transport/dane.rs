@@ -315,11 +315,11 @@ impl DaneResult {
 }
 
 /// DANE's verdict on an address of `tlsa.host` that presented `chain`
-/// (`None`: no TLS session), at `now`. CPU work (hashes, and signatures
-/// for usage 2): call off the async runtime.
+/// (or why there is none), at `now`. CPU work (hashes, and signatures for
+/// usage 2): call off the async runtime.
 pub fn judge(
     tlsa: &HostTlsa,
-    chain: Option<&[CertificateDer<'_>]>,
+    chain: Result<&[CertificateDer<'_>], &str>,
     algorithms: &WebPkiSupportedAlgorithms,
     now: UnixTime,
 ) -> DaneResult {
@@ -355,11 +355,10 @@ pub fn judge(
             "no TLSA record is usable for SMTP: senders encrypt without authenticating",
         );
     }
-    let Some(chain) = chain.filter(|c| !c.is_empty()) else {
-        return DaneResult::new(
-            DaneStatus::NotChecked,
-            "no TLS session: a DANE sender does not deliver here",
-        );
+    let chain = match chain {
+        Ok(chain) if !chain.is_empty() => chain,
+        Ok(_) => return DaneResult::new(DaneStatus::NotChecked, "the server sent no certificate"),
+        Err(why) => return DaneResult::new(DaneStatus::NotChecked, why),
     };
     let mut reasons = Vec::new();
     for record in &usable {
@@ -415,8 +414,7 @@ fn trust_anchor(
     verify_server_cert_signed_by_trust_anchor(&leaf, &roots, &chain[1..], now, algorithms.all)
         .map_err(|e| {
             Some(format!(
-                "it matches a certificate, but the chain does not lead from the server's \
-                 certificate to it: {e}"
+                "the chain does not lead from the server's certificate to this trust anchor: {e}"
             ))
         })?;
     if !certificate::names_host(&leaf, host) {
@@ -581,6 +579,66 @@ mod tests {
         assert!(TlsaRecord::new(3, 1, 1, vec![0; 32]).usable());
         assert!(TlsaRecord::new(2, 0, 0, vec![1, 2, 3]).usable());
         assert!(TlsaRecord::new(3, 0, 2, vec![0; 64]).usable());
+    }
+
+    fn host(security: ZoneSecurity, records: Vec<TlsaRecord>) -> HostTlsa {
+        HostTlsa {
+            host: "mx.example.com".into(),
+            name: tlsa_name("mx.example.com"),
+            security,
+            records,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn without_a_chain_each_distinct_usable_record_is_a_key_of_its_own() {
+        let a = TlsaRecord::new(3, 1, 1, vec![1; 32]);
+        let b = TlsaRecord::new(3, 1, 1, vec![2; 32]);
+        let pkix = TlsaRecord::new(1, 1, 1, vec![3; 32]);
+        let keys = |security, records| pinned_keys(&host(security, records), &[]);
+        assert_eq!(keys(ZoneSecurity::Secure, vec![a.clone()]), 1);
+        assert_eq!(keys(ZoneSecurity::Secure, vec![a.clone(), a.clone()]), 1);
+        assert_eq!(keys(ZoneSecurity::Secure, vec![a.clone(), pkix]), 1);
+        assert_eq!(keys(ZoneSecurity::Secure, vec![a.clone(), b.clone()]), 2);
+        // Records of an insecure zone pin nothing.
+        assert_eq!(keys(ZoneSecurity::Insecure, vec![a, b]), 0);
+    }
+
+    #[test]
+    fn no_records_insecure_unknown_and_no_session_are_said_as_such() {
+        let algorithms = crate::https::provider().signature_verification_algorithms;
+        let now = UnixTime::now();
+        let record = TlsaRecord::new(3, 1, 1, vec![1; 32]);
+        let status = |security, records, chain| {
+            judge(&host(security, records), chain, &algorithms, now).status
+        };
+        assert_eq!(
+            status(ZoneSecurity::Secure, vec![], Ok(&[])),
+            DaneStatus::NoTlsa
+        );
+        let one = vec![record.clone()];
+        assert_eq!(
+            status(ZoneSecurity::Insecure, one.clone(), Ok(&[])),
+            DaneStatus::Insecure
+        );
+        assert_eq!(
+            status(ZoneSecurity::Unknown, one.clone(), Ok(&[])),
+            DaneStatus::Unknown
+        );
+        let unusable = vec![TlsaRecord::new(0, 0, 1, vec![1; 32])];
+        assert_eq!(
+            status(ZoneSecurity::Secure, unusable, Ok(&[])),
+            DaneStatus::Unusable
+        );
+        let untested = judge(
+            &host(ZoneSecurity::Secure, one),
+            Err("could not be tested"),
+            &algorithms,
+            now,
+        );
+        assert_eq!(untested.status, DaneStatus::NotChecked);
+        assert_eq!(untested.reason.as_deref(), Some("could not be tested"));
     }
 
     #[test]

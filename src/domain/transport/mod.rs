@@ -350,7 +350,13 @@ pub async fn check(cx: &AuditContext<'_>, mx: &MxSection) -> Checked<TransportSe
             if probe.status == ProbeStatus::NotProbed {
                 continue;
             }
-            let chain = probe.tls.as_ref().map(|t| t.presented.as_slice());
+            let chain = match (&probe.tls, probe.status) {
+                (Some(tls), _) => Ok(tls.presented.as_slice()),
+                (None, ProbeStatus::Untestable) => Err("the address could not be tested from here"),
+                (None, _) => {
+                    Err("no TLS session: a sender that applies DANE does not deliver here")
+                }
+            };
             probe.dane = Some(dane::judge(host, chain, &algorithms, now));
         }
         let findings: Vec<Finding> = addresses
