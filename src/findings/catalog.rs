@@ -1427,6 +1427,12 @@ mod tests {
         ("tls.cert_expiring", Severity::Warning),
         ("tls.legacy_version", Severity::Warning),
         ("mta_sts.enforce_tls_failure", Severity::Error),
+        // DANE for SMTP (--probe-smtp)
+        ("dane.tlsa_mismatch", Severity::Error),
+        ("dane.tlsa_insecure", Severity::Warning),
+        ("dane.tlsa_unusable", Severity::Warning),
+        ("dane.no_rollover", Severity::Warning),
+        ("dane.mta_sts_conflict", Severity::Warning),
         // Message checks
         ("spf.fail", Severity::Error),
         ("spf.softfail", Severity::Warning),
