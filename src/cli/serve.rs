@@ -139,6 +139,14 @@ pub struct ServiceArgs {
     #[arg(long, env = "MAILVET_WEB_PUBLIC")]
     pub web_public: bool,
 
+    /// Let requests ask for the SMTP probe (`GET /v1/domains/{d}?probe=smtp`,
+    /// the pages' "Test TLS" checkbox). Each such request opens connections
+    /// to port 25 of every MX address of a domain anyone names, from this
+    /// server's address; without the flag those requests get 403
+    /// `/problems/probe-disabled`.
+    #[arg(long, env = "MAILVET_ALLOW_PROBE")]
+    pub allow_probe: bool,
+
     /// Most /v1 requests answered at once; more get 503 with Retry-After.
     #[arg(long, value_name = "N", env = "MAILVET_MAX_CONCURRENT",
           default_value_t = DEFAULT_MAX_CONCURRENT,
@@ -241,6 +249,7 @@ impl ServiceArgs {
             api_keys,
             cors_origins,
             web_public: self.web_public,
+            allow_probe: self.allow_probe,
             max_concurrent: self.max_concurrent,
             rate_limit: self.rate_limit,
             request_timeout: self.request_timeout,
@@ -376,6 +385,12 @@ mod tests {
     #[test]
     fn the_flag_defaults_are_the_config_defaults() {
         assert_eq!(parse(&[]).unwrap(), ServiceConfig::default());
+    }
+
+    #[test]
+    fn the_probe_is_refused_unless_allowed() {
+        assert!(!parse(&[]).unwrap().allow_probe);
+        assert!(parse(&["--allow-probe"]).unwrap().allow_probe);
     }
 
     #[test]

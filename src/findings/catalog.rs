@@ -1025,6 +1025,84 @@ catalog! {
         refs: &["RFC 8461 §4.2", "RFC 8461 §5"],
     };
     // ----------------------------------------------------------------------
+    // DANE for SMTP: TLSA at _25._tcp.<mx> (--probe-smtp)
+    // ----------------------------------------------------------------------
+    DANE_TLSA_MISMATCH = CatalogEntry {
+        code: "dane.tlsa_mismatch",
+        severity: Severity::Error,
+        title: "An MX host's certificate matches none of its TLSA records",
+        why: "The MX host publishes TLSA records in a DNSSEC-signed zone, so senders \
+              that support DANE (Postfix, Exim, Microsoft 365, many providers) accept \
+              only a certificate that matches one of them. This host presents a \
+              certificate (or chain) that matches none, so those senders defer mail to \
+              it and bounce it after a few days. This usually follows a certificate \
+              renewal with a new key while the TLSA records still name the old one.",
+        fix: "Publish a TLSA record for the certificate the host presents now, for \
+              example 3 1 1 <SHA-256 of its public key> at _25._tcp.<mx host>, or \
+              reinstall the certificate the records name. Keep the old record until \
+              the new one has been published for at least twice its TTL.",
+        refs: &["RFC 7672 §3.1", "RFC 7672 §3.2", "RFC 6698 §2.1"],
+    };
+    DANE_TLSA_INSECURE = CatalogEntry {
+        code: "dane.tlsa_insecure",
+        severity: Severity::Warning,
+        title: "TLSA records are published in a zone without DNSSEC",
+        why: "DANE works only with records a sender can verify through DNSSEC. The TLSA \
+              records of this MX host are in a zone that is not signed (or whose parent \
+              has no DS record for it), so every sender ignores them: the host gets no \
+              protection against downgrade or a forged certificate, though the records \
+              suggest it does.",
+        fix: "Sign the zone of the MX host with DNSSEC and publish its DS record at the \
+              parent (the registrar), or remove the TLSA records if DANE is not wanted.",
+        refs: &["RFC 7672 §2.2", "RFC 6698 §4.1", "RFC 4035 §4.3"],
+    };
+    DANE_TLSA_UNUSABLE = CatalogEntry {
+        code: "dane.tlsa_unusable",
+        severity: Severity::Warning,
+        title: "TLSA records that SMTP senders cannot use",
+        why: "SMTP senders use only TLSA records of usage 2 (DANE-TA) or 3 (DANE-EE), \
+              selector 0 or 1 and matching type 0, 1 or 2 with data of the right length. \
+              Usages 0 and 1 (PKIX-TA, PKIX-EE) are not for SMTP, and other values are \
+              unknown. When no record of the host is usable, DANE senders still insist on \
+              TLS but cannot authenticate the server, which defeats the point.",
+        fix: "Replace the records named in the detail with usage 3 or 2 records, for \
+              example 3 1 1 <SHA-256 of the server's public key>.",
+        refs: &["RFC 7672 §3.1.3", "RFC 6698 §2.1", "RFC 7218"],
+    };
+    DANE_NO_ROLLOVER = CatalogEntry {
+        code: "dane.no_rollover",
+        severity: Severity::Warning,
+        title: "TLSA records leave no room for the next key",
+        why: "Every usable TLSA record of this MX host pins the same key: the key of the \
+              certificate it presents (or of one issuer). mailvet counts the distinct keys \
+              the usable records pin (a record that matches no certificate the host \
+              presents counts as a key of its own, published ahead of use); fewer than \
+              two means that the next certificate with a new key, or from another CA, \
+              matches no record, and DANE senders defer mail until the records are \
+              changed and the old ones have expired from caches. Automatic renewals (ACME) \
+              often change the key.",
+        fix: "Publish a second record that will match the next key before it is used: \
+              the next key's 3 1 1 record beside the current one, or a 2 1 1 record for \
+              the issuing CA's key beside the 3 1 1 record. After a rollover, remove the \
+              old record once the new key is in use.",
+        refs: &["RFC 7671 §8", "RFC 7672 §3.1"],
+    };
+    DANE_MTA_STS_CONFLICT = CatalogEntry {
+        code: "dane.mta_sts_conflict",
+        severity: Severity::Warning,
+        title: "DANE and MTA-STS disagree about an MX host",
+        why: "Senders that support DANE follow the TLSA records and ignore MTA-STS; the \
+              others follow the enforcing MTA-STS policy. For this host the two give \
+              different answers (the policy does not list the host, or its certificate \
+              passes one and fails the other), so whether mail is delivered depends on \
+              which the sender implements, and failures show up for only part of the \
+              senders.",
+        fix: "Make the host pass both: list it in the policy's mx lines, use a \
+              certificate from a public CA that names the host, and publish TLSA records \
+              that match it.",
+        refs: &["RFC 8461 §2", "RFC 7672 §1.3"],
+    };
+    // ----------------------------------------------------------------------
     // Message checks (POST a message)
     // ----------------------------------------------------------------------
     SPF_FAIL = CatalogEntry {
@@ -1501,6 +1579,12 @@ mod tests {
         ("tls.cert_expiring", Severity::Warning),
         ("tls.legacy_version", Severity::Warning),
         ("mta_sts.enforce_tls_failure", Severity::Error),
+        // DANE for SMTP (--probe-smtp)
+        ("dane.tlsa_mismatch", Severity::Error),
+        ("dane.tlsa_insecure", Severity::Warning),
+        ("dane.tlsa_unusable", Severity::Warning),
+        ("dane.no_rollover", Severity::Warning),
+        ("dane.mta_sts_conflict", Severity::Warning),
         // Message checks
         ("spf.fail", Severity::Error),
         ("spf.softfail", Severity::Warning),

@@ -74,6 +74,10 @@ pub struct ServiceConfig {
     pub cors_origins: Vec<HeaderValue>,
     /// The web pages are open even when the API needs a key.
     pub web_public: bool,
+    /// Requests may ask for the SMTP probe (`?probe=smtp`, the pages'
+    /// checkbox), which opens outbound connections to port 25 of the MX
+    /// hosts of any domain asked about (`serve --allow-probe`).
+    pub allow_probe: bool,
     pub max_concurrent: usize,
     /// Requests per minute per client; 0 is no limit.
     pub rate_limit: u32,
@@ -97,6 +101,7 @@ impl Default for ServiceConfig {
             api_keys: Vec::new(),
             cors_origins: Vec::new(),
             web_public: false,
+            allow_probe: false,
             max_concurrent: DEFAULT_MAX_CONCURRENT,
             rate_limit: DEFAULT_RATE_LIMIT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,

@@ -176,12 +176,7 @@ pub(super) async fn audit(
     let mut options = state.audit.clone();
     options.selectors = params.selectors;
     if params.probe_smtp {
-        options.probe_smtp = true;
-        // Each address's deadline fits in the request's, so a silent MX
-        // gives "could not be tested", never a 504.
-        options.probe_timeout = options
-            .probe_timeout
-            .min(state.service.request_timeout.mul_f64(BATCH_SHARE / 2.0));
+        probing(&state, &mut options)?;
     }
     let budget = state.dns.question_budget();
     let resolver = if params.fresh {
@@ -199,6 +194,26 @@ pub(super) async fn audit(
     let audited = Audited::new(body, resolver.answers_live_for());
     state.audits.insert(key, &audited);
     Ok(audited)
+}
+
+/// Turns the SMTP probe on in `options`, if this server allows it (`serve
+/// --allow-probe`): else 403 `/problems/probe-disabled`, since the probe
+/// connects from this server to whatever MX hosts a domain names.
+pub(super) fn probing(state: &AppState, options: &mut AuditOptions) -> Result<(), Problem> {
+    if !state.service.allow_probe {
+        return Err(Problem::new(
+            ProblemType::ProbeDisabled,
+            "this server does not open SMTP connections for requests (its operator can allow              it with `mailvet serve --allow-probe`); ask again without probe=smtp, or run              `mailvet domain --probe-smtp` from a host that may connect to port 25",
+        )
+        .field("probe"));
+    }
+    options.probe_smtp = true;
+    // Each address's deadline fits in the request's, so a silent MX gives
+    // "could not be tested", never a 504.
+    options.probe_timeout = options
+        .probe_timeout
+        .min(state.service.request_timeout.mul_f64(BATCH_SHARE / 2.0));
+    Ok(())
 }
 
 /// One entry of a batch's answer: the domain's report, or why there is

@@ -47,7 +47,7 @@
 //! The stylesheet, script and icon are never guarded.
 
 use super::auth::{ApiKeys, bearer_token};
-use super::domains::{MAX_SELECTORS, audit_one, domain_name, selector};
+use super::domains::{MAX_SELECTORS, audit_one, domain_name, probing, selector};
 use super::intake;
 use super::limits::{Guarded, Limits};
 use super::messages::envelope_text;
@@ -57,10 +57,10 @@ use super::{AppState, BodySize};
 use crate::message::Clock;
 use crate::message::envelope::Envelope;
 use crate::message::report::{self, MessageRequest, ReportError};
-use crate::store::{InboxStatus, InboxToken, ReportId};
 use crate::records::name::DomainName;
 use crate::reports::dates::parse_rfc3339;
 use crate::store::Stored;
+use crate::store::{InboxStatus, InboxToken, ReportId};
 use crate::web::dmarc::ImportNotice;
 use crate::web::index::{DomainForm, MessageForm};
 use crate::web::{assets, inbox, layout, view};
@@ -508,11 +508,19 @@ async fn index(State(state): State<AppState>) -> Response {
     html(
         StatusCode::OK,
         crate::web::index::index(
-            &DomainForm::default(),
+            &domain_form(&state),
             &MessageForm::default(),
             state.inbox.is_some(),
         ),
     )
+}
+
+/// An empty domain form, its probe box shown if the server allows it.
+fn domain_form(state: &AppState) -> DomainForm {
+    DomainForm {
+        probe_allowed: state.service.allow_probe,
+        ..DomainForm::default()
+    }
 }
 
 /// Selectors as typed in the form's one field: separated by spaces or
@@ -536,16 +544,17 @@ fn selectors<'a>(given: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>
     Ok(checked)
 }
 
-/// `GET /domains?domain=…&selector=…`: the domain form, sent to the
-/// domain's permalink.
+/// `GET /domains?domain=…&selector=…&probe=smtp`: the domain form, sent
+/// to the domain's permalink.
 async fn domains_form(State(state): State<AppState>, uri: Uri) -> Response {
     let offered = state.inbox.is_some();
-    let mut form = DomainForm::default();
+    let mut form = domain_form(&state);
     let mut typed = Vec::new();
     for (key, value) in super::extract::pairs(&uri) {
         match key.as_ref() {
             "domain" => form.domain = value.trim().to_owned(),
             "selector" => typed.push(value.into_owned()),
+            "probe" => form.probe = value == "smtp",
             _ => {}
         }
     }
@@ -568,11 +577,17 @@ async fn domains_form(State(state): State<AppState>, uri: Uri) -> Response {
             return domain_refused(StatusCode::BAD_REQUEST, form, offered);
         }
     };
-    Redirect::to(&crate::web::domain::permalink(&domain.ascii, &selectors)).into_response()
+    Redirect::to(&crate::web::domain::permalink(
+        &domain.ascii,
+        &selectors,
+        form.probe,
+    ))
+    .into_response()
 }
 
 /// `GET /domains/{domain}`: the domain's report, its DNS questions
-/// included.
+/// included, and with `probe=smtp` the SMTP probe of its MX hosts (403
+/// with the form again when the server does not allow it).
 async fn domain_page(
     State(state): State<AppState>,
     Path(domain): Path<String>,
@@ -583,10 +598,12 @@ async fn domain_page(
         .map(|(_, v)| v.into_owned())
         .collect();
     let offered = state.inbox.is_some();
+    let probe = super::extract::pairs(&uri).any(|(k, v)| k == "probe" && v == "smtp");
     let mut form = DomainForm {
         domain: domain.clone(),
         selector: given.join(" "),
-        problem: None,
+        probe,
+        ..domain_form(&state)
     };
     let name = match domain_name(&domain, "domain".into()) {
         Ok(name) => name,
@@ -604,7 +621,12 @@ async fn domain_page(
     };
     let mut options = state.audit.clone();
     options.selectors = selectors.clone();
-    let resolver = state.dns.resolver();
+    if probe && let Err(problem) = probing(&state, &mut options) {
+        form.problem = Some(problem.detail);
+        return domain_refused(StatusCode::FORBIDDEN, form, offered);
+    }
+    let budget = state.dns.question_budget();
+    let resolver = state.dns.resolver_within(&budget);
     let report = audit_one(&state, &resolver, &name, &options, true).await;
     html(
         StatusCode::OK,

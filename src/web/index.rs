@@ -3,7 +3,8 @@
 //! between them the offer of a test address when the server makes them.
 //!
 //! The forms are plain HTML: the domain form is a GET to `/domains`
-//! (`domain`, `selector`), the message form a POST to `/messages`
+//! (`domain`, `selector`, and `probe=smtp` from the "Test TLS" checkbox,
+//! shown only when the server allows the probe), the message form a POST to `/messages`
 //! (`message`, `ip`, `helo`, `mail_from`), so both work with JavaScript
 //! off.
 
@@ -19,6 +20,11 @@ pub const ECHO_LIMIT: usize = 1024 * 1024;
 pub struct DomainForm {
     pub domain: String,
     pub selector: String,
+    /// The "Test TLS at each mail server" box is ticked.
+    pub probe: bool,
+    /// The server allows the probe (`serve --allow-probe`): the box is
+    /// shown.
+    pub probe_allowed: bool,
     /// Why the last submission was refused.
     pub problem: Option<String>,
 }
@@ -75,6 +81,12 @@ fn domain_form(form: &DomainForm) -> Markup {
             }
             input #selector type="text" name="selector" value=(form.selector)
                 autocomplete="off" autocapitalize="none" spellcheck="false" placeholder="s1";
+            @if form.probe_allowed {
+                label.check-box for="probe" {
+                    input #probe type="checkbox" name="probe" value="smtp" checked[form.probe];
+                    " Test TLS at each mail server " span.hint { "(takes seconds)" }
+                }
+            }
             button type="submit" { "Check domain" }
         }
     }

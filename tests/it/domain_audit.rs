@@ -78,11 +78,13 @@ struct Servers {
 async fn servers() -> Servers {
     let files = zone_files();
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let smtp = TestSmtp::start().await;
+    let dane = crate::support::dane::zone(&smtp);
     Servers {
-        dns: TestDns::start(&paths).await,
+        dns: TestDns::start_with_files_and_texts(&paths, &[&dane]).await,
         signed: TestDns::start_signed(SignedTree::fixtures()).await,
         https: TestHttps::start().await,
-        smtp: TestSmtp::start().await,
+        smtp,
     }
 }
 

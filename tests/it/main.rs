@@ -11,6 +11,7 @@
 mod support;
 
 mod audit_bimi;
+mod audit_dane;
 mod audit_dkim;
 mod audit_dmarc;
 mod audit_dnssec;

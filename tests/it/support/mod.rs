@@ -16,6 +16,7 @@
 pub mod api;
 pub mod audit_cases;
 pub mod ca;
+pub mod dane;
 pub mod https;
 pub mod inbox;
 pub mod listening;
@@ -127,20 +128,26 @@ const ROOT_ZONE: &str = "$ORIGIN .\n$TTL 300\n. IN SOA ns.test-dns.invalid. host
 impl TestDns {
     /// Serves the given zone files (plus a root zone if none is given).
     pub async fn start(files: &[&Path]) -> TestDns {
-        let zones: Vec<Zone> = files
+        TestDns::start_with_files_and_texts(files, &[]).await
+    }
+
+    /// Serves zone files and zones given as text together.
+    pub async fn start_with_files_and_texts(files: &[&Path], texts: &[&str]) -> TestDns {
+        let zones = files
             .iter()
             .map(|f| Zone::load(f).unwrap_or_else(|e| panic!("fixture zone: {e}")))
+            .chain(
+                texts
+                    .iter()
+                    .map(|t| zone::parse(t, None).unwrap_or_else(|e| panic!("fixture zone: {e}"))),
+            )
             .collect();
         TestDns::serve(zones).await
     }
 
     /// Serves zones given as text.
     pub async fn start_with_texts(texts: &[&str]) -> TestDns {
-        let zones = texts
-            .iter()
-            .map(|t| zone::parse(t, None).unwrap_or_else(|e| panic!("fixture zone: {e}")))
-            .collect();
-        TestDns::serve(zones).await
+        TestDns::start_with_files_and_texts(&[], texts).await
     }
 
     /// Serves the signed zones of `tree` (and nothing else), answering
