@@ -321,6 +321,7 @@ fn build_corpus(senders: &[Sender]) -> Vec<Message> {
                     authserv_id: AUTHSERV_ID.into(),
                     clock: Clock::system(),
                     limits: MessageLimits::default(),
+                    blocklists: mailvet::message::blocklists::Blocklists::none(),
                 },
                 uri,
             }

@@ -23,8 +23,13 @@ runs=${RUNS:-5}
 python=${PARSEDMARC_PYTHON:-target/parsedmarc-venv/bin/python}
 
 cargo build --quiet --release --ignore-rust-version --bin mailvet
-file=$(REPORT_BENCH_GENERATE_ONLY=1 cargo bench --quiet --ignore-rust-version \
-    --bench report_parse 2>/dev/null | tail -n 1)
+# The report_parse bench writes the report once; its release build (with
+# the dev-dependencies) is skipped when the report is already there.
+file=target/bench-reports/aggregate-22860.xml
+if [ ! -e "$file" ]; then
+    file=$(REPORT_BENCH_GENERATE_ONLY=1 cargo bench --quiet --ignore-rust-version \
+        --bench report_parse 2>/dev/null | tail -n 1)
+fi
 scratch=$(mktemp -d target/bench-import.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 

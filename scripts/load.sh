@@ -27,7 +27,9 @@
 #      /proc/PID/status, reset before each run).
 #
 # wrk runs on the same machine and takes CPU from the server; the figures
-# are for both sharing the cores. Everything started is stopped on exit.
+# are for both sharing the cores, unless LOAD_SERVER_CPUS and LOAD_WRK_CPUS
+# (taskset CPU lists, e.g. 0 and 1) pin them apart. Everything started is
+# stopped on exit.
 set -euo pipefail
 
 DURATION=${LOAD_DURATION:-15s}
@@ -37,6 +39,11 @@ PORT=${LOAD_PORT:-18080}
 OUT=${LOAD_OUT:-target/load}
 # Access log level of the server (info: one line per request, as deployed).
 SERVE_LOG=${LOAD_SERVE_LOG:-info}
+# taskset prefixes of the server and of wrk (none unless asked for).
+SERVER_PIN=()
+WRK_PIN=()
+[ -n "${LOAD_SERVER_CPUS:-}" ] && SERVER_PIN=(taskset -c "$LOAD_SERVER_CPUS")
+[ -n "${LOAD_WRK_CPUS:-}" ] && WRK_PIN=(taskset -c "$LOAD_WRK_CPUS")
 
 cd "$(dirname "$0")/.."
 mkdir -p "$OUT"
@@ -74,7 +81,7 @@ DNS=$(sed -n 's/^dns //p' "$OUT/dns.out")
 [ -n "$DNS" ] || { echo "load.sh: load_dns did not start" >&2; cat "$OUT/dns.err" >&2; exit 1; }
 
 BASE=http://127.0.0.1:$PORT
-MAILVET_LOG=$SERVE_LOG target/release/mailvet serve --listen "127.0.0.1:$PORT" --dns "$DNS" \
+MAILVET_LOG=$SERVE_LOG "${SERVER_PIN[@]}" target/release/mailvet serve --listen "127.0.0.1:$PORT" --dns "$DNS" \
     --rate-limit 0 --max-concurrent 1024 >"$OUT/serve.log" 2>&1 &
 SERVE_PID=$!
 for _ in $(seq 100); do
@@ -142,7 +149,7 @@ run() {
     local cpu0 cpu1 t0 t1
     cpu0=$(awk '{print $14 + $15}' "/proc/$SERVE_PID/stat")
     t0=$(date +%s.%N)
-    wrk -t"$THREADS" -c"$conns" -d"$DURATION" --timeout 10s --latency "$@" >"$f"
+    "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$conns" -d"$DURATION" --timeout 10s --latency "$@" >"$f"
     after=$(counts)
     cpu1=$(awk '{print $14 + $15}' "/proc/$SERVE_PID/stat")
     t1=$(date +%s.%N)
@@ -180,6 +187,7 @@ RSS_END=$(awk '/^VmRSS:/ {printf "%.0f", $2 / 1024}' "/proc/$SERVE_PID/status")
 CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 echo
 echo "$(date -u +%Y-%m-%d), $(nproc) cores ($CPU), wrk $THREADS threads on the same machine;"
+echo "server pinned to CPUs: ${LOAD_SERVER_CPUS:-none}, wrk pinned to CPUs: ${LOAD_WRK_CPUS:-none};"
 echo "load average before the runs (other work on the machine): $LOADAVG_BEFORE;"
 echo "mailvet serve --rate-limit 0 --max-concurrent 1024 (other limits default), MAILVET_LOG=$SERVE_LOG, cache warm."
 echo

@@ -13,6 +13,19 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // mimalloc commits its arena whole on Linux, and where transparent
+    // huge pages are on ("always") the kernel backs each part touched with
+    // a 2 MiB page: a `reports import` of a 22,860-record report peaked
+    // at 35 MB resident, 20 MB with 4 KiB pages. No path here gains from
+    // huge pages; asked before anything is touched, so nothing is backed
+    // by one.
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with integer arguments only changes this process's
+    // flag; its result is ignored, as an old kernel without it changes
+    // nothing either.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
     let cli = Cli::from_env();
     init_logging(cli.log_format());
     mailvet::cli::run(cli)

@@ -60,6 +60,12 @@ pub struct DnsArgs {
           default_value_t = dns::DEFAULT_MAX_QUESTIONS as u32,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_dns_questions: u32,
+
+    /// DNSSEC trust anchor: a file of DS or DNSKEY records in zone-file
+    /// syntax, all at one name, replacing IANA's root anchors (KSK-2017
+    /// and KSK-2024) where mailvet's own validation starts.
+    #[arg(long, value_name = "FILE", env = "MAILVET_TRUST_ANCHOR")]
+    pub trust_anchor: Option<PathBuf>,
 }
 
 impl DnsArgs {
@@ -90,7 +96,11 @@ impl DnsArgs {
         } else {
             UpstreamChoice::Servers(self.dns.clone())
         };
-        Dns::new(
+        let trust_anchor = match &self.trust_anchor {
+            Some(path) => dns::dnssec::anchor::TrustAnchor::load(path)?,
+            None => dns::dnssec::anchor::TrustAnchor::iana_root(),
+        };
+        Dns::with_trust_anchor(
             Settings {
                 upstream,
                 query_timeout: self.dns_timeout,
@@ -100,6 +110,7 @@ impl DnsArgs {
                 max_questions: self.max_dns_questions as usize,
             },
             zones,
+            trust_anchor,
         )
     }
 }

@@ -14,6 +14,7 @@ use super::envelope::EnvelopeArgs;
 use super::output::{Batch, OutputArgs};
 use super::values::count;
 use crate::local_file;
+use crate::message::blocklists::Blocklists;
 use crate::message::limits::{self, MessageLimits};
 use crate::message::report::{MessageReport, MessageRequest, report_pooled};
 use crate::render::{self, Suite, text::Style};
@@ -69,9 +70,32 @@ pub struct MessageOptions {
         default_value = "mailvet"
     )]
     pub authserv_id: String,
+
+    /// A DNS blocklist zone to ask about the sending IP (repeatable;
+    /// `default` for the default lists, `none` for no list). `serve` asks
+    /// the default lists when none is given; `mailvet message` asks only
+    /// the lists given. Private, loopback and documentation addresses are
+    /// never looked up.
+    #[arg(
+        long = "dnsbl",
+        value_name = "ZONE",
+        env = "MAILVET_DNSBL",
+        value_delimiter = ','
+    )]
+    pub dnsbl: Vec<String>,
 }
 
 impl MessageOptions {
+    /// The blocklists to ask: those given, else the default lists when
+    /// `by_default` (serve), else none.
+    pub fn blocklists(&self, by_default: bool) -> Result<Blocklists, String> {
+        match (self.dnsbl.is_empty(), by_default) {
+            (true, true) => Ok(Blocklists::defaults()),
+            (true, false) => Ok(Blocklists::none()),
+            (false, _) => Blocklists::parse(&self.dnsbl),
+        }
+    }
+
     /// What one message may cost.
     pub fn limits(&self) -> MessageLimits {
         MessageLimits {
@@ -121,6 +145,7 @@ const CONCURRENT_MESSAGES: usize = 32;
 pub async fn run(args: MessageArgs) -> Result<ExitCode, UsageError> {
     let files = message_files(&args.files)?;
     let envelope = args.envelope.message_envelope()?;
+    let blocklists = args.message.blocklists(false)?;
     let dns = args.dns.build(batch::CACHE_ENTRIES)?;
     let trace = args.output.trace;
     let limit = args.message.max_message_size as u64;
@@ -143,10 +168,11 @@ pub async fn run(args: MessageArgs) -> Result<ExitCode, UsageError> {
         |path| {
             let dns = Arc::clone(&dns);
             let envelope = envelope.clone();
-            let (bulk, authserv_id, limits) = (
+            let (bulk, authserv_id, limits, blocklists) = (
                 args.bulk,
                 args.message.authserv_id.clone(),
                 args.message.limits(),
+                blocklists.clone(),
             );
             async move {
                 let raw = read_message(path, limit).await?;
@@ -157,6 +183,7 @@ pub async fn run(args: MessageArgs) -> Result<ExitCode, UsageError> {
                     authserv_id,
                     clock: crate::message::Clock::system(),
                     limits,
+                    blocklists,
                 };
                 report_pooled(dns, request, trace)
                     .await

@@ -210,9 +210,16 @@ pub fn run(cli: Cli) -> ExitCode {
     execute(cli).unwrap_or_else(UsageError::report)
 }
 
-/// Runs one subcommand on a fresh async runtime.
+/// Runs one subcommand on a fresh async runtime. `reports` does one
+/// thing at a time (its parsing runs on a blocking thread all the same),
+/// so it runs on the calling thread alone: worker threads would only add
+/// their stacks and allocator heaps to its peak memory.
 fn execute(cli: Cli) -> Result<ExitCode, UsageError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = match cli.command {
+        Command::Reports(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = builder
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;

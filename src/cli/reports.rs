@@ -122,7 +122,8 @@ pub struct SummaryArgs {
     pub since: Option<i64>,
 
     /// A report address (`mailto:…`) for the suggested DMARC record
-    /// (repeatable).
+    /// (repeatable). Default: the `rua` of the DMARC record the domain
+    /// publishes now, read from the DNS.
     #[arg(long, value_name = "URI")]
     pub rua: Vec<String>,
 

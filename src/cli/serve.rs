@@ -20,6 +20,7 @@ use crate::http::config::{
     ApiKey, DEFAULT_BODY_MEMORY, DEFAULT_MAX_BATCH, DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_RATE_LIMIT, ServiceConfig, cors_origin,
 };
+use crate::message::blocklists::Blocklists;
 use crate::message::limits::MessageLimits;
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
@@ -49,6 +50,16 @@ pub struct ServeArgs {
         default_value_t = 10_000
     )]
     pub cache_entries: usize,
+
+    /// MiB of finished domain audits `GET /v1/domains/{domain}` reuses
+    /// until the smallest TTL of their answers runs out (0 turns it off).
+    #[arg(
+        long,
+        value_name = "MIB",
+        env = "MAILVET_AUDIT_CACHE_MIB",
+        default_value_t = 64
+    )]
+    pub audit_cache_mib: usize,
 
     #[command(flatten)]
     pub fetch: FetchArgs,
@@ -127,6 +138,14 @@ pub struct ServiceArgs {
     /// an HttpOnly cookie).
     #[arg(long, env = "MAILVET_WEB_PUBLIC")]
     pub web_public: bool,
+
+    /// Let requests ask for the SMTP probe (`GET /v1/domains/{d}?probe=smtp`,
+    /// the pages' "Test TLS" checkbox). Each such request opens connections
+    /// to port 25 of every MX address of a domain anyone names, from this
+    /// server's address; without the flag those requests get 403
+    /// `/problems/probe-disabled`.
+    #[arg(long, env = "MAILVET_ALLOW_PROBE")]
+    pub allow_probe: bool,
 
     /// Most /v1 requests answered at once; more get 503 with Retry-After.
     #[arg(long, value_name = "N", env = "MAILVET_MAX_CONCURRENT",
@@ -230,6 +249,7 @@ impl ServiceArgs {
             api_keys,
             cors_origins,
             web_public: self.web_public,
+            allow_probe: self.allow_probe,
             max_concurrent: self.max_concurrent,
             rate_limit: self.rate_limit,
             request_timeout: self.request_timeout,
@@ -240,6 +260,8 @@ impl ServiceArgs {
             body_memory: self.body_memory,
             max_response_size: self.max_response_size,
             message_limits,
+            // The message flags' (`--dnsbl`), set by `run`.
+            blocklists: Blocklists::none(),
         })
     }
 }
@@ -268,7 +290,11 @@ fn key_file(path: &Path) -> Result<Vec<ApiKey>, String> {
 pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
     let dns = args.dns.build(args.cache_entries)?;
     let audit = args.fetch.audit_options()?;
-    let service = args.service.config(args.message.limits())?;
+    let blocklists = args.message.blocklists(true)?;
+    let service = ServiceConfig {
+        blocklists: blocklists.clone(),
+        ..args.service.config(args.message.limits())?
+    };
     let mut services = crate::reports::services::Services::built_in();
     if let Some(path) = &args.services {
         services
@@ -277,13 +303,20 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
     }
     let store = args.store.open().await?;
     tracing::info!(database = %crate::store::redact(&args.store.url()), "store open");
-    let receiver = args.smtp.receiver(
-        Arc::clone(&dns),
-        store.clone(),
-        args.message.max_message_size,
-        args.message.limits(),
-        &args.message.authserv_id,
-    )?;
+    let receiver = args
+        .smtp
+        .receiver(
+            Arc::clone(&dns),
+            store.clone(),
+            args.message.max_message_size,
+            args.message.limits(),
+            &args.message.authserv_id,
+            args.reports.limits(),
+        )?
+        .map(|(listen, mut receiver)| {
+            receiver.blocklists = blocklists;
+            (listen, receiver)
+        });
     let state = crate::http::AppState {
         audit,
         message_limit: args.message.max_message_size,
@@ -292,6 +325,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
         inbox: args.smtp.inbox()?,
         report_limits: args.reports.limits(),
         services: std::sync::Arc::new(services),
+        audits: std::sync::Arc::new(crate::http::audit_cache::AuditCache::new(
+            args.audit_cache_mib.saturating_mul(1024 * 1024),
+        )),
         ..crate::http::AppState::new(dns, store.clone())
     };
     let receiving = match receiver {
@@ -349,6 +385,12 @@ mod tests {
     #[test]
     fn the_flag_defaults_are_the_config_defaults() {
         assert_eq!(parse(&[]).unwrap(), ServiceConfig::default());
+    }
+
+    #[test]
+    fn the_probe_is_refused_unless_allowed() {
+        assert!(!parse(&[]).unwrap().allow_probe);
+        assert!(parse(&["--allow-probe"]).unwrap().allow_probe);
     }
 
     #[test]

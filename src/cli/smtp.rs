@@ -15,6 +15,7 @@ use crate::dns::Dns;
 use crate::message::limits::MessageLimits;
 use crate::records::name::DomainName;
 use crate::smtp::address::InboxSettings;
+use crate::smtp::intake::ReportIntake;
 use crate::smtp::proxy::Network;
 use crate::smtp::tls::{self, Certificate};
 use crate::smtp::{self, Receiver, SmtpLimits};
@@ -43,6 +44,18 @@ pub struct SmtpArgs {
     /// MX must point at the --smtp receiver. Enables POST /v1/inboxes.
     #[arg(long, value_name = "DOMAIN", env = "MAILVET_INBOX_DOMAIN")]
     pub inbox_domain: Option<String>,
+
+    /// The receiver's own name: in its greeting, its EHLO reply, the `by`
+    /// of the Received: header it adds, and the self-signed certificate.
+    /// Default: the inbox domain. Set it to the MX host's name when that
+    /// differs (e.g. mx.inbox.example.com).
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "MAILVET_SMTP_HOSTNAME",
+        requires = "smtp_listen"
+    )]
+    pub smtp_hostname: Option<String>,
 
     /// How long a new test address waits for its message: e.g. 1h, 30m.
     #[arg(long, value_name = "DURATION", env = "MAILVET_INBOX_TTL",
@@ -81,6 +94,21 @@ pub struct SmtpArgs {
         value_delimiter = ','
     )]
     pub smtp_proxy_from: Vec<Network>,
+
+    /// Also take mail for this address (repeatable; comma-separated in
+    /// the environment) and import it as a DMARC aggregate or TLS report,
+    /// as `mailvet reports import` does: point a domain's
+    /// rua=mailto: (or TLS-RPT's) at it. A message that is no report is
+    /// refused with 550 after its data.
+    #[arg(
+        long = "report-address",
+        value_name = "ADDR",
+        env = "MAILVET_REPORT_ADDRESS",
+        value_delimiter = ',',
+        requires = "smtp_listen",
+        value_parser = report_address
+    )]
+    pub report_addresses: Vec<String>,
 
     /// SMTP sessions at once from one client (IPv4 address, IPv6 /64);
     /// more are answered 421.
@@ -145,6 +173,7 @@ impl SmtpArgs {
         max_message_size: usize,
         message_limits: MessageLimits,
         authserv_id: &str,
+        report_limits: crate::reports::Limits,
     ) -> Result<Option<(SocketAddr, Receiver)>, UsageError> {
         let Some(listen) = self.smtp_listen else {
             return Ok(None);
@@ -159,11 +188,17 @@ impl SmtpArgs {
                 self.smtp_memory
             )));
         }
+        let hostname = match &self.smtp_hostname {
+            Some(name) => {
+                DomainName::parse(name)
+                    .map_err(|e| UsageError::from(format!("--smtp-hostname: {e}")))?
+                    .ascii
+            }
+            None => inbox.domain.clone(),
+        };
         let certificate = match (&self.smtp_cert, &self.smtp_key) {
             (Some(chain), Some(key)) => Certificate::Files { chain, key },
-            _ => Certificate::SelfSigned {
-                host: &inbox.domain,
-            },
+            _ => Certificate::SelfSigned { host: &hostname },
         };
         let tls = tls::server_config(certificate)
             .map_err(|e| UsageError::from(format!("--smtp-cert: {e}")))?;
@@ -182,8 +217,28 @@ impl SmtpArgs {
         receiver.authserv_id = authserv_id.to_string();
         receiver.tls = Some(tls);
         receiver.proxy_from = self.smtp_proxy_from.clone();
+        receiver.hostname = hostname;
+        receiver.reports = ReportIntake::new(&self.report_addresses, report_limits);
         Ok(Some((listen, receiver)))
     }
+}
+
+/// A report address as given: `local@domain`, the domain a domain name.
+fn report_address(text: &str) -> Result<String, String> {
+    let (local, domain) = text
+        .trim()
+        .rsplit_once('@')
+        .ok_or_else(|| format!("`{text}` is no address: write local@domain"))?;
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"<>@\\\"(),:;[]".contains(&b));
+    if !local_ok {
+        return Err(format!("`{local}` is not a plain local part"));
+    }
+    let domain = DomainName::parse(domain).map_err(|e| e.to_string())?;
+    Ok(format!("{local}@{}", domain.ascii))
 }
 
 #[cfg(test)]
@@ -194,5 +249,22 @@ mod tests {
     #[test]
     fn the_flag_default_is_the_inbox_default() {
         assert_eq!(parse_period("1h").unwrap(), DEFAULT_TTL);
+    }
+
+    #[test]
+    fn report_addresses_are_plain_addresses() {
+        assert_eq!(
+            report_address("dmarc@Reports.Example").unwrap(),
+            "dmarc@reports.example"
+        );
+        for bad in [
+            "dmarc",
+            "@reports.example",
+            "a b@x.example",
+            "<a>@x.example",
+            "a@",
+        ] {
+            assert!(report_address(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -131,6 +131,7 @@ mod tests {
         Answer {
             rcode: Rcode::NXDomain,
             records: vec![],
+            authority: vec![],
             authenticated: false,
             ttl,
         }

@@ -14,7 +14,9 @@
 //!    have a memo of their own and never enter the shared cache: their
 //!    answers may hold data that failed DNSSEC validation.
 //! 4. **Shared cache** — `serve` keeps a bounded, TTL-respecting cache across
-//!    requests ([`cache`]).
+//!    requests ([`cache`]). A fresh resolver ([`Dns::fresh_resolver_within`],
+//!    `?fresh=true`) skips reading it, so its answers are new; they still
+//!    refresh the cache.
 //! 5. **Upstream** — the system's resolv.conf servers or `--dns` servers,
 //!    over UDP with TCP on truncation, per-query timeout and attempts
 //!    ([`upstream`]).
@@ -30,6 +32,12 @@
 //! request's DNS cost is bounded whatever it asks for.
 //! A failure — timeout, SERVFAIL, REFUSED — is an `Err`, never an empty
 //! answer: callers turn it into `temperror`, never into "no record".
+//!
+//! DNSSEC is validated here, by mailvet itself ([`dnssec`]):
+//! [`Resolver::lookup_validated`] gives an answer with its status — secure,
+//! insecure, bogus or indeterminate — and the chain of DS and DNSKEY records
+//! from the trust anchor it rests on; its questions go through the same
+//! memo, cache, trace, deadline and budget as any other.
 //!
 //! mail-auth (DKIM, DMARC, ARC, iprev) reaches the same layer through
 //! [`bridge`], a DNS endpoint on loopback that answers its resolver from
@@ -47,6 +55,7 @@
 pub mod answered;
 pub mod bridge;
 pub mod cache;
+pub mod dnssec;
 mod in_flight;
 pub mod overlay;
 pub mod trace;
@@ -72,8 +81,9 @@ const MAX_CNAME_CHAIN: usize = 8;
 
 /// The default of `--max-dns-questions`. A healthy audit sends about 40
 /// upstream questions (60 with 20 DKIM selectors besides the 27 common
-/// ones), so one audit has ample room and a batch of 50 such domains (the
-/// default `--max-batch`) about fits.
+/// ones), plus the DS and DNSKEY questions of its DNSSEC chains (two per
+/// zone cut, about 5 to 10), so one audit has ample room and a batch of 50
+/// such domains (the default `--max-batch`) about fits.
 pub const DEFAULT_MAX_QUESTIONS: usize = 2000;
 
 /// Where upstream questions go.
@@ -127,6 +137,8 @@ pub enum SetupError {
     NoServers,
     #[error(transparent)]
     Zone(#[from] zone::ZoneError),
+    #[error(transparent)]
+    TrustAnchor(#[from] dnssec::anchor::AnchorError),
 }
 
 /// A DNS failure: the answer is unknown, which is not the same as "no
@@ -185,6 +197,9 @@ pub struct Answer {
     pub rcode: Rcode,
     /// The answer section: records of the asked type and any CNAMEs.
     pub records: Vec<Record>,
+    /// The authority section's DNSSEC material — SOA, NSEC, NSEC3 and
+    /// their RRSIGs — for authenticated denial ([`dnssec`]).
+    pub authority: Vec<Record>,
     /// The AD bit: a validating resolver vouched for the data (RFC 4035 §3.2.3).
     pub authenticated: bool,
     /// Seconds the answer may be reused.
@@ -307,6 +322,10 @@ pub struct Dns {
     bridges: bridge::BridgePool,
     /// TXT records as mail-auth parsed them, across requests.
     parsed_records: Arc<answered::ParsedRecords>,
+    /// Where DNSSEC chains of trust start.
+    trust_anchor: dnssec::anchor::TrustAnchor,
+    /// Zones validated, across requests (only with a shared cache).
+    zone_cache: Option<dnssec::ZoneCache>,
 }
 
 impl std::fmt::Debug for Dns {
@@ -321,7 +340,18 @@ impl std::fmt::Debug for Dns {
 
 impl Dns {
     /// Sets up the layer; reads resolv.conf when asked to and loads zones.
+    /// DNSSEC chains start from IANA's root anchors.
     pub fn new(settings: Settings, zones: Vec<zone::Zone>) -> Result<Arc<Dns>, SetupError> {
+        Dns::with_trust_anchor(settings, zones, dnssec::anchor::TrustAnchor::iana_root())
+    }
+
+    /// The same, with DNSSEC chains starting from `trust_anchor`
+    /// (`--trust-anchor`).
+    pub fn with_trust_anchor(
+        settings: Settings,
+        zones: Vec<zone::Zone>,
+        trust_anchor: dnssec::anchor::TrustAnchor,
+    ) -> Result<Arc<Dns>, SetupError> {
         let servers = match settings.upstream {
             UpstreamChoice::Offline => None,
             UpstreamChoice::Servers(s) => Some(s),
@@ -340,6 +370,9 @@ impl Dns {
             max_questions: settings.max_questions,
             bridges: bridge::BridgePool::new(settings.deadline),
             parsed_records: Arc::default(),
+            trust_anchor,
+            zone_cache: (settings.cache_capacity > 0)
+                .then(|| dnssec::ZoneCache::new(settings.cache_capacity)),
         }))
     }
 
@@ -359,13 +392,27 @@ impl Dns {
     /// drawing its upstream questions from `budget` (shared with every
     /// other resolver given the same budget).
     pub fn resolver_within(self: &Arc<Self>, budget: &QuestionBudget) -> Resolver {
+        self.session(budget, false)
+    }
+
+    /// [`Dns::resolver_within`], but every question not in the overlay
+    /// goes upstream (or joins the same question in flight), none is
+    /// answered from the shared cache: what a caller asking for a fresh
+    /// report is owed.
+    pub fn fresh_resolver_within(self: &Arc<Self>, budget: &QuestionBudget) -> Resolver {
+        self.session(budget, true)
+    }
+
+    fn session(self: &Arc<Self>, budget: &QuestionBudget, fresh: bool) -> Resolver {
         Resolver {
             session: Arc::new(Session {
                 dns: Arc::clone(self),
                 budget: budget.clone(),
+                fresh,
                 deadline: Instant::now() + self.deadline,
                 memo: Mutex::new(HashMap::new()),
                 memo_checking_disabled: Mutex::new(HashMap::new()),
+                zones: Mutex::new(HashMap::new()),
                 trace: Mutex::new(Vec::with_capacity(32)),
             }),
         }
@@ -410,10 +457,14 @@ type Question = (LowerName, RecordType);
 struct Session {
     dns: Arc<Dns>,
     budget: QuestionBudget,
+    /// Answers from the shared cache are not taken.
+    fresh: bool,
     deadline: Instant,
     memo: Mutex<HashMap<Question, Arc<OnceCell<Outcome>>>>,
     /// The same for questions asked with the CD bit.
     memo_checking_disabled: Mutex<HashMap<Question, Arc<OnceCell<Outcome>>>>,
+    /// What the DNSSEC walk learned per name ([`dnssec`]).
+    zones: Mutex<HashMap<LowerName, Arc<OnceCell<dnssec::Walked>>>>,
     trace: Mutex<Vec<Asked>>,
 }
 
@@ -607,6 +658,7 @@ impl Resolver {
             let nxdomain = Answer {
                 rcode: Rcode::NXDomain,
                 records: Vec::new(),
+                authority: Vec::new(),
                 authenticated: false,
                 ttl: 0,
             };
@@ -619,7 +671,9 @@ impl Resolver {
         let Some(cache) = cache else {
             return self.ask(upstream, name, rtype, checking_disabled).await;
         };
-        if let Some(answer) = cache.get(&key) {
+        if !self.session.fresh
+            && let Some(answer) = cache.get(&key)
+        {
             return (Ok(answer), Source::Cache, None);
         }
         let flight = dns.in_flight.board(&key);
@@ -717,6 +771,25 @@ impl Resolver {
             .collect()
     }
 
+    /// How long what this request learned stays true: the smallest TTL
+    /// left among its answers (a CNAME chain counts every link; a
+    /// negative answer its SOA minimum). `None` when any question failed,
+    /// went unasked or is still out: a report resting on a failure is not
+    /// to be reused.
+    pub fn answers_live_for(&self) -> Option<Duration> {
+        let trace = self.session.trace.lock().unwrap_or_else(|p| p.into_inner());
+        let mut smallest = u32::MAX;
+        for asked in trace.iter() {
+            match asked.answer.get() {
+                Some(Ok(answer)) => smallest = smallest.min(answer.ttl),
+                _ => return None,
+            }
+        }
+        Some(Duration::from_secs(
+            u64::from(smallest).min(cache::MAX_TTL.as_secs()),
+        ))
+    }
+
     /// The `dns` section of a report: the count always, entries on request.
     pub fn summary(&self, with_trace: bool) -> DnsSummary {
         let outcomes: Vec<(Source, String)> = self
@@ -766,6 +839,7 @@ fn extend_chain(answer: &mut Answer, next: Answer) {
     answer.ttl = answer.ttl.min(next.ttl);
     answer.authenticated &= next.authenticated;
     answer.records.extend(next.records);
+    answer.authority = next.authority;
 }
 
 fn answer_from(message: hickory_proto::op::Message) -> Answer {
@@ -786,29 +860,52 @@ fn answer_from(message: hickory_proto::op::Message) -> Answer {
     } else {
         message.answers.iter().map(|r| r.ttl).min().unwrap_or(0)
     };
+    let authority = message
+        .authorities
+        .into_iter()
+        .filter(|r| {
+            matches!(
+                r.record_type(),
+                RecordType::SOA | RecordType::NSEC | RecordType::NSEC3 | RecordType::RRSIG
+            )
+        })
+        .collect();
     Answer {
         rcode,
         authenticated: message.metadata.authentic_data,
         records: message.answers,
+        authority,
         ttl,
     }
 }
 
 /// The in-addr.arpa / ip6.arpa name of an address.
 pub fn reverse_name(ip: IpAddr) -> Name {
-    let text = match ip {
+    let suffix = match ip {
+        IpAddr::V4(_) => "in-addr.arpa.",
+        IpAddr::V6(_) => "ip6.arpa.",
+    };
+    Name::from_ascii(format!("{}.{suffix}", reversed(ip))).unwrap_or_else(|_| Name::root())
+}
+
+/// An address as the labels that name it under a reverse zone (RFC 1035
+/// §3.5, RFC 3596 §2.5) or a DNS blocklist (RFC 5782 §2.1, §2.4): the
+/// IPv4 octets or the IPv6 nibbles, last first, without a final dot.
+pub fn reversed(ip: IpAddr) -> String {
+    match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
-            format!("{}.{}.{}.{}.in-addr.arpa.", o[3], o[2], o[1], o[0])
+            format!("{}.{}.{}.{}", o[3], o[2], o[1], o[0])
         }
         IpAddr::V6(v6) => {
-            let mut s = String::with_capacity(72);
+            let mut s = String::with_capacity(63);
             for byte in v6.octets().iter().rev() {
-                s.push_str(&format!("{:x}.{:x}.", byte & 0xf, byte >> 4));
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(&format!("{:x}.{:x}", byte & 0xf, byte >> 4));
             }
-            s.push_str("ip6.arpa.");
             s
         }
-    };
-    Name::from_ascii(text).unwrap_or_else(|_| Name::root())
+    }
 }

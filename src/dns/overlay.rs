@@ -124,6 +124,7 @@ impl ZoneIndex {
         Some(Answer {
             rcode: Rcode::NoError,
             records,
+            authority: Vec::new(),
             authenticated: false,
             ttl,
         })
@@ -133,6 +134,7 @@ impl ZoneIndex {
         Answer {
             rcode,
             records: Vec::new(),
+            authority: Vec::new(),
             authenticated: false,
             ttl: self.negative_ttl,
         }

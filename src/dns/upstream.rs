@@ -6,7 +6,9 @@
 //! fresh UDP socket (random source port) with a random ID, asks for
 //! recursion and for the AD bit (RFC 6840 §5.7) so the report can say
 //! whether a validating resolver vouched for the answer, and advertises an
-//! EDNS buffer of 1232 octets (the DNS flag day 2020 value). On request a
+//! EDNS buffer of 1232 octets (the DNS flag day 2020 value) with the DO bit
+//! (RFC 3225), so answers bring their RRSIGs and NSEC/NSEC3 proofs for
+//! mailvet's own validation. On request a
 //! query also carries the CD bit (RFC 4035 §3.2.2), so a validating
 //! resolver hands over data that failed validation instead of SERVFAIL:
 //! that is how the DNSSEC check tells "bogus" from "broken".
@@ -112,6 +114,7 @@ fn build_query(name: &Name, rtype: RecordType, checking_disabled: bool) -> Messa
     message.add_query(Query::query(name.clone(), rtype));
     let mut edns = Edns::new();
     edns.set_max_payload(EDNS_PAYLOAD);
+    edns.set_dnssec_ok(true);
     message.set_edns(edns);
     message
 }

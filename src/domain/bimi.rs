@@ -467,6 +467,7 @@ mod tests {
                 } else {
                     Rcode::NoError
                 },
+                authority: vec![],
                 records: records
                     .iter()
                     .map(|t| {

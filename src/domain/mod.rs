@@ -55,6 +55,9 @@ pub struct AuditOptions {
     pub probe_timeout: Duration,
     /// The port the probe connects to; 25 except in tests (`--smtp-port`).
     pub smtp_port: u16,
+    /// The probe's bound on addresses probed at once, shared by every
+    /// clone of these options (a batch, a server).
+    pub probe_slots: transport::ProbeSlots,
 }
 
 impl Default for AuditOptions {
@@ -70,6 +73,7 @@ impl Default for AuditOptions {
             probe_smtp: false,
             probe_timeout: transport::DEFAULT_TIMEOUT,
             smtp_port: transport::DEFAULT_PORT,
+            probe_slots: transport::ProbeSlots::default(),
         }
     }
 }

@@ -530,6 +530,7 @@ mod tests {
     fn answer(records: Vec<Record>) -> Outcome {
         Ok(Answer {
             rcode: Rcode::NoError,
+            authority: vec![],
             records,
             authenticated: false,
             ttl: 300,
@@ -648,6 +649,7 @@ mod tests {
         assert_eq!(c.section.status, MxStatus::Missing);
         let nx = Ok(Answer {
             rcode: Rcode::NXDomain,
+            authority: vec![],
             records: vec![],
             authenticated: false,
             ttl: 0,

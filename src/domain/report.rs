@@ -131,6 +131,10 @@ pub async fn audit(
         &mta_sts.section,
         &transport.section,
     ));
+    findings.extend(transport::agreement::conflicts(
+        &mta_sts.section,
+        &transport.section,
+    ));
     let enforcement = dmarc.section.enforcement();
     // A DMARC lookup that failed says nothing about enforcement; BIMI's
     // prerequisite is then undecided with it, not unmet.

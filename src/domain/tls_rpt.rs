@@ -254,6 +254,7 @@ mod tests {
     fn txt(records: &[&[&str]]) -> Outcome {
         Ok(Answer {
             rcode: Rcode::NoError,
+            authority: vec![],
             records: records
                 .iter()
                 .map(|strings| {
@@ -295,6 +296,7 @@ mod tests {
             txt(&[&["unrelated"]]),
             Ok(Answer {
                 rcode: Rcode::NXDomain,
+                authority: vec![],
                 records: vec![],
                 authenticated: false,
                 ttl: 0,

@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod document;
+pub mod grade;
 pub mod requirements;
 
 use serde::Serialize;

@@ -113,8 +113,9 @@ const PTR_CODES: &[Code] = &[catalog::IPREV_FAIL];
 const MESSAGE_NOTE: &str = "decided by a message sent from the domain, not by its DNS";
 const IP_NOTE: &str = "decided by the sending IP's PTR and forward DNS, not by the domain's DNS";
 const DNS_UNKNOWN: &str = "the DNS lookup failed; run again";
-const DKIM_UNKNOWN: &str = "DKIM keys were not found at the probed selectors; give --selector \
-                            (or ?selector=) with the selector your provider signs with";
+const DKIM_UNKNOWN: &str = "DKIM keys were not found at the probed selectors; name the selector \
+                            your provider signs with (the DKIM selector field, --selector or \
+                            ?selector=)";
 const NO_IP: &str = "needs the client IP (--ip / ?ip=) to decide";
 const NOT_BULK: &str =
     "applies to bulk mail; this message does not look bulk (declare bulk=true to check it)";

@@ -6,6 +6,7 @@
 //! command line that fills a [`ServiceConfig`] is the `cli` layer's; the
 //! config arrives here already checked.
 
+use crate::message::blocklists::Blocklists;
 use crate::message::limits::MessageLimits;
 use axum::http::HeaderValue;
 use std::time::Duration;
@@ -73,6 +74,10 @@ pub struct ServiceConfig {
     pub cors_origins: Vec<HeaderValue>,
     /// The web pages are open even when the API needs a key.
     pub web_public: bool,
+    /// Requests may ask for the SMTP probe (`?probe=smtp`, the pages'
+    /// checkbox), which opens outbound connections to port 25 of the MX
+    /// hosts of any domain asked about (`serve --allow-probe`).
+    pub allow_probe: bool,
     pub max_concurrent: usize,
     /// Requests per minute per client; 0 is no limit.
     pub rate_limit: u32,
@@ -86,6 +91,8 @@ pub struct ServiceConfig {
     pub max_response_size: usize,
     /// What one posted message may cost (the `message` flags of `serve`).
     pub message_limits: MessageLimits,
+    /// The DNS blocklists a message's sending IP is asked on (`--dnsbl`).
+    pub blocklists: Blocklists,
 }
 
 impl Default for ServiceConfig {
@@ -94,6 +101,7 @@ impl Default for ServiceConfig {
             api_keys: Vec::new(),
             cors_origins: Vec::new(),
             web_public: false,
+            allow_probe: false,
             max_concurrent: DEFAULT_MAX_CONCURRENT,
             rate_limit: DEFAULT_RATE_LIMIT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
@@ -104,6 +112,7 @@ impl Default for ServiceConfig {
             body_memory: DEFAULT_BODY_MEMORY,
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
             message_limits: MessageLimits::default(),
+            blocklists: Blocklists::none(),
         }
     }
 }

@@ -15,9 +15,10 @@
 //! audits that finished are never lost to a 504.
 
 use super::AppState;
+use super::audit_cache::{AuditKey, Audited};
 use super::extract::{ApiJson, ApiQuery, QueryParams, ReportParams, flag, pairs};
 use super::problem::{Problem, ProblemType};
-use crate::dns::QuestionBudget;
+use crate::dns::Resolver;
 use crate::domain::AuditOptions;
 use crate::domain::report::{self, DomainReport};
 use crate::findings::Code;
@@ -63,12 +64,14 @@ pub(super) fn selector(value: &str, field: &str) -> Result<String, Problem> {
 }
 
 /// Query parameters of `GET /v1/domains/{domain}`: `selector`
-/// (repeatable), `trace` and `probe` (`smtp`: the SMTP probe of every MX
-/// address).
+/// (repeatable), `trace`, `probe` (`smtp`: the SMTP probe of every MX
+/// address) and `fresh` (a new audit, not one reused from
+/// [`super::audit_cache`]).
 pub(super) struct AuditParams {
     selectors: Vec<String>,
     trace: bool,
     probe_smtp: bool,
+    fresh: bool,
 }
 
 impl QueryParams for AuditParams {
@@ -77,11 +80,13 @@ impl QueryParams for AuditParams {
             selectors: Vec::new(),
             trace: false,
             probe_smtp: false,
+            fresh: false,
         };
         for (key, value) in pairs(uri) {
             match key.as_ref() {
                 "selector" => params.selectors.push(selector(&value, "selector")?),
                 "trace" => params.trace = flag("trace", &value)?,
+                "fresh" => params.fresh = flag("fresh", &value)?,
                 "probe" if value == "smtp" => params.probe_smtp = true,
                 "probe" => {
                     return Err(Problem::new(
@@ -93,7 +98,9 @@ impl QueryParams for AuditParams {
                 other => {
                     return Err(Problem::new(
                         ProblemType::InvalidRequest,
-                        format!("unknown query parameter `{other}`; use selector, trace and probe"),
+                        format!(
+                            "unknown query parameter `{other}`; use selector, trace, probe and fresh"
+                        ),
                     ));
                 }
             }
@@ -117,18 +124,16 @@ pub(super) fn domain_name(input: &str, field: String) -> Result<DomainName, Prob
         .map_err(|e| Problem::new(ProblemType::InvalidDomain, e.to_string()).field(field))
 }
 
-/// One audit with its own resolver, drawing on `budget`, counted in the
-/// metrics; DKIM asks the selectors the domain's stored DMARC reports
-/// named (an unreachable store only means the audit guesses, as without
-/// reports).
+/// One audit through `resolver`, counted in the metrics; DKIM asks the
+/// selectors the domain's stored DMARC reports named (an unreachable
+/// store only means the audit guesses, as without reports).
 pub(super) async fn audit_one(
     state: &AppState,
+    resolver: &Resolver,
     domain: &DomainName,
     options: &AuditOptions,
     trace: bool,
-    budget: &QuestionBudget,
 ) -> DomainReport {
-    let resolver = state.dns.resolver_within(budget);
     let learned = match state
         .store
         .learned_dkim_selectors(&domain.ascii, MAX_SELECTORS as u32)
@@ -144,31 +149,71 @@ pub(super) async fn audit_one(
         learned_selectors: learned,
         ..options.clone()
     };
-    let report = report::audit(&resolver, domain, &options, trace).await;
+    let report = report::audit(resolver, domain, &options, trace).await;
     state.metrics.observe_report(&report.dns, &report.findings);
     report
 }
 
+/// The audit of one domain: reused while its answers live, else made
+/// (see [`super::audit_cache`]).
 pub(super) async fn audit(
     State(state): State<AppState>,
     Path(domain): Path<String>,
     ApiQuery(params): ApiQuery<AuditParams>,
-) -> Result<Json<DomainReport>, Problem> {
+) -> Result<Audited, Problem> {
     let domain = domain_name(&domain, "domain".into())?;
+    let key = AuditKey {
+        domain: domain.ascii.clone(),
+        selectors: params.selectors.clone(),
+        probe_smtp: params.probe_smtp,
+        trace: params.trace,
+    };
+    if !params.fresh
+        && let Some(audited) = state.audits.get(&key)
+    {
+        return Ok(audited);
+    }
     let mut options = state.audit.clone();
     options.selectors = params.selectors;
     if params.probe_smtp {
-        options.probe_smtp = true;
-        // Each address's deadline fits in the request's, so a silent MX
-        // gives "could not be tested", never a 504.
-        options.probe_timeout = options
-            .probe_timeout
-            .min(state.service.request_timeout.mul_f64(BATCH_SHARE / 2.0));
+        probing(&state, &mut options)?;
     }
     let budget = state.dns.question_budget();
-    Ok(Json(
-        audit_one(&state, &domain, &options, params.trace, &budget).await,
-    ))
+    let resolver = if params.fresh {
+        state.dns.fresh_resolver_within(&budget)
+    } else {
+        state.dns.resolver_within(&budget)
+    };
+    let report = audit_one(&state, &resolver, &domain, &options, params.trace).await;
+    let body = serde_json::to_vec(&report).map_err(|e| {
+        Problem::new(
+            ProblemType::Internal,
+            format!("the report could not be written: {e}"),
+        )
+    })?;
+    let audited = Audited::new(body, resolver.answers_live_for());
+    state.audits.insert(key, &audited);
+    Ok(audited)
+}
+
+/// Turns the SMTP probe on in `options`, if this server allows it (`serve
+/// --allow-probe`): else 403 `/problems/probe-disabled`, since the probe
+/// connects from this server to whatever MX hosts a domain names.
+pub(super) fn probing(state: &AppState, options: &mut AuditOptions) -> Result<(), Problem> {
+    if !state.service.allow_probe {
+        return Err(Problem::new(
+            ProblemType::ProbeDisabled,
+            "this server does not open SMTP connections for requests (its operator can allow              it with `mailvet serve --allow-probe`); ask again without probe=smtp, or run              `mailvet domain --probe-smtp` from a host that may connect to port 25",
+        )
+        .field("probe"));
+    }
+    options.probe_smtp = true;
+    // Each address's deadline fits in the request's, so a silent MX gives
+    // "could not be tested", never a 504.
+    options.probe_timeout = options
+        .probe_timeout
+        .min(state.service.request_timeout.mul_f64(BATCH_SHARE / 2.0));
+    Ok(())
 }
 
 /// One entry of a batch's answer: the domain's report, or why there is
@@ -260,7 +305,8 @@ pub(super) async fn audit_batch(
     let (state, options, budget) = (&state, &options, &budget);
     let entries = stream::iter(domains)
         .map(|domain| async move {
-            let audit = audit_one(state, &domain, options, params.trace, budget);
+            let resolver = state.dns.resolver_within(budget);
+            let audit = audit_one(state, &resolver, &domain, options, params.trace);
             match tokio::time::timeout_at(deadline, audit).await {
                 Ok(report) => BatchEntry::Report(Box::new(report)),
                 Err(_) => BatchEntry::TimedOut(TimedOut::new(&domain, allowed)),

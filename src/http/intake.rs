@@ -90,15 +90,21 @@ fn tls_media_type(headers: &HeaderMap) -> Result<(), Problem> {
 
 /// The body read into a report, off the runtime.
 async fn read(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Prepared, Problem> {
-    let limits = state.report_limits.clone();
     let body = body.map_err(|rejection| {
         unread_body(rejection, || {
             format!(
                 "the report is larger than the limit of {} bytes",
-                limits.max_size
+                state.report_limits.max_size
             )
         })
     })?;
+    prepare(state, body).await
+}
+
+/// A report's bytes read into a report, off the runtime: what every way
+/// in over HTTP (the API and the page's form) does with an upload.
+pub(super) async fn prepare(state: &AppState, body: Bytes) -> Result<Prepared, Problem> {
+    let limits = state.report_limits.clone();
     if body.is_empty() {
         return Err(Problem::new(
             ProblemType::InvalidRequest,
@@ -117,10 +123,7 @@ async fn read(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<P
 }
 
 async fn store(state: &AppState, prepared: Prepared) -> Result<Response, Problem> {
-    let stored = prepared.store(&state.store).await.map_err(|e| match e {
-        StoreError::Invalid { .. } => Problem::new(ProblemType::InvalidReport, e.to_string()),
-        other => unavailable(other),
-    })?;
+    let stored = keep(state, &prepared).await?;
     let (status, word) = match stored {
         Stored::New => (StatusCode::CREATED, "imported"),
         Stored::Duplicate => (StatusCode::OK, "duplicate"),
@@ -130,6 +133,14 @@ async fn store(state: &AppState, prepared: Prepared) -> Result<Response, Problem
         overview: prepared.overview().clone(),
     };
     Ok((status, Json(intake)).into_response())
+}
+
+/// Stores a report read from an upload, once.
+pub(super) async fn keep(state: &AppState, prepared: &Prepared) -> Result<Stored, Problem> {
+    prepared.store(&state.store).await.map_err(|e| match e {
+        StoreError::Invalid { .. } => Problem::new(ProblemType::InvalidReport, e.to_string()),
+        other => unavailable(other),
+    })
 }
 
 /// The query of `GET /v1/reports/dmarc/{domain}`.
@@ -183,13 +194,23 @@ pub(super) async fn summary(
         )
         .field("domain")
     })?;
+    summarize(&state, &domain, params.since).await.map(Json)
+}
+
+/// The summary of a domain's stored reports since `since`, its suggested
+/// record carrying the `rua` the domain publishes now.
+pub(super) async fn summarize(
+    state: &AppState,
+    domain: &DomainName,
+    since: Option<i64>,
+) -> Result<DomainSummary, Problem> {
     let resolver = state.dns.resolver();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let summary = ingest::summarize_domain(
+    ingest::summarize_domain(
         &state.store,
         &resolver,
         &domain.to_string(),
-        params.since,
+        since,
         now,
         state.services.clone(),
         &Options::default(),
@@ -199,6 +220,5 @@ pub(super) async fn summary(
     .map_err(|e| match e {
         SummaryError::Store(e) => unavailable(e),
         SummaryError::Task(e) => Problem::new(ProblemType::Internal, e),
-    })?;
-    Ok(Json(summary))
+    })
 }

@@ -162,6 +162,7 @@ pub(super) async fn verify(
         authserv_id: state.authserv_id.clone(),
         clock: Clock::system(),
         limits: state.service.message_limits,
+        blocklists: state.service.blocklists.clone(),
     };
     let report = report::report_pooled(Arc::clone(&state.dns), request, params.trace)
         .await

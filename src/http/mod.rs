@@ -12,7 +12,8 @@
 //! that the router mounts and the contract test compares with
 //! `openapi.yaml`: `GET /healthz` and `GET /readyz` ([`health`]),
 //! `GET /metrics` ([`metrics`]), `GET /openapi.yaml` ([`openapi`]),
-//! `POST /v1/spf` ([`spf`]), `GET /v1/domains/{domain}`, `POST /v1/domains`
+//! `POST /v1/spf` ([`spf`]), `GET /v1/domains/{domain}` (reused while its
+//! answers live, [`audit_cache`]), `POST /v1/domains`
 //! (a batch) and `GET /v1/findings` ([`domains`]), `POST /v1/messages`
 //! ([`messages`]; with `save=true` the report is kept), `GET` and `DELETE
 //! /v1/reports/{id}` ([`saved`]), `POST /v1/inboxes` and `GET
@@ -39,6 +40,7 @@
 //! cap ([`limits`]). `/metrics` needs the API key but no other guard; the
 //! probes and the contract need none.
 
+pub mod audit_cache;
 mod auth;
 pub mod config;
 mod dmarc;
@@ -113,6 +115,9 @@ pub struct AppState {
     pub report_limits: reports::Limits,
     /// The sending services a summary recognizes.
     pub services: Arc<Services>,
+    /// Finished domain audits, reused while their answers live
+    /// (`--audit-cache-mib`; none kept unless set).
+    pub audits: Arc<audit_cache::AuditCache>,
 }
 
 /// 25 MiB, the common size limit of receiving mail systems.
@@ -132,6 +137,7 @@ impl AppState {
             inbox: None,
             report_limits: reports::Limits::default(),
             services: Arc::new(Services::built_in()),
+            audits: Arc::new(audit_cache::AuditCache::new(0)),
         }
     }
 }

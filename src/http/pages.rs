@@ -17,6 +17,22 @@
 //! sent; its report is saved without the raw message and answered
 //! `303 See Other` to its permalink `/reports/{id}`.
 //!
+//! With `--inbox-domain`, `/` and `/test` offer a test address: the
+//! offer's form (`POST /inboxes`, no fields) makes one as
+//! `POST /v1/inboxes` does and answers `303` to its page
+//! `/inboxes/{token}`, which waits for the message (`200`), sends the
+//! browser to its report once it came (`303` to `/reports/{id}`), or says
+//! it expired (`410`). Without it the offer is absent, and `/test` and
+//! `POST /inboxes` say why (`404`).
+//!
+//! `GET /reports/dmarc/{domain}[?since=YYYY-MM-DD]` sums up the domain's
+//! stored DMARC aggregate and TLS reports as `GET /v1/reports/dmarc/…`
+//! does; `POST` to the same path is its import form (`multipart/form-data`,
+//! the file in `report`, at most `--max-report-size` bytes as sent), read
+//! and stored as `POST /v1/reports` does, then answered `303 See Other` to
+//! the page of the domain the report is about; a refused report shows the
+//! page again with the reason, under the problem's status.
+//!
 //! # Keys
 //!
 //! With API keys configured and without `--web-public`, pages need a key
@@ -31,22 +47,29 @@
 //! The stylesheet, script and icon are never guarded.
 
 use super::auth::{ApiKeys, bearer_token};
-use super::domains::{MAX_SELECTORS, audit_one, domain_name, selector};
+use super::domains::{MAX_SELECTORS, audit_one, domain_name, probing, selector};
+use super::intake;
 use super::limits::{Guarded, Limits};
 use super::messages::envelope_text;
+use super::problem::{Problem, ProblemType};
 use super::rate::{self, RateLimit};
 use super::{AppState, BodySize};
 use crate::message::Clock;
 use crate::message::envelope::Envelope;
 use crate::message::report::{self, MessageRequest, ReportError};
-use crate::store::ReportId;
+use crate::records::name::DomainName;
+use crate::reports::dates::parse_rfc3339;
+use crate::store::Stored;
+use crate::store::{InboxStatus, InboxToken, ReportId};
+use crate::web::dmarc::ImportNotice;
 use crate::web::index::{DomainForm, MessageForm};
-use crate::web::{assets, layout, view};
+use crate::web::{assets, inbox, layout, view};
 use axum::body::Bytes;
+use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
 use base64::Engine;
@@ -115,6 +138,18 @@ fn pages() -> Vec<Page> {
             post(message_form),
         ),
         page("/reports/{id}", Guard::Page, get(report_page)),
+        page("/test", Guard::Page, get(test_page)),
+        page(
+            inbox::CREATE_PATH,
+            Guard::Page,
+            post(create_inbox).layer(DefaultBodyLimit::max(super::JSON_BODY_LIMIT)),
+        ),
+        page("/inboxes/{token}", Guard::Page, get(inbox_page)),
+        page(
+            "/reports/dmarc/{domain}",
+            Guard::Work(BodySize::Report),
+            get(dmarc_page).post(dmarc_import),
+        ),
         page("/findings", Guard::Page, get(findings_page)),
         page("/findings/{code}", Guard::Page, get(finding_page)),
         page(
@@ -176,7 +211,11 @@ pub(super) fn router(
         // A method the page does not take: its own fallback, so the
         // router's problem does not replace it and the answer is a page.
         let endpoint = endpoint.fallback(method_not_allowed);
-        router = router.route(path, endpoint.layer(from_fn(every_error_a_page)));
+        let offered = state.inbox.is_some();
+        router = router.route(
+            path,
+            endpoint.layer(from_fn_with_state(offered, every_error_a_page)),
+        );
     }
     router
 }
@@ -229,19 +268,20 @@ pub(super) async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// The index with the domain form refused for `problem`.
-fn domain_refused(status: StatusCode, form: DomainForm) -> Response {
+/// The index with the domain form refused for `problem`; `offered`: the
+/// server makes test addresses.
+fn domain_refused(status: StatusCode, form: DomainForm, offered: bool) -> Response {
     html(
         status,
-        crate::web::index::index(&form, &MessageForm::default()),
+        crate::web::index::index(&form, &MessageForm::default(), offered),
     )
 }
 
 /// The index with the message form refused for `problem`.
-fn message_refused(status: StatusCode, form: MessageForm) -> Response {
+fn message_refused(status: StatusCode, form: MessageForm, offered: bool) -> Response {
     html(
         status,
-        crate::web::index::index(&DomainForm::default(), &form),
+        crate::web::index::index(&DomainForm::default(), &form, offered),
     )
 }
 
@@ -249,7 +289,7 @@ fn message_refused(status: StatusCode, form: MessageForm) -> Response {
 /// router's problem — into one: the form again for the two forms' routes,
 /// else a page with the problem's title and detail. Status and headers
 /// (`Retry-After`, `Connection: close`) are kept.
-async fn every_error_a_page(request: Request, next: Next) -> Response {
+async fn every_error_a_page(State(offered): State<bool>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
     let status = response.status();
@@ -277,6 +317,7 @@ async fn every_error_a_page(request: Request, next: Next) -> Response {
                 problem: Some(detail),
                 ..MessageForm::default()
             },
+            offered,
         )
     } else if path == "/domains" || path.starts_with("/domains/") {
         domain_refused(
@@ -285,6 +326,7 @@ async fn every_error_a_page(request: Request, next: Next) -> Response {
                 problem: Some(detail),
                 ..DomainForm::default()
             },
+            offered,
         )
     } else {
         html(status, layout::message_page(&title, &detail))
@@ -462,11 +504,23 @@ async fn logout() -> Response {
 // The forms and the reports
 // ---------------------------------------------------------------------------
 
-async fn index() -> Response {
+async fn index(State(state): State<AppState>) -> Response {
     html(
         StatusCode::OK,
-        crate::web::index::index(&DomainForm::default(), &MessageForm::default()),
+        crate::web::index::index(
+            &domain_form(&state),
+            &MessageForm::default(),
+            state.inbox.is_some(),
+        ),
     )
+}
+
+/// An empty domain form, its probe box shown if the server allows it.
+fn domain_form(state: &AppState) -> DomainForm {
+    DomainForm {
+        probe_allowed: state.service.allow_probe,
+        ..DomainForm::default()
+    }
 }
 
 /// Selectors as typed in the form's one field: separated by spaces or
@@ -490,42 +544,50 @@ fn selectors<'a>(given: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>
     Ok(checked)
 }
 
-/// `GET /domains?domain=…&selector=…`: the domain form, sent to the
-/// domain's permalink.
-async fn domains_form(uri: Uri) -> Response {
-    let mut form = DomainForm::default();
+/// `GET /domains?domain=…&selector=…&probe=smtp`: the domain form, sent
+/// to the domain's permalink.
+async fn domains_form(State(state): State<AppState>, uri: Uri) -> Response {
+    let offered = state.inbox.is_some();
+    let mut form = domain_form(&state);
     let mut typed = Vec::new();
     for (key, value) in super::extract::pairs(&uri) {
         match key.as_ref() {
             "domain" => form.domain = value.trim().to_owned(),
             "selector" => typed.push(value.into_owned()),
+            "probe" => form.probe = value == "smtp",
             _ => {}
         }
     }
     form.selector = typed.join(" ");
     if form.domain.is_empty() {
         form.problem = Some("Type the domain to check, e.g. example.com.".into());
-        return domain_refused(StatusCode::BAD_REQUEST, form);
+        return domain_refused(StatusCode::BAD_REQUEST, form, offered);
     }
     let domain = match domain_name(&form.domain, "domain".into()) {
         Ok(domain) => domain,
         Err(problem) => {
             form.problem = Some(problem.detail);
-            return domain_refused(StatusCode::BAD_REQUEST, form);
+            return domain_refused(StatusCode::BAD_REQUEST, form, offered);
         }
     };
     let selectors = match selectors(typed.iter().flat_map(|s| typed_selectors(s))) {
         Ok(selectors) => selectors,
         Err(reason) => {
             form.problem = Some(reason);
-            return domain_refused(StatusCode::BAD_REQUEST, form);
+            return domain_refused(StatusCode::BAD_REQUEST, form, offered);
         }
     };
-    Redirect::to(&crate::web::domain::permalink(&domain.ascii, &selectors)).into_response()
+    Redirect::to(&crate::web::domain::permalink(
+        &domain.ascii,
+        &selectors,
+        form.probe,
+    ))
+    .into_response()
 }
 
 /// `GET /domains/{domain}`: the domain's report, its DNS questions
-/// included.
+/// included, and with `probe=smtp` the SMTP probe of its MX hosts (403
+/// with the form again when the server does not allow it).
 async fn domain_page(
     State(state): State<AppState>,
     Path(domain): Path<String>,
@@ -535,29 +597,37 @@ async fn domain_page(
         .filter(|(k, _)| k == "selector")
         .map(|(_, v)| v.into_owned())
         .collect();
+    let offered = state.inbox.is_some();
+    let probe = super::extract::pairs(&uri).any(|(k, v)| k == "probe" && v == "smtp");
     let mut form = DomainForm {
         domain: domain.clone(),
         selector: given.join(" "),
-        problem: None,
+        probe,
+        ..domain_form(&state)
     };
     let name = match domain_name(&domain, "domain".into()) {
         Ok(name) => name,
         Err(problem) => {
             form.problem = Some(problem.detail);
-            return domain_refused(StatusCode::BAD_REQUEST, form);
+            return domain_refused(StatusCode::BAD_REQUEST, form, offered);
         }
     };
     let selectors = match selectors(given.iter().map(String::as_str)) {
         Ok(selectors) => selectors,
         Err(reason) => {
             form.problem = Some(reason);
-            return domain_refused(StatusCode::BAD_REQUEST, form);
+            return domain_refused(StatusCode::BAD_REQUEST, form, offered);
         }
     };
     let mut options = state.audit.clone();
     options.selectors = selectors.clone();
+    if probe && let Err(problem) = probing(&state, &mut options) {
+        form.problem = Some(problem.detail);
+        return domain_refused(StatusCode::FORBIDDEN, form, offered);
+    }
     let budget = state.dns.question_budget();
-    let report = audit_one(&state, &name, &options, true, &budget).await;
+    let resolver = state.dns.resolver_within(&budget);
+    let report = audit_one(&state, &resolver, &name, &options, true).await;
     html(
         StatusCode::OK,
         crate::web::domain::page(&report, &selectors),
@@ -611,6 +681,7 @@ async fn message_form(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let offered = state.inbox.is_some();
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -624,6 +695,7 @@ async fn message_form(
                     problem: Some("Send the message with this form.".into()),
                     ..MessageForm::default()
                 },
+                offered,
             );
         }
         Err(rejection) => {
@@ -639,6 +711,7 @@ async fn message_form(
                     problem: Some(problem.detail),
                     ..MessageForm::default()
                 },
+                offered,
             );
         }
     };
@@ -649,13 +722,13 @@ async fn message_form(
             "Paste the whole message, headers included: the headers, a blank line, the body."
                 .into(),
         );
-        return message_refused(StatusCode::BAD_REQUEST, form);
+        return message_refused(StatusCode::BAD_REQUEST, form, offered);
     }
     let envelope = match envelope(&form) {
         Ok(envelope) => envelope,
         Err(reason) => {
             form.problem = Some(reason);
-            return message_refused(StatusCode::BAD_REQUEST, form);
+            return message_refused(StatusCode::BAD_REQUEST, form, offered);
         }
     };
     let request = MessageRequest {
@@ -665,12 +738,13 @@ async fn message_form(
         authserv_id: state.authserv_id.clone(),
         clock: Clock::system(),
         limits: state.service.message_limits,
+        blocklists: state.service.blocklists.clone(),
     };
     let report = match report::report_pooled(Arc::clone(&state.dns), request, true).await {
         Ok(report) => report,
         Err(ReportError::Limit(limit)) => {
             form.problem = Some(limit.to_string());
-            return message_refused(StatusCode::PAYLOAD_TOO_LARGE, form);
+            return message_refused(StatusCode::PAYLOAD_TOO_LARGE, form, offered);
         }
         Err(other) => {
             tracing::error!(error = %other, "a posted message could not be checked");
@@ -734,6 +808,219 @@ async fn report_page(State(state): State<AppState>, Path(id): Path<String>) -> R
                     "The report store did not answer; try again shortly.",
                 ),
             )
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The send-a-test pages
+// ---------------------------------------------------------------------------
+
+/// `GET /test`: the offer, or (404) why this server makes no test
+/// addresses.
+async fn test_page(State(state): State<AppState>) -> Response {
+    let enabled = state.inbox.is_some();
+    let status = if enabled {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    html(status, inbox::test_page(enabled))
+}
+
+fn store_silent() -> Response {
+    html(
+        StatusCode::SERVICE_UNAVAILABLE,
+        layout::message_page(
+            "The test address could not be read or made",
+            "The report store did not answer; try again shortly.",
+        ),
+    )
+}
+
+/// `POST /inboxes`: makes a test address as `POST /v1/inboxes` does (the
+/// raw message is not kept) and sends the browser to its page.
+async fn create_inbox(State(state): State<AppState>) -> Response {
+    let Some(settings) = &state.inbox else {
+        return html(StatusCode::NOT_FOUND, inbox::test_page(false));
+    };
+    let Ok(token) = InboxToken::generate() else {
+        return store_silent();
+    };
+    match state
+        .store
+        .create_inbox(&token, &settings.address(&token), settings.ttl, false)
+        .await
+    {
+        Ok(made) => Redirect::to(&inbox::path(made.token.as_str())).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "a test address could not be made");
+            store_silent()
+        }
+    }
+}
+
+/// `GET /inboxes/{token}`: the address while it waits, its report once
+/// its message came (a `303` to the report's permalink), or why there is
+/// none.
+async fn inbox_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let unknown = || {
+        html(
+            StatusCode::NOT_FOUND,
+            layout::message_page(
+                "No such test address",
+                "There is no test address here: it was never made, or it expired long enough \
+                 ago to be forgotten. Make a new one to send a test.",
+            ),
+        )
+    };
+    let Ok(token) = token.parse::<InboxToken>() else {
+        return unknown();
+    };
+    let address = match state.store.inbox(&token).await {
+        Ok(Some(address)) => address,
+        Ok(None) => return unknown(),
+        Err(error) => {
+            tracing::error!(%error, "a test address could not be read");
+            return store_silent();
+        }
+    };
+    match address.status {
+        InboxStatus::Waiting => html(
+            StatusCode::OK,
+            inbox::waiting(&address.address, address.expires_at),
+        ),
+        InboxStatus::Received {
+            report: Some(id), ..
+        } => Redirect::to(&format!("/reports/{id}")).into_response(),
+        InboxStatus::Received { at, report: None } => {
+            html(StatusCode::OK, inbox::report_gone(&address.address, at))
+        }
+        InboxStatus::Expired => html(
+            StatusCode::GONE,
+            inbox::expired(&address.address, address.expires_at),
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Received DMARC aggregate and TLS reports
+// ---------------------------------------------------------------------------
+
+/// `GET /reports/dmarc/{domain}?since=YYYY-MM-DD`: what the domain's
+/// stored reports say. `import=imported|duplicate` is where the import
+/// form sends the browser back to, saying what became of its report.
+async fn dmarc_page(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    uri: Uri,
+) -> Response {
+    let (mut since, mut notice) = (None, ImportNotice::default());
+    for (key, value) in super::extract::pairs(&uri) {
+        match key.as_ref() {
+            "since" if !value.trim().is_empty() => since = Some(value.trim().to_owned()),
+            "import" if matches!(value.as_ref(), "imported" | "duplicate") => {
+                notice.outcome = value.into_owned();
+            }
+            _ => {}
+        }
+    }
+    dmarc_answer(&state, &domain, since, notice, StatusCode::OK).await
+}
+
+/// The reports page of `domain`, or the page saying why not.
+async fn dmarc_answer(
+    state: &AppState,
+    domain: &str,
+    since: Option<String>,
+    notice: ImportNotice,
+    status: StatusCode,
+) -> Response {
+    let refused = |heading: &str, detail: String| {
+        html(
+            StatusCode::BAD_REQUEST,
+            layout::message_page(heading, &detail),
+        )
+    };
+    let name = match DomainName::parse(domain) {
+        Ok(name) => name,
+        Err(e) => {
+            return refused(
+                "Not a domain name",
+                format!("{}: {}", crate::untrusted::quoted(domain), e.reason),
+            );
+        }
+    };
+    let since_at = match since.as_deref().map(parse_rfc3339) {
+        None => None,
+        Some(Some(at)) => Some(at),
+        Some(None) => {
+            return refused(
+                "Not a date",
+                "Give the first day of the period as YYYY-MM-DD, e.g. 2026-11-01.".into(),
+            );
+        }
+    };
+    match intake::summarize(state, &name, since_at).await {
+        Ok(summary) => html(
+            status,
+            crate::web::dmarc::page(&summary, since.as_deref(), &notice),
+        ),
+        Err(problem) => html(
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            layout::message_page(problem.title, &problem.detail),
+        ),
+    }
+}
+
+/// `POST /reports/dmarc/{domain}`: the import form (`multipart/form-data`,
+/// the file in `report`). A report stored, or already stored, sends the
+/// browser to the page of the domain it is about, saying which; one
+/// refused shows this page again with the reason.
+async fn dmarc_import(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    form: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let imported = async {
+        let mut form = form.map_err(|e| {
+            Problem::new(
+                ProblemType::InvalidRequest,
+                format!("send the report with this page's form: {}", e.body_text()),
+            )
+        })?;
+        let unreadable =
+            |e: MultipartError| Problem::new(ProblemType::InvalidRequest, e.body_text());
+        while let Some(field) = form.next_field().await.map_err(unreadable)? {
+            if field.name() == Some("report") {
+                let bytes = field.bytes().await.map_err(unreadable)?;
+                let prepared = intake::prepare(&state, bytes).await?;
+                let stored = intake::keep(&state, &prepared).await?;
+                return Ok((stored, prepared.overview().domain.clone()));
+            }
+        }
+        Err(Problem::new(
+            ProblemType::InvalidRequest,
+            "choose a report file to import",
+        ))
+    };
+    match imported.await {
+        Ok((stored, about)) => {
+            let word = match stored {
+                Stored::New => "imported",
+                Stored::Duplicate => "duplicate",
+            };
+            // The report's own domain, as stored (checked then).
+            let path: String = form_urlencoded::byte_serialize(about.as_bytes()).collect();
+            Redirect::to(&format!("/reports/dmarc/{path}?import={word}#import")).into_response()
+        }
+        Err(problem) => {
+            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let notice = ImportNotice {
+                outcome: String::new(),
+                problem: Some(problem.detail),
+            };
+            dmarc_answer(&state, &domain, None, notice, status).await
         }
     }
 }

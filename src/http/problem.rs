@@ -46,6 +46,7 @@ pub enum ProblemType {
     ResponseTooLarge,
     StoreUnavailable,
     InboxDisabled,
+    ProbeDisabled,
     InvalidReport,
     ReportTooLarge,
     Internal,
@@ -74,6 +75,7 @@ impl ProblemType {
             ProblemType::ResponseTooLarge => "response-too-large",
             ProblemType::StoreUnavailable => "store-unavailable",
             ProblemType::InboxDisabled => "inbox-disabled",
+            ProblemType::ProbeDisabled => "probe-disabled",
             ProblemType::InvalidReport => "invalid-report",
             ProblemType::ReportTooLarge => "report-too-large",
             ProblemType::Internal => "internal",
@@ -99,6 +101,7 @@ impl ProblemType {
             ProblemType::NotFound | ProblemType::InboxDisabled => StatusCode::NOT_FOUND,
             ProblemType::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemType::Unauthorized => StatusCode::UNAUTHORIZED,
+            ProblemType::ProbeDisabled => StatusCode::FORBIDDEN,
             ProblemType::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ProblemType::Overloaded | ProblemType::NotReady | ProblemType::StoreUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -145,6 +148,7 @@ impl ProblemType {
             ProblemType::ResponseTooLarge => "The answer is larger than the server sends",
             ProblemType::StoreUnavailable => "The report store could not be reached",
             ProblemType::InboxDisabled => "This server has no test inbox",
+            ProblemType::ProbeDisabled => "This server does not probe mail servers",
             ProblemType::InvalidReport => {
                 "The body is not a readable DMARC aggregate or TLS report"
             }

@@ -1,11 +1,15 @@
 //! The message report: what a receiver will decide about one message, and
 //! why. Each concern is one module: the envelope ([`envelope`]), header
 //! checks ([`headers`]), DKIM ([`dkim`]), ARC ([`arc`]) and DMARC
-//! ([`dmarc`]), and what verifying one message may cost ([`limits`]). DKIM, DMARC, ARC and iprev are verified by mail-auth, whose
+//! ([`dmarc`]), and what verifying one message may cost ([`limits`]);
+//! beyond authentication, the sending IP on DNS blocklists
+//! ([`blocklists`]) and what the body holds ([`content`]). DKIM, DMARC, ARC and iprev are verified by mail-auth, whose
 //! lookups go through the request's resolver layer via
 //! [`crate::dns::bridge`]; SPF is our own ([`crate::spf`]).
 
 pub mod arc;
+pub mod blocklists;
+pub mod content;
 pub mod dkim;
 pub mod dmarc;
 pub mod envelope;

@@ -96,6 +96,15 @@ pub fn is_dkim_selector(s: &str) -> bool {
         })
 }
 
+/// The registrable domain of a lower-case ASCII name: its public suffix
+/// and one label more, by the Public Suffix List (`news.example.co.uk` →
+/// `example.co.uk`); the name itself when the list gives none. What two
+/// names share when they belong to one organization, without a DNS walk
+/// (RFC 9989 §4.10 finds the DMARC one by asking DNS).
+pub fn registrable_domain(name: &str) -> &str {
+    psl::domain_str(name).unwrap_or(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +142,8 @@ mod tests {
         assert!(is_dkim_selector("selector1") && is_dkim_selector("s1.sub"));
         assert!(!is_dkim_selector("a..b") && !is_dkim_selector("x/y") && !is_dkim_selector(""));
         let e = DomainName::parse("192.0.2.1").unwrap_err();
+        assert_eq!(registrable_domain("news.example.co.uk"), "example.co.uk");
+        assert_eq!(registrable_domain("example.com"), "example.com");
         assert!(e.to_string().contains("IP address"));
     }
 }

@@ -11,6 +11,7 @@ use crate::domain::report;
 use crate::domain::report::DomainReport;
 use crate::findings::requirements::Status;
 use crate::findings::{Finding, Severity, Verdict};
+use crate::message::blocklists::{BlocklistSection, Listing};
 use crate::message::report::MessageReport;
 use crate::spf::report::SpfReport;
 use std::borrow::Cow;
@@ -307,6 +308,28 @@ pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
     if let Some(i) = &report.iprev {
         let _ = writeln!(out, "  {:<8} {} for {}", "iprev", i.result, i.ip);
     }
+    blocklists(&mut out, report.blocklists.as_ref());
+    let c = &report.content;
+    let _ = writeln!(
+        out,
+        "  {:<8} {} bytes, {}, {} image(s), {} link(s) to {} host(s)",
+        "Content",
+        c.size,
+        match (c.text_part, c.html_part) {
+            (true, true) => "text and HTML",
+            (false, true) => "HTML only",
+            (true, false) => "text only",
+            (false, false) => "no text body",
+        },
+        c.images,
+        c.links,
+        c.link_hosts.len()
+    );
+    let _ = writeln!(
+        out,
+        "  {:<8} {}/10 (from the findings below)",
+        "Grade", report.grade
+    );
     let _ = writeln!(out);
     findings(&mut out, &report.findings, style);
     let _ = writeln!(out, "{}", style.bold("Provider requirements"));
@@ -315,6 +338,40 @@ pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
     let _ = writeln!(out);
     dns(&mut out, &report.dns);
     out
+}
+
+/// One line per DNS blocklist asked, or why none was.
+fn blocklists(out: &mut String, section: Option<&BlocklistSection>) {
+    let Some(section) = section else {
+        return;
+    };
+    if let Some(note) = &section.note {
+        let _ = writeln!(out, "  {:<8} {}", "DNSBL", clean(note));
+    }
+    for list in &section.lists {
+        let result = match list.result {
+            Listing::Listed => "LISTED",
+            Listing::NotListed => "not listed",
+            Listing::Unchecked => "could not check",
+        };
+        let codes: Vec<String> = list.codes.iter().map(ToString::to_string).collect();
+        let _ = writeln!(
+            out,
+            "  {:<8} {} on {}{}{}",
+            "DNSBL",
+            result,
+            clean(&list.zone),
+            if codes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", codes.join(", "))
+            },
+            list.reason
+                .as_deref()
+                .map(|r| format!(": {}", clean(r)))
+                .unwrap_or_default()
+        );
+    }
 }
 
 /// A header as folded (CRLF and a tab before each result of an

@@ -12,7 +12,11 @@
 //!
 //! A summary ([`summarize_domain`]) reads the period asked for and the
 //! period of the same length before it (for new sources), decodes and
-//! sums them up off the runtime, and asks PTR names on it.
+//! sums them up off the runtime, and asks PTR names on it. The DMARC
+//! record it suggests keeps the report addresses (`rua`) the domain
+//! publishes now, read from its live `_dmarc` record ([`live_rua`]),
+//! unless the caller names others: reports must keep coming after the
+//! change.
 
 use super::aggregate::{AggregateReport, Record};
 use super::container::{Opened, Overview, Report, open_reader};
@@ -23,6 +27,7 @@ use super::tls::TlsReport;
 use super::xml::AggregateReader;
 use super::{Analysis, Limits, ReportError, enforcement};
 use crate::dns::Resolver;
+use crate::records::dmarc;
 use crate::store::{NewReport, ReportKind, Store, StoreError, Stored};
 use flate2::Compression;
 use flate2::read::GzDecoder;
@@ -213,6 +218,8 @@ pub enum SummaryError {
 /// Sums up the reports stored for `domain` whose period ends after
 /// `since` (all of them without it). With `since`, the period of the
 /// same length before it (up to `now`) decides which sources are new.
+/// The suggested record carries `rua` when it is not empty, else the
+/// report addresses of the domain's live DMARC record.
 #[allow(clippy::too_many_arguments)]
 pub async fn summarize_domain(
     store: &Store,
@@ -259,8 +266,17 @@ pub async fn summarize_domain(
     })
     .await??;
     let ips = ips_by_volume(current.iter().chain(&previous));
-    let reverse = reverse_dns(resolver, &ips, options.max_lookups, options.concurrency).await;
-    let (options, rua, domain) = (options.clone(), rua.to_vec(), domain.to_string());
+    let (reverse, live) = tokio::join!(
+        reverse_dns(resolver, &ips, options.max_lookups, options.concurrency),
+        async {
+            match rua.is_empty() {
+                true => live_rua(resolver, domain).await,
+                false => Vec::new(),
+            }
+        }
+    );
+    let rua = if rua.is_empty() { live } else { rua.to_vec() };
+    let (options, domain) = (options.clone(), domain.to_string());
     off_runtime(move || {
         let summary = summarize(&current, &previous, &reverse, &services, &options);
         let enforcement = enforcement::assess(&summary, &services, &rua);
@@ -275,6 +291,23 @@ pub async fn summarize_domain(
         }
     })
     .await
+}
+
+/// The report addresses (`rua`) of the DMARC record published at
+/// `_dmarc.<domain>` now, as written. None when there is no single valid
+/// record there, or the DNS does not answer: the suggestion then carries
+/// no `rua`, and says so by its absence rather than inventing one.
+pub async fn live_rua(resolver: &Resolver, domain: &str) -> Vec<String> {
+    let Ok(set) = dmarc::fetch_txt(resolver, &format!("_dmarc.{domain}")).await else {
+        return Vec::new();
+    };
+    let mut records = set.texts.iter().filter(|t| dmarc::is_dmarc1(t));
+    match (records.next(), records.next()) {
+        (Some(only), None) => dmarc::parse(only)
+            .map(|record| record.rua.into_iter().map(|u| u.uri).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
 
 async fn off_runtime<T: Send + 'static>(

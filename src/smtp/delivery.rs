@@ -92,6 +92,7 @@ pub async fn deliver(receiver: &Receiver, arrival: Arrival) -> Reply {
         authserv_id: receiver.authserv_id.clone(),
         clock: Clock::system(),
         limits: receiver.message_limits,
+        blocklists: receiver.blocklists.clone(),
     };
     let report = match report::report_pooled(Arc::clone(&receiver.dns), request, false).await {
         Ok(report) => report,

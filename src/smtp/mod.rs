@@ -4,7 +4,8 @@
 //! report through the token's claim in the store.
 //!
 //! It never relays: no code path here sends mail anywhere, and RCPT TO
-//! accepts only live test addresses. An inbound server on the internet
+//! accepts only live test addresses and the report addresses
+//! (`--report-address`, whose mail is imported as DMARC and TLS reports). An inbound server on the internet
 //! is attacked, so every session is bounded: per-client and total session
 //! counts and messages per minute ([`admission`]), the length of a
 //! command line, the message size and the memory all sessions' messages
@@ -20,6 +21,7 @@
 //! - [`session`] — the command loop and the transaction's state.
 //! - [`reply`] — every reply the receiver sends.
 //! - [`delivery`] — the `Received:` header, the report and the claim.
+//! - [`intake`] — report addresses: DMARC and TLS reports mailed in.
 //! - [`tls`] — STARTTLS: the certificate and what a session negotiated.
 //! - [`proxy`] — PROXY protocol headers from trusted balancers.
 //! - [`transcript`] — the commands and replies a report carries.
@@ -27,6 +29,7 @@
 pub mod address;
 pub mod admission;
 pub mod delivery;
+pub mod intake;
 pub mod proxy;
 pub mod reply;
 pub mod session;
@@ -35,6 +38,7 @@ pub mod transcript;
 pub mod wire;
 
 use crate::dns::Dns;
+use crate::message::blocklists::Blocklists;
 use crate::message::limits::MessageLimits;
 use crate::store::Store;
 use address::InboxSettings;
@@ -101,12 +105,16 @@ pub struct Receiver {
     pub hostname: String,
     pub limits: SmtpLimits,
     pub message_limits: MessageLimits,
+    /// The DNS blocklists the sending IP is asked on (`--dnsbl`).
+    pub blocklists: Blocklists,
     /// The authserv-id of the report's Authentication-Results header.
     pub authserv_id: String,
     /// STARTTLS is offered when set.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Peers that must open with a PROXY header (`--smtp-proxy-from`).
     pub proxy_from: Vec<proxy::Network>,
+    /// The report addresses (`--report-address`); none by default.
+    pub reports: intake::ReportIntake,
     admission: Arc<Admission>,
     memory: Arc<Semaphore>,
 }
@@ -122,9 +130,11 @@ impl Receiver {
             inbox,
             limits: SmtpLimits::default(),
             message_limits: MessageLimits::default(),
+            blocklists: Blocklists::none(),
             authserv_id: "mailvet".into(),
             tls: None,
             proxy_from: Vec::new(),
+            reports: intake::ReportIntake::default(),
             admission: Admission::new(admission_limits(&SmtpLimits::default())),
             memory: wire::memory_budget(DEFAULT_MEMORY),
         }

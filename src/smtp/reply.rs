@@ -88,6 +88,14 @@ pub fn recipient_ok() -> Reply {
     )
 }
 
+pub fn report_recipient_ok() -> Reply {
+    Reply::new(
+        250,
+        "2.1.5",
+        "recipient OK: DMARC and TLS reports are imported here",
+    )
+}
+
 pub fn start_data() -> Reply {
     Reply::plain(354, vec!["end data with <CR><LF>.<CR><LF>".into()])
 }

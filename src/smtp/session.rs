@@ -7,8 +7,8 @@
 //! ENHANCEDSTATUSCODES, SMTPUTF8 and (when it has TLS and the session is
 //! not yet under it) STARTTLS; never AUTH, CHUNKING or VRFY. A
 //! transaction needs HELO/EHLO, one MAIL FROM, exactly one RCPT TO naming
-//! a live test address (any other is `550 5.1.1`; a second recipient is
-//! `452 4.5.3`), then DATA.
+//! a live test address or a report address (any other is `550 5.1.1`; a
+//! second recipient is `452 4.5.3`), then DATA.
 //!
 //! Every failure reply (4xx or 5xx) to a command counts as a bad command;
 //! past `max_bad_commands` the session gets `421` and is closed. Each
@@ -24,6 +24,7 @@
 use super::Receiver;
 use super::admission::Admitted;
 use super::delivery::{self, Arrival};
+use super::intake;
 use super::reply::{self, Reply};
 use super::tls::TlsInfo;
 use super::transcript::{Side, Transcript};
@@ -44,8 +45,7 @@ struct Session<'r> {
     helo: Option<(String, bool)>,
     tls: Option<TlsInfo>,
     mail_from: Option<String>,
-    /// The test address and whether it keeps the raw message.
-    rcpt: Option<(InboxToken, bool)>,
+    rcpt: Option<Recipient>,
     bad_commands: u32,
     transcript: Transcript,
 }
@@ -54,6 +54,15 @@ struct Session<'r> {
 /// NOOP or RSET would otherwise hold its session (and one of its
 /// client's slots) forever, a minute at a time.
 pub const MAX_COMMANDS: u32 = 1000;
+
+/// Whom the transaction's message is for.
+#[derive(Debug, Clone, Copy)]
+enum Recipient {
+    /// A test address, and whether it keeps the raw message.
+    Inbox(InboxToken, bool),
+    /// A report address ([`super::intake`]).
+    Reports,
+}
 
 /// What a command leads to beyond its reply.
 enum Next {
@@ -143,7 +152,10 @@ pub async fn run(receiver: &Receiver, admitted: Admitted, client: IpAddr, conn: 
 
 impl Session<'_> {
     async fn send(&mut self, conn: &mut Conn, answer: &Reply) -> std::io::Result<()> {
-        self.transcript.push(Side::Server, &answer.text());
+        // Each line of a multi-line reply (EHLO's) on a line of its own.
+        for line in answer.text().lines() {
+            self.transcript.push(Side::Server, line);
+        }
         let stream = conn.get_mut();
         stream.write_all(&answer.wire()).await?;
         stream.flush().await
@@ -248,13 +260,17 @@ impl Session<'_> {
         if self.rcpt.is_some() {
             return reply::one_recipient();
         }
+        if self.receiver.reports.accepts(address) {
+            self.rcpt = Some(Recipient::Reports);
+            return reply::report_recipient_ok();
+        }
         let Some(token) = self.receiver.inbox.token_of(address) else {
             return reply::no_such_address();
         };
         match self.receiver.store.inbox(&token).await {
             Ok(Some(inbox)) => match inbox.status {
                 InboxStatus::Waiting => {
-                    self.rcpt = Some((token, inbox.keep_raw));
+                    self.rcpt = Some(Recipient::Inbox(token, inbox.keep_raw));
                     reply::recipient_ok()
                 }
                 InboxStatus::Received { .. } => reply::already_received(),
@@ -311,12 +327,19 @@ impl Session<'_> {
             Ok(Ok(Body::NoRoom)) => return reply::no_room(),
             Ok(Ok(Body::Message(message, held))) => (message, held),
         };
-        let (Some((helo, esmtp)), Some(mail_from), Some((token, keep_raw))) =
+        let (Some((helo, esmtp)), Some(mail_from), Some(recipient)) =
             (self.helo.clone(), self.mail_from.clone(), self.rcpt)
         else {
             return reply::out_of_sequence("need MAIL FROM and RCPT TO first");
         };
         self.transcript.push(Side::Client, ".");
+        let (token, keep_raw) = match recipient {
+            Recipient::Inbox(token, keep_raw) => (token, keep_raw),
+            Recipient::Reports => {
+                let reports = &self.receiver.reports;
+                return intake::import(&self.receiver.store, &reports.limits, message).await;
+            }
+        };
         let arrival = Arrival {
             client: self.client,
             helo,

@@ -147,6 +147,7 @@ impl Store {
              SET status = $2, received_at = $3, report_id = $4 \
              WHERE token = $1 AND status = $5 AND expires_at > $3";
         const WHY_NOT: &str = "SELECT status FROM inbox_tokens WHERE token = $1";
+        let _turn = self.write_turn().await;
         let now = self.now();
         let mut tx = self.pool.begin().await?;
         // The insert comes first so that SQLite takes its write lock (and

@@ -108,6 +108,9 @@ pub struct Store {
     backend: Backend,
     retention: Duration,
     clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// SQLite's one writer at a time, taken before a transaction that
+    /// writes begins ([`Store::write_turn`]); `None` for PostgreSQL.
+    writer: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl fmt::Debug for Store {
@@ -181,6 +184,7 @@ impl Store {
             backend,
             retention: DEFAULT_RETENTION,
             clock: Arc::new(system_now),
+            writer: (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Semaphore::new(1))),
         })
     }
 
@@ -232,6 +236,19 @@ impl Store {
 
     fn now(&self) -> u64 {
         (self.clock)()
+    }
+
+    /// Waits for this process's turn to write to SQLite (PostgreSQL: at
+    /// once). SQLite lets one writer in at a time, and a transaction
+    /// waiting for its lock holds a pooled connection meanwhile: a burst
+    /// of writers (a hundred test messages arriving at once) would hold
+    /// every connection and starve the readers until their acquire
+    /// timeout. Waiting here holds none.
+    async fn write_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        match &self.writer {
+            Some(writer) => writer.acquire().await.ok(),
+            None => None,
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! The files every page loads — its stylesheet, the copy-button script
-//! and the icon — embedded in the binary, so a page makes no request
+//! The files the pages load — the stylesheet, the copy-button script,
+//! the test address's polling script and the icon — embedded in the binary, so a page makes no request
 //! beyond its own server and the server needs no files beside itself.
 
 /// One embedded file.
@@ -24,6 +24,13 @@ pub static SCRIPT: Asset = Asset {
     body: include_str!("copy.js"),
 };
 
+/// Keeps a waiting test address's page live: see [`super::inbox`].
+pub static INBOX: Asset = Asset {
+    path: "/static/inbox.js",
+    content_type: "text/javascript; charset=utf-8",
+    body: include_str!("inbox.js"),
+};
+
 pub static ICON: Asset = Asset {
     path: "/static/icon.svg",
     content_type: "image/svg+xml",
@@ -31,4 +38,4 @@ pub static ICON: Asset = Asset {
 };
 
 /// Every embedded file.
-pub static ALL: [&Asset; 3] = [&STYLE, &SCRIPT, &ICON];
+pub static ALL: [&Asset; 4] = [&STYLE, &SCRIPT, &INBOX, &ICON];

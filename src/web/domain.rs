@@ -8,19 +8,25 @@ use super::report::{self, shown};
 use super::view::Common;
 use crate::domain::dmarc::DmarcSection;
 use crate::domain::protocol::Audited;
+use crate::domain::protocol::status_word;
 use crate::domain::report::DomainReport;
 use crate::domain::spf::{Node, NodeStatus, SpfSection};
+use crate::domain::transport::{TlsSession, TransportSection};
 use crate::spf::eval::MAX_DNS_TERMS;
 use maud::{Markup, html};
 
 /// The page of one domain's report; `selectors` are those asked for, kept
-/// in the link to the report's JSON.
+/// in the link to the report's JSON (with `probe=smtp` when the mail
+/// servers were probed).
 pub fn page(report: &DomainReport, selectors: &[String]) -> String {
     let common: Common = serde_json::to_value(report)
         .and_then(serde_json::from_value)
         .unwrap_or_default();
     let name = &report.domain_unicode;
-    let json = format!("/v1{}", permalink(&report.domain, selectors));
+    let json = format!(
+        "/v1{}",
+        permalink(&report.domain, selectors, report.transport.probed)
+    );
     super::layout::page(
         &format!("{name}: email authentication report"),
         html! {
@@ -45,6 +51,7 @@ pub fn page(report: &DomainReport, selectors: &[String]) -> String {
             (report::checklist_and_findings(&common))
             (spf_tree(&report.spf))
             (dmarc_policy(&report.dmarc))
+            @if report.transport.probed { (transport(&report.transport)) }
             section #protocols aria-labelledby="protocols-h" {
                 h2 #protocols-h { "Every protocol at a glance" }
                 dl.facts {
@@ -61,17 +68,80 @@ pub fn page(report: &DomainReport, selectors: &[String]) -> String {
 }
 
 /// The page of a domain's report: `/domains/{domain}` with each selector
-/// as `?selector=`; its JSON is at the same path under `/v1`.
-pub fn permalink(domain: &str, selectors: &[String]) -> String {
+/// as `?selector=` and `probe=smtp` when the mail servers are probed; its
+/// JSON is at the same path under `/v1`.
+pub fn permalink(domain: &str, selectors: &[String], probe: bool) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for s in selectors {
         query.append_pair("selector", s);
+    }
+    if probe {
+        query.append_pair("probe", "smtp");
     }
     let query = query.finish();
     if query.is_empty() {
         format!("/domains/{domain}")
     } else {
         format!("/domains/{domain}?{query}")
+    }
+}
+
+/// The SMTP probe, one row per MX address: how far the session went, the
+/// certificate's verdicts and DANE's.
+fn transport(section: &TransportSection) -> Markup {
+    html! {
+        section #transport aria-labelledby="transport-h" {
+            h2 #transport-h { "TLS at each mail server" }
+            p { "Each MX address was connected to on port " (section.port) ". An address that                  could not be tested from here says nothing about its TLS: many networks block                  port 25." }
+            table.transport {
+                thead { tr { th { "MX host" } th { "Address" } th { "TLS" } th { "Certificate" } th { "DANE" } } }
+                tbody {
+                    @for a in &section.addresses {
+                        tr {
+                            td { (shown(&a.host)) }
+                            td { code { (a.address) } }
+                            td {
+                                @match &a.tls {
+                                    Some(tls) => { (shown(&tls.version)) }
+                                    None => { (shown(&status_word(&a.status))) }
+                                }
+                                @if let Some(reason) = &a.reason { br; span.muted { (shown(reason)) } }
+                            }
+                            td { (certificate(a.tls.as_ref())) }
+                            td {
+                                @if let Some(dane) = &a.dane {
+                                    (shown(&status_word(&dane.status)))
+                                    @if let Some(record) = &dane.record { br; code { (shown(record)) } }
+                                    @if let Some(reason) = &dane.reason { br; span.muted { (shown(reason)) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn certificate(tls: Option<&TlsSession>) -> Markup {
+    let Some(cert) = tls.and_then(|t| t.certificate.as_ref()) else {
+        return html! { "—" };
+    };
+    let mut verdicts = Vec::new();
+    if !cert.trusted {
+        verdicts.push("untrusted".to_string());
+    }
+    if !cert.name_matches {
+        verdicts.push("wrong name".into());
+    }
+    verdicts.push(if cert.expired() {
+        format!("expired {}", cert.not_after)
+    } else {
+        format!("expires {} ({} days)", cert.not_after, cert.days_to_expiry)
+    });
+    html! {
+        (shown(&cert.subject)) br;
+        span.muted { (shown(&verdicts.join(", "))) }
     }
 }
 

@@ -3,6 +3,7 @@
 //! on a report links to.
 
 use super::layout::{page, table};
+use super::report::prose;
 use crate::findings::catalog::{DOMAIN_CODES, MESSAGE_CODES};
 use crate::findings::{CatalogEntry, Severity};
 use maud::{Markup, html};
@@ -20,6 +21,12 @@ fn badge(s: Severity) -> Markup {
     html! { span class=(format!("badge s-{word}")) { (word) } }
 }
 
+/// A code that a narrow screen may wrap after its dots and underscores
+/// only, never inside a word.
+fn breakable(code: &str) -> Markup {
+    html! { code.code { @for piece in code.split_inclusive(['.', '_']) { (piece) wbr; } } }
+}
+
 /// The list of every code, domain codes before message codes, grouped by
 /// family in catalog order.
 pub fn catalog() -> String {
@@ -34,7 +41,7 @@ pub fn catalog() -> String {
                 (table(&["Code", "Severity", "Title"], html! {
                     @for e in entries {
                         tr {
-                            td { a href=(format!("/findings/{}", e.code)) { code { (e.code) } } }
+                            td { a href=(format!("/findings/{}", e.code)) { (breakable(e.code)) } }
                             td { (badge(e.severity)) }
                             td { (e.title) }
                         }
@@ -54,9 +61,9 @@ pub fn entry(e: &CatalogEntry) -> String {
             h1 { code { (e.code) } }
             p { (badge(e.severity)) " " strong { (e.title) } }
             h2 { "Why it matters" }
-            p { (e.why) }
+            p { (prose(e.why)) }
             h2 { "How to fix it" }
-            p { (e.fix) }
+            p { (prose(e.fix)) }
             p.muted { "A report's fix is worked out for the case it found, with the records to \
                        publish where it can." }
             @if !e.refs.is_empty() {

@@ -1,8 +1,10 @@
 //! `/`: the two forms — check a domain, check a message — shown again
-//! with what was typed and the reason when a submission was refused.
+//! with what was typed and the reason when a submission was refused, and
+//! between them the offer of a test address when the server makes them.
 //!
 //! The forms are plain HTML: the domain form is a GET to `/domains`
-//! (`domain`, `selector`), the message form a POST to `/messages`
+//! (`domain`, `selector`, and `probe=smtp` from the "Test TLS" checkbox,
+//! shown only when the server allows the probe), the message form a POST to `/messages`
 //! (`message`, `ip`, `helo`, `mail_from`), so both work with JavaScript
 //! off.
 
@@ -18,6 +20,11 @@ pub const ECHO_LIMIT: usize = 1024 * 1024;
 pub struct DomainForm {
     pub domain: String,
     pub selector: String,
+    /// The "Test TLS at each mail server" box is ticked.
+    pub probe: bool,
+    /// The server allows the probe (`serve --allow-probe`): the box is
+    /// shown.
+    pub probe_allowed: bool,
     /// Why the last submission was refused.
     pub problem: Option<String>,
 }
@@ -33,8 +40,9 @@ pub struct MessageForm {
     pub problem: Option<String>,
 }
 
-/// The page with both forms.
-pub fn index(domain: &DomainForm, message: &MessageForm) -> String {
+/// The page with both forms, and the offer of a test address when the
+/// server makes them (`test_inbox`).
+pub fn index(domain: &DomainForm, message: &MessageForm, test_inbox: bool) -> String {
     page(
         "Check your email authentication",
         html! {
@@ -43,6 +51,7 @@ pub fn index(domain: &DomainForm, message: &MessageForm) -> String {
                  report says what receivers will do, why, and the exact DNS records to fix it; \
                  share its link with whoever runs your DNS." }
             (domain_form(domain))
+            @if test_inbox { (super::inbox::offer()) }
             (message_form(message))
         },
     )
@@ -72,6 +81,12 @@ fn domain_form(form: &DomainForm) -> Markup {
             }
             input #selector type="text" name="selector" value=(form.selector)
                 autocomplete="off" autocapitalize="none" spellcheck="false" placeholder="s1";
+            @if form.probe_allowed {
+                label.check-box for="probe" {
+                    input #probe type="checkbox" name="probe" value="smtp" checked[form.probe];
+                    " Test TLS at each mail server " span.hint { "(takes seconds)" }
+                }
+            }
             button type="submit" { "Check domain" }
         }
     }

@@ -6,6 +6,11 @@ use maud::{DOCTYPE, Markup, html};
 
 /// A whole page: `title` in the tab, `main` as its content.
 pub fn page(title: &str, main: Markup) -> String {
+    page_with_head(title, html! {}, main)
+}
+
+/// The same with `head` added to the page's head (a page's own script).
+pub fn page_with_head(title: &str, head: Markup, main: Markup) -> String {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -16,6 +21,7 @@ pub fn page(title: &str, main: Markup) -> String {
                 link rel="stylesheet" href=(assets::STYLE.path);
                 link rel="icon" type="image/svg+xml" href=(assets::ICON.path);
                 script src=(assets::SCRIPT.path) defer {}
+                (head)
             }
             body {
                 header.site {

@@ -1,8 +1,8 @@
 //! `/reports/{id}`: a saved message report — the verdict sentence, the
 //! checklist, the findings with their records to publish, the DMARC
 //! policy that applies and where it was found, each DKIM signature, SPF,
-//! DMARC alignment and ARC hop, the DNS questions asked, and the link to
-//! the same report as JSON.
+//! DMARC alignment and ARC hop, the DNS blocklists and the content, the DNS
+//! questions asked, and the link to the same report as JSON.
 //!
 //! It renders the report as saved (JSON, read through [`super::view`]),
 //! so the page and `GET /v1/reports/{id}` always show the same report.
@@ -27,12 +27,15 @@ pub fn page(report: &Message, id: &str, expires_at: u64) -> String {
                 @if let Some(date) = &report.headers.date { dt { "Date" } dd { (shown(date)) } }
             }
             (report::verdict(&report.common))
+            (grade(report))
             (report::checklist_and_findings(&report.common))
             (dmarc_policy(report))
             (dkim(report))
             (spf(report))
             (alignment(report))
             (arc(report))
+            (blocklists(report))
+            (content(report))
             section #envelope aria-labelledby="envelope-h" {
                 h2 #envelope-h { "Envelope and headers" }
                 dl.facts {
@@ -58,6 +61,7 @@ pub fn page(report: &Message, id: &str, expires_at: u64) -> String {
                     }
                 }
             }
+            @if let Some(smtp) = &report.smtp { (super::inbox::arrival(smtp)) }
             (report::dns(&report.common.dns))
             p {
                 "This report as JSON: " a href=(json) { (json) }
@@ -78,7 +82,7 @@ fn source(source: &str) -> &'static str {
 }
 
 /// A date and time, `2026-12-03 01:30`.
-fn utc(seconds: u64) -> String {
+pub(super) fn utc(seconds: u64) -> String {
     let at = time::OffsetDateTime::from_unix_timestamp(i64::try_from(seconds).unwrap_or(i64::MAX))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
@@ -234,6 +238,69 @@ fn arc(report: &Message) -> Markup {
                         }
                     }
                 }))
+            }
+        }
+    }
+}
+
+/// The grade, beside (never instead of) the findings below it.
+fn grade(report: &Message) -> Markup {
+    html! {
+        @if let Some(grade) = report.grade {
+            p.grade { "Grade: " strong { (format!("{grade:.1}")) } " / 10, from the findings below: each kind of error or warning lowers it by its severity's weight." }
+        }
+    }
+}
+
+fn blocklists(report: &Message) -> Markup {
+    html! {
+        @if let Some(b) = &report.blocklists {
+            section #blocklists aria-labelledby="blocklists-h" {
+                h2 #blocklists-h { "DNS blocklists" }
+                @if let Some(note) = &b.note { p { (shown(note)) } }
+                @if !b.lists.is_empty() {
+                    div.scroll tabindex="0" {
+                        table {
+                            thead { tr { th scope="col" { "List" } th scope="col" { "Result for " (shown(&b.ip)) } th scope="col" { "Codes" } th scope="col" { "Reason" } } }
+                            tbody {
+                                @for l in &b.lists {
+                                    tr {
+                                        td { code { (shown(&l.zone)) } }
+                                        td { strong { (match l.result.as_str() { "listed" => "listed", "not_listed" => "not listed", _ => "could not check" }) } }
+                                        td { (shown(&l.codes.join(", "))) }
+                                        td { (shown(l.reason.as_deref().unwrap_or(""))) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn content(report: &Message) -> Markup {
+    html! {
+        @if let Some(c) = &report.content {
+            section #content aria-labelledby="content-h" {
+                h2 #content-h { "Content" }
+                p {
+                    (c.size) " bytes; "
+                    (match (c.text_part, c.html_part) { (true, true) => "text and HTML versions", (false, true) => "HTML only", (true, false) => "text only", _ => "no text body" })
+                    "; " (c.images) " image(s); " (c.links) " link(s)."
+                }
+                @if !c.link_hosts.is_empty() {
+                    ul {
+                        @for h in &c.link_hosts {
+                            li {
+                                code { (shown(&h.host)) } " — " (h.links) " link(s)"
+                                @if h.aligned == Some(false) { ", not the From domain's" }
+                                @if h.shortener { ", a URL shortener" }
+                            }
+                        }
+                    }
+                }
             }
         }
     }

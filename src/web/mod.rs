@@ -17,12 +17,16 @@
 //! - [`report`] — the parts every report page shares.
 //! - [`domain`] — `/domains/{domain}`.
 //! - [`message`] — `/reports/{id}`.
+//! - [`dmarc`] — `/reports/dmarc/{domain}`, received DMARC and TLS reports.
 //! - [`findings`] — `/findings` and `/findings/{code}`.
+//! - [`inbox`] — `/test` and `/inboxes/{token}`, the send-a-test pages.
 //! - [`view`] — the report JSON as the pages read it.
 
 pub mod assets;
+pub mod dmarc;
 pub mod domain;
 pub mod findings;
+pub mod inbox;
 pub mod index;
 pub mod layout;
 pub mod message;

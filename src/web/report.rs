@@ -19,6 +19,21 @@ pub fn shown(text: &str) -> Cow<'_, str> {
     crate::untrusted::escape_controls(text)
 }
 
+/// Prose from a finding or the catalog, where text between backquotes is a
+/// literal (a record, a tag, a flag): shown as code. Text with an unpaired
+/// backquote is shown as it is.
+pub fn prose(text: &str) -> Markup {
+    let pieces: Vec<&str> = text.split('`').collect();
+    if pieces.len() % 2 == 0 {
+        return html! { (shown(text)) };
+    }
+    html! {
+        @for (i, piece) in pieces.iter().enumerate() {
+            @if i % 2 == 1 { code { (shown(piece)) } } @else { (shown(piece)) }
+        }
+    }
+}
+
 /// The verdict box: the verdict in a word, and the report's sentence
 /// saying what receivers will do with the mail.
 pub fn verdict(common: &Common) -> Markup {
@@ -109,25 +124,33 @@ pub fn findings(findings: &[Finding]) -> Markup {
                             a href=(format!("/findings/{}", f.code)) { code { (f.code) } } " "
                             (f.title)
                         }
-                        p.detail { (shown(&f.detail)) }
+                        p.detail { (prose(&f.detail)) }
                         @if !f.why.is_empty() {
-                            p { span.label { "Why it matters: " } (f.why) }
+                            p { span.label { "Why it matters: " } (prose(&f.why)) }
                         }
                         @if !f.fix.is_empty() {
-                            p { span.label { "Fix: " } (shown(&f.fix)) }
+                            p { span.label { "Fix: " } (prose(&f.fix)) }
                         }
                         @for record in &f.publish {
-                            div.record {
-                                p.label { "Publish this record" }
-                                dl {
-                                    dt { "Name" } dd { pre data-copy="name" { (shown(&record.name)) } }
-                                    dt { "Type" } dd { code { (record.rtype) } }
-                                    dt { "Value" } dd { pre data-copy="value" { (shown(&record.value)) } }
-                                }
-                            }
+                            (publish(&record.name, &record.rtype, &record.value))
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// A DNS record to publish, as a block whose name and value each have
+/// a copy button (with JavaScript on; selectable text without).
+pub fn publish(name: &str, rtype: &str, value: &str) -> Markup {
+    html! {
+        div.record {
+            p.label { "Publish this record" }
+            dl {
+                dt { "Name" } dd { pre data-copy="name" { (shown(name)) } }
+                dt { "Type" } dd { code { (shown(rtype)) } }
+                dt { "Value" } dd { pre data-copy="value" { (shown(value)) } }
             }
         }
     }
@@ -170,5 +193,22 @@ pub fn checklist_and_findings(common: &Common) -> Markup {
     html! {
         (checklist(&common.requirements))
         (findings(&common.findings))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prose;
+
+    #[test]
+    fn backquoted_text_is_code_and_everything_is_escaped() {
+        assert_eq!(
+            prose("publish `v=spf1 -all` at <the> apex").into_string(),
+            "publish <code>v=spf1 -all</code> at &lt;the&gt; apex"
+        );
+        assert_eq!(
+            prose("an unpaired ` stays <as> it is").into_string(),
+            "an unpaired ` stays &lt;as&gt; it is"
+        );
     }
 }

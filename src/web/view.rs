@@ -87,6 +87,90 @@ pub struct Message {
     pub iprev: Option<Iprev>,
     pub headers: Headers,
     pub authentication_results: String,
+    /// What the receiver saw, for a message that came by SMTP.
+    pub smtp: Option<Smtp>,
+    /// Absent from reports saved before the grade existed.
+    pub grade: Option<f64>,
+    pub blocklists: Option<Blocklists>,
+    pub content: Option<Content>,
+}
+
+/// The `smtp` section of a report on a message sent to a test address.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Smtp {
+    pub client_ip: String,
+    pub helo: String,
+    pub esmtp: bool,
+    pub mail_from: String,
+    pub rcpt_to: String,
+    pub tls: Option<SmtpTls>,
+    pub size: u64,
+    pub elapsed_ms: u64,
+    pub transcript: Transcript,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SmtpTls {
+    pub version: String,
+    pub cipher: String,
+}
+
+/// The SMTP conversation, without the message.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Transcript {
+    pub lines: Vec<TranscriptLine>,
+    pub omitted: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TranscriptLine {
+    /// `client` or `server`.
+    pub side: String,
+    pub line: String,
+}
+
+/// The sending IP on the DNS blocklists.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Blocklists {
+    pub ip: String,
+    pub note: Option<String>,
+    pub lists: Vec<BlocklistAnswer>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct BlocklistAnswer {
+    pub zone: String,
+    /// `listed`, `not_listed` or `unchecked`.
+    pub result: String,
+    pub codes: Vec<String>,
+    pub reason: Option<String>,
+}
+
+/// What the body holds.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Content {
+    pub size: u64,
+    pub text_part: bool,
+    pub html_part: bool,
+    pub images: u64,
+    pub links: u64,
+    pub link_hosts: Vec<LinkHost>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LinkHost {
+    pub host: String,
+    pub links: u64,
+    pub aligned: Option<bool>,
+    pub shortener: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -47,9 +47,27 @@ def dns_address(run_dir: Path):
 
 
 @pytest.fixture(scope="session")
-def base_url(run_dir: Path, dns_address: str):
-    """The base URL of a running `mailvet serve` asking the fixture DNS."""
-    with servers.running(servers.start_mailvet("open", dns_address, run_dir)) as base:
+def smtp_address() -> tuple[str, int]:
+    """Where the open server's SMTP receiver (its test inbox) listens; it
+    trusts a PROXY header from 127.0.0.1, so a test can send as the
+    world's sending host."""
+    return ("127.0.0.1", servers.free_port())
+
+
+@pytest.fixture(scope="session")
+def base_url(run_dir: Path, dns_address: str, smtp_address: tuple[str, int]):
+    """The base URL of a running `mailvet serve` asking the fixture DNS,
+    with the test inbox (`--smtp`, `--inbox-domain`)."""
+    host, port = smtp_address
+    flags = (
+        "--smtp",
+        f"{host}:{port}",
+        "--inbox-domain",
+        world.INBOX_DOMAIN,
+        "--smtp-proxy-from",
+        "127.0.0.1",
+    )
+    with servers.running(servers.start_mailvet("open", dns_address, run_dir, flags)) as base:
         yield base
 
 

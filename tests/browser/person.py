@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import smtplib
+import socket
 import urllib.request
 from urllib.parse import quote, urlsplit
 
@@ -46,6 +48,45 @@ def check_message(page: Page, message: Message) -> Response:
     with page.expect_navigation() as landed:
         form.locator("button[type=submit], input[type=submit]").click()
     return landed.value
+
+
+def make_test_address(page: Page) -> Response:
+    """Presses "Send a test message" on `/`; answers the response of the
+    test address's page it lands on."""
+    page.goto("/")
+    with page.expect_navigation() as landed:
+        page.get_by_role("button", name="Send a test message").click()
+    return landed.value
+
+
+class ProxiedSMTP(smtplib.SMTP):
+    """smtplib behind a balancer: its connection opens with a PROXY
+    header (version 1) naming `client`, which the server trusts from
+    127.0.0.1."""
+
+    def __init__(self, host: str, port: int, client: str, helo: str):
+        self.client = client
+        super().__init__(host, port, local_hostname=helo, timeout=60)
+
+    def _get_socket(self, host, port, timeout):
+        sock = socket.create_connection((host, port), timeout)
+        sock.sendall(f"PROXY TCP4 {self.client} 127.0.0.1 49152 25\r\n".encode())
+        return sock
+
+
+def send_test_message(smtp_address: tuple[str, int], to: str, message: Message) -> str:
+    """Sends `message` to the test address `to` over SMTP, from the
+    client, HELO name and MAIL FROM of its envelope; answers the final
+    reply's text."""
+    envelope = message.envelope
+    with ProxiedSMTP(*smtp_address, client=envelope.ip, helo=envelope.helo) as client:
+        client.ehlo()
+        client.mail(envelope.mail_from)
+        code, text = client.rcpt(to)
+        assert code == 250, (code, text)
+        code, text = client.data(message.text.encode())
+        assert code == 250, (code, text)
+        return text.decode()
 
 
 def path_of(page: Page) -> str:

@@ -32,6 +32,8 @@ HEALTHY_DOMAIN = "web.test"
 HEALTHY_SELECTOR = "ed"
 BROKEN_DOMAIN = "broken.web.test"
 HOSTILE_DOMAIN = "xss.test"
+# The domain of the open server's one-time test addresses.
+INBOX_DOMAIN = "inbox.web.test"
 
 
 @dataclass(frozen=True)

@@ -54,16 +54,7 @@ async fn servers() -> Servers {
 
 impl Servers {
     fn options(&self) -> AuditOptions {
-        AuditOptions {
-            allow_private_fetch: true,
-            extra_roots_pem: [self.https.ca_pem.as_slice(), &self.smtp.ca_pem].concat(),
-            https_port: self.https.port(),
-            fetch_timeout: Duration::from_secs(3),
-            probe_smtp: true,
-            probe_timeout: PROBE_TIMEOUT,
-            smtp_port: self.smtp.port,
-            ..AuditOptions::default()
-        }
+        support::smtp::probe_options(&self.https, &self.smtp, PROBE_TIMEOUT)
     }
 
     async fn audit(&self, domain: &str, options: &AuditOptions) -> DomainReport {
@@ -356,18 +347,33 @@ async fn the_cli_and_http_doors_probe_on_request() {
         assert!(line.contains(address), "{address} missing from {line}");
     }
 
-    let state = mailvet::http::AppState {
+    let refusing = mailvet::http::AppState {
         audit: AuditOptions {
             probe_smtp: false,
             ..servers.options()
         },
         ..mailvet::http::AppState::new(servers.dns.layer(), crate::support::store::scratch().await)
     };
-    let call = async |uri: &str| {
+    let mut state = refusing.clone();
+    state.service.allow_probe = true;
+    let call_on = async |state: &mailvet::http::AppState, uri: &str| {
         let request = Request::get(uri).body(Body::empty()).unwrap();
         let (status, _, body) = api::call(mailvet::http::router(state.clone()), request).await;
         (status, body)
     };
+    let call = async |uri: &str| call_on(&state, uri).await;
+    // Without `serve --allow-probe`: refused before any connection.
+    let before = servers.smtp.accepted();
+    let (status, problem) = call_on(&refusing, "/v1/domains/nostarttls.tls.test?probe=smtp").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(problem["type"], "/problems/probe-disabled");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-probe")
+    );
+    assert_eq!(servers.smtp.accepted(), before);
     let (status, report) = call("/v1/domains/nostarttls.tls.test?probe=smtp").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(report["transport"]["addresses"][0]["status"], "no_starttls");
@@ -384,5 +390,139 @@ async fn the_cli_and_http_doors_probe_on_request() {
     assert_eq!(
         (status, problem["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("probe"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_pages_probe_only_when_the_server_allows_it() {
+    let servers = servers().await;
+    let refusing = mailvet::http::AppState {
+        audit: AuditOptions {
+            probe_smtp: false,
+            ..servers.options()
+        },
+        ..mailvet::http::AppState::new(servers.dns.layer(), crate::support::store::scratch().await)
+    };
+    let mut allowing = refusing.clone();
+    allowing.service.allow_probe = true;
+    let page = async |state: &mailvet::http::AppState, uri: &str| {
+        let request = Request::get(uri)
+            .header("accept", "text/html")
+            .body(Body::empty())
+            .unwrap();
+        let (status, headers, body) =
+            api::send(mailvet::http::router(state.clone()), request).await;
+        (status, headers, String::from_utf8(body.to_vec()).unwrap())
+    };
+    let checkbox = r#"type="checkbox" name="probe" value="smtp""#;
+    let (_, _, index) = page(&refusing, "/").await;
+    assert!(!index.contains(checkbox), "{index}");
+    let (_, _, index) = page(&allowing, "/").await;
+    assert!(index.contains(checkbox), "{index}");
+    assert!(index.contains("Test TLS at each mail server"));
+
+    let (status, headers, _) = page(&allowing, "/domains?domain=healthy.tls.test&probe=smtp").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/domains/healthy.tls.test?probe=smtp");
+    let (status, _, report) = page(&allowing, "/domains/healthy.tls.test?probe=smtp").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(report.contains("TLS at each mail server"), "{report}");
+    for address in ["127.0.0.20", "::1"] {
+        assert!(
+            report.contains(&format!("<code>{address}</code>")),
+            "{address}"
+        );
+    }
+    assert!(report.contains("/v1/domains/healthy.tls.test?probe=smtp"));
+    let (_, _, plain) = page(&allowing, "/domains/healthy.tls.test").await;
+    assert!(!plain.contains("TLS at each mail server"));
+
+    let before = servers.smtp.accepted();
+    let (status, _, refused) = page(&refusing, "/domains/healthy.tls.test?probe=smtp").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(refused.contains("--allow-probe"), "{refused}");
+    assert_eq!(servers.smtp.accepted(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audits_sharing_probe_slots_stay_within_them() {
+    let servers = servers().await;
+    let slots = mailvet::domain::transport::ProbeSlots::new(1);
+    let options = AuditOptions {
+        probe_slots: slots.clone(),
+        ..servers.options()
+    };
+    let domains = ["healthy.tls.test", "wrongname.tls.test", "expired.tls.test"];
+    let reports = futures_util::future::join_all(domains.map(|d| servers.audit(d, &options))).await;
+    // One address at a time: its first connection, then the two that ask
+    // about TLS 1.0 and 1.1 (the first may still be closing on the
+    // server's side).
+    assert!(
+        servers.smtp.most_open() <= 3,
+        "{}",
+        servers.smtp.most_open()
+    );
+    let probed: usize = reports
+        .iter()
+        .flat_map(|r| &r.transport.addresses)
+        .inspect(|a| assert_eq!(a.status, ProbeStatus::Tls, "{a:?}"))
+        .count();
+    assert_eq!(probed, 5);
+    assert_eq!(slots.available(), 1, "every slot given back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_from_a_file_probes_every_domain() {
+    let servers = servers().await;
+    let dir = std::env::temp_dir().join(format!("mailvet-probe-batch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, list) = (dir.join("ca.pem"), dir.join("domains.txt"));
+    std::fs::write(&ca, &servers.smtp.ca_pem).unwrap();
+    std::fs::write(
+        &list,
+        "healthy.tls.test\nnostarttls.tls.test\n# a comment\nwrongname.tls.test\n",
+    )
+    .unwrap();
+    let port = servers.smtp.port.to_string();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
+        .args(["domain", "--file", list.to_str().unwrap(), "--probe-smtp"])
+        .args(["--dns", &servers.dns.dns_arg(), "--allow-private-fetch"])
+        .args(["--ca-file", ca.to_str().unwrap(), "--smtp-port", &port])
+        .args(["--probe-timeout", "3s", "--concurrency", "3"])
+        .args(["--format", "jsonl", "--fail-on", "never"])
+        .output()
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let mut seen: Vec<(String, Vec<String>)> = stdout
+        .lines()
+        .map(|line| {
+            let entry: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            let report = &entry["report"];
+            assert_eq!(report["transport"]["probed"], true, "{line}");
+            let statuses = report["transport"]["addresses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["status"].as_str().unwrap().to_string())
+                .collect();
+            (report["domain"].as_str().unwrap().to_string(), statuses)
+        })
+        .collect();
+    seen.sort();
+    let tls = |n| vec!["tls".to_string(); n];
+    assert_eq!(
+        seen,
+        [
+            ("healthy.tls.test".to_string(), tls(3)),
+            (
+                "nostarttls.tls.test".to_string(),
+                vec!["no_starttls".into()]
+            ),
+            ("wrongname.tls.test".to_string(), tls(1)),
+        ],
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }

@@ -24,6 +24,7 @@ use std::time::Duration;
 use support::TestDns;
 use support::audit_cases::{self, Case};
 use support::https::TestHttps;
+use support::signed::SignedTree;
 use support::smtp::TestSmtp;
 use tower::ServiceExt;
 
@@ -68,6 +69,8 @@ fn cases() -> Vec<(String, Case<More>)> {
 
 struct Servers {
     dns: TestDns,
+    /// The signed zones of fixtures/dnssec, for the DNSSEC cases.
+    signed: TestDns,
     https: TestHttps,
     smtp: TestSmtp,
 }
@@ -75,10 +78,13 @@ struct Servers {
 async fn servers() -> Servers {
     let files = zone_files();
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let smtp = TestSmtp::start().await;
+    let dane = crate::support::dane::zone(&smtp);
     Servers {
-        dns: TestDns::start(&paths).await,
+        dns: TestDns::start_with_files_and_texts(&paths, &[&dane]).await,
+        signed: TestDns::start_signed(SignedTree::fixtures()).await,
         https: TestHttps::start().await,
-        smtp: TestSmtp::start().await,
+        smtp,
     }
 }
 
@@ -118,11 +124,20 @@ async fn every_fixture_domain_produces_its_codes_through_the_full_audit() {
     for (module, case) in cases() {
         let domain = case.domain.as_str();
         servers.dns.clear_faults();
-        for fault in &case.faults {
-            fault.apply(&servers.dns);
-        }
+        servers.signed.clear_faults();
         let overlay = audit_cases::overlay(case.more.overlay.as_deref());
-        let dns = resolver_layer(&servers, overlay);
+        // The DNSSEC cases ask the signed zones, under their test anchor.
+        let (server, dns) = if module == "dnssec" {
+            let settings = servers.signed.settings();
+            let anchor = SignedTree::fixtures().trust_anchor();
+            let dns = Dns::with_trust_anchor(settings, overlay, anchor).unwrap();
+            (&servers.signed, dns)
+        } else {
+            (&servers.dns, resolver_layer(&servers, overlay))
+        };
+        for fault in &case.faults {
+            fault.apply(server);
+        }
         let name = DomainName::parse(domain).unwrap();
         let options = AuditOptions {
             probe_smtp: case.more.probe_smtp,
@@ -150,6 +165,7 @@ async fn every_fixture_domain_produces_its_codes_through_the_full_audit() {
         }
     }
     servers.dns.clear_faults();
+    servers.signed.clear_faults();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let domain_side: BTreeSet<String> = CATALOG
         .iter()

@@ -11,11 +11,13 @@
 mod support;
 
 mod audit_bimi;
+mod audit_dane;
 mod audit_dkim;
 mod audit_dmarc;
 mod audit_dnssec;
 mod audit_mta_sts;
 mod audit_mx;
+mod audit_reuse;
 mod audit_spf;
 mod audit_tls;
 mod audit_tls_rpt;
@@ -32,6 +34,8 @@ mod hostile;
 mod http;
 mod http_service;
 mod layers;
+mod message_blocklists;
+mod message_content;
 mod message_fixtures;
 mod message_headers;
 mod message_limits;

@@ -308,6 +308,7 @@ async fn pooled_mail_auth_endpoints_answer_for_the_request_that_leases_them() {
         authserv_id: "mailvet".into(),
         clock: mailvet::message::Clock::system(),
         limits: mailvet::message::limits::MessageLimits::default(),
+        blocklists: mailvet::message::blocklists::Blocklists::none(),
     };
     // Sequential requests reuse one endpoint; each trace holds its own
     // mail-auth questions (iprev's PTR for its own IP) and none of the other's.

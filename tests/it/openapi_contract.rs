@@ -583,9 +583,10 @@ async fn every_operation_answers_as_the_contract_says() {
     let contract = Contract::load();
     let files = zone_files();
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-    let dns = TestDns::start(&paths).await;
-    let https = TestHttps::start().await;
     let smtp = TestSmtp::start().await;
+    let dane = crate::support::dane::zone(&smtp);
+    let dns = TestDns::start_with_files_and_texts(&paths, &[&dane]).await;
+    let https = TestHttps::start().await;
     let store = crate::support::store::scratch().await;
     let state = AppState {
         audit: AuditOptions {
@@ -604,6 +605,7 @@ async fn every_operation_answers_as_the_contract_says() {
         },
         service: ServiceConfig {
             rate_limit: 0,
+            allow_probe: true,
             ..ServiceConfig::default()
         },
         inbox: Some(support::inbox::settings()),
@@ -624,6 +626,7 @@ async fn every_operation_answers_as_the_contract_says() {
 
     keys(&contract, &dns).await;
     rate_limits(&contract, &dns).await;
+    probe_refused(&contract, &dns).await;
     overload_and_timeouts(&contract).await;
     slow_bodies(&contract, &dns).await;
     answers_over_the_size_cap(&contract, &dns).await;
@@ -797,6 +800,15 @@ async fn domain_audits(c: &Contract, s: &Running, dns: &TestDns) {
         .await;
     assert!(!traced["dns"]["trace"].as_array().unwrap().is_empty());
     assert_eq!(traced["verdict"], "pass");
+    let fresh = c
+        .expect(
+            id,
+            s.get("/v1/domains/healthy.test?fresh=true").await,
+            200,
+            None,
+        )
+        .await;
+    assert_eq!(fresh["verdict"], "pass");
     // A Unicode name, audited as its A-label.
     let idn = c
         .expect(id, s.get("/v1/domains/b%C3%BCcher.test").await, 200, None)
@@ -821,6 +833,7 @@ async fn domain_audits(c: &Contract, s: &Running, dns: &TestDns) {
         ),
         ("/v1/domains/healthy.test?nope=1", "invalid-request"),
         ("/v1/domains/healthy.test?trace=yes", "invalid-request"),
+        ("/v1/domains/healthy.test?fresh=maybe", "invalid-request"),
         // Refused by the router's path extractor: not UTF-8.
         ("/v1/domains/%FF.test", "invalid-request"),
         (
@@ -1505,18 +1518,39 @@ async fn keys(c: &Contract, dns: &TestDns) {
     s.stop().await;
 }
 
-async fn rate_limits(c: &Contract, dns: &TestDns) {
-    let s = Running::start(AppState {
-        service: ServiceConfig {
-            rate_limit: 1,
-            ..ServiceConfig::default()
-        },
+/// 403 for the SMTP probe on a server started without `--allow-probe`.
+async fn probe_refused(c: &Contract, dns: &TestDns) {
+    let service = ServiceConfig {
+        rate_limit: 0,
+        ..ServiceConfig::default()
+    };
+    let s = serving(dns, service).await;
+    let response = s.get("/v1/domains/healthy.test?probe=smtp").await;
+    let problem = c
+        .expect("auditDomain", response, 403, Some("probe-disabled"))
+        .await;
+    assert_eq!(problem["field"], "probe");
+    s.stop().await;
+}
+
+/// A server over `dns` with `service` and a scratch store.
+async fn serving(dns: &TestDns, service: ServiceConfig) -> Running {
+    Running::start(AppState {
+        service,
         ..AppState::new(
             layer(dns, Duration::from_millis(400)),
             crate::support::store::scratch().await,
         )
     })
-    .await;
+    .await
+}
+
+async fn rate_limits(c: &Contract, dns: &TestDns) {
+    let service = ServiceConfig {
+        rate_limit: 1,
+        ..ServiceConfig::default()
+    };
+    let s = serving(dns, service).await;
     c.expect("listFindings", s.get("/v1/findings").await, 200, None)
         .await;
     for (id, response) in each_v1_operation(&s).await {

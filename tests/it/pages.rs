@@ -171,7 +171,7 @@ async fn pages_weigh_less_than_30_kb_gzipped() {
         assets += 1;
         total += gzipped_size(&answer.body);
     }
-    assert_eq!(assets, 3);
+    assert_eq!(assets, 4, "the stylesheet, two scripts and the icon");
     assert!(total < 10 * 1024, "the assets are {total} bytes gzipped");
 }
 
@@ -533,8 +533,14 @@ async fn the_catalog_pages_list_every_code_and_explain_each() {
     let page = send(&router, get("/findings")).await;
     assert_eq!(page.status, StatusCode::OK);
     for entry in mailvet::findings::catalog::CATALOG {
+        // A narrow screen may wrap a code after each dot and underscore.
+        let wrappable: String = entry
+            .code
+            .split_inclusive(['.', '_'])
+            .map(|piece| format!("{piece}<wbr>"))
+            .collect();
         let link = format!(
-            r#"<a href="/findings/{0}"><code>{0}</code></a>"#,
+            r#"<a href="/findings/{}"><code class="code">{wrappable}</code></a>"#,
             entry.code
         );
         assert!(page.body.contains(&link), "{}", entry.code);
@@ -716,4 +722,106 @@ async fn pages_count_against_the_rate_limit_of_the_api() {
     let style = server.get("/static/style.css").await;
     assert_eq!(style.status(), StatusCode::OK);
     server.stop().await;
+}
+
+// ---------------------------------------------------------------------------
+// The send-a-test pages
+// ---------------------------------------------------------------------------
+
+/// Without `--inbox-domain` nothing offers a test address, and `/test`
+/// and its form say why; with it, the offer's form makes an address whose
+/// page waits (reloading itself), sends on to the report once the message
+/// came, and says when it expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_test_pages_follow_the_address_from_waiting_to_report_or_expiry() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let (dns, plain) = setup(ServiceConfig::default()).await;
+    let index = send(&plain, get("/")).await;
+    assert!(!index.body.contains("Send a test message"));
+    for request in [
+        get("/test"),
+        Request::post("/inboxes").body(Body::empty()).unwrap(),
+    ] {
+        let refused = send(&plain, request).await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND);
+        assert!(refused.is_html());
+        assert!(
+            refused.body.contains("started without --inbox-domain"),
+            "{}",
+            refused.body
+        );
+    }
+
+    let now = Arc::new(AtomicU64::new(1_800_000_000));
+    let clock = Arc::clone(&now);
+    let store = support::store::scratch()
+        .await
+        .with_clock(move || clock.load(Ordering::SeqCst));
+    let state = AppState {
+        inbox: Some(support::inbox::settings()),
+        ..AppState::new(dns.layer(), store.clone())
+    };
+    let router = mailvet::http::router(state);
+    let index = send(&router, get("/")).await;
+    assert!(
+        index
+            .body
+            .contains(r#"<form class="check" id="send-test" method="post" action="/inboxes">"#)
+    );
+    assert_secure(&index);
+
+    let make = || Request::post("/inboxes").body(Body::empty()).unwrap();
+    let made = send(&router, make()).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER);
+    let page = made.header(header::LOCATION).to_string();
+    let token: mailvet::store::InboxToken =
+        page.strip_prefix("/inboxes/").unwrap().parse().unwrap();
+    let waiting = send(&router, get(&page)).await;
+    assert_eq!(waiting.status, StatusCode::OK);
+    assert_secure(&waiting);
+    assert!(
+        waiting
+            .body
+            .contains(r#"<meta http-equiv="refresh" content="5">"#)
+    );
+    assert!(waiting.body.contains(r#"data-inbox-state="waiting""#));
+    assert!(
+        waiting
+            .body
+            .contains(&format!("t-{token}@{}", support::inbox::INBOX_DOMAIN))
+    );
+    assert_eq!(
+        scripts(&waiting.body),
+        [
+            r#"<script src="/static/copy.js" defer>"#,
+            r#"<script src="/static/inbox.js" data-poll="2000" defer>"#
+        ]
+    );
+
+    // The receiver's claim, as the SMTP session makes it.
+    let report = serde_json::json!({"verdict": "pass", "summary": "delivered"});
+    let claim = store.claim_inbox(&token, &report, None).await.unwrap();
+    let mailvet::store::Claim::Accepted(saved) = claim else {
+        panic!("{claim:?}")
+    };
+    let received = send(&router, get(&page)).await;
+    assert_eq!(received.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        received.header(header::LOCATION),
+        format!("/reports/{}", saved.id)
+    );
+
+    let other = send(&router, make()).await;
+    let other = other.header(header::LOCATION).to_string();
+    now.fetch_add(2 * 60 * 60, Ordering::SeqCst);
+    let expired = send(&router, get(&other)).await;
+    assert_eq!(expired.status, StatusCode::GONE);
+    assert!(expired.body.contains(r#"data-inbox-state="expired""#));
+    assert!(!expired.body.contains("refresh"));
+
+    let unknown = send(&router, get(&format!("/inboxes/{}", "0".repeat(32)))).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let malformed = send(&router, get("/inboxes/%3Cscript%3E")).await;
+    assert_eq!(malformed.status, StatusCode::NOT_FOUND);
 }

@@ -30,6 +30,7 @@ crate::on_both_back_ends!(
     a_stored_period_sums_up_as_the_files_do,
     the_domain_audit_asks_the_selectors_reports_named,
     a_summary_reads_at_most_its_record_budget,
+    the_suggested_record_keeps_the_live_rua,
 );
 
 fn prepared(path: &Path) -> Prepared {
@@ -353,5 +354,53 @@ async fn a_summary_reads_at_most_its_record_budget(db: TestDatabase) {
         ids(read(5).await.unwrap()),
         ["google.com-brand.example-03"],
         "the most recent one even when it alone is over"
+    );
+}
+
+/// The DMARC record a summary suggests keeps the report addresses the
+/// domain publishes now (read from its `_dmarc` record through the
+/// resolver), over HTTP as from the CLI, so reports keep coming after
+/// the change; addresses given by the caller take their place.
+async fn the_suggested_record_keeps_the_live_rua(db: TestDatabase) {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    let store = db.open().await;
+    for path in &month() {
+        import(&store, path).await;
+    }
+    let dns = TestDns::start(&[
+        Path::new("fixtures/reports/brand.example.zone"),
+        Path::new("fixtures/reports/reverse.zone"),
+    ])
+    .await;
+    let app = mailvet::http::router(mailvet::http::AppState::new(dns.layer(), store.clone()));
+    let ask = Request::get("/v1/reports/dmarc/brand.example")
+        .body(Body::empty())
+        .unwrap();
+    let (code, _, summary) = support::api::call(app, ask).await;
+    assert_eq!(code, StatusCode::OK, "{summary}");
+    let record = summary["enforcement"]["next_record"].as_str().unwrap();
+    assert!(
+        record.starts_with("v=DMARC1; p=") && record.ends_with("; rua=mailto:dmarc@brand.example"),
+        "{record}"
+    );
+
+    let given = vec!["mailto:reports@elsewhere.example".to_string()];
+    let summary = summarize_domain(
+        &store,
+        &dns.layer().resolver(),
+        "brand.example",
+        None,
+        DEC_1,
+        Arc::new(Services::built_in()),
+        &Options::default(),
+        &given,
+    )
+    .await
+    .unwrap();
+    let record = summary.analysis.enforcement.next_record;
+    assert!(
+        record.ends_with("; rua=mailto:reports@elsewhere.example"),
+        "{record}"
     );
 }

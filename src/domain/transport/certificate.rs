@@ -173,9 +173,7 @@ pub fn judge(
         )) => verify(unix_time(not_before)),
         other => other,
     };
-    let name_matches = ServerName::try_from(host)
-        .ok()
-        .is_some_and(|name| rustls::client::verify_server_name(&parsed, &name).is_ok());
+    let name_matches = names_host(&parsed, host);
     let (key_type, key_bits) = key(&x509);
     Ok(CertificateReport {
         subject: x509.subject().to_string(),
@@ -191,6 +189,14 @@ pub fn judge(
         untrusted_reason: trust.err().map(|e| e.to_string()),
         name_matches,
     })
+}
+
+/// Whether `cert` names `host` (subject alternative names, a wildcard in
+/// the leftmost label).
+pub fn names_host(cert: &ParsedCertificate<'_>, host: &str) -> bool {
+    ServerName::try_from(host)
+        .ok()
+        .is_some_and(|name| rustls::client::verify_server_name(cert, &name).is_ok())
 }
 
 fn unix_time(seconds: i64) -> UnixTime {

@@ -23,11 +23,24 @@
 //!   connections within the same deadline, [`legacy`] asks whether TLS 1.0
 //!   and 1.1 are still accepted (`tls.legacy_version`).
 //!
+//! Beside the connections, the TLSA records of every MX host are asked
+//! (`_25._tcp.<mx>`); once both are in, [`dane`] matches each address's
+//! chain against them (`dane.` findings).
+//!
 //! [`enforce_failures`] adds MTA-STS's consequence once both are known: an
 //! enforcing policy with an MX host that fails TLS at any address is
-//! `mta_sts.enforce_tls_failure`.
+//! `mta_sts.enforce_tls_failure`; [`agreement`] reports where DANE and
+//! MTA-STS tell senders different things.
+//!
+//! Connections are bounded across audits too: the audits that share one
+//! [`ProbeSlots`] (a `mailvet domain` batch, a server) probe at most
+//! [`MAX_CONCURRENT_ADDRESSES`] addresses at once, each with at most two
+//! connections open at a time; an address's deadline starts when it gets
+//! its slot.
 
+pub mod agreement;
 pub mod certificate;
+pub mod dane;
 pub mod legacy;
 pub mod smtp;
 
@@ -40,18 +53,46 @@ use crate::https;
 use crate::records::address::is_fetchable;
 use crate::records::mta_sts::Mode;
 use certificate::CertificateReport;
+use dane::{DaneResult, DaneStatus, HostTlsa};
 use futures_util::future::join_all;
 use legacy::LegacyVersion;
-use rustls::pki_types::{ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use serde::Serialize;
 use smtp::{Greeting, Session};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 
 /// Most addresses probed for one domain; the others are listed, not probed.
 pub const MAX_ADDRESSES: usize = 32;
+
+/// Most addresses probed at once by the audits sharing one [`ProbeSlots`].
+pub const MAX_CONCURRENT_ADDRESSES: usize = 64;
+
+/// The probe's share of outbound connections, shared by every clone of
+/// the [`super::AuditOptions`] that holds it.
+#[derive(Debug, Clone)]
+pub struct ProbeSlots(Arc<Semaphore>);
+
+impl Default for ProbeSlots {
+    fn default() -> ProbeSlots {
+        ProbeSlots::new(MAX_CONCURRENT_ADDRESSES)
+    }
+}
+
+impl ProbeSlots {
+    /// Slots for `addresses` probed at once.
+    pub fn new(addresses: usize) -> ProbeSlots {
+        ProbeSlots(Arc::new(Semaphore::new(addresses)))
+    }
+
+    /// Slots free now (all of them when no probe runs).
+    pub fn available(&self) -> usize {
+        self.0.available_permits()
+    }
+}
 
 /// What became of one address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -88,6 +129,9 @@ pub struct TlsSession {
     /// The versions not asked about because the deadline came first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub legacy_unknown: Vec<LegacyVersion>,
+    /// The chain as presented, end-entity first (DANE matches it).
+    #[serde(skip)]
+    pub presented: Vec<CertificateDer<'static>>,
 }
 
 /// One MX address and what the probe found there.
@@ -109,6 +153,10 @@ pub struct AddressProbe {
     pub extensions: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsSession>,
+    /// DANE's verdict on this address: the matched TLSA record, or why
+    /// none (absent for an address not probed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dane: Option<DaneResult>,
     /// How long the probe of this address took.
     pub elapsed_ms: u64,
 }
@@ -126,6 +174,9 @@ pub struct TransportSection {
     pub port: u16,
     /// Every address of every MX host, by host preference.
     pub addresses: Vec<AddressProbe>,
+    /// The TLSA records of every MX host (`_25._tcp.<host>`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tlsa: Vec<HostTlsa>,
 }
 
 impl Audited for TransportSection {
@@ -155,8 +206,13 @@ impl Audited for TransportSection {
 }
 
 fn address_summary(a: &AddressProbe) -> String {
+    let dane = match a.dane.as_ref().map(|d| d.status) {
+        Some(DaneStatus::Matched) => ", DANE matched",
+        Some(DaneStatus::Mismatch) => ", DANE mismatch",
+        _ => "",
+    };
     let Some(tls) = &a.tls else {
-        return protocol::status_word(&a.status);
+        return format!("{}{dane}", protocol::status_word(&a.status));
     };
     let Some(cert) = &tls.certificate else {
         return tls.version.clone();
@@ -178,7 +234,7 @@ fn address_summary(a: &AddressProbe) -> String {
             .iter()
             .map(|v| format!("accepts {}", v.name())),
     );
-    format!("{}, {}", tls.version, verdicts.join(", "))
+    format!("{}, {}{dane}", tls.version, verdicts.join(", "))
 }
 
 /// The section when the probe was not asked for.
@@ -188,6 +244,7 @@ pub fn not_probed(port: u16) -> Checked<TransportSection> {
             probed: false,
             port,
             addresses: Vec::new(),
+            tlsa: Vec::new(),
         },
         findings: Vec::new(),
     }
@@ -205,6 +262,12 @@ pub async fn check(cx: &AuditContext<'_>, mx: &MxSection) -> Checked<TransportSe
         .filter(|h| h.exchange != ".")
         .flat_map(|h| h.addresses.iter().map(|ip| (h.exchange.clone(), *ip)))
         .collect();
+    let mut hosts: Vec<&str> = Vec::new();
+    for (host, _) in &targets {
+        if !hosts.contains(&host.as_str()) {
+            hosts.push(host);
+        }
+    }
     let trust = https::roots(&options.extra_roots_pem).map_err(|e| e.to_string());
     let provider = https::provider();
     let client = certificate::client_config(Arc::clone(&provider))
@@ -222,6 +285,7 @@ pub async fn check(cx: &AuditContext<'_>, mx: &MxSection) -> Checked<TransportSe
                 banner: None,
                 extensions: Vec::new(),
                 tls: None,
+                dane: None,
                 elapsed_ms: 0,
             };
             if i >= MAX_ADDRESSES {
@@ -243,6 +307,8 @@ pub async fn check(cx: &AuditContext<'_>, mx: &MxSection) -> Checked<TransportSe
                     return probe;
                 }
             };
+            // Never closed, so the slot always comes.
+            let _slot = options.probe_slots.0.acquire().await;
             let started = Instant::now();
             let deadline = tokio::time::Instant::now() + options.probe_timeout;
             let target = Target {
@@ -271,13 +337,61 @@ pub async fn check(cx: &AuditContext<'_>, mx: &MxSection) -> Checked<TransportSe
             probe
         }
     });
-    let addresses = join_all(probes).await;
-    let findings = addresses.iter().flat_map(findings_of).collect();
+    let lookups = hosts.iter().map(|host| dane::lookup(cx.resolver, host));
+    let (mut addresses, tlsa) = tokio::join!(join_all(probes), join_all(lookups));
+    // Hashes and, for usage 2, signatures: off the runtime.
+    let judged = tokio::task::spawn_blocking(move || {
+        let algorithms = https::provider().signature_verification_algorithms;
+        let now = UnixTime::now();
+        for probe in addresses.iter_mut() {
+            let Some(host) = tlsa.iter().find(|t| t.host == probe.host) else {
+                continue;
+            };
+            if probe.status == ProbeStatus::NotProbed {
+                continue;
+            }
+            let chain = match (&probe.tls, probe.status) {
+                (Some(tls), _) => Ok(tls.presented.as_slice()),
+                (None, ProbeStatus::Untestable) => Err("the address could not be tested from here"),
+                (None, _) => {
+                    Err("no TLS session: a sender that applies DANE does not deliver here")
+                }
+            };
+            probe.dane = Some(dane::judge(host, chain, &algorithms, now));
+        }
+        let findings: Vec<Finding> = addresses
+            .iter()
+            .flat_map(findings_of)
+            .chain(dane::findings(&tlsa, &addresses))
+            .collect();
+        (addresses, tlsa, findings)
+    })
+    .await;
+    let (addresses, tlsa, findings) = match judged {
+        Ok(judged) => judged,
+        // Only a panic of the judging task gets here; the probe's own
+        // results are gone with it.
+        Err(e) => {
+            return Checked {
+                section: TransportSection {
+                    probed: true,
+                    port: options.smtp_port,
+                    addresses: Vec::new(),
+                    tlsa: Vec::new(),
+                },
+                findings: vec![Finding::new(
+                    catalog::TLS_UNTESTABLE,
+                    format!("the probe's results could not be judged: {e}"),
+                )],
+            };
+        }
+    };
     Checked {
         section: TransportSection {
             probed: true,
             port: options.smtp_port,
             addresses,
+            tlsa,
         },
         findings,
     }
@@ -349,7 +463,7 @@ impl Target<'_> {
             .and_then(|s| s.suite().as_str())
             .unwrap_or("unknown")
             .to_string();
-        let chain: Vec<_> = connection
+        let chain: Vec<CertificateDer<'static>> = connection
             .peer_certificates()
             .unwrap_or_default()
             .iter()
@@ -364,6 +478,7 @@ impl Target<'_> {
             Arc::clone(self.provider),
         );
         // Signature checks of the chain are CPU work: off the runtime.
+        let presented = chain.clone();
         let judged = tokio::task::spawn_blocking(move || {
             certificate::judge(
                 &chain,
@@ -387,6 +502,7 @@ impl Target<'_> {
             certificate_error,
             legacy_accepted: Vec::new(),
             legacy_unknown: Vec::new(),
+            presented,
         });
     }
 

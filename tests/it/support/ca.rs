@@ -58,6 +58,11 @@ impl TestCa {
         self.issuer.pem().into_bytes()
     }
 
+    /// The CA's certificate, DER (a DANE-TA trust anchor in tests).
+    pub fn der(&self) -> rustls::pki_types::CertificateDer<'static> {
+        self.issuer.der().clone()
+    }
+
     /// A server certificate for `names`, signed by this CA.
     pub fn leaf(&self, subject: &str, names: &[String], validity: Validity) -> Leaf {
         let (params, key) = leaf_params(subject, names, validity);

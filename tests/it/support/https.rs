@@ -53,6 +53,15 @@ pub const CASES: &[&str] = &[
     "tlsfail",
     "tlssilent",
     "tlstesting",
+    "enforced",
+];
+
+/// The policy hosts of the DANE fixtures (fixtures/audit/dane.zone): their
+/// domains are named after the case whose policy they get.
+pub const DANE_POLICY_HOSTS: &[&str] = &[
+    "mta-sts.tlsfail.dane.test",
+    "mta-sts.uncovered.dane.test",
+    "mta-sts.enforced.dane.test",
 ];
 
 /// The zone the fixture domains live in.
@@ -131,6 +140,7 @@ fn certificates() -> (Vec<u8>, rustls::ServerConfig) {
         .iter()
         .filter(|case| **case != "badcert")
         .map(|case| format!("mta-sts.{case}.{ZONE_ORIGIN}"))
+        .chain(DANE_POLICY_HOSTS.iter().map(|host| host.to_string()))
         .collect();
     let leaf = ca.leaf("mailvet test policy hosts", &names, Validity::days(-1, 90));
     let mut config = server_config(leaf);
@@ -165,7 +175,7 @@ async fn respond(request: Request<Incoming>) -> Response<TestBody> {
         );
     }
     match case {
-        "healthy" | "badcert" | "tlsfail" | "tlssilent" => reply(
+        "healthy" | "badcert" | "tlsfail" | "tlssilent" | "enforced" => reply(
             StatusCode::OK,
             "text/plain",
             TestBody::full(policy(&domain, "enforce")),

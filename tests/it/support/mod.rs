@@ -16,11 +16,13 @@
 pub mod api;
 pub mod audit_cases;
 pub mod ca;
+pub mod dane;
 pub mod https;
 pub mod inbox;
 pub mod listening;
 pub mod postgres;
 pub mod raw;
+pub mod signed;
 pub mod smtp;
 pub mod store;
 
@@ -117,6 +119,8 @@ struct FaultyCatalog {
     log: Arc<Mutex<Vec<LoggedQuery>>>,
     /// Added to every answer (benchmarks model a distant server with it).
     latency: Arc<Mutex<Duration>>,
+    /// Signed zones answered instead of the catalog's.
+    signed: Option<Arc<signed::SignedTree>>,
 }
 
 const ROOT_ZONE: &str = "$ORIGIN .\n$TTL 300\n. IN SOA ns.test-dns.invalid. hostmaster.test-dns.invalid. 1 3600 600 86400 300\n";
@@ -124,23 +128,39 @@ const ROOT_ZONE: &str = "$ORIGIN .\n$TTL 300\n. IN SOA ns.test-dns.invalid. host
 impl TestDns {
     /// Serves the given zone files (plus a root zone if none is given).
     pub async fn start(files: &[&Path]) -> TestDns {
-        let zones: Vec<Zone> = files
+        TestDns::start_with_files_and_texts(files, &[]).await
+    }
+
+    /// Serves zone files and zones given as text together.
+    pub async fn start_with_files_and_texts(files: &[&Path], texts: &[&str]) -> TestDns {
+        let zones = files
             .iter()
             .map(|f| Zone::load(f).unwrap_or_else(|e| panic!("fixture zone: {e}")))
+            .chain(
+                texts
+                    .iter()
+                    .map(|t| zone::parse(t, None).unwrap_or_else(|e| panic!("fixture zone: {e}"))),
+            )
             .collect();
         TestDns::serve(zones).await
     }
 
     /// Serves zones given as text.
     pub async fn start_with_texts(texts: &[&str]) -> TestDns {
-        let zones = texts
-            .iter()
-            .map(|t| zone::parse(t, None).unwrap_or_else(|e| panic!("fixture zone: {e}")))
-            .collect();
-        TestDns::serve(zones).await
+        TestDns::start_with_files_and_texts(&[], texts).await
     }
 
-    async fn serve(mut zones: Vec<Zone>) -> TestDns {
+    /// Serves the signed zones of `tree` (and nothing else), answering
+    /// like a recursive resolver that knows them all (see [`signed`]).
+    pub async fn start_signed(tree: Arc<signed::SignedTree>) -> TestDns {
+        TestDns::serve_with(Vec::new(), Some(tree)).await
+    }
+
+    async fn serve(zones: Vec<Zone>) -> TestDns {
+        TestDns::serve_with(zones, None).await
+    }
+
+    async fn serve_with(mut zones: Vec<Zone>, signed: Option<Arc<signed::SignedTree>>) -> TestDns {
         if !zones.iter().any(|z| z.origin.is_root()) {
             zones.push(zone::parse(ROOT_ZONE, None).expect("root zone"));
         }
@@ -172,6 +192,7 @@ impl TestDns {
             faults: Arc::clone(&faults),
             log: Arc::clone(&log),
             latency: Arc::clone(&latency),
+            signed,
         });
         server.register_socket(udp);
         server.register_listener(tcp, Duration::from_secs(5), 65535);
@@ -365,8 +386,7 @@ impl RequestHandler for FaultyCatalog {
                     .unwrap_or_else(|_| header(ResponseCode::ServFail))
             }
             Some(FaultKind::AuthenticData) => {
-                self.catalog
-                    .handle_request::<_, T>(request, AuthenticResponse(response_handle))
+                self.answer::<_, T>(request, AuthenticResponse(response_handle))
                     .await
             }
             Some(FaultKind::Bogus) if !request.metadata.checking_disabled => {
@@ -379,16 +399,50 @@ impl RequestHandler for FaultyCatalog {
             }
             Some(FaultKind::Latency(delay)) => {
                 tokio::time::sleep(delay).await;
-                self.catalog
-                    .handle_request::<R, T>(request, response_handle)
-                    .await
+                self.answer::<R, T>(request, response_handle).await
             }
-            _ => {
-                self.catalog
-                    .handle_request::<R, T>(request, response_handle)
-                    .await
-            }
+            _ => self.answer::<R, T>(request, response_handle).await,
         }
+    }
+}
+
+impl FaultyCatalog {
+    /// The answer of the signed zones, or else of the catalog.
+    async fn answer<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        mut response_handle: R,
+    ) -> ResponseInfo {
+        let (Some(tree), Ok(info)) = (&self.signed, request.request_info()) else {
+            return self
+                .catalog
+                .handle_request::<R, T>(request, response_handle)
+                .await;
+        };
+        let qname = Name::from(info.query.name().clone());
+        let (nxdomain, answers, authority) = tree.respond(&qname, info.query.query_type());
+        let mut metadata = Metadata::response_from_request(&request.metadata);
+        metadata.response_code = if nxdomain {
+            ResponseCode::NXDomain
+        } else {
+            ResponseCode::NoError
+        };
+        metadata.recursion_available = true;
+        let response = MessageResponseBuilder::from_message_request(request).build(
+            metadata,
+            answers.iter(),
+            authority.iter(),
+            std::iter::empty(),
+            std::iter::empty(),
+        );
+        let fallback = ResponseInfo::from(Header {
+            metadata,
+            counts: HeaderCounts::default(),
+        });
+        response_handle
+            .send_response(response)
+            .await
+            .unwrap_or(fallback)
     }
 }
 

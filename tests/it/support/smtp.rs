@@ -13,9 +13,12 @@
 //! a TLS 1.0 or 1.1 ClientHello (rustls speaks neither, so that
 //! ServerHello is made here, byte by byte, and the handshake goes no
 //! further). Certificates come from `rcgen` under a throwaway CA
-//! ([`TestSmtp::ca_pem`], the audit's extra trust anchor).
+//! ([`TestSmtp::ca_pem`], the audit's extra trust anchor); the DANE server
+//! sends the CA's certificate after its own, and every chain is kept
+//! ([`TestSmtp::chain`]) so DANE tests compute TLSA records from it.
 
 use super::ca::{self, TestCa, Validity};
+use rustls::pki_types::CertificateDer;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -56,6 +59,10 @@ pub enum Kind {
     EndlessLine,
     /// A greeting of ever more continuation lines (`220-`).
     EndlessReply,
+    /// STARTTLS with a certificate from the test CA for the DANE fixtures'
+    /// MX hosts, sent with the CA's certificate (a DANE-TA anchor in the
+    /// chain).
+    Dane,
 }
 
 /// Every server: its address and behaviour; the MX names of its
@@ -74,6 +81,7 @@ pub const SERVERS: &[(&str, Kind)] = &[
     ("127.0.0.29", Kind::Legacy),
     ("127.0.0.30", Kind::EndlessLine),
     ("127.0.0.31", Kind::EndlessReply),
+    ("127.0.0.32", Kind::Dane),
 ];
 
 /// The MX host names a kind's certificate is for.
@@ -84,11 +92,13 @@ pub fn names(kind: Kind) -> Vec<String> {
             "mail.selfsigned.tls.test",
             "mx1.tlsfail.mta-sts.test",
             "mx1.tlstesting.mta-sts.test",
+            "mx1.tlsfail.dane.test",
         ],
         Kind::WrongName => &["mail.other.example"],
         Kind::Expired => &["mail.expired.tls.test"],
         Kind::Expiring => &["mail.expiring.tls.test"],
         Kind::Legacy => &["mail.legacy.tls.test"],
+        Kind::Dane => &["*.mx.dane.test", "mx1.enforced.dane.test"],
         Kind::NoStarttls
         | Kind::Silent
         | Kind::Refused
@@ -103,7 +113,13 @@ pub struct TestSmtp {
     pub port: u16,
     /// The test CA's certificate, PEM.
     pub ca_pem: Vec<u8>,
+    /// The test CA's certificate, DER.
+    pub ca_der: CertificateDer<'static>,
+    /// The chain each kind presents, end-entity first.
+    chains: Vec<(Kind, Vec<CertificateDer<'static>>)>,
     accepted: Arc<AtomicUsize>,
+    /// Connections open now, and the most open at once, by every server.
+    open: Arc<(AtomicUsize, AtomicUsize)>,
     greeting_delay: Arc<Mutex<Duration>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -113,12 +129,18 @@ impl TestSmtp {
         let ca = TestCa::new("mailvet test SMTP CA");
         let (port, listeners) = bind_all().await;
         let accepted = Arc::new(AtomicUsize::new(0));
+        let open = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
         let greeting_delay = Arc::new(Mutex::new(Duration::ZERO));
+        let mut chains = Vec::new();
         let tasks = listeners
             .into_iter()
             .map(|(listener, kind)| {
-                let tls = tls_for(&ca, kind).map(|c| TlsAcceptor::from(Arc::new(c)));
+                let tls = leaf_for(&ca, kind).map(|leaf| {
+                    chains.push((kind, leaf.chain.clone()));
+                    TlsAcceptor::from(Arc::new(ca::server_config(leaf)))
+                });
                 let counter = Arc::clone(&accepted);
+                let open = Arc::clone(&open);
                 let delay = Arc::clone(&greeting_delay);
                 tokio::spawn(async move {
                     loop {
@@ -126,10 +148,14 @@ impl TestSmtp {
                             continue;
                         };
                         counter.fetch_add(1, Ordering::SeqCst);
+                        let now = open.0.fetch_add(1, Ordering::SeqCst) + 1;
+                        open.1.fetch_max(now, Ordering::SeqCst);
                         let (delay, tls) = (*delay.lock().unwrap(), tls.clone());
+                        let open = Arc::clone(&open);
                         tokio::spawn(async move {
                             tokio::time::sleep(delay).await;
                             serve(tcp, kind, tls).await;
+                            open.0.fetch_sub(1, Ordering::SeqCst);
                         });
                     }
                 })
@@ -138,7 +164,10 @@ impl TestSmtp {
         TestSmtp {
             port,
             ca_pem: ca.pem(),
+            ca_der: ca.der(),
+            chains,
             accepted,
+            open,
             greeting_delay,
             tasks,
         }
@@ -150,9 +179,43 @@ impl TestSmtp {
         *self.greeting_delay.lock().unwrap() = delay;
     }
 
+    /// The chain the server of `kind` presents (the first such server's).
+    pub fn chain(&self, kind: Kind) -> &[CertificateDer<'static>] {
+        self.chains
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, chain)| chain.as_slice())
+            .unwrap_or_else(|| panic!("no certificate for {kind:?}"))
+    }
+
+    /// The most connections open at once so far, by every server.
+    pub fn most_open(&self) -> usize {
+        self.open.1.load(Ordering::SeqCst)
+    }
+
     /// TCP connections accepted so far, by every server.
     pub fn accepted(&self) -> usize {
         self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+/// The options of an audit that probes these servers, with policies from
+/// `https`: their ports and CAs, private addresses allowed, each address
+/// given `probe_timeout`.
+pub fn probe_options(
+    https: &super::https::TestHttps,
+    smtp: &TestSmtp,
+    probe_timeout: Duration,
+) -> mailvet::domain::AuditOptions {
+    mailvet::domain::AuditOptions {
+        allow_private_fetch: true,
+        extra_roots_pem: [https.ca_pem.as_slice(), &smtp.ca_pem].concat(),
+        https_port: https.port(),
+        fetch_timeout: Duration::from_secs(3),
+        probe_smtp: true,
+        probe_timeout,
+        smtp_port: smtp.port,
+        ..mailvet::domain::AuditOptions::default()
     }
 }
 
@@ -190,7 +253,7 @@ async fn bind_all() -> (u16, Vec<(TcpListener, Kind)>) {
     panic!("no port free on every test SMTP address");
 }
 
-fn tls_for(ca: &TestCa, kind: Kind) -> Option<rustls::ServerConfig> {
+fn leaf_for(ca: &TestCa, kind: Kind) -> Option<ca::Leaf> {
     let leaf = match kind {
         Kind::Valid | Kind::WrongName | Kind::Legacy => {
             ca.leaf("mailvet test MX", &names(kind), Validity::days(-1, 90))
@@ -198,6 +261,11 @@ fn tls_for(ca: &TestCa, kind: Kind) -> Option<rustls::ServerConfig> {
         Kind::Expired => ca.leaf("mailvet test MX", &names(kind), Validity::days(-100, -10)),
         Kind::Expiring => ca.leaf("mailvet test MX", &names(kind), Validity::days(-80, 5)),
         Kind::SelfSigned => ca::self_signed("mailvet self-signed MX", &names(kind)),
+        Kind::Dane => {
+            let mut leaf = ca.leaf("mailvet DANE MX", &names(kind), Validity::days(-1, 90));
+            leaf.chain.push(ca.der());
+            leaf
+        }
         Kind::NoStarttls
         | Kind::Silent
         | Kind::Refused
@@ -205,7 +273,7 @@ fn tls_for(ca: &TestCa, kind: Kind) -> Option<rustls::ServerConfig> {
         | Kind::EndlessLine
         | Kind::EndlessReply => return None,
     };
-    Some(ca::server_config(leaf))
+    Some(leaf)
 }
 
 /// One session: greeting, EHLO, STARTTLS and, over TLS, QUIT.

@@ -1,0 +1,537 @@
+//! `/reports/dmarc/{domain}`: what a domain's DMARC aggregate and TLS
+//! reports say, drawn and written out — messages and DMARC pass rate per
+//! day, each sending source's passing and failing mail, the sources with
+//! their service, PTR names, class and fix, the readiness for
+//! `p=quarantine` and `p=reject` with the record to publish next, the
+//! sources new since the period before, and TLS failures per day, result
+//! type, MX and policy; with a form to import another report.
+//!
+//! Charts are inline SVG drawn here, sized by the stylesheet (no style
+//! attribute, which the Content-Security-Policy forbids), so they show
+//! with JavaScript off. A chart is a picture for sighted readers only
+//! (`aria-hidden`): the table after it has its numbers, with a caption,
+//! for everyone. Every name on the page came from a report, which anyone
+//! can send: maud escapes it, and [`shown`] makes its control characters
+//! visible.
+
+use super::report::{publish, shown};
+use crate::reports::classify::Class;
+use crate::reports::enforcement::{Blocking, Readiness, Verdict};
+use crate::reports::ingest::DomainSummary;
+use crate::reports::sources::ReverseDns;
+use crate::reports::summary::{SourceSummary, Tally, TlsTally};
+use maud::{Markup, html};
+
+/// Most sources drawn and listed; the JSON API has every listed one.
+const MAX_SOURCES_SHOWN: usize = 20;
+
+/// What the import form says after a report was posted.
+#[derive(Debug, Clone, Default)]
+pub struct ImportNotice {
+    /// `imported`, `duplicate`, or empty for none.
+    pub outcome: String,
+    /// Why the last report posted was refused.
+    pub problem: Option<String>,
+}
+
+/// The page of `summary`; `since` is the day the period starts, as asked.
+pub fn page(summary: &DomainSummary, since: Option<&str>, notice: &ImportNotice) -> String {
+    let s = &summary.analysis.summary;
+    let domain = &summary.domain;
+    super::layout::page(
+        &format!("{domain}: DMARC reports"),
+        html! {
+            h1 { "DMARC reports for " (shown(domain)) }
+            (period_form(domain, since))
+            @if s.reports == 0 && summary.tls.reports == 0 {
+                p.muted {
+                    "No reports are stored for this domain" @if since.is_some() { " in this period" }
+                    ". Import one below, or point the " code { "rua" } " of the domain's DMARC \
+                     record at a mailbox this server reads."
+                }
+            } @else {
+                p {
+                    (s.reports) " aggregate report" (plural(s.reports)) " from "
+                    (s.reporters.len()) " reporter" (plural(s.reporters.len())) ": "
+                    strong { (s.messages) " message" (plural(s.messages)) } ", "
+                    (percent(s.pass_rate)) " passed DMARC."
+                }
+                @if !s.reporters.is_empty() {
+                    p { span.label { "Reporters: " } (names(s.reporters.iter().map(String::as_str))) }
+                }
+                @if !s.days.is_empty() { (days(s)) }
+                (readiness(summary))
+                @if !s.sources.is_empty() { (sources(summary)) }
+                (new_sources(summary, since.is_some()))
+                (tls(summary))
+            }
+            (import_form(domain, notice))
+            @let json = format!("/v1/reports/dmarc/{domain}");
+            p { "This summary as JSON: " a href=(json) { (json) } }
+        },
+    )
+}
+
+fn plural<N: PartialEq + From<u8>>(n: N) -> &'static str {
+    if n == N::from(1) { "" } else { "s" }
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.1} %", share * 100.0)
+}
+
+/// The period asked: a day to start from, by a plain GET form.
+fn period_form(domain: &str, since: Option<&str>) -> Markup {
+    html! {
+        form.period method="get" action=(format!("/reports/dmarc/{domain}")) {
+            label for="since" { "Reports since " span.hint { "(empty: every stored report)" } }
+            input #since type="date" name="since" value=[since];
+            button type="submit" { "Show" }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Charts
+// ---------------------------------------------------------------------------
+
+/// A chart of one row of bars per day, in a `figure` with its caption
+/// and axis labels as text. Each bar is a stack of `(class, value)`
+/// parts from the bottom; the chart's scale is `max`.
+fn day_bars(caption: &str, labels: &[String], bars: &[Vec<(&str, u64)>], max: u64) -> Markup {
+    let n = bars.len().max(1);
+    let max = max.max(1);
+    // Each part as (class, x, top, height) in a box of n by 100.
+    let mut rects = Vec::new();
+    for (i, stack) in bars.iter().enumerate() {
+        let mut bottom = 100.0;
+        for &(class, value) in stack {
+            let height = value as f64 / max as f64 * 100.0;
+            if height > 0.0 {
+                bottom -= height;
+                rects.push((class, i as f64 + 0.1, bottom, height));
+            }
+        }
+    }
+    html! {
+        figure.chart {
+            figcaption { (caption) }
+            p.axis { "Up to " (max) }
+            svg.plot viewBox=(format!("0 0 {n} 100")) preserveAspectRatio="none" aria-hidden="true" focusable="false" {
+                @for (class, x, y, height) in rects {
+                    rect class=(class) x=(format!("{x:.3}")) y=(format!("{y:.3}")) width="0.8" height=(format!("{height:.3}")) {}
+                }
+            }
+            (axis_days(labels))
+        }
+    }
+}
+
+/// The first and last day under a chart.
+fn axis_days(labels: &[String]) -> Markup {
+    html! {
+        p.days {
+            @if let Some(first) = labels.first() { span { (first) } }
+            @if labels.len() > 1 { @if let Some(last) = labels.last() { span { (last) } } }
+        }
+    }
+}
+
+/// The DMARC pass rate per day as a step line from 0 to 100 %.
+fn rate_line(caption: &str, labels: &[String], rates: &[f64]) -> Markup {
+    let n = rates.len().max(1);
+    let points: Vec<String> = rates
+        .iter()
+        .enumerate()
+        .flat_map(|(i, rate)| {
+            let y = 100.0 - rate.clamp(0.0, 1.0) * 100.0;
+            [format!("{i},{y:.3}"), format!("{},{y:.3}", i + 1)]
+        })
+        .collect();
+    html! {
+        figure.chart {
+            figcaption { (caption) }
+            p.axis { "100 %" }
+            svg.plot viewBox=(format!("0 0 {n} 100")) preserveAspectRatio="none" aria-hidden="true" focusable="false" {
+                @for y in [0, 50, 100] {
+                    line.grid x1="0" x2=(n) y1=(y) y2=(y) vector-effect="non-scaling-stroke" {}
+                }
+                polyline.rate points=(points.join(" ")) vector-effect="non-scaling-stroke" {}
+            }
+            (axis_days(labels))
+        }
+    }
+}
+
+/// A legend entry: the swatch of `class` and what it stands for.
+fn key(class: &str, text: &str) -> Markup {
+    html! { span.key { span class=(format!("swatch {class}")) {} " " (text) } }
+}
+
+fn days(s: &crate::reports::summary::Summary) -> Markup {
+    let labels: Vec<String> = s.days.iter().map(|d| d.day.to_string()).collect();
+    let bars: Vec<Vec<(&str, u64)>> = s
+        .days
+        .iter()
+        .map(|d| {
+            vec![
+                ("pass", d.dmarc_pass),
+                ("fail", d.messages.saturating_sub(d.dmarc_pass)),
+            ]
+        })
+        .collect();
+    let max = s.days.iter().map(|d| d.messages).max().unwrap_or(0);
+    let rates: Vec<f64> = s.days.iter().map(|d| d.pass_rate).collect();
+    html! {
+        section #days aria-labelledby="days-h" {
+            h2 #days-h { "Messages and DMARC pass rate per day" }
+            (day_bars("Messages per day", &labels, &bars, max))
+            p.legend { (key("pass", "passed DMARC")) " " (key("fail", "failed DMARC")) }
+            (rate_line("DMARC pass rate per day", &labels, &rates))
+            div.scroll tabindex="0" {
+                table {
+                    caption { "Messages and DMARC pass rate per day" }
+                    thead { tr { th scope="col" { "Day" } th scope="col" { "Messages" } th scope="col" { "Passed DMARC" } th scope="col" { "Pass rate" } } }
+                    tbody {
+                        @for d in &s.days {
+                            tr { th scope="row" { (d.day) } td { (d.messages) } td { (d.dmarc_pass) } td { (percent(d.pass_rate)) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Readiness
+// ---------------------------------------------------------------------------
+
+fn verdict_words(verdict: Verdict) -> (&'static str, &'static str) {
+    match verdict {
+        Verdict::Ready => ("verdict v-pass", "Ready"),
+        Verdict::NotReady => ("verdict v-fail", "Not ready"),
+        Verdict::InsufficientData => ("verdict v-unknown", "Not enough data"),
+    }
+}
+
+fn readiness_box(r: &Readiness) -> Markup {
+    let (class, word) = verdict_words(r.verdict);
+    html! {
+        div class=(class) {
+            p { strong { "p=" (r.policy.as_str()) } " " span.badge { (word) } }
+            p { (shown(&r.explanation)) }
+        }
+    }
+}
+
+fn readiness(summary: &DomainSummary) -> Markup {
+    let e = &summary.analysis.enforcement;
+    html! {
+        section #readiness aria-labelledby="readiness-h" {
+            h2 #readiness-h { "Ready for enforcement?" }
+            p {
+                "Published now: "
+                @match e.published { Some(p) => { code { "p=" (p.as_str()) } }, None => { "unknown" } }
+                ". " (e.forwarded) " forwarded message" (plural(e.forwarded))
+                " failed DMARC and are not held against the domain."
+            }
+            (readiness_box(&e.quarantine))
+            (readiness_box(&e.reject))
+            p { span.label { "Next step: " } (shown(&e.next_step)) }
+            (publish(&format!("_dmarc.{}", summary.domain), "TXT", &e.next_record))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Sources
+// ---------------------------------------------------------------------------
+
+/// The fix of a source, when it is in the way of enforcement or passes
+/// by SPF only.
+fn fix_of<'a>(summary: &'a DomainSummary, source: &SourceSummary) -> Option<&'a Blocking> {
+    let e = &summary.analysis.enforcement;
+    e.blocking
+        .iter()
+        .chain(&e.advice)
+        .find(|b| b.source == source.key)
+}
+
+/// A bar of a source's passing and failing mail, as shares of the
+/// busiest source's.
+fn share_bar(source: &SourceSummary, busiest: u64) -> Markup {
+    let busiest = busiest.max(1) as f64;
+    let pass = source.dmarc_pass as f64 / busiest * 100.0;
+    let fail = source.messages.saturating_sub(source.dmarc_pass) as f64 / busiest * 100.0;
+    html! {
+        svg.bar aria-hidden="true" focusable="false" {
+            rect.pass x="0" y="0" width=(format!("{pass:.2}%")) height="100%" {}
+            rect.fail x=(format!("{pass:.2}%")) y="0" width=(format!("{fail:.2}%")) height="100%" {}
+        }
+    }
+}
+
+fn ptr_names(source: &SourceSummary) -> Markup {
+    html! {
+        @for (i, ip) in source.ips.iter().take(3).enumerate() {
+            @if i > 0 { br; }
+            code { (ip.ip) } " "
+            @match &ip.reverse_dns {
+                ReverseDns::Confirmed { name } => { code { (shown(name)) } }
+                ReverseDns::Unconfirmed { name } => { code { (shown(name)) } " " span.muted { "(does not resolve back)" } }
+                ReverseDns::Missing => { span.muted { "no PTR" } }
+                ReverseDns::Failed { .. } => { span.muted { "PTR lookup failed" } }
+                ReverseDns::NotAsked => { span.muted { "PTR not asked" } }
+            }
+        }
+        @if source.ip_count > 3 { br; span.muted { "and " (source.ip_count - 3) " more addresses" } }
+    }
+}
+
+/// Names from reports, as code, separated by commas.
+fn names<'a>(list: impl Iterator<Item = &'a str>) -> Markup {
+    html! {
+        @for (i, name) in list.enumerate() { @if i > 0 { ", " } code { (shown(name)) } }
+    }
+}
+
+/// Domains a source used, with how many of their messages passed.
+fn tallies(list: &[Tally]) -> Markup {
+    html! {
+        @for (i, t) in list.iter().enumerate() {
+            @if i > 0 { ", " }
+            code { (shown(&t.name)) }
+            " (" (t.messages)
+            @if let Some(passed) = t.passed { ", " (passed) " passed" }
+            ")"
+        }
+    }
+}
+
+fn class_word(class: Class) -> &'static str {
+    match class {
+        Class::Aligned => "aligned",
+        Class::DkimOnly => "DKIM only",
+        Class::SpfOnly => "SPF only",
+        Class::Unaligned => "unaligned",
+        Class::Forwarded => "forwarded",
+        Class::Unauthenticated => "unauthenticated",
+    }
+}
+
+fn sources(summary: &DomainSummary) -> Markup {
+    let s = &summary.analysis.summary;
+    let shown_sources: Vec<&SourceSummary> = s.sources.iter().take(MAX_SOURCES_SHOWN).collect();
+    let busiest = shown_sources.iter().map(|x| x.messages).max().unwrap_or(0);
+    let hidden = s.sources.len() - shown_sources.len() + s.unlisted.sources;
+    html! {
+        section #sources aria-labelledby="sources-h" {
+            h2 #sources-h { "Who sends as " (shown(&summary.domain)) }
+            figure.chart {
+                figcaption { "Each source's passing and failing mail" }
+                ul.bars aria-hidden="true" {
+                    @for source in &shown_sources {
+                        li { span.name { (shown(&source.name)) } (share_bar(source, busiest)) }
+                    }
+                }
+                p.legend { (key("pass", "passed DMARC")) " " (key("fail", "failed DMARC")) }
+            }
+            div.scroll tabindex="0" {
+                table {
+                    caption { "Messages per source" }
+                    thead { tr { th scope="col" { "Source" } th scope="col" { "Messages" } th scope="col" { "Passed DMARC" } th scope="col" { "Failed" } th scope="col" { "Pass rate" } } }
+                    tbody {
+                        @for source in &shown_sources {
+                            tr {
+                                th scope="row" { (shown(&source.name)) }
+                                td { (source.messages) }
+                                td { (source.dmarc_pass) }
+                                td { (source.messages.saturating_sub(source.dmarc_pass)) }
+                                td { (percent(source.pass_rate)) }
+                            }
+                        }
+                    }
+                }
+            }
+            ol.sources {
+                @for source in &shown_sources {
+                    li id=(anchor(&source.key)) class=(if source.legitimate { "source" } else { "source spoofing" }) {
+                        h3 {
+                            (shown(&source.name))
+                            @if source.new == Some(true) { " " span.badge.s-info { "new" } }
+                            @if !source.legitimate { " " span.badge.s-error { "looks like spoofing" } }
+                        }
+                        dl.facts {
+                            dt { "Service" }
+                            dd { @match &source.service { Some(name) => { (shown(name)) }, None => { span.muted { "not a known service" } } } }
+                            dt { "Addresses and PTR" } dd { (ptr_names(source)) }
+                            dt { "Messages" } dd { (source.messages) ", " (percent(source.pass_rate)) " passed DMARC" }
+                            dt { "Class" } dd { strong { (class_word(source.class)) } ": " (source.class.meaning()) }
+                            @if !source.header_from.is_empty() { dt { "From domains" } dd { (tallies(&source.header_from)) } }
+                            @if !source.dkim_domains.is_empty() { dt { "DKIM domains" } dd { (tallies(&source.dkim_domains)) } }
+                            @if !source.spf_domains.is_empty() { dt { "SPF domains" } dd { (tallies(&source.spf_domains)) } }
+                        }
+                        @if let Some(fix) = fix_of(summary, source) {
+                            p { span.label { "Fix: " } (shown(&fix.fix.summary)) }
+                            @for record in &fix.fix.records {
+                                (publish(&record.name, &record.rtype, &record.value))
+                            }
+                        }
+                    }
+                }
+            }
+            @if hidden > 0 {
+                p.muted { "… and " (hidden) " smaller source" (plural(hidden)) "; the JSON lists more." }
+            }
+        }
+    }
+}
+
+fn new_sources(summary: &DomainSummary, with_period: bool) -> Markup {
+    let s = &summary.analysis.summary;
+    let new: Vec<&SourceSummary> = s.sources.iter().filter(|x| x.new == Some(true)).collect();
+    html! {
+        section #new-sources aria-labelledby="new-h" {
+            h2 #new-h { "New since the period before" }
+            @if !with_period {
+                p.muted { "Choose a day above: the sources of the reports since then are compared \
+                           with those of the period of the same length before it." }
+            } @else if !s.previous_period {
+                p.muted { "No reports are stored for the period before this one, so no source can \
+                           be told new." }
+            } @else if new.is_empty() {
+                p { "No new source: every source of this period also sent in the period before." }
+            } @else {
+                ul {
+                    @for source in new {
+                        li { a href=(format!("#{}", anchor(&source.key))) { (shown(&source.name)) } ": " (source.messages) " message" (plural(source.messages)) ", " (percent(source.pass_rate)) " passed DMARC" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An id for a source's entry: its key with everything but letters and
+/// digits as `-`.
+fn anchor(key: &str) -> String {
+    let cleaned: String = key
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("source-{cleaned}")
+}
+
+// ---------------------------------------------------------------------------
+// TLS
+// ---------------------------------------------------------------------------
+
+fn tally_table(caption: &str, what: &str, rows: &[TlsTally]) -> Markup {
+    html! {
+        div.scroll tabindex="0" {
+            table {
+                caption { (caption) }
+                thead { tr { th scope="col" { (what) } th scope="col" { "Failed sessions" } } }
+                tbody {
+                    @for row in rows { tr { th scope="row" { code { (shown(&row.name)) } } td { (row.failed_sessions) } } }
+                }
+            }
+        }
+    }
+}
+
+fn tls(summary: &DomainSummary) -> Markup {
+    let t = &summary.tls;
+    let labels: Vec<String> = t.days.iter().map(|d| d.day.to_string()).collect();
+    let bars: Vec<Vec<(&str, u64)>> = t
+        .days
+        .iter()
+        .map(|d| vec![("pass", d.successful_sessions), ("fail", d.failed_sessions)])
+        .collect();
+    let max = t
+        .days
+        .iter()
+        .map(|d| d.successful_sessions.saturating_add(d.failed_sessions))
+        .max()
+        .unwrap_or(0);
+    html! {
+        section #tls aria-labelledby="tls-h" {
+            h2 #tls-h { "TLS reports" }
+            @if t.reports == 0 {
+                p.muted { "No SMTP TLS report is stored for this domain. Publish a TLS-RPT record \
+                           (" code { "_smtp._tls" } ") to get them." }
+            } @else {
+                p {
+                    (t.reports) " TLS report" (plural(t.reports)) ": "
+                    (t.successful_sessions) " successful and " strong { (t.failed_sessions) " failed" }
+                    " TLS session" (plural(t.failed_sessions)) "."
+                }
+                @if !t.days.is_empty() {
+                    (day_bars("TLS sessions per day", &labels, &bars, max))
+                    p.legend { (key("pass", "successful")) " " (key("fail", "failed")) }
+                    div.scroll tabindex="0" {
+                        table {
+                            caption { "TLS sessions per day" }
+                            thead { tr { th scope="col" { "Day" } th scope="col" { "Successful" } th scope="col" { "Failed" } } }
+                            tbody {
+                                @for d in &t.days {
+                                    tr { th scope="row" { (d.day) } td { (d.successful_sessions) } td { (d.failed_sessions) } }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !t.result_types.is_empty() { (tally_table("Failures per result type", "Result type", &t.result_types)) }
+                @if !t.mx_hosts.is_empty() { (tally_table("Failures per receiving MX", "MX host", &t.mx_hosts)) }
+                div.scroll tabindex="0" {
+                    table {
+                        caption { "Sessions per policy" }
+                        thead { tr { th scope="col" { "Policy" } th scope="col" { "Domain" } th scope="col" { "Successful" } th scope="col" { "Failed" } } }
+                        tbody {
+                            @for p in &t.policies {
+                                tr { th scope="row" { (shown(&p.policy_type)) } td { code { (shown(&p.policy_domain)) } } td { (p.successful_sessions) } td { (p.failed_sessions) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Import
+// ---------------------------------------------------------------------------
+
+fn import_form(domain: &str, notice: &ImportNotice) -> Markup {
+    html! {
+        form.check #import method="post" action=(format!("/reports/dmarc/{domain}")) enctype="multipart/form-data" {
+            h2 { "Import a report" }
+            @match notice.outcome.as_str() {
+                "imported" => { p.notice role="status" { "The report was imported; the page above counts it." } },
+                "duplicate" => { p.notice role="status" { "That report was already stored; it is counted once." } },
+                _ => {},
+            }
+            @if let Some(problem) = &notice.problem {
+                p.problem role="alert" { (shown(problem)) }
+            }
+            label for="report" {
+                "Report file " span.hint { "(a DMARC aggregate or TLS report: XML, JSON, gzip, zip, or the report email as received)" }
+            }
+            input #report type="file" name="report" required;
+            button type="submit" { "Import" }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_anchors_are_plain() {
+        assert_eq!(anchor("ip:192.0.2.1"), "source-ip-192-0-2-1");
+        assert_eq!(anchor("org:\"<x>"), "source-org---x-");
+    }
+}

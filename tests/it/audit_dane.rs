@@ -1,0 +1,165 @@
+//! DANE for SMTP against real servers on loopback: fixtures/audit/dane.zone.in
+//! on the test DNS server, its TLSA association data computed at start
+//! from the certificates the test SMTP servers made (support/dane.rs), the
+//! MTA-STS policies on the test HTTPS server. Every case of
+//! fixtures/audit/dane.cases.json gives exactly its expected codes through
+//! the full audit and the DANE verdict it names at its address.
+//!
+//! Until mailvet validates DNSSEC by itself, a zone is secure in these
+//! tests when the test DNS server acts as a validating resolver for it: it
+//! sets the AD bit on the root zone's SOA and on the case's TLSA name (the
+//! `authentic_data` faults of each case).
+
+use crate::support;
+
+use mailvet::domain::AuditOptions;
+use mailvet::domain::report::{self, DomainReport};
+use mailvet::domain::transport::dane::{self, DaneStatus};
+use mailvet::records::name::DomainName;
+use serde::Deserialize;
+use std::time::Duration;
+use support::audit_cases::{Case, Rules, run_cases};
+use support::https::TestHttps;
+use support::smtp::TestSmtp;
+use support::{FaultKind, FaultTypes, TestDns};
+
+const CASES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/audit/dane.cases.json"
+);
+
+/// What a DANE case expects at its (only) address besides its codes.
+#[derive(Debug, Deserialize)]
+struct Expect {
+    /// The usage, selector and matching type of the record that matched.
+    #[serde(default)]
+    matched: Option<String>,
+    /// The DANE status as the report writes it, when nothing matched.
+    #[serde(default)]
+    status: Option<String>,
+}
+
+struct Servers {
+    dns: TestDns,
+    https: TestHttps,
+    smtp: TestSmtp,
+}
+
+async fn servers() -> Servers {
+    let smtp = TestSmtp::start().await;
+    let zone = support::dane::zone(&smtp);
+    Servers {
+        dns: TestDns::start_with_texts(&[&zone]).await,
+        https: TestHttps::start().await,
+        smtp,
+    }
+}
+
+impl Servers {
+    fn options(&self) -> AuditOptions {
+        support::smtp::probe_options(&self.https, &self.smtp, Duration::from_secs(3))
+    }
+
+    async fn audit(&self, domain: &str) -> DomainReport {
+        let dns = self.dns.layer();
+        let name = DomainName::parse(domain).unwrap();
+        report::audit(&dns.resolver(), &name, &self.options(), true).await
+    }
+}
+
+/// The codes of DANE, the probe and MTA-STS's view of the MX hosts.
+fn is_dane_case_code(code: &str) -> bool {
+    code.starts_with("dane.")
+        || code.starts_with("tls.")
+        || code == "mta_sts.enforce_tls_failure"
+        || code == "mta_sts.mx_not_covered"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_case_gives_exactly_its_expected_codes_and_verdict() {
+    let servers = servers().await;
+    run_cases(
+        &servers.dns,
+        CASES,
+        Rules::STRICT,
+        async |case: &Case<Expect>, errors: &mut Vec<String>| {
+            let report = servers.audit(&case.domain).await;
+            let [address] = report.transport.addresses.as_slice() else {
+                errors.push(format!("not one address: {:?}", report.transport));
+                return Vec::new();
+            };
+            let verdict = address.dane.clone();
+            let got = verdict.as_ref().map(|d| d.status);
+            match (&case.more.matched, &case.more.status) {
+                (Some(record), _) => {
+                    let matched = verdict.as_ref().and_then(|d| d.record.clone());
+                    if got != Some(DaneStatus::Matched)
+                        || !matched
+                            .as_deref()
+                            .is_some_and(|m| m.starts_with(record.as_str()))
+                    {
+                        errors.push(format!("expected a match of {record}, got {verdict:?}"));
+                    }
+                }
+                (None, Some(status)) => {
+                    let written = got.map(|s| serde_json::to_value(s).unwrap());
+                    if written.as_ref().and_then(|w| w.as_str()) != Some(status.as_str())
+                        || verdict.as_ref().is_some_and(|d| d.reason.is_none())
+                    {
+                        errors.push(format!(
+                            "expected {status:?} with a reason, got {verdict:?}"
+                        ));
+                    }
+                }
+                (None, None) => errors.push("the case names no verdict".into()),
+            }
+            report
+                .findings
+                .into_iter()
+                .filter(|f| is_dane_case_code(f.code))
+                .collect()
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tlsa_is_asked_once_per_host_traced_and_listed_with_its_zone_status() {
+    let servers = servers().await;
+    for name in [".", "_25._tcp.healthy.mx.dane.test"] {
+        servers
+            .dns
+            .add_fault(name, FaultTypes::All, FaultKind::AuthenticData);
+    }
+    let report = servers.audit("healthy.dane.test").await;
+    assert_eq!(
+        servers.dns.count(
+            "_25._tcp.healthy.mx.dane.test.",
+            hickory_proto::rr::RecordType::TLSA
+        ),
+        1
+    );
+    let traced = serde_json::to_string(&report.dns).unwrap();
+    assert!(traced.contains("_25._tcp.healthy.mx.dane.test"), "{traced}");
+    let [host] = report.transport.tlsa.as_slice() else {
+        panic!("{:?}", report.transport.tlsa);
+    };
+    assert_eq!(host.name, "_25._tcp.healthy.mx.dane.test");
+    assert_eq!(host.security, dane::ZoneSecurity::Secure);
+    let records: Vec<(u8, u8, u8)> = host
+        .records
+        .iter()
+        .map(|r| (r.usage, r.selector, r.matching))
+        .collect();
+    assert_eq!(records, [(3, 1, 1), (2, 1, 1)]);
+    assert!(
+        host.records
+            .iter()
+            .all(|r| r.usable() && r.data.len() == 64)
+    );
+    let json = serde_json::to_value(&report.transport).unwrap();
+    assert_eq!(json["addresses"][0]["dane"]["status"], "matched");
+    assert_eq!(json["tlsa"][0]["security"], "secure");
+    let summary = mailvet::domain::protocol::Audited::summary(&report.transport);
+    assert!(summary.contains("DANE matched"), "{summary}");
+}
