@@ -70,7 +70,21 @@ fn text(prose: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::findings) mod tests {
+    /// Fails unless the file at `path` holds `generated`; with
+    /// `MAILVET_WRITE_DOCS=1` writes it first. `tests` is the test filter
+    /// that rewrites it.
+    pub(in crate::findings) fn is_as_generated(path: &str, generated: &str, tests: &str) {
+        if std::env::var_os("MAILVET_WRITE_DOCS").is_some() {
+            std::fs::write(path, generated).expect("write the generated document");
+        }
+        let published = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            published == generated,
+            "{path} is stale: run MAILVET_WRITE_DOCS=1 cargo test --ignore-rust-version --lib {tests}"
+        );
+    }
+
     use super::*;
     use crate::findings::catalog::CATALOG;
 
@@ -101,15 +115,7 @@ mod tests {
                 code.1
             );
         }
-        if std::env::var_os("MAILVET_WRITE_DOCS").is_some() {
-            std::fs::write(PATH, &generated).expect("write docs/findings.md");
-        }
-        let published = std::fs::read_to_string(PATH).unwrap_or_default();
-        assert!(
-            published == generated,
-            "docs/findings.md is stale: run \
-             MAILVET_WRITE_DOCS=1 cargo test --ignore-rust-version --lib findings::document"
-        );
+        is_as_generated(PATH, &generated, "findings::document");
     }
 
     #[test]

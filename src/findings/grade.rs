@@ -122,15 +122,7 @@ mod tests {
     #[test]
     fn docs_grade_md_is_the_weights_used() {
         let generated = markdown();
-        if std::env::var_os("MAILVET_WRITE_DOCS").is_some() {
-            std::fs::write(PATH, &generated).expect("write docs/grade.md");
-        }
-        let published = std::fs::read_to_string(PATH).unwrap_or_default();
-        assert!(
-            published == generated,
-            "docs/grade.md is stale: run \
-             MAILVET_WRITE_DOCS=1 cargo test --ignore-rust-version --lib findings::grade"
-        );
+        crate::findings::document::tests::is_as_generated(PATH, &generated, "findings::grade");
         for (tenths, row) in [
             (30, "| error | 3.0 |"),
             (10, "| warning | 1.0 |"),
