@@ -128,7 +128,7 @@ mod tests {
             (10, "| warning | 1.0 |"),
             (0, "| info | 0.0 |"),
         ] {
-            assert!(published.contains(row), "{row}");
+            assert!(generated.contains(row), "{row}");
             assert!(WEIGHTS.iter().any(|(_, w)| *w == tenths));
         }
     }
