@@ -14,6 +14,7 @@
 //! can send: maud escapes it, and [`shown`] makes its control characters
 //! visible.
 
+use super::layout::captioned_table;
 use super::report::{publish, shown};
 use crate::reports::classify::Class;
 use crate::reports::enforcement::{Blocking, Readiness, Verdict};
@@ -188,17 +189,11 @@ fn days(s: &crate::reports::summary::Summary) -> Markup {
             (day_bars("Messages per day", &labels, &bars, max))
             p.legend { (key("pass", "passed DMARC")) " " (key("fail", "failed DMARC")) }
             (rate_line("DMARC pass rate per day", &labels, &rates))
-            div.scroll tabindex="0" {
-                table {
-                    caption { "Messages and DMARC pass rate per day" }
-                    thead { tr { th scope="col" { "Day" } th scope="col" { "Messages" } th scope="col" { "Passed DMARC" } th scope="col" { "Pass rate" } } }
-                    tbody {
-                        @for d in &s.days {
-                            tr { th scope="row" { (d.day) } td { (d.messages) } td { (d.dmarc_pass) } td { (percent(d.pass_rate)) } }
-                        }
-                    }
+            (captioned_table("Messages and DMARC pass rate per day", &["Day", "Messages", "Passed DMARC", "Pass rate"], html! {
+                @for d in &s.days {
+                    tr { th scope="row" { (d.day) } td { (d.messages) } td { (d.dmarc_pass) } td { (percent(d.pass_rate)) } }
                 }
-            }
+            }))
         }
     }
 }
@@ -337,23 +332,17 @@ fn sources(summary: &DomainSummary) -> Markup {
                 }
                 p.legend { (key("pass", "passed DMARC")) " " (key("fail", "failed DMARC")) }
             }
-            div.scroll tabindex="0" {
-                table {
-                    caption { "Messages per source" }
-                    thead { tr { th scope="col" { "Source" } th scope="col" { "Messages" } th scope="col" { "Passed DMARC" } th scope="col" { "Failed" } th scope="col" { "Pass rate" } } }
-                    tbody {
-                        @for source in &shown_sources {
-                            tr {
-                                th scope="row" { (shown(&source.name)) }
-                                td { (source.messages) }
-                                td { (source.dmarc_pass) }
-                                td { (source.messages.saturating_sub(source.dmarc_pass)) }
-                                td { (percent(source.pass_rate)) }
-                            }
-                        }
+            (captioned_table("Messages per source", &["Source", "Messages", "Passed DMARC", "Failed", "Pass rate"], html! {
+                @for source in &shown_sources {
+                    tr {
+                        th scope="row" { (shown(&source.name)) }
+                        td { (source.messages) }
+                        td { (source.dmarc_pass) }
+                        td { (source.messages.saturating_sub(source.dmarc_pass)) }
+                        td { (percent(source.pass_rate)) }
                     }
                 }
-            }
+            }))
             ol.sources {
                 @for source in &shown_sources {
                     li id=(anchor(&source.key)) class=(if source.legitimate { "source" } else { "source spoofing" }) {
@@ -429,15 +418,9 @@ fn anchor(key: &str) -> String {
 
 fn tally_table(caption: &str, what: &str, rows: &[TlsTally]) -> Markup {
     html! {
-        div.scroll tabindex="0" {
-            table {
-                caption { (caption) }
-                thead { tr { th scope="col" { (what) } th scope="col" { "Failed sessions" } } }
-                tbody {
-                    @for row in rows { tr { th scope="row" { code { (shown(&row.name)) } } td { (row.failed_sessions) } } }
-                }
-            }
-        }
+        (captioned_table(caption, &[what, "Failed sessions"], html! {
+            @for row in rows { tr { th scope="row" { code { (shown(&row.name)) } } td { (row.failed_sessions) } } }
+        }))
     }
 }
 
@@ -470,31 +453,19 @@ fn tls(summary: &DomainSummary) -> Markup {
                 @if !t.days.is_empty() {
                     (day_bars("TLS sessions per day", &labels, &bars, max))
                     p.legend { (key("pass", "successful")) " " (key("fail", "failed")) }
-                    div.scroll tabindex="0" {
-                        table {
-                            caption { "TLS sessions per day" }
-                            thead { tr { th scope="col" { "Day" } th scope="col" { "Successful" } th scope="col" { "Failed" } } }
-                            tbody {
-                                @for d in &t.days {
-                                    tr { th scope="row" { (d.day) } td { (d.successful_sessions) } td { (d.failed_sessions) } }
-                                }
-                            }
+                    (captioned_table("TLS sessions per day", &["Day", "Successful", "Failed"], html! {
+                        @for d in &t.days {
+                            tr { th scope="row" { (d.day) } td { (d.successful_sessions) } td { (d.failed_sessions) } }
                         }
-                    }
+                    }))
                 }
                 @if !t.result_types.is_empty() { (tally_table("Failures per result type", "Result type", &t.result_types)) }
                 @if !t.mx_hosts.is_empty() { (tally_table("Failures per receiving MX", "MX host", &t.mx_hosts)) }
-                div.scroll tabindex="0" {
-                    table {
-                        caption { "Sessions per policy" }
-                        thead { tr { th scope="col" { "Policy" } th scope="col" { "Domain" } th scope="col" { "Successful" } th scope="col" { "Failed" } } }
-                        tbody {
-                            @for p in &t.policies {
-                                tr { th scope="row" { (shown(&p.policy_type)) } td { code { (shown(&p.policy_domain)) } } td { (p.successful_sessions) } td { (p.failed_sessions) } }
-                            }
-                        }
+                (captioned_table("Sessions per policy", &["Policy", "Domain", "Successful", "Failed"], html! {
+                    @for p in &t.policies {
+                        tr { th scope="row" { (shown(&p.policy_type)) } td { code { (shown(&p.policy_domain)) } } td { (p.successful_sessions) } td { (p.failed_sessions) } }
                     }
-                }
+                }))
             }
         }
     }

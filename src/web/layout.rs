@@ -83,9 +83,20 @@ pub fn login(next: &str, problem: Option<&str>) -> String {
 /// A table that scrolls sideways on a narrow screen (and by keyboard):
 /// its column headings, then `rows`, its `tr` elements.
 pub fn table(columns: &[&str], rows: Markup) -> Markup {
+    scrolling_table(None, columns, rows)
+}
+
+/// [`table`] with a caption naming it (for screen readers and for a
+/// chart's numbers).
+pub fn captioned_table(caption: &str, columns: &[&str], rows: Markup) -> Markup {
+    scrolling_table(Some(caption), columns, rows)
+}
+
+fn scrolling_table(caption: Option<&str>, columns: &[&str], rows: Markup) -> Markup {
     html! {
         div.scroll tabindex="0" {
             table {
+                @if let Some(caption) = caption { caption { (caption) } }
                 thead { tr { @for column in columns { th scope="col" { (column) } } } }
                 tbody { (rows) }
             }
