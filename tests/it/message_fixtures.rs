@@ -557,6 +557,13 @@ fn cases(w: &World) -> Vec<Case> {
     let newsletter = Message::newsletter();
     let msg_rsa = Spec::new("msg.test", Alg::RsaSha256);
     let clean = w.clean();
+    // The newsletter with another body, signed as msg.test signs it.
+    let with_body = |content_type: &str, body: &str| {
+        keys.sign(
+            &msg_rsa,
+            &newsletter.clone().body(content_type, body).text(),
+        )
+    };
     let case = |fixture: &'static str,
                 code: &'static str,
                 raw: String,
@@ -899,31 +906,19 @@ fn cases(w: &World) -> Vec<Case> {
         case(
             "html-only: the newsletter as text/html alone",
             "content.no_text_part",
-            keys.sign(
-                &msg_rsa,
-                &newsletter
-                    .clone()
-                    .body("text/html; charset=utf-8", HTML_NEWSLETTER)
-                    .text(),
-            ),
+            with_body("text/html; charset=utf-8", HTML_NEWSLETTER),
             from_sender(),
             &["content.no_text_part"],
         ),
         case(
             "image-only: an HTML alternative of two pictures and one word",
             "content.image_only",
-            keys.sign(
-                &msg_rsa,
-                &newsletter
-                    .clone()
-                    .body(
-                        "multipart/alternative; boundary=alt",
-                        &alternative(
-                            "<a href=\"https://msg.test/offers\"><img src=\"https://msg.test/1.png\">\
+            with_body(
+                "multipart/alternative; boundary=alt",
+                &alternative(
+                    "<a href=\"https://msg.test/offers\"><img src=\"https://msg.test/1.png\">\
                              <img src=\"https://msg.test/2.png\"></a><p>Sale!</p>",
-                        ),
-                    )
-                    .text(),
+                ),
             ),
             from_sender(),
             &["content.image_only"],
@@ -931,17 +926,11 @@ fn cases(w: &World) -> Vec<Case> {
         case(
             "link-not-aligned: the offers link through a provider's tracking domain",
             "content.link_not_aligned",
-            keys.sign(
-                &msg_rsa,
+            with_body(
+                "text/plain; charset=utf-8",
                 &newsletter
-                    .clone()
-                    .body(
-                        "text/plain; charset=utf-8",
-                        &newsletter
-                            .body
-                            .replace("https://msg.test/offers", "https://trk.esp.test/c/9e41"),
-                    )
-                    .text(),
+                    .body
+                    .replace("https://msg.test/offers", "https://trk.esp.test/c/9e41"),
             ),
             from_sender(),
             &["content.link_not_aligned"],
@@ -949,17 +938,11 @@ fn cases(w: &World) -> Vec<Case> {
         case(
             "url-shortener: the offers link through bit.ly",
             "content.url_shortener",
-            keys.sign(
-                &msg_rsa,
+            with_body(
+                "text/plain; charset=utf-8",
                 &newsletter
-                    .clone()
-                    .body(
-                        "text/plain; charset=utf-8",
-                        &newsletter
-                            .body
-                            .replace("https://msg.test/offers", "https://bit.ly/3msg"),
-                    )
-                    .text(),
+                    .body
+                    .replace("https://msg.test/offers", "https://bit.ly/3msg"),
             ),
             from_sender(),
             &["content.url_shortener"],
@@ -967,15 +950,9 @@ fn cases(w: &World) -> Vec<Case> {
         case(
             "html-clipped: an HTML alternative of 110 KB",
             "content.html_clipped",
-            keys.sign(
-                &msg_rsa,
-                &newsletter
-                    .clone()
-                    .body(
-                        "multipart/alternative; boundary=alt",
-                        &alternative(&"<p>Our July offers, one by one.</p>\r\n".repeat(3_000)),
-                    )
-                    .text(),
+            with_body(
+                "multipart/alternative; boundary=alt",
+                &alternative(&"<p>Our July offers, one by one.</p>\r\n".repeat(3_000)),
             ),
             from_sender(),
             &["content.html_clipped"],
@@ -983,16 +960,10 @@ fn cases(w: &World) -> Vec<Case> {
         case(
             "too-large: 11 MB of text",
             "content.too_large",
-            keys.sign(
-                &msg_rsa,
-                &newsletter
-                    .clone()
-                    .body(
-                        "text/plain; charset=utf-8",
-                        &(newsletter.body.clone()
-                            + &"All our July offers, listed one per line.\r\n".repeat(260_000)),
-                    )
-                    .text(),
+            with_body(
+                "text/plain; charset=utf-8",
+                &(newsletter.body.clone()
+                    + &"All our July offers, listed one per line.\r\n".repeat(260_000)),
             ),
             from_sender(),
             &["content.too_large"],
