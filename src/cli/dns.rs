@@ -20,7 +20,7 @@ pub struct DnsArgs {
     /// Repeat for several, asked in order. Default: the servers in
     /// /etc/resolv.conf.
     #[arg(
-        long = "dns",
+        long,
         value_name = "IP[:PORT]",
         env = "MAILVET_DNS",
         value_delimiter = ',',

@@ -34,23 +34,20 @@ pub struct MessageOptions {
     /// (exit 2; over HTTP 413 `/problems/header-limit`). Gmail refuses
     /// more than 5000.
     #[arg(long, value_name = "N", env = "MAILVET_MAX_HEADER_FIELDS",
-          default_value_t = limits::DEFAULT_MAX_HEADER_FIELDS,
-          value_parser = count(10_000_000))]
+          default_value_t = limits::DEFAULT_MAX_HEADER_FIELDS, value_parser = count(10_000_000))]
     pub max_header_fields: usize,
 
     /// Most bytes of header section a message may have; one with more is
     /// refused like too many fields. Gmail refuses more than 500 KB.
     #[arg(long, value_name = "BYTES", env = "MAILVET_MAX_HEADER_BYTES",
-          default_value_t = limits::DEFAULT_MAX_HEADER_BYTES,
-          value_parser = count(1 << 30))]
+          default_value_t = limits::DEFAULT_MAX_HEADER_BYTES, value_parser = count(1 << 30))]
     pub max_header_bytes: usize,
 
     /// Most DKIM signatures verified per message: the first ones in header
     /// order. The others are listed as not evaluated (`dkim.not_evaluated`),
     /// without a DNS question.
     #[arg(long, value_name = "N", env = "MAILVET_MAX_DKIM_SIGNATURES",
-          default_value_t = limits::DEFAULT_MAX_DKIM_SIGNATURES,
-          value_parser = count(10_000))]
+          default_value_t = limits::DEFAULT_MAX_DKIM_SIGNATURES, value_parser = count(10_000))]
     pub max_dkim_signatures: usize,
 
     /// Most distinct body hashes (c=, a= and l= combinations of the
@@ -58,8 +55,7 @@ pub struct MessageOptions {
     /// signature needing another is not evaluated; an ARC chain needing
     /// another fails.
     #[arg(long, value_name = "N", env = "MAILVET_MAX_BODY_HASHES",
-          default_value_t = limits::DEFAULT_MAX_BODY_HASHES,
-          value_parser = count(10_000))]
+          default_value_t = limits::DEFAULT_MAX_BODY_HASHES, value_parser = count(10_000))]
     pub max_body_hashes: usize,
 
     /// The authserv-id written in the Authentication-Results header.
@@ -77,7 +73,7 @@ pub struct MessageOptions {
     /// the lists given. Private, loopback and documentation addresses are
     /// never looked up.
     #[arg(
-        long = "dnsbl",
+        long,
         value_name = "ZONE",
         env = "MAILVET_DNSBL",
         value_delimiter = ','

@@ -149,8 +149,7 @@ pub struct ServiceArgs {
 
     /// Most /v1 requests answered at once; more get 503 with Retry-After.
     #[arg(long, value_name = "N", env = "MAILVET_MAX_CONCURRENT",
-          default_value_t = DEFAULT_MAX_CONCURRENT,
-          value_parser = count(100_000))]
+          default_value_t = DEFAULT_MAX_CONCURRENT, value_parser = count(100_000))]
     pub max_concurrent: usize,
 
     /// Requests per minute one client (IP address; an IPv6 /64) may send to
@@ -177,8 +176,7 @@ pub struct ServiceArgs {
     /// Most domains one `POST /v1/domains` may ask for; more get 413
     /// `/problems/too-many-domains`.
     #[arg(long, value_name = "N", env = "MAILVET_MAX_BATCH",
-          default_value_t = DEFAULT_MAX_BATCH,
-          value_parser = count(1000))]
+          default_value_t = DEFAULT_MAX_BATCH, value_parser = count(1000))]
     pub max_batch: usize,
 
     /// How long a client may take to send a /v1 request's body, from its
@@ -194,15 +192,13 @@ pub struct ServiceArgs {
     /// 503 `/problems/overloaded` with Retry-After. At least
     /// --max-message-size.
     #[arg(long, value_name = "BYTES", env = "MAILVET_BODY_MEMORY",
-          default_value_t = DEFAULT_BODY_MEMORY,
-          value_parser = count(MAX_BYTES))]
+          default_value_t = DEFAULT_BODY_MEMORY, value_parser = count(MAX_BYTES))]
     pub body_memory: usize,
 
     /// Largest /v1 answer, in bytes of JSON; a bigger report is answered
     /// 422 `/problems/response-too-large` instead of sent.
     #[arg(long, value_name = "BYTES", env = "MAILVET_MAX_RESPONSE_SIZE",
-          default_value_t = DEFAULT_MAX_RESPONSE_SIZE,
-          value_parser = count(MAX_BYTES))]
+          default_value_t = DEFAULT_MAX_RESPONSE_SIZE, value_parser = count(MAX_BYTES))]
     pub max_response_size: usize,
 
     /// On SIGTERM or Ctrl-C, how long to let in-flight requests finish

@@ -45,41 +45,16 @@ pub struct SmtpArgs {
     #[arg(long, value_name = "DOMAIN", env = "MAILVET_INBOX_DOMAIN")]
     pub inbox_domain: Option<String>,
 
-    /// The receiver's own name: in its greeting, its EHLO reply, the `by`
-    /// of the Received: header it adds, and the self-signed certificate.
-    /// Default: the inbox domain. Set it to the MX host's name when that
-    /// differs (e.g. mx.inbox.example.com).
-    #[arg(
-        long,
-        value_name = "NAME",
-        env = "MAILVET_SMTP_HOSTNAME",
-        requires = "smtp_listen"
-    )]
-    pub smtp_hostname: Option<String>,
+    #[command(flatten)]
+    pub receiver: ReceiverArgs,
 
     /// How long a new test address waits for its message: e.g. 1h, 30m.
     #[arg(long, value_name = "DURATION", env = "MAILVET_INBOX_TTL",
           default_value = "1h", value_parser = parse_period)]
     pub inbox_ttl: Duration,
 
-    /// PEM certificate chain for STARTTLS (with --smtp-key). Without it a
-    /// self-signed certificate for the inbox domain is made at start.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "MAILVET_SMTP_CERT",
-        requires = "smtp_key"
-    )]
-    pub smtp_cert: Option<PathBuf>,
-
-    /// PEM private key of --smtp-cert.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "MAILVET_SMTP_KEY",
-        requires = "smtp_cert"
-    )]
-    pub smtp_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub certificate: CertificateArgs,
 
     /// Trust PROXY protocol headers (v1 and v2) from peers in this
     /// network, e.g. a load balancer's 10.0.0.0/8 (repeatable;
@@ -88,27 +63,12 @@ pub struct SmtpArgs {
     /// per-client limits count. A PROXY header from any other peer is
     /// refused.
     #[arg(
-        long = "smtp-proxy-from",
+        long,
         value_name = "CIDR",
         env = "MAILVET_SMTP_PROXY_FROM",
         value_delimiter = ','
     )]
     pub smtp_proxy_from: Vec<Network>,
-
-    /// Also take mail for this address (repeatable; comma-separated in
-    /// the environment) and import it as a DMARC aggregate or TLS report,
-    /// as `mailvet reports import` does: point a domain's
-    /// rua=mailto: (or TLS-RPT's) at it. A message that is no report is
-    /// refused with 550 after its data.
-    #[arg(
-        long = "report-address",
-        value_name = "ADDR",
-        env = "MAILVET_REPORT_ADDRESS",
-        value_delimiter = ',',
-        requires = "smtp_listen",
-        value_parser = report_address
-    )]
-    pub report_addresses: Vec<String>,
 
     /// SMTP sessions at once from one client (IPv4 address, IPv6 /64);
     /// more are answered 421.
@@ -151,6 +111,46 @@ pub struct SmtpArgs {
     pub smtp_memory: usize,
 }
 
+/// What only the `--smtp` receiver reads, so each needs `--smtp`.
+#[derive(Debug, Clone, Args)]
+#[group(requires = "smtp_listen")]
+pub struct ReceiverArgs {
+    /// The receiver's own name: in its greeting, its EHLO reply, the `by`
+    /// of the Received: header it adds, and the self-signed certificate.
+    /// Default: the inbox domain. Set it to the MX host's name when that
+    /// differs (e.g. mx.inbox.example.com).
+    #[arg(long, value_name = "NAME", env = "MAILVET_SMTP_HOSTNAME")]
+    pub smtp_hostname: Option<String>,
+
+    /// Also take mail for this address (repeatable; comma-separated in
+    /// the environment) and import it as a DMARC aggregate or TLS report,
+    /// as `mailvet reports import` does: point a domain's
+    /// rua=mailto: (or TLS-RPT's) at it. A message that is no report is
+    /// refused with 550 after its data.
+    #[arg(
+        long = "report-address",
+        value_name = "ADDR",
+        env = "MAILVET_REPORT_ADDRESS",
+        value_delimiter = ',',
+        value_parser = report_address
+    )]
+    pub report_addresses: Vec<String>,
+}
+
+/// The receiver's STARTTLS certificate: both files or neither.
+#[derive(Debug, Clone, Args)]
+#[group(requires_all = ["smtp_cert", "smtp_key"])]
+pub struct CertificateArgs {
+    /// PEM certificate chain for STARTTLS (with --smtp-key). Without it a
+    /// self-signed certificate for the inbox domain is made at start.
+    #[arg(long, value_name = "FILE", env = "MAILVET_SMTP_CERT")]
+    pub smtp_cert: Option<PathBuf>,
+
+    /// PEM private key of --smtp-cert.
+    #[arg(long, value_name = "FILE", env = "MAILVET_SMTP_KEY")]
+    pub smtp_key: Option<PathBuf>,
+}
+
 impl SmtpArgs {
     /// The inbox settings, when `--inbox-domain` is given.
     pub fn inbox(&self) -> Result<Option<InboxSettings>, UsageError> {
@@ -188,7 +188,7 @@ impl SmtpArgs {
                 self.smtp_memory
             )));
         }
-        let hostname = match &self.smtp_hostname {
+        let hostname = match &self.receiver.smtp_hostname {
             Some(name) => {
                 DomainName::parse(name)
                     .map_err(|e| UsageError::from(format!("--smtp-hostname: {e}")))?
@@ -196,7 +196,8 @@ impl SmtpArgs {
             }
             None => inbox.domain.clone(),
         };
-        let certificate = match (&self.smtp_cert, &self.smtp_key) {
+        let files = &self.certificate;
+        let certificate = match (&files.smtp_cert, &files.smtp_key) {
             (Some(chain), Some(key)) => Certificate::Files { chain, key },
             _ => Certificate::SelfSigned { host: &hostname },
         };
@@ -218,7 +219,7 @@ impl SmtpArgs {
         receiver.tls = Some(tls);
         receiver.proxy_from = self.smtp_proxy_from.clone();
         receiver.hostname = hostname;
-        receiver.reports = ReportIntake::new(&self.report_addresses, report_limits);
+        receiver.reports = ReportIntake::new(&self.receiver.report_addresses, report_limits);
         Ok(Some((listen, receiver)))
     }
 }
