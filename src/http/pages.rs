@@ -42,7 +42,8 @@
 //! `HttpOnly` (no script reads it), `SameSite=Strict` (no other site's
 //! page or form sends it, which is what keeps `POST /messages` from being
 //! forged across sites), `Secure` unless the server is reached on a
-//! loopback name, for [`COOKIE_AGE`]. `POST /logout` forgets it. A client
+//! loopback name, for [`COOKIE_AGE`]. A page let in by the cookie offers
+//! "Log out" (`POST /logout`), which forgets it. A client
 //! that can send `Authorization: Bearer` may do so on pages as on `/v1`.
 //! The stylesheet, script and icon are never guarded.
 
@@ -394,10 +395,9 @@ async fn require_access(
         return next.run(request).await;
     }
     let headers = request.headers();
-    let keyed = bearer_token(headers).is_some_and(|token| access.keys.accepts(token))
-        || cookie_key(headers).is_some_and(|key| access.keys.accepts(&key));
-    if keyed {
-        return next.run(request).await;
+    let by_cookie = cookie_key(headers).is_some_and(|key| access.keys.accepts(&key));
+    if by_cookie || bearer_token(headers).is_some_and(|token| access.keys.accepts(token)) {
+        return layout::SIGNED_IN.scope(by_cookie, next.run(request)).await;
     }
     // After the key, a GET comes back where it was; a form is sent again.
     let next_page = if request.method() == Method::GET {
@@ -491,12 +491,16 @@ async fn login(
     answer
 }
 
-async fn logout() -> Response {
+/// `POST /logout` (the pages' "Log out"): forgets the key cookie, then
+/// the index. Only a request that carries the cookie clears it, so a form
+/// on another site cannot log anyone out: the browser sends this
+/// `SameSite=Strict` cookie with no request another site starts.
+async fn logout(headers: HeaderMap) -> Response {
     let mut answer = Redirect::to("/").into_response();
-    answer.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("mailvet_key=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
-    );
+    let forget = format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    if let (Some(_), Ok(value)) = (cookie_key(&headers), HeaderValue::from_str(&forget)) {
+        answer.headers_mut().insert(header::SET_COOKIE, value);
+    }
     answer
 }
 

@@ -1,8 +1,16 @@
-//! The frame of every page: head, site header, footer, and the pages that
-//! are only a message — an error, a report that is gone, the key login.
+//! The frame of every page: head, site header (with "Log out" for a
+//! browser that gave a key), footer, and the pages that are only a
+//! message — an error, a report that is gone, the key login.
 
 use super::assets;
 use maud::{DOCTYPE, Markup, html};
+
+tokio::task_local! {
+    /// Whether the page is drawn for a browser that came in with its key
+    /// cookie (set by the http layer around such a request): its header
+    /// then offers to log out, which forgets the cookie.
+    pub static SIGNED_IN: bool;
+}
 
 /// A whole page: `title` in the tab, `main` as its content.
 pub fn page(title: &str, main: Markup) -> String {
@@ -29,6 +37,11 @@ pub fn page_with_head(title: &str, head: Markup, main: Markup) -> String {
                     nav aria-label="Site" {
                         a href="/" { "Check a domain or message" }
                         a href="/findings" { "Finding codes" }
+                    }
+                    @if SIGNED_IN.try_with(|signed_in| *signed_in).unwrap_or(false) {
+                        form.logout method="post" action="/logout" {
+                            button type="submit" { "Log out" }
+                        }
                     }
                 }
                 main { (main) }

@@ -3,7 +3,7 @@ the API's setting unless `--web-public`): a person who opens a shared link
 is asked for a key once, in a form, and comes back to the page the link
 named; a wrong key is refused with the reason. The key is then kept in a
 cookie no script on the page can read and no other site can make the
-browser send. With JavaScript on and off.
+browser send (with JavaScript on and off), until "Log out" forgets it.
 """
 
 from __future__ import annotations
@@ -56,3 +56,19 @@ def test_a_shared_link_asks_for_the_key_once_then_shows_the_report(
         assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict"), cookie
         if javascript:
             assert page.evaluate("document.cookie") == ""
+
+
+def test_log_out_forgets_the_key(browser: Browser, keyed_base_url: str):
+    with watched_context(browser, keyed_base_url) as (context, _):
+        page = context.new_page()
+        page.goto("/")
+        expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+        give_key(page, API_KEY)
+        assert len(context.cookies()) == 1
+
+        with page.expect_navigation() as landed:
+            page.get_by_role("button", name="Log out").click()
+        assert landed.value.status == 401
+        assert context.cookies() == []
+        expect(page.locator("input[name=key]")).to_be_visible()
+        expect(page.get_by_role("button", name="Log out")).to_have_count(0)

@@ -648,25 +648,49 @@ async fn keyed_pages_take_the_key_once_in_a_strict_http_only_cookie() {
     let pair = cookie.split(';').next().unwrap();
     let page = send(&router, get_with("/findings", header::COOKIE, pair)).await;
     assert_eq!(page.status, StatusCode::OK);
-    // A bearer key does for a page too; the cookie does not for the API.
+    // A page let in by the cookie offers to log out.
+    let log_out = r#"<form class="logout" method="post" action="/logout"><button type="submit">Log out</button></form>"#;
+    assert!(page.body.contains(log_out), "{}", page.body);
+    // A bearer key does for a page too (with nothing to log out of); the
+    // cookie does not for the API.
     let page = send(
         &router,
         get_with("/", header::AUTHORIZATION, &format!("Bearer {KEY}")),
     )
     .await;
     assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("/logout"));
     let api = send(&router, get_with("/v1/findings", header::COOKIE, pair)).await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
-    // Logging out forgets the key.
+    // A form posted from another site comes without the SameSite=Strict
+    // cookie, and logs no one out.
+    let forged = send(
+        &router,
+        Request::post("/logout")
+            .header(header::ORIGIN, "https://evil.test")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::SEE_OTHER);
+    assert!(forged.headers.get(header::SET_COOKIE).is_none());
+    // Logging out forgets the key (the browser test sees the pages ask
+    // for it again).
     let out = send(
         &router,
-        Request::post("/logout").body(Body::empty()).unwrap(),
+        Request::post("/logout")
+            .header(header::COOKIE, pair)
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.header(header::LOCATION), "/");
+    let forgotten = out.header(header::SET_COOKIE);
     assert!(
-        out.header(header::SET_COOKIE)
-            .starts_with("mailvet_key=; Path=/; Max-Age=0")
+        forgotten.starts_with("mailvet_key=; Path=/; Max-Age=0")
+            && forgotten.contains("; HttpOnly; SameSite=Strict"),
+        "{forgotten}"
     );
     // The form cannot send anyone elsewhere.
     let away = send(
@@ -685,7 +709,10 @@ async fn keyed_pages_take_the_key_once_in_a_strict_http_only_cookie() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_public_opens_the_pages_and_not_the_api() {
     let (_dns, router) = setup(keyed(true)).await;
-    assert_eq!(send(&router, get("/")).await.status, StatusCode::OK);
+    let index = send(&router, get("/")).await;
+    assert_eq!(index.status, StatusCode::OK);
+    // Open pages took no key, so there is none to log out of.
+    assert!(!index.body.contains("/logout"));
     assert_eq!(
         send(&router, get("/findings/spf.missing")).await.status,
         StatusCode::OK
