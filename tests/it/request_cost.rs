@@ -159,11 +159,12 @@ async fn with_silent_resolvers_a_batch_keeps_what_finished_and_marks_the_rest() 
         },
         ..AppState::new(dns, crate::support::store::scratch().await)
     };
-    let started = Instant::now();
+    // In time: past the request timeout the router answers 504, so the
+    // 200 is the proof. A stopwatch around the call would also count
+    // building the router and reading the answer, which a loaded machine
+    // stretches past the timeout while the server kept it.
     let (status, body) = call(state, batch(50, 0)).await;
-    let took = started.elapsed();
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(took < request_timeout, "answered after {took:?}");
     let entries = body.as_array().unwrap();
     assert_eq!(entries.len(), 50);
     let finished = entries
