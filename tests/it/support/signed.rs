@@ -40,18 +40,21 @@ pub enum Denial {
 /// What is wrong with a signed zone.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Flaw {
-    /// The signature on the apex SOA RRset has a flipped bit.
-    CorruptSoaSignature,
+    /// The signatures on every RRset of this type have a flipped bit.
+    CorruptSignature(RecordType),
     /// Every signature expired 30 days ago.
     Expired,
     /// The zone is signed and has a DS, but publishes no DNSKEY.
     NoDnskey,
 }
 
-/// One fixture zone: its file and how it is signed (`None`: unsigned).
+/// How a zone is signed: its denial and its flaw (`None`: unsigned).
+pub type Signing = Option<(Denial, Option<Flaw>)>;
+
+/// One fixture zone: its file and how it is signed.
 pub struct Spec {
     pub file: &'static str,
-    pub signing: Option<(Denial, Option<Flaw>)>,
+    pub signing: Signing,
 }
 
 /// The zones of fixtures/dnssec, parents before children.
@@ -74,7 +77,7 @@ pub const FIXTURES: &[Spec] = &[
     },
     Spec {
         file: "bogus.test.zone",
-        signing: Some((Denial::Nsec, Some(Flaw::CorruptSoaSignature))),
+        signing: Some((Denial::Nsec, Some(Flaw::CorruptSignature(RecordType::SOA)))),
     },
     Spec {
         file: "expired.test.zone",
@@ -97,6 +100,18 @@ pub const FIXTURES: &[Spec] = &[
         signing: Some((Denial::Nsec, None)),
     },
 ];
+
+/// The zones of `specs` (files under fixtures/dnssec), loaded.
+fn load(specs: &[Spec]) -> Vec<(Zone, Signing)> {
+    specs
+        .iter()
+        .map(|spec| {
+            let path = Path::new("fixtures/dnssec").join(spec.file);
+            let zone = Zone::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            (zone, spec.signing)
+        })
+        .collect()
+}
 
 /// A zone with its signatures and proofs.
 pub struct SignedZone {
@@ -138,7 +153,7 @@ impl SignedTree {
     /// generation and signing are the slow part).
     pub fn fixtures() -> Arc<SignedTree> {
         static TREE: OnceLock<Arc<SignedTree>> = OnceLock::new();
-        Arc::clone(TREE.get_or_init(|| Arc::new(SignedTree::sign(FIXTURES))))
+        Arc::clone(TREE.get_or_init(|| Arc::new(SignedTree::sign_zones(load(FIXTURES)))))
     }
 
     /// The trust anchor over the tree, as `--trust-anchor` reads it.
@@ -146,15 +161,22 @@ impl SignedTree {
         TrustAnchor::parse(&self.anchor, "test anchor").expect("test anchor")
     }
 
-    /// Signs the zones of `specs` (files under fixtures/dnssec).
-    pub fn sign(specs: &[Spec]) -> SignedTree {
-        let mut zones: Vec<(Zone, Option<(Denial, Option<Flaw>)>, Option<Keyed>)> = specs
-            .iter()
-            .map(|spec| {
-                let path = Path::new("fixtures/dnssec").join(spec.file);
-                let zone = Zone::load(&path).unwrap_or_else(|e| panic!("{e}"));
-                let keyed = spec.signing.map(|_| key());
-                (zone, spec.signing, keyed)
+    /// The zones of [`FIXTURES`] and `more` (children of them), signed
+    /// afresh: for zones made when a test starts.
+    pub fn fixtures_with(more: Vec<(Zone, Signing)>) -> SignedTree {
+        let mut zones = load(FIXTURES);
+        zones.extend(more);
+        SignedTree::sign_zones(zones)
+    }
+
+    /// Signs `zones`, parents before children; each child is delegated
+    /// from the nearest zone above it.
+    fn sign_zones(zones: Vec<(Zone, Signing)>) -> SignedTree {
+        let mut zones: Vec<(Zone, Signing, Option<Keyed>)> = zones
+            .into_iter()
+            .map(|(zone, signing)| {
+                let keyed = signing.map(|_| key());
+                (zone, signing, keyed)
             })
             .collect();
         // Delegations: NS for every child, DS for a signed one.
@@ -502,7 +524,7 @@ fn sign_zone(
         };
         let tbs = TBS::from_input(&owner, DNSClass::IN, &input, set.iter()).expect("tbs");
         let mut signature = keyed.key.sign(&tbs).expect("sign");
-        if flaw == Some(Flaw::CorruptSoaSignature) && rtype == RecordType::SOA {
+        if flaw == Some(Flaw::CorruptSignature(rtype)) {
             let last = signature.len() - 1;
             signature[last] ^= 0x01;
         }
