@@ -10,7 +10,13 @@
 //! unsigned delegation may be there, so nothing below is secure), or
 //! nothing is proven.
 //!
-//! Wildcards are not examined: a name proven absent is absent, whether or
+//! A positive answer synthesized from a wildcard (RFC 4035 §5.3.4, RFC
+//! 5155 §8.8) is secure only with a proof that the name asked does not
+//! exist itself ([`prove_wildcard`]): an NSEC covering it, or an NSEC3
+//! covering the next closer name below the closest encloser the
+//! signature's labels field names. Without it, a wildcard answer could be
+//! replayed for a name that exists with other data. For negative answers
+//! wildcards are not examined: a name proven absent is absent, whether or
 //! not a wildcard could have answered for it. NSEC3 with more than
 //! [`MAX_NSEC3_ITERATIONS`] iterations proves nothing secure: RFC 9276 §3.2
 //! lets a validator treat such zones as insecure, and it bounds the hashing
@@ -42,27 +48,57 @@ pub enum Proven {
 /// What `records` (NSEC or NSEC3, signatures already checked, all of the
 /// zone `zone`) prove about `name`.
 pub fn prove(records: &[Record], name: &Name, zone: &Name) -> Proven {
-    let nsec: Vec<(&Name, &NSEC)> = records
+    let nsec = nsec_of(records);
+    if !nsec.is_empty() {
+        return prove_nsec(&nsec, name);
+    }
+    match Nsec3Chain::of(records) {
+        Ok(chain) => chain.prove(name, zone),
+        Err(proven) => proven,
+    }
+}
+
+/// What `records` (as for [`prove`]) prove about `name` when its answer
+/// was synthesized from a wildcard whose signature has `labels` labels:
+/// [`Proven::Absent`] when `name` itself is proven not to exist, so no
+/// closer match than the wildcard `*.<the last labels of name>` could
+/// have answered (RFC 4035 §5.3.4 for NSEC; RFC 5155 §8.8 for NSEC3,
+/// where the next closer name — one label more than the closest
+/// encloser — must be covered).
+pub fn prove_wildcard(records: &[Record], name: &Name, labels: u8) -> Proven {
+    let nsec = nsec_of(records);
+    if !nsec.is_empty() {
+        // Covered, and not an empty non-terminal (whose NSEC's next name
+        // lies below it): a name that exists is no wildcard's to answer.
+        let absent = nsec.iter().any(|(owner, n)| {
+            let next = n.next_domain_name();
+            covers(*owner, next, name) && !name.zone_of(next)
+        });
+        return if absent {
+            Proven::Absent
+        } else {
+            Proven::Nothing
+        };
+    }
+    let chain = match Nsec3Chain::of(records) {
+        Ok(chain) => chain,
+        Err(proven) => return proven,
+    };
+    if labels >= name.num_labels() {
+        return Proven::Nothing;
+    }
+    let next_closer = name.trim_to(usize::from(labels) + 1);
+    chain.covering_next_closer(&next_closer)
+}
+
+fn nsec_of(records: &[Record]) -> Vec<(&Name, &NSEC)> {
+    records
         .iter()
         .filter_map(|r| match &r.data {
             RData::DNSSEC(DNSSECRData::NSEC(n)) => Some((&r.name, n)),
             _ => None,
         })
-        .collect();
-    if !nsec.is_empty() {
-        return prove_nsec(&nsec, name);
-    }
-    let nsec3: Vec<(&Name, &NSEC3)> = records
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::DNSSEC(DNSSECRData::NSEC3(n)) => Some((&r.name, n)),
-            _ => None,
-        })
-        .collect();
-    if nsec3.is_empty() {
-        return Proven::Nothing;
-    }
-    prove_nsec3(&nsec3, name, zone)
+        .collect()
 }
 
 /// True when `x` falls strictly between an NSEC or NSEC3 record's owner
@@ -107,60 +143,103 @@ pub fn nsec3_label(name: &Name, salt: &[u8], iterations: u16) -> Option<String> 
     Some(data_encoding::BASE32_DNSSEC.encode(digest.as_ref()))
 }
 
-fn prove_nsec3(nsec3: &[(&Name, &NSEC3)], name: &Name, zone: &Name) -> Proven {
-    let (_, first) = nsec3[0];
-    let (salt, iterations) = (first.salt(), first.iterations());
-    if iterations > MAX_NSEC3_ITERATIONS {
-        return Proven::TooCostly(iterations);
-    }
-    // (owner hash, next hash, record), all of one parameter set.
-    let chain: Vec<(Vec<u8>, &[u8], &NSEC3)> = nsec3
-        .iter()
-        .filter(|(_, n)| n.salt() == salt && n.iterations() == iterations)
-        .filter_map(|(owner, n)| {
-            let label = owner.iter().next()?;
-            let hash = data_encoding::BASE32_DNSSEC.decode(label).ok()?;
-            Some((hash, n.next_hashed_owner_name(), *n))
+/// The NSEC3 records of one answer that share the first one's parameters
+/// (RFC 5155 §8.2: others are ignored), by owner hash.
+struct Nsec3Chain<'r> {
+    salt: &'r [u8],
+    iterations: u16,
+    /// (owner hash, next hash, record).
+    links: Vec<(Vec<u8>, &'r [u8], &'r NSEC3)>,
+}
+
+impl<'r> Nsec3Chain<'r> {
+    /// The chain of `records`; `Err` with what that proves when there is
+    /// none, or when its iterations are too many to verify.
+    fn of(records: &'r [Record]) -> Result<Nsec3Chain<'r>, Proven> {
+        let nsec3: Vec<(&Name, &NSEC3)> = records
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::DNSSEC(DNSSECRData::NSEC3(n)) => Some((&r.name, n)),
+                _ => None,
+            })
+            .collect();
+        let Some((_, first)) = nsec3.first() else {
+            return Err(Proven::Nothing);
+        };
+        let (salt, iterations) = (first.salt(), first.iterations());
+        if iterations > MAX_NSEC3_ITERATIONS {
+            return Err(Proven::TooCostly(iterations));
+        }
+        let links = nsec3
+            .iter()
+            .filter(|(_, n)| n.salt() == salt && n.iterations() == iterations)
+            .filter_map(|(owner, n)| {
+                let label = owner.iter().next()?;
+                let hash = data_encoding::BASE32_DNSSEC.decode(label).ok()?;
+                Some((hash, n.next_hashed_owner_name(), *n))
+            })
+            .collect();
+        Ok(Nsec3Chain {
+            salt,
+            iterations,
+            links,
         })
-        .collect();
-    let hash_of = |n: &Name| {
+    }
+
+    fn hash_of(&self, name: &Name) -> Option<Vec<u8>> {
         Nsec3HashAlgorithm::SHA1
-            .hash(salt, &n.to_lowercase(), iterations)
+            .hash(self.salt, &name.to_lowercase(), self.iterations)
             .ok()
             .map(|d| d.as_ref().to_vec())
-    };
-    let matching = |h: &[u8]| chain.iter().find(|(owner, _, _)| owner.as_slice() == h);
-    let covering = |h: &[u8]| {
-        chain
-            .iter()
-            .find(|(owner, next, _)| covers(owner.as_slice(), next, h))
-    };
-    let Some(hash) = hash_of(name) else {
-        return Proven::Nothing;
-    };
-    if let Some((_, _, n)) = matching(&hash) {
-        return Proven::Exists(types(n.type_set()));
     }
-    // The closest encloser: the nearest ancestor with a matching NSEC3;
-    // the name one label below it toward `name` must be covered.
-    let mut labels = name.num_labels();
-    while labels > zone.num_labels() {
-        labels -= 1;
-        let ancestor = name.trim_to(usize::from(labels));
-        let Some(h) = hash_of(&ancestor) else {
+
+    fn matching(&self, hash: &[u8]) -> Option<&'r NSEC3> {
+        self.links
+            .iter()
+            .find(|(owner, _, _)| owner.as_slice() == hash)
+            .map(|(_, _, n)| *n)
+    }
+
+    /// Whether a record covers `next_closer`'s hash: absent, or in an
+    /// opt-out span.
+    fn covering_next_closer(&self, next_closer: &Name) -> Proven {
+        let Some(hash) = self.hash_of(next_closer) else {
             return Proven::Nothing;
         };
-        if matching(&h).is_none() {
-            continue;
-        }
-        let next_closer = name.trim_to(usize::from(labels) + 1);
-        return match hash_of(&next_closer).as_deref().and_then(covering) {
+        let covering = self
+            .links
+            .iter()
+            .find(|(owner, next, _)| covers(owner.as_slice(), next, hash.as_slice()));
+        match covering {
             Some((_, _, n)) if n.opt_out() => Proven::OptOut,
             Some(_) => Proven::Absent,
             None => Proven::Nothing,
-        };
+        }
     }
-    Proven::Nothing
+
+    fn prove(&self, name: &Name, zone: &Name) -> Proven {
+        let Some(hash) = self.hash_of(name) else {
+            return Proven::Nothing;
+        };
+        if let Some(n) = self.matching(&hash) {
+            return Proven::Exists(types(n.type_set()));
+        }
+        // The closest encloser: the nearest ancestor with a matching
+        // NSEC3; the name one label below it toward `name` must be covered.
+        let mut labels = name.num_labels();
+        while labels > zone.num_labels() {
+            labels -= 1;
+            let ancestor = name.trim_to(usize::from(labels));
+            let Some(h) = self.hash_of(&ancestor) else {
+                return Proven::Nothing;
+            };
+            if self.matching(&h).is_none() {
+                continue;
+            }
+            return self.covering_next_closer(&name.trim_to(usize::from(labels) + 1));
+        }
+        Proven::Nothing
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +279,30 @@ mod tests {
     }
 
     #[test]
+    fn a_wildcard_answer_needs_the_name_proven_absent_with_nsec() {
+        let records = vec![
+            nsec("test.", "*.w.test.", &[RecordType::SOA]),
+            nsec("*.w.test.", "x.w.test.", &[RecordType::TXT]),
+            nsec("x.w.test.", "test.", &[RecordType::TXT]),
+        ];
+        // a.w.test lies between *.w.test and x.w.test: absent.
+        assert_eq!(
+            prove_wildcard(&records, &name("a.w.test."), 2),
+            Proven::Absent
+        );
+        // x.w.test exists: no wildcard answers for it.
+        assert_eq!(
+            prove_wildcard(&records, &name("x.w.test."), 2),
+            Proven::Nothing
+        );
+        // An empty non-terminal (its NSEC's next name lies below it)
+        // exists too.
+        let ent = vec![nsec("*.w.test.", "b.a.w.test.", &[RecordType::TXT])];
+        assert_eq!(prove_wildcard(&ent, &name("a.w.test."), 2), Proven::Nothing);
+        assert_eq!(prove_wildcard(&[], &name("a.w.test."), 2), Proven::Nothing);
+    }
+
+    #[test]
     fn nsec3_match_and_closest_encloser() {
         let zone = name("test.");
         let hash = |n: &str| {
@@ -235,6 +338,20 @@ mod tests {
         assert_eq!(
             prove(std::slice::from_ref(&apex), &name("gone.test."), &zone),
             Proven::Absent
+        );
+        // A wildcard answer at b.a.test signed with 1 label: the next
+        // closer name a.test must be covered.
+        assert_eq!(
+            prove_wildcard(std::slice::from_ref(&apex), &name("b.a.test."), 1),
+            Proven::Absent
+        );
+        // A span of one hash value covers nothing.
+        let mut next = hash("test.");
+        next[19] = next[19].wrapping_add(1);
+        let narrow = record("test.", next, false, &[RecordType::SOA]);
+        assert_eq!(
+            prove_wildcard(&[narrow], &name("b.a.test."), 1),
+            Proven::Nothing
         );
         let opted = record("test.", wide, true, &[RecordType::SOA]);
         assert_eq!(

@@ -25,6 +25,9 @@
 //!
 //! The answer itself must then be signed by the zone the chain reached
 //! ([`verify`]), or, when negative, proven by that zone's NSEC/NSEC3. A
+//! positive answer synthesized from a wildcard (its signature has fewer
+//! labels than its owner) must also carry the signed proof that the name
+//! itself does not exist ([`denial::prove_wildcard`]), or it is bogus. A
 //! failed question anywhere (timeout, budget, deadline) makes the result
 //! **indeterminate**, never bogus; so does a name that no trust anchor
 //! covers, and an answer from a `--zone` overlay or `--offline`: those
@@ -269,14 +272,15 @@ fn describe_key(zone: &Name, key: &DNSKEY) -> String {
     )
 }
 
-/// Checks signatures on the blocking pool.
+/// Checks signatures on the blocking pool; `Ok` holds the labels field of
+/// the signature that verified ([`verify::verify_rrset`]).
 async fn verified(
     records: Vec<Record>,
     owner: Name,
     rtype: RecordType,
     zone: Name,
     keys: Arc<Vec<DNSKEY>>,
-) -> Result<(), String> {
+) -> Result<u8, String> {
     tokio::task::spawn_blocking(move || {
         verify::verify_rrset(&records, &owner, rtype, &zone, &keys, verify::now())
             .map_err(|f| f.describe(&owner, rtype, &zone))
@@ -402,8 +406,12 @@ impl Resolver {
                     .as_ref()
                     .is_some_and(|s| s.eq_ignore_root_case(&zone)) =>
             {
-                match verified(answer.records.clone(), name.clone(), t, zone, keys).await {
-                    Ok(()) => Security::Secure,
+                let records = answer.records.clone();
+                match verified(records, name.clone(), t, zone.clone(), Arc::clone(&keys)).await {
+                    Ok(labels) if labels < name.num_labels() => {
+                        self.expanded(answer, name, t, labels, &zone, keys).await
+                    }
+                    Ok(_) => Security::Secure,
                     Err(reason) => Security::Bogus(reason),
                 }
             }
@@ -424,6 +432,48 @@ impl Resolver {
             None => self.denied(answer, name, rtype, &zone, keys).await,
         };
         (security, chain)
+    }
+
+    /// The status of `name`'s `rtype` RRset, signed by `zone` as the
+    /// expansion of a wildcard with `labels` labels: secure only with the
+    /// signed proof that `name` itself does not exist (RFC 4035 §5.3.4,
+    /// RFC 5155 §8.8).
+    async fn expanded(
+        &self,
+        answer: &Answer,
+        name: &Name,
+        rtype: RecordType,
+        labels: u8,
+        zone: &Name,
+        keys: Arc<Vec<DNSKEY>>,
+    ) -> Security {
+        let (n, z) = (name.to_ascii(), zone.to_ascii());
+        let wildcard = format!("*.{}", name.trim_to(usize::from(labels)).to_ascii());
+        let proofs = match self.signed_denials(&answer.authority, zone, keys).await {
+            Ok(p) => p,
+            Err(reason) => {
+                return Security::Bogus(format!(
+                    "the {rtype} RRset of {n} comes from the wildcard {wildcard}, and the proof \
+                     that {n} itself does not exist fails: {reason}"
+                ));
+            }
+        };
+        match denial::prove_wildcard(&proofs, name, labels) {
+            Proven::Absent => Security::Secure,
+            Proven::OptOut => Security::Insecure(format!(
+                "{n} is answered by the wildcard {wildcard} from an NSEC3 opt-out span of {z}"
+            )),
+            Proven::TooCostly(iterations) => Security::Insecure(format!(
+                "{z}'s NSEC3 records use {iterations} iterations, more than the {} RFC 9276 \
+                 lets a validator verify",
+                denial::MAX_NSEC3_ITERATIONS
+            )),
+            Proven::Exists(_) | Proven::Nothing => Security::Bogus(format!(
+                "the {rtype} RRset of {n} comes from the wildcard {wildcard}, but the answer \
+                 carries no signed NSEC or NSEC3 proof that {n} itself does not exist \
+                 (RFC 4035 §5.3.4): it may be replayed over data {n} has"
+            )),
+        }
     }
 
     /// The status of a negative answer from the secure zone `zone`.
@@ -481,6 +531,19 @@ impl Resolver {
         zone: &Name,
         keys: Arc<Vec<DNSKEY>>,
     ) -> Result<Proven, String> {
+        let proofs = self.signed_denials(authority, zone, keys).await?;
+        Ok(denial::prove(&proofs, name, zone))
+    }
+
+    /// The NSEC/NSEC3 records of `authority` (at most
+    /// [`MAX_DENIAL_SETS`] RRsets), each RRset's signature by `zone`
+    /// checked; `Err` when one fails.
+    async fn signed_denials(
+        &self,
+        authority: &[Record],
+        zone: &Name,
+        keys: Arc<Vec<DNSKEY>>,
+    ) -> Result<Vec<Record>, String> {
         let mut owners: Vec<(Name, RecordType)> = Vec::new();
         for r in authority {
             let t = r.record_type();
@@ -503,7 +566,7 @@ impl Resolver {
             .await?;
             proofs.extend(rrset(authority, owner, *t).cloned());
         }
-        Ok(denial::prove(&proofs, name, zone))
+        Ok(proofs)
     }
 
     /// Walks from the trust anchor down to `target`, one label at a time,
