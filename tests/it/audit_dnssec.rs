@@ -163,6 +163,50 @@ async fn negative_answers_are_proven_by_nsec_and_nsec3() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wildcard_answer_is_secure_only_with_the_proof_the_name_does_not_exist() {
+    let server = server().await;
+    // *.wild.test (NSEC) and *.wild.healthy.test (NSEC3), a name one and
+    // two labels below each wildcard's parent.
+    let names = [
+        "a.wild.test.",
+        "b.a.wild.test.",
+        "a.wild.healthy.test.",
+        "b.a.wild.healthy.test.",
+    ];
+    for qname in names {
+        let dns = layer(&server, server.settings());
+        let v = dns
+            .resolver()
+            .lookup_validated(&name(qname), RecordType::TXT)
+            .await
+            .unwrap();
+        assert_eq!(v.security, Security::Secure, "{qname}: {v:?}");
+        assert_eq!(v.answer.txt(), [[&b"from the wildcard"[..]]], "{qname}");
+    }
+    // The same answers without their NSEC/NSEC3 records: the signature
+    // verifies, but nothing shows the name does not exist, so the
+    // wildcard's data could be replayed over data the name has.
+    for qname in names {
+        server.add_fault(qname, FaultTypes::All, FaultKind::NoDenialProof);
+        let dns = layer(&server, server.settings());
+        let v = dns
+            .resolver()
+            .lookup_validated(&name(qname), RecordType::TXT)
+            .await
+            .unwrap();
+        assert_eq!(v.answer.txt(), [[&b"from the wildcard"[..]]], "{qname}");
+        let Security::Bogus(reason) = &v.security else {
+            panic!("{qname}: {v:?}");
+        };
+        assert!(
+            reason.contains("wildcard *.wild.") && reason.contains("does not exist"),
+            "{reason}"
+        );
+    }
+    server.clear_faults();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chain_questions_are_memoized_traced_and_budgeted() {
     let server = server().await;
     let dns = layer(&server, server.settings());

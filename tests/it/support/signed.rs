@@ -12,7 +12,9 @@
 //! The server ([`TestDns::start_signed`](super::TestDns::start_signed))
 //! answers like a recursive resolver that knows every zone: a DS question
 //! from the parent side, answers with their RRSIGs, negative answers with
-//! the SOA and the NSEC or NSEC3 records that prove them, signed.
+//! the SOA and the NSEC or NSEC3 records that prove them, signed, and
+//! answers a wildcard synthesizes with the proof that the name asked does
+//! not exist itself.
 
 use hickory_proto::dnssec::crypto::EcdsaSigningKey;
 use hickory_proto::dnssec::rdata::sig::SigInput;
@@ -295,10 +297,16 @@ impl SignedTree {
                 return (false, found, Vec::new());
             }
         }
-        let exists = zone
-            .records
-            .iter()
-            .any(|r| qname.zone_of(&r.name) && r.record_type() != RecordType::NSEC3);
+        let exists = |name: &Name| {
+            zone.records
+                .iter()
+                .any(|r| name.zone_of(&r.name) && r.record_type() != RecordType::NSEC3)
+        };
+        if !exists(qname)
+            && let Some(expanded) = wildcard_answer(zone, qname, qtype, exists)
+        {
+            return (false, expanded, proofs(zone, qname));
+        }
         let mut authority: Vec<Record> = zone
             .records
             .iter()
@@ -309,21 +317,70 @@ impl SignedTree {
             })
             .cloned()
             .collect();
-        for owner in proof_owners(zone, qname) {
-            authority.extend(
-                zone.records
-                    .iter()
-                    .filter(|r| r.name.eq_ignore_root_case(&owner))
-                    .filter(|r| {
-                        matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3)
-                            || matches!(&r.data, RData::DNSSEC(DNSSECRData::RRSIG(s))
-                                if matches!(s.input().type_covered, RecordType::NSEC | RecordType::NSEC3))
-                    })
-                    .cloned(),
-            );
-        }
-        (!exists, Vec::new(), authority)
+        authority.extend(proofs(zone, qname));
+        (!exists(qname), Vec::new(), authority)
     }
+}
+
+/// The NSEC or NSEC3 records, with their signatures, that prove `qname`
+/// does not exist (or, at it, which types it has).
+fn proofs(zone: &SignedZone, qname: &Name) -> Vec<Record> {
+    let mut proofs = Vec::new();
+    for owner in proof_owners(zone, qname) {
+        proofs.extend(
+            zone.records
+                .iter()
+                .filter(|r| r.name.eq_ignore_root_case(&owner))
+                .filter(|r| {
+                    matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3)
+                        || matches!(&r.data, RData::DNSSEC(DNSSECRData::RRSIG(s))
+                            if matches!(s.input().type_covered, RecordType::NSEC | RecordType::NSEC3))
+                })
+                .cloned(),
+        );
+    }
+    proofs
+}
+
+/// The answer a wildcard synthesizes for `qname`, which does not exist
+/// (RFC 4592 §3.3.1): the `*` child of its closest encloser (the nearest
+/// ancestor that exists), when it has `qtype` (or a CNAME), its records
+/// and their signatures (whose labels field still names the wildcard)
+/// owned by `qname`.
+fn wildcard_answer(
+    zone: &SignedZone,
+    qname: &Name,
+    qtype: RecordType,
+    exists: impl Fn(&Name) -> bool,
+) -> Option<Vec<Record>> {
+    let mut encloser = qname.base_name();
+    while !exists(&encloser) {
+        if encloser.num_labels() <= zone.origin.num_labels() {
+            return None;
+        }
+        encloser = encloser.base_name();
+    }
+    let wildcard = Name::from_ascii("*").ok()?.append_domain(&encloser).ok()?;
+    [qtype, RecordType::CNAME].into_iter().find_map(|rtype| {
+        let found: Vec<Record> = zone
+            .records
+            .iter()
+            .filter(|r| r.name.eq_ignore_root_case(&wildcard))
+            .filter(|r| {
+                r.record_type() == rtype
+                    || matches!(&r.data, RData::DNSSEC(DNSSECRData::RRSIG(s)) if s.input().type_covered == rtype)
+            })
+            .map(|r| {
+                let mut expanded = r.clone();
+                expanded.name = qname.clone();
+                expanded
+            })
+            .collect();
+        found
+            .iter()
+            .any(|r| r.record_type() == rtype)
+            .then_some(found)
+    })
 }
 
 /// The owners of the NSEC or NSEC3 records that prove a negative answer
