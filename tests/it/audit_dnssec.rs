@@ -173,30 +173,27 @@ async fn a_wildcard_answer_is_secure_only_with_the_proof_the_name_does_not_exist
         "a.wild.healthy.test.",
         "b.a.wild.healthy.test.",
     ];
-    for qname in names {
+    // Each name asked afresh (no memo), its answer from the wildcard.
+    let validate = async |qname: &str| {
         let dns = layer(&server, server.settings());
         let v = dns
             .resolver()
             .lookup_validated(&name(qname), RecordType::TXT)
             .await
             .unwrap();
-        assert_eq!(v.security, Security::Secure, "{qname}: {v:?}");
         assert_eq!(v.answer.txt(), [[&b"from the wildcard"[..]]], "{qname}");
+        v.security
+    };
+    for qname in names {
+        assert_eq!(validate(qname).await, Security::Secure, "{qname}");
     }
     // The same answers without their NSEC/NSEC3 records: the signature
     // verifies, but nothing shows the name does not exist, so the
     // wildcard's data could be replayed over data the name has.
     for qname in names {
         server.add_fault(qname, FaultTypes::All, FaultKind::NoDenialProof);
-        let dns = layer(&server, server.settings());
-        let v = dns
-            .resolver()
-            .lookup_validated(&name(qname), RecordType::TXT)
-            .await
-            .unwrap();
-        assert_eq!(v.answer.txt(), [[&b"from the wildcard"[..]]], "{qname}");
-        let Security::Bogus(reason) = &v.security else {
-            panic!("{qname}: {v:?}");
+        let Security::Bogus(reason) = validate(qname).await else {
+            panic!("{qname}: not bogus");
         };
         assert!(
             reason.contains("wildcard *.wild.") && reason.contains("does not exist"),
