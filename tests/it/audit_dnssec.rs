@@ -407,6 +407,70 @@ async fn the_cli_computes_the_status_with_a_trust_anchor_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cli_batch_validates_each_zone_once_for_all_its_domains() {
+    let server = server().await;
+    let dir = std::env::temp_dir().join(format!("mailvet-batch-anchor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let anchor = tree().write_anchor(&dir);
+    let list = dir.join("domains.txt");
+    // Two domains under test., audited at once.
+    std::fs::write(&list, "healthy.test\nmxinsecure.test\n").unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
+        .args(["domain", "--format", "jsonl", "--trace"])
+        .args(["--dns", &server.dns_arg()])
+        .arg("--file")
+        .arg(&list)
+        .arg("--trust-anchor")
+        .arg(&anchor)
+        .env("NO_COLOR", "1")
+        .env_remove("MAILVET_DNS")
+        .env_remove("MAILVET_TRUST_ANCHOR")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let statuses: Vec<String> = stdout
+        .lines()
+        .map(|line| {
+            let line: serde_json::Value = serde_json::from_str(line).unwrap();
+            let report = &line["report"];
+            format!("{} {}", report["domain"], report["dnssec"]["status"])
+        })
+        .collect();
+    assert_eq!(statuses.len(), 2, "{stdout}");
+    assert!(
+        statuses.contains(&r#""healthy.test" "secure""#.to_string()),
+        "{statuses:?}"
+    );
+    // The chain above both, and test.'s own keys, asked once for the
+    // batch, and validated once: only one report relies on each question
+    // (the other takes the validated zones, and asks nothing of them).
+    let relied_on = |zone: &str, rtype: &str| -> usize {
+        stdout
+            .lines()
+            .map(|line| {
+                let line: serde_json::Value = serde_json::from_str(line).unwrap();
+                let trace = line["report"]["dns"]["trace"].as_array().unwrap().clone();
+                trace
+                    .iter()
+                    .filter(|t| t["name"] == zone && t["type"] == rtype)
+                    .count()
+            })
+            .sum()
+    };
+    for (zone, rtype) in [
+        (".", RecordType::DNSKEY),
+        ("test.", RecordType::DS),
+        ("test.", RecordType::DNSKEY),
+    ] {
+        assert_eq!(server.count(zone, rtype), 1, "{zone} {rtype}");
+        assert_eq!(relied_on(zone, &rtype.to_string()), 1, "{zone} {rtype}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_keeps_validated_zones_across_requests() {
     let server = server().await;
     let dns = layer(

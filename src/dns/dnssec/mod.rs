@@ -184,16 +184,21 @@ pub(super) struct Walked {
     until: Option<Instant>,
 }
 
-/// What `serve`'s requests learned about zones, shared: a validated zone's
-/// keys (or its settled status) stay for as long as the DS and DNSKEY
-/// answers they rest on — and those of every zone above — may be cached,
-/// so a later request neither asks nor verifies that chain again.
+/// What the requests of one process (`serve`'s, or the domains of a CLI
+/// batch) learned about zones, shared: a validated zone's keys (or its
+/// settled status) stay for as long as the DS and DNSKEY answers they rest
+/// on — and those of every zone above — may be cached, so a later request
+/// neither asks nor verifies that chain again. A zone being worked out is
+/// joined by the requests that reach it meanwhile (a batch starts its
+/// domains at once), unless what comes of it cannot be shared.
 /// Indeterminate states are not kept. Bounded: when full, expired entries
-/// go, and then nothing new is added until some expire.
+/// go, and then nothing new is added until some expire; a zone is in
+/// `working` only while a request works it out.
 #[derive(Debug)]
 pub(super) struct ZoneCache {
     capacity: usize,
     entries: Mutex<HashMap<LowerName, (ZoneState, Instant)>>,
+    working: Mutex<HashMap<LowerName, Arc<OnceCell<Walked>>>>,
 }
 
 impl ZoneCache {
@@ -201,6 +206,22 @@ impl ZoneCache {
         ZoneCache {
             capacity: capacity.max(1),
             entries: Mutex::new(HashMap::new()),
+            working: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The zone's state being worked out, to join (or to work out).
+    fn working_on(&self, key: &LowerName) -> Arc<OnceCell<Walked>> {
+        let mut working = self.working.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(working.entry(key.clone()).or_default())
+    }
+
+    /// The zone worked out in `cell` is done: later requests read
+    /// [`ZoneCache::get`].
+    fn worked_out(&self, key: &LowerName, cell: &Arc<OnceCell<Walked>>) {
+        let mut working = self.working.lock().unwrap_or_else(|p| p.into_inner());
+        if working.get(key).is_some_and(|c| Arc::ptr_eq(c, cell)) {
+            working.remove(key);
         }
     }
 
@@ -606,7 +627,8 @@ impl Resolver {
     }
 
     /// The state at `name`, from its parent's (none at the anchor): this
-    /// request's, else the server's [`ZoneCache`], else worked out.
+    /// request's, else the process's [`ZoneCache`] (what it holds, or
+    /// what another request is working out), else worked out.
     async fn step(&self, name: &Name, parent: Option<&Walked>) -> Walked {
         let key = LowerName::new(name);
         let cell = {
@@ -616,40 +638,65 @@ impl Resolver {
         let computed: &OnceCell<Walked> = &cell;
         computed
             .get_or_init(|| async {
-                let cache = self.session.dns.zone_cache.as_ref();
-                if let Some(walked) = cache.and_then(|c| c.get(&key)) {
+                let Some(cache) = self.session.dns.zone_cache.as_ref() else {
+                    return self.work_out(name, parent).await;
+                };
+                if !self.session.fresh
+                    && let Some(walked) = cache.get(&key)
+                {
                     return walked;
                 }
-                let (state, inherited) = match parent.map(|p| &p.state) {
-                    None => (self.anchored(name).await, false),
-                    Some(ZoneState::Secure {
-                        zone, keys, chain, ..
-                    }) => (self.below(name, zone, keys, chain).await, false),
-                    Some(settled) => (settled.clone(), true),
-                };
-                let parent_until = parent.map_or(Some(None), |p| p.until.map(Some));
-                let until = match (&state, parent_until) {
-                    (
-                        ZoneState::Settled {
-                            security: Security::Indeterminate(_),
-                            ..
-                        },
-                        _,
-                    )
-                    | (_, None) => None,
-                    (_, Some(parent_until)) if inherited => parent_until,
-                    (_, Some(parent_until)) => self
-                        .answers_until(name)
-                        .map(|until| parent_until.map_or(until, |p| p.min(until))),
-                };
-                let walked = Walked { state, until };
-                if let (Some(cache), Some(until)) = (cache, walked.until) {
-                    cache.insert(key, walked.state.clone(), until);
+                let working = cache.working_on(&key);
+                let mut mine = false;
+                let walked = working
+                    .get_or_init(|| {
+                        mine = true;
+                        self.work_out(name, parent)
+                    })
+                    .await
+                    .clone();
+                cache.worked_out(&key, &working);
+                // Another request's result that cannot be shared (a failed
+                // question of its own, or data asked with CD) is not ours.
+                if !mine && walked.until.is_none() {
+                    return self.work_out(name, parent).await;
                 }
                 walked
             })
             .await
             .clone()
+    }
+
+    /// Works out the state at `name` from its parent's, and keeps it in
+    /// the [`ZoneCache`] when it can be shared.
+    async fn work_out(&self, name: &Name, parent: Option<&Walked>) -> Walked {
+        let (state, inherited) = match parent.map(|p| &p.state) {
+            None => (self.anchored(name).await, false),
+            Some(ZoneState::Secure {
+                zone, keys, chain, ..
+            }) => (self.below(name, zone, keys, chain).await, false),
+            Some(settled) => (settled.clone(), true),
+        };
+        let parent_until = parent.map_or(Some(None), |p| p.until.map(Some));
+        let until = match (&state, parent_until) {
+            (
+                ZoneState::Settled {
+                    security: Security::Indeterminate(_),
+                    ..
+                },
+                _,
+            )
+            | (_, None) => None,
+            (_, Some(parent_until)) if inherited => parent_until,
+            (_, Some(parent_until)) => self
+                .answers_until(name)
+                .map(|until| parent_until.map_or(until, |p| p.min(until))),
+        };
+        let walked = Walked { state, until };
+        if let (Some(cache), Some(until)) = (self.session.dns.zone_cache.as_ref(), walked.until) {
+            cache.insert(LowerName::new(name), walked.state.clone(), until);
+        }
+        walked
     }
 
     /// Until when the DS and DNSKEY answers this request got for `name`
