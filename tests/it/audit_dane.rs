@@ -10,17 +10,18 @@
 use crate::support;
 
 use mailvet::dns::Dns;
-use mailvet::dns::dnssec::anchor::TrustAnchor;
 use mailvet::domain::AuditOptions;
 use mailvet::domain::dnssec::DnssecStatus;
 use mailvet::domain::report::{self, DomainReport};
 use mailvet::domain::transport::dane::DaneStatus;
 use mailvet::records::name::DomainName;
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
 use support::TestDns;
 use support::audit_cases::{Case, Rules, run_cases};
 use support::https::TestHttps;
+use support::signed::SignedTree;
 use support::smtp::TestSmtp;
 
 const CASES: &str = concat!(
@@ -41,17 +42,18 @@ struct Expect {
 
 struct Servers {
     dns: TestDns,
-    anchor: TrustAnchor,
+    /// The signed zones, and the trust anchor over them.
+    tree: Arc<SignedTree>,
     https: TestHttps,
     smtp: TestSmtp,
 }
 
 async fn servers() -> Servers {
     let smtp = TestSmtp::start().await;
-    let tree = std::sync::Arc::new(support::dane::signed_tree(&smtp));
+    let tree = Arc::new(support::dane::signed_tree(&smtp));
     Servers {
-        anchor: tree.trust_anchor(),
-        dns: TestDns::start_signed(tree).await,
+        dns: TestDns::start_signed(Arc::clone(&tree)).await,
+        tree,
         https: TestHttps::start().await,
         smtp,
     }
@@ -63,7 +65,8 @@ impl Servers {
     }
 
     async fn audit(&self, domain: &str) -> DomainReport {
-        let dns = Dns::with_trust_anchor(self.dns.settings(), Vec::new(), self.anchor.clone())
+        let anchor = self.tree.trust_anchor();
+        let dns = Dns::with_trust_anchor(self.dns.settings(), Vec::new(), anchor)
             .expect("resolver layer");
         let name = DomainName::parse(domain).unwrap();
         report::audit(&dns.resolver(), &name, &self.options(), true).await
@@ -161,4 +164,60 @@ async fn tlsa_is_asked_once_per_host_traced_and_listed_with_its_zone_status() {
     assert_eq!(json["tlsa"][0]["security"], "secure");
     let summary = mailvet::domain::protocol::Audited::summary(&report.transport);
     assert!(summary.contains("DANE matched"), "{summary}");
+}
+
+/// The "done when", through the command line: `mailvet domain
+/// --probe-smtp` against the signed fixtures with `--trust-anchor` lists
+/// the MX address with its TLS session and DANE match, and the DNSSEC
+/// status of the domain, of its MX host and of the TLSA answer, each
+/// computed by mailvet from the test anchor (the test server sets no AD
+/// bit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_probes_and_validates_with_the_test_trust_anchor() {
+    let servers = servers().await;
+    let dir = std::env::temp_dir().join(format!("mailvet-dane-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let anchor = servers.tree.write_anchor(&dir);
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &servers.smtp.ca_pem).unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
+        .args(["domain", "healthy.dane.test", "--probe-smtp"])
+        .args(["--dns", &servers.dns.dns_arg()])
+        .arg("--trust-anchor")
+        .arg(&anchor)
+        .arg("--ca-file")
+        .arg(&ca)
+        .args(["--allow-private-fetch", "--probe-timeout", "3s"])
+        .args(["--smtp-port", &servers.smtp.port.to_string()])
+        .args(["--format", "json", "--fail-on", "never"])
+        .env("NO_COLOR", "1")
+        .env_remove("MAILVET_DNS")
+        .env_remove("MAILVET_TRUST_ANCHOR")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    let transport = &report["transport"];
+    assert_eq!(transport["probed"], true);
+    let addresses = transport["addresses"].as_array().unwrap();
+    assert_eq!(addresses.len(), 1, "{transport}");
+    assert_eq!(addresses[0]["address"], "127.0.0.32");
+    assert_eq!(addresses[0]["status"], "tls");
+    assert_eq!(addresses[0]["dane"]["status"], "matched", "{transport}");
+    assert_eq!(transport["tlsa"][0]["security"], "secure");
+    let dnssec = &report["dnssec"];
+    assert_eq!(dnssec["status"], "secure", "{dnssec}");
+    // The test root, test. and dane.test.
+    assert_eq!(dnssec["chain"].as_array().unwrap().len(), 3, "{dnssec}");
+    assert_eq!(dnssec["mx_hosts"][0]["status"], "secure");
+    let codes = crate::support::api::finding_codes(&report);
+    assert!(
+        !codes
+            .iter()
+            .any(|c| c.starts_with("dane.") || c.starts_with("dnssec.") || c.starts_with("tls.")),
+        "{codes:?}"
+    );
 }
