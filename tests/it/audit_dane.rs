@@ -180,7 +180,7 @@ async fn the_cli_probes_and_validates_with_the_test_trust_anchor() {
     let anchor = servers.tree.write_anchor(&dir);
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, &servers.smtp.ca_pem).unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
+    let output = support::mailvet()
         .args(["domain", "healthy.dane.test", "--probe-smtp"])
         .args(["--dns", &servers.dns.dns_arg()])
         .arg("--trust-anchor")
@@ -190,10 +190,6 @@ async fn the_cli_probes_and_validates_with_the_test_trust_anchor() {
         .args(["--allow-private-fetch", "--probe-timeout", "3s"])
         .args(["--smtp-port", &servers.smtp.port.to_string()])
         .args(["--format", "json", "--fail-on", "never"])
-        .env("NO_COLOR", "1")
-        .env_remove("MAILVET_DNS")
-        .env_remove("MAILVET_TRUST_ANCHOR")
-        .kill_on_drop(true)
         .output()
         .await
         .unwrap();

@@ -363,20 +363,15 @@ async fn the_cli_computes_the_status_with_a_trust_anchor_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let anchor = tree().write_anchor(&dir);
     let run = |domain: &'static str, anchor: Option<std::path::PathBuf>| {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"));
-        command
-            .args([
-                "domain",
-                domain,
-                "--format",
-                "json",
-                "--dns",
-                &server.dns_arg(),
-            ])
-            .env("NO_COLOR", "1")
-            .env_remove("MAILVET_DNS")
-            .env_remove("MAILVET_TRUST_ANCHOR")
-            .kill_on_drop(true);
+        let mut command = support::mailvet();
+        command.args([
+            "domain",
+            domain,
+            "--format",
+            "json",
+            "--dns",
+            &server.dns_arg(),
+        ]);
         if let Some(path) = anchor {
             command.arg("--trust-anchor").arg(path);
         }
@@ -415,17 +410,13 @@ async fn a_cli_batch_validates_each_zone_once_for_all_its_domains() {
     let list = dir.join("domains.txt");
     // Two domains under test., audited at once.
     std::fs::write(&list, "healthy.test\nmxinsecure.test\n").unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
+    let out = support::mailvet()
         .args(["domain", "--format", "jsonl", "--trace"])
         .args(["--dns", &server.dns_arg()])
         .arg("--file")
         .arg(&list)
         .arg("--trust-anchor")
         .arg(&anchor)
-        .env("NO_COLOR", "1")
-        .env_remove("MAILVET_DNS")
-        .env_remove("MAILVET_TRUST_ANCHOR")
-        .kill_on_drop(true)
         .output()
         .await
         .unwrap();
