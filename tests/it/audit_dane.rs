@@ -180,7 +180,7 @@ async fn the_cli_probes_and_validates_with_the_test_trust_anchor() {
     let anchor = servers.tree.write_anchor(&dir);
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, &servers.smtp.ca_pem).unwrap();
-    let output = support::mailvet()
+    let output = crate::mailvet()
         .args(["domain", "healthy.dane.test", "--probe-smtp"])
         .args(["--dns", &servers.dns.dns_arg()])
         .arg("--trust-anchor")

@@ -363,7 +363,7 @@ async fn the_cli_computes_the_status_with_a_trust_anchor_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let anchor = tree().write_anchor(&dir);
     let run = |domain: &'static str, anchor: Option<std::path::PathBuf>| {
-        let mut command = support::mailvet();
+        let mut command = crate::mailvet();
         command.args([
             "domain",
             domain,
@@ -410,7 +410,7 @@ async fn a_cli_batch_validates_each_zone_once_for_all_its_domains() {
     let list = dir.join("domains.txt");
     // Two domains under test., audited at once.
     std::fs::write(&list, "healthy.test\nmxinsecure.test\n").unwrap();
-    let out = support::mailvet()
+    let out = crate::mailvet()
         .args(["domain", "--format", "jsonl", "--trace"])
         .args(["--dns", &server.dns_arg()])
         .arg("--file")

@@ -270,18 +270,6 @@ impl TestDns {
     }
 }
 
-/// The `mailvet` binary as a test runs it: no colour, no DNS server or
-/// trust anchor from the environment, killed when the test drops it.
-pub fn mailvet() -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"));
-    command
-        .env("NO_COLOR", "1")
-        .env_remove("MAILVET_DNS")
-        .env_remove("MAILVET_TRUST_ANCHOR")
-        .kill_on_drop(true);
-    command
-}
-
 /// A resolver layer whose only server is a bound UDP socket that never
 /// answers, so every query times out (300 ms, one attempt, 1 s in all).
 /// Keep the socket as long as the layer is used: once it is closed,
