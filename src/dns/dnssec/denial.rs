@@ -15,9 +15,10 @@
 //! exist itself ([`prove_wildcard`]): an NSEC covering it, or an NSEC3
 //! covering the next closer name below the closest encloser the
 //! signature's labels field names. Without it, a wildcard answer could be
-//! replayed for a name that exists with other data. For negative answers
-//! wildcards are not examined: a name proven absent is absent, whether or
-//! not a wildcard could have answered for it. NSEC3 with more than
+//! replayed for a name that exists with other data. A name proven absent
+//! (NXDOMAIN) also needs the proof that no wildcard could have answered
+//! for it ([`no_wildcard`], RFC 4035 §5.4, RFC 5155 §8.4): the wildcard at
+//! its closest encloser is covered. NSEC3 with more than
 //! [`MAX_NSEC3_ITERATIONS`] iterations proves nothing secure: RFC 9276 §3.2
 //! lets a validator treat such zones as insecure, and it bounds the hashing
 //! a hostile zone can ask for.
@@ -89,6 +90,56 @@ pub fn prove_wildcard(records: &[Record], name: &Name, labels: u8) -> Proven {
     }
     let next_closer = name.trim_to(usize::from(labels) + 1);
     chain.covering_next_closer(&next_closer)
+}
+
+/// Whether `records` (as for [`prove`], which proved `name` absent) also
+/// prove that no wildcard could have answered for it (RFC 4035 §5.4, RFC
+/// 5155 §8.4): the wildcard `*.<closest encloser>` — the closest encloser
+/// being the nearest ancestor of `name` that exists — is covered by an
+/// NSEC or NSEC3, so it does not exist either.
+pub fn no_wildcard(records: &[Record], name: &Name, zone: &Name) -> bool {
+    let nsec = nsec_of(records);
+    if !nsec.is_empty() {
+        // With NSEC, the closest encloser is the longest ancestor `name`
+        // shares with the owner or the next name of the NSEC covering it.
+        let encloser = nsec
+            .iter()
+            .filter(|(owner, n)| covers(*owner, n.next_domain_name(), name))
+            .map(|(owner, n)| {
+                shared_labels(name, owner).max(shared_labels(name, n.next_domain_name()))
+            })
+            .max()
+            .map(|labels| name.trim_to(labels.max(usize::from(zone.num_labels()))));
+        let Some(wildcard) = encloser.as_ref().and_then(wildcard_at) else {
+            return false;
+        };
+        return nsec
+            .iter()
+            .any(|(owner, n)| covers(*owner, n.next_domain_name(), &wildcard));
+    }
+    let Ok(chain) = Nsec3Chain::of(records) else {
+        return false;
+    };
+    chain
+        .closest_encloser(name, zone)
+        .as_ref()
+        .and_then(wildcard_at)
+        .and_then(|wildcard| chain.hash_of(&wildcard))
+        .is_some_and(|hash| chain.covering(&hash).is_some())
+}
+
+/// How many labels, from the root, two names share.
+fn shared_labels(a: &Name, b: &Name) -> usize {
+    a.iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x.eq_ignore_ascii_case(y))
+        .count()
+}
+
+/// `*.<encloser>`.
+fn wildcard_at(encloser: &Name) -> Option<Name> {
+    Name::from_ascii("*").ok()?.append_domain(encloser).ok()
 }
 
 fn nsec_of(records: &[Record]) -> Vec<(&Name, &NSEC)> {
@@ -200,21 +251,36 @@ impl<'r> Nsec3Chain<'r> {
             .map(|(_, _, n)| *n)
     }
 
+    fn covering(&self, hash: &[u8]) -> Option<&'r NSEC3> {
+        self.links
+            .iter()
+            .find(|(owner, next, _)| covers(owner.as_slice(), next, hash))
+            .map(|(_, _, n)| *n)
+    }
+
     /// Whether a record covers `next_closer`'s hash: absent, or in an
     /// opt-out span.
     fn covering_next_closer(&self, next_closer: &Name) -> Proven {
         let Some(hash) = self.hash_of(next_closer) else {
             return Proven::Nothing;
         };
-        let covering = self
-            .links
-            .iter()
-            .find(|(owner, next, _)| covers(owner.as_slice(), next, hash.as_slice()));
-        match covering {
-            Some((_, _, n)) if n.opt_out() => Proven::OptOut,
+        match self.covering(&hash) {
+            Some(n) if n.opt_out() => Proven::OptOut,
             Some(_) => Proven::Absent,
             None => Proven::Nothing,
         }
+    }
+
+    /// The nearest ancestor of `name` (not `name` itself, and no higher
+    /// than `zone`) with a matching NSEC3.
+    fn closest_encloser(&self, name: &Name, zone: &Name) -> Option<Name> {
+        (zone.num_labels()..name.num_labels())
+            .rev()
+            .map(|labels| name.trim_to(usize::from(labels)))
+            .find(|ancestor| {
+                self.hash_of(ancestor)
+                    .is_some_and(|h| self.matching(&h).is_some())
+            })
     }
 
     fn prove(&self, name: &Name, zone: &Name) -> Proven {
@@ -224,21 +290,15 @@ impl<'r> Nsec3Chain<'r> {
         if let Some(n) = self.matching(&hash) {
             return Proven::Exists(types(n.type_set()));
         }
-        // The closest encloser: the nearest ancestor with a matching
-        // NSEC3; the name one label below it toward `name` must be covered.
-        let mut labels = name.num_labels();
-        while labels > zone.num_labels() {
-            labels -= 1;
-            let ancestor = name.trim_to(usize::from(labels));
-            let Some(h) = self.hash_of(&ancestor) else {
-                return Proven::Nothing;
-            };
-            if self.matching(&h).is_none() {
-                continue;
+        // The name one label below the closest encloser toward `name`
+        // must be covered.
+        match self.closest_encloser(name, zone) {
+            Some(encloser) => {
+                let labels = usize::from(encloser.num_labels()) + 1;
+                self.covering_next_closer(&name.trim_to(labels))
             }
-            return self.covering_next_closer(&name.trim_to(usize::from(labels) + 1));
+            None => Proven::Nothing,
         }
-        Proven::Nothing
     }
 }
 
@@ -303,6 +363,43 @@ mod tests {
     }
 
     #[test]
+    fn a_name_proven_absent_needs_no_wildcard_at_its_closest_encloser() {
+        let zone = name("test.");
+        let apex = nsec("test.", "a.test.", &[RecordType::SOA]);
+        let a = nsec("a.test.", "m.test.", &[RecordType::A]);
+        // b.test: covered by a.test's NSEC; its closest encloser is test.,
+        // and *.test lies between test. and a.test.
+        assert_eq!(
+            prove(std::slice::from_ref(&a), &name("b.test."), &zone),
+            Proven::Absent
+        );
+        assert!(!no_wildcard(
+            std::slice::from_ref(&a),
+            &name("b.test."),
+            &zone
+        ));
+        assert!(no_wildcard(
+            &[apex.clone(), a.clone()],
+            &name("b.test."),
+            &zone
+        ));
+        // x.a.test: its closest encloser is a.test, whose wildcard *.a.test
+        // a.test's own NSEC covers.
+        assert!(no_wildcard(
+            std::slice::from_ref(&a),
+            &name("x.a.test."),
+            &zone
+        ));
+        // A wildcard that exists (its NSEC matches, not covers) could have
+        // answered.
+        let wild = vec![
+            nsec("test.", "*.test.", &[RecordType::SOA]),
+            nsec("*.test.", "m.test.", &[RecordType::TXT]),
+        ];
+        assert!(!no_wildcard(&wild, &name("b.test."), &zone));
+    }
+
+    #[test]
     fn nsec3_match_and_closest_encloser() {
         let zone = name("test.");
         let hash = |n: &str| {
@@ -339,6 +436,12 @@ mod tests {
             prove(std::slice::from_ref(&apex), &name("gone.test."), &zone),
             Proven::Absent
         );
+        // The one record covers *.test too: no wildcard could answer.
+        assert!(no_wildcard(
+            std::slice::from_ref(&apex),
+            &name("gone.test."),
+            &zone
+        ));
         // A wildcard answer at b.a.test signed with 1 label: the next
         // closer name a.test must be covered.
         assert_eq!(
@@ -350,9 +453,11 @@ mod tests {
         next[19] = next[19].wrapping_add(1);
         let narrow = record("test.", next, false, &[RecordType::SOA]);
         assert_eq!(
-            prove_wildcard(&[narrow], &name("b.a.test."), 1),
+            prove_wildcard(std::slice::from_ref(&narrow), &name("b.a.test."), 1),
             Proven::Nothing
         );
+        // The apex matches (the closest encloser) but covers no wildcard.
+        assert!(!no_wildcard(&[narrow], &name("gone.test."), &zone));
         let opted = record("test.", wide, true, &[RecordType::SOA]);
         assert_eq!(
             prove(&[opted], &name("unsigned.test."), &zone),

@@ -510,21 +510,28 @@ impl Resolver {
             Rcode::NXDomain => format!("that {} does not exist", name.to_ascii()),
             Rcode::NoError => format!("that {} has no {rtype} record", name.to_ascii()),
         };
-        let proven = match self.proof(&answer.authority, name, zone, keys).await {
+        let proofs = match self.signed_denials(&answer.authority, zone, keys).await {
             Ok(p) => p,
             Err(reason) => {
                 return Security::Bogus(format!("the answer's proof {what} fails: {reason}"));
             }
         };
-        match (answer.rcode, proven) {
+        match (answer.rcode, denial::prove(&proofs, name, zone)) {
             (Rcode::NoError, Proven::Exists(types))
                 if !types.contains(&rtype) && !types.contains(&RecordType::CNAME) =>
             {
                 Security::Secure
             }
-            (Rcode::NoError, Proven::Absent) | (Rcode::NXDomain, Proven::Absent) => {
+            (Rcode::NoError, Proven::Absent) => Security::Secure,
+            (Rcode::NXDomain, Proven::Absent) if denial::no_wildcard(&proofs, name, zone) => {
                 Security::Secure
             }
+            (Rcode::NXDomain, Proven::Absent) => Security::Bogus(format!(
+                "{} proves that {} does not exist, but not that no wildcard could have \
+                 answered for it (RFC 4035 §5.4)",
+                zone.to_ascii(),
+                name.to_ascii()
+            )),
             (_, Proven::OptOut) => Security::Insecure(format!(
                 "{} lies in an NSEC3 opt-out span of {}",
                 name.to_ascii(),

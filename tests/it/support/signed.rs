@@ -14,7 +14,8 @@
 //! from the parent side, answers with their RRSIGs, negative answers with
 //! the SOA and the NSEC or NSEC3 records that prove them, signed, and
 //! answers a wildcard synthesizes with the proof that the name asked does
-//! not exist itself.
+//! not exist itself; a name that does not exist comes with the proof that
+//! no wildcard at its closest encloser exists either.
 
 use hickory_proto::dnssec::crypto::EcdsaSigningKey;
 use hickory_proto::dnssec::rdata::sig::SigInput;
@@ -318,6 +319,16 @@ impl SignedTree {
             .cloned()
             .collect();
         authority.extend(proofs(zone, qname));
+        if !exists(qname) {
+            // And that no wildcard at the closest encloser exists.
+            let wildcard = closest_encloser(zone, qname, exists)
+                .and_then(|e| Name::from_ascii("*").ok()?.append_domain(&e).ok());
+            for record in wildcard.iter().flat_map(|w| proofs(zone, w)) {
+                if !authority.contains(&record) {
+                    authority.push(record);
+                }
+            }
+        }
         (!exists(qname), Vec::new(), authority)
     }
 }
@@ -342,6 +353,23 @@ fn proofs(zone: &SignedZone, qname: &Name) -> Vec<Record> {
     proofs
 }
 
+/// The nearest ancestor of `qname` (which does not exist) that exists, in
+/// `zone`.
+fn closest_encloser(
+    zone: &SignedZone,
+    qname: &Name,
+    exists: impl Fn(&Name) -> bool,
+) -> Option<Name> {
+    let mut encloser = qname.base_name();
+    while !exists(&encloser) {
+        if encloser.num_labels() <= zone.origin.num_labels() {
+            return None;
+        }
+        encloser = encloser.base_name();
+    }
+    Some(encloser)
+}
+
 /// The answer a wildcard synthesizes for `qname`, which does not exist
 /// (RFC 4592 §3.3.1): the `*` child of its closest encloser (the nearest
 /// ancestor that exists), when it has `qtype` (or a CNAME), its records
@@ -353,13 +381,7 @@ fn wildcard_answer(
     qtype: RecordType,
     exists: impl Fn(&Name) -> bool,
 ) -> Option<Vec<Record>> {
-    let mut encloser = qname.base_name();
-    while !exists(&encloser) {
-        if encloser.num_labels() <= zone.origin.num_labels() {
-            return None;
-        }
-        encloser = encloser.base_name();
-    }
+    let encloser = closest_encloser(zone, qname, exists)?;
     let wildcard = Name::from_ascii("*").ok()?.append_domain(&encloser).ok()?;
     [qtype, RecordType::CNAME].into_iter().find_map(|rtype| {
         let found: Vec<Record> = zone
