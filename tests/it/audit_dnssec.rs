@@ -187,6 +187,19 @@ async fn a_wildcard_answer_is_secure_only_with_the_proof_the_name_does_not_exist
     for qname in names {
         assert_eq!(validate(qname).await, Security::Secure, "{qname}");
     }
+    // A type the wildcard does not have: "no such record", proven by the
+    // name's absence and the wildcard's own NSEC or NSEC3.
+    for qname in names {
+        let dns = layer(&server, server.settings());
+        let v = dns
+            .resolver()
+            .lookup_validated(&name(qname), RecordType::MX)
+            .await
+            .unwrap();
+        assert_eq!(v.answer.rcode, mailvet::dns::Rcode::NoError, "{qname}");
+        assert!(v.answer.is_empty_of(RecordType::MX));
+        assert_eq!(v.security, Security::Secure, "{qname} MX: {v:?}");
+    }
     // The same answers without their NSEC/NSEC3 records: the signature
     // verifies, but nothing shows the name does not exist, so the
     // wildcard's data could be replayed over data the name has.

@@ -18,7 +18,9 @@
 //! replayed for a name that exists with other data. A name proven absent
 //! (NXDOMAIN) also needs the proof that no wildcard could have answered
 //! for it ([`no_wildcard`], RFC 4035 §5.4, RFC 5155 §8.4): the wildcard at
-//! its closest encloser is covered. NSEC3 with more than
+//! its closest encloser is covered; a "no such record" for a name that
+//! does not exist, that it is an empty non-terminal or that the wildcard
+//! exists without the type ([`no_data`]). NSEC3 with more than
 //! [`MAX_NSEC3_ITERATIONS`] iterations proves nothing secure: RFC 9276 §3.2
 //! lets a validator treat such zones as insecure, and it bounds the hashing
 //! a hostile zone can ask for.
@@ -92,40 +94,80 @@ pub fn prove_wildcard(records: &[Record], name: &Name, labels: u8) -> Proven {
     chain.covering_next_closer(&next_closer)
 }
 
-/// Whether `records` (as for [`prove`], which proved `name` absent) also
-/// prove that no wildcard could have answered for it (RFC 4035 §5.4, RFC
-/// 5155 §8.4): the wildcard `*.<closest encloser>` — the closest encloser
-/// being the nearest ancestor of `name` that exists — is covered by an
-/// NSEC or NSEC3, so it does not exist either.
-pub fn no_wildcard(records: &[Record], name: &Name, zone: &Name) -> bool {
+/// The source of synthesis of `name`, which `records` (as for [`prove`])
+/// prove absent: `*.<closest encloser>` (RFC 4592 §3.3.1), the closest
+/// encloser being the nearest ancestor that exists — with NSEC, the
+/// longest ancestor `name` shares with the owner or the next name of the
+/// NSEC covering it; with NSEC3, the nearest ancestor with a matching
+/// record.
+fn source_of_synthesis(records: &[Record], name: &Name, zone: &Name) -> Option<Name> {
     let nsec = nsec_of(records);
-    if !nsec.is_empty() {
-        // With NSEC, the closest encloser is the longest ancestor `name`
-        // shares with the owner or the next name of the NSEC covering it.
-        let encloser = nsec
+    let encloser = if nsec.is_empty() {
+        Nsec3Chain::of(records).ok()?.closest_encloser(name, zone)?
+    } else {
+        let labels = nsec
             .iter()
             .filter(|(owner, n)| covers(*owner, n.next_domain_name(), name))
             .map(|(owner, n)| {
                 shared_labels(name, owner).max(shared_labels(name, n.next_domain_name()))
             })
-            .max()
-            .map(|labels| name.trim_to(labels.max(usize::from(zone.num_labels()))));
-        let Some(wildcard) = encloser.as_ref().and_then(wildcard_at) else {
-            return false;
-        };
+            .max()?;
+        name.trim_to(labels.max(usize::from(zone.num_labels())))
+    };
+    Name::from_ascii("*").ok()?.append_domain(&encloser).ok()
+}
+
+/// Whether `records` (as for [`prove`], which proved `name` absent) also
+/// prove that no wildcard could have answered for it (RFC 4035 §5.4, RFC
+/// 5155 §8.4): its source of synthesis is covered by an NSEC or NSEC3, so
+/// it does not exist either.
+pub fn no_wildcard(records: &[Record], name: &Name, zone: &Name) -> bool {
+    let Some(wildcard) = source_of_synthesis(records, name, zone) else {
+        return false;
+    };
+    let nsec = nsec_of(records);
+    if !nsec.is_empty() {
         return nsec
             .iter()
             .any(|(owner, n)| covers(*owner, n.next_domain_name(), &wildcard));
     }
-    let Ok(chain) = Nsec3Chain::of(records) else {
+    Nsec3Chain::of(records).is_ok_and(|chain| {
+        chain
+            .hash_of(&wildcard)
+            .is_some_and(|hash| chain.covering(&hash).is_some())
+    })
+}
+
+/// Whether `records` (as for [`prove`], which proved `name` absent) show
+/// why a "no such record" answer for `name` is right (RFC 4035 §3.1.3.2,
+/// §3.1.3.4; RFC 5155 §8.7): `name` is an empty non-terminal (the NSEC
+/// covering it leads to a name below it), or its source of synthesis
+/// exists without `rtype` and without a CNAME.
+pub fn no_data(records: &[Record], name: &Name, zone: &Name, rtype: RecordType) -> bool {
+    let nsec = nsec_of(records);
+    let empty_non_terminal = nsec.iter().any(|(owner, n)| {
+        let next = n.next_domain_name();
+        covers(*owner, next, name) && name.zone_of(next) && !name.eq_ignore_root_case(next)
+    });
+    if empty_non_terminal {
+        return true;
+    }
+    let Some(wildcard) = source_of_synthesis(records, name, zone) else {
         return false;
     };
-    chain
-        .closest_encloser(name, zone)
-        .as_ref()
-        .and_then(wildcard_at)
-        .and_then(|wildcard| chain.hash_of(&wildcard))
-        .is_some_and(|hash| chain.covering(&hash).is_some())
+    let lacks =
+        |types: &RecordTypeSet| !types.contains(rtype) && !types.contains(RecordType::CNAME);
+    if !nsec.is_empty() {
+        return nsec
+            .iter()
+            .any(|(owner, n)| owner.eq_ignore_root_case(&wildcard) && lacks(n.type_set()));
+    }
+    Nsec3Chain::of(records).is_ok_and(|chain| {
+        chain
+            .hash_of(&wildcard)
+            .and_then(|hash| chain.matching(&hash))
+            .is_some_and(|n| lacks(n.type_set()))
+    })
 }
 
 /// How many labels, from the root, two names share.
@@ -135,11 +177,6 @@ fn shared_labels(a: &Name, b: &Name) -> usize {
         .zip(b.iter().rev())
         .take_while(|(x, y)| x.eq_ignore_ascii_case(y))
         .count()
-}
-
-/// `*.<encloser>`.
-fn wildcard_at(encloser: &Name) -> Option<Name> {
-    Name::from_ascii("*").ok()?.append_domain(encloser).ok()
 }
 
 fn nsec_of(records: &[Record]) -> Vec<(&Name, &NSEC)> {
@@ -397,6 +434,25 @@ mod tests {
             nsec("*.test.", "m.test.", &[RecordType::TXT]),
         ];
         assert!(!no_wildcard(&wild, &name("b.test."), &zone));
+    }
+
+    #[test]
+    fn no_data_for_a_name_that_does_not_exist_needs_a_reason() {
+        let zone = name("test.");
+        // a.test is an empty non-terminal: the NSEC covering it leads to
+        // b.a.test.
+        let ent = nsec("test.", "b.a.test.", &[RecordType::SOA]);
+        assert!(no_data(&[ent], &name("a.test."), &zone, RecordType::A));
+        // x.w.test does not exist; *.w.test has TXT only.
+        let wild = vec![
+            nsec("*.w.test.", "y.w.test.", &[RecordType::TXT]),
+            nsec("w.test.", "*.w.test.", &[]),
+        ];
+        assert!(no_data(&wild, &name("x.w.test."), &zone, RecordType::MX));
+        assert!(!no_data(&wild, &name("x.w.test."), &zone, RecordType::TXT));
+        // Covered, no wildcard shown: no reason.
+        let plain = nsec("test.", "z.test.", &[RecordType::SOA]);
+        assert!(!no_data(&[plain], &name("m.test."), &zone, RecordType::A));
     }
 
     #[test]

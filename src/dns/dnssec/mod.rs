@@ -522,7 +522,16 @@ impl Resolver {
             {
                 Security::Secure
             }
-            (Rcode::NoError, Proven::Absent) => Security::Secure,
+            (Rcode::NoError, Proven::Absent) if denial::no_data(&proofs, name, zone, rtype) => {
+                Security::Secure
+            }
+            (Rcode::NoError, Proven::Absent) => Security::Bogus(format!(
+                "{} proves that {} does not exist, but answers \"no such record\": it is \
+                 neither an empty non-terminal nor matched by a wildcard without {rtype} \
+                 (RFC 4035 §3.1.3.4)",
+                zone.to_ascii(),
+                name.to_ascii()
+            )),
             (Rcode::NXDomain, Proven::Absent) if denial::no_wildcard(&proofs, name, zone) => {
                 Security::Secure
             }

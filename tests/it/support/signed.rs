@@ -15,7 +15,8 @@
 //! the SOA and the NSEC or NSEC3 records that prove them, signed, and
 //! answers a wildcard synthesizes with the proof that the name asked does
 //! not exist itself; a name that does not exist comes with the proof that
-//! no wildcard at its closest encloser exists either.
+//! no wildcard at its closest encloser exists either, or that it exists
+//! without the type asked (then "no such record").
 
 use hickory_proto::dnssec::crypto::EcdsaSigningKey;
 use hickory_proto::dnssec::rdata::sig::SigInput;
@@ -319,17 +320,20 @@ impl SignedTree {
             .cloned()
             .collect();
         authority.extend(proofs(zone, qname));
-        if !exists(qname) {
-            // And that no wildcard at the closest encloser exists.
-            let wildcard = closest_encloser(zone, qname, exists)
-                .and_then(|e| Name::from_ascii("*").ok()?.append_domain(&e).ok());
-            for record in wildcard.iter().flat_map(|w| proofs(zone, w)) {
-                if !authority.contains(&record) {
-                    authority.push(record);
-                }
+        // For a name that does not exist, what its closest encloser's
+        // wildcard is: absent (NXDOMAIN), or there without the type asked
+        // (NODATA, RFC 4592 §3.3.1), and the proof of it.
+        let wildcard = (!exists(qname))
+            .then(|| closest_encloser(zone, qname, exists))
+            .flatten()
+            .and_then(|e| Name::from_ascii("*").ok()?.append_domain(&e).ok());
+        for record in wildcard.iter().flat_map(|w| proofs(zone, w)) {
+            if !authority.contains(&record) {
+                authority.push(record);
             }
         }
-        (!exists(qname), Vec::new(), authority)
+        let nodata = wildcard.as_ref().is_some_and(exists);
+        (!exists(qname) && !nodata, Vec::new(), authority)
     }
 }
 
@@ -537,11 +541,13 @@ fn sign_zone(
                     t.push(RecordType::RRSIG);
                 }
                 all.insert(name.clone(), t);
-                // Empty non-terminals get NSEC3 records of their own.
-                let mut up = name.clone();
-                while up.num_labels() > origin.num_labels() + 1 {
-                    up = up.base_name();
+                // Empty non-terminals get NSEC3 records of their own
+                // (walking up by base_name: num_labels does not count a
+                // wildcard's `*`).
+                let mut up = name.base_name();
+                while up.num_labels() > origin.num_labels() {
                     all.entry(up.clone()).or_default();
+                    up = up.base_name();
                 }
             }
             let mut hashed: Vec<(String, Vec<u8>, Vec<RecordType>)> = all
