@@ -52,7 +52,8 @@ pub enum DnssecStatus {
 }
 
 impl DnssecStatus {
-    fn of(security: &Security) -> DnssecStatus {
+    /// The status of a validated answer.
+    pub fn of(security: &Security) -> DnssecStatus {
         match security {
             Security::Secure => DnssecStatus::Secure,
             Security::Insecure(_) => DnssecStatus::Insecure,

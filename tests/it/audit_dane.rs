@@ -1,27 +1,28 @@
 //! DANE for SMTP against real servers on loopback: fixtures/audit/dane.zone.in
 //! on the test DNS server, its TLSA association data computed at start
-//! from the certificates the test SMTP servers made (support/dane.rs), the
-//! MTA-STS policies on the test HTTPS server. Every case of
+//! from the certificates the test SMTP servers made, its zones signed
+//! under the test root (support/dane.rs), the MTA-STS policies on the test
+//! HTTPS server. mailvet validates the TLSA answers itself from the test
+//! trust anchor: no AD bit is set anywhere. Every case of
 //! fixtures/audit/dane.cases.json gives exactly its expected codes through
 //! the full audit and the DANE verdict it names at its address.
-//!
-//! Until mailvet validates DNSSEC by itself, a zone is secure in these
-//! tests when the test DNS server acts as a validating resolver for it: it
-//! sets the AD bit on the root zone's SOA and on the case's TLSA name (the
-//! `authentic_data` faults of each case).
 
 use crate::support;
 
+use mailvet::dns::Dns;
 use mailvet::domain::AuditOptions;
+use mailvet::domain::dnssec::DnssecStatus;
 use mailvet::domain::report::{self, DomainReport};
-use mailvet::domain::transport::dane::{self, DaneStatus};
+use mailvet::domain::transport::dane::DaneStatus;
 use mailvet::records::name::DomainName;
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
+use support::TestDns;
 use support::audit_cases::{Case, Rules, run_cases};
 use support::https::TestHttps;
+use support::signed::SignedTree;
 use support::smtp::TestSmtp;
-use support::{FaultKind, FaultTypes, TestDns};
 
 const CASES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -41,15 +42,18 @@ struct Expect {
 
 struct Servers {
     dns: TestDns,
+    /// The signed zones, and the trust anchor over them.
+    tree: Arc<SignedTree>,
     https: TestHttps,
     smtp: TestSmtp,
 }
 
 async fn servers() -> Servers {
     let smtp = TestSmtp::start().await;
-    let zone = support::dane::zone(&smtp);
+    let tree = Arc::new(support::dane::signed_tree(&smtp));
     Servers {
-        dns: TestDns::start_with_texts(&[&zone]).await,
+        dns: TestDns::start_signed(Arc::clone(&tree)).await,
+        tree,
         https: TestHttps::start().await,
         smtp,
     }
@@ -61,7 +65,9 @@ impl Servers {
     }
 
     async fn audit(&self, domain: &str) -> DomainReport {
-        let dns = self.dns.layer();
+        let anchor = self.tree.trust_anchor();
+        let dns = Dns::with_trust_anchor(self.dns.settings(), Vec::new(), anchor)
+            .expect("resolver layer");
         let name = DomainName::parse(domain).unwrap();
         report::audit(&dns.resolver(), &name, &self.options(), true).await
     }
@@ -126,11 +132,6 @@ async fn every_case_gives_exactly_its_expected_codes_and_verdict() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tlsa_is_asked_once_per_host_traced_and_listed_with_its_zone_status() {
     let servers = servers().await;
-    for name in [".", "_25._tcp.healthy.mx.dane.test"] {
-        servers
-            .dns
-            .add_fault(name, FaultTypes::All, FaultKind::AuthenticData);
-    }
     let report = servers.audit("healthy.dane.test").await;
     assert_eq!(
         servers.dns.count(
@@ -145,7 +146,8 @@ async fn tlsa_is_asked_once_per_host_traced_and_listed_with_its_zone_status() {
         panic!("{:?}", report.transport.tlsa);
     };
     assert_eq!(host.name, "_25._tcp.healthy.mx.dane.test");
-    assert_eq!(host.security, dane::ZoneSecurity::Secure);
+    assert_eq!(host.security, DnssecStatus::Secure);
+    assert_eq!(host.security_reason, None);
     let records: Vec<(u8, u8, u8)> = host
         .records
         .iter()
@@ -162,4 +164,56 @@ async fn tlsa_is_asked_once_per_host_traced_and_listed_with_its_zone_status() {
     assert_eq!(json["tlsa"][0]["security"], "secure");
     let summary = mailvet::domain::protocol::Audited::summary(&report.transport);
     assert!(summary.contains("DANE matched"), "{summary}");
+}
+
+/// The "done when", through the command line: `mailvet domain
+/// --probe-smtp` against the signed fixtures with `--trust-anchor` lists
+/// the MX address with its TLS session and DANE match, and the DNSSEC
+/// status of the domain, of its MX host and of the TLSA answer, each
+/// computed by mailvet from the test anchor (the test server sets no AD
+/// bit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_probes_and_validates_with_the_test_trust_anchor() {
+    let servers = servers().await;
+    let dir = std::env::temp_dir().join(format!("mailvet-dane-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let anchor = servers.tree.write_anchor(&dir);
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &servers.smtp.ca_pem).unwrap();
+    let output = crate::mailvet()
+        .args(["domain", "healthy.dane.test", "--probe-smtp"])
+        .args(["--dns", &servers.dns.dns_arg()])
+        .arg("--trust-anchor")
+        .arg(&anchor)
+        .arg("--ca-file")
+        .arg(&ca)
+        .args(["--allow-private-fetch", "--probe-timeout", "3s"])
+        .args(["--smtp-port", &servers.smtp.port.to_string()])
+        .args(["--format", "json", "--fail-on", "never"])
+        .output()
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    let transport = &report["transport"];
+    assert_eq!(transport["probed"], true);
+    let addresses = transport["addresses"].as_array().unwrap();
+    assert_eq!(addresses.len(), 1, "{transport}");
+    assert_eq!(addresses[0]["address"], "127.0.0.32");
+    assert_eq!(addresses[0]["status"], "tls");
+    assert_eq!(addresses[0]["dane"]["status"], "matched", "{transport}");
+    assert_eq!(transport["tlsa"][0]["security"], "secure");
+    let dnssec = &report["dnssec"];
+    assert_eq!(dnssec["status"], "secure", "{dnssec}");
+    // The test root, test. and dane.test.
+    assert_eq!(dnssec["chain"].as_array().unwrap().len(), 3, "{dnssec}");
+    assert_eq!(dnssec["mx_hosts"][0]["status"], "secure");
+    let codes = crate::support::api::finding_codes(&report);
+    assert!(
+        !codes
+            .iter()
+            .any(|c| c.starts_with("dane.") || c.starts_with("dnssec.") || c.starts_with("tls.")),
+        "{codes:?}"
+    );
 }

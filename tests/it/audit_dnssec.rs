@@ -163,6 +163,59 @@ async fn negative_answers_are_proven_by_nsec_and_nsec3() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wildcard_answer_is_secure_only_with_the_proof_the_name_does_not_exist() {
+    let server = server().await;
+    // *.wild.test (NSEC) and *.wild.healthy.test (NSEC3), a name one and
+    // two labels below each wildcard's parent.
+    let names = [
+        "a.wild.test.",
+        "b.a.wild.test.",
+        "a.wild.healthy.test.",
+        "b.a.wild.healthy.test.",
+    ];
+    // Each name asked afresh (no memo).
+    let ask = async |qname: &str, rtype: RecordType| {
+        let dns = layer(&server, server.settings());
+        let resolver = dns.resolver();
+        resolver
+            .lookup_validated(&name(qname), rtype)
+            .await
+            .unwrap()
+    };
+    // Its TXT answer from the wildcard.
+    let validate = async |qname: &str| {
+        let v = ask(qname, RecordType::TXT).await;
+        assert_eq!(v.answer.txt(), [[&b"from the wildcard"[..]]], "{qname}");
+        v.security
+    };
+    for qname in names {
+        assert_eq!(validate(qname).await, Security::Secure, "{qname}");
+    }
+    // A type the wildcard does not have: "no such record", proven by the
+    // name's absence and the wildcard's own NSEC or NSEC3.
+    for qname in names {
+        let v = ask(qname, RecordType::MX).await;
+        assert_eq!(v.answer.rcode, mailvet::dns::Rcode::NoError, "{qname}");
+        assert!(v.answer.is_empty_of(RecordType::MX));
+        assert_eq!(v.security, Security::Secure, "{qname} MX: {v:?}");
+    }
+    // The same answers without their NSEC/NSEC3 records: the signature
+    // verifies, but nothing shows the name does not exist, so the
+    // wildcard's data could be replayed over data the name has.
+    for qname in names {
+        server.add_fault(qname, FaultTypes::All, FaultKind::NoDenialProof);
+        let Security::Bogus(reason) = validate(qname).await else {
+            panic!("{qname}: not bogus");
+        };
+        assert!(
+            reason.contains("wildcard *.wild.") && reason.contains("does not exist"),
+            "{reason}"
+        );
+    }
+    server.clear_faults();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chain_questions_are_memoized_traced_and_budgeted() {
     let server = server().await;
     let dns = layer(&server, server.settings());
@@ -322,20 +375,15 @@ async fn the_cli_computes_the_status_with_a_trust_anchor_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let anchor = tree().write_anchor(&dir);
     let run = |domain: &'static str, anchor: Option<std::path::PathBuf>| {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"));
-        command
-            .args([
-                "domain",
-                domain,
-                "--format",
-                "json",
-                "--dns",
-                &server.dns_arg(),
-            ])
-            .env("NO_COLOR", "1")
-            .env_remove("MAILVET_DNS")
-            .env_remove("MAILVET_TRUST_ANCHOR")
-            .kill_on_drop(true);
+        let mut command = crate::mailvet();
+        command.args([
+            "domain",
+            domain,
+            "--format",
+            "json",
+            "--dns",
+            &server.dns_arg(),
+        ]);
         if let Some(path) = anchor {
             command.arg("--trust-anchor").arg(path);
         }
@@ -362,6 +410,66 @@ async fn the_cli_computes_the_status_with_a_trust_anchor_file() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no DS or DNSKEY"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cli_batch_validates_each_zone_once_for_all_its_domains() {
+    let server = server().await;
+    let dir = std::env::temp_dir().join(format!("mailvet-batch-anchor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let anchor = tree().write_anchor(&dir);
+    let list = dir.join("domains.txt");
+    // Two domains under test., audited at once.
+    std::fs::write(&list, "healthy.test\nmxinsecure.test\n").unwrap();
+    let out = crate::mailvet()
+        .args(["domain", "--format", "jsonl", "--trace"])
+        .args(["--dns", &server.dns_arg()])
+        .arg("--file")
+        .arg(&list)
+        .arg("--trust-anchor")
+        .arg(&anchor)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let statuses: Vec<String> = stdout
+        .lines()
+        .map(|line| {
+            let line: serde_json::Value = serde_json::from_str(line).unwrap();
+            let report = &line["report"];
+            format!("{} {}", report["domain"], report["dnssec"]["status"])
+        })
+        .collect();
+    assert_eq!(statuses.len(), 2, "{stdout}");
+    assert!(
+        statuses.contains(&r#""healthy.test" "secure""#.to_string()),
+        "{statuses:?}"
+    );
+    // The chain above both, and test.'s own keys, asked once for the
+    // batch, and validated once: only one report relies on each question
+    // (the other takes the validated zones, and asks nothing of them).
+    let relied_on = |zone: &str, rtype: &str| -> usize {
+        stdout
+            .lines()
+            .map(|line| {
+                let line: serde_json::Value = serde_json::from_str(line).unwrap();
+                let trace = line["report"]["dns"]["trace"].as_array().unwrap().clone();
+                trace
+                    .iter()
+                    .filter(|t| t["name"] == zone && t["type"] == rtype)
+                    .count()
+            })
+            .sum()
+    };
+    for (zone, rtype) in [
+        (".", RecordType::DNSKEY),
+        ("test.", RecordType::DS),
+        ("test.", RecordType::DNSKEY),
+    ] {
+        assert_eq!(server.count(zone, rtype), 1, "{zone} {rtype}");
+        assert_eq!(relied_on(zone, &rtype.to_string()), 1, "{zone} {rtype}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

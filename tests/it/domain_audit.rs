@@ -10,6 +10,7 @@ use crate::support;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use mailvet::dns::dnssec::anchor::TrustAnchor;
 use mailvet::dns::{Dns, Settings, UpstreamChoice, zone};
 use mailvet::domain::AuditOptions;
 use mailvet::domain::report;
@@ -24,7 +25,6 @@ use std::time::Duration;
 use support::TestDns;
 use support::audit_cases::{self, Case};
 use support::https::TestHttps;
-use support::signed::SignedTree;
 use support::smtp::TestSmtp;
 use tower::ServiceExt;
 
@@ -69,8 +69,11 @@ fn cases() -> Vec<(String, Case<More>)> {
 
 struct Servers {
     dns: TestDns,
-    /// The signed zones of fixtures/dnssec, for the DNSSEC cases.
+    /// The signed zones of fixtures/dnssec and the DANE zones, for the
+    /// DNSSEC and DANE cases.
     signed: TestDns,
+    /// The trust anchor over them.
+    anchor: TrustAnchor,
     https: TestHttps,
     smtp: TestSmtp,
 }
@@ -79,10 +82,11 @@ async fn servers() -> Servers {
     let files = zone_files();
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let smtp = TestSmtp::start().await;
-    let dane = crate::support::dane::zone(&smtp);
+    let signed = Arc::new(crate::support::dane::signed_tree(&smtp));
     Servers {
-        dns: TestDns::start_with_files_and_texts(&paths, &[&dane]).await,
-        signed: TestDns::start_signed(SignedTree::fixtures()).await,
+        dns: TestDns::start(&paths).await,
+        anchor: signed.trust_anchor(),
+        signed: TestDns::start_signed(signed).await,
         https: TestHttps::start().await,
         smtp,
     }
@@ -126,10 +130,11 @@ async fn every_fixture_domain_produces_its_codes_through_the_full_audit() {
         servers.dns.clear_faults();
         servers.signed.clear_faults();
         let overlay = audit_cases::overlay(case.more.overlay.as_deref());
-        // The DNSSEC cases ask the signed zones, under their test anchor.
-        let (server, dns) = if module == "dnssec" {
+        // The DNSSEC and DANE cases ask the signed zones, under their test
+        // anchor.
+        let (server, dns) = if module == "dnssec" || module == "dane" {
             let settings = servers.signed.settings();
-            let anchor = SignedTree::fixtures().trust_anchor();
+            let anchor = servers.anchor.clone();
             let dns = Dns::with_trust_anchor(settings, overlay, anchor).unwrap();
             (&servers.signed, dns)
         } else {

@@ -10,6 +10,20 @@
 
 mod support;
 
+/// The `mailvet` binary as a test runs it: no colour, no DNS server or
+/// trust anchor from the environment, killed when the test drops it. Here
+/// rather than in [`support`], which the examples and benchmarks share
+/// without the binary.
+pub fn mailvet() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"));
+    command
+        .env("NO_COLOR", "1")
+        .env_remove("MAILVET_DNS")
+        .env_remove("MAILVET_TRUST_ANCHOR")
+        .kill_on_drop(true);
+    command
+}
+
 mod audit_bimi;
 mod audit_dane;
 mod audit_dkim;

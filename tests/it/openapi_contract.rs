@@ -584,8 +584,9 @@ async fn every_operation_answers_as_the_contract_says() {
     let files = zone_files();
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let smtp = TestSmtp::start().await;
-    let dane = crate::support::dane::zone(&smtp);
-    let dns = TestDns::start_with_files_and_texts(&paths, &[&dane]).await;
+    let dane = crate::support::dane::texts(&smtp);
+    let dane: Vec<&str> = dane.iter().map(String::as_str).collect();
+    let dns = TestDns::start_with_files_and_texts(&paths, &dane).await;
     let https = TestHttps::start().await;
     let store = crate::support::store::scratch().await;
     let state = AppState {

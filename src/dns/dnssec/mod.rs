@@ -25,6 +25,9 @@
 //!
 //! The answer itself must then be signed by the zone the chain reached
 //! ([`verify`]), or, when negative, proven by that zone's NSEC/NSEC3. A
+//! positive answer synthesized from a wildcard (its signature has fewer
+//! labels than its owner) must also carry the signed proof that the name
+//! itself does not exist ([`denial::prove_wildcard`]), or it is bogus. A
 //! failed question anywhere (timeout, budget, deadline) makes the result
 //! **indeterminate**, never bogus; so does a name that no trust anchor
 //! covers, and an answer from a `--zone` overlay or `--offline`: those
@@ -181,16 +184,21 @@ pub(super) struct Walked {
     until: Option<Instant>,
 }
 
-/// What `serve`'s requests learned about zones, shared: a validated zone's
-/// keys (or its settled status) stay for as long as the DS and DNSKEY
-/// answers they rest on — and those of every zone above — may be cached,
-/// so a later request neither asks nor verifies that chain again.
+/// What the requests of one process (`serve`'s, or the domains of a CLI
+/// batch) learned about zones, shared: a validated zone's keys (or its
+/// settled status) stay for as long as the DS and DNSKEY answers they rest
+/// on — and those of every zone above — may be cached, so a later request
+/// neither asks nor verifies that chain again. A zone being worked out is
+/// joined by the requests that reach it meanwhile (a batch starts its
+/// domains at once), unless what comes of it cannot be shared.
 /// Indeterminate states are not kept. Bounded: when full, expired entries
-/// go, and then nothing new is added until some expire.
+/// go, and then nothing new is added until some expire; a zone is in
+/// `working` only while a request works it out.
 #[derive(Debug)]
 pub(super) struct ZoneCache {
     capacity: usize,
     entries: Mutex<HashMap<LowerName, (ZoneState, Instant)>>,
+    working: Mutex<HashMap<LowerName, Arc<OnceCell<Walked>>>>,
 }
 
 impl ZoneCache {
@@ -198,6 +206,22 @@ impl ZoneCache {
         ZoneCache {
             capacity: capacity.max(1),
             entries: Mutex::new(HashMap::new()),
+            working: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The zone's state being worked out, to join (or to work out).
+    fn working_on(&self, key: &LowerName) -> Arc<OnceCell<Walked>> {
+        let mut working = self.working.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(working.entry(key.clone()).or_default())
+    }
+
+    /// The zone worked out in `cell` is done: later requests read
+    /// [`ZoneCache::get`].
+    fn worked_out(&self, key: &LowerName, cell: &Arc<OnceCell<Walked>>) {
+        let mut working = self.working.lock().unwrap_or_else(|p| p.into_inner());
+        if working.get(key).is_some_and(|c| Arc::ptr_eq(c, cell)) {
+            working.remove(key);
         }
     }
 
@@ -269,14 +293,15 @@ fn describe_key(zone: &Name, key: &DNSKEY) -> String {
     )
 }
 
-/// Checks signatures on the blocking pool.
+/// Checks signatures on the blocking pool; `Ok` holds the labels field of
+/// the signature that verified ([`verify::verify_rrset`]).
 async fn verified(
     records: Vec<Record>,
     owner: Name,
     rtype: RecordType,
     zone: Name,
     keys: Arc<Vec<DNSKEY>>,
-) -> Result<(), String> {
+) -> Result<u8, String> {
     tokio::task::spawn_blocking(move || {
         verify::verify_rrset(&records, &owner, rtype, &zone, &keys, verify::now())
             .map_err(|f| f.describe(&owner, rtype, &zone))
@@ -402,8 +427,12 @@ impl Resolver {
                     .as_ref()
                     .is_some_and(|s| s.eq_ignore_root_case(&zone)) =>
             {
-                match verified(answer.records.clone(), name.clone(), t, zone, keys).await {
-                    Ok(()) => Security::Secure,
+                let records = answer.records.clone();
+                match verified(records, name.clone(), t, zone.clone(), Arc::clone(&keys)).await {
+                    Ok(labels) if labels < name.num_labels() => {
+                        self.expanded(answer, name, t, labels, &zone, keys).await
+                    }
+                    Ok(_) => Security::Secure,
                     Err(reason) => Security::Bogus(reason),
                 }
             }
@@ -426,6 +455,48 @@ impl Resolver {
         (security, chain)
     }
 
+    /// The status of `name`'s `rtype` RRset, signed by `zone` as the
+    /// expansion of a wildcard with `labels` labels: secure only with the
+    /// signed proof that `name` itself does not exist (RFC 4035 §5.3.4,
+    /// RFC 5155 §8.8).
+    async fn expanded(
+        &self,
+        answer: &Answer,
+        name: &Name,
+        rtype: RecordType,
+        labels: u8,
+        zone: &Name,
+        keys: Arc<Vec<DNSKEY>>,
+    ) -> Security {
+        let (n, z) = (name.to_ascii(), zone.to_ascii());
+        let wildcard = format!("*.{}", name.trim_to(usize::from(labels)).to_ascii());
+        let proofs = match self.signed_denials(&answer.authority, zone, keys).await {
+            Ok(p) => p,
+            Err(reason) => {
+                return Security::Bogus(format!(
+                    "the {rtype} RRset of {n} comes from the wildcard {wildcard}, and the proof \
+                     that {n} itself does not exist fails: {reason}"
+                ));
+            }
+        };
+        match denial::prove_wildcard(&proofs, name, labels) {
+            Proven::Absent => Security::Secure,
+            Proven::OptOut => Security::Insecure(format!(
+                "{n} is answered by the wildcard {wildcard} from an NSEC3 opt-out span of {z}"
+            )),
+            Proven::TooCostly(iterations) => Security::Insecure(format!(
+                "{z}'s NSEC3 records use {iterations} iterations, more than the {} RFC 9276 \
+                 lets a validator verify",
+                denial::MAX_NSEC3_ITERATIONS
+            )),
+            Proven::Exists(_) | Proven::Nothing => Security::Bogus(format!(
+                "the {rtype} RRset of {n} comes from the wildcard {wildcard}, but the answer \
+                 carries no signed NSEC or NSEC3 proof that {n} itself does not exist \
+                 (RFC 4035 §5.3.4): it may be replayed over data {n} has"
+            )),
+        }
+    }
+
     /// The status of a negative answer from the secure zone `zone`.
     async fn denied(
         &self,
@@ -439,21 +510,37 @@ impl Resolver {
             Rcode::NXDomain => format!("that {} does not exist", name.to_ascii()),
             Rcode::NoError => format!("that {} has no {rtype} record", name.to_ascii()),
         };
-        let proven = match self.proof(&answer.authority, name, zone, keys).await {
+        let proofs = match self.signed_denials(&answer.authority, zone, keys).await {
             Ok(p) => p,
             Err(reason) => {
                 return Security::Bogus(format!("the answer's proof {what} fails: {reason}"));
             }
         };
-        match (answer.rcode, proven) {
+        match (answer.rcode, denial::prove(&proofs, name, zone)) {
             (Rcode::NoError, Proven::Exists(types))
                 if !types.contains(&rtype) && !types.contains(&RecordType::CNAME) =>
             {
                 Security::Secure
             }
-            (Rcode::NoError, Proven::Absent) | (Rcode::NXDomain, Proven::Absent) => {
+            (Rcode::NoError, Proven::Absent) if denial::no_data(&proofs, name, zone, rtype) => {
                 Security::Secure
             }
+            (Rcode::NoError, Proven::Absent) => Security::Bogus(format!(
+                "{} proves that {} does not exist, but answers \"no such record\": it is \
+                 neither an empty non-terminal nor matched by a wildcard without {rtype} \
+                 (RFC 4035 §3.1.3.4)",
+                zone.to_ascii(),
+                name.to_ascii()
+            )),
+            (Rcode::NXDomain, Proven::Absent) if denial::no_wildcard(&proofs, name, zone) => {
+                Security::Secure
+            }
+            (Rcode::NXDomain, Proven::Absent) => Security::Bogus(format!(
+                "{} proves that {} does not exist, but not that no wildcard could have \
+                 answered for it (RFC 4035 §5.4)",
+                zone.to_ascii(),
+                name.to_ascii()
+            )),
             (_, Proven::OptOut) => Security::Insecure(format!(
                 "{} lies in an NSEC3 opt-out span of {}",
                 name.to_ascii(),
@@ -481,6 +568,19 @@ impl Resolver {
         zone: &Name,
         keys: Arc<Vec<DNSKEY>>,
     ) -> Result<Proven, String> {
+        let proofs = self.signed_denials(authority, zone, keys).await?;
+        Ok(denial::prove(&proofs, name, zone))
+    }
+
+    /// The NSEC/NSEC3 records of `authority` (at most
+    /// [`MAX_DENIAL_SETS`] RRsets), each RRset's signature by `zone`
+    /// checked; `Err` when one fails.
+    async fn signed_denials(
+        &self,
+        authority: &[Record],
+        zone: &Name,
+        keys: Arc<Vec<DNSKEY>>,
+    ) -> Result<Vec<Record>, String> {
         let mut owners: Vec<(Name, RecordType)> = Vec::new();
         for r in authority {
             let t = r.record_type();
@@ -503,7 +603,7 @@ impl Resolver {
             .await?;
             proofs.extend(rrset(authority, owner, *t).cloned());
         }
-        Ok(denial::prove(&proofs, name, zone))
+        Ok(proofs)
     }
 
     /// Walks from the trust anchor down to `target`, one label at a time,
@@ -543,7 +643,8 @@ impl Resolver {
     }
 
     /// The state at `name`, from its parent's (none at the anchor): this
-    /// request's, else the server's [`ZoneCache`], else worked out.
+    /// request's, else the process's [`ZoneCache`] (what it holds, or
+    /// what another request is working out), else worked out.
     async fn step(&self, name: &Name, parent: Option<&Walked>) -> Walked {
         let key = LowerName::new(name);
         let cell = {
@@ -553,40 +654,65 @@ impl Resolver {
         let computed: &OnceCell<Walked> = &cell;
         computed
             .get_or_init(|| async {
-                let cache = self.session.dns.zone_cache.as_ref();
-                if let Some(walked) = cache.and_then(|c| c.get(&key)) {
+                let Some(cache) = self.session.dns.zone_cache.as_ref() else {
+                    return self.work_out(name, parent).await;
+                };
+                if !self.session.fresh
+                    && let Some(walked) = cache.get(&key)
+                {
                     return walked;
                 }
-                let (state, inherited) = match parent.map(|p| &p.state) {
-                    None => (self.anchored(name).await, false),
-                    Some(ZoneState::Secure {
-                        zone, keys, chain, ..
-                    }) => (self.below(name, zone, keys, chain).await, false),
-                    Some(settled) => (settled.clone(), true),
-                };
-                let parent_until = parent.map_or(Some(None), |p| p.until.map(Some));
-                let until = match (&state, parent_until) {
-                    (
-                        ZoneState::Settled {
-                            security: Security::Indeterminate(_),
-                            ..
-                        },
-                        _,
-                    )
-                    | (_, None) => None,
-                    (_, Some(parent_until)) if inherited => parent_until,
-                    (_, Some(parent_until)) => self
-                        .answers_until(name)
-                        .map(|until| parent_until.map_or(until, |p| p.min(until))),
-                };
-                let walked = Walked { state, until };
-                if let (Some(cache), Some(until)) = (cache, walked.until) {
-                    cache.insert(key, walked.state.clone(), until);
+                let working = cache.working_on(&key);
+                let mut mine = false;
+                let walked = working
+                    .get_or_init(|| {
+                        mine = true;
+                        self.work_out(name, parent)
+                    })
+                    .await
+                    .clone();
+                cache.worked_out(&key, &working);
+                // Another request's result that cannot be shared (a failed
+                // question of its own, or data asked with CD) is not ours.
+                if !mine && walked.until.is_none() {
+                    return self.work_out(name, parent).await;
                 }
                 walked
             })
             .await
             .clone()
+    }
+
+    /// Works out the state at `name` from its parent's, and keeps it in
+    /// the [`ZoneCache`] when it can be shared.
+    async fn work_out(&self, name: &Name, parent: Option<&Walked>) -> Walked {
+        let (state, inherited) = match parent.map(|p| &p.state) {
+            None => (self.anchored(name).await, false),
+            Some(ZoneState::Secure {
+                zone, keys, chain, ..
+            }) => (self.below(name, zone, keys, chain).await, false),
+            Some(settled) => (settled.clone(), true),
+        };
+        let parent_until = parent.map_or(Some(None), |p| p.until.map(Some));
+        let until = match (&state, parent_until) {
+            (
+                ZoneState::Settled {
+                    security: Security::Indeterminate(_),
+                    ..
+                },
+                _,
+            )
+            | (_, None) => None,
+            (_, Some(parent_until)) if inherited => parent_until,
+            (_, Some(parent_until)) => self
+                .answers_until(name)
+                .map(|until| parent_until.map_or(until, |p| p.min(until))),
+        };
+        let walked = Walked { state, until };
+        if let (Some(cache), Some(until)) = (self.session.dns.zone_cache.as_ref(), walked.until) {
+            cache.insert(LowerName::new(name), walked.state.clone(), until);
+        }
+        walked
     }
 
     /// Until when the DS and DNSKEY answers this request got for `name`

@@ -103,7 +103,10 @@ pub(super) fn signatures_over<'r>(
 }
 
 /// Checks that a zone key signs `owner`'s `rtype` RRset among `records`
-/// (which also hold the RRSIGs). `now` is seconds since 1970.
+/// (which also hold the RRSIGs). `now` is seconds since 1970. `Ok` holds
+/// the labels field of the signature that verified: fewer than `owner`
+/// has means the RRset was synthesized from a wildcard, which the caller
+/// must then prove `owner` itself does not exist for (RFC 4035 §5.3.4).
 pub fn verify_rrset(
     records: &[Record],
     owner: &Name,
@@ -111,7 +114,7 @@ pub fn verify_rrset(
     zone: &Name,
     keys: &[DNSKEY],
     now: u32,
-) -> Result<(), Failure> {
+) -> Result<u8, Failure> {
     let mut best = Failure::Unsigned;
     let by_zone = signatures_over(records, owner, rtype)
         .filter(|sig| sig.input().signer_name.eq_ignore_root_case(zone))
@@ -119,7 +122,7 @@ pub fn verify_rrset(
         .take(MAX_SIGNATURES);
     for sig in by_zone {
         match verify_one(records, owner, sig, keys, now) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(sig.input().num_labels),
             Err(failure) => best = best.min(failure),
         }
     }

@@ -5,9 +5,16 @@
 //! This module decides:
 //!
 //! - **whether a TLSA RRset counts**: only from a secure zone (RFC 7672
-//!   §2.2). Whether the zone is secure is asked of one function,
-//!   [`zone_security`]; records in an insecure zone are
-//!   `dane.tlsa_insecure`, since senders ignore them;
+//!   §2.2), as mailvet's own DNSSEC validation from the trust anchor
+//!   decides ([`Resolver::lookup_validated`], never an upstream's AD bit).
+//!   Records in an insecure zone are `dane.tlsa_insecure`, since senders
+//!   ignore them. A bogus answer — records or their absence failing
+//!   validation — is `dane.tlsa_bogus`: DANE senders take it for a failed
+//!   lookup and defer the mail (RFC 7672 §2.1.1), whatever the records
+//!   say, so none is used. A lookup that failed (timeout, SERVFAIL), or an
+//!   answer whose status could not be decided (a question of its chain
+//!   failed, or it came from a `--zone` file), is `dane.unchecked`: DANE
+//!   could not be tested from here, and its records are not used;
 //! - **which records are usable** (RFC 7672 §3.1.3, RFC 6698 §2.1):
 //!   usages 2 (DANE-TA) and 3 (DANE-EE), selectors 0 (the whole
 //!   certificate) and 1 (its SubjectPublicKeyInfo), matching types 0
@@ -28,7 +35,9 @@
 //!   the next key (or the next CA) breaks every record at once.
 
 use super::{AddressProbe, certificate};
-use crate::dns::{Answer, Resolver};
+use crate::dns::Resolver;
+use crate::domain::dnssec::DnssecStatus;
+use crate::domain::protocol::status_word;
 use crate::findings::{Finding, catalog};
 use aws_lc_rs::digest;
 use hickory_proto::rr::rdata::TLSA;
@@ -45,44 +54,6 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 /// unusable. Each costs hashing the chain, and a usage 2 match a chain
 /// verification.
 pub const MAX_RECORDS: usize = 16;
-
-/// What DANE knows about the zone a TLSA answer came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ZoneSecurity {
-    /// Covered by a chain of trust: the records count.
-    Secure,
-    /// Not covered: senders ignore the records.
-    Insecure,
-    /// Cannot be told from here (the resolver does not validate, or the
-    /// answer came from a `--zone` file).
-    Unknown,
-}
-
-/// Whether the zone that answered `name` is DNSSEC-secure: the one place
-/// DANE learns it.
-///
-/// Today this reads the AD bit, as the `dnssec` check does: the answer is
-/// secure when the resolver validates (it sets AD on the signed root
-/// zone's SOA, asked once per request and memoized) and set AD on
-/// `answer`; insecure when it validates and did not; unknown when it does
-/// not validate or the name is answered from a `--zone` file. When the
-/// resolver layer validates by itself, this function returns the
-/// validator's status for `answer` instead, and nothing else changes.
-pub async fn zone_security(resolver: &Resolver, name: &Name, answer: &Answer) -> ZoneSecurity {
-    if resolver.is_overlaid(name) {
-        return ZoneSecurity::Unknown;
-    }
-    let validates = resolver
-        .lookup(&Name::root(), RecordType::SOA)
-        .await
-        .is_ok_and(|root| root.authenticated);
-    match (validates, answer.authenticated) {
-        (false, _) => ZoneSecurity::Unknown,
-        (true, true) => ZoneSecurity::Secure,
-        (true, false) => ZoneSecurity::Insecure,
-    }
-}
 
 /// One TLSA record as published, and whether SMTP senders can use it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -209,7 +180,12 @@ pub struct HostTlsa {
     pub host: String,
     /// `_25._tcp.<host>`.
     pub name: String,
-    pub security: ZoneSecurity,
+    /// The DNSSEC status of the answer, as mailvet validated it: only
+    /// records of a secure answer count.
+    pub security: DnssecStatus,
+    /// Why the answer is not secure, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_reason: Option<String>,
     /// The records, as published (at most [`MAX_RECORDS`] judged).
     pub records: Vec<TlsaRecord>,
     /// Why the lookup failed, when it did.
@@ -222,14 +198,14 @@ impl HostTlsa {
     pub fn usable(&self) -> impl Iterator<Item = &TlsaRecord> {
         self.records
             .iter()
-            .filter(|r| self.security == ZoneSecurity::Secure && r.usable())
+            .filter(|r| self.security == DnssecStatus::Secure && r.usable())
     }
 
     /// Whether DANE senders apply DANE to this host: TLSA from a secure
     /// zone (even if none of it is usable, TLS is then still mandatory,
     /// RFC 7672 §2.2).
     pub fn in_force(&self) -> bool {
-        self.security == ZoneSecurity::Secure && !self.records.is_empty()
+        self.security == DnssecStatus::Secure && !self.records.is_empty()
     }
 }
 
@@ -238,13 +214,14 @@ pub fn tlsa_name(host: &str) -> String {
     format!("_25._tcp.{host}")
 }
 
-/// Looks up `_25._tcp.<host>` TLSA and the security of its zone.
+/// Looks up `_25._tcp.<host>` TLSA and validates the answer.
 pub async fn lookup(resolver: &Resolver, host: &str) -> HostTlsa {
     let name = tlsa_name(host);
     let mut found = HostTlsa {
         host: host.to_string(),
         name: name.clone(),
-        security: ZoneSecurity::Unknown,
+        security: DnssecStatus::Unknown,
+        security_reason: None,
         records: Vec::new(),
         error: None,
     };
@@ -252,9 +229,10 @@ pub async fn lookup(resolver: &Resolver, host: &str) -> HostTlsa {
         found.error = Some(format!("{name} is not a DNS name"));
         return found;
     };
-    match resolver.lookup(&owner, RecordType::TLSA).await {
-        Ok(answer) => {
-            found.records = answer
+    match resolver.lookup_validated(&owner, RecordType::TLSA).await {
+        Ok(validated) => {
+            found.records = validated
+                .answer
                 .data(RecordType::TLSA)
                 .filter_map(|data| match data {
                     RData::TLSA(tlsa) => Some(TlsaRecord::from_rdata(tlsa)),
@@ -264,7 +242,9 @@ pub async fn lookup(resolver: &Resolver, host: &str) -> HostTlsa {
             for extra in found.records.iter_mut().skip(MAX_RECORDS) {
                 extra.unusable = Some(format!("only the first {MAX_RECORDS} records are read"));
             }
-            found.security = zone_security(resolver, &owner, &answer).await;
+            found.security = DnssecStatus::of(&validated.security);
+            let reason = validated.security.reason();
+            found.security_reason = (!reason.is_empty()).then(|| reason.to_string());
         }
         Err(e) => found.error = Some(e.to_string()),
     }
@@ -285,8 +265,10 @@ pub enum DaneStatus {
     NoTlsa,
     /// TLSA records in an insecure zone: senders ignore them.
     Insecure,
-    /// Whether the zone is secure cannot be told from here, or the lookup
-    /// failed.
+    /// The TLSA answer fails DNSSEC validation: senders defer mail.
+    Bogus,
+    /// The lookup failed, or whether the answer is secure could not be
+    /// decided from here: its records are not used.
     Unknown,
     /// DANE applies, but there was no chain to match (no TLS session).
     NotChecked,
@@ -326,27 +308,40 @@ pub fn judge(
     if let Some(error) = &tlsa.error {
         return DaneResult::new(
             DaneStatus::Unknown,
-            format!("the TLSA lookup failed: {error}"),
+            format!("the TLSA lookup could not be made from here ({error}): DANE was not tested"),
+        );
+    }
+    let reason = tlsa.security_reason.as_deref().unwrap_or("no reason given");
+    if tlsa.security == DnssecStatus::Bogus {
+        return DaneResult::new(
+            DaneStatus::Bogus,
+            format!(
+                "the TLSA answer for {} fails DNSSEC validation ({reason}): DANE senders treat \
+                 it as a failed lookup and defer mail",
+                tlsa.name
+            ),
         );
     }
     if tlsa.records.is_empty() {
         return DaneResult::new(DaneStatus::NoTlsa, format!("no TLSA at {}", tlsa.name));
     }
     match tlsa.security {
-        ZoneSecurity::Insecure => {
+        DnssecStatus::Insecure => {
             return DaneResult::new(
                 DaneStatus::Insecure,
-                format!("{} is not in a DNSSEC-secure zone", tlsa.name),
+                format!("{} is not in a DNSSEC-secure zone ({reason})", tlsa.name),
             );
         }
-        ZoneSecurity::Unknown => {
+        DnssecStatus::Unknown | DnssecStatus::Bogus => {
             return DaneResult::new(
                 DaneStatus::Unknown,
-                "whether the zone is DNSSEC-secure cannot be told from here (the resolver \
-                 does not validate, or the answer came from a zone file)",
+                format!(
+                    "whether the TLSA answer is DNSSEC-secure could not be decided from here \
+                     ({reason}): its records are not used"
+                ),
             );
         }
-        ZoneSecurity::Secure => {}
+        DnssecStatus::Secure => {}
     }
     let usable: Vec<&TlsaRecord> = tlsa.usable().collect();
     if usable.is_empty() {
@@ -454,27 +449,61 @@ pub fn pinned_keys(tlsa: &HostTlsa, chains: &[&[CertificateDer<'_>]]) -> usize {
     keys.len()
 }
 
-/// The `dane.` findings of every host: records in an insecure zone,
-/// unusable records, addresses whose chain matches no usable record, and
-/// a host whose records cannot outlive its key.
+/// The `dane.` findings of every host: a lookup that failed or could not
+/// be validated, a bogus answer, records in an insecure zone, unusable
+/// records, addresses whose chain matches no usable record, and a host
+/// whose records cannot outlive its key.
 pub fn findings(tlsa: &[HostTlsa], addresses: &[AddressProbe]) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for host in tlsa.iter().filter(|h| !h.records.is_empty()) {
+    for host in tlsa {
         let at = |code, detail: String| {
+            let records = host
+                .records
+                .iter()
+                .map(|r| format!("{} TLSA {}", host.name, r.presentation()));
+            let validation = host
+                .security_reason
+                .iter()
+                .map(|why| format!("DNSSEC: {} ({why})", status_word(&host.security)));
+            let error = host
+                .error
+                .iter()
+                .map(|e| format!("{} TLSA: {e}", host.name));
             Finding::new(code, detail)
                 .about(host.name.clone(), "TLSA")
-                .with_evidence(
-                    host.records
-                        .iter()
-                        .map(|r| format!("{} TLSA {}", host.name, r.presentation())),
-                )
+                .with_evidence(records.chain(validation).chain(error))
         };
+        if let Some(error) = &host.error {
+            findings.push(at(
+                catalog::DANE_UNCHECKED,
+                format!(
+                    "the TLSA lookup of {} could not be made from here ({error}), so DANE for \
+                     {} could not be tested",
+                    host.name, host.host
+                ),
+            ));
+            continue;
+        }
+        let reason = host.security_reason.as_deref().unwrap_or("no reason given");
         match host.security {
-            ZoneSecurity::Insecure => {
+            DnssecStatus::Bogus => {
+                findings.push(at(
+                    catalog::DANE_TLSA_BOGUS,
+                    format!(
+                        "the TLSA answer for {} fails DNSSEC validation ({reason}): DANE \
+                         senders treat it as a failed lookup and defer mail to {}",
+                        host.name, host.host
+                    ),
+                ));
+                continue;
+            }
+            _ if host.records.is_empty() => continue,
+            DnssecStatus::Insecure => {
                 findings.push(at(
                     catalog::DANE_TLSA_INSECURE,
                     format!(
-                        "{} publishes {} TLSA record(s), but its zone is not DNSSEC-secure:                          senders ignore them and {} gets no DANE protection",
+                        "{} publishes {} TLSA record(s), but its zone is not DNSSEC-secure \
+                         ({reason}): senders ignore them and {} gets no DANE protection",
                         host.name,
                         host.records.len(),
                         host.host
@@ -482,8 +511,21 @@ pub fn findings(tlsa: &[HostTlsa], addresses: &[AddressProbe]) -> Vec<Finding> {
                 ));
                 continue;
             }
-            ZoneSecurity::Unknown => continue,
-            ZoneSecurity::Secure => {}
+            DnssecStatus::Unknown => {
+                findings.push(at(
+                    catalog::DANE_UNCHECKED,
+                    format!(
+                        "{} publishes {} TLSA record(s), but whether the answer is \
+                         DNSSEC-secure could not be decided from here ({reason}), so DANE for \
+                         {} could not be tested",
+                        host.name,
+                        host.records.len(),
+                        host.host
+                    ),
+                ));
+                continue;
+            }
+            DnssecStatus::Secure => {}
         }
         let unusable: Vec<String> = host
             .records
@@ -529,7 +571,8 @@ pub fn findings(tlsa: &[HostTlsa], addresses: &[AddressProbe]) -> Vec<Finding> {
             findings.push(at(
                 catalog::DANE_TLSA_MISMATCH,
                 format!(
-                    "the certificate {} presents matches none of the usable TLSA records at                      {}, so DANE senders do not deliver to it: {}",
+                    "the certificate {} presents matches none of the usable TLSA records at \
+                     {}, so DANE senders do not deliver to it: {}",
                     host.host,
                     host.name,
                     mismatched.join("; ")
@@ -545,7 +588,10 @@ pub fn findings(tlsa: &[HostTlsa], addresses: &[AddressProbe]) -> Vec<Finding> {
             findings.push(at(
                 catalog::DANE_NO_ROLLOVER,
                 format!(
-                    "every usable TLSA record at {} pins the same key ({usable} usable                      record(s)): when {} changes its key or certificate authority, no record                      matches until the TLSA records are changed and the old ones have expired                      from caches",
+                    "every usable TLSA record at {} pins the same key ({usable} usable \
+                     record(s)): when {} changes its key or certificate authority, no record \
+                     matches until the TLSA records are changed and the old ones have expired \
+                     from caches",
                     host.name, host.host
                 ),
             ));
@@ -581,11 +627,12 @@ mod tests {
         assert!(TlsaRecord::new(3, 0, 2, vec![0; 64]).usable());
     }
 
-    fn host(security: ZoneSecurity, records: Vec<TlsaRecord>) -> HostTlsa {
+    fn host(security: DnssecStatus, records: Vec<TlsaRecord>) -> HostTlsa {
         HostTlsa {
             host: "mx.example.com".into(),
             name: tlsa_name("mx.example.com"),
             security,
+            security_reason: None,
             records,
             error: None,
         }
@@ -597,16 +644,16 @@ mod tests {
         let b = TlsaRecord::new(3, 1, 1, vec![2; 32]);
         let pkix = TlsaRecord::new(1, 1, 1, vec![3; 32]);
         let keys = |security, records| pinned_keys(&host(security, records), &[]);
-        assert_eq!(keys(ZoneSecurity::Secure, vec![a.clone()]), 1);
-        assert_eq!(keys(ZoneSecurity::Secure, vec![a.clone(), a.clone()]), 1);
-        assert_eq!(keys(ZoneSecurity::Secure, vec![a.clone(), pkix]), 1);
-        assert_eq!(keys(ZoneSecurity::Secure, vec![a.clone(), b.clone()]), 2);
+        assert_eq!(keys(DnssecStatus::Secure, vec![a.clone()]), 1);
+        assert_eq!(keys(DnssecStatus::Secure, vec![a.clone(), a.clone()]), 1);
+        assert_eq!(keys(DnssecStatus::Secure, vec![a.clone(), pkix]), 1);
+        assert_eq!(keys(DnssecStatus::Secure, vec![a.clone(), b.clone()]), 2);
         // Records of an insecure zone pin nothing.
-        assert_eq!(keys(ZoneSecurity::Insecure, vec![a, b]), 0);
+        assert_eq!(keys(DnssecStatus::Insecure, vec![a, b]), 0);
     }
 
     #[test]
-    fn no_records_insecure_unknown_and_no_session_are_said_as_such() {
+    fn no_records_insecure_bogus_unknown_and_no_session_are_said_as_such() {
         let algorithms = crate::https::provider().signature_verification_algorithms;
         let now = UnixTime::now();
         let record = TlsaRecord::new(3, 1, 1, vec![1; 32]);
@@ -614,25 +661,34 @@ mod tests {
             judge(&host(security, records), chain, &algorithms, now).status
         };
         assert_eq!(
-            status(ZoneSecurity::Secure, vec![], Ok(&[])),
+            status(DnssecStatus::Secure, vec![], Ok(&[])),
             DaneStatus::NoTlsa
         );
         let one = vec![record.clone()];
         assert_eq!(
-            status(ZoneSecurity::Insecure, one.clone(), Ok(&[])),
+            status(DnssecStatus::Insecure, one.clone(), Ok(&[])),
             DaneStatus::Insecure
         );
         assert_eq!(
-            status(ZoneSecurity::Unknown, one.clone(), Ok(&[])),
+            status(DnssecStatus::Unknown, one.clone(), Ok(&[])),
             DaneStatus::Unknown
+        );
+        // Bogus whether or not records came: senders defer either way.
+        assert_eq!(
+            status(DnssecStatus::Bogus, one.clone(), Ok(&[])),
+            DaneStatus::Bogus
+        );
+        assert_eq!(
+            status(DnssecStatus::Bogus, vec![], Ok(&[])),
+            DaneStatus::Bogus
         );
         let unusable = vec![TlsaRecord::new(0, 0, 1, vec![1; 32])];
         assert_eq!(
-            status(ZoneSecurity::Secure, unusable, Ok(&[])),
+            status(DnssecStatus::Secure, unusable, Ok(&[])),
             DaneStatus::Unusable
         );
         let untested = judge(
-            &host(ZoneSecurity::Secure, one),
+            &host(DnssecStatus::Secure, one),
             Err("could not be tested"),
             &algorithms,
             now,

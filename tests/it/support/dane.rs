@@ -1,7 +1,12 @@
-//! The DANE fixture zone (fixtures/audit/dane.zone.in): a template whose
+//! The DANE fixture zones (fixtures/audit/dane.zone.in): a template whose
 //! TLSA association data is computed when the test SMTP servers have made
-//! their certificates, then served by the test DNS server beside the
-//! other fixture zones.
+//! their certificates, then signed under the test root beside the zones
+//! of fixtures/dnssec ([`signed_tree`]; each zone as [`SIGNING`] says) and
+//! served by the test DNS server, so mailvet validates them from the test
+//! trust anchor.
+//!
+//! The template holds several zones, each from its `$ORIGIN` line to the
+//! next.
 //!
 //! A placeholder ends a TLSA line and stands for a certificate: `{leaf}`
 //! the DANE server's own, `{ca}` the test CA's, `{selfsigned}` the
@@ -9,8 +14,11 @@
 //! is replaced by the record's selector and matching type applied to it.
 
 use super::ca;
+use super::signed::{Denial, Flaw, SignedTree, Signing};
 use super::smtp::{Kind, TestSmtp};
 use aws_lc_rs::digest;
+use hickory_proto::rr::RecordType;
+use mailvet::dns::zone::{self, Zone};
 use mailvet::domain::transport::dane;
 use rustls::pki_types::CertificateDer;
 
@@ -40,13 +48,35 @@ pub fn association(cert: &CertificateDer<'_>, selector: u8, matching: u8) -> Str
     data.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The fixture zone with every placeholder replaced, for `smtp`'s
-/// certificates.
-pub fn zone(smtp: &TestSmtp) -> String {
+/// How each zone of the template is signed, by origin.
+const SIGNING: &[(&str, Signing)] = &[
+    ("dane.test.", Some((Denial::Nsec, None))),
+    ("_tcp.insecure.mx.dane.test.", None),
+    (
+        "_tcp.bogus.mx.dane.test.",
+        Some((Denial::Nsec, Some(Flaw::CorruptSignature(RecordType::TLSA)))),
+    ),
+    (
+        "_tcp.indeterminate.mx.dane.test.",
+        Some((Denial::Nsec, None)),
+    ),
+];
+
+/// The template's zones with every placeholder replaced, for `smtp`'s
+/// certificates, as zone-file text.
+pub fn texts(smtp: &TestSmtp) -> Vec<String> {
     let certificates = certificates(smtp);
     let template = std::fs::read_to_string(TEMPLATE).expect("the DANE zone template");
-    let mut zone = String::new();
+    let mut zones: Vec<String> = vec![String::new()];
+    let mut origins = 0;
     for line in template.lines() {
+        if line.starts_with("$ORIGIN") {
+            origins += 1;
+            if origins > 1 {
+                zones.push(String::new());
+            }
+        }
+        let zone = zones.last_mut().expect("a zone");
         let tokens: Vec<&str> = line.split_whitespace().collect();
         let placeholder = certificates
             .iter()
@@ -65,5 +95,23 @@ pub fn zone(smtp: &TestSmtp) -> String {
         zone.push_str(&line.replace(placeholder, &data));
         zone.push('\n');
     }
-    zone
+    zones
+}
+
+/// The DANE zones and those of fixtures/dnssec, signed (each DANE zone as
+/// [`SIGNING`] says) under one test root.
+pub fn signed_tree(smtp: &TestSmtp) -> SignedTree {
+    let zones = texts(smtp)
+        .iter()
+        .map(|text| {
+            let zone = zone::parse(text, None).unwrap_or_else(|e| panic!("DANE zone: {e}"));
+            let signing = SIGNING
+                .iter()
+                .find(|(origin, _)| zone.origin.to_ascii() == *origin)
+                .unwrap_or_else(|| panic!("no signing given for {}", zone.origin))
+                .1;
+            (zone, signing)
+        })
+        .collect::<Vec<(Zone, Signing)>>();
+    SignedTree::fixtures_with(zones)
 }

@@ -27,8 +27,9 @@ pub mod smtp;
 pub mod store;
 
 use async_trait::async_trait;
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Header, HeaderCounts, Metadata, ResponseCode};
-use hickory_proto::rr::{LowerName, Name, Record, RecordSet, RecordType, RrKey};
+use hickory_proto::rr::{LowerName, Name, RData, Record, RecordSet, RecordType, RrKey};
 use hickory_server::Server;
 use hickory_server::net::NetError;
 use hickory_server::net::runtime::Time;
@@ -66,6 +67,9 @@ pub enum FaultKind {
     /// validation, unless the query sets CD: then answer normally, without
     /// AD (RFC 4035 §3.2.2).
     Bogus,
+    /// Answer from the signed zones without the NSEC and NSEC3 records
+    /// (and their signatures) that prove a denial or a wildcard's use.
+    NoDenialProof,
 }
 
 impl FaultKind {
@@ -386,8 +390,11 @@ impl RequestHandler for FaultyCatalog {
                     .unwrap_or_else(|_| header(ResponseCode::ServFail))
             }
             Some(FaultKind::AuthenticData) => {
-                self.answer::<_, T>(request, AuthenticResponse(response_handle))
+                self.answer::<_, T>(request, AuthenticResponse(response_handle), true)
                     .await
+            }
+            Some(FaultKind::NoDenialProof) => {
+                self.answer::<R, T>(request, response_handle, false).await
             }
             Some(FaultKind::Bogus) if !request.metadata.checking_disabled => {
                 let response = MessageResponseBuilder::from_message_request(request)
@@ -399,19 +406,21 @@ impl RequestHandler for FaultyCatalog {
             }
             Some(FaultKind::Latency(delay)) => {
                 tokio::time::sleep(delay).await;
-                self.answer::<R, T>(request, response_handle).await
+                self.answer::<R, T>(request, response_handle, true).await
             }
-            _ => self.answer::<R, T>(request, response_handle).await,
+            _ => self.answer::<R, T>(request, response_handle, true).await,
         }
     }
 }
 
 impl FaultyCatalog {
-    /// The answer of the signed zones, or else of the catalog.
+    /// The answer of the signed zones (with their NSEC and NSEC3 proofs,
+    /// or without them), or else of the catalog.
     async fn answer<R: ResponseHandler, T: Time>(
         &self,
         request: &Request,
         mut response_handle: R,
+        with_proofs: bool,
     ) -> ResponseInfo {
         let (Some(tree), Ok(info)) = (&self.signed, request.request_info()) else {
             return self
@@ -420,7 +429,16 @@ impl FaultyCatalog {
                 .await;
         };
         let qname = Name::from(info.query.name().clone());
-        let (nxdomain, answers, authority) = tree.respond(&qname, info.query.query_type());
+        let (nxdomain, answers, mut authority) = tree.respond(&qname, info.query.query_type());
+        if !with_proofs {
+            authority.retain(|r| {
+                let covered = match &r.data {
+                    RData::DNSSEC(DNSSECRData::RRSIG(sig)) => sig.input().type_covered,
+                    _ => r.record_type(),
+                };
+                !matches!(covered, RecordType::NSEC | RecordType::NSEC3)
+            });
+        }
         let mut metadata = Metadata::response_from_request(&request.metadata);
         metadata.response_code = if nxdomain {
             ResponseCode::NXDomain

@@ -12,7 +12,11 @@
 //! The server ([`TestDns::start_signed`](super::TestDns::start_signed))
 //! answers like a recursive resolver that knows every zone: a DS question
 //! from the parent side, answers with their RRSIGs, negative answers with
-//! the SOA and the NSEC or NSEC3 records that prove them, signed.
+//! the SOA and the NSEC or NSEC3 records that prove them, signed, and
+//! answers a wildcard synthesizes with the proof that the name asked does
+//! not exist itself; a name that does not exist comes with the proof that
+//! no wildcard at its closest encloser exists either, or that it exists
+//! without the type asked (then "no such record").
 
 use hickory_proto::dnssec::crypto::EcdsaSigningKey;
 use hickory_proto::dnssec::rdata::sig::SigInput;
@@ -40,18 +44,21 @@ pub enum Denial {
 /// What is wrong with a signed zone.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Flaw {
-    /// The signature on the apex SOA RRset has a flipped bit.
-    CorruptSoaSignature,
+    /// The signatures on every RRset of this type have a flipped bit.
+    CorruptSignature(RecordType),
     /// Every signature expired 30 days ago.
     Expired,
     /// The zone is signed and has a DS, but publishes no DNSKEY.
     NoDnskey,
 }
 
-/// One fixture zone: its file and how it is signed (`None`: unsigned).
+/// How a zone is signed: its denial and its flaw (`None`: unsigned).
+pub type Signing = Option<(Denial, Option<Flaw>)>;
+
+/// One fixture zone: its file and how it is signed.
 pub struct Spec {
     pub file: &'static str,
-    pub signing: Option<(Denial, Option<Flaw>)>,
+    pub signing: Signing,
 }
 
 /// The zones of fixtures/dnssec, parents before children.
@@ -74,7 +81,7 @@ pub const FIXTURES: &[Spec] = &[
     },
     Spec {
         file: "bogus.test.zone",
-        signing: Some((Denial::Nsec, Some(Flaw::CorruptSoaSignature))),
+        signing: Some((Denial::Nsec, Some(Flaw::CorruptSignature(RecordType::SOA)))),
     },
     Spec {
         file: "expired.test.zone",
@@ -97,6 +104,18 @@ pub const FIXTURES: &[Spec] = &[
         signing: Some((Denial::Nsec, None)),
     },
 ];
+
+/// The zones of `specs` (files under fixtures/dnssec), loaded.
+fn load(specs: &[Spec]) -> Vec<(Zone, Signing)> {
+    specs
+        .iter()
+        .map(|spec| {
+            let path = Path::new("fixtures/dnssec").join(spec.file);
+            let zone = Zone::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            (zone, spec.signing)
+        })
+        .collect()
+}
 
 /// A zone with its signatures and proofs.
 pub struct SignedZone {
@@ -138,7 +157,7 @@ impl SignedTree {
     /// generation and signing are the slow part).
     pub fn fixtures() -> Arc<SignedTree> {
         static TREE: OnceLock<Arc<SignedTree>> = OnceLock::new();
-        Arc::clone(TREE.get_or_init(|| Arc::new(SignedTree::sign(FIXTURES))))
+        Arc::clone(TREE.get_or_init(|| Arc::new(SignedTree::sign_zones(load(FIXTURES)))))
     }
 
     /// The trust anchor over the tree, as `--trust-anchor` reads it.
@@ -146,15 +165,22 @@ impl SignedTree {
         TrustAnchor::parse(&self.anchor, "test anchor").expect("test anchor")
     }
 
-    /// Signs the zones of `specs` (files under fixtures/dnssec).
-    pub fn sign(specs: &[Spec]) -> SignedTree {
-        let mut zones: Vec<(Zone, Option<(Denial, Option<Flaw>)>, Option<Keyed>)> = specs
-            .iter()
-            .map(|spec| {
-                let path = Path::new("fixtures/dnssec").join(spec.file);
-                let zone = Zone::load(&path).unwrap_or_else(|e| panic!("{e}"));
-                let keyed = spec.signing.map(|_| key());
-                (zone, spec.signing, keyed)
+    /// The zones of [`FIXTURES`] and `more` (children of them), signed
+    /// afresh: for zones made when a test starts.
+    pub fn fixtures_with(more: Vec<(Zone, Signing)>) -> SignedTree {
+        let mut zones = load(FIXTURES);
+        zones.extend(more);
+        SignedTree::sign_zones(zones)
+    }
+
+    /// Signs `zones`, parents before children; each child is delegated
+    /// from the nearest zone above it.
+    fn sign_zones(zones: Vec<(Zone, Signing)>) -> SignedTree {
+        let mut zones: Vec<(Zone, Signing, Option<Keyed>)> = zones
+            .into_iter()
+            .map(|(zone, signing)| {
+                let keyed = signing.map(|_| key());
+                (zone, signing, keyed)
             })
             .collect();
         // Delegations: NS for every child, DS for a signed one.
@@ -273,10 +299,16 @@ impl SignedTree {
                 return (false, found, Vec::new());
             }
         }
-        let exists = zone
-            .records
-            .iter()
-            .any(|r| qname.zone_of(&r.name) && r.record_type() != RecordType::NSEC3);
+        let exists = |name: &Name| {
+            zone.records
+                .iter()
+                .any(|r| name.zone_of(&r.name) && r.record_type() != RecordType::NSEC3)
+        };
+        if !exists(qname)
+            && let Some(expanded) = wildcard_answer(zone, qname, qtype, exists)
+        {
+            return (false, expanded, proofs(zone, qname));
+        }
         let mut authority: Vec<Record> = zone
             .records
             .iter()
@@ -287,21 +319,94 @@ impl SignedTree {
             })
             .cloned()
             .collect();
-        for owner in proof_owners(zone, qname) {
-            authority.extend(
-                zone.records
-                    .iter()
-                    .filter(|r| r.name.eq_ignore_root_case(&owner))
-                    .filter(|r| {
-                        matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3)
-                            || matches!(&r.data, RData::DNSSEC(DNSSECRData::RRSIG(s))
-                                if matches!(s.input().type_covered, RecordType::NSEC | RecordType::NSEC3))
-                    })
-                    .cloned(),
-            );
+        authority.extend(proofs(zone, qname));
+        // For a name that does not exist, what its closest encloser's
+        // wildcard is: absent (NXDOMAIN), or there without the type asked
+        // (NODATA, RFC 4592 §3.3.1), and the proof of it.
+        let wildcard = (!exists(qname))
+            .then(|| closest_encloser(zone, qname, exists))
+            .flatten()
+            .and_then(|e| Name::from_ascii("*").ok()?.append_domain(&e).ok());
+        for record in wildcard.iter().flat_map(|w| proofs(zone, w)) {
+            if !authority.contains(&record) {
+                authority.push(record);
+            }
         }
-        (!exists, Vec::new(), authority)
+        let nodata = wildcard.as_ref().is_some_and(exists);
+        (!exists(qname) && !nodata, Vec::new(), authority)
     }
+}
+
+/// The NSEC or NSEC3 records, with their signatures, that prove `qname`
+/// does not exist (or, at it, which types it has).
+fn proofs(zone: &SignedZone, qname: &Name) -> Vec<Record> {
+    let mut proofs = Vec::new();
+    for owner in proof_owners(zone, qname) {
+        proofs.extend(
+            zone.records
+                .iter()
+                .filter(|r| r.name.eq_ignore_root_case(&owner))
+                .filter(|r| {
+                    matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3)
+                        || matches!(&r.data, RData::DNSSEC(DNSSECRData::RRSIG(s))
+                            if matches!(s.input().type_covered, RecordType::NSEC | RecordType::NSEC3))
+                })
+                .cloned(),
+        );
+    }
+    proofs
+}
+
+/// The nearest ancestor of `qname` (which does not exist) that exists, in
+/// `zone`.
+fn closest_encloser(
+    zone: &SignedZone,
+    qname: &Name,
+    exists: impl Fn(&Name) -> bool,
+) -> Option<Name> {
+    let mut encloser = qname.base_name();
+    while !exists(&encloser) {
+        if encloser.num_labels() <= zone.origin.num_labels() {
+            return None;
+        }
+        encloser = encloser.base_name();
+    }
+    Some(encloser)
+}
+
+/// The answer a wildcard synthesizes for `qname`, which does not exist
+/// (RFC 4592 §3.3.1): the `*` child of its closest encloser (the nearest
+/// ancestor that exists), when it has `qtype` (or a CNAME), its records
+/// and their signatures (whose labels field still names the wildcard)
+/// owned by `qname`.
+fn wildcard_answer(
+    zone: &SignedZone,
+    qname: &Name,
+    qtype: RecordType,
+    exists: impl Fn(&Name) -> bool,
+) -> Option<Vec<Record>> {
+    let encloser = closest_encloser(zone, qname, exists)?;
+    let wildcard = Name::from_ascii("*").ok()?.append_domain(&encloser).ok()?;
+    [qtype, RecordType::CNAME].into_iter().find_map(|rtype| {
+        let found: Vec<Record> = zone
+            .records
+            .iter()
+            .filter(|r| r.name.eq_ignore_root_case(&wildcard))
+            .filter(|r| {
+                r.record_type() == rtype
+                    || matches!(&r.data, RData::DNSSEC(DNSSECRData::RRSIG(s)) if s.input().type_covered == rtype)
+            })
+            .map(|r| {
+                let mut expanded = r.clone();
+                expanded.name = qname.clone();
+                expanded
+            })
+            .collect();
+        found
+            .iter()
+            .any(|r| r.record_type() == rtype)
+            .then_some(found)
+    })
 }
 
 /// The owners of the NSEC or NSEC3 records that prove a negative answer
@@ -436,11 +541,13 @@ fn sign_zone(
                     t.push(RecordType::RRSIG);
                 }
                 all.insert(name.clone(), t);
-                // Empty non-terminals get NSEC3 records of their own.
-                let mut up = name.clone();
-                while up.num_labels() > origin.num_labels() + 1 {
-                    up = up.base_name();
+                // Empty non-terminals get NSEC3 records of their own
+                // (walking up by base_name: num_labels does not count a
+                // wildcard's `*`).
+                let mut up = name.base_name();
+                while up.num_labels() > origin.num_labels() {
                     all.entry(up.clone()).or_default();
+                    up = up.base_name();
                 }
             }
             let mut hashed: Vec<(String, Vec<u8>, Vec<RecordType>)> = all
@@ -502,7 +609,7 @@ fn sign_zone(
         };
         let tbs = TBS::from_input(&owner, DNSClass::IN, &input, set.iter()).expect("tbs");
         let mut signature = keyed.key.sign(&tbs).expect("sign");
-        if flaw == Some(Flaw::CorruptSoaSignature) && rtype == RecordType::SOA {
+        if flaw == Some(Flaw::CorruptSignature(rtype)) {
             let last = signature.len() - 1;
             signature[last] ^= 0x01;
         }
