@@ -163,7 +163,7 @@ impl<'a> Evaluator<'a> {
                 domain: domain.clone(),
                 record: text.clone(),
             });
-            let record = SpfRecord::parse(candidates[0].as_slice())
+            let record = SpfRecord::parse_shared(candidates[0].as_slice())
                 .map_err(|e| syntax_abort(&domain, &text, e))?;
             self.evaluate_record(&domain, &text, &record).await
         })

@@ -8,7 +8,9 @@
 //! break inside a record is an error, §4.6.1).
 
 use super::macros::MacroString;
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// `+`, `-`, `~`, `?` (RFC 7208 §4.6.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +126,20 @@ impl SpfRecord {
             record.add_term(&txt[pos..end], span)?;
             pos = end;
         }
+        Ok(record)
+    }
+
+    /// [`SpfRecord::parse`], read once per process: the records that
+    /// parsed are kept, keyed by their text, and shared by every
+    /// evaluation (a sender's record is the same for each of its
+    /// messages). A changed record is another text, parsed anew; one that
+    /// does not parse is parsed each time, for its error.
+    pub fn parse_shared(txt: &[u8]) -> Result<Arc<SpfRecord>, SyntaxError> {
+        if let Some(record) = parsed().get(txt) {
+            return Ok(record);
+        }
+        let record = Arc::new(SpfRecord::parse(txt)?);
+        parsed().put(txt, &record);
         Ok(record)
     }
 
@@ -312,6 +328,46 @@ fn cidr_length(digits: &str, max: u8) -> Result<u8, String> {
     value.ok_or_else(|| format!("`/{digits}` is not a prefix length from 0 to {max}"))
 }
 
+/// The records kept by [`SpfRecord::parse_shared`]: bounded by the bytes
+/// of their texts (a TXT record may be 64 KiB; a parsed one is a few times
+/// its text), and emptied when full, so a flood of distinct records costs
+/// a reparse, never memory.
+struct Parsed {
+    records: Mutex<(HashMap<Box<[u8]>, Arc<SpfRecord>>, usize)>,
+}
+
+/// Bytes of record text kept before the store starts over.
+const PARSED_TEXT_BYTES: usize = 256 * 1024;
+
+fn parsed() -> &'static Parsed {
+    static PARSED: OnceLock<Parsed> = OnceLock::new();
+    PARSED.get_or_init(|| Parsed {
+        records: Mutex::new((HashMap::new(), 0)),
+    })
+}
+
+impl Parsed {
+    fn get(&self, txt: &[u8]) -> Option<Arc<SpfRecord>> {
+        let records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        records.0.get(txt).cloned()
+    }
+
+    fn put(&self, txt: &[u8], record: &Arc<SpfRecord>) {
+        if txt.len() > PARSED_TEXT_BYTES {
+            return;
+        }
+        let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, bytes) = &mut *records;
+        if *bytes + txt.len() > PARSED_TEXT_BYTES {
+            map.clear();
+            *bytes = 0;
+        }
+        if map.insert(txt.into(), Arc::clone(record)).is_none() {
+            *bytes += txt.len();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,5 +460,22 @@ mod tests {
                 parse(good)
             );
         }
+    }
+
+    #[test]
+    fn a_shared_record_is_parsed_once_and_a_changed_one_anew() {
+        let text = b"v=spf1 ip4:198.51.100.0/24 include:_spf.shared.example -all";
+        let first = SpfRecord::parse_shared(text).unwrap();
+        let again = SpfRecord::parse_shared(text).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(*first, SpfRecord::parse(text).unwrap());
+        let changed = SpfRecord::parse_shared(b"v=spf1 ip4:198.51.100.0/25 -all").unwrap();
+        assert_eq!(changed.directives.len(), 2);
+        assert!(!Arc::ptr_eq(&first, &changed));
+        let broken = b"v=spf1 ip4:198.51.100.0/99 -all";
+        assert_eq!(
+            SpfRecord::parse_shared(broken).unwrap_err(),
+            SpfRecord::parse(broken).unwrap_err()
+        );
     }
 }

@@ -86,22 +86,32 @@ impl Links {
         }
     }
 
-    /// Adds every http(s) URL written in plain text.
+    /// Adds every http(s) URL written in plain text: each `://` that
+    /// follows `http` or `https` (in any case) starts one at that word.
     pub fn add_from_text(&mut self, text: &str) {
-        let lower = text.to_ascii_lowercase();
+        let bytes = text.as_bytes();
+        let ends_with = |at: usize, word: &[u8]| {
+            at.checked_sub(word.len())
+                .is_some_and(|start| bytes[start..at].eq_ignore_ascii_case(word))
+        };
         let mut from = 0;
-        while let Some(p) = lower[from..].find("http") {
-            let start = from + p;
-            let rest = &lower[start..];
-            if rest.starts_with("http://") || rest.starts_with("https://") {
-                let end = text[start..]
-                    .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\''))
-                    .map_or(text.len(), |e| start + e);
-                self.add(&text[start..end]);
-                from = end;
-            } else {
-                from = start + 4;
-            }
+        while let Some(p) = memchr::memmem::find(&bytes[from..], b"://") {
+            let at = from + p;
+            let scheme = [b"https".as_slice(), b"http"]
+                .into_iter()
+                .find(|word| ends_with(at, word))
+                .map(<[u8]>::len);
+            // A scheme word that began before `from` is inside the URL
+            // just read, or was already passed over.
+            let Some(start) = scheme.map(|len| at - len).filter(|&start| start >= from) else {
+                from = at + 3;
+                continue;
+            };
+            let end = text[start..]
+                .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\''))
+                .map_or(text.len(), |e| start + e);
+            self.add(&text[start..end]);
+            from = end;
             if self.seen >= MAX_LINKS {
                 return;
             }
@@ -216,8 +226,9 @@ mod tests {
     fn text_urls_and_alignment() {
         let mut links = Links::default();
         links.add_from_text(
-            "See https://shop.example.co.uk/a, HTTP://example.co.uk and <https://bit.ly/x>.\n\
-             Not a link: httpx://example.org httpsomething",
+            "://x See https://shop.example.co.uk/a, HTTP://example.co.uk and <https://bit.ly/x>.\n\
+             Not a link: httpx://example.org httpsomething ftp://files.example.net\n\
+             Glued: ühttps://glued.example.org",
         );
         links.align(Some("news.example.co.uk"));
         let hosts: Vec<(&str, Option<bool>, bool)> = links
@@ -230,6 +241,7 @@ mod tests {
                 ("shop.example.co.uk", Some(true), false),
                 ("example.co.uk", Some(true), false),
                 ("bit.ly", Some(false), true),
+                ("glued.example.org", Some(false), false),
             ]
         );
     }

@@ -79,8 +79,6 @@ pub(super) async fn run(
         tree_walk(resolver, &from),
         join_all(others.iter().map(|d| tree_walk(resolver, d)))
     );
-    resolver.share_answers(answered);
-    let verdict = mail_auth_verdict(authenticator, answered, &from, inputs.spf.as_ref()).await;
     let mut orgs: HashMap<String, Result<String, String>> = others
         .iter()
         .zip(&other_walks)
@@ -189,7 +187,9 @@ pub(super) async fn run(
     // on a record receivers discard: the result is this reading's.
     if !author_walk.deviations.is_empty() {
         notes.extend(author_walk.deviations.iter().cloned());
-    } else {
+    } else if !mail_auth_agrees(&from, usable, inputs.spf.as_ref()) {
+        resolver.share_answers(answered);
+        let verdict = mail_auth_verdict(authenticator, answered, &from, inputs.spf.as_ref()).await;
         match &verdict {
             Some(out) => {
                 let applies = out.record().is_some();
@@ -342,6 +342,23 @@ pub(super) async fn run(
         [&own_spf, &own_dkim],
     );
     evaluation
+}
+
+/// True when mail-auth's verdict is this reading's by construction, so
+/// asking it would only repeat the evaluation: the walk met no record
+/// mail-auth reads otherwise (the caller checks that), the From domain is
+/// an A-label (mail-auth's author domain is then the same name), the record
+/// applied is the author's own and usable (mail-auth applies the same
+/// record, with `p` and `t`), and the SPF identifier is absent, neither a
+/// pass nor a temperror (mail-auth's SPF side is then `none`, as here), or
+/// the From domain itself (identical names align in either mode). DKIM is
+/// judged here in every case.
+fn mail_auth_agrees(from: &str, usable: Option<(&Found, bool)>, spf: Option<&Claim>) -> bool {
+    let own_record = usable.is_some_and(|(found, is_author)| is_author && found.domain == from);
+    let spf_plain = spf.is_none_or(|claim| {
+        claim.domain == from || !matches!(claim.result, AuthResult::Pass | AuthResult::TempError)
+    });
+    from.is_ascii() && own_record && spf_plain
 }
 
 /// The evaluation of a message without a usable From domain: DMARC does not

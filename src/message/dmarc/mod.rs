@@ -12,7 +12,10 @@
 //!   `DkimOutput` has no public constructor, and the what-if has no
 //!   signatures anyway), so DKIM alignment is decided here by the same rule.
 //!   Where mail-auth reads the records against RFC 9989 (see Discovery),
-//!   the result is this module's own reading instead.
+//!   the result is this module's own reading instead. Where its verdict
+//!   follows from this reading by construction (the author's own record,
+//!   read alike, and an SPF identifier that is the From domain or neither
+//!   passed nor failed temporarily), it is not asked again.
 //! - **Discovery** (RFC 9989 §4.10, §4.10.1): `_dmarc.<From domain>`, then
 //!   the DNS tree walk up to the top-level label (at most eight queries,
 //!   stopping at `psd=y` or `psd=n`). The author's own record applies; else
