@@ -3,6 +3,8 @@
 #
 #   scripts/load.sh            # 64 and 256 connections, 15 s each, 2 threads
 #   LOAD_DURATION=30s LOAD_CONNECTIONS="64 256 512" scripts/load.sh
+#   LOAD_BIN=/tmp/mailvet.before scripts/load.sh   # another build of the server
+#   LOAD_ENDPOINTS=get LOAD_CONNECTIONS=256 scripts/load.sh
 #
 # What it does:
 #   1. checks for wrk (installs it with apt-get when missing and run as root;
@@ -35,8 +37,12 @@ set -euo pipefail
 DURATION=${LOAD_DURATION:-15s}
 THREADS=${LOAD_THREADS:-2}
 CONNECTIONS=${LOAD_CONNECTIONS:-"64 256"}
+# Which requests: get (the cached audit), post (a message report), or both.
+ENDPOINTS=${LOAD_ENDPOINTS:-"get post"}
 PORT=${LOAD_PORT:-18080}
 OUT=${LOAD_OUT:-target/load}
+# The server binary (built here unless given, e.g. to compare two builds).
+BIN=${LOAD_BIN:-}
 # Access log level of the server (info: one line per request, as deployed).
 SERVE_LOG=${LOAD_SERVE_LOG:-info}
 # taskset prefixes of the server and of wrk (none unless asked for).
@@ -60,7 +66,13 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v curl >/dev/null || { echo "load.sh: curl not found" >&2; exit 1; }
 
-cargo build --release --ignore-rust-version --bin mailvet --example load_dns >&2
+if [ -n "$BIN" ]; then
+    [ -e target/release/examples/load_dns ] ||
+        cargo build --release --ignore-rust-version --example load_dns >&2
+else
+    cargo build --release --ignore-rust-version --bin mailvet --example load_dns >&2
+    BIN=target/release/mailvet
+fi
 
 DNS_PID=
 SERVE_PID=
@@ -81,7 +93,7 @@ DNS=$(sed -n 's/^dns //p' "$OUT/dns.out")
 [ -n "$DNS" ] || { echo "load.sh: load_dns did not start" >&2; cat "$OUT/dns.err" >&2; exit 1; }
 
 BASE=http://127.0.0.1:$PORT
-MAILVET_LOG=$SERVE_LOG "${SERVER_PIN[@]}" target/release/mailvet serve --listen "127.0.0.1:$PORT" --dns "$DNS" \
+MAILVET_LOG=$SERVE_LOG "${SERVER_PIN[@]}" "$BIN" serve --listen "127.0.0.1:$PORT" --dns "$DNS" \
     --rate-limit 0 --max-concurrent 1024 >"$OUT/serve.log" 2>&1 &
 SERVE_PID=$!
 for _ in $(seq 100); do
@@ -177,10 +189,10 @@ run() {
 }
 
 for c in $CONNECTIONS; do
-    run "GET /v1/domains/healthy.test" "$c" "$BASE/v1/domains/healthy.test"
+    case " $ENDPOINTS " in *" get "*) run "GET /v1/domains/healthy.test" "$c" "$BASE/v1/domains/healthy.test" ;; esac
 done
 for c in $CONNECTIONS; do
-    run "POST /v1/messages" "$c" -s "$OUT/post_message.lua" "$BASE"
+    case " $ENDPOINTS " in *" post "*) run "POST /v1/messages" "$c" -s "$OUT/post_message.lua" "$BASE" ;; esac
 done
 
 RSS_END=$(awk '/^VmRSS:/ {printf "%.0f", $2 / 1024}' "/proc/$SERVE_PID/status")

@@ -27,18 +27,34 @@ fn main() -> ExitCode {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
     let cli = Cli::from_env();
-    init_logging(cli.log_format());
+    // Dropped last: writes out the log lines still queued.
+    let _log_writer = init_logging(cli.log_format());
     mailvet::cli::run(cli)
 }
 
+/// Log lines waiting for the writer thread at most (about 4 MB of lines).
+const QUEUED_LOG_LINES: usize = 16_384;
+
 /// Log lines go to standard error at the level of `MAILVET_LOG` (`info`
 /// by default, or any `tracing` filter such as `mailvet=debug`).
-fn init_logging(format: LogFormat) {
+///
+/// They are written by a thread of their own, through a buffer flushed
+/// whenever no line is waiting: a server's access log is a line per
+/// request, and written where it is made it cost each request a system
+/// call on the thread answering it. A line is never dropped: when the
+/// queue is full (standard error blocked), logging waits, as a direct
+/// write would. The guard returned flushes what is queued when dropped.
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MAILVET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(QUEUED_LOG_LINES)
+        .thread_name("mailvet-log")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => {
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -53,4 +69,5 @@ fn init_logging(format: LogFormat) {
             .with_span_list(false)
             .init(),
     }
+    guard
 }

@@ -5,7 +5,7 @@
 //! A domain given that is not one, or an outcome that is not an SPF or
 //! DKIM result, is 400 `/problems/invalid-domain` naming the field.
 
-use super::AppState;
+use super::Shared;
 use super::extract::ApiJson;
 use super::problem::{Problem, ProblemType};
 use crate::message::dmarc;
@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::response::Json;
 
 pub(super) async fn evaluate(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     ApiJson(input): ApiJson<dmarc::WhatIf>,
 ) -> Result<Json<dmarc::DmarcEvaluation>, Problem> {
     let resolver = state.dns.resolver();

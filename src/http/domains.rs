@@ -14,10 +14,10 @@
 //! started — is answered as a [`TimedOut`] entry in its place, so the
 //! audits that finished are never lost to a 504.
 
-use super::AppState;
 use super::audit_cache::{AuditKey, Audited};
 use super::extract::{ApiJson, ApiQuery, QueryParams, ReportParams, flag, pairs};
 use super::problem::{Problem, ProblemType};
+use super::{AppState, Shared};
 use crate::dns::Resolver;
 use crate::domain::AuditOptions;
 use crate::domain::report::{self, DomainReport};
@@ -157,7 +157,7 @@ pub(super) async fn audit_one(
 /// The audit of one domain: reused while its answers live, else made
 /// (see [`super::audit_cache`]).
 pub(super) async fn audit(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(domain): Path<String>,
     ApiQuery(params): ApiQuery<AuditParams>,
 ) -> Result<Audited, Problem> {
@@ -184,7 +184,17 @@ pub(super) async fn audit(
     } else {
         state.dns.resolver_within(&budget)
     };
-    let report = audit_one(&state, &resolver, &domain, &options, params.trace).await;
+    // Boxed: the audit's future is large, and inline it would make every
+    // request's future as large, reused audits included (axum moves each
+    // handler's future into a box of its own).
+    let report = Box::pin(audit_one(
+        &state,
+        &resolver,
+        &domain,
+        &options,
+        params.trace,
+    ))
+    .await;
     let body = serde_json::to_vec(&report).map_err(|e| {
         Problem::new(
             ProblemType::Internal,
@@ -261,7 +271,7 @@ pub(super) struct BatchRequest {
 }
 
 pub(super) async fn audit_batch(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     ApiQuery(params): ApiQuery<ReportParams>,
     ApiJson(request): ApiJson<BatchRequest>,
 ) -> Result<Json<Vec<BatchEntry>>, Problem> {

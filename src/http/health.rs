@@ -19,7 +19,7 @@
 //! that every call would send a question upstream. Calls that arrive while
 //! a probe is on its way wait for it and share its outcome.
 
-use super::AppState;
+use super::Shared;
 use super::problem::{Problem, ProblemType};
 use crate::dns::Dns;
 use axum::extract::State;
@@ -75,7 +75,7 @@ async fn probe(dns: &std::sync::Arc<Dns>) -> Result<(), String> {
 }
 
 pub(super) async fn readyz(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     match state.ready.outcome(&state.dns).await {
         Ok(()) => Ok(Json(serde_json::json!({ "status": "ready" }))),

@@ -16,7 +16,7 @@
 //! replica made in a shared database. The receiver itself is
 //! [`crate::smtp`].
 
-use super::AppState;
+use super::Shared;
 use super::extract::{ApiQuery, QueryParams, serde_query};
 use super::problem::{Problem, ProblemType};
 use super::saved::{self, SavedReport, rfc3339};
@@ -92,7 +92,7 @@ impl QueryParams for InboxParams {
 
 /// `POST /v1/inboxes`: 201 with the new address and its `Location`.
 pub(super) async fn create(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     ApiQuery(params): ApiQuery<InboxParams>,
 ) -> Result<Response, Problem> {
     let Some(settings) = &state.inbox else {
@@ -133,7 +133,7 @@ fn not_found(token: &str) -> Problem {
 
 /// `GET /v1/inboxes/{token}`.
 pub(super) async fn read(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(token): Path<String>,
 ) -> Result<Json<InboxView>, Problem> {
     let parsed: InboxToken = token.parse().map_err(|_| not_found(&token))?;

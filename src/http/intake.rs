@@ -15,10 +15,10 @@
 //! 415. Reading runs off the async runtime. The upload itself is capped
 //! by the same size.
 
-use super::AppState;
 use super::extract::{ApiQuery, QueryParams, pairs, unread_body};
 use super::problem::{Problem, ProblemType};
 use super::saved::unavailable;
+use super::{AppState, Shared};
 use crate::records::name::DomainName;
 use crate::reports::ReportError;
 use crate::reports::container::Overview;
@@ -44,7 +44,7 @@ struct Intake {
 
 /// `POST /v1/reports`.
 pub(super) async fn import(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let prepared = read(&state, body).await?;
@@ -53,7 +53,7 @@ pub(super) async fn import(
 
 /// `POST /v1/reports/tls` (RFC 8460 §3).
 pub(super) async fn import_tls(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
@@ -183,7 +183,7 @@ impl QueryParams for SummaryParams {
 
 /// `GET /v1/reports/dmarc/{domain}`.
 pub(super) async fn summary(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(domain): Path<String>,
     ApiQuery(params): ApiQuery<SummaryParams>,
 ) -> Result<Json<DomainSummary>, Problem> {

@@ -100,11 +100,10 @@ pub(super) trait Guarded {
 
 impl<S: Clone + Send + Sync + 'static> Guarded for MethodRouter<S> {
     fn guarded(self, limits: &Arc<Limits>, body_limit: Option<usize>) -> Self {
-        // The last layer added is the first one a request meets.
-        let route = self
-            .layer(from_fn_with_state(Arc::clone(limits), response_size))
-            .layer(from_fn_with_state(Arc::clone(limits), deadline))
-            .layer(from_fn_with_state(Arc::clone(limits), concurrency));
+        // The last layer added is the first one a request meets. The
+        // concurrency, time and answer size guards are one layer: each
+        // layer costs every request a clone of the route behind it.
+        let route = self.layer(from_fn_with_state(Arc::clone(limits), work));
         match body_limit {
             None => route,
             Some(limit) => route
@@ -302,8 +301,13 @@ impl Limits {
     }
 }
 
-/// 503 when `max_concurrent` requests are already being answered.
-pub(super) async fn concurrency(
+/// The guards of the work itself, in this order: 503 when
+/// `max_concurrent` requests are already being answered, 504 when the
+/// answer is not ready within `request_timeout`, and 422 when a report's
+/// body is over `max_response_size` bytes. Every `/v1` answer is a whole
+/// JSON document, so its size is known here; problems are small and pass
+/// whatever the limit.
+pub(super) async fn work(
     State(limits): State<Arc<Limits>>,
     request: Request,
     next: Next,
@@ -319,18 +323,8 @@ pub(super) async fn concurrency(
         .retry_after(Duration::from_secs(1))
         .into_response();
     };
-    next.run(request).await
-}
-
-/// 504 when the answer is not ready within `request_timeout`.
-pub(super) async fn deadline(
-    State(limits): State<Arc<Limits>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match tokio::time::timeout(limits.request_timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => Problem::new(
+    let Ok(response) = tokio::time::timeout(limits.request_timeout, next.run(request)).await else {
+        return Problem::new(
             ProblemType::Timeout,
             format!(
                 "no answer within the server's request timeout of {} ms; \
@@ -338,19 +332,8 @@ pub(super) async fn deadline(
                 limits.request_timeout.as_millis()
             ),
         )
-        .into_response(),
-    }
-}
-
-/// 422 when a report's body is over `max_response_size` bytes. Every
-/// `/v1` answer is a whole JSON document, so its size is known here;
-/// problems are small and pass whatever the limit.
-pub(super) async fn response_size(
-    State(limits): State<Arc<Limits>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let response = next.run(request).await;
+        .into_response();
+    };
     let size = response.body().size_hint().lower();
     if !response.status().is_success() || size <= limits.max_response_size as u64 {
         return response;

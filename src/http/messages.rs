@@ -12,7 +12,7 @@
 //! [`crate::message::limits`]); the report itself runs off the async
 //! runtime ([`report::report_pooled`]).
 
-use super::AppState;
+use super::Shared;
 use super::extract::{ApiQuery, QueryParams, flag, pairs, unread_body};
 use super::problem::{Problem, ProblemType};
 use crate::message::Clock;
@@ -132,7 +132,7 @@ fn accepted_media_type(headers: &HeaderMap) -> Result<(), Problem> {
 }
 
 pub(super) async fn verify(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     ApiQuery(params): ApiQuery<MessageParams>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,

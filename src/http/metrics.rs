@@ -24,7 +24,7 @@
 //! encoder of the Prometheus text format; a family with labels is written
 //! from its first series on.
 
-use super::AppState;
+use super::Shared;
 use crate::dns::trace::DnsSummary;
 use crate::findings::Finding;
 use axum::extract::{MatchedPath, Request, State};
@@ -234,7 +234,7 @@ pub(super) async fn track(
     response
 }
 
-pub(super) async fn export(State(state): State<AppState>) -> impl IntoResponse {
+pub(super) async fn export(State(state): State<Shared>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,

@@ -120,6 +120,13 @@ pub struct AppState {
     pub audits: Arc<audit_cache::AuditCache>,
 }
 
+/// The router's state: the one [`AppState`] of the server, shared by
+/// every request. axum clones its state for each request and each
+/// `State` extractor; a clone of this is a reference count, where a clone
+/// of `AppState` copied its configuration (strings, lists, the store's
+/// handles) twice a request.
+pub(crate) type Shared = Arc<AppState>;
+
 /// 25 MiB, the common size limit of receiving mail systems.
 pub const DEFAULT_MESSAGE_LIMIT: usize = 25 * 1024 * 1024;
 
@@ -192,7 +199,7 @@ pub struct Route {
     pub path: &'static str,
     pub access: Access,
     /// The handler, mounted for the method given.
-    handler: fn(MethodFilter) -> MethodRouter<AppState>,
+    handler: fn(MethodFilter) -> MethodRouter<Shared>,
 }
 
 /// Every operation of the API.
@@ -354,7 +361,7 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .with_state(Arc::new(state))
 }
 
 fn request_id(request: &Request) -> Option<&str> {

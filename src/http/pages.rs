@@ -54,7 +54,7 @@ use super::limits::{Guarded, Limits};
 use super::messages::envelope_text;
 use super::problem::{Problem, ProblemType};
 use super::rate::{self, RateLimit};
-use super::{AppState, BodySize};
+use super::{AppState, BodySize, Shared};
 use crate::message::Clock;
 use crate::message::envelope::Envelope;
 use crate::message::report::{self, MessageRequest, ReportError};
@@ -115,7 +115,7 @@ enum Guard {
 struct Page {
     path: &'static str,
     guard: Guard,
-    endpoint: MethodRouter<AppState>,
+    endpoint: MethodRouter<Shared>,
 }
 
 /// Every page.
@@ -184,7 +184,7 @@ pub(super) fn router(
     limits: &Arc<Limits>,
     keys: Arc<ApiKeys>,
     rate: Arc<Option<RateLimit>>,
-) -> axum::Router<AppState> {
+) -> axum::Router<Shared> {
     let access = Arc::new(PageAccess {
         keys,
         public: state.service.web_public,
@@ -453,7 +453,7 @@ async fn login_form(uri: Uri) -> Response {
 }
 
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -508,7 +508,7 @@ async fn logout(headers: HeaderMap) -> Response {
 // The forms and the reports
 // ---------------------------------------------------------------------------
 
-async fn index(State(state): State<AppState>) -> Response {
+async fn index(State(state): State<Shared>) -> Response {
     html(
         StatusCode::OK,
         crate::web::index::index(
@@ -550,7 +550,7 @@ fn selectors<'a>(given: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>
 
 /// `GET /domains?domain=…&selector=…&probe=smtp`: the domain form, sent
 /// to the domain's permalink.
-async fn domains_form(State(state): State<AppState>, uri: Uri) -> Response {
+async fn domains_form(State(state): State<Shared>, uri: Uri) -> Response {
     let offered = state.inbox.is_some();
     let mut form = domain_form(&state);
     let mut typed = Vec::new();
@@ -593,7 +593,7 @@ async fn domains_form(State(state): State<AppState>, uri: Uri) -> Response {
 /// included, and with `probe=smtp` the SMTP probe of its MX hosts (403
 /// with the form again when the server does not allow it).
 async fn domain_page(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(domain): Path<String>,
     uri: Uri,
 ) -> Response {
@@ -681,7 +681,7 @@ fn envelope(form: &MessageForm) -> Result<Envelope, String> {
 /// `POST /messages`: checks the pasted message, saves its report and
 /// sends the browser to it.
 async fn message_form(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -790,7 +790,7 @@ fn report_gone() -> Response {
 }
 
 /// `GET /reports/{id}`: a saved message report.
-async fn report_page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn report_page(State(state): State<Shared>, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<ReportId>() else {
         return report_gone();
     };
@@ -822,7 +822,7 @@ async fn report_page(State(state): State<AppState>, Path(id): Path<String>) -> R
 
 /// `GET /test`: the offer, or (404) why this server makes no test
 /// addresses.
-async fn test_page(State(state): State<AppState>) -> Response {
+async fn test_page(State(state): State<Shared>) -> Response {
     let enabled = state.inbox.is_some();
     let status = if enabled {
         StatusCode::OK
@@ -844,7 +844,7 @@ fn store_silent() -> Response {
 
 /// `POST /inboxes`: makes a test address as `POST /v1/inboxes` does (the
 /// raw message is not kept) and sends the browser to its page.
-async fn create_inbox(State(state): State<AppState>) -> Response {
+async fn create_inbox(State(state): State<Shared>) -> Response {
     let Some(settings) = &state.inbox else {
         return html(StatusCode::NOT_FOUND, inbox::test_page(false));
     };
@@ -867,7 +867,7 @@ async fn create_inbox(State(state): State<AppState>) -> Response {
 /// `GET /inboxes/{token}`: the address while it waits, its report once
 /// its message came (a `303` to the report's permalink), or why there is
 /// none.
-async fn inbox_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+async fn inbox_page(State(state): State<Shared>, Path(token): Path<String>) -> Response {
     let unknown = || {
         html(
             StatusCode::NOT_FOUND,
@@ -914,11 +914,7 @@ async fn inbox_page(State(state): State<AppState>, Path(token): Path<String>) ->
 /// `GET /reports/dmarc/{domain}?since=YYYY-MM-DD`: what the domain's
 /// stored reports say. `import=imported|duplicate` is where the import
 /// form sends the browser back to, saying what became of its report.
-async fn dmarc_page(
-    State(state): State<AppState>,
-    Path(domain): Path<String>,
-    uri: Uri,
-) -> Response {
+async fn dmarc_page(State(state): State<Shared>, Path(domain): Path<String>, uri: Uri) -> Response {
     let (mut since, mut notice) = (None, ImportNotice::default());
     for (key, value) in super::extract::pairs(&uri) {
         match key.as_ref() {
@@ -982,7 +978,7 @@ async fn dmarc_answer(
 /// browser to the page of the domain it is about, saying which; one
 /// refused shows this page again with the reason.
 async fn dmarc_import(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(domain): Path<String>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Response {

@@ -11,8 +11,8 @@
 //! reached is 503 `/problems/store-unavailable`, never a lost report
 //! answered as saved.
 
-use super::AppState;
 use super::problem::{Problem, ProblemType};
+use super::{AppState, Shared};
 use crate::store::{ReportId, StoreError};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -116,7 +116,7 @@ fn not_found(id: &str) -> Problem {
 
 /// `GET /v1/reports/{id}`.
 pub(super) async fn read(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(id): Path<String>,
 ) -> Result<Json<SavedReport>, Problem> {
     let report_id: ReportId = id.parse().map_err(|_| not_found(&id))?;
@@ -135,7 +135,7 @@ pub(super) async fn read(
 
 /// `DELETE /v1/reports/{id}`: 204, or 404 when there was none to delete.
 pub(super) async fn delete(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
     let report_id: ReportId = id.parse().map_err(|_| not_found(&id))?;

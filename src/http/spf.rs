@@ -6,7 +6,7 @@
 //! no domain 400 `/problems/invalid-domain` naming the field. A verdict is
 //! not an error: a `temperror` is a 200 report that says so.
 
-use super::AppState;
+use super::Shared;
 use super::extract::{ApiJson, ApiQuery, ReportParams};
 use super::problem::{Problem, ProblemType};
 use crate::spf::report::SpfReport;
@@ -28,7 +28,7 @@ pub(super) struct SpfRequest {
 }
 
 pub(super) async fn check(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     ApiQuery(params): ApiQuery<ReportParams>,
     ApiJson(request): ApiJson<SpfRequest>,
 ) -> Result<Json<SpfReport>, Problem> {
