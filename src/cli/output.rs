@@ -157,8 +157,8 @@ fn json_line<R: serde::Serialize>(input: Option<&str>, result: Result<&R, &str>)
 ///
 /// jsonl lines are gathered in a buffer that goes out whenever no other
 /// finished input is waiting behind the one just written: a fast batch
-/// writes in large blocks (a write per line cost more than the line), a
-/// slow one still shows each line as soon as it is done.
+/// writes in large blocks instead of a system call per line, a slow one
+/// still shows each line as soon as it is done.
 pub struct Batch<'a, R> {
     output: &'a OutputArgs,
     /// Per input, in input order: its name and report (not with jsonl).
