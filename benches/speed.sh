@@ -52,19 +52,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts examples/load_dns.rs (the test DNS server with the message fixture
-# zones and a fresh RSA-2048 key; it writes $OUT/message.eml signed with
-# it) and sets DNS to its address.
+# shellcheck source=common/load_dns.sh
+. benches/common/load_dns.sh
+
+# Builds and starts examples/load_dns.rs (the test DNS server with the
+# message fixture zones and a fresh RSA-2048 key; it writes
+# $OUT/message.eml signed with it) and sets DNS to its address.
 start_dns() {
     cargo build --release --ignore-rust-version --bin mailvet --example load_dns >&2
-    target/release/examples/load_dns "$OUT" >"$OUT/dns.out" 2>"$OUT/dns.err" &
-    DNS_PID=$!
-    for _ in $(seq 100); do
-        grep -q '^dns ' "$OUT/dns.out" 2>/dev/null && break
-        sleep 0.1
-    done
-    DNS=$(sed -n 's/^dns //p' "$OUT/dns.out")
-    [ -n "$DNS" ] || { echo "speed.sh: load_dns did not start" >&2; cat "$OUT/dns.err" >&2; exit 1; }
+    start_load_dns "$OUT" speed.sh
 }
 
 # $1 signed files in directory $2: the signed message with an unsigned

@@ -55,8 +55,12 @@ async fn main() {
         chunks.join(" ")
     );
 
-    // The fixture is LF-terminated; SMTP carries CRLF.
-    let message = read("fixtures/messages/msg-test-newsletter.eml").replace('\n', "\r\n");
+    // SMTP carries CRLF: every line ends in one, whatever the fixture's
+    // endings (a CRLF fixture turned into CR CR LF by a plain LF to CRLF
+    // replacement, and mailauth then saw no header field at all).
+    let message = read("fixtures/messages/msg-test-newsletter.eml")
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n");
     let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pair.serialize_der()));
     let key = RsaKey::<Sha256>::from_key_der(der).expect("RSA key");
     let signature = DkimSigner::from_key(key)

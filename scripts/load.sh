@@ -83,14 +83,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-target/release/examples/load_dns "$OUT" >"$OUT/dns.out" 2>"$OUT/dns.err" &
-DNS_PID=$!
-for _ in $(seq 100); do
-    grep -q '^dns ' "$OUT/dns.out" 2>/dev/null && break
-    sleep 0.1
-done
-DNS=$(sed -n 's/^dns //p' "$OUT/dns.out")
-[ -n "$DNS" ] || { echo "load.sh: load_dns did not start" >&2; cat "$OUT/dns.err" >&2; exit 1; }
+# shellcheck source=benches/common/load_dns.sh
+. benches/common/load_dns.sh
+start_load_dns "$OUT" load.sh
 
 BASE=http://127.0.0.1:$PORT
 MAILVET_LOG=$SERVE_LOG "${SERVER_PIN[@]}" "$BIN" serve --listen "127.0.0.1:$PORT" --dns "$DNS" \

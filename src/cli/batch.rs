@@ -13,7 +13,7 @@
 
 use super::values::count;
 use clap::Args;
-use futures_util::{StreamExt, stream};
+use futures_util::{FutureExt, StreamExt, stream};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::future::Future;
 use std::io::IsTerminal;
@@ -23,7 +23,7 @@ use std::time::Duration;
 pub struct BatchArgs {
     /// Inputs checked at once; they share one DNS cache, so a question
     /// asked for one file or domain is answered from it for the others.
-    /// Default: 64 domains, or 32 messages.
+    /// Default: 64 domains, or 4 messages per core.
     #[arg(long, value_name = "N", value_parser = count(4096))]
     pub concurrency: Option<usize>,
 }
@@ -40,6 +40,9 @@ pub struct Done<R> {
     pub index: usize,
     pub name: String,
     pub result: Result<R, String>,
+    /// Whether other inputs have finished and wait right behind this one
+    /// (output can then be written in one go with theirs).
+    pub more: bool,
 }
 
 /// A batch not shown a bar until it has run this long.
@@ -47,30 +50,48 @@ const QUIET_START: Duration = Duration::from_secs(1);
 
 /// Runs `work` over `inputs` (each with its name), at most `concurrency`
 /// at once, and calls `each` on every input as it finishes.
+///
+/// Each input's work is a task of its own, so the runtime's worker
+/// threads share the checking (signature verification is CPU work);
+/// polled inside this one future, every check would run on the thread
+/// that awaits the batch, one core of however many.
 pub async fn run<I, R, Fut>(
     inputs: Vec<(String, I)>,
     concurrency: usize,
     work: impl Fn(I) -> Fut,
     mut each: impl FnMut(Done<R>),
 ) where
-    Fut: Future<Output = Result<R, String>>,
+    Fut: Future<Output = Result<R, String>> + Send + 'static,
+    R: Send + 'static,
 {
     let bar = progress(inputs.len());
     let mut finished = stream::iter(inputs.into_iter().enumerate())
         .map(|(index, (name, input))| {
-            let report = work(input);
+            let task = tokio::spawn(work(input));
             async move {
+                let result = task
+                    .await
+                    .unwrap_or_else(|e| Err(format!("the check stopped: {e}")));
                 Done {
                     index,
                     name,
-                    result: report.await,
+                    result,
+                    more: false,
                 }
             }
         })
         .buffer_unordered(concurrency.max(1));
-    while let Some(done) = finished.next().await {
+    let mut ready = finished.next().await;
+    while let Some(mut done) = ready {
         bar.inc(1);
+        // Ready now (Some), the end (Some(None)) or still running (None).
+        let behind = finished.next().now_or_never();
+        done.more = matches!(behind, Some(Some(_)));
         each(done);
+        ready = match behind {
+            Some(next) => next,
+            None => finished.next().await,
+        };
     }
     bar.finish_and_clear();
 }

@@ -8,6 +8,7 @@
 use crate::findings::FailOn;
 use crate::render::{self, Suite};
 use clap::{Args, ValueEnum};
+use std::io::Write;
 use std::process::ExitCode;
 
 /// Output formats of the CLI.
@@ -153,10 +154,19 @@ fn json_line<R: serde::Serialize>(input: Option<&str>, result: Result<&R, &str>)
 /// together, in input order, when the batch is done. An input without a
 /// report is said on standard error (jsonl: on its own line) and makes the
 /// run exit 2 once everything else is written.
+///
+/// jsonl lines are gathered in a buffer that goes out whenever no other
+/// finished input is waiting behind the one just written: a fast batch
+/// writes in large blocks instead of a system call per line, a slow one
+/// still shows each line as soon as it is done.
 pub struct Batch<'a, R> {
     output: &'a OutputArgs,
     /// Per input, in input order: its name and report (not with jsonl).
     kept: Vec<Option<(String, R)>>,
+    /// jsonl lines not yet written.
+    lines: std::io::BufWriter<std::io::Stdout>,
+    /// Why standard output stopped taking lines, once it did.
+    unwritten: Option<std::io::Error>,
     verdicts: Verdicts,
     errors: usize,
 }
@@ -169,9 +179,22 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
             kept: (0..if streamed { 0 } else { inputs })
                 .map(|_| None)
                 .collect(),
+            lines: std::io::BufWriter::with_capacity(LINE_BUFFER, std::io::stdout()),
+            unwritten: None,
             verdicts: Verdicts::default(),
             errors: 0,
         }
+    }
+
+    /// Writes one jsonl line, and everything buffered unless `more` inputs
+    /// are finished and waiting.
+    fn line(&mut self, line: &str, more: bool) {
+        if self.unwritten.is_some() {
+            return;
+        }
+        let written = self.lines.write_all(line.as_bytes());
+        let flushed = written.and_then(|()| if more { Ok(()) } else { self.lines.flush() });
+        self.unwritten = flushed.err();
     }
 
     /// Takes one finished input; `suite` is its report's suite (for the
@@ -181,12 +204,13 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
             index,
             name,
             result,
+            more,
         } = done;
         match result {
             Ok(report) => {
                 if self.output.format == Format::Jsonl {
                     self.verdicts.add(&suite(&name, &report));
-                    print!("{}", json_line(Some(&name), Ok(&report)));
+                    self.line(&json_line(Some(&name), Ok(&report)), more);
                 } else if let Some(slot) = self.kept.get_mut(index) {
                     *slot = Some((name, report));
                 }
@@ -194,7 +218,7 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
             Err(error) => {
                 self.errors += 1;
                 if self.output.format == Format::Jsonl {
-                    print!("{}", json_line::<R>(Some(&name), Err(&error)));
+                    self.line(&json_line::<R>(Some(&name), Err(&error)), more);
                 } else {
                     eprintln!(
                         "mailvet: {}: {}",
@@ -214,6 +238,10 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
         suite: impl Fn(&str, &R) -> Suite,
     ) -> ExitCode {
         let code = if self.output.format == Format::Jsonl {
+            if let Some(e) = self.unwritten {
+                eprintln!("mailvet: cannot write to standard output: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
             exit_code(self.verdicts)
         } else {
             let (names, reports): (Vec<String>, Vec<R>) = self.kept.into_iter().flatten().unzip();
@@ -230,6 +258,9 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
         }
     }
 }
+
+/// The jsonl buffer: many report lines per write.
+const LINE_BUFFER: usize = 256 * 1024;
 
 /// Exit code 2: bad usage or input (here: an input of a batch).
 const EXIT_USAGE: u8 = 2;
