@@ -46,7 +46,8 @@ pub struct FetchArgs {
     pub ca_file: Option<PathBuf>,
 
     /// How long one HTTPS fetch may take.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "MAILVET_FETCH_TIMEOUT",
+          default_value = "5s", value_parser = parse_duration)]
     pub fetch_timeout: Duration,
 
     /// Most records the audit's SPF walk reads for one domain (each name
@@ -60,7 +61,8 @@ pub struct FetchArgs {
     /// How long the SMTP probe of one MX address may take, from connecting
     /// to the end of the TLS handshake; a server silent longer is "could
     /// not be tested from here".
-    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "MAILVET_PROBE_TIMEOUT",
+          default_value = "15s", value_parser = parse_duration)]
     pub probe_timeout: Duration,
 
     /// The port the SMTP probe connects to (25; others for tests and

@@ -40,16 +40,19 @@ pub struct DnsArgs {
     pub offline: bool,
 
     /// How long one try at one server may wait (e.g. 500ms, 2s).
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "MAILVET_DNS_TIMEOUT",
+          default_value = "2s", value_parser = parse_duration)]
     pub dns_timeout: Duration,
 
     /// Rounds over the server list before a query counts as failed.
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+    #[arg(long, value_name = "N", env = "MAILVET_DNS_ATTEMPTS",
+          default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
     pub dns_attempts: u32,
 
     /// Most time one check (or one HTTP request) may spend on DNS; after
     /// it, pending lookups fail as temporary errors.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "MAILVET_DEADLINE",
+          default_value = "10s", value_parser = parse_duration)]
     pub deadline: Duration,
 
     /// Most questions one check (or one HTTP request, a whole batch

@@ -2,8 +2,10 @@
 //! defaults.
 //!
 //! This module decides what an operator can tune from the command line
-//! (every flag also reads a `MAILVET_*` variable, so a container is
-//! configured by its environment) and checks it once at startup: the API
+//! (every flag that tunes the service also reads a `MAILVET_*` variable,
+//! so a container is configured by its environment; `--zone`, `--offline`
+//! and `--smtp-port`, which serve checks and tests, do not) and checks it
+//! once at startup: the API
 //! key file is read, CORS origins are validated, and the result is the
 //! `http` layer's [`ServiceConfig`]. A bad value stops startup with a
 //! message naming the flag; it never surfaces later as a failed request.
