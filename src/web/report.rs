@@ -163,7 +163,11 @@ pub fn dns(dns: &Dns) -> Markup {
         section #dns aria-labelledby="dns-h" {
             h2 #dns-h { "DNS" }
             details {
-                summary { (dns.queries) " DNS question" (plural) " asked (" (dns.upstream_queries) " sent upstream)" }
+                summary { "The " (dns.queries) " DNS lookup" (plural) " behind this report" }
+                @if dns.upstream_queries < dns.queries {
+                    p { (dns.upstream_queries) " of them went to the DNS servers; mailvet \
+                        answered the others from its cache or a zone file." }
+                }
                 @if dns.budget_exhausted {
                     p.problem { "The DNS question budget of this request ran out: the checks that \
                                  needed more questions could not be done." }

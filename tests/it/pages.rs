@@ -245,8 +245,10 @@ async fn a_healthy_domain_page_shows_its_verdict_tree_and_policy() {
     assert!(body.contains("<pre>v=spf1 ip4:203.0.113.20 -all</pre>"));
     assert!(body.contains("<strong>p=reject</strong>"));
     assert!(body.contains("<code>_dmarc.web.test</code>"));
-    // The DNS questions, collapsed.
-    assert!(body.contains("<details><summary>"));
+    // The DNS questions, collapsed, said in words a reader without DNS
+    // knows.
+    assert!(body.contains("<details><summary>The "));
+    assert!(body.contains(" DNS lookups behind this report</summary>"));
     assert!(body.contains("ed._domainkey.web.test"));
     assert!(body.contains(r#"href="/v1/domains/web.test?selector=ed""#));
     // The sentence on top is the report's.
