@@ -101,18 +101,7 @@ async fn run() {
     let (mut within, mut total) = (0, 0);
     let mut worst: f64 = 0.0;
     for domain in domains.clone() {
-        let dns = Dns::new(
-            Settings {
-                upstream: UpstreamChoice::Servers(vec![dns_server.addr]),
-                query_timeout: Duration::from_secs(2),
-                attempts: 1,
-                deadline: Duration::from_secs(10),
-                cache_capacity: 0,
-                max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
-            },
-            Vec::new(),
-        )
-        .expect("resolver layer");
+        let dns = layer(&dns_server, 0);
         let name = DomainName::parse(&domain).expect("fixture domain");
         let resolver = dns.resolver();
         dns_server.clear_log();
@@ -148,6 +137,23 @@ async fn run() {
     batch(&dns_server, &options, &domains).await;
 }
 
+/// A resolver layer asking only the test DNS server, with a shared cache
+/// of `cache_capacity` answers (0: none, each audit asks afresh).
+fn layer(dns_server: &TestDns, cache_capacity: usize) -> Arc<Dns> {
+    Dns::new(
+        Settings {
+            upstream: UpstreamChoice::Servers(vec![dns_server.addr]),
+            query_timeout: Duration::from_secs(2),
+            attempts: 1,
+            deadline: Duration::from_secs(10),
+            cache_capacity,
+            max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
+        },
+        Vec::new(),
+    )
+    .expect("resolver layer")
+}
+
 /// The CLI's batch, in process: one layer, one cache, one stream.
 async fn batch(dns_server: &TestDns, options: &AuditOptions, domains: &[String]) {
     let names: Vec<DomainName> = domains
@@ -161,18 +167,7 @@ async fn batch(dns_server: &TestDns, options: &AuditOptions, domains: &[String])
         .map(|n| n.ascii.as_str())
         .collect::<std::collections::BTreeSet<&str>>()
         .len();
-    let dns = Dns::new(
-        Settings {
-            upstream: UpstreamChoice::Servers(vec![dns_server.addr]),
-            query_timeout: Duration::from_secs(2),
-            attempts: 1,
-            deadline: Duration::from_secs(10),
-            cache_capacity: CACHE_ENTRIES,
-            max_questions: mailvet::dns::DEFAULT_MAX_QUESTIONS,
-        },
-        Vec::new(),
-    )
-    .expect("resolver layer");
+    let dns = layer(dns_server, CACHE_ENTRIES);
     dns_server.set_latency(BATCH_LATENCY);
     dns_server.clear_log();
     let started = Instant::now();
