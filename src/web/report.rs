@@ -164,7 +164,10 @@ pub fn dns(dns: &Dns) -> Markup {
             h2 #dns-h { "DNS" }
             details {
                 summary { "The " (dns.queries) " DNS lookup" (plural) " behind this report" }
-                @if dns.upstream_queries < dns.queries {
+                @if dns.upstream_queries == 0 && dns.queries > 0 {
+                    p { "mailvet answered all of them from its cache or a zone file, \
+                        without asking the DNS servers again." }
+                } @else if dns.upstream_queries < dns.queries {
                     p { (dns.upstream_queries) " of them went to the DNS servers; mailvet \
                         answered the others from its cache or a zone file." }
                 }
