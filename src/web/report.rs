@@ -205,7 +205,39 @@ pub fn checklist_and_findings(common: &Common) -> Markup {
 
 #[cfg(test)]
 mod tests {
-    use super::prose;
+    use super::{Dns, dns, prose};
+
+    #[test]
+    fn the_dns_section_says_where_the_answers_came_from() {
+        let said = |queries, upstream_queries| {
+            dns(&Dns {
+                queries,
+                upstream_queries,
+                ..Dns::default()
+            })
+            .into_string()
+        };
+        let all_asked = said(12, 12);
+        assert!(all_asked.contains("The 12 DNS lookups behind this report"));
+        assert!(!all_asked.contains("cache"), "{all_asked}");
+        let some_cached = said(12, 5);
+        assert!(
+            some_cached.contains(
+                "5 of them went to the DNS servers; mailvet answered the others from its \
+                 cache or a zone file."
+            ),
+            "{some_cached}"
+        );
+        let all_cached = said(12, 0);
+        assert!(
+            all_cached.contains(
+                "mailvet answered all of them from its cache or a zone file, without asking \
+                 the DNS servers again."
+            ),
+            "{all_cached}"
+        );
+        assert!(said(1, 1).contains("The 1 DNS lookup behind this report"));
+    }
 
     #[test]
     fn backquoted_text_is_code_and_everything_is_escaped() {
