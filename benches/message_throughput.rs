@@ -50,7 +50,6 @@ mod cpu_times;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use futures_util::StreamExt;
-use futures_util::future::ready;
 use futures_util::stream;
 use hickory_proto::dnssec::crypto::{Ed25519, Rsa, RsaSigningKey};
 use hickory_proto::dnssec::{Algorithm as DnssecAlgorithm, PublicKey as _, SigningKey as _};
@@ -75,7 +74,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use support::TestDns;
@@ -572,40 +570,28 @@ async fn timed<F, Fut>(
     verify: F,
 ) -> Outcome
 where
-    F: Fn(usize) -> Fut,
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = bool> + Send + 'static,
 {
-    let wrong = stream::iter(0..corpus_len)
-        .map(|i| tokio::spawn(verify(i)))
-        .buffer_unordered(IN_FLIGHT)
-        .filter(|r| ready(!*r.as_ref().expect("task")))
-        .count()
-        .await;
+    let verify = Arc::new(verify);
+    let (_, wrong) = drive(0..corpus_len, Arc::clone(&verify)).await;
     assert_eq!(wrong, 0, "mode {mode}: {wrong} messages did not verify");
 
     let asked_before = server.queries().len();
-    let failures = Arc::new(AtomicUsize::new(0));
     let (user0, sys0) = cpu_times::cpu_times();
     let start = Instant::now();
     let deadline = start + time;
-    let messages = stream::iter((0..).map(|i| i % corpus_len))
-        .take_while(|_| ready(Instant::now() < deadline))
-        .map(|i| tokio::spawn(verify(i)))
-        .buffer_unordered(IN_FLIGHT)
-        .fold(0usize, |n, r| {
-            if !r.expect("task") {
-                failures.fetch_add(1, Ordering::Relaxed);
-            }
-            ready(n + 1)
-        })
-        .await;
+    let indices = (0..)
+        .map(move |i| i % corpus_len)
+        .take_while(move |_| Instant::now() < deadline);
+    let (messages, failures) = drive(indices, verify).await;
     let seconds = start.elapsed().as_secs_f64();
     let (user1, sys1) = cpu_times::cpu_times();
     let outcome = Outcome {
         mode,
         what,
         messages,
-        failures: failures.load(Ordering::Relaxed),
+        failures,
         seconds,
         cpu_user: user1 - user0,
         cpu_sys: sys1 - sys0,
@@ -618,6 +604,36 @@ where
         seconds
     );
     outcome
+}
+
+/// Verifies the messages at `indices`, `IN_FLIGHT` at once, each a task:
+/// how many were verified and how many of them failed. Driven by a task
+/// on a worker thread, as a server's connections and the CLI's batch are:
+/// driven from the thread blocked on the runtime, every finished message
+/// would wake that thread through a futex.
+async fn drive<F, Fut>(
+    indices: impl Iterator<Item = usize> + Send + 'static,
+    verify: Arc<F>,
+) -> (usize, usize)
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut results = stream::iter(indices)
+            .map(move |i| tokio::spawn(verify(i)))
+            .buffer_unordered(IN_FLIGHT);
+        let (mut messages, mut failures) = (0, 0);
+        while let Some(verified) = results.next().await {
+            messages += 1;
+            if !verified.expect("task") {
+                failures += 1;
+            }
+        }
+        (messages, failures)
+    })
+    .await
+    .expect("the bench's driving task")
 }
 
 /// mail-auth's TXT cache, filled by its own lookups; no other record type
