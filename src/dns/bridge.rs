@@ -23,10 +23,15 @@
 //! once, which mail-auth reports as temperror; it never waits a second time.
 //!
 //! Building a mail-auth authenticator is expensive (hickory's resolver
-//! builder loads the system's CA certificates), so `serve` keeps a
-//! [`BridgePool`]: endpoints with their authenticators live across
-//! requests, and a request leases one, which answers from that request's
-//! resolver until the lease is dropped.
+//! builder reads the system's CA certificates, about 3 ms of CPU), so a
+//! [`Dns`](super::Dns) keeps a [`BridgePool`]: endpoints with their
+//! authenticators live across requests, and a request leases one, which
+//! answers from that request's resolver until the lease is dropped. The
+//! pool grows only when a lease has waited [`GROW_AFTER`] for an endpoint
+//! to come back: reports whose answers are cached hold one for a fraction
+//! of a millisecond, so a batch of a thousand messages, eight at once on
+//! two cores, is served by two or three endpoints instead of eight, while
+//! reports waiting on slow DNS still get one each after that short wait.
 
 use super::{Rcode, Resolver};
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
@@ -35,10 +40,12 @@ use hickory_resolver::config::{
 };
 use mail_auth::MessageAuthenticator;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 /// Largest UDP answer the bridge sends; longer ones are truncated so the
@@ -199,10 +206,21 @@ async fn respond(query: &Message, slot: &Slot) -> Message {
     reply
 }
 
+/// How long a lease waits for a pooled endpoint to come back before it
+/// builds another (a build costs more CPU than this wait costs time).
+pub const GROW_AFTER: Duration = Duration::from_millis(5);
+
 /// Endpoints with their authenticators, kept across requests.
 pub struct BridgePool {
     wait: Duration,
     free: Mutex<Vec<Pooled>>,
+    /// Told each time a lease gives its endpoint back.
+    returned: Notify,
+    /// Endpoints that exist, leased or free.
+    endpoints: AtomicUsize,
+    /// Endpoints being built now: at most one per core at a time.
+    building: AtomicUsize,
+    cores: usize,
 }
 
 struct Pooled {
@@ -225,22 +243,34 @@ impl BridgePool {
         BridgePool {
             wait,
             free: Mutex::new(Vec::new()),
+            returned: Notify::new(),
+            endpoints: AtomicUsize::new(0),
+            building: AtomicUsize::new(0),
+            cores: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
         }
     }
 
-    /// An endpoint answering from `resolver`, reused or started.
+    /// An endpoint answering from `resolver`: a free one, one given back
+    /// within [`GROW_AFTER`], or a new one (at once when the pool has
+    /// none).
     pub async fn lease(&self, resolver: Resolver) -> Result<Lease<'_>, BridgeError> {
-        let reused = self.free.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let pooled = match reused {
-            Some(p) => p,
-            None => {
-                let bridge = Bridge::bind(Arc::new(RwLock::new(None))).await?;
-                let authenticator = bridge.authenticator(self.wait)?;
-                Pooled {
-                    bridge,
-                    authenticator,
-                }
+        let mut waited = false;
+        let pooled = loop {
+            // Registered before the free list is read, so an endpoint
+            // given back in between still wakes this lease.
+            let returned = self.returned.notified();
+            tokio::pin!(returned);
+            returned.as_mut().enable();
+            if let Some(pooled) = self.free.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+                break pooled;
             }
+            let may_grow = waited || self.endpoints.load(Ordering::Acquire) == 0;
+            if may_grow && self.start_building() {
+                let built = self.build().await;
+                self.building.fetch_sub(1, Ordering::AcqRel);
+                break built?;
+            }
+            waited = tokio::time::timeout(GROW_AFTER, returned).await.is_err();
         };
         *pooled
             .bridge
@@ -251,6 +281,25 @@ impl BridgePool {
             pool: self,
             authenticator: pooled.authenticator.clone(),
             pooled: Some(pooled),
+        })
+    }
+
+    /// Claims one of the per-core build slots, if one is free.
+    fn start_building(&self) -> bool {
+        self.building
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.cores).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    async fn build(&self) -> Result<Pooled, BridgeError> {
+        let bridge = Bridge::bind(Arc::new(RwLock::new(None))).await?;
+        let authenticator = bridge.authenticator(self.wait)?;
+        self.endpoints.fetch_add(1, Ordering::AcqRel);
+        Ok(Pooled {
+            bridge,
+            authenticator,
         })
     }
 }
@@ -268,6 +317,65 @@ impl Drop for Lease<'_> {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(pooled);
+            self.pool.returned.notify_one();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::{Dns, Settings, UpstreamChoice};
+
+    fn offline() -> Arc<Dns> {
+        let settings = Settings {
+            upstream: UpstreamChoice::Offline,
+            ..Settings::default()
+        };
+        Dns::new(settings, Vec::new()).expect("an offline layer")
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_given_back_is_leased_again_before_another_is_built() {
+        let dns = offline();
+        let pool = BridgePool::new(Duration::from_secs(1));
+        for _ in 0..10 {
+            drop(pool.lease(dns.resolver()).await.expect("a lease"));
+        }
+        assert_eq!(pool.endpoints.load(Ordering::Acquire), 1);
+    }
+
+    #[tokio::test]
+    async fn leases_held_at_once_each_get_an_endpoint_after_the_wait() {
+        let dns = offline();
+        let pool = BridgePool::new(Duration::from_secs(1));
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(pool.lease(dns.resolver()).await.expect("a lease"));
+        }
+        assert_eq!(pool.endpoints.load(Ordering::Acquire), 3);
+        assert_eq!(pool.building.load(Ordering::Acquire), 0);
+        drop(held);
+        assert_eq!(pool.free.lock().expect("the free list").len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_lease_takes_the_endpoint_given_back() {
+        let dns = offline();
+        let pool = Arc::new(BridgePool::new(Duration::from_secs(1)));
+        let first = pool.lease(dns.resolver()).await.expect("a lease");
+        // One thread: the waiting lease starts its wait at `yield_now`,
+        // and the endpoint is given back before this task yields again,
+        // long before GROW_AFTER could run out.
+        let waiting = {
+            let (pool, resolver) = (Arc::clone(&pool), dns.resolver());
+            tokio::spawn(async move {
+                pool.lease(resolver).await.map(drop).expect("a lease");
+            })
+        };
+        tokio::task::yield_now().await;
+        drop(first);
+        waiting.await.expect("the waiting lease");
+        assert_eq!(pool.endpoints.load(Ordering::Acquire), 1);
     }
 }
