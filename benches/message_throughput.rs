@@ -27,9 +27,11 @@
 //! The ceiling is what the cryptography allows on this machine: one RSA-2048
 //! signature verification plus SHA-256 of a 15 kB body per message, on every
 //! core at once (aws-lc-rs through `hickory_proto::dnssec::crypto` and
-//! mail-auth's hash, as `src/message/dkim.rs` uses them). The issue sets the
-//! target at 10,000 messages/s through the library, taking that for about
-//! half the ceiling; the tables print both ratios as measured here. Then the
+//! mail-auth's hash, as `src/message/dkim.rs` uses them). The first message
+//! issue set the target at 10,000 messages/s through the library, taking
+//! that for about half the ceiling; the speed issue raised it to 15,000
+//! (and 10,000 through `POST /v1/messages` in process). The tables print
+//! both ratios as measured here. Then the
 //! costs of the phases of one request, measured one at a time, say where the
 //! time goes.
 //!
@@ -88,8 +90,9 @@ const RSA_DOMAINS: usize = 4;
 const BODY: usize = 15_000;
 /// Messages in flight.
 const IN_FLIGHT: usize = 64;
-/// The issue's target through the library, messages/s.
-const TARGET: f64 = 10_000.0;
+/// The speed issue's target through the library (`report::report`),
+/// messages/s; through `POST /v1/messages` in process it is 10,000.
+const TARGET: f64 = 15_000.0;
 const AUTHSERV_ID: &str = "mx.example.net";
 
 /// The allocator the `mailvet` binary links (src/main.rs), so the library
