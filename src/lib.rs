@@ -11,6 +11,8 @@
 //! - [`untrusted`] — outside text made safe to show: control characters
 //!   escaped, short excerpts. Used by every layer above.
 //! - [`local_file`] — local files read only when regular and under a cap.
+//! - [`parsed_texts`] — records parsed once per distinct text and shared
+//!   across requests, bounded by the bytes of text kept.
 //! - [`dns`] — the resolver layer every check queries through: upstream
 //!   servers or the system's, `--zone` overlays, `--offline`, a per-request
 //!   trace, memo, question budget and deadline, a shared cache for the
@@ -66,6 +68,7 @@ pub mod http;
 pub mod https;
 pub mod local_file;
 pub mod message;
+pub mod parsed_texts;
 pub mod records;
 pub mod render;
 pub mod reports;

@@ -19,6 +19,7 @@
 //! [`Resolver::share_answers`]: super::Resolver::share_answers
 
 use super::{Outcome, Question, Rcode};
+use crate::parsed_texts::ParsedTexts;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 use mail_auth::dkim::DomainKey;
@@ -263,34 +264,32 @@ fn reversed_address(name: &Name) -> Option<IpAddr> {
 
 /// TXT records as mail-auth parsed them, shared by the requests of one
 /// [`Dns`](super::Dns): the same DKIM key or DMARC record is parsed once,
-/// not once per message (parsing a key builds it). Keyed by the record
-/// text, so a changed record is parsed anew; bounded, emptied when full.
-#[derive(Default)]
-pub struct ParsedRecords(Mutex<HashMap<RecordText, TxtRecord>>);
+/// not once per message (parsing a key builds it).
+pub struct ParsedRecords(ParsedTexts<RecordText, TxtRecord>);
 
 /// What a record was parsed as, and its text (each record's strings joined).
 type RecordText = (TxtKind, Vec<Vec<u8>>);
 
-/// Distinct records kept before the store starts over.
-const PARSED_RECORDS_CAPACITY: usize = 4096;
+/// Bytes of record text kept before the store starts over: about 2,000
+/// DKIM keys of 2,048 bits.
+const PARSED_RECORD_BYTES: usize = 1024 * 1024;
+
+impl Default for ParsedRecords {
+    fn default() -> ParsedRecords {
+        ParsedRecords(ParsedTexts::new(PARSED_RECORD_BYTES))
+    }
+}
 
 impl ParsedRecords {
     fn get(&self, kind: TxtKind, records: Vec<Vec<u8>>) -> TxtRecord {
         let key = (kind, records);
-        if let Some(found) = self.map().get(&key) {
-            return found.clone();
+        if let Some(found) = self.0.get(&key) {
+            return found;
         }
         let parsed = kind.parse(&key.1);
-        let mut map = self.map();
-        if map.len() >= PARSED_RECORDS_CAPACITY {
-            map.clear();
-        }
-        map.insert(key, parsed.clone());
+        let bytes = key.1.iter().map(Vec::len).sum();
+        self.0.keep(key, bytes, parsed.clone());
         parsed
-    }
-
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<RecordText, TxtRecord>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -353,7 +352,11 @@ mod tests {
             mail_auth::dmarc::Policy::Reject
         );
         assert_eq!(policy("v=DMARC1; p=none"), mail_auth::dmarc::Policy::None);
-        assert_eq!(store.map().len(), 2);
+        let kept = |text: &str| {
+            let key = (TxtKind::Dmarc, vec![text.as_bytes().to_vec()]);
+            store.0.get(&key).is_some()
+        };
+        assert!(kept("v=DMARC1; p=none") && kept("v=DMARC1; p=reject"));
     }
 
     #[test]

@@ -8,9 +8,9 @@
 //! break inside a record is an error, §4.6.1).
 
 use super::macros::MacroString;
-use std::collections::HashMap;
+use crate::parsed_texts::ParsedTexts;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 /// `+`, `-`, `~`, `?` (RFC 7208 §4.6.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +139,7 @@ impl SpfRecord {
             return Ok(record);
         }
         let record = Arc::new(SpfRecord::parse(txt)?);
-        parsed().put(txt, &record);
+        parsed().keep(txt.into(), txt.len(), Arc::clone(&record));
         Ok(record)
     }
 
@@ -328,44 +328,13 @@ fn cidr_length(digits: &str, max: u8) -> Result<u8, String> {
     value.ok_or_else(|| format!("`/{digits}` is not a prefix length from 0 to {max}"))
 }
 
-/// The records kept by [`SpfRecord::parse_shared`]: bounded by the bytes
-/// of their texts (a TXT record may be 64 KiB; a parsed one is a few times
-/// its text), and emptied when full, so a flood of distinct records costs
-/// a reparse, never memory.
-struct Parsed {
-    records: Mutex<(HashMap<Box<[u8]>, Arc<SpfRecord>>, usize)>,
-}
-
-/// Bytes of record text kept before the store starts over.
+/// Bytes of record text [`SpfRecord::parse_shared`] keeps before it
+/// starts over.
 const PARSED_TEXT_BYTES: usize = 256 * 1024;
 
-fn parsed() -> &'static Parsed {
-    static PARSED: OnceLock<Parsed> = OnceLock::new();
-    PARSED.get_or_init(|| Parsed {
-        records: Mutex::new((HashMap::new(), 0)),
-    })
-}
-
-impl Parsed {
-    fn get(&self, txt: &[u8]) -> Option<Arc<SpfRecord>> {
-        let records = self.records.lock().unwrap_or_else(|p| p.into_inner());
-        records.0.get(txt).cloned()
-    }
-
-    fn put(&self, txt: &[u8], record: &Arc<SpfRecord>) {
-        if txt.len() > PARSED_TEXT_BYTES {
-            return;
-        }
-        let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
-        let (map, bytes) = &mut *records;
-        if *bytes + txt.len() > PARSED_TEXT_BYTES {
-            map.clear();
-            *bytes = 0;
-        }
-        if map.insert(txt.into(), Arc::clone(record)).is_none() {
-            *bytes += txt.len();
-        }
-    }
+fn parsed() -> &'static ParsedTexts<Box<[u8]>, Arc<SpfRecord>> {
+    static PARSED: OnceLock<ParsedTexts<Box<[u8]>, Arc<SpfRecord>>> = OnceLock::new();
+    PARSED.get_or_init(|| ParsedTexts::new(PARSED_TEXT_BYTES))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &["untrusted"],
     &["local_file"],
+    &["parsed_texts"],
     &["dns"],
     &["store"],
     &["records"],
