@@ -265,10 +265,8 @@ impl BridgePool {
                 break pooled;
             }
             let may_grow = waited || self.endpoints.load(Ordering::Acquire) == 0;
-            if may_grow && self.start_building() {
-                let built = self.build().await;
-                self.building.fetch_sub(1, Ordering::AcqRel);
-                break built?;
+            if may_grow && let Some(_slot) = self.build_slot() {
+                break self.build().await?;
             }
             waited = tokio::time::timeout(GROW_AFTER, returned).await.is_err();
         };
@@ -284,13 +282,16 @@ impl BridgePool {
         })
     }
 
-    /// Claims one of the per-core build slots, if one is free.
-    fn start_building(&self) -> bool {
+    /// One of the per-core build slots, if one is free; given back when
+    /// dropped, also when the lease building is dropped mid-build (its
+    /// request timed out), so a slot is never lost.
+    fn build_slot(&self) -> Option<BuildSlot<'_>> {
         self.building
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < self.cores).then_some(n + 1)
             })
-            .is_ok()
+            .ok()
+            .map(|_| BuildSlot(&self.building))
     }
 
     async fn build(&self) -> Result<Pooled, BridgeError> {
@@ -301,6 +302,15 @@ impl BridgePool {
             bridge,
             authenticator,
         })
+    }
+}
+
+/// A claimed build slot of a [`BridgePool`].
+struct BuildSlot<'p>(&'p AtomicUsize);
+
+impl Drop for BuildSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
