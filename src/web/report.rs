@@ -10,6 +10,7 @@
 
 use super::layout::table;
 use super::view::{Common, Dns, Finding, Requirement};
+use crate::dns::trace::{Source, TraceEntry};
 use maud::{Markup, html};
 use std::borrow::Cow;
 
@@ -176,7 +177,7 @@ pub fn dns(dns: &Dns) -> Markup {
                                  needed more questions could not be done." }
                 }
                 @if let Some(trace) = &dns.trace {
-                    (table(&["Name", "Type", "Answer", "ms"], html! {
+                    (table(&["Name", "Type", "Answer", "From", "ms"], html! {
                         @for q in trace {
                             tr {
                                 td { code { (shown(&q.name)) } }
@@ -185,13 +186,26 @@ pub fn dns(dns: &Dns) -> Markup {
                                     @if q.rcode != "NOERROR" || q.answers.is_empty() { (q.rcode) " " }
                                     @for a in &q.answers { code { (shown(a)) } br; }
                                 }
-                                td { (format!("{:.1}", q.ms)) }
+                                td { (answered_by(q)) }
+                                td.number { (format!("{:.1}", q.ms)) }
                             }
                         }
                     }))
                 }
             }
         }
+    }
+}
+
+/// Where one answer came from, in words for a reader who does not run DNS:
+/// a name asked twice in a report is asked of the servers once.
+fn answered_by(q: &TraceEntry) -> Cow<'_, str> {
+    match (q.source, &q.server) {
+        (Source::Upstream, Some(server)) => shown(server),
+        (Source::Upstream, None) => Cow::Borrowed("DNS server"),
+        (Source::Cache, _) => Cow::Borrowed("asked before"),
+        (Source::Overlay, _) => Cow::Borrowed("zone file"),
+        (Source::NotSent, _) => Cow::Borrowed("not asked (budget spent)"),
     }
 }
 

@@ -216,7 +216,7 @@ async fn a_bad_domain_shows_the_form_again_with_the_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_domain_page_shows_its_verdict_tree_and_policy() {
-    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let (dns, router) = setup(ServiceConfig::default()).await;
     let page = send(&router, get("/domains/web.test?selector=ed")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.is_html());
@@ -249,6 +249,12 @@ async fn a_healthy_domain_page_shows_its_verdict_tree_and_policy() {
     // knows.
     assert!(body.contains("<details><summary>The "));
     assert!(body.contains(" DNS lookups behind this report</summary>"));
+    // Each lookup says where its answer came from: the test server, or
+    // (a name the report needed twice) the answer it already had.
+    assert!(body.contains(r#"<th scope="col">From</th>"#));
+    assert!(body.contains(&format!("<td>{}</td>", dns.addr)), "{body}");
+    assert!(body.contains("<td>asked before</td>"), "{body}");
+    assert!(body.contains(r#"<td class="number">"#));
     assert!(body.contains("ed._domainkey.web.test"));
     assert!(body.contains(r#"href="/v1/domains/web.test?selector=ed""#));
     // The sentence on top is the report's.
