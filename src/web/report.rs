@@ -180,14 +180,14 @@ pub fn dns(dns: &Dns) -> Markup {
                     (table(&["Name", "Type", "Answer", "From", "ms"], html! {
                         @for q in trace {
                             tr {
-                                td { code { (shown(&q.name)) } }
-                                td { (q.rtype) }
+                                td { (dns_name(&q.name)) }
+                                td.short { (q.rtype) }
                                 td {
                                     @if q.rcode != "NOERROR" || q.answers.is_empty() { (q.rcode) " " }
                                     @for a in &q.answers { code { (shown(a)) } br; }
                                 }
-                                td { (answered_by(q)) }
-                                td.number { (format!("{:.1}", q.ms)) }
+                                td.words { (answered_by(q)) }
+                                td.short { (format!("{:.1}", q.ms)) }
                             }
                         }
                     }))
@@ -195,6 +195,12 @@ pub fn dns(dns: &Dns) -> Markup {
             }
         }
     }
+}
+
+/// A DNS name that a narrow column breaks after its dots, not inside a
+/// label.
+fn dns_name(name: &str) -> Markup {
+    html! { code.name { @for label in shown(name).split_inclusive('.') { (label) wbr; } } }
 }
 
 /// Where one answer came from, in words for a reader who does not run DNS:

@@ -252,9 +252,12 @@ async fn a_healthy_domain_page_shows_its_verdict_tree_and_policy() {
     // Each lookup says where its answer came from: the test server, or
     // (a name the report needed twice) the answer it already had.
     assert!(body.contains(r#"<th scope="col">From</th>"#));
-    assert!(body.contains(&format!("<td>{}</td>", dns.addr)), "{body}");
-    assert!(body.contains("<td>asked before</td>"), "{body}");
-    assert!(body.contains(r#"<td class="number">"#));
+    assert!(
+        body.contains(&format!(r#"<td class="words">{}</td>"#, dns.addr)),
+        "{body}"
+    );
+    assert!(body.contains(r#"<td class="words">asked before</td>"#));
+    assert!(body.contains(r#"<code class="name">_dmarc.<wbr>web.<wbr>test.<wbr></code>"#));
     assert!(body.contains("ed._domainkey.web.test"));
     assert!(body.contains(r#"href="/v1/domains/web.test?selector=ed""#));
     // The sentence on top is the report's.
