@@ -258,7 +258,7 @@ async fn a_healthy_domain_page_shows_its_verdict_tree_and_policy() {
     );
     assert!(body.contains(r#"<td class="words">asked before</td>"#));
     assert!(body.contains(r#"<code class="name">_dmarc.<wbr>web.<wbr>test.<wbr></code>"#));
-    assert!(body.contains("ed._domainkey.web.test"));
+    assert!(body.contains("ed.<wbr>_domainkey.<wbr>web.<wbr>test."));
     assert!(body.contains(r#"href="/v1/domains/web.test?selector=ed""#));
     // The sentence on top is the report's.
     let (_, _, json) = support::api::call(
