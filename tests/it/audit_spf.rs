@@ -208,6 +208,40 @@ async fn plus_all_fix_is_the_record_with_minus_all() {
     assert_eq!(finding.fix, "Publish: v=spf1 ip4:192.0.2.1 -all");
 }
 
+/// A record that lists no sender gets no record to paste: with -all it
+/// would fail every message the domain sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_listing_no_sender_gets_a_template_not_a_record() {
+    let server = TestDns::start(&[Path::new("fixtures/audit/spf.zone")]).await;
+    let dns = Dns::new(server.settings(), vec![]).unwrap();
+    for (domain, code) in [
+        ("only-plus-all.spf.test", "spf.plus_all"),
+        ("only-neutral-all.spf.test", "spf.neutral_all"),
+        ("only-version.spf.test", "spf.no_all"),
+    ] {
+        let checked = audit_spf(&dns, domain).await;
+        let finding = checked
+            .findings
+            .iter()
+            .find(|f| f.code == code)
+            .unwrap_or_else(|| panic!("{domain}: no {code}"));
+        assert!(
+            finding.publish.is_empty(),
+            "{domain}: {:?}",
+            finding.publish
+        );
+        assert!(
+            finding.fix.starts_with(
+                "List your senders before the all term: v=spf1 mx include:<your email \
+                 provider's SPF domain> -all"
+            ),
+            "{domain}: {}",
+            finding.fix
+        );
+        assert!(finding.fix.contains(&format!("sends as {domain}")));
+    }
+}
+
 const DIAMOND_ZONE: &str = "fixtures/audit/spf-diamond.zone";
 
 fn codes(checked: &mailvet::findings::Checked<spf::SpfSection>) -> Vec<&'static str> {

@@ -294,7 +294,7 @@ async fn a_broken_domain_page_shows_each_finding_with_its_fix() {
     assert!(body.find("spf.plus_all") < body.find("dmarc.policy_none"));
     // The records the fixes ask for, ready to copy.
     assert!(body.contains(r#"<pre data-copy="name">broken.web.test</pre>"#));
-    assert!(body.contains(r#"<pre data-copy="value">v=spf1 -all</pre>"#));
+    assert!(body.contains(r#"<pre data-copy="value">v=spf1 mx -all</pre>"#));
     assert!(
         body.contains(r#"<pre data-copy="name">_dmarc.broken.web.test</pre>"#),
         "{body}"

@@ -54,9 +54,8 @@ pub(super) fn findings(
                     format!("{domain} has no TXT record starting with v=spf1"),
                 )
                 .with_fix(format!(
-                    "Publish one TXT record at {domain}: v=spf1 mx include:<your email \
-                         provider's SPF domain> -all (list every service that sends as \
-                         {domain}; `v=spf1 -all` if the domain sends no mail)."
+                    "Publish one TXT record at {domain}: {}",
+                    sender_list(domain)
                 )),
             );
             return out;
@@ -195,9 +194,16 @@ pub(super) fn findings(
             ),
         ));
     }
-    // The record with its ending made `ending`, as the fix and its record.
+    // The record with its ending made `ending`, as the fix and its record;
+    // a record that would then authorise nobody is no fix to paste.
     let fixed_all = |finding: Finding, ending: &str| {
         let fixed = replace_all(&record, ending).unwrap_or_else(|| format!("{record} -all"));
+        if authorises_nobody(&fixed) {
+            return finding.with_fix(format!(
+                "List your senders before the all term: {}",
+                sender_list(domain)
+            ));
+        }
         finding
             .with_fix(format!("Publish: {fixed}"))
             .publishing(domain, "TXT", fixed)
@@ -232,12 +238,13 @@ pub(super) fn findings(
         )),
         "none" if SpfRecord::parse(record.as_bytes()).is_ok_and(|r| r.redirect.is_none()) => out
             .push(
-                Finding::new(
-                    catalog::SPF_NO_ALL,
-                    format!("{domain}'s SPF has neither an all term nor redirect="),
+                fixed_all(
+                    Finding::new(
+                        catalog::SPF_NO_ALL,
+                        format!("{domain}'s SPF has neither an all term nor redirect="),
+                    ),
+                    "-all",
                 )
-                .with_fix(format!("Publish: {record} -all"))
-                .publishing(domain, "TXT", format!("{record} -all"))
                 .with_evidence(evidence(domain, root.record.as_ref())),
             ),
         _ => {}
@@ -429,6 +436,29 @@ fn uses_ptr(record: &SpfRecord) -> bool {
         .directives
         .iter()
         .any(|d| matches!(d.mechanism, Mechanism::Ptr(_)))
+}
+
+/// The record to write when the domain's senders are not known from its
+/// record: a template naming them, and the record of a domain that sends
+/// no mail.
+fn sender_list(domain: &str) -> String {
+    format!(
+        "v=spf1 mx include:<your email provider's SPF domain> -all (list every \
+         service that sends as {domain}; `v=spf1 -all` only if the domain sends no \
+         mail, since it makes SPF fail for every server)."
+    )
+}
+
+/// Whether a record passes no server at all: nothing but `all` terms and no
+/// redirect=. Published with `-all`, it fails all the domain's mail.
+fn authorises_nobody(record: &str) -> bool {
+    SpfRecord::parse(record.as_bytes()).is_ok_and(|parsed| {
+        parsed.redirect.is_none()
+            && parsed
+                .directives
+                .iter()
+                .all(|d| d.mechanism == Mechanism::All)
+    })
 }
 
 /// The record with its `all` term's qualifier replaced.
