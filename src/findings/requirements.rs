@@ -116,7 +116,7 @@ const DNS_UNKNOWN: &str = "the DNS lookup failed; run again";
 const DKIM_UNKNOWN: &str = "DKIM keys were not found at the probed selectors; name the selector \
                             your provider signs with (the DKIM selector field, --selector or \
                             ?selector=)";
-const NO_IP: &str = "needs the client IP (--ip / ?ip=) to decide";
+const NO_IP: &str = "needs the sending IP (the Sending IP field, --ip or ?ip=) to decide";
 const NOT_BULK: &str =
     "applies to bulk mail; this message does not look bulk (declare bulk=true to check it)";
 const DOMAIN_UNMET: &str = "absent or unusable; see the findings";

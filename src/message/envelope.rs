@@ -200,9 +200,9 @@ pub fn infer(headers: &[Header<'_>], given: Envelope) -> EnvelopeReport {
         }
         (None, None) => EnvelopeField::unknown(
             if given.ip.is_some() && chosen.is_none() {
-                "not given, and no Received header names the given IP; give --helo / ?helo="
+                "not given, and no Received header names the given IP; give it (the HELO name field, --helo or ?helo=)"
             } else {
-                "not given, and no Received header records it; give --helo / ?helo="
+                "not given, and no Received header records it; give it (the HELO name field, --helo or ?helo=)"
             }
             .to_string(),
         ),
@@ -233,10 +233,10 @@ pub fn infer(headers: &[Header<'_>], given: Envelope) -> EnvelopeReport {
         (None, None, None) => EnvelopeField::unknown(
             if return_path.is_some() {
                 "not given, and the Return-Path header holds no usable address; \
-                 give --mail-from / ?mail_from="
+                 give it (the MAIL FROM field, --mail-from or ?mail_from=)"
             } else {
                 "not given, and the message has neither a Return-Path header nor an \
-                 envelope-from in its Received header; give --mail-from / ?mail_from="
+                 envelope-from in its Received header; give it (the MAIL FROM field, --mail-from or ?mail_from=)"
             }
             .to_string(),
         ),
@@ -253,8 +253,8 @@ pub fn infer(headers: &[Header<'_>], given: Envelope) -> EnvelopeReport {
     }
 }
 
-const IP_UNKNOWN: &str = "the sending IP is unknown: it was not given and no Received header \
-                          names it, so SPF and iprev cannot be evaluated; give --ip / ?ip=";
+pub const IP_UNKNOWN: &str = "the sending IP is unknown: it was not given and no Received header \
+                          names it, so SPF and iprev cannot be evaluated; give it (the Sending IP field, --ip or ?ip=)";
 
 /// One Received header, with its place among them (1 = topmost).
 struct Trace {
@@ -327,13 +327,15 @@ fn inferred_finding(
         return None;
     }
     if ip.is_unknown() {
-        unknown.push("the sending IP (give --ip / ?ip=; without it SPF is not evaluated)");
+        unknown.push(
+            "the sending IP (the Sending IP field, --ip or ?ip=; without it SPF is not evaluated)",
+        );
     }
     if helo.is_unknown() {
-        unknown.push("the HELO name (give --helo / ?helo=)");
+        unknown.push("the HELO name (the HELO name field, --helo or ?helo=)");
     }
     if mail_from.is_unknown() {
-        unknown.push("the MAIL FROM (give --mail-from / ?mail_from=)");
+        unknown.push("the MAIL FROM (the MAIL FROM field, --mail-from or ?mail_from=)");
     }
     let mut detail = format!("Read from the message headers: {}.", read.join("; "));
     if !unknown.is_empty() {
@@ -823,7 +825,7 @@ mod tests {
                 .ip
                 .note
                 .as_deref()
-                .is_some_and(|n| n.contains("give --ip / ?ip="))
+                .is_some_and(|n| n.contains("--ip or ?ip="))
         );
         assert!(
             report
@@ -835,7 +837,11 @@ mod tests {
         assert_eq!(report.mail_from.value.as_deref(), Some(""));
         let f = &report.findings[0];
         assert!(f.detail.contains("<> (null sender)"), "{}", f.detail);
-        assert!(f.detail.contains("give --ip / ?ip="), "{}", f.detail);
+        assert!(
+            f.detail.contains("the Sending IP field, --ip or ?ip="),
+            "{}",
+            f.detail
+        );
 
         // Nothing to read: no finding, but the notes say what is missing.
         let report = infer_raw(b"", Envelope::default());

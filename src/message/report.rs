@@ -239,7 +239,7 @@ async fn verify(
         let resolver = &resolver;
         async move {
             match query {
-                Some(q) => spf::check(resolver, &q).await.ok(),
+                Some(q) => Some(spf::check(resolver, &q).await),
                 None => None,
             }
         }
@@ -284,6 +284,13 @@ async fn verify(
         iprev_check,
         listed,
     );
+    // Why the MAIL FROM identity was not checked, when it was not.
+    let (mailfrom, unchecked) = match mailfrom {
+        Some(Ok(check)) => (Some(check), None),
+        Some(Err(why)) => (None, Some(why.to_string())),
+        None => (None, envelope.ip.note.clone()),
+    };
+    let helo = helo.and_then(Result::ok);
     let from_domain = headers.section.from_domain.clone();
     let spf_for_dmarc = mailfrom.as_ref().map(|c| (c.domain.as_str(), c.result));
     // Signatures with a d= go to DMARC, in order; `signed` remembers which.
@@ -311,11 +318,7 @@ async fn verify(
             (check.result.as_str().to_string(), None)
         }
         None => {
-            let reason = envelope
-                .ip
-                .note
-                .clone()
-                .unwrap_or_else(|| "the client IP is unknown; give --ip / ?ip=".into());
+            let reason = unchecked.unwrap_or_else(|| envelope::IP_UNKNOWN.to_string());
             (
                 "not_evaluated".to_string(),
                 Some(format!("SPF was not evaluated: {reason}")),
@@ -370,7 +373,11 @@ async fn verify(
     };
     let authentication_results = authentication_results(
         &request.authserv_id,
-        mailfrom.as_ref(),
+        mailfrom.as_ref().ok_or(if given.ip.is_none() {
+            "no client IP"
+        } else {
+            "no usable MAIL FROM or HELO"
+        }),
         &dkim.section,
         &dmarc.section,
         &arc.section,
@@ -379,7 +386,7 @@ async fn verify(
     Ok(MessageReport {
         verdict: verdict(&findings),
         grade: grade(&findings),
-        summary: super::summary::sentence(&dmarc.section, &dkim.section),
+        summary: super::summary::sentence(&dmarc.section, &dkim.section, &findings),
         requirements: requirements::for_message(&facts),
         findings,
         received_spf: mailfrom.as_ref().map(|c| c.received_spf.clone()),
@@ -403,10 +410,11 @@ async fn verify(
     })
 }
 
-/// The RFC 8601 Authentication-Results header field.
+/// The RFC 8601 Authentication-Results header field; `spf` is the MAIL
+/// FROM check, or why there was none.
 fn authentication_results(
     authserv_id: &str,
-    spf: Option<&SpfCheck>,
+    spf: Result<&SpfCheck, &str>,
     dkim: &dkim::DkimSection,
     dmarc: &dmarc::DmarcMessageSection,
     arc: &arc::ArcSection,
@@ -414,14 +422,14 @@ fn authentication_results(
 ) -> String {
     let mut parts = vec![authserv_id.to_string()];
     match spf {
-        Some(c) => {
+        Ok(c) => {
             let property = match c.identity {
                 spf::Identity::MailFrom => format!("smtp.mailfrom={}", c.sender),
                 spf::Identity::Helo => format!("smtp.helo={}", c.domain),
             };
             parts.push(format!("spf={} {property}", c.result));
         }
-        None => parts.push("spf=none (not evaluated: no client IP)".into()),
+        Err(why) => parts.push(format!("spf=none (not evaluated: {why})")),
     }
     if dkim.signatures.is_empty() {
         parts.push("dkim=none".into());

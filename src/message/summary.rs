@@ -5,23 +5,39 @@
 //! message whose DMARC passes is delivered even when a DKIM signature on
 //! it is broken — the sentence then says it is one forward away from
 //! failing (forwarding changes the connecting IP, so SPF no longer
-//! passes), rather than heading it "FAIL". The findings below the
+//! passes), rather than heading it "FAIL". A message that passes DMARC
+//! but has an error among its findings (SPF failing for its IP, say) is
+//! headed "FAIL", so the sentence then names the worst error too: the
+//! heading and the sentence never disagree. The findings below the
 //! sentence carry every detail; this is the line a marketer reads first.
 
 use super::dkim::DkimSection;
 use super::dmarc::{DmarcEvaluation, DmarcResult};
+use crate::findings::{Finding, Severity};
 use crate::records::dmarc::Policy;
 
-/// The sentence for a message whose DMARC evaluation is `dmarc` and
-/// whose signatures are `dkim`.
-pub fn sentence(dmarc: &DmarcEvaluation, dkim: &DkimSection) -> String {
+/// The sentence for a message whose DMARC evaluation is `dmarc`, whose
+/// signatures are `dkim` and whose findings are `findings`.
+pub fn sentence(dmarc: &DmarcEvaluation, dkim: &DkimSection, findings: &[Finding]) -> String {
     let Some(from) = dmarc.from_domain.as_deref() else {
         return "Receivers will likely reject or bin this message: it has no usable From \
                 domain, so nothing about it can be authenticated."
             .into();
     };
     match dmarc.result {
-        DmarcResult::Pass => passed(from, dmarc, dkim),
+        DmarcResult::Pass => {
+            let delivered = passed(from, dmarc, dkim);
+            // Through SPF alone, the sentence has named the DKIM problem.
+            let named =
+                |f: &Finding| dmarc.dkim.result != DmarcResult::Pass && f.code.starts_with("dkim.");
+            let unnamed = findings
+                .iter()
+                .find(|f| f.severity == Severity::Error && !named(f));
+            match unnamed {
+                Some(error) => format!("{delivered} Fix this first, though: {}.", error.title),
+                None => delivered,
+            }
+        }
         DmarcResult::Fail => failed(from, dmarc),
         DmarcResult::None => format!(
             "Receivers decide on their own what to do with this message: {from} publishes \

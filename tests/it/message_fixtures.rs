@@ -27,8 +27,8 @@ use mail_auth::crypto::{Algorithm, Ed25519Key, HashAlgorithm, RsaKey, Sha1, Sha2
 use mail_auth::dkim::DkimSigner;
 use mail_auth::headers::{HeaderWriter, Writable};
 use mailvet::dns::Dns;
-use mailvet::findings::Severity;
 use mailvet::findings::requirements::Status;
+use mailvet::findings::{Severity, Verdict};
 use mailvet::message::Clock;
 use mailvet::message::arc::ArcResult;
 use mailvet::message::dkim::{DkimProblem, DkimResult};
@@ -1169,12 +1169,15 @@ async fn the_summary_says_what_receivers_do() {
          p=reject."
     );
 
-    // Forwarded with its signature intact: DKIM carries DMARC.
+    // Forwarded with its signature intact: DKIM carries DMARC. SPF fails
+    // for the forwarder's IP, an error that heads the report "FAIL", and
+    // the sentence names it rather than contradict the heading.
     let forwarded = w.report(&clean, elsewhere, Clock::system()).await;
+    assert_eq!(forwarded.verdict, Verdict::Fail);
     assert_eq!(
         forwarded.summary,
         "Receivers will accept this message: it passes DMARC for msg.test through DKIM, which \
-         survives forwarding."
+         survives forwarding. Fix this first, though: SPF fails for the envelope sender."
     );
 }
 

@@ -226,7 +226,7 @@ fn envelope_without_trace_headers_stays_unknown() {
             .ip
             .note
             .as_deref()
-            .is_some_and(|n| n.contains("give --ip / ?ip=")),
+            .is_some_and(|n| n.contains("the Sending IP field, --ip or ?ip=")),
         "{:?}",
         report.ip.note
     );

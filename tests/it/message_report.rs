@@ -347,3 +347,33 @@ async fn pooled_mail_auth_endpoints_answer_for_the_request_that_leases_them() {
     assert!(names(&a.unwrap()).contains(&"7.100.51.198.in-addr.arpa.".to_string()));
     assert!(names(&b.unwrap()).contains(&"25.2.0.192.in-addr.arpa.".to_string()));
 }
+
+/// SPF that could not be checked says what was missing: with the IP given
+/// but neither MAIL FROM nor HELO known, that is the identity, not the IP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spf_not_evaluated_names_what_is_missing() {
+    let dns = server().await;
+    let state = AppState::new(dns.layer(), crate::support::store::scratch().await);
+    let raw = "From: a@healthy.test\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\n\
+               Message-ID: <1@healthy.test>\r\nSubject: hi\r\n\r\nbody\r\n";
+    for (uri, reason, comment) in [
+        (
+            "/v1/messages?ip=192.0.2.1",
+            "SPF was not evaluated: give a MAIL FROM address, a HELO name, or both",
+            "spf=none (not evaluated: no usable MAIL FROM or HELO)",
+        ),
+        (
+            "/v1/messages?mail_from=a@healthy.test",
+            "SPF was not evaluated: the sending IP is unknown",
+            "spf=none (not evaluated: no client IP)",
+        ),
+    ] {
+        let (status, _, report) = call(state.clone(), post_message(uri, raw)).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report["spf"]["result"], "not_evaluated", "{uri}");
+        let said = report["spf"]["reason"].as_str().unwrap();
+        assert!(said.starts_with(reason), "{uri}: {said}");
+        let header = report["authentication_results"].as_str().unwrap();
+        assert!(header.contains(comment), "{uri}: {header}");
+    }
+}
