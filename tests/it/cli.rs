@@ -71,6 +71,32 @@ async fn spf_json_has_the_documented_fields() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spf_jsonl_is_one_line_naming_the_identity_checked() {
+    let server = TestDns::start(&[Path::new(SOME_TEST)]).await;
+    let dns = server.dns_arg();
+    let out = mailvet_line(&format!(
+        "spf --ip 192.0.2.1 --mail-from user@some.test --dns {dns} --format jsonl"
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["input"], "user@some.test", "{text}");
+    assert_eq!(lines[0]["report"]["result"], "fail", "{text}");
+
+    let helo = mailvet_line(&format!(
+        "spf --ip 192.0.2.1 --helo mail.some.test --dns {dns} --format jsonl"
+    ))
+    .await;
+    let line: Value = serde_json::from_slice(&helo.stdout).expect("one JSON line");
+    assert_eq!(line["input"], "postmaster@mail.some.test", "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permerror_names_the_offending_term() {
     let server = TestDns::start_with_texts(&[
         "$ORIGIN bad.test.\n$TTL 60\n@ SOA ns h 1 1 1 1 60\n@ TXT \"v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.1/33 -all\"\n",
