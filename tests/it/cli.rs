@@ -721,3 +721,40 @@ async fn domain_with_a_database_asks_the_selectors_reports_named() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_written_twice_in_a_zone_file_is_one_record() {
+    let dir = scratch("twice-zone");
+    let zone = dir.join("web.test.zone");
+    std::fs::write(
+        &zone,
+        "$ORIGIN web.test.\n$TTL 300\n@ IN TXT \"v=spf1 mx -all\"\n@ IN TXT \"v=spf1 mx -all\"\n",
+    )
+    .unwrap();
+    let zone = zone.display().to_string();
+    let out = mailvet_args(
+        &[
+            "spf",
+            "--ip",
+            "192.0.2.1",
+            "--mail-from",
+            "a@web.test",
+            "--offline",
+            "--zone",
+            &zone,
+            "--format",
+            "json",
+        ],
+        &[],
+    )
+    .await;
+    let report = json(&out);
+    assert_eq!(report["result"], "fail", "{report:#}");
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["spf.fail"], "{report:#}");
+}
