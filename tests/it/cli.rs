@@ -750,11 +750,29 @@ async fn a_record_written_twice_in_a_zone_file_is_one_record() {
     .await;
     let report = json(&out);
     assert_eq!(report["result"], "fail", "{report:#}");
-    let codes: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(codes, ["spf.fail"], "{report:#}");
+    assert_eq!(
+        support::api::finding_codes(&report),
+        ["spf.fail"],
+        "{report:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_file_that_cannot_be_read_is_named_once() {
+    let missing = scratch("missing-message").join("nonexistent.eml");
+    let path = missing.display().to_string();
+    let out = mailvet_args(&["message", &path, "--offline"], &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("mailvet: {path}: cannot read the message: ")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches(path.as_str()).count(), 1, "{stderr}");
+
+    let out = mailvet_args(&["message", &path, "--offline", "--format", "jsonl"], &[]).await;
+    let line: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(line["input"], path.as_str());
+    let error = line["error"].as_str().unwrap();
+    assert!(error.starts_with("cannot read the message: "), "{error}");
 }
