@@ -22,51 +22,55 @@ use std::fs::{File, FileType};
 use std::io::Read;
 use std::path::Path;
 
-/// Why a local file was not read.
+/// Why a local file was not read: the file (as shown) and the rule it
+/// broke. A caller that names the file itself already (a batch names each
+/// input) shows only the [`FileProblem`].
 #[derive(Debug, thiserror::Error)]
-pub enum FileError {
-    #[error("{file}: cannot read the {what}: {source}")]
+#[error("{file}: {problem}")]
+pub struct FileError {
+    pub file: String,
+    pub problem: FileProblem,
+}
+
+/// The rule a local file broke; `what` names the kind of file ("zone file").
+#[derive(Debug, thiserror::Error)]
+pub enum FileProblem {
+    #[error("cannot read the {what}: {source}")]
     Io {
-        file: String,
         what: &'static str,
         source: std::io::Error,
     },
-    #[error("{file}: the {what} must be a regular file, and this is {kind}")]
+    #[error("the {what} must be a regular file, and this is {kind}")]
     NotRegular {
-        file: String,
         what: &'static str,
         kind: &'static str,
     },
-    #[error("{file}: the {what} is larger than {}, the most mailvet reads", size(*.limit))]
-    TooLarge {
-        file: String,
-        what: &'static str,
-        limit: u64,
-    },
-    #[error("{file}: the {what} is not text: {reason}")]
-    NotText {
-        file: String,
-        what: &'static str,
-        reason: String,
-    },
+    #[error("the {what} is larger than {}, the most mailvet reads", size(*.limit))]
+    TooLarge { what: &'static str, limit: u64 },
+    #[error("the {what} is not text: {reason}")]
+    NotText { what: &'static str, reason: String },
+}
+
+impl FileError {
+    fn new(file: &str, problem: FileProblem) -> FileError {
+        FileError {
+            file: file.to_string(),
+            problem,
+        }
+    }
 }
 
 /// Reads the regular file at `path` (symlinks followed), at most `limit`
 /// bytes; `what` names it in errors ("zone file").
 pub fn read(path: &Path, what: &'static str, limit: u64) -> Result<Vec<u8>, FileError> {
     let file = shown(path);
-    let io = |source| FileError::Io {
-        file: file.clone(),
-        what,
-        source,
-    };
+    let io = |source| FileError::new(&file, FileProblem::Io { what, source });
     let regular = |kind: FileType| match kind_of(kind) {
         None => Ok(()),
-        Some(kind) => Err(FileError::NotRegular {
-            file: file.clone(),
-            what,
-            kind,
-        }),
+        Some(kind) => Err(FileError::new(
+            &file,
+            FileProblem::NotRegular { what, kind },
+        )),
     };
     regular(std::fs::metadata(path).map_err(io)?.file_type())?;
     let handle = open_nonblocking(path).map_err(io)?;
@@ -86,17 +90,9 @@ pub fn read_capped(
     reader
         .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|source| FileError::Io {
-            file: name.to_string(),
-            what,
-            source,
-        })?;
+        .map_err(|source| FileError::new(name, FileProblem::Io { what, source }))?;
     if bytes.len() as u64 > limit {
-        return Err(FileError::TooLarge {
-            file: name.to_string(),
-            what,
-            limit,
-        });
+        return Err(FileError::new(name, FileProblem::TooLarge { what, limit }));
     }
     Ok(bytes)
 }
@@ -104,11 +100,8 @@ pub fn read_capped(
 /// [`read`], and the bytes must be UTF-8 text without NUL.
 pub fn read_text(path: &Path, what: &'static str, limit: u64) -> Result<String, FileError> {
     let bytes = read(path, what, limit)?;
-    let not_text = |reason: String| FileError::NotText {
-        file: shown(path),
-        what,
-        reason,
-    };
+    let not_text =
+        |reason: String| FileError::new(&shown(path), FileProblem::NotText { what, reason });
     if let Some(at) = bytes.iter().position(|&b| b == 0) {
         return Err(not_text(format!("it holds a NUL byte (at byte {at})")));
     }
@@ -212,16 +205,16 @@ mod tests {
     fn devices_directories_and_procfs_are_bounded_or_refused() {
         let e = read(Path::new("/dev/zero"), "zone file", 1 << 20).unwrap_err();
         assert!(matches!(
-            e,
-            FileError::NotRegular {
+            e.problem,
+            FileProblem::NotRegular {
                 kind: "a character device",
                 ..
             }
         ));
         let e = read(Path::new("/"), "zone file", 1 << 20).unwrap_err();
         assert!(matches!(
-            e,
-            FileError::NotRegular {
+            e.problem,
+            FileProblem::NotRegular {
                 kind: "a directory",
                 ..
             }
@@ -236,8 +229,8 @@ mod tests {
         assert!(made.success());
         let e = read(&fifo, "zone file", 1 << 20).unwrap_err();
         assert!(matches!(
-            e,
-            FileError::NotRegular {
+            e.problem,
+            FileProblem::NotRegular {
                 kind: "a named pipe",
                 ..
             }
@@ -248,15 +241,15 @@ mod tests {
         std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
         let e = read(&link, "zone file", 1 << 20).unwrap_err();
         assert!(matches!(
-            e,
-            FileError::NotRegular {
+            e.problem,
+            FileProblem::NotRegular {
                 kind: "a character device",
                 ..
             }
         ));
         // procfs says 0 bytes and is regular; the cap still holds.
         let e = read(Path::new("/proc/self/maps"), "zone file", 8).unwrap_err();
-        assert!(matches!(e, FileError::TooLarge { .. }), "{e}");
+        assert!(matches!(e.problem, FileProblem::TooLarge { .. }), "{e}");
         assert_eq!(size(4 << 20), "4 MiB");
         assert_eq!(size(16 * 1024), "16 KiB");
         assert_eq!(size(1000), "1000 bytes");

@@ -97,6 +97,42 @@ pub async fn run(
     checks
 }
 
+/// One domain of the config on its own, as `--format jsonl` writes it:
+/// its check, its verdict and, when zone files overlay live DNS, what
+/// publishing them changes for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckedDomain {
+    /// As [`DomainCheck::verdict`] decides.
+    pub verdict: Verdict,
+    #[serde(flatten)]
+    pub check: DomainCheck,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<diff::Diff>,
+}
+
+/// Checks one domain of the config through `dns` and, given `live` (live
+/// DNS alone), compares the two as [`CheckReport::new`] does for all.
+pub async fn check_one(
+    dns: &Arc<Dns>,
+    live: Option<&Arc<Dns>>,
+    expected: &DomainExpectations,
+    options: &AuditOptions,
+    fail_on: FailOn,
+    trace: bool,
+) -> CheckedDomain {
+    let (check, live) = tokio::join!(check_domain(dns, expected, options, trace), async {
+        match live {
+            Some(live) => Some(check_domain(live, expected, options, false).await),
+            None => None,
+        }
+    });
+    CheckedDomain {
+        verdict: check.verdict(fail_on),
+        diff: live.map(|live| diff::compare(&[live], std::slice::from_ref(&check))),
+        check,
+    }
+}
+
 async fn check_domain(
     dns: &Arc<Dns>,
     expected: &DomainExpectations,

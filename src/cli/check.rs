@@ -4,16 +4,21 @@
 //! This module decides how the command runs the `check` layer: with the
 //! `--zone` files over live DNS and, when there are any and the run is
 //! not `--offline`, against live DNS alone too, to show what the change
-//! fixes and what it breaks.
+//! fixes and what it breaks. With `--format jsonl` each domain is a
+//! line of its own, written as it is checked, with what the change does
+//! to it.
 
 use super::UsageError;
 use super::audit::AuditArgs;
-use super::batch::CACHE_ENTRIES;
-use super::output::Format;
+use super::batch::{self, CACHE_ENTRIES};
+use super::output::{Batch, Format};
+use crate::check::CheckedDomain;
+use crate::check::config::DomainExpectations;
 use crate::render::{self, ZoneLocator, text::Style};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -36,6 +41,41 @@ pub async fn run(args: CheckArgs) -> Result<ExitCode, UsageError> {
     let planned_dns = args.audit.dns.build_with(zones.clone(), CACHE_ENTRIES)?;
     let live_dns = args.audit.dns.build_with(Vec::new(), CACHE_ENTRIES)?;
     let trace = args.audit.output.trace;
+    let fail_on = args.audit.output.fail_on();
+    let locator = ZoneLocator::new(&zones);
+    if args.audit.output.format == Format::Jsonl {
+        // A line per domain as it is checked, one after another as below.
+        let inputs: Vec<(String, DomainExpectations)> = config
+            .domains
+            .iter()
+            .map(|d| (d.domain.value.ascii.clone(), d.clone()))
+            .collect();
+        let suite = |_: &str, d: &CheckedDomain| {
+            render::check::suite(&d.check, &config.path, fail_on, locator)
+        };
+        let mut lines = Batch::new(&args.audit.output, inputs.len());
+        batch::run(
+            inputs,
+            1,
+            |expected| {
+                let (dns, live, options) = (
+                    Arc::clone(&planned_dns),
+                    compare_live.then(|| Arc::clone(&live_dns)),
+                    options.clone(),
+                );
+                async move {
+                    let live = live.as_ref();
+                    Ok(
+                        crate::check::check_one(&dns, live, &expected, &options, fail_on, trace)
+                            .await,
+                    )
+                }
+            },
+            |done| lines.add(done, suite),
+        )
+        .await;
+        return Ok(lines.finish(|_, _| String::new(), suite));
+    }
     let (planned, live) = tokio::join!(
         crate::check::run(&planned_dns, &config, &options, trace),
         async {
@@ -46,14 +86,12 @@ pub async fn run(args: CheckArgs) -> Result<ExitCode, UsageError> {
             }
         }
     );
-    let fail_on = args.audit.output.fail_on();
     let report = crate::check::CheckReport::new(&config, fail_on, planned, live.as_deref());
-    let suites = render::check::suites(&report, fail_on, ZoneLocator::new(&zones));
+    let suites = render::check::suites(&report, fail_on, locator);
     let rendered = match args.audit.output.format {
         Format::Text => render::check::render(&report, fail_on, Style::for_stdout()),
         Format::Json => render::json(&report),
-        Format::Jsonl => render::json_line(&report),
-        Format::Junit | Format::Sarif => String::new(),
+        Format::Jsonl | Format::Junit | Format::Sarif => String::new(),
     };
     Ok(args.audit.output.print(&rendered, &suites))
 }

@@ -239,11 +239,12 @@ fn read_now(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     } else {
         local_file::read(path, "message", limit)
     };
-    raw.map_err(|e| match e {
-        local_file::FileError::TooLarge { .. } => {
-            format!("{e}; --max-message-size sets the limit")
+    // The batch names the file before its error.
+    raw.map_err(|e| match e.problem {
+        local_file::FileProblem::TooLarge { .. } => {
+            format!("{}; --max-message-size sets the limit", e.problem)
         }
-        e => e.to_string(),
+        problem => problem.to_string(),
     })
 }
 

@@ -73,28 +73,24 @@ impl OutputArgs {
         self.fail_on.into()
     }
 
-    /// Prints the reports (one JSON object, or an array for several; text
-    /// one after another; JUnit and SARIF one document for all) and decides
+    /// Prints the reports, each with the name of its input (one JSON
+    /// object, or an array for several; a jsonl line per input; text one
+    /// after another; JUnit and SARIF one document for all) and decides
     /// the exit code: 1 when a case of a report's suite fails.
     pub fn emit<R: serde::Serialize>(
         &self,
-        reports: &[R],
-        text: impl Fn(usize, &R) -> String,
-        suite: impl Fn(usize, &R) -> Suite,
+        reports: &[(String, R)],
+        text: impl Fn(&str, &R) -> String,
+        suite: impl Fn(&str, &R) -> Suite,
     ) -> ExitCode {
-        let suites: Vec<Suite> = reports
-            .iter()
-            .enumerate()
-            .map(|(i, r)| suite(i, r))
-            .collect();
+        let suites: Vec<Suite> = reports.iter().map(|(n, r)| suite(n, r)).collect();
         let out = match (self.format, reports) {
-            (Format::Json, [one]) => render::json(one),
-            (Format::Json, many) => render::json(&many),
-            (Format::Jsonl, many) => many.iter().map(|r| json_line(None, Ok(r))).collect(),
+            (Format::Json, [(_, one)]) => render::json(one),
+            (Format::Json, many) => render::json(&many.iter().map(|(_, r)| r).collect::<Vec<_>>()),
+            (Format::Jsonl, many) => many.iter().map(|(n, r)| json_line(n, Ok(r))).collect(),
             (Format::Text, many) => many
                 .iter()
-                .enumerate()
-                .map(|(i, r)| text(i, r))
+                .map(|(n, r)| text(n, r))
                 .collect::<Vec<_>>()
                 .join("\n"),
             (Format::Junit | Format::Sarif, _) => String::new(),
@@ -127,11 +123,10 @@ impl OutputArgs {
 }
 
 /// One line of `--format jsonl`: the report, or the error, of an input.
-fn json_line<R: serde::Serialize>(input: Option<&str>, result: Result<&R, &str>) -> String {
+fn json_line<R: serde::Serialize>(input: &str, result: Result<&R, &str>) -> String {
     #[derive(serde::Serialize)]
     struct Line<'a, R> {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        input: Option<&'a str>,
+        input: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         report: Option<&'a R>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -210,7 +205,7 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
             Ok(report) => {
                 if self.output.format == Format::Jsonl {
                     self.verdicts.add(&suite(&name, &report));
-                    self.line(&json_line(Some(&name), Ok(&report)), more);
+                    self.line(&json_line(&name, Ok(&report)), more);
                 } else if let Some(slot) = self.kept.get_mut(index) {
                     *slot = Some((name, report));
                 }
@@ -218,7 +213,7 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
             Err(error) => {
                 self.errors += 1;
                 if self.output.format == Format::Jsonl {
-                    self.line(&json_line::<R>(Some(&name), Err(&error)), more);
+                    self.line(&json_line::<R>(&name, Err(&error)), more);
                 } else {
                     eprintln!(
                         "mailvet: {}: {}",
@@ -244,12 +239,8 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
             }
             exit_code(self.verdicts)
         } else {
-            let (names, reports): (Vec<String>, Vec<R>) = self.kept.into_iter().flatten().unzip();
-            self.output.emit(
-                &reports,
-                |i, r| text(&names[i], r),
-                |i, r| suite(&names[i], r),
-            )
+            let reports: Vec<(String, R)> = self.kept.into_iter().flatten().collect();
+            self.output.emit(&reports, text, suite)
         };
         if self.errors > 0 {
             ExitCode::from(EXIT_USAGE)

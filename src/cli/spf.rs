@@ -47,9 +47,11 @@ pub async fn run(args: SpfArgs) -> Result<ExitCode, UsageError> {
     let resolver = dns.resolver();
     let report = spf::report::report(&resolver, &query, args.output.trace).await?;
     let fail_on = args.output.fail_on();
+    // The input is the identity checked (`local@domain`), as a jsonl
+    // line names it.
     Ok(args.output.emit(
-        &[report],
+        &[(report.check.sender.clone(), report)],
         |_, r| render::text::spf(r, Style::for_stdout()),
-        |_, r| Suite::of_findings(&r.check.sender, &r.findings, fail_on, |_| None),
+        |sender, r| Suite::of_findings(sender, &r.findings, fail_on, |_| None),
     ))
 }

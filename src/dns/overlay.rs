@@ -6,6 +6,10 @@
 //! CNAME at the name, else NODATA when the name exists (or is an empty
 //! non-terminal), else a wildcard (RFC 4592) from the closest encloser, else
 //! NXDOMAIN. When zones nest, the one with the longest origin answers.
+//! A record written twice (same owner, type and data) is one record: an
+//! RRset holds no duplicates (RFC 2181 §5), and an authoritative server
+//! loading such a file keeps one, so two identical `v=spf1` lines are not
+//! taken for two SPF records.
 //! Names outside every zone return `None` and go upstream (or, offline,
 //! get NXDOMAIN from the resolver layer).
 
@@ -63,10 +67,12 @@ impl ZoneIndex {
                 nodes.insert(LowerName::new(&node));
                 node = node.base_name();
             }
-            rrsets
+            let rrset = rrsets
                 .entry((LowerName::new(&record.name), record.record_type()))
-                .or_default()
-                .push(record);
+                .or_default();
+            if !rrset.iter().any(|kept| kept.data == record.data) {
+                rrset.push(record);
+            }
         }
         ZoneIndex {
             origin: zone.origin,
@@ -178,6 +184,19 @@ mod tests {
             .unwrap();
         assert_eq!(wild.records[0].name, n("x.y.wild.example.com."));
         assert!(o.lookup(&n("example.org."), RecordType::A).is_none());
+    }
+
+    #[test]
+    fn a_record_written_twice_is_answered_once() {
+        let o = overlay(
+            "$ORIGIN example.com.\n$TTL 300\n@ IN TXT \"v=spf1 mx -all\"\n\
+             @ IN TXT \"v=spf1 mx -all\"\n@ IN TXT \"v=spf1 mx ~all\"\n\
+             www A 192.0.2.1\nWWW 60 A 192.0.2.1\n",
+        );
+        let txt = o.lookup(&n("example.com."), RecordType::TXT).unwrap();
+        assert_eq!(txt.records.len(), 2, "{:?}", txt.records);
+        let a = o.lookup(&n("www.example.com."), RecordType::A).unwrap();
+        assert_eq!(a.records.len(), 1, "{:?}", a.records);
     }
 
     #[test]

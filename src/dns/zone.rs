@@ -16,12 +16,15 @@
 //! Supported: `$ORIGIN`, `$TTL`, `@`, relative and absolute names, omitted
 //! owner (previous owner), TTL and class in either order, `;` comments,
 //! `( … )` across lines, quoted strings with `\DDD` and `\X` escapes.
-//! `$INCLUDE` is refused with a clear error (a zone overlay is one file).
+//! `$INCLUDE` is refused with a clear error (a zone overlay is one file),
+//! and so are `$GENERATE` and any other `$` directive.
 //!
 //! The file is read through [`crate::local_file`]: a regular file of at most
 //! [`ZONE_FILE_LIMIT`] bytes of UTF-8 text. An error quotes at most a short,
 //! escaped excerpt of the token it is about ([`crate::untrusted::quoted`]),
-//! so a file that is no zone file is not copied into the message.
+//! so a file that is no zone file is not copied into the message; only
+//! the data of a record of a known type may be quoted by the error of
+//! hickory's parser, given whole.
 
 use crate::local_file::{self, FileError};
 use crate::untrusted::{escape_controls, excerpt, quoted};
@@ -142,6 +145,21 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<Zone, ZoneError> {
                         "$INCLUDE is not supported: pass each file with its own --zone".into(),
                     ));
                 }
+                "$GENERATE" => {
+                    return Err(err(
+                        line,
+                        "$GENERATE is not supported: write out the records it would make".into(),
+                    ));
+                }
+                other if other.starts_with('$') => {
+                    return Err(err(
+                        line,
+                        format!(
+                            "{} is not a directive mailvet reads ($ORIGIN and $TTL are)",
+                            quoted(w)
+                        ),
+                    ));
+                }
                 _ => {}
             }
         }
@@ -180,8 +198,6 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<Zone, ZoneError> {
             rtype: &rtype,
             tokens: &rest,
             origin: origin.as_ref(),
-            line,
-            file: &file,
         })
         .map_err(|m| err(line, m))?;
         if matches!(data, RData::SOA(_)) && zone_origin.is_none() {
@@ -451,14 +467,13 @@ pub(crate) fn parse_name(s: &str, origin: Option<&Name>) -> Result<Name, String>
     Ok(name)
 }
 
-/// One record's data as written, and where.
+/// One record's data as written: its type, its tokens and the origin
+/// its relative names are under.
 #[derive(Clone, Copy)]
 struct RecordText<'a> {
     rtype: &'a str,
     tokens: &'a [Token],
     origin: Option<&'a Name>,
-    line: usize,
-    file: &'a str,
 }
 
 fn parse_rdata(record: &RecordText<'_>) -> Result<RData, String> {
@@ -466,7 +481,6 @@ fn parse_rdata(record: &RecordText<'_>) -> Result<RData, String> {
         rtype,
         tokens,
         origin,
-        ..
     } = *record;
     let words = || -> Result<Vec<&str>, String> {
         tokens
@@ -534,6 +548,13 @@ fn parse_rdata(record: &RecordText<'_>) -> Result<RData, String> {
                 code: RecordType::from(code),
                 rdata: NULL::with(generic_rdata(&words()?[1..])?),
             }
+        }
+        _ if rtype.parse::<RecordType>().is_err() => {
+            return Err(format!(
+                "unknown record type {}; write a type mailvet does not know in the RFC 3597 \
+                 form `TYPEnnn \\# LENGTH HEX`",
+                quoted(rtype)
+            ));
         }
         _ => delegate_to_hickory(record)?,
     })
@@ -604,14 +625,14 @@ fn generic_rdata(words: &[&str]) -> Result<Vec<u8>, String> {
 }
 
 /// Record data of types this module does not build itself (SRV, CAA, TLSA,
-/// DS, …) goes through hickory's parser as a one-record zone.
+/// DS, …) goes through hickory's parser as a one-record zone. Its error is
+/// given whole (escaped): it says what is wrong with data the user wrote
+/// as a record of a known type.
 fn delegate_to_hickory(record: &RecordText<'_>) -> Result<RData, String> {
     let RecordText {
         rtype,
         tokens,
         origin,
-        line,
-        file,
     } = *record;
     let mut text = String::new();
     if let Some(o) = origin {
@@ -640,9 +661,9 @@ fn delegate_to_hickory(record: &RecordText<'_>) -> Result<RData, String> {
         .parse()
         .map_err(|e| {
             format!(
-                "{} record not understood ({file}:{line}): {}",
+                "{} record not understood: {}",
                 quoted(rtype),
-                excerpt(&e.to_string())
+                escape_controls(&e.to_string())
             )
         })?;
     parsed
@@ -739,6 +760,53 @@ mod tests {
             RecordType::from(65534)
         );
         assert_eq!(zone.records[3].record.record_type(), RecordType::CAA);
+    }
+
+    #[test]
+    fn directives_other_than_origin_and_ttl_are_named_as_unsupported() {
+        let e = parse(
+            "$ORIGIN example.com.\n$TTL 300\n$GENERATE 1-3 host$ A 192.0.2.1\n",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "<zone>:3: $GENERATE is not supported: write out the records it would make"
+        );
+        let e = parse("$ORIGIN example.com.\n$ttl 300\n$frob x\n", None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "<zone>:3: `$frob` is not a directive mailvet reads ($ORIGIN and $TTL are)"
+        );
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_read_is_named_once_with_the_whole_reason() {
+        let e = parse("$ORIGIN example.com.\n$TTL 300\nx IN FOO 1 2 3\n", None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "<zone>:3: unknown record type `FOO`; write a type mailvet does not know in the \
+             RFC 3597 form `TYPEnnn \\# LENGTH HEX`"
+        );
+        let e = parse(
+            "$ORIGIN example.com.\n$TTL 300\n_sip._tcp IN SRV 1 2 port host\n",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e.matches("<zone>:3").count(), 1, "{e}");
+        let reason = e
+            .strip_prefix("<zone>:3: `SRV` record not understood: ")
+            .unwrap_or_else(|| panic!("{e}"));
+        let hickory = hickory_proto::serialize::txt::Parser::new(
+            "x.example.com. 0 IN SRV 1 2 port host.example.com.",
+            None,
+            None,
+        )
+        .parse()
+        .unwrap_err()
+        .to_string();
+        assert_eq!(reason, hickory, "the parser's reason, not cut short");
     }
 
     #[test]

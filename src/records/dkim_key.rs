@@ -347,7 +347,7 @@ pub enum Base64Error {
     BadCharacter { character: char, position: usize },
     #[error("`=` padding is followed by more data")]
     DataAfterPadding,
-    #[error("{0} base64 characters cannot encode whole bytes (the key was cut short?)")]
+    #[error("{0} base64 characters cannot encode whole bytes (was the value cut short?)")]
     Length(usize),
 }
 

@@ -44,60 +44,62 @@ pub fn render(report: &CheckReport, fail_on: FailOn, style: Style) -> String {
     out
 }
 
-/// One suite per domain: its expectations (located at their config
-/// line), a DNS case that errs when lookups failed (or the audit left a
-/// check undecided), and its findings (located in the zone file that
-/// holds the record, if any).
+/// One suite per domain ([`suite`]).
 pub fn suites(report: &CheckReport, fail_on: FailOn, zones: ZoneLocator<'_>) -> Vec<Suite> {
     report
         .domains
         .iter()
-        .map(|d| {
-            let mut cases: Vec<Case> = d
-                .expectations
-                .iter()
-                .map(|e| Case {
-                    kind: CaseKind::Expectation,
-                    rule: *e.rule,
-                    name: e.name.clone(),
-                    severity: e.rule.severity,
-                    outcome: match e.status {
-                        Status::Met => Outcome::Pass,
-                        Status::Broken => Outcome::Fail,
-                        Status::Unknown => Outcome::Error,
-                    },
-                    detail: e.detail.clone(),
-                    fix: e.fix.clone(),
-                    location: Some(Location {
-                        file: report.config.clone(),
-                        line: Some(e.line),
-                    }),
-                })
-                .collect();
-            if !d.dns_failures.is_empty() {
-                let rule = *expectations::rule("expect.dns");
-                cases.push(Case {
-                    kind: CaseKind::Expectation,
-                    rule,
-                    name: rule.title.to_string(),
-                    severity: rule.severity,
-                    outcome: Outcome::Error,
-                    detail: format!("DNS lookups failed: {}", d.dns_failures.join("; ")),
-                    fix: rule.fix.to_string(),
-                    location: None,
-                });
-            } else {
-                cases.extend(Case::of_undecided(&d.audit.undecided));
-            }
-            let findings =
-                Suite::of_findings(&d.domain, &d.audit.findings, fail_on, |f| zones.locate(f));
-            cases.extend(findings.cases);
-            Suite {
-                name: d.domain.clone(),
-                cases,
-            }
-        })
+        .map(|d| suite(d, &report.config, fail_on, zones))
         .collect()
+}
+
+/// The suite of one domain: its expectations (located at their line of
+/// the `config` file), a DNS case that errs when lookups failed (or the
+/// audit left a check undecided), and its findings (located in the zone
+/// file that holds the record, if any).
+pub fn suite(d: &DomainCheck, config: &str, fail_on: FailOn, zones: ZoneLocator<'_>) -> Suite {
+    let mut cases: Vec<Case> = d
+        .expectations
+        .iter()
+        .map(|e| Case {
+            kind: CaseKind::Expectation,
+            rule: *e.rule,
+            name: e.name.clone(),
+            severity: e.rule.severity,
+            outcome: match e.status {
+                Status::Met => Outcome::Pass,
+                Status::Broken => Outcome::Fail,
+                Status::Unknown => Outcome::Error,
+            },
+            detail: e.detail.clone(),
+            fix: e.fix.clone(),
+            location: Some(Location {
+                file: config.to_string(),
+                line: Some(e.line),
+            }),
+        })
+        .collect();
+    if !d.dns_failures.is_empty() {
+        let rule = *expectations::rule("expect.dns");
+        cases.push(Case {
+            kind: CaseKind::Expectation,
+            rule,
+            name: rule.title.to_string(),
+            severity: rule.severity,
+            outcome: Outcome::Error,
+            detail: format!("DNS lookups failed: {}", d.dns_failures.join("; ")),
+            fix: rule.fix.to_string(),
+            location: None,
+        });
+    } else {
+        cases.extend(Case::of_undecided(&d.audit.undecided));
+    }
+    let findings = Suite::of_findings(&d.domain, &d.audit.findings, fail_on, |f| zones.locate(f));
+    cases.extend(findings.cases);
+    Suite {
+        name: d.domain.clone(),
+        cases,
+    }
 }
 
 fn domain(out: &mut String, check: &DomainCheck, fail_on: FailOn, config: &str, style: Style) {

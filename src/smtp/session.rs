@@ -180,7 +180,7 @@ impl Session<'_> {
         Next::Reply(match request {
             Request::Ehlo { host } => self.hello(host, true),
             Request::Helo { host } => self.hello(host, false),
-            Request::Mail { from } => self.mail(from),
+            Request::Mail { from } => self.mail(from, written_reverse_path(line)),
             Request::Rcpt { to } => self.rcpt(&to.address).await,
             Request::Data => {
                 if self.rcpt.is_some() {
@@ -191,6 +191,9 @@ impl Session<'_> {
             Request::StartTls => {
                 if self.receiver.tls.is_none() || self.tls.is_some() {
                     reply::not_implemented()
+                } else if has_parameters(line) {
+                    // RFC 3207 §4: "501 Syntax error (no parameters allowed)".
+                    reply::syntax("STARTTLS (no parameters allowed)")
                 } else if self.mail_from.is_some() {
                     reply::out_of_sequence("STARTTLS is not allowed in a transaction")
                 } else {
@@ -236,7 +239,8 @@ impl Session<'_> {
         Reply::plain(250, lines)
     }
 
-    fn mail(&mut self, from: smtp_proto::MailFrom<Cow<'_, str>>) -> Reply {
+    /// MAIL FROM; `written` is the reverse-path as the client wrote it.
+    fn mail(&mut self, from: smtp_proto::MailFrom<Cow<'_, str>>, written: Option<&str>) -> Reply {
         if self.helo.is_none() {
             return reply::out_of_sequence("send HELO or EHLO first");
         }
@@ -249,7 +253,14 @@ impl Session<'_> {
         if !self.admitted.take_message() {
             return reply::too_many_messages();
         }
-        self.mail_from = Some(from.address.into_owned());
+        // smtp-proto takes the quotes and backslashes out of a quoted
+        // local part (`"john doe"@x` becomes `john doe@x`, another
+        // mailbox); the address is kept as written (RFC 5321 §4.1.2).
+        let address = match written {
+            Some(written) if written.contains('"') => written.to_string(),
+            _ => from.address.into_owned(),
+        };
+        self.mail_from = Some(address);
         reply::sender_ok()
     }
 
@@ -357,6 +368,39 @@ impl Session<'_> {
 }
 
 /// The reply to a line `smtp-proto` could not parse.
+/// Whether a command line holds more than its verb: anything but white
+/// space after the first word.
+fn has_parameters(line: &[u8]) -> bool {
+    line.iter()
+        .skip_while(|b| !b.is_ascii_whitespace())
+        .any(|b| !b.is_ascii_whitespace())
+}
+
+/// The reverse-path of a MAIL command as written between `<` and `>`
+/// (a `>` inside a quoted string does not end it), without a source
+/// route (`@a,@b:`), which RFC 5321 §4.1.2 keeps in the grammar only to
+/// be ignored. `None` when there is none, or it is not UTF-8.
+fn written_reverse_path(line: &[u8]) -> Option<&str> {
+    let open = line.iter().position(|&b| b == b'<')? + 1;
+    let (mut quoted, mut escaped) = (false, false);
+    let close = open
+        + line[open..].iter().position(|&b| {
+            let ends = b == b'>' && !quoted;
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' if quoted => escaped = true,
+                b'"' => quoted = !quoted,
+                _ => {}
+            }
+            ends
+        })?;
+    let path = std::str::from_utf8(&line[open..close]).ok()?;
+    Some(match path.strip_prefix('@') {
+        Some(routed) => routed.split_once(':')?.1,
+        None => path,
+    })
+}
+
 fn parse_error(error: &ParseError) -> Reply {
     match error {
         ParseError::UnknownCommand | ParseError::NeedsMoreData { .. } => reply::unknown_command(),

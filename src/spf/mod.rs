@@ -273,12 +273,80 @@ fn received_spf(
         Identity::Helo => "helo",
         Identity::MailFrom => "mailfrom",
     };
+    // A quoted local part may hold `(`, `)`, `"` and `\`: in the comment
+    // and the quoted-string each is a quoted-pair (RFC 5322 §3.2.1).
+    let comment = quoted_pairs(&comment, &['(', ')']);
     let mut header = format!(
-        "Received-SPF: {result} (mailvet: {comment}) client-ip={ip}; envelope-from=\"{sender}\";"
+        "Received-SPF: {result} (mailvet: {comment}) client-ip={ip}; envelope-from={};",
+        quoted_string(sender)
     );
     if let Some(h) = helo {
+        let dot_atom = !h.is_empty()
+            && h.split('.')
+                .all(|atom| !atom.is_empty() && atom.chars().all(is_atext));
+        let h = if dot_atom {
+            h.to_string()
+        } else {
+            quoted_string(h)
+        };
         header.push_str(&format!(" helo={h};"));
     }
     header.push_str(&format!(" identity={identity};"));
     header
+}
+
+/// `text` with `\` and each of `special` written as a quoted-pair.
+fn quoted_pairs(text: &str, special: &[char]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\\' || special.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `text` as an RFC 5322 quoted-string: the value of a Received-SPF
+/// key-value-pair that is not a dot-atom (RFC 7208 §9.1).
+fn quoted_string(text: &str) -> String {
+    format!("\"{}\"", quoted_pairs(text, &['"']))
+}
+
+/// RFC 5322 §3.2.3 atext.
+fn is_atext(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn received_spf_quotes_what_a_quoted_local_part_and_a_literal_hold() {
+        let header = received_spf(
+            SpfResult::Fail,
+            r#""a (b) \"c\""@example.com"#,
+            "192.0.2.1".parse().unwrap(),
+            Some("[192.0.2.1]"),
+            Identity::MailFrom,
+        );
+        assert_eq!(
+            header,
+            r#"Received-SPF: fail (mailvet: domain of "a \(b\) \\"c\\""@example.com does not designate 192.0.2.1 as permitted sender) client-ip=192.0.2.1; envelope-from="\"a (b) \\\"c\\\"\"@example.com"; helo="[192.0.2.1]"; identity=mailfrom;"#
+        );
+        let plain = received_spf(
+            SpfResult::Pass,
+            "bounce@example.com",
+            "192.0.2.1".parse().unwrap(),
+            Some("mail.example.com"),
+            Identity::MailFrom,
+        );
+        assert!(
+            plain.ends_with(
+                r#"envelope-from="bounce@example.com"; helo=mail.example.com; identity=mailfrom;"#
+            ),
+            "{plain}"
+        );
+    }
 }

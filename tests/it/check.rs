@@ -764,3 +764,69 @@ async fn hostile_records_are_escaped_in_every_format() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The lines of `--format jsonl` output, each parsed.
+fn jsonl(output: &Output) -> Vec<Value> {
+    stdout(output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonl_writes_a_line_per_domain_naming_it() {
+    let server = TestDns::start(&[Path::new(GOOD_ZONE), Path::new(WEAK_ZONE)]).await;
+    let config = "fixtures/check/weak.toml";
+    let out = check(&server, config, &["--format", "jsonl"]).await;
+    assert_eq!(out.status.code(), Some(1), "weak.check.test fails");
+    let whole = json(&check(&server, config, &["--format", "json"]).await);
+    let lines = jsonl(&out);
+    let inputs: Vec<&str> = lines.iter().map(|l| l["input"].as_str().unwrap()).collect();
+    assert_eq!(inputs, ["good.check.test", "weak.check.test"]);
+    for line in &lines {
+        let name = line["input"].as_str().unwrap();
+        let report = &line["report"];
+        assert_eq!(report["domain"], name);
+        let expected = if name == "good.check.test" {
+            "pass"
+        } else {
+            "fail"
+        };
+        assert_eq!(report["verdict"], expected, "{report:#}");
+        assert_eq!(
+            report["expectations"],
+            domain(&whole, name)["expectations"],
+            "the same expectations as the whole report"
+        );
+        assert!(
+            report.get("diff").is_none(),
+            "no --zone, nothing to compare"
+        );
+    }
+
+    // With a zone file over live DNS, each line says what it changes there.
+    let good = TestDns::start(&[Path::new(GOOD_ZONE)]).await;
+    let out = check(
+        &good,
+        "fixtures/check/good.toml",
+        &["--zone", PLUS_ALL_ZONE, "--format", "jsonl"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let lines = jsonl(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let diff = &lines[0]["report"]["diff"];
+    let codes = |list: &str| -> Vec<&str> {
+        diff[list]
+            .as_array()
+            .unwrap_or_else(|| panic!("{list} in {diff:#}"))
+            .iter()
+            .map(|c| c["code"].as_str().unwrap())
+            .collect()
+    };
+    assert!(
+        codes("findings_introduced").contains(&"spf.plus_all"),
+        "{diff:#}"
+    );
+    assert_eq!(codes("expectations_newly_broken"), ["expect.spf_all"]);
+}

@@ -71,6 +71,32 @@ async fn spf_json_has_the_documented_fields() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spf_jsonl_is_one_line_naming_the_identity_checked() {
+    let server = TestDns::start(&[Path::new(SOME_TEST)]).await;
+    let dns = server.dns_arg();
+    let out = mailvet_line(&format!(
+        "spf --ip 192.0.2.1 --mail-from user@some.test --dns {dns} --format jsonl"
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["input"], "user@some.test", "{text}");
+    assert_eq!(lines[0]["report"]["result"], "fail", "{text}");
+
+    let helo = mailvet_line(&format!(
+        "spf --ip 192.0.2.1 --helo mail.some.test --dns {dns} --format jsonl"
+    ))
+    .await;
+    let line: Value = serde_json::from_slice(&helo.stdout).expect("one JSON line");
+    assert_eq!(line["input"], "postmaster@mail.some.test", "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permerror_names_the_offending_term() {
     let server = TestDns::start_with_texts(&[
         "$ORIGIN bad.test.\n$TTL 60\n@ SOA ns h 1 1 1 1 60\n@ TXT \"v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.1/33 -all\"\n",
@@ -694,4 +720,59 @@ async fn domain_with_a_database_asks_the_selectors_reports_named() {
         serde_json::json!(["google", "ses2026"])
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_written_twice_in_a_zone_file_is_one_record() {
+    let dir = scratch("twice-zone");
+    let zone = dir.join("web.test.zone");
+    std::fs::write(
+        &zone,
+        "$ORIGIN web.test.\n$TTL 300\n@ IN TXT \"v=spf1 mx -all\"\n@ IN TXT \"v=spf1 mx -all\"\n",
+    )
+    .unwrap();
+    let zone = zone.display().to_string();
+    let out = mailvet_args(
+        &[
+            "spf",
+            "--ip",
+            "192.0.2.1",
+            "--mail-from",
+            "a@web.test",
+            "--offline",
+            "--zone",
+            &zone,
+            "--format",
+            "json",
+        ],
+        &[],
+    )
+    .await;
+    let report = json(&out);
+    assert_eq!(report["result"], "fail", "{report:#}");
+    assert_eq!(
+        support::api::finding_codes(&report),
+        ["spf.fail"],
+        "{report:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_file_that_cannot_be_read_is_named_once() {
+    let missing = scratch("missing-message").join("nonexistent.eml");
+    let path = missing.display().to_string();
+    let out = mailvet_args(&["message", &path, "--offline"], &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("mailvet: {path}: cannot read the message: ")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches(path.as_str()).count(), 1, "{stderr}");
+
+    let out = mailvet_args(&["message", &path, "--offline", "--format", "jsonl"], &[]).await;
+    let line: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(line["input"], path.as_str());
+    let error = line["error"].as_str().unwrap();
+    assert!(error.starts_with("cannot read the message: "), "{error}");
 }

@@ -403,3 +403,24 @@ async fn hostile_messages_do_not_panic() {
         let _ = mailvet::message::arc::verify(&cx).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_hash_that_is_not_base64_is_named() {
+    let (dir, raw, expected) = vector("go-msgauth-rsa");
+    let server = TestDns::start(&[&dir.join("dns.zone")]).await;
+    let request = server.mail_auth_session().await;
+    // Every required tag is there; bh= holds one character, no base64.
+    let mut message =
+        b"DKIM-Signature: v=1; a=rsa-sha256; d=broken.example; s=x;\r\n h=from; bh=x; b=AAAA\r\n"
+            .to_vec();
+    message.extend_from_slice(&raw);
+    let checked = dkim::verify(&request.context(&message, Clock::at(verify_time(&expected)))).await;
+    let signature = &checked.section.signatures[0];
+    assert_eq!(signature.problem, Some(DkimProblem::Unparsable));
+    let reason = signature.reason.as_deref().unwrap();
+    assert!(
+        reason.starts_with("unparsable: bh= is not valid base64: "),
+        "{reason}"
+    );
+    assert!(!reason.contains("missing"), "{reason}");
+}

@@ -633,3 +633,26 @@ fn errors_quote_input_escaped_and_short() {
     assert!(!message.contains('\u{1b}'), "{message}");
     assert!(message.chars().count() < 300, "{message}");
 }
+
+#[test]
+fn elements_nested_past_the_readers_limit_are_refused_where_they_are() {
+    let head = "<?xml version=\"1.0\"?>\n<feedback>\n<report_metadata>";
+    let document = format!("{head}{}", "<x>".repeat(70_000));
+    match parse(document.as_bytes(), &Limits::default()) {
+        Err(ReportError::Xml {
+            line,
+            offset,
+            message,
+        }) => {
+            assert!(message.contains("nests elements deeper"), "{message}");
+            assert_eq!(line, 3, "{message}");
+            let offset = usize::try_from(offset).unwrap();
+            assert!(offset > head.len(), "offset {offset}: {message}");
+            assert!(
+                document[offset..].starts_with("<x>"),
+                "offset {offset} is no start tag: {message}"
+            );
+        }
+        other => panic!("expected an XML error, got {other:?}"),
+    }
+}

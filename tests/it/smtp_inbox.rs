@@ -366,6 +366,9 @@ async fn starttls_is_offered_and_recorded() {
     let (mut client, _) = inbox.connect().await;
     let ehlo = client.command(&format!("EHLO {HELO}")).await;
     assert!(ehlo.text.contains("STARTTLS"), "{}", ehlo.text);
+    // RFC 3207 §4: no parameters allowed, 501.
+    let with_parameter = client.command("STARTTLS extra").await;
+    assert_eq!(with_parameter.status(), "501 5.5.4", "{with_parameter:?}");
     let mut roots = rustls::RootCertStore::empty();
     roots.add(made.cert.der().clone()).unwrap();
     let mut client = client.start_tls(roots, INBOX_DOMAIN).await;
@@ -386,6 +389,35 @@ async fn starttls_is_offered_and_recorded() {
             .starts_with("TLS13_")
     );
     assert!(smtp["received"].as_str().unwrap().contains("with ESMTPS"));
+}
+
+#[tokio::test]
+async fn a_quoted_local_part_is_kept_as_written() {
+    let dns = fixture_dns().await;
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let inbox = TestInbox::start(&dns, db.open().await, SmtpLimits::default()).await;
+    let (token, address) = inbox.new_address().await;
+    let (mut client, _) = inbox.connect().await;
+    assert_eq!(client.command(&format!("EHLO {HELO}")).await.code, 250);
+    let sender = r#""john \"doe\" <x>"@msg.test"#;
+    let mail = client.command(&format!("MAIL FROM:<{sender}>")).await;
+    assert_eq!(mail.status(), "250 2.1.0", "{mail:?}");
+    let rcpt = client.command(&format!("RCPT TO:<{address}>")).await;
+    assert_eq!(rcpt.status(), "250 2.1.5", "{rcpt:?}");
+    assert_eq!(client.data(tiny_message()).await.status(), "250 2.0.0");
+
+    let report = &inbox.inbox(&token).await["report"];
+    assert_eq!(report["smtp"]["mail_from"], sender, "{report:#}");
+    assert_eq!(
+        report["envelope"]["mail_from"]["value"], sender,
+        "{report:#}"
+    );
+    // Shown escaped in the Received-SPF header (a quoted-string).
+    let received_spf = report["received_spf"].as_str().unwrap();
+    assert!(
+        received_spf.contains(r#"envelope-from="\"john \\\"doe\\\" <x>\"@msg.test";"#),
+        "{received_spf}"
+    );
 }
 
 /// A self-signed certificate is made when none is given.

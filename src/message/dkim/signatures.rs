@@ -9,6 +9,7 @@
 
 use super::{DkimProblem, DkimResult, DkimSignature};
 use crate::message::limits::{Budget, SignatureKind, signature_kind};
+use crate::records::dkim_key::decode_base64;
 use crate::records::tag_list::{Kind, Space, Syntax, TagList, TagListError};
 use mail_auth::dkim::{DkimError, Signature};
 use mail_auth::{AuthenticatedMessage, Error as AuthError};
@@ -144,16 +145,30 @@ pub(super) fn unparsable_report(header: &SignatureHeader<'_>, error: &AuthError)
     let tags = &header.tags;
     let number = |name: &str| tags.get(name).and_then(|v| v.parse::<u64>().ok());
     let reason = match error {
+        // mail-auth also says this when b= or bh= decodes to nothing: it
+        // drops what is not base64.
         AuthError::MissingParameters => {
             let missing: Vec<String> = ["d", "s", "b", "bh", "h"]
                 .iter()
                 .filter(|n| tags.get(n).is_none_or(|v| v.trim().is_empty()))
                 .map(|n| format!("{n}="))
                 .collect();
-            format!(
-                "unparsable: the required tag(s) {} are missing or empty (RFC 6376 §3.5)",
-                missing.join(", ")
-            )
+            let not_base64 = ["b", "bh"].iter().find_map(|n| {
+                let value = tags.get(n).filter(|v| !v.trim().is_empty())?;
+                decode_base64(value)
+                    .err()
+                    .map(|e| format!("{n}= is not valid base64: {e}"))
+            });
+            match (missing.is_empty(), not_base64) {
+                (false, _) => format!(
+                    "unparsable: the required tag(s) {} are missing or empty (RFC 6376 §3.5)",
+                    missing.join(", ")
+                ),
+                (true, Some(reason)) => format!("unparsable: {reason} (RFC 6376 §3.5)"),
+                (true, None) => "unparsable: a required tag (d=, s=, b=, bh=, h=) has no usable \
+                                 value (RFC 6376 §3.5)"
+                    .to_string(),
+            }
         }
         AuthError::Base64 => "unparsable: b= or bh= is not valid base64".to_string(),
         AuthError::Parse => "unparsable: the header does not parse (i= is not valid?)".to_string(),

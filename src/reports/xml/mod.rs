@@ -171,10 +171,11 @@ impl<R: BufRead> AggregateReader<R> {
     fn drain(&mut self) -> Result<(), ReportError> {
         loop {
             self.buf.clear();
+            let start = self.xml.buffer_position();
             let event = self
                 .xml
                 .read_event_into(&mut self.buf)
-                .map_err(|e| xml_error(e, self.state.line, self.xml.error_position()))?;
+                .map_err(|e| xml_error(e, self.state.line, start, self.xml.error_position()))?;
             let stray = match &event {
                 Event::Eof => break,
                 Event::Text(text) => {
@@ -203,10 +204,12 @@ impl<R: BufRead> AggregateReader<R> {
 
     fn step(&mut self) -> Result<Step, ReportError> {
         self.buf.clear();
+        let start = self.xml.buffer_position();
         let (ns, event) = match self.xml.read_resolved_event_into(&mut self.buf) {
             Ok(read) => read,
             Err(e) => {
-                return Err(xml_error(e, self.state.line, self.xml.error_position()));
+                let at = self.xml.error_position();
+                return Err(xml_error(e, self.state.line, start, at));
             }
         };
         let foreign = match ns {
@@ -264,8 +267,12 @@ impl<R: BufRead> AggregateReader<R> {
     }
 }
 
-/// A reader error: the stream's own (a cap, a corrupt container) or bad XML.
-fn xml_error(error: quick_xml::Error, line: u64, offset: u64) -> ReportError {
+/// A reader error: the stream's own (a cap, a corrupt container) or bad
+/// XML, at `line`. The reader says where a syntax error is (`at`); a
+/// namespace error (an element nested past its limit, a prefix bound
+/// wrongly) it does not record, and that is the tag the read began at
+/// (`start`, the end of the event before).
+fn xml_error(error: quick_xml::Error, line: u64, start: u64, at: u64) -> ReportError {
     match error {
         quick_xml::Error::Io(e) => report_error(&e).unwrap_or_else(|| ReportError::Corrupt {
             container: "input",
@@ -273,7 +280,11 @@ fn xml_error(error: quick_xml::Error, line: u64, offset: u64) -> ReportError {
         }),
         e => ReportError::Xml {
             line,
-            offset,
+            offset: if matches!(e, quick_xml::Error::Namespace(_)) {
+                start
+            } else {
+                at
+            },
             message: outside_message(&e.to_string()),
         },
     }
