@@ -160,7 +160,7 @@ pub async fn run(args: MessageArgs) -> Result<ExitCode, UsageError> {
             file: name.to_string(),
             line: None,
         });
-        Suite::of_findings(name.to_string(), &r.findings, fail_on, |_| location.clone())
+        Suite::of_message(name, r, fail_on, location)
     };
     batch::run(
         inputs,

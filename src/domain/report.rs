@@ -21,7 +21,8 @@ use crate::dns::Resolver;
 use crate::dns::trace::DnsSummary;
 use crate::findings::catalog;
 use crate::findings::requirements::{self, DomainFacts, Requirement};
-use crate::findings::{CatalogEntry, Code, Finding, RecordAt, Severity, Verdict, verdict};
+use crate::findings::undecided::{self, Undecided};
+use crate::findings::{Code, Finding, RecordAt, Severity, Verdict};
 use crate::records::name::DomainName;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -57,31 +58,6 @@ pub struct DomainReport {
     pub requirements: Vec<Requirement>,
     pub dns: DnsSummary,
 }
-
-/// A check a failed DNS lookup left undecided.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Undecided {
-    /// `spf`, `dmarc`, `dkim`, `mx`, `mta_sts`, `tls_rpt`, `bimi` or
-    /// `dnssec`, as the report's sections are named (the transport probe
-    /// is never undecided).
-    pub check: &'static str,
-    /// Which lookup failed.
-    pub reason: String,
-}
-
-/// What CI formats show for a domain with undecided checks: a case that
-/// errs (neither passes nor fails) until the audit is run again.
-pub static UNDECIDED: CatalogEntry = CatalogEntry {
-    code: "audit.undecided",
-    severity: Severity::Error,
-    title: "Some checks could not be done: a DNS lookup failed",
-    why: "A DNS question the audit needed timed out or failed, so what is published there \
-          is unknown: it is not missing, and it is not known to be right. Receivers hitting \
-          the same failure defer mail or treat it as unauthenticated.",
-    fix: "Run the check again. If it keeps failing, check the DNS servers given with --dns \
-          (or the system's) and that every authoritative name server of the domain answers.",
-    refs: &["RFC 7208 §2.6.6", "RFC 9989 §4.10"],
-};
 
 /// Audits one domain; every check runs at once.
 pub async fn audit(
@@ -185,7 +161,7 @@ pub async fn audit(
             })
         })
         .collect();
-    report.verdict = domain_verdict(&report.findings, &report.undecided);
+    report.verdict = undecided::verdict(&report.findings, &report.undecided);
     report.score = report.undecided.is_empty().then(|| score(&report.findings));
     report.summary = super::summary::sentence(
         &report.domain_unicode,
@@ -248,16 +224,6 @@ pub fn locate(domain: &str, finding: &mut Finding) {
         name: format!("{}{domain}", place.prefix),
         rtype: place.rtype,
     });
-}
-
-/// `fail` with any error finding; else `unknown` when a check is
-/// undecided; else as the findings say.
-fn domain_verdict(findings: &[Finding], undecided: &[Undecided]) -> Verdict {
-    match verdict(findings) {
-        Verdict::Fail => Verdict::Fail,
-        _ if !undecided.is_empty() => Verdict::Unknown,
-        decided => decided,
-    }
 }
 
 /// `None` when the protocol's lookup failed, else whether it is usable.
@@ -333,29 +299,6 @@ mod tests {
         .map(f)
         .collect();
         assert_eq!(score(&many), 0);
-    }
-
-    #[test]
-    fn an_undecided_check_makes_the_verdict_unknown_unless_an_error_was_found() {
-        let f = |code| Finding::new(code, "x");
-        let undecided = [Undecided {
-            check: "mx",
-            reason: "the MX lookup for ex.test failed (timeout)".into(),
-        }];
-        assert_eq!(domain_verdict(&[], &undecided), Verdict::Unknown);
-        assert_eq!(
-            domain_verdict(&[f(catalog::DMARC_NO_RUA)], &undecided),
-            Verdict::Unknown
-        );
-        assert_eq!(
-            domain_verdict(&[f(catalog::SPF_PLUS_ALL)], &undecided),
-            Verdict::Fail
-        );
-        assert_eq!(
-            domain_verdict(&[f(catalog::DMARC_NO_RUA)], &[]),
-            Verdict::Warn
-        );
-        assert_eq!(domain_verdict(&[], &[]), Verdict::Pass);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! never that something is missing.
 
 use super::dmarc::{DmarcSection, DmarcStatus};
-use super::report::Undecided;
+use crate::findings::undecided::Undecided;
 use crate::findings::{Finding, Severity};
 use crate::records::dmarc::Policy;
 

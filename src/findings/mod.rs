@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod document;
 pub mod grade;
 pub mod requirements;
+pub mod undecided;
 
 use serde::Serialize;
 

@@ -67,6 +67,42 @@ pub struct MessageFacts {
     /// iprev passed; `None` without a client IP.
     pub ptr: Option<bool>,
     pub codes: Vec<&'static str>,
+    /// What the check lacked, when a fact above is `None`.
+    pub lacking: Lacking,
+}
+
+/// What a message check lacked to decide a fact.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Lacking {
+    /// The sending IP: SPF and iprev were not evaluated.
+    #[default]
+    Ip,
+    /// Both the MAIL FROM and the HELO name: SPF was not evaluated.
+    Identity,
+    /// A DNS answer: a lookup failed (run again).
+    Dns,
+}
+
+/// What a side's facts say of a fact they lack.
+trait Facts {
+    fn lacking(&self) -> &'static str;
+}
+
+impl Facts for DomainFacts {
+    /// A domain's judges name what they lack themselves.
+    fn lacking(&self) -> &'static str {
+        DNS_UNKNOWN
+    }
+}
+
+impl Facts for MessageFacts {
+    fn lacking(&self) -> &'static str {
+        match self.lacking {
+            Lacking::Ip => NO_IP,
+            Lacking::Identity => NO_IDENTITY,
+            Lacking::Dns => DNS_UNKNOWN,
+        }
+    }
 }
 
 const SPF_CODES: &[Code] = &[
@@ -117,6 +153,8 @@ const DKIM_UNKNOWN: &str = "DKIM keys were not found at the probed selectors; na
                             your provider signs with (the DKIM selector field, --selector or \
                             ?selector=)";
 const NO_IP: &str = "needs the sending IP (the Sending IP field, --ip or ?ip=) to decide";
+const NO_IDENTITY: &str = "needs the MAIL FROM (the MAIL FROM field, --mail-from or \
+                           ?mail_from=) or the HELO name to decide";
 const NOT_BULK: &str =
     "applies to bulk mail; this message does not look bulk (declare bulk=true to check it)";
 const DOMAIN_UNMET: &str = "absent or unusable; see the findings";
@@ -134,7 +172,15 @@ struct Judge<F> {
     /// The note when unmet.
     unmet: &'static str,
     /// The note when unknown: what would decide it.
-    unknown: &'static str,
+    unknown: Unknown,
+}
+
+/// Where a judge's note for an unknown status comes from.
+enum Unknown {
+    /// Always this note.
+    Note(&'static str),
+    /// The facts say what they lack ([`MessageFacts::lacking`]).
+    FromFacts,
 }
 
 /// One provider rule, as each side judges it (`None`: that side does not
@@ -157,7 +203,7 @@ const fn undecidable_by_dns(
         fact: |_| None,
         codes: &[],
         unmet: DOMAIN_UNMET,
-        unknown,
+        unknown: Unknown::Note(unknown),
     })
 }
 
@@ -174,18 +220,24 @@ const fn judged<F>(
         fact,
         codes,
         unmet,
-        unknown,
+        unknown: Unknown::Note(unknown),
     })
 }
 
-/// A message side decided by the message's own results, unknown without
-/// the client IP.
+/// A message side decided by the message's own results, unknown for
+/// what the message's check lacked (an envelope field, a DNS answer).
 const fn by_message(
     rule: &'static str,
     fact: fn(&MessageFacts) -> Option<bool>,
     codes: &'static [&'static [Code]],
 ) -> Option<Judge<MessageFacts>> {
-    judged(rule, fact, codes, MESSAGE_UNMET, NO_IP)
+    Some(Judge {
+        rule,
+        fact,
+        codes,
+        unmet: MESSAGE_UNMET,
+        unknown: Unknown::FromFacts,
+    })
 }
 
 /// The domain side of "SPF is published".
@@ -392,7 +444,7 @@ fn is_one_of(code: &str, codes: &[Code]) -> bool {
 }
 
 /// The checklist one side gives: each rule it lists, judged on its facts.
-fn checklist<F>(
+fn checklist<F: Facts>(
     facts: &F,
     report_codes: &[&'static str],
     side: impl Fn(&Rule) -> Option<&Judge<F>>,
@@ -416,7 +468,10 @@ fn checklist<F>(
                 note: match fact {
                     Some(true) => met.into(),
                     Some(false) => judge.unmet.into(),
-                    None => judge.unknown.into(),
+                    None => match judge.unknown {
+                        Unknown::Note(note) => note.into(),
+                        Unknown::FromFacts => facts.lacking().into(),
+                    },
                 },
             })
         })

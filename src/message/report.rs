@@ -34,9 +34,11 @@ use crate::dns::bridge::BridgeError;
 use crate::dns::trace::DnsSummary;
 use crate::findings::catalog;
 use crate::findings::grade::{Grade, grade};
-use crate::findings::requirements::{self, MessageFacts, Requirement};
-use crate::findings::{Finding, Verdict, verdict};
+use crate::findings::requirements::{self, Lacking, MessageFacts, Requirement};
+use crate::findings::undecided::{self, Undecided};
+use crate::findings::{Finding, Verdict};
 use crate::spf::{self, SpfCheck, SpfQuery, SpfResult};
+use dmarc::DmarcResult;
 use serde::Serialize;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{Semaphore, oneshot};
@@ -87,11 +89,15 @@ pub struct MessageSpf {
 pub struct MessageReport {
     pub verdict: Verdict,
     /// 0 to 10 from the findings ([`crate::findings::grade`]); the
-    /// findings stay the report.
-    pub grade: Grade,
+    /// findings stay the report. `None` when a check is undecided: a
+    /// grade would count only what was decided.
+    pub grade: Option<Grade>,
     /// What receivers will do with the message, in one sentence for
     /// people ([`super::summary`]).
     pub summary: String,
+    /// The checks a failed DNS lookup left undecided; empty when every
+    /// check was decided.
+    pub undecided: Vec<Undecided>,
     /// Worst first.
     pub findings: Vec<Finding>,
     pub envelope: EnvelopeReport,
@@ -357,19 +363,41 @@ async fn verify(
     findings.extend(content.findings);
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
 
+    let undecided = undecided_checks(
+        mailfrom.as_ref(),
+        &dkim.section,
+        &dmarc.section,
+        iprev.as_ref().map(|i| &i.section),
+    );
+    let lacks = |check: &str| undecided.iter().any(|u| u.check == check);
+    let decided = |check: &str, fact: bool| (!lacks(check)).then_some(fact);
+    let aligned = dmarc.section.spf.result == DmarcResult::Pass
+        || dmarc.section.dkim.result == DmarcResult::Pass;
     let facts = MessageFacts {
-        spf_pass: mailfrom.as_ref().map(|c| c.result == SpfResult::Pass),
-        dkim_pass: Some(dkim.section.signatures.iter().any(|s| s.passed())),
-        dmarc_record: Some(dmarc.section.record.is_some()),
-        dmarc_pass: Some(dmarc.section.result.as_str() == "pass"),
-        aligned: Some(
-            dmarc.section.spf.result.as_str() == "pass"
-                || dmarc.section.dkim.result.as_str() == "pass",
-        ),
+        spf_pass: mailfrom
+            .as_ref()
+            .and_then(|c| decided("spf", c.result == SpfResult::Pass)),
+        dkim_pass: decided("dkim", dkim.section.signatures.iter().any(|s| s.passed())),
+        dmarc_record: decided("dmarc", dmarc.section.record.is_some()),
+        dmarc_pass: decided("dmarc", dmarc.section.result == DmarcResult::Pass),
+        aligned: if aligned {
+            Some(true)
+        } else {
+            decided("dmarc", false)
+        },
         bulk: headers.section.bulk.applies,
         one_click: headers.section.one_click,
-        ptr: iprev.as_ref().map(|i| i.section.result == "pass"),
+        ptr: iprev
+            .as_ref()
+            .and_then(|i| decided("iprev", i.section.result == "pass")),
         codes: findings.iter().map(|f| f.code).collect(),
+        lacking: if !undecided.is_empty() {
+            Lacking::Dns
+        } else if given.ip.is_none() {
+            Lacking::Ip
+        } else {
+            Lacking::Identity
+        },
     };
     let authentication_results = authentication_results(
         &request.authserv_id,
@@ -384,10 +412,11 @@ async fn verify(
         iprev.as_ref().map(|i| &i.section),
     );
     Ok(MessageReport {
-        verdict: verdict(&findings),
-        grade: grade(&findings),
+        verdict: undecided::verdict(&findings, &undecided),
+        grade: undecided.is_empty().then(|| grade(&findings)),
         summary: super::summary::sentence(&dmarc.section, &dkim.section, &findings),
         requirements: requirements::for_message(&facts),
+        undecided,
         findings,
         received_spf: mailfrom.as_ref().map(|c| c.received_spf.clone()),
         spf: MessageSpf {
@@ -408,6 +437,54 @@ async fn verify(
         dns: resolver.summary(trace),
         not_evaluated: budget.not_evaluated(),
     })
+}
+
+/// The checks of a message a failed DNS lookup left undecided: SPF and
+/// DMARC at `temperror`, DKIM when no signature passed and one is at
+/// `temperror`, iprev at `temperror`.
+fn undecided_checks(
+    spf: Option<&SpfCheck>,
+    dkim: &dkim::DkimSection,
+    dmarc: &dmarc::DmarcMessageSection,
+    iprev: Option<&iprev::IprevSection>,
+) -> Vec<Undecided> {
+    let mut undecided = Vec::new();
+    if let Some(check) = spf.filter(|c| c.result == SpfResult::TempError) {
+        undecided.push(Undecided {
+            check: "spf",
+            reason: format!("a DNS lookup for the SPF check of {} failed", check.domain),
+        });
+    }
+    let signatures = &dkim.signatures;
+    if !signatures.iter().any(|s| s.passed())
+        && let Some(signature) = signatures
+            .iter()
+            .find(|s| s.result == dkim::DkimResult::TempError)
+    {
+        undecided.push(Undecided {
+            check: "dkim",
+            reason: signature
+                .reason
+                .clone()
+                .unwrap_or_else(|| "a DKIM key lookup failed".into()),
+        });
+    }
+    if dmarc.result == DmarcResult::TempError {
+        undecided.push(Undecided {
+            check: "dmarc",
+            reason: dmarc.reason.clone(),
+        });
+    }
+    if let Some(section) = iprev.filter(|i| i.result == "temperror") {
+        undecided.push(Undecided {
+            check: "iprev",
+            reason: section
+                .reason
+                .clone()
+                .unwrap_or_else(|| format!("the PTR lookup for {} failed", section.ip)),
+        });
+    }
+    undecided
 }
 
 /// The RFC 8601 Authentication-Results header field; `spf` is the MAIL

@@ -15,7 +15,7 @@
 //! each with the catalog rule it stands for, its outcome under `--fail-on`
 //! and, when it concerns a record written in a `--zone` file or a config
 //! line, the file and line ([`Location`], found by [`ZoneLocator`]). A
-//! domain whose checks a failed DNS lookup left undecided gets one more
+//! domain or message whose checks a failed DNS lookup left undecided gets one more
 //! case that errs ([`Outcome::Error`]): could not be checked, run again.
 
 pub mod annotations;
@@ -26,8 +26,10 @@ pub mod sarif;
 pub mod text;
 
 use crate::dns::zone::Zone;
-use crate::domain::report::{self, DomainReport, Undecided};
+use crate::domain::report::DomainReport;
+use crate::findings::undecided::{self, Undecided};
 use crate::findings::{CatalogEntry, FailOn, Finding, Severity, catalog};
+use crate::message::report::MessageReport;
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 
@@ -81,6 +83,20 @@ impl Suite {
         locate: impl Fn(&Finding) -> Option<Location>,
     ) -> Suite {
         let mut suite = Suite::of_findings(&report.domain, &report.findings, fail_on, locate);
+        suite.cases.extend(Case::of_undecided(&report.undecided));
+        suite
+    }
+
+    /// A message report's suite: its findings, each located in the
+    /// message's file when it has one, and a case that errs when a failed
+    /// lookup left checks undecided.
+    pub fn of_message(
+        name: &str,
+        report: &MessageReport,
+        fail_on: FailOn,
+        file: Option<Location>,
+    ) -> Suite {
+        let mut suite = Suite::of_findings(name, &report.findings, fail_on, |_| file.clone());
         suite.cases.extend(Case::of_undecided(&report.undecided));
         suite
     }
@@ -161,7 +177,7 @@ impl Case {
         if undecided.is_empty() {
             return None;
         }
-        let rule = report::UNDECIDED;
+        let rule = undecided::UNDECIDED;
         Some(Case {
             kind: CaseKind::Finding,
             rule,

@@ -325,11 +325,23 @@ pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
         c.links,
         c.link_hosts.len()
     );
-    let _ = writeln!(
-        out,
-        "  {:<8} {}/10 (from the findings below)",
-        "Grade", report.grade
-    );
+    let _ = match report.grade {
+        Some(grade) => writeln!(out, "  {:<8} {grade}/10 (from the findings below)", "Grade"),
+        None => writeln!(
+            out,
+            "  {:<8} none: a DNS lookup failed and left {} undecided; run it again",
+            "Grade",
+            report
+                .undecided
+                .iter()
+                .map(|u| match u.check {
+                    "iprev" => "iprev".to_string(),
+                    check => check.to_uppercase(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     let _ = writeln!(out);
     findings(&mut out, &report.findings, style);
     let _ = writeln!(out, "{}", style.bold("Provider requirements"));
