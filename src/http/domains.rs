@@ -213,7 +213,9 @@ pub(super) fn probing(state: &AppState, options: &mut AuditOptions) -> Result<()
     if !state.service.allow_probe {
         return Err(Problem::new(
             ProblemType::ProbeDisabled,
-            "this server does not open SMTP connections for requests (its operator can allow              it with `mailvet serve --allow-probe`); ask again without probe=smtp, or run              `mailvet domain --probe-smtp` from a host that may connect to port 25",
+            "this server does not open SMTP connections for requests (its operator can allow \
+             it with `mailvet serve --allow-probe`); ask again without probe=smtp, or run \
+             `mailvet domain --probe-smtp` from a host that may connect to port 25",
         )
         .field("probe"));
     }
