@@ -395,6 +395,40 @@ async fn every_answer_has_a_request_id() {
     assert_eq!(not_found.headers()["x-request-id"], "trace-4711");
     let body = problem(not_found, StatusCode::NOT_FOUND, "not-found").await;
     assert_eq!(body["request_id"], "trace-4711");
+    // Up to 128 visible ASCII characters are kept; a longer id, or one
+    // with a space or a control character, is replaced by a new one.
+    let longest = "r".repeat(128);
+    let long = "r".repeat(5_000);
+    for (given, kept) in [
+        (longest.as_str(), true),
+        (long.as_str(), false),
+        ("trace 4711", false),
+        ("trace\t4711", false),
+    ] {
+        let answer = server
+            .send(
+                Method::GET,
+                "/nowhere",
+                &[(header::HeaderName::from_static("x-request-id"), given)],
+            )
+            .await;
+        let id = answer.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = problem(answer, StatusCode::NOT_FOUND, "not-found").await;
+        assert_eq!(body["request_id"], id.as_str());
+        if kept {
+            assert_eq!(id, given);
+        } else {
+            assert_eq!(
+                id.len(),
+                36,
+                "a new UUID for {} characters: {id}",
+                given.len()
+            );
+        }
+    }
     let wrong_method = server.get("/v1/spf").await;
     problem(
         wrong_method,
