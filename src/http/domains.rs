@@ -56,7 +56,8 @@ pub(super) fn selector(value: &str, field: &str) -> Result<String, Problem> {
         Err(Problem::new(
             ProblemType::InvalidRequest,
             format!(
-                "`{value}` is not a DKIM selector (letters, digits, `-`, `_`, dots between labels)"
+                "{} is not a DKIM selector (letters, digits, `-`, `_`, dots between labels)",
+                crate::untrusted::echoed(value)
             ),
         )
         .field(field))
@@ -91,7 +92,10 @@ impl QueryParams for AuditParams {
                 "probe" => {
                     return Err(Problem::new(
                         ProblemType::InvalidRequest,
-                        format!("probe must be `smtp`, not `{value}`"),
+                        format!(
+                            "probe must be `smtp`, not {}",
+                            crate::untrusted::echoed(&value)
+                        ),
                     )
                     .field("probe"));
                 }
@@ -99,7 +103,8 @@ impl QueryParams for AuditParams {
                     return Err(Problem::new(
                         ProblemType::InvalidRequest,
                         format!(
-                            "unknown query parameter `{other}`; use selector, trace, probe and fresh"
+                            "unknown query parameter {}; use selector, trace, probe and fresh",
+                            crate::untrusted::echoed(other)
                         ),
                     ));
                 }
