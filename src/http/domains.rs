@@ -5,7 +5,9 @@
 //! `/problems/too-many-domains`, decided before any DNS is asked, because
 //! the limit is on the size of the work a request asks for. The domains
 //! are audited [`CONCURRENT_AUDITS`] at a time and answered in the order
-//! given, each report as `GET /v1/domains/{domain}` would give it.
+//! given, each report as `GET /v1/domains/{domain}` would give it; a
+//! domain given again (in another case, or in its other IDNA form) is
+//! audited and answered once, where it was first given.
 //!
 //! A batch is one request, with one cost: its audits draw on one budget
 //! of upstream DNS questions (`--max-dns-questions`) and share one
@@ -303,12 +305,14 @@ pub(super) async fn audit_batch(
     if request.selectors.len() > MAX_SELECTORS {
         return Err(too_many_selectors().field("selectors"));
     }
-    let domains = request
-        .domains
-        .iter()
-        .enumerate()
-        .map(|(i, d)| domain_name(d, format!("domains[{i}]")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let domains = crate::records::name::distinct(
+        request
+            .domains
+            .iter()
+            .enumerate()
+            .map(|(i, d)| domain_name(d, format!("domains[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?,
+    );
     let mut options = state.audit.clone();
     options.selectors = request
         .selectors

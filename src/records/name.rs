@@ -117,6 +117,16 @@ impl std::fmt::Display for DomainName {
     }
 }
 
+/// Each name once, in the order first given: a name given again, in
+/// another case or in its other (A- or U-label) form, is the same name.
+pub fn distinct(names: Vec<DomainName>) -> Vec<DomainName> {
+    let mut seen = std::collections::HashSet::new();
+    names
+        .into_iter()
+        .filter(|n| seen.insert(n.ascii.clone()))
+        .collect()
+}
+
 /// Characters no one sees or that change how text reads: the
 /// [unsafe](crate::untrusted::is_unsafe) ones, and the soft hyphen,
 /// zero-width characters and byte order mark, which a copy from a web
@@ -307,6 +317,22 @@ mod tests {
             reason("xn--a.example"),
             "it is not a valid internationalized domain name (IDNA)"
         );
+    }
+
+    #[test]
+    fn a_name_given_again_in_any_form_is_kept_once() {
+        let names = [
+            "Bücher.example",
+            "web.test",
+            "xn--bcher-kva.example",
+            "WEB.test.",
+        ]
+        .map(|n| DomainName::parse(n).unwrap());
+        let kept: Vec<String> = distinct(names.to_vec())
+            .into_iter()
+            .map(|n| n.ascii)
+            .collect();
+        assert_eq!(kept, ["xn--bcher-kva.example", "web.test"]);
     }
 
     #[test]

@@ -303,3 +303,28 @@ async fn a_domain_refused_says_why_everywhere_and_repeats_little() {
         assert!(stderr.contains(detail), "{detail} not in {stderr}");
     }
 }
+
+/// A domain given twice in a batch, in any case or IDNA form, is audited
+/// and answered once, where it was first given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_audits_a_repeated_domain_once() {
+    let server = TestDns::start(&[Path::new("fixtures/zones/some.test.zone")]).await;
+    let router = mailvet::http::router(mailvet::http::AppState::new(
+        server.layer(),
+        crate::support::store::scratch().await,
+    ));
+    let body = json!({"domains": ["some.test", "nothing.test", "SOME.Test.", "some.test"]});
+    let (status, _, reports) =
+        support::api::call(router, post("/v1/domains", body.to_string())).await;
+    assert_eq!(status, StatusCode::OK, "{reports}");
+    let domains = reports.as_array().unwrap().iter().map(|r| &r["domain"]);
+    assert!(
+        domains.eq([&json!("some.test"), &json!("nothing.test")]),
+        "each once, where first given: {reports}"
+    );
+    assert_eq!(
+        server.count("_dmarc.some.test", hickory_proto::rr::RecordType::TXT),
+        1,
+        "asked once, without a shared cache"
+    );
+}
