@@ -346,7 +346,13 @@ pub fn router(state: AppState) -> Router {
             .into_response()
         }))
         .layer(from_fn(problem::every_error_a_problem));
-    if let Some(cors) = auth::cors(&state.service.cors_origins) {
+    let mut methods: Vec<Method> = Vec::new();
+    for route in routes() {
+        if !methods.contains(&route.method) {
+            methods.push(route.method);
+        }
+    }
+    if let Some(cors) = auth::cors(&state.service.cors_origins, methods) {
         app = app.layer(cors);
     }
     app.layer(from_fn(pages::security_headers))

@@ -315,28 +315,33 @@ async fn configured_origins_may_call_from_a_browser() {
     })
     .await;
     let from_app = (header::ORIGIN, "https://app.example");
-    // The preflight carries no key; it must not need one.
-    let preflight = server
-        .send(
-            Method::OPTIONS,
-            "/v1/spf",
-            &[
-                from_app.clone(),
-                (header::ACCESS_CONTROL_REQUEST_METHOD, "POST"),
-                (
-                    header::ACCESS_CONTROL_REQUEST_HEADERS,
-                    "authorization,content-type",
-                ),
-            ],
-        )
-        .await;
-    assert!(preflight.status().is_success(), "{}", preflight.status());
-    for (name, want) in [
-        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "https://app.example"),
-        (header::ACCESS_CONTROL_ALLOW_METHODS, "POST"),
-        (header::ACCESS_CONTROL_ALLOW_HEADERS, "authorization"),
-    ] {
-        assert!(header_of(&preflight, &name).contains(want), "{name}");
+    // A preflight carries no key; it must not need one. Each method of the
+    // API is allowed (deleting a saved report from a page too), with the
+    // header the key comes in.
+    for (path, method) in [("/v1/spf", "POST"), ("/v1/reports/some-id", "DELETE")] {
+        let preflight = server
+            .send(
+                Method::OPTIONS,
+                path,
+                &[
+                    from_app.clone(),
+                    (header::ACCESS_CONTROL_REQUEST_METHOD, method),
+                    (
+                        header::ACCESS_CONTROL_REQUEST_HEADERS,
+                        "authorization,content-type",
+                    ),
+                ],
+            )
+            .await;
+        assert!(preflight.status().is_success(), "{}", preflight.status());
+        assert_eq!(
+            header_of(&preflight, &header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            "https://app.example"
+        );
+        let methods = header_of(&preflight, &header::ACCESS_CONTROL_ALLOW_METHODS);
+        assert!(methods.split(',').any(|m| m.trim() == method), "{methods}");
+        let headers = header_of(&preflight, &header::ACCESS_CONTROL_ALLOW_HEADERS);
+        assert!(headers.contains("authorization"), "{headers}");
     }
     // Errors carry the CORS headers too, so the page can read them.
     let unauthorized = server
