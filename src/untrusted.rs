@@ -70,9 +70,14 @@ fn push_escaped(out: &mut String, c: char) {
 /// At most [`EXCERPT_CHARS`] characters of `text`, escaped, with `…` when
 /// cut: what an error message may quote of a file it could not read.
 pub fn excerpt(text: &str) -> String {
+    cut(text, EXCERPT_CHARS)
+}
+
+/// At most `most` characters of `text`, escaped, with `…` when cut.
+fn cut(text: &str, most: usize) -> String {
     let mut out = String::new();
     let mut chars = text.chars();
-    for c in chars.by_ref().take(EXCERPT_CHARS) {
+    for c in chars.by_ref().take(most) {
         push_escaped(&mut out, c);
     }
     if chars.next().is_some() {
@@ -84,6 +89,22 @@ pub fn excerpt(text: &str) -> String {
 /// An [`excerpt`] in backquotes, the way error messages quote input.
 pub fn quoted(text: &str) -> String {
     format!("`{}`", excerpt(text))
+}
+
+/// The most characters of a request's own input that an answer repeats
+/// (a problem's detail, a page's message or form): room for any name
+/// or value a client means to send, never a whole hostile body.
+pub const ECHO_CHARS: usize = 100;
+
+/// At most [`ECHO_CHARS`] characters of what a client sent, escaped,
+/// with `…` when cut: a refused form's field as shown again.
+pub fn shortened(text: &str) -> String {
+    cut(text, ECHO_CHARS)
+}
+
+/// A client's input as an answer quotes it: [`shortened`], in backquotes.
+pub fn echoed(text: &str) -> String {
+    format!("`{}`", shortened(text))
 }
 
 #[cfg(test)]
@@ -100,6 +121,14 @@ mod tests {
             escape_controls("v=spf1 -all ünïcode"),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn echoed_input_is_cut_at_a_hundred_characters() {
+        let long = "a".repeat(15_000);
+        assert_eq!(echoed(&long), format!("`{}…`", "a".repeat(ECHO_CHARS)));
+        assert_eq!(echoed("web.test"), "`web.test`");
+        assert_eq!(shortened("a\u{202e}b"), "a\\u{202e}b");
     }
 
     #[test]

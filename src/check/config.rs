@@ -5,9 +5,10 @@
 //! TOML; unknown keys are refused (a typo must not silently drop an
 //! expectation), and every value is checked — domain names, DKIM
 //! selectors, IP addresses and CIDR networks, policy words, key sizes,
-//! the lookup margin. Every error names the file, the line and the field,
-//! and the CLI exits 2 on it. Every expectation keeps the line it was
-//! written on, so a report can point at it.
+//! the lookup margin. A domain is listed once, all its expectations
+//! together, as it is audited once. Every error names the file, the line
+//! and the field, and the CLI exits 2 on it. Every expectation keeps the
+//! line it was written on, so a report can point at it.
 //!
 //! The file is read through [`crate::local_file`] (a regular file of at
 //! most [`CONFIG_LIMIT`] bytes of UTF-8 text), and an error quotes what it
@@ -264,6 +265,21 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         .into_iter()
         .map(|d| reader.domain(d))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut first_lines = std::collections::HashMap::new();
+    for d in &domains {
+        let name = &d.domain;
+        if let Some(first) = first_lines.insert(&name.value.ascii, name.line) {
+            return Err(reader.error(
+                name.line,
+                "domain.name",
+                format!(
+                    "{} is listed again (first on line {first}); write all that is expected \
+                     of it under one [[domain]], which is audited once",
+                    quoted(&name.value.unicode)
+                ),
+            ));
+        }
+    }
     Ok(Config {
         path: file.to_string(),
         domains,
@@ -615,6 +631,22 @@ mod tests {
                 .starts_with("m.toml:4: field `domain.dkim.min_key_bits`")
         );
         assert!(error("domain = []\n").contains("at least one"));
+    }
+
+    #[test]
+    fn a_domain_listed_twice_is_refused() {
+        assert_eq!(
+            error("[[domain]]\nname = \"ex.test\"\n\n[[domain]]\nname = \"EX.test.\"\n"),
+            "m.toml:5: field `domain.name`: `ex.test` is listed again (first on line 2); write \
+             all that is expected of it under one [[domain]], which is audited once"
+        );
+        assert!(
+            parse(
+                "[[domain]]\nname = \"ex.test\"\n[[domain]]\nname = \"sub.ex.test\"\n",
+                "m.toml"
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -72,6 +72,7 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
     if let Some(path) = &args.file {
         domains.extend(domain_list(path)?);
     }
+    let domains = name::distinct(domains);
     if domains.is_empty() {
         return Err("give at least one domain, or --file with one domain per line".into());
     }

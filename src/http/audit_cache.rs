@@ -15,7 +15,8 @@
 //! (`--audit-cache-mib`): when a new body does not fit, expired entries
 //! go first, then the oldest. A body larger than an eighth of the bound
 //! is never kept. The answer says how old it is (`Age`, RFC 9111 §5.1)
-//! and how long it stays true (`Cache-Control: max-age`).
+//! and how long it stays true from when it was made (`Cache-Control:
+//! max-age`, so max-age minus Age is the time left).
 //!
 //! Selectors learned from stored DMARC reports join a domain's audit at
 //! its next expiry, not at once.
@@ -61,21 +62,29 @@ impl Audited {
     fn live_at(&self, now: Instant) -> bool {
         self.expires.is_some_and(|e| e > now)
     }
+
+    /// `Age` and `Cache-Control` at `now`. `max-age` is the freshness
+    /// lifetime, counted from when the report was made (RFC 9111 §4.2.1):
+    /// the age plus the seconds left, so a receiver subtracting `Age`
+    /// gets the seconds left, never a report stale on arrival.
+    fn freshness(&self, now: Instant) -> (u64, String) {
+        let age = now.saturating_duration_since(self.made).as_secs();
+        let control = match self.expires {
+            Some(expires) => format!(
+                "max-age={}",
+                age + expires.saturating_duration_since(now).as_secs()
+            ),
+            None => "no-store".to_string(),
+        };
+        (age, control)
+    }
 }
 
 impl IntoResponse for Audited {
     /// The JSON body with its `Age` and `Cache-Control`; a report resting
     /// on a failure is `no-store`.
     fn into_response(self) -> Response {
-        let now = Instant::now();
-        let age = now.saturating_duration_since(self.made).as_secs();
-        let control = match self.expires {
-            Some(expires) => format!(
-                "max-age={}",
-                expires.saturating_duration_since(now).as_secs()
-            ),
-            None => "no-store".to_string(),
-        };
+        let (age, control) = self.freshness(Instant::now());
         (
             [
                 (
@@ -213,6 +222,23 @@ mod tests {
         let off = AuditCache::new(0);
         off.insert(key("a.test"), &audited(1, Some(60)));
         assert_eq!(off.size(), (0, 0));
+    }
+
+    #[test]
+    fn max_age_counts_from_when_the_report_was_made() {
+        let then = Instant::now();
+        let now = then + Duration::from_secs(166);
+        let made = Audited {
+            body: Bytes::new(),
+            made: then,
+            expires: Some(now + Duration::from_secs(133)),
+        };
+        assert_eq!(made.freshness(now), (166, "max-age=299".to_string()));
+        let failed = Audited {
+            expires: None,
+            ..made
+        };
+        assert_eq!(failed.freshness(now), (166, "no-store".to_string()));
     }
 
     #[test]

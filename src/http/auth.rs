@@ -93,7 +93,10 @@ pub(super) async fn require_key(
 }
 
 /// The CORS layer for the configured origins; `None` when there are none.
-pub(super) fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
+/// A preflight allows `methods` (every method of the route table, so
+/// `DELETE /v1/reports/{id}` too) and the `Authorization` header the
+/// API key comes in.
+pub(super) fn cors(origins: &[HeaderValue], methods: Vec<Method>) -> Option<CorsLayer> {
     if origins.is_empty() {
         return None;
     }
@@ -105,7 +108,7 @@ pub(super) fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(allow_origin)
-            .allow_methods([Method::GET, Method::POST])
+            .allow_methods(methods)
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,

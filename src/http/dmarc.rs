@@ -2,8 +2,9 @@
 //! `from_domain` would get with the SPF and DKIM outcomes given, without
 //! a message: a what-if for a sender planning a change.
 //!
-//! A domain given that is not one, or an outcome that is not an SPF or
-//! DKIM result, is 400 `/problems/invalid-domain` naming the field.
+//! A domain given that is not one is 400 `/problems/invalid-domain`; an
+//! outcome that is not an SPF or DKIM result, or more DKIM results than
+//! are evaluated, is 400 `/problems/invalid-request`; both name the field.
 
 use super::Shared;
 use super::extract::ApiJson;
@@ -24,10 +25,10 @@ pub(super) async fn evaluate(
     let evaluation = dmarc::evaluate(&resolver, &lease.authenticator, &input).await;
     state.metrics.observe_report(&resolver.summary(false), &[]);
     evaluation.map(Json).map_err(|e| {
-        Problem::new(
-            ProblemType::InvalidDomain,
-            format!("{}: {}", e.field, e.reason),
-        )
-        .field(e.field)
+        let kind = match e.fault {
+            dmarc::WhatIfFault::NotADomain => ProblemType::InvalidDomain,
+            dmarc::WhatIfFault::NotAllowed => ProblemType::InvalidRequest,
+        };
+        Problem::new(kind, e.to_string()).field(e.field)
     })
 }

@@ -5,7 +5,9 @@
 //! `/problems/too-many-domains`, decided before any DNS is asked, because
 //! the limit is on the size of the work a request asks for. The domains
 //! are audited [`CONCURRENT_AUDITS`] at a time and answered in the order
-//! given, each report as `GET /v1/domains/{domain}` would give it.
+//! given, each report as `GET /v1/domains/{domain}` would give it; a
+//! domain given again (in another case, or in its other IDNA form) is
+//! audited and answered once, where it was first given.
 //!
 //! A batch is one request, with one cost: its audits draw on one budget
 //! of upstream DNS questions (`--max-dns-questions`) and share one
@@ -56,7 +58,8 @@ pub(super) fn selector(value: &str, field: &str) -> Result<String, Problem> {
         Err(Problem::new(
             ProblemType::InvalidRequest,
             format!(
-                "`{value}` is not a DKIM selector (letters, digits, `-`, `_`, dots between labels)"
+                "{} is not a DKIM selector (letters, digits, `-`, `_`, dots between labels)",
+                crate::untrusted::echoed(value)
             ),
         )
         .field(field))
@@ -91,7 +94,10 @@ impl QueryParams for AuditParams {
                 "probe" => {
                     return Err(Problem::new(
                         ProblemType::InvalidRequest,
-                        format!("probe must be `smtp`, not `{value}`"),
+                        format!(
+                            "probe must be `smtp`, not {}",
+                            crate::untrusted::echoed(&value)
+                        ),
                     )
                     .field("probe"));
                 }
@@ -99,7 +105,8 @@ impl QueryParams for AuditParams {
                     return Err(Problem::new(
                         ProblemType::InvalidRequest,
                         format!(
-                            "unknown query parameter `{other}`; use selector, trace, probe and fresh"
+                            "unknown query parameter {}; use selector, trace, probe and fresh",
+                            crate::untrusted::echoed(other)
                         ),
                     ));
                 }
@@ -213,7 +220,9 @@ pub(super) fn probing(state: &AppState, options: &mut AuditOptions) -> Result<()
     if !state.service.allow_probe {
         return Err(Problem::new(
             ProblemType::ProbeDisabled,
-            "this server does not open SMTP connections for requests (its operator can allow              it with `mailvet serve --allow-probe`); ask again without probe=smtp, or run              `mailvet domain --probe-smtp` from a host that may connect to port 25",
+            "this server does not open SMTP connections for requests (its operator can allow \
+             it with `mailvet serve --allow-probe`); ask again without probe=smtp, or run \
+             `mailvet domain --probe-smtp` from a host that may connect to port 25",
         )
         .field("probe"));
     }
@@ -296,12 +305,14 @@ pub(super) async fn audit_batch(
     if request.selectors.len() > MAX_SELECTORS {
         return Err(too_many_selectors().field("selectors"));
     }
-    let domains = request
-        .domains
-        .iter()
-        .enumerate()
-        .map(|(i, d)| domain_name(d, format!("domains[{i}]")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let domains = crate::records::name::distinct(
+        request
+            .domains
+            .iter()
+            .enumerate()
+            .map(|(i, d)| domain_name(d, format!("domains[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?,
+    );
     let mut options = state.audit.clone();
     options.selectors = request
         .selectors

@@ -98,7 +98,10 @@ pub(super) fn flag(field: &'static str, value: &str) -> Result<bool, Problem> {
         "false" | "0" => Ok(false),
         other => Err(Problem::new(
             ProblemType::InvalidRequest,
-            format!("{field} must be true or false, not `{other}`"),
+            format!(
+                "{field} must be true or false, not {}",
+                crate::untrusted::echoed(other)
+            ),
         )
         .field(field)),
     }

@@ -82,7 +82,7 @@ fn tls_media_type(headers: &HeaderMap) -> Result<(), Problem> {
             format!(
                 "post a TLS report as application/tlsrpt+gzip or application/tlsrpt+json \
                  (RFC 8460 §3), not {}",
-                other.map_or("no content type".into(), |t| format!("`{t}`"))
+                other.map_or("no content type".into(), crate::untrusted::echoed)
             ),
         )),
     }
@@ -187,13 +187,8 @@ pub(super) async fn summary(
     Path(domain): Path<String>,
     ApiQuery(params): ApiQuery<SummaryParams>,
 ) -> Result<Json<DomainSummary>, Problem> {
-    let domain = DomainName::parse(&domain).map_err(|e| {
-        Problem::new(
-            ProblemType::InvalidDomain,
-            format!("{}: {}", crate::untrusted::quoted(&domain), e.reason),
-        )
-        .field("domain")
-    })?;
+    let domain = DomainName::parse(&domain)
+        .map_err(|e| Problem::new(ProblemType::InvalidDomain, e.to_string()).field("domain"))?;
     summarize(&state, &domain, params.since).await.map(Json)
 }
 

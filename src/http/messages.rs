@@ -70,7 +70,10 @@ impl QueryParams for MessageParams {
                     let ip: IpAddr = value.trim().parse().map_err(|_| {
                         Problem::new(
                             ProblemType::InvalidIp,
-                            format!("`{value}` is not an IPv4 or IPv6 address"),
+                            format!(
+                                "{} is not an IPv4 or IPv6 address",
+                                crate::untrusted::echoed(&value)
+                            ),
                         )
                         .field("ip")
                     })?;
@@ -88,8 +91,9 @@ impl QueryParams for MessageParams {
                     return Err(Problem::new(
                         ProblemType::InvalidRequest,
                         format!(
-                            "unknown query parameter `{other}`; use ip, helo, mail_from, bulk, \
-                             trace, save and keep_raw"
+                            "unknown query parameter {}; use ip, helo, mail_from, bulk, \
+                             trace, save and keep_raw",
+                            crate::untrusted::echoed(other)
                         ),
                     ));
                 }
@@ -125,7 +129,8 @@ fn accepted_media_type(headers: &HeaderMap) -> Result<(), Problem> {
             ProblemType::UnsupportedMediaType,
             format!(
                 "send the raw message as message/rfc822, text/plain or \
-                 application/octet-stream, not `{other}`"
+                 application/octet-stream, not {}",
+                crate::untrusted::echoed(other)
             ),
         )),
     }

@@ -30,7 +30,8 @@
 //! [`pages::SECURITY_HEADERS`].
 //!
 //! A request passes, from the outside in: the `x-request-id` (kept from
-//! the client or made; echoed on every answer and named in problems), the
+//! the client when it is at most [`MAX_REQUEST_ID`] visible ASCII
+//! characters, else made; echoed on every answer and named in problems), the
 //! access log span, the metrics, CORS ([`auth`]), the turning of every
 //! error the router or an extractor makes into a problem
 //! ([`problem::every_error_a_problem`]), then for `/v1` the rate limit
@@ -68,7 +69,7 @@ use crate::store::Store;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::Method;
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
@@ -345,7 +346,13 @@ pub fn router(state: AppState) -> Router {
             .into_response()
         }))
         .layer(from_fn(problem::every_error_a_problem));
-    if let Some(cors) = auth::cors(&state.service.cors_origins) {
+    let mut methods: Vec<Method> = Vec::new();
+    for route in routes() {
+        if !methods.contains(&route.method) {
+            methods.push(route.method);
+        }
+    }
+    if let Some(cors) = auth::cors(&state.service.cors_origins, methods) {
         app = app.layer(cors);
     }
     app.layer(from_fn(pages::security_headers))
@@ -361,7 +368,29 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(from_fn(refuse_unfit_request_id))
         .with_state(Arc::new(state))
+}
+
+/// The most characters of a client's `x-request-id` kept.
+pub const MAX_REQUEST_ID: usize = 128;
+
+/// Drops a client's `x-request-id` that is longer than [`MAX_REQUEST_ID`]
+/// or holds anything but visible ASCII, so that a new one is made: the id
+/// is repeated on the answer, in problems and in every log line of the
+/// request.
+async fn refuse_unfit_request_id(mut request: Request, next: Next) -> Response {
+    let fit = |id: &HeaderValue| {
+        let id = id.as_bytes();
+        !id.is_empty() && id.len() <= MAX_REQUEST_ID && id.iter().all(u8::is_ascii_graphic)
+    };
+    let name = HeaderName::from_static("x-request-id");
+    let mut given = request.headers().get_all(&name).iter();
+    let keep = matches!((given.next(), given.next()), (Some(id), None) if fit(id));
+    if !keep {
+        request.headers_mut().remove(&name);
+    }
+    next.run(request).await
 }
 
 fn request_id(request: &Request) -> Option<&str> {

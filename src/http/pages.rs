@@ -278,6 +278,14 @@ fn domain_refused(status: StatusCode, form: DomainForm, offered: bool) -> Respon
     )
 }
 
+/// The index with the domain form refused because its domain is not one:
+/// the field shown again as much as an answer repeats of input.
+fn not_a_domain(mut form: DomainForm, problem: Problem, offered: bool) -> Response {
+    form.domain = crate::untrusted::shortened(&form.domain);
+    form.problem = Some(problem.detail);
+    domain_refused(StatusCode::BAD_REQUEST, form, offered)
+}
+
 /// The index with the message form refused for `problem`.
 fn message_refused(status: StatusCode, form: MessageForm, offered: bool) -> Response {
     html(
@@ -569,10 +577,7 @@ async fn domains_form(State(state): State<Shared>, uri: Uri) -> Response {
     }
     let domain = match domain_name(&form.domain, "domain".into()) {
         Ok(domain) => domain,
-        Err(problem) => {
-            form.problem = Some(problem.detail);
-            return domain_refused(StatusCode::BAD_REQUEST, form, offered);
-        }
+        Err(problem) => return not_a_domain(form, problem, offered),
     };
     let selectors = match selectors(typed.iter().flat_map(|s| typed_selectors(s))) {
         Ok(selectors) => selectors,
@@ -611,10 +616,7 @@ async fn domain_page(
     };
     let name = match domain_name(&domain, "domain".into()) {
         Ok(name) => name,
-        Err(problem) => {
-            form.problem = Some(problem.detail);
-            return domain_refused(StatusCode::BAD_REQUEST, form, offered);
-        }
+        Err(problem) => return not_a_domain(form, problem, offered),
     };
     let selectors = match selectors(given.iter().map(String::as_str)) {
         Ok(selectors) => selectors,
@@ -659,10 +661,12 @@ fn envelope(form: &MessageForm) -> Result<Envelope, String> {
     let mut envelope = Envelope::default();
     let ip = form.ip.trim();
     if !ip.is_empty() {
-        envelope.ip = Some(
-            ip.parse()
-                .map_err(|_| format!("`{ip}` is not an IPv4 or IPv6 address"))?,
-        );
+        envelope.ip = Some(ip.parse().map_err(|_| {
+            format!(
+                "{} is not an IPv4 or IPv6 address",
+                crate::untrusted::echoed(ip)
+            )
+        })?);
     }
     let text = |field, value: &str, max| -> Result<Option<String>, String> {
         let value = value.trim();
@@ -945,10 +949,7 @@ async fn dmarc_answer(
     let name = match DomainName::parse(domain) {
         Ok(name) => name,
         Err(e) => {
-            return refused(
-                "Not a domain name",
-                format!("{}: {}", crate::untrusted::quoted(domain), e.reason),
-            );
+            return refused("Not a domain name", e.to_string());
         }
     };
     let since_at = match since.as_deref().map(parse_rfc3339) {

@@ -35,7 +35,10 @@ pub(super) async fn check(
     let ip: IpAddr = request.ip.trim().parse().map_err(|_| {
         Problem::new(
             ProblemType::InvalidIp,
-            format!("`{}` is not an IPv4 or IPv6 address", request.ip),
+            format!(
+                "{} is not an IPv4 or IPv6 address",
+                crate::untrusted::echoed(&request.ip)
+            ),
         )
         .field("ip")
     })?;

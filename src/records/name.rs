@@ -19,45 +19,79 @@ pub struct DomainName {
 
 /// Why input is not an auditable domain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{input}` is not a domain name: {reason}")]
+#[error("{} is not a domain name: {reason}", crate::untrusted::echoed(input))]
 pub struct DomainError {
     pub input: String,
     pub reason: String,
 }
 
+/// The most octets of one label and of a whole name (RFC 1035 §2.3.4,
+/// without the final dot).
+const MAX_LABEL: usize = 63;
+const MAX_NAME: usize = 253;
+
 impl DomainName {
     pub fn parse(input: &str) -> Result<DomainName, DomainError> {
-        let fail = |reason: &str| DomainError {
+        let fail = |reason: String| DomainError {
             input: input.to_string(),
-            reason: reason.to_string(),
+            reason,
         };
         let trimmed = input.trim();
         let bare = trimmed.strip_suffix('.').unwrap_or(trimmed);
         if bare.is_empty() {
-            return Err(fail("it is empty"));
+            return Err(fail("it is empty".into()));
+        }
+        if let Some(c) = bare.chars().find(|&c| is_invisible(c)) {
+            return Err(fail(format!(
+                "it contains an invisible or control character (U+{:04X})",
+                u32::from(c)
+            )));
+        }
+        if let Some(reason) = what_else_it_is(bare) {
+            return Err(fail(reason));
         }
         let unbracketed = bare.trim_start_matches('[').trim_end_matches(']');
         if unbracketed.parse::<std::net::IpAddr>().is_ok() {
             return Err(fail(
-                "it is an IP address; give the domain that sends the mail",
+                "it is an IP address; give the domain that sends the mail".into(),
             ));
         }
         if bare.split('.').any(str::is_empty) {
             return Err(fail(
-                "it has an empty label (two dots in a row, or a leading dot)",
+                "it has an empty label (two dots in a row, or a leading dot)".into(),
             ));
         }
-        let ascii = idna::domain_to_ascii_strict(bare)
-            .map_err(|_| fail("it is not a valid internationalized domain name (IDNA)"))?;
-        if ascii.len() > 253 {
-            return Err(fail("it is longer than 253 characters"));
+        // The lengths are of the A-label form, which the lenient
+        // conversion gives even where the strict one refuses the name.
+        let long = idna::domain_to_ascii(bare).unwrap_or_else(|_| bare.to_string());
+        if long.split('.').any(|l| l.len() > MAX_LABEL) {
+            return Err(fail(format!(
+                "a label is longer than {MAX_LABEL} characters"
+            )));
         }
-        if ascii.split('.').any(|l| l.len() > 63) {
-            return Err(fail("a label is longer than 63 characters"));
+        if long.len() > MAX_NAME {
+            return Err(fail(format!(
+                "the name is longer than {MAX_NAME} characters"
+            )));
         }
+        let ascii = idna::domain_to_ascii_strict(bare).map_err(|_| {
+            fail(
+                match bare.chars().find(|&c| c.is_ascii() && !is_name_char(c)) {
+                    Some(c) => format!(
+                        "it contains {}; a domain has letters, digits, hyphens and dots",
+                        if c == ' ' {
+                            "a space".to_string()
+                        } else {
+                            format!("`{c}`")
+                        }
+                    ),
+                    None => "it is not a valid internationalized domain name (IDNA)".into(),
+                },
+            )
+        })?;
         if !ascii.contains('.') {
             return Err(fail(
-                "it has a single label; give a full domain such as example.com",
+                "it has a single label; give a full domain such as example.com".into(),
             ));
         }
         let (unicode, _) = idna::domain_to_unicode(&ascii);
@@ -81,6 +115,64 @@ impl std::fmt::Display for DomainName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.ascii)
     }
+}
+
+/// Each name once, in the order first given: a name given again, in
+/// another case or in its other (A- or U-label) form, is the same name.
+pub fn distinct(names: Vec<DomainName>) -> Vec<DomainName> {
+    let mut seen = std::collections::HashSet::new();
+    names
+        .into_iter()
+        .filter(|n| seen.insert(n.ascii.clone()))
+        .collect()
+}
+
+/// Characters no one sees or that change how text reads: the
+/// [unsafe](crate::untrusted::is_unsafe) ones, and the soft hyphen,
+/// zero-width characters and byte order mark, which a copy from a web
+/// page or a document can carry into a name.
+fn is_invisible(c: char) -> bool {
+    crate::untrusted::is_unsafe(c)
+        || matches!(
+            c,
+            '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+        )
+}
+
+/// An ASCII character a host name may hold (RFC 1123 §2.1).
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '.'
+}
+
+/// Why input that names something else than a domain is not one: a URL,
+/// an email address or a record's name, with the domain in it when there
+/// is one.
+fn what_else_it_is(bare: &str) -> Option<String> {
+    let within = |reason: &str, domain: &str| match DomainName::parse(domain) {
+        Ok(d) => format!("{reason} ({})", d.unicode),
+        Err(_) => reason.to_string(),
+    };
+    if let Some((_, rest)) = bare.split_once("://") {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = authority.rsplit('@').next().unwrap_or_default();
+        let host = host.split(':').next().unwrap_or_default();
+        return Some(within("give the domain alone, not a URL", host));
+    }
+    if let Some((_, domain)) = bare.rsplit_once('@') {
+        return Some(within(
+            "it is an email address; give the part after @",
+            domain,
+        ));
+    }
+    if let Some((host, _)) = bare.split_once('/') {
+        return Some(within("give the domain alone, not a URL", host));
+    }
+    let labels: Vec<&str> = bare.split('.').collect();
+    let last_underscored = labels.iter().rposition(|l| l.starts_with('_'))?;
+    Some(within(
+        "it is a record's name; give the domain",
+        &labels[last_underscored + 1..].join("."),
+    ))
 }
 
 /// Whether text can be a DKIM selector: dot-separated labels of letters,
@@ -121,6 +213,134 @@ mod tests {
         assert_eq!(idn.unicode, "bücher.example");
         let from_ace = DomainName::parse("xn--bcher-kva.example").unwrap();
         assert_eq!(from_ace.unicode, "bücher.example");
+    }
+
+    fn reason(input: &str) -> String {
+        DomainName::parse(input).unwrap_err().reason
+    }
+
+    #[test]
+    fn a_label_too_long() {
+        let label = "a".repeat(64);
+        assert_eq!(
+            reason(&format!("{label}.example")),
+            "a label is longer than 63 characters"
+        );
+        assert_eq!(
+            reason(&format!("{}.example", "ü".repeat(60))),
+            "a label is longer than 63 characters",
+            "counted in the A-label form"
+        );
+    }
+
+    #[test]
+    fn a_name_too_long() {
+        let name = format!("{}example", "abcdefghi.".repeat(26));
+        assert_eq!(reason(&name), "the name is longer than 253 characters");
+    }
+
+    #[test]
+    fn an_email_address() {
+        assert_eq!(
+            reason("news@web.test"),
+            "it is an email address; give the part after @ (web.test)"
+        );
+        assert_eq!(
+            reason("news@"),
+            "it is an email address; give the part after @"
+        );
+    }
+
+    #[test]
+    fn a_url() {
+        for url in [
+            "https://web.test/x",
+            "http://user@web.test:8080",
+            "web.test/x",
+        ] {
+            assert_eq!(
+                reason(url),
+                "give the domain alone, not a URL (web.test)",
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_records_name() {
+        for name in [
+            "_dmarc.web.test",
+            "s1._domainkey.web.test",
+            "_smtp._tls.web.test",
+        ] {
+            assert_eq!(
+                reason(name),
+                "it is a record's name; give the domain (web.test)",
+                "{name}"
+            );
+        }
+        assert_eq!(
+            DomainName::parse("_dmarc.web.test")
+                .unwrap_err()
+                .to_string(),
+            "`_dmarc.web.test` is not a domain name: it is a record's name; give the domain (web.test)"
+        );
+    }
+
+    #[test]
+    fn an_invisible_or_control_character() {
+        assert_eq!(
+            reason("web\u{202e}tset.test"),
+            "it contains an invisible or control character (U+202E)"
+        );
+        assert_eq!(
+            reason("web\u{200b}.test"),
+            "it contains an invisible or control character (U+200B)"
+        );
+        assert_eq!(
+            reason("web\u{7}.test"),
+            "it contains an invisible or control character (U+0007)"
+        );
+    }
+
+    #[test]
+    fn a_character_no_domain_has() {
+        assert_eq!(
+            reason("web$shop.test"),
+            "it contains `$`; a domain has letters, digits, hyphens and dots"
+        );
+        assert_eq!(
+            reason("web shop.test"),
+            "it contains a space; a domain has letters, digits, hyphens and dots"
+        );
+        assert_eq!(
+            reason("xn--a.example"),
+            "it is not a valid internationalized domain name (IDNA)"
+        );
+    }
+
+    #[test]
+    fn a_name_given_again_in_any_form_is_kept_once() {
+        let names = [
+            "Bücher.example",
+            "web.test",
+            "xn--bcher-kva.example",
+            "WEB.test.",
+        ]
+        .map(|n| DomainName::parse(n).unwrap());
+        let kept: Vec<String> = distinct(names.to_vec())
+            .into_iter()
+            .map(|n| n.ascii)
+            .collect();
+        assert_eq!(kept, ["xn--bcher-kva.example", "web.test"]);
+    }
+
+    #[test]
+    fn a_long_input_is_echoed_short() {
+        let error = DomainName::parse(&"x".repeat(15_000)).unwrap_err();
+        let shown = error.to_string();
+        assert!(shown.len() < 300, "{shown}");
+        assert!(shown.contains("…` is not a domain name"), "{shown}");
     }
 
     #[test]

@@ -92,7 +92,9 @@ fn transport(section: &TransportSection) -> Markup {
     html! {
         section #transport aria-labelledby="transport-h" {
             h2 #transport-h { "TLS at each mail server" }
-            p { "Each MX address was connected to on port " (section.port) ". An address that                  could not be tested from here says nothing about its TLS: many networks block                  port 25." }
+            p { "Each MX address was connected to on port " (section.port) ". An address that \
+                 could not be tested from here says nothing about its TLS: many networks block \
+                 port 25." }
             table.transport {
                 thead { tr { th { "MX host" } th { "Address" } th { "TLS" } th { "Certificate" } th { "DANE" } } }
                 tbody {

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Every answer lives an hour but the DMARC record's, which lives
-/// [`SHORT_TTL`] seconds: the audit is reused for that long.
+/// [`SHORT_TTL`] seconds: the audit is reused for that long. Every answer
+/// about `long.reuse.test` lives an hour.
 const ZONE: &str = "$ORIGIN reuse.test.
 $TTL 3600
 @        IN SOA ns1 hostmaster 1 3600 600 86400 3600
@@ -26,6 +27,9 @@ mail     IN A   192.0.2.25
 @        IN TXT \"v=spf1 mx -all\"
 _dmarc 2 IN TXT \"v=DMARC1; p=reject\"
 rare2026._domainkey IN TXT \"v=DKIM1; p=\"
+long     IN MX  10 mail
+long     IN TXT \"v=spf1 mx -all\"
+_dmarc.long IN TXT \"v=DMARC1; p=reject\"
 ";
 
 const SHORT_TTL: u64 = 2;
@@ -130,4 +134,47 @@ async fn an_audit_that_met_a_dns_failure_is_not_reused() {
     assert_eq!(age(&headers), 0);
     let report: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(report["dmarc"]["policy"], "reject", "{report}");
+}
+
+/// A reused audit's `max-age` is its whole freshness lifetime, counted
+/// from when it was made (RFC 9111 §4.2.1): max-age minus `Age` is the
+/// time it has left, so it is never stale on arrival.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_audit_is_fresh_for_the_time_it_has_left() {
+    let (_dns, router) = setup().await;
+    let start = std::time::Instant::now();
+    let (first, _) = get(&router, "/v1/domains/long.reuse.test").await;
+    assert_eq!(age(&first), 0);
+    let lifetime = max_age(&first);
+    assert!(
+        lifetime > 60,
+        "hour-long answers: {}",
+        cache_control(&first)
+    );
+
+    // Long enough for an `Age` of 2, far from the lifetime's end.
+    let pause = Duration::from_millis(2100);
+    tokio::time::sleep(pause).await;
+    let (second, _) = get(&router, "/v1/domains/long.reuse.test").await;
+    let elapsed = start.elapsed().as_secs_f64();
+    let (age, max_age) = (age(&second), max_age(&second));
+    assert!(age >= 2, "reused, two seconds later: Age {age}");
+    assert!(
+        max_age.abs_diff(lifetime) <= 1,
+        "the same lifetime, to a second of rounding: {lifetime} then {max_age}"
+    );
+    // The time left by this test's own clock: at most the first answer's
+    // lifetime less the pause, at least that less all the time since the
+    // first request; a second of rounding each side (whole seconds).
+    let left = max_age.checked_sub(age).unwrap_or_else(|| {
+        panic!("stale on arrival: Age {age}, max-age {max_age}");
+    }) as f64;
+    let (most, least) = (
+        lifetime as f64 + 1.0 - pause.as_secs_f64(),
+        lifetime as f64 - 1.0 - elapsed,
+    );
+    assert!(
+        (least..=most).contains(&left),
+        "max-age {max_age} - Age {age} = {left} s left, not within {least:.1}..={most:.1}"
+    );
 }

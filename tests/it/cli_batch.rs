@@ -197,3 +197,23 @@ async fn an_unreadable_file_is_reported_alone_and_the_rest_still_run() {
     assert!(by_input[missing.as_str()].get("report").is_none());
     assert!(by_input[good.as_str()]["report"].is_object());
 }
+
+/// A domain given twice, in any case, is audited and written once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_given_twice_is_audited_once() {
+    let dns = TestDns::start(&[Path::new("fixtures/audit/healthy.zone")]).await;
+    let server = dns.dns_arg();
+    let out = mailvet(&[
+        "domain",
+        "healthy.test",
+        "HEALTHY.test.",
+        "--dns",
+        &server,
+        "--format",
+        "jsonl",
+    ])
+    .await;
+    let lines = lines(&out);
+    let inputs: Vec<&str> = lines.iter().map(|l| l["input"].as_str().unwrap()).collect();
+    assert_eq!(inputs, ["healthy.test"]);
+}

@@ -493,7 +493,8 @@ async fn an_oversized_report_is_a_problem() {
     Case::new("oversized response")
         .flags(&["--max-response-size", "100000", "--rate-limit", "0"])
         .run(|server| async move {
-            let domains: Vec<&str> = std::iter::repeat_n("some.test", 50).collect();
+            // Fifty distinct names (a name given again is answered once).
+            let domains: Vec<String> = (0..50).map(|i| format!("n{i}.some.test")).collect();
             let batch = json!({ "domains": domains });
             let response = server
                 .post(

@@ -214,3 +214,117 @@ async fn a_listening_server_answers_curl_style_requests() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains(r#"{"status":"ok"}"#));
 }
+
+/// The text a web page shows for `text` (maud escapes these four).
+fn html_escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// An input that is not a domain is refused with why, in the same words
+/// by the API, the web page and the CLI; what is repeated of it is short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_refused_says_why_everywhere_and_repeats_little() {
+    let (_server, dns) = setup().await;
+    let long_label = format!("{}.test", "a".repeat(64));
+    let long_name = format!("{}test", "abcdefghi.".repeat(26));
+    let huge = "x".repeat(15_000);
+    let cases = [
+        (long_label.as_str(), "a label is longer than 63 characters"),
+        (long_name.as_str(), "the name is longer than 253 characters"),
+        (
+            "news@web.test",
+            "it is an email address; give the part after @ (web.test)",
+        ),
+        (
+            "https://web.test/x",
+            "give the domain alone, not a URL (web.test)",
+        ),
+        (
+            "_dmarc.web.test",
+            "it is a record's name; give the domain (web.test)",
+        ),
+        (
+            "web\u{202e}tset.test",
+            "it contains an invisible or control character (U+202E)",
+        ),
+        (huge.as_str(), "a label is longer than 63 characters"),
+    ];
+    for (input, reason) in cases {
+        let path: String = form_urlencoded::byte_serialize(input.as_bytes()).collect();
+        let (status, _, problem) = call(
+            &dns,
+            Request::get(format!("/v1/domains/{path}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{input}");
+        assert_eq!(problem["type"], "/problems/invalid-domain");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.ends_with(&format!(" is not a domain name: {reason}")),
+            "{detail}"
+        );
+        assert!(detail.len() < 300, "echoed short: {} bytes", detail.len());
+
+        let (status, _, page) = support::api::send(
+            mailvet::http::router(mailvet::http::AppState::new(
+                Arc::clone(&dns),
+                crate::support::store::scratch().await,
+            )),
+            Request::get(format!("/domains/{path}"))
+                .header(header::ACCEPT, "text/html")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        let page = String::from_utf8(page.to_vec()).unwrap();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{input}");
+        assert!(
+            page.contains(&html_escaped(detail)),
+            "{detail} not in {page}"
+        );
+        assert!(
+            page.len() < 12_000,
+            "the page repeats little of the input: {} bytes",
+            page.len()
+        );
+
+        let cli = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
+            .args(["domain", "--offline", input])
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&cli.stderr);
+        assert_eq!(cli.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(detail), "{detail} not in {stderr}");
+    }
+}
+
+/// A domain given twice in a batch, in any case or IDNA form, is audited
+/// and answered once, where it was first given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_audits_a_repeated_domain_once() {
+    let server = TestDns::start(&[Path::new("fixtures/zones/some.test.zone")]).await;
+    let router = mailvet::http::router(mailvet::http::AppState::new(
+        server.layer(),
+        crate::support::store::scratch().await,
+    ));
+    let body = json!({"domains": ["some.test", "nothing.test", "SOME.Test.", "some.test"]});
+    let (status, _, reports) =
+        support::api::call(router, post("/v1/domains", body.to_string())).await;
+    assert_eq!(status, StatusCode::OK, "{reports}");
+    let domains = reports.as_array().unwrap().iter().map(|r| &r["domain"]);
+    assert!(
+        domains.eq([&json!("some.test"), &json!("nothing.test")]),
+        "each once, where first given: {reports}"
+    );
+    assert_eq!(
+        server.count("_dmarc.some.test", hickory_proto::rr::RecordType::TXT),
+        1,
+        "asked once, without a shared cache"
+    );
+}

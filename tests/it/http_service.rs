@@ -315,28 +315,33 @@ async fn configured_origins_may_call_from_a_browser() {
     })
     .await;
     let from_app = (header::ORIGIN, "https://app.example");
-    // The preflight carries no key; it must not need one.
-    let preflight = server
-        .send(
-            Method::OPTIONS,
-            "/v1/spf",
-            &[
-                from_app.clone(),
-                (header::ACCESS_CONTROL_REQUEST_METHOD, "POST"),
-                (
-                    header::ACCESS_CONTROL_REQUEST_HEADERS,
-                    "authorization,content-type",
-                ),
-            ],
-        )
-        .await;
-    assert!(preflight.status().is_success(), "{}", preflight.status());
-    for (name, want) in [
-        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "https://app.example"),
-        (header::ACCESS_CONTROL_ALLOW_METHODS, "POST"),
-        (header::ACCESS_CONTROL_ALLOW_HEADERS, "authorization"),
-    ] {
-        assert!(header_of(&preflight, &name).contains(want), "{name}");
+    // A preflight carries no key; it must not need one. Each method of the
+    // API is allowed (deleting a saved report from a page too), with the
+    // header the key comes in.
+    for (path, method) in [("/v1/spf", "POST"), ("/v1/reports/some-id", "DELETE")] {
+        let preflight = server
+            .send(
+                Method::OPTIONS,
+                path,
+                &[
+                    from_app.clone(),
+                    (header::ACCESS_CONTROL_REQUEST_METHOD, method),
+                    (
+                        header::ACCESS_CONTROL_REQUEST_HEADERS,
+                        "authorization,content-type",
+                    ),
+                ],
+            )
+            .await;
+        assert!(preflight.status().is_success(), "{}", preflight.status());
+        assert_eq!(
+            header_of(&preflight, &header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            "https://app.example"
+        );
+        let methods = header_of(&preflight, &header::ACCESS_CONTROL_ALLOW_METHODS);
+        assert!(methods.split(',').any(|m| m.trim() == method), "{methods}");
+        let headers = header_of(&preflight, &header::ACCESS_CONTROL_ALLOW_HEADERS);
+        assert!(headers.contains("authorization"), "{headers}");
     }
     // Errors carry the CORS headers too, so the page can read them.
     let unauthorized = server
@@ -395,6 +400,40 @@ async fn every_answer_has_a_request_id() {
     assert_eq!(not_found.headers()["x-request-id"], "trace-4711");
     let body = problem(not_found, StatusCode::NOT_FOUND, "not-found").await;
     assert_eq!(body["request_id"], "trace-4711");
+    // Up to 128 visible ASCII characters are kept; a longer id, or one
+    // with a space or a control character, is replaced by a new one.
+    let longest = "r".repeat(128);
+    let long = "r".repeat(5_000);
+    for (given, kept) in [
+        (longest.as_str(), true),
+        (long.as_str(), false),
+        ("trace 4711", false),
+        ("trace\t4711", false),
+    ] {
+        let answer = server
+            .send(
+                Method::GET,
+                "/nowhere",
+                &[(header::HeaderName::from_static("x-request-id"), given)],
+            )
+            .await;
+        let id = answer.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = problem(answer, StatusCode::NOT_FOUND, "not-found").await;
+        assert_eq!(body["request_id"], id.as_str());
+        if kept {
+            assert_eq!(id, given);
+        } else {
+            assert_eq!(
+                id.len(),
+                36,
+                "a new UUID for {} characters: {id}",
+                given.len()
+            );
+        }
+    }
     let wrong_method = server.get("/v1/spf").await;
     problem(
         wrong_method,

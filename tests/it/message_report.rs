@@ -175,13 +175,30 @@ async fn dmarc_what_if_answers_without_a_message() {
     .await;
     assert_eq!(fail["result"], "fail");
     assert_eq!(fail["policy"], "reject");
-    let (status, _, problem) = call(
-        state,
-        post(json!({"from_domain": "healthy.test", "dkim": [{"domain": "x.test", "result": "great"}]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(problem["field"], "dkim[0].result");
+    // A word that is not a result is a request not matching the API, not
+    // an invalid domain; a domain that is not one is.
+    for (body, field, kind) in [
+        (
+            json!({"from_domain": "healthy.test", "dkim": [{"domain": "x.test", "result": "great"}]}),
+            "dkim[0].result",
+            "/problems/invalid-request",
+        ),
+        (
+            json!({"from_domain": "healthy.test", "spf": {"domain": "x.test", "result": "great"}}),
+            "spf.result",
+            "/problems/invalid-request",
+        ),
+        (
+            json!({"from_domain": "healthy.test", "spf": {"domain": "news@x.test", "result": "pass"}}),
+            "spf.domain",
+            "/problems/invalid-domain",
+        ),
+    ] {
+        let (status, _, problem) = call(state.clone(), post(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(problem["field"], field, "{problem}");
+        assert_eq!(problem["type"], kind, "{problem}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

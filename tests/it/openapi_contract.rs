@@ -1155,12 +1155,17 @@ async fn dmarc(c: &Contract, s: &Running) {
             .await;
         assert!(evaluation["result"].is_string());
     }
-    let bad: [(Vec<u8>, &str); 5] = [
+    let bad: [(Vec<u8>, &str); 6] = [
         (br#"{"from_domain": "-bad..name"}"#.to_vec(), "invalid-domain"),
+        (
+            br#"{"from_domain": "healthy.test", "dkim": [{"domain": "_x.test", "result": "pass"}]}"#
+                .to_vec(),
+            "invalid-domain",
+        ),
         (
             br#"{"from_domain": "healthy.test", "spf": {"domain": "healthy.test", "result": "great"}}"#
                 .to_vec(),
-            "invalid-domain",
+            "invalid-request",
         ),
         (br#"{"from_domain": "healthy.test""#.to_vec(), "malformed-json"),
         (br#"{"from_domain": "healthy.test", "x": 1}"#.to_vec(), "invalid-request"),

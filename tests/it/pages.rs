@@ -193,7 +193,10 @@ async fn a_bad_domain_shows_the_form_again_with_the_reason() {
     let (_dns, router) = setup(ServiceConfig::default()).await;
     for (uri, reason) in [
         ("/domains?domain=", "Type the domain"),
-        ("/domains?domain=not+a+domain", "not a valid"),
+        (
+            "/domains?domain=not+a+domain",
+            "it contains a space; a domain has letters, digits, hyphens and dots",
+        ),
         (
             "/domains?domain=web.test&selector=a%2Fb",
             "is not a DKIM selector",

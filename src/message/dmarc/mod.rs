@@ -116,6 +116,16 @@ pub struct WhatIfError {
     /// The field at fault: `from_domain`, `spf.domain`, `dkim[1].result`, …
     pub field: String,
     pub reason: String,
+    pub fault: WhatIfFault,
+}
+
+/// What is wrong with a what-if's field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhatIfFault {
+    /// A domain that is not one.
+    NotADomain,
+    /// A result word that is not one, or more DKIM results than evaluated.
+    NotAllowed,
 }
 
 /// The RFC 8601 result words of SPF (§2.7.2) and DKIM (§2.7.1).
@@ -424,11 +434,18 @@ struct Inputs {
 
 impl Inputs {
     fn from_what_if(input: &WhatIf) -> Result<Inputs, WhatIfError> {
-        let bad = |field: String, reason: String| WhatIfError { field, reason };
+        let bad = |field: String, reason: String| WhatIfError {
+            field,
+            reason,
+            fault: WhatIfFault::NotAllowed,
+        };
         let domain = |field: &str, text: &str| {
             DomainName::parse(text)
                 .map(|d| d.ascii)
-                .map_err(|e| bad(field.to_string(), e.to_string()))
+                .map_err(|e| WhatIfError {
+                    fault: WhatIfFault::NotADomain,
+                    ..bad(field.to_string(), e.to_string())
+                })
         };
         let from = domain("from_domain", &input.from_domain)?;
         let spf = match &input.spf {
@@ -439,9 +456,9 @@ impl Inputs {
                     bad(
                         "spf.result".into(),
                         format!(
-                            "`{}` is not an SPF result; use pass, fail, softfail, neutral, \
+                            "{} is not an SPF result; use pass, fail, softfail, neutral, \
                              none, temperror, permerror or policy",
-                            i.result
+                            crate::untrusted::echoed(&i.result)
                         ),
                     )
                 })?,
@@ -462,9 +479,9 @@ impl Inputs {
                     bad(
                         format!("dkim[{i}].result"),
                         format!(
-                            "`{}` is not a DKIM result; use pass, fail, neutral, none, policy, \
+                            "{} is not a DKIM result; use pass, fail, neutral, none, policy, \
                              temperror or permerror",
-                            d.result
+                            crate::untrusted::echoed(&d.result)
                         ),
                     )
                 })?;
