@@ -46,7 +46,7 @@ use std::process::ExitCode;
         mailvet serve --listen 0.0.0.0:8080\n\n\
         Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it (or a broken \
         expectation), 2 bad usage or input, 3 could not be checked: a DNS lookup failed and \
-        nothing failed among what was decided (domain, check; run it again)."
+        nothing failed among what was decided (domain, check, message; run it again)."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -10,9 +10,10 @@ use crate::dns::trace::DnsSummary;
 use crate::domain::report;
 use crate::domain::report::DomainReport;
 use crate::findings::requirements::Status;
+use crate::findings::undecided::Undecided;
 use crate::findings::{Finding, Severity, Verdict};
 use crate::message::blocklists::{BlocklistSection, Listing};
-use crate::message::report::MessageReport;
+use crate::message::report::{MessageReport, check_title};
 use crate::spf::report::SpfReport;
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -203,15 +204,7 @@ pub fn domain(report: &DomainReport, style: Style) -> String {
         style.bold(&clean(&name))
     );
     let _ = writeln!(out, "  {}", clean(&report.summary));
-    for u in &report.undecided {
-        let _ = writeln!(
-            out,
-            "  {} {}: {}",
-            style.dim("undecided"),
-            protocol_title(u.check),
-            clean(&u.reason)
-        );
-    }
+    undecided(&mut out, &report.undecided, protocol_title, style);
     for section in report.sections() {
         let _ = writeln!(
             out,
@@ -252,6 +245,19 @@ fn protocol_title(key: &str) -> String {
     report::by_key(key).map_or_else(|| key.to_uppercase(), |p| p.title.to_string())
 }
 
+/// A line per check a failed lookup left undecided, headed by its title.
+fn undecided(out: &mut String, checks: &[Undecided], title: impl Fn(&str) -> String, style: Style) {
+    for u in checks {
+        let _ = writeln!(
+            out,
+            "  {} {}: {}",
+            style.dim("undecided"),
+            title(u.check),
+            clean(&u.reason)
+        );
+    }
+}
+
 /// The message report for people: each verdict on a line, then findings
 /// worst first, the checklist and the Authentication-Results header.
 pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
@@ -263,6 +269,12 @@ pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
         style.bold(&clean(name))
     );
     let _ = writeln!(out, "  {}", clean(&report.summary));
+    undecided(
+        &mut out,
+        &report.undecided,
+        |c| check_title(c).to_string(),
+        style,
+    );
     let spf = match &report.spf.mailfrom {
         Some(c) => format!("{} for {} from {}", c.result, c.sender, c.client_ip),
         None => report
@@ -327,20 +339,7 @@ pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
     );
     let _ = match report.grade {
         Some(grade) => writeln!(out, "  {:<8} {grade}/10 (from the findings below)", "Grade"),
-        None => writeln!(
-            out,
-            "  {:<8} none: a DNS lookup failed and left {} undecided; run it again",
-            "Grade",
-            report
-                .undecided
-                .iter()
-                .map(|u| match u.check {
-                    "iprev" => "iprev".to_string(),
-                    check => check.to_uppercase(),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        None => writeln!(out, "  {:<8} none while a check is undecided", "Grade"),
     };
     let _ = writeln!(out);
     findings(&mut out, &report.findings, style);

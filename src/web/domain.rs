@@ -35,19 +35,7 @@ pub fn page(report: &DomainReport, selectors: &[String]) -> String {
                 @if report.domain_unicode != report.domain { " (" (report.domain) ")" }
             }
             (report::verdict(&common))
-            @if !report.undecided.is_empty() {
-                section.problem aria-labelledby="undecided-h" {
-                    h2 #undecided-h { "Could not be checked" }
-                    p { "A DNS lookup failed, so these checks are not known to be right or wrong — \
-                         the records are not missing. Run the check again; if it keeps failing, \
-                         the domain's name servers are not answering." }
-                    ul {
-                        @for u in &report.undecided {
-                            li { (protocol_title(u.check)) ": " (shown(&u.reason)) }
-                        }
-                    }
-                }
-            }
+            (report::undecided(report.undecided.iter().map(|u| (protocol_title(u.check), u.reason.as_str()))))
             (report::checklist_and_findings(&common))
             (spf_tree(&report.spf))
             (dmarc_policy(&report.dmarc))

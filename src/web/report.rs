@@ -58,6 +58,27 @@ pub fn verdict(common: &Common) -> Markup {
     }
 }
 
+/// The checks a failed DNS lookup left undecided, as (title, which
+/// lookup failed); nothing when there are none.
+pub fn undecided<'a>(checks: impl Iterator<Item = (&'a str, &'a str)>) -> Markup {
+    let checks: Vec<_> = checks.collect();
+    html! {
+        @if !checks.is_empty() {
+            section.problem aria-labelledby="undecided-h" {
+                h2 #undecided-h { "Could not be checked" }
+                p { "A DNS lookup failed, so these checks are not known to be right or wrong — \
+                     the records are not missing. Run the check again; if it keeps failing, \
+                     the domain's name servers are not answering." }
+                ul {
+                    @for (title, reason) in checks {
+                        li { (title) ": " (shown(reason)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The Gmail, Yahoo and Microsoft checklist.
 pub fn checklist(requirements: &[Requirement]) -> Markup {
     html! {

@@ -50,6 +50,16 @@ pub struct Requirement {
     pub note: String,
 }
 
+/// A check a failed DNS lookup left undecided.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Undecided {
+    /// `spf`, `dkim`, `dmarc` or `iprev`.
+    pub check: String,
+    /// Which lookup failed.
+    pub reason: String,
+}
+
 /// The `dns` section.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -89,8 +99,11 @@ pub struct Message {
     pub authentication_results: String,
     /// What the receiver saw, for a message that came by SMTP.
     pub smtp: Option<Smtp>,
-    /// Absent from reports saved before the grade existed.
+    /// Absent from reports saved before the grade existed, and null when
+    /// a check is undecided.
     pub grade: Option<f64>,
+    /// The checks a failed DNS lookup left undecided.
+    pub undecided: Vec<Undecided>,
     pub blocklists: Option<Blocklists>,
     pub content: Option<Content>,
 }

@@ -284,3 +284,94 @@ async fn an_error_found_among_what_was_decided_fails_whatever_is_undecided() {
             .any(|f| f["code"] == "spf.plus_all")
     );
 }
+
+/// A message whose signing key cannot be fetched: DKIM is undecided (not
+/// failed), so the report is "could not be checked" with no grade, the
+/// rules resting on DKIM are unknown for the lookup rather than unmet,
+/// and the CLI exits 3 in every format; SPF and DMARC, decided, stay as
+/// they are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_key_lookup_fails_is_undecided_not_failed() {
+    let server = TestDns::start(&[
+        Path::new("fixtures/web/web.zone"),
+        Path::new("fixtures/web/reverse.zone"),
+    ])
+    .await;
+    server.add_fault(
+        "ed._domainkey.web.test",
+        FaultTypes::All,
+        FaultKind::ServFail,
+    );
+    let dns = server.dns_arg();
+    let run = |format: &'static str| {
+        let dns = dns.clone();
+        async move {
+            mailvet(&[
+                "message",
+                "fixtures/web/signed.eml",
+                "--ip",
+                "203.0.113.20",
+                "--helo",
+                "mail.web.test",
+                "--mail-from",
+                "bounce@web.test",
+                "--dns",
+                &dns,
+                "--format",
+                format,
+            ])
+            .await
+        }
+    };
+    let json = run("json").await;
+    assert_eq!(json.status.code(), Some(3), "{}", stdout(&json));
+    let report: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["verdict"], "unknown");
+    assert!(report["grade"].is_null());
+    let undecided: Vec<&str> = report["undecided"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(undecided, ["dkim"]);
+    assert_eq!(report["spf"]["result"], "pass");
+    assert_eq!(report["dmarc"]["result"], "pass");
+    let rule = |id: &str| {
+        report["requirements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {id}"))
+    };
+    let both = rule("gmail.bulk.spf_and_dkim");
+    assert_eq!(both["status"], "unknown", "{both}");
+    assert!(both["note"].as_str().unwrap().contains("DNS lookup failed"));
+    // SPF passes: "SPF or DKIM" is decided whatever DKIM turns out to be.
+    assert_eq!(rule("gmail.all.spf_or_dkim")["status"], "met");
+
+    let text = run("text").await;
+    assert_eq!(text.status.code(), Some(3));
+    let shown = stdout(&text);
+    assert!(
+        shown.starts_with("UNKNOWN fixtures/web/signed.eml"),
+        "{shown}"
+    );
+    assert!(shown.contains("undecided DKIM: "), "{shown}");
+    assert!(
+        shown.contains("Grade    none while a check is undecided"),
+        "{shown}"
+    );
+
+    let junit = run("junit").await;
+    assert_eq!(junit.status.code(), Some(3));
+    let xml = stdout(&junit);
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    assert!(
+        doc.descendants()
+            .any(|n| n.has_tag_name("error") && n.attribute("type") == Some("audit.undecided")),
+        "{xml}"
+    );
+}

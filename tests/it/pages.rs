@@ -437,6 +437,31 @@ async fn a_posted_message_is_saved_and_shown_at_its_permalink() {
     assert_eq!(store.raw_message(&id).await.unwrap(), None);
 }
 
+/// A message whose signing key could not be fetched is "could not be
+/// checked" on its page, with the lookup that failed, and no grade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_page_says_what_a_failed_lookup_left_undecided() {
+    let (dns, router, _store) = setup_with_store(ServiceConfig::default()).await;
+    dns.add_fault(
+        "ed._domainkey.web.test",
+        FaultTypes::All,
+        FaultKind::ServFail,
+    );
+    let message = std::fs::read_to_string("fixtures/web/signed.eml").unwrap();
+    let answer = post_signed(&router, &message).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let page = send(&router, get(answer.header(header::LOCATION))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = &page.body;
+    assert!(
+        body.contains(r#"<div class="verdict v-unknown" role="status">"#),
+        "{body}"
+    );
+    assert!(body.contains(r#"<h2 id="undecided-h">Could not be checked</h2>"#));
+    assert!(body.contains("<li>DKIM: the key at ed._domainkey.web.test could not be fetched"));
+    assert!(!body.contains(r#"class="grade""#), "no grade: {body}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_message_values_render_as_inert_text() {
     let (_dns, router) = setup(ServiceConfig::default()).await;
