@@ -17,7 +17,7 @@
 //! audits that finished are never lost to a 504.
 
 use super::audit_cache::{AuditKey, Audited};
-use super::extract::{ApiJson, ApiQuery, QueryParams, ReportParams, flag, pairs};
+use super::extract::{ApiJson, ApiQuery, QueryParams, ReportParams, flag, pairs_once};
 use super::problem::{Problem, ProblemType};
 use super::{AppState, Shared};
 use crate::dns::Resolver;
@@ -85,7 +85,7 @@ impl QueryParams for AuditParams {
             probe_smtp: false,
             fresh: false,
         };
-        for (key, value) in pairs(uri) {
+        for (key, value) in pairs_once(uri, &["selector"])? {
             match key.as_ref() {
                 "selector" => params.selectors.push(selector(&value, "selector")?),
                 "trace" => params.trace = flag("trace", &value)?,

@@ -91,6 +91,30 @@ pub(super) fn pairs(uri: &Uri) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, st
     form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
 }
 
+/// The pairs of [`pairs`], refusing a key given twice unless it is one
+/// of `repeatable`: which of two values was meant cannot be known, and
+/// taking the last (or first) would answer a question not asked.
+pub(super) fn pairs_once<'a>(
+    uri: &'a Uri,
+    repeatable: &[&str],
+) -> Result<Vec<(Cow<'a, str>, Cow<'a, str>)>, Problem> {
+    let pairs: Vec<_> = pairs(uri).collect();
+    let mut seen = std::collections::HashSet::new();
+    for (key, _) in &pairs {
+        if !repeatable.contains(&key.as_ref()) && !seen.insert(key.as_ref()) {
+            return Err(Problem::new(
+                ProblemType::InvalidRequest,
+                format!(
+                    "{} is given more than once; give it once",
+                    crate::untrusted::echoed(key)
+                ),
+            )
+            .field(key.as_ref()));
+        }
+    }
+    Ok(pairs)
+}
+
 /// A boolean query parameter: `true`, `1`, `false` or `0`.
 pub(super) fn flag(field: &'static str, value: &str) -> Result<bool, Problem> {
     match value {

@@ -15,7 +15,7 @@
 //! 415. Reading runs off the async runtime. The upload itself is capped
 //! by the same size.
 
-use super::extract::{ApiQuery, QueryParams, pairs, unread_body};
+use super::extract::{ApiQuery, QueryParams, pairs_once, unread_body};
 use super::problem::{Problem, ProblemType};
 use super::saved::unavailable;
 use super::{AppState, Shared};
@@ -151,7 +151,7 @@ pub(super) struct SummaryParams {
 impl QueryParams for SummaryParams {
     fn from_uri(uri: &Uri) -> Result<Self, Problem> {
         let mut params = SummaryParams { since: None };
-        for (key, value) in pairs(uri) {
+        for (key, value) in pairs_once(uri, &[])? {
             match key.as_ref() {
                 "since" => {
                     let since = parse_rfc3339(value.trim()).ok_or_else(|| {

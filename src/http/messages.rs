@@ -13,7 +13,7 @@
 //! runtime ([`report::report_pooled`]).
 
 use super::Shared;
-use super::extract::{ApiQuery, QueryParams, flag, pairs, unread_body};
+use super::extract::{ApiQuery, QueryParams, flag, pairs_once, unread_body};
 use super::problem::{Problem, ProblemType};
 use crate::message::Clock;
 use crate::message::envelope::Envelope;
@@ -64,7 +64,7 @@ impl QueryParams for MessageParams {
             save: false,
             keep_raw: false,
         };
-        for (key, value) in pairs(uri) {
+        for (key, value) in pairs_once(uri, &[])? {
             match key.as_ref() {
                 "ip" => {
                     let ip: IpAddr = value.trim().parse().map_err(|_| {

@@ -117,6 +117,15 @@ async fn bad_input_is_a_report_or_a_4xx_never_a_500() {
             StatusCode::BAD_REQUEST,
             "/problems/invalid-request",
         ),
+        // Two IPs: which one sent the message cannot be known.
+        (
+            post_message(
+                "/v1/messages?ip=192.0.2.1&ip=192.0.2.2",
+                "Subject: x\r\n\r\n",
+            ),
+            StatusCode::BAD_REQUEST,
+            "/problems/invalid-request",
+        ),
         (
             post_message("/v1/messages", ""),
             StatusCode::BAD_REQUEST,

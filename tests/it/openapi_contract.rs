@@ -835,6 +835,11 @@ async fn domain_audits(c: &Contract, s: &Running, dns: &TestDns) {
         ("/v1/domains/healthy.test?nope=1", "invalid-request"),
         ("/v1/domains/healthy.test?trace=yes", "invalid-request"),
         ("/v1/domains/healthy.test?fresh=maybe", "invalid-request"),
+        // Asked both ways: which was meant cannot be known.
+        (
+            "/v1/domains/healthy.test?trace=true&trace=false",
+            "invalid-request",
+        ),
         // Refused by the router's path extractor: not UTF-8.
         ("/v1/domains/%FF.test", "invalid-request"),
         (
