@@ -173,6 +173,10 @@ pub enum BodySize {
     Batch,
     /// `--max-message-size`.
     Message,
+    /// `--max-message-size` as the web form sends it: percent-encoding
+    /// writes a byte as up to three, beside the envelope fields. The
+    /// handler holds the decoded message to `--max-message-size`.
+    MessageForm,
     /// `--max-report-size`.
     Report,
 }
@@ -184,6 +188,12 @@ impl BodySize {
             BodySize::Json => Some(JSON_BODY_LIMIT),
             BodySize::Batch => Some(domains::batch_body_limit(state.service.max_batch)),
             BodySize::Message => Some(state.message_limit),
+            BodySize::MessageForm => Some(
+                state
+                    .message_limit
+                    .saturating_mul(3)
+                    .saturating_add(pages::FORM_FIELDS),
+            ),
             BodySize::Report => {
                 Some(usize::try_from(state.report_limits.max_size).unwrap_or(usize::MAX))
             }

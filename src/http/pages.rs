@@ -135,7 +135,7 @@ fn pages() -> Vec<Page> {
         ),
         page(
             "/messages",
-            Guard::Work(BodySize::Message),
+            Guard::Work(BodySize::MessageForm),
             post(message_form),
         ),
         page("/reports/{id}", Guard::Page, get(report_page)),
@@ -684,6 +684,13 @@ fn envelope(form: &MessageForm) -> Result<Envelope, String> {
 
 /// `POST /messages`: checks the pasted message, saves its report and
 /// sends the browser to it.
+/// Room in the message form's body for its envelope fields, encoded.
+pub(super) const FORM_FIELDS: usize = 4096;
+
+fn larger_than(limit: usize) -> String {
+    format!("The message is larger than this server's limit of {limit} bytes.")
+}
+
 async fn message_form(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -707,12 +714,8 @@ async fn message_form(
             );
         }
         Err(rejection) => {
-            let problem = super::extract::unread_body(rejection, || {
-                format!(
-                    "The message is larger than this server's limit of {} bytes.",
-                    state.message_limit
-                )
-            });
+            let problem =
+                super::extract::unread_body(rejection, || larger_than(state.message_limit));
             return message_refused(
                 StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST),
                 MessageForm {
@@ -725,6 +728,11 @@ async fn message_form(
     };
     let mut form = read_message_form(&body);
     drop(body);
+    if form.message.len() > state.message_limit {
+        form.message = String::new();
+        form.problem = Some(larger_than(state.message_limit));
+        return message_refused(StatusCode::PAYLOAD_TOO_LARGE, form, offered);
+    }
     if form.message.trim().is_empty() {
         form.problem = Some(
             "Paste the whole message, headers included: the headers, a blank line, the body."

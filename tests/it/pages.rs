@@ -522,6 +522,17 @@ async fn an_empty_or_oversized_message_shows_the_form_again() {
     assert_secure(&page);
     assert!(page.body.contains(r#"id="message-problem" role="alert""#));
     assert!(page.body.contains("1024 bytes"), "{}", page.body);
+    assert!(
+        !page.body.contains(&big),
+        "a refused message is not sent back"
+    );
+
+    // The limit is the message's, not its percent-encoded form's: 900
+    // bytes of non-ASCII text are over 2,400 bytes encoded, and taken.
+    let accented = format!("Subject: x\r\n\r\n{}", "é".repeat(440));
+    assert!(accented.len() <= 1024);
+    let page = send(&small, form(&[("message", &accented)])).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
