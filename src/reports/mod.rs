@@ -64,6 +64,14 @@ pub use container::{Opened, Overview, Report, open, open_reader, parse};
 use crate::dns::Resolver;
 use serde::Serialize;
 
+/// Most messages one aggregate report row (`<count>`), or sessions one
+/// TLS report count, may claim: 10^9. A billion messages from one IP in
+/// one report period (a day, usually) is more than the busiest sender
+/// sends; a count beyond it is a broken or forged report, refused rather
+/// than let swamp every share. With at most [`Limits::max_records`] rows a
+/// report then sums to well within `u64`.
+pub const MAX_COUNT: u64 = 1_000_000_000;
+
 /// How much one input may cost. Every cap is checked while reading, so an
 /// input over a cap is refused before it has cost more than the cap.
 #[derive(Debug, Clone, PartialEq, Eq)]
