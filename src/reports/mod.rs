@@ -167,10 +167,11 @@ pub struct Analysis {
 }
 
 /// Analyses the aggregate reports of a period: `previous` holds those of
-/// the period before it (for new sources; may be empty), `rua` the report
-/// addresses the suggested DMARC record should carry. PTR names are asked
-/// through `resolver`, each IP once, at most `options.concurrency` at a
-/// time. The rest is pure CPU work in proportion to the records: a server
+/// the period before it (for new sources; may be empty), `live` the DMARC
+/// record the domain publishes now (which the suggestion edits), `rua`
+/// report addresses to put in the suggestion instead of its own. PTR
+/// names are asked through `resolver`, each IP once, at most
+/// `options.concurrency` at a time. The rest is pure CPU work in proportion to the records: a server
 /// calls [`sources::reverse_dns`] on the runtime and
 /// [`summary::summarize`] and [`enforcement::assess`] in `spawn_blocking`
 /// instead of this convenience.
@@ -180,13 +181,14 @@ pub async fn analyze(
     previous: &[aggregate::AggregateReport],
     services: &services::Services,
     options: &summary::Options,
+    live: &enforcement::LiveRecord,
     rua: &[String],
 ) -> Analysis {
     let ips = sources::ips_by_volume(current.iter().chain(previous));
     let reverse =
         sources::reverse_dns(resolver, &ips, options.max_lookups, options.concurrency).await;
     let summary = summary::summarize(current, previous, &reverse, services, options);
-    let enforcement = enforcement::assess(&summary, services, rua);
+    let enforcement = enforcement::assess(&summary, services, live, rua);
     Analysis {
         summary,
         enforcement,
