@@ -667,6 +667,9 @@ async fn reports_summary_reads_the_period_back() {
     assert!(text.contains("Ready for enforcement?"), "{text}");
     assert!(text.contains("in the way: SendGrid"), "{text}");
     assert!(text.contains("rua=mailto:d@brand.example"), "{text}");
+    // 581 of 770 is 75.45 %, rounded once from the counts: not the 75.4 %
+    // of a share rounded to 0.7545 first.
+    assert!(text.contains("  2026-11-19         770   75.5 %"), "{text}");
     let bad = reports(
         &["summary", "brand.example", "--since", "last week"],
         &data,
