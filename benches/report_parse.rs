@@ -39,6 +39,7 @@
 //! `mailvet reports import`).
 
 use mailvet::dns::{Dns, Settings, UpstreamChoice};
+use mailvet::reports::enforcement::LiveRecord;
 use mailvet::reports::services::Services;
 use mailvet::reports::summary::Options;
 use mailvet::reports::{Limits, Opened, analyze, open_reader};
@@ -208,6 +209,7 @@ fn child(mode: &str, path: &Path) {
                     &[],
                     &Services::built_in(),
                     &Options::default(),
+                    &LiveRecord::Absent,
                     &["mailto:dmarc@example.com".to_string()],
                 ));
                 assert_eq!(analysis.summary.records, records);

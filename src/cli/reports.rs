@@ -370,5 +370,10 @@ async fn summary(args: SummaryArgs) -> Result<ExitCode, UsageError> {
         Format::Json => print!("{}", crate::render::json(&summary)),
         Format::Text => print!("{}", crate::render::reports::summary(&summary)),
     }
-    Ok(ExitCode::SUCCESS)
+    // As `check`: 3 when the DNS kept part of the answer (here the record
+    // to publish) from being decided.
+    Ok(match summary.analysis.enforcement.next_record {
+        Some(_) => ExitCode::SUCCESS,
+        None => ExitCode::from(3),
+    })
 }

@@ -8,6 +8,7 @@
 
 use crate::reports::enforcement::{Readiness, Verdict};
 use crate::reports::ingest::DomainSummary;
+use crate::reports::summary::percent;
 use crate::untrusted::escape_controls;
 use std::fmt::Write;
 
@@ -35,12 +36,15 @@ pub fn summary(report: &DomainSummary) -> String {
     }
     let _ = writeln!(
         out,
-        "  {} aggregate reports from {} reporters: {} messages, {} passed DMARC ({})",
+        "  {} aggregate report{} from {} reporter{}: {} message{}, {} passed DMARC ({})",
         s.reports,
+        plural(s.reports),
         s.reporters.len(),
+        plural(s.reporters.len()),
         s.messages,
+        plural(s.messages),
         s.dmarc_pass,
-        percent(s.pass_rate)
+        percent(s.dmarc_pass, s.messages)
     );
     if !s.days.is_empty() {
         let _ = writeln!(out, "\nPer day (messages, DMARC pass rate):");
@@ -51,7 +55,7 @@ pub fn summary(report: &DomainSummary) -> String {
                 "  {}  {:>10}  {:>7}",
                 day.day,
                 day.messages,
-                percent(day.pass_rate)
+                percent(day.dmarc_pass, day.messages)
             );
         }
     }
@@ -60,7 +64,7 @@ pub fn summary(report: &DomainSummary) -> String {
         for source in s.sources.iter().take(MAX_SOURCES_SHOWN) {
             let _ = writeln!(
                 out,
-                "  {}{}: {} messages, {} pass DMARC, {}{}",
+                "  {}{}: {} message{}, {} pass DMARC, {}{}",
                 escape_controls(&source.name),
                 if source.new == Some(true) {
                     " (new)"
@@ -68,7 +72,8 @@ pub fn summary(report: &DomainSummary) -> String {
                     ""
                 },
                 source.messages,
-                percent(source.pass_rate),
+                plural(source.messages),
+                percent(source.dmarc_pass, source.messages),
                 source.class.as_str(),
                 if source.legitimate {
                     ""
@@ -94,16 +99,22 @@ pub fn summary(report: &DomainSummary) -> String {
         let _ = writeln!(out, "\nDKIM selectors seen: {}", names.join(", "));
     }
     let _ = writeln!(out, "\nReady for enforcement?");
+    let _ = writeln!(
+        out,
+        "  published now: {}",
+        escape_controls(&e.published_now())
+    );
     for readiness in [&e.quarantine, &e.reject] {
         readiness_line(&mut out, readiness);
     }
     for blocking in &e.blocking {
         let _ = writeln!(
             out,
-            "  in the way: {} — {} messages ({}): {}",
+            "  in the way: {} — {} message{} ({}): {}",
             escape_controls(&blocking.name),
             blocking.messages,
-            percent(blocking.share),
+            plural(blocking.messages),
+            percent(blocking.messages, e.messages),
             escape_controls(&blocking.fix.summary)
         );
         for record in &blocking.fix.records {
@@ -117,25 +128,32 @@ pub fn summary(report: &DomainSummary) -> String {
         }
     }
     let _ = writeln!(out, "  next: {}", escape_controls(&e.next_step));
-    let _ = writeln!(
-        out,
-        "  publish: _dmarc.{} TXT \"{}\"",
-        escape_controls(&report.domain),
-        escape_controls(&e.next_record)
-    );
+    if let Some(record) = &e.next_record {
+        let _ = writeln!(
+            out,
+            "  publish: _dmarc.{} TXT \"{}\"",
+            escape_controls(&report.domain),
+            escape_controls(record)
+        );
+    }
     if report.tls.reports > 0 {
         let t = &report.tls;
         let _ = writeln!(
             out,
-            "\nTLS reports: {} reports, {} sessions succeeded, {} failed",
-            t.reports, t.successful_sessions, t.failed_sessions
+            "\nTLS reports: {} report{}, {} session{} succeeded, {} failed",
+            t.reports,
+            plural(t.reports),
+            t.successful_sessions,
+            plural(t.successful_sessions),
+            t.failed_sessions
         );
         for tally in &t.result_types {
             let _ = writeln!(
                 out,
-                "  {}: {} failed sessions",
+                "  {}: {} failed session{}",
                 escape_controls(&tally.name),
-                tally.failed_sessions
+                tally.failed_sessions,
+                plural(tally.failed_sessions)
             );
         }
     }
@@ -156,6 +174,7 @@ fn readiness_line(out: &mut String, r: &Readiness) {
     );
 }
 
-fn percent(share: f64) -> String {
-    format!("{:.1} %", share * 100.0)
+/// The plural ending for `n` of a thing: "1 report", "2 reports".
+pub fn plural<N: PartialEq + From<u8>>(n: N) -> &'static str {
+    if n == N::from(1) { "" } else { "s" }
 }

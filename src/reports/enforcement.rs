@@ -14,22 +14,27 @@
 //! - **Enough data**: at least [`MIN_DAYS`] days of reports and
 //!   [`MIN_MESSAGES`] messages, or the verdict is `insufficient_data`.
 //! - **`p=quarantine`** is `ready` when what it would turn away is at most
-//!   [`QUARANTINE_TOLERANCE`] of all messages.
-//! - **`p=reject`** is `ready` when that share is at most
-//!   [`REJECT_TOLERANCE`], and no legitimate source fails for most of its
-//!   own mail (a small sender whose every message would bounce — invoices,
-//!   a help desk — is still a problem however small its share).
+//!   [`QUARANTINE_TOLERANCE`] of all messages, **`p=reject`** when that
+//!   share is at most [`REJECT_TOLERANCE`]; and, for both, no legitimate
+//!   source (as [`Summary`] groups them: a service, an organization, an
+//!   IP) fails for most of its own mail. A small sender whose every
+//!   message would go to spam or bounce — invoices, a help desk — is a
+//!   problem however small its share.
 //!
-//! The suggested record moves one step (none → quarantine → reject) when
-//! the next step is ready, keeps the published policy otherwise, and
-//! carries `rua` so reports keep coming. Each blocking source gets a fix
-//! naming the DNS records to publish, from the service table when the
-//! source is a known service.
+//! The suggested record is the [`LiveRecord`] the domain publishes now
+//! with one step made (none → quarantine → reject on `p`; once `p=reject`,
+//! the same on `sp`) when that step is ready, every other tag kept as
+//! written. With no record published it is a new one that carries `rua`
+//! (a placeholder when no address is known) so reports keep coming; when
+//! the live record cannot be read there is none to suggest, since editing
+//! a record nobody has seen would drop its tags. Each blocking source gets
+//! a fix naming the DNS records to publish, from the service table when
+//! the source is a known service.
 
 use super::classify::Class;
 use super::services::{Service, Services};
-use super::summary::{SourceSummary, Summary, ratio};
-use crate::records::dmarc::{Alignment, Policy};
+use super::summary::{SourceSummary, Summary, percent, ratio};
+use crate::records::dmarc::{self, Policy, WrittenTags};
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -63,11 +68,45 @@ pub struct Readiness {
     pub explanation: String,
 }
 
+/// The DMARC record at `_dmarc.<domain>` when the summary is made, which
+/// the suggestion edits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum LiveRecord {
+    /// One valid DMARC record, as written.
+    Published { record: String },
+    /// The name exists without a DMARC record, or does not exist.
+    Absent,
+    /// What is there could not be read: the DNS failed, or the records
+    /// there are several or invalid (receivers ignore them).
+    Unreadable { reason: String },
+}
+
+impl LiveRecord {
+    /// Why the record cannot be edited, when it cannot.
+    fn unreadable(&self) -> Option<&str> {
+        match self {
+            LiveRecord::Unreadable { reason } => Some(reason),
+            LiveRecord::Published { record } if dmarc::parse(record).is_err() => {
+                Some("it does not parse")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What a new record's `rua` holds when no report address is known.
+pub const RUA_PLACEHOLDER: &str = "mailto:<the address that receives your reports>";
+
 /// The readiness for enforcement of the domain.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Enforcement {
-    /// The `p` the most recent report found published.
+    /// The `p` of the live record (`None` when there is none, or it could
+    /// not be read).
     pub published: Option<Policy>,
+    /// The `p` the most recent report found published.
+    pub reported: Option<Policy>,
+    pub live: LiveRecord,
     pub messages: u64,
     pub days: usize,
     pub quarantine: Readiness,
@@ -79,9 +118,26 @@ pub struct Enforcement {
     pub blocking: Vec<Blocking>,
     /// Sources that pass today but only by SPF, which forwarding breaks.
     pub advice: Vec<Blocking>,
-    /// The DMARC record to publish next.
-    pub next_record: String,
+    /// The DMARC record to publish next; none when the live record could
+    /// not be read.
+    pub next_record: Option<String>,
     pub next_step: String,
+}
+
+impl Enforcement {
+    /// The policy published now, in words, with the one reports saw when
+    /// it differs.
+    pub fn published_now(&self) -> String {
+        let mut words = match (self.published, self.live.unreadable()) {
+            (Some(p), _) => format!("p={p}"),
+            (None, Some(reason)) => format!("unknown, the record could not be read ({reason})"),
+            (None, None) => "no DMARC record".to_string(),
+        };
+        if let Some(seen) = self.reported.filter(|seen| Some(*seen) != self.published) {
+            words.push_str(&format!("; the most recent report saw p={seen}"));
+        }
+        words
+    }
 }
 
 /// A source in the way (or at risk), and what to do about it.
@@ -116,8 +172,14 @@ pub struct DnsChange {
     pub value: String,
 }
 
-/// Judges a summary; `rua` is what the suggested record's `rua=` carries.
-pub fn assess(summary: &Summary, services: &Services, rua: &[String]) -> Enforcement {
+/// Judges a summary against the record the domain publishes now; `rua`,
+/// when not empty, replaces the report addresses of the suggested record.
+pub fn assess(
+    summary: &Summary,
+    services: &Services,
+    live: &LiveRecord,
+    rua: &[String],
+) -> Enforcement {
     let messages = summary.messages;
     let would_fail = summary
         .legitimate_failing
@@ -152,7 +214,13 @@ pub fn assess(summary: &Summary, services: &Services, rua: &[String]) -> Enforce
             )
         })
         .collect();
-    let mostly_failing = blocking.iter().find(|b| b.share_of_source > 0.5);
+    // Counted, not compared as rounded shares.
+    let mostly_failing = summary
+        .sources
+        .iter()
+        .filter(|s| s.legitimate)
+        .map(|s| (s, s.failing_not_forwarded()))
+        .find(|(s, failing)| u128::from(*failing) * 2 > u128::from(s.messages));
 
     let judge = |policy: Policy, tolerance: f64| {
         let (verdict, explanation) = if !enough {
@@ -171,19 +239,21 @@ pub fn assess(summary: &Summary, services: &Services, rua: &[String]) -> Enforce
                     "{would_fail} of {messages} messages ({}) from legitimate-looking sources \
                      fail DMARC; p={policy} would {}. Fix the sources listed first \
                      (at most {} may fail)",
-                    percent(share),
+                    percent(would_fail, messages),
                     action(policy),
-                    percent(tolerance)
+                    tolerance_words(tolerance)
                 ),
             )
-        } else if let (Policy::Reject, Some(source)) = (policy, mostly_failing) {
+        } else if let Some((source, failing)) = mostly_failing {
             (
                 Verdict::NotReady,
                 format!(
-                    "{} fails DMARC for {} of its own mail; p=reject would bounce it. \
+                    "{} fails DMARC for {failing} of its {} messages ({}); p={policy} would {}. \
                      Fix it first",
                     source.name,
-                    percent(source.share_of_source)
+                    source.messages,
+                    percent(failing, source.messages),
+                    action(policy)
                 ),
             )
         } else {
@@ -192,8 +262,8 @@ pub fn assess(summary: &Summary, services: &Services, rua: &[String]) -> Enforce
                 format!(
                     "{would_fail} of {messages} messages ({}) from legitimate-looking sources \
                      fail DMARC, within the {} p={policy} allows",
-                    percent(share),
-                    percent(tolerance)
+                    percent(would_fail, messages),
+                    tolerance_words(tolerance)
                 ),
             )
         };
@@ -209,34 +279,104 @@ pub fn assess(summary: &Summary, services: &Services, rua: &[String]) -> Enforce
     let quarantine = judge(Policy::Quarantine, QUARANTINE_TOLERANCE);
     let reject = judge(Policy::Reject, REJECT_TOLERANCE);
 
-    let published = summary.published.as_ref().and_then(|p| p.p);
+    let ready = |policy: Policy| match policy {
+        Policy::None => true,
+        Policy::Quarantine => quarantine.verdict == Verdict::Ready,
+        Policy::Reject => reject.verdict == Verdict::Ready,
+    };
+    let parsed = match live {
+        LiveRecord::Published { record } => dmarc::parse(record).ok(),
+        _ => None,
+    };
+    let published = parsed.as_ref().map(|r| r.p.unwrap_or(Policy::None));
     let current = published.unwrap_or(Policy::None);
-    let (next, next_step) = match current {
-        Policy::None if quarantine.verdict == Verdict::Ready => (
-            Policy::Quarantine,
-            "publish p=quarantine; once reports stay clean, move to p=reject".to_string(),
-        ),
-        Policy::Quarantine if reject.verdict == Verdict::Ready => {
-            (Policy::Reject, "publish p=reject".to_string())
+    // `sp` defaults to `p` (RFC 9989 §4.7).
+    let subdomains = parsed.as_ref().and_then(|r| r.sp).unwrap_or(current);
+    let step = match (current, stronger(current), stronger(subdomains)) {
+        (Policy::Reject, _, Some(sp)) if ready(sp) => Step::Subdomains(sp),
+        (_, Some(p), _) if ready(p) => Step::Domain(p),
+        _ => Step::Keep,
+    };
+    let mut next_step = match step {
+        Step::Domain(Policy::Quarantine) => {
+            "publish p=quarantine; once reports stay clean, move to p=reject".to_string()
         }
-        Policy::Reject => (
-            Policy::Reject,
-            "p=reject is published; keep watching for new sources".to_string(),
+        Step::Domain(p) => format!("publish p={p}"),
+        Step::Subdomains(sp) => {
+            format!("p=reject is published; publish sp={sp} so subdomains are held to it too")
+        }
+        Step::Keep if current == Policy::Reject => {
+            "p=reject is published; keep watching for new sources".to_string()
+        }
+        Step::Keep => format!(
+            "keep p={current} and fix the sources listed; {}",
+            if current == Policy::None {
+                &quarantine.explanation
+            } else {
+                &reject.explanation
+            }
         ),
-        other => (
-            other,
-            format!(
-                "keep p={other} and fix the sources listed; {}",
-                if other == Policy::None {
-                    quarantine.explanation.clone()
+    };
+    let given = usable_uris(rua);
+    let next_record = match (live, parsed) {
+        (LiveRecord::Unreadable { .. }, _) | (LiveRecord::Published { .. }, None) => {
+            next_step = format!(
+                "the DMARC record published now could not be read ({}): no record is \
+                 suggested, since one made without it would drop its tags; ask again once it \
+                 can be read. Meanwhile: {next_step}",
+                live.unreadable().unwrap_or_default()
+            );
+            None
+        }
+        (LiveRecord::Published { .. }, Some(parsed)) => {
+            let mut tags = parsed.written;
+            match step {
+                Step::Domain(p) => tags.set("p", p.as_str(), &["v"]),
+                Step::Subdomains(sp) => tags.set("sp", sp.as_str(), &["p"]),
+                Step::Keep => {}
+            }
+            if let Some(uris) = &given {
+                tags.set("rua", uris, &["v", "p", "sp", "np"]);
+            } else if parsed.rua.is_empty() {
+                tags.set("rua", RUA_PLACEHOLDER, &["v", "p", "sp", "np"]);
+                next_step.push_str(
+                    "; the record published now has no rua, so no reports come: the suggestion \
+                     adds one, fill in the address that should receive them",
+                );
+            }
+            Some(tags.render())
+        }
+        (LiveRecord::Absent, _) => {
+            let p = match step {
+                Step::Domain(p) => p,
+                _ => Policy::None,
+            };
+            let mut tags = WrittenTags::default();
+            tags.set("v", "DMARC1", &[]);
+            tags.set("p", p.as_str(), &["v"]);
+            let known = given.is_some();
+            tags.set(
+                "rua",
+                &given.unwrap_or_else(|| RUA_PLACEHOLDER.to_string()),
+                &["p"],
+            );
+            next_step = format!(
+                "no DMARC record is published now: receivers apply no policy and \
+                 send no more reports. Publish this one; its rua is where reports go{}. Then: \
+                 {next_step}",
+                if known {
+                    ""
                 } else {
-                    reject.explanation.clone()
+                    " (fill in the address that receives them)"
                 }
-            ),
-        ),
+            );
+            Some(tags.render())
+        }
     };
     Enforcement {
         published,
+        reported: summary.published.as_ref().and_then(|p| p.p),
+        live: live.clone(),
         messages,
         days: summary.days.len(),
         quarantine,
@@ -244,8 +384,27 @@ pub fn assess(summary: &Summary, services: &Services, rua: &[String]) -> Enforce
         forwarded: summary.forwarded_failing,
         blocking,
         advice,
-        next_record: next_record(summary, next, rua),
+        next_record,
         next_step,
+    }
+}
+
+/// The step the suggested record makes.
+#[derive(Clone, Copy)]
+enum Step {
+    Keep,
+    /// `p` to this policy.
+    Domain(Policy),
+    /// `sp` to this policy, `p` being `reject`.
+    Subdomains(Policy),
+}
+
+/// The next policy up, if any.
+fn stronger(policy: Policy) -> Option<Policy> {
+    match policy {
+        Policy::None => Some(Policy::Quarantine),
+        Policy::Quarantine => Some(Policy::Reject),
+        Policy::Reject => None,
     }
 }
 
@@ -256,36 +415,20 @@ fn action(policy: Policy) -> &'static str {
     }
 }
 
-fn percent(share: f64) -> String {
-    format!("{:.1} %", share * 100.0)
+/// A tolerance as people read it: 0.02 is "2 %".
+fn tolerance_words(tolerance: f64) -> String {
+    format!("{} %", tolerance * 100.0)
 }
 
-/// The DMARC record with policy `p`, keeping the published `sp`, `np` and
-/// strict alignment, and the given report addresses.
-fn next_record(summary: &Summary, p: Policy, rua: &[String]) -> String {
-    let mut tags = vec!["v=DMARC1".to_string(), format!("p={p}")];
-    if let Some(published) = &summary.published {
-        for (name, value) in [("sp", published.sp), ("np", published.np)] {
-            if let Some(value) = value {
-                tags.push(format!("{name}={value}"));
-            }
-        }
-        for (name, value) in [("adkim", published.adkim), ("aspf", published.aspf)] {
-            if value == Some(Alignment::Strict) {
-                tags.push(format!("{name}=s"));
-            }
-        }
-    }
-    // A URI with a separator or whitespace would break the record.
+/// The given report addresses as one `rua` value; a URI with a separator
+/// or whitespace would break the record, so it is left out.
+fn usable_uris(rua: &[String]) -> Option<String> {
     let uris: Vec<&str> = rua
         .iter()
         .map(|u| u.trim())
         .filter(|u| !u.is_empty() && !u.contains([';', ',', ' ', '\t']))
         .collect();
-    if !uris.is_empty() {
-        tags.push(format!("rua={}", uris.join(",")));
-    }
-    tags.join("; ")
+    (!uris.is_empty()).then(|| uris.join(","))
 }
 
 fn in_the_way(
@@ -315,7 +458,24 @@ fn fix(source: &SourceSummary, class: Class, service: Option<&Service>) -> Fix {
         .map_or("your domain", |t| t.name.as_str())
         .to_string();
     let who = service.map_or_else(|| source.name.clone(), |s| s.name.clone());
-    let mut records = dkim_records(&from, service);
+    // Some of its mail signed as `from` already: the key is published.
+    let signs = source
+        .dkim_domains
+        .iter()
+        .any(|t| t.name == from && t.passed.unwrap_or(0) > 0);
+    let mut records = match signs {
+        true => Vec::new(),
+        false => dkim_records(&from, service),
+    };
+    let set_up_dkim = match (signs, service) {
+        (true, _) => format!("sign every message with DKIM as {from}, as the rest of its mail is"),
+        (false, Some(_)) => {
+            format!("set up DKIM for {from} in {who} and publish the key it gives you")
+        }
+        (false, None) => {
+            format!("sign the mail sent from {who} with DKIM as {from} and publish the key")
+        }
+    };
     let summary = match class {
         Class::SpfOnly => format!(
             "{who} passes only by SPF, which forwarding breaks: sign its mail with DKIM as \
@@ -323,10 +483,8 @@ fn fix(source: &SourceSummary, class: Class, service: Option<&Service>) -> Fix {
         ),
         Class::Unaligned => {
             let as_whom = passed_domains(source).unwrap_or_else(|| "another domain".into());
-            let mut text = format!(
-                "{who} authenticates as {as_whom}, not as {from}: set up DKIM for {from} in \
-                 {who} and publish the key it gives you"
-            );
+            let mut text =
+                format!("{who} authenticates as {as_whom}, not as {from}: {set_up_dkim}");
             if let Some(include) = service.filter(|s| s.custom_mail_from).and_then(spf_include) {
                 text.push_str(&format!(
                     ", or give it a MAIL FROM (return path) under {from} that SPF authorizes"
@@ -341,19 +499,24 @@ fn fix(source: &SourceSummary, class: Class, service: Option<&Service>) -> Fix {
         }
         _ => match service.and_then(spf_include) {
             Some(include) => {
-                let domain = mail_from_domain(source).unwrap_or_else(|| from.clone());
+                let domain = unauthorized_mail_from(source).unwrap_or_else(|| from.clone());
                 records.push(DnsChange {
                     name: domain.clone(),
                     rtype: "TXT".into(),
                     value: format!("v=spf1 … include:{include} … (add the include to your record)"),
                 });
+                let some = if source.dmarc_pass > 0 {
+                    "some of its "
+                } else {
+                    ""
+                };
                 format!(
-                    "{who} sends as {from} without authenticating: add include:{include} to \
-                     the SPF record of {domain}, and set up DKIM for {from} in {who}"
+                    "{who} sends {some}mail as {from} without authenticating it: add \
+                     include:{include} to the SPF record of {domain}, and {set_up_dkim}"
                 )
             }
             None => {
-                let domain = mail_from_domain(source).unwrap_or_else(|| from.clone());
+                let domain = unauthorized_mail_from(source).unwrap_or_else(|| from.clone());
                 let ips: Vec<IpAddr> = source.ips.iter().take(3).map(|i| i.ip).collect();
                 let mechanisms: Vec<String> = ips
                     .iter()
@@ -421,7 +584,12 @@ fn passed_domains(source: &SourceSummary) -> Option<String> {
     (!names.is_empty()).then(|| names.join(", "))
 }
 
-/// The source's busiest MAIL FROM domain.
-fn mail_from_domain(source: &SourceSummary) -> Option<String> {
-    source.spf_domains.first().map(|t| t.name.clone())
+/// The source's busiest MAIL FROM domain SPF did not pass for every
+/// time: one that passed always already authorizes the source.
+fn unauthorized_mail_from(source: &SourceSummary) -> Option<String> {
+    source
+        .spf_domains
+        .iter()
+        .find(|t| t.passed.unwrap_or(0) < t.messages)
+        .map(|t| t.name.clone())
 }

@@ -13,19 +13,20 @@
 //! A summary ([`summarize_domain`]) reads the period asked for and the
 //! period of the same length before it (for new sources), decodes and
 //! sums them up off the runtime, and asks PTR names on it. The DMARC
-//! record it suggests keeps the report addresses (`rua`) the domain
-//! publishes now, read from its live `_dmarc` record ([`live_rua`]),
-//! unless the caller names others: reports must keep coming after the
-//! change.
+//! record it suggests is the one the domain publishes now, read from its
+//! live `_dmarc` record ([`live_record`]), with the step made: its report
+//! addresses (`rua`) and every other tag stay, unless the caller names
+//! other addresses.
 
 use super::aggregate::{AggregateReport, Record};
 use super::container::{Opened, Overview, Report, open_reader};
+use super::enforcement::{self, LiveRecord};
 use super::services::Services;
 use super::sources::{ips_by_volume, organizational_domain, reverse_dns};
 use super::summary::{Options, TlsSummary, summarize, tls_summary};
 use super::tls::TlsReport;
 use super::xml::AggregateReader;
-use super::{Analysis, Limits, ReportError, enforcement};
+use super::{Analysis, Limits, ReportError};
 use crate::dns::Resolver;
 use crate::records::dmarc;
 use crate::store::{NewReport, ReportKind, Store, StoreError, Stored};
@@ -218,8 +219,8 @@ pub enum SummaryError {
 /// Sums up the reports stored for `domain` whose period ends after
 /// `since` (all of them without it). With `since`, the period of the
 /// same length before it (up to `now`) decides which sources are new.
-/// The suggested record carries `rua` when it is not empty, else the
-/// report addresses of the domain's live DMARC record.
+/// The suggested record edits the domain's live DMARC record; `rua`,
+/// when not empty, replaces its report addresses.
 #[allow(clippy::too_many_arguments)]
 pub async fn summarize_domain(
     store: &Store,
@@ -268,18 +269,12 @@ pub async fn summarize_domain(
     let ips = ips_by_volume(current.iter().chain(&previous));
     let (reverse, live) = tokio::join!(
         reverse_dns(resolver, &ips, options.max_lookups, options.concurrency),
-        async {
-            match rua.is_empty() {
-                true => live_rua(resolver, domain).await,
-                false => Vec::new(),
-            }
-        }
+        live_record(resolver, domain)
     );
-    let rua = if rua.is_empty() { live } else { rua.to_vec() };
-    let (options, domain) = (options.clone(), domain.to_string());
+    let (options, domain, rua) = (options.clone(), domain.to_string(), rua.to_vec());
     off_runtime(move || {
         let summary = summarize(&current, &previous, &reverse, &services, &options);
-        let enforcement = enforcement::assess(&summary, &services, &rua);
+        let enforcement = enforcement::assess(&summary, &services, &live, &rua);
         DomainSummary {
             domain,
             since,
@@ -293,20 +288,42 @@ pub async fn summarize_domain(
     .await
 }
 
-/// The report addresses (`rua`) of the DMARC record published at
-/// `_dmarc.<domain>` now, as written. None when there is no single valid
-/// record there, or the DNS does not answer: the suggestion then carries
-/// no `rua`, and says so by its absence rather than inventing one.
-pub async fn live_rua(resolver: &Resolver, domain: &str) -> Vec<String> {
-    let Ok(set) = dmarc::fetch_txt(resolver, &format!("_dmarc.{domain}")).await else {
-        return Vec::new();
+/// The DMARC record published at `_dmarc.<domain>` now. A DNS failure, or
+/// records there that receivers would ignore (several, or one that does
+/// not parse), make it unreadable, never absent.
+pub async fn live_record(resolver: &Resolver, domain: &str) -> LiveRecord {
+    let name = format!("_dmarc.{domain}");
+    let set = match dmarc::fetch_txt(resolver, &name).await {
+        Ok(set) => set,
+        Err(e) => {
+            return LiveRecord::Unreadable {
+                reason: format!("the DNS lookup of {name} TXT failed: {e}"),
+            };
+        }
     };
-    let mut records = set.texts.iter().filter(|t| dmarc::is_dmarc1(t));
-    match (records.next(), records.next()) {
-        (Some(only), None) => dmarc::parse(only)
-            .map(|record| record.rua.into_iter().map(|u| u.uri).collect())
-            .unwrap_or_default(),
-        _ => Vec::new(),
+    let records: Vec<&String> = set.texts.iter().filter(|t| dmarc::is_dmarc1(t)).collect();
+    match records.as_slice() {
+        [] => LiveRecord::Absent,
+        [only] => match dmarc::parse(only) {
+            Ok(_) => LiveRecord::Published {
+                record: only.to_string(),
+            },
+            Err(problems) => LiveRecord::Unreadable {
+                reason: format!(
+                    "the record at {name} is invalid ({}), so receivers ignore it",
+                    problems
+                        .first()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                ),
+            },
+        },
+        several => LiveRecord::Unreadable {
+            reason: format!(
+                "{} DMARC records are published at {name}, so receivers ignore them all",
+                several.len()
+            ),
+        },
     }
 }
 

@@ -64,6 +64,14 @@ pub use container::{Opened, Overview, Report, open, open_reader, parse};
 use crate::dns::Resolver;
 use serde::Serialize;
 
+/// Most messages one aggregate report row (`<count>`), or sessions one
+/// TLS report count, may claim: 10^9. A billion messages from one IP in
+/// one report period (a day, usually) is more than the busiest sender
+/// sends; a count beyond it is a broken or forged report, refused rather
+/// than let swamp every share. With at most [`Limits::max_records`] rows a
+/// report then sums to well within `u64`.
+pub const MAX_COUNT: u64 = 1_000_000_000;
+
 /// How much one input may cost. Every cap is checked while reading, so an
 /// input over a cap is refused before it has cost more than the cap.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,10 +167,11 @@ pub struct Analysis {
 }
 
 /// Analyses the aggregate reports of a period: `previous` holds those of
-/// the period before it (for new sources; may be empty), `rua` the report
-/// addresses the suggested DMARC record should carry. PTR names are asked
-/// through `resolver`, each IP once, at most `options.concurrency` at a
-/// time. The rest is pure CPU work in proportion to the records: a server
+/// the period before it (for new sources; may be empty), `live` the DMARC
+/// record the domain publishes now (which the suggestion edits), `rua`
+/// report addresses to put in the suggestion instead of its own. PTR
+/// names are asked through `resolver`, each IP once, at most
+/// `options.concurrency` at a time. The rest is pure CPU work in proportion to the records: a server
 /// calls [`sources::reverse_dns`] on the runtime and
 /// [`summary::summarize`] and [`enforcement::assess`] in `spawn_blocking`
 /// instead of this convenience.
@@ -172,13 +181,14 @@ pub async fn analyze(
     previous: &[aggregate::AggregateReport],
     services: &services::Services,
     options: &summary::Options,
+    live: &enforcement::LiveRecord,
     rua: &[String],
 ) -> Analysis {
     let ips = sources::ips_by_volume(current.iter().chain(previous));
     let reverse =
         sources::reverse_dns(resolver, &ips, options.max_lookups, options.concurrency).await;
     let summary = summary::summarize(current, previous, &reverse, services, options);
-    let enforcement = enforcement::assess(&summary, services, rua);
+    let enforcement = enforcement::assess(&summary, services, live, rua);
     Analysis {
         summary,
         enforcement,

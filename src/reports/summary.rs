@@ -346,6 +346,18 @@ pub fn ratio(part: u64, whole: u64) -> f64 {
     (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0
 }
 
+/// `part` of `whole` as a percentage with one decimal ("75.5 %"), worked
+/// out from the counts and rounded once, half up; "0.0 %" when there is
+/// no whole. A share rounded already would be rounded twice.
+pub fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "0.0 %".to_string();
+    }
+    let (part, whole) = (u128::from(part), u128::from(whole));
+    let tenths = (part * 2000 + whole) / (whole * 2);
+    format!("{}.{} %", tenths / 10, tenths % 10)
+}
+
 fn add(sum: &mut u64, count: u64) {
     *sum = sum.saturating_add(count);
 }
@@ -740,5 +752,21 @@ pub fn tls_summary(reports: &[TlsReport]) -> TlsSummary {
                 failed_sessions: f,
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent;
+
+    #[test]
+    fn a_percentage_is_rounded_once_from_the_counts() {
+        // 1509 of 2000 is 75.45 %: rounded from a share already rounded
+        // to 0.7545 in floating point, it came out 75.4 %.
+        assert_eq!(percent(1509, 2000), "75.5 %");
+        assert_eq!(percent(1, 3), "33.3 %");
+        assert_eq!(percent(2, 3), "66.7 %");
+        assert_eq!(percent(0, 0), "0.0 %");
+        assert_eq!(percent(u64::MAX, u64::MAX), "100.0 %");
     }
 }

@@ -13,7 +13,9 @@
 //!
 //! Unknown fields are ignored. What a report cannot do without is
 //! refused by name: `organization-name`, `report-id`, a readable
-//! `date-range`, and each policy's `policy-type` and `policy-domain`.
+//! `date-range` that does not end before it starts, and each policy's
+//! `policy-type` and `policy-domain`; so is a session count over
+//! [`MAX_COUNT`].
 //! Lists are capped ([`MAX_POLICIES`], [`MAX_FAILURE_DETAILS`],
 //! [`MAX_LIST`]) while they are read; the whole document is already
 //! bounded by the decompression cap.
@@ -21,7 +23,7 @@
 use super::aggregate::domain_key;
 use super::capped::report_error;
 use super::dates::parse_rfc3339;
-use super::{ReportError, dates::Day, outside_message};
+use super::{MAX_COUNT, ReportError, dates::Day, outside_message};
 use crate::untrusted::quoted;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -227,6 +229,12 @@ impl WireReport {
         };
         let begin = time(range.start, "start-datetime")?;
         let end = time(range.end, "end-datetime")?;
+        if begin > end {
+            return Err(ReportError::Tls(format!(
+                "date-range start-datetime {begin} is after end-datetime {end} (seconds since \
+                 the epoch)"
+            )));
+        }
         let policies = self
             .policies
             .0
@@ -308,18 +316,22 @@ impl<'de> Deserialize<'de> for Count {
                 f.write_str("a session count")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
+                if v > MAX_COUNT {
+                    return Err(E::custom(format!(
+                        "session count {v} is more than the {MAX_COUNT} one report may count"
+                    )));
+                }
                 Ok(Count(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
-                u64::try_from(v)
-                    .map(Count)
-                    .map_err(|_| E::custom("a negative session count"))
+                let v = u64::try_from(v).map_err(|_| E::custom("a negative session count"))?;
+                self.visit_u64(v)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Count, E> {
-                v.trim()
-                    .parse()
-                    .map(Count)
-                    .map_err(|_| E::custom(format!("session count {} is not a number", quoted(v))))
+                let v = v.trim().parse().map_err(|_| {
+                    E::custom(format!("session count {} is not a number", quoted(v)))
+                })?;
+                self.visit_u64(v)
             }
         }
         deserializer.deserialize_any(CountVisitor)

@@ -16,11 +16,12 @@
 
 use super::layout::captioned_table;
 use super::report::{publish, shown};
+use crate::render::reports::plural;
 use crate::reports::classify::Class;
 use crate::reports::enforcement::{Blocking, Readiness, Verdict};
 use crate::reports::ingest::DomainSummary;
 use crate::reports::sources::ReverseDns;
-use crate::reports::summary::{SourceSummary, Tally, TlsTally};
+use crate::reports::summary::{SourceSummary, Tally, TlsTally, percent};
 use maud::{Markup, html};
 
 /// Most sources drawn and listed; the JSON API has every listed one.
@@ -55,7 +56,7 @@ pub fn page(summary: &DomainSummary, since: Option<&str>, notice: &ImportNotice)
                     (s.reports) " aggregate report" (plural(s.reports)) " from "
                     (s.reporters.len()) " reporter" (plural(s.reporters.len())) ": "
                     strong { (s.messages) " message" (plural(s.messages)) } ", "
-                    (percent(s.pass_rate)) " passed DMARC."
+                    (percent(s.dmarc_pass, s.messages)) " passed DMARC."
                 }
                 @if !s.reporters.is_empty() {
                     p { span.label { "Reporters: " } (names(s.reporters.iter().map(String::as_str))) }
@@ -71,14 +72,6 @@ pub fn page(summary: &DomainSummary, since: Option<&str>, notice: &ImportNotice)
             p { "This summary as JSON: " a href=(json) { (json) } }
         },
     )
-}
-
-fn plural<N: PartialEq + From<u8>>(n: N) -> &'static str {
-    if n == N::from(1) { "" } else { "s" }
-}
-
-fn percent(share: f64) -> String {
-    format!("{:.1} %", share * 100.0)
 }
 
 /// The period asked: a day to start from, by a plain GET form.
@@ -191,7 +184,7 @@ fn days(s: &crate::reports::summary::Summary) -> Markup {
             (rate_line("DMARC pass rate per day", &labels, &rates))
             (captioned_table("Messages and DMARC pass rate per day", &["Day", "Messages", "Passed DMARC", "Pass rate"], html! {
                 @for d in &s.days {
-                    tr { th scope="row" { (d.day) } td { (d.messages) } td { (d.dmarc_pass) } td { (percent(d.pass_rate)) } }
+                    tr { th scope="row" { (d.day) } td { (d.messages) } td { (d.dmarc_pass) } td { (percent(d.dmarc_pass, d.messages)) } }
                 }
             }))
         }
@@ -226,15 +219,17 @@ fn readiness(summary: &DomainSummary) -> Markup {
         section #readiness aria-labelledby="readiness-h" {
             h2 #readiness-h { "Ready for enforcement?" }
             p {
-                "Published now: "
-                @match e.published { Some(p) => { code { "p=" (p.as_str()) } }, None => { "unknown" } }
+                "Published now: " (shown(&e.published_now()))
                 ". " (e.forwarded) " forwarded message" (plural(e.forwarded))
-                " failed DMARC and are not held against the domain."
+                " failed DMARC and " (if e.forwarded == 1 { "is" } else { "are" })
+                " not held against the domain."
             }
             (readiness_box(&e.quarantine))
             (readiness_box(&e.reject))
             p { span.label { "Next step: " } (shown(&e.next_step)) }
-            (publish(&format!("_dmarc.{}", summary.domain), "TXT", &e.next_record))
+            @if let Some(record) = &e.next_record {
+                (publish(&format!("_dmarc.{}", summary.domain), "TXT", record))
+            }
         }
     }
 }
@@ -339,7 +334,7 @@ fn sources(summary: &DomainSummary) -> Markup {
                         td { (source.messages) }
                         td { (source.dmarc_pass) }
                         td { (source.messages.saturating_sub(source.dmarc_pass)) }
-                        td { (percent(source.pass_rate)) }
+                        td { (percent(source.dmarc_pass, source.messages)) }
                     }
                 }
             }))
@@ -355,7 +350,7 @@ fn sources(summary: &DomainSummary) -> Markup {
                             dt { "Service" }
                             dd { @match &source.service { Some(name) => { (shown(name)) }, None => { span.muted { "not a known service" } } } }
                             dt { "Addresses and PTR" } dd { (ptr_names(source)) }
-                            dt { "Messages" } dd { (source.messages) ", " (percent(source.pass_rate)) " passed DMARC" }
+                            dt { "Messages" } dd { (source.messages) ", " (percent(source.dmarc_pass, source.messages)) " passed DMARC" }
                             dt { "Class" } dd { strong { (class_word(source.class)) } ": " (source.class.meaning()) }
                             @if !source.header_from.is_empty() { dt { "From domains" } dd { (tallies(&source.header_from)) } }
                             @if !source.dkim_domains.is_empty() { dt { "DKIM domains" } dd { (tallies(&source.dkim_domains)) } }
@@ -394,7 +389,7 @@ fn new_sources(summary: &DomainSummary, with_period: bool) -> Markup {
             } @else {
                 ul {
                     @for source in new {
-                        li { a href=(format!("#{}", anchor(&source.key))) { (shown(&source.name)) } ": " (source.messages) " message" (plural(source.messages)) ", " (percent(source.pass_rate)) " passed DMARC" }
+                        li { a href=(format!("#{}", anchor(&source.key))) { (shown(&source.name)) } ": " (source.messages) " message" (plural(source.messages)) ", " (percent(source.dmarc_pass, source.messages)) " passed DMARC" }
                     }
                 }
             }

@@ -667,6 +667,9 @@ async fn reports_summary_reads_the_period_back() {
     assert!(text.contains("Ready for enforcement?"), "{text}");
     assert!(text.contains("in the way: SendGrid"), "{text}");
     assert!(text.contains("rua=mailto:d@brand.example"), "{text}");
+    // 581 of 770 is 75.45 %, rounded once from the counts: not the 75.4 %
+    // of a share rounded to 0.7545 first.
+    assert!(text.contains("  2026-11-19         770   75.5 %"), "{text}");
     let bad = reports(
         &["summary", "brand.example", "--since", "last week"],
         &data,
@@ -675,6 +678,59 @@ async fn reports_summary_reads_the_period_back() {
     .await;
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a date"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// One report is "1 aggregate report from 1 reporter"; with two DMARC
+/// records published (receivers ignore both) the live record cannot be
+/// read: no record to publish is printed, the next step says why, and
+/// the exit code is 3 as for any answer the DNS kept undecided.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_summary_without_the_live_record_suggests_none_and_exits_3() {
+    let dir = scratch("summary-unreadable");
+    let data = dir.join("data");
+    let report = "fixtures/reports/month/google.com!brand.example!1793491200!1793577599.xml";
+    let imported = reports(&["import", report], &data, None).await;
+    assert_eq!(imported.status.code(), Some(0));
+    let zone = dir.join("brand.example.zone");
+    std::fs::write(
+        &zone,
+        "$ORIGIN brand.example.\n$TTL 3600\n@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n\
+         @ IN NS ns1\nns1 IN A 192.0.2.53\n\
+         _dmarc IN TXT \"v=DMARC1; p=none; rua=mailto:a@brand.example\"\n\
+         _dmarc IN TXT \"v=DMARC1; p=reject\"\n",
+    )
+    .unwrap();
+    let out = reports(
+        &[
+            "summary",
+            "brand.example",
+            "--offline",
+            "--zone",
+            zone.to_str().unwrap(),
+        ],
+        &data,
+        None,
+    )
+    .await;
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("  1 aggregate report from 1 reporter: "),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  published now: unknown, the record could not be read (2 DMARC records are \
+             published at _dmarc.brand.example, so receivers ignore them all)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  next: the DMARC record published now could not be read"),
+        "{text}"
+    );
+    assert!(!text.contains("publish: _dmarc"), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -10,10 +10,12 @@
 use crate::support;
 
 use hickory_proto::rr::RecordType;
+use mailvet::message::dmarc::AuthResult;
 use mailvet::records::dmarc::Policy;
 use mailvet::reports::aggregate::AggregateReport;
 use mailvet::reports::classify::Class;
-use mailvet::reports::enforcement::Verdict;
+use mailvet::reports::enforcement::{Blocking, LiveRecord, RUA_PLACEHOLDER, Verdict};
+use mailvet::reports::ingest::live_record;
 use mailvet::reports::services::Services;
 use mailvet::reports::sources::ReverseDns;
 use mailvet::reports::summary::{Options, Recognized, SourceSummary, tls_summary};
@@ -85,8 +87,23 @@ fn raw_records(files: &[std::path::PathBuf]) -> Vec<(String, u64, bool, i64)> {
     out
 }
 
+/// The DNS records a fix names, as (name, value).
+fn fix_records(blocking: &Blocking) -> Vec<(&str, &str)> {
+    blocking
+        .fix
+        .records
+        .iter()
+        .map(|r| (r.name.as_str(), r.value.as_str()))
+        .collect()
+}
+
 async fn server() -> TestDns {
-    let dns = TestDns::start(&[Path::new("fixtures/reports/reverse.zone")]).await;
+    let dns = TestDns::start(&[
+        Path::new("fixtures/reports/reverse.zone"),
+        Path::new("fixtures/reports/brand.example.zone"),
+        Path::new("fixtures/reports/ready.example.zone"),
+    ])
+    .await;
     dns.add_fault(
         "11.11.18.198.in-addr.arpa",
         FaultTypes::All,
@@ -100,16 +117,18 @@ async fn analysis(
     current: &[AggregateReport],
     previous: &[AggregateReport],
     options: &Options,
-    rua: &str,
+    domain: &str,
 ) -> Analysis {
     let layer = dns.layer();
+    let live = live_record(&layer.resolver(), domain).await;
     analyze(
         &layer.resolver(),
         current,
         previous,
         &Services::built_in(),
         options,
-        &[rua.to_string()],
+        &live,
+        &[],
     )
     .await
 }
@@ -119,11 +138,11 @@ async fn analysis(
 async fn month_analysis(
     month: &str,
     days: std::ops::RangeInclusive<i64>,
-    rua: &str,
+    domain: &str,
 ) -> (TestDns, Analysis) {
     let dns = server().await;
     let reports = reports(&files(month, days));
-    let analysis = analysis(&dns, &reports, &[], &Options::default(), rua).await;
+    let analysis = analysis(&dns, &reports, &[], &Options::default(), domain).await;
     (dns, analysis)
 }
 
@@ -143,14 +162,7 @@ async fn a_month_of_reports_is_summed_up_as_built() {
     assert_eq!(files.len(), 60, "two reporters, thirty days");
     let month = reports(&files);
     let raw = raw_records(&files);
-    let a = analysis(
-        &dns,
-        &month,
-        &[],
-        &Options::default(),
-        "mailto:dmarc@brand.example",
-    )
-    .await;
+    let a = analysis(&dns, &month, &[], &Options::default(), "brand.example").await;
     let s = &a.summary;
 
     assert_eq!(s.domains, ["brand.example"]);
@@ -301,7 +313,7 @@ async fn a_month_of_reports_is_summed_up_as_built() {
 
 #[tokio::test]
 async fn the_month_is_not_ready_and_each_blocking_source_has_its_fix() {
-    let (_dns, a) = month_analysis("month", 1..=30, "mailto:dmarc@brand.example").await;
+    let (_dns, a) = month_analysis("month", 1..=30, "brand.example").await;
     let e = &a.enforcement;
     assert_eq!(e.published, Some(Policy::None));
     assert_eq!(e.days, 30);
@@ -341,12 +353,7 @@ async fn the_month_is_not_ready_and_each_blocking_source_has_its_fix() {
         "{}",
         sendgrid.fix.summary
     );
-    let records: Vec<(&str, &str)> = sendgrid
-        .fix
-        .records
-        .iter()
-        .map(|r| (r.name.as_str(), r.value.as_str()))
-        .collect();
+    let records = fix_records(&sendgrid);
     assert_eq!(
         records,
         [
@@ -378,8 +385,9 @@ async fn the_month_is_not_ready_and_each_blocking_source_has_its_fix() {
     assert_eq!(e.advice[0].class, Class::SpfOnly);
 
     assert_eq!(
-        e.next_record,
-        "v=DMARC1; p=none; sp=none; rua=mailto:dmarc@brand.example"
+        e.next_record.as_deref(),
+        Some("v=DMARC1; p=none; rua=mailto:dmarc@brand.example"),
+        "the live record, kept"
     );
     assert!(e.next_step.starts_with("keep p=none"), "{}", e.next_step);
 }
@@ -394,7 +402,7 @@ async fn sources_new_since_the_previous_week_are_found() {
         &last_week,
         &week_before,
         &Options::default(),
-        "mailto:dmarc@brand.example",
+        "brand.example",
     )
     .await;
     assert!(a.summary.previous_period);
@@ -406,7 +414,7 @@ async fn sources_new_since_the_previous_week_are_found() {
 
 #[tokio::test]
 async fn a_clean_month_is_ready_for_reject() {
-    let (_dns, a) = month_analysis("month-ready", 1..=30, "mailto:dmarc@ready.example").await;
+    let (_dns, a) = month_analysis("month-ready", 1..=30, "ready.example").await;
     let e = &a.enforcement;
     assert_eq!(e.published, Some(Policy::Quarantine));
     assert_eq!(
@@ -421,25 +429,123 @@ async fn a_clean_month_is_ready_for_reject() {
     assert_eq!(e.blocking.len(), 1);
     assert_eq!(e.blocking[0].source, "service:Google Workspace");
     assert_eq!(e.blocking[0].class, Class::Unauthenticated);
-    assert!(
-        e.blocking[0]
-            .fix
-            .summary
-            .contains("add include:_spf.google.com"),
-        "{}",
-        e.blocking[0].fix.summary
+    // Its other mail passes SPF as ready.example and DKIM as ready.example:
+    // the fix is for the relay's unsigned mail, not a record it has.
+    assert_eq!(
+        e.blocking[0].fix.summary,
+        "Google Workspace sends some of its mail as ready.example without authenticating it: \
+         add include:_spf.google.com to the SPF record of relay.ready.example, and sign every \
+         message with DKIM as ready.example, as the rest of its mail is"
+    );
+    let records = fix_records(&e.blocking[0]);
+    assert_eq!(
+        records,
+        [(
+            "relay.ready.example",
+            "v=spf1 … include:_spf.google.com … (add the include to your record)"
+        )]
     );
     assert!(e.forwarded > 0);
     assert_eq!(
-        e.next_record,
-        "v=DMARC1; p=reject; sp=quarantine; rua=mailto:dmarc@ready.example"
+        e.next_record.as_deref(),
+        Some(
+            "v=DMARC1; p=reject; sp=none; adkim=s; ruf=mailto:forensic@ready.example; fo=1; \
+             rua=mailto:dmarc@ready.example"
+        ),
+        "the live record with p changed, every other tag as published"
     );
+    assert_eq!(e.published, Some(Policy::Quarantine));
+    assert_eq!(e.reported, Some(Policy::Quarantine));
     assert_eq!(e.next_step, "publish p=reject");
+}
+
+/// brand.example as the test zone has it, with another `_dmarc` record.
+fn brand_zone(dmarc: &str) -> String {
+    format!(
+        "$ORIGIN brand.example.\n$TTL 3600\n\
+         @ IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ IN NS ns1\nns1 IN A 192.0.2.53\n{dmarc}\n"
+    )
+}
+
+/// The suggestion is made from the DMARC record the domain publishes now,
+/// asked over the wire: a DNS failure is said, and leaves no record to
+/// paste (it is never taken for "no record"); no record gives a new one
+/// whose rua is to be filled in, saying why; a live policy other than
+/// the one reports saw is shown with both.
+#[tokio::test]
+async fn the_suggestion_follows_the_live_record() {
+    let month = reports(&files("month", 1..=30));
+    let reverse = Path::new("fixtures/reports/reverse.zone");
+
+    let dns = server().await;
+    dns.add_fault("_dmarc.brand.example", FaultTypes::All, FaultKind::ServFail);
+    let e = analysis(&dns, &month, &[], &Options::default(), "brand.example")
+        .await
+        .enforcement;
+    assert!(
+        matches!(&e.live, LiveRecord::Unreadable { reason } if reason.contains("_dmarc.brand.example TXT failed")),
+        "{:?}",
+        e.live
+    );
+    assert_eq!(e.next_record, None, "nothing to paste");
+    assert!(
+        e.next_step
+            .starts_with("the DMARC record published now could not be read"),
+        "{}",
+        e.next_step
+    );
+    assert_eq!(e.published, None);
+    assert_eq!(e.reported, Some(Policy::None));
+    let now = e.published_now();
+    assert!(
+        now.starts_with("unknown, the record could not be read")
+            && now.ends_with("; the most recent report saw p=none"),
+        "{now}"
+    );
+
+    let dns = TestDns::start_with_files_and_texts(&[reverse], &[&brand_zone("")]).await;
+    let e = analysis(&dns, &month, &[], &Options::default(), "brand.example")
+        .await
+        .enforcement;
+    assert_eq!(e.live, LiveRecord::Absent);
+    assert_eq!(
+        e.next_record,
+        Some(format!("v=DMARC1; p=none; rua={RUA_PLACEHOLDER}"))
+    );
+    assert!(
+        e.next_step
+            .starts_with("no DMARC record is published now: receivers apply no policy and send no more reports. Publish this one; its rua is where reports go (fill in the address"),
+        "{}",
+        e.next_step
+    );
+    assert_eq!(
+        e.published_now(),
+        "no DMARC record; the most recent report saw p=none"
+    );
+
+    let zone = brand_zone(r#"_dmarc IN TXT "v=DMARC1; p=reject; adkim=s""#);
+    let dns = TestDns::start_with_files_and_texts(&[reverse], &[&zone]).await;
+    let e = analysis(&dns, &month, &[], &Options::default(), "brand.example")
+        .await
+        .enforcement;
+    assert_eq!(e.published, Some(Policy::Reject));
+    assert_eq!(
+        e.published_now(),
+        "p=reject; the most recent report saw p=none"
+    );
+    assert_eq!(
+        e.next_record,
+        Some(format!(
+            "v=DMARC1; p=reject; rua={RUA_PLACEHOLDER}; adkim=s"
+        )),
+        "kept, with a rua to fill in since none is published"
+    );
+    assert!(e.next_step.contains("has no rua"), "{}", e.next_step);
 }
 
 #[tokio::test]
 async fn three_days_are_not_enough_for_a_verdict() {
-    let (_dns, a) = month_analysis("month-ready", 1..=3, "mailto:dmarc@ready.example").await;
+    let (_dns, a) = month_analysis("month-ready", 1..=3, "ready.example").await;
     for readiness in [&a.enforcement.quarantine, &a.enforcement.reject] {
         assert_eq!(readiness.verdict, Verdict::InsufficientData);
         assert!(
@@ -449,9 +555,12 @@ async fn three_days_are_not_enough_for_a_verdict() {
         );
     }
     assert_eq!(
-        a.enforcement.next_record,
-        "v=DMARC1; p=quarantine; sp=quarantine; rua=mailto:dmarc@ready.example",
-        "the published policy is kept"
+        a.enforcement.next_record.as_deref(),
+        Some(
+            "v=DMARC1; p=quarantine; sp=none; adkim=s; ruf=mailto:forensic@ready.example; fo=1; \
+             rua=mailto:dmarc@ready.example"
+        ),
+        "the published record is kept"
     );
 }
 
@@ -464,7 +573,7 @@ async fn lookups_are_capped_busiest_first_and_listing_is_capped() {
         max_sources: 3,
         ..Options::default()
     };
-    let a = analysis(&dns, &month, &[], &options, "mailto:dmarc@brand.example").await;
+    let a = analysis(&dns, &month, &[], &options, "brand.example").await;
     let ptr_queries: Vec<String> = dns
         .queries()
         .into_iter()
@@ -551,5 +660,52 @@ fn tls_reports_are_summed_per_day_result_type_mx_and_policy() {
     assert_eq!(
         (sts.successful_sessions, sts.failed_sessions),
         (5326 + 1840, 306)
+    );
+}
+
+/// A legitimate source that fails DMARC for all its mail keeps
+/// p=quarantine from being ready, however small its share: here one with
+/// no PTR name whose mail passes SPF only as another domain, 5 messages a
+/// report, well under the 2 % p=quarantine allows.
+#[tokio::test]
+async fn a_source_that_always_fails_keeps_quarantine_from_being_ready() {
+    let dns = server().await;
+    let mut month = reports(&files("month-ready", 1..=30));
+    for report in &mut month {
+        let mut row = report.records.last().expect("a record").clone();
+        row.source_ip = "192.0.2.99".parse().unwrap();
+        row.count = 5;
+        row.identifiers.envelope_from = Some("bounce.invoicer.example".into());
+        row.spf.truncate(1);
+        row.spf[0].domain = "bounce.invoicer.example".into();
+        row.spf[0].result = AuthResult::Pass;
+        row.dkim.clear();
+        report.records.push(row);
+    }
+    let e = analysis(&dns, &month, &[], &Options::default(), "ready.example")
+        .await
+        .enforcement;
+    assert!(e.quarantine.share < 0.02, "{}", e.quarantine.share);
+    assert_eq!(e.quarantine.verdict, Verdict::NotReady);
+    assert_eq!(
+        e.quarantine.explanation,
+        "192.0.2.99 fails DMARC for 300 of its 300 messages (100.0 %); p=quarantine would \
+         send them to spam. Fix it first"
+    );
+    assert_eq!(e.reject.verdict, Verdict::NotReady);
+    assert!(
+        e.next_step.starts_with("keep p=quarantine"),
+        "{}",
+        e.next_step
+    );
+    let source = e
+        .blocking
+        .iter()
+        .find(|b| b.source == "ip:192.0.2.99")
+        .expect("in the way");
+    assert_eq!(
+        source.fix.summary,
+        "192.0.2.99 authenticates as bounce.invoicer.example, not as ready.example: sign the \
+         mail sent from 192.0.2.99 with DKIM as ready.example and publish the key"
     );
 }

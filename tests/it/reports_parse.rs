@@ -11,7 +11,7 @@ use mailvet::reports::aggregate::{
     AggregateReport, AlignedResult, DiscoveryMethod, Disposition, OverrideKind, SpfScope,
 };
 use mailvet::reports::tls::TlsReport;
-use mailvet::reports::{Limits, Opened, Report, ReportError, open, open_reader, parse};
+use mailvet::reports::{Limits, MAX_COUNT, Opened, Report, ReportError, open, open_reader, parse};
 use std::io::Read;
 use std::net::IpAddr;
 
@@ -654,5 +654,66 @@ fn elements_nested_past_the_readers_limit_are_refused_where_they_are() {
             );
         }
         other => panic!("expected an XML error, got {other:?}"),
+    }
+}
+
+/// What no real report holds is refused, naming the field: a row counting
+/// more than [`MAX_COUNT`] messages (at the bound it is read), a period
+/// whose begin is after its end; for TLS reports, a session count over
+/// the bound, written as a number or as a string, and a backward period.
+#[test]
+fn absurd_counts_and_backward_periods_are_refused() {
+    let xml = String::from_utf8(fixture("aggregate/rfc7489-google.xml")).expect("ASCII fixture");
+    let with_count =
+        |count: &str| xml.replace("<count>35</count>", &format!("<count>{count}</count>"));
+    let at_bound = with_count(&MAX_COUNT.to_string());
+    match parse(at_bound.as_bytes(), &Limits::default()) {
+        Ok(Report::Aggregate(report)) => assert_eq!(report.records[1].count, MAX_COUNT),
+        other => panic!("the bound is read: {other:?}"),
+    }
+    for count in ["1000000001", &u64::MAX.to_string()] {
+        match parse(with_count(count).as_bytes(), &Limits::default()) {
+            Err(ReportError::Xml { line, message, .. }) => {
+                assert_eq!(line, 55, "{message}");
+                assert_eq!(
+                    message,
+                    format!(
+                        "record 2 (from line 52): <count> {count} is more than the 1000000000 \
+                         messages one row may count"
+                    )
+                );
+            }
+            other => panic!("{count}: expected an XML error, got {other:?}"),
+        }
+    }
+    let backwards = xml
+        .replace("<begin>1764288000</begin>", "<begin>1764374399</begin>")
+        .replace("<end>1764374399</end>", "<end>1764288000</end>");
+    match parse(backwards.as_bytes(), &Limits::default()) {
+        Err(ReportError::Xml { message, .. }) => assert_eq!(
+            message,
+            "<date_range> <begin> 1764374399 is after its <end> 1764288000"
+        ),
+        other => panic!("expected an XML error, got {other:?}"),
+    }
+
+    let json = String::from_utf8(fixture("tls/quirks.json")).expect("ASCII fixture");
+    for (written, count) in [("\"17\"", "1000000001"), ("\"17\"", "\"1000000001\"")] {
+        let huge = json.replacen(written, count, 1);
+        match parse(huge.as_bytes(), &Limits::default()) {
+            Err(ReportError::Json { message, .. }) => assert!(
+                message.contains("session count 1000000001 is more than the 1000000000"),
+                "{message}"
+            ),
+            other => panic!("{count}: expected a JSON error, got {other:?}"),
+        }
+    }
+    let backwards = json.replace("2026-11-26T23:59:59.999Z", "2026-11-25T23:59:59Z");
+    match parse(backwards.as_bytes(), &Limits::default()) {
+        Err(ReportError::Tls(message)) => assert!(
+            message.starts_with("date-range start-datetime 1795651200 is after end-datetime"),
+            "{message}"
+        ),
+        other => panic!("expected a TLS error, got {other:?}"),
     }
 }

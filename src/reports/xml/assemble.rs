@@ -4,6 +4,7 @@
 //! absent and which refuse the record — and when a header or a record is
 //! complete.
 
+use super::super::MAX_COUNT;
 use super::elements::Field;
 use super::state::State;
 use super::{MAX_REPEATED, placeholder_header};
@@ -131,12 +132,18 @@ impl State {
                 record.source_ip = Some(ip.to_canonical());
             }
             Field::Count => {
-                record.count = Some(value.parse().map_err(|_| {
+                let count: u64 = value.parse().map_err(|_| {
                     at.say(format!(
                         "<count> {} is not a number of messages",
                         quoted(value)
                     ))
-                })?);
+                })?;
+                if count > MAX_COUNT {
+                    return Err(at.say(format!(
+                        "<count> {count} is more than the {MAX_COUNT} messages one row may count"
+                    )));
+                }
+                record.count = Some(count);
             }
             Field::Disposition => {
                 record.disposition = Some(Disposition::parse(value).ok_or_else(|| {
@@ -223,6 +230,11 @@ impl State {
         let (Some(begin), Some(end)) = (parts.begin, parts.end) else {
             return Err("<date_range> needs <begin> and <end>".into());
         };
+        if begin > end {
+            return Err(format!(
+                "<date_range> <begin> {begin} is after its <end> {end}"
+            ));
+        }
         let domain = parts
             .domain
             .ok_or_else(|| "<policy_published> has no <domain>".to_string())?;

@@ -25,7 +25,8 @@
 //! other than the five predefined ones or a character reference; another
 //! root than `<feedback>`; metadata after the first record; a record
 //! without a source IP, count, disposition or From domain, or with a value
-//! that cannot be read; more than [`Limits::max_records`] records; text
+//! that cannot be read; a `<count>` over [`super::MAX_COUNT`]; a
+//! `<date_range>` whose `<begin>` is after its `<end>`; more than [`Limits::max_records`] records; text
 //! longer than [`MAX_VALUE`]; anything but comments after `</feedback>`;
 //! malformed XML. And, as not a report at all, a run of more than
 //! [`MAX_MARKUP_RUN`] bytes without `<` or `>` (quick-xml buffers a whole
