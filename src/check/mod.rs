@@ -32,6 +32,10 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Serialize)]
 pub struct DomainCheck {
     pub domain: String,
+    /// The config line that names the domain: where a CI result about the
+    /// domain as a whole points.
+    #[serde(skip)]
+    pub config_line: usize,
     /// Worst first: broken, unknown, then met; in config order within each.
     pub expectations: Vec<Expectation>,
     pub senders: Vec<senders::Prediction>,
@@ -169,6 +173,7 @@ async fn check_domain(
         .collect();
     DomainCheck {
         domain: domain.ascii.clone(),
+        config_line: expected.domain.line,
         expectations: judged,
         senders: predictions,
         dns_failures,

@@ -13,9 +13,10 @@ use super::output::Batch;
 use crate::domain::report::{self, DomainReport};
 use crate::local_file;
 use crate::records::name::{self, DomainName};
-use crate::render::{self, Suite, ZoneLocator, text::Style};
+use crate::render::{self, Location, Suite, ZoneLocator, text::Style};
 use crate::store::Store;
 use clap::Args;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -69,8 +70,15 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
         .iter()
         .map(|input| DomainName::parse(input))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut listed = HashMap::new();
     if let Some(path) = &args.file {
-        domains.extend(domain_list(path)?);
+        for (domain, line) in domain_list(path)? {
+            listed.entry(domain.ascii.clone()).or_insert(Location {
+                file: path.display().to_string(),
+                line: Some(line),
+            });
+            domains.push(domain);
+        }
     }
     let domains = name::distinct(domains);
     if domains.is_empty() {
@@ -97,8 +105,17 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
         None => None,
     };
     let locator = ZoneLocator::new(&zones);
+    let home = |domain: &str| locator.home(domain).or_else(|| listed.get(domain).cloned());
+    // A domain named only on the command line, outside every --zone.
+    let unlocated = domains.iter().find(|d| home(&d.ascii).is_none());
+    args.audit
+        .output
+        .refuse_unlocated_sarif(unlocated.map(|d| d.ascii.as_str()))
+        .map_err(|e| format!("{e} (or list the domains with --file, or give their --zone)"))?;
     let fail_on = args.audit.output.fail_on();
-    let suite = |_: &str, r: &DomainReport| Suite::of_domain(r, fail_on, |f| locator.locate(f));
+    let suite = |_: &str, r: &DomainReport| {
+        Suite::of_domain(r, fail_on, |f| locator.locate(f)).located_at(home(&r.domain))
+    };
     let inputs: Vec<(String, DomainName)> = domains
         .into_iter()
         .map(|domain| (domain.ascii.clone(), domain))
@@ -129,10 +146,10 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
     Ok(batch.finish(|_, r| render::text::domain(r, Style::for_stdout()), suite))
 }
 
-/// The domains of a `--file` list: one per line, `#` starts a comment. A
-/// line that is no domain is quoted only as an excerpt: the file may be
-/// anything.
-fn domain_list(path: &Path) -> Result<Vec<DomainName>, String> {
+/// The domains of a `--file` list, each with its 1-based line: one per
+/// line, `#` starts a comment. A line that is no domain is quoted only as
+/// an excerpt: the file may be anything.
+fn domain_list(path: &Path) -> Result<Vec<(DomainName, usize)>, String> {
     let text =
         local_file::read_text(path, "domain list", DOMAIN_LIST_LIMIT).map_err(|e| e.to_string())?;
     let mut domains = Vec::new();
@@ -150,7 +167,7 @@ fn domain_list(path: &Path) -> Result<Vec<DomainName>, String> {
                 e.reason
             )
         })?;
-        domains.push(domain);
+        domains.push((domain, number + 1));
     }
     Ok(domains)
 }

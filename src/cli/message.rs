@@ -144,6 +144,10 @@ const CONCURRENT_MESSAGES_PER_CORE: usize = 4;
 /// them as a batch and prints their reports.
 pub async fn run(args: MessageArgs) -> Result<ExitCode, UsageError> {
     let files = message_files(&args.files)?;
+    let stdin = files.iter().any(|f| f.as_os_str() == "-");
+    args.output
+        .refuse_unlocated_sarif(stdin.then_some(STDIN))
+        .map_err(|e| format!("{e} (or give the message as a file)"))?;
     let envelope = args.envelope.message_envelope()?;
     let blocklists = args.message.blocklists(false)?;
     let dns = args.dns.build(batch::CACHE_ENTRIES)?;

@@ -73,6 +73,20 @@ impl OutputArgs {
         self.fail_on.into()
     }
 
+    /// Refuses `--format sarif` when `unlocated` names an input no result
+    /// could point at a file for: GitHub code scanning rejects the whole
+    /// log when one result has no location, so such a log would look
+    /// uploadable and fail only there.
+    pub fn refuse_unlocated_sarif(&self, unlocated: Option<&str>) -> Result<(), String> {
+        match unlocated {
+            Some(input) if self.format == Format::Sarif => Err(format!(
+                "--format sarif: {input} is in no file a result could point at, and GitHub \
+                 code scanning refuses a result without a file; use --format junit or json"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Prints the reports, each with the name of its input (one JSON
     /// object, or an array for several; a jsonl line per input; text one
     /// after another; JUnit and SARIF one document for all) and decides

@@ -31,6 +31,7 @@ pub struct SpfArgs {
 
 /// Checks the envelope's identity and prints the report.
 pub async fn run(args: SpfArgs) -> Result<ExitCode, UsageError> {
+    args.output.refuse_unlocated_sarif(Some("an SPF check"))?;
     let dns = args.dns.build(0)?;
     let EnvelopeArgs {
         ip,

@@ -56,7 +56,9 @@ pub fn suites(report: &CheckReport, fail_on: FailOn, zones: ZoneLocator<'_>) -> 
 /// The suite of one domain: its expectations (located at their line of
 /// the `config` file), a DNS case that errs when lookups failed (or the
 /// audit left a check undecided), and its findings (located in the zone
-/// file that holds the record, if any).
+/// file that holds the record, if any). What points nowhere more exact
+/// (the DNS case, a finding about no record or one live DNS answers)
+/// points at the config line naming the domain.
 pub fn suite(d: &DomainCheck, config: &str, fail_on: FailOn, zones: ZoneLocator<'_>) -> Suite {
     let mut cases: Vec<Case> = d
         .expectations
@@ -100,6 +102,10 @@ pub fn suite(d: &DomainCheck, config: &str, fail_on: FailOn, zones: ZoneLocator<
         name: d.domain.clone(),
         cases,
     }
+    .located_at(Some(Location {
+        file: config.to_string(),
+        line: Some(d.config_line),
+    }))
 }
 
 fn domain(out: &mut String, check: &DomainCheck, fail_on: FailOn, config: &str, style: Style) {

@@ -87,18 +87,31 @@ impl Suite {
         suite
     }
 
-    /// A message report's suite: its findings, each located in the
-    /// message's file when it has one, and a case that errs when a failed
-    /// lookup left checks undecided.
+    /// A message report's suite: its findings and a case that errs when a
+    /// failed lookup left checks undecided, each located in the message's
+    /// file when it has one.
     pub fn of_message(
         name: &str,
         report: &MessageReport,
         fail_on: FailOn,
         file: Option<Location>,
     ) -> Suite {
-        let mut suite = Suite::of_findings(name, &report.findings, fail_on, |_| file.clone());
+        let mut suite = Suite::of_findings(name, &report.findings, fail_on, |_| None);
         suite.cases.extend(Case::of_undecided(&report.undecided));
-        suite
+        suite.located_at(file)
+    }
+
+    /// Gives every case that points nowhere more exact the suite's `home`
+    /// (its config line, zone file, list line or message file), so every
+    /// SARIF result has a location: GitHub code scanning refuses a log
+    /// with a result that has none.
+    pub fn located_at(mut self, home: Option<Location>) -> Suite {
+        if let Some(home) = home {
+            for case in self.cases.iter_mut().filter(|c| c.location.is_none()) {
+                case.location = Some(home.clone());
+            }
+        }
+        self
     }
 
     /// Whether a case has this outcome.
@@ -222,14 +235,29 @@ impl<'a> ZoneLocator<'a> {
     /// comes from live DNS.
     pub fn locate(&self, finding: &Finding) -> Option<Location> {
         let (owner, rtype) = record_of(finding)?;
+        self.at(&owner, rtype)
+    }
+
+    /// The zone file that answers for `domain`, at the line of its SOA
+    /// record when the domain is the zone's origin: where a result about
+    /// the domain as a whole is shown. `None` when live DNS answers.
+    pub fn home(&self, domain: &str) -> Option<Location> {
+        let mut name = Name::from_ascii(domain).ok()?;
+        name.set_fqdn(true);
+        self.at(&name, RecordType::SOA)
+    }
+
+    /// The most specific zone file covering `owner`, and the line of its
+    /// first `rtype` record there.
+    fn at(&self, owner: &Name, rtype: RecordType) -> Option<Location> {
         let zone = self
             .zones
             .iter()
-            .filter(|z| z.covers(&owner))
+            .filter(|z| z.covers(owner))
             .max_by_key(|z| z.origin.num_labels())?;
         Some(Location {
             file: zone.path.as_ref()?.display().to_string(),
-            line: zone.line_of(&owner, rtype),
+            line: zone.line_of(owner, rtype),
         })
     }
 }
@@ -271,8 +299,18 @@ mod tests {
             at("s1._domainkey.ex.test", "TXT"),
             Some((file.clone(), Some(6)))
         );
-        assert_eq!(at("ex.test", "MX"), Some((file, None)));
+        assert_eq!(at("ex.test", "MX"), Some((file.clone(), None)));
         assert_eq!(at("other.test", "TXT"), None);
+        assert_eq!(
+            locator.home("ex.test").map(|l| (l.file, l.line)),
+            Some((file, Some(3)))
+        );
+        assert_eq!(
+            locator.home("www.ex.test").map(|l| l.line),
+            Some(None),
+            "a name below the origin is in the file, on no line of its own"
+        );
+        assert_eq!(locator.home("other.test"), None);
         assert_eq!(
             locator.locate(&Finding::new(catalog::DKIM_NO_SELECTOR_FOUND, "x")),
             None,

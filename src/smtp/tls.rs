@@ -3,19 +3,27 @@
 //!
 //! This module decides the certificate: the PEM chain and key of
 //! `--smtp-cert`/`--smtp-key`, or, when neither is given, a self-signed
-//! one for the receiver's host name made at start. Senders do not check an
-//! MX host's certificate unless the domain publishes MTA-STS or DANE, so a
-//! self-signed one still lets a sender show that it encrypts; a test
-//! inbox for senders that do check needs a real one. TLS 1.2 and 1.3 with
+//! one for the receiver's host name made at start (that name is its
+//! subject and its subject alternative name; it is valid from a day before
+//! the start for a year). Senders do not check an MX host's certificate
+//! unless the domain publishes MTA-STS or DANE, so a self-signed one still
+//! lets a sender show that it encrypts; a test inbox for senders that do
+//! check needs a real one. TLS 1.2 and 1.3 with
 //! rustls's defaults; the report records the version and the cipher.
 
 use crate::local_file;
+use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+/// How long the self-signed certificate is valid after it is made: a
+/// year, about what public CAs issue for.
+const SELF_SIGNED_DAYS: i64 = 365;
 
 /// Largest certificate chain or key file read.
 const PEM_FILE_LIMIT: u64 = 1024 * 1024;
@@ -61,10 +69,8 @@ pub fn server_config(certificate: Certificate<'_>) -> Result<Arc<ServerConfig>, 
             (certs, key)
         }
         Certificate::SelfSigned { host } => {
-            let made = rcgen::generate_simple_self_signed(vec![host.to_string()])?;
-            let key =
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
-            (vec![made.cert.der().clone()], key)
+            let (cert, key) = self_signed(host, OffsetDateTime::now_utc())?;
+            (vec![cert], key)
         }
     };
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -75,10 +81,32 @@ pub fn server_config(certificate: Certificate<'_>) -> Result<Arc<ServerConfig>, 
     Ok(Arc::new(config))
 }
 
+/// A certificate for `host` signed by its own new key: `host` is its
+/// subject's common name and its one subject alternative name (RFC 9525
+/// §6.3 matches on that), valid from a day before `now` (for senders whose
+/// clock is behind) for [`SELF_SIGNED_DAYS`] more. It is made anew at every
+/// start: a receiver that runs for over a year shows an expired one until
+/// it is restarted.
+fn self_signed(
+    host: &str,
+    now: OffsetDateTime,
+) -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), rcgen::Error> {
+    let mut params = CertificateParams::new(vec![host.to_string()])?;
+    params.distinguished_name = DistinguishedName::new();
+    params.distinguished_name.push(DnType::CommonName, host);
+    params.not_before = now - Duration::days(1);
+    params.not_after = now + Duration::days(SELF_SIGNED_DAYS);
+    let key = KeyPair::generate()?;
+    let cert = params.self_signed(&key)?;
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    Ok((cert.der().clone(), key))
+}
+
 /// What a session negotiated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TlsInfo {
-    /// `TLSv1_3`, `TLSv1_2`.
+    /// rustls's name of the version: `TLSv1_3`, `TLSv1_2` (shown to
+    /// people by [`version_name`](crate::domain::transport::version_name)).
     pub version: String,
     /// The IANA name of the cipher suite.
     pub cipher: String,
@@ -94,5 +122,46 @@ impl TlsInfo {
                 .negotiated_cipher_suite()
                 .map_or_else(|| "unknown".into(), |c| format!("{:?}", c.suite())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+
+    #[test]
+    fn the_self_signed_certificate_names_the_host_and_lasts_a_year() {
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let (der, _) = self_signed("inbox.example.test", now).unwrap();
+        let (_, cert) = X509Certificate::from_der(&der).unwrap();
+        let names: Vec<&str> = cert
+            .subject()
+            .iter_common_name()
+            .map(|cn| cn.as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["inbox.example.test"]);
+        assert_eq!(cert.subject(), cert.issuer(), "self-signed");
+        let san = cert.subject_alternative_name().unwrap().unwrap();
+        assert_eq!(
+            san.value.general_names,
+            [GeneralName::DNSName("inbox.example.test")]
+        );
+        let validity = cert.validity();
+        assert_eq!(
+            validity.not_before.timestamp(),
+            now.unix_timestamp() - 86_400
+        );
+        assert_eq!(
+            validity.not_after.timestamp(),
+            now.unix_timestamp() + 365 * 86_400
+        );
+        // rustls serves it: the certificate and its key go together.
+        assert!(
+            server_config(Certificate::SelfSigned {
+                host: "inbox.example.test"
+            })
+            .is_ok()
+        );
     }
 }

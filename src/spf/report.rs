@@ -6,14 +6,17 @@
 //! `spf.missing`, `temperror` → `spf.dns_error`, and `permerror` → the code
 //! of its cause (`spf.syntax`, `spf.multiple_records`,
 //! `spf.too_many_lookups`, `spf.void_lookups`, `spf.include_missing`).
-//! `pass` and `neutral` produce none.
+//! `pass` and `neutral` produce none. A fix names the client's address
+//! as an `ip4:`/`ip6:` term only when that address is public.
 
 use super::{ProblemKind, QueryError, SpfCheck, SpfQuery, SpfResult};
 use crate::dns::Resolver;
 use crate::dns::trace::DnsSummary;
 use crate::findings::catalog;
 use crate::findings::{Finding, Verdict, verdict};
+use crate::records::address::is_private;
 use serde::Serialize;
+use std::net::IpAddr;
 
 /// The whole answer to an SPF question.
 #[derive(Debug, Clone, Serialize)]
@@ -60,11 +63,14 @@ pub fn findings(check: &SpfCheck) -> Vec<Finding> {
                 matched_clause(check)
             ),
         )
-        .with_fix(format!(
-            "If {ip} is a legitimate sender for {domain}, add it to the SPF record \
-             (for example `ip4:{ip}` before the `all` term, or the include: your provider \
-             documents); otherwise this mail is forged and failing is correct."
-        )),
+        .with_fix(match listable(ip) {
+            Some(term) => format!(
+                "If {ip} is a legitimate sender for {domain}, add it to the SPF record \
+                 (for example `{term}` before the `all` term, or the include: your provider \
+                 documents); otherwise this mail is forged and failing is correct."
+            ),
+            None => not_public(ip),
+        }),
         SpfResult::SoftFail => Finding::new(
             catalog::SPF_SOFTFAIL,
             format!(
@@ -76,10 +82,18 @@ pub fn findings(check: &SpfCheck) -> Vec<Finding> {
             catalog::SPF_MISSING,
             format!("{domain} publishes no SPF record (no TXT record starting with v=spf1)"),
         )
-        .with_fix(format!(
-            "Publish one TXT record at {domain} listing the servers that send for it, for \
-             example: v=spf1 ip4:{ip} -all (use include: for your email provider)."
-        )),
+        .with_fix(match listable(ip) {
+            Some(term) => format!(
+                "Publish one TXT record at {domain} listing the servers that send for it, \
+                 for example: v=spf1 {term} -all (use include: for your email provider)."
+            ),
+            None => format!(
+                "Publish one TXT record at {domain} listing the public addresses of the \
+                 servers that send for it, for example: v=spf1 include:<your email \
+                 provider> -all. {}",
+                not_public(ip)
+            ),
+        }),
         SpfResult::TempError | SpfResult::PermError => {
             let Some(problem) = &check.reason else {
                 return Vec::new();
@@ -100,6 +114,33 @@ pub fn findings(check: &SpfCheck) -> Vec<Finding> {
         }
     };
     vec![finding.with_evidence(evidence)]
+}
+
+/// The SPF term that authorizes `ip` alone (RFC 7208 §5.6), or `None`
+/// when `ip` is not reachable from the internet (loopback, private use,
+/// link-local, shared CGN, unspecified…): receivers never see mail from
+/// it, so listing it would authorize nothing and expose the network's
+/// layout. Documentation ranges stand in for public hosts and are listed.
+fn listable(ip: IpAddr) -> Option<String> {
+    if is_private(ip) {
+        return None;
+    }
+    Some(match ip {
+        IpAddr::V4(v4) => format!("ip4:{v4}"),
+        IpAddr::V6(v6) => format!("ip6:{v6}"),
+    })
+}
+
+/// The fix when the client is not public: the check saw a local hop, not
+/// the server that sends to the internet.
+fn not_public(ip: IpAddr) -> String {
+    format!(
+        "{ip} is not a public address, so SPF cannot be fixed by listing it: receivers \
+         see mail from your outgoing server's public address, never from {ip}. The \
+         message was probably sent from a local test client or checked at a hop inside \
+         your network; send it through your real outgoing server (or give its public \
+         address as the client IP) and check again."
+    )
 }
 
 fn matched_clause(check: &SpfCheck) -> String {

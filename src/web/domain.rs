@@ -11,7 +11,7 @@ use crate::domain::protocol::Audited;
 use crate::domain::protocol::status_word;
 use crate::domain::report::DomainReport;
 use crate::domain::spf::{Node, NodeStatus, SpfSection};
-use crate::domain::transport::{TlsSession, TransportSection};
+use crate::domain::transport::{TlsSession, TransportSection, version_name};
 use crate::spf::eval::MAX_DNS_TERMS;
 use maud::{Markup, html};
 
@@ -92,7 +92,7 @@ fn transport(section: &TransportSection) -> Markup {
                             td { code { (a.address) } }
                             td {
                                 @match &a.tls {
-                                    Some(tls) => { (shown(&tls.version)) }
+                                    Some(tls) => { (shown(&version_name(&tls.version))) }
                                     None => { (shown(&status_word(&a.status))) }
                                 }
                                 @if let Some(reason) = &a.reason { br; span.muted { (shown(reason)) } }

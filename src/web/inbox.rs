@@ -22,6 +22,7 @@ use super::assets;
 use super::layout::page_with_head;
 use super::report::shown;
 use super::view::Smtp;
+use crate::domain::transport::version_name;
 use maud::{Markup, html};
 
 /// How often a waiting page reloads itself without JavaScript.
@@ -140,7 +141,11 @@ fn state_page(heading: &str, state: &str, address: &str, detail: &str) -> String
 /// client, its names, TLS, size, time and the conversation.
 pub fn arrival(smtp: &Smtp) -> Markup {
     let tls = match &smtp.tls {
-        Some(tls) => format!("STARTTLS, {} with {}", tls.version, tls.cipher),
+        Some(tls) => format!(
+            "STARTTLS, {} with {}",
+            version_name(&tls.version),
+            tls.cipher
+        ),
         None => "none: the message came in the clear".to_string(),
     };
     html! {
@@ -183,5 +188,21 @@ mod tests {
         assert!(page.contains(r#"data-inbox-state="waiting""#));
         assert!(page.contains(assets::INBOX.path));
         assert!(!expired("a", 0).contains("refresh"));
+    }
+
+    #[test]
+    fn the_tls_version_is_shown_as_people_write_it() {
+        let smtp = Smtp {
+            tls: Some(super::super::view::SmtpTls {
+                version: "TLSv1_3".into(),
+                cipher: "TLS13_AES_128_GCM_SHA256".into(),
+            }),
+            ..Smtp::default()
+        };
+        let section = arrival(&smtp).into_string();
+        assert!(
+            section.contains("STARTTLS, TLS 1.3 with TLS13_AES_128_GCM_SHA256"),
+            "{section}"
+        );
     }
 }

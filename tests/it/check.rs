@@ -93,7 +93,157 @@ fn validate_sarif(output: &Output) -> Value {
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "SARIF invalid: {errors:#?}\n{log:#}");
+    // GitHub code scanning refuses the whole log when a result has no
+    // file location (the schema allows one).
+    for result in log["runs"][0]["results"].as_array().expect("results") {
+        assert!(
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .is_some_and(|uri| !uri.is_empty()),
+            "a result without a file location: {result:#}"
+        );
+    }
     log
+}
+
+/// The file and line a SARIF result points at.
+fn sarif_location(result: &Value) -> (String, Option<u64>) {
+    let physical = &result["locations"][0]["physicalLocation"];
+    (
+        physical["artifactLocation"]["uri"]
+            .as_str()
+            .expect("uri")
+            .to_string(),
+        physical["region"]["startLine"].as_u64(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sarif_result_of_check_points_at_a_file() {
+    // Offline with only good.zone: weak.check.test has no record at all.
+    let out = mailvet(
+        &[
+            "check",
+            "--config",
+            "fixtures/check/weak.toml",
+            "--zone",
+            GOOD_ZONE,
+            "--offline",
+            "--format",
+            "sarif",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let log = validate_sarif(&out);
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let config = "fixtures/check/weak.toml".to_string();
+    let weak_line = line_of(&config, "name = \"weak.check.test\"") as u64;
+    let good_line = line_of(&config, "name = \"good.check.test\"") as u64;
+    for code in ["spf.missing", "dmarc.missing", "mx.missing"] {
+        let result = results
+            .iter()
+            .find(|r| r["ruleId"] == code)
+            .unwrap_or_else(|| panic!("no {code} in {log:#}"));
+        assert_eq!(
+            sarif_location(result),
+            (config.clone(), Some(weak_line)),
+            "{code}: a finding about no record points at the config line naming the domain"
+        );
+    }
+    let no_selector: Vec<_> = results
+        .iter()
+        .filter(|r| r["ruleId"] == "dkim.no_selector_found")
+        .map(sarif_location)
+        .collect();
+    assert_eq!(
+        no_selector,
+        [(config.clone(), Some(good_line)), (config, Some(weak_line))]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn domain_sarif_points_at_the_zone_or_list_or_is_refused() {
+    let server = TestDns::start(&[Path::new(GOOD_ZONE), Path::new(WEAK_ZONE)]).await;
+    let dns = server.dns_arg();
+    let dir = support::store::TempDir::new("sarif-list");
+    let list = dir.0.join("domains.txt");
+    std::fs::write(&list, "# the weak one\n\nweak.check.test\n").unwrap();
+    let list = list.to_str().unwrap();
+    // good.check.test is in its --zone file, weak.check.test on line 3
+    // of the list.
+    let out = mailvet(
+        &[
+            "domain",
+            "good.check.test",
+            "--file",
+            list,
+            "--zone",
+            GOOD_ZONE,
+            "--dns",
+            &dns,
+            "--format",
+            "sarif",
+        ],
+        &[],
+    )
+    .await;
+    let log = validate_sarif(&out);
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let in_list: Vec<_> = results
+        .iter()
+        .filter(|r| r["properties"]["subject"] == "weak.check.test")
+        .map(sarif_location)
+        .collect();
+    assert!(!in_list.is_empty(), "{log:#}");
+    assert!(
+        in_list.iter().all(|l| *l == (list.to_string(), Some(3))),
+        "{in_list:?}"
+    );
+    let no_selector = results
+        .iter()
+        .find(|r| {
+            r["properties"]["subject"] == "good.check.test"
+                && r["ruleId"] == "dkim.no_selector_found"
+        })
+        .map(sarif_location);
+    let soa = line_of(GOOD_ZONE, "SOA") as u64;
+    assert_eq!(no_selector, Some((GOOD_ZONE.to_string(), Some(soa))));
+
+    // A domain only on the command line, a message on standard input and
+    // an SPF check are in no file: SARIF is refused (exit 2, saying why and
+    // what to do) rather than written for GitHub to reject.
+    let refusals = [
+        (
+            vec!["domain", "weak.check.test", "--dns", &dns],
+            "--format sarif: weak.check.test is in no file a result could point at, and \
+             GitHub code scanning refuses a result without a file; use --format junit or json \
+             (or list the domains with --file, or give their --zone)",
+        ),
+        (
+            vec!["message", "-", "--ip", "192.0.2.1", "--dns", &dns],
+            "(or give the message as a file)",
+        ),
+        (
+            vec![
+                "spf",
+                "--ip",
+                "192.0.2.1",
+                "--mail-from",
+                "a@weak.check.test",
+            ],
+            "--format sarif: an SPF check is in no file",
+        ),
+    ];
+    for (mut args, says) in refusals {
+        args.extend(["--format", "sarif"]);
+        let refused = mailvet(&args, &[]).await;
+        assert_eq!(refused.status.code(), Some(2), "{args:?}");
+        assert!(refused.stdout.is_empty(), "{args:?}");
+        let said = String::from_utf8_lossy(&refused.stderr);
+        assert!(said.contains(says), "{args:?}: {said}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -479,13 +629,14 @@ async fn github_actions_gets_error_annotations() {
             .iter()
             .any(|a| a.contains("title=weak.check.test expect.dmarc_policy::DMARC policy"))
     );
-    // A warning finding under the default --fail-on error is a warning annotation.
-    assert!(
-        lines
-            .lines()
-            .any(|l| l.starts_with("::warning title=weak.check.test dmarc.policy_none::")),
-        "{lines}"
+    // A warning finding under the default --fail-on error is a warning
+    // annotation; its record is live DNS's, so it points at the config
+    // line naming the domain.
+    let warning = format!(
+        "::warning file={config},line={},title=weak.check.test dmarc.policy_none::",
+        line_of(config, "name = \"weak.check.test\"")
     );
+    assert!(lines.lines().any(|l| l.starts_with(&warning)), "{lines}");
 
     // Machine-readable output stays parseable; the commands go to stderr.
     let out = mailvet(
@@ -643,9 +794,16 @@ async fn hostile_records_are_escaped_in_every_format() {
     let zone = dir.join("evil.test.zone");
     std::fs::write(&zone, HOSTILE_ZONE).unwrap();
     let zone = zone.to_str().unwrap().to_string();
+    // The domain listed in a file too, for SARIF to point at without --zone.
+    let list = dir.join("domains.txt");
+    std::fs::write(&list, "evil.test\n").unwrap();
+    let list = list.to_str().unwrap().to_string();
     let env = [("GITHUB_ACTIONS", "true")];
     // The same records from the DNS server and from a --zone file.
-    let doors: [Vec<&str>; 2] = [vec!["--dns", &dns], vec!["--zone", &zone, "--offline"]];
+    let doors: [Vec<&str>; 2] = [
+        vec!["--dns", &dns, "--file", &list],
+        vec!["--zone", &zone, "--offline"],
+    ];
     for door in &doors {
         let run = |format: &'static str| {
             let mut args = vec!["domain", "evil.test", "--format", format];

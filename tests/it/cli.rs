@@ -832,3 +832,66 @@ async fn a_message_file_that_cannot_be_read_is_named_once() {
     let error = line["error"].as_str().unwrap();
     assert!(error.starts_with("cannot read the message: "), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_spf_fix_never_lists_a_client_address_that_is_not_public() {
+    let dir = support::store::TempDir::new("spf-fix");
+    let zone = dir.0.join("nospf.test.zone");
+    std::fs::write(
+        &zone,
+        "$ORIGIN nospf.test.\n$TTL 3600\n@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n\
+         @ IN NS ns1\nns1 IN A 192.0.2.53\n",
+    )
+    .unwrap();
+    let server = TestDns::start(&[Path::new(SOME_TEST), &zone]).await;
+    let dns = server.dns_arg();
+    // (client IP, envelope sender, the SPF finding, the term a fix may list)
+    let cases = [
+        ("10.1.2.3", "user@some.test", "spf.fail", None),
+        ("127.0.0.1", "user@nospf.test", "spf.missing", None),
+        ("100.64.0.9", "user@some.test", "spf.fail", None),
+        ("fe80::1", "user@nospf.test", "spf.missing", None),
+        ("0.0.0.0", "user@some.test", "spf.fail", None),
+        (
+            "192.0.2.1",
+            "user@some.test",
+            "spf.fail",
+            Some("ip4:192.0.2.1"),
+        ),
+        (
+            "2001:db8::7",
+            "user@nospf.test",
+            "spf.missing",
+            Some("ip6:2001:db8::7"),
+        ),
+    ];
+    for (ip, mail_from, code, term) in cases {
+        let out = mailvet_line(&format!(
+            "message fixtures/messages/clean-bulk.eml --ip {ip} --mail-from {mail_from} \
+             --dns {dns} --format json"
+        ))
+        .await;
+        let report = json(&out);
+        let finding = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == code)
+            .unwrap_or_else(|| panic!("{ip}: no {code} in {report:#}"));
+        let fix = finding["fix"].as_str().unwrap();
+        match term {
+            Some(term) => assert!(fix.contains(term), "{ip}: {fix}"),
+            None => {
+                assert!(
+                    !fix.contains("ip4:") && !fix.contains("ip6:"),
+                    "{ip}: {fix}"
+                );
+                assert!(
+                    fix.contains(&format!("{ip} is not a public address"))
+                        && fix.contains("send it through your real outgoing server"),
+                    "{ip}: {fix}"
+                );
+            }
+        }
+    }
+}

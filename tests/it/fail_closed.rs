@@ -198,9 +198,12 @@ const NO_DNS: [&str; 6] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_lookup_failing_exits_3_could_not_be_checked_in_every_format() {
     let run = |format: &'static str, fail_on: &'static str| async move {
+        // Listed in a file too, for SARIF results to point at.
         let mut args = vec![
             "domain",
             "example.com",
+            "--file",
+            "fixtures/check/example.domains",
             "--format",
             format,
             "--fail-on",
@@ -255,6 +258,14 @@ async fn every_lookup_failing_exits_3_could_not_be_checked_in_every_format() {
         .expect("an audit.undecided result");
     assert_eq!(undecided["level"], "error");
     assert_eq!(undecided["properties"]["failsRun"], true);
+    assert_eq!(
+        undecided["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "fixtures/check/example.domains"
+    );
+    assert_eq!(
+        undecided["locations"][0]["physicalLocation"]["region"]["startLine"],
+        3
+    );
 
     // --fail-on sets which findings fail; "could not be checked" is not a
     // finding, and is never a pass.

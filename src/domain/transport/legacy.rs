@@ -32,10 +32,11 @@ impl LegacyVersion {
         }
     }
 
+    /// As people write it, in findings and summaries.
     pub fn name(self) -> &'static str {
         match self {
-            LegacyVersion::Tls10 => "TLSv1.0",
-            LegacyVersion::Tls11 => "TLSv1.1",
+            LegacyVersion::Tls10 => "TLS 1.0",
+            LegacyVersion::Tls11 => "TLS 1.1",
         }
     }
 }

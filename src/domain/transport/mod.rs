@@ -115,7 +115,8 @@ pub enum ProbeStatus {
 /// The TLS session set up with one address.
 #[derive(Debug, Clone, Serialize)]
 pub struct TlsSession {
-    /// `TLSv1.3` or `TLSv1.2`.
+    /// rustls's name of the version: `TLSv1_3` or `TLSv1_2` (shown to
+    /// people by [`version_name`]).
     pub version: String,
     pub cipher_suite: String,
     /// The presented chain, judged; `None` when it could not be read.
@@ -205,6 +206,20 @@ impl Audited for TransportSection {
     }
 }
 
+/// A recorded TLS version as people write it: `TLS 1.3` for rustls's name
+/// `TLSv1_3` (what the probe and the SMTP receiver record) and `TLS 1.0`
+/// for `TLSv1.0` (a [`LegacyVersion`]'s JSON name); anything else as it is.
+pub fn version_name(recorded: &str) -> String {
+    match recorded.strip_prefix("TLSv").map(|v| v.replace('_', ".")) {
+        Some(number)
+            if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit() || b == b'.') =>
+        {
+            format!("TLS {number}")
+        }
+        _ => recorded.to_string(),
+    }
+}
+
 fn address_summary(a: &AddressProbe) -> String {
     let dane = match a.dane.as_ref().map(|d| d.status) {
         Some(DaneStatus::Matched) => ", DANE matched",
@@ -215,7 +230,7 @@ fn address_summary(a: &AddressProbe) -> String {
         return format!("{}{dane}", protocol::status_word(&a.status));
     };
     let Some(cert) = &tls.certificate else {
-        return tls.version.clone();
+        return version_name(&tls.version);
     };
     let mut verdicts = Vec::new();
     if !cert.trusted {
@@ -234,7 +249,11 @@ fn address_summary(a: &AddressProbe) -> String {
             .iter()
             .map(|v| format!("accepts {}", v.name())),
     );
-    format!("{}, {}{dane}", tls.version, verdicts.join(", "))
+    format!(
+        "{}, {}{dane}",
+        version_name(&tls.version),
+        verdicts.join(", ")
+    )
 }
 
 /// The section when the probe was not asked for.
@@ -608,7 +627,7 @@ fn findings_of(probe: &AddressProbe) -> Vec<Finding> {
                             "{at} still accepts {} after STARTTLS (it negotiates {} with a \
                              current client)",
                             versions.join(" and "),
-                            tls.version
+                            version_name(&tls.version)
                         ),
                     )
                     .with_evidence(versions.iter().map(|v| format!("accepts {v}"))),
@@ -737,3 +756,23 @@ pub fn enforce_failures(mta_sts: &MtaStsSection, transport: &TransportSection) -
 /// The probe's defaults: the port and each address's deadline.
 pub const DEFAULT_PORT: u16 = 25;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_shown_as_people_write_them() {
+        for (recorded, shown) in [
+            ("TLSv1_3", "TLS 1.3"),
+            ("TLSv1_2", "TLS 1.2"),
+            ("TLSv1.3", "TLS 1.3"),
+            ("TLSv1.0", "TLS 1.0"),
+            ("unknown", "unknown"),
+            ("TLSv", "TLSv"),
+            ("TLSvX", "TLSvX"),
+        ] {
+            assert_eq!(version_name(recorded), shown, "{recorded}");
+        }
+    }
+}
