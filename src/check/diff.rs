@@ -30,6 +30,17 @@ pub struct Diff {
     pub expectations_newly_broken: Vec<Change>,
     /// Domains left out because a lookup failed on one side.
     pub not_compared: Vec<NotCompared>,
+    /// What reading live DNS to compare with asked.
+    pub live_dns: LiveDns,
+}
+
+/// The questions of the audits against live DNS alone, which the domains'
+/// own `dns` sections (the zone files over live DNS) do not count: a
+/// question sent counts whether or not it was answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LiveDns {
+    pub queries: usize,
+    pub upstream_queries: usize,
 }
 
 /// A domain whose records one side of the comparison could not read.
@@ -96,6 +107,10 @@ pub fn compare(live: &[DomainCheck], planned: &[DomainCheck]) -> Diff {
     let changes = changes(&read(live), &read(planned));
     Diff {
         not_compared,
+        live_dns: LiveDns {
+            queries: live.iter().map(|c| c.audit.dns.queries).sum(),
+            upstream_queries: live.iter().map(|c| c.audit.dns.upstream_queries).sum(),
+        },
         ..changes
     }
 }
@@ -164,6 +179,6 @@ fn changes(live: &[&DomainCheck], planned: &[&DomainCheck]) -> Diff {
             .into_iter()
             .filter(|c| live_met.contains(c))
             .collect(),
-        not_compared: Vec::new(),
+        ..Diff::default()
     }
 }

@@ -2,9 +2,10 @@
 //! (broken first, each with what was seen, the fix and its config line),
 //! any failed DNS lookups with retry advice, then the domain audit as
 //! `mailvet domain` prints it; last, with `--zone`, what publishing the
-//! zone files would change compared with live DNS, and which domains a
-//! failed lookup kept out of that comparison. Outside text goes
-//! through [`text::clean`], as in every text report.
+//! zone files would change compared with live DNS (and how many questions
+//! reading live DNS asked), and which domains a failed lookup kept out of
+//! that comparison. Outside text goes through [`text::clean`], as in every
+//! text report.
 
 use super::text::{self, Style, clean};
 use super::{Case, CaseKind, Location, Outcome, Suite, ZoneLocator};
@@ -153,7 +154,9 @@ fn domain(out: &mut String, check: &DomainCheck, fail_on: FailOn, config: &str, 
 fn changes(out: &mut String, diff: &Diff) {
     let _ = writeln!(
         out,
-        "Changes the --zone files make, compared with live DNS:"
+        "Changes the --zone files make, compared with live DNS \
+         ({} DNS questions, {} sent upstream):",
+        diff.live_dns.queries, diff.live_dns.upstream_queries
     );
     if diff.is_empty() {
         let _ = writeln!(out, "  none");
