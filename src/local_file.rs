@@ -1,6 +1,6 @@
 //! Local files named on the command line — `--zone`, `--config`, `--file`,
-//! `--ca-file` and message files — read with a size cap, and only when they
-//! are regular files.
+//! `--ca-file`, `--services`, `--api-key-file`, message and report files —
+//! read with a size cap, and only when they are regular files.
 //!
 //! This module decides what mailvet agrees to read from the local disk.
 //! In CI those names can come from a pull request, so a file may be a
@@ -63,6 +63,14 @@ impl FileError {
 /// Reads the regular file at `path` (symlinks followed), at most `limit`
 /// bytes; `what` names it in errors ("zone file").
 pub fn read(path: &Path, what: &'static str, limit: u64) -> Result<Vec<u8>, FileError> {
+    let handle = open(path, what)?;
+    read_capped(handle, &shown(path), what, limit)
+}
+
+/// Opens the regular file at `path` (symlinks followed) for a caller that
+/// streams it and caps what it reads itself; `what` names it in errors
+/// ("report"). A pipe or device is refused before any read.
+pub fn open(path: &Path, what: &'static str) -> Result<File, FileError> {
     let file = shown(path);
     let io = |source| FileError::new(&file, FileProblem::Io { what, source });
     let regular = |kind: FileType| match kind_of(kind) {
@@ -75,7 +83,7 @@ pub fn read(path: &Path, what: &'static str, limit: u64) -> Result<Vec<u8>, File
     regular(std::fs::metadata(path).map_err(io)?.file_type())?;
     let handle = open_nonblocking(path).map_err(io)?;
     regular(handle.metadata().map_err(io)?.file_type())?;
-    read_capped(handle, &file, what, limit)
+    Ok(handle)
 }
 
 /// Reads at most `limit` bytes from a stream (standard input); `name`
@@ -118,13 +126,18 @@ fn shown(path: &Path) -> String {
     escape_controls(&path.display().to_string()).into_owned()
 }
 
-/// `None` for a regular file, else what it is.
-fn kind_of(kind: FileType) -> Option<&'static str> {
+/// `None` for a regular file, else what it is ("a named pipe"). A
+/// symlink is one only when its type was read without following it (a
+/// directory listing's).
+pub fn kind_of(kind: FileType) -> Option<&'static str> {
     if kind.is_file() {
         return None;
     }
     if kind.is_dir() {
         return Some("a directory");
+    }
+    if kind.is_symlink() {
+        return Some("a symbolic link");
     }
     #[cfg(unix)]
     {

@@ -8,6 +8,13 @@
 //! rule and name are. An expectation is newly met when it is met with the
 //! zone files and was not live, newly broken the other way round (unknown
 //! counts as not met).
+//!
+//! A domain is compared only when both sides were read. When a lookup
+//! failed on one side (SERVFAIL, timeout, the question budget spent), the
+//! check there is undecided, and taking it for what is published would
+//! invent changes: findings its failed lookups hid would look fixed or
+//! introduced. Such a domain is listed as not compared, with the side
+//! and the lookups that failed, never diffed.
 
 use super::DomainCheck;
 use super::expectations::Status;
@@ -21,6 +28,39 @@ pub struct Diff {
     pub findings_introduced: Vec<Change>,
     pub expectations_newly_met: Vec<Change>,
     pub expectations_newly_broken: Vec<Change>,
+    /// Domains left out because a lookup failed on one side.
+    pub not_compared: Vec<NotCompared>,
+    /// What reading live DNS to compare with asked.
+    pub live_dns: LiveDns,
+}
+
+/// The questions of the audits against live DNS alone, which the domains'
+/// own `dns` sections (the zone files over live DNS) do not count: a
+/// question sent counts whether or not it was answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LiveDns {
+    pub queries: usize,
+    pub upstream_queries: usize,
+}
+
+/// A domain whose records one side of the comparison could not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotCompared {
+    pub domain: String,
+    pub side: Side,
+    /// Why: the lookups that failed (`name TYPE: RCODE`), else the checks
+    /// a failed lookup left undecided.
+    pub failures: Vec<String>,
+}
+
+/// Which DNS a check read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Live DNS alone.
+    Live,
+    /// The `--zone` files over live DNS.
+    Zone,
 }
 
 /// One finding or expectation that changes.
@@ -39,12 +79,64 @@ impl Diff {
             && self.findings_introduced.is_empty()
             && self.expectations_newly_met.is_empty()
             && self.expectations_newly_broken.is_empty()
+            && self.not_compared.is_empty()
     }
 }
 
-/// Compares the checks with the zone files (`planned`) against live DNS.
+/// Compares the checks with the zone files (`planned`) against live DNS,
+/// the domains both sides read.
 pub fn compare(live: &[DomainCheck], planned: &[DomainCheck]) -> Diff {
-    let findings = |checks: &[DomainCheck]| -> BTreeSet<Change> {
+    let not_compared: Vec<NotCompared> = [(Side::Live, live), (Side::Zone, planned)]
+        .into_iter()
+        .flat_map(|(side, checks)| {
+            checks
+                .iter()
+                .filter(|c| c.undecided())
+                .map(move |c| NotCompared {
+                    domain: c.domain.clone(),
+                    side,
+                    failures: failures(c),
+                })
+        })
+        .collect();
+    let read = |checks| -> Vec<&DomainCheck> {
+        <[DomainCheck]>::iter(checks)
+            .filter(|c| !not_compared.iter().any(|n| n.domain == c.domain))
+            .collect()
+    };
+    let changes = changes(&read(live), &read(planned));
+    Diff {
+        not_compared,
+        live_dns: LiveDns {
+            queries: live.iter().map(|c| c.audit.dns.queries).sum(),
+            upstream_queries: live.iter().map(|c| c.audit.dns.upstream_queries).sum(),
+        },
+        ..changes
+    }
+}
+
+/// Why a domain's check is undecided: the lookups that failed, else what
+/// the audit or an expectation says a failed lookup left open.
+fn failures(check: &DomainCheck) -> Vec<String> {
+    if !check.dns_failures.is_empty() {
+        return check.dns_failures.clone();
+    }
+    let undecided = check
+        .audit
+        .undecided
+        .iter()
+        .map(|u| format!("{}: {}", u.check, u.reason));
+    let unknown = check
+        .expectations
+        .iter()
+        .filter(|e| e.status == Status::Unknown)
+        .map(|e| format!("{}: {}", e.name, e.detail));
+    undecided.chain(unknown).collect()
+}
+
+/// The changes between two sets of checks, every domain compared.
+fn changes(live: &[&DomainCheck], planned: &[&DomainCheck]) -> Diff {
+    let findings = |checks: &[&DomainCheck]| -> BTreeSet<Change> {
         checks
             .iter()
             .flat_map(|c| {
@@ -56,7 +148,7 @@ pub fn compare(live: &[DomainCheck], planned: &[DomainCheck]) -> Diff {
             })
             .collect()
     };
-    let met = |checks: &[DomainCheck], wanted: bool| -> BTreeSet<Change> {
+    let met = |checks: &[&DomainCheck], wanted: bool| -> BTreeSet<Change> {
         checks
             .iter()
             .flat_map(|c| {
@@ -87,5 +179,6 @@ pub fn compare(live: &[DomainCheck], planned: &[DomainCheck]) -> Diff {
             .into_iter()
             .filter(|c| live_met.contains(c))
             .collect(),
+        ..Diff::default()
     }
 }

@@ -167,12 +167,21 @@ struct Failure {
     error: String,
 }
 
+/// A file in a directory that was not read, and why: only regular files
+/// are, so a symlink cannot lead the walk out of the tree.
+#[derive(Debug, Serialize)]
+struct Skipped {
+    file: String,
+    reason: String,
+}
+
 /// The outcome of an import, as `--format json` writes it.
 #[derive(Debug, Default, Serialize)]
 struct Outcome {
     imported: Vec<Entry>,
     duplicates: Vec<Entry>,
     errors: Vec<Failure>,
+    skipped: Vec<Skipped>,
 }
 
 async fn import(args: ImportArgs) -> Result<ExitCode, UsageError> {
@@ -181,7 +190,15 @@ async fn import(args: ImportArgs) -> Result<ExitCode, UsageError> {
     let mut outcome = Outcome::default();
     let text = args.format == Format::Text;
     for path in &args.paths {
-        for input in inputs(path, &mut outcome.errors) {
+        let (errors, skipped) = (outcome.errors.len(), outcome.skipped.len());
+        let found = inputs(path, &mut outcome);
+        if text {
+            outcome.errors[errors..].iter().for_each(print_failure);
+            for s in &outcome.skipped[skipped..] {
+                println!("{}: skipped, {}", s.file, s.reason);
+            }
+        }
+        for input in found {
             let file = shown(&input);
             match import_one(&store, input, &limits).await {
                 Ok((stored, overview)) => {
@@ -209,10 +226,14 @@ async fn import(args: ImportArgs) -> Result<ExitCode, UsageError> {
     match args.format {
         Format::Json => print!("{}", crate::render::json(&outcome)),
         Format::Text => println!(
-            "{} imported, {} duplicates, {} refused",
+            "{} imported, {} duplicates, {} refused{}",
             outcome.imported.len(),
             outcome.duplicates.len(),
-            outcome.errors.len()
+            outcome.errors.len(),
+            match outcome.skipped.len() {
+                0 => String::new(),
+                n => format!(", {n} skipped"),
+            }
         ),
     }
     Ok(if outcome.errors.is_empty() {
@@ -233,7 +254,8 @@ async fn import_one(
         if input.as_os_str() == "-" {
             return ingest::prepare(std::io::stdin(), &limits).map_err(|e| e.to_string());
         }
-        let file = open_regular(&input)?;
+        // The batch names the file before its error.
+        let file = crate::local_file::open(&input, "report").map_err(|e| e.problem.to_string())?;
         ingest::prepare(file, &limits).map_err(|e: ReportError| e.to_string())
     })
     .await
@@ -242,21 +264,11 @@ async fn import_one(
     Ok((stored, prepared.overview().clone()))
 }
 
-/// Opens a file only when it is a regular one (not a pipe or a device,
-/// which could never end).
-fn open_regular(path: &Path) -> Result<std::fs::File, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let metadata = file.metadata().map_err(|e| e.to_string())?;
-    if !metadata.is_file() {
-        return Err("not a regular file".into());
-    }
-    Ok(file)
-}
-
 /// The inputs a path names: itself, `-`, or the regular files under a
-/// directory in name order. A path that cannot be listed is an error of
-/// its own.
-fn inputs(path: &Path, errors: &mut Vec<Failure>) -> Vec<PathBuf> {
+/// directory in name order. Anything else in a directory — a symlink, a
+/// pipe, a device — is skipped and listed as such; a path that cannot be
+/// listed is an error of its own.
+fn inputs(path: &Path, outcome: &mut Outcome) -> Vec<PathBuf> {
     if path.as_os_str() == "-" {
         return vec![path.to_path_buf()];
     }
@@ -264,13 +276,13 @@ fn inputs(path: &Path, errors: &mut Vec<Failure>) -> Vec<PathBuf> {
         Ok(m) if m.is_dir() => {}
         _ => return vec![path.to_path_buf()],
     }
-    let mut found = Vec::new();
+    let (mut found, first_skipped) = (Vec::new(), outcome.skipped.len());
     let mut pending = vec![path.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) => {
-                errors.push(Failure {
+                outcome.errors.push(Failure {
                     file: shown(&dir),
                     error: format!("cannot list the directory: {e}"),
                 });
@@ -278,16 +290,29 @@ fn inputs(path: &Path, errors: &mut Vec<Failure>) -> Vec<PathBuf> {
             }
         };
         for entry in entries.flatten() {
-            // Symbolic links are not followed into directories, so a link
-            // to a parent cannot make the walk endless.
-            match entry.file_type() {
-                Ok(kind) if kind.is_dir() => pending.push(entry.path()),
-                Ok(kind) if kind.is_file() || kind.is_symlink() => found.push(entry.path()),
-                _ => {}
+            // The entry's own type: symbolic links are not followed, so a
+            // link can neither lead out of the tree nor make the walk
+            // endless.
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            match crate::local_file::kind_of(kind) {
+                None => found.push(entry.path()),
+                Some(_) if kind.is_dir() => pending.push(entry.path()),
+                Some(what) => outcome.skipped.push(Skipped {
+                    file: shown(&entry.path()),
+                    reason: match kind.is_symlink() {
+                        true => "a symbolic link, not followed inside a directory (name it \
+                                 on the command line to import what it points to)"
+                            .into(),
+                        false => format!("{what}, not a regular file"),
+                    },
+                }),
             }
         }
     }
     found.sort();
+    outcome.skipped[first_skipped..].sort_by(|a, b| a.file.cmp(&b.file));
     found
 }
 

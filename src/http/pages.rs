@@ -31,7 +31,9 @@
 //! the file in `report`, at most `--max-report-size` bytes as sent), read
 //! and stored as `POST /v1/reports` does, then answered `303 See Other` to
 //! the page of the domain the report is about; a refused report shows the
-//! page again with the reason, under the problem's status.
+//! page again with the reason, under the problem's status. A body that is
+//! not `multipart/form-data` is 415 (400 without a boundary), the page
+//! saying in its own words how the form is sent.
 //!
 //! # Keys
 //!
@@ -989,15 +991,11 @@ async fn dmarc_answer(
 async fn dmarc_import(
     State(state): State<Shared>,
     Path(domain): Path<String>,
+    headers: HeaderMap,
     form: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let imported = async {
-        let mut form = form.map_err(|e| {
-            Problem::new(
-                ProblemType::InvalidRequest,
-                format!("send the report with this page's form: {}", e.body_text()),
-            )
-        })?;
+        let mut form = form.map_err(|_| not_a_form(&headers))?;
         let unreadable =
             |e: MultipartError| Problem::new(ProblemType::InvalidRequest, e.body_text());
         while let Some(field) = form.next_field().await.map_err(unreadable)? {
@@ -1032,6 +1030,33 @@ async fn dmarc_import(
             dmarc_answer(&state, &domain, None, notice, status).await
         }
     }
+}
+
+/// Why the import form's body is not a form: 415 when it is sent as
+/// another media type or none (a form posted URL-encoded, a script's
+/// bare upload), 400 when it says `multipart/form-data` without a
+/// boundary that separates its parts (RFC 7578 §4.1).
+fn not_a_form(headers: &HeaderMap) -> Problem {
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("multipart/form-data"));
+    let (kind, how) = if multipart {
+        (
+            ProblemType::InvalidRequest,
+            "with the boundary between its parts",
+        )
+    } else {
+        (ProblemType::UnsupportedMediaType, "as multipart/form-data")
+    };
+    Problem::new(
+        kind,
+        format!(
+            "The import form must be sent {how}, the report file in its report field: \
+             choose the file in this page's form and import it."
+        ),
+    )
 }
 
 async fn findings_page() -> Response {

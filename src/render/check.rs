@@ -2,12 +2,14 @@
 //! (broken first, each with what was seen, the fix and its config line),
 //! any failed DNS lookups with retry advice, then the domain audit as
 //! `mailvet domain` prints it; last, with `--zone`, what publishing the
-//! zone files would change compared with live DNS. Outside text goes
-//! through [`text::clean`], as in every text report.
+//! zone files would change compared with live DNS (and how many questions
+//! reading live DNS asked), and which domains a failed lookup kept out of
+//! that comparison. Outside text goes through [`text::clean`], as in every
+//! text report.
 
 use super::text::{self, Style, clean};
 use super::{Case, CaseKind, Location, Outcome, Suite, ZoneLocator};
-use crate::check::diff::{Change, Diff};
+use crate::check::diff::{Change, Diff, NotCompared, Side};
 use crate::check::expectations::{self, Status};
 use crate::check::{CheckReport, DomainCheck};
 use crate::findings::{FailOn, Verdict};
@@ -158,11 +160,36 @@ fn domain(out: &mut String, check: &DomainCheck, fail_on: FailOn, config: &str, 
 fn changes(out: &mut String, diff: &Diff) {
     let _ = writeln!(
         out,
-        "Changes the --zone files make, compared with live DNS:"
+        "Changes the --zone files make, compared with live DNS \
+         ({} DNS questions, {} sent upstream):",
+        diff.live_dns.queries, diff.live_dns.upstream_queries
     );
     if diff.is_empty() {
         let _ = writeln!(out, "  none");
         return;
+    }
+    if !diff.not_compared.is_empty() {
+        let _ = writeln!(
+            out,
+            "  not compared, a DNS lookup failed (this is not a missing record; \
+             run the check again):"
+        );
+    }
+    for NotCompared {
+        domain,
+        side,
+        failures,
+    } in &diff.not_compared
+    {
+        let side = match side {
+            Side::Live => "live DNS",
+            Side::Zone => "DNS with the --zone files",
+        };
+        let _ = writeln!(
+            out,
+            "    ? {domain}: {side} could not be read: {}",
+            clean(&failures.join("; "))
+        );
     }
     for (title, mark, list) in [
         ("findings introduced", '+', &diff.findings_introduced),

@@ -6,8 +6,9 @@
 //! - `1f 8b` — gzip (RFC 1952), the format RFC 7489 §7.2.1.1 and RFC 8460
 //!   §5.3 require for mailed reports; several members are read as one;
 //! - `PK\x03\x04` or `PK\x05\x06` — a zip archive, which some receivers
-//!   send instead; the first entry holding XML or JSON is the report
-//!   ([`super::zip`]);
+//!   send instead; the one entry holding XML or JSON is the report
+//!   ([`super::zip`]). An archive with two or more such entries is
+//!   refused, saying how many: a report is never dropped unread;
 //! - `<` — a plain aggregate report (XML), `{` — a plain TLS report
 //!   (JSON), after an optional UTF-8 byte order mark and whitespace;
 //! - a header field (`Name: value`) on the first line — a report email as
@@ -220,15 +221,35 @@ fn open_input<'a>(
             )
         }
         Some(Format::Zip) => {
-            for entry in zip::entries(&input, limits)? {
-                let stream = zip::open_entry(&input, &entry, limits)?;
-                if let Some(opened) = open_document(stream, limits)? {
-                    return Ok(opened);
+            let entries = zip::entries(&input, limits)?;
+            let mut reports = Vec::new();
+            for (at, entry) in entries.iter().enumerate() {
+                let mut stream = zip::open_entry(&input, entry, limits)?;
+                if matches!(first_significant_byte(&mut stream)?, Some(b'<' | b'{')) {
+                    reports.push(at);
                 }
             }
-            Err(ReportError::NotAReport(
-                "no entry of the zip archive holds XML or JSON".into(),
-            ))
+            match reports[..] {
+                [] => Err(ReportError::NotAReport(
+                    "no entry of the zip archive holds XML or JSON".into(),
+                )),
+                [only] => {
+                    let stream = zip::open_entry(&input, &entries[only], limits)?;
+                    open_document(stream, limits)?.ok_or_else(|| {
+                        ReportError::NotAReport("the zip entry holds neither XML nor JSON".into())
+                    })
+                }
+                [..] => Err(ReportError::NotAReport(format!(
+                    "the zip archive holds {} reports (entries {}); a report archive holds \
+                     one: import each report on its own",
+                    reports.len(),
+                    reports
+                        .iter()
+                        .map(|at| (at + 1).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+            }
         }
         Some(Format::Xml | Format::Json) => {
             let plain: Input<'a> = Cursor::new(input);

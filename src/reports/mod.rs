@@ -11,7 +11,7 @@
 //! - [`container`] — what an input is (XML, JSON, gzip, zip or a report
 //!   email, sniffed from its bytes, never from a file name) and the
 //!   decompressed report stream inside it.
-//! - [`zip`] — the first report entry of a zip archive held in memory.
+//! - [`zip`] — the entries of a zip archive held in memory.
 //! - [`mail`] — the report attached to a report email (RFC 7489 §7.2.1.1,
 //!   RFC 8460 §5.3).
 //! - [`aggregate`] — the aggregate report's data model as the store keeps

@@ -375,7 +375,7 @@ async fn an_overlay_that_introduces_plus_all_is_caught_before_publication() {
 
     let text = stdout(&check(&server, config, &["--zone", PLUS_ALL_ZONE]).await);
     assert!(
-        text.contains("Changes the --zone files make, compared with live DNS:"),
+        text.contains("Changes the --zone files make, compared with live DNS ("),
         "{text}"
     );
     assert!(text.contains("+ good.check.test spf.plus_all:"), "{text}");
@@ -383,6 +383,84 @@ async fn an_overlay_that_introduces_plus_all_is_caught_before_publication() {
 
     // The same check without the overlay passes: the difference is the change.
     assert_eq!(check(&server, config, &[]).await.status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_dns_that_cannot_be_read_is_not_compared_with_the_overlay() {
+    // The overlay is read; live DNS answers SERVFAIL for the domain and
+    // never answers for its DMARC record.
+    let server = TestDns::start(&[Path::new(GOOD_ZONE)]).await;
+    server.add_fault("good.check.test", FaultTypes::All, FaultKind::ServFail);
+    server.add_fault(
+        "_dmarc.good.check.test",
+        FaultTypes::All,
+        FaultKind::NoAnswer,
+    );
+    let config = "fixtures/check/good.toml";
+    let quick = ["--dns-timeout", "300ms", "--dns-attempts", "1"];
+    let args = |format: &'static str| {
+        let mut args = vec!["--zone", PLUS_ALL_ZONE, "--format", format];
+        args.extend(quick);
+        args
+    };
+    let out = check(&server, config, &args("json")).await;
+    // The overlay itself is judged as before: +all fails the run.
+    assert_eq!(out.status.code(), Some(1));
+    let report = json(&out);
+    let diff = &report["diff"];
+    for list in [
+        "findings_fixed",
+        "findings_introduced",
+        "expectations_newly_met",
+        "expectations_newly_broken",
+    ] {
+        assert_eq!(diff[list], serde_json::json!([]), "{list} in {diff:#}");
+    }
+    let not_compared = diff["not_compared"].as_array().expect("not_compared");
+    assert_eq!(not_compared.len(), 1, "{diff:#}");
+    assert_eq!(not_compared[0]["domain"], "good.check.test");
+    assert_eq!(not_compared[0]["side"], "live");
+    let failures: Vec<&str> = not_compared[0]["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    for failure in [
+        "good.check.test. TXT: SERVFAIL",
+        "_dmarc.good.check.test. TXT: TIMEOUT",
+    ] {
+        assert!(failures.contains(&failure), "{failure} in {failures:?}");
+    }
+    // The overlay answered the domain's own questions; the failed live
+    // ones were sent all the same, and count.
+    let live_dns = &diff["live_dns"];
+    let sent = live_dns["upstream_queries"].as_u64().expect("live_dns");
+    assert!(sent >= failures.len() as u64, "{live_dns} {failures:?}");
+    assert!(live_dns["queries"].as_u64().unwrap() >= sent, "{live_dns}");
+
+    let text = stdout(&check(&server, config, &args("text")).await);
+    assert!(text.contains("compared with live DNS ("), "{text}");
+    assert!(!text.contains(", 0 sent upstream):"), "{text}");
+    assert!(
+        text.contains("not compared, a DNS lookup failed (this is not a missing record"),
+        "{text}"
+    );
+    assert!(
+        text.contains("? good.check.test: live DNS could not be read: "),
+        "{text}"
+    );
+    assert!(text.contains("good.check.test. TXT: SERVFAIL"), "{text}");
+    assert!(!text.contains("+ good.check.test spf.plus_all"), "{text}");
+
+    let lines = jsonl(&check(&server, config, &args("jsonl")).await);
+    let diff = &lines[0]["report"]["diff"];
+    assert_eq!(
+        diff["findings_introduced"],
+        serde_json::json!([]),
+        "{diff:#}"
+    );
+    assert_eq!(diff["not_compared"][0]["side"], "live", "{diff:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -545,6 +545,132 @@ async fn reports_import_counts_each_report_once_and_names_what_it_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_import_refuses_pipes_at_once_and_skips_links_inside_directories() {
+    let dir = scratch("reports-pipes-links");
+    let data = dir.join("data");
+    let fifo = dir.join("f.xml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Named on the command line, a pipe without a writer is refused, not
+    // waited on.
+    let out = tokio::time::timeout(
+        Duration::from_secs(10),
+        reports(&["import", fifo.to_str().unwrap()], &data, None),
+    )
+    .await
+    .expect("a named pipe is refused at once");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the report must be a regular file, and this is a named pipe"),
+        "{stderr}"
+    );
+
+    // Inside a directory: a link out of the tree and a pipe are skipped,
+    // and said to be; the regular file is imported.
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    let outside = dir.join("outside.xml");
+    std::fs::copy("fixtures/reports/aggregate/rfc7489-google.xml", &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, tree.join("link.xml")).unwrap();
+    std::fs::rename(&fifo, tree.join("pipe.xml")).unwrap();
+    std::fs::copy(
+        "fixtures/reports/aggregate/rfc9990.xml",
+        tree.join("own.xml"),
+    )
+    .unwrap();
+    let out = reports(
+        &["import", tree.to_str().unwrap(), "--format", "json"],
+        &data,
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    let shown = |name: &str| tree.join(name).display().to_string();
+    assert_eq!(files(&v, "imported"), [shown("own.xml")]);
+    assert_eq!(files(&v, "skipped"), [shown("link.xml"), shown("pipe.xml")]);
+    assert!(
+        v["skipped"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("a symbolic link, not followed inside a directory"),
+        "{}",
+        v["skipped"][0]
+    );
+    assert_eq!(
+        v["skipped"][1]["reason"],
+        "a named pipe, not a regular file"
+    );
+    let text = reports(&["import", tree.to_str().unwrap()], &data, None).await;
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains(&format!("{}: skipped, a symbolic link", shown("link.xml"))),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("0 imported, 1 duplicates, 0 refused, 2 skipped\n"),
+        "{text}"
+    );
+
+    // The link named on the command line is followed.
+    let link = shown("link.xml");
+    let out = reports(&["import", link.as_str(), "--format", "json"], &data, None).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(files(&json(&out), "imported"), [link]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_import_refuses_a_zip_of_two_reports_and_stores_neither() {
+    use support::zip::{ZipEntry, zip_archive};
+    let dir = scratch("reports-zip-two");
+    let data = dir.join("data");
+    let a = std::fs::read("fixtures/reports/aggregate/rfc9990.xml").unwrap();
+    let b = std::fs::read("fixtures/reports/aggregate/rfc7489-google.xml").unwrap();
+    let archive = dir.join("two.zip");
+    std::fs::write(
+        &archive,
+        zip_archive(&[ZipEntry::stored("a.xml", &a), ZipEntry::stored("b.xml", &b)]),
+    )
+    .unwrap();
+    let out = reports(&["import", archive.to_str().unwrap()], &data, None).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("holds 2 reports (entries 1, 2)"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.ends_with("0 imported, 0 duplicates, 1 refused\n"),
+        "{stdout}"
+    );
+    // Neither report was stored: both import as new on their own.
+    let out = reports(
+        &[
+            "import",
+            "fixtures/reports/aggregate/rfc9990.xml",
+            "fixtures/reports/aggregate/rfc7489-google.xml",
+        ],
+        &data,
+        None,
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.ends_with("2 imported, 0 duplicates, 0 refused\n"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_import_refuses_a_gzip_bomb_and_stores_nothing_of_it() {
     use std::io::Write;
     let dir = scratch("reports-bomb");

@@ -104,6 +104,69 @@ async fn servfail_is_an_error_never_an_empty_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_sent_upstream_counts_whether_or_not_it_was_answered() {
+    let server = TestDns::start_with_texts(&[ZONE, REVERSE]).await;
+    server.add_fault(
+        "broken.example.test",
+        FaultTypes::Only(vec![RecordType::TXT]),
+        FaultKind::ServFail,
+    );
+    server.add_fault("slow.example.test", FaultTypes::All, FaultKind::NoAnswer);
+    // Without and with the shared cache, which a failure never enters.
+    for cache_capacity in [0, 100] {
+        let settings = Settings {
+            cache_capacity,
+            ..server.settings()
+        };
+        let resolver = Dns::new(settings, vec![]).unwrap().resolver();
+        for failing in ["broken.example.test.", "slow.example.test."] {
+            assert!(
+                resolver
+                    .lookup(&name(failing), RecordType::TXT)
+                    .await
+                    .is_err()
+            );
+        }
+        assert!(
+            resolver
+                .lookup(&name("_spf.example.test."), RecordType::TXT)
+                .await
+                .is_ok()
+        );
+        let summary = resolver.summary(true);
+        let trace: Vec<(String, String, Source)> = summary
+            .trace
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.name, t.rcode, t.source))
+            .collect();
+        assert_eq!(
+            trace,
+            [
+                (
+                    "broken.example.test.".into(),
+                    "SERVFAIL".into(),
+                    Source::Upstream
+                ),
+                (
+                    "slow.example.test.".into(),
+                    "TIMEOUT".into(),
+                    Source::Upstream
+                ),
+                (
+                    "_spf.example.test.".into(),
+                    "NOERROR".into(),
+                    Source::Upstream
+                ),
+            ],
+            "cache {cache_capacity}"
+        );
+        assert_eq!(summary.queries, 3);
+        assert_eq!(summary.upstream_queries, 3, "cache {cache_capacity}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn truncated_udp_answers_are_asked_again_over_tcp() {
     let server = TestDns::start_with_texts(&[ZONE, REVERSE]).await;
     let dns = Dns::new(server.settings(), vec![]).unwrap();

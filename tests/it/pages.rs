@@ -536,6 +536,48 @@ async fn an_empty_or_oversized_message_shows_the_form_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_not_sent_as_a_multipart_form_says_so_in_its_own_words() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let import = |content_type: Option<&str>| {
+        let mut request = Request::post("/reports/dmarc/web.test");
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        request.body(Body::from("report=aggregate.xml")).unwrap()
+    };
+    for (content_type, status, said) in [
+        (
+            Some("application/x-www-form-urlencoded"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "must be sent as multipart/form-data, the report file in its report field",
+        ),
+        (
+            None,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "must be sent as multipart/form-data, the report file in its report field",
+        ),
+        (
+            Some("multipart/form-data"),
+            StatusCode::BAD_REQUEST,
+            "must be sent with the boundary between its parts",
+        ),
+    ] {
+        let page = send(&router, import(content_type)).await;
+        assert_eq!(page.status, status, "{content_type:?}: {}", page.body);
+        assert!(page.is_html());
+        assert_secure(&page);
+        assert!(page.body.contains(said), "{content_type:?}: {}", page.body);
+        assert!(
+            page.body.contains(r#"id="import" method="post""#),
+            "the page with its form again: {}",
+            page.body
+        );
+        // Not the multipart library's own words.
+        assert!(!page.body.contains("boundary` for"), "{}", page.body);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_page_is_gone_once_its_report_expires() {
     let dns = TestDns::start(&[Path::new("fixtures/web/web.zone")]).await;
     let clock = support::store::ManualClock::at(1_800_000_000);

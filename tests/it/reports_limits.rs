@@ -4,6 +4,7 @@
 //! text without markup, TLS list lengths — gives a clear error. Corrupt
 //! containers and randomly damaged fixtures give errors, never a panic.
 
+use crate::support::{self, zip::ZipEntry};
 use flate2::write::GzEncoder;
 use flate2::{Compress, Compression, FlushCompress};
 use mailvet::reports::{Limits, Report, ReportError, parse};
@@ -62,51 +63,16 @@ fn deflated_bomb(mib: usize) -> Vec<u8> {
     stream
 }
 
-/// A one-entry zip archive (APPNOTE 4.3.7, 4.3.12, 4.3.16) declaring the
-/// given CRC and uncompressed size, whatever the data holds.
+/// A one-entry zip archive declaring the given CRC and uncompressed size,
+/// whatever the data holds.
 fn zip_archive(name: &str, method: u16, data: &[u8], crc32: u32, declared: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let le16 = |out: &mut Vec<u8>, v: u16| out.extend_from_slice(&v.to_le_bytes());
-    let le32 = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
-    let size = u32::try_from(data.len()).expect("small test entry");
-    let name_len = u16::try_from(name.len()).expect("short name");
-    // Local file header.
-    le32(&mut out, 0x0403_4b50);
-    for v in [20, 0, method, 0, 0] {
-        le16(&mut out, v);
-    }
-    for v in [crc32, size, declared] {
-        le32(&mut out, v);
-    }
-    le16(&mut out, name_len);
-    le16(&mut out, 0);
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(data);
-    // Central directory header.
-    let directory = u32::try_from(out.len()).expect("small archive");
-    le32(&mut out, 0x0201_4b50);
-    for v in [20, 20, 0, method, 0, 0] {
-        le16(&mut out, v);
-    }
-    for v in [crc32, size, declared] {
-        le32(&mut out, v);
-    }
-    for v in [name_len, 0, 0, 0, 0] {
-        le16(&mut out, v);
-    }
-    le32(&mut out, 0);
-    le32(&mut out, 0);
-    out.extend_from_slice(name.as_bytes());
-    // End of central directory record.
-    let directory_len = u32::try_from(out.len()).expect("small archive") - directory;
-    le32(&mut out, 0x0605_4b50);
-    for v in [0, 0, 1, 1] {
-        le16(&mut out, v);
-    }
-    le32(&mut out, directory_len);
-    le32(&mut out, directory);
-    le16(&mut out, 0);
-    out
+    support::zip::zip_archive(&[ZipEntry {
+        name,
+        method,
+        data,
+        crc32,
+        declared,
+    }])
 }
 
 /// An aggregate report with `records` copies of one record.
@@ -367,4 +333,34 @@ fn damaged_inputs_give_errors_never_panics() {
         }
     }
     assert!(refused > 0, "some damage must be refused");
+}
+
+#[test]
+fn a_zip_of_several_reports_is_refused_saying_how_many() {
+    let limits = Limits::default();
+    let a = std::fs::read("fixtures/reports/aggregate/rfc9990.xml").expect("fixture");
+    let b = std::fs::read("fixtures/reports/aggregate/rfc7489-google.xml").expect("fixture");
+    let readme = b"Reports from this receiver come once a day.\n";
+    // One report beside a note: the report is read.
+    let one = support::zip::zip_archive(&[
+        ZipEntry::stored("README.txt", readme),
+        ZipEntry::stored("a.xml", &a),
+    ]);
+    match parse(&one[..], &limits) {
+        Ok(Report::Aggregate(report)) => assert_eq!(report.header.metadata.report_id, "r9990-0001"),
+        other => panic!("expected the one report, got {other:?}"),
+    }
+    // Two reports: neither is taken without a word about the other.
+    let two = support::zip::zip_archive(&[
+        ZipEntry::stored("a.xml", &a),
+        ZipEntry::stored("README.txt", readme),
+        ZipEntry::stored("b.xml", &b),
+    ]);
+    match parse(&two[..], &limits) {
+        Err(ReportError::NotAReport(message)) => assert!(
+            message.contains("holds 2 reports (entries 1, 3)"),
+            "{message}"
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }

@@ -25,6 +25,7 @@ pub mod raw;
 pub mod signed;
 pub mod smtp;
 pub mod store;
+pub mod zip;
 
 use async_trait::async_trait;
 use hickory_proto::dnssec::rdata::DNSSECRData;
