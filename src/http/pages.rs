@@ -996,11 +996,9 @@ async fn dmarc_import(
 ) -> Response {
     let imported = async {
         let mut form = form.map_err(|_| not_a_form(&headers))?;
-        let unreadable =
-            |e: MultipartError| Problem::new(ProblemType::InvalidRequest, e.body_text());
-        while let Some(field) = form.next_field().await.map_err(unreadable)? {
+        while let Some(field) = form.next_field().await.map_err(unreadable_form)? {
             if field.name() == Some("report") {
-                let bytes = field.bytes().await.map_err(unreadable)?;
+                let bytes = field.bytes().await.map_err(unreadable_form)?;
                 let prepared = intake::prepare(&state, bytes).await?;
                 let stored = intake::keep(&state, &prepared).await?;
                 return Ok((stored, prepared.overview().domain.clone()));
@@ -1030,6 +1028,17 @@ async fn dmarc_import(
             dmarc_answer(&state, &domain, None, notice, status).await
         }
     }
+}
+
+/// Why a multipart body could not be read, in this page's words (the
+/// body guard has already held it to `--max-report-size`): 400, its
+/// parts are not well formed.
+fn unreadable_form(_: MultipartError) -> Problem {
+    Problem::new(
+        ProblemType::InvalidRequest,
+        "The import form's body is not well-formed multipart/form-data (a part is cut short \
+         or has no headers): choose the file in this page's form and import it again.",
+    )
 }
 
 /// Why the import form's body is not a form: 415 when it is sent as

@@ -578,6 +578,29 @@ async fn an_import_not_sent_as_a_multipart_form_says_so_in_its_own_words() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_form_cut_short_says_so_in_its_own_words() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    // A part that never ends: no closing boundary.
+    let cut = "--b\r\nContent-Disposition: form-data; name=\"report\"\r\n\r\n<feedback>";
+    let request = Request::post("/reports/dmarc/web.test")
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=b")
+        .body(Body::from(cut))
+        .unwrap();
+    let page = send(&router, request).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.is_html());
+    assert!(
+        page.body
+            .contains("not well-formed multipart/form-data (a part is cut short"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"id="import" method="post""#));
+    // Not the multipart library's own words.
+    assert!(!page.body.contains("Error parsing"), "{}", page.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_page_is_gone_once_its_report_expires() {
     let dns = TestDns::start(&[Path::new("fixtures/web/web.zone")]).await;
     let clock = support::store::ManualClock::at(1_800_000_000);
