@@ -84,7 +84,7 @@ pub enum Command {
     /// endpoint but /healthz, /readyz and /openapi.yaml needs `Authorization:
     /// Bearer KEY`. Every answer carries an x-request-id. SIGTERM lets
     /// requests in flight finish (--shutdown-timeout) before exiting.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Audit the DNS posture of sending domains.
     ///
     /// SPF (with its whole include tree and lookup budget), DMARC, DKIM keys
@@ -225,7 +225,7 @@ fn execute(cli: Cli) -> Result<ExitCode, UsageError> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(*args).await,
             Command::Spf(args) => spf::run(args).await,
             Command::Domain(args) => domain::run(args).await,
             Command::Message(args) => on_worker(message::run(args)).await,

@@ -86,8 +86,11 @@ impl<T: QueryParams, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// One `key=value` pair of a query, decoded.
+pub(super) type QueryPair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// The `key=value` pairs of a query, in order, repeated keys included.
-pub(super) fn pairs(uri: &Uri) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+pub(super) fn pairs(uri: &Uri) -> impl Iterator<Item = QueryPair<'_>> {
     form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
 }
 
@@ -97,7 +100,7 @@ pub(super) fn pairs(uri: &Uri) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, st
 pub(super) fn pairs_once<'a>(
     uri: &'a Uri,
     repeatable: &[&str],
-) -> Result<Vec<(Cow<'a, str>, Cow<'a, str>)>, Problem> {
+) -> Result<Vec<QueryPair<'a>>, Problem> {
     let pairs: Vec<_> = pairs(uri).collect();
     let mut seen = std::collections::HashSet::new();
     for (key, _) in &pairs {

@@ -25,7 +25,7 @@ pub fn shown(text: &str) -> Cow<'_, str> {
 /// backquote is shown as it is.
 pub fn prose(text: &str) -> Markup {
     let pieces: Vec<&str> = text.split('`').collect();
-    if pieces.len() % 2 == 0 {
+    if pieces.len().is_multiple_of(2) {
         return html! { (shown(text)) };
     }
     html! {

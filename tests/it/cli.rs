@@ -687,14 +687,14 @@ async fn reports_import_refuses_a_gzip_bomb_and_stores_nothing_of_it() {
         std::fs::File::create(&bomb).unwrap(),
         flate2::Compression::best(),
     );
-    encoder.write_all(xml[..start].as_bytes()).unwrap();
+    encoder.write_all(&xml.as_bytes()[..start]).unwrap();
     let record = &xml.as_bytes()[start..end];
     let mut written = 0;
     while written < 64 * 1024 * 1024 {
         encoder.write_all(record).unwrap();
         written += record.len();
     }
-    encoder.write_all(xml[end..].as_bytes()).unwrap();
+    encoder.write_all(&xml.as_bytes()[end..]).unwrap();
     encoder.finish().unwrap();
     assert!(std::fs::metadata(&bomb).unwrap().len() < 2 * 1024 * 1024);
     let good = "fixtures/reports/aggregate/quirks.xml";

@@ -353,7 +353,7 @@ async fn the_month_is_not_ready_and_each_blocking_source_has_its_fix() {
         "{}",
         sendgrid.fix.summary
     );
-    let records = fix_records(&sendgrid);
+    let records = fix_records(sendgrid);
     assert_eq!(
         records,
         [
