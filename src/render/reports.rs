@@ -36,13 +36,10 @@ pub fn summary(report: &DomainSummary) -> String {
     }
     let _ = writeln!(
         out,
-        "  {} aggregate report{} from {} reporter{}: {} message{}, {} passed DMARC ({})",
-        s.reports,
-        plural(s.reports),
-        s.reporters.len(),
-        plural(s.reporters.len()),
-        s.messages,
-        plural(s.messages),
+        "  {} from {}: {}, {} passed DMARC ({})",
+        counted(s.reports, "aggregate report"),
+        counted(s.reporters.len(), "reporter"),
+        counted(s.messages, "message"),
         s.dmarc_pass,
         percent(s.dmarc_pass, s.messages)
     );
@@ -64,15 +61,14 @@ pub fn summary(report: &DomainSummary) -> String {
         for source in s.sources.iter().take(MAX_SOURCES_SHOWN) {
             let _ = writeln!(
                 out,
-                "  {}{}: {} message{}, {} pass DMARC, {}{}",
+                "  {}{}: {}, {} pass DMARC, {}{}",
                 escape_controls(&source.name),
                 if source.new == Some(true) {
                     " (new)"
                 } else {
                     ""
                 },
-                source.messages,
-                plural(source.messages),
+                counted(source.messages, "message"),
                 percent(source.dmarc_pass, source.messages),
                 source.class.as_str(),
                 if source.legitimate {
@@ -110,10 +106,9 @@ pub fn summary(report: &DomainSummary) -> String {
     for blocking in &e.blocking {
         let _ = writeln!(
             out,
-            "  in the way: {} — {} message{} ({}): {}",
+            "  in the way: {} — {} ({}): {}",
             escape_controls(&blocking.name),
-            blocking.messages,
-            plural(blocking.messages),
+            counted(blocking.messages, "message"),
             percent(blocking.messages, e.messages),
             escape_controls(&blocking.fix.summary)
         );
@@ -140,20 +135,17 @@ pub fn summary(report: &DomainSummary) -> String {
         let t = &report.tls;
         let _ = writeln!(
             out,
-            "\nTLS reports: {} report{}, {} session{} succeeded, {} failed",
-            t.reports,
-            plural(t.reports),
-            t.successful_sessions,
-            plural(t.successful_sessions),
+            "\nTLS reports: {}, {} succeeded, {} failed",
+            counted(t.reports, "report"),
+            counted(t.successful_sessions, "session"),
             t.failed_sessions
         );
         for tally in &t.result_types {
             let _ = writeln!(
                 out,
-                "  {}: {} failed session{}",
+                "  {}: {}",
                 escape_controls(&tally.name),
-                tally.failed_sessions,
-                plural(tally.failed_sessions)
+                counted(tally.failed_sessions, "failed session")
             );
         }
     }
@@ -174,7 +166,9 @@ fn readiness_line(out: &mut String, r: &Readiness) {
     );
 }
 
-/// The plural ending for `n` of a thing: "1 report", "2 reports".
-pub fn plural<N: PartialEq + From<u8>>(n: N) -> &'static str {
-    if n == N::from(1) { "" } else { "s" }
+/// `n` of a thing in words: "1 report", "2 reports" (every noun counted
+/// here takes an s).
+pub fn counted<N: std::fmt::Display + PartialEq + From<u8>>(n: N, noun: &str) -> String {
+    let s = if n == N::from(1) { "" } else { "s" };
+    format!("{n} {noun}{s}")
 }

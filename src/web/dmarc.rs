@@ -16,7 +16,7 @@
 
 use super::layout::captioned_table;
 use super::report::{publish, shown};
-use crate::render::reports::plural;
+use crate::render::reports::counted;
 use crate::reports::classify::Class;
 use crate::reports::enforcement::{Blocking, Readiness, Verdict};
 use crate::reports::ingest::DomainSummary;
@@ -53,9 +53,9 @@ pub fn page(summary: &DomainSummary, since: Option<&str>, notice: &ImportNotice)
                 }
             } @else {
                 p {
-                    (s.reports) " aggregate report" (plural(s.reports)) " from "
-                    (s.reporters.len()) " reporter" (plural(s.reporters.len())) ": "
-                    strong { (s.messages) " message" (plural(s.messages)) } ", "
+                    (counted(s.reports, "aggregate report")) " from "
+                    (counted(s.reporters.len(), "reporter")) ": "
+                    strong { (counted(s.messages, "message")) } ", "
                     (percent(s.dmarc_pass, s.messages)) " passed DMARC."
                 }
                 @if !s.reporters.is_empty() {
@@ -220,7 +220,7 @@ fn readiness(summary: &DomainSummary) -> Markup {
             h2 #readiness-h { "Ready for enforcement?" }
             p {
                 "Published now: " (shown(&e.published_now()))
-                ". " (e.forwarded) " forwarded message" (plural(e.forwarded))
+                ". " (counted(e.forwarded, "forwarded message"))
                 " failed DMARC and " (if e.forwarded == 1 { "is" } else { "are" })
                 " not held against the domain."
             }
@@ -366,7 +366,7 @@ fn sources(summary: &DomainSummary) -> Markup {
                 }
             }
             @if hidden > 0 {
-                p.muted { "… and " (hidden) " smaller source" (plural(hidden)) "; the JSON lists more." }
+                p.muted { "… and " (counted(hidden, "smaller source")) "; the JSON lists more." }
             }
         }
     }
@@ -389,7 +389,7 @@ fn new_sources(summary: &DomainSummary, with_period: bool) -> Markup {
             } @else {
                 ul {
                     @for source in new {
-                        li { a href=(format!("#{}", anchor(&source.key))) { (shown(&source.name)) } ": " (source.messages) " message" (plural(source.messages)) ", " (percent(source.dmarc_pass, source.messages)) " passed DMARC" }
+                        li { a href=(format!("#{}", anchor(&source.key))) { (shown(&source.name)) } ": " (counted(source.messages, "message")) ", " (percent(source.dmarc_pass, source.messages)) " passed DMARC" }
                     }
                 }
             }
@@ -441,9 +441,9 @@ fn tls(summary: &DomainSummary) -> Markup {
                            (" code { "_smtp._tls" } ") to get them." }
             } @else {
                 p {
-                    (t.reports) " TLS report" (plural(t.reports)) ": "
+                    (counted(t.reports, "TLS report")) ": "
                     (t.successful_sessions) " successful and " strong { (t.failed_sessions) " failed" }
-                    " TLS session" (plural(t.failed_sessions)) "."
+                    " TLS session" @if t.successful_sessions + t.failed_sessions != 1 { "s" } "."
                 }
                 @if !t.days.is_empty() {
                     (day_bars("TLS sessions per day", &labels, &bars, max))
