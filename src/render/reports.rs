@@ -8,7 +8,7 @@
 
 use crate::reports::enforcement::{Readiness, Verdict};
 use crate::reports::ingest::DomainSummary;
-use crate::reports::summary::percent;
+use crate::reports::summary::{counted, percent};
 use crate::untrusted::escape_controls;
 use std::fmt::Write;
 
@@ -71,10 +71,10 @@ pub fn summary(report: &DomainSummary) -> String {
                 counted(source.messages, "message"),
                 percent(source.dmarc_pass, source.messages),
                 source.class.as_str(),
-                if source.legitimate {
-                    ""
-                } else {
+                if source.looks_spoofed() {
                     ", looks like spoofing"
+                } else {
+                    ""
                 },
             );
             let _ = writeln!(out, "      {}", source.class.meaning());
@@ -164,11 +164,4 @@ fn readiness_line(out: &mut String, r: &Readiness) {
         r.policy,
         escape_controls(&r.explanation)
     );
-}
-
-/// `n` of a thing in words: "1 report", "2 reports" (every noun counted
-/// here takes an s).
-pub fn counted<N: std::fmt::Display + PartialEq + From<u8>>(n: N, noun: &str) -> String {
-    let s = if n == N::from(1) { "" } else { "s" };
-    format!("{n} {noun}{s}")
 }

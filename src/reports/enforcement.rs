@@ -33,7 +33,7 @@
 
 use super::classify::Class;
 use super::services::{Service, Services};
-use super::summary::{SourceSummary, Summary, percent, ratio};
+use super::summary::{SourceSummary, Summary, counted, percent, ratio};
 use crate::records::dmarc::{self, Policy, WrittenTags};
 use serde::Serialize;
 use std::net::IpAddr;
@@ -227,9 +227,10 @@ pub fn assess(
             (
                 Verdict::InsufficientData,
                 format!(
-                    "{} day(s) and {messages} message(s) of reports; a verdict needs at least \
-                     {MIN_DAYS} days and {MIN_MESSAGES} messages",
-                    summary.days.len()
+                    "{} and {} of reports; a verdict needs at least {MIN_DAYS} days and \
+                     {MIN_MESSAGES} messages",
+                    counted(summary.days.len(), "day"),
+                    counted(messages, "message")
                 ),
             )
         } else if share > tolerance {

@@ -346,6 +346,13 @@ pub fn ratio(part: u64, whole: u64) -> f64 {
     (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0
 }
 
+/// `n` of a thing in words: "1 report", "2 reports" (every noun counted
+/// in a report summary takes an s).
+pub fn counted<N: std::fmt::Display + PartialEq + From<u8>>(n: N, noun: &str) -> String {
+    let s = if n == N::from(1) { "" } else { "s" };
+    format!("{n} {noun}{s}")
+}
+
 /// `part` of `whole` as a percentage with one decimal ("75.5 %"), worked
 /// out from the counts and rounded once, half up; "0.0 %" when there is
 /// no whole. A share rounded already would be rounded twice.
@@ -569,6 +576,16 @@ impl Group {
         self.recognition.service.is_some()
             || self.totals.dmarc_pass > 0
             || self.totals.in_class(Class::Unaligned) > 0
+    }
+}
+
+impl SourceSummary {
+    /// Whether to call the source spoofing: nothing of its mail passes or
+    /// authenticates, and most of it is not mail whose own signature broke
+    /// in forwarding (a forwarder is not a forger, though it is not the
+    /// domain's sender either).
+    pub fn looks_spoofed(&self) -> bool {
+        !self.legitimate && self.class != Class::Forwarded
     }
 }
 

@@ -16,12 +16,11 @@
 
 use super::layout::captioned_table;
 use super::report::{publish, shown};
-use crate::render::reports::counted;
 use crate::reports::classify::Class;
 use crate::reports::enforcement::{Blocking, Readiness, Verdict};
 use crate::reports::ingest::DomainSummary;
 use crate::reports::sources::ReverseDns;
-use crate::reports::summary::{SourceSummary, Tally, TlsTally, percent};
+use crate::reports::summary::{SourceSummary, Tally, TlsTally, counted, percent};
 use maud::{Markup, html};
 
 /// Most sources drawn and listed; the JSON API has every listed one.
@@ -340,11 +339,11 @@ fn sources(summary: &DomainSummary) -> Markup {
             }))
             ol.sources {
                 @for source in &shown_sources {
-                    li id=(anchor(&source.key)) class=(if source.legitimate { "source" } else { "source spoofing" }) {
+                    li id=(anchor(&source.key)) class=(if source.looks_spoofed() { "source spoofing" } else { "source" }) {
                         h3 {
                             (shown(&source.name))
                             @if source.new == Some(true) { " " span.badge.s-info { "new" } }
-                            @if !source.legitimate { " " span.badge.s-error { "looks like spoofing" } }
+                            @if source.looks_spoofed() { " " span.badge.s-error { "looks like spoofing" } }
                         }
                         dl.facts {
                             dt { "Service" }

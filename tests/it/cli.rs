@@ -796,6 +796,13 @@ async fn reports_summary_reads_the_period_back() {
     // 581 of 770 is 75.45 %, rounded once from the counts: not the 75.4 %
     // of a share rounded to 0.7545 first.
     assert!(text.contains("  2026-11-19         770   75.5 %"), "{text}");
+    // A source nothing of whose mail authenticates is called spoofing.
+    assert!(
+        text.contains(
+            "  198.18.7.7: 210 messages, 0.0 % pass DMARC, unauthenticated, looks like spoofing\n"
+        ),
+        "{text}"
+    );
     let bad = reports(
         &["summary", "brand.example", "--since", "last week"],
         &data,
@@ -804,6 +811,29 @@ async fn reports_summary_reads_the_period_back() {
     .await;
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a date"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A source whose mail carried the domain's own DKIM signature, broken on
+/// the way, is forwarding, not spoofing; one day of reports is "1 day".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_summary_does_not_call_a_forwarder_spoofing() {
+    let dir = scratch("summary-forwarder");
+    let data = dir.join("data");
+    let report = "fixtures/reports/aggregate/rfc9990.xml";
+    let imported = reports(&["import", report], &data, None).await;
+    assert_eq!(imported.status.code(), Some(0));
+    let out = reports(&["summary", "example.org", "--offline"], &data, None).await;
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("  198.51.100.7: 4 messages, 0.0 % pass DMARC, forwarded\n"),
+        "{text}"
+    );
+    assert!(!text.contains("spoofing"), "{text}");
+    assert!(
+        text.contains("not enough data — 1 day and 1004 messages of reports"),
+        "{text}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

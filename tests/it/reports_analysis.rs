@@ -549,7 +549,7 @@ async fn three_days_are_not_enough_for_a_verdict() {
     for readiness in [&a.enforcement.quarantine, &a.enforcement.reject] {
         assert_eq!(readiness.verdict, Verdict::InsufficientData);
         assert!(
-            readiness.explanation.starts_with("3 day(s)"),
+            readiness.explanation.starts_with("3 days and "),
             "{}",
             readiness.explanation
         );
