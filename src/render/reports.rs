@@ -123,13 +123,22 @@ pub fn summary(report: &DomainSummary) -> String {
         }
     }
     let _ = writeln!(out, "  next: {}", escape_controls(&e.next_step));
-    if let Some(record) = &e.next_record {
-        let _ = writeln!(
-            out,
-            "  publish: _dmarc.{} TXT \"{}\"",
-            escape_controls(&report.domain),
-            escape_controls(record)
-        );
+    match (e.record_to_change(), &e.next_record) {
+        (Some(record), _) => {
+            let _ = writeln!(
+                out,
+                "  publish: _dmarc.{} TXT \"{}\"",
+                escape_controls(&report.domain),
+                escape_controls(record)
+            );
+        }
+        (None, Some(_)) => {
+            let _ = writeln!(
+                out,
+                "  publish: nothing yet; the record published now stays"
+            );
+        }
+        (None, None) => {}
     }
     if report.tls.reports > 0 {
         let t = &report.tls;

@@ -125,6 +125,19 @@ pub struct Enforcement {
 }
 
 impl Enforcement {
+    /// The record to publish, when it differs from the one published now
+    /// (spaces aside): while the policy stays and the rua is kept, the
+    /// suggestion is the live record itself and there is nothing to
+    /// change in DNS.
+    pub fn record_to_change(&self) -> Option<&str> {
+        let next = self.next_record.as_deref()?;
+        let words = |text: &str| text.split_whitespace().collect::<String>();
+        match &self.live {
+            LiveRecord::Published { record } if words(record) == words(next) => None,
+            _ => Some(next),
+        }
+    }
+
     /// The policy published now, in words, with the one reports saw when
     /// it differs.
     pub fn published_now(&self) -> String {

@@ -226,8 +226,10 @@ fn readiness(summary: &DomainSummary) -> Markup {
             (readiness_box(&e.quarantine))
             (readiness_box(&e.reject))
             p { span.label { "Next step: " } (shown(&e.next_step)) }
-            @if let Some(record) = &e.next_record {
-                (publish(&format!("_dmarc.{}", summary.domain), "TXT", record))
+            @match (e.record_to_change(), &e.next_record) {
+                (Some(record), _) => (publish(&format!("_dmarc.{}", summary.domain), "TXT", record)),
+                (None, Some(_)) => p { "Nothing to change in DNS yet: the record published now stays." },
+                (None, None) => {}
             }
         }
     }

@@ -134,10 +134,12 @@ def test_the_page_draws_the_month_and_tables_its_numbers(reports_page: Page, rep
     enforcement = expected["enforcement"]
     for policy in ("quarantine", "reject"):
         expect(readiness).to_contain_text(enforcement[policy]["explanation"])
-    record = readiness.locator("pre[data-copy=value]")
-    expect(record).to_have_text(enforcement["next_record"])
+    # Not ready, so the record to publish is the one published now, rua
+    # kept: the page asks for no change rather than showing it to copy.
+    assert enforcement["next_record"] == enforcement["live"]["record"]
     assert enforcement["next_record"].endswith("rua=mailto:dmarc@brand.example")
-    expect(readiness.locator("pre[data-copy=name]")).to_have_text(f"_dmarc.{DOMAIN}")
+    expect(readiness).to_contain_text("Nothing to change in DNS yet: the record published now stays.")
+    expect(readiness.locator("pre[data-copy]")).to_have_count(0)
 
     new = [s["name"] for s in expected["sources"] if s["new"]]
     assert new, "the month brings a source in its last week"

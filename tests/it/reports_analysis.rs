@@ -389,6 +389,7 @@ async fn the_month_is_not_ready_and_each_blocking_source_has_its_fix() {
         Some("v=DMARC1; p=none; rua=mailto:dmarc@brand.example"),
         "the live record, kept"
     );
+    assert_eq!(e.record_to_change(), None, "nothing to change in DNS");
     assert!(e.next_step.starts_with("keep p=none"), "{}", e.next_step);
 }
 

@@ -379,10 +379,19 @@ async fn the_suggested_record_keeps_the_live_rua(db: TestDatabase) {
     let ask = Request::get("/v1/reports/dmarc/brand.example")
         .body(Body::empty())
         .unwrap();
-    let (code, _, summary) = support::api::call(app, ask).await;
+    let (code, _, summary) = support::api::call(app.clone(), ask).await;
     assert_eq!(code, StatusCode::OK, "{summary}");
     let record = summary["enforcement"]["next_record"].as_str().unwrap();
     assert_eq!(record, "v=DMARC1; p=none; rua=mailto:dmarc@brand.example");
+    // That is the record published now: the page asks for no change.
+    let page = Request::get("/reports/dmarc/brand.example")
+        .body(Body::empty())
+        .unwrap();
+    let (code, _, page) = support::api::send(app, page).await;
+    assert_eq!(code, StatusCode::OK);
+    let page = String::from_utf8_lossy(&page);
+    assert!(page.contains("Nothing to change in DNS yet"));
+    assert!(!page.contains(r#"data-copy="name">_dmarc.brand.example<"#));
 
     let given = vec!["mailto:reports@elsewhere.example".to_string()];
     let summary = summarize_domain(
@@ -397,6 +406,13 @@ async fn the_suggested_record_keeps_the_live_rua(db: TestDatabase) {
     )
     .await
     .unwrap();
+    let text = mailvet::render::reports::summary(&summary);
+    assert!(
+        text.contains(
+            "  publish: _dmarc.brand.example TXT \"v=DMARC1; p=none; rua=mailto:reports@elsewhere.example\"\n"
+        ),
+        "{text}"
+    );
     let record = summary.analysis.enforcement.next_record;
     assert_eq!(
         record.as_deref(),
