@@ -34,6 +34,7 @@
 use super::classify::Class;
 use super::services::{Service, Services};
 use super::summary::{SourceSummary, Summary, counted, percent, ratio};
+use crate::records::address::is_private;
 use crate::records::dmarc::{self, Policy, WrittenTags};
 use serde::Serialize;
 use std::net::IpAddr;
@@ -531,14 +532,30 @@ fn fix(source: &SourceSummary, class: Class, service: Option<&Service>) -> Fix {
             }
             None => {
                 let domain = unauthorized_mail_from(source).unwrap_or_else(|| from.clone());
-                let ips: Vec<IpAddr> = source.ips.iter().take(3).map(|i| i.ip).collect();
-                let mechanisms: Vec<String> = ips
+                // An address that is not public (a receiver's own network)
+                // is no sender the internet sees: listing it fixes nothing.
+                let mechanisms: Vec<String> = source
+                    .ips
                     .iter()
+                    .map(|i| i.ip)
+                    .filter(|ip| !is_private(*ip))
+                    .take(3)
                     .map(|ip| match ip {
                         IpAddr::V4(v4) => format!("ip4:{v4}"),
                         IpAddr::V6(v6) => format!("ip6:{v6}"),
                     })
                     .collect();
+                if mechanisms.is_empty() {
+                    return Fix {
+                        summary: format!(
+                            "some mail from {who} fails both DKIM and SPF, and the receiver saw \
+                             it come from an address that is not public (inside its own \
+                             network), so no SPF term can list it: find the server that sends \
+                             it and make sure it signs every message with DKIM as {from}"
+                        ),
+                        records,
+                    };
+                }
                 records.push(DnsChange {
                     name: domain.clone(),
                     rtype: "TXT".into(),

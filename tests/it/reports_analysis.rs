@@ -710,3 +710,54 @@ async fn a_source_that_always_fails_keeps_quarantine_from_being_ready() {
          mail sent from 192.0.2.99 with DKIM as ready.example and publish the key"
     );
 }
+
+/// A source some of whose mail passes and some fails both DKIM and SPF
+/// gets an SPF term for its addresses as its fix, but only for a public
+/// address: one inside the receiver's network (10/8 here) is no sender
+/// the internet sees, and listing it would fix nothing.
+#[tokio::test]
+async fn an_spf_fix_lists_only_public_source_addresses() {
+    let dns = server().await;
+    for (ip, listed) in [("192.0.2.77", true), ("10.1.2.3", false)] {
+        let mut month = reports(&files("month-ready", 1..=30));
+        for report in &mut month {
+            for at in [0, 1] {
+                let mut row = report.records[at].clone();
+                row.source_ip = ip.parse().unwrap();
+                row.count = 10;
+                report.records.push(row);
+            }
+        }
+        let e = analysis(&dns, &month, &[], &Options::default(), "ready.example")
+            .await
+            .enforcement;
+        let source = e
+            .blocking
+            .iter()
+            .find(|b| b.source == format!("ip:{ip}"))
+            .unwrap_or_else(|| panic!("{ip} in the way: {:?}", e.blocking));
+        let spf_terms: Vec<&str> = source
+            .fix
+            .records
+            .iter()
+            .map(|r| r.value.as_str())
+            .filter(|v| v.starts_with("v=spf1"))
+            .collect();
+        if listed {
+            assert_eq!(
+                spf_terms,
+                [format!("v=spf1 … ip4:{ip} … (add to your record)")]
+            );
+        } else {
+            assert_eq!(spf_terms, Vec::<&str>::new(), "{:?}", source.fix);
+            assert!(
+                source
+                    .fix
+                    .summary
+                    .contains("an address that is not public (inside its own network)"),
+                "{}",
+                source.fix.summary
+            );
+        }
+    }
+}
