@@ -34,10 +34,9 @@
 use super::classify::Class;
 use super::services::{Service, Services};
 use super::summary::{SourceSummary, Summary, counted, percent, ratio};
-use crate::records::address::is_private;
 use crate::records::dmarc::{self, Policy, WrittenTags};
+use crate::spf::record::listable;
 use serde::Serialize;
-use std::net::IpAddr;
 
 /// Fewest days of reports a verdict rests on.
 pub const MIN_DAYS: usize = 7;
@@ -532,18 +531,11 @@ fn fix(source: &SourceSummary, class: Class, service: Option<&Service>) -> Fix {
             }
             None => {
                 let domain = unauthorized_mail_from(source).unwrap_or_else(|| from.clone());
-                // An address that is not public (a receiver's own network)
-                // is no sender the internet sees: listing it fixes nothing.
                 let mechanisms: Vec<String> = source
                     .ips
                     .iter()
-                    .map(|i| i.ip)
-                    .filter(|ip| !is_private(*ip))
+                    .filter_map(|i| listable(i.ip))
                     .take(3)
-                    .map(|ip| match ip {
-                        IpAddr::V4(v4) => format!("ip4:{v4}"),
-                        IpAddr::V6(v6) => format!("ip6:{v6}"),
-                    })
                     .collect();
                 if mechanisms.is_empty() {
                     return Fix {

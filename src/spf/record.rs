@@ -9,8 +9,24 @@
 
 use super::macros::MacroString;
 use crate::parsed_texts::ParsedTexts;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use crate::records::address::is_private;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, OnceLock};
+
+/// The SPF term that authorizes `ip` alone (RFC 7208 §5.6), or `None`
+/// when `ip` is not reachable from the internet (loopback, private use,
+/// link-local, shared CGN, unspecified…): receivers never see mail from
+/// it, so listing it would authorize nothing and expose the network's
+/// layout. Documentation ranges stand in for public hosts and are listed.
+pub fn listable(ip: IpAddr) -> Option<String> {
+    if is_private(ip) {
+        return None;
+    }
+    Some(match ip {
+        IpAddr::V4(v4) => format!("ip4:{v4}"),
+        IpAddr::V6(v6) => format!("ip6:{v6}"),
+    })
+}
 
 /// `+`, `-`, `~`, `?` (RFC 7208 §4.6.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,12 +9,12 @@
 //! `pass` and `neutral` produce none. A fix names the client's address
 //! as an `ip4:`/`ip6:` term only when that address is public.
 
+use super::record::listable;
 use super::{ProblemKind, QueryError, SpfCheck, SpfQuery, SpfResult};
 use crate::dns::Resolver;
 use crate::dns::trace::DnsSummary;
 use crate::findings::catalog;
 use crate::findings::{Finding, Verdict, verdict};
-use crate::records::address::is_private;
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -114,21 +114,6 @@ pub fn findings(check: &SpfCheck) -> Vec<Finding> {
         }
     };
     vec![finding.with_evidence(evidence)]
-}
-
-/// The SPF term that authorizes `ip` alone (RFC 7208 §5.6), or `None`
-/// when `ip` is not reachable from the internet (loopback, private use,
-/// link-local, shared CGN, unspecified…): receivers never see mail from
-/// it, so listing it would authorize nothing and expose the network's
-/// layout. Documentation ranges stand in for public hosts and are listed.
-fn listable(ip: IpAddr) -> Option<String> {
-    if is_private(ip) {
-        return None;
-    }
-    Some(match ip {
-        IpAddr::V4(v4) => format!("ip4:{v4}"),
-        IpAddr::V6(v6) => format!("ip6:{v6}"),
-    })
 }
 
 /// The fix when the client is not public: the check saw a local hop, not
