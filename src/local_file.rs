@@ -126,18 +126,13 @@ fn shown(path: &Path) -> String {
     escape_controls(&path.display().to_string()).into_owned()
 }
 
-/// `None` for a regular file, else what it is ("a named pipe"). A
-/// symlink is one only when its type was read without following it (a
-/// directory listing's).
+/// `None` for a regular file, else what it is ("a named pipe").
 pub fn kind_of(kind: FileType) -> Option<&'static str> {
     if kind.is_file() {
         return None;
     }
     if kind.is_dir() {
         return Some("a directory");
-    }
-    if kind.is_symlink() {
-        return Some("a symbolic link");
     }
     #[cfg(unix)]
     {

@@ -296,7 +296,7 @@ impl Verdicts {
 const EXIT_FAILED: u8 = 1;
 /// Exit code 3: nothing failed, but a DNS lookup failed and left checks
 /// undecided; the run says nothing either way and should be repeated.
-const EXIT_UNDECIDED: u8 = 3;
+pub(super) const EXIT_UNDECIDED: u8 = 3;
 
 /// How a run ends. A failure found among what was decided is 1 whatever
 /// else is undecided (running again cannot make it pass); undecided alone

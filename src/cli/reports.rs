@@ -399,6 +399,6 @@ async fn summary(args: SummaryArgs) -> Result<ExitCode, UsageError> {
     // to publish) from being decided.
     Ok(match summary.analysis.enforcement.next_record {
         Some(_) => ExitCode::SUCCESS,
-        None => ExitCode::from(3),
+        None => ExitCode::from(super::output::EXIT_UNDECIDED),
     })
 }

@@ -187,8 +187,7 @@ pub(super) async fn summary(
     Path(domain): Path<String>,
     ApiQuery(params): ApiQuery<SummaryParams>,
 ) -> Result<Json<DomainSummary>, Problem> {
-    let domain = DomainName::parse(&domain)
-        .map_err(|e| Problem::new(ProblemType::InvalidDomain, e.to_string()).field("domain"))?;
+    let domain = super::domains::domain_name(&domain, "domain".into())?;
     summarize(&state, &domain, params.since).await.map(Json)
 }
 

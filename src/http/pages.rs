@@ -684,8 +684,6 @@ fn envelope(form: &MessageForm) -> Result<Envelope, String> {
     Ok(envelope)
 }
 
-/// `POST /messages`: checks the pasted message, saves its report and
-/// sends the browser to it.
 /// Room in the message form's body for its envelope fields, encoded.
 pub(super) const FORM_FIELDS: usize = 4096;
 
@@ -693,6 +691,8 @@ fn larger_than(limit: usize) -> String {
     format!("The message is larger than this server's limit of {limit} bytes.")
 }
 
+/// `POST /messages`: checks the pasted message, saves its report and
+/// sends the browser to it.
 async fn message_form(
     State(state): State<Shared>,
     headers: HeaderMap,

@@ -367,7 +367,6 @@ impl Session<'_> {
     }
 }
 
-/// The reply to a line `smtp-proto` could not parse.
 /// Whether a command line holds more than its verb: anything but white
 /// space after the first word.
 fn has_parameters(line: &[u8]) -> bool {
@@ -401,6 +400,7 @@ fn written_reverse_path(line: &[u8]) -> Option<&str> {
     })
 }
 
+/// The reply to a line `smtp-proto` could not parse.
 fn parse_error(error: &ParseError) -> Reply {
     match error {
         ParseError::UnknownCommand | ParseError::NeedsMoreData { .. } => reply::unknown_command(),
