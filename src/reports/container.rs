@@ -221,25 +221,22 @@ fn open_input<'a>(
             )
         }
         Some(Format::Zip) => {
-            let entries = zip::entries(&input, limits)?;
             let mut reports = Vec::new();
-            for (at, entry) in entries.iter().enumerate() {
+            // The first report's stream, kept open past its first byte.
+            let mut first = None;
+            for (at, entry) in zip::entries(&input, limits)?.iter().enumerate() {
                 let mut stream = zip::open_entry(&input, entry, limits)?;
-                if matches!(first_significant_byte(&mut stream)?, Some(b'<' | b'{')) {
+                if let Some(byte @ (b'<' | b'{')) = first_significant_byte(&mut stream)? {
                     reports.push(at);
+                    first.get_or_insert((byte, stream));
                 }
             }
-            match reports[..] {
-                [] => Err(ReportError::NotAReport(
+            match (first, reports.len()) {
+                (None, _) => Err(ReportError::NotAReport(
                     "no entry of the zip archive holds XML or JSON".into(),
                 )),
-                [only] => {
-                    let stream = zip::open_entry(&input, &entries[only], limits)?;
-                    open_document(stream, limits)?.ok_or_else(|| {
-                        ReportError::NotAReport("the zip entry holds neither XML nor JSON".into())
-                    })
-                }
-                [..] => Err(ReportError::NotAReport(format!(
+                (Some((byte, stream)), 1) => open_as(byte, stream, limits),
+                _ => Err(ReportError::NotAReport(format!(
                     "the zip archive holds {} reports (entries {}); a report archive holds \
                      one: import each report on its own",
                     reports.len(),
@@ -281,12 +278,19 @@ fn open_document<'a>(
     limits: &Limits,
 ) -> Result<Option<Opened<'a>>, ReportError> {
     match first_significant_byte(&mut stream)? {
-        Some(b'<') => {
-            let reader = AggregateReader::new(stream, limits)?;
-            Ok(Some(Opened::Aggregate(Box::new(reader))))
-        }
-        Some(b'{') => Ok(Some(Opened::Tls(tls::read(stream)?))),
+        Some(byte @ (b'<' | b'{')) => open_as(byte, stream, limits).map(Some),
         _ => Ok(None),
+    }
+}
+
+/// The report in `stream`, whose first significant byte is `byte`: `<`
+/// an aggregate report, `{` a TLS report.
+fn open_as<'a>(byte: u8, stream: Stream<'a>, limits: &Limits) -> Result<Opened<'a>, ReportError> {
+    if byte == b'<' {
+        let reader = AggregateReader::new(stream, limits)?;
+        Ok(Opened::Aggregate(Box::new(reader)))
+    } else {
+        Ok(Opened::Tls(tls::read(stream)?))
     }
 }
 
