@@ -322,7 +322,12 @@ pub fn router(state: AppState) -> Router {
     let keys = Arc::new(auth::ApiKeys::new(state.service.api_keys.clone()));
     let rate = Arc::new(rate::RateLimit::new(state.service.rate_limit));
     let (mut app, mut api) = (Router::new(), Router::new());
+    // The methods of the route table, for CORS preflight answers.
+    let mut methods: Vec<Method> = Vec::new();
     for route in routes() {
+        if !methods.contains(&route.method) {
+            methods.push(route.method.clone());
+        }
         let filter = MethodFilter::try_from(route.method.clone())
             .expect("every method of the route table is one axum routes by");
         let endpoint = (route.handler)(filter);
@@ -356,12 +361,6 @@ pub fn router(state: AppState) -> Router {
             .into_response()
         }))
         .layer(from_fn(problem::every_error_a_problem));
-    let mut methods: Vec<Method> = Vec::new();
-    for route in routes() {
-        if !methods.contains(&route.method) {
-            methods.push(route.method);
-        }
-    }
     if let Some(cors) = auth::cors(&state.service.cors_origins, methods) {
         app = app.layer(cors);
     }
