@@ -214,10 +214,13 @@ pub(super) fn router(
         // A method the page does not take: its own fallback, so the
         // router's problem does not replace it and the answer is a page.
         let endpoint = endpoint.fallback(method_not_allowed);
-        let offered = state.inbox.is_some();
+        let errors = ErrorPages {
+            offered: state.inbox.is_some(),
+            report_limit: state.report_limits.max_size,
+        };
         router = router.route(
             path,
-            endpoint.layer(from_fn_with_state(offered, every_error_a_page)),
+            endpoint.layer(from_fn_with_state(errors, every_error_a_page)),
         );
     }
     router
@@ -296,12 +299,40 @@ fn message_refused(status: StatusCode, form: MessageForm, offered: bool) -> Resp
     )
 }
 
+/// What [`every_error_a_page`] needs to word its pages.
+#[derive(Debug, Clone, Copy)]
+struct ErrorPages {
+    /// The server hands out test addresses (the index offers them).
+    offered: bool,
+    /// `--max-report-size`, the most an import form may upload.
+    report_limit: u64,
+}
+
+/// A size as a person reads it: MiB from one up, else bytes.
+fn mebibytes(bytes: u64) -> String {
+    const MIB: u64 = 1 << 20;
+    match bytes {
+        b if b >= MIB && b % MIB == 0 => format!("{} MiB", b / MIB),
+        b if b >= MIB => format!("{:.1} MiB", b as f64 / MIB as f64),
+        b => format!("{b} bytes"),
+    }
+}
+
 /// Turns every error answer that is not a page — a guard's or the
 /// router's problem — into one: the form again for the two forms' routes,
-/// else a page with the problem's title and detail. Status and headers
-/// (`Retry-After`, `Connection: close`) are kept.
-async fn every_error_a_page(State(offered): State<bool>, request: Request, next: Next) -> Response {
+/// a page leading back to the reports for an import the body guard
+/// refused, else a page with the problem's title and detail. Status and
+/// headers (`Retry-After`, `Connection: close`) are kept.
+async fn every_error_a_page(
+    State(ErrorPages {
+        offered,
+        report_limit,
+    }): State<ErrorPages>,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path().to_owned();
+    let posted = request.method() == Method::POST;
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || is_html(&response) {
@@ -338,6 +369,22 @@ async fn every_error_a_page(State(offered): State<bool>, request: Request, next:
                 ..DomainForm::default()
             },
             offered,
+        )
+    } else if posted && status == StatusCode::PAYLOAD_TOO_LARGE && path.starts_with("/reports/") {
+        // The import form, refused before its report was read: no summary
+        // is worked out for an upload that was not taken in.
+        html(
+            status,
+            layout::message_page_leading_to(
+                "The report file is too large",
+                &format!(
+                    "This server imports report files of up to {} (its --max-report-size), \
+                     and this upload was larger. Reports are usually sent compressed: import \
+                     the .gz or .zip file as it arrived.",
+                    mebibytes(report_limit)
+                ),
+                (&path, "Back to the reports"),
+            ),
         )
     } else {
         html(status, layout::message_page(&title, &detail))

@@ -61,12 +61,17 @@ pub fn page_with_head(title: &str, head: Markup, main: Markup) -> String {
 /// A page that only says what went wrong: `heading`, then `detail`, then
 /// a way on.
 pub fn message_page(heading: &str, detail: &str) -> String {
+    message_page_leading_to(heading, detail, ("/", "Check a domain or a message"))
+}
+
+/// [`message_page`] with its one link going to `href`, named `label`.
+pub fn message_page_leading_to(heading: &str, detail: &str, (href, label): (&str, &str)) -> String {
     page(
         heading,
         html! {
             h1 { (heading) }
             p.problem { (detail) }
-            p { a href="/" { "Check a domain or a message" } }
+            p { a href=(href) { (label) } }
         },
     )
 }

@@ -600,6 +600,43 @@ async fn an_import_form_cut_short_says_so_in_its_own_words() {
     assert!(!page.body.contains("Error parsing"), "{}", page.body);
 }
 
+/// An upload over `--max-report-size` is refused by the body guard before
+/// the form is read; its page says so in the import's words and leads back
+/// to the reports, not the generic "body too large".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_over_the_size_limit_says_how_large_a_report_may_be() {
+    let dns = TestDns::start(&[Path::new("fixtures/web/web.zone")]).await;
+    let mut state = AppState::new(dns.layer(), support::store::scratch().await);
+    state.report_limits.max_size = 3 << 20;
+    let router = mailvet::http::router(state);
+    let form = format!(
+        "--b\r\nContent-Disposition: form-data; name=\"report\"; filename=\"big.xml\"\r\n\r\n{}\r\n--b--\r\n",
+        "x".repeat((3 << 20) + 1)
+    );
+    let request = Request::post("/reports/dmarc/web.test")
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=b")
+        .body(Body::from(form))
+        .unwrap();
+    let page = send(&router, request).await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", page.body);
+    assert!(page.is_html());
+    assert!(
+        page.body.contains("The report file is too large")
+            && page
+                .body
+                .contains("imports report files of up to 3 MiB (its --max-report-size)"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(r#"<a href="/reports/dmarc/web.test">Back to the reports</a>"#),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("endpoint's limit"), "{}", page.body);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_page_is_gone_once_its_report_expires() {
     let dns = TestDns::start(&[Path::new("fixtures/web/web.zone")]).await;
