@@ -360,31 +360,49 @@ async fn healthz_answers_within_a_second_while_heavy_messages_are_verified() {
 }
 
 /// With a 200 ms request timeout and heavy messages that take longer, each
-/// is answered 504 on time, not when its verification ends.
+/// is answered 504 on time, not when its verification ends. "On time" is
+/// measured against the same three messages verified without the timeout
+/// on this machine just before, so a loaded machine slows both alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_timeout_fires_on_time_while_messages_are_verified() {
     let s = signed().await;
-    let mut state = state(&s.dns, MessageLimits::default()).await;
-    state.service.request_timeout = Duration::from_millis(200);
-    let app = router(state);
     let heavy = Bytes::from(lengths(4, 8_000_000));
-    let answers: Vec<_> = (0..3)
-        .map(|_| {
-            let request = Request::post(URI)
-                .body(Body::from(heavy.clone()))
-                .expect("request");
-            let app = app.clone();
-            tokio::spawn(async move {
-                let sent = Instant::now();
-                let response = app.oneshot(request).await.expect("router answers");
-                (response.status(), sent.elapsed())
-            })
-        })
-        .collect();
-    for answer in answers {
-        let (status, took) = answer.await.expect("task");
+    let answered = |timeout: Duration| {
+        let heavy = heavy.clone();
+        let dns = &s.dns;
+        async move {
+            let mut state = state(dns, MessageLimits::default()).await;
+            state.service.request_timeout = timeout;
+            let app = router(state);
+            let answers: Vec<_> = (0..3)
+                .map(|_| {
+                    let request = Request::post(URI)
+                        .body(Body::from(heavy.clone()))
+                        .expect("request");
+                    let app = app.clone();
+                    tokio::spawn(async move {
+                        let sent = Instant::now();
+                        let response = app.oneshot(request).await.expect("router answers");
+                        (response.status(), sent.elapsed())
+                    })
+                })
+                .collect();
+            let mut all = Vec::new();
+            for answer in answers {
+                all.push(answer.await.expect("task"));
+            }
+            all
+        }
+    };
+    let verified = answered(Duration::from_secs(600)).await;
+    assert!(verified.iter().all(|(status, _)| *status == StatusCode::OK));
+    let quickest = verified.iter().map(|(_, took)| *took).min().unwrap();
+    for (status, took) in answered(Duration::from_millis(200)).await {
         assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
-        assert!(took < Duration::from_secs(1), "answered after {took:?}");
+        assert!(
+            took < quickest / 2,
+            "answered after {took:?}; verifying took {quickest:?}"
+        );
     }
 }
 
