@@ -8,6 +8,7 @@
 //! the full audit and the DANE verdict it names at its address.
 
 use crate::support;
+use crate::support::scratch::ScratchDir;
 
 use mailvet::dns::Dns;
 use mailvet::domain::AuditOptions;
@@ -175,8 +176,7 @@ async fn tlsa_is_asked_once_per_host_traced_and_listed_with_its_zone_status() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_probes_and_validates_with_the_test_trust_anchor() {
     let servers = servers().await;
-    let dir = std::env::temp_dir().join(format!("mailvet-dane-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = ScratchDir::new("dane-cli");
     let anchor = servers.tree.write_anchor(&dir);
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, &servers.smtp.ca_pem).unwrap();
@@ -193,7 +193,6 @@ async fn the_cli_probes_and_validates_with_the_test_trust_anchor() {
         .output()
         .await
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     let report: serde_json::Value = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
     let transport = &report["transport"];

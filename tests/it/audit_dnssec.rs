@@ -8,6 +8,7 @@
 //! indeterminate ("unknown"), never bogus or insecure.
 
 use crate::support;
+use crate::support::scratch::ScratchDir;
 
 use hickory_proto::rr::{Name, RecordType};
 use mailvet::dns::dnssec::Security;
@@ -371,8 +372,7 @@ async fn cd_questions_follow_a_servfail_and_are_memoized_apart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_computes_the_status_with_a_trust_anchor_file() {
     let server = server().await;
-    let dir = std::env::temp_dir().join(format!("mailvet-trust-anchor-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = ScratchDir::new("trust-anchor");
     let anchor = tree().write_anchor(&dir);
     let run = |domain: &'static str, anchor: Option<std::path::PathBuf>| {
         let mut command = crate::mailvet();
@@ -410,14 +410,12 @@ async fn the_cli_computes_the_status_with_a_trust_anchor_file() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no DS or DNSKEY"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cli_batch_validates_each_zone_once_for_all_its_domains() {
     let server = server().await;
-    let dir = std::env::temp_dir().join(format!("mailvet-batch-anchor-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = ScratchDir::new("batch-anchor");
     let anchor = tree().write_anchor(&dir);
     let list = dir.join("domains.txt");
     // Two domains under test., audited at once.
@@ -470,7 +468,6 @@ async fn a_cli_batch_validates_each_zone_once_for_all_its_domains() {
         assert_eq!(server.count(zone, rtype), 1, "{zone} {rtype}");
         assert_eq!(relied_on(zone, &rtype.to_string()), 1, "{zone} {rtype}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,7 @@
 //! transport section.
 
 use crate::support;
+use crate::support::scratch::ScratchDir;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -483,8 +484,7 @@ async fn audits_sharing_probe_slots_stay_within_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_from_a_file_probes_every_domain() {
     let servers = servers().await;
-    let dir = std::env::temp_dir().join(format!("mailvet-probe-batch-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = ScratchDir::new("probe-batch");
     let (ca, list) = (dir.join("ca.pem"), dir.join("domains.txt"));
     std::fs::write(&ca, &servers.smtp.ca_pem).unwrap();
     std::fs::write(
@@ -502,7 +502,6 @@ async fn a_batch_from_a_file_probes_every_domain() {
         .output()
         .await
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     let stdout = String::from_utf8(output.stdout).unwrap();
     let mut seen: Vec<(String, Vec<String>)> = stdout
         .lines()

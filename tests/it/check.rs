@@ -5,6 +5,7 @@
 //! against the OASIS SARIF 2.1.0 schema.
 
 use crate::support;
+use crate::support::scratch::ScratchDir;
 
 use serde_json::Value;
 use std::path::Path;
@@ -867,8 +868,7 @@ fn assert_inert(output: &str, what: &str, suite: &str) {
 async fn hostile_records_are_escaped_in_every_format() {
     let server = TestDns::start_with_texts(&[HOSTILE_ZONE]).await;
     let dns = server.dns_arg();
-    let dir = std::env::temp_dir().join(format!("mailvet-hostile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = ScratchDir::new("hostile");
     let zone = dir.join("evil.test.zone");
     std::fs::write(&zone, HOSTILE_ZONE).unwrap();
     let zone = zone.to_str().unwrap().to_string();
@@ -998,7 +998,6 @@ async fn hostile_records_are_escaped_in_every_format() {
             assert!(stdout(&out).contains("s=sel\\u{1b}[2J"), "{}", stdout(&out));
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The lines of `--format jsonl` output, each parsed.

@@ -1,6 +1,7 @@
 //! The `mailvet` binary as a user runs it, against the test DNS server.
 
 use crate::support;
+use crate::support::scratch::ScratchDir;
 
 use serde_json::Value;
 use std::path::Path;
@@ -191,17 +192,9 @@ async fn mailvet_args(args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("run mailvet")
 }
 
-/// A fresh directory for one test's files.
-fn scratch(test: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("mailvet-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zone_that_is_a_secret_is_refused_without_quoting_it() {
-    let dir = scratch("secret-zone");
+    let dir = ScratchDir::new("secret-zone");
     let environ = dir.join("environ.zone");
     std::os::unix::fs::symlink("/proc/self/environ", &environ).unwrap();
     let secret = "hunter2-do-not-print-me";
@@ -254,12 +247,11 @@ async fn a_zone_that_is_a_secret_is_refused_without_quoting_it() {
     assert!(stderr.contains("dotenv.zone:1:"), "{stderr}");
     assert!(!stderr.contains(&format!("{secret}{secret}")), "{stderr}");
     assert!(!stderr.contains('\x1b'), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devices_pipes_and_huge_files_are_refused_at_once() {
-    let dir = scratch("devices");
+    let dir = ScratchDir::new("devices");
     let fifo = dir.join("pipe");
     assert!(
         std::process::Command::new("mkfifo")
@@ -361,12 +353,11 @@ async fn devices_pipes_and_huge_files_are_refused_at_once() {
     drop(stdin);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("standard input"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_about_bad_files_show_control_characters_escaped() {
-    let dir = scratch("escaped-errors");
+    let dir = ScratchDir::new("escaped-errors");
     let config = dir.join("m.toml");
     std::fs::write(
         &config,
@@ -410,7 +401,6 @@ async fn errors_about_bad_files_show_control_characters_escaped() {
             "{stderr:?}"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `mailvet reports import` on a scratch store (`--data-dir`), with the
@@ -453,7 +443,7 @@ fn files(value: &Value, list: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_import_counts_each_report_once_and_names_what_it_refused() {
-    let dir = scratch("reports-import");
+    let dir = ScratchDir::new("reports-import");
     let data = dir.join("data");
     let inputs = dir.join("inputs");
     std::fs::create_dir_all(inputs.join("nested")).unwrap();
@@ -541,12 +531,11 @@ async fn reports_import_counts_each_report_once_and_names_what_it_refused() {
         text.ends_with("0 imported, 2 duplicates, 0 refused\n"),
         "{text}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_import_refuses_pipes_at_once_and_skips_links_inside_directories() {
-    let dir = scratch("reports-pipes-links");
+    let dir = ScratchDir::new("reports-pipes-links");
     let data = dir.join("data");
     let fifo = dir.join("f.xml");
     assert!(
@@ -623,13 +612,12 @@ async fn reports_import_refuses_pipes_at_once_and_skips_links_inside_directories
     let out = reports(&["import", link.as_str(), "--format", "json"], &data, None).await;
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(files(&json(&out), "imported"), [link]);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_import_refuses_a_zip_of_two_reports_and_stores_neither() {
     use support::zip::{ZipEntry, zip_archive};
-    let dir = scratch("reports-zip-two");
+    let dir = ScratchDir::new("reports-zip-two");
     let data = dir.join("data");
     let a = std::fs::read("fixtures/reports/aggregate/rfc9990.xml").unwrap();
     let b = std::fs::read("fixtures/reports/aggregate/rfc7489-google.xml").unwrap();
@@ -667,13 +655,12 @@ async fn reports_import_refuses_a_zip_of_two_reports_and_stores_neither() {
         stdout.ends_with("2 imported, 0 duplicates, 0 refused\n"),
         "{stdout}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_import_refuses_a_gzip_bomb_and_stores_nothing_of_it() {
     use std::io::Write;
-    let dir = scratch("reports-bomb");
+    let dir = ScratchDir::new("reports-bomb");
     let data = dir.join("data");
     // One record repeated for 64 MiB: a few hundred KiB of gzip, over
     // the 50 MiB cap and far past the ratio of honest reports.
@@ -722,12 +709,11 @@ async fn reports_import_refuses_a_gzip_bomb_and_stores_nothing_of_it() {
     let s = json(&summary);
     assert_eq!(s["reports"], 1, "only the good report is stored");
     assert_eq!(s["messages"], 5);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_summary_reads_the_period_back() {
-    let dir = scratch("reports-summary");
+    let dir = ScratchDir::new("reports-summary");
     let data = dir.join("data");
     let imported = reports(
         &["import", "fixtures/reports/month", "--format", "json"],
@@ -811,14 +797,13 @@ async fn reports_summary_reads_the_period_back() {
     .await;
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a date"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A source whose mail carried the domain's own DKIM signature, broken on
 /// the way, is forwarding, not spoofing; one day of reports is "1 day".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_summary_does_not_call_a_forwarder_spoofing() {
-    let dir = scratch("summary-forwarder");
+    let dir = ScratchDir::new("summary-forwarder");
     let data = dir.join("data");
     let report = "fixtures/reports/aggregate/rfc9990.xml";
     let imported = reports(&["import", report], &data, None).await;
@@ -834,7 +819,6 @@ async fn reports_summary_does_not_call_a_forwarder_spoofing() {
         text.contains("not enough data — 1 day and 1004 messages of reports"),
         "{text}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// One report is "1 aggregate report from 1 reporter"; with two DMARC
@@ -843,7 +827,7 @@ async fn reports_summary_does_not_call_a_forwarder_spoofing() {
 /// the exit code is 3 as for any answer the DNS kept undecided.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_summary_without_the_live_record_suggests_none_and_exits_3() {
-    let dir = scratch("summary-unreadable");
+    let dir = ScratchDir::new("summary-unreadable");
     let data = dir.join("data");
     let report = "fixtures/reports/month/google.com!brand.example!1793491200!1793577599.xml";
     let imported = reports(&["import", report], &data, None).await;
@@ -887,12 +871,11 @@ async fn reports_summary_without_the_live_record_suggests_none_and_exits_3() {
         "{text}"
     );
     assert!(!text.contains("publish: _dmarc"), "{text}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn domain_with_a_database_asks_the_selectors_reports_named() {
-    let dir = scratch("domain-learned");
+    let dir = ScratchDir::new("domain-learned");
     let data = dir.join("data");
     let report = "fixtures/reports/month/google.com!brand.example!1793491200!1793577599.xml";
     let imported = reports(&["import", report], &data, None).await;
@@ -931,12 +914,11 @@ async fn domain_with_a_database_asks_the_selectors_reports_named() {
         v["dkim"]["selectors_checked"],
         serde_json::json!(["google", "ses2026"])
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_written_twice_in_a_zone_file_is_one_record() {
-    let dir = scratch("twice-zone");
+    let dir = ScratchDir::new("twice-zone");
     let zone = dir.join("web.test.zone");
     std::fs::write(
         &zone,
@@ -971,7 +953,7 @@ async fn a_record_written_twice_in_a_zone_file_is_one_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_file_that_cannot_be_read_is_named_once() {
-    let missing = scratch("missing-message").join("nonexistent.eml");
+    let missing = ScratchDir::new("missing-message").join("nonexistent.eml");
     let path = missing.display().to_string();
     let out = mailvet_args(&["message", &path, "--offline"], &[]).await;
     assert_eq!(out.status.code(), Some(2));

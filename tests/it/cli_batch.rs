@@ -6,10 +6,11 @@
 //! 2), and a batch on a pipe gets no progress bar.
 
 use crate::support;
+use crate::support::scratch::ScratchDir;
 
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 use support::{FaultKind, FaultTypes, TestDns};
@@ -27,14 +28,6 @@ async fn mailvet(args: &[&str]) -> Output {
         .expect("run mailvet")
 }
 
-/// A fresh directory for one test's files.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mailvet-batch-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// The JSON lines of standard output.
 fn lines(out: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout)
@@ -44,8 +37,8 @@ fn lines(out: &Output) -> Vec<Value> {
 }
 
 /// Three copies of the newsletter and a note that is not a message.
-fn message_dir(test: &str) -> PathBuf {
-    let dir = scratch(test);
+fn message_dir(test: &str) -> ScratchDir {
+    let dir = ScratchDir::new(&format!("batch-{test}"));
     let newsletter = std::fs::read("fixtures/messages/msg-test-newsletter.eml").unwrap();
     for name in ["a.eml", "b.eml", "c-without-ending"] {
         std::fs::write(dir.join(name), &newsletter).unwrap();

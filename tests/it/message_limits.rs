@@ -6,6 +6,7 @@
 //! DNS server (whose query log shows what was asked).
 
 use crate::support;
+use crate::support::scratch::ScratchDir;
 
 use axum::body::{Body, Bytes};
 use axum::http::{Request, StatusCode, header};
@@ -409,8 +410,7 @@ async fn the_request_timeout_fires_on_time_while_messages_are_verified() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_refuses_a_flood_with_exit_2_naming_the_file_and_the_limit() {
     let s = signed().await;
-    let dir = std::env::temp_dir().join(format!("mailvet-limits-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = ScratchDir::new("limits");
     let file = dir.join("flood.eml");
     std::fs::write(&file, flood(20)).expect("write");
     let run = |extra: &[&str]| {
@@ -447,5 +447,4 @@ async fn the_cli_refuses_a_flood_with_exit_2_naming_the_file_and_the_limit() {
     );
     let report: Value = serde_json::from_slice(&checked.stdout).expect("JSON report");
     assert_eq!(report["headers"]["header_count"], 22);
-    std::fs::remove_dir_all(&dir).expect("clean up");
 }

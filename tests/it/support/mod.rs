@@ -22,6 +22,7 @@ pub mod inbox;
 pub mod listening;
 pub mod postgres;
 pub mod raw;
+pub mod scratch;
 pub mod signed;
 pub mod smtp;
 pub mod store;
