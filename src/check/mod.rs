@@ -87,18 +87,41 @@ impl DomainCheck {
     }
 }
 
-/// Checks every domain of the config through `dns`.
+/// Checks every domain of the config through `dns` and, given `live`
+/// (live DNS alone), through that too, for [`CheckReport::new`].
 pub async fn run(
     dns: &Arc<Dns>,
+    live: Option<&Arc<Dns>>,
     config: &Config,
     options: &AuditOptions,
     trace: bool,
-) -> Vec<DomainCheck> {
+) -> (Vec<DomainCheck>, Option<Vec<DomainCheck>>) {
     let mut checks = Vec::new();
+    let mut live_checks = live.map(|_| Vec::new());
     for expected in &config.domains {
-        checks.push(check_domain(dns, expected, options, trace).await);
+        let (check, live) = check_both(dns, live, expected, options, trace).await;
+        checks.push(check);
+        if let (Some(all), Some(live)) = (&mut live_checks, live) {
+            all.push(live);
+        }
     }
-    checks
+    (checks, live_checks)
+}
+
+/// One domain through `dns` and, at the same time, through `live`.
+async fn check_both(
+    dns: &Arc<Dns>,
+    live: Option<&Arc<Dns>>,
+    expected: &DomainExpectations,
+    options: &AuditOptions,
+    trace: bool,
+) -> (DomainCheck, Option<DomainCheck>) {
+    tokio::join!(check_domain(dns, expected, options, trace), async {
+        match live {
+            Some(live) => Some(check_domain(live, expected, options, false).await),
+            None => None,
+        }
+    })
 }
 
 /// One domain of the config on its own, as `--format jsonl` writes it:
@@ -124,12 +147,7 @@ pub async fn check_one(
     fail_on: FailOn,
     trace: bool,
 ) -> CheckedDomain {
-    let (check, live) = tokio::join!(check_domain(dns, expected, options, trace), async {
-        match live {
-            Some(live) => Some(check_domain(live, expected, options, false).await),
-            None => None,
-        }
-    });
+    let (check, live) = check_both(dns, live, expected, options, trace).await;
     CheckedDomain {
         verdict: check.verdict(fail_on),
         diff: live.map(|live| diff::compare(&[live], std::slice::from_ref(&check))),

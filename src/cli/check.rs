@@ -76,16 +76,8 @@ pub async fn run(args: CheckArgs) -> Result<ExitCode, UsageError> {
         .await;
         return Ok(lines.finish(|_, _| String::new(), suite));
     }
-    let (planned, live) = tokio::join!(
-        crate::check::run(&planned_dns, &config, &options, trace),
-        async {
-            if compare_live {
-                Some(crate::check::run(&live_dns, &config, &options, false).await)
-            } else {
-                None
-            }
-        }
-    );
+    let live = compare_live.then_some(&live_dns);
+    let (planned, live) = crate::check::run(&planned_dns, live, &config, &options, trace).await;
     let report = crate::check::CheckReport::new(&config, fail_on, planned, live.as_deref());
     let suites = render::check::suites(&report, fail_on, locator);
     let rendered = match args.audit.output.format {
