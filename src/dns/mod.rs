@@ -685,27 +685,28 @@ impl Resolver {
                 if let Ok(answer) = &outcome {
                     cache.insert(key.clone(), answer.clone());
                 }
-                asked = Some(source);
-                (source != Source::NotSent).then_some((outcome, server))
+                // Only an answer from upstream is shared: a question this
+                // request could not send (budget, deadline) others may.
+                let landed = (source == Source::Upstream).then(|| (outcome.clone(), server));
+                asked = Some((outcome, source, server));
+                landed
             })
             .await
             .clone();
         drop(flight);
         match (landed, asked) {
-            (Some((outcome, server)), Some(source)) => (outcome, source, server),
+            (_, Some(own)) => own,
             // Another request asked: its answer, as from the cache.
             (Some((outcome, _)), None) => (outcome, Source::Cache, None),
-            // Nothing was asked: this request's own budget decides.
-            (None, Some(source)) => (
-                Err(DnsError::QuestionBudget(self.session.budget.limit())),
-                source,
-                None,
-            ),
+            // The one that boarded first could not send it: ask on this
+            // request's own budget and deadline.
             (None, None) => self.ask(upstream, name, rtype, false).await,
         }
     }
 
-    /// Asks upstream, on this request's question budget.
+    /// Asks upstream, on this request's question budget, unless its
+    /// deadline has passed: a question too late is neither sent nor
+    /// counted.
     async fn ask(
         &self,
         upstream: &Upstream,
@@ -713,6 +714,9 @@ impl Resolver {
         rtype: RecordType,
         checking_disabled: bool,
     ) -> (Outcome, Source, Option<SocketAddr>) {
+        if Instant::now() >= self.session.deadline {
+            return (Err(DnsError::Deadline), Source::Late, None);
+        }
         let budget = &self.session.budget;
         if !budget.take() {
             return (

@@ -20,6 +20,8 @@ pub enum Source {
     Cache,
     /// Not asked: the request's question budget was spent.
     NotSent,
+    /// Not asked: the request's deadline had passed.
+    Late,
 }
 
 impl Source {
@@ -29,6 +31,7 @@ impl Source {
             Source::Upstream => "upstream",
             Source::Cache => "cache",
             Source::NotSent => "not_sent",
+            Source::Late => "late",
         }
     }
 }

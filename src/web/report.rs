@@ -233,6 +233,7 @@ fn answered_by(q: &TraceEntry) -> Cow<'_, str> {
         (Source::Cache, _) => Cow::Borrowed("asked before"),
         (Source::Overlay, _) => Cow::Borrowed("zone file"),
         (Source::NotSent, _) => Cow::Borrowed("not asked (budget spent)"),
+        (Source::Late, _) => Cow::Borrowed("not asked (time was up)"),
     }
 }
 

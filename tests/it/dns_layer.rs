@@ -77,6 +77,42 @@ async fn an_upstream_that_never_answers_gives_temperror_within_the_deadline() {
     assert!(server.count("slow.example.test", RecordType::TXT) >= 1);
 }
 
+/// Once the request's deadline has passed, a question is not sent: it
+/// fails at once as late, is not counted as sent upstream and takes
+/// nothing from the question budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_deadline_questions_fail_without_being_sent() {
+    let server = TestDns::start_with_texts(&[ZONE, REVERSE]).await;
+    server.add_fault("slow.example.test", FaultTypes::All, FaultKind::NoAnswer);
+    let dns = Dns::new(
+        Settings {
+            query_timeout: Duration::from_secs(3),
+            deadline: Duration::from_millis(300),
+            max_questions: 5,
+            ..server.settings()
+        },
+        vec![],
+    )
+    .unwrap();
+    let resolver = dns.resolver();
+    let slow = resolver
+        .lookup(&name("slow.example.test."), RecordType::TXT)
+        .await;
+    assert_eq!(slow.unwrap_err(), DnsError::Deadline);
+    let late = resolver
+        .lookup(&name("n1.example.test."), RecordType::A)
+        .await;
+    assert_eq!(late.unwrap_err(), DnsError::Deadline);
+    assert_eq!(server.count("n1.example.test", RecordType::A), 0);
+    let summary = resolver.summary(true);
+    assert_eq!(summary.upstream_queries, 1, "only the slow one was sent");
+    assert!(!summary.budget_exhausted);
+    let trace = summary.trace.unwrap();
+    assert_eq!(trace[1].source, Source::Late);
+    assert_eq!(trace[1].rcode, "DEADLINE");
+    assert_eq!(serde_json::to_value(&trace).unwrap()[1]["source"], "late");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servfail_is_an_error_never_an_empty_answer() {
     let server = TestDns::start_with_texts(&[ZONE, REVERSE]).await;
