@@ -469,18 +469,6 @@ fn mailfrom_checked(
     }
 }
 
-/// A message check's name as reports head its section: `spf`, `dkim`,
-/// `dmarc` and `iprev` as [`Undecided::check`] names them.
-pub fn check_title(check: &str) -> &str {
-    match check {
-        "spf" => "SPF",
-        "dkim" => "DKIM",
-        "dmarc" => "DMARC",
-        "iprev" => "iprev",
-        other => other,
-    }
-}
-
 /// The checks of a message a failed DNS lookup left undecided: SPF and
 /// DMARC at `temperror`, DKIM when no signature passed and one is at
 /// `temperror`, iprev at `temperror`.

@@ -11,6 +11,7 @@
 use super::layout::table;
 use super::view::{Common, Dns, Finding, Requirement};
 use crate::dns::trace::{Source, TraceEntry};
+use crate::domain::report::title;
 use maud::{Markup, html};
 use std::borrow::Cow;
 
@@ -65,8 +66,8 @@ pub fn verdict(common: &Common) -> Markup {
     }
 }
 
-/// The checks a failed DNS lookup left undecided, as (title, which
-/// lookup failed); nothing when there are none.
+/// The checks a failed DNS lookup left undecided, as (check, which lookup
+/// failed), each headed by its title; nothing when there are none.
 pub fn undecided<'a>(checks: impl Iterator<Item = (&'a str, &'a str)>) -> Markup {
     let checks: Vec<_> = checks.collect();
     html! {
@@ -77,8 +78,8 @@ pub fn undecided<'a>(checks: impl Iterator<Item = (&'a str, &'a str)>) -> Markup
                      the records are not missing. Run the check again; if it keeps failing, \
                      the domain's name servers are not answering." }
                 ul {
-                    @for (title, reason) in checks {
-                        li { (title) ": " (shown(reason)) }
+                    @for (check, reason) in checks {
+                        li { (title(check).unwrap_or(check)) ": " (shown(reason)) }
                     }
                 }
             }
