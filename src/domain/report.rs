@@ -209,6 +209,17 @@ pub fn by_key(family: &str) -> Option<&'static Protocol> {
     PROTOCOLS.iter().copied().find(|p| p.key == family)
 }
 
+/// The title for people of a protocol key, a finding family or a check a
+/// report names as undecided ([`Undecided::check`]): an audited
+/// protocol's own ([`by_key`]), or `iprev` for the message check of that
+/// name; `None` for a family that is neither (`dane`, `content`).
+pub fn title(key: &str) -> Option<&'static str> {
+    match by_key(key) {
+        Some(protocol) => Some(protocol.title),
+        None => (key == "iprev").then_some("iprev"),
+    }
+}
+
 /// Says which record `finding` is about, unless it already names one: its
 /// protocol's record at `domain`, the protocol found by the family of its
 /// code (`mta_sts.mx_not_covered` is about `_mta-sts.<domain>`).
@@ -271,6 +282,26 @@ pub fn score(findings: &[Finding]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_title_for_each_protocol_and_message_check() {
+        let titles: Vec<_> = ["spf", "dkim", "dmarc", "iprev", "mta_sts", "tls", "dane"]
+            .into_iter()
+            .map(title)
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                Some("SPF"),
+                Some("DKIM"),
+                Some("DMARC"),
+                Some("iprev"),
+                Some("MTA-STS"),
+                Some("SMTP TLS"),
+                None
+            ]
+        );
+    }
 
     #[test]
     fn score_counts_distinct_codes_by_severity() {

@@ -83,21 +83,10 @@ pub enum Lacking {
     Dns,
 }
 
-/// What a side's facts say of a fact they lack.
-trait Facts {
-    fn lacking(&self) -> &'static str;
-}
-
-impl Facts for DomainFacts {
-    /// A domain's judges name what they lack themselves.
-    fn lacking(&self) -> &'static str {
-        DNS_UNKNOWN
-    }
-}
-
-impl Facts for MessageFacts {
-    fn lacking(&self) -> &'static str {
-        match self.lacking {
+impl Lacking {
+    /// The note of a rule left unknown for want of this.
+    fn note(self) -> &'static str {
+        match self {
             Lacking::Ip => NO_IP,
             Lacking::Identity => NO_IDENTITY,
             Lacking::Dns => DNS_UNKNOWN,
@@ -179,8 +168,8 @@ struct Judge<F> {
 enum Unknown {
     /// Always this note.
     Note(&'static str),
-    /// The facts say what they lack ([`MessageFacts::lacking`]).
-    FromFacts,
+    /// What the message's check lacked ([`MessageFacts::lacking`]).
+    Lacking,
 }
 
 /// One provider rule, as each side judges it (`None`: that side does not
@@ -236,7 +225,7 @@ const fn by_message(
         fact,
         codes,
         unmet: MESSAGE_UNMET,
-        unknown: Unknown::FromFacts,
+        unknown: Unknown::Lacking,
     })
 }
 
@@ -443,12 +432,15 @@ fn is_one_of(code: &str, codes: &[Code]) -> bool {
     codes.iter().any(|c| c.code == code)
 }
 
-/// The checklist one side gives: each rule it lists, judged on its facts.
-fn checklist<F: Facts>(
+/// The checklist one side gives: each rule it lists, judged on its facts;
+/// `lacking` is the note of a judge left unknown for what the side's check
+/// lacked ([`Unknown::Lacking`]).
+fn checklist<F>(
     facts: &F,
     report_codes: &[&'static str],
     side: impl Fn(&Rule) -> Option<&Judge<F>>,
     met: &str,
+    lacking: &'static str,
 ) -> Vec<Requirement> {
     RULES
         .iter()
@@ -470,7 +462,7 @@ fn checklist<F: Facts>(
                     Some(false) => judge.unmet.into(),
                     None => match judge.unknown {
                         Unknown::Note(note) => note.into(),
-                        Unknown::FromFacts => facts.lacking().into(),
+                        Unknown::Lacking => lacking.into(),
                     },
                 },
             })
@@ -478,13 +470,16 @@ fn checklist<F: Facts>(
         .collect()
 }
 
-/// The checklist a domain audit can give.
+/// The checklist a domain audit can give. Its judges name what they lack
+/// themselves ([`Unknown::Note`]); a lookup that failed is all an audit
+/// can lack.
 pub fn for_domain(facts: &DomainFacts) -> Vec<Requirement> {
     checklist(
         facts,
         &facts.codes,
         |r| r.domain.as_ref(),
         "published and usable",
+        DNS_UNKNOWN,
     )
 }
 
@@ -495,6 +490,7 @@ pub fn for_message(facts: &MessageFacts) -> Vec<Requirement> {
         &facts.codes,
         |r| r.message.as_ref(),
         "met by this message",
+        facts.lacking.note(),
     )
 }
 
@@ -569,6 +565,15 @@ mod tests {
             );
             assert!(
                 rule.id.starts_with(&rule.provider.to_lowercase()),
+                "{}",
+                rule.id
+            );
+            // A domain judge names what it lacks itself: for_domain's
+            // `lacking` is never the note of a rule.
+            assert!(
+                rule.domain
+                    .as_ref()
+                    .is_none_or(|judge| matches!(judge.unknown, Unknown::Note(_))),
                 "{}",
                 rule.id
             );

@@ -1,5 +1,6 @@
-//! What a handler reads from a request: a JSON body ([`ApiJson`]) and
-//! query parameters ([`ApiQuery`]).
+//! What a handler reads from a request: a JSON body ([`ApiJson`]),
+//! query parameters ([`ApiQuery`]) and the media type a body is sent as
+//! ([`MediaType`]).
 //!
 //! This module decides how a request that cannot be read is answered: the
 //! extractors' rejection is the problem itself, so a handler never sees a
@@ -9,14 +10,16 @@
 //! `/problems/malformed-json`, JSON of the wrong shape (a missing or
 //! unknown field, a wrong type) 400 `/problems/invalid-request`. A query
 //! parameter that is unknown or malformed is 400, of the type and naming
-//! the field each endpoint's [`QueryParams`] says.
+//! the field each endpoint's [`QueryParams`] says. A `Content-Type` that
+//! is not visible ASCII names no media type an endpoint takes: each one
+//! that checks the type answers it 415 `/problems/unsupported-media-type`.
 
 use super::problem::{Problem, ProblemType};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
@@ -36,6 +39,54 @@ pub(super) fn unread_body(
         Problem::new(ProblemType::BodyTooLarge, too_large())
     } else {
         Problem::new(ProblemType::InvalidRequest, rejection.body_text())
+    }
+}
+
+/// The media type a request's body is sent as, from its `Content-Type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum MediaType {
+    /// No `Content-Type` header.
+    Absent,
+    /// A `Content-Type` that is not visible ASCII (RFC 9110 §5.5 obs-text
+    /// or worse): no media type can be read from it.
+    Unreadable,
+    /// The essence of the media type (RFC 9110 §8.3.1): `type/subtype` in
+    /// lower case (they are case-insensitive), without its parameters and
+    /// the optional whitespace around it.
+    Essence(String),
+}
+
+impl MediaType {
+    /// The media type of a request with `headers`.
+    pub(super) fn of(headers: &HeaderMap) -> MediaType {
+        let Some(value) = headers.get(header::CONTENT_TYPE) else {
+            return MediaType::Absent;
+        };
+        match value.to_str() {
+            Ok(text) => {
+                let essence = text.split(';').next().unwrap_or("");
+                MediaType::Essence(essence.trim_matches([' ', '\t']).to_ascii_lowercase())
+            }
+            Err(_) => MediaType::Unreadable,
+        }
+    }
+
+    /// The essence, when the header gives one.
+    pub(super) fn essence(&self) -> Option<&str> {
+        match self {
+            MediaType::Essence(essence) => Some(essence),
+            MediaType::Absent | MediaType::Unreadable => None,
+        }
+    }
+
+    /// The media type as an answer that refuses it names it, the client's
+    /// text [echoed](crate::untrusted::echoed).
+    pub(super) fn named(&self) -> String {
+        match self {
+            MediaType::Absent => "no content type".to_owned(),
+            MediaType::Unreadable => "a content type that is not visible ASCII".to_owned(),
+            MediaType::Essence(essence) => crate::untrusted::echoed(essence),
+        }
     }
 }
 

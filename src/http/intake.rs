@@ -15,7 +15,7 @@
 //! 415. Reading runs off the async runtime. The upload itself is capped
 //! by the same size.
 
-use super::extract::{ApiQuery, QueryParams, pairs_once, unread_body};
+use super::extract::{ApiQuery, MediaType, QueryParams, pairs_once, unread_body};
 use super::problem::{Problem, ProblemType};
 use super::saved::unavailable;
 use super::{AppState, Shared};
@@ -29,7 +29,7 @@ use crate::store::{StoreError, Stored};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Json, Response};
 use serde::Serialize;
 
@@ -70,22 +70,18 @@ pub(super) async fn import_tls(
 
 /// RFC 8460 §3: the two media types a TLS report is posted as.
 fn tls_media_type(headers: &HeaderMap) -> Result<(), Problem> {
-    let essence = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase());
-    match essence.as_deref() {
-        Some("application/tlsrpt+gzip" | "application/tlsrpt+json") => Ok(()),
-        other => Err(Problem::new(
-            ProblemType::UnsupportedMediaType,
-            format!(
-                "post a TLS report as application/tlsrpt+gzip or application/tlsrpt+json \
-                 (RFC 8460 §3), not {}",
-                other.map_or("no content type".into(), crate::untrusted::echoed)
-            ),
-        )),
+    let media_type = MediaType::of(headers);
+    if let Some("application/tlsrpt+gzip" | "application/tlsrpt+json") = media_type.essence() {
+        return Ok(());
     }
+    Err(Problem::new(
+        ProblemType::UnsupportedMediaType,
+        format!(
+            "post a TLS report as application/tlsrpt+gzip or application/tlsrpt+json \
+             (RFC 8460 §3), not {}",
+            media_type.named()
+        ),
+    ))
 }
 
 /// The body read into a report, off the runtime.

@@ -13,7 +13,7 @@
 //! runtime ([`report::report_pooled`]).
 
 use super::Shared;
-use super::extract::{ApiQuery, QueryParams, flag, pairs_once, unread_body};
+use super::extract::{ApiQuery, MediaType, QueryParams, flag, pairs_once, unread_body};
 use super::problem::{Problem, ProblemType};
 use crate::message::Clock;
 use crate::message::envelope::Envelope;
@@ -21,7 +21,7 @@ use crate::message::report::{self, MessageRequest, ReportError};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, Uri, header};
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Json, Response};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -112,28 +112,23 @@ impl QueryParams for MessageParams {
 
 /// The media types a raw message may be sent as (none given is accepted).
 fn accepted_media_type(headers: &HeaderMap) -> Result<(), Problem> {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+    let media_type = MediaType::of(headers);
+    if media_type == MediaType::Absent
+        || matches!(
+            media_type.essence(),
+            Some("message/rfc822" | "text/plain" | "application/octet-stream")
+        )
+    {
         return Ok(());
-    };
-    let essence = value
-        .to_str()
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "message/rfc822" | "text/plain" | "application/octet-stream" => Ok(()),
-        other => Err(Problem::new(
-            ProblemType::UnsupportedMediaType,
-            format!(
-                "send the raw message as message/rfc822, text/plain or \
-                 application/octet-stream, not {}",
-                crate::untrusted::echoed(other)
-            ),
-        )),
     }
+    Err(Problem::new(
+        ProblemType::UnsupportedMediaType,
+        format!(
+            "send the raw message as message/rfc822, text/plain or \
+             application/octet-stream, not {}",
+            media_type.named()
+        ),
+    ))
 }
 
 pub(super) async fn verify(

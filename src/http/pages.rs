@@ -51,6 +51,7 @@
 
 use super::auth::{ApiKeys, bearer_token};
 use super::domains::{MAX_SELECTORS, audit_one, domain_name, probing, selector};
+use super::extract::MediaType;
 use super::intake;
 use super::limits::{Guarded, Limits};
 use super::messages::envelope_text;
@@ -1093,12 +1094,7 @@ fn unreadable_form(_: MultipartError) -> Problem {
 /// bare upload), 400 when it says `multipart/form-data` without a
 /// boundary that separates its parts (RFC 7578 §4.1).
 fn not_a_form(headers: &HeaderMap) -> Problem {
-    let multipart = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("multipart/form-data"));
-    let (kind, how) = if multipart {
+    let (kind, how) = if MediaType::of(headers).essence() == Some("multipart/form-data") {
         (
             ProblemType::InvalidRequest,
             "with the boundary between its parts",

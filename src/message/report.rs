@@ -37,7 +37,7 @@ use crate::findings::grade::{Grade, grade};
 use crate::findings::requirements::{self, Lacking, MessageFacts, Requirement};
 use crate::findings::undecided::{self, Undecided};
 use crate::findings::{Finding, Verdict};
-use crate::spf::{self, SpfCheck, SpfQuery, SpfResult};
+use crate::spf::{self, QueryError, SpfCheck, SpfQuery, SpfResult};
 use dmarc::DmarcResult;
 use serde::Serialize;
 use std::sync::{Arc, OnceLock};
@@ -290,15 +290,13 @@ async fn verify(
         iprev_check,
         listed,
     );
-    // Why the MAIL FROM identity was not checked, when it was not.
-    let (mailfrom, unchecked) = match mailfrom {
-        Some(Ok(check)) => (Some(check), None),
-        Some(Err(why)) => (None, Some(why.to_string())),
-        None => (None, envelope.ip.note.clone()),
-    };
+    let mailfrom = mailfrom_checked(mailfrom, envelope.ip.note.as_deref());
     let helo = helo.and_then(Result::ok);
     let from_domain = headers.section.from_domain.clone();
-    let spf_for_dmarc = mailfrom.as_ref().map(|c| (c.domain.as_str(), c.result));
+    let spf_for_dmarc = mailfrom
+        .as_ref()
+        .ok()
+        .map(|c| (c.domain.as_str(), c.result));
     // Signatures with a d= go to DMARC, in order; `signed` remembers which.
     let (signed, passing): (Vec<usize>, Vec<(&str, bool)>) = dkim
         .section
@@ -319,17 +317,14 @@ async fn verify(
 
     let mut findings: Vec<Finding> = envelope.findings.clone();
     let (spf_result, spf_reason) = match &mailfrom {
-        Some(check) => {
+        Ok(check) => {
             findings.extend(spf::report::findings(check));
             (check.result.as_str().to_string(), None)
         }
-        None => {
-            let reason = unchecked.unwrap_or_else(|| envelope::IP_UNKNOWN.to_string());
-            (
-                "not_evaluated".to_string(),
-                Some(format!("SPF was not evaluated: {reason}")),
-            )
-        }
+        Err(unchecked) => (
+            "not_evaluated".to_string(),
+            Some(format!("SPF was not evaluated: {}", unchecked.reason)),
+        ),
     };
     findings.extend(headers.findings);
     findings.extend(dkim.findings);
@@ -364,7 +359,7 @@ async fn verify(
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
 
     let undecided = undecided_checks(
-        mailfrom.as_ref(),
+        mailfrom.as_ref().ok(),
         &dkim.section,
         &dmarc.section,
         iprev.as_ref().map(|i| &i.section),
@@ -376,6 +371,7 @@ async fn verify(
     let facts = MessageFacts {
         spf_pass: mailfrom
             .as_ref()
+            .ok()
             .and_then(|c| decided("spf", c.result == SpfResult::Pass)),
         dkim_pass: decided("dkim", dkim.section.signatures.iter().any(|s| s.passed())),
         dmarc_record: decided("dmarc", dmarc.section.record.is_some()),
@@ -391,21 +387,17 @@ async fn verify(
             .as_ref()
             .and_then(|i| decided("iprev", i.section.result == "pass")),
         codes: findings.iter().map(|f| f.code).collect(),
-        lacking: if !undecided.is_empty() {
-            Lacking::Dns
-        } else if given.ip.is_none() {
-            Lacking::Ip
-        } else {
-            Lacking::Identity
+        lacking: match &mailfrom {
+            _ if !undecided.is_empty() => Lacking::Dns,
+            Err(unchecked) => unchecked.lacking,
+            // SPF ran, so the IP was known: no fact is unknown for want
+            // of an input.
+            Ok(_) => Lacking::Identity,
         },
     };
     let authentication_results = authentication_results(
         &request.authserv_id,
-        mailfrom.as_ref().ok_or(if given.ip.is_none() {
-            "no client IP"
-        } else {
-            "no usable MAIL FROM or HELO"
-        }),
+        mailfrom.as_ref().map_err(Unchecked::comment),
         &dkim.section,
         &dmarc.section,
         &arc.section,
@@ -418,11 +410,11 @@ async fn verify(
         requirements: requirements::for_message(&facts),
         undecided,
         findings,
-        received_spf: mailfrom.as_ref().map(|c| c.received_spf.clone()),
+        received_spf: mailfrom.as_ref().ok().map(|c| c.received_spf.clone()),
         spf: MessageSpf {
             result: spf_result,
             reason: spf_reason,
-            mailfrom,
+            mailfrom: mailfrom.ok(),
             helo,
         },
         envelope,
@@ -439,15 +431,41 @@ async fn verify(
     })
 }
 
-/// A message check's name as reports head its section: `spf`, `dkim`,
-/// `dmarc` and `iprev` as [`Undecided::check`] names them.
-pub fn check_title(check: &str) -> &str {
+/// Why SPF was not checked for the MAIL FROM identity.
+struct Unchecked {
+    /// What the check lacked: the sending IP, or a usable identity.
+    lacking: Lacking,
+    /// Why, as the report's SPF section says it.
+    reason: String,
+}
+
+impl Unchecked {
+    /// The comment of `spf=none` in Authentication-Results.
+    fn comment(&self) -> &'static str {
+        match self.lacking {
+            Lacking::Ip => "no client IP",
+            Lacking::Identity | Lacking::Dns => "no usable MAIL FROM or HELO",
+        }
+    }
+}
+
+/// The MAIL FROM check, or why there was none: no query without the
+/// sending IP (`ip_note` says how to give it), or a query without a
+/// usable MAIL FROM or HELO.
+fn mailfrom_checked(
+    check: Option<Result<SpfCheck, QueryError>>,
+    ip_note: Option<&str>,
+) -> Result<SpfCheck, Unchecked> {
     match check {
-        "spf" => "SPF",
-        "dkim" => "DKIM",
-        "dmarc" => "DMARC",
-        "iprev" => "iprev",
-        other => other,
+        Some(Ok(check)) => Ok(check),
+        Some(Err(why)) => Err(Unchecked {
+            lacking: Lacking::Identity,
+            reason: why.to_string(),
+        }),
+        None => Err(Unchecked {
+            lacking: Lacking::Ip,
+            reason: ip_note.unwrap_or(envelope::IP_UNKNOWN).to_owned(),
+        }),
     }
 }
 

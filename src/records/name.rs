@@ -61,9 +61,24 @@ impl DomainName {
                 "it has an empty label (two dots in a row, or a leading dot)".into(),
             ));
         }
-        // The lengths are of the A-label form, which the lenient
-        // conversion gives even where the strict one refuses the name.
-        let long = idna::domain_to_ascii(bare).unwrap_or_else(|_| bare.to_string());
+        // The strict conversion (STD3 rules, hyphens checked) but for the
+        // lengths, which are measured on its A-label form first, so that a
+        // name too long is told so. Where it refuses the name, the lenient
+        // conversion gives the form to measure; where it takes the name,
+        // the lenient one would give the same form (they map alike and
+        // differ only in what they refuse).
+        let strict = idna::uts46::Uts46::new().to_ascii(
+            bare.as_bytes(),
+            idna::uts46::AsciiDenyList::STD3,
+            idna::uts46::Hyphens::Check,
+            idna::uts46::DnsLength::Ignore,
+        );
+        let long = match &strict {
+            Ok(ascii) => std::borrow::Cow::Borrowed(ascii.as_ref()),
+            Err(_) => std::borrow::Cow::Owned(
+                idna::domain_to_ascii(bare).unwrap_or_else(|_| bare.to_string()),
+            ),
+        };
         if long.split('.').any(|l| l.len() > MAX_LABEL) {
             return Err(fail(format!(
                 "a label is longer than {MAX_LABEL} characters"
@@ -74,21 +89,28 @@ impl DomainName {
                 "the name is longer than {MAX_NAME} characters"
             )));
         }
-        let ascii = idna::domain_to_ascii_strict(bare).map_err(|_| {
-            fail(
-                match bare.chars().find(|&c| c.is_ascii() && !is_name_char(c)) {
-                    Some(c) => format!(
-                        "it contains {}; a domain has letters, digits, hyphens and dots",
-                        if c == ' ' {
-                            "a space".to_string()
-                        } else {
-                            format!("`{c}`")
-                        }
-                    ),
-                    None => "it is not a valid internationalized domain name (IDNA)".into(),
-                },
-            )
-        })?;
+        // The rest of the strict conversion's DNS length rule: no empty
+        // label (a mapped full stop such as U+3002 can make one) and no
+        // final dot.
+        let ascii = strict
+            .ok()
+            .filter(|ascii| idna::uts46::verify_dns_length(ascii, false))
+            .map(std::borrow::Cow::into_owned)
+            .ok_or_else(|| {
+                fail(
+                    match bare.chars().find(|&c| c.is_ascii() && !is_name_char(c)) {
+                        Some(c) => format!(
+                            "it contains {}; a domain has letters, digits, hyphens and dots",
+                            if c == ' ' {
+                                "a space".to_string()
+                            } else {
+                                format!("`{c}`")
+                            }
+                        ),
+                        None => "it is not a valid internationalized domain name (IDNA)".into(),
+                    },
+                )
+            })?;
         if !ascii.contains('.') {
             return Err(fail(
                 "it has a single label; give a full domain such as example.com".into(),
@@ -317,6 +339,24 @@ mod tests {
             reason("xn--a.example"),
             "it is not a valid internationalized domain name (IDNA)"
         );
+    }
+
+    #[test]
+    fn a_name_refused_is_measured_first_and_a_mapped_full_stop_makes_no_label() {
+        assert_eq!(
+            reason(&format!("{}$.example", "a".repeat(64))),
+            "a label is longer than 63 characters",
+            "the length is told before the character"
+        );
+        for name in ["a\u{3002}\u{3002}example", "web.test\u{3002}"] {
+            assert_eq!(
+                reason(name),
+                "it is not a valid internationalized domain name (IDNA)",
+                "{name}"
+            );
+        }
+        let mapped = DomainName::parse("web\u{3002}test").unwrap();
+        assert_eq!(mapped.ascii, "web.test");
     }
 
     #[test]

@@ -75,6 +75,20 @@ impl Suite {
         }
     }
 
+    /// A report's findings, and a case that errs when a failed lookup left
+    /// checks undecided.
+    fn of_checks(
+        name: &str,
+        findings: &[Finding],
+        undecided: &[Undecided],
+        fail_on: FailOn,
+        locate: impl Fn(&Finding) -> Option<Location>,
+    ) -> Suite {
+        let mut suite = Suite::of_findings(name, findings, fail_on, locate);
+        suite.cases.extend(Case::of_undecided(undecided));
+        suite
+    }
+
     /// A domain audit's suite: its findings, and a case that errs when a
     /// failed lookup left checks undecided.
     pub fn of_domain(
@@ -82,9 +96,13 @@ impl Suite {
         fail_on: FailOn,
         locate: impl Fn(&Finding) -> Option<Location>,
     ) -> Suite {
-        let mut suite = Suite::of_findings(&report.domain, &report.findings, fail_on, locate);
-        suite.cases.extend(Case::of_undecided(&report.undecided));
-        suite
+        Suite::of_checks(
+            &report.domain,
+            &report.findings,
+            &report.undecided,
+            fail_on,
+            locate,
+        )
     }
 
     /// A message report's suite: its findings and a case that errs when a
@@ -96,9 +114,8 @@ impl Suite {
         fail_on: FailOn,
         file: Option<Location>,
     ) -> Suite {
-        let mut suite = Suite::of_findings(name, &report.findings, fail_on, |_| None);
-        suite.cases.extend(Case::of_undecided(&report.undecided));
-        suite.located_at(file)
+        Suite::of_checks(name, &report.findings, &report.undecided, fail_on, |_| None)
+            .located_at(file)
     }
 
     /// Gives every case that points nowhere more exact the suite's `home`

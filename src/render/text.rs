@@ -13,7 +13,7 @@ use crate::findings::requirements::Status;
 use crate::findings::undecided::Undecided;
 use crate::findings::{Finding, Severity, Verdict};
 use crate::message::blocklists::{BlocklistSection, Listing};
-use crate::message::report::{MessageReport, check_title};
+use crate::message::report::MessageReport;
 use crate::spf::report::SpfReport;
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -204,7 +204,7 @@ pub fn domain(report: &DomainReport, style: Style) -> String {
         style.bold(&clean(&name))
     );
     let _ = writeln!(out, "  {}", clean(&report.summary));
-    undecided(&mut out, &report.undecided, protocol_title, style);
+    undecided(&mut out, &report.undecided, style);
     for section in report.sections() {
         let _ = writeln!(
             out,
@@ -242,17 +242,17 @@ pub fn domain(report: &DomainReport, style: Style) -> String {
 
 /// The title of the protocol a code family or section key names.
 fn protocol_title(key: &str) -> String {
-    report::by_key(key).map_or_else(|| key.to_uppercase(), |p| p.title.to_string())
+    report::title(key).map_or_else(|| key.to_uppercase(), str::to_string)
 }
 
 /// A line per check a failed lookup left undecided, headed by its title.
-fn undecided(out: &mut String, checks: &[Undecided], title: impl Fn(&str) -> String, style: Style) {
+fn undecided(out: &mut String, checks: &[Undecided], style: Style) {
     for u in checks {
         let _ = writeln!(
             out,
             "  {} {}: {}",
             style.dim("undecided"),
-            title(u.check),
+            protocol_title(u.check),
             clean(&u.reason)
         );
     }
@@ -269,12 +269,7 @@ pub fn message(report: &MessageReport, name: &str, style: Style) -> String {
         style.bold(&clean(name))
     );
     let _ = writeln!(out, "  {}", clean(&report.summary));
-    undecided(
-        &mut out,
-        &report.undecided,
-        |c| check_title(c).to_string(),
-        style,
-    );
+    undecided(&mut out, &report.undecided, style);
     let spf = match &report.spf.mailfrom {
         Some(c) => format!("{} for {} from {}", c.result, c.sender, c.client_ip),
         None => report

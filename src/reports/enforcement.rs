@@ -34,7 +34,7 @@
 use super::classify::Class;
 use super::services::{Service, Services};
 use super::summary::{SourceSummary, Summary, counted, percent, ratio};
-use crate::records::dmarc::{self, Policy, WrittenTags};
+use crate::records::dmarc::{DmarcRecord, Policy, WrittenTags};
 use crate::spf::record::listable;
 use serde::Serialize;
 
@@ -73,8 +73,12 @@ pub struct Readiness {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum LiveRecord {
-    /// One valid DMARC record, as written.
-    Published { record: String },
+    /// One valid DMARC record, as written, and its parse.
+    Published {
+        record: String,
+        #[serde(skip)]
+        parsed: DmarcRecord,
+    },
     /// The name exists without a DMARC record, or does not exist.
     Absent,
     /// What is there could not be read: the DNS failed, or the records
@@ -87,10 +91,7 @@ impl LiveRecord {
     fn unreadable(&self) -> Option<&str> {
         match self {
             LiveRecord::Unreadable { reason } => Some(reason),
-            LiveRecord::Published { record } if dmarc::parse(record).is_err() => {
-                Some("it does not parse")
-            }
-            _ => None,
+            LiveRecord::Published { .. } | LiveRecord::Absent => None,
         }
     }
 }
@@ -133,7 +134,7 @@ impl Enforcement {
         let next = self.next_record.as_deref()?;
         let words = |text: &str| text.split_whitespace().collect::<String>();
         match &self.live {
-            LiveRecord::Published { record } if words(record) == words(next) => None,
+            LiveRecord::Published { record, .. } if words(record) == words(next) => None,
             _ => Some(next),
         }
     }
@@ -299,13 +300,13 @@ pub fn assess(
         Policy::Reject => reject.verdict == Verdict::Ready,
     };
     let parsed = match live {
-        LiveRecord::Published { record } => dmarc::parse(record).ok(),
-        _ => None,
+        LiveRecord::Published { parsed, .. } => Some(parsed),
+        LiveRecord::Absent | LiveRecord::Unreadable { .. } => None,
     };
-    let published = parsed.as_ref().map(|r| r.p.unwrap_or(Policy::None));
+    let published = parsed.map(|r| r.p.unwrap_or(Policy::None));
     let current = published.unwrap_or(Policy::None);
     // `sp` defaults to `p` (RFC 9989 §4.7).
-    let subdomains = parsed.as_ref().and_then(|r| r.sp).unwrap_or(current);
+    let subdomains = parsed.and_then(|r| r.sp).unwrap_or(current);
     let step = match (current, stronger(current), stronger(subdomains)) {
         (Policy::Reject, _, Some(sp)) if ready(sp) => Step::Subdomains(sp),
         (_, Some(p), _) if ready(p) => Step::Domain(p),
@@ -332,18 +333,17 @@ pub fn assess(
         ),
     };
     let given = usable_uris(rua);
-    let next_record = match (live, parsed) {
-        (LiveRecord::Unreadable { .. }, _) | (LiveRecord::Published { .. }, None) => {
+    let next_record = match live {
+        LiveRecord::Unreadable { reason } => {
             next_step = format!(
-                "the DMARC record published now could not be read ({}): no record is \
+                "the DMARC record published now could not be read ({reason}): no record is \
                  suggested, since one made without it would drop its tags; ask again once it \
                  can be read. Meanwhile: {next_step}",
-                live.unreadable().unwrap_or_default()
             );
             None
         }
-        (LiveRecord::Published { .. }, Some(parsed)) => {
-            let mut tags = parsed.written;
+        LiveRecord::Published { parsed, .. } => {
+            let mut tags = parsed.written.clone();
             match step {
                 Step::Domain(p) => tags.set("p", p.as_str(), &["v"]),
                 Step::Subdomains(sp) => tags.set("sp", sp.as_str(), &["p"]),
@@ -360,7 +360,7 @@ pub fn assess(
             }
             Some(tags.render())
         }
-        (LiveRecord::Absent, _) => {
+        LiveRecord::Absent => {
             let p = match step {
                 Step::Domain(p) => p,
                 _ => Policy::None,

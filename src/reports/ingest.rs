@@ -305,8 +305,9 @@ pub async fn live_record(resolver: &Resolver, domain: &str) -> LiveRecord {
     match records.as_slice() {
         [] => LiveRecord::Absent,
         [only] => match dmarc::parse(only) {
-            Ok(_) => LiveRecord::Published {
+            Ok(parsed) => LiveRecord::Published {
                 record: only.to_string(),
+                parsed,
             },
             Err(problems) => LiveRecord::Unreadable {
                 reason: format!(

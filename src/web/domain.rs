@@ -35,7 +35,7 @@ pub fn page(report: &DomainReport, selectors: &[String]) -> String {
                 @if report.domain_unicode != report.domain { " (" (report.domain) ")" }
             }
             (report::verdict(&common))
-            (report::undecided(report.undecided.iter().map(|u| (protocol_title(u.check), u.reason.as_str()))))
+            (report::undecided(report.undecided.iter().map(|u| (u.check, u.reason.as_str()))))
             (report::checklist_and_findings(&common))
             (spf_tree(&report.spf))
             (dmarc_policy(&report.dmarc))
@@ -133,10 +133,6 @@ fn certificate(tls: Option<&TlsSession>) -> Markup {
         (shown(&cert.subject)) br;
         span.muted { (shown(&verdicts.join(", "))) }
     }
-}
-
-fn protocol_title(key: &str) -> &'static str {
-    crate::domain::report::by_key(key).map_or("?", |p| p.title)
 }
 
 fn spf_tree(spf: &SpfSection) -> Markup {

@@ -3,7 +3,7 @@
 //! on a report links to.
 
 use super::layout::{page, table};
-use super::report::prose;
+use super::report::{breakable, prose};
 use crate::findings::catalog::{DOMAIN_CODES, MESSAGE_CODES};
 use crate::findings::{CatalogEntry, Severity};
 use maud::{Markup, html};
@@ -21,12 +21,6 @@ fn badge(s: Severity) -> Markup {
     html! { span class=(format!("badge s-{word}")) { (word) } }
 }
 
-/// A code that a narrow screen may wrap after its dots and underscores
-/// only, never inside a word.
-fn breakable(code: &str) -> Markup {
-    html! { code.code { @for piece in code.split_inclusive(['.', '_']) { (piece) wbr; } } }
-}
-
 /// The list of every code, domain codes before message codes, grouped by
 /// family in catalog order.
 pub fn catalog() -> String {
@@ -41,7 +35,7 @@ pub fn catalog() -> String {
                 (table(&["Code", "Severity", "Title"], html! {
                     @for e in entries {
                         tr {
-                            td { a href=(format!("/findings/{}", e.code)) { (breakable(e.code)) } }
+                            td { a href=(format!("/findings/{}", e.code)) { (breakable("code", e.code, &['.', '_'])) } }
                             td { (badge(e.severity)) }
                             td { (e.title) }
                         }

@@ -10,7 +10,6 @@
 use super::layout::table;
 use super::report::{self, shown};
 use super::view::{Identifier, Message, SpfCheck};
-use crate::message::report::check_title;
 use maud::{Markup, html};
 
 /// The page of the saved report `id`, which expires at `expires_at`
@@ -28,7 +27,7 @@ pub fn page(report: &Message, id: &str, expires_at: u64) -> String {
                 @if let Some(date) = &report.headers.date { dt { "Date" } dd { (shown(date)) } }
             }
             (report::verdict(&report.common))
-            (report::undecided(report.undecided.iter().map(|u| (check_title(&u.check), u.reason.as_str()))))
+            (report::undecided(report.undecided.iter().map(|u| (u.check.as_str(), u.reason.as_str()))))
             (grade(report))
             (report::checklist_and_findings(&report.common))
             (dmarc_policy(report))

@@ -11,6 +11,7 @@
 use super::layout::table;
 use super::view::{Common, Dns, Finding, Requirement};
 use crate::dns::trace::{Source, TraceEntry};
+use crate::domain::report::title;
 use maud::{Markup, html};
 use std::borrow::Cow;
 
@@ -18,6 +19,13 @@ use std::borrow::Cow;
 /// visible escapes (HTML escaping is maud's).
 pub fn shown(text: &str) -> Cow<'_, str> {
     crate::untrusted::escape_controls(text)
+}
+
+/// Text in a `code` element of `class` that a narrow column wraps only
+/// after one of `after` (a DNS name after its dots, a finding code after
+/// its dots and underscores), never inside a label or word.
+pub fn breakable(class: &str, text: &str, after: &[char]) -> Markup {
+    html! { code class=(class) { @for piece in text.split_inclusive(after) { (piece) wbr; } } }
 }
 
 /// Prose from a finding or the catalog, where text between backquotes is a
@@ -58,8 +66,8 @@ pub fn verdict(common: &Common) -> Markup {
     }
 }
 
-/// The checks a failed DNS lookup left undecided, as (title, which
-/// lookup failed); nothing when there are none.
+/// The checks a failed DNS lookup left undecided, as (check, which lookup
+/// failed), each headed by its title; nothing when there are none.
 pub fn undecided<'a>(checks: impl Iterator<Item = (&'a str, &'a str)>) -> Markup {
     let checks: Vec<_> = checks.collect();
     html! {
@@ -70,8 +78,8 @@ pub fn undecided<'a>(checks: impl Iterator<Item = (&'a str, &'a str)>) -> Markup
                      the records are not missing. Run the check again; if it keeps failing, \
                      the domain's name servers are not answering." }
                 ul {
-                    @for (title, reason) in checks {
-                        li { (title) ": " (shown(reason)) }
+                    @for (check, reason) in checks {
+                        li { (title(check).unwrap_or(check)) ": " (shown(reason)) }
                     }
                 }
             }
@@ -201,7 +209,7 @@ pub fn dns(dns: &Dns) -> Markup {
                     (table(&["Name", "Type", "Answer", "From", "ms"], html! {
                         @for q in trace {
                             tr {
-                                td { (dns_name(&q.name)) }
+                                td { (breakable("name", &shown(&q.name), &['.'])) }
                                 td.short { (q.rtype) }
                                 td {
                                     @if q.rcode != "NOERROR" || q.answers.is_empty() { (q.rcode) " " }
@@ -216,12 +224,6 @@ pub fn dns(dns: &Dns) -> Markup {
             }
         }
     }
-}
-
-/// A DNS name that a narrow column breaks after its dots, not inside a
-/// label.
-fn dns_name(name: &str) -> Markup {
-    html! { code.name { @for label in shown(name).split_inclusive('.') { (label) wbr; } } }
 }
 
 /// Where one answer came from, in words for a reader who does not run DNS:
@@ -247,7 +249,19 @@ pub fn checklist_and_findings(common: &Common) -> Markup {
 
 #[cfg(test)]
 mod tests {
-    use super::{Dns, dns, prose};
+    use super::{Dns, breakable, dns, prose};
+
+    #[test]
+    fn a_name_or_code_breaks_only_after_its_separators() {
+        assert_eq!(
+            breakable("name", "_dmarc.web_shop.test", &['.']).into_string(),
+            r#"<code class="name">_dmarc.<wbr>web_shop.<wbr>test<wbr></code>"#
+        );
+        assert_eq!(
+            breakable("code", "dkim.no_selector_found", &['.', '_']).into_string(),
+            r#"<code class="code">dkim.<wbr>no_<wbr>selector_<wbr>found<wbr></code>"#
+        );
+    }
 
     #[test]
     fn the_dns_section_says_where_the_answers_came_from() {

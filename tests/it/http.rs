@@ -166,6 +166,42 @@ async fn client_mistakes_are_problem_json_with_a_stable_type() {
     assert_eq!(problem["field"], "ip");
 }
 
+/// A `Content-Type` that is not visible ASCII (a Latin-1 `é`, a byte of
+/// UTF-8) names no media type: each endpoint that checks the type refuses
+/// it 415, saying so, before reading the body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_content_type_that_is_not_visible_ascii_is_an_unsupported_media_type() {
+    let (_server, dns) = setup().await;
+    for (uri, content_type) in [
+        ("/v1/messages", &b"message/rfc822; charset=\xe9"[..]),
+        ("/v1/messages", "text/plain; charset=é".as_bytes()),
+        ("/v1/reports/tls", &b"application/tlsrpt+json\xff"[..]),
+        ("/v1/reports/tls", "application/tlsrpt+gzip; n=é".as_bytes()),
+    ] {
+        let request = Request::post(uri)
+            .header(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_bytes(content_type).unwrap(),
+            )
+            .body(Body::from("Subject: x\r\n\r\n"))
+            .unwrap();
+        let (status, _, problem) = call(&dns, request).await;
+        assert_eq!(
+            status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{uri}: {problem}"
+        );
+        assert_eq!(problem["type"], "/problems/unsupported-media-type", "{uri}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .ends_with("not a content type that is not visible ASCII"),
+            "{uri}: {problem}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listening_server_answers_curl_style_requests() {
     let (_server, dns) = setup().await;

@@ -538,16 +538,17 @@ async fn an_empty_or_oversized_message_shows_the_form_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_not_sent_as_a_multipart_form_says_so_in_its_own_words() {
     let (_dns, router) = setup(ServiceConfig::default()).await;
-    let import = |content_type: Option<&str>| {
+    let import = |content_type: Option<&[u8]>| {
         let mut request = Request::post("/reports/dmarc/web.test");
         if let Some(content_type) = content_type {
-            request = request.header(header::CONTENT_TYPE, content_type);
+            let value = header::HeaderValue::from_bytes(content_type).unwrap();
+            request = request.header(header::CONTENT_TYPE, value);
         }
         request.body(Body::from("report=aggregate.xml")).unwrap()
     };
     for (content_type, status, said) in [
         (
-            Some("application/x-www-form-urlencoded"),
+            Some(&b"application/x-www-form-urlencoded"[..]),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "must be sent as multipart/form-data, the report file in its report field",
         ),
@@ -557,9 +558,23 @@ async fn an_import_not_sent_as_a_multipart_form_says_so_in_its_own_words() {
             "must be sent as multipart/form-data, the report file in its report field",
         ),
         (
-            Some("multipart/form-data"),
+            Some(&b"multipart/form-data"[..]),
             StatusCode::BAD_REQUEST,
             "must be sent with the boundary between its parts",
+        ),
+        // RFC 9110 §8.3.1: the type is case-insensitive, and whitespace
+        // around it is not part of it.
+        (
+            Some(&b" Multipart/Form-Data ; charset=utf-8"[..]),
+            StatusCode::BAD_REQUEST,
+            "must be sent with the boundary between its parts",
+        ),
+        // Not visible ASCII: no media type can be read from it, whatever
+        // its first words say.
+        (
+            Some(&b"multipart/form-data; boundary=\xe9"[..]),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "must be sent as multipart/form-data, the report file in its report field",
         ),
     ] {
         let page = send(&router, import(content_type)).await;

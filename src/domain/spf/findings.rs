@@ -194,11 +194,13 @@ pub(super) fn findings(
             ),
         ));
     }
-    // The record with its ending made `ending`, as the fix and its record;
-    // a record that would then authorise nobody is no fix to paste.
-    let fixed_all = |finding: Finding, ending: &str| {
-        let fixed = replace_all(&record, ending).unwrap_or_else(|| format!("{record} -all"));
-        if authorises_nobody(&fixed) {
+    // The record (`parsed` is its parse) with its ending made `ending`, as
+    // the fix and its record; a record that would then authorise nobody is
+    // no fix to paste.
+    let fixed_all = |parsed: &SpfRecord, finding: Finding, ending: &str| {
+        let fixed =
+            replace_all(&record, parsed, ending).unwrap_or_else(|| format!("{record} -all"));
+        if authorises_nobody(parsed) {
             return finding.with_fix(format!(
                 "List your senders before the all term: {}",
                 sender_list(domain)
@@ -208,9 +210,13 @@ pub(super) fn findings(
             .with_fix(format!("Publish: {fixed}"))
             .publishing(domain, "TXT", fixed)
     };
-    match section.all.as_str() {
-        "+all" => out.push(
+    // An ending other than none is read from a parsed root record (or the
+    // records its redirect= leads to).
+    let root_parsed = root_read.and_then(|r| r.parsed.as_ref());
+    match (section.all.as_str(), root_parsed) {
+        ("+all", Some(parsed)) => out.push(
             fixed_all(
+                parsed,
                 Finding::new(
                     catalog::SPF_PLUS_ALL,
                     format!(
@@ -222,8 +228,9 @@ pub(super) fn findings(
             )
             .with_evidence(evidence(domain, root.record.as_ref())),
         ),
-        "?all" => out.push(
+        ("?all", Some(parsed)) => out.push(
             fixed_all(
+                parsed,
                 Finding::new(
                     catalog::SPF_NEUTRAL_ALL,
                     format!("{domain}'s SPF ends in ?all"),
@@ -232,21 +239,21 @@ pub(super) fn findings(
             )
             .with_evidence(evidence(domain, root.record.as_ref())),
         ),
-        "~all" => out.push(Finding::new(
+        ("~all", _) => out.push(Finding::new(
             catalog::SPF_SOFTFAIL_ALL,
             format!("{domain}'s SPF ends in ~all"),
         )),
-        "none" if SpfRecord::parse(record.as_bytes()).is_ok_and(|r| r.redirect.is_none()) => out
-            .push(
-                fixed_all(
-                    Finding::new(
-                        catalog::SPF_NO_ALL,
-                        format!("{domain}'s SPF has neither an all term nor redirect="),
-                    ),
-                    "-all",
-                )
-                .with_evidence(evidence(domain, root.record.as_ref())),
-            ),
+        ("none", Some(parsed)) if parsed.redirect.is_none() => out.push(
+            fixed_all(
+                parsed,
+                Finding::new(
+                    catalog::SPF_NO_ALL,
+                    format!("{domain}'s SPF has neither an all term nor redirect="),
+                ),
+                "-all",
+            )
+            .with_evidence(evidence(domain, root.record.as_ref())),
+        ),
         _ => {}
     }
     let ptr_in: Vec<&str> = totals
@@ -450,20 +457,19 @@ fn sender_list(domain: &str) -> String {
 }
 
 /// Whether a record passes no server at all: nothing but `all` terms and no
-/// redirect=. Published with `-all`, it fails all the domain's mail.
-fn authorises_nobody(record: &str) -> bool {
-    SpfRecord::parse(record.as_bytes()).is_ok_and(|parsed| {
-        parsed.redirect.is_none()
-            && parsed
-                .directives
-                .iter()
-                .all(|d| d.mechanism == Mechanism::All)
-    })
+/// redirect=. Published with `-all` (its `all` replaced or added, which
+/// changes neither), it fails all the domain's mail.
+fn authorises_nobody(parsed: &SpfRecord) -> bool {
+    parsed.redirect.is_none()
+        && parsed
+            .directives
+            .iter()
+            .all(|d| d.mechanism == Mechanism::All)
 }
 
-/// The record with its `all` term's qualifier replaced.
-fn replace_all(record: &str, ending: &str) -> Option<String> {
-    let parsed = SpfRecord::parse(record.as_bytes()).ok()?;
+/// The record (`parsed` is its parse) with its `all` term's qualifier
+/// replaced; `None` without an `all` term.
+fn replace_all(record: &str, parsed: &SpfRecord, ending: &str) -> Option<String> {
     let all = parsed
         .directives
         .iter()
