@@ -293,7 +293,7 @@ impl Verdicts {
 }
 
 /// Exit code 1: a finding at or above `--fail-on`, or a broken expectation.
-const EXIT_FAILED: u8 = 1;
+pub(super) const EXIT_FAILED: u8 = 1;
 /// Exit code 3: nothing failed, but a DNS lookup failed and left checks
 /// undecided; the run says nothing either way and should be repeated.
 pub(super) const EXIT_UNDECIDED: u8 = 3;

@@ -18,6 +18,7 @@ use super::values::MAX_BYTES;
 use crate::records::name::DomainName;
 use crate::reports::container::Overview;
 use crate::reports::dates::parse_rfc3339;
+use crate::reports::enforcement::LiveRecord;
 use crate::reports::ingest::{self, Prepared};
 use crate::reports::services::Services;
 use crate::reports::summary::Options;
@@ -59,8 +60,10 @@ pub enum ReportsCommand {
     #[command(after_help = "Examples:\n  \
         mailvet reports summary example.com\n  \
         mailvet reports summary example.com --since 2026-11-01 --format json\n\n\
-        Exit codes: 0 a summary was written, 2 bad usage or a database that \
-        cannot be read.")]
+        Exit codes: 0 a summary was written with the record to publish, 1 the \
+        DMARC record published now is invalid or there are several (mend it \
+        first), 2 bad usage or a database that cannot be read, 3 the DNS lookup \
+        of the record published now failed (run it again).")]
     Summary(SummaryArgs),
 }
 
@@ -395,10 +398,12 @@ async fn summary(args: SummaryArgs) -> Result<ExitCode, UsageError> {
         Format::Json => print!("{}", crate::render::json(&summary)),
         Format::Text => print!("{}", crate::render::reports::summary(&summary)),
     }
-    // As `check`: 3 when the DNS kept part of the answer (here the record
-    // to publish) from being decided.
-    Ok(match summary.analysis.enforcement.next_record {
-        Some(_) => ExitCode::SUCCESS,
-        None => ExitCode::from(super::output::EXIT_UNDECIDED),
+    // As `check`: 1 when the live record must be mended before a record
+    // can be suggested, 3 when the DNS kept it from being read.
+    let enforcement = &summary.analysis.enforcement;
+    Ok(match (&enforcement.next_record, &enforcement.live) {
+        (Some(_), _) => ExitCode::SUCCESS,
+        (None, LiveRecord::Invalid { .. }) => ExitCode::from(super::output::EXIT_FAILED),
+        (None, _) => ExitCode::from(super::output::EXIT_UNDECIDED),
     })
 }

@@ -81,16 +81,19 @@ pub enum LiveRecord {
     },
     /// The name exists without a DMARC record, or does not exist.
     Absent,
-    /// What is there could not be read: the DNS failed, or the records
-    /// there are several or invalid (receivers ignore them).
+    /// The records there are several or invalid: receivers ignore them
+    /// until the owner mends them.
+    Invalid { reason: String },
+    /// The DNS lookup failed: what is there is not known until it is
+    /// asked again.
     Unreadable { reason: String },
 }
 
 impl LiveRecord {
     /// Why the record cannot be edited, when it cannot.
-    fn unreadable(&self) -> Option<&str> {
+    fn not_editable(&self) -> Option<&str> {
         match self {
-            LiveRecord::Unreadable { reason } => Some(reason),
+            LiveRecord::Invalid { reason } | LiveRecord::Unreadable { reason } => Some(reason),
             LiveRecord::Published { .. } | LiveRecord::Absent => None,
         }
     }
@@ -142,9 +145,12 @@ impl Enforcement {
     /// The policy published now, in words, with the one reports saw when
     /// it differs.
     pub fn published_now(&self) -> String {
-        let mut words = match (self.published, self.live.unreadable()) {
+        let mut words = match (self.published, self.live.not_editable()) {
             (Some(p), _) => format!("p={p}"),
-            (None, Some(reason)) => format!("unknown, the record could not be read ({reason})"),
+            (None, Some(reason)) => match self.live {
+                LiveRecord::Invalid { .. } => format!("none that receivers use ({reason})"),
+                _ => format!("unknown, the record could not be read ({reason})"),
+            },
             (None, None) => "no DMARC record".to_string(),
         };
         if let Some(seen) = self.reported.filter(|seen| Some(*seen) != self.published) {
@@ -301,7 +307,7 @@ pub fn assess(
     };
     let parsed = match live {
         LiveRecord::Published { parsed, .. } => Some(parsed),
-        LiveRecord::Absent | LiveRecord::Unreadable { .. } => None,
+        LiveRecord::Absent | LiveRecord::Invalid { .. } | LiveRecord::Unreadable { .. } => None,
     };
     let published = parsed.map(|r| r.p.unwrap_or(Policy::None));
     let current = published.unwrap_or(Policy::None);
@@ -334,6 +340,14 @@ pub fn assess(
     };
     let given = usable_uris(rua);
     let next_record = match live {
+        LiveRecord::Invalid { reason } => {
+            next_step = format!(
+                "mend the DMARC record published now first ({reason}): no record is \
+                 suggested, since one made beside it would leave the domain with several. \
+                 Meanwhile: {next_step}",
+            );
+            None
+        }
         LiveRecord::Unreadable { reason } => {
             next_step = format!(
                 "the DMARC record published now could not be read ({reason}): no record is \

@@ -288,9 +288,9 @@ pub async fn summarize_domain(
     .await
 }
 
-/// The DMARC record published at `_dmarc.<domain>` now. A DNS failure, or
-/// records there that receivers would ignore (several, or one that does
-/// not parse), make it unreadable, never absent.
+/// The DMARC record published at `_dmarc.<domain>` now. A DNS failure
+/// makes it unreadable, records there that receivers would ignore
+/// (several, or one that does not parse) invalid, never absent.
 pub async fn live_record(resolver: &Resolver, domain: &str) -> LiveRecord {
     let name = format!("_dmarc.{domain}");
     let set = match dmarc::fetch_txt(resolver, &name).await {
@@ -309,7 +309,7 @@ pub async fn live_record(resolver: &Resolver, domain: &str) -> LiveRecord {
                 record: only.to_string(),
                 parsed,
             },
-            Err(problems) => LiveRecord::Unreadable {
+            Err(problems) => LiveRecord::Invalid {
                 reason: format!(
                     "the record at {name} is invalid ({}), so receivers ignore it",
                     problems
@@ -319,7 +319,7 @@ pub async fn live_record(resolver: &Resolver, domain: &str) -> LiveRecord {
                 ),
             },
         },
-        several => LiveRecord::Unreadable {
+        several => LiveRecord::Invalid {
             reason: format!(
                 "{} DMARC records are published at {name}, so receivers ignore them all",
                 several.len()

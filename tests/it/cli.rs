@@ -822,11 +822,12 @@ async fn reports_summary_does_not_call_a_forwarder_spoofing() {
 }
 
 /// One report is "1 aggregate report from 1 reporter"; with two DMARC
-/// records published (receivers ignore both) the live record cannot be
-/// read: no record to publish is printed, the next step says why, and
-/// the exit code is 3 as for any answer the DNS kept undecided.
+/// records published (receivers ignore both) the live record is invalid:
+/// no record to publish is printed, the next step says to mend it, and
+/// the exit code is 1, a problem found (3 is for a lookup that failed,
+/// which running again may mend).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reports_summary_without_the_live_record_suggests_none_and_exits_3() {
+async fn reports_summary_with_two_live_records_suggests_none_and_exits_1() {
     let dir = ScratchDir::new("summary-unreadable");
     let data = dir.join("data");
     let report = "fixtures/reports/month/google.com!brand.example!1793491200!1793577599.xml";
@@ -854,20 +855,46 @@ async fn reports_summary_without_the_live_record_suggests_none_and_exits_3() {
     )
     .await;
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
         text.contains("  1 aggregate report from 1 reporter: "),
         "{text}"
     );
     assert!(
         text.contains(
-            "  published now: unknown, the record could not be read (2 DMARC records are \
+            "  published now: none that receivers use (2 DMARC records are \
              published at _dmarc.brand.example, so receivers ignore them all)"
         ),
         "{text}"
     );
     assert!(
-        text.contains("  next: the DMARC record published now could not be read"),
+        text.contains("  next: mend the DMARC record published now first (2 DMARC records"),
+        "{text}"
+    );
+    assert!(!text.contains("publish: _dmarc"), "{text}");
+}
+
+/// When the lookup of the live record fails, nothing is suggested either,
+/// and the exit code is 3: the DNS left it undecided, run it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_summary_whose_live_record_lookup_fails_exits_3() {
+    let dir = ScratchDir::new("summary-servfail");
+    let data = dir.join("data");
+    let report = "fixtures/reports/month/google.com!brand.example!1793491200!1793577599.xml";
+    let imported = reports(&["import", report], &data, None).await;
+    assert_eq!(imported.status.code(), Some(0));
+    let dns = TestDns::start(&[Path::new("fixtures/reports/reverse.zone")]).await;
+    dns.add_fault("_dmarc.brand.example", FaultTypes::All, FaultKind::ServFail);
+    let out = reports(
+        &["summary", "brand.example", "--dns", &dns.dns_arg()],
+        &data,
+        None,
+    )
+    .await;
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("  published now: unknown, the record could not be read (the DNS lookup of _dmarc.brand.example TXT failed"),
         "{text}"
     );
     assert!(!text.contains("publish: _dmarc"), "{text}");
