@@ -380,8 +380,9 @@ async fn every_error_a_page(
                 "The report file is too large",
                 &format!(
                     "This server imports report files of up to {} (its --max-report-size), \
-                     and this upload was larger. Reports are usually sent compressed: import \
-                     the .gz or .zip file as it arrived.",
+                     and this upload was larger. A report as it arrives by mail is compressed \
+                     (.gz or .zip) and far smaller than its XML: import that file, or ask the \
+                     server's operator to raise the limit.",
                     mebibytes(report_limit)
                 ),
                 (&path, "Back to the reports"),
