@@ -1,7 +1,8 @@
 //! `mailvet reports`: DMARC aggregate and SMTP TLS reports kept in the
 //! store — `import` reads files, directories or standard input into it,
 //! `summary` says what a domain's reports show and whether it is ready
-//! for enforcement.
+//! for enforcement, `tls-url` gives the URL on `mailvet serve` a domain's
+//! TLS reports are posted to, and the `_smtp._tls` record naming it.
 //!
 //! This module decides which inputs an import reads (a directory: its
 //! regular files, at any depth, in name order; `-`: standard input), how
@@ -20,6 +21,7 @@ use crate::reports::container::Overview;
 use crate::reports::dates::parse_rfc3339;
 use crate::reports::enforcement::LiveRecord;
 use crate::reports::ingest::{self, Prepared};
+use crate::reports::rua::{self, TlsReportingUrl};
 use crate::reports::services::Services;
 use crate::reports::summary::Options;
 use crate::reports::{Limits, ReportError};
@@ -65,6 +67,19 @@ pub enum ReportsCommand {
         first), 2 bad usage or a database that cannot be read, 3 the DNS lookup \
         of the record published now failed (run it again).")]
     Summary(SummaryArgs),
+    /// The URL on `mailvet serve` a domain's TLS reports are posted to, and
+    /// the _smtp._tls record to publish for it (RFC 8460 §3).
+    ///
+    /// Reporting mail servers post to it without an API key; the secret
+    /// token in it lets in reports about this domain only. The token is
+    /// made the first time and kept in the store, so the same URL is
+    /// printed after (and given by POST /v1/reports/tls/endpoints).
+    #[command(after_help = "Examples:\n  \
+        mailvet reports tls-url example.com --base-url https://mailvet.example.com\n  \
+        mailvet reports tls-url example.com --base-url https://mailvet.example.com --replace\n\n\
+        Exit codes: 0 the URL was printed, 2 bad usage or a database that cannot be \
+        opened.")]
+    TlsUrl(TlsUrlArgs),
 }
 
 /// How an import or a summary is written.
@@ -144,6 +159,47 @@ pub struct SummaryArgs {
     pub dns: DnsArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct TlsUrlArgs {
+    /// The policy domain whose TLS reports are to come to the server.
+    #[arg(value_name = "DOMAIN")]
+    pub domain: String,
+
+    /// Where reporting mail servers reach `mailvet serve`: https:// and
+    /// its public host name, with a port if not 443 (no path).
+    #[arg(long, value_name = "URL", value_parser = parse_base_url)]
+    pub base_url: String,
+
+    /// Make a new token in place of the old one (the URL leaked); the old
+    /// URL then takes nothing.
+    #[arg(long)]
+    pub replace: bool,
+
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `https://HOST[:PORT]`, a trailing slash allowed: the origin, as
+/// [`rua::https_origin`] writes it.
+fn parse_base_url(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let host = text
+        .get(..8)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        .map(|_| text[8..].strip_suffix('/').unwrap_or(&text[8..]));
+    host.and_then(rua::https_origin).ok_or_else(|| {
+        format!(
+            "`{}` is not https:// and a host name with an optional port; give the URL mail \
+             servers reach mailvet serve by, e.g. https://mailvet.example.com (RFC 8460 \
+             reports are posted over HTTPS only)",
+            escape_controls(text)
+        )
+    })
+}
+
 fn parse_since(text: &str) -> Result<i64, String> {
     parse_rfc3339(text.trim())
         .ok_or_else(|| format!("`{text}` is not a date; write YYYY-MM-DD, e.g. 2026-11-01"))
@@ -153,6 +209,7 @@ pub async fn run(args: ReportsArgs) -> Result<ExitCode, UsageError> {
     match args.command {
         ReportsCommand::Import(args) => import(args).await,
         ReportsCommand::Summary(args) => summary(args).await,
+        ReportsCommand::TlsUrl(args) => tls_url(args).await,
     }
 }
 
@@ -406,4 +463,23 @@ async fn summary(args: SummaryArgs) -> Result<ExitCode, UsageError> {
         (None, LiveRecord::Invalid { .. }) => ExitCode::from(super::output::EXIT_FAILED),
         (None, _) => ExitCode::from(super::output::EXIT_UNDECIDED),
     })
+}
+
+async fn tls_url(args: TlsUrlArgs) -> Result<ExitCode, UsageError> {
+    let domain = DomainName::parse(&args.domain)?;
+    let store = args.store.open().await?;
+    let token = store
+        .tls_report_token(&domain.ascii, args.replace)
+        .await
+        .map_err(|e| e.to_string())?;
+    store.close().await;
+    let rua = TlsReportingUrl::new(&args.base_url, &domain.ascii, &token);
+    match args.format {
+        Format::Json => print!("{}", crate::render::json(&rua)),
+        Format::Text => println!(
+            "TLS reports about {} are taken at {}\nPublish: {}. IN TXT \"{}\"",
+            rua.domain, rua.url, rua.name, rua.record
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }

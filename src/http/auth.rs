@@ -6,7 +6,9 @@
 //! the answer is 401 `/problems/unauthorized` with a `WWW-Authenticate`
 //! challenge (RFC 6750 §3). The probes and the contract — `/healthz`,
 //! `/readyz`, `/openapi.yaml` — are never protected, so orchestrators and
-//! the web page need no key; `/metrics` is. Keys are compared in constant
+//! the web page need no key; `/metrics` is. Nor is a domain's TLS
+//! reporting URL (`POST /v1/reports/tls/{token}`), whose token is the
+//! secret a reporting MTA holds instead of a key. Keys are compared in constant
 //! time so the answer's timing does not reveal how much of a guess was
 //! right.
 //!

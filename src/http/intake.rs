@@ -1,10 +1,12 @@
 //! Received DMARC aggregate and SMTP TLS reports: `POST /v1/reports`
 //! takes one report in any container (XML, JSON, gzip, zip or a report
 //! email as received; the format is read from the bytes, whatever the
-//! content type says), `POST /v1/reports/tls` is the HTTPS POST of
-//! RFC 8460 §3 (`application/tlsrpt+gzip` or `application/tlsrpt+json`),
-//! and `GET /v1/reports/dmarc/{domain}` sums up what is stored for a
-//! domain, with its readiness for enforcement.
+//! content type says), `POST /v1/reports/tls/{token}` is the HTTPS POST
+//! of RFC 8460 §3 (`application/tlsrpt+gzip` or `application/tlsrpt+json`)
+//! at the URL a domain's `_smtp._tls` record names ([`tls_rua`]), taken
+//! without an API key, `POST /v1/reports/tls` the same for a keyed caller
+//! (a relay), and `GET /v1/reports/dmarc/{domain}` sums up what is stored
+//! for a domain, with its readiness for enforcement.
 //!
 //! This module decides the answers: a report stored is 201 with what it
 //! held, one already stored 200 with `"status": "duplicate"` (never
@@ -12,13 +14,15 @@
 //! `/problems/invalid-report` naming what was wrong and where, one that
 //! decompresses past `--max-report-size` (or past the ratio of a bomb) 413
 //! `/problems/report-too-large`; a TLS endpoint given another media type
-//! 415. Reading runs off the async runtime. The upload itself is capped
-//! by the same size.
+//! 415. At a token's URL an unknown token is 404 before the body is read,
+//! and a report with a policy for any domain but the token's is 422. Reading
+//! runs off the async runtime. The upload itself is capped by the same
+//! size.
 
 use super::extract::{ApiQuery, MediaType, QueryParams, pairs_once, unread_body};
 use super::problem::{Problem, ProblemType};
 use super::saved::unavailable;
-use super::{AppState, Shared};
+use super::{AppState, Shared, tls_rua};
 use crate::records::name::DomainName;
 use crate::reports::ReportError;
 use crate::reports::container::Overview;
@@ -51,21 +55,54 @@ pub(super) async fn import(
     store(&state, prepared).await
 }
 
-/// `POST /v1/reports/tls` (RFC 8460 §3).
+/// `POST /v1/reports/tls` (RFC 8460 §3), for a caller with the API key.
 pub(super) async fn import_tls(
     State(state): State<Shared>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    tls_media_type(&headers)?;
-    let prepared = read(&state, body).await?;
+    let prepared = read_tls(&state, &headers, body).await?;
+    store(&state, prepared).await
+}
+
+/// `POST /v1/reports/tls/{token}` (RFC 8460 §3), the URL a domain's
+/// `_smtp._tls` record names: no API key, and only reports about the
+/// token's domain.
+pub(super) async fn import_tls_for(
+    State(state): State<Shared>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let domain = tls_rua::domain_of(&state, &token).await?;
+    let prepared = read_tls(&state, &headers, body).await?;
+    if let Some(other) = prepared.policy_domains().iter().find(|d| **d != domain) {
+        return Err(Problem::new(
+            ProblemType::InvalidReport,
+            format!(
+                "this URL takes the TLS reports of {domain} only, and this one has a policy                  for {}; each domain's _smtp._tls record names a URL of its own",
+                crate::untrusted::quoted(other)
+            ),
+        ));
+    }
+    store(&state, prepared).await
+}
+
+/// A TLS report posted as RFC 8460 §3 says, read off the runtime.
+async fn read_tls(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Prepared, Problem> {
+    tls_media_type(headers)?;
+    let prepared = read(state, body).await?;
     if prepared.overview().kind != "tls" {
         return Err(Problem::new(
             ProblemType::InvalidReport,
             "this is a DMARC aggregate report; post it to /v1/reports",
         ));
     }
-    store(&state, prepared).await
+    Ok(prepared)
 }
 
 /// RFC 8460 §3: the two media types a TLS report is posted as.

@@ -18,9 +18,11 @@
 //! ([`messages`]; with `save=true` the report is kept), `GET` and `DELETE
 //! /v1/reports/{id}` ([`saved`]), `POST /v1/inboxes` and `GET
 //! /v1/inboxes/{token}` (the send-a-test inbox, [`inboxes`]), `POST
-//! /v1/reports` and `POST /v1/reports/tls` (received DMARC aggregate and
-//! TLS reports) and `GET /v1/reports/dmarc/{domain}` (what they say)
-//! ([`intake`]), `POST
+//! /v1/reports`, `POST /v1/reports/tls` and `POST /v1/reports/tls/{token}`
+//! (received DMARC aggregate and TLS reports) and `GET
+//! /v1/reports/dmarc/{domain}` (what they say) ([`intake`]), `POST
+//! /v1/reports/tls/endpoints` (the URL a domain's TLS reports are posted
+//! to, [`tls_rua`]), `POST
 //! /v1/dmarc/evaluate` ([`dmarc`]). Handlers read
 //! their input through extractors whose rejection is the problem
 //! ([`extract`]). The web pages are not API operations: they have their
@@ -38,8 +40,10 @@
 //! ([`rate`]), the API key, the reading of the whole body (its route's
 //! size limit, the body read timeout and the server's body memory
 //! budget), the concurrency cap, the request timeout and the answer size
-//! cap ([`limits`]). `/metrics` needs the API key but no other guard; the
-//! probes and the contract need none.
+//! cap ([`limits`]). `POST /v1/reports/tls/{token}` meets every one of
+//! them but the API key: a reporting MTA cannot send one, and the token
+//! in its path is the secret instead. `/metrics` needs the API key but
+//! no other guard; the probes and the contract need none.
 
 pub mod audit_cache;
 mod auth;
@@ -60,6 +64,7 @@ mod rate;
 mod saved;
 mod server;
 mod spf;
+mod tls_rua;
 
 use crate::dns::Dns;
 use crate::domain::AuditOptions;
@@ -160,6 +165,9 @@ pub enum Access {
     /// Every `/v1` guard: rate, API key, body, concurrency, time and
     /// answer size.
     Api(BodySize),
+    /// Every `/v1` guard but the API key, for a caller that cannot hold
+    /// one (a reporting MTA): the path carries a secret of its own.
+    Token(BodySize),
 }
 
 /// The largest body a `/v1` route takes.
@@ -268,6 +276,18 @@ pub fn routes() -> Vec<Route> {
             |m| on(m, intake::import_tls),
         ),
         route(
+            Method::POST,
+            "/v1/reports/tls/endpoints",
+            Access::Api(BodySize::Json),
+            |m| on(m, tls_rua::endpoint),
+        ),
+        route(
+            Method::POST,
+            "/v1/reports/tls/{token}",
+            Access::Token(BodySize::Report),
+            |m| on(m, intake::import_tls_for),
+        ),
+        route(
             Method::GET,
             "/v1/reports/dmarc/{domain}",
             Access::Api(BodySize::None),
@@ -321,7 +341,7 @@ pub fn router(state: AppState) -> Router {
     ));
     let keys = Arc::new(auth::ApiKeys::new(state.service.api_keys.clone()));
     let rate = Arc::new(rate::RateLimit::new(state.service.rate_limit));
-    let (mut app, mut api) = (Router::new(), Router::new());
+    let (mut app, mut api, mut unkeyed) = (Router::new(), Router::new(), Router::new());
     // The methods of the route table, for CORS preflight answers.
     let mut methods: Vec<Method> = Vec::new();
     for route in routes() {
@@ -341,15 +361,23 @@ pub fn router(state: AppState) -> Router {
                 let guarded = endpoint.guarded(&limits, body.limit(&state));
                 api = api.route(route.path, guarded);
             }
+            Access::Token(body) => {
+                let guarded = endpoint.guarded(&limits, body.limit(&state));
+                unkeyed = unkeyed.route(route.path, guarded);
+            }
         }
     }
     let api = api
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(from_fn_with_state(Arc::clone(&keys), auth::require_key))
         .layer(from_fn_with_state(Arc::clone(&rate), rate::rate));
+    let unkeyed = unkeyed
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(from_fn_with_state(Arc::clone(&rate), rate::rate));
     let pages = pages::router(&state, &limits, Arc::clone(&keys), rate);
     let mut app = app
         .merge(api)
+        .merge(unkeyed)
         .merge(pages)
         .fallback(pages::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)

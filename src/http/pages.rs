@@ -34,6 +34,10 @@
 //! page again with the reason, under the problem's status. A body that is
 //! not `multipart/form-data` is 415 (400 without a boundary), the page
 //! saying in its own words how the form is sent.
+//! The page also offers the domain's `_smtp._tls` record naming the URL
+//! its TLS reports are posted to (as `POST /v1/reports/tls/endpoints`
+//! gives it), except where pages are open to all (`--web-public` with
+//! keys): the URL lets reports in without a key.
 //!
 //! # Keys
 //!
@@ -52,12 +56,12 @@
 use super::auth::{ApiKeys, bearer_token};
 use super::domains::{MAX_SELECTORS, audit_one, domain_name, probing, selector};
 use super::extract::MediaType;
-use super::intake;
 use super::limits::{Guarded, Limits};
 use super::messages::envelope_text;
 use super::problem::{Problem, ProblemType};
 use super::rate::{self, RateLimit};
 use super::{AppState, BodySize, Shared};
+use super::{intake, tls_rua};
 use crate::message::Clock;
 use crate::message::envelope::Envelope;
 use crate::message::report::{self, MessageRequest, ReportError};
@@ -65,7 +69,7 @@ use crate::records::name::DomainName;
 use crate::reports::dates::parse_rfc3339;
 use crate::store::Stored;
 use crate::store::{InboxStatus, InboxToken, ReportId};
-use crate::web::dmarc::ImportNotice;
+use crate::web::dmarc::{ImportNotice, TlsRecord};
 use crate::web::index::{DomainForm, MessageForm};
 use crate::web::{assets, inbox, layout, view};
 use axum::body::Bytes;
@@ -977,7 +981,12 @@ async fn inbox_page(State(state): State<Shared>, Path(token): Path<String>) -> R
 /// `GET /reports/dmarc/{domain}?since=YYYY-MM-DD`: what the domain's
 /// stored reports say. `import=imported|duplicate` is where the import
 /// form sends the browser back to, saying what became of its report.
-async fn dmarc_page(State(state): State<Shared>, Path(domain): Path<String>, uri: Uri) -> Response {
+async fn dmarc_page(
+    State(state): State<Shared>,
+    Path(domain): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let (mut since, mut notice) = (None, ImportNotice::default());
     for (key, value) in super::extract::pairs(&uri) {
         match key.as_ref() {
@@ -988,13 +997,14 @@ async fn dmarc_page(State(state): State<Shared>, Path(domain): Path<String>, uri
             _ => {}
         }
     }
-    dmarc_answer(&state, &domain, since, notice, StatusCode::OK).await
+    dmarc_answer(&state, &domain, &headers, since, notice, StatusCode::OK).await
 }
 
 /// The reports page of `domain`, or the page saying why not.
 async fn dmarc_answer(
     state: &AppState,
     domain: &str,
+    headers: &HeaderMap,
     since: Option<String>,
     notice: ImportNotice,
     status: StatusCode,
@@ -1022,15 +1032,41 @@ async fn dmarc_answer(
         }
     };
     match intake::summarize(state, &name, since_at).await {
-        Ok(summary) => html(
-            status,
-            crate::web::dmarc::page(&summary, since.as_deref(), &notice),
-        ),
+        Ok(summary) => {
+            let rua = tls_reporting(state, &name, headers).await;
+            let record = rua.as_ref().map(|rua| TlsRecord {
+                name: &rua.name,
+                value: &rua.record,
+            });
+            html(
+                status,
+                crate::web::dmarc::page(&summary, since.as_deref(), &notice, record.as_ref()),
+            )
+        }
         Err(problem) => html(
             StatusCode::from_u16(problem.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
             layout::message_page(problem.title, &problem.detail),
         ),
     }
+}
+
+/// The URL `domain`'s TLS reports are posted to, for a reader who could
+/// ask the API for it: not on pages open to all (`--web-public` beside
+/// keys), where it would let anyone post reports. A store that fails
+/// leaves it off the page, which still shows the summary.
+async fn tls_reporting(
+    state: &AppState,
+    domain: &DomainName,
+    headers: &HeaderMap,
+) -> Option<crate::reports::rua::TlsReportingUrl> {
+    let service = &state.service;
+    if service.web_public && !service.api_keys.is_empty() {
+        return None;
+    }
+    tls_rua::endpoint_of(state, domain, headers, false)
+        .await
+        .inspect_err(|problem| tracing::warn!(detail = %problem.detail, "TLS reporting URL"))
+        .ok()
 }
 
 /// `POST /reports/dmarc/{domain}`: the import form (`multipart/form-data`,
@@ -1074,7 +1110,7 @@ async fn dmarc_import(
                 outcome: String::new(),
                 problem: Some(problem.detail),
             };
-            dmarc_answer(&state, &domain, None, notice, status).await
+            dmarc_answer(&state, &domain, &headers, None, notice, status).await
         }
     }
 }

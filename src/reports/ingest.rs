@@ -47,6 +47,8 @@ pub struct Prepared {
     /// The report as gzip-compressed JSON.
     json: Vec<u8>,
     selectors: Vec<(String, String)>,
+    /// Every policy domain the report is about, each once.
+    policy_domains: Vec<String>,
 }
 
 /// Reads one input of any accepted container into a report ready to
@@ -61,11 +63,19 @@ pub fn prepare(input: impl Read + Send, limits: &Limits) -> Result<Prepared, Rep
         Opened::Tls(report) => {
             let mut json = Compressed::new();
             serde_json::to_writer(&mut json.0, &report).map_err(Compressed::error)?;
+            let policy_domains = report
+                .policies
+                .iter()
+                .map(|p| p.policy_domain.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
             Ok(Prepared {
                 kind: ReportKind::Tls,
                 overview: Report::Tls(report).overview(),
                 json: json.finish()?,
                 selectors: Vec::new(),
+                policy_domains,
             })
         }
     }
@@ -111,6 +121,7 @@ fn prepare_aggregate<R: std::io::BufRead>(
         },
         json: json.finish()?,
         selectors: selectors.into_iter().collect(),
+        policy_domains: vec![header.policy.domain.clone()],
     })
 }
 
@@ -154,6 +165,14 @@ impl Prepared {
     /// What the import says about the report.
     pub fn overview(&self) -> &Overview {
         &self.overview
+    }
+
+    /// Every policy domain the report is about, each once: an aggregate
+    /// report's one, each of a TLS report's policies' (RFC 8460 §4.4),
+    /// which a reporter sends to one domain's `rua` and so should all be
+    /// that domain.
+    pub fn policy_domains(&self) -> &[String] {
+        &self.policy_domains
     }
 
     /// Stores the report unless it is a duplicate, with its selectors.

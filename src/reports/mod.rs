@@ -40,6 +40,8 @@
 //! - [`ingest`] — a report read from any input and stored once (a
 //!   duplicate is recognized by its key), with the DKIM selectors it
 //!   names; a domain's stored reports of a period summed up.
+//! - [`rua`] — the URL on this server a domain's TLS reports are posted
+//!   to, and the `_smtp._tls` record naming it.
 //!
 //! Reading is synchronous and CPU-bound: callers on an async runtime run it
 //! in `spawn_blocking`. Only [`analyze`] asks the DNS.
@@ -52,6 +54,7 @@ pub mod dates;
 pub mod enforcement;
 pub mod ingest;
 pub mod mail;
+pub mod rua;
 pub mod services;
 pub mod sources;
 pub mod summary;

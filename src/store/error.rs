@@ -35,6 +35,9 @@ pub enum StoreError {
     #[error("a stored report is not valid JSON: {0}")]
     CorruptReport(serde_json::Error),
 
+    #[error("a stored token is not 32 hexadecimal digits (was the database edited by hand?)")]
+    CorruptToken,
+
     #[error("the system's random number generator failed")]
     Random,
 

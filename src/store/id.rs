@@ -1,5 +1,6 @@
-//! Unguessable identifiers: a saved report's id (in its permalink) and an
-//! inbox token (in a one-time address `t-<token>@…`).
+//! Unguessable identifiers: a saved report's id (in its permalink), an
+//! inbox token (in a one-time address `t-<token>@…`) and a domain's TLS
+//! report token (in the URL its TLS reports are posted to).
 //!
 //! Each is 128 bits from the operating system's CSPRNG (through aws-lc-rs,
 //! already linked for TLS), written as 32 lowercase hexadecimal digits.
@@ -24,11 +25,14 @@ pub const LENGTH: usize = 2 * BYTES;
 pub type ReportId = Id<kind::Report>;
 /// The token of a one-time inbox address.
 pub type InboxToken = Id<kind::InboxToken>;
+/// The token in a domain's TLS reporting URL (`/v1/reports/tls/{token}`).
+pub type TlsReportToken = Id<kind::TlsReportToken>;
 
 /// What an [`Id`] names, so that a report id is never taken for a token.
 pub mod kind {
     pub enum Report {}
     pub enum InboxToken {}
+    pub enum TlsReportToken {}
 }
 
 /// 128 random bits as 32 lowercase hex digits.

@@ -1,6 +1,7 @@
 //! The store: what must outlive a request — saved message reports, the
 //! test inbox's one-time addresses, received DMARC aggregate and TLS
-//! reports, DKIM selectors learned from them.
+//! reports, DKIM selectors learned from them, and the secret URL each
+//! domain's TLS reports are posted to.
 //!
 //! It keeps reports as data (JSON text and bytes) and knows nothing of the
 //! checks that made them: it imports no other layer of mailvet. It runs
@@ -35,8 +36,8 @@
 //!    [`migrations::MIGRATIONS`];
 //! 2. adds a module here with its types and the functions on [`Store`]
 //!    that read and write those tables (like [`reports`], [`inbox`],
-//!    [`received`], [`selectors`]), and the expiry of its rows to the [`sweeper`] if
-//!    they expire;
+//!    [`received`], [`selectors`], [`tls_endpoints`]), and the expiry of
+//!    its rows to the [`sweeper`] if they expire;
 //! 3. tests them in `tests/it/store.rs` (or a test module of its own using
 //!    `on_both_back_ends!` from `tests/it/support/store.rs`), so every test
 //!    runs on both back ends, and adds its tables to the schema test.
@@ -53,9 +54,10 @@ pub mod received;
 pub mod reports;
 pub mod selectors;
 pub mod sweeper;
+pub mod tls_endpoints;
 
 pub use error::StoreError;
-pub use id::{InboxToken, InvalidId, ReportId};
+pub use id::{InboxToken, InvalidId, ReportId, TlsReportToken};
 pub use inbox::{Claim, Inbox, InboxStatus};
 pub use received::{NewReport, ReportKind, Stored};
 pub use reports::{SavedReport, StoredReport};

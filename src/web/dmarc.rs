@@ -4,7 +4,9 @@
 //! their service, PTR names, class and fix, the readiness for
 //! `p=quarantine` and `p=reject` with the record to publish next, the
 //! sources new since the period before, and TLS failures per day, result
-//! type, MX and policy; with a form to import another report.
+//! type, MX and policy; the `_smtp._tls` record that sends the domain's
+//! TLS reports here, when the caller gives it; with a form to import
+//! another report.
 //!
 //! Charts are inline SVG drawn here, sized by the stylesheet (no style
 //! attribute, which the Content-Security-Policy forbids), so they show
@@ -35,8 +37,22 @@ pub struct ImportNotice {
     pub problem: Option<String>,
 }
 
-/// The page of `summary`; `since` is the day the period starts, as asked.
-pub fn page(summary: &DomainSummary, since: Option<&str>, notice: &ImportNotice) -> String {
+/// The `_smtp._tls` record that sends a domain's TLS reports to this
+/// server (RFC 8460 §3).
+#[derive(Debug, Clone, Copy)]
+pub struct TlsRecord<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
+}
+
+/// The page of `summary`; `since` is the day the period starts, as asked;
+/// `tls_record`, when given, is offered for the domain to publish.
+pub fn page(
+    summary: &DomainSummary,
+    since: Option<&str>,
+    notice: &ImportNotice,
+    tls_record: Option<&TlsRecord>,
+) -> String {
     let s = &summary.analysis.summary;
     let domain = &summary.domain;
     super::layout::page(
@@ -66,6 +82,7 @@ pub fn page(summary: &DomainSummary, since: Option<&str>, notice: &ImportNotice)
                 (new_sources(summary, since.is_some()))
                 (tls(summary))
             }
+            @if let Some(record) = tls_record { (tls_reporting(record)) }
             (import_form(domain, notice))
             @let json = format!("/v1/reports/dmarc/{domain}");
             p { "This summary as JSON: " a href=(json) { (json) } }
@@ -463,6 +480,22 @@ fn tls(summary: &DomainSummary) -> Markup {
                     }
                 }))
             }
+        }
+    }
+}
+
+/// Where TLS reports about the domain are posted, as the record that
+/// says so.
+fn tls_reporting(record: &TlsRecord) -> Markup {
+    html! {
+        section #tls-rua aria-labelledby="tls-rua-h" {
+            h2 #tls-rua-h { "Receiving TLS reports" }
+            p {
+                "Publish this so TLS reports come here. Mail servers that send to the domain \
+                 post their reports to the URL in it, without a key: its secret part lets in \
+                 reports about this domain only, so share it only through this record."
+            }
+            (publish(record.name, "TXT", record.value))
         }
     }
 }

@@ -1060,3 +1060,65 @@ async fn an_spf_fix_never_lists_a_client_address_that_is_not_public() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_tls_url_prints_one_url_per_domain_until_replaced() {
+    let dir = ScratchDir::new("reports-tls-url");
+    let data = dir.join("data");
+    let ask = |extra: &'static [&'static str]| {
+        let data = data.clone();
+        async move {
+            let mut args = vec![
+                "tls-url",
+                "Example.COM.",
+                "--base-url",
+                "https://Mailvet.Example:8443/",
+            ];
+            args.extend_from_slice(extra);
+            let out = reports(&args, &data, None).await;
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out
+        }
+    };
+    let first = json(&ask(&["--format", "json"]).await);
+    assert_eq!(first["domain"], "example.com");
+    assert_eq!(first["name"], "_smtp._tls.example.com");
+    let url = first["url"].as_str().unwrap();
+    let token = url
+        .strip_prefix("https://mailvet.example:8443/v1/reports/tls/")
+        .unwrap_or_else(|| panic!("{url}"));
+    assert_eq!(token.len(), 32, "{url}");
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{url}");
+    assert_eq!(first["record"], format!("v=TLSRPTv1; rua={url}"));
+    assert_eq!(json(&ask(&["--format", "json"]).await), first, "stable");
+
+    let text = String::from_utf8(ask(&[]).await.stdout).unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "TLS reports about example.com are taken at {url}\n\
+             Publish: _smtp._tls.example.com. IN TXT \"v=TLSRPTv1; rua={url}\"\n"
+        )
+    );
+
+    let replaced = json(&ask(&["--replace", "--format", "json"]).await);
+    assert_ne!(replaced["url"], first["url"]);
+    assert_eq!(json(&ask(&["--format", "json"]).await), replaced, "kept");
+
+    for base in [
+        "http://mailvet.example",
+        "https://mailvet.example/reports",
+        "mailvet.example",
+        "https://user@mailvet.example",
+    ] {
+        let out = reports(&["tls-url", "example.com", "--base-url", base], &data, None).await;
+        assert_eq!(out.status.code(), Some(2), "{base}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("https://mailvet.example.com"), "{stderr}");
+    }
+}

@@ -65,3 +65,4 @@ mod saved_reports;
 mod smtp_inbox;
 mod spf_conformance;
 mod store;
+mod tls_rua;

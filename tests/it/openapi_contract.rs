@@ -80,6 +80,18 @@ const UNREACHABLE: &[(&str, u16, &str)] = &[
          database stalled past the request timeout would make it 504",
     ),
     (
+        "getTlsReportEndpoint",
+        504,
+        "a domain's URL is one insert and one read on the store, which answer in \
+         milliseconds here; only a database stalled past the request timeout would make it 504",
+    ),
+    (
+        "importDomainTlsReport",
+        504,
+        "a TLS report is a small JSON document read and stored in milliseconds, after one \
+         read of its token; only a database stalled past the request timeout would make it 504",
+    ),
+    (
         "listFindings",
         504,
         "the catalog is answered without any I/O, before the request timeout can fire",
@@ -1354,6 +1366,8 @@ async fn received_reports(c: &Contract, s: &Running) {
         .await;
     c.expect(id, bomb, 413, Some("report-too-large")).await;
 
+    tls_reporting_urls(c, s).await;
+
     let id = "getDmarcReportSummary";
     let summary = c
         .expect(
@@ -1402,6 +1416,134 @@ async fn received_reports(c: &Contract, s: &Running) {
     }
 }
 
+/// A domain's TLS reporting URL given, and reports posted to it.
+async fn tls_reporting_urls(c: &Contract, s: &Running) {
+    let id = "getTlsReportEndpoint";
+    let ask = |body: Value| async move { s.post_json("/v1/reports/tls/endpoints", &body).await };
+    let given = c
+        .expect(id, ask(json!({"domain": "tls.example"})).await, 200, None)
+        .await;
+    let again = c
+        .expect(id, ask(json!({"domain": "TLS.Example."})).await, 200, None)
+        .await;
+    assert_eq!(again, given, "the same URL each time");
+    let url = given["url"].as_str().unwrap();
+    assert_eq!(given["record"], format!("v=TLSRPTv1; rua={url}"));
+    for (body, kind) in [
+        (json!({"domain": "-bad..name"}), "invalid-domain"),
+        (
+            json!({"domain": "tls.example", "ttl": 5}),
+            "invalid-request",
+        ),
+        (json!({}), "invalid-request"),
+    ] {
+        c.expect(id, ask(body).await, 400, Some(kind)).await;
+    }
+    let malformed = s
+        .post_raw(
+            "/v1/reports/tls/endpoints",
+            "application/json",
+            b"{".to_vec(),
+        )
+        .await;
+    c.expect(id, malformed, 400, Some("malformed-json")).await;
+    let no_host = s
+        .request(Method::POST, "/v1/reports/tls/endpoints")
+        .header(header::HOST, "user@host.example")
+        .body(json!({"domain": "tls.example"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    c.expect(id, no_host, 400, Some("invalid-request")).await;
+    let oversized = s
+        .post_raw(
+            "/v1/reports/tls/endpoints",
+            "application/json",
+            vec![b' '; 20 * 1024],
+        )
+        .await;
+    c.expect(id, oversized, 413, Some("body-too-large")).await;
+
+    // Its reports, without a key, at its URL.
+    let path = format!("/v1/reports/tls/{}", url.rsplit('/').next().unwrap());
+    let id = "importDomainTlsReport";
+    let post = |media_type: &'static str, body: Vec<u8>| s.post_raw(&path, media_type, body);
+    let mut own: Value = serde_json::from_slice(&report("tls/rfc8460.json")).unwrap();
+    own["policies"][0]["policy"]["policy-domain"] = json!("tls.example");
+    let own = own.to_string().into_bytes();
+    c.expect(
+        id,
+        post("application/tlsrpt+json", own.clone()).await,
+        201,
+        None,
+    )
+    .await;
+    c.expect(
+        id,
+        post("application/tlsrpt+gzip", gzip(&own)).await,
+        200,
+        None,
+    )
+    .await;
+    c.expect(
+        id,
+        post("application/json", own).await,
+        415,
+        Some("unsupported-media-type"),
+    )
+    .await;
+    for body in [
+        report("aggregate/rfc9990.xml"),
+        report("bad/truncated.json"),
+    ] {
+        c.expect(
+            id,
+            post("application/tlsrpt+json", body).await,
+            422,
+            Some("invalid-report"),
+        )
+        .await;
+    }
+    c.expect(
+        id,
+        post("application/tlsrpt+json", Vec::new()).await,
+        400,
+        Some("invalid-request"),
+    )
+    .await;
+    c.expect(
+        id,
+        post("application/tlsrpt+json", vec![b' '; 100 * 1024]).await,
+        413,
+        Some("body-too-large"),
+    )
+    .await;
+    // Another domain's report is not taken here.
+    let problem = c
+        .expect(
+            id,
+            post("application/tlsrpt+json", report("tls/microsoft.json")).await,
+            422,
+            Some("invalid-report"),
+        )
+        .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`example.com`"),
+        "{problem}"
+    );
+    let unknown = s
+        .post_raw(
+            &format!("/v1/reports/tls/{NO_SUCH_REPORT}"),
+            "application/tlsrpt+json",
+            report("tls/microsoft.json"),
+        )
+        .await;
+    c.expect(id, unknown, 404, Some("not-found")).await;
+}
+
 /// One request of each keyed operation, to be turned away by a guard.
 async fn each_v1_operation(s: &Running) -> Vec<(&'static str, reqwest::Response)> {
     let spf = json!({"ip": "192.0.2.1", "mail_from": "a@some.test"});
@@ -1435,6 +1577,23 @@ async fn each_v1_operation(s: &Running) -> Vec<(&'static str, reqwest::Response)
             "importTlsReport",
             s.post_raw(
                 "/v1/reports/tls",
+                "application/tlsrpt+json",
+                report("tls/rfc8460.json"),
+            )
+            .await,
+        ),
+        (
+            "getTlsReportEndpoint",
+            s.post_json(
+                "/v1/reports/tls/endpoints",
+                &json!({"domain": "example.com"}),
+            )
+            .await,
+        ),
+        (
+            "importDomainTlsReport",
+            s.post_raw(
+                &format!("/v1/reports/tls/{NO_SUCH_REPORT}"),
                 "application/tlsrpt+json",
                 report("tls/rfc8460.json"),
             )
@@ -1475,7 +1634,9 @@ const NO_SUCH_REPORT: &str = "0123456789abcdef0123456789abcdef";
 /// [`NO_SUCH_REPORT`], and no test address is made.
 fn not_found_kind(id: &str) -> Option<&'static str> {
     match id {
-        "getSavedReport" | "deleteSavedReport" | "getInbox" => Some("not-found"),
+        "getSavedReport" | "deleteSavedReport" | "getInbox" | "importDomainTlsReport" => {
+            Some("not-found")
+        }
         "createInbox" => Some("inbox-disabled"),
         _ => None,
     }
@@ -1496,7 +1657,12 @@ async fn keys(c: &Contract, dns: &TestDns) {
     })
     .await;
     for (id, response) in each_v1_operation(&s).await {
-        c.expect(id, response, 401, Some("unauthorized")).await;
+        if id == "importDomainTlsReport" {
+            // No key needed: past the guards, the unknown token.
+            c.expect(id, response, 404, Some("not-found")).await;
+        } else {
+            c.expect(id, response, 401, Some("unauthorized")).await;
+        }
     }
     c.expect(
         "metrics",
@@ -1649,6 +1815,17 @@ async fn overload_and_timeouts(c: &Contract) {
                 .body(report("tls/rfc8460.json")),
         ),
         (
+            "getTlsReportEndpoint",
+            s.request(Method::POST, "/v1/reports/tls/endpoints")
+                .body(json!({"domain": "example.com"}).to_string()),
+        ),
+        (
+            "importDomainTlsReport",
+            s.request(Method::POST, &format!("/v1/reports/tls/{NO_SUCH_REPORT}"))
+                .header(header::CONTENT_TYPE, "application/tlsrpt+json")
+                .body(report("tls/rfc8460.json")),
+        ),
+        (
             "getDmarcReportSummary",
             s.request(Method::GET, "/v1/reports/dmarc/brand.example"),
         ),
@@ -1708,6 +1885,13 @@ async fn overload_and_timeouts(c: &Contract) {
         } else if matches!(id, "importReport" | "importTlsReport") {
             // Read and stored well within the timeout.
             c.expect(id, response, 201, None).await;
+        } else if id == "getTlsReportEndpoint" {
+            // Bound to the store, as the 404s above.
+            if response.status() == StatusCode::GATEWAY_TIMEOUT {
+                c.expect(id, response, 504, Some("timeout")).await;
+            } else {
+                c.expect(id, response, 200, None).await;
+            }
         } else if id == "auditDomains" {
             // A batch answers what it finished by its deadline: here
             // nothing, so the domain is marked timed out, not a 504.
@@ -1744,6 +1928,16 @@ async fn slow_bodies(c: &Contract, dns: &TestDns) {
         (
             "importTlsReport",
             "/v1/reports/tls",
+            "application/tlsrpt+json",
+        ),
+        (
+            "getTlsReportEndpoint",
+            "/v1/reports/tls/endpoints",
+            "application/json",
+        ),
+        (
+            "importDomainTlsReport",
+            "/v1/reports/tls/0123456789abcdef0123456789abcdef",
             "application/tlsrpt+json",
         ),
     ] {
@@ -1857,7 +2051,8 @@ fn the_router_serves_exactly_the_documented_operations() {
             "operationId {} is used twice",
             op.id
         );
-        let responses = &doc["paths"][&op.path][op.method.to_ascii_lowercase()]["responses"];
+        let doc_op = &doc["paths"][&op.path][op.method.to_ascii_lowercase()];
+        let responses = &doc_op["responses"];
         // 204 for a delete, 201 for what only creates, 200 otherwise.
         let success = match (op.method.as_str(), op.id.as_str()) {
             ("DELETE", _) => "204",
@@ -1872,8 +2067,29 @@ fn the_router_serves_exactly_the_documented_operations() {
                 op.path
             );
         }
+        // An operation that takes no key is routed so, and answers no 401.
+        let keyless = doc_op["security"] == json!([]);
+        let access = mailvet::http::routes()
+            .into_iter()
+            .find(|r| r.method.as_str() == op.method && r.path == op.path)
+            .map(|r| r.access);
+        assert_eq!(
+            keyless,
+            matches!(
+                access,
+                Some(mailvet::http::Access::Open | mailvet::http::Access::Token(_))
+            ),
+            "{} {}: security: [] in openapi.yaml is what its route's access says",
+            op.method,
+            op.path
+        );
         if op.path.starts_with("/v1/") {
-            for code in ["401", "422", "429", "503", "504"] {
+            let guarded: &[&str] = if keyless {
+                &["422", "429", "503", "504"]
+            } else {
+                &["401", "422", "429", "503", "504"]
+            };
+            for code in guarded.iter().copied() {
                 assert!(
                     responses.get(code).is_some(),
                     "{} {} documents {code}",

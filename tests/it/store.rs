@@ -5,7 +5,8 @@
 use crate::support;
 
 use mailvet::store::{
-    Claim, InboxStatus, InboxToken, ReportId, SavedReport, Store, StoreError, Swept, sweeper,
+    Claim, InboxStatus, InboxToken, ReportId, SavedReport, Store, StoreError, Swept,
+    TlsReportToken, sweeper,
 };
 use serde_json::json;
 use std::time::Duration;
@@ -88,6 +89,9 @@ crate::on_both_back_ends!(
     reopening_keeps_the_data_and_applies_nothing_twice,
     an_edited_migration_is_refused,
     a_database_from_a_newer_mailvet_is_refused,
+    a_domain_gets_one_tls_report_token_and_keeps_it,
+    a_replaced_tls_report_token_lets_nothing_in,
+    replicas_asking_at_once_get_one_tls_report_token,
 );
 
 async fn a_saved_report_reads_back_as_saved(db: TestDatabase) {
@@ -603,6 +607,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "imported_at",
         ],
     ),
+    ("tls_report_endpoints", &["domain", "token", "created_at"]),
 ];
 
 async fn the_schema_is_the_same_on_both_back_ends(db: TestDatabase) {
@@ -809,4 +814,83 @@ async fn a_fresh_data_directory_is_created_on_first_open() {
     assert_eq!(store.backend(), mailvet::store::Backend::Sqlite);
     let saved = store.save_report(&sample_report(), None).await.unwrap();
     assert!(store.report(&saved.id).await.unwrap().is_some());
+}
+
+async fn a_domain_gets_one_tls_report_token_and_keeps_it(db: TestDatabase) {
+    let store = db.open().await;
+    let token = store.tls_report_token("Example.COM.", false).await.unwrap();
+    assert_eq!(token.as_str().len(), 32);
+    for _ in 0..3 {
+        let again = store.tls_report_token("example.com", false).await.unwrap();
+        assert_eq!(again, token, "the same token every time");
+    }
+    assert_eq!(db.count("tls_report_endpoints").await, 1);
+    assert_eq!(
+        store.tls_report_domain(&token).await.unwrap().as_deref(),
+        Some("example.com"),
+        "kept as a domain is kept: lowercase, no final dot"
+    );
+    let other = store
+        .tls_report_token("other.example", false)
+        .await
+        .unwrap();
+    assert_ne!(other, token);
+    assert_eq!(
+        store.tls_report_domain(&other).await.unwrap().as_deref(),
+        Some("other.example")
+    );
+    let unknown = TlsReportToken::generate().unwrap();
+    assert_eq!(store.tls_report_domain(&unknown).await.unwrap(), None);
+    // Reopened (another replica): the same token.
+    let reopened = db.open().await;
+    assert_eq!(
+        reopened
+            .tls_report_token("example.com", false)
+            .await
+            .unwrap(),
+        token
+    );
+    let err = store.tls_report_token("", false).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
+}
+
+async fn a_replaced_tls_report_token_lets_nothing_in(db: TestDatabase) {
+    let store = db.open().await;
+    let old = store.tls_report_token("example.com", false).await.unwrap();
+    let new = store.tls_report_token("example.com", true).await.unwrap();
+    assert_ne!(new, old);
+    assert_eq!(store.tls_report_domain(&old).await.unwrap(), None);
+    assert_eq!(
+        store.tls_report_domain(&new).await.unwrap().as_deref(),
+        Some("example.com")
+    );
+    assert_eq!(
+        store.tls_report_token("example.com", false).await.unwrap(),
+        new,
+        "the new token is kept from then on"
+    );
+    assert_eq!(db.count("tls_report_endpoints").await, 1);
+    // Replacing a domain without one makes its first.
+    let first = store.tls_report_token("fresh.example", true).await.unwrap();
+    assert_eq!(
+        store
+            .tls_report_token("fresh.example", false)
+            .await
+            .unwrap(),
+        first
+    );
+}
+
+async fn replicas_asking_at_once_get_one_tls_report_token(db: TestDatabase) {
+    let (a, b) = (db.open().await, db.open().await);
+    let asks = (0..8).map(|i| {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tokio::spawn(async move { store.tls_report_token("example.com", false).await })
+    });
+    let mut tokens = Vec::new();
+    for ask in asks.collect::<Vec<_>>() {
+        tokens.push(ask.await.unwrap().unwrap());
+    }
+    assert!(tokens.iter().all(|t| *t == tokens[0]), "{tokens:?}");
+    assert_eq!(db.count("tls_report_endpoints").await, 1);
 }

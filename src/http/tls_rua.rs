@@ -1,0 +1,99 @@
+//! Where a domain's SMTP TLS reports are posted: `POST
+//! /v1/reports/tls/endpoints` gives (with the API key, like every `/v1`
+//! call) the domain's reporting URL, `https://HOST/v1/reports/tls/TOKEN`,
+//! and the `_smtp._tls` record that names it (RFC 8460 §3:
+//! `v=TLSRPTv1; rua=https://…`).
+//!
+//! This module decides the host that URL names, and which domain a token
+//! in a posted URL stands for (the URL's and record's shape is
+//! [`crate::reports::rua`]'s). A reporting MTA cannot send our API key, so
+//! the token in the path is what lets its report in (`POST
+//! /v1/reports/tls/{token}` needs no key; see [`super::intake`]). The
+//! token is the store's, one per domain, the same one each time it is
+//! asked for (`"replace": true` makes a new one; the old URL is then
+//! unknown). The server knows no public name of its own, so the URL is
+//! `https://` and the `Host` the request came with: behind a proxy, the
+//! proxy must pass on the name reporters reach it by. A token that is
+//! malformed or that no domain has is the same 404, naming no domain.
+
+use super::extract::ApiJson;
+use super::problem::{Problem, ProblemType};
+use super::saved::unavailable;
+use super::{AppState, Shared};
+use crate::records::name::DomainName;
+use crate::reports::rua::{TlsReportingUrl, https_origin};
+use crate::store::TlsReportToken;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::Json;
+use serde::Deserialize;
+
+/// The body of `POST /v1/reports/tls/endpoints`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EndpointRequest {
+    domain: String,
+    /// Make a new token in place of the old one (the URL leaked).
+    #[serde(default)]
+    replace: bool,
+}
+
+/// `POST /v1/reports/tls/endpoints`.
+pub(super) async fn endpoint(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<EndpointRequest>,
+) -> Result<Json<TlsReportingUrl>, Problem> {
+    let domain = super::domains::domain_name(&request.domain, "domain".into())?;
+    endpoint_of(&state, &domain, &headers, request.replace)
+        .await
+        .map(Json)
+}
+
+/// The TLS reporting URL of `domain` on the host `headers` name, its
+/// token made now if it has none (or anew with `replace`).
+pub(super) async fn endpoint_of(
+    state: &AppState,
+    domain: &DomainName,
+    headers: &HeaderMap,
+    replace: bool,
+) -> Result<TlsReportingUrl, Problem> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or_default();
+    let origin = https_origin(host).ok_or_else(|| {
+        Problem::new(
+            ProblemType::InvalidRequest,
+            "the URL is built from the request's Host header, which is missing or not a host \
+             name with an optional port; call this server by the name TLS reporters will reach \
+             it by (behind a proxy, have the proxy pass that Host on)",
+        )
+    })?;
+    let token = state
+        .store
+        .tls_report_token(&domain.ascii, replace)
+        .await
+        .map_err(unavailable)?;
+    Ok(TlsReportingUrl::new(&origin, &domain.ascii, &token))
+}
+
+/// The domain whose TLS reports `token` lets in; 404, naming no domain,
+/// for a token that is malformed or unknown.
+pub(super) async fn domain_of(state: &AppState, token: &str) -> Result<String, Problem> {
+    let not_found = || {
+        Problem::new(
+            ProblemType::NotFound,
+            "no TLS reports are taken at this URL; ask for the domain's URL with \
+             POST /v1/reports/tls/endpoints and publish it in its _smtp._tls record",
+        )
+    };
+    let token: TlsReportToken = token.parse().map_err(|_| not_found())?;
+    state
+        .store
+        .tls_report_domain(&token)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(not_found)
+}

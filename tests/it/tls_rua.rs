@@ -1,0 +1,255 @@
+//! A domain's TLS reporting URL (RFC 8460 §3), on a real listening
+//! server that needs an API key, with a SQLite store: the URL is given
+//! only with the key, is the same each time until replaced, and takes a
+//! reporter's gzip and JSON reports without a key — once each, a second
+//! copy a duplicate — but only reports about its own domain; an unknown,
+//! malformed or replaced token is the same 404, naming no domain. The
+//! reports page offers the record to publish to whoever could ask the API
+//! for it, and not where pages are open to all.
+
+use crate::support;
+
+use mailvet::http::AppState;
+use mailvet::http::config::ServiceConfig;
+use reqwest::{Method, StatusCode, header};
+use serde_json::{Value, json};
+use std::path::Path;
+use support::TestDns;
+use support::listening::Running;
+
+const KEY: &str = "tls-rua-key-0123456789abcdef";
+
+async fn keyed_server(web_public: bool) -> (TestDns, Running) {
+    let dns = TestDns::start(&[Path::new("fixtures/zones/some.test.zone")]).await;
+    let service = ServiceConfig {
+        api_keys: vec![KEY.parse().unwrap()],
+        web_public,
+        rate_limit: 0,
+        ..ServiceConfig::default()
+    };
+    let state = AppState {
+        service,
+        ..AppState::new(dns.layer(), support::store::scratch().await)
+    };
+    let server = Running::start(state).await;
+    (dns, server)
+}
+
+fn report(name: &str) -> Vec<u8> {
+    std::fs::read(Path::new("fixtures/reports").join(name)).unwrap()
+}
+
+/// The URL of `domain` as the API gives it, asked with the key.
+async fn endpoint(s: &Running, domain: &str, replace: bool) -> Value {
+    let response = s
+        .request(Method::POST, "/v1/reports/tls/endpoints")
+        .header(header::AUTHORIZATION, format!("Bearer {KEY}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(json!({"domain": domain, "replace": replace}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    json_of(response).await
+}
+
+async fn json_of(response: reqwest::Response) -> Value {
+    let bytes = response.bytes().await.unwrap();
+    serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+}
+
+/// The path of a reporting URL on this server.
+fn path_of(endpoint: &Value, s: &Running) -> String {
+    let url = endpoint["url"].as_str().unwrap();
+    let origin = format!("https://{}", s.addr);
+    url.strip_prefix(&origin)
+        .unwrap_or_else(|| panic!("{url} is on {origin}"))
+        .to_string()
+}
+
+/// A reporter's post: no key, the RFC 8460 media type.
+async fn post_report(s: &Running, path: &str, media_type: &str, body: Vec<u8>) -> (u16, Value) {
+    let response = s.post_raw(path, media_type, body).await;
+    let status = response.status().as_u16();
+    (status, json_of(response).await)
+}
+
+/// Posts `body` as `application/tlsrpt+json` to `path`, which must
+/// refuse it as no report it takes; the problem's detail.
+async fn refused(s: &Running, path: &str, body: Vec<u8>) -> String {
+    let (status, problem) = post_report(s, path, "application/tlsrpt+json", body).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["type"], "/problems/invalid-report");
+    problem["detail"].as_str().unwrap().to_string()
+}
+
+async fn stored_tls_reports(s: &Running, domain: &str) -> Value {
+    let response = s
+        .request(Method::GET, &format!("/v1/reports/dmarc/{domain}"))
+        .header(header::AUTHORIZATION, format!("Bearer {KEY}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let summary = json_of(response).await;
+    summary["tls"]["reports"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reporter_posts_to_the_domains_url_without_the_key() {
+    let (_dns, s) = keyed_server(false).await;
+
+    let without_key = s
+        .post_json(
+            "/v1/reports/tls/endpoints",
+            &json!({"domain": "example.com"}),
+        )
+        .await;
+    assert_eq!(without_key.status(), StatusCode::UNAUTHORIZED);
+
+    let first = endpoint(&s, "Example.COM.", false).await;
+    assert_eq!(first["domain"], "example.com");
+    assert_eq!(first["name"], "_smtp._tls.example.com");
+    let url = first["url"].as_str().unwrap();
+    let token = url.rsplit('/').next().unwrap();
+    assert_eq!(token.len(), 32, "{url}");
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{url}");
+    assert_eq!(url, format!("https://{}/v1/reports/tls/{token}", s.addr));
+    assert_eq!(first["record"], format!("v=TLSRPTv1; rua={url}"));
+    for _ in 0..2 {
+        assert_eq!(endpoint(&s, "example.com", false).await, first, "stable");
+    }
+
+    let path = path_of(&first, &s);
+    for (media_type, file) in [
+        ("application/tlsrpt+json", "tls/rfc8460.json"),
+        ("application/tlsrpt+gzip", "tls/google.json.gz"),
+    ] {
+        let (status, intake) = post_report(&s, &path, media_type, report(file)).await;
+        assert_eq!(status, 201, "{file}: {intake}");
+        assert_eq!(intake["status"], "imported");
+        assert_eq!(intake["kind"], "tls");
+        assert_eq!(intake["domain"], "example.com");
+        let (status, again) = post_report(&s, &path, media_type, report(file)).await;
+        assert_eq!(status, 200, "{file}: {again}");
+        assert_eq!(again["status"], "duplicate");
+    }
+    assert_eq!(stored_tls_reports(&s, "example.com").await, 2);
+
+    // Still only these two media types, and only TLS reports.
+    let (status, problem) =
+        post_report(&s, &path, "application/json", report("tls/microsoft.json")).await;
+    assert_eq!(status, 415, "{problem}");
+    let detail = refused(&s, &path, report("aggregate/rfc9990.xml")).await;
+    assert!(detail.contains("DMARC aggregate report"), "{detail}");
+
+    // The keyed endpoint still takes reports from a keyed caller only.
+    let keyless = s
+        .post_raw(
+            "/v1/reports/tls",
+            "application/tlsrpt+json",
+            report("tls/microsoft.json"),
+        )
+        .await;
+    assert_eq!(keyless.status(), StatusCode::UNAUTHORIZED);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domains_url_takes_only_reports_about_that_domain() {
+    let (_dns, s) = keyed_server(false).await;
+    let other = path_of(&endpoint(&s, "other.example", false).await, &s);
+    let detail = refused(&s, &other, report("tls/rfc8460.json")).await;
+    assert!(
+        detail.contains("other.example") && detail.contains("`example.com`"),
+        "{detail}"
+    );
+
+    // One policy of the token's domain does not let another one in.
+    let own = path_of(&endpoint(&s, "example.com", false).await, &s);
+    let mut mixed: Value = serde_json::from_slice(&report("tls/rfc8460.json")).unwrap();
+    let mut stranger = mixed["policies"][0].clone();
+    stranger["policy"]["policy-domain"] = json!("other.example");
+    mixed["policies"].as_array_mut().unwrap().push(stranger);
+    let detail = refused(&s, &own, mixed.to_string().into_bytes()).await;
+    assert!(detail.contains("`other.example`"), "{detail}");
+    assert_eq!(stored_tls_reports(&s, "example.com").await, 0);
+    assert_eq!(stored_tls_reports(&s, "other.example").await, 0);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_token_is_the_same_404_whatever_it_is() {
+    let (_dns, s) = keyed_server(false).await;
+    let old = path_of(&endpoint(&s, "example.com", false).await, &s);
+    let new = endpoint(&s, "example.com", true).await;
+    assert_ne!(path_of(&new, &s), old, "replaced");
+    assert_eq!(endpoint(&s, "example.com", false).await, new, "kept");
+
+    let mut details = Vec::new();
+    for path in [
+        old.as_str(),
+        "/v1/reports/tls/0123456789abcdef0123456789abcdef",
+        "/v1/reports/tls/not-a-token",
+        "/v1/reports/tls/example.com",
+    ] {
+        let (status, problem) = post_report(
+            &s,
+            path,
+            "application/tlsrpt+json",
+            report("tls/rfc8460.json"),
+        )
+        .await;
+        assert_eq!(status, 404, "{path}: {problem}");
+        assert_eq!(problem["type"], "/problems/not-found");
+        let detail = problem["detail"].as_str().unwrap().to_string();
+        assert!(!detail.contains("example.com"), "{detail}");
+        details.push(detail);
+    }
+    details.dedup();
+    assert_eq!(details.len(), 1, "one answer for every unknown token");
+    let (status, _) = post_report(
+        &s,
+        &path_of(&new, &s),
+        "application/tlsrpt+json",
+        report("tls/rfc8460.json"),
+    )
+    .await;
+    assert_eq!(status, 201, "the new URL takes reports");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reports_page_offers_the_record_to_whoever_could_ask_the_api() {
+    let (_dns, s) = keyed_server(false).await;
+    let record = endpoint(&s, "example.com", false).await["record"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = s
+        .send(
+            Method::GET,
+            "/reports/dmarc/example.com",
+            &[(header::AUTHORIZATION, &format!("Bearer {KEY}"))],
+        )
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let body = page.text().await.unwrap();
+    assert!(
+        body.contains("Publish this so TLS reports come here"),
+        "{body}"
+    );
+    assert!(body.contains("_smtp._tls.example.com"), "{body}");
+    assert!(body.contains(&record), "the same URL as the API's");
+    s.stop().await;
+
+    // Pages open to all do not show it: it lets reports in without a key.
+    let (_dns, s) = keyed_server(true).await;
+    let page = s.get("/reports/dmarc/example.com").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let body = page.text().await.unwrap();
+    assert!(!body.contains("_smtp._tls.example.com"), "{body}");
+    assert!(!body.contains("/v1/reports/tls/"), "{body}");
+    s.stop().await;
+}
