@@ -22,7 +22,8 @@
 use super::extract::{ApiQuery, MediaType, QueryParams, pairs_once, unread_body};
 use super::problem::{Problem, ProblemType};
 use super::saved::unavailable;
-use super::{AppState, Shared, tls_rua};
+use super::tls_rua::TokenDomain;
+use super::{AppState, Shared};
 use crate::records::name::DomainName;
 use crate::reports::ReportError;
 use crate::reports::container::Overview;
@@ -32,7 +33,7 @@ use crate::reports::summary::Options;
 use crate::store::{StoreError, Stored};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Json, Response};
 use serde::Serialize;
@@ -70,17 +71,16 @@ pub(super) async fn import_tls(
 /// token's domain.
 pub(super) async fn import_tls_for(
     State(state): State<Shared>,
-    Path(token): Path<String>,
+    Extension(TokenDomain(domain)): Extension<TokenDomain>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let domain = tls_rua::domain_of(&state, &token).await?;
     let prepared = read_tls(&state, &headers, body).await?;
     if let Some(other) = prepared.policy_domains().iter().find(|d| **d != domain) {
         return Err(Problem::new(
             ProblemType::InvalidReport,
             format!(
-                "this URL takes the TLS reports of {domain} only, and this one has a policy                  for {}; each domain's _smtp._tls record names a URL of its own",
+                "this URL takes the TLS reports of {domain} only, and this one has a policy for {}; each domain's _smtp._tls record names a URL of its own",
                 crate::untrusted::quoted(other)
             ),
         ));

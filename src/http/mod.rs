@@ -166,7 +166,8 @@ pub enum Access {
     /// answer size.
     Api(BodySize),
     /// Every `/v1` guard but the API key, for a caller that cannot hold
-    /// one (a reporting MTA): the path carries a secret of its own.
+    /// one (a reporting MTA): the path's `{token}` is a secret of its own,
+    /// checked before the body is read.
     Token(BodySize),
 }
 
@@ -335,6 +336,7 @@ pub fn routes() -> Vec<Route> {
 /// The router, ready to serve or to call in tests: [`routes`] mounted
 /// behind their guards.
 pub fn router(state: AppState) -> Router {
+    let state: Shared = Arc::new(state);
     let limits = Arc::new(limits::Limits::new(
         &state.service,
         Arc::clone(&state.metrics),
@@ -363,7 +365,10 @@ pub fn router(state: AppState) -> Router {
             }
             Access::Token(body) => {
                 let guarded = endpoint.guarded(&limits, body.limit(&state));
-                unkeyed = unkeyed.route(route.path, guarded);
+                // Outside the body guard: a URL no domain has costs no
+                // upload.
+                let known = from_fn_with_state(Arc::clone(&state), tls_rua::known_token);
+                unkeyed = unkeyed.route(route.path, guarded.route_layer(known));
             }
         }
     }
@@ -406,7 +411,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(from_fn(refuse_unfit_request_id))
-        .with_state(Arc::new(state))
+        .with_state(state)
 }
 
 /// The most characters of a client's `x-request-id` kept.

@@ -23,9 +23,10 @@ use super::{AppState, Shared};
 use crate::records::name::DomainName;
 use crate::reports::rua::{TlsReportingUrl, https_origin};
 use crate::store::TlsReportToken;
-use axum::extract::State;
-use axum::http::{HeaderMap, header};
-use axum::response::Json;
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Json, Response};
 use serde::Deserialize;
 
 /// The body of `POST /v1/reports/tls/endpoints`.
@@ -79,9 +80,38 @@ pub(super) async fn endpoint_of(
     Ok(TlsReportingUrl::new(&origin, &domain.ascii, &token))
 }
 
+/// The domain of a posted URL's token, found by [`known_token`].
+#[derive(Debug, Clone)]
+pub(super) struct TokenDomain(pub(super) String);
+
+/// Lets a post through to the body guard only when the `{token}` of its
+/// path is one the store knows, with its domain as a [`TokenDomain`]: a
+/// post to an unknown URL is answered before its body is read, and its
+/// connection closed.
+pub(super) async fn known_token(
+    State(state): State<Shared>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let token = Path::<String>::from_request_parts(&mut parts, &state)
+        .await
+        .map(|Path(token)| token)
+        .unwrap_or_default();
+    match domain_of(&state, &token).await {
+        Ok(domain) => {
+            parts.extensions.insert(TokenDomain(domain));
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(problem) => problem
+            .header(header::CONNECTION, HeaderValue::from_static("close"))
+            .into_response(),
+    }
+}
+
 /// The domain whose TLS reports `token` lets in; 404, naming no domain,
 /// for a token that is malformed or unknown.
-pub(super) async fn domain_of(state: &AppState, token: &str) -> Result<String, Problem> {
+async fn domain_of(state: &AppState, token: &str) -> Result<String, Problem> {
     let not_found = || {
         Problem::new(
             ProblemType::NotFound,

@@ -1742,6 +1742,10 @@ async fn overload_and_timeouts(c: &Contract) {
     let dns = TestDns::start(&[Path::new("fixtures/zones/some.test.zone")]).await;
     dns.set_latency(Duration::from_millis(800));
 
+    // A domain's URL the store knows: an unknown one is refused before
+    // the guards it is meant to meet here.
+    let store = crate::support::store::scratch().await;
+    let known = known_tls_url(&store).await;
     let s = Arc::new(
         Running::start(AppState {
             service: ServiceConfig {
@@ -1750,10 +1754,7 @@ async fn overload_and_timeouts(c: &Contract) {
                 rate_limit: 0,
                 ..ServiceConfig::default()
             },
-            ..AppState::new(
-                layer(&dns, Duration::from_secs(5)),
-                crate::support::store::scratch().await,
-            )
+            ..AppState::new(layer(&dns, Duration::from_secs(5)), store)
         })
         .await,
     );
@@ -1821,7 +1822,7 @@ async fn overload_and_timeouts(c: &Contract) {
         ),
         (
             "importDomainTlsReport",
-            s.request(Method::POST, &format!("/v1/reports/tls/{NO_SUCH_REPORT}"))
+            s.request(Method::POST, &known)
                 .header(header::CONTENT_TYPE, "application/tlsrpt+json")
                 .body(report("tls/rfc8460.json")),
         ),
@@ -1904,19 +1905,24 @@ async fn overload_and_timeouts(c: &Contract) {
     s.stop().await;
 }
 
+/// The path of example.com's TLS reporting URL in `store`.
+async fn known_tls_url(store: &mailvet::store::Store) -> String {
+    let token = store.tls_report_token("example.com", false).await.unwrap();
+    format!("/v1/reports/tls/{token}")
+}
+
 /// 408 for each operation that takes a body, when the body announced
 /// never comes.
 async fn slow_bodies(c: &Contract, dns: &TestDns) {
+    let store = crate::support::store::scratch().await;
+    let known = known_tls_url(&store).await;
     let s = Running::start(AppState {
         service: ServiceConfig {
             body_read_timeout: Duration::from_millis(300),
             rate_limit: 0,
             ..ServiceConfig::default()
         },
-        ..AppState::new(
-            layer(dns, Duration::from_millis(400)),
-            crate::support::store::scratch().await,
-        )
+        ..AppState::new(layer(dns, Duration::from_millis(400)), store)
     })
     .await;
     for (id, path, content_type) in [
@@ -1937,7 +1943,7 @@ async fn slow_bodies(c: &Contract, dns: &TestDns) {
         ),
         (
             "importDomainTlsReport",
-            "/v1/reports/tls/0123456789abcdef0123456789abcdef",
+            known.as_str(),
             "application/tlsrpt+json",
         ),
     ] {

@@ -173,9 +173,42 @@ async fn a_domains_url_takes_only_reports_about_that_domain() {
     stranger["policy"]["policy-domain"] = json!("other.example");
     mixed["policies"].as_array_mut().unwrap().push(stranger);
     let detail = refused(&s, &own, mixed.to_string().into_bytes()).await;
-    assert!(detail.contains("`other.example`"), "{detail}");
+    assert!(
+        detail.contains("has a policy for `other.example`; each domain's"),
+        "{detail}"
+    );
     assert_eq!(stored_tls_reports(&s, "example.com").await, 0);
     assert_eq!(stored_tls_reports(&s, "other.example").await, 0);
+    s.stop().await;
+}
+
+/// A post to a URL no domain has is answered before its body is read:
+/// the unknown token costs no upload. Here the body announced never comes,
+/// and the 404 comes all the same, long before the body read timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_token_is_refused_before_its_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_dns, s) = keyed_server(false).await;
+    let mut stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /v1/reports/tls/0123456789abcdef0123456789abcdef HTTP/1.1\r\n\
+              Host: reports.test\r\nContent-Type: application/tlsrpt+json\r\n\
+              Content-Length: 1000000\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("answered without the body, and the connection closed")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(answer.contains("/problems/not-found"), "{answer}");
     s.stop().await;
 }
 
