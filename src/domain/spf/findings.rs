@@ -194,18 +194,18 @@ pub(super) fn findings(
             ),
         ));
     }
-    // The record (`parsed` is its parse) with its ending made `ending`, as
-    // the fix and its record; a record that would then authorise nobody is
-    // no fix to paste.
-    let fixed_all = |parsed: &SpfRecord, finding: Finding, ending: &str| {
-        let fixed =
-            replace_all(&record, parsed, ending).unwrap_or_else(|| format!("{record} -all"));
+    // The record (`parsed` is its parse) ending in -all, as the fix and
+    // its record; a record that would then authorise nobody is no fix to
+    // paste.
+    let ending_in_fail = |parsed: &SpfRecord, finding: Finding| {
+        let finding = finding.with_evidence(evidence(domain, root.record.as_ref()));
         if authorises_nobody(parsed) {
             return finding.with_fix(format!(
                 "List your senders before the all term: {}",
                 sender_list(domain)
             ));
         }
+        let fixed = with_fail_all(&record, parsed);
         finding
             .with_fix(format!("Publish: {fixed}"))
             .publishing(domain, "TXT", fixed)
@@ -214,46 +214,34 @@ pub(super) fn findings(
     // records its redirect= leads to).
     let root_parsed = root_read.and_then(|r| r.parsed.as_ref());
     match (section.all.as_str(), root_parsed) {
-        ("+all", Some(parsed)) => out.push(
-            fixed_all(
-                parsed,
-                Finding::new(
-                    catalog::SPF_PLUS_ALL,
-                    format!(
-                        "{domain}'s SPF ends in {}: every IP address passes",
-                        section.all
-                    ),
+        ("+all", Some(parsed)) => out.push(ending_in_fail(
+            parsed,
+            Finding::new(
+                catalog::SPF_PLUS_ALL,
+                format!(
+                    "{domain}'s SPF ends in {}: every IP address passes",
+                    section.all
                 ),
-                "-all",
-            )
-            .with_evidence(evidence(domain, root.record.as_ref())),
-        ),
-        ("?all", Some(parsed)) => out.push(
-            fixed_all(
-                parsed,
-                Finding::new(
-                    catalog::SPF_NEUTRAL_ALL,
-                    format!("{domain}'s SPF ends in ?all"),
-                ),
-                "-all",
-            )
-            .with_evidence(evidence(domain, root.record.as_ref())),
-        ),
+            ),
+        )),
+        ("?all", Some(parsed)) => out.push(ending_in_fail(
+            parsed,
+            Finding::new(
+                catalog::SPF_NEUTRAL_ALL,
+                format!("{domain}'s SPF ends in ?all"),
+            ),
+        )),
         ("~all", _) => out.push(Finding::new(
             catalog::SPF_SOFTFAIL_ALL,
             format!("{domain}'s SPF ends in ~all"),
         )),
-        ("none", Some(parsed)) if parsed.redirect.is_none() => out.push(
-            fixed_all(
-                parsed,
-                Finding::new(
-                    catalog::SPF_NO_ALL,
-                    format!("{domain}'s SPF has neither an all term nor redirect="),
-                ),
-                "-all",
-            )
-            .with_evidence(evidence(domain, root.record.as_ref())),
-        ),
+        ("none", Some(parsed)) if parsed.redirect.is_none() => out.push(ending_in_fail(
+            parsed,
+            Finding::new(
+                catalog::SPF_NO_ALL,
+                format!("{domain}'s SPF has neither an all term nor redirect="),
+            ),
+        )),
         _ => {}
     }
     let ptr_in: Vec<&str> = totals
@@ -467,16 +455,22 @@ fn authorises_nobody(parsed: &SpfRecord) -> bool {
             .all(|d| d.mechanism == Mechanism::All)
 }
 
-/// The record (`parsed` is its parse) with its `all` term's qualifier
-/// replaced; `None` without an `all` term.
-fn replace_all(record: &str, parsed: &SpfRecord, ending: &str) -> Option<String> {
-    let all = parsed
+/// The record (`parsed` is its parse) with its `all` term made `-all`, or
+/// `-all` added when it has none (RFC 7208 §5.1: it then ends in an
+/// implicit `?all`).
+fn with_fail_all(record: &str, parsed: &SpfRecord) -> String {
+    match parsed
         .directives
         .iter()
-        .find(|d| d.mechanism == Mechanism::All)?;
-    let start = all.span.position;
-    let end = start + all.span.text.len();
-    Some(format!("{}{ending}{}", &record[..start], &record[end..]))
+        .find(|d| d.mechanism == Mechanism::All)
+    {
+        Some(all) => {
+            let start = all.span.position;
+            let end = start + all.span.text.len();
+            format!("{}-all{}", &record[..start], &record[end..])
+        }
+        None => format!("{record} -all"),
+    }
 }
 
 /// What each include and redirect costs, so the owner sees what to flatten.
