@@ -1037,6 +1037,7 @@ async fn dmarc_answer(
             let record = rua.as_ref().map(|rua| TlsRecord {
                 name: &rua.name,
                 value: &rua.record,
+                unreachable_host: rua.unreachable_host(),
             });
             html(
                 status,

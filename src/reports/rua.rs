@@ -39,6 +39,22 @@ impl TlsReportingUrl {
             url,
         }
     }
+
+    /// The host the URL names, when no reporter on the internet could
+    /// post to it over HTTPS: an IP address (a certificate names a host
+    /// name), `localhost`, or a name of one label.
+    pub fn unreachable_host(&self) -> Option<&str> {
+        let authority = self.url.strip_prefix("https://")?.split('/').next()?;
+        let host = match authority.strip_prefix('[') {
+            Some(bracketed) => return bracketed.split(']').next(),
+            None => authority.split(':').next().unwrap_or(authority),
+        };
+        let local = host.parse::<std::net::Ipv4Addr>().is_ok()
+            || host == "localhost"
+            || host.ends_with(".localhost")
+            || !host.contains('.');
+        local.then_some(host)
+    }
 }
 
 /// `https://` and `host`, lowercase, when it is a host name, an IPv4
@@ -119,5 +135,28 @@ mod tests {
         );
         assert_eq!(rua.name, "_smtp._tls.example.com");
         assert_eq!(rua.record, format!("v=TLSRPTv1; rua={}", rua.url));
+    }
+
+    #[test]
+    fn a_url_at_an_address_or_a_local_name_is_one_no_reporter_reaches() {
+        let token: TlsReportToken = "0123456789abcdef0123456789abcdef".parse().unwrap();
+        let host = |origin: &str| {
+            TlsReportingUrl::new(origin, "example.com", &token)
+                .unreachable_host()
+                .map(str::to_owned)
+        };
+        assert_eq!(host("https://mailvet.example"), None);
+        assert_eq!(host("https://mailvet.example:8443"), None);
+        assert_eq!(host("https://127.0.0.1:8080").as_deref(), Some("127.0.0.1"));
+        assert_eq!(
+            host("https://[2001:db8::1]:80").as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(host("https://localhost:8080").as_deref(), Some("localhost"));
+        assert_eq!(
+            host("https://app.localhost").as_deref(),
+            Some("app.localhost")
+        );
+        assert_eq!(host("https://mailvet").as_deref(), Some("mailvet"));
     }
 }

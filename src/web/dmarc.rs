@@ -43,6 +43,9 @@ pub struct ImportNotice {
 pub struct TlsRecord<'a> {
     pub name: &'a str,
     pub value: &'a str,
+    /// The URL's host, when no reporter on the internet could reach it:
+    /// the page was opened at an address or a local name.
+    pub unreachable_host: Option<&'a str>,
 }
 
 /// The page of `summary`; `since` is the day the period starts, as asked;
@@ -494,6 +497,14 @@ fn tls_reporting(record: &TlsRecord) -> Markup {
                 "Publish this so TLS reports come here. Mail servers that send to the domain \
                  post their reports to the URL in it, without a key: its secret part lets in \
                  reports about this domain only, so share it only through this record."
+            }
+            @if let Some(host) = record.unreachable_host {
+                p.problem role="note" {
+                    "This record names " code { (host) } ", the address this page was opened at, \
+                     which mail servers on the internet cannot post to over HTTPS. Open this \
+                     page by the server's public name, the one its certificate is for, to get \
+                     the record to publish."
+                }
             }
             (publish(record.name, "TXT", record.value))
         }

@@ -275,6 +275,30 @@ async fn the_reports_page_offers_the_record_to_whoever_could_ask_the_api() {
     );
     assert!(body.contains("_smtp._tls.example.com"), "{body}");
     assert!(body.contains(&record), "the same URL as the API's");
+    // Opened at 127.0.0.1, the page says no reporter can post there.
+    assert!(
+        body.contains("This record names <code>127.0.0.1</code>, the address this page"),
+        "{body}"
+    );
+    // Opened by a public name, the record is the one to publish.
+    let public = s
+        .send(
+            Method::GET,
+            "/reports/dmarc/example.com",
+            &[
+                (header::AUTHORIZATION, &format!("Bearer {KEY}")),
+                (header::HOST, &"mailvet.example".to_string()),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        public.contains("rua=https://mailvet.example/v1/reports/tls/"),
+        "{public}"
+    );
+    assert!(!public.contains("This record names"), "{public}");
     s.stop().await;
 
     // Pages open to all do not show it: it lets reports in without a key.
