@@ -287,7 +287,7 @@ async fn the_reports_page_offers_the_record_to_whoever_could_ask_the_api() {
             "/reports/dmarc/example.com",
             &[
                 (header::AUTHORIZATION, &format!("Bearer {KEY}")),
-                (header::HOST, &"mailvet.example".to_string()),
+                (header::HOST, "mailvet.example"),
             ],
         )
         .await
