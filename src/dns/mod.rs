@@ -685,9 +685,12 @@ impl Resolver {
                 if let Ok(answer) = &outcome {
                     cache.insert(key.clone(), answer.clone());
                 }
-                // Only an answer from upstream is shared: a question this
-                // request could not send (budget, deadline) others may.
-                let landed = (source == Source::Upstream).then(|| (outcome.clone(), server));
+                // Only what upstream said is shared: a question this
+                // request could not send (budget, deadline), or whose
+                // answer its own deadline cut short, others may still ask.
+                let shared =
+                    source == Source::Upstream && !matches!(outcome, Err(DnsError::Deadline));
+                let landed = shared.then(|| (outcome.clone(), server));
                 asked = Some((outcome, source, server));
                 landed
             })

@@ -88,7 +88,7 @@ async fn past_the_deadline_questions_fail_without_being_sent() {
         Settings {
             query_timeout: Duration::from_secs(3),
             deadline: Duration::from_millis(300),
-            max_questions: 5,
+            max_questions: 1,
             ..server.settings()
         },
         vec![],
@@ -111,6 +111,42 @@ async fn past_the_deadline_questions_fail_without_being_sent() {
     assert_eq!(trace[1].source, Source::Late);
     assert_eq!(trace[1].rcode, "DEADLINE");
     assert_eq!(serde_json::to_value(&trace).unwrap()[1]["source"], "late");
+}
+
+/// A request that joins another's question in flight is not handed the
+/// other's deadline: when the first runs out of time, the second asks on
+/// its own time, and its trace says it asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_requests_deadline_is_not_shared_with_a_request_that_joined_it() {
+    let server = TestDns::start_with_texts(&[ZONE, REVERSE]).await;
+    server.add_fault("slow.example.test", FaultTypes::All, FaultKind::NoAnswer);
+    let dns = Dns::new(
+        Settings {
+            query_timeout: Duration::from_secs(3),
+            deadline: Duration::from_millis(400),
+            cache_capacity: 100,
+            ..server.settings()
+        },
+        vec![],
+    )
+    .unwrap();
+    let slow = name("slow.example.test.");
+    let first = dns.resolver();
+    let leader = {
+        let slow = slow.clone();
+        tokio::spawn(async move { first.lookup(&slow, RecordType::TXT).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let second = dns.resolver();
+    let joined = second.lookup(&slow, RecordType::TXT).await;
+    assert_eq!(leader.await.unwrap().unwrap_err(), DnsError::Deadline);
+    assert_eq!(joined.unwrap_err(), DnsError::Deadline);
+    assert_eq!(
+        server.count("slow.example.test", RecordType::TXT),
+        2,
+        "the second request asked on its own time"
+    );
+    assert_eq!(second.trace()[0].source, Source::Upstream);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
