@@ -816,6 +816,7 @@ impl Resolver {
             budget_exhausted: outcomes
                 .iter()
                 .any(|(source, _)| *source == Source::NotSent),
+            deadline_passed: outcomes.iter().any(|(source, _)| *source == Source::Late),
             trace: with_trace.then(|| self.trace()),
             outcomes,
         }

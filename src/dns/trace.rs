@@ -66,6 +66,9 @@ pub struct DnsSummary {
     /// questions (`--max-dns-questions`) was spent: their checks are
     /// unknown.
     pub budget_exhausted: bool,
+    /// Questions went unasked because the request's DNS deadline had
+    /// passed: their checks are unknown.
+    pub deadline_passed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<TraceEntry>>,
     /// Each question's source and response code, for counting (the

@@ -194,16 +194,23 @@ pub fn dns(dns: &Dns) -> Markup {
             h2 #dns-h { "DNS" }
             details {
                 summary { "The " (dns.queries) " DNS lookup" (plural) " behind this report" }
-                @if dns.upstream_queries == 0 && dns.queries > 0 {
+                // Where some were not asked at all, the problems below
+                // say so instead.
+                @let all_asked = !dns.budget_exhausted && !dns.deadline_passed;
+                @if all_asked && dns.upstream_queries == 0 && dns.queries > 0 {
                     p { "mailvet answered all of them from its cache or a zone file, \
                         without asking the DNS servers again." }
-                } @else if dns.upstream_queries < dns.queries {
+                } @else if all_asked && dns.upstream_queries < dns.queries {
                     p { (dns.upstream_queries) " of them went to the DNS servers; mailvet \
                         answered the others from its cache or a zone file." }
                 }
                 @if dns.budget_exhausted {
                     p.problem { "The DNS question budget of this request ran out: the checks that \
                                  needed more questions could not be done." }
+                }
+                @if dns.deadline_passed {
+                    p.problem { "The DNS time of this request ran out: questions asked after it \
+                                 were not sent, and the checks that needed them could not be done." }
                 }
                 @if let Some(trace) = &dns.trace {
                     (table(&["Name", "Type", "Answer", "From", "ms"], html! {
@@ -293,6 +300,19 @@ mod tests {
             "{all_cached}"
         );
         assert!(said(1, 1).contains("The 1 DNS lookup behind this report"));
+        // Questions too late to send are not "answered from the cache".
+        let late = dns(&Dns {
+            queries: 12,
+            upstream_queries: 0,
+            deadline_passed: true,
+            ..Dns::default()
+        })
+        .into_string();
+        assert!(!late.contains("cache"), "{late}");
+        assert!(
+            late.contains("The DNS time of this request ran out"),
+            "{late}"
+        );
     }
 
     #[test]

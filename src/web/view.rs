@@ -67,6 +67,7 @@ pub struct Dns {
     pub queries: usize,
     pub upstream_queries: usize,
     pub budget_exhausted: bool,
+    pub deadline_passed: bool,
     pub trace: Option<Vec<TraceEntry>>,
 }
 

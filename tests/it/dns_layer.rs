@@ -107,6 +107,7 @@ async fn past_the_deadline_questions_fail_without_being_sent() {
     let summary = resolver.summary(true);
     assert_eq!(summary.upstream_queries, 1, "only the slow one was sent");
     assert!(!summary.budget_exhausted);
+    assert!(summary.deadline_passed);
     let trace = summary.trace.unwrap();
     assert_eq!(trace[1].source, Source::Late);
     assert_eq!(trace[1].rcode, "DEADLINE");
