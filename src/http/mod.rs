@@ -165,10 +165,10 @@ pub enum Access {
     /// Every `/v1` guard: rate, API key, body, concurrency, time and
     /// answer size.
     Api(BodySize),
-    /// Every `/v1` guard but the API key, for a caller that cannot hold
-    /// one (a reporting MTA): the path's `{token}` is a secret of its own,
-    /// checked before the body is read.
-    Token(BodySize),
+    /// Every `/v1` guard but the API key, for a reporting MTA that cannot
+    /// hold one: the path's `{token}` is a domain's TLS reporting token
+    /// ([`tls_rua::known_token`]), looked up before the body is read.
+    TlsReportToken(BodySize),
 }
 
 /// The largest body a `/v1` route takes.
@@ -285,7 +285,7 @@ pub fn routes() -> Vec<Route> {
         route(
             Method::POST,
             "/v1/reports/tls/{token}",
-            Access::Token(BodySize::Report),
+            Access::TlsReportToken(BodySize::Report),
             |m| on(m, intake::import_tls_for),
         ),
         route(
@@ -363,7 +363,7 @@ pub fn router(state: AppState) -> Router {
                 let guarded = endpoint.guarded(&limits, body.limit(&state));
                 api = api.route(route.path, guarded);
             }
-            Access::Token(body) => {
+            Access::TlsReportToken(body) => {
                 let guarded = endpoint.guarded(&limits, body.limit(&state));
                 // Outside the body guard: a URL no domain has costs no
                 // upload.
@@ -443,14 +443,24 @@ fn request_id(request: &Request) -> Option<&str> {
 }
 
 /// The access log's span: method, path (not the query, which may hold
-/// addresses) and request id.
+/// addresses; nor a TLS reporting token, a credential that does not
+/// expire) and request id.
 fn request_span(request: &Request<Body>) -> tracing::Span {
     tracing::info_span!(
         "request",
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %logged_path(request.uri().path()),
         request_id = request_id(request).unwrap_or("-"),
     )
+}
+
+/// The path as the access log shows it: a TLS reporting URL's token
+/// replaced by `{token}`.
+fn logged_path(path: &str) -> &str {
+    match path.strip_prefix(crate::reports::rua::PATH) {
+        Some(rest) if rest != "endpoints" => "/v1/reports/tls/{token}",
+        _ => path,
+    }
 }
 
 /// Makes the request id known to every problem made while answering.
@@ -458,5 +468,30 @@ async fn scope_request_id(request: Request, next: Next) -> Response {
     match request_id(&request).map(str::to_owned) {
         Some(id) => problem::REQUEST_ID.scope(id, next.run(request)).await,
         None => next.run(request).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logged_path;
+
+    #[test]
+    fn the_access_log_never_shows_a_tls_reporting_token() {
+        assert_eq!(
+            logged_path("/v1/reports/tls/0123456789abcdef0123456789abcdef"),
+            "/v1/reports/tls/{token}"
+        );
+        assert_eq!(
+            logged_path("/v1/reports/tls/anything"),
+            "/v1/reports/tls/{token}"
+        );
+        for kept in [
+            "/v1/reports/tls/endpoints",
+            "/v1/reports/tls",
+            "/v1/reports/dmarc/example.com",
+            "/v1/domains/example.com",
+        ] {
+            assert_eq!(logged_path(kept), kept);
+        }
     }
 }

@@ -87,7 +87,7 @@ pub(super) struct TokenDomain(pub(super) String);
 /// Lets a post through to the body guard only when the `{token}` of its
 /// path is one the store knows, with its domain as a [`TokenDomain`]: a
 /// post to an unknown URL is answered before its body is read, and its
-/// connection closed.
+/// connection closed. The lookup is held to the request timeout.
 pub(super) async fn known_token(
     State(state): State<Shared>,
     request: Request,
@@ -98,7 +98,21 @@ pub(super) async fn known_token(
         .await
         .map(|Path(token)| token)
         .unwrap_or_default();
-    match domain_of(&state, &token).await {
+    // Before the request timeout's own guard, so bounded here: a store
+    // slow to answer does not hold anonymous posts for longer.
+    let timeout = state.service.request_timeout;
+    let found = match tokio::time::timeout(timeout, domain_of(&state, &token)).await {
+        Ok(found) => found,
+        Err(_) => Err(Problem::new(
+            ProblemType::Timeout,
+            format!(
+                "the store did not answer within the server's request timeout of {} ms; \
+                 retry later",
+                timeout.as_millis()
+            ),
+        )),
+    };
+    match found {
         Ok(domain) => {
             parts.extensions.insert(TokenDomain(domain));
             next.run(Request::from_parts(parts, body)).await

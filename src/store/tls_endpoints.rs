@@ -5,9 +5,11 @@
 //! that domain only.
 //!
 //! The token is made the first time a domain's URL is asked for and the
-//! same one is given after, by every replica: the insert does nothing
-//! when the domain already has one, and the token is then read back, so
-//! two replicas asking at once both read the one that won. Replacing it
+//! same one is given after, by every replica: it is read first, and only
+//! a domain without one is written (a page view that finds the token
+//! takes no write lock); the insert does nothing when another has just
+//! made one, and the token is then read back, so two replicas asking at
+//! once both read the one that won. Replacing it
 //! (the URL leaked) writes a new one over it; the old URL is then
 //! unknown. Tokens do not expire.
 
@@ -30,6 +32,14 @@ impl Store {
              token = excluded.token, created_at = excluded.created_at";
         const SELECT: &str = "SELECT token FROM tls_report_endpoints WHERE domain = $1";
         let domain = normalize(domain, "a domain")?;
+        let read = |domain: &str| {
+            sqlx::query_scalar::<_, String>(SELECT)
+                .bind(domain.to_owned())
+                .fetch_optional(&self.pool)
+        };
+        if !replace && let Some(token) = read(domain.as_str()).await? {
+            return token.parse().map_err(|_| StoreError::CorruptToken);
+        }
         let made = TlsReportToken::generate()?;
         sqlx::query(if replace { REPLACE } else { INSERT })
             .bind(domain.as_str())
@@ -37,11 +47,11 @@ impl Store {
             .bind(to_db(self.now()))
             .execute(&self.pool)
             .await?;
-        let token: String = sqlx::query_scalar(SELECT)
-            .bind(domain.as_str())
-            .fetch_one(&self.pool)
-            .await?;
-        token.parse().map_err(|_| StoreError::CorruptToken)
+        read(domain.as_str())
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?
+            .parse()
+            .map_err(|_| StoreError::CorruptToken)
     }
 
     /// The domain whose TLS reports `token` lets in, if any.
