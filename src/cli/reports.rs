@@ -474,6 +474,13 @@ async fn tls_url(args: TlsUrlArgs) -> Result<ExitCode, UsageError> {
         .map_err(|e| e.to_string())?;
     store.close().await;
     let rua = TlsReportingUrl::new(&args.base_url, &domain.ascii, &token);
+    if let Some(host) = rua.unreachable_host() {
+        eprintln!(
+            "mailvet: warning: {host} is an address or a local name, which mail servers on the \
+             internet cannot post to over HTTPS; give --base-url the server's public name, the \
+             one its certificate is for"
+        );
+    }
     match args.format {
         Format::Json => print!("{}", crate::render::json(&rua)),
         Format::Text => println!(

@@ -383,8 +383,8 @@ async fn every_error_a_page(
             layout::message_page_leading_to(
                 "The report file is too large",
                 &format!(
-                    "This server imports report files of up to {} (its --max-report-size), \
-                     and this upload was larger. A report as it arrives by mail is compressed \
+                    "This server takes uploads of up to {} (its --max-report-size), the \
+                     report file with the form around it, and this one was larger. A report as it arrives by mail is compressed \
                      (.gz or .zip) and far smaller than its XML: import that file, or ask the \
                      server's operator to raise the limit.",
                     mebibytes(report_limit)

@@ -1121,4 +1121,23 @@ async fn reports_tls_url_prints_one_url_per_domain_until_replaced() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("https://mailvet.example.com"), "{stderr}");
     }
+    // An address is printed, with a warning that no reporter reaches it.
+    let local = reports(
+        &[
+            "tls-url",
+            "example.com",
+            "--base-url",
+            "https://127.0.0.1:8443",
+        ],
+        &data,
+        None,
+    )
+    .await;
+    assert_eq!(local.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&local.stderr);
+    assert!(
+        stderr.starts_with("mailvet: warning: 127.0.0.1 is an address or a local name"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&ask(&[]).await.stderr).is_empty());
 }

@@ -639,7 +639,7 @@ async fn an_import_over_the_size_limit_says_how_large_a_report_may_be() {
         page.body.contains("The report file is too large")
             && page
                 .body
-                .contains("imports report files of up to 3 MiB (its --max-report-size)"),
+                .contains("takes uploads of up to 3 MiB (its --max-report-size)"),
         "{}",
         page.body
     );
