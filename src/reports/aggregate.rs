@@ -15,6 +15,7 @@
 
 use crate::message::dmarc::AuthResult;
 use crate::records::dmarc::{Alignment, Policy};
+use crate::records::name::DomainName;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -136,9 +137,17 @@ pub fn alignment(word: &str) -> Option<Alignment> {
     }
 }
 
-/// A domain name as one key: trimmed, lower-case, no final dot.
+/// A domain name as one key: trimmed, lower-case, no final dot, and in
+/// A-labels where a reporter wrote it in Unicode (RFC 5890 §2.3.2.1), so
+/// it meets the name the domain is asked by.
 pub fn domain_key(name: &str) -> String {
-    name.trim().trim_end_matches('.').to_ascii_lowercase()
+    let name = name.trim().trim_end_matches('.');
+    if !name.is_ascii()
+        && let Ok(domain) = DomainName::parse(name)
+    {
+        return domain.ascii;
+    }
+    name.to_ascii_lowercase()
 }
 
 /// A whole aggregate report.
@@ -315,5 +324,7 @@ mod tests {
         assert_eq!(alignment("relaxed"), Some(Alignment::Relaxed));
         assert_eq!(policy("REJECT"), Some(Policy::Reject));
         assert_eq!(domain_key(" Example.COM. "), "example.com");
+        assert_eq!(domain_key("Bücher.Example."), "xn--bcher-kva.example");
+        assert_eq!(domain_key("xn--bcher-kva.example"), "xn--bcher-kva.example");
     }
 }

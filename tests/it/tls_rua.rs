@@ -179,6 +179,20 @@ async fn a_domains_url_takes_only_reports_about_that_domain() {
     );
     assert_eq!(stored_tls_reports(&s, "example.com").await, 0);
     assert_eq!(stored_tls_reports(&s, "other.example").await, 0);
+
+    // A reporter that writes the domain in Unicode means the same domain.
+    let idn = path_of(&endpoint(&s, "bücher.example", false).await, &s);
+    let mut unicode: Value = serde_json::from_slice(&report("tls/rfc8460.json")).unwrap();
+    unicode["policies"][0]["policy"]["policy-domain"] = json!("Bücher.Example");
+    let (status, body) = post_report(
+        &s,
+        &idn,
+        "application/tlsrpt+json",
+        unicode.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(stored_tls_reports(&s, "xn--bcher-kva.example").await, 1);
     s.stop().await;
 }
 
