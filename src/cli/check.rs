@@ -37,6 +37,10 @@ pub async fn run(args: CheckArgs) -> Result<ExitCode, UsageError> {
     let config = crate::check::config::load(&args.config)?;
     let options = args.audit.fetch.audit_options()?;
     let zones = args.audit.dns.load_zones()?;
+    args.audit.dns.warn_outside_zones(
+        &zones,
+        config.domains.iter().map(|d| d.domain.value.ascii.as_str()),
+    );
     let compare_live = !zones.is_empty() && !args.audit.dns.offline;
     let planned_dns = args.audit.dns.build_with(zones.clone(), CACHE_ENTRIES)?;
     let live_dns = args.audit.dns.build_with(Vec::new(), CACHE_ENTRIES)?;

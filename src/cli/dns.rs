@@ -35,7 +35,7 @@ pub struct DnsArgs {
     pub zones: Vec<PathBuf>,
 
     /// Send nothing to the network: names outside the --zone files are
-    /// NXDOMAIN.
+    /// NXDOMAIN (a domain to check outside them is warned about).
     #[arg(long, conflicts_with = "dns")]
     pub offline: bool,
 
@@ -75,6 +75,30 @@ impl DnsArgs {
     /// Builds the resolver layer, loading the zone files.
     pub fn build(&self, cache_capacity: usize) -> Result<Arc<Dns>, dns::SetupError> {
         self.build_with(self.load_zones()?, cache_capacity)
+    }
+
+    /// With `--offline`, warns on standard error about each domain that no
+    /// `--zone` file covers: every name there reads as NXDOMAIN, so its
+    /// report calls each record missing.
+    pub fn warn_outside_zones<'a>(
+        &self,
+        zones: &[dns::zone::Zone],
+        domains: impl IntoIterator<Item = &'a str>,
+    ) {
+        if !self.offline {
+            return;
+        }
+        for domain in domains {
+            let covered = hickory_proto::rr::Name::from_ascii(domain)
+                .is_ok_and(|name| zones.iter().any(|zone| zone.covers(&name)));
+            if !covered {
+                eprintln!(
+                    "mailvet: warning: {} is in no --zone file, and --offline asks no DNS \
+                     server: every name there is NXDOMAIN, so its records read as missing",
+                    crate::untrusted::escape_controls(domain)
+                );
+            }
+        }
     }
 
     /// Reads the --zone files.

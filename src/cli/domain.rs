@@ -91,6 +91,9 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
     options.selectors = args.selectors.clone();
     options.probe_smtp = args.probe_smtp;
     let zones = args.audit.dns.load_zones()?;
+    args.audit
+        .dns
+        .warn_outside_zones(&zones, domains.iter().map(|d| d.ascii.as_str()));
     let dns = args
         .audit
         .dns

@@ -434,7 +434,9 @@ async fn summary(args: SummaryArgs) -> Result<ExitCode, UsageError> {
             .extend_from_file(path)
             .map_err(|e| format!("--services: {e}"))?;
     }
-    let dns = args.dns.build(0)?;
+    let zones = args.dns.load_zones()?;
+    args.dns.warn_outside_zones(&zones, [domain.ascii.as_str()]);
+    let dns = args.dns.build_with(zones, 0)?;
     let store = args.store.open().await?;
     let resolver = dns.resolver();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();

@@ -1141,3 +1141,27 @@ async fn reports_tls_url_prints_one_url_per_domain_until_replaced() {
     );
     assert!(String::from_utf8_lossy(&ask(&[]).await.stderr).is_empty());
 }
+
+/// `--offline` answers NXDOMAIN outside the `--zone` files; a domain
+/// named there is audited all the same (it is what `--offline` means), and
+/// standard error says why its records read as missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_warns_about_a_domain_outside_every_zone() {
+    let offline = |domains: &'static [&'static str]| async move {
+        let mut args = vec!["domain"];
+        args.extend_from_slice(domains);
+        args.extend(["--offline", "--zone", "fixtures/audit/healthy.zone"]);
+        mailvet_args(&args, &[]).await
+    };
+    let out = offline(&["example.org", "healthy.test"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr,
+        "mailvet: warning: example.org is in no --zone file, and --offline asks no DNS server: \
+         every name there is NXDOMAIN, so its records read as missing\n"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("healthy.test"), "{stdout}");
+    let covered = offline(&["healthy.test"]).await;
+    assert!(covered.stderr.is_empty(), "{covered:?}");
+}
