@@ -69,7 +69,7 @@ use crate::records::name::DomainName;
 use crate::reports::dates::parse_rfc3339;
 use crate::store::Stored;
 use crate::store::{InboxStatus, InboxToken, ReportId};
-use crate::web::dmarc::{ImportNotice, TlsRecord};
+use crate::web::dmarc::{ImportNotice, TlsRecord, TlsReporting};
 use crate::web::index::{DomainForm, MessageForm};
 use crate::web::{assets, inbox, layout, view};
 use axum::body::Bytes;
@@ -157,6 +157,11 @@ fn pages() -> Vec<Page> {
             "/reports/dmarc/{domain}",
             Guard::Work(BodySize::Report),
             get(dmarc_page).post(dmarc_import),
+        ),
+        page(
+            "/reports/dmarc/{domain}/tls-url",
+            Guard::Page,
+            post(make_tls_url).layer(DefaultBodyLimit::max(super::JSON_BODY_LIMIT)),
         ),
         page("/findings", Guard::Page, get(findings_page)),
         page("/findings/{code}", Guard::Page, get(finding_page)),
@@ -413,6 +418,14 @@ async fn method_not_allowed() -> Response {
     )
 }
 
+/// The page of an address with nothing at it.
+fn no_such_page() -> Response {
+    html(
+        StatusCode::NOT_FOUND,
+        layout::message_page("No such page", "There is no page at this address."),
+    )
+}
+
 /// The answer to a path no route has: a page for a browser (which asks
 /// for `text/html`) outside `/v1`, else the problem.
 pub(super) async fn not_found(request: Request) -> Response {
@@ -422,10 +435,7 @@ pub(super) async fn not_found(request: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
     if browser && !request.uri().path().starts_with("/v1/") {
-        return html(
-            StatusCode::NOT_FOUND,
-            layout::message_page("No such page", "There is no page at this address."),
-        );
+        return no_such_page();
     }
     super::problem::not_found().await.into_response()
 }
@@ -1034,14 +1044,18 @@ async fn dmarc_answer(
     match intake::summarize(state, &name, since_at).await {
         Ok(summary) => {
             let rua = tls_reporting(state, &name, headers).await;
-            let record = rua.as_ref().map(|rua| TlsRecord {
-                name: &rua.name,
-                value: &rua.record,
-                unreachable_host: rua.unreachable_host(),
-            });
+            let offer = match &rua {
+                None => TlsReporting::Hidden,
+                Some(None) => TlsReporting::NotYet,
+                Some(Some(rua)) => TlsReporting::Record(TlsRecord {
+                    name: &rua.name,
+                    value: &rua.record,
+                    unreachable_host: rua.unreachable_host(),
+                }),
+            };
             html(
                 status,
-                crate::web::dmarc::page(&summary, since.as_deref(), &notice, record.as_ref()),
+                crate::web::dmarc::page(&summary, since.as_deref(), &notice, offer),
             )
         }
         Err(problem) => html(
@@ -1051,23 +1065,59 @@ async fn dmarc_answer(
     }
 }
 
-/// The URL `domain`'s TLS reports are posted to, for a reader who could
-/// ask the API for it: not on pages open to all (`--web-public` beside
-/// keys), where it would let anyone post reports. A store that fails
-/// leaves it off the page, which still shows the summary.
+/// The URL `domain`'s TLS reports are posted to, if it has one yet
+/// (viewing the page makes none), for a reader who could ask the API for
+/// it: not on pages open to all (`--web-public` beside keys), where it
+/// would let anyone post reports. A store that fails leaves it off the
+/// page, which still shows the summary.
 async fn tls_reporting(
     state: &AppState,
     domain: &DomainName,
     headers: &HeaderMap,
-) -> Option<crate::reports::rua::TlsReportingUrl> {
-    let service = &state.service;
-    if service.web_public && !service.api_keys.is_empty() {
+) -> Option<Option<crate::reports::rua::TlsReportingUrl>> {
+    if !offers_tls_url(state) {
         return None;
     }
-    tls_rua::endpoint_of(state, domain, headers, false)
+    tls_rua::known_endpoint_of(state, domain, headers)
         .await
         .inspect_err(|problem| tracing::warn!(detail = %problem.detail, "TLS reporting URL"))
         .ok()
+}
+
+/// Whether the pages may show a domain's TLS reporting URL: not when they
+/// are open to readers who could not ask the API for it.
+fn offers_tls_url(state: &AppState) -> bool {
+    let service = &state.service;
+    !service.web_public || service.api_keys.is_empty()
+}
+
+/// `POST /reports/dmarc/{domain}/tls-url`: the reports page's button that
+/// makes the domain's TLS reporting URL, then shows the page with its
+/// record.
+async fn make_tls_url(
+    State(state): State<Shared>,
+    Path(domain): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !offers_tls_url(&state) {
+        return no_such_page();
+    }
+    let name = match DomainName::parse(&domain) {
+        Ok(name) => name,
+        Err(e) => {
+            return html(
+                StatusCode::BAD_REQUEST,
+                layout::message_page("Not a domain name", &e.to_string()),
+            );
+        }
+    };
+    match tls_rua::endpoint_of(&state, &name, &headers, false).await {
+        Ok(_) => Redirect::to(&format!("/reports/dmarc/{}#tls-rua", name.ascii)).into_response(),
+        Err(problem) => html(
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            layout::message_page(problem.title, &problem.detail),
+        ),
+    }
 }
 
 /// `POST /reports/dmarc/{domain}`: the import form (`multipart/form-data`,

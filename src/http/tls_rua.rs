@@ -59,25 +59,45 @@ pub(super) async fn endpoint_of(
     headers: &HeaderMap,
     replace: bool,
 ) -> Result<TlsReportingUrl, Problem> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .unwrap_or_default();
-    let origin = https_origin(host).ok_or_else(|| {
-        Problem::new(
-            ProblemType::InvalidRequest,
-            "the URL is built from the request's Host header, which is missing or not a host \
-             name with an optional port; call this server by the name TLS reporters will reach \
-             it by (behind a proxy, have the proxy pass that Host on)",
-        )
-    })?;
+    let origin = origin_of(headers)?;
     let token = state
         .store
         .tls_report_token(&domain.ascii, replace)
         .await
         .map_err(unavailable)?;
     Ok(TlsReportingUrl::new(&origin, &domain.ascii, &token))
+}
+
+/// [`endpoint_of`] when `domain` already has a token; none is made.
+pub(super) async fn known_endpoint_of(
+    state: &AppState,
+    domain: &DomainName,
+    headers: &HeaderMap,
+) -> Result<Option<TlsReportingUrl>, Problem> {
+    let origin = origin_of(headers)?;
+    let token = state
+        .store
+        .known_tls_report_token(&domain.ascii)
+        .await
+        .map_err(unavailable)?;
+    Ok(token.map(|token| TlsReportingUrl::new(&origin, &domain.ascii, &token)))
+}
+
+/// `https://` and the `Host` a request came with.
+fn origin_of(headers: &HeaderMap) -> Result<String, Problem> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or_default();
+    https_origin(host).ok_or_else(|| {
+        Problem::new(
+            ProblemType::InvalidRequest,
+            "the URL is built from the request's Host header, which is missing or not a host \
+             name with an optional port; call this server by the name TLS reporters will reach \
+             it by (behind a proxy, have the proxy pass that Host on)",
+        )
+    })
 }
 
 /// The domain of a posted URL's token, found by [`known_token`].

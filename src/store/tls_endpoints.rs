@@ -30,15 +30,9 @@ impl Store {
         const REPLACE: &str = "INSERT INTO tls_report_endpoints (domain, token, created_at) \
              VALUES ($1, $2, $3) ON CONFLICT (domain) DO UPDATE SET \
              token = excluded.token, created_at = excluded.created_at";
-        const SELECT: &str = "SELECT token FROM tls_report_endpoints WHERE domain = $1";
         let domain = normalize(domain, "a domain")?;
-        let read = |domain: &str| {
-            sqlx::query_scalar::<_, String>(SELECT)
-                .bind(domain.to_owned())
-                .fetch_optional(&self.pool)
-        };
-        if !replace && let Some(token) = read(domain.as_str()).await? {
-            return token.parse().map_err(|_| StoreError::CorruptToken);
+        if !replace && let Some(token) = self.known_tls_report_token(&domain).await? {
+            return Ok(token);
         }
         let made = TlsReportToken::generate()?;
         sqlx::query(if replace { REPLACE } else { INSERT })
@@ -47,11 +41,26 @@ impl Store {
             .bind(to_db(self.now()))
             .execute(&self.pool)
             .await?;
-        read(domain.as_str())
+        Ok(self
+            .known_tls_report_token(&domain)
             .await?
-            .ok_or(sqlx::Error::RowNotFound)?
-            .parse()
-            .map_err(|_| StoreError::CorruptToken)
+            .ok_or(sqlx::Error::RowNotFound)?)
+    }
+
+    /// The TLS report token of `domain`, if it has one; nothing is made.
+    pub async fn known_tls_report_token(
+        &self,
+        domain: &str,
+    ) -> Result<Option<TlsReportToken>, StoreError> {
+        const SELECT: &str = "SELECT token FROM tls_report_endpoints WHERE domain = $1";
+        let domain = normalize(domain, "a domain")?;
+        let token: Option<String> = sqlx::query_scalar(SELECT)
+            .bind(domain.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        token
+            .map(|t| t.parse().map_err(|_| StoreError::CorruptToken))
+            .transpose()
     }
 
     /// The domain whose TLS reports `token` lets in, if any.

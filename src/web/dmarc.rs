@@ -48,13 +48,23 @@ pub struct TlsRecord<'a> {
     pub unreachable_host: Option<&'a str>,
 }
 
-/// The page of `summary`; `since` is the day the period starts, as asked;
-/// `tls_record`, when given, is offered for the domain to publish.
+/// What the page offers about receiving the domain's TLS reports.
+#[derive(Debug, Clone, Copy)]
+pub enum TlsReporting<'a> {
+    /// Nothing: the page is open to readers who could not ask the API.
+    Hidden,
+    /// The domain has no reporting URL yet: a button makes one.
+    NotYet,
+    /// The record that names the domain's URL, to publish.
+    Record(TlsRecord<'a>),
+}
+
+/// The page of `summary`; `since` is the day the period starts, as asked.
 pub fn page(
     summary: &DomainSummary,
     since: Option<&str>,
     notice: &ImportNotice,
-    tls_record: Option<&TlsRecord>,
+    tls_reporting: TlsReporting,
 ) -> String {
     let s = &summary.analysis.summary;
     let domain = &summary.domain;
@@ -85,7 +95,7 @@ pub fn page(
                 (new_sources(summary, since.is_some()))
                 (tls(summary))
             }
-            @if let Some(record) = tls_record { (tls_reporting(record)) }
+            (tls_reporting_section(domain, tls_reporting))
             (import_form(domain, notice))
             @let json = format!("/v1/reports/dmarc/{domain}");
             p { "This summary as JSON: " a href=(json) { (json) } }
@@ -488,8 +498,27 @@ fn tls(summary: &DomainSummary) -> Markup {
 }
 
 /// Where TLS reports about the domain are posted, as the record that
-/// says so.
-fn tls_reporting(record: &TlsRecord) -> Markup {
+/// says so, or the button that makes it.
+fn tls_reporting_section(domain: &str, offer: TlsReporting) -> Markup {
+    let record = match offer {
+        TlsReporting::Hidden => return html! {},
+        TlsReporting::NotYet => {
+            return html! {
+                section #tls-rua aria-labelledby="tls-rua-h" {
+                    h2 #tls-rua-h { "Receiving TLS reports" }
+                    p {
+                        "Mail servers that send to the domain can post their TLS reports here \
+                         over HTTPS, to a URL of the domain's own with a secret part. Make it \
+                         once; this page then shows the record to publish."
+                    }
+                    form method="post" action=(format!("/reports/dmarc/{domain}/tls-url")) {
+                        button type="submit" { "Make the URL and its record" }
+                    }
+                }
+            };
+        }
+        TlsReporting::Record(record) => record,
+    };
     html! {
         section #tls-rua aria-labelledby="tls-rua-h" {
             h2 #tls-rua-h { "Receiving TLS reports" }

@@ -267,6 +267,54 @@ async fn an_unknown_token_is_the_same_404_whatever_it_is() {
     s.stop().await;
 }
 
+/// Viewing the page makes no token: it offers a button, and the button
+/// makes the URL the API would give.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reports_page_makes_the_url_only_when_asked() {
+    let (_dns, s) = keyed_server(false).await;
+    let key = format!("Bearer {KEY}");
+    let before = s
+        .send(
+            Method::GET,
+            "/reports/dmarc/example.com",
+            &[(header::AUTHORIZATION, &key)],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        before.contains(r#"action="/reports/dmarc/example.com/tls-url""#),
+        "{before}"
+    );
+    assert!(!before.contains("/v1/reports/tls/"), "{before}");
+    let made = s
+        .send(
+            Method::POST,
+            "/reports/dmarc/example.com/tls-url",
+            &[(header::AUTHORIZATION, &key)],
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::OK, "followed to the page");
+    assert_eq!(made.url().path(), "/reports/dmarc/example.com");
+    let after = made.text().await.unwrap();
+    let record = endpoint(&s, "example.com", false).await["record"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(after.contains(&record), "the API's URL: {after}");
+    assert!(!after.contains("/tls-url\""), "no button once made");
+    s.stop().await;
+
+    // Pages open to all have no button either.
+    let (_dns, s) = keyed_server(true).await;
+    let open = s
+        .send(Method::POST, "/reports/dmarc/example.com/tls-url", &[])
+        .await;
+    assert_eq!(open.status(), StatusCode::NOT_FOUND);
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reports_page_offers_the_record_to_whoever_could_ask_the_api() {
     let (_dns, s) = keyed_server(false).await;
