@@ -65,7 +65,7 @@ use super::{intake, tls_rua};
 use crate::message::Clock;
 use crate::message::envelope::Envelope;
 use crate::message::report::{self, MessageRequest, ReportError};
-use crate::records::name::DomainName;
+use crate::records::name::{DomainError, DomainName};
 use crate::reports::dates::parse_rfc3339;
 use crate::store::Stored;
 use crate::store::{InboxStatus, InboxToken, ReportId};
@@ -389,9 +389,10 @@ async fn every_error_a_page(
                 "The report file is too large",
                 &format!(
                     "This server takes uploads of up to {} (its --max-report-size), the \
-                     report file with the form around it, and this one was larger. A report as it arrives by mail is compressed \
-                     (.gz or .zip) and far smaller than its XML: import that file, or ask the \
-                     server's operator to raise the limit.",
+                     report file with the form around it, and this one was larger. A report \
+                     as it arrives by mail is compressed (.gz or .zip) and far smaller than \
+                     its XML: import that file, or ask the server's operator to raise the \
+                     limit.",
                     mebibytes(report_limit)
                 ),
                 (&path, "Back to the reports"),
@@ -1027,9 +1028,7 @@ async fn dmarc_answer(
     };
     let name = match DomainName::parse(domain) {
         Ok(name) => name,
-        Err(e) => {
-            return refused("Not a domain name", e.to_string());
-        }
+        Err(e) => return not_a_domain_page(e),
     };
     let since_at = match since.as_deref().map(parse_rfc3339) {
         None => None,
@@ -1058,11 +1057,24 @@ async fn dmarc_answer(
                 crate::web::dmarc::page(&summary, since.as_deref(), &notice, offer),
             )
         }
-        Err(problem) => html(
-            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-            layout::message_page(problem.title, &problem.detail),
-        ),
+        Err(problem) => problem_page(problem),
     }
+}
+
+/// The page refusing a reports page's path that names no domain (400).
+fn not_a_domain_page(error: DomainError) -> Response {
+    html(
+        StatusCode::BAD_REQUEST,
+        layout::message_page("Not a domain name", &error.to_string()),
+    )
+}
+
+/// The page of a problem that stopped a page's work, with its status.
+fn problem_page(problem: Problem) -> Response {
+    html(
+        StatusCode::from_u16(problem.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+        layout::message_page(problem.title, &problem.detail),
+    )
 }
 
 /// The URL `domain`'s TLS reports are posted to, if it has one yet
@@ -1104,19 +1116,11 @@ async fn make_tls_url(
     }
     let name = match DomainName::parse(&domain) {
         Ok(name) => name,
-        Err(e) => {
-            return html(
-                StatusCode::BAD_REQUEST,
-                layout::message_page("Not a domain name", &e.to_string()),
-            );
-        }
+        Err(e) => return not_a_domain_page(e),
     };
     match tls_rua::endpoint_of(&state, &name, &headers, false).await {
         Ok(_) => Redirect::to(&format!("/reports/dmarc/{}#tls-rua", name.ascii)).into_response(),
-        Err(problem) => html(
-            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-            layout::message_page(problem.title, &problem.detail),
-        ),
+        Err(problem) => problem_page(problem),
     }
 }
 

@@ -9,9 +9,8 @@
 //! a domain without one is written (a page view that finds the token
 //! takes no write lock); the insert does nothing when another has just
 //! made one, and the token is then read back, so two replicas asking at
-//! once both read the one that won. Replacing it
-//! (the URL leaked) writes a new one over it; the old URL is then
-//! unknown. Tokens do not expire.
+//! once both read the one that won. Replacing it (the URL leaked) writes
+//! a new one over it; the old URL is then unknown. Tokens do not expire.
 
 use super::selectors::normalize;
 use super::{Store, StoreError, TlsReportToken, to_db};
@@ -31,7 +30,7 @@ impl Store {
              VALUES ($1, $2, $3) ON CONFLICT (domain) DO UPDATE SET \
              token = excluded.token, created_at = excluded.created_at";
         let domain = normalize(domain, "a domain")?;
-        if !replace && let Some(token) = self.known_tls_report_token(&domain).await? {
+        if !replace && let Some(token) = self.token_of(&domain).await? {
             return Ok(token);
         }
         let made = TlsReportToken::generate()?;
@@ -42,7 +41,7 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(self
-            .known_tls_report_token(&domain)
+            .token_of(&domain)
             .await?
             .ok_or(sqlx::Error::RowNotFound)?)
     }
@@ -52,10 +51,14 @@ impl Store {
         &self,
         domain: &str,
     ) -> Result<Option<TlsReportToken>, StoreError> {
+        self.token_of(&normalize(domain, "a domain")?).await
+    }
+
+    /// The token of a domain already normalized.
+    async fn token_of(&self, domain: &str) -> Result<Option<TlsReportToken>, StoreError> {
         const SELECT: &str = "SELECT token FROM tls_report_endpoints WHERE domain = $1";
-        let domain = normalize(domain, "a domain")?;
         let token: Option<String> = sqlx::query_scalar(SELECT)
-            .bind(domain.as_str())
+            .bind(domain)
             .fetch_optional(&self.pool)
             .await?;
         token
