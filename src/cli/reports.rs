@@ -15,13 +15,13 @@
 use super::UsageError;
 use super::dns::DnsArgs;
 use super::store::StoreArgs;
-use super::values::MAX_BYTES;
+use super::values::{MAX_BYTES, parse_base_url};
 use crate::records::name::DomainName;
 use crate::reports::container::Overview;
 use crate::reports::dates::parse_rfc3339;
 use crate::reports::enforcement::LiveRecord;
 use crate::reports::ingest::{self, Prepared};
-use crate::reports::rua::{self, TlsReportingUrl};
+use crate::reports::rua::TlsReportingUrl;
 use crate::reports::services::Services;
 use crate::reports::summary::Options;
 use crate::reports::{Limits, ReportError};
@@ -180,24 +180,6 @@ pub struct TlsUrlArgs {
 
     #[command(flatten)]
     pub store: StoreArgs,
-}
-
-/// `https://HOST[:PORT]`, a trailing slash allowed: the origin, as
-/// [`rua::https_origin`] writes it.
-fn parse_base_url(text: &str) -> Result<String, String> {
-    let text = text.trim();
-    let host = text
-        .get(..8)
-        .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
-        .map(|_| text[8..].strip_suffix('/').unwrap_or(&text[8..]));
-    host.and_then(rua::https_origin).ok_or_else(|| {
-        format!(
-            "`{}` is not https:// and a host name with an optional port; give the URL mail \
-             servers reach mailvet serve by, e.g. https://mailvet.example.com (RFC 8460 \
-             reports are posted over HTTPS only)",
-            escape_controls(text)
-        )
-    })
 }
 
 fn parse_since(text: &str) -> Result<i64, String> {

@@ -17,7 +17,7 @@ use super::message::MessageOptions;
 use super::reports::ReportSizeArgs;
 use super::smtp::SmtpArgs;
 use super::store::StoreArgs;
-use super::values::{MAX_BYTES, count, parse_duration};
+use super::values::{MAX_BYTES, count, parse_base_url, parse_duration};
 use crate::http::config::{
     ApiKey, DEFAULT_BODY_MEMORY, DEFAULT_MAX_BATCH, DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_RATE_LIMIT, ServiceConfig, cors_origin,
@@ -141,6 +141,15 @@ pub struct ServiceArgs {
     #[arg(long, env = "MAILVET_WEB_PUBLIC")]
     pub web_public: bool,
 
+    /// Where mail servers and browsers reach this server: https:// and
+    /// its public host name, with a port if not 443 (no path), e.g.
+    /// https://mailvet.example.com. The domains' TLS reporting URLs
+    /// (`POST /v1/reports/tls/endpoints`, the reports pages) name it;
+    /// without it they name the `Host` each request came with, so a
+    /// proxy in front must pass the public one on.
+    #[arg(long, value_name = "URL", env = "MAILVET_BASE_URL", value_parser = parse_base_url)]
+    pub base_url: Option<String>,
+
     /// Let requests ask for the SMTP probe (`GET /v1/domains/{d}?probe=smtp`,
     /// the pages' "Test TLS" checkbox). Each such request opens connections
     /// to port 25 of every MX address of a domain anyone names, from this
@@ -247,6 +256,7 @@ impl ServiceArgs {
             api_keys,
             cors_origins,
             web_public: self.web_public,
+            base_url: self.base_url.clone(),
             allow_probe: self.allow_probe,
             max_concurrent: self.max_concurrent,
             rate_limit: self.rate_limit,
@@ -293,6 +303,18 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
         blocklists: blocklists.clone(),
         ..args.service.config(args.message.limits())?
     };
+    if let Some(host) = service
+        .base_url
+        .as_deref()
+        .and_then(crate::reports::rua::unreachable_host)
+    {
+        tracing::warn!(
+            host,
+            "--base-url names an address or a local name, which mail servers on the internet \
+             cannot post TLS reports to over HTTPS; give it the server's public name, the one \
+             its certificate is for"
+        );
+    }
     let mut services = crate::reports::services::Services::built_in();
     if let Some(path) = &args.services {
         services

@@ -1,8 +1,9 @@
-//! Value parsers for flags that take a duration or a bounded count.
+//! Value parsers for flags that take a duration, a bounded count or the
+//! server's public URL.
 //!
-//! This module decides how `--deadline 500ms` or `--max-batch 50` are
-//! written and which values are refused at startup, with a message saying
-//! what to write instead.
+//! This module decides how `--deadline 500ms`, `--max-batch 50` or
+//! `--base-url https://mailvet.example.com` are written and which values
+//! are refused at startup, with a message saying what to write instead.
 
 use std::time::Duration;
 
@@ -62,6 +63,25 @@ pub fn parse_period(s: &str) -> Result<Duration, String> {
 /// Largest byte count a size flag takes (1 TiB): larger is a typo.
 pub const MAX_BYTES: usize = 1 << 40;
 
+/// `https://HOST[:PORT]`, a trailing slash allowed: the origin, as
+/// [`crate::reports::rua::https_origin`] writes it.
+pub fn parse_base_url(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let host = text
+        .get(..8)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        .map(|_| text[8..].strip_suffix('/').unwrap_or(&text[8..]));
+    host.and_then(crate::reports::rua::https_origin)
+        .ok_or_else(|| {
+            format!(
+                "`{}` is not https:// and a host name with an optional port; give the URL mail \
+                 servers reach mailvet serve by, e.g. https://mailvet.example.com (RFC 8460 \
+                 reports are posted over HTTPS only)",
+                crate::untrusted::escape_controls(text)
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +100,29 @@ mod tests {
         assert_eq!(count(10)("10").unwrap(), 10);
         assert!(count(10)("0").is_err());
         assert!(count(10)("11").is_err());
+    }
+
+    #[test]
+    fn a_base_url_is_an_https_origin() {
+        for (text, origin) in [
+            ("https://Mailvet.Example", "https://mailvet.example"),
+            (
+                "HTTPS://mailvet.example:8443/",
+                "https://mailvet.example:8443",
+            ),
+            (" https://[2001:db8::1] ", "https://[2001:db8::1]"),
+        ] {
+            assert_eq!(parse_base_url(text).as_deref(), Ok(origin), "{text}");
+        }
+        for text in [
+            "http://mailvet.example",
+            "mailvet.example",
+            "https://mailvet.example/mailvet",
+            "https://user@mailvet.example",
+            "https://",
+        ] {
+            let refusal = parse_base_url(text).unwrap_err();
+            assert!(refusal.contains("is not https://"), "{text}: {refusal}");
+        }
     }
 }

@@ -74,6 +74,10 @@ pub struct ServiceConfig {
     pub cors_origins: Vec<HeaderValue>,
     /// The web pages are open even when the API needs a key.
     pub web_public: bool,
+    /// The origin (`https://host[:port]`) reporters and browsers reach
+    /// the server by, named in TLS reporting URLs; `None`: the `Host` of
+    /// each request.
+    pub base_url: Option<String>,
     /// Requests may ask for the SMTP probe (`?probe=smtp`, the pages'
     /// checkbox), which opens outbound connections to port 25 of the MX
     /// hosts of any domain asked about (`serve --allow-probe`).
@@ -101,6 +105,7 @@ impl Default for ServiceConfig {
             api_keys: Vec::new(),
             cors_origins: Vec::new(),
             web_public: false,
+            base_url: None,
             allow_probe: false,
             max_concurrent: DEFAULT_MAX_CONCURRENT,
             rate_limit: DEFAULT_RATE_LIMIT,

@@ -1050,6 +1050,7 @@ async fn dmarc_answer(
                     name: &rua.name,
                     value: &rua.record,
                     unreachable_host: rua.unreachable_host(),
+                    from_base_url: state.service.base_url.is_some(),
                 }),
             };
             html(

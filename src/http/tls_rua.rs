@@ -11,10 +11,11 @@
 //! /v1/reports/tls/{token}` needs no key; see [`super::intake`]). The
 //! token is the store's, one per domain, the same one each time it is
 //! asked for (`"replace": true` makes a new one; the old URL is then
-//! unknown). The server knows no public name of its own, so the URL is
-//! `https://` and the `Host` the request came with: behind a proxy, the
-//! proxy must pass on the name reporters reach it by. A token that is
-//! malformed or that no domain has is the same 404, naming no domain.
+//! unknown). The URL's origin is the server's `--base-url` when it has
+//! one, and otherwise `https://` and the `Host` the request came with
+//! (behind a proxy, the proxy must then pass on the name reporters reach
+//! it by). A token that is malformed or that no domain has is the same
+//! 404, naming no domain.
 
 use super::extract::ApiJson;
 use super::problem::{Problem, ProblemType};
@@ -51,15 +52,15 @@ pub(super) async fn endpoint(
         .map(Json)
 }
 
-/// The TLS reporting URL of `domain` on the host `headers` name, its
-/// token made now if it has none (or anew with `replace`).
+/// The TLS reporting URL of `domain` ([`origin_of`]), its token made now
+/// if it has none (or anew with `replace`).
 pub(super) async fn endpoint_of(
     state: &AppState,
     domain: &DomainName,
     headers: &HeaderMap,
     replace: bool,
 ) -> Result<TlsReportingUrl, Problem> {
-    let origin = origin_of(headers)?;
+    let origin = origin_of(state, headers)?;
     let token = state
         .store
         .tls_report_token(&domain.ascii, replace)
@@ -74,7 +75,7 @@ pub(super) async fn known_endpoint_of(
     domain: &DomainName,
     headers: &HeaderMap,
 ) -> Result<Option<TlsReportingUrl>, Problem> {
-    let origin = origin_of(headers)?;
+    let origin = origin_of(state, headers)?;
     let token = state
         .store
         .known_tls_report_token(&domain.ascii)
@@ -83,8 +84,12 @@ pub(super) async fn known_endpoint_of(
     Ok(token.map(|token| TlsReportingUrl::new(&origin, &domain.ascii, &token)))
 }
 
-/// `https://` and the `Host` a request came with.
-fn origin_of(headers: &HeaderMap) -> Result<String, Problem> {
+/// The server's `--base-url`, or else `https://` and the `Host` a
+/// request came with.
+fn origin_of(state: &AppState, headers: &HeaderMap) -> Result<String, Problem> {
+    if let Some(base_url) = &state.service.base_url {
+        return Ok(base_url.clone());
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -95,7 +100,8 @@ fn origin_of(headers: &HeaderMap) -> Result<String, Problem> {
             ProblemType::InvalidRequest,
             "the URL is built from the request's Host header, which is missing or not a host \
              name with an optional port; call this server by the name TLS reporters will reach \
-             it by (behind a proxy, have the proxy pass that Host on)",
+             it by (behind a proxy, have the proxy pass that Host on), or start it with \
+             --base-url",
         )
     })
 }

@@ -40,21 +40,27 @@ impl TlsReportingUrl {
         }
     }
 
-    /// The host the URL names, when no reporter on the internet could
-    /// post to it over HTTPS: an IP address (a certificate names a host
-    /// name), `localhost`, or a name of one label.
+    /// The host the URL names when no reporter on the internet could
+    /// post to it ([`unreachable_host`]).
     pub fn unreachable_host(&self) -> Option<&str> {
-        let authority = self.url.strip_prefix("https://")?.split('/').next()?;
-        let host = match authority.strip_prefix('[') {
-            Some(bracketed) => return bracketed.split(']').next(),
-            None => authority.split(':').next().unwrap_or(authority),
-        };
-        let local = host.parse::<std::net::Ipv4Addr>().is_ok()
-            || host == "localhost"
-            || host.ends_with(".localhost")
-            || !host.contains('.');
-        local.then_some(host)
+        unreachable_host(&self.url)
     }
+}
+
+/// The host an `https://` URL or origin names, when no reporter on the
+/// internet could post to it over HTTPS: an IP address (a certificate
+/// names a host name), `localhost`, or a name of one label.
+pub fn unreachable_host(url: &str) -> Option<&str> {
+    let authority = url.strip_prefix("https://")?.split('/').next()?;
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => return bracketed.split(']').next(),
+        None => authority.split(':').next().unwrap_or(authority),
+    };
+    let local = host.parse::<std::net::Ipv4Addr>().is_ok()
+        || host == "localhost"
+        || host.ends_with(".localhost")
+        || !host.contains('.');
+    local.then_some(host)
 }
 
 /// `https://` and `host`, lowercase, when it is a host name, an IPv4

@@ -44,8 +44,11 @@ pub struct TlsRecord<'a> {
     pub name: &'a str,
     pub value: &'a str,
     /// The URL's host, when no reporter on the internet could reach it:
-    /// the page was opened at an address or a local name.
+    /// an address or a local name.
     pub unreachable_host: Option<&'a str>,
+    /// The URL names the server's `--base-url`, not the host the page
+    /// was opened at.
+    pub from_base_url: bool,
 }
 
 /// What the page offers about receiving the domain's TLS reports.
@@ -529,10 +532,17 @@ fn tls_reporting_section(domain: &str, offer: TlsReporting) -> Markup {
             }
             @if let Some(host) = record.unreachable_host {
                 p.problem role="note" {
-                    "This record names " code { (host) } ", the address this page was opened at, \
-                     which mail servers on the internet cannot post to over HTTPS. Open this \
-                     page by the server's public name, the one its certificate is for, to get \
-                     the record to publish."
+                    @if record.from_base_url {
+                        "This record names " code { (host) } ", the server's --base-url, which \
+                         mail servers on the internet cannot post to over HTTPS. Have the \
+                         server started with --base-url set to its public name, the one its \
+                         certificate is for."
+                    } @else {
+                        "This record names " code { (host) } ", the address this page was opened \
+                         at, which mail servers on the internet cannot post to over HTTPS. Open \
+                         this page by the server's public name, the one its certificate is for, \
+                         to get the record to publish."
+                    }
                 }
             }
             (publish(record.name, "TXT", record.value))

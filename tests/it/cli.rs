@@ -1121,6 +1121,11 @@ async fn reports_tls_url_prints_one_url_per_domain_until_replaced() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("https://mailvet.example.com"), "{stderr}");
     }
+    // `serve --base-url` takes the same URLs: it refuses to start.
+    let serve = mailvet_line("serve --listen 127.0.0.1:0 --base-url http://mailvet.example").await;
+    assert_eq!(serve.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&serve.stderr);
+    assert!(stderr.contains("is not https://"), "{stderr}");
     // An address is printed, with a warning that no reporter reaches it.
     let local = reports(
         &[

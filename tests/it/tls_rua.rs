@@ -14,16 +14,24 @@ use mailvet::http::config::ServiceConfig;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 use std::path::Path;
+use std::time::Duration;
 use support::TestDns;
 use support::listening::Running;
+use support::store::{Backend, TestDatabase};
 
 const KEY: &str = "tls-rua-key-0123456789abcdef";
 
 async fn keyed_server(web_public: bool) -> (TestDns, Running) {
+    keyed_server_at(web_public, None).await
+}
+
+/// [`keyed_server`] started with `--base-url` `base_url`.
+async fn keyed_server_at(web_public: bool, base_url: Option<&str>) -> (TestDns, Running) {
     let dns = TestDns::start(&[Path::new("fixtures/zones/some.test.zone")]).await;
     let service = ServiceConfig {
         api_keys: vec![KEY.parse().unwrap()],
         web_public,
+        base_url: base_url.map(str::to_string),
         rate_limit: 0,
         ..ServiceConfig::default()
     };
@@ -73,6 +81,30 @@ async fn post_report(s: &Running, path: &str, media_type: &str, body: Vec<u8>) -
     let response = s.post_raw(path, media_type, body).await;
     let status = response.status().as_u16();
     (status, json_of(response).await)
+}
+
+/// example.com's reports page as a keyed reader sees it, opened at
+/// `host` (or the server's address).
+async fn reports_page(s: &Running, host: Option<&str>) -> String {
+    let key = format!("Bearer {KEY}");
+    let mut headers = vec![(header::AUTHORIZATION, key.as_str())];
+    headers.extend(host.map(|host| (header::HOST, host)));
+    let page = s
+        .send(Method::GET, "/reports/dmarc/example.com", &headers)
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    page.text().await.unwrap()
+}
+
+/// A reporter's post of RFC 8460's sample report.
+async fn post_sample(s: &Running, path: &str) -> (u16, Value) {
+    post_report(
+        s,
+        path,
+        "application/tlsrpt+json",
+        report("tls/rfc8460.json"),
+    )
+    .await
 }
 
 /// Posts `body` as `application/tlsrpt+json` to `path`, which must
@@ -241,13 +273,7 @@ async fn an_unknown_token_is_the_same_404_whatever_it_is() {
         "/v1/reports/tls/not-a-token",
         "/v1/reports/tls/example.com",
     ] {
-        let (status, problem) = post_report(
-            &s,
-            path,
-            "application/tlsrpt+json",
-            report("tls/rfc8460.json"),
-        )
-        .await;
+        let (status, problem) = post_sample(&s, path).await;
         assert_eq!(status, 404, "{path}: {problem}");
         assert_eq!(problem["type"], "/problems/not-found");
         let detail = problem["detail"].as_str().unwrap().to_string();
@@ -273,16 +299,7 @@ async fn an_unknown_token_is_the_same_404_whatever_it_is() {
 async fn the_reports_page_makes_the_url_only_when_asked() {
     let (_dns, s) = keyed_server(false).await;
     let key = format!("Bearer {KEY}");
-    let before = s
-        .send(
-            Method::GET,
-            "/reports/dmarc/example.com",
-            &[(header::AUTHORIZATION, &key)],
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+    let before = reports_page(&s, None).await;
     assert!(
         before.contains(r#"action="/reports/dmarc/example.com/tls-url""#),
         "{before}"
@@ -322,15 +339,7 @@ async fn the_reports_page_offers_the_record_to_whoever_could_ask_the_api() {
         .as_str()
         .unwrap()
         .to_string();
-    let page = s
-        .send(
-            Method::GET,
-            "/reports/dmarc/example.com",
-            &[(header::AUTHORIZATION, &format!("Bearer {KEY}"))],
-        )
-        .await;
-    assert_eq!(page.status(), StatusCode::OK);
-    let body = page.text().await.unwrap();
+    let body = reports_page(&s, None).await;
     assert!(
         body.contains("Publish this so TLS reports come here"),
         "{body}"
@@ -343,19 +352,7 @@ async fn the_reports_page_offers_the_record_to_whoever_could_ask_the_api() {
         "{body}"
     );
     // Opened by a public name, the record is the one to publish.
-    let public = s
-        .send(
-            Method::GET,
-            "/reports/dmarc/example.com",
-            &[
-                (header::AUTHORIZATION, &format!("Bearer {KEY}")),
-                (header::HOST, "mailvet.example"),
-            ],
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+    let public = reports_page(&s, Some("mailvet.example")).await;
     assert!(
         public.contains("rua=https://mailvet.example/v1/reports/tls/"),
         "{public}"
@@ -370,5 +367,88 @@ async fn the_reports_page_offers_the_record_to_whoever_could_ask_the_api() {
     let body = page.text().await.unwrap();
     assert!(!body.contains("_smtp._tls.example.com"), "{body}");
     assert!(!body.contains("/v1/reports/tls/"), "{body}");
+    s.stop().await;
+}
+
+/// With `--base-url`, the URL names it whatever `Host` the request came
+/// with, and reports posted to it are taken; the page warns only when
+/// that base URL is itself an address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_base_url_names_the_server_whatever_host_was_asked() {
+    let (_dns, s) = keyed_server_at(false, Some("https://mailvet.example:8443")).await;
+    let given = endpoint(&s, "example.com", false).await;
+    let url = given["url"].as_str().unwrap();
+    let path = url
+        .strip_prefix("https://mailvet.example:8443")
+        .unwrap_or_else(|| panic!("{url} is not on the base URL"));
+    assert!(path.starts_with("/v1/reports/tls/"), "{url}");
+    let (status, intake) = post_sample(&s, path).await;
+    assert_eq!(status, 201, "{intake}");
+
+    for host in [None, Some("other.example")] {
+        let page = reports_page(&s, host).await;
+        assert!(page.contains(&format!("rua={url}")), "{host:?}: {page}");
+        assert!(!page.contains("This record names"), "{host:?}: {page}");
+    }
+    s.stop().await;
+
+    let (_dns, s) = keyed_server_at(false, Some("https://192.0.2.7")).await;
+    endpoint(&s, "example.com", false).await;
+    let page = reports_page(&s, Some("mailvet.example")).await;
+    assert!(
+        page.contains("rua=https://192.0.2.7/v1/reports/tls/"),
+        "{page}"
+    );
+    assert!(
+        page.contains("This record names <code>192.0.2.7</code>, the server's --base-url"),
+        "{page}"
+    );
+    s.stop().await;
+}
+
+/// The token's lookup is held to the request timeout: while another
+/// connection holds the tokens' table locked, a reporter's post is
+/// answered 504 and its connection closed; once the lock is gone the same
+/// post is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_lookup_the_store_holds_up_ends_at_the_request_timeout() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let dns = TestDns::start(&[Path::new("fixtures/zones/some.test.zone")]).await;
+    let service = ServiceConfig {
+        api_keys: vec![KEY.parse().unwrap()],
+        rate_limit: 0,
+        request_timeout: Duration::from_millis(500),
+        ..ServiceConfig::default()
+    };
+    let state = AppState {
+        service,
+        ..AppState::new(dns.layer(), db.open().await)
+    };
+    let s = Running::start(state).await;
+    let path = path_of(&endpoint(&s, "example.com", false).await, &s);
+
+    let mut lock = db.raw().await;
+    for sql in [
+        "BEGIN",
+        "LOCK TABLE tls_report_endpoints IN ACCESS EXCLUSIVE MODE",
+    ] {
+        sqlx::query(sql).execute(&mut lock).await.unwrap();
+    }
+    // Answered while the lock is still held, so by the server's timeout;
+    // twenty times that is a bound no loaded machine comes near.
+    let held = tokio::time::timeout(
+        Duration::from_secs(10),
+        s.post_raw(&path, "application/tlsrpt+json", report("tls/rfc8460.json")),
+    )
+    .await
+    .expect("the lookup was not held to the 500 ms request timeout");
+    assert_eq!(held.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(held.headers()[header::CONNECTION], "close");
+    let problem = json_of(held).await;
+    assert_eq!(problem["type"], "/problems/timeout", "{problem}");
+    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+
+    let (status, intake) = post_sample(&s, &path).await;
+    assert_eq!(status, 201, "{intake}");
     s.stop().await;
 }
