@@ -8,7 +8,7 @@
 
 use crate::reports::enforcement::{Readiness, Verdict};
 use crate::reports::ingest::DomainSummary;
-use crate::reports::summary::{counted, percent};
+use crate::reports::summary::{counted, grouped, percent};
 use crate::untrusted::escape_controls;
 use std::fmt::Write;
 
@@ -40,7 +40,7 @@ pub fn summary(report: &DomainSummary) -> String {
         counted(s.reports, "aggregate report"),
         counted(s.reporters.len(), "reporter"),
         counted(s.messages, "message"),
-        s.dmarc_pass,
+        grouped(s.dmarc_pass),
         percent(s.dmarc_pass, s.messages)
     );
     if !s.days.is_empty() {
@@ -51,7 +51,7 @@ pub fn summary(report: &DomainSummary) -> String {
                 out,
                 "  {}  {:>10}  {:>7}",
                 day.day,
-                day.messages,
+                grouped(day.messages),
                 percent(day.dmarc_pass, day.messages)
             );
         }
@@ -147,7 +147,7 @@ pub fn summary(report: &DomainSummary) -> String {
             "\nTLS reports: {}, {} succeeded, {} failed",
             counted(t.reports, "report"),
             counted(t.successful_sessions, "session"),
-            t.failed_sessions
+            grouped(t.failed_sessions)
         );
         for tally in &t.result_types {
             let _ = writeln!(

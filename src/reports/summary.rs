@@ -346,11 +346,27 @@ pub fn ratio(part: u64, whole: u64) -> f64 {
     (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0
 }
 
-/// `n` of a thing in words: "1 report", "2 reports" (every noun counted
-/// in a report summary takes an s).
+/// `n` of a thing in words: "1 report", "2 reports", "11,886 messages"
+/// (every noun counted in a report summary takes an s).
 pub fn counted<N: std::fmt::Display + PartialEq + From<u8>>(n: N, noun: &str) -> String {
     let s = if n == N::from(1) { "" } else { "s" };
-    format!("{n} {noun}{s}")
+    format!("{} {noun}{s}", grouped(n))
+}
+
+/// A count written with its thousands set off by commas: "11,886".
+pub fn grouped(n: impl std::fmt::Display) -> String {
+    let digits = n.to_string();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return digits;
+    }
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// `part` of `whole` as a percentage with one decimal ("75.5 %"), worked
@@ -774,7 +790,22 @@ pub fn tls_summary(reports: &[TlsReport]) -> TlsSummary {
 
 #[cfg(test)]
 mod tests {
-    use super::percent;
+    use super::{counted, grouped, percent};
+
+    #[test]
+    fn counts_set_off_their_thousands() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (11_886, "11,886"),
+            (1_234_567, "1,234,567"),
+        ] {
+            assert_eq!(grouped(n), text);
+        }
+        assert_eq!(counted(11_886_u64, "message"), "11,886 messages");
+        assert_eq!(counted(1_u64, "message"), "1 message");
+    }
 
     #[test]
     fn a_percentage_is_rounded_once_from_the_counts() {

@@ -22,7 +22,7 @@ use crate::reports::classify::Class;
 use crate::reports::enforcement::{Blocking, Readiness, Verdict};
 use crate::reports::ingest::DomainSummary;
 use crate::reports::sources::ReverseDns;
-use crate::reports::summary::{SourceSummary, Tally, TlsTally, counted, percent};
+use crate::reports::summary::{SourceSummary, Tally, TlsTally, counted, grouped, percent};
 use maud::{Markup, html};
 
 /// Most sources drawn and listed; the JSON API has every listed one.
@@ -142,7 +142,7 @@ fn day_bars(caption: &str, labels: &[String], bars: &[Vec<(&str, u64)>], max: u6
     html! {
         figure.chart {
             figcaption { (caption) }
-            p.axis { "Up to " (max) }
+            p.axis { "Up to " (grouped(max)) }
             svg.plot viewBox=(format!("0 0 {n} 100")) preserveAspectRatio="none" aria-hidden="true" focusable="false" {
                 @for (class, x, y, height) in rects {
                     rect class=(class) x=(format!("{x:.3}")) y=(format!("{y:.3}")) width="0.8" height=(format!("{height:.3}")) {}
@@ -216,7 +216,7 @@ fn days(s: &crate::reports::summary::Summary) -> Markup {
             (rate_line("DMARC pass rate per day", &labels, &rates))
             (captioned_table("Messages and DMARC pass rate per day", &["Day", "Messages", "Passed DMARC", "Pass rate"], html! {
                 @for d in &s.days {
-                    tr { th scope="row" { (d.day) } td { (d.messages) } td { (d.dmarc_pass) } td { (percent(d.dmarc_pass, d.messages)) } }
+                    tr { th scope="row" { (d.day) } td { (grouped(d.messages)) } td { (grouped(d.dmarc_pass)) } td { (percent(d.dmarc_pass, d.messages)) } }
                 }
             }))
         }
@@ -326,8 +326,8 @@ fn tallies(list: &[Tally]) -> Markup {
         @for (i, t) in list.iter().enumerate() {
             @if i > 0 { ", " }
             code { (shown(&t.name)) }
-            " (" (t.messages)
-            @if let Some(passed) = t.passed { ", " (passed) " passed" }
+            " (" (grouped(t.messages))
+            @if let Some(passed) = t.passed { ", " (grouped(passed)) " passed" }
             ")"
         }
     }
@@ -365,9 +365,9 @@ fn sources(summary: &DomainSummary) -> Markup {
                 @for source in &shown_sources {
                     tr {
                         th scope="row" { (shown(&source.name)) }
-                        td { (source.messages) }
-                        td { (source.dmarc_pass) }
-                        td { (source.messages.saturating_sub(source.dmarc_pass)) }
+                        td { (grouped(source.messages)) }
+                        td { (grouped(source.dmarc_pass)) }
+                        td { (grouped(source.messages.saturating_sub(source.dmarc_pass))) }
                         td { (percent(source.dmarc_pass, source.messages)) }
                     }
                 }
@@ -384,7 +384,7 @@ fn sources(summary: &DomainSummary) -> Markup {
                             dt { "Service" }
                             dd { @match &source.service { Some(name) => { (shown(name)) }, None => { span.muted { "not a known service" } } } }
                             dt { "Addresses and PTR" } dd { (ptr_names(source)) }
-                            dt { "Messages" } dd { (source.messages) ", " (percent(source.dmarc_pass, source.messages)) " passed DMARC" }
+                            dt { "Messages" } dd { (grouped(source.messages)) ", " (percent(source.dmarc_pass, source.messages)) " passed DMARC" }
                             dt { "Class" } dd { strong { (class_word(source.class)) } ": " (source.class.meaning()) }
                             @if !source.header_from.is_empty() { dt { "From domains" } dd { (tallies(&source.header_from)) } }
                             @if !source.dkim_domains.is_empty() { dt { "DKIM domains" } dd { (tallies(&source.dkim_domains)) } }
@@ -448,7 +448,7 @@ fn anchor(key: &str) -> String {
 fn tally_table(caption: &str, what: &str, rows: &[TlsTally]) -> Markup {
     html! {
         (captioned_table(caption, &[what, "Failed sessions"], html! {
-            @for row in rows { tr { th scope="row" { code { (shown(&row.name)) } } td { (row.failed_sessions) } } }
+            @for row in rows { tr { th scope="row" { code { (shown(&row.name)) } } td { (grouped(row.failed_sessions)) } } }
         }))
     }
 }
@@ -476,7 +476,7 @@ fn tls(summary: &DomainSummary) -> Markup {
             } @else {
                 p {
                     (counted(t.reports, "TLS report")) ": "
-                    (t.successful_sessions) " successful and " strong { (t.failed_sessions) " failed" }
+                    (grouped(t.successful_sessions)) " successful and " strong { (grouped(t.failed_sessions)) " failed" }
                     " TLS session" @if t.successful_sessions + t.failed_sessions != 1 { "s" } "."
                 }
                 @if !t.days.is_empty() {
@@ -484,7 +484,7 @@ fn tls(summary: &DomainSummary) -> Markup {
                     p.legend { (key("pass", "successful")) " " (key("fail", "failed")) }
                     (captioned_table("TLS sessions per day", &["Day", "Successful", "Failed"], html! {
                         @for d in &t.days {
-                            tr { th scope="row" { (d.day) } td { (d.successful_sessions) } td { (d.failed_sessions) } }
+                            tr { th scope="row" { (d.day) } td { (grouped(d.successful_sessions)) } td { (grouped(d.failed_sessions)) } }
                         }
                     }))
                 }
@@ -492,7 +492,7 @@ fn tls(summary: &DomainSummary) -> Markup {
                 @if !t.mx_hosts.is_empty() { (tally_table("Failures per receiving MX", "MX host", &t.mx_hosts)) }
                 (captioned_table("Sessions per policy", &["Policy", "Domain", "Successful", "Failed"], html! {
                     @for p in &t.policies {
-                        tr { th scope="row" { (shown(&p.policy_type)) } td { code { (shown(&p.policy_domain)) } } td { (p.successful_sessions) } td { (p.failed_sessions) } }
+                        tr { th scope="row" { (shown(&p.policy_type)) } td { code { (shown(&p.policy_domain)) } } td { (grouped(p.successful_sessions)) } td { (grouped(p.failed_sessions)) } }
                     }
                 }))
             }

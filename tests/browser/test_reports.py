@@ -104,7 +104,7 @@ def test_the_page_draws_the_month_and_tables_its_numbers(reports_page: Page, rep
         assert chart.get_attribute("aria-hidden") == "true"
     days = table(page, "Messages and DMARC pass rate per day")
     assert [row[:3] for row in days] == [
-        [d["day"], str(d["messages"]), str(d["dmarc_pass"])] for d in expected["days"]
+        [d["day"], f"{d['messages']:,}", f"{d['dmarc_pass']:,}"] for d in expected["days"]
     ]
     assert len(days) == 15
     rects = page.locator("svg.plot").first.locator("rect")
@@ -112,7 +112,7 @@ def test_the_page_draws_the_month_and_tables_its_numbers(reports_page: Page, rep
 
     sources = table(page, "Messages per source")
     assert [row[:2] for row in sources] == [
-        [s["name"], str(s["messages"])] for s in expected["sources"][: len(sources)]
+        [s["name"], f"{s['messages']:,}"] for s in expected["sources"][: len(sources)]
     ]
     google = page.locator("ol.sources > li", has_text="Google Workspace").first
     expect(google).to_contain_text("aligned")
@@ -148,13 +148,13 @@ def test_the_page_draws_the_month_and_tables_its_numbers(reports_page: Page, rep
 
     tls = expected["tls"]
     assert table(page, "TLS sessions per day") == [
-        [d["day"], str(d["successful_sessions"]), str(d["failed_sessions"])] for d in tls["days"]
+        [d["day"], f"{d['successful_sessions']:,}", f"{d['failed_sessions']:,}"] for d in tls["days"]
     ]
     assert table(page, "Failures per result type") == [
-        [t["name"], str(t["failed_sessions"])] for t in tls["result_types"]
+        [t["name"], f"{t['failed_sessions']:,}"] for t in tls["result_types"]
     ]
     assert table(page, "Failures per receiving MX") == [
-        [t["name"], str(t["failed_sessions"])] for t in tls["mx_hosts"]
+        [t["name"], f"{t['failed_sessions']:,}"] for t in tls["mx_hosts"]
     ]
 
 

@@ -816,7 +816,7 @@ async fn reports_summary_does_not_call_a_forwarder_spoofing() {
     );
     assert!(!text.contains("spoofing"), "{text}");
     assert!(
-        text.contains("not enough data — 1 day and 1004 messages of reports"),
+        text.contains("not enough data — 1 day and 1,004 messages of reports"),
         "{text}"
     );
 }
