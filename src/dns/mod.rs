@@ -159,6 +159,9 @@ pub enum DnsError {
     Network(String),
     #[error("malformed answer: {0}")]
     Malformed(String),
+    /// The CNAMEs of an answer loop or chain too far to follow.
+    #[error("{0}")]
+    CnameChain(String),
     /// Not asked: the request had sent as many upstream questions as it
     /// may.
     #[error(
@@ -179,6 +182,7 @@ impl DnsError {
             DnsError::Deadline => "DEADLINE".into(),
             DnsError::Network(_) => "NETWORK-ERROR".into(),
             DnsError::Malformed(_) => "FORMERR".into(),
+            DnsError::CnameChain(_) => "CNAME-LOOP".into(),
             DnsError::QuestionBudget(_) => "BUDGET".into(),
         }
     }
@@ -524,7 +528,7 @@ impl Resolver {
     pub async fn lookup(&self, name: &Name, rtype: RecordType) -> Outcome {
         let mut answer = self.lookup_once(name, rtype, false).await?;
         let mut hops = 0;
-        while let Some(target) = next_hop(&answer, rtype, hops) {
+        while let Some(target) = next_hop(&answer, rtype, hops)? {
             hops += 1;
             let next = self.lookup_once(&target, rtype, false).await?;
             extend_chain(&mut answer, next);
@@ -573,7 +577,12 @@ impl Resolver {
             Err(e) => return Some(Err(e)),
         };
         let mut hops = 0;
-        while let Some(target) = next_hop(&answer, rtype, hops) {
+        loop {
+            let target = match next_hop(&answer, rtype, hops) {
+                Ok(Some(target)) => target,
+                Ok(None) => break,
+                Err(e) => return Some(Err(e)),
+            };
             hops += 1;
             match known(&target)? {
                 Ok(next) => extend_chain(&mut answer, next),
@@ -824,21 +833,36 @@ impl Resolver {
 }
 
 /// The CNAME to follow after `hops` CNAMEs when `answer` holds nothing of
-/// `rtype`; `None` at the end of the chain, at a loop, or past
-/// [`MAX_CNAME_CHAIN`] (what is there is then the answer).
-fn next_hop(answer: &Answer, rtype: RecordType, hops: usize) -> Option<Name> {
-    if rtype == RecordType::CNAME || !answer.is_empty_of(rtype) || hops >= MAX_CNAME_CHAIN {
-        return None;
+/// `rtype`: `Ok(None)` at the end of the chain (what is there is the
+/// answer), an error when the chain loops or runs past
+/// [`MAX_CNAME_CHAIN`] — a resolver answers SERVFAIL there, so the lookup
+/// failed and the name's records are unknown, not missing.
+fn next_hop(answer: &Answer, rtype: RecordType, hops: usize) -> Result<Option<Name>, DnsError> {
+    if rtype == RecordType::CNAME || !answer.is_empty_of(rtype) {
+        return Ok(None);
     }
-    let target = answer.records.iter().rev().find_map(|r| match &r.data {
+    let Some(target) = answer.records.iter().rev().find_map(|r| match &r.data {
         RData::CNAME(c) => Some(c.0.clone()),
         _ => None,
-    })?;
+    }) else {
+        return Ok(None);
+    };
     let looped = answer
         .records
         .iter()
         .any(|r| r.name.eq_ignore_root_case(&target));
-    (!looped).then_some(target)
+    if looped {
+        return Err(DnsError::CnameChain(format!(
+            "the CNAME chain loops back to {}",
+            target.to_ascii()
+        )));
+    }
+    if hops >= MAX_CNAME_CHAIN {
+        return Err(DnsError::CnameChain(format!(
+            "the CNAME chain is longer than {MAX_CNAME_CHAIN} names"
+        )));
+    }
+    Ok(Some(target))
 }
 
 /// Appends the answer for a CNAME's target to the answer that led there.

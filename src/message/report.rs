@@ -37,6 +37,7 @@ use crate::findings::grade::{Grade, grade};
 use crate::findings::requirements::{self, Lacking, MessageFacts, Requirement};
 use crate::findings::undecided::{self, Undecided};
 use crate::findings::{Finding, Verdict};
+use crate::records::trace_field::{comment, property_value};
 use crate::spf::{self, QueryError, SpfCheck, SpfQuery, SpfResult};
 use dmarc::DmarcResult;
 use serde::Serialize;
@@ -518,7 +519,9 @@ fn undecided_checks(
 }
 
 /// The RFC 8601 Authentication-Results header field; `spf` is the MAIL
-/// FROM check, or why there was none.
+/// FROM check, or why there was none. Every value from the message or
+/// its envelope is written by [`crate::records::trace_field`], so none
+/// can add a result.
 fn authentication_results(
     authserv_id: &str,
     spf: Result<&SpfCheck, &str>,
@@ -531,12 +534,12 @@ fn authentication_results(
     match spf {
         Ok(c) => {
             let property = match c.identity {
-                spf::Identity::MailFrom => format!("smtp.mailfrom={}", c.sender),
-                spf::Identity::Helo => format!("smtp.helo={}", c.domain),
+                spf::Identity::MailFrom => format!("smtp.mailfrom={}", property_value(&c.sender)),
+                spf::Identity::Helo => format!("smtp.helo={}", property_value(&c.domain)),
             };
             parts.push(format!("spf={} {property}", c.result));
         }
-        Err(why) => parts.push(format!("spf=none (not evaluated: {why})")),
+        Err(why) => parts.push(format!("spf=none (not evaluated: {})", comment(why))),
     }
     if dkim.signatures.is_empty() {
         parts.push("dkim=none".into());
@@ -544,19 +547,19 @@ fn authentication_results(
     for s in &dkim.signatures {
         let mut p = format!("dkim={}", s.result.as_str());
         if let Some(reason) = &s.reason {
-            p.push_str(&format!(" ({})", reason.replace(['(', ')'], "")));
+            p.push_str(&format!(" ({})", comment(reason)));
         }
         if let Some(d) = &s.domain {
-            p.push_str(&format!(" header.d={d}"));
+            p.push_str(&format!(" header.d={}", property_value(d)));
         }
         if let Some(sel) = &s.selector {
-            p.push_str(&format!(" header.s={sel}"));
+            p.push_str(&format!(" header.s={}", property_value(sel)));
         }
         parts.push(p);
     }
     let mut d = format!("dmarc={}", dmarc.result.as_str());
     if let Some(from) = &dmarc.from_domain {
-        d.push_str(&format!(" header.from={from}"));
+        d.push_str(&format!(" header.from={}", property_value(from)));
     }
     if let Some(policy) = &dmarc.policy {
         d.push_str(&format!(" policy.dmarc={}", policy.as_str()));

@@ -22,6 +22,7 @@ pub mod record;
 pub mod report;
 
 use crate::dns::Resolver;
+use crate::records::trace_field;
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -275,47 +276,21 @@ fn received_spf(
     };
     // A quoted local part may hold `(`, `)`, `"` and `\`: in the comment
     // and the quoted-string each is a quoted-pair (RFC 5322 §3.2.1).
-    let comment = quoted_pairs(&comment, &['(', ')']);
     let mut header = format!(
-        "Received-SPF: {result} (mailvet: {comment}) client-ip={ip}; envelope-from={};",
-        quoted_string(sender)
+        "Received-SPF: {result} (mailvet: {}) client-ip={ip}; envelope-from={};",
+        trace_field::comment(&comment),
+        trace_field::quoted_string(sender)
     );
     if let Some(h) = helo {
-        let dot_atom = !h.is_empty()
-            && h.split('.')
-                .all(|atom| !atom.is_empty() && atom.chars().all(is_atext));
-        let h = if dot_atom {
+        let h = if trace_field::is_dot_atom(h) {
             h.to_string()
         } else {
-            quoted_string(h)
+            trace_field::quoted_string(h)
         };
         header.push_str(&format!(" helo={h};"));
     }
     header.push_str(&format!(" identity={identity};"));
     header
-}
-
-/// `text` with `\` and each of `special` written as a quoted-pair.
-fn quoted_pairs(text: &str, special: &[char]) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c == '\\' || special.contains(&c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// `text` as an RFC 5322 quoted-string: the value of a Received-SPF
-/// key-value-pair that is not a dot-atom (RFC 7208 §9.1).
-fn quoted_string(text: &str) -> String {
-    format!("\"{}\"", quoted_pairs(text, &['"']))
-}
-
-/// RFC 5322 §3.2.3 atext.
-fn is_atext(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
 }
 
 #[cfg(test)]

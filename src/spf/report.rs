@@ -3,18 +3,20 @@
 //!
 //! This module decides which finding codes an SPF result produces:
 //! `fail` → `spf.fail`, `softfail` → `spf.softfail`, `none` →
-//! `spf.missing`, `temperror` → `spf.dns_error`, and `permerror` → the code
+//! `spf.missing` (saying so when the identity is no domain name at all),
+//! `temperror` → `spf.dns_error`, and `permerror` → the code
 //! of its cause (`spf.syntax`, `spf.multiple_records`,
 //! `spf.too_many_lookups`, `spf.void_lookups`, `spf.include_missing`).
 //! `pass` and `neutral` produce none. A fix names the client's address
 //! as an `ip4:`/`ip6:` term only when that address is public.
 
 use super::record::listable;
-use super::{ProblemKind, QueryError, SpfCheck, SpfQuery, SpfResult};
+use super::{Identity, ProblemKind, QueryError, SpfCheck, SpfQuery, SpfResult};
 use crate::dns::Resolver;
 use crate::dns::trace::DnsSummary;
 use crate::findings::catalog;
 use crate::findings::{Finding, Verdict, verdict};
+use crate::records::name::DomainName;
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -78,6 +80,18 @@ pub fn findings(check: &SpfCheck) -> Vec<Finding> {
                 matched_clause(check)
             ),
         ),
+        SpfResult::None if !publishable(domain) => Finding::new(
+            catalog::SPF_MISSING,
+            format!(
+                "{}, so no SPF record can apply to it (RFC 7208 §4.3: the result is none)",
+                not_a_domain(check)
+            ),
+        )
+        .with_fix(
+            "Have the sending server greet with its fully qualified host name (HELO) and send \
+             from an address at your domain (MAIL FROM); SPF is then checked against the \
+             records published there.",
+        ),
         SpfResult::None => Finding::new(
             catalog::SPF_MISSING,
             format!("{domain} publishes no SPF record (no TXT record starting with v=spf1)"),
@@ -114,6 +128,25 @@ pub fn findings(check: &SpfCheck) -> Vec<Finding> {
         }
     };
     vec![finding.with_evidence(evidence)]
+}
+
+/// What is wrong with the identity's domain, which is no domain name.
+fn not_a_domain(check: &SpfCheck) -> String {
+    let subject = match check.identity {
+        Identity::Helo => "The HELO name",
+        Identity::MailFrom => "The MAIL FROM domain",
+    };
+    if check.domain.is_empty() {
+        format!("{subject} of `{}` is empty", check.sender)
+    } else {
+        format!("{subject} `{}` is not a domain name", check.domain)
+    }
+}
+
+/// Whether `domain` is a name an SPF record could be published at: a
+/// domain name of two labels or more.
+fn publishable(domain: &str) -> bool {
+    DomainName::parse(domain).is_ok_and(|name| name.ascii.contains('.'))
 }
 
 /// The fix when the client is not public: the check saw a local hop, not

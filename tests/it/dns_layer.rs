@@ -643,3 +643,54 @@ async fn an_spf_check_past_the_budget_is_temperror_never_none() {
     assert_eq!(check.result, SpfResult::TempError);
     assert_eq!(server.queries().len(), 1);
 }
+
+/// A CNAME chain that loops, or that runs past eight names, is a failed
+/// lookup (as a resolver's SERVFAIL), never an answer without records:
+/// SPF is `temperror` there, not `none`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cname_loop_or_an_endless_chain_is_a_failed_lookup() {
+    // The chain crosses between two zones, so each answer holds one
+    // CNAME and the resolver layer follows every hop itself.
+    let mut one = String::from(
+        "$ORIGIN one.test.\n$TTL 300\n@ IN SOA ns hostmaster 1 3600 600 86400 300\n\
+         loop IN CNAME back\nback IN CNAME loop\n",
+    );
+    let mut two =
+        String::from("$ORIGIN two.test.\n$TTL 300\n@ IN SOA ns hostmaster 1 3600 600 86400 300\n");
+    for hop in 0..10 {
+        let (zone, next) = if hop % 2 == 0 {
+            (&mut one, "two")
+        } else {
+            (&mut two, "one")
+        };
+        zone.push_str(&format!(
+            "long{hop} IN CNAME long{}.{next}.test.\n",
+            hop + 1
+        ));
+    }
+    one.push_str("long10 IN TXT \"v=spf1 -all\"\nshort IN CNAME long3.two.test.\n");
+    let server = TestDns::start_with_texts(&[&one, &two]).await;
+    let dns = server.layer();
+    let resolver = dns.resolver();
+    for (asked, said) in [
+        ("loop.one.test.", "loops back"),
+        ("long0.one.test.", "longer than 8"),
+    ] {
+        match resolver.lookup(&name(asked), RecordType::TXT).await {
+            Err(DnsError::CnameChain(why)) => assert!(why.contains(said), "{asked}: {why}"),
+            other => panic!("{asked}: {other:?}"),
+        }
+    }
+    // Eight CNAMEs or fewer are followed to the records.
+    let followed = resolver
+        .lookup(&name("short.one.test."), RecordType::TXT)
+        .await
+        .expect("a short chain is followed");
+    assert!(!followed.is_empty_of(RecordType::TXT));
+
+    let check = spf::check(&resolver, &mail_from("192.0.2.1", "a@loop.one.test"))
+        .await
+        .unwrap();
+    assert_eq!(check.result, SpfResult::TempError);
+    assert_eq!(check.reason.unwrap().kind, ProblemKind::DnsError);
+}

@@ -71,6 +71,37 @@ async fn post_spf_returns_the_report() {
     assert!(!traced["dns"]["trace"].as_array().unwrap().is_empty());
 }
 
+/// RFC 7208 §4.3: an identity that is no domain name gives `none`; the
+/// finding says why instead of asking for a record at no name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identity_that_is_no_domain_name_is_none_and_said_so() {
+    let (_server, dns) = setup().await;
+    for (body, detail) in [
+        (
+            json!({"ip": "192.0.2.1", "mail_from": "a@"}),
+            "The MAIL FROM domain of `a@` is empty",
+        ),
+        (
+            json!({"ip": "192.0.2.1", "helo": "bad_helo!"}),
+            "The HELO name `bad_helo!` is not a domain name",
+        ),
+    ] {
+        let (status, _, report) = call(&dns, post("/v1/spf", body.to_string())).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report["result"], "none");
+        let finding = &report["findings"][0];
+        assert_eq!(finding["code"], "spf.missing");
+        assert!(
+            finding["detail"].as_str().unwrap().starts_with(detail),
+            "{finding}"
+        );
+        assert!(
+            !finding["fix"].as_str().unwrap().contains("Publish"),
+            "{finding}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_mistakes_are_problem_json_with_a_stable_type() {
     let (_server, dns) = setup().await;

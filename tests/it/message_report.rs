@@ -403,3 +403,72 @@ async fn spf_not_evaluated_names_what_is_missing() {
         assert!(header.contains(comment), "{uri}: {header}");
     }
 }
+
+/// Values from the envelope and the message cannot add a result to the
+/// Authentication-Results header: a MAIL FROM whose local part reads like
+/// a result, a HELO that is no name and a DKIM selector holding markup
+/// are each one quoted value. The SPF check of a HELO that is no domain
+/// name says so rather than asking for a record there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_outside_value_adds_a_result_to_the_authentication_results() {
+    let dns = TestDns::start(&[Path::new("fixtures/web/xss.zone")]).await;
+    let state = AppState::new(dns.layer(), crate::support::store::scratch().await);
+    let raw = std::fs::read("fixtures/web/xss.eml").unwrap();
+    let (status, _, report) = call(
+        state.clone(),
+        post_message(
+            "/v1/messages?ip=203.0.113.20&mail_from=x%3Bdkim%3Dpass%20header.d%3Dpaypal.com@xss.test",
+            raw.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let ar = report["authentication_results"].as_str().unwrap();
+    assert!(
+        ar.contains(r#"smtp.mailfrom="x;dkim=pass header.d=paypal.com@xss.test";"#),
+        "{ar}"
+    );
+    assert!(
+        ar.contains(r#"header.s="<script>alert('s')</script>""#),
+        "{ar}"
+    );
+    let results: Vec<&str> = ar
+        .split(";\r\n\t")
+        .map(|clause| clause.split('=').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        results.iter().filter(|r| **r == "dkim").count(),
+        report["dkim"].as_array().unwrap().len().max(1),
+        "one dkim result per signature: {ar}"
+    );
+
+    let (status, _, report) = call(
+        state,
+        post_message(
+            "/v1/messages?ip=203.0.113.20&helo=bad_helo!&mail_from=",
+            raw,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let ar = report["authentication_results"].as_str().unwrap();
+    assert!(
+        ar.contains(r#"smtp.mailfrom="postmaster@bad_helo!";"#),
+        "{ar}"
+    );
+    let missing = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "spf.missing")
+        .unwrap_or_else(|| panic!("{report}"));
+    let message = missing["detail"].as_str().unwrap();
+    assert!(
+        message.contains("`bad_helo!` is not a domain name"),
+        "{message}"
+    );
+    assert!(
+        !missing["fix"].as_str().unwrap().contains("Publish"),
+        "{missing}"
+    );
+}

@@ -326,7 +326,7 @@ impl Resolver {
         let (mut security, mut chain) = self.validate_hop(&name, rtype, &first).await;
         let mut answer = first;
         let mut hops = 0;
-        while let Some(target) = next_hop(&answer, rtype, hops) {
+        while let Some(target) = next_hop(&answer, rtype, hops)? {
             hops += 1;
             let next = self.validation_lookup(&target, rtype).await?;
             let (s, c) = self.validate_hop(&target, rtype, &next).await;
