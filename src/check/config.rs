@@ -527,6 +527,17 @@ fn source(input: String) -> Result<Source, String> {
             .ok_or_else(bad)?,
         None => full,
     };
+    // No one sender's block is wider; an `ip4:`/`ip6:` term for more
+    // would let much of the internet send as the domain.
+    let widest = if address.is_ipv4() { 8 } else { 16 };
+    if prefix < widest {
+        return Err(format!(
+            "{} is wider than a /{widest}: no sender's network is that large, and an SPF \
+             record authorizing it would let much of the internet send as the domain; name \
+             the sender's own addresses",
+            quoted(&input)
+        ));
+    }
     Ok(Source { address, prefix })
 }
 
@@ -622,6 +633,16 @@ mod tests {
             error("[[domain]]\nname = \"ex.test\"\n[domain.spf]\nauthorized = [\"192.0.2.300\"]\n")
                 .starts_with("m.toml:4: field `domain.spf.authorized`: `192.0.2.300` is not")
         );
+        for (network, said) in [
+            ("10.0.0.0/0", "is wider than a /8"),
+            ("::/0", "is wider than a /16"),
+        ] {
+            let config = format!(
+                "[[domain]]\nname = \"ex.test\"\n[domain.spf]\nauthorized = [\"{network}\"]\n"
+            );
+            let refusal = error(&config);
+            assert!(refusal.contains(said), "{network}: {refusal}");
+        }
         assert!(
             error("[[domain]]\nname = \"ex.test\"\n[domain.dmarc]\npolicy = \"strict\"\n")
                 .starts_with("m.toml:4: field `domain.dmarc.policy`: `strict`")

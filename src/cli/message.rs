@@ -106,8 +106,8 @@ impl MessageOptions {
 #[derive(Debug, Args)]
 pub struct MessageArgs {
     /// Message files (RFC 5322, as received), or directories of them
-    /// (every *.eml file, and files that start with a header field); `-`
-    /// reads standard input.
+    /// (every *.eml file, and files that start with header fields, a From
+    /// field among them); `-` reads standard input.
     #[arg(value_name = "FILE|DIR", required = true)]
     pub files: Vec<PathBuf>,
 
@@ -244,17 +244,23 @@ fn read_now(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
         local_file::read(path, "message", limit)
     };
     // The batch names the file before its error.
-    raw.map_err(|e| match e.problem {
+    let raw = raw.map_err(|e| match e.problem {
         local_file::FileProblem::TooLarge { .. } => {
             format!("{}; --max-message-size sets the limit", e.problem)
         }
         problem => problem.to_string(),
-    })
+    })?;
+    if raw.is_empty() {
+        return Err(
+            "the message is empty; give the raw message as received, headers and body".into(),
+        );
+    }
+    Ok(raw)
 }
 
 /// The files to verify: each argument, or for a directory every message
 /// file in it (not below it), in name order: `*.eml`, and any other
-/// regular file whose first line is a header field.
+/// regular file that starts like a message ([`looks_like_a_message`]).
 fn message_files(arguments: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     for argument in arguments {
@@ -271,13 +277,13 @@ fn message_files(arguments: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             .filter(|path| {
                 path.extension()
                     .is_some_and(|e| e.eq_ignore_ascii_case("eml"))
-                    || starts_with_a_header_field(path)
+                    || looks_like_a_message(path)
             })
             .collect();
         if found.is_empty() {
             return Err(format!(
-                "{}: no message files in this directory (*.eml, or files that start with a \
-                 header field)",
+                "{}: no message files in this directory (*.eml, or files that start with \
+                 header fields, a From field among them)",
                 argument.display()
             ));
         }
@@ -287,20 +293,26 @@ fn message_files(arguments: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// Whether the file's first line is a header field (`Name: value`, RFC
-/// 5322 §2.2): what a message file without the .eml ending looks like.
-fn starts_with_a_header_field(path: &Path) -> bool {
+/// Whether the file starts like a message: its first line is a header
+/// field (`Name: value`, RFC 5322 §2.2) and its first 4 KiB hold a From
+/// field, which every message has (RFC 5322 §3.6), so a directory's
+/// other `name: value` files (a passwd, a config) are left alone.
+fn looks_like_a_message(path: &Path) -> bool {
     use std::io::Read;
-    let mut head = [0u8; 256];
-    let Ok(read) = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)) else {
+    let mut head = Vec::with_capacity(4096);
+    let read = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
+    if read.is_err() {
         return false;
-    };
-    let line = head[..read]
-        .split(|&b| b == b'\n')
-        .next()
-        .unwrap_or_default();
-    match line.iter().position(|&b| b == b':') {
-        Some(colon) if colon > 0 => line[..colon].iter().all(|&b| (33..=126).contains(&b)),
-        _ => false,
     }
+    let mut lines = head.split(|&b| b == b'\n');
+    let first = lines.next().unwrap_or_default();
+    let is_field = match first.iter().position(|&b| b == b':') {
+        Some(colon) if colon > 0 => first[..colon].iter().all(|&b| (33..=126).contains(&b)),
+        _ => false,
+    };
+    is_field
+        && std::iter::once(first)
+            .chain(lines)
+            .take_while(|line| !matches!(line, [] | [b'\r']))
+            .any(|line| line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"from:"))
 }

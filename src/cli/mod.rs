@@ -114,7 +114,9 @@ pub enum Command {
         mailvet message received.eml --ip 192.0.2.1 --helo mail.example.com --mail-from bounce@example.com\n  \
         mailvet message *.eml --format json\n  \
         cat message.eml | mailvet message -\n\n\
-        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad input.")]
+        Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad input, \
+        3 could not be checked: a DNS lookup failed and left SPF, DKIM, DMARC or iprev \
+        undecided (run it again; 1 wins when an error was found among the rest).")]
     Message(message::MessageArgs),
     /// Evaluate SPF (RFC 7208) for a client IP and its envelope.
     ///

@@ -36,7 +36,8 @@ fn lines(out: &Output) -> Vec<Value> {
         .collect()
 }
 
-/// Three copies of the newsletter and a note that is not a message.
+/// Three copies of the newsletter, a note that is not a message, and a
+/// file of `name: value` lines that is not one either (no From field).
 fn message_dir(test: &str) -> ScratchDir {
     let dir = ScratchDir::new(&format!("batch-{test}"));
     let newsletter = std::fs::read("fixtures/messages/msg-test-newsletter.eml").unwrap();
@@ -44,6 +45,11 @@ fn message_dir(test: &str) -> ScratchDir {
         std::fs::write(dir.join(name), &newsletter).unwrap();
     }
     std::fs::write(dir.join("notes.txt"), "not a message, no header field\n").unwrap();
+    std::fs::write(
+        dir.join("passwd"),
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
+    )
+    .unwrap();
     dir
 }
 
@@ -209,4 +215,22 @@ async fn a_domain_given_twice_is_audited_once() {
     let lines = lines(&out);
     let inputs: Vec<&str> = lines.iter().map(|l| l["input"].as_str().unwrap()).collect();
     assert_eq!(inputs, ["healthy.test"]);
+}
+
+/// An empty file is no message: refused with exit 2 naming it, as `POST
+/// /v1/messages` refuses an empty body, never verified as one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_message_file_is_refused() {
+    let dir = ScratchDir::new("batch-empty");
+    let empty = dir.join("empty.eml");
+    std::fs::write(&empty, "").unwrap();
+    let path = empty.display().to_string();
+    let out = mailvet(&["message", &path, "--offline", "--ip", "192.0.2.1"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("empty.eml") && stderr.contains("the message is empty"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no report for it");
 }
