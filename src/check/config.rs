@@ -473,9 +473,9 @@ fn selector(input: String) -> Result<String, String> {
         Ok(input)
     } else {
         Err(format!(
-            "{} is not a DKIM selector (labels of letters, digits and hyphens, \
-             as in the s= tag of your DKIM-Signature)",
-            quoted(&input)
+            "{} is not a DKIM selector ({})",
+            quoted(&input),
+            crate::records::name::DKIM_SELECTOR_RULE
         ))
     }
 }

@@ -86,7 +86,11 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
     }
     let mut options = args.audit.fetch.audit_options()?;
     if let Some(s) = args.selectors.iter().find(|s| !name::is_dkim_selector(s)) {
-        return Err(format!("`{s}` is not a DKIM selector").into());
+        return Err(format!(
+            "`{s}` is not a DKIM selector ({})",
+            name::DKIM_SELECTOR_RULE
+        )
+        .into());
     }
     options.selectors = args.selectors.clone();
     options.probe_smtp = args.probe_smtp;

@@ -366,12 +366,8 @@ fn shown(path: &Path) -> String {
 /// what it held.
 fn print_entry(stored: Stored, e: &Entry) {
     let o = &e.overview;
-    let (rows, counts) = match o.kind {
-        "tls" => ("policies", "sessions"),
-        _ => ("records", "messages"),
-    };
     println!(
-        "{}: {} {} report from {} (id {}) for {}, {} to {}: {} {rows}, {} {counts}",
+        "{}: {} {} report from {} (id {}) for {}, {} to {}: {}",
         e.file,
         match stored {
             Stored::New => "imported",
@@ -383,8 +379,7 @@ fn print_entry(stored: Stored, e: &Entry) {
         escape_controls(&o.domain),
         moment(o.begin),
         moment(o.end),
-        o.records,
-        o.messages,
+        o.contents(),
     );
 }
 

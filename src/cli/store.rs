@@ -56,9 +56,16 @@ impl StoreArgs {
     /// to date); a database that cannot be opened is a usage error naming
     /// the URL (its password hidden) and the reason.
     pub async fn open(&self) -> Result<Store, UsageError> {
+        // Named by the flag that chose the database: the default one is in
+        // the data directory.
+        let flag = match (&self.database, &self.data_dir) {
+            (None, Some(_)) => "--data-dir",
+            (None, None) => "the default database (--data-dir, --database)",
+            (Some(_), _) => "--database",
+        };
         let store = Store::open(&self.url())
             .await
-            .map_err(|e| UsageError::from(format!("--database: {e}")))?;
+            .map_err(|e| UsageError::from(format!("{flag}: {e}")))?;
         Ok(store.with_retention(self.report_retention))
     }
 }

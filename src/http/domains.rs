@@ -58,8 +58,9 @@ pub(super) fn selector(value: &str, field: &str) -> Result<String, Problem> {
         Err(Problem::new(
             ProblemType::InvalidRequest,
             format!(
-                "{} is not a DKIM selector (letters, digits, `-`, `_`, dots between labels)",
-                crate::untrusted::echoed(value)
+                "{} is not a DKIM selector ({})",
+                crate::untrusted::echoed(value),
+                crate::records::name::DKIM_SELECTOR_RULE
             ),
         )
         .field(field))

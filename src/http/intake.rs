@@ -141,7 +141,7 @@ pub(super) async fn prepare(state: &AppState, body: Bytes) -> Result<Prepared, P
     if body.is_empty() {
         return Err(Problem::new(
             ProblemType::InvalidRequest,
-            "the body is empty; send the report (XML, JSON, gzip, zip or the report email)",
+            "the upload is empty; send the report (XML, JSON, gzip, zip or the report email)",
         ));
     }
     tokio::task::spawn_blocking(move || ingest::prepare(std::io::Cursor::new(body), &limits))

@@ -39,7 +39,11 @@ impl DomainName {
         let trimmed = input.trim();
         let bare = trimmed.strip_suffix('.').unwrap_or(trimmed);
         if bare.is_empty() {
-            return Err(fail("it is empty".into()));
+            return Err(fail(if trimmed == "." {
+                "it is the DNS root, not a domain; give a full domain such as example.com".into()
+            } else {
+                "it is empty".into()
+            }));
         }
         if let Some(c) = bare.chars().find(|&c| is_invisible(c)) {
             return Err(fail(format!(
@@ -107,7 +111,16 @@ impl DomainName {
                                 format!("`{c}`")
                             }
                         ),
-                        None => "it is not a valid internationalized domain name (IDNA)".into(),
+                        None => match bare
+                            .split('.')
+                            .find(|l| l.starts_with('-') || l.ends_with('-'))
+                        {
+                            Some(label) => format!(
+                                "the label `{label}` starts or ends with a hyphen, which no \
+                                 host name may (RFC 952, RFC 1123 §2.1)"
+                            ),
+                            None => "it is not a valid internationalized domain name (IDNA)".into(),
+                        },
                     },
                 )
             })?;
@@ -196,6 +209,10 @@ fn what_else_it_is(bare: &str) -> Option<String> {
         &labels[last_underscored + 1..].join("."),
     ))
 }
+
+/// What [`is_dkim_selector`] takes, in words for a refusal.
+pub const DKIM_SELECTOR_RULE: &str = "labels of letters, digits, `-` and `_` joined by dots, \
+     as in the s= tag of a DKIM-Signature";
 
 /// Whether text can be a DKIM selector: dot-separated labels of letters,
 /// digits, `-` and `_` (RFC 6376 §3.1, a sub-domain), 1–63 octets each.
@@ -338,6 +355,15 @@ mod tests {
         assert_eq!(
             reason("xn--a.example"),
             "it is not a valid internationalized domain name (IDNA)"
+        );
+        assert_eq!(
+            reason("-foo.test"),
+            "the label `-foo` starts or ends with a hyphen, which no host name may (RFC 952, \
+             RFC 1123 §2.1)"
+        );
+        assert_eq!(
+            reason("."),
+            "it is the DNS root, not a domain; give a full domain such as example.com"
         );
     }
 

@@ -106,6 +106,29 @@ pub struct Overview {
     pub messages: u64,
 }
 
+impl Overview {
+    /// What the report holds, in words: "3 records, 162 messages", or
+    /// for a TLS report "1 policy, 4 sessions".
+    pub fn contents(&self) -> String {
+        use super::summary::{counted, grouped};
+        match self.kind {
+            "tls" if self.records == 1 => {
+                format!("1 policy, {}", counted(self.messages, "session"))
+            }
+            "tls" => format!(
+                "{} policies, {}",
+                grouped(self.records),
+                counted(self.messages, "session")
+            ),
+            _ => format!(
+                "{}, {}",
+                counted(self.records, "record"),
+                counted(self.messages, "message")
+            ),
+        }
+    }
+}
+
 impl Report {
     pub fn overview(&self) -> Overview {
         match self {
@@ -166,6 +189,13 @@ pub fn open_reader<'a>(
             container: "input",
             message: e.to_string(),
         })?;
+    if head.iter().all(u8::is_ascii_whitespace) {
+        return Err(ReportError::NotAReport(
+            "the input is empty; give the report file (XML, JSON, gzip, zip or the report \
+             email)"
+                .into(),
+        ));
+    }
     let format = sniff(&head);
     match format {
         Some(Format::Gzip) => {

@@ -79,10 +79,7 @@ pub async fn import(store: &Store, limits: &Limits, message: Vec<u8>) -> Reply {
         Ok(Stored::New) => Reply::new(
             250,
             "2.0.0",
-            format!(
-                "{} report imported: {} records, {} messages",
-                overview.kind, overview.records, overview.messages
-            ),
+            format!("{} report imported: {}", overview.kind, overview.contents()),
         ),
         Ok(Stored::Duplicate) => Reply::new(
             250,

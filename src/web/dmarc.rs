@@ -77,11 +77,10 @@ pub fn page(
             h1 { "DMARC reports for " (shown(domain)) }
             (period_form(domain, since))
             @if s.reports == 0 && summary.tls.reports == 0 {
-                p.muted {
-                    "No reports are stored for this domain" @if since.is_some() { " in this period" }
-                    ". Import one below, or point the " code { "rua" } " of the domain's DMARC \
-                     record at a mailbox this server reads."
-                }
+                (none_stored("No reports are", since))
+            } @else if s.reports == 0 {
+                (none_stored("No DMARC aggregate report is", since))
+                (tls(summary))
             } @else {
                 p {
                     (counted(s.reports, "aggregate report")) " from "
@@ -232,6 +231,19 @@ fn verdict_words(verdict: Verdict) -> (&'static str, &'static str) {
         Verdict::Ready => ("verdict v-pass", "Ready"),
         Verdict::NotReady => ("verdict v-fail", "Not ready"),
         Verdict::InsufficientData => ("verdict v-unknown", "Not enough data"),
+    }
+}
+
+/// That no report of a kind is stored (in the period), and how to get
+/// them: readiness for enforcement is judged from aggregate reports.
+fn none_stored(what: &str, since: Option<&str>) -> Markup {
+    html! {
+        p.muted {
+            (what) " stored for this domain" @if since.is_some() { " in this period" }
+            ". Import one below, or point the " code { "rua" } " of the domain's DMARC \
+             record at a mailbox this server reads; whether the domain is ready for \
+             p=quarantine or p=reject is judged from its aggregate reports."
+        }
     }
 }
 

@@ -533,6 +533,31 @@ async fn reports_import_counts_each_report_once_and_names_what_it_refused() {
     );
 }
 
+/// Each import line says what the report held in words ("1 policy,
+/// 5,629 sessions"); an empty input is refused as empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_import_words_what_each_report_held() {
+    let dir = ScratchDir::new("reports-words");
+    let data = dir.join("data");
+    let out = reports(
+        &["import", "fixtures/reports/tls/rfc8460.json"],
+        &data,
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(": 1 policy, 5,629 sessions\n"), "{text}");
+
+    let empty = reports(&["import", "-"], &data, Some(Vec::new())).await;
+    assert_eq!(empty.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&empty.stderr);
+    assert!(
+        stderr.contains("-: not a DMARC aggregate or TLS report: the input is empty"),
+        "{stderr}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_import_refuses_pipes_at_once_and_skips_links_inside_directories() {
     let dir = ScratchDir::new("reports-pipes-links");

@@ -201,7 +201,7 @@ async fn a_bad_domain_shows_the_form_again_with_the_reason() {
             "/domains?domain=web.test&selector=a%2Fb",
             "is not a DKIM selector",
         ),
-        ("/domains/-bad-.test", "not a valid"),
+        ("/domains/-bad-.test", "starts or ends with a hyphen"),
         ("/domains/web.test?selector=x%2Fy", "is not a DKIM selector"),
     ] {
         let page = send(&router, get(uri)).await;

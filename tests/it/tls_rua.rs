@@ -168,6 +168,15 @@ async fn a_reporter_posts_to_the_domains_url_without_the_key() {
         assert_eq!(again["status"], "duplicate");
     }
     assert_eq!(stored_tls_reports(&s, "example.com").await, 2);
+    // With TLS reports only, the page shows them and judges no readiness
+    // for enforcement, which needs aggregate reports.
+    let page = reports_page(&s, None).await;
+    assert!(
+        page.contains("No DMARC aggregate report is stored for this domain"),
+        "{page}"
+    );
+    assert!(page.contains("TLS reports"), "{page}");
+    assert!(!page.contains("Next step"), "{page}");
 
     // Still only these two media types, and only TLS reports.
     let (status, problem) =
