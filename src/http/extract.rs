@@ -11,7 +11,8 @@
 //! unknown field, a wrong type, an array or other value where the body
 //! must be an object) 400 `/problems/invalid-request`, its detail in
 //! JSON's words, naming no Rust type. A query
-//! parameter that is unknown or malformed is 400, of the type and naming
+//! parameter that is unknown (on an endpoint that takes none too,
+//! [`NoParams`]), given twice or malformed is 400, of the type and naming
 //! the field each endpoint's [`QueryParams`] says. A `Content-Type` that
 //! is not visible ASCII names no media type an endpoint takes: each one
 //! that checks the type answers it 415 `/problems/unsupported-media-type`.
@@ -19,10 +20,9 @@
 use super::problem::{Problem, ProblemType};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
-use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny, Visitor};
 use std::borrow::Cow;
 
@@ -254,24 +254,69 @@ pub(super) fn flag(field: &'static str, value: &str) -> Result<bool, Problem> {
     }
 }
 
+/// A query parameter an endpoint does not take; `known` names those it
+/// does.
+pub(super) fn unknown_parameter(key: &str, known: &str) -> Problem {
+    Problem::new(
+        ProblemType::InvalidRequest,
+        format!(
+            "unknown query parameter {}; {known}",
+            crate::untrusted::echoed(key)
+        ),
+    )
+}
+
+/// The query of an endpoint whose one parameter is the flag `name`
+/// ([`flag`]), false when not given.
+fn only_flag(uri: &Uri, name: &'static str) -> Result<bool, Problem> {
+    let mut value = false;
+    for (key, given) in pairs_once(uri, &[])? {
+        if key != name {
+            return Err(unknown_parameter(&key, &format!("use {name}")));
+        }
+        value = flag(name, &given)?;
+    }
+    Ok(value)
+}
+
 /// `?trace=true` on a report endpoint that takes no other parameter.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub(super) struct ReportParams {
-    #[serde(default)]
     pub(super) trace: bool,
 }
 
 impl QueryParams for ReportParams {
     fn from_uri(uri: &Uri) -> Result<Self, Problem> {
-        serde_query(uri)
+        Ok(ReportParams {
+            trace: only_flag(uri, "trace")?,
+        })
     }
 }
 
-/// Query parameters read by their `Deserialize` (unknown ones refused by
-/// `deny_unknown_fields`), a mistake being `/problems/invalid-request`.
-pub(super) fn serde_query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, Problem> {
-    Query::try_from_uri(uri)
-        .map(|Query(params)| params)
-        .map_err(|e| Problem::new(ProblemType::InvalidRequest, e.body_text()))
+/// `?keep_raw=true` of `POST /v1/inboxes`.
+#[derive(Debug, Default)]
+pub(super) struct KeepRawParams {
+    pub(super) keep_raw: bool,
+}
+
+impl QueryParams for KeepRawParams {
+    fn from_uri(uri: &Uri) -> Result<Self, Problem> {
+        Ok(KeepRawParams {
+            keep_raw: only_flag(uri, "keep_raw")?,
+        })
+    }
+}
+
+/// The query of an endpoint that takes no parameter: any given is
+/// refused, as a misspelt option would otherwise be ignored unseen.
+#[derive(Debug)]
+pub(super) struct NoParams;
+
+impl QueryParams for NoParams {
+    fn from_uri(uri: &Uri) -> Result<Self, Problem> {
+        match pairs(uri).next() {
+            Some((key, _)) => Err(unknown_parameter(&key, "this endpoint takes none")),
+            None => Ok(NoParams),
+        }
+    }
 }

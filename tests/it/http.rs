@@ -428,3 +428,54 @@ async fn json_bodies_are_objects_and_their_errors_name_no_rust_type() {
         assert_eq!(problem["detail"], detail);
     }
 }
+
+/// Every /v1 endpoint refuses a query parameter it does not take, those
+/// that take none included, with the same words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_refuses_an_unknown_query_parameter() {
+    let (_server, dns) = setup().await;
+    let spf = r#"{"ip": "192.0.2.1", "helo": "x.test"}"#;
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+    for (request, detail) in [
+        (get("/v1/findings?x=1"), "this endpoint takes none"),
+        (
+            get(&format!("/v1/reports/{}?x=1", "0".repeat(32))),
+            "this endpoint takes none",
+        ),
+        (
+            get(&format!("/v1/inboxes/{}?x=1", "0".repeat(32))),
+            "this endpoint takes none",
+        ),
+        (
+            post("/v1/dmarc/evaluate?x=1", "{}"),
+            "this endpoint takes none",
+        ),
+        (
+            post("/v1/reports/tls/endpoints?x=1", "{}"),
+            "this endpoint takes none",
+        ),
+        (post("/v1/reports?x=1", "x"), "this endpoint takes none"),
+        (post("/v1/spf?x=1", spf), "use trace"),
+        (post("/v1/inboxes?x=1", ""), "use keep_raw"),
+        (
+            get("/v1/domains/some.test?x=1"),
+            "use selector, trace, probe and fresh",
+        ),
+    ] {
+        let uri = request.uri().to_string();
+        let (status, _, problem) = call(&dns, request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {problem}");
+        assert_eq!(problem["type"], "/problems/invalid-request", "{uri}");
+        assert_eq!(
+            problem["detail"],
+            format!("unknown query parameter `x`; {detail}"),
+            "{uri}"
+        );
+    }
+    let (status, _, problem) = call(&dns, post("/v1/spf?trace=1&trace=0", spf)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(
+        problem["detail"],
+        "`trace` is given more than once; give it once"
+    );
+}

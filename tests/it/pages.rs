@@ -201,6 +201,10 @@ async fn a_bad_domain_shows_the_form_again_with_the_reason() {
             "/domains?domain=web.test&selector=a%2Fb",
             "is not a DKIM selector",
         ),
+        (
+            "/domains?domain=a.test&domain=b.test",
+            "`domain` is given more than once; give it once",
+        ),
         ("/domains/-bad-.test", "not a valid"),
         ("/domains/web.test?selector=x%2Fy", "is not a DKIM selector"),
     ] {
