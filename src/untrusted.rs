@@ -17,6 +17,12 @@
 //! [`excerpt`] of it: [`EXCERPT_CHARS`] characters, escaped, so a file that
 //! is not what it was said to be (a secret, a device) is not copied into a
 //! CI log.
+//!
+//! A deserializer's message about outside input (a JSON body, a TOML
+//! config) is put in the words of the input's format by [`plain_serde`]:
+//! serde names what it expected by Rust's types (`struct SpfRequest`,
+//! `u32`), which mean nothing to the one who wrote the input and show
+//! the program's insides.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -107,6 +113,80 @@ pub fn echoed(text: &str) -> String {
     format!("`{}`", shortened(text))
 }
 
+/// What a format calls a map of keys to values: JSON's `an object`,
+/// TOML's `a table`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Toml,
+}
+
+/// Serde's `message` about a value of the wrong type or out of range, in
+/// [`Format`]'s words: what was expected (`expected struct X`, `expected
+/// u32`, `expected a map`) as the kind of value the format writes (`an
+/// object`, `a whole number from 0 to 4294967295`), and a whole number
+/// where another whole number is expected as out of range. Any other
+/// message is returned as it is.
+pub fn plain_serde(message: &str, format: Format) -> String {
+    let Some(at) = message.rfind(", expected ") else {
+        return message.to_owned();
+    };
+    let (head, expected) = (&message[..at], &message[at + ", expected ".len()..]);
+    let Some((kind, got)) = head.split_once(": ") else {
+        return message.to_owned();
+    };
+    if !matches!(kind, "invalid type" | "invalid value") {
+        return message.to_owned();
+    }
+    let got = got.strip_suffix(" as i128").unwrap_or(got);
+    let got = got.strip_suffix(" as u128").unwrap_or(got);
+    if let Some(range) = whole_number(expected)
+        && let Some(number) = got.strip_prefix("integer ")
+    {
+        return format!("the value {number} is out of range: {range} is expected");
+    }
+    let object = match format {
+        Format::Json => "an object",
+        Format::Toml => "a table",
+    };
+    let got = match got {
+        "sequence" => "an array",
+        "map" => object,
+        "unit value" if format == Format::Json => "null",
+        other => other,
+    };
+    let expected = if let Some(range) = whole_number(expected) {
+        range
+    } else if expected.starts_with("struct ") || expected == "a map" {
+        object.to_owned()
+    } else if expected.starts_with("tuple") || expected == "a sequence" {
+        "an array".to_owned()
+    } else if expected.starts_with("enum ") {
+        "one of the words this field takes".to_owned()
+    } else if matches!(expected, "f32" | "f64") {
+        "a number".to_owned()
+    } else {
+        expected.to_owned()
+    };
+    format!("{kind}: {got}, expected {expected}")
+}
+
+/// The whole numbers a Rust integer type `name` holds, in words.
+fn whole_number(name: &str) -> Option<String> {
+    let (low, high) = match name {
+        "u8" => (0, u128::from(u8::MAX)),
+        "u16" => (0, u128::from(u16::MAX)),
+        "u32" => (0, u128::from(u32::MAX)),
+        "u64" | "usize" => (0, u128::from(u64::MAX)),
+        "i8" => (i128::from(i8::MIN), u128::from(i8::MAX.unsigned_abs())),
+        "i16" => (i128::from(i16::MIN), u128::from(i16::MAX.unsigned_abs())),
+        "i32" => (i128::from(i32::MIN), u128::from(i32::MAX.unsigned_abs())),
+        "i64" | "isize" => (i128::from(i64::MIN), u128::from(i64::MAX.unsigned_abs())),
+        _ => return None,
+    };
+    Some(format!("a whole number from {low} to {high}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +209,44 @@ mod tests {
         assert_eq!(echoed(&long), format!("`{}…`", "a".repeat(ECHO_CHARS)));
         assert_eq!(echoed("web.test"), "`web.test`");
         assert_eq!(shortened("a\u{202e}b"), "a\\u{202e}b");
+    }
+
+    #[test]
+    fn serde_messages_name_no_rust_type() {
+        let json = |m| plain_serde(m, Format::Json);
+        assert_eq!(
+            json("invalid type: integer `5`, expected struct IdentifierResult"),
+            "invalid type: integer `5`, expected an object"
+        );
+        assert_eq!(
+            json("invalid type: sequence, expected struct SpfRequest with 3 elements"),
+            "invalid type: an array, expected an object"
+        );
+        assert_eq!(
+            json("invalid type: unit value, expected a sequence"),
+            "invalid type: null, expected an array"
+        );
+        assert_eq!(
+            plain_serde(
+                "invalid type: integer `99999999999999999999` as i128, expected u32",
+                Format::Toml
+            ),
+            "the value `99999999999999999999` is out of range: a whole number from 0 to \
+             4294967295 is expected"
+        );
+        assert_eq!(
+            plain_serde("invalid type: map, expected a boolean", Format::Toml),
+            "invalid type: a table, expected a boolean"
+        );
+        assert_eq!(
+            json("invalid value: integer `200`, expected i8"),
+            "the value `200` is out of range: a whole number from -128 to 127 is expected"
+        );
+        assert_eq!(json("missing field `ip`"), "missing field `ip`");
+        assert_eq!(
+            json("unknown field `x, expected y`, expected one of `ip`"),
+            "unknown field `x, expected y`, expected one of `ip`"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@
 use crate::local_file::{self, FileError};
 use crate::records::dmarc::Policy;
 use crate::records::name::{DomainName, is_dkim_selector};
-use crate::untrusted::{escape_controls, excerpt, quoted};
+use crate::untrusted::{Format, escape_controls, excerpt, plain_serde, quoted};
 use serde::Deserialize;
 use std::net::IpAddr;
 use std::path::Path;
@@ -255,7 +255,11 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     let reader = Reader { text, file };
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(1, |s| reader.line(s.start));
-        reader.error(line, &reader.field_at(line), tame(e.message()))
+        reader.error(
+            line,
+            &reader.field_at(line),
+            tame(&plain_serde(e.message(), Format::Toml)),
+        )
     })?;
     if raw.domain.is_empty() {
         return Err(reader.error(1, "domain", "list at least one [[domain]]".into()));
@@ -652,6 +656,18 @@ mod tests {
                 .starts_with("m.toml:4: field `domain.dkim.min_key_bits`")
         );
         assert!(error("domain = []\n").contains("at least one"));
+        assert_eq!(
+            error(
+                "[[domain]]\nname = \"ex.test\"\n[domain.dkim]\n\
+                 min_key_bits = 99999999999999999999\n"
+            ),
+            "m.toml:4: field `domain.dkim.min_key_bits`: the value `99999999999999999999` is \
+             out of range: a whole number from 0 to 4294967295 is expected"
+        );
+        assert_eq!(
+            error("[[domain]]\nname = \"ex.test\"\ndkim = 5\n"),
+            "m.toml:3: field `domain.dkim`: invalid type: integer `5`, expected a table"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! are evaluated, is 400 `/problems/invalid-request`; both name the field.
 
 use super::Shared;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery, NoParams};
 use super::problem::{Problem, ProblemType};
 use crate::message::dmarc;
 use axum::extract::State;
@@ -15,6 +15,7 @@ use axum::response::Json;
 
 pub(super) async fn evaluate(
     State(state): State<Shared>,
+    ApiQuery(NoParams): ApiQuery<NoParams>,
     ApiJson(input): ApiJson<dmarc::WhatIf>,
 ) -> Result<Json<dmarc::DmarcEvaluation>, Problem> {
     let resolver = state.dns.resolver();

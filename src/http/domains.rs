@@ -17,7 +17,9 @@
 //! audits that finished are never lost to a 504.
 
 use super::audit_cache::{AuditKey, Audited};
-use super::extract::{ApiJson, ApiQuery, QueryParams, ReportParams, flag, pairs_once};
+use super::extract::{
+    ApiJson, ApiQuery, NoParams, QueryParams, ReportParams, flag, pairs_once, unknown_parameter,
+};
 use super::problem::{Problem, ProblemType};
 use super::{AppState, Shared};
 use crate::dns::Resolver;
@@ -103,12 +105,9 @@ impl QueryParams for AuditParams {
                     .field("probe"));
                 }
                 other => {
-                    return Err(Problem::new(
-                        ProblemType::InvalidRequest,
-                        format!(
-                            "unknown query parameter {}; use selector, trace, probe and fresh",
-                            crate::untrusted::echoed(other)
-                        ),
+                    return Err(unknown_parameter(
+                        other,
+                        "use selector, trace, probe and fresh",
                     ));
                 }
             }
@@ -341,6 +340,6 @@ pub(super) async fn audit_batch(
 }
 
 /// The whole catalog: code, severity, title, why, fix and refs of each.
-pub(super) async fn findings() -> Json<&'static [Code]> {
+pub(super) async fn findings(ApiQuery(NoParams): ApiQuery<NoParams>) -> Json<&'static [Code]> {
     Json(CATALOG)
 }

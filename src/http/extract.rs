@@ -8,8 +8,11 @@
 //! `curl -d` works): a body over the route's limit is 413
 //! `/problems/body-too-large`, text that is not JSON 400
 //! `/problems/malformed-json`, JSON of the wrong shape (a missing or
-//! unknown field, a wrong type) 400 `/problems/invalid-request`. A query
-//! parameter that is unknown or malformed is 400, of the type and naming
+//! unknown field, a wrong type, an array or other value where the body
+//! must be an object) 400 `/problems/invalid-request`, its detail in
+//! JSON's words, naming no Rust type. A query
+//! parameter that is unknown (on an endpoint that takes none too,
+//! [`NoParams`]), given twice or malformed is 400, of the type and naming
 //! the field each endpoint's [`QueryParams`] says. A `Content-Type` that
 //! is not visible ASCII names no media type an endpoint takes: each one
 //! that checks the type answers it 415 `/problems/unsupported-media-type`.
@@ -17,11 +20,10 @@
 use super::problem::{Problem, ProblemType};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny, Visitor};
 use std::borrow::Cow;
 
 /// The largest body a route takes, set on the request by the body guard
@@ -109,15 +111,82 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     None => "the JSON body is larger than this endpoint takes".to_owned(),
                 })
             })?;
-        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
-            let kind = if e.is_data() {
-                ProblemType::InvalidRequest
-            } else {
-                ProblemType::MalformedJson
-            };
-            Problem::new(kind, format!("request body: {e}"))
-        })
+        if let Some(fields) = struct_fields::<T>()
+            && !bytes.trim_ascii_start().starts_with(b"{")
+        {
+            serde_json::from_slice::<IgnoredAny>(&bytes).map_err(unreadable_json)?;
+            return Err(Problem::new(
+                ProblemType::InvalidRequest,
+                format!(
+                    "the body must be a JSON object with the fields {}",
+                    fields
+                        .iter()
+                        .map(|field| format!("`{field}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(unreadable_json)
     }
+}
+
+/// A JSON body that could not be read as what the endpoint takes: text
+/// that is not JSON, or JSON of the wrong shape, said in JSON's words.
+fn unreadable_json(e: serde_json::Error) -> Problem {
+    let kind = if e.is_data() {
+        ProblemType::InvalidRequest
+    } else {
+        ProblemType::MalformedJson
+    };
+    let message = e.to_string();
+    let at = format!(" at line {} column {}", e.line(), e.column());
+    let (said, at) = match message.strip_suffix(&at) {
+        Some(said) => (said, at.as_str()),
+        None => (message.as_str(), ""),
+    };
+    let said = crate::untrusted::plain_serde(said, crate::untrusted::Format::Json);
+    Problem::new(kind, format!("request body: {said}{at}"))
+}
+
+/// The fields of `T` when it is read as a struct, from what its
+/// `Deserialize` asks of a deserializer. Serde reads a struct from a
+/// sequence of its fields' values too; a body that is one (`["203.0.113.20",
+/// null, "a@b.test"]`) names none of them, so it is refused.
+fn struct_fields<T: DeserializeOwned>() -> Option<&'static [&'static str]> {
+    /// A deserializer that holds no value: it notes the fields a struct
+    /// asks for and fails.
+    struct FieldsOf<'a>(&'a mut Option<&'static [&'static str]>);
+
+    impl<'de> serde::Deserializer<'de> for FieldsOf<'_> {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = Some(fields);
+            Err(serde::de::Error::custom("fields noted"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    let mut fields = None;
+    let _ = T::deserialize(FieldsOf(&mut fields));
+    fields
 }
 
 /// The query parameters an endpoint takes, read from the request's URI.
@@ -185,24 +254,69 @@ pub(super) fn flag(field: &'static str, value: &str) -> Result<bool, Problem> {
     }
 }
 
+/// A query parameter an endpoint does not take; `known` names those it
+/// does.
+pub(super) fn unknown_parameter(key: &str, known: &str) -> Problem {
+    Problem::new(
+        ProblemType::InvalidRequest,
+        format!(
+            "unknown query parameter {}; {known}",
+            crate::untrusted::echoed(key)
+        ),
+    )
+}
+
+/// The query of an endpoint whose one parameter is the flag `name`
+/// ([`flag`]), false when not given.
+fn only_flag(uri: &Uri, name: &'static str) -> Result<bool, Problem> {
+    let mut value = false;
+    for (key, given) in pairs_once(uri, &[])? {
+        if key != name {
+            return Err(unknown_parameter(&key, &format!("use {name}")));
+        }
+        value = flag(name, &given)?;
+    }
+    Ok(value)
+}
+
 /// `?trace=true` on a report endpoint that takes no other parameter.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub(super) struct ReportParams {
-    #[serde(default)]
     pub(super) trace: bool,
 }
 
 impl QueryParams for ReportParams {
     fn from_uri(uri: &Uri) -> Result<Self, Problem> {
-        serde_query(uri)
+        Ok(ReportParams {
+            trace: only_flag(uri, "trace")?,
+        })
     }
 }
 
-/// Query parameters read by their `Deserialize` (unknown ones refused by
-/// `deny_unknown_fields`), a mistake being `/problems/invalid-request`.
-pub(super) fn serde_query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, Problem> {
-    Query::try_from_uri(uri)
-        .map(|Query(params)| params)
-        .map_err(|e| Problem::new(ProblemType::InvalidRequest, e.body_text()))
+/// `?keep_raw=true` of `POST /v1/inboxes`.
+#[derive(Debug, Default)]
+pub(super) struct KeepRawParams {
+    pub(super) keep_raw: bool,
+}
+
+impl QueryParams for KeepRawParams {
+    fn from_uri(uri: &Uri) -> Result<Self, Problem> {
+        Ok(KeepRawParams {
+            keep_raw: only_flag(uri, "keep_raw")?,
+        })
+    }
+}
+
+/// The query of an endpoint that takes no parameter: any given is
+/// refused, as a misspelt option would otherwise be ignored unseen.
+#[derive(Debug)]
+pub(super) struct NoParams;
+
+impl QueryParams for NoParams {
+    fn from_uri(uri: &Uri) -> Result<Self, Problem> {
+        match pairs(uri).next() {
+            Some((key, _)) => Err(unknown_parameter(&key, "this endpoint takes none")),
+            None => Ok(NoParams),
+        }
+    }
 }

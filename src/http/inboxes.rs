@@ -17,15 +17,15 @@
 //! [`crate::smtp`].
 
 use super::Shared;
-use super::extract::{ApiQuery, QueryParams, serde_query};
+use super::extract::{ApiQuery, KeepRawParams, NoParams};
 use super::problem::{Problem, ProblemType};
 use super::saved::{self, SavedReport, rfc3339};
 use crate::store::{Inbox, InboxStatus, InboxToken};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A test address as the API shows it.
 #[derive(Debug, Serialize)]
@@ -75,25 +75,12 @@ fn json_link(token: &InboxToken) -> String {
     format!("/v1/inboxes/{token}")
 }
 
-/// `POST /v1/inboxes?keep_raw=true`: the raw message is kept beside its
-/// report (for `--report-retention`), as with `POST /v1/messages`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct InboxParams {
-    #[serde(default)]
-    keep_raw: bool,
-}
-
-impl QueryParams for InboxParams {
-    fn from_uri(uri: &Uri) -> Result<Self, Problem> {
-        serde_query(uri)
-    }
-}
-
-/// `POST /v1/inboxes`: 201 with the new address and its `Location`.
+/// `POST /v1/inboxes`: 201 with the new address and its `Location`;
+/// with `?keep_raw=true` the raw message is kept beside its report (for
+/// `--report-retention`), as with `POST /v1/messages`.
 pub(super) async fn create(
     State(state): State<Shared>,
-    ApiQuery(params): ApiQuery<InboxParams>,
+    ApiQuery(params): ApiQuery<KeepRawParams>,
 ) -> Result<Response, Problem> {
     let Some(settings) = &state.inbox else {
         return Err(Problem::new(
@@ -135,6 +122,7 @@ fn not_found(token: &str) -> Problem {
 pub(super) async fn read(
     State(state): State<Shared>,
     Path(token): Path<String>,
+    ApiQuery(NoParams): ApiQuery<NoParams>,
 ) -> Result<Json<InboxView>, Problem> {
     let parsed: InboxToken = token.parse().map_err(|_| not_found(&token))?;
     let inbox = state

@@ -19,7 +19,9 @@
 //! runs off the async runtime. The upload itself is capped by the same
 //! size.
 
-use super::extract::{ApiQuery, MediaType, QueryParams, pairs_once, unread_body};
+use super::extract::{
+    ApiQuery, MediaType, NoParams, QueryParams, pairs_once, unknown_parameter, unread_body,
+};
 use super::problem::{Problem, ProblemType};
 use super::saved::unavailable;
 use super::tls_rua::TokenDomain;
@@ -50,6 +52,7 @@ struct Intake {
 /// `POST /v1/reports`.
 pub(super) async fn import(
     State(state): State<Shared>,
+    ApiQuery(NoParams): ApiQuery<NoParams>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let prepared = read(&state, body).await?;
@@ -59,6 +62,7 @@ pub(super) async fn import(
 /// `POST /v1/reports/tls` (RFC 8460 §3), for a caller with the API key.
 pub(super) async fn import_tls(
     State(state): State<Shared>,
+    ApiQuery(NoParams): ApiQuery<NoParams>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
@@ -71,6 +75,7 @@ pub(super) async fn import_tls(
 /// token's domain.
 pub(super) async fn import_tls_for(
     State(state): State<Shared>,
+    ApiQuery(NoParams): ApiQuery<NoParams>,
     Extension(TokenDomain(domain)): Extension<TokenDomain>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -200,13 +205,7 @@ impl QueryParams for SummaryParams {
                     params.since = Some(since);
                 }
                 other => {
-                    return Err(Problem::new(
-                        ProblemType::InvalidRequest,
-                        format!(
-                            "unknown query parameter {}; use since",
-                            crate::untrusted::quoted(other)
-                        ),
-                    ));
+                    return Err(unknown_parameter(other, "use since"));
                 }
             }
         }

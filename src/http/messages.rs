@@ -13,7 +13,9 @@
 //! runtime ([`report::report_pooled`]).
 
 use super::Shared;
-use super::extract::{ApiQuery, MediaType, QueryParams, flag, pairs_once, unread_body};
+use super::extract::{
+    ApiQuery, MediaType, QueryParams, flag, pairs_once, unknown_parameter, unread_body,
+};
 use super::problem::{Problem, ProblemType};
 use crate::message::Clock;
 use crate::message::envelope::Envelope;
@@ -88,13 +90,9 @@ impl QueryParams for MessageParams {
                 "save" => params.save = flag("save", &value)?,
                 "keep_raw" => params.keep_raw = flag("keep_raw", &value)?,
                 other => {
-                    return Err(Problem::new(
-                        ProblemType::InvalidRequest,
-                        format!(
-                            "unknown query parameter {}; use ip, helo, mail_from, bulk, \
-                             trace, save and keep_raw",
-                            crate::untrusted::echoed(other)
-                        ),
+                    return Err(unknown_parameter(
+                        other,
+                        "use ip, helo, mail_from, bulk, trace, save and keep_raw",
                     ));
                 }
             }

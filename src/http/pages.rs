@@ -628,7 +628,14 @@ async fn domains_form(State(state): State<Shared>, uri: Uri) -> Response {
     let offered = state.inbox.is_some();
     let mut form = domain_form(&state);
     let mut typed = Vec::new();
-    for (key, value) in super::extract::pairs(&uri) {
+    let pairs = match super::extract::pairs_once(&uri, &["selector"]) {
+        Ok(pairs) => pairs,
+        Err(problem) => {
+            form.problem = Some(problem.detail);
+            return domain_refused(StatusCode::BAD_REQUEST, form, offered);
+        }
+    };
+    for (key, value) in pairs {
         match key.as_ref() {
             "domain" => form.domain = value.trim().to_owned(),
             "selector" => typed.push(value.into_owned()),
@@ -999,7 +1006,11 @@ async fn dmarc_page(
     uri: Uri,
 ) -> Response {
     let (mut since, mut notice) = (None, ImportNotice::default());
-    for (key, value) in super::extract::pairs(&uri) {
+    let pairs = match super::extract::pairs_once(&uri, &[]) {
+        Ok(pairs) => pairs,
+        Err(problem) => return problem_page(problem),
+    };
+    for (key, value) in pairs {
         match key.as_ref() {
             "since" if !value.trim().is_empty() => since = Some(value.trim().to_owned()),
             "import" if matches!(value.as_ref(), "imported" | "duplicate") => {

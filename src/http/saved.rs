@@ -11,6 +11,7 @@
 //! reached is 503 `/problems/store-unavailable`, never a lost report
 //! answered as saved.
 
+use super::extract::{ApiQuery, NoParams};
 use super::problem::{Problem, ProblemType};
 use super::{AppState, Shared};
 use crate::store::{ReportId, StoreError};
@@ -118,6 +119,7 @@ fn not_found(id: &str) -> Problem {
 pub(super) async fn read(
     State(state): State<Shared>,
     Path(id): Path<String>,
+    ApiQuery(NoParams): ApiQuery<NoParams>,
 ) -> Result<Json<SavedReport>, Problem> {
     let report_id: ReportId = id.parse().map_err(|_| not_found(&id))?;
     let stored = state
@@ -137,6 +139,7 @@ pub(super) async fn read(
 pub(super) async fn delete(
     State(state): State<Shared>,
     Path(id): Path<String>,
+    ApiQuery(NoParams): ApiQuery<NoParams>,
 ) -> Result<StatusCode, Problem> {
     let report_id: ReportId = id.parse().map_err(|_| not_found(&id))?;
     if state

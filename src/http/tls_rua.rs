@@ -17,7 +17,7 @@
 //! it by). A token that is malformed or that no domain has is the same
 //! 404, naming no domain.
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery, NoParams};
 use super::problem::{Problem, ProblemType};
 use super::saved::unavailable;
 use super::{AppState, Shared};
@@ -44,6 +44,7 @@ pub(super) struct EndpointRequest {
 pub(super) async fn endpoint(
     State(state): State<Shared>,
     headers: HeaderMap,
+    ApiQuery(NoParams): ApiQuery<NoParams>,
     ApiJson(request): ApiJson<EndpointRequest>,
 ) -> Result<Json<TlsReportingUrl>, Problem> {
     let domain = super::domains::domain_name(&request.domain, "domain".into())?;

@@ -5,8 +5,10 @@
 //! local part `t-` and a token, in either case (RFC 5321 §2.4 lets mail
 //! systems change the case of a local part, though they should not), at
 //! the inbox domain, compared without regard to case and to a trailing
-//! dot. Every other address is not ours, and the receiver refuses it
-//! (it never relays).
+//! dot. The one other address taken is the postmaster's (RFC 5321
+//! §4.5.1 requires it): `postmaster` alone, or at the inbox domain, in
+//! any case. Every other address is not ours, and the receiver refuses
+//! it (it never relays).
 
 use crate::store::InboxToken;
 use std::time::Duration;
@@ -45,6 +47,18 @@ impl InboxSettings {
             .filter(|prefix| prefix.eq_ignore_ascii_case(LOCAL_PREFIX))
             .and_then(|_| local.get(LOCAL_PREFIX.len()..))?;
         token.parse().ok()
+    }
+
+    /// Whether `address` is the postmaster's: `postmaster` without a
+    /// domain, or at the inbox domain; the local part in any case (RFC
+    /// 5321 §4.5.1 names it case-insensitive).
+    pub fn is_postmaster(&self, address: &str) -> bool {
+        let (local, domain) = match address.rsplit_once('@') {
+            Some((local, domain)) => (local, Some(domain.strip_suffix('.').unwrap_or(domain))),
+            None => (address, None),
+        };
+        local.eq_ignore_ascii_case("postmaster")
+            && domain.is_none_or(|domain| domain.eq_ignore_ascii_case(&self.domain))
     }
 }
 
@@ -87,6 +101,27 @@ mod tests {
             String::new(),
         ] {
             assert_eq!(inbox().token_of(&address), None, "{address}");
+        }
+    }
+
+    #[test]
+    fn the_postmaster_is_ours_alone_or_at_the_inbox_domain() {
+        for address in [
+            "postmaster",
+            "Postmaster",
+            "POSTMASTER@inbox.example",
+            "postmaster@Inbox.Example.",
+        ] {
+            assert!(inbox().is_postmaster(address), "{address}");
+        }
+        for address in [
+            "postmaster@elsewhere.example",
+            "postmaster@sub.inbox.example",
+            "postmasters@inbox.example",
+            "t-postmaster@inbox.example",
+            "",
+        ] {
+            assert!(!inbox().is_postmaster(address), "{address}");
         }
     }
 }

@@ -96,6 +96,20 @@ pub fn report_recipient_ok() -> Reply {
     )
 }
 
+pub fn postmaster_ok() -> Reply {
+    Reply::new(
+        250,
+        "2.1.5",
+        "recipient OK: the postmaster (a test inbox: what is sent here is not kept)",
+    )
+}
+
+/// The end of DATA to the postmaster: taken, as RFC 5321 §4.5.1 requires,
+/// and dropped.
+pub fn postmaster_discarded() -> Reply {
+    Reply::new(250, "2.0.0", "accepted for the postmaster and not kept")
+}
+
 pub fn start_data() -> Reply {
     Reply::plain(354, vec!["end data with <CR><LF>.<CR><LF>".into()])
 }
@@ -243,6 +257,16 @@ pub fn bad_sender() -> Reply {
 
 pub fn bad_recipient() -> Reply {
     Reply::new(501, "5.1.3", "bad recipient address syntax")
+}
+
+/// MAIL FROM with BODY=BINARYMIME, which needs CHUNKING (RFC 3030 §3),
+/// not offered here.
+pub fn binarymime_refused() -> Reply {
+    Reply::new(
+        555,
+        "5.5.4",
+        "BODY=BINARYMIME is not supported; send BODY=7BIT or BODY=8BITMIME",
+    )
 }
 
 pub fn unsupported_parameter() -> Reply {

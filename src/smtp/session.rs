@@ -7,8 +7,13 @@
 //! ENHANCEDSTATUSCODES, SMTPUTF8 and (when it has TLS and the session is
 //! not yet under it) STARTTLS; never AUTH, CHUNKING or VRFY. A
 //! transaction needs HELO/EHLO, one MAIL FROM, exactly one RCPT TO naming
-//! a live test address or a report address (any other is `550 5.1.1`; a
-//! second recipient is `452 4.5.3`), then DATA.
+//! a live test address, a report address or the postmaster (any other is
+//! `550 5.1.1`; a second recipient is `452 4.5.3`), then DATA. A message
+//! to the postmaster is taken (RFC 5321 §4.5.1 requires it) and dropped:
+//! nobody reads this receiver's mail. MAIL FROM takes BODY=7BIT and
+//! BODY=8BITMIME; BODY=BINARYMIME, which needs CHUNKING, is `555 5.5.4`
+//! (RFC 3030 §3). A declared SIZE over the limit, or too large to be a
+//! number at all, is `552 5.3.4`.
 //!
 //! Every failure reply (4xx or 5xx) to a command counts as a bad command;
 //! past `max_bad_commands` the session gets `421` and is closed. Each
@@ -62,6 +67,8 @@ enum Recipient {
     Inbox(InboxToken, bool),
     /// A report address ([`super::intake`]).
     Reports,
+    /// The postmaster: the message is taken and dropped.
+    Postmaster,
 }
 
 /// What a command leads to beyond its reply.
@@ -175,13 +182,27 @@ impl Session<'_> {
         }
         let request = match Request::parse(&mut line.iter()) {
             Ok(request) => request,
+            // smtp-proto refuses some numbers too large for a `usize` as
+            // a syntax error: they declare more than any limit.
+            Err(_) if is_mail(line) && declared_size(line) == Some(usize::MAX) => {
+                return Next::Reply(reply::too_large(self.receiver.limits.max_message_size));
+            }
             Err(error) => return Next::Reply(parse_error(&error)),
         };
         Next::Reply(match request {
             Request::Ehlo { host } => self.hello(host, true),
             Request::Helo { host } => self.hello(host, false),
-            Request::Mail { from } => self.mail(from, written_reverse_path(line)),
-            Request::Rcpt { to } => self.rcpt(&to.address).await,
+            Request::Mail { from } => self.mail(from, line),
+            Request::Rcpt { to } => {
+                // smtp-proto reads `<postmaster>` (RFC 5321 §4.1.1.3's
+                // one address without a domain) as the empty path, as it
+                // reads `<>`: the path as written tells them apart.
+                let address = match to.address.as_ref() {
+                    "" => written_path(line).unwrap_or(""),
+                    address => address,
+                };
+                self.rcpt(address).await
+            }
             Request::Data => {
                 if self.rcpt.is_some() {
                     return Next::Data;
@@ -239,16 +260,20 @@ impl Session<'_> {
         Reply::plain(250, lines)
     }
 
-    /// MAIL FROM; `written` is the reverse-path as the client wrote it.
-    fn mail(&mut self, from: smtp_proto::MailFrom<Cow<'_, str>>, written: Option<&str>) -> Reply {
+    /// MAIL FROM, read from the command `line`.
+    fn mail(&mut self, from: smtp_proto::MailFrom<Cow<'_, str>>, line: &[u8]) -> Reply {
         if self.helo.is_none() {
             return reply::out_of_sequence("send HELO or EHLO first");
         }
         if self.mail_from.is_some() {
             return reply::out_of_sequence("a transaction is already open");
         }
-        if from.size > self.receiver.limits.max_message_size {
-            return reply::too_large(self.receiver.limits.max_message_size);
+        if from.flags & smtp_proto::MAIL_BODY_BINARYMIME != 0 {
+            return reply::binarymime_refused();
+        }
+        let limit = self.receiver.limits.max_message_size;
+        if from.size.max(declared_size(line).unwrap_or(0)) > limit {
+            return reply::too_large(limit);
         }
         if !self.admitted.take_message() {
             return reply::too_many_messages();
@@ -256,7 +281,7 @@ impl Session<'_> {
         // smtp-proto takes the quotes and backslashes out of a quoted
         // local part (`"john doe"@x` becomes `john doe@x`, another
         // mailbox); the address is kept as written (RFC 5321 §4.1.2).
-        let address = match written {
+        let address = match written_path(line) {
             Some(written) if written.contains('"') => written.to_string(),
             _ => from.address.into_owned(),
         };
@@ -274,6 +299,10 @@ impl Session<'_> {
         if self.receiver.reports.accepts(address) {
             self.rcpt = Some(Recipient::Reports);
             return reply::report_recipient_ok();
+        }
+        if self.receiver.inbox.is_postmaster(address) {
+            self.rcpt = Some(Recipient::Postmaster);
+            return reply::postmaster_ok();
         }
         let Some(token) = self.receiver.inbox.token_of(address) else {
             return reply::no_such_address();
@@ -350,6 +379,7 @@ impl Session<'_> {
                 let reports = &self.receiver.reports;
                 return intake::import(&self.receiver.store, &reports.limits, message).await;
             }
+            Recipient::Postmaster => return reply::postmaster_discarded(),
         };
         let arrival = Arrival {
             client: self.client,
@@ -375,15 +405,14 @@ fn has_parameters(line: &[u8]) -> bool {
         .any(|b| !b.is_ascii_whitespace())
 }
 
-/// The reverse-path of a MAIL command as written between `<` and `>`
-/// (a `>` inside a quoted string does not end it), without a source
-/// route (`@a,@b:`), which RFC 5321 §4.1.2 keeps in the grammar only to
-/// be ignored. `None` when there is none, or it is not UTF-8.
-fn written_reverse_path(line: &[u8]) -> Option<&str> {
-    let open = line.iter().position(|&b| b == b'<')? + 1;
+/// Where the path of a MAIL or RCPT command is written: the indices of
+/// its `<` and `>` (a `>` inside a quoted string does not end it).
+fn path_span(line: &[u8]) -> Option<(usize, usize)> {
+    let open = line.iter().position(|&b| b == b'<')?;
     let (mut quoted, mut escaped) = (false, false);
     let close = open
-        + line[open..].iter().position(|&b| {
+        + 1
+        + line[open + 1..].iter().position(|&b| {
             let ends = b == b'>' && !quoted;
             match b {
                 _ if escaped => escaped = false,
@@ -393,11 +422,44 @@ fn written_reverse_path(line: &[u8]) -> Option<&str> {
             }
             ends
         })?;
-    let path = std::str::from_utf8(&line[open..close]).ok()?;
+    Some((open, close))
+}
+
+/// The path of a MAIL or RCPT command as written between `<` and `>`,
+/// without a source route (`@a,@b:`), which RFC 5321 §4.1.2 keeps in the
+/// grammar only to be ignored. `None` when there is none, or it is not
+/// UTF-8.
+fn written_path(line: &[u8]) -> Option<&str> {
+    let (open, close) = path_span(line)?;
+    let path = std::str::from_utf8(&line[open + 1..close]).ok()?;
     Some(match path.strip_prefix('@') {
         Some(routed) => routed.split_once(':')?.1,
         None => path,
     })
+}
+
+/// Whether `line` is a MAIL command.
+fn is_mail(line: &[u8]) -> bool {
+    line.get(..5)
+        .is_some_and(|verb| verb.eq_ignore_ascii_case(b"MAIL "))
+}
+
+/// The SIZE a MAIL command declares (RFC 1870), read from its parameters
+/// after the reverse-path; a number too large for a `usize` is
+/// `usize::MAX`, over any limit. (`smtp-proto` wraps such a number
+/// around to a small one, or refuses it as a syntax error.) `None` when
+/// no SIZE is declared, or it is not a number.
+fn declared_size(line: &[u8]) -> Option<usize> {
+    let (_, close) = path_span(line)?;
+    let parameters = std::str::from_utf8(&line[close + 1..]).ok()?;
+    let value = parameters.split_ascii_whitespace().find_map(|parameter| {
+        let (keyword, value) = parameter.split_once('=')?;
+        keyword.eq_ignore_ascii_case("SIZE").then_some(value)
+    })?;
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(value.parse().unwrap_or(usize::MAX))
 }
 
 /// The reply to a line `smtp-proto` could not parse.

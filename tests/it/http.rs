@@ -395,3 +395,118 @@ async fn a_batch_audits_a_repeated_domain_once() {
         "asked once, without a shared cache"
     );
 }
+
+/// Each endpoint that takes a JSON body takes an object: an array of the
+/// fields' values, which serde would read as the struct, is refused, and
+/// no detail names a Rust type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_bodies_are_objects_and_their_errors_name_no_rust_type() {
+    let (_server, dns) = setup().await;
+    for (uri, body, fields) in [
+        (
+            "/v1/spf",
+            r#"["203.0.113.20", null, "bounce@some.test"]"#,
+            "`ip`, `helo`, `mail_from`",
+        ),
+        ("/v1/spf", "[]", "`ip`, `helo`, `mail_from`"),
+        (
+            "/v1/dmarc/evaluate",
+            r#"["some.test", null, []]"#,
+            "`from_domain`, `spf`, `dkim`",
+        ),
+        (
+            "/v1/domains",
+            r#"[["some.test"]]"#,
+            "`domains`, `selectors`",
+        ),
+        (
+            "/v1/reports/tls/endpoints",
+            r#" ["some.test", true]"#,
+            "`domain`, `replace`",
+        ),
+        ("/v1/spf", "\"203.0.113.20\"", "`ip`, `helo`, `mail_from`"),
+    ] {
+        let (status, _, problem) = call(&dns, post(uri, body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri} {body}: {problem}");
+        assert_eq!(problem["type"], "/problems/invalid-request", "{problem}");
+        assert_eq!(
+            problem["detail"],
+            format!("the body must be a JSON object with the fields {fields}"),
+        );
+    }
+    let (_, _, problem) = call(&dns, post("/v1/spf", "[1,")).await;
+    assert_eq!(problem["type"], "/problems/malformed-json", "{problem}");
+    for (uri, body, detail) in [
+        (
+            "/v1/dmarc/evaluate",
+            r#"{"from_domain": "some.test", "spf": 5}"#,
+            "request body: invalid type: integer `5`, expected an object at line 1 column 37",
+        ),
+        (
+            "/v1/dmarc/evaluate",
+            r#"{"from_domain": "some.test", "dkim": {}}"#,
+            "request body: invalid type: an object, expected an array at line 1 column 37",
+        ),
+        (
+            "/v1/reports/tls/endpoints",
+            r#"{"domain": "some.test", "replace": null}"#,
+            "request body: invalid type: null, expected a boolean at line 1 column 39",
+        ),
+    ] {
+        let (status, _, problem) = call(&dns, post(uri, body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri} {body}: {problem}");
+        assert_eq!(problem["type"], "/problems/invalid-request", "{problem}");
+        assert_eq!(problem["detail"], detail);
+    }
+}
+
+/// Every /v1 endpoint refuses a query parameter it does not take, those
+/// that take none included, with the same words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_refuses_an_unknown_query_parameter() {
+    let (_server, dns) = setup().await;
+    let spf = r#"{"ip": "192.0.2.1", "helo": "x.test"}"#;
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+    for (request, detail) in [
+        (get("/v1/findings?x=1"), "this endpoint takes none"),
+        (
+            get(&format!("/v1/reports/{}?x=1", "0".repeat(32))),
+            "this endpoint takes none",
+        ),
+        (
+            get(&format!("/v1/inboxes/{}?x=1", "0".repeat(32))),
+            "this endpoint takes none",
+        ),
+        (
+            post("/v1/dmarc/evaluate?x=1", "{}"),
+            "this endpoint takes none",
+        ),
+        (
+            post("/v1/reports/tls/endpoints?x=1", "{}"),
+            "this endpoint takes none",
+        ),
+        (post("/v1/reports?x=1", "x"), "this endpoint takes none"),
+        (post("/v1/spf?x=1", spf), "use trace"),
+        (post("/v1/inboxes?x=1", ""), "use keep_raw"),
+        (
+            get("/v1/domains/some.test?x=1"),
+            "use selector, trace, probe and fresh",
+        ),
+    ] {
+        let uri = request.uri().to_string();
+        let (status, _, problem) = call(&dns, request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {problem}");
+        assert_eq!(problem["type"], "/problems/invalid-request", "{uri}");
+        assert_eq!(
+            problem["detail"],
+            format!("unknown query parameter `x`; {detail}"),
+            "{uri}"
+        );
+    }
+    let (status, _, problem) = call(&dns, post("/v1/spf?trace=1&trace=0", spf)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(
+        problem["detail"],
+        "`trace` is given more than once; give it once"
+    );
+}

@@ -673,6 +673,9 @@ async fn probes_and_contract(c: &Contract, s: &Running) {
         .expect("listFindings", s.get("/v1/findings").await, 200, None)
         .await;
     assert!(catalog.as_array().unwrap().len() > 50);
+    let unknown = s.get("/v1/findings?x=1").await;
+    c.expect("listFindings", unknown, 400, Some("invalid-request"))
+        .await;
 }
 
 /// The router serves the documented methods of each documented path and
@@ -1078,6 +1081,16 @@ async fn saved_reports(c: &Contract, s: &Running, body: Vec<u8>) {
         read, saved,
         "the saved report reads back as it was answered"
     );
+    let unknown = s.get(&format!("{location}?x=1")).await;
+    c.expect("getSavedReport", unknown, 400, Some("invalid-request"))
+        .await;
+    let unknown = s
+        .request(Method::DELETE, &format!("{location}?x=1"))
+        .send()
+        .await
+        .unwrap();
+    c.expect("deleteSavedReport", unknown, 400, Some("invalid-request"))
+        .await;
     let deleted = s.request(Method::DELETE, &location).send().await.unwrap();
     c.expect("deleteSavedReport", deleted, 204, None).await;
     c.expect(
@@ -1149,6 +1162,11 @@ async fn inboxes(c: &Contract, s: &Running, dns: &TestDns, store: mailvet::store
     }
     let unknown = s.get(&format!("/v1/inboxes/{NO_SUCH_REPORT}")).await;
     c.expect("getInbox", unknown, 404, Some("not-found")).await;
+    let parameter = s
+        .get(&format!("/v1/inboxes/{NO_SUCH_REPORT}?keep_raw=1"))
+        .await;
+    c.expect("getInbox", parameter, 400, Some("invalid-request"))
+        .await;
     let not_a_token = s.get("/v1/inboxes/..%2Fetc%2Fpasswd").await;
     c.expect("getInbox", not_a_token, 404, Some("not-found"))
         .await;

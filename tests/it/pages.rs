@@ -201,6 +201,10 @@ async fn a_bad_domain_shows_the_form_again_with_the_reason() {
             "/domains?domain=web.test&selector=a%2Fb",
             "is not a DKIM selector",
         ),
+        (
+            "/domains?domain=a.test&domain=b.test",
+            "`domain` is given more than once; give it once",
+        ),
         ("/domains/-bad-.test", "starts or ends with a hyphen"),
         ("/domains/web.test?selector=x%2Fy", "is not a DKIM selector"),
     ] {
@@ -677,6 +681,27 @@ async fn a_report_page_is_gone_once_its_report_expires() {
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     assert!(gone.is_html());
     assert!(gone.body.contains("This report is gone"));
+}
+
+/// A field given twice on a page's query is a 400 page saying so, as the
+/// API says it: which of the two was meant cannot be known.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_field_given_twice_is_a_400_page() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let page = send(
+        &router,
+        get("/reports/dmarc/web.test?since=2025-01-01&since=2025-02-01"),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.is_html());
+    assert_secure(&page);
+    assert!(
+        page.body
+            .contains("`since` is given more than once; give it once"),
+        "{}",
+        page.body
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

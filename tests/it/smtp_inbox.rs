@@ -219,7 +219,8 @@ async fn nothing_but_a_live_test_address_is_accepted() {
     let unknown = format!("t-{}@{INBOX_DOMAIN}", "0".repeat(32));
     for relay in [
         "victim@example.com",
-        "postmaster@inbox.test",
+        "postmaster@elsewhere.test",
+        "",
         unknown.as_str(),
         &address.replace(INBOX_DOMAIN, "elsewhere.test"),
         &format!("{address}.example.com"),
@@ -273,6 +274,58 @@ async fn oversized_messages_are_refused_and_not_stored() {
     open_transaction_after_ehlo(&mut client, &address).await;
     assert_eq!(client.data(tiny_message()).await.status(), "250 2.0.0");
     assert_eq!(inbox.inbox(&token).await["status"], "received");
+}
+
+/// A SIZE too large to be a number is over the limit, BODY=BINARYMIME
+/// (CHUNKING is not offered) is refused, and mail to the postmaster (RFC
+/// 5321 §4.5.1) is taken, dropped, and counted like any other message.
+#[tokio::test]
+async fn mail_parameters_and_the_postmaster_are_answered_as_the_rfcs_say() {
+    let dns = fixture_dns().await;
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let limits = SmtpLimits {
+        messages_per_minute: 2,
+        ..SmtpLimits::default()
+    };
+    let inbox = TestInbox::start(&dns, db.open().await, limits).await;
+    let (mut client, _) = inbox.connect().await;
+    let ehlo = client.command(&format!("EHLO {HELO}")).await;
+    assert!(ehlo.text.contains("8BITMIME"), "{}", ehlo.text);
+    assert!(!ehlo.text.contains("CHUNKING"), "{}", ehlo.text);
+    for (parameter, status) in [
+        ("SIZE=999999999999999999999", "552 5.3.4"),
+        ("SIZE=18446744073709551616", "552 5.3.4"),
+        ("size=30000000", "552 5.3.4"),
+        ("BODY=BINARYMIME", "555 5.5.4"),
+        ("body=binarymime", "555 5.5.4"),
+    ] {
+        let refused = client
+            .command(&format!("MAIL FROM:<{BOUNCE}> {parameter}"))
+            .await;
+        assert_eq!(refused.status(), status, "{parameter}: {refused:?}");
+    }
+
+    let mail = client
+        .command(&format!("MAIL FROM:<{BOUNCE}> BODY=8BITMIME SIZE=300"))
+        .await;
+    assert_eq!(mail.status(), "250 2.1.0", "{mail:?}");
+    let rcpt = client.command("RCPT TO:<Postmaster>").await;
+    assert_eq!(rcpt.status(), "250 2.1.5", "{rcpt:?}");
+    let taken = client.data(tiny_message()).await;
+    assert_eq!(taken.status(), "250 2.0.0", "{taken:?}");
+
+    let mail = client
+        .command(&format!("MAIL FROM:<{BOUNCE}> body=7bit"))
+        .await;
+    assert_eq!(mail.status(), "250 2.1.0", "{mail:?}");
+    let rcpt = client
+        .command(&format!("RCPT TO:<POSTMASTER@{INBOX_DOMAIN}>"))
+        .await;
+    assert_eq!(rcpt.status(), "250 2.1.5", "{rcpt:?}");
+    assert_eq!(client.command("RSET").await.code, 250);
+    let again = client.command(&format!("MAIL FROM:<{BOUNCE}>")).await;
+    assert_eq!(again.status(), "450 4.7.1", "the per-client limit holds");
+    assert_eq!(db.count("message_reports").await, 0, "nothing is kept");
 }
 
 #[tokio::test]
