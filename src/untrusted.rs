@@ -124,14 +124,24 @@ pub enum Format {
 /// Serde's `message` about a value of the wrong type or out of range, in
 /// [`Format`]'s words: what was expected (`expected struct X`, `expected
 /// u32`, `expected a map`) as the kind of value the format writes (`an
-/// object`, `a whole number from 0 to 4294967295`), and a whole number
-/// where another whole number is expected as out of range. Any other
-/// message is returned as it is.
+/// object`, `a whole number from 0 to 4294967295`), a whole number where
+/// another whole number is expected as out of range, and a struct read
+/// from an array (`invalid length 1, expected struct X with 2 elements`)
+/// as an array where an object belongs. Any other message is returned as
+/// it is.
 pub fn plain_serde(message: &str, format: Format) -> String {
     let Some(at) = message.rfind(", expected ") else {
         return message.to_owned();
     };
     let (head, expected) = (&message[..at], &message[at + ", expected ".len()..]);
+    // A struct read from an array of its values: the array is refused.
+    if head.starts_with("invalid length ") && expected.starts_with("struct ") {
+        let object = match format {
+            Format::Json => "an object",
+            Format::Toml => "a table",
+        };
+        return format!("invalid type: an array, expected {object}");
+    }
     let Some((kind, got)) = head.split_once(": ") else {
         return message.to_owned();
     };
@@ -220,6 +230,10 @@ mod tests {
         );
         assert_eq!(
             json("invalid type: sequence, expected struct SpfRequest with 3 elements"),
+            "invalid type: an array, expected an object"
+        );
+        assert_eq!(
+            json("invalid length 1, expected struct IdentifierResult with 2 elements"),
             "invalid type: an array, expected an object"
         );
         assert_eq!(

@@ -294,25 +294,44 @@ fn message_files(arguments: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 }
 
 /// Whether the file starts like a message: its first line is a header
-/// field (`Name: value`, RFC 5322 §2.2) and its first 4 KiB hold a From
-/// field, which every message has (RFC 5322 §3.6), so a directory's
-/// other `name: value` files (a passwd, a config) are left alone.
+/// field (`Name: value`, RFC 5322 §2.2) and its header section holds a
+/// From field, which every message has (RFC 5322 §3.6), so a directory's
+/// other `name: value` files (a passwd, a config) are left alone. The
+/// header section is read up to its end or [`HEADER_SCAN`] bytes, past
+/// the many trace fields of a message that crossed several relays.
 fn looks_like_a_message(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(4096);
-    let read = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
-    if read.is_err() {
+    use std::io::{BufRead, BufReader, Read};
+    let Ok(file) = std::fs::File::open(path) else {
         return false;
-    }
-    let mut lines = head.split(|&b| b == b'\n');
-    let first = lines.next().unwrap_or_default();
-    let is_field = match first.iter().position(|&b| b == b':') {
-        Some(colon) if colon > 0 => first[..colon].iter().all(|&b| (33..=126).contains(&b)),
-        _ => false,
     };
-    is_field
-        && std::iter::once(first)
-            .chain(lines)
-            .take_while(|line| !matches!(line, [] | [b'\r']))
-            .any(|line| line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"from:"))
+    let mut head = BufReader::new(file.take(HEADER_SCAN));
+    let mut line = Vec::new();
+    let mut first = true;
+    loop {
+        line.clear();
+        match head.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return false,
+            Ok(_) => {}
+        }
+        let text = line.trim_ascii_end();
+        if text.is_empty() {
+            return false;
+        }
+        if first {
+            let is_field = match text.iter().position(|&b| b == b':') {
+                Some(colon) if colon > 0 => text[..colon].iter().all(|&b| (33..=126).contains(&b)),
+                _ => false,
+            };
+            if !is_field {
+                return false;
+            }
+            first = false;
+        }
+        if text.len() >= 5 && text[..5].eq_ignore_ascii_case(b"from:") {
+            return true;
+        }
+    }
 }
+
+/// How much of a file [`looks_like_a_message`] reads for its From field.
+const HEADER_SCAN: u64 = 1024 * 1024;

@@ -100,7 +100,8 @@ pub enum Command {
         mailvet domain example.com --zone example.com.zone   # check a change before publishing it\n\n\
         Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad input, \
         3 could not be checked: a DNS lookup failed, the verdict is unknown and there is no \
-        score (run it again; 1 wins when an error was found among the rest).")]
+        score (run it again; 1 wins when a finding at or above --fail-on was found among the \
+        rest).")]
     Domain(domain::DomainArgs),
     /// Verify messages: SPF, every DKIM signature, DMARC with alignment,
     /// ARC, iprev and the header checks, with an Authentication-Results
@@ -116,7 +117,8 @@ pub enum Command {
         cat message.eml | mailvet message -\n\n\
         Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad input, \
         3 could not be checked: a DNS lookup failed and left SPF, DKIM, DMARC or iprev \
-        undecided (run it again; 1 wins when an error was found among the rest).")]
+        undecided (run it again; 1 wins when a finding at or above --fail-on was found among \
+        the rest).")]
     Message(message::MessageArgs),
     /// Evaluate SPF (RFC 7208) for a client IP and its envelope.
     ///

@@ -141,7 +141,7 @@ pub struct ServiceArgs {
     #[arg(long, env = "MAILVET_WEB_PUBLIC")]
     pub web_public: bool,
 
-    /// Where mail servers and browsers reach this server: https:// and
+    /// Where reporting mail servers reach this server: https:// and
     /// its public host name, with a port if not 443 (no path), e.g.
     /// https://mailvet.example.com. The domains' TLS reporting URLs
     /// (`POST /v1/reports/tls/endpoints`, the reports pages) name it;

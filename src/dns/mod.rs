@@ -66,7 +66,7 @@ use cache::SharedCache;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use overlay::Overlay;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -76,7 +76,8 @@ use tokio::time::Instant;
 use trace::{DnsSummary, Source, TraceEntry};
 use upstream::Upstream;
 
-/// How many CNAMEs a lookup follows before giving up.
+/// How many follow-up questions a lookup asks down a CNAME chain before
+/// giving up.
 const MAX_CNAME_CHAIN: usize = 8;
 
 /// The default of `--max-dns-questions`. A healthy audit sends about 40
@@ -182,7 +183,7 @@ impl DnsError {
             DnsError::Deadline => "DEADLINE".into(),
             DnsError::Network(_) => "NETWORK-ERROR".into(),
             DnsError::Malformed(_) => "FORMERR".into(),
-            DnsError::CnameChain(_) => "CNAME-LOOP".into(),
+            DnsError::CnameChain(_) => "CNAME-CHAIN".into(),
             DnsError::QuestionBudget(_) => "BUDGET".into(),
         }
     }
@@ -528,7 +529,7 @@ impl Resolver {
     pub async fn lookup(&self, name: &Name, rtype: RecordType) -> Outcome {
         let mut answer = self.lookup_once(name, rtype, false).await?;
         let mut hops = 0;
-        while let Some(target) = next_hop(&answer, rtype, hops)? {
+        while let Some(target) = next_hop(&answer, name, rtype, hops)? {
             hops += 1;
             let next = self.lookup_once(&target, rtype, false).await?;
             extend_chain(&mut answer, next);
@@ -578,7 +579,7 @@ impl Resolver {
         };
         let mut hops = 0;
         loop {
-            let target = match next_hop(&answer, rtype, hops) {
+            let target = match next_hop(&answer, name, rtype, hops) {
                 Ok(Some(target)) => target,
                 Ok(None) => break,
                 Err(e) => return Some(Err(e)),
@@ -832,37 +833,51 @@ impl Resolver {
     }
 }
 
-/// The CNAME to follow after `hops` CNAMEs when `answer` holds nothing of
-/// `rtype`: `Ok(None)` at the end of the chain (what is there is the
-/// answer), an error when the chain loops or runs past
-/// [`MAX_CNAME_CHAIN`] — a resolver answers SERVFAIL there, so the lookup
-/// failed and the name's records are unknown, not missing.
-fn next_hop(answer: &Answer, rtype: RecordType, hops: usize) -> Result<Option<Name>, DnsError> {
+/// The CNAME to follow after `hops` follow-up questions, when `answer` to
+/// `name` holds nothing of `rtype`: the end of the chain of its CNAMEs,
+/// walked from `name` whatever order they came in. `Ok(None)` when `name`
+/// has no CNAME or the chain ends at records (what is there is the
+/// answer); an error when the chain loops or needs more than
+/// [`MAX_CNAME_CHAIN`] questions more — a resolver answers SERVFAIL there,
+/// so the lookup failed and the name's records are unknown, not missing.
+fn next_hop(
+    answer: &Answer,
+    name: &Name,
+    rtype: RecordType,
+    hops: usize,
+) -> Result<Option<Name>, DnsError> {
     if rtype == RecordType::CNAME || !answer.is_empty_of(rtype) {
         return Ok(None);
     }
-    let Some(target) = answer.records.iter().rev().find_map(|r| match &r.data {
-        RData::CNAME(c) => Some(c.0.clone()),
-        _ => None,
-    }) else {
-        return Ok(None);
-    };
-    let looped = answer
+    let targets: HashMap<LowerName, &Name> = answer
         .records
         .iter()
-        .any(|r| r.name.eq_ignore_root_case(&target));
-    if looped {
-        return Err(DnsError::CnameChain(format!(
-            "the CNAME chain loops back to {}",
-            target.to_ascii()
-        )));
+        .filter_map(|r| match &r.data {
+            RData::CNAME(c) => Some((LowerName::new(&r.name), &c.0)),
+            _ => None,
+        })
+        .collect();
+    let mut end = LowerName::new(name);
+    let mut walked = HashSet::new();
+    while let Some(&target) = targets.get(&end) {
+        if !walked.insert(end) {
+            return Err(DnsError::CnameChain(format!(
+                "the CNAME chain of {} loops",
+                name.to_ascii()
+            )));
+        }
+        end = LowerName::new(target);
+    }
+    if walked.is_empty() {
+        return Ok(None);
     }
     if hops >= MAX_CNAME_CHAIN {
         return Err(DnsError::CnameChain(format!(
-            "the CNAME chain is longer than {MAX_CNAME_CHAIN} names"
+            "the CNAME chain of {} needs more than {MAX_CNAME_CHAIN} questions to follow",
+            name.to_ascii()
         )));
     }
-    Ok(Some(target))
+    Ok(Some(Name::from(&end)))
 }
 
 /// Appends the answer for a CNAME's target to the answer that led there.
@@ -939,5 +954,55 @@ pub fn reversed(ip: IpAddr) -> String {
             }
             s
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::CNAME;
+
+    fn cnames(links: &[(&str, &str)]) -> Answer {
+        Answer {
+            rcode: Rcode::NoError,
+            records: links
+                .iter()
+                .map(|(owner, target)| {
+                    let target = Name::from_ascii(target).unwrap();
+                    Record::from_rdata(
+                        Name::from_ascii(owner).unwrap(),
+                        300,
+                        RData::CNAME(CNAME(target)),
+                    )
+                })
+                .collect(),
+            authority: Vec::new(),
+            authenticated: false,
+            ttl: 300,
+        }
+    }
+
+    /// RFC 2181 orders no RRsets in a section: the chain is walked from
+    /// the name asked, so CNAMEs out of order are no loop.
+    #[test]
+    fn a_chain_is_walked_from_the_name_asked_in_any_order() {
+        let name = Name::from_ascii("a.test.").unwrap();
+        let out_of_order = cnames(&[("b.test.", "c.other."), ("a.test.", "b.test.")]);
+        let next = next_hop(&out_of_order, &name, RecordType::TXT, 0).unwrap();
+        assert_eq!(next, Some(Name::from_ascii("c.other.").unwrap()));
+
+        let looped = cnames(&[("b.test.", "a.test."), ("a.test.", "b.test.")]);
+        assert!(matches!(
+            next_hop(&looped, &name, RecordType::TXT, 0),
+            Err(DnsError::CnameChain(_))
+        ));
+        assert!(matches!(
+            next_hop(&out_of_order, &name, RecordType::TXT, MAX_CNAME_CHAIN),
+            Err(DnsError::CnameChain(_))
+        ));
+        assert_eq!(
+            next_hop(&cnames(&[]), &name, RecordType::TXT, 0).unwrap(),
+            None
+        );
     }
 }

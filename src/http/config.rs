@@ -74,7 +74,7 @@ pub struct ServiceConfig {
     pub cors_origins: Vec<HeaderValue>,
     /// The web pages are open even when the API needs a key.
     pub web_public: bool,
-    /// The origin (`https://host[:port]`) reporters and browsers reach
+    /// The origin (`https://host[:port]`) reporting mail servers reach
     /// the server by, named in TLS reporting URLs; `None`: the `Host` of
     /// each request.
     pub base_url: Option<String>,

@@ -531,13 +531,19 @@ fn authentication_results(
     iprev: Option<&iprev::IprevSection>,
 ) -> String {
     let mut parts = vec![authserv_id.to_string()];
+    // A property whose value is too long to write is left out.
+    let property = |name: &str, value: &str| {
+        property_value(value)
+            .map(|value| format!(" {name}={value}"))
+            .unwrap_or_default()
+    };
     match spf {
         Ok(c) => {
-            let property = match c.identity {
-                spf::Identity::MailFrom => format!("smtp.mailfrom={}", property_value(&c.sender)),
-                spf::Identity::Helo => format!("smtp.helo={}", property_value(&c.domain)),
+            let identity = match c.identity {
+                spf::Identity::MailFrom => property("smtp.mailfrom", &c.sender),
+                spf::Identity::Helo => property("smtp.helo", &c.domain),
             };
-            parts.push(format!("spf={} {property}", c.result));
+            parts.push(format!("spf={}{identity}", c.result));
         }
         Err(why) => parts.push(format!("spf=none (not evaluated: {})", comment(why))),
     }
@@ -550,16 +556,16 @@ fn authentication_results(
             p.push_str(&format!(" ({})", comment(reason)));
         }
         if let Some(d) = &s.domain {
-            p.push_str(&format!(" header.d={}", property_value(d)));
+            p.push_str(&property("header.d", d));
         }
         if let Some(sel) = &s.selector {
-            p.push_str(&format!(" header.s={}", property_value(sel)));
+            p.push_str(&property("header.s", sel));
         }
         parts.push(p);
     }
     let mut d = format!("dmarc={}", dmarc.result.as_str());
     if let Some(from) = &dmarc.from_domain {
-        d.push_str(&format!(" header.from={}", property_value(from)));
+        d.push_str(&property("header.from", from));
     }
     if let Some(policy) = &dmarc.policy {
         d.push_str(&format!(" policy.dmarc={}", policy.as_str()));
@@ -567,7 +573,11 @@ fn authentication_results(
     parts.push(d);
     parts.push(format!("arc={}", arc.result.as_str()));
     if let Some(i) = iprev {
-        parts.push(format!("iprev={} policy.iprev={}", i.result, i.ip));
+        parts.push(format!(
+            "iprev={}{}",
+            i.result,
+            property("policy.iprev", &i.ip.to_string())
+        ));
     }
     format!("Authentication-Results: {}", parts.join(";\r\n\t"))
 }

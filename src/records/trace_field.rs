@@ -6,14 +6,16 @@
 //! This module decides when such a value may stand as it is and how it is
 //! quoted otherwise, so that no value can end the field's clause early
 //! (`;`), add a property of its own (`=`), open or close a comment, or
-//! break the line. In `Received-SPF` a dot-atom stands as it is; in an
-//! Authentication-Results property an RFC 2045 token or an address of a
-//! dot-atom and a domain name does (RFC 8601's `value / [ [ local-part ]
-//! "@" ] domain-name`). Anything else is an RFC 5322 quoted-string. A
-//! comment has its parentheses and
-//! backslashes written as quoted-pairs. Control characters, which no part
-//! of a header field may hold, are left out of both (a tab becomes a
-//! space).
+//! break the line. In `Received-SPF` a dot-atom stands as it is
+//! ([`key_value`]); in an Authentication-Results property an RFC 2045
+//! token or an address of a dot-atom and a domain name does (RFC 8601's
+//! `value / [ [ local-part ] "@" ] domain-name`, [`property_value`]).
+//! Anything else is an RFC 5322 quoted-string. A comment has its
+//! parentheses and backslashes written as quoted-pairs. Control
+//! characters, which no part of a header field may hold, are left out of
+//! both (a tab becomes a space). Lengths are bounded so that no line
+//! passes RFC 5322's 998 characters: a comment is cut, a property value
+//! longer than an address may be is left out.
 
 /// RFC 5322 §3.2.3 atext.
 fn is_atext(c: char) -> bool {
@@ -21,7 +23,7 @@ fn is_atext(c: char) -> bool {
 }
 
 /// Whether `text` is an RFC 5322 dot-atom: atoms of atext joined by dots.
-pub fn is_dot_atom(text: &str) -> bool {
+fn is_dot_atom(text: &str) -> bool {
     !text.is_empty()
         && text
             .split('.')
@@ -52,9 +54,22 @@ pub fn quoted_string(text: &str) -> String {
     format!("\"{}\"", quoted_pairs(text, &['"']))
 }
 
-/// `text` as the inside of a comment, `(` and `)` added by the caller.
+/// The most characters of a comment's text kept; the rest is cut, so a
+/// long reason cannot stretch a line past RFC 5322's 998.
+const MAX_COMMENT: usize = 200;
+
+/// The longest property value written: an address's most (RFC 5321
+/// §4.5.3.1: a 64-octet local part, `@`, a 255-octet domain). A longer
+/// one is left out, as RFC 8601 lets a property be.
+const MAX_PROPERTY: usize = 320;
+
+/// `text` as the inside of a comment, `(` and `)` added by the caller;
+/// cut after [`MAX_COMMENT`] characters.
 pub fn comment(text: &str) -> String {
-    quoted_pairs(text, &['(', ')'])
+    match text.char_indices().nth(MAX_COMMENT) {
+        Some((cut, _)) => format!("{}…", quoted_pairs(&text[..cut], &['(', ')'])),
+        None => quoted_pairs(text, &['(', ')']),
+    }
 }
 
 /// Whether `text` is an RFC 2045 token: printable ASCII but the tspecials.
@@ -79,13 +94,28 @@ fn is_domain_name(text: &str) -> bool {
 
 /// `text` as an RFC 8601 property value (`pvalue`): as it is when it is a
 /// token, or `[local-part]@domain-name` with a dot-atom local part;
-/// otherwise quoted.
-pub fn property_value(text: &str) -> String {
+/// otherwise quoted. `None` past [`MAX_PROPERTY`] characters: the
+/// property is then left out.
+pub fn property_value(text: &str) -> Option<String> {
+    if text.chars().count() > MAX_PROPERTY {
+        return None;
+    }
     let plain = match text.rsplit_once('@') {
         Some((local, domain)) => (local.is_empty() || is_dot_atom(local)) && is_domain_name(domain),
         None => is_token(text),
     };
-    if plain {
+    Some(if plain {
+        text.to_string()
+    } else {
+        quoted_string(text)
+    })
+}
+
+/// `text` as the value of a Received-SPF key-value-pair (RFC 7208 §9.1):
+/// a dot-atom as it is, anything else (an IPv6 address, an address
+/// literal) quoted.
+pub fn key_value(text: &str) -> String {
+    if is_dot_atom(text) {
         text.to_string()
     } else {
         quoted_string(text)
@@ -105,32 +135,45 @@ mod tests {
             "s2026",
             "a+tag@mail.example",
         ] {
-            assert_eq!(property_value(text), text);
+            assert_eq!(property_value(text).as_deref(), Some(text));
         }
     }
 
     #[test]
     fn a_value_that_could_add_a_result_is_quoted() {
         assert_eq!(
-            property_value("x;dkim=pass header.d=paypal.com@web.test"),
-            r#""x;dkim=pass header.d=paypal.com@web.test""#
+            property_value("x;dkim=pass header.d=paypal.com@web.test").as_deref(),
+            Some(r#""x;dkim=pass header.d=paypal.com@web.test""#)
         );
         assert_eq!(
-            property_value("<script>alert('s')</script>"),
-            r#""<script>alert('s')</script>""#
+            property_value("<script>alert('s')</script>").as_deref(),
+            Some(r#""<script>alert('s')</script>""#)
         );
-        assert_eq!(property_value(r#"a"b\c"#), r#""a\"b\\c""#);
-        assert_eq!(property_value(""), r#""""#);
-        assert_eq!(property_value("[192.0.2.1]"), r#""[192.0.2.1]""#);
+        assert_eq!(property_value(r#"a"b\c"#).as_deref(), Some(r#""a\"b\\c""#));
+        assert_eq!(property_value("").as_deref(), Some(r#""""#));
         assert_eq!(
-            property_value("postmaster@bad_helo!"),
-            r#""postmaster@bad_helo!""#
+            property_value("[192.0.2.1]").as_deref(),
+            Some(r#""[192.0.2.1]""#)
+        );
+        assert_eq!(
+            property_value("postmaster@bad_helo!").as_deref(),
+            Some(r#""postmaster@bad_helo!""#)
         );
     }
 
     #[test]
+    fn a_long_value_is_left_out_and_a_long_comment_cut() {
+        assert_eq!(property_value(&"s".repeat(2000)), None);
+        let cut = comment(&"(".repeat(300));
+        assert!(cut.ends_with('…'), "{cut}");
+        assert_eq!(cut.chars().filter(|&c| c == '(').count(), MAX_COMMENT);
+        assert_eq!(key_value("2001:db8::1"), r#""2001:db8::1""#);
+        assert_eq!(key_value("192.0.2.1"), "192.0.2.1");
+    }
+
+    #[test]
     fn no_value_or_comment_breaks_the_line() {
-        assert_eq!(property_value("a\r\nb\tc"), r#""ab c""#);
+        assert_eq!(property_value("a\r\nb\tc").as_deref(), Some(r#""ab c""#));
         assert_eq!(comment("x) y (z\r\n"), r"x\) y \(z");
     }
 }

@@ -191,8 +191,8 @@ pub fn open_reader<'a>(
         })?;
     if head.iter().all(u8::is_ascii_whitespace) {
         return Err(ReportError::NotAReport(
-            "the input is empty; give the report file (XML, JSON, gzip, zip or the report \
-             email)"
+            "the input is empty or begins with nothing but white space; give the report \
+             (XML, JSON, gzip, zip or the report email)"
                 .into(),
         ));
     }

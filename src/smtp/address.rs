@@ -6,7 +6,8 @@
 //! systems change the case of a local part, though they should not), at
 //! the inbox domain, compared without regard to case and to a trailing
 //! dot. The one other address taken is the postmaster's (RFC 5321
-//! §4.5.1 requires it): `postmaster` alone, or at the inbox domain, in
+//! §4.5.1 requires it): `postmaster` alone, or at a domain the receiver
+//! serves (the inbox domain, the report addresses' domains), in
 //! any case. Every other address is not ours, and the receiver refuses
 //! it (it never relays).
 
@@ -50,15 +51,18 @@ impl InboxSettings {
     }
 
     /// Whether `address` is the postmaster's: `postmaster` without a
-    /// domain, or at the inbox domain; the local part in any case (RFC
-    /// 5321 §4.5.1 names it case-insensitive).
-    pub fn is_postmaster(&self, address: &str) -> bool {
+    /// domain, at the inbox domain or at a domain `also_served` names
+    /// (the report addresses'); the local part in any case (RFC 5321
+    /// §4.5.1 names it case-insensitive).
+    pub fn is_postmaster(&self, address: &str, also_served: impl Fn(&str) -> bool) -> bool {
         let (local, domain) = match address.rsplit_once('@') {
             Some((local, domain)) => (local, Some(domain.strip_suffix('.').unwrap_or(domain))),
             None => (address, None),
         };
         local.eq_ignore_ascii_case("postmaster")
-            && domain.is_none_or(|domain| domain.eq_ignore_ascii_case(&self.domain))
+            && domain.is_none_or(|domain| {
+                domain.eq_ignore_ascii_case(&self.domain) || also_served(domain)
+            })
     }
 }
 
@@ -105,14 +109,14 @@ mod tests {
     }
 
     #[test]
-    fn the_postmaster_is_ours_alone_or_at_the_inbox_domain() {
+    fn the_postmaster_is_ours_alone_or_at_a_domain_we_serve() {
         for address in [
             "postmaster",
             "Postmaster",
             "POSTMASTER@inbox.example",
             "postmaster@Inbox.Example.",
         ] {
-            assert!(inbox().is_postmaster(address), "{address}");
+            assert!(inbox().is_postmaster(address, |_| false), "{address}");
         }
         for address in [
             "postmaster@elsewhere.example",
@@ -121,7 +125,10 @@ mod tests {
             "t-postmaster@inbox.example",
             "",
         ] {
-            assert!(!inbox().is_postmaster(address), "{address}");
+            assert!(!inbox().is_postmaster(address, |_| false), "{address}");
         }
+        let reports = |d: &str| d.eq_ignore_ascii_case("reports.example");
+        assert!(inbox().is_postmaster("postmaster@Reports.Example", reports));
+        assert!(!inbox().is_postmaster("postmaster@elsewhere.example", reports));
     }
 }

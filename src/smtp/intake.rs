@@ -41,6 +41,14 @@ impl ReportIntake {
         }
     }
 
+    /// Whether `domain` is the domain of a report address.
+    pub fn serves(&self, domain: &str) -> bool {
+        let domain = normal(domain);
+        self.addresses
+            .iter()
+            .any(|address| address.rsplit_once('@').is_some_and(|(_, d)| d == domain))
+    }
+
     /// Whether `address` is one of the report addresses.
     pub fn accepts(&self, address: &str) -> bool {
         !address.is_empty() && self.addresses.contains(&normal(address))

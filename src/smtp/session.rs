@@ -300,7 +300,12 @@ impl Session<'_> {
             self.rcpt = Some(Recipient::Reports);
             return reply::report_recipient_ok();
         }
-        if self.receiver.inbox.is_postmaster(address) {
+        let reports = &self.receiver.reports;
+        if self
+            .receiver
+            .inbox
+            .is_postmaster(address, |d| reports.serves(d))
+        {
             self.rcpt = Some(Recipient::Postmaster);
             return reply::postmaster_ok();
         }

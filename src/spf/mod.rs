@@ -277,17 +277,13 @@ fn received_spf(
     // A quoted local part may hold `(`, `)`, `"` and `\`: in the comment
     // and the quoted-string each is a quoted-pair (RFC 5322 §3.2.1).
     let mut header = format!(
-        "Received-SPF: {result} (mailvet: {}) client-ip={ip}; envelope-from={};",
+        "Received-SPF: {result} (mailvet: {}) client-ip={}; envelope-from={};",
         trace_field::comment(&comment),
+        trace_field::key_value(&ip.to_string()),
         trace_field::quoted_string(sender)
     );
     if let Some(h) = helo {
-        let h = if trace_field::is_dot_atom(h) {
-            h.to_string()
-        } else {
-            trace_field::quoted_string(h)
-        };
-        header.push_str(&format!(" helo={h};"));
+        header.push_str(&format!(" helo={};", trace_field::key_value(h)));
     }
     header.push_str(&format!(" identity={identity};"));
     header

@@ -16,7 +16,6 @@ use crate::dns::Resolver;
 use crate::dns::trace::DnsSummary;
 use crate::findings::catalog;
 use crate::findings::{Finding, Verdict, verdict};
-use crate::records::name::DomainName;
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -87,11 +86,7 @@ pub fn findings(check: &SpfCheck) -> Vec<Finding> {
                 not_a_domain(check)
             ),
         )
-        .with_fix(
-            "Have the sending server greet with its fully qualified host name (HELO) and send \
-             from an address at your domain (MAIL FROM); SPF is then checked against the \
-             records published there.",
-        ),
+        .with_fix(name_a_domain(check)),
         SpfResult::None => Finding::new(
             catalog::SPF_MISSING,
             format!("{domain} publishes no SPF record (no TXT record starting with v=spf1)"),
@@ -132,21 +127,39 @@ pub fn findings(check: &SpfCheck) -> Vec<Finding> {
 
 /// What is wrong with the identity's domain, which is no domain name.
 fn not_a_domain(check: &SpfCheck) -> String {
-    let subject = match check.identity {
-        Identity::Helo => "The HELO name",
-        Identity::MailFrom => "The MAIL FROM domain",
-    };
     if check.domain.is_empty() {
-        format!("{subject} of `{}` is empty", check.sender)
+        return format!("The MAIL FROM address `{}` has no domain", check.sender);
+    }
+    let whose = if helo_checked(check) {
+        "The HELO name"
     } else {
-        format!("{subject} `{}` is not a domain name", check.domain)
+        "The MAIL FROM domain"
+    };
+    format!("{whose} `{}` is not a domain name", check.domain)
+}
+
+/// The fix when the identity is no domain name.
+fn name_a_domain(check: &SpfCheck) -> &'static str {
+    if helo_checked(check) {
+        "Have the sending server greet with its fully qualified host name (HELO); SPF is then \
+         checked against the records published there."
+    } else {
+        "Send from an address at your domain (MAIL FROM); SPF is then checked against the \
+         records published there."
     }
 }
 
-/// Whether `domain` is a name an SPF record could be published at: a
-/// domain name of two labels or more.
+/// Whether the domain checked is the HELO name: for the HELO identity,
+/// or as the null sender's `postmaster@HELO` (RFC 7208 §2.4).
+fn helo_checked(check: &SpfCheck) -> bool {
+    check.identity == Identity::Helo || check.helo.as_deref() == Some(&check.domain)
+}
+
+/// Whether `domain` is a name an SPF record could be published at: what
+/// the evaluation asks about (RFC 7208 §4.3: a name of two labels or
+/// more, each 1 to 63 octets).
 fn publishable(domain: &str) -> bool {
-    DomainName::parse(domain).is_ok_and(|name| name.ascii.contains('.'))
+    super::eval::dns_name(domain).is_some_and(|name| name.num_labels() >= 2)
 }
 
 /// The fix when the client is not public: the check saw a local hop, not

@@ -36,14 +36,29 @@ fn lines(out: &Output) -> Vec<Value> {
         .collect()
 }
 
-/// Three copies of the newsletter, a note that is not a message, and a
-/// file of `name: value` lines that is not one either (no From field).
+/// Four copies of the newsletter (one behind 8 KiB of trace fields), a
+/// note that is not a message, and a file of `name: value` lines that is
+/// not one either (no From field).
 fn message_dir(test: &str) -> ScratchDir {
     let dir = ScratchDir::new(&format!("batch-{test}"));
     let newsletter = std::fs::read("fixtures/messages/msg-test-newsletter.eml").unwrap();
     for name in ["a.eml", "b.eml", "c-without-ending"] {
         std::fs::write(dir.join(name), &newsletter).unwrap();
     }
+    // Relayed many times: its From field comes after 8 KiB of trace.
+    let mut relayed = Vec::new();
+    for hop in 0..200 {
+        relayed.extend_from_slice(
+            format!(
+                "Received: from relay{hop}.example by relay{}.example; 3 Dec 2026\r\n",
+                hop + 1
+            )
+            .as_bytes(),
+        );
+    }
+    assert!(relayed.len() > 8192);
+    relayed.extend_from_slice(&newsletter);
+    std::fs::write(dir.join("d-relayed"), relayed).unwrap();
     std::fs::write(dir.join("notes.txt"), "not a message, no header field\n").unwrap();
     std::fs::write(
         dir.join("passwd"),
@@ -89,7 +104,7 @@ async fn the_messages_of_one_run_ask_each_question_once() {
         .map(|l| l["input"].as_str().unwrap().to_string())
         .collect();
     inputs.sort();
-    let expected: Vec<String> = ["a.eml", "b.eml", "c-without-ending"]
+    let expected: Vec<String> = ["a.eml", "b.eml", "c-without-ending", "d-relayed"]
         .iter()
         .map(|n| dir.join(n).display().to_string())
         .collect();

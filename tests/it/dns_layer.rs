@@ -673,8 +673,8 @@ async fn a_cname_loop_or_an_endless_chain_is_a_failed_lookup() {
     let dns = server.layer();
     let resolver = dns.resolver();
     for (asked, said) in [
-        ("loop.one.test.", "loops back"),
-        ("long0.one.test.", "longer than 8"),
+        ("loop.one.test.", "loops"),
+        ("long0.one.test.", "more than 8 questions"),
     ] {
         match resolver.lookup(&name(asked), RecordType::TXT).await {
             Err(DnsError::CnameChain(why)) => assert!(why.contains(said), "{asked}: {why}"),

@@ -79,7 +79,7 @@ async fn an_identity_that_is_no_domain_name_is_none_and_said_so() {
     for (body, detail) in [
         (
             json!({"ip": "192.0.2.1", "mail_from": "a@"}),
-            "The MAIL FROM domain of `a@` is empty",
+            "The MAIL FROM address `a@` has no domain",
         ),
         (
             json!({"ip": "192.0.2.1", "helo": "bad_helo!"}),
@@ -100,6 +100,16 @@ async fn an_identity_that_is_no_domain_name_is_none_and_said_so() {
             "{finding}"
         );
     }
+    // A name DNS can hold, underscore and all, is asked about: a record
+    // could be published there.
+    let body = json!({"ip": "192.0.2.1", "mail_from": "a@mail_1.some.test"});
+    let (_, _, report) = call(&dns, post("/v1/spf", body.to_string())).await;
+    assert_eq!(report["result"], "none", "{report}");
+    let fix = report["findings"][0]["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("Publish one TXT record at mail_1.some.test"),
+        "{fix}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -684,8 +684,11 @@ async fn a_report_mailed_to_a_report_address_is_imported_once(db: TestDatabase) 
     );
     let mail = client.command(&format!("MAIL FROM:<{BOUNCE}>")).await;
     assert_eq!(mail.status(), "250 2.1.0");
-    let other = client.command("RCPT TO:<postmaster@reports.test>").await;
+    let other = client.command("RCPT TO:<abuse@reports.test>").await;
     assert_eq!(other.status(), "550 5.1.1", "{other:?}");
+    // The report domain's postmaster is taken (RFC 5321 §4.5.1).
+    let postmaster = client.command("RCPT TO:<Postmaster@reports.test>").await;
+    assert_eq!(postmaster.status(), "250 2.1.5", "{postmaster:?}");
     assert_eq!(client.command("QUIT").await.code, 221);
     assert_eq!(db.count("received_reports").await, 1);
 

@@ -215,12 +215,18 @@ def run(server, binary, dns):
     # Relay attempts and unknown addresses; nothing stored.
     token, address = server.new_address()
     unknown = f"t-{'0' * 32}@{INBOX_DOMAIN}"
-    for rcpt in ["victim@example.com", f"postmaster@{INBOX_DOMAIN}", unknown,
+    for rcpt in ["victim@example.com", unknown,
                  address.replace(INBOX_DOMAIN, "elsewhere.test")]:
         with ProxiedSMTP("127.0.0.1", server.smtp) as smtp:
             outcome = refused(lambda: smtp.sendmail(BOUNCE, [rcpt], message))
         check(outcome == "550 5.1.1", f"RCPT TO:<{rcpt}> is refused: {outcome}")
-    check(server.status(token) == "waiting", "nothing stored for the refused recipients")
+    # The postmaster is taken, as RFC 5321 §4.5.1 requires, and its
+    # message dropped.
+    with ProxiedSMTP("127.0.0.1", server.smtp) as smtp:
+        outcome = refused(lambda: smtp.sendmail(BOUNCE, [f"postmaster@{INBOX_DOMAIN}"], message))
+    check(outcome == "accepted", f"RCPT TO:<postmaster@{INBOX_DOMAIN}> is taken: {outcome}")
+    check(server.status(token) == "waiting",
+          "nothing stored for the refused recipients or the postmaster")
     with ProxiedSMTP("127.0.0.1", server.smtp) as smtp:
         rejected = smtp.sendmail(BOUNCE, [address, "victim@example.com"], message)
     code, text = rejected.get("victim@example.com", (0, b""))

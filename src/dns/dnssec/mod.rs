@@ -312,9 +312,10 @@ async fn verified(
 
 impl Resolver {
     /// Asks one question (following CNAMEs) and validates the answer with
-    /// DNSSEC from the trust anchor. `Err` only when the question itself
-    /// fails (a failed question of the chain makes the status
-    /// indeterminate instead).
+    /// DNSSEC from the trust anchor. `Err` when a question of the answer
+    /// itself fails or its CNAME chain loops or runs too long (a failed
+    /// question of the DNSSEC chain makes the status indeterminate
+    /// instead).
     pub async fn lookup_validated(
         &self,
         name: &Name,
@@ -326,7 +327,7 @@ impl Resolver {
         let (mut security, mut chain) = self.validate_hop(&name, rtype, &first).await;
         let mut answer = first;
         let mut hops = 0;
-        while let Some(target) = next_hop(&answer, rtype, hops)? {
+        while let Some(target) = next_hop(&answer, &name, rtype, hops)? {
             hops += 1;
             let next = self.validation_lookup(&target, rtype).await?;
             let (s, c) = self.validate_hop(&target, rtype, &next).await;
