@@ -221,10 +221,28 @@ pub(super) fn pairs_once<'a>(
     uri: &'a Uri,
     repeatable: &[&str],
 ) -> Result<Vec<QueryPair<'a>>, Problem> {
+    refuse_repeats(uri, |key| !repeatable.contains(&key))
+}
+
+/// [`pairs_once`] for a page, which passes over the keys it does not
+/// read (a link's tracking parameters): only a repeat of one of
+/// `read_once` is refused.
+pub(super) fn page_pairs<'a>(
+    uri: &'a Uri,
+    read_once: &[&str],
+) -> Result<Vec<QueryPair<'a>>, Problem> {
+    refuse_repeats(uri, |key| read_once.contains(&key))
+}
+
+/// The pairs of [`pairs`], refusing a second value of a key `once` names.
+fn refuse_repeats<'a>(
+    uri: &'a Uri,
+    once: impl Fn(&str) -> bool,
+) -> Result<Vec<QueryPair<'a>>, Problem> {
     let pairs: Vec<_> = pairs(uri).collect();
     let mut seen = std::collections::HashSet::new();
     for (key, _) in &pairs {
-        if !repeatable.contains(&key.as_ref()) && !seen.insert(key.as_ref()) {
+        if once(key.as_ref()) && !seen.insert(key.as_ref()) {
             return Err(Problem::new(
                 ProblemType::InvalidRequest,
                 format!(

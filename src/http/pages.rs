@@ -628,7 +628,7 @@ async fn domains_form(State(state): State<Shared>, uri: Uri) -> Response {
     let offered = state.inbox.is_some();
     let mut form = domain_form(&state);
     let mut typed = Vec::new();
-    let pairs = match super::extract::pairs_once(&uri, &["selector"]) {
+    let pairs = match super::extract::page_pairs(&uri, &["domain", "probe"]) {
         Ok(pairs) => pairs,
         Err(problem) => {
             form.problem = Some(problem.detail);
@@ -1006,7 +1006,7 @@ async fn dmarc_page(
     uri: Uri,
 ) -> Response {
     let (mut since, mut notice) = (None, ImportNotice::default());
-    let pairs = match super::extract::pairs_once(&uri, &[]) {
+    let pairs = match super::extract::page_pairs(&uri, &["since", "import"]) {
         Ok(pairs) => pairs,
         Err(problem) => return problem_page(problem),
     };

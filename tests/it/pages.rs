@@ -683,8 +683,8 @@ async fn a_report_page_is_gone_once_its_report_expires() {
     assert!(gone.body.contains("This report is gone"));
 }
 
-/// A field given twice on a page's query is a 400 page saying so, as the
-/// API says it: which of the two was meant cannot be known.
+/// A field a page reads, given twice on its query, is a 400 page saying
+/// so, as the API says it: which of the two was meant cannot be known.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_field_given_twice_is_a_400_page() {
     let (_dns, router) = setup(ServiceConfig::default()).await;
@@ -702,6 +702,21 @@ async fn a_page_field_given_twice_is_a_400_page() {
         "{}",
         page.body
     );
+    // A key the page does not read, as a link's tracking adds, is passed
+    // over however often it comes.
+    for (uri, status) in [
+        (
+            "/reports/dmarc/web.test?utm_source=a&utm_source=b",
+            StatusCode::OK,
+        ),
+        (
+            "/domains?domain=web.test&utm_source=a&utm_source=b",
+            StatusCode::SEE_OTHER,
+        ),
+    ] {
+        let page = send(&router, get(uri)).await;
+        assert_eq!(page.status, status, "{uri}: {}", page.body);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
