@@ -134,12 +134,12 @@ pub fn plain_serde(message: &str, format: Format) -> String {
         return message.to_owned();
     };
     let (head, expected) = (&message[..at], &message[at + ", expected ".len()..]);
+    let object = match format {
+        Format::Json => "an object",
+        Format::Toml => "a table",
+    };
     // A struct read from an array of its values: the array is refused.
     if head.starts_with("invalid length ") && expected.starts_with("struct ") {
-        let object = match format {
-            Format::Json => "an object",
-            Format::Toml => "a table",
-        };
         return format!("invalid type: an array, expected {object}");
     }
     let Some((kind, got)) = head.split_once(": ") else {
@@ -155,10 +155,6 @@ pub fn plain_serde(message: &str, format: Format) -> String {
     {
         return format!("the value {number} is out of range: {range} is expected");
     }
-    let object = match format {
-        Format::Json => "an object",
-        Format::Toml => "a table",
-    };
     let got = match got {
         "sequence" => "an array",
         "map" => object,

@@ -111,21 +111,12 @@ impl Overview {
     /// for a TLS report "1 policy, 4 sessions".
     pub fn contents(&self) -> String {
         use super::summary::{counted, grouped};
-        match self.kind {
-            "tls" if self.records == 1 => {
-                format!("1 policy, {}", counted(self.messages, "session"))
-            }
-            "tls" => format!(
-                "{} policies, {}",
-                grouped(self.records),
-                counted(self.messages, "session")
-            ),
-            _ => format!(
-                "{}, {}",
-                counted(self.records, "record"),
-                counted(self.messages, "message")
-            ),
-        }
+        let (rows, counts) = match (self.kind, self.records) {
+            ("tls", 1) => ("1 policy".to_string(), "session"),
+            ("tls", n) => (format!("{} policies", grouped(n)), "session"),
+            (_, n) => (counted(n, "record"), "message"),
+        };
+        format!("{rows}, {}", counted(self.messages, counts))
     }
 }
 
