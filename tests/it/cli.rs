@@ -1172,6 +1172,81 @@ async fn reports_tls_url_prints_one_url_per_domain_until_replaced() {
     assert!(String::from_utf8_lossy(&ask(&[]).await.stderr).is_empty());
 }
 
+/// `serve` warns at startup when `--base-url` names an address or a local
+/// name, which no reporter on the internet could post to over HTTPS; a
+/// public name starts without a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_warns_at_startup_about_a_base_url_no_reporter_reaches() {
+    let warnings = |server: &crate::hostile::Server| -> Vec<Value> {
+        server
+            .startup
+            .iter()
+            .filter(|event| event["level"] == "WARN")
+            .cloned()
+            .collect()
+    };
+    for (base, host) in [
+        ("https://10.1.2.3:8443", Some("10.1.2.3")),
+        ("https://[2001:db8::7]", Some("2001:db8::7")),
+        ("https://mailvet", Some("mailvet")),
+        ("https://mailvet.example.com", None),
+    ] {
+        let dns = TestDns::start(&[Path::new(SOME_TEST)]).await;
+        let flags = ["--base-url".to_string(), base.to_string()];
+        let server = crate::hostile::Server::start(dns, &flags).await;
+        let warned = warnings(&server);
+        match host {
+            Some(host) => {
+                assert_eq!(warned.len(), 1, "{base}: {warned:?}");
+                assert_eq!(warned[0]["host"], host, "{base}: {warned:?}");
+                let message = warned[0]["message"].as_str().unwrap_or_default();
+                assert!(
+                    message.starts_with("--base-url names an address or a local name"),
+                    "{base}: {message}"
+                );
+            }
+            None => assert!(warned.is_empty(), "{base}: {warned:?}"),
+        }
+    }
+}
+
+/// A store that cannot be opened stops startup with exit 2, naming the
+/// flag that chose it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_cannot_be_opened_names_the_flag_that_chose_it() {
+    let scratch = ScratchDir::new("store-flag");
+    let file = scratch.join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let data_dir = format!("--data-dir={}", file.display());
+    let database = format!("--database=sqlite://{}", file.join("mailvet.db").display());
+    for (flags, named) in [
+        (vec![data_dir.as_str()], "--data-dir: "),
+        (vec![database.as_str()], "--database: "),
+        (vec![data_dir.as_str(), database.as_str()], "--database: "),
+    ] {
+        let out = mailvet_args(
+            &[&["serve", "--listen", "127.0.0.1:0"], flags.as_slice()].concat(),
+            &[],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(2), "{flags:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(named), "{flags:?}: {stderr}");
+        assert!(stderr.contains("a-file"), "{flags:?}: {stderr}");
+    }
+    let out = mailvet_args(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("HOME", file.to_str().unwrap()), ("XDG_DATA_HOME", "")],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the default database (--data-dir, --database): "),
+        "{stderr}"
+    );
+}
+
 /// `--offline` answers NXDOMAIN outside the `--zone` files; a domain
 /// named there is audited all the same (it is what `--offline` means), and
 /// standard error says why its records read as missing.

@@ -385,4 +385,11 @@ async fn a_message_whose_key_lookup_fails_is_undecided_not_failed() {
             .any(|n| n.has_tag_name("error") && n.attribute("type") == Some("audit.undecided")),
         "{xml}"
     );
+
+    // `message --help` tells a user what this exit means.
+    let help = stdout(&mailvet(&["message", "--help"]).await);
+    assert!(
+        help.contains("3 could not be checked: a DNS lookup failed and left SPF, DKIM, DMARC or iprev undecided"),
+        "{help}"
+    );
 }

@@ -161,6 +161,8 @@ impl Case {
 pub struct Server {
     pub addr: SocketAddr,
     pub dns: TestDns,
+    /// The log events (JSON) written before the server listened.
+    pub startup: Vec<Value>,
     pid: u32,
     client: reqwest::Client,
     /// Killed when the server is dropped.
@@ -168,7 +170,7 @@ pub struct Server {
 }
 
 impl Server {
-    async fn start(dns: TestDns, flags: &[String]) -> Server {
+    pub async fn start(dns: TestDns, flags: &[String]) -> Server {
         let binary = std::env::var("MAILVET_HOSTILE_BIN")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_mailvet").to_string());
         // A database of its own, never the user's data directory.
@@ -187,6 +189,7 @@ impl Server {
             .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
         let pid = child.id().expect("a running child");
         let mut log = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let mut startup = Vec::new();
         let addr = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = log.next_line().await.expect("read the log") {
                 let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
@@ -196,6 +199,7 @@ impl Server {
                         .and_then(|a| a.parse().ok())
                         .expect("the address listened on");
                 }
+                startup.push(event);
             }
             panic!("mailvet serve exited before listening");
         })
@@ -206,6 +210,7 @@ impl Server {
         Server {
             addr,
             dns,
+            startup,
             pid,
             client: reqwest::Client::new(),
             _child: child,
