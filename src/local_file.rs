@@ -105,9 +105,14 @@ pub fn read_capped(
     Ok(bytes)
 }
 
-/// [`read`], and the bytes must be UTF-8 text without NUL.
+/// [`read`], and the bytes must be UTF-8 text without NUL. A byte-order
+/// mark at the start, which some editors write, is no part of the text
+/// and is dropped.
 pub fn read_text(path: &Path, what: &'static str, limit: u64) -> Result<String, FileError> {
-    let bytes = read(path, what, limit)?;
+    let mut bytes = read(path, what, limit)?;
+    if bytes.starts_with(BYTE_ORDER_MARK) {
+        bytes.drain(..BYTE_ORDER_MARK.len());
+    }
     let not_text =
         |reason: String| FileError::new(&shown(path), FileProblem::NotText { what, reason });
     if let Some(at) = bytes.iter().position(|&b| b == 0) {
@@ -120,6 +125,9 @@ pub fn read_text(path: &Path, what: &'static str, limit: u64) -> Result<String, 
         ))
     })
 }
+
+/// U+FEFF in UTF-8.
+const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
 
 /// The path as an error message shows it.
 fn shown(path: &Path) -> String {
@@ -195,6 +203,18 @@ mod tests {
         assert_eq!(read_text(&path, "zone file", 6).unwrap(), "hello\n");
         let e = read_text(&path, "zone file", 5).unwrap_err().to_string();
         assert!(e.ends_with("the zone file is larger than 5 bytes, the most mailvet reads"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_no_part_of_the_text() {
+        let path = temp("bom.txt", b"\xEF\xBB\xBF$ORIGIN a.test.\n");
+        assert_eq!(
+            read_text(&path, "zone file", 64).unwrap(),
+            "$ORIGIN a.test.\n"
+        );
+        // Only at the start: elsewhere it is a character of the text.
+        let inside = temp("inside.txt", b"a\xEF\xBB\xBFb");
+        assert_eq!(read_text(&inside, "zone file", 64).unwrap(), "a\u{FEFF}b");
     }
 
     #[test]

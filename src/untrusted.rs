@@ -32,8 +32,9 @@ pub const EXCERPT_CHARS: usize = 40;
 
 /// Whether `c` may not be shown raw: C0 and C1 controls and DEL (Unicode
 /// category Cc), the bidirectional formatting characters (U+061C, U+200E,
-/// U+200F, U+202A–U+202E, U+2066–U+2069) and the line and paragraph
-/// separators U+2028 and U+2029.
+/// U+200F, U+202A–U+202E, U+2066–U+2069), the line and paragraph
+/// separators U+2028 and U+2029, and U+FEFF (a byte-order mark, invisible
+/// where it stands).
 pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(
@@ -45,6 +46,7 @@ pub fn is_unsafe(c: char) -> bool {
                 | '\u{2028}'
                 | '\u{2029}'
                 | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
         )
 }
 

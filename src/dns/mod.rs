@@ -368,7 +368,7 @@ impl Dns {
                 query_timeout: settings.query_timeout,
                 attempts: settings.attempts,
             }),
-            overlay: Overlay::new(zones),
+            overlay: Overlay::new(zones)?,
             cache: (settings.cache_capacity > 0).then(|| SharedCache::new(settings.cache_capacity)),
             in_flight: in_flight::InFlight::default(),
             deadline: settings.deadline,

@@ -5,7 +5,9 @@
 //! server would (RFC 1034 §4.3.2): the records of the asked type, else a
 //! CNAME at the name, else NODATA when the name exists (or is an empty
 //! non-terminal), else a wildcard (RFC 4592) from the closest encloser, else
-//! NXDOMAIN. When zones nest, the one with the longest origin answers.
+//! NXDOMAIN. When zones nest, the one with the longest origin answers; two
+//! files for the same origin are refused, as a server refuses to load one
+//! zone twice, since which of them answered would depend on their order.
 //! A record written twice (same owner, type and data) is one record: an
 //! RRset holds no duplicates (RFC 2181 §5), and an authoritative server
 //! loading such a file keeps one, so two identical `v=spf1` lines are not
@@ -13,7 +15,7 @@
 //! Names outside every zone return `None` and go upstream (or, offline,
 //! get NXDOMAIN from the resolver layer).
 
-use super::zone::Zone;
+use super::zone::{Zone, ZoneError};
 use super::{Answer, Rcode};
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use std::collections::{HashMap, HashSet};
@@ -38,10 +40,19 @@ struct ZoneIndex {
 }
 
 impl Overlay {
-    pub fn new(zones: Vec<Zone>) -> Overlay {
+    pub fn new(zones: Vec<Zone>) -> Result<Overlay, ZoneError> {
+        for (i, zone) in zones.iter().enumerate() {
+            if let Some(first) = zones[..i].iter().find(|z| z.origin == zone.origin) {
+                return Err(ZoneError::SameOrigin {
+                    origin: zone.origin.to_string(),
+                    first: first.shown_path(),
+                    second: zone.shown_path(),
+                });
+            }
+        }
         let mut zones: Vec<ZoneIndex> = zones.into_iter().map(ZoneIndex::new).collect();
         zones.sort_by_key(|z| std::cmp::Reverse(z.origin.num_labels()));
-        Overlay { zones }
+        Ok(Overlay { zones })
     }
 
     /// The answer the overlay gives, or `None` when no zone covers `name`.
@@ -153,7 +164,7 @@ mod tests {
     use crate::dns::zone;
 
     fn overlay(text: &str) -> Overlay {
-        Overlay::new(vec![zone::parse(text, None).unwrap()])
+        Overlay::new(vec![zone::parse(text, None).unwrap()]).unwrap()
     }
 
     fn n(s: &str) -> Name {
@@ -204,11 +215,43 @@ mod tests {
         let o = Overlay::new(vec![
             zone::parse("$ORIGIN example.com.\n$TTL 1\nwww A 192.0.2.1\n", None).unwrap(),
             zone::parse("$ORIGIN sub.example.com.\n$TTL 1\nwww A 192.0.2.2\n", None).unwrap(),
-        ]);
+        ])
+        .unwrap();
         let a = o.lookup(&n("www.sub.example.com."), RecordType::A).unwrap();
         assert_eq!(
             a.records[0].data,
             RData::A("192.0.2.2".parse::<std::net::Ipv4Addr>().unwrap().into())
+        );
+    }
+
+    /// Two files for one origin: which answered would depend on their
+    /// order, so neither does.
+    #[test]
+    fn two_files_for_one_zone_are_refused_naming_both() {
+        let file = |path: &str, text: &str| {
+            let mut zone = zone::parse(text, None).unwrap();
+            zone.path = Some(path.into());
+            zone
+        };
+        let e = Overlay::new(vec![
+            file(
+                "zones/a.zone",
+                "$ORIGIN example.com.\n$TTL 1\n@ TXT \"v=spf1 -all\"\n",
+            ),
+            file(
+                "zones/sub.zone",
+                "$ORIGIN sub.example.com.\n$TTL 1\nwww A 192.0.2.2\n",
+            ),
+            file(
+                "zones/b.zone",
+                "$ORIGIN EXAMPLE.com.\n$TTL 1\n_dmarc TXT \"v=DMARC1\"\n",
+            ),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "zones/a.zone and zones/b.zone are both zone files for EXAMPLE.com.; put its records \
+             in one file"
         );
     }
 }

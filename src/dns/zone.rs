@@ -67,6 +67,14 @@ pub enum ZoneError {
         line: usize,
         message: String,
     },
+    /// Two files for one zone: which one answers would depend on the
+    /// order they were given in.
+    #[error("{first} and {second} are both zone files for {origin}; put its records in one file")]
+    SameOrigin {
+        origin: String,
+        first: String,
+        second: String,
+    },
 }
 
 impl Zone {
@@ -74,6 +82,12 @@ impl Zone {
     pub fn load(path: &Path) -> Result<Zone, ZoneError> {
         let text = local_file::read_text(path, "zone file", ZONE_FILE_LIMIT)?;
         parse(&text, Some(path))
+    }
+
+    /// The file's path as messages show it (`<zone>` for text given
+    /// without one).
+    pub fn shown_path(&self) -> String {
+        shown(self.path.as_deref())
     }
 
     /// Whether this zone is authoritative for `name` (at or below its origin).
@@ -95,20 +109,28 @@ impl Zone {
     }
 }
 
-/// Parses zone-file text. The origin is `$ORIGIN` (first one) or, failing
-/// that, the owner of the SOA record.
-pub fn parse(text: &str, path: Option<&Path>) -> Result<Zone, ZoneError> {
-    let file = path.map_or_else(
+fn shown(path: Option<&Path>) -> String {
+    path.map_or_else(
         || "<zone>".to_string(),
         |p| escape_controls(&p.display().to_string()).into_owned(),
-    );
+    )
+}
+
+/// Parses zone-file text. The origin is the owner of the SOA record (a
+/// file holds one zone: a second SOA is an error) or, in a file without
+/// one, its first `$ORIGIN`. The SOA decides where it is written, so a
+/// file dumped by BIND, which starts with `$ORIGIN .`, covers its zone
+/// rather than the whole DNS.
+pub fn parse(text: &str, path: Option<&Path>) -> Result<Zone, ZoneError> {
+    let file = shown(path);
     let err = |line: usize, message: String| ZoneError::Syntax {
         file: file.clone(),
         line,
         message,
     };
     let mut origin: Option<Name> = None;
-    let mut zone_origin: Option<Name> = None;
+    let mut first_origin: Option<Name> = None;
+    let mut soa_owner: Option<Name> = None;
     let mut default_ttl: Option<u32> = None;
     let mut last_owner: Option<Name> = None;
     let mut last_ttl: Option<u32> = None;
@@ -127,9 +149,7 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<Zone, ZoneError> {
                     let name = word(tokens.next(), "a domain name after $ORIGIN")
                         .map_err(|m| err(line, m))?;
                     let name = parse_name(&name, None).map_err(|m| err(line, m))?;
-                    if zone_origin.is_none() {
-                        zone_origin = Some(name.clone());
-                    }
+                    first_origin.get_or_insert_with(|| name.clone());
                     origin = Some(name);
                     continue;
                 }
@@ -200,14 +220,23 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<Zone, ZoneError> {
             origin: origin.as_ref(),
         })
         .map_err(|m| err(line, m))?;
-        if matches!(data, RData::SOA(_)) && zone_origin.is_none() {
-            zone_origin = Some(owner.clone());
+        if matches!(data, RData::SOA(_)) {
+            if let Some(first) = &soa_owner {
+                return Err(err(
+                    line,
+                    format!(
+                        "a second SOA record (for {owner}; the first is for {first}): a zone \
+                         file holds one zone, so put each in a file of its own"
+                    ),
+                ));
+            }
+            soa_owner = Some(owner.clone());
         }
         let mut record = Record::from_rdata(owner, ttl, data);
         record.dns_class = DNSClass::IN;
         records.push(ZoneRecord { record, line });
     }
-    let origin = zone_origin.ok_or_else(|| {
+    let origin = soa_owner.or(first_origin).ok_or_else(|| {
         err(
             1,
             "the zone has neither $ORIGIN nor an SOA record, so its origin is unknown; \
@@ -318,6 +347,7 @@ fn lex(text: &str) -> Result<Vec<Entry>, (usize, String)> {
                         Some(b'\\') => {
                             let (byte, used) = unescape(&bytes[i..])
                                 .ok_or((line, "bad escape in quoted string".to_string()))?;
+                            line += escaped_newline(&bytes[i..]);
                             out.push(byte);
                             i += used;
                         }
@@ -337,6 +367,7 @@ fn lex(text: &str) -> Result<Vec<Entry>, (usize, String)> {
                 while i < bytes.len() {
                     let b = bytes[i];
                     if b == b'\\' {
+                        line += escaped_newline(&bytes[i..]);
                         i += 2;
                         continue;
                     }
@@ -359,6 +390,13 @@ fn lex(text: &str) -> Result<Vec<Entry>, (usize, String)> {
     }
     entries.retain(|e| !e.tokens.is_empty());
     Ok(entries)
+}
+
+/// 1 when the escape at the start of `s` is a backslash before a line
+/// break, which is the escaped character and still ends a line of the
+/// file; else 0.
+fn escaped_newline(s: &[u8]) -> usize {
+    usize::from(s.get(1) == Some(&b'\n'))
 }
 
 fn push_token(current: &mut Option<Entry>, line: usize, token: Token) {
@@ -838,5 +876,51 @@ mod tests {
             e.to_string(),
             "<zone>:4: b.test. is outside this zone (a.test.); put it in a zone file of its own"
         );
+    }
+
+    /// The SOA record's owner is the zone, wherever `$ORIGIN` stood
+    /// before it: BIND's dumps start with `$ORIGIN .`, and a file may name
+    /// a subdomain's records under an `$ORIGIN` of their own first.
+    #[test]
+    fn the_soa_owner_is_the_origin_whatever_origin_came_first() {
+        let dump = "$ORIGIN .\n$TTL 300\nweak.test IN SOA ns1.weak.test. h.weak.test. 1 1 1 1 1\n\
+                    weak.test TXT \"v=spf1 -all\"\n$ORIGIN weak.test.\nwww A 192.0.2.1\n";
+        let zone = parse(dump, None).unwrap();
+        assert_eq!(zone.origin, Name::from_ascii("weak.test.").unwrap());
+        assert!(!zone.covers(&Name::from_ascii("esp.test.").unwrap()));
+
+        let keys_first = "$TTL 300\n$ORIGIN _domainkey.good.test.\ns1 TXT \"v=DKIM1; p=\"\n\
+                          $ORIGIN good.test.\n@ SOA ns1 h 1 1 1 1 1\n@ TXT \"v=spf1 -all\"\n";
+        let zone = parse(keys_first, None).unwrap();
+        assert_eq!(zone.origin, Name::from_ascii("good.test.").unwrap());
+        assert_eq!(zone.records.len(), 3);
+
+        // Without an SOA the first $ORIGIN still says what the file covers.
+        let zone = parse(
+            "$ORIGIN a.test.\n$TTL 1\n@ TXT x\n$ORIGIN b.a.test.\n@ TXT y\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(zone.origin, Name::from_ascii("a.test.").unwrap());
+
+        let two = "$ORIGIN .\n$TTL 1\na.test SOA ns h 1 1 1 1 1\nb.test SOA ns h 1 1 1 1 1\n";
+        assert_eq!(
+            parse(two, None).unwrap_err().to_string(),
+            "<zone>:4: a second SOA record (for b.test.; the first is for a.test.): a zone file \
+             holds one zone, so put each in a file of its own"
+        );
+    }
+
+    /// A backslash before a line break escapes it, and the next line is
+    /// still the next line: later errors name the line they are on.
+    #[test]
+    fn an_escaped_line_break_still_counts_as_a_line() {
+        for text in [
+            "$ORIGIN a.test.\n$TTL 300\n@ TXT \"line one \\\ncontinued\"\n@ TXT ok\nwww A 999.1.1.1\n",
+            "$ORIGIN a.test.\n$TTL 300\n@ TXT word\\\nnext\n@ TXT ok\nwww A 999.1.1.1\n",
+        ] {
+            let e = parse(text, None).unwrap_err().to_string();
+            assert!(e.starts_with("<zone>:6: "), "{text:?}: {e}");
+        }
     }
 }

@@ -1003,6 +1003,74 @@ async fn a_record_written_twice_in_a_zone_file_is_one_record() {
     );
 }
 
+/// Zone files as a DNS provider's export or BIND's dump writes them: a
+/// byte-order mark, `$ORIGIN .` before the SOA, a key split over
+/// strings. The SOA owner is the zone, so names outside it still go to
+/// DNS; two files for one zone are refused whatever their order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zone_files_are_read_as_a_server_would_load_them() {
+    let server = TestDns::start(&[Path::new(SOME_TEST)]).await;
+    let dns = server.dns_arg();
+    let dir = ScratchDir::new("dump-zone");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let dump = write(
+        "dump.zone",
+        "\u{FEFF}$ORIGIN .\n$TTL 300\nweb.test IN SOA ns1.web.test. h.web.test. 1 1 1 1 1\n\
+         web.test IN TXT \"v=spf1 include:some.test -all\"\n$ORIGIN web.test.\nwww A 192.0.2.9\n",
+    );
+    let spf = |zones: Vec<String>| {
+        let dns = dns.clone();
+        async move {
+            let mut args = vec![
+                "spf".to_string(),
+                "--ip".into(),
+                "192.0.2.1".into(),
+                "--mail-from".into(),
+                "a@web.test".into(),
+                "--dns".into(),
+                dns,
+                "--format".into(),
+                "json".into(),
+            ];
+            for zone in zones {
+                args.extend(["--zone".to_string(), zone]);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            mailvet_args(&args, &[]).await
+        }
+    };
+    // some.test is asked of the DNS server, not answered NXDOMAIN by a
+    // zone that would cover the whole DNS.
+    let out = spf(vec![dump.clone()]).await;
+    let report = json(&out);
+    assert_ne!(report["result"], "permerror", "{report:#}");
+    assert!(
+        !support::api::finding_codes(&report).contains(&"spf.include_missing".to_string()),
+        "{report:#}"
+    );
+
+    let other = write(
+        "other.zone",
+        "$ORIGIN web.test.\n$TTL 300\n@ TXT \"v=spf1 +all\"\n",
+    );
+    for zones in [
+        vec![dump.clone(), other.clone()],
+        vec![other.clone(), dump.clone()],
+    ] {
+        let out = spf(zones).await;
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("are both zone files for web.test.; put its records in one file"),
+            "{stderr}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_file_that_cannot_be_read_is_named_once() {
     let missing = ScratchDir::new("missing-message").join("nonexistent.eml");
