@@ -76,6 +76,10 @@ use tokio::time::Instant;
 use trace::{DnsSummary, Source, TraceEntry};
 use upstream::Upstream;
 
+/// The longest TXT character-string the wire can carry (RFC 1035 §3.3):
+/// only a `--zone` file, about to be published, can hold a longer one.
+pub const MAX_CHARACTER_STRING: usize = 255;
+
 /// How many follow-up questions a lookup asks down a CNAME chain before
 /// giving up.
 const MAX_CNAME_CHAIN: usize = 8;

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use support::TestDns;
-use support::audit_cases::{self, Case};
+use support::audit_cases::{self, Case, is_overlay_only};
 use support::https::TestHttps;
 use support::smtp::TestSmtp;
 use tower::ServiceExt;
@@ -35,7 +35,7 @@ fn zone_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir("fixtures/audit")
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "zone") && !p.ends_with("spf-overlay.zone"))
+        .filter(|p| p.extension().is_some_and(|x| x == "zone") && !is_overlay_only(p))
         .collect();
     files.sort();
     files

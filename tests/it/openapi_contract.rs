@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::audit_cases::is_overlay_only;
 use support::https::TestHttps;
 use support::listening::Running;
 use support::raw::{self, Sent};
@@ -556,7 +557,7 @@ fn zone_files() -> Vec<PathBuf> {
         .iter()
         .flat_map(|dir| std::fs::read_dir(dir).unwrap())
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "zone") && !p.ends_with("spf-overlay.zone"))
+        .filter(|p| p.extension().is_some_and(|x| x == "zone") && !is_overlay_only(p))
         .collect();
     files.sort();
     files

@@ -178,6 +178,7 @@ pub(super) fn read_selector(f: Fetched) -> SelectorReport {
         cname_chain: Vec::new(),
         keys: Vec::new(),
         other_txt: Vec::new(),
+        long_string: None,
     };
     match f.answer {
         Err(FetchError::Dns(e)) => {
@@ -190,6 +191,7 @@ pub(super) fn read_selector(f: Fetched) -> SelectorReport {
         }
         Ok(answer) => {
             report.cname_chain = answer.cname_chain;
+            report.long_string = answer.long_string;
             for raw in &answer.records {
                 let text = String::from_utf8_lossy(raw).into_owned();
                 if is_key_record(&text) {

@@ -1,7 +1,7 @@
 //! Asking DNS for each selector's key records (RFC 6376 §3.6.2).
 
 use super::{COMMON_SELECTORS, SelectorSource};
-use crate::dns::{Answer, DnsError, Rcode, Resolver};
+use crate::dns::{Answer, DnsError, MAX_CHARACTER_STRING, Rcode, Resolver};
 use crate::records::name::DomainName;
 use hickory_proto::rr::{Name, RData, RecordType};
 
@@ -94,6 +94,9 @@ pub(super) struct TxtAnswer {
     /// Each TXT record, its character-strings joined.
     pub(super) records: Vec<Vec<u8>>,
     pub(super) cname_chain: Vec<String>,
+    /// The longest character-string over [`MAX_CHARACTER_STRING`] bytes,
+    /// when one was answered (from a zone file).
+    pub(super) long_string: Option<usize>,
     pub(super) nxdomain: bool,
     /// Not asked: the domain itself does not exist (RFC 8020 §2).
     pub(super) below_nxdomain: bool,
@@ -109,6 +112,13 @@ impl From<&Answer> for TxtAnswer {
     fn from(answer: &Answer) -> TxtAnswer {
         TxtAnswer {
             records: answer.txt().into_iter().map(|s| s.concat()).collect(),
+            long_string: answer
+                .txt()
+                .into_iter()
+                .flatten()
+                .map(<[u8]>::len)
+                .filter(|&len| len > MAX_CHARACTER_STRING)
+                .max(),
             cname_chain: answer
                 .records
                 .iter()
@@ -137,6 +147,7 @@ pub(super) async fn fetch(
             let nothing = TxtAnswer {
                 records: Vec::new(),
                 cname_chain: Vec::new(),
+                long_string: None,
                 nxdomain: true,
                 below_nxdomain: true,
             };

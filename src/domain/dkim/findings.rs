@@ -2,6 +2,7 @@
 //! publish instead, cut into 255-byte strings (RFC 1035 §3.3.14).
 
 use super::{COMMON_SELECTORS, SelectorReport};
+use crate::dns::MAX_CHARACTER_STRING;
 use crate::findings::{Code, Finding, catalog};
 use crate::records::dkim_key::{
     KeyAlgorithm, KeyProblem, KeyRecord, KeyStatus, Tag, encode_base64, flag_list, is_fws,
@@ -11,7 +12,7 @@ use crate::records::name::DomainName;
 pub(super) fn key_findings(selector: &SelectorReport) -> Vec<Finding> {
     let mut findings = Vec::new();
     let name = &selector.name;
-    for key in &selector.keys {
+    for (index, key) in selector.keys.iter().enumerate() {
         let mut evidence: Vec<String> = Vec::new();
         let mut owner = name.as_str();
         for target in &selector.cname_chain {
@@ -25,6 +26,26 @@ pub(super) fn key_findings(selector: &SelectorReport) -> Vec<Finding> {
                 .with_evidence(evidence.clone())
                 .about(name.as_str(), "TXT")
         };
+        // The answer's strings are not kept per record: said once, of the
+        // first key.
+        if let (0, Some(long)) = (index, selector.long_string) {
+            findings.push(
+                finding(
+                    catalog::DKIM_STRING_TOO_LONG,
+                    format!(
+                        "the key record at {name} has a character-string of {long} bytes; DNS \
+                         allows at most {MAX_CHARACTER_STRING}"
+                    ),
+                    format!(
+                        "Publish the same record as quoted strings of at most \
+                         {MAX_CHARACTER_STRING} bytes inside one TXT record; receivers join \
+                         them: {}",
+                        zone_line(name, &key.record)
+                    ),
+                )
+                .publishing(name.as_str(), "TXT", key.record.clone()),
+            );
+        }
         match key.status {
             KeyStatus::Revoked => findings.push(finding(
                 catalog::DKIM_KEY_REVOKED,
@@ -271,7 +292,7 @@ pub(super) fn zone_line(owner: &str, text: &str) -> String {
     let mut strings: Vec<String> = Vec::new();
     let mut current = String::new();
     for c in text.chars() {
-        if current.len() + c.len_utf8() > 255 {
+        if current.len() + c.len_utf8() > MAX_CHARACTER_STRING {
             strings.push(std::mem::take(&mut current));
         }
         current.push(c);

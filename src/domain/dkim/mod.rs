@@ -144,6 +144,11 @@ pub struct SelectorReport {
     /// SPF record, a stray note); they do not count as keys.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_txt: Vec<String>,
+    /// The longest character-string over 255 bytes in the answer, which
+    /// only a zone file about to be published can hold; reported as a
+    /// finding, not in the section.
+    #[serde(skip)]
+    pub long_string: Option<usize>,
 }
 
 /// The `dkim` section of a domain audit.

@@ -22,6 +22,7 @@ fn answered(selector: &str, source: SelectorSource, records: &[&str]) -> Fetched
         answer: Ok(TxtAnswer {
             records: records.iter().map(|r| r.as_bytes().to_vec()).collect(),
             cname_chain: Vec::new(),
+            long_string: None,
             nxdomain: records.is_empty(),
             below_nxdomain: false,
         }),
@@ -472,6 +473,7 @@ fn cname_chains_are_shown_and_cited() {
         answer: Ok(TxtAnswer {
             records: vec![rsa.clone().into_bytes()],
             cname_chain: vec!["selector1-example-com._domainkey.tenant.example.net.".into()],
+            long_string: None,
             nxdomain: false,
             below_nxdomain: false,
         }),

@@ -55,8 +55,7 @@ mod findings;
 mod tree;
 mod walk;
 
-/// A TXT character-string cannot be longer on the wire (RFC 1035 §3.3).
-const MAX_STRING: usize = 255;
+use crate::dns::MAX_CHARACTER_STRING as MAX_STRING;
 /// Above this a record risks not fitting a 512-octet UDP answer
 /// (RFC 7208 §3.4).
 const RECORD_SOFT_LIMIT: usize = 450;

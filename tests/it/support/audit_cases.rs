@@ -72,6 +72,14 @@ impl Rules {
     };
 }
 
+/// Whether the zone file at `path` holds what no DNS server could serve
+/// (a character-string over 255 bytes), so it is read only as a case's
+/// overlay (`*-overlay.zone`), never loaded into the test DNS server.
+pub fn is_overlay_only(path: &std::path::Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| name.to_string_lossy().ends_with("-overlay.zone"))
+}
+
 /// The zone a case lays over the server's answers (its `overlay` file,
 /// relative to the package root), or none.
 pub fn overlay(path: Option<&str>) -> Vec<mailvet::dns::zone::Zone> {
