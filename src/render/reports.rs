@@ -22,7 +22,10 @@ pub fn summary(report: &DomainSummary) -> String {
     let e = &report.analysis.enforcement;
     let mut out = String::new();
     let _ = writeln!(out, "DMARC reports for {}", escape_controls(&report.domain));
-    if s.reports == 0 && report.tls.reports == 0 {
+    if let Some(note) = report.left_out_note() {
+        let _ = writeln!(out, "  {note}");
+    }
+    if s.reports == 0 && report.tls.reports == 0 && report.reports_left_out == 0 {
         let _ = writeln!(
             out,
             "  no reports stored for this domain{}; import some with `mailvet reports import`",

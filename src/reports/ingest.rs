@@ -23,12 +23,13 @@ use super::container::{Opened, Overview, Report, open_reader};
 use super::enforcement::{self, LiveRecord};
 use super::services::Services;
 use super::sources::{ips_by_volume, organizational_domain, reverse_dns};
-use super::summary::{Options, TlsSummary, summarize, tls_summary};
+use super::summary::{Options, PeriodTally, TlsSummary, summarize, tls_summary};
 use super::tls::TlsReport;
 use super::xml::AggregateReader;
 use super::{Analysis, Limits, ReportError};
 use crate::dns::Resolver;
 use crate::records::dmarc;
+use crate::store::received::Received;
 use crate::store::{NewReport, ReportKind, Store, StoreError, Stored};
 use flate2::Compression;
 use flate2::read::GzDecoder;
@@ -209,11 +210,23 @@ fn own_selectors<'a>(
     })
 }
 
-/// Most records (TLS: policies) of each kind one summary reads, from the
-/// most recent report back: a bound on its memory (a few hundred bytes a
-/// record) whatever was stored for the domain, and years of a busy
+/// Most records (TLS: policies) of each kind one summary reads for a
+/// period (the one asked for, and the one before it), from the most
+/// recent report back; the older reports of the period are left out, and
+/// the summary says how many. Reports are tallied one at a time, so the
+/// summary's memory grows with the distinct source IPs (about 2.5 KB
+/// each), not with the records: this bounds it (about 75 MB a period when
+/// every record names a new IP, as a flood of forged reports can) within
+/// the 256 MiB a pod of docs/deploy.md has, and holds months of a typical
 /// domain's daily reports.
-pub const MAX_RECORDS_PER_SUMMARY: u64 = 500_000;
+pub const MAX_RECORDS_PER_SUMMARY: u64 = 30_000;
+
+/// Summaries built at once in this process; the others wait their turn
+/// (within their request's timeout), so the bound above holds for the
+/// process, not for each of many requests.
+const SUMMARIES_AT_ONCE: usize = 1;
+
+static SUMMARY_TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(SUMMARIES_AT_ONCE);
 
 /// What is known of one domain over a period.
 #[derive(Debug, Clone, Serialize)]
@@ -221,9 +234,28 @@ pub struct DomainSummary {
     pub domain: String,
     /// The start of the period asked for (seconds), when one was.
     pub since: Option<i64>,
+    /// Older reports of the period (aggregate and TLS) past
+    /// [`MAX_RECORDS_PER_SUMMARY`], not summed up.
+    pub reports_left_out: usize,
     #[serde(flatten)]
     pub analysis: Analysis,
     pub tls: TlsSummary,
+}
+
+impl DomainSummary {
+    /// What the summary leaves out, in a sentence, when it leaves out
+    /// reports.
+    pub fn left_out_note(&self) -> Option<String> {
+        (self.reports_left_out > 0).then(|| {
+            format!(
+                "{} of this period left out: a summary reads the most recent reports, up to \
+                 {} records together (a report of more is never read); choose a later start \
+                 to see a shorter period whole.",
+                super::summary::counted(self.reports_left_out, "report"),
+                super::summary::grouped(MAX_RECORDS_PER_SUMMARY)
+            )
+        })
+    }
 }
 
 /// Why a summary could not be made.
@@ -260,13 +292,20 @@ pub async fn summarize_domain(
             MAX_RECORDS_PER_SUMMARY,
         )
     };
+    // A turn is waited for before anything is read, and moves with the
+    // work off the runtime, which goes on when the request that asked is
+    // dropped (its timeout): the next summary starts once that work ends.
+    let turn = SUMMARY_TURNS
+        .acquire()
+        .await
+        .map_err(|e| SummaryError::Task(e.to_string()))?;
     let current = aggregate(since, None).await?;
     let previous = match since {
         Some(since) => {
             let span = now.saturating_sub(since).max(0);
             aggregate(Some(since.saturating_sub(span)), Some(since)).await?
         }
-        None => Vec::new(),
+        None => Received::default(),
     };
     let tls = store
         .received_reports(
@@ -277,26 +316,30 @@ pub async fn summarize_domain(
             MAX_RECORDS_PER_SUMMARY,
         )
         .await?;
-    let (current, previous, tls) = off_runtime(move || {
+    let reports_left_out = current.left_out + tls.left_out;
+    let (current, previous, tls, turn) = off_runtime(move || {
         Ok::<_, StoreError>((
-            decode::<AggregateReport>(&current)?,
-            decode::<AggregateReport>(&previous)?,
-            decode::<TlsReport>(&tls)?,
+            tally(current.reports)?,
+            tally(previous.reports)?,
+            decode::<TlsReport>(&tls.reports)?,
+            turn,
         ))
     })
     .await??;
-    let ips = ips_by_volume(current.iter().chain(&previous));
+    let ips = ips_by_volume(current.volumes().chain(previous.volumes()));
     let (reverse, live) = tokio::join!(
         reverse_dns(resolver, &ips, options.max_lookups, options.concurrency),
         live_record(resolver, domain)
     );
     let (options, domain, rua) = (options.clone(), domain.to_string(), rua.to_vec());
     off_runtime(move || {
-        let summary = summarize(&current, &previous, &reverse, &services, &options);
+        let _turn = turn;
+        let summary = summarize(current, &previous, &reverse, &services, &options);
         let enforcement = enforcement::assess(&summary, &services, &live, &rua);
         DomainSummary {
             domain,
             since,
+            reports_left_out,
             analysis: Analysis {
                 summary,
                 enforcement,
@@ -360,14 +403,29 @@ fn decode<T: DeserializeOwned>(stored: &[Vec<u8>]) -> Result<Vec<T>, StoreError>
     let mut json = Vec::new();
     stored
         .iter()
-        .map(|bytes| {
-            json.clear();
-            GzDecoder::new(bytes.as_slice())
-                .read_to_end(&mut json)
-                .map_err(|e| StoreError::CorruptReport(serde_json::Error::io(e)))?;
-            serde_json::from_slice(&json).map_err(StoreError::CorruptReport)
-        })
+        .map(|bytes| decode_one(bytes, &mut json))
         .collect()
+}
+
+/// The stored aggregate reports tallied one at a time, each dropped (and
+/// its stored bytes freed) once added: a summary holds one decoded report
+/// at a time, whatever the period holds.
+fn tally(stored: Vec<Vec<u8>>) -> Result<PeriodTally, StoreError> {
+    let mut json = Vec::new();
+    let mut tally = PeriodTally::default();
+    for bytes in stored {
+        tally.add(&decode_one::<AggregateReport>(&bytes, &mut json)?);
+    }
+    Ok(tally)
+}
+
+/// One stored report: gzip-compressed JSON, inflated into `json`.
+fn decode_one<T: DeserializeOwned>(stored: &[u8], json: &mut Vec<u8>) -> Result<T, StoreError> {
+    json.clear();
+    GzDecoder::new(stored)
+        .read_to_end(json)
+        .map_err(|e| StoreError::CorruptReport(serde_json::Error::io(e)))?;
+    serde_json::from_slice(json).map_err(StoreError::CorruptReport)
 }
 
 #[cfg(test)]

@@ -187,10 +187,14 @@ pub async fn analyze(
     live: &enforcement::LiveRecord,
     rua: &[String],
 ) -> Analysis {
-    let ips = sources::ips_by_volume(current.iter().chain(previous));
+    let (current, previous) = (
+        summary::PeriodTally::of(current),
+        summary::PeriodTally::of(previous),
+    );
+    let ips = sources::ips_by_volume(current.volumes().chain(previous.volumes()));
     let reverse =
         sources::reverse_dns(resolver, &ips, options.max_lookups, options.concurrency).await;
-    let summary = summary::summarize(current, previous, &reverse, services, options);
+    let summary = summary::summarize(current, &previous, &reverse, services, options);
     let enforcement = enforcement::assess(&summary, services, live, rua);
     Analysis {
         summary,

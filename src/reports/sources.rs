@@ -9,7 +9,6 @@
 //! thousands of IPs costs a bounded number of questions. A failed lookup is
 //! [`ReverseDns::Failed`] — unknown, never "no PTR".
 
-use super::aggregate::AggregateReport;
 use crate::dns::{Rcode, Resolver};
 use futures_util::StreamExt;
 use hickory_proto::rr::{Name, RecordType};
@@ -65,13 +64,14 @@ pub fn organizational_domain(name: &str) -> String {
     psl::domain_str(&name).map_or_else(|| name.clone(), str::to_string)
 }
 
-/// The distinct source IPs of the reports, the ones that sent the most
-/// messages first (ties by address, so the order is stable).
-pub fn ips_by_volume<'a>(reports: impl Iterator<Item = &'a AggregateReport>) -> Vec<IpAddr> {
+/// The distinct source IPs of the `(IP, messages)` pairs (an IP may
+/// come more than once: its messages are summed), the ones that sent the
+/// most first (ties by address, so the order is stable).
+pub fn ips_by_volume(volumes: impl Iterator<Item = (IpAddr, u64)>) -> Vec<IpAddr> {
     let mut volume: HashMap<IpAddr, u64> = HashMap::new();
-    for record in reports.flat_map(|r| &r.records) {
-        let sum = volume.entry(record.source_ip).or_default();
-        *sum = sum.saturating_add(record.count);
+    for (ip, messages) in volumes {
+        let sum = volume.entry(ip).or_default();
+        *sum = sum.saturating_add(messages);
     }
     let mut ips: Vec<(IpAddr, u64)> = volume.into_iter().collect();
     ips.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));

@@ -200,52 +200,131 @@ pub struct SelectorSeen {
     pub passed: u64,
 }
 
-/// Sums up `current`; `previous` (possibly empty) only decides which
-/// sources are new. `reverse` holds the reverse DNS of their IPs.
+/// The aggregate reports of a period folded record by record: all a
+/// summary needs of them, so a report can be dropped once it is added and
+/// the memory a summary takes grows with the sources seen, not with the
+/// records stored.
+#[derive(Default)]
+pub struct PeriodTally {
+    reports: usize,
+    records: u64,
+    messages: u64,
+    dmarc_pass: u64,
+    per_ip: HashMap<IpAddr, IpTotals>,
+    days: BTreeMap<Day, (u64, u64)>,
+    classes: BTreeMap<Class, u64>,
+    /// (DKIM domain, selector) of the domain's own organization →
+    /// (messages, passed).
+    selectors: BTreeMap<(String, String), (u64, u64)>,
+    domains: BTreeSet<String>,
+    reporters: BTreeSet<String>,
+    begin: Option<i64>,
+    end: Option<i64>,
+    /// The policy of the report whose period ended last (of two, the
+    /// one added later), with that end.
+    published: Option<(i64, PolicyPublished)>,
+}
+
+impl PeriodTally {
+    /// The tally of these reports.
+    pub fn of(reports: &[AggregateReport]) -> PeriodTally {
+        let mut tally = PeriodTally::default();
+        for report in reports {
+            tally.add(report);
+        }
+        tally
+    }
+
+    /// Adds one report, each record classified once.
+    pub fn add(&mut self, report: &AggregateReport) {
+        let metadata = &report.header.metadata;
+        let policy = &report.header.policy;
+        self.reports += 1;
+        self.domains.insert(policy.domain.clone());
+        self.reporters.insert(metadata.org_name.clone());
+        self.begin = Some(self.begin.map_or(metadata.begin, |b| b.min(metadata.begin)));
+        self.end = Some(self.end.map_or(metadata.end, |e| e.max(metadata.end)));
+        if self
+            .published
+            .as_ref()
+            .is_none_or(|(end, _)| metadata.end >= *end)
+        {
+            self.published = Some((metadata.end, policy.clone()));
+        }
+        let day = Day::of_period(metadata.begin, metadata.end);
+        let org = organizational_domain(&policy.domain);
+        for record in &report.records {
+            let class = classify(record);
+            self.per_ip
+                .entry(record.source_ip)
+                .or_default()
+                .add(record, class);
+            let passed = if class.passes() { record.count } else { 0 };
+            self.records += 1;
+            add(&mut self.messages, record.count);
+            add(&mut self.dmarc_pass, passed);
+            if let Some(day) = day {
+                let entry = self.days.entry(day).or_default();
+                add(&mut entry.0, record.count);
+                add(&mut entry.1, passed);
+            }
+            add(self.classes.entry(class).or_default(), record.count);
+            for dkim in &record.dkim {
+                let Some(selector) = &dkim.selector else {
+                    continue;
+                };
+                if organizational_domain(&dkim.domain) != org {
+                    continue;
+                }
+                let entry = self
+                    .selectors
+                    .entry((dkim.domain.clone(), selector.clone()))
+                    .or_default();
+                add(&mut entry.0, record.count);
+                if dkim.result == AuthResult::Pass {
+                    add(&mut entry.1, record.count);
+                }
+            }
+        }
+    }
+
+    /// The messages each source IP sent.
+    pub fn volumes(&self) -> impl Iterator<Item = (IpAddr, u64)> + '_ {
+        self.per_ip
+            .iter()
+            .map(|(ip, totals)| (*ip, totals.messages))
+    }
+}
+
+/// Sums up `current`; `previous` (of no report when there was no period
+/// before) only decides which sources are new. `reverse` holds the
+/// reverse DNS of their IPs.
 pub fn summarize(
-    current: &[AggregateReport],
-    previous: &[AggregateReport],
+    current: PeriodTally,
+    previous: &PeriodTally,
     reverse: &ReverseMap,
     services: &Services,
     options: &Options,
 ) -> Summary {
-    let mut days: BTreeMap<Day, (u64, u64)> = BTreeMap::new();
-    let mut classes: BTreeMap<Class, u64> = BTreeMap::new();
-    let mut selectors: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
-    let (mut records, mut messages, mut dmarc_pass) = (0u64, 0u64, 0u64);
-    let per_ip = tally_ips(current, |report, record, class| {
-        let passed = if class.passes() { record.count } else { 0 };
-        records += 1;
-        messages = messages.saturating_add(record.count);
-        dmarc_pass = dmarc_pass.saturating_add(passed);
-        let metadata = &report.header.metadata;
-        if let Some(day) = Day::of_period(metadata.begin, metadata.end) {
-            let entry = days.entry(day).or_default();
-            entry.0 = entry.0.saturating_add(record.count);
-            entry.1 = entry.1.saturating_add(passed);
-        }
-        add(classes.entry(class).or_default(), record.count);
-        let org = organizational_domain(&report.header.policy.domain);
-        for dkim in &record.dkim {
-            let Some(selector) = &dkim.selector else {
-                continue;
-            };
-            if organizational_domain(&dkim.domain) != org {
-                continue;
-            }
-            let entry = selectors
-                .entry((dkim.domain.clone(), selector.clone()))
-                .or_default();
-            add(&mut entry.0, record.count);
-            if dkim.result == AuthResult::Pass {
-                add(&mut entry.1, record.count);
-            }
-        }
-    });
-
+    let PeriodTally {
+        reports,
+        records,
+        messages,
+        dmarc_pass,
+        per_ip,
+        days,
+        classes,
+        selectors,
+        domains,
+        reporters,
+        begin,
+        end,
+        published,
+    } = current;
     let groups = group_sources(per_ip, reverse, services);
-    let previous_keys: Option<BTreeSet<String>> = (!previous.is_empty()).then(|| {
-        tally_ips(previous, |_, _, _| {})
+    let previous_keys: Option<BTreeSet<String>> = (previous.reports > 0).then(|| {
+        previous
+            .per_ip
             .iter()
             .map(|(ip, totals)| recognize(*ip, totals, reverse, services).key)
             .collect()
@@ -296,19 +375,11 @@ pub fn summarize(
     selectors.sort_by_key(|s| std::cmp::Reverse(s.messages));
     selectors.truncate(options.max_names);
 
-    let domains: BTreeSet<String> = current
-        .iter()
-        .map(|r| r.header.policy.domain.clone())
-        .collect();
-    let reporters: BTreeSet<String> = current
-        .iter()
-        .map(|r| r.header.metadata.org_name.clone())
-        .collect();
     Summary {
         domains: domains.into_iter().collect(),
-        begin: current.iter().map(|r| r.header.metadata.begin).min(),
-        end: current.iter().map(|r| r.header.metadata.end).max(),
-        reports: current.len(),
+        begin,
+        end,
+        reports,
         reporters: reporters.into_iter().collect(),
         records,
         messages,
@@ -329,10 +400,7 @@ pub fn summarize(
         previous_period: previous_keys.is_some(),
         new_sources,
         selectors,
-        published: current
-            .iter()
-            .max_by_key(|r| r.header.metadata.end)
-            .map(|r| r.header.policy.clone()),
+        published: published.map(|(_, policy)| policy),
         legitimate_failing,
         forwarded_failing,
     }
@@ -383,26 +451,6 @@ pub fn percent(part: u64, whole: u64) -> String {
 
 fn add(sum: &mut u64, count: u64) {
     *sum = sum.saturating_add(count);
-}
-
-/// What each IP sent, each record classified once; `each` sees every
-/// record with its class.
-fn tally_ips(
-    reports: &[AggregateReport],
-    mut each: impl FnMut(&AggregateReport, &Record, Class),
-) -> HashMap<IpAddr, IpTotals> {
-    let mut per_ip: HashMap<IpAddr, IpTotals> = HashMap::new();
-    for report in reports {
-        for record in &report.records {
-            let class = classify(record);
-            per_ip
-                .entry(record.source_ip)
-                .or_default()
-                .add(record, class);
-            each(report, record, class);
-        }
-    }
-    per_ip
 }
 
 fn class_list(classes: &BTreeMap<Class, u64>) -> Vec<ClassTotal> {

@@ -124,7 +124,9 @@ impl Store {
     /// The reports of `kind` about `domain` (as stored) whose period
     /// overlaps `since..until` (seconds; either open), oldest first: the
     /// most recent ones, as many as hold at most `max_records` records
-    /// together (at least one, however large).
+    /// together. A report of more records than that alone is passed over,
+    /// so no single report can take a summary past its bound; it counts
+    /// among those left out.
     pub async fn received_reports(
         &self,
         kind: ReportKind,
@@ -132,37 +134,40 @@ impl Store {
         since: Option<i64>,
         until: Option<i64>,
         max_records: u64,
-    ) -> Result<Vec<Vec<u8>>, StoreError> {
+    ) -> Result<Received, StoreError> {
         const WHERE: &str = "FROM received_reports \
-             WHERE kind = $1 AND domain = $2 AND end_at > $3 AND begin_at < $4 \
-             ORDER BY begin_at DESC, org_name, report_id";
+             WHERE kind = $1 AND domain = $2 AND end_at > $3 AND begin_at < $4";
+        const NEWEST_FIRST: &str = "ORDER BY begin_at DESC, org_name, report_id";
         let domain = normalize(domain, "a domain")?;
         let (since, until) = (since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX));
         // The sizes first, so no more reports are read than fit.
-        let sizes: Vec<i64> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT records {WHERE}")))
-                .bind(kind.as_str())
-                .bind(domain.as_str())
-                .bind(since)
-                .bind(until)
-                .fetch_all(&self.pool)
-                .await?;
-        let mut total = 0u64;
-        let fitting = sizes
-            .iter()
-            .take_while(|&&records| {
-                let first = total == 0;
-                total = total.saturating_add(from_db(records));
-                first || total <= max_records
-            })
-            .count();
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT report {WHERE} LIMIT $5"
+        let sizes: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT records {WHERE} {NEWEST_FIRST}"
         )))
         .bind(kind.as_str())
         .bind(domain.as_str())
         .bind(since)
         .bind(until)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut total = 0u64;
+        let fitting = sizes
+            .iter()
+            .map(|&records| from_db(records))
+            .filter(|&records| records <= max_records)
+            .take_while(|&records| {
+                total = total.saturating_add(records);
+                total <= max_records
+            })
+            .count();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT report {WHERE} AND records <= $5 {NEWEST_FIRST} LIMIT $6"
+        )))
+        .bind(kind.as_str())
+        .bind(domain.as_str())
+        .bind(since)
+        .bind(until)
+        .bind(i64::try_from(max_records).unwrap_or(i64::MAX))
         .bind(i64::try_from(fitting).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
@@ -171,8 +176,20 @@ impl Store {
             .map(|row| row.try_get::<Vec<u8>, _>("report"))
             .collect::<Result<Vec<_>, _>>()?;
         reports.reverse();
-        Ok(reports)
+        Ok(Received {
+            reports,
+            left_out: sizes.len() - fitting,
+        })
     }
+}
+
+/// The reports [`Store::received_reports`] read back, oldest first.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// Each report as stored (gzip-compressed JSON).
+    pub reports: Vec<Vec<u8>>,
+    /// The older reports of the period past the record cap, not read.
+    pub left_out: usize,
 }
 
 /// A key field as stored: refused when too long for an index or holding

@@ -76,8 +76,13 @@ pub fn page(
         html! {
             h1 { "DMARC reports for " (shown(domain)) }
             (period_form(domain, since))
+            @if let Some(note) = summary.left_out_note() {
+                div.verdict.v-warn { p { (note) } }
+            }
             @if s.reports == 0 && summary.tls.reports == 0 {
-                (none_stored("No reports are", since))
+                @if summary.reports_left_out == 0 {
+                    (none_stored("No reports are", since))
+                }
             } @else if s.reports == 0 {
                 (none_stored("No DMARC aggregate report is", since))
                 (tls(summary))

@@ -14,6 +14,7 @@ use mailvet::reports::ingest::{self, Prepared, summarize_domain};
 use mailvet::reports::services::Services;
 use mailvet::reports::summary::Options;
 use mailvet::reports::{Limits, Report, analyze, parse};
+use mailvet::store::received::Received;
 use mailvet::store::{Store, StoreError, Stored};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,6 +31,7 @@ crate::on_both_back_ends!(
     a_stored_period_sums_up_as_the_files_do,
     the_domain_audit_asks_the_selectors_reports_named,
     a_summary_reads_at_most_its_record_budget,
+    a_summary_past_its_record_budget_says_what_it_left_out,
     the_suggested_record_keeps_the_live_rua,
 );
 
@@ -102,7 +104,9 @@ async fn a_report_is_stored_once_whatever_its_container(db: TestDatabase) {
         )
         .await
         .unwrap();
-    let json = std::io::read_to_string(flate2::read::GzDecoder::new(stored[0].as_slice())).unwrap();
+    assert_eq!(stored.left_out, 0);
+    let json = std::io::read_to_string(flate2::read::GzDecoder::new(stored.reports[0].as_slice()))
+        .unwrap();
     let back: AggregateReport = serde_json::from_str(&json).unwrap();
     let Report::Aggregate(direct) = parse(
         std::fs::read(r.join("aggregate/rfc7489-google.xml")).unwrap(),
@@ -328,8 +332,9 @@ async fn a_summary_reads_at_most_its_record_budget(db: TestDatabase) {
             max_records,
         )
     };
-    let ids = |stored: Vec<Vec<u8>>| -> Vec<String> {
-        stored
+    let ids = |stored: Received| -> (Vec<String>, usize) {
+        let ids = stored
+            .reports
             .iter()
             .map(|bytes| {
                 let json = std::io::read_to_string(flate2::read::GzDecoder::new(bytes.as_slice()))
@@ -337,25 +342,93 @@ async fn a_summary_reads_at_most_its_record_budget(db: TestDatabase) {
                 let report: AggregateReport = serde_json::from_str(&json).unwrap();
                 report.header.metadata.report_id
             })
-            .collect()
+            .collect();
+        (ids, stored.left_out)
     };
+    let day = |n: u8| format!("google.com-brand.example-0{n}");
     assert_eq!(
         ids(read(33).await.unwrap()),
-        [
-            "google.com-brand.example-01",
-            "google.com-brand.example-02",
-            "google.com-brand.example-03"
-        ]
+        (vec![day(1), day(2), day(3)], 0)
     );
     assert_eq!(
         ids(read(25).await.unwrap()),
-        ["google.com-brand.example-02", "google.com-brand.example-03"],
-        "the most recent that fit, oldest first"
+        (vec![day(2), day(3)], 1),
+        "the most recent that fit, oldest first, and how many did not"
     );
     assert_eq!(
-        ids(read(5).await.unwrap()),
-        ["google.com-brand.example-03"],
-        "the most recent one even when it alone is over"
+        ids(read(11).await.unwrap()),
+        (vec![day(3)], 2),
+        "one report that alone is the whole budget"
+    );
+    assert_eq!(
+        ids(read(10).await.unwrap()),
+        (Vec::<String>::new(), 3),
+        "none that alone is over"
+    );
+}
+
+/// An aggregate report for flood.example of one day of November 2026
+/// (`day` from 16), with `records` records of one message each, every one
+/// from another IP address.
+fn flood_report(day: i64, records: u64) -> Vec<u8> {
+    let begin = NOV_16 + (day - 16) * 86_400;
+    let mut xml = format!(
+        "<?xml version=\"1.0\"?><feedback><report_metadata><org_name>flood.test</org_name>\
+         <email>r@flood.test</email><report_id>flood-{day}</report_id><date_range>\
+         <begin>{begin}</begin><end>{}</end></date_range></report_metadata>\
+         <policy_published><domain>flood.example</domain><p>none</p></policy_published>",
+        begin + 86_399
+    );
+    for n in 0..records {
+        let ip = std::net::Ipv4Addr::from(0x6440_0000 + u32::try_from(n).unwrap());
+        xml.push_str(&format!(
+            "<record><row><source_ip>{ip}</source_ip><count>1</count><policy_evaluated>\
+             <disposition>none</disposition><dkim>fail</dkim><spf>fail</spf>\
+             </policy_evaluated></row><identifiers><header_from>flood.example</header_from>\
+             </identifiers><auth_results><spf><domain>flood.example</domain>\
+             <result>fail</result></spf></auth_results></record>"
+        ));
+    }
+    xml.push_str("</feedback>");
+    xml.into_bytes()
+}
+
+/// Past [`ingest::MAX_RECORDS_PER_SUMMARY`] the older reports are left
+/// out, and the summary (its JSON, its text, the page) says how many.
+async fn a_summary_past_its_record_budget_says_what_it_left_out(db: TestDatabase) {
+    let store = db.open().await;
+    let half = ingest::MAX_RECORDS_PER_SUMMARY / 2 + 1;
+    for day in [16, 17, 18] {
+        let prepared =
+            ingest::prepare(flood_report(day, half).as_slice(), &Limits::default()).unwrap();
+        assert_eq!(prepared.store(&store).await.unwrap(), Stored::New);
+    }
+    let dns = TestDns::start(&[]).await;
+    let summary = summarize_domain(
+        &store,
+        &dns.layer().resolver(),
+        "flood.example",
+        None,
+        DEC_1,
+        Arc::new(Services::built_in()),
+        &Options::default(),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.reports_left_out, 2);
+    assert_eq!(summary.analysis.summary.reports, 1);
+    assert_eq!(summary.analysis.summary.messages, half);
+    let json = serde_json::to_value(&summary).unwrap();
+    assert_eq!(json["reports_left_out"], 2);
+    let text = mailvet::render::reports::summary(&summary);
+    assert!(
+        text.contains(
+            "2 reports of this period left out: a summary reads the most recent reports, up to \
+             30,000 records together (a report of more is never read); choose a later start to \
+             see a shorter period whole."
+        ),
+        "{text}"
     );
 }
 
