@@ -214,11 +214,12 @@ fn own_selectors<'a>(
 /// period (the one asked for, and the one before it), from the most
 /// recent report back; the older reports of the period are left out, and
 /// the summary says how many. Reports are tallied one at a time, so the
-/// summary's memory grows with the distinct source IPs (about 2.5 KB
-/// each), not with the records: this bounds it (about 75 MB a period when
-/// every record names a new IP, as a flood of forged reports can) within
-/// the 256 MiB a pod of docs/deploy.md has, and holds months of a typical
-/// domain's daily reports.
+/// summary's memory grows with the distinct source IPs (about 3 KB each),
+/// not with the records: this bounds it (about 90 MB a period when every
+/// record names a new IP, as a flood of forged reports can; 112 MB peak
+/// for a whole `reports summary` of 30,000 such records, measured) within
+/// the 256 MiB a pod of docs/deploy.md has with both periods read, and
+/// holds months of a typical domain's daily reports.
 pub const MAX_RECORDS_PER_SUMMARY: u64 = 30_000;
 
 /// Summaries built at once in this process; the others wait their turn
