@@ -36,9 +36,7 @@ pub fn render(suites: &[Suite]) -> String {
             let mut properties = Vec::new();
             if let Some(location) = &case.location {
                 properties.push(format!("file={}", property(&location.file)));
-                if let Some(line) = location.line {
-                    properties.push(format!("line={line}"));
-                }
+                properties.push(format!("line={}", location.line));
             }
             properties.push(format!(
                 "title={}",

@@ -58,10 +58,12 @@ pub fn render(suites: &[Suite]) -> String {
                 escape(&classname)
             );
             if let Some(location) = &case.location {
-                let _ = write!(out, " file=\"{}\"", escape(&location.file));
-                if let Some(line) = location.line {
-                    let _ = write!(out, " line=\"{line}\"");
-                }
+                let _ = write!(
+                    out,
+                    " file=\"{}\" line=\"{}\"",
+                    escape(&location.file),
+                    location.line
+                );
             }
             let body = format!("{}\n\nfix: {}", escape(&case.detail), escape(&case.fix));
             let element = match case.outcome {

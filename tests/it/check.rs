@@ -95,13 +95,20 @@ fn validate_sarif(output: &Output) -> Value {
         .collect();
     assert!(errors.is_empty(), "SARIF invalid: {errors:#?}\n{log:#}");
     // GitHub code scanning refuses the whole log when a result has no
-    // file location (the schema allows one).
+    // file location or no line (the schema allows both).
     for result in log["runs"][0]["results"].as_array().expect("results") {
+        let physical = &result["locations"][0]["physicalLocation"];
         assert!(
-            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            physical["artifactLocation"]["uri"]
                 .as_str()
                 .is_some_and(|uri| !uri.is_empty()),
             "a result without a file location: {result:#}"
+        );
+        assert!(
+            physical["region"]["startLine"]
+                .as_u64()
+                .is_some_and(|line| line >= 1),
+            "a result without a line: {result:#}"
         );
     }
     log
@@ -1064,4 +1071,87 @@ async fn jsonl_writes_a_line_per_domain_naming_it() {
         "{diff:#}"
     );
     assert_eq!(codes("expectations_newly_broken"), ["expect.spf_all"]);
+}
+
+/// The SARIF results of `mailvet ARGS --format sarif`, the log validated.
+async fn sarif_results(args: &[&str]) -> Vec<Value> {
+    let mut args = args.to_vec();
+    args.extend(["--format", "sarif"]);
+    let log = validate_sarif(&mailvet(&args, &[]).await);
+    log["runs"][0]["results"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sarif_result_has_a_line() {
+    let at = |results: &[Value], subject: &str, code: &str| {
+        results
+            .iter()
+            .find(|r| r["ruleId"] == code && r["properties"]["subject"] == subject)
+            .map(sarif_location)
+            .unwrap_or_else(|| panic!("no {code} of {subject}"))
+    };
+    let soa = |zone: &str| Some(line_of(zone, "SOA") as u64);
+    // check: a record the zone lacks is at the zone's SOA, where it would
+    // be added.
+    let config = "fixtures/check/good.toml";
+    let args = [
+        "check",
+        "--config",
+        config,
+        "--zone",
+        PLUS_ALL_ZONE,
+        "--offline",
+    ];
+    let results = sarif_results(&args).await;
+    assert_eq!(
+        at(&results, "good.check.test", "mta_sts.missing"),
+        (PLUS_ALL_ZONE.to_string(), soa(PLUS_ALL_ZONE))
+    );
+
+    // domain: a --file list of a zone's origin and a name below another's.
+    let dir = ScratchDir::new("sarif-lines");
+    let list = dir.join("domains.txt");
+    std::fs::write(&list, "healthy.test\nplus-all.spf.test\n").unwrap();
+    let list = list.to_str().unwrap();
+    let (healthy, spf) = ("fixtures/audit/healthy.zone", "fixtures/audit/spf.zone");
+    let args = [
+        "domain",
+        "--file",
+        list,
+        "--offline",
+        "--zone",
+        healthy,
+        "--zone",
+        spf,
+    ];
+    let results = sarif_results(&args).await;
+    assert!(results.len() >= 8, "{results:#?}");
+    assert_eq!(
+        at(&results, "healthy.test", "mta_sts.missing"),
+        (healthy.to_string(), soa(healthy))
+    );
+    assert_eq!(
+        at(&results, "plus-all.spf.test", "spf.plus_all"),
+        (
+            spf.to_string(),
+            Some(line_of(spf, "plus-all IN TXT") as u64)
+        )
+    );
+    assert_eq!(
+        at(&results, "plus-all.spf.test", "dmarc.missing"),
+        (spf.to_string(), soa(spf))
+    );
+    // About no record: the line naming the domain, in the list.
+    assert_eq!(
+        at(&results, "plus-all.spf.test", "dkim.no_selector_found"),
+        (list.to_string(), Some(2))
+    );
+
+    // message: the message file, at line 1.
+    let message = "fixtures/messages/clean-bulk.eml";
+    let results = sarif_results(&["message", message, "--offline", "--ip", "192.0.2.1"]).await;
+    assert!(!results.is_empty());
+    for result in &results {
+        assert_eq!(sarif_location(result), (message.to_string(), Some(1)));
+    }
 }
