@@ -146,9 +146,10 @@ pub enum Command {
     /// is a test case. With --zone, the zone files overlay live DNS, so a
     /// pull request's DNS change is checked before it is published, and the
     /// report shows what it fixes and what it breaks compared with live DNS.
-    /// With GITHUB_ACTIONS=true, failures are also written as ::error and
-    /// ::warning annotations (on standard error when --format is json, junit
-    /// or sarif, so the report stays parseable).
+    /// With GITHUB_ACTIONS=true, failures and error findings are also
+    /// written as ::error annotations and other warnings as ::warning,
+    /// whatever --fail-on says (on standard error when --format is json,
+    /// junit or sarif, so the report stays parseable).
     #[command(after_help = "Examples:\n  \
         mailvet check                                   # reads ./mailvet.toml\n  \
         mailvet check --config dns/mailvet.toml --fail-on warning\n  \

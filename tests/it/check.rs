@@ -1155,3 +1155,52 @@ async fn every_sarif_result_has_a_line() {
         assert_eq!(sarif_location(result), (message.to_string(), Some(1)));
     }
 }
+
+/// The annotations a run wrote on standard error.
+fn annotations(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with("::"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_and_warning_is_annotated_whatever_fail_on_says() {
+    let runner = [("GITHUB_ACTIONS", "true")];
+    let domain = |fail_on: &'static str, format: &'static str| async move {
+        let args = [
+            "domain",
+            "plus-all.spf.test",
+            "--offline",
+            "--zone",
+            "fixtures/audit/spf.zone",
+            "--fail-on",
+            fail_on,
+            "--format",
+            format,
+        ];
+        mailvet(&args, &runner).await
+    };
+    let failing = domain("error", "json").await;
+    assert_eq!(failing.status.code(), Some(1));
+    let never = domain("never", "json").await;
+    assert_eq!(never.status.code(), Some(0));
+    let annotated = annotations(&never);
+    for (level, code) in [
+        ("error", "spf.plus_all"),
+        ("error", "dmarc.missing"),
+        ("warning", "mx.missing"),
+    ] {
+        let start = format!("::{level} file=fixtures/audit/spf.zone,");
+        let title = format!(",title=plus-all.spf.test {code}::");
+        assert!(
+            annotated
+                .iter()
+                .any(|a| a.starts_with(&start) && a.contains(&title)),
+            "{level} {code}: {annotated:#?}"
+        );
+    }
+    // The same annotations, at the same levels, as when they fail the run.
+    assert_eq!(annotated, annotations(&failing));
+}
