@@ -149,7 +149,7 @@ pub enum Command {
     /// With GITHUB_ACTIONS=true, failures and error findings are also
     /// written as ::error annotations and other warnings as ::warning,
     /// whatever --fail-on says (on standard error when --format is json,
-    /// junit or sarif, so the report stays parseable).
+    /// jsonl, junit or sarif, so the report stays parseable).
     #[command(after_help = "Examples:\n  \
         mailvet check                                   # reads ./mailvet.toml\n  \
         mailvet check --config dns/mailvet.toml --fail-on warning\n  \

@@ -218,8 +218,13 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
         match result {
             Ok(report) => {
                 if self.output.format == Format::Jsonl {
-                    self.verdicts.add(&suite(&name, &report));
+                    let suite = suite(&name, &report);
+                    self.verdicts.add(&suite);
                     self.line(&json_line(&name, Ok(&report)), more);
+                    // As the other formats write them, on standard error.
+                    if render::annotations::in_github_actions() {
+                        eprint!("{}", render::annotations::render(&[suite]));
+                    }
                 } else if let Some(slot) = self.kept.get_mut(index) {
                     *slot = Some((name, report));
                 }

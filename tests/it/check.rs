@@ -1203,4 +1203,61 @@ async fn every_error_and_warning_is_annotated_whatever_fail_on_says() {
     }
     // The same annotations, at the same levels, as when they fail the run.
     assert_eq!(annotated, annotations(&failing));
+    // jsonl writes them too, on standard error as the other formats do.
+    assert_eq!(annotations(&domain("never", "jsonl").await), annotated);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junit_testcases_of_one_code_have_names_of_their_own() {
+    let dir = ScratchDir::new("junit-names");
+    let message = dir.join("no-date-no-id.eml");
+    std::fs::write(
+        &message,
+        "From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n",
+    )
+    .unwrap();
+    let message = message.to_str().unwrap();
+    let out = mailvet(
+        &[
+            "message",
+            message,
+            "--offline",
+            "--ip",
+            "192.0.2.1",
+            "--format",
+            "junit",
+        ],
+        &[],
+    )
+    .await;
+    let xml = stdout(&out);
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let cases: Vec<(&str, &str)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|n| {
+            (
+                n.attribute("classname").unwrap(),
+                n.attribute("name").unwrap(),
+            )
+        })
+        .collect();
+    let missing: Vec<&str> = cases
+        .iter()
+        .filter(|(class, _)| class.ends_with(".msg.missing_header"))
+        .map(|(_, name)| *name)
+        .collect();
+    assert_eq!(missing.len(), 2, "{xml}");
+    assert!(
+        missing[0].ends_with("The message has no Date header."),
+        "{missing:?}"
+    );
+    assert!(
+        missing[1].ends_with("The message has no Message-ID header."),
+        "{missing:?}"
+    );
+    let mut unique = cases.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), cases.len(), "{cases:#?}");
 }
