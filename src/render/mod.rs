@@ -24,6 +24,7 @@ pub mod junit;
 pub mod reports;
 pub mod sarif;
 pub mod text;
+pub mod workflow_guard;
 
 use crate::dns::zone::Zone;
 use crate::domain::report::DomainReport;

@@ -1073,6 +1073,168 @@ async fn jsonl_writes_a_line_per_domain_naming_it() {
     assert_eq!(codes("expectations_newly_broken"), ["expect.spf_all"]);
 }
 
+/// What a GitHub Actions runner reads as a workflow command: a line whose
+/// text after leading whitespace starts with `::`, or that holds `##[`.
+fn reads_as_command(line: &str) -> bool {
+    line.trim_start().starts_with("::") || line.contains("##[")
+}
+
+/// The lines of `output` a runner would read as commands, but for
+/// mailvet's own annotations of the suite `suite`.
+fn commands_not_mailvet_s<'a>(output: &'a str, suite: &str) -> Vec<&'a str> {
+    let own = |line: &str| {
+        (line.starts_with("::error file=") || line.starts_with("::warning file="))
+            && line.contains(&format!(",title={suite} "))
+    };
+    output
+        .split(['\n', '\r'])
+        .filter(|l| reads_as_command(l) && !own(l))
+        .collect()
+}
+
+/// good.plus-all.zone with `x=##[stop-commands]pwn` in its SPF record,
+/// written in `dir`.
+fn zone_with_a_command(dir: &ScratchDir) -> String {
+    let text = std::fs::read_to_string(PLUS_ALL_ZONE).unwrap().replace(
+        "include:_spf.esp.good.check.test +all",
+        "include:_spf.esp.good.check.test x=##[stop-commands]pwn +all",
+    );
+    assert!(text.contains("##[stop-commands]"));
+    let zone = dir.join("good.check.test.zone");
+    std::fs::write(&zone, text).unwrap();
+    zone.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_text_cannot_start_a_workflow_command() {
+    let dir = ScratchDir::new("workflow-commands");
+    let zone = zone_with_a_command(&dir);
+    const RUNNER: &[(&str, &str)] = &[("GITHUB_ACTIONS", "true")];
+    let runner = RUNNER;
+    let check = |format: &'static str, env: &'static [(&'static str, &'static str)]| {
+        let zone = zone.clone();
+        async move {
+            let args = [
+                "check",
+                "--config",
+                "fixtures/check/good.toml",
+                "--zone",
+                &zone,
+                "--offline",
+                "--format",
+                format,
+            ];
+            mailvet(&args, env).await
+        }
+    };
+    for format in ["text", "json", "jsonl", "junit", "sarif"] {
+        let out = check(format, runner).await;
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", stdout(&out));
+        let (shown, errors) = (stdout(&out), String::from_utf8_lossy(&out.stderr));
+        for (stream, text) in [("stdout", shown.as_str()), ("stderr", &errors)] {
+            let forged = commands_not_mailvet_s(text, "good.check.test");
+            assert!(forged.is_empty(), "{format} {stream}: {forged:#?}");
+        }
+        // mailvet's own annotations are still written, and read.
+        let annotations = if format == "text" { &shown } else { &*errors };
+        assert!(
+            annotations.lines().any(|l| l.starts_with(&format!(
+                "::error file={zone},line={},title=good.check.test spf.plus_all::",
+                line_of(&zone, "+all\"")
+            ))),
+            "{format}: {annotations}"
+        );
+    }
+    // Text shows the record with the command start visibly broken.
+    let text = stdout(&check("text", runner).await);
+    assert!(text.contains("x=##\\[stop-commands]pwn +all"), "{text}");
+    // JSON and SARIF parse to the same values as outside the runner.
+    for format in ["json", "sarif"] {
+        let guarded = json(&check(format, runner).await);
+        assert_eq!(guarded, json(&check(format, &[]).await), "{format}");
+        assert!(guarded.to_string().contains("x=##[stop-commands]pwn"));
+    }
+    let lines = |out: &Output| -> Vec<Value> {
+        stdout(out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    assert_eq!(
+        lines(&check("jsonl", runner).await),
+        lines(&check("jsonl", &[]).await)
+    );
+    // JUnit reads back to the same text.
+    let xml = stdout(&check("junit", runner).await);
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    assert!(
+        doc.descendants()
+            .filter_map(|n| n.attribute("message"))
+            .any(|m| m.contains("x=##[stop-commands]pwn +all")),
+        "{xml}"
+    );
+    let sarif = check("sarif", runner).await;
+    validate_sarif(&sarif);
+
+    // An SPF include whose domain starts with `::`, as the include tree
+    // shows it at the start of a line.
+    let spf_zone = dir.join("spf.zone");
+    std::fs::write(
+        &spf_zone,
+        "$ORIGIN good.check.test.\n$TTL 60\n@ SOA ns h 1 1 1 1 60\n\
+         @ TXT \"v=spf1 include:::stop-commands::pwn.good.check.test -all\"\n\
+         ::stop-commands::pwn TXT \"v=spf1 ip4:192.0.2.1 x=##[stop-commands]pwn -all\"\n",
+    )
+    .unwrap();
+    let spf_zone = spf_zone.to_str().unwrap();
+    let spf = |format: &'static str, env: &'static [(&'static str, &'static str)]| async move {
+        let args = [
+            "spf",
+            "--ip",
+            "192.0.2.1",
+            "--mail-from",
+            "a@good.check.test",
+            "--zone",
+            spf_zone,
+            "--offline",
+            "--format",
+            format,
+        ];
+        mailvet(&args, env).await
+    };
+    for format in ["text", "json", "jsonl"] {
+        let out = spf(format, runner).await;
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", stdout(&out));
+        let shown = stdout(&out);
+        let forged = commands_not_mailvet_s(&shown, "a@good.check.test");
+        assert!(forged.is_empty(), "{format}: {forged:#?}");
+        let errors = String::from_utf8_lossy(&out.stderr);
+        assert!(!errors.lines().any(reads_as_command), "{format}: {errors}");
+    }
+    let text = stdout(&spf("text", runner).await);
+    assert!(
+        text.contains("  \\::stop-commands::pwn.good.check.test: v=spf1 ip4:192.0.2.1"),
+        "{text}"
+    );
+    assert_eq!(
+        json(&spf("json", runner).await)["check"]["records"],
+        json(&spf("json", &[]).await)["check"]["records"]
+    );
+    // Without the runner nothing is changed.
+    let plain = stdout(&spf("text", &[]).await);
+    assert!(
+        plain.contains("\n  ::stop-commands::pwn.good.check.test: "),
+        "{plain}"
+    );
+
+    // mailvet's own error lines quote the input.
+    let out = mailvet(&["domain", "x##[stop-commands]pwn", "--offline"], runner).await;
+    assert_eq!(out.status.code(), Some(2));
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(errors.contains("x##\\[stop-commands]pwn"), "{errors}");
+    assert!(!errors.lines().any(reads_as_command), "{errors}");
+}
+
 /// The SARIF results of `mailvet ARGS --format sarif`, the log validated.
 async fn sarif_results(args: &[&str]) -> Vec<Value> {
     let mut args = args.to_vec();
