@@ -75,7 +75,7 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
         for (domain, line) in domain_list(path)? {
             listed.entry(domain.ascii.clone()).or_insert(Location {
                 file: path.display().to_string(),
-                line: Some(line),
+                line,
             });
             domains.push(domain);
         }
@@ -112,7 +112,14 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
         None => None,
     };
     let locator = ZoneLocator::new(&zones);
-    let home = |domain: &str| locator.home(domain).or_else(|| listed.get(domain).cloned());
+    // The line naming the domain (its SOA record, its --file line), else
+    // the zone that would hold its records.
+    let home = |domain: &str| {
+        locator
+            .soa(domain)
+            .or_else(|| listed.get(domain).cloned())
+            .or_else(|| locator.home(domain))
+    };
     // A domain named only on the command line, outside every --zone.
     let unlocated = domains.iter().find(|d| home(&d.ascii).is_none());
     args.audit

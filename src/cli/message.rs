@@ -162,7 +162,9 @@ pub async fn run(args: MessageArgs) -> Result<ExitCode, UsageError> {
     let suite = |name: &str, r: &MessageReport| {
         let location = (name != STDIN).then(|| render::Location {
             file: name.to_string(),
-            line: None,
+            // Line 1: a finding does not say which header field it is
+            // about.
+            line: 1,
         });
         Suite::of_message(name, r, fail_on, location)
     };

@@ -146,9 +146,12 @@ pub enum Command {
     /// is a test case. With --zone, the zone files overlay live DNS, so a
     /// pull request's DNS change is checked before it is published, and the
     /// report shows what it fixes and what it breaks compared with live DNS.
-    /// With GITHUB_ACTIONS=true, failures are also written as ::error and
-    /// ::warning annotations (on standard error when --format is json, junit
-    /// or sarif, so the report stays parseable).
+    /// With GITHUB_ACTIONS=true, failures and error findings are also
+    /// written as ::error annotations and other warnings as ::warning,
+    /// whatever --fail-on says (on standard error when --format is json,
+    /// jsonl, junit or sarif, so the report stays parseable), and text from
+    /// records or files that the runner would read as a workflow command
+    /// (`::` starting a line, `##[`) is broken.
     #[command(after_help = "Examples:\n  \
         mailvet check                                   # reads ./mailvet.toml\n  \
         mailvet check --config dns/mailvet.toml --fail-on warning\n  \
@@ -204,7 +207,10 @@ impl UsageError {
     /// Says what is wrong with the input and exits 2. The message may
     /// quote input, so its control characters are shown escaped.
     fn report(self) -> ExitCode {
-        eprintln!("mailvet: {}", crate::untrusted::escape_controls(&self.0));
+        output::stderr_line(&format!(
+            "mailvet: {}",
+            crate::untrusted::escape_controls(&self.0)
+        ));
         ExitCode::from(2)
     }
 }

@@ -4,8 +4,16 @@
 //! This module decides the output formats a person or a CI system can ask
 //! for, where GitHub Actions annotations go, and the exit codes 0, 1 and
 //! 3 ([`exit_code`]). The renderers themselves are the `render` layer's.
+//!
+//! Everything the CLI writes to standard output, and its own error and
+//! warning lines on standard error, goes out through [`stdout`] and
+//! [`stderr_line`]: under GitHub Actions, through the workflow guard
+//! ([`render::workflow_guard`]), so a record or a file quoted there
+//! cannot start a workflow command. The annotations alone are written
+//! past it.
 
 use crate::findings::FailOn;
+use crate::render::workflow_guard::{self, Syntax};
 use crate::render::{self, Suite};
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -28,6 +36,29 @@ pub enum Format {
     /// SARIF 2.1.0: rules from the finding catalog, one result per finding
     /// and per unmet expectation (GitHub code scanning reads it).
     Sarif,
+}
+
+impl Format {
+    /// The syntax the workflow guard writes in.
+    fn syntax(self) -> Syntax {
+        match self {
+            Format::Text => Syntax::Text,
+            Format::Json | Format::Jsonl | Format::Sarif => Syntax::Json,
+            Format::Junit => Syntax::Xml,
+        }
+    }
+}
+
+/// Writes `text` to standard output, through the workflow guard in
+/// `syntax`.
+pub fn stdout(text: &str, syntax: Syntax) {
+    print!("{}", workflow_guard::for_runner(text, syntax));
+}
+
+/// Writes one line of mailvet's own (an error or a warning, which may
+/// quote input) to standard error, through the workflow guard.
+pub fn stderr_line(line: &str) {
+    eprintln!("{}", workflow_guard::for_runner(line, Syntax::Text));
 }
 
 /// The values `--fail-on` takes, each the engine's [`FailOn`] of the same
@@ -121,15 +152,17 @@ impl OutputArgs {
         } else {
             String::new()
         };
-        match self.format {
-            Format::Text => print!("{rendered}{annotations}"),
-            Format::Json | Format::Jsonl => print!("{rendered}"),
-            Format::Junit => print!("{}", render::junit::render(suites)),
-            Format::Sarif => print!("{}", render::sarif::render(suites)),
-        }
-        // Machine-readable output stays parseable; the runner reads
-        // workflow commands from standard error too.
-        if self.format != Format::Text {
+        let report = match self.format {
+            Format::Text | Format::Json | Format::Jsonl => rendered.to_string(),
+            Format::Junit => render::junit::render(suites),
+            Format::Sarif => render::sarif::render(suites),
+        };
+        stdout(&report, self.format.syntax());
+        // After the text report; machine-readable output stays parseable,
+        // and the runner reads workflow commands from standard error too.
+        if self.format == Format::Text {
+            print!("{annotations}");
+        } else {
             eprint!("{annotations}");
         }
         exit_code(Verdicts::of(suites))
@@ -201,6 +234,7 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
         if self.unwritten.is_some() {
             return;
         }
+        let line = workflow_guard::for_runner(line, Syntax::Json);
         let written = self.lines.write_all(line.as_bytes());
         let flushed = written.and_then(|()| if more { Ok(()) } else { self.lines.flush() });
         self.unwritten = flushed.err();
@@ -218,8 +252,13 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
         match result {
             Ok(report) => {
                 if self.output.format == Format::Jsonl {
-                    self.verdicts.add(&suite(&name, &report));
+                    let suite = suite(&name, &report);
+                    self.verdicts.add(&suite);
                     self.line(&json_line(&name, Ok(&report)), more);
+                    // As the other formats write them, on standard error.
+                    if render::annotations::in_github_actions() {
+                        eprint!("{}", render::annotations::render(&[suite]));
+                    }
                 } else if let Some(slot) = self.kept.get_mut(index) {
                     *slot = Some((name, report));
                 }
@@ -229,11 +268,11 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
                 if self.output.format == Format::Jsonl {
                     self.line(&json_line::<R>(&name, Err(&error)), more);
                 } else {
-                    eprintln!(
+                    stderr_line(&format!(
                         "mailvet: {}: {}",
                         crate::untrusted::escape_controls(&name),
                         crate::untrusted::escape_controls(&error)
-                    );
+                    ));
                 }
             }
         }
@@ -248,7 +287,7 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
     ) -> ExitCode {
         let code = if self.output.format == Format::Jsonl {
             if let Some(e) = self.unwritten {
-                eprintln!("mailvet: cannot write to standard output: {e}");
+                stderr_line(&format!("mailvet: cannot write to standard output: {e}"));
                 return ExitCode::from(EXIT_USAGE);
             }
             exit_code(self.verdicts)

@@ -14,9 +14,11 @@
 
 use super::UsageError;
 use super::dns::DnsArgs;
+use super::output::{stderr_line, stdout};
 use super::store::StoreArgs;
 use super::values::{MAX_BYTES, parse_base_url};
 use crate::records::name::DomainName;
+use crate::render::workflow_guard::Syntax;
 use crate::reports::container::Overview;
 use crate::reports::dates::parse_rfc3339;
 use crate::reports::enforcement::LiveRecord;
@@ -237,7 +239,10 @@ async fn import(args: ImportArgs) -> Result<ExitCode, UsageError> {
         if text {
             outcome.errors[errors..].iter().for_each(print_failure);
             for s in &outcome.skipped[skipped..] {
-                println!("{}: skipped, {}", s.file, s.reason);
+                stdout(
+                    &format!("{}: skipped, {}\n", s.file, s.reason),
+                    Syntax::Text,
+                );
             }
         }
         for input in found {
@@ -266,16 +271,19 @@ async fn import(args: ImportArgs) -> Result<ExitCode, UsageError> {
     }
     store.close().await;
     match args.format {
-        Format::Json => print!("{}", crate::render::json(&outcome)),
-        Format::Text => println!(
-            "{} imported, {} duplicates, {} refused{}",
-            outcome.imported.len(),
-            outcome.duplicates.len(),
-            outcome.errors.len(),
-            match outcome.skipped.len() {
-                0 => String::new(),
-                n => format!(", {n} skipped"),
-            }
+        Format::Json => stdout(&crate::render::json(&outcome), Syntax::Json),
+        Format::Text => stdout(
+            &format!(
+                "{} imported, {} duplicates, {} refused{}\n",
+                outcome.imported.len(),
+                outcome.duplicates.len(),
+                outcome.errors.len(),
+                match outcome.skipped.len() {
+                    0 => String::new(),
+                    n => format!(", {n} skipped"),
+                }
+            ),
+            Syntax::Text,
         ),
     }
     Ok(if outcome.errors.is_empty() {
@@ -366,30 +374,33 @@ fn shown(path: &Path) -> String {
 /// what it held.
 fn print_entry(stored: Stored, e: &Entry) {
     let o = &e.overview;
-    println!(
-        "{}: {} {} report from {} (id {}) for {}, {} to {}: {}",
-        e.file,
-        match stored {
-            Stored::New => "imported",
-            Stored::Duplicate => "duplicate, already stored:",
-        },
-        o.kind,
-        escape_controls(&o.org_name),
-        escape_controls(&o.report_id),
-        escape_controls(&o.domain),
-        moment(o.begin),
-        moment(o.end),
-        o.contents(),
+    stdout(
+        &format!(
+            "{}: {} {} report from {} (id {}) for {}, {} to {}: {}\n",
+            e.file,
+            match stored {
+                Stored::New => "imported",
+                Stored::Duplicate => "duplicate, already stored:",
+            },
+            o.kind,
+            escape_controls(&o.org_name),
+            escape_controls(&o.report_id),
+            escape_controls(&o.domain),
+            moment(o.begin),
+            moment(o.end),
+            o.contents(),
+        ),
+        Syntax::Text,
     );
 }
 
 /// Errors go to standard error, so the lines above stay a clean list.
 fn print_failure(failure: &Failure) {
-    eprintln!(
+    stderr_line(&format!(
         "mailvet: {}: {}",
         failure.file,
         escape_controls(&failure.error)
-    );
+    ));
 }
 
 /// Seconds since the epoch as RFC 3339 UTC.
@@ -431,8 +442,8 @@ async fn summary(args: SummaryArgs) -> Result<ExitCode, UsageError> {
     .map_err(|e| e.to_string())?;
     store.close().await;
     match args.format {
-        Format::Json => print!("{}", crate::render::json(&summary)),
-        Format::Text => print!("{}", crate::render::reports::summary(&summary)),
+        Format::Json => stdout(&crate::render::json(&summary), Syntax::Json),
+        Format::Text => stdout(&crate::render::reports::summary(&summary), Syntax::Text),
     }
     // As `check`: 1 when the live record must be mended before a record
     // can be suggested, 3 when the DNS kept it from being read.
@@ -454,17 +465,20 @@ async fn tls_url(args: TlsUrlArgs) -> Result<ExitCode, UsageError> {
     store.close().await;
     let rua = TlsReportingUrl::new(&args.base_url, &domain.ascii, &token);
     if let Some(host) = rua.unreachable_host() {
-        eprintln!(
+        stderr_line(&format!(
             "mailvet: warning: {host} is an address or a local name, which mail servers on the \
              internet cannot post to over HTTPS; give --base-url the server's public name, the \
              one its certificate is for"
-        );
+        ));
     }
     match args.format {
-        Format::Json => print!("{}", crate::render::json(&rua)),
-        Format::Text => println!(
-            "TLS reports about {} are taken at {}\nPublish: {}. IN TXT \"{}\"",
-            rua.domain, rua.url, rua.name, rua.record
+        Format::Json => stdout(&crate::render::json(&rua), Syntax::Json),
+        Format::Text => stdout(
+            &format!(
+                "TLS reports about {} are taken at {}\nPublish: {}. IN TXT \"{}\"\n",
+                rua.domain, rua.url, rua.name, rua.record
+            ),
+            Syntax::Text,
         ),
     }
     Ok(ExitCode::SUCCESS)

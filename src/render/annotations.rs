@@ -3,8 +3,10 @@
 //! the pull request's diff.
 //!
 //! This module decides which cases are annotated and how: every case that
-//! fails the run is an `::error`; a finding that does not fail it but is a
-//! warning is a `::warning`; info findings and met expectations are not
+//! fails the run, and every error finding, is an `::error`; any other
+//! warning finding is a `::warning`, whatever `--fail-on` says (with
+//! `--fail-on never` nothing fails the run, and every error and warning
+//! is still annotated); info findings and met expectations are not
 //! annotated. They are written only when `GITHUB_ACTIONS=true` (the runner
 //! sets it). Outside text goes through [`data`] (and [`property`]): its
 //! control characters become visible escapes first, so a line break in a
@@ -26,19 +28,17 @@ pub fn render(suites: &[Suite]) -> String {
     let mut out = String::new();
     for suite in suites {
         for case in &suite.cases {
+            let finding = case.kind == super::CaseKind::Finding;
             let command = match (case.outcome, case.severity) {
                 (Outcome::Fail | Outcome::Error, _) => "error",
-                (Outcome::Pass, Severity::Warning) if case.kind == super::CaseKind::Finding => {
-                    "warning"
-                }
+                (Outcome::Pass, Severity::Error) if finding => "error",
+                (Outcome::Pass, Severity::Warning) if finding => "warning",
                 _ => continue,
             };
             let mut properties = Vec::new();
             if let Some(location) = &case.location {
                 properties.push(format!("file={}", property(&location.file)));
-                if let Some(line) = location.line {
-                    properties.push(format!("line={line}"));
-                }
+                properties.push(format!("line={}", location.line));
             }
             properties.push(format!(
                 "title={}",

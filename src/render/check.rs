@@ -79,7 +79,7 @@ pub fn suite(d: &DomainCheck, config: &str, fail_on: FailOn, zones: ZoneLocator<
             fix: e.fix.clone(),
             location: Some(Location {
                 file: config.to_string(),
-                line: Some(e.line),
+                line: e.line,
             }),
         })
         .collect();
@@ -106,7 +106,7 @@ pub fn suite(d: &DomainCheck, config: &str, fail_on: FailOn, zones: ZoneLocator<
     }
     .located_at(Some(Location {
         file: config.to_string(),
-        line: Some(d.config_line),
+        line: d.config_line,
     }))
 }
 

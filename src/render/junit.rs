@@ -2,9 +2,10 @@
 //!
 //! This module decides how suites map onto the de-facto JUnit schema (the
 //! one Ant and Surefire write): one `<testsuite>` per domain or message,
-//! one `<testcase>` per expectation and per finding. A case that fails the
-//! run carries `<failure>` (an unmet expectation, a finding at or above
-//! `--fail-on`) or `<error>` (undecided: a DNS lookup failed) whose
+//! one `<testcase>` per expectation and per finding, named uniquely in its
+//! suite ([`testcase_names`]). A case that fails the run carries
+//! `<failure>` (an unmet expectation, a finding at or above `--fail-on`)
+//! or `<error>` (undecided: a DNS lookup failed) whose
 //! `message` is the detail and whose text adds the fix; passing findings
 //! keep their detail in `<system-out>`. The XML is written by hand, and
 //! every outside text goes through [`escape`]: control characters become
@@ -49,19 +50,22 @@ pub fn render(suites: &[Suite]) -> String {
             escape(&suite.name),
             suite.cases.len()
         );
-        for case in &suite.cases {
+        let names = testcase_names(suite);
+        for (case, name) in suite.cases.iter().zip(&names) {
             let classname = format!("{}.{}", suite.name, case.rule.code);
             let _ = write!(
                 out,
                 "    <testcase name=\"{}\" classname=\"{}\"",
-                escape(&case.name),
+                escape(name),
                 escape(&classname)
             );
             if let Some(location) = &case.location {
-                let _ = write!(out, " file=\"{}\"", escape(&location.file));
-                if let Some(line) = location.line {
-                    let _ = write!(out, " line=\"{line}\"");
-                }
+                let _ = write!(
+                    out,
+                    " file=\"{}\" line=\"{}\"",
+                    escape(&location.file),
+                    location.line
+                );
             }
             let body = format!("{}\n\nfix: {}", escape(&case.detail), escape(&case.fix));
             let element = match case.outcome {
@@ -90,6 +94,34 @@ pub fn render(suites: &[Suite]) -> String {
     out
 }
 
+/// The testcase names of a suite, each unique in it (CI tools merge cases
+/// of the same name and class): a case's name, and when several cases
+/// share it (two findings of one code) the detail that tells them apart
+/// after it; cases alike in detail too are counted, `(n of m)`.
+fn testcase_names(suite: &Suite) -> Vec<String> {
+    let shared = |name: &str| suite.cases.iter().filter(|c| c.name == name).count() > 1;
+    let named: Vec<String> = suite
+        .cases
+        .iter()
+        .map(|case| match shared(&case.name) {
+            true => format!("{} — {}", case.name, case.detail),
+            false => case.name.clone(),
+        })
+        .collect();
+    named
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let of = named.iter().filter(|n| *n == name).count();
+            if of < 2 {
+                return name.clone();
+            }
+            let n = named[..=i].iter().filter(|n| *n == name).count();
+            format!("{name} ({n} of {of})")
+        })
+        .collect()
+}
+
 /// Outside text as XML character data or attribute value: control
 /// characters as visible escapes ([`crate::untrusted::escape_controls`]),
 /// markup as entities.
@@ -113,6 +145,30 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::{FailOn, Finding, catalog};
+
+    #[test]
+    fn cases_of_one_code_get_names_of_their_own() {
+        let findings = [
+            Finding::new(catalog::MSG_MISSING_HEADER, "no Date"),
+            Finding::new(catalog::SPF_PLUS_ALL, "+all"),
+            Finding::new(catalog::MSG_MISSING_HEADER, "no Message-ID"),
+            Finding::new(catalog::SPF_PLUS_ALL, "+all"),
+        ];
+        let suite = Suite::of_findings("m.eml", &findings, FailOn::Error, |_| None);
+        let (missing, plus_all) = (&suite.cases[0].name, &suite.cases[1].name);
+        assert_eq!(
+            testcase_names(&suite),
+            [
+                format!("{missing} — no Date"),
+                format!("{plus_all} — +all (1 of 2)"),
+                format!("{missing} — no Message-ID"),
+                format!("{plus_all} — +all (2 of 2)"),
+            ]
+        );
+        let one = Suite::of_findings("m.eml", &findings[..2], FailOn::Error, |_| None);
+        assert_eq!(testcase_names(&one), [missing.clone(), plus_all.clone()]);
+    }
 
     #[test]
     fn escapes_markup_and_shows_controls_visibly() {

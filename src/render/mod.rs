@@ -24,6 +24,7 @@ pub mod junit;
 pub mod reports;
 pub mod sarif;
 pub mod text;
+pub mod workflow_guard;
 
 use crate::dns::zone::Zone;
 use crate::domain::report::DomainReport;
@@ -225,14 +226,14 @@ impl Case {
     }
 }
 
-/// A file, and a line in it when one is known.
+/// A file and a line in it: where CI shows a case. GitHub code scanning
+/// needs a line on every SARIF result, so there always is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Location {
     /// As the user named it (relative paths stay relative).
     pub file: String,
     /// 1-based.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
+    pub line: usize,
 }
 
 /// Finds, for a finding about a domain, the `--zone` file and line that
@@ -247,45 +248,69 @@ impl<'a> ZoneLocator<'a> {
         ZoneLocator { zones }
     }
 
-    /// The zone file (and line, when the record is written there) that
-    /// answers for the record `finding` is about; `None` when that name
-    /// comes from live DNS.
+    /// The zone file and line that answer for the record `finding` is
+    /// about: the record's line, or, when the zone lacks it, the line of
+    /// the zone's SOA record at its origin, where the record would be
+    /// added. `None` when that name comes from live DNS, when the finding
+    /// is about no record, or when the zone has no SOA record.
     pub fn locate(&self, finding: &Finding) -> Option<Location> {
         let (owner, rtype) = record_of(finding)?;
-        self.at(&owner, rtype)
+        let zone = self.covering(&owner)?;
+        let line = zone
+            .line_of(&owner, rtype)
+            .or_else(|| zone.line_of(&zone.origin, RecordType::SOA))?;
+        located(zone, line)
     }
 
-    /// The zone file that answers for `domain`, at the line of its SOA
-    /// record when the domain is the zone's origin: where a result about
-    /// the domain as a whole is shown. `None` when live DNS answers.
+    /// The line of `domain`'s own SOA record, when a zone file has one:
+    /// the line naming a domain that is a zone's origin.
+    pub fn soa(&self, domain: &str) -> Option<Location> {
+        let name = fqdn(domain)?;
+        let zone = self.covering(&name)?;
+        located(zone, zone.line_of(&name, RecordType::SOA)?)
+    }
+
+    /// Where a result about `domain` as a whole is shown when nothing
+    /// names it more exactly: the zone file that answers for it, at the
+    /// line of its SOA record (where the domain's records are added), or
+    /// line 1 when the zone has none. `None` when live DNS answers.
     pub fn home(&self, domain: &str) -> Option<Location> {
-        let mut name = Name::from_ascii(domain).ok()?;
-        name.set_fqdn(true);
-        self.at(&name, RecordType::SOA)
+        let zone = self.covering(&fqdn(domain)?)?;
+        located(
+            zone,
+            zone.line_of(&zone.origin, RecordType::SOA).unwrap_or(1),
+        )
     }
 
-    /// The most specific zone file covering `owner`, and the line of its
-    /// first `rtype` record there.
-    fn at(&self, owner: &Name, rtype: RecordType) -> Option<Location> {
-        let zone = self
-            .zones
+    /// The most specific zone file covering `owner`.
+    fn covering(&self, owner: &Name) -> Option<&'a Zone> {
+        self.zones
             .iter()
             .filter(|z| z.covers(owner))
-            .max_by_key(|z| z.origin.num_labels())?;
-        Some(Location {
-            file: zone.path.as_ref()?.display().to_string(),
-            line: zone.line_of(owner, rtype),
-        })
+            .max_by_key(|z| z.origin.num_labels())
     }
+}
+
+/// A line of a zone's file; `None` for a zone read from no file.
+fn located(zone: &Zone, line: usize) -> Option<Location> {
+    Some(Location {
+        file: zone.path.as_ref()?.display().to_string(),
+        line,
+    })
+}
+
+/// A domain as a fully qualified name.
+fn fqdn(domain: &str) -> Option<Name> {
+    let mut name = Name::from_ascii(domain).ok()?;
+    name.set_fqdn(true);
+    Some(name)
 }
 
 /// The DNS record a finding is about, as the owner name and type a zone
 /// file is searched for.
 fn record_of(finding: &Finding) -> Option<(Name, RecordType)> {
     let record = finding.record.as_ref()?;
-    let mut name = Name::from_ascii(&record.name).ok()?;
-    name.set_fqdn(true);
-    Some((name, record.rtype.parse().ok()?))
+    Some((fqdn(&record.name)?, record.rtype.parse().ok()?))
 }
 
 #[cfg(test)]
@@ -310,28 +335,50 @@ mod tests {
                 .map(|l| (l.file, l.line))
         };
         let file = "zones/ex.test.zone".to_string();
-        assert_eq!(at("ex.test", "TXT"), Some((file.clone(), Some(4))));
-        assert_eq!(at("_dmarc.ex.test", "TXT"), Some((file.clone(), Some(5))));
+        assert_eq!(at("ex.test", "TXT"), Some((file.clone(), 4)));
+        assert_eq!(at("_dmarc.ex.test", "TXT"), Some((file.clone(), 5)));
+        assert_eq!(at("s1._domainkey.ex.test", "TXT"), Some((file.clone(), 6)));
         assert_eq!(
-            at("s1._domainkey.ex.test", "TXT"),
-            Some((file.clone(), Some(6)))
+            at("ex.test", "MX"),
+            Some((file.clone(), 3)),
+            "a record the zone lacks is shown at its SOA, where it would be added"
         );
-        assert_eq!(at("ex.test", "MX"), Some((file.clone(), None)));
+        assert_eq!(at("_mta-sts.www.ex.test", "TXT"), Some((file.clone(), 3)));
         assert_eq!(at("other.test", "TXT"), None);
+        let line = |l: Option<Location>| l.map(|l| (l.file, l.line));
+        assert_eq!(line(locator.home("ex.test")), Some((file.clone(), 3)));
+        assert_eq!(line(locator.soa("ex.test")), Some((file.clone(), 3)));
         assert_eq!(
-            locator.home("ex.test").map(|l| (l.file, l.line)),
-            Some((file, Some(3)))
+            line(locator.home("www.ex.test")),
+            Some((file.clone(), 3)),
+            "a name below the origin is at the zone's SOA"
         );
-        assert_eq!(
-            locator.home("www.ex.test").map(|l| l.line),
-            Some(None),
-            "a name below the origin is in the file, on no line of its own"
-        );
+        assert_eq!(locator.soa("www.ex.test"), None, "no line names it");
         assert_eq!(locator.home("other.test"), None);
         assert_eq!(
             locator.locate(&Finding::new(catalog::DKIM_NO_SELECTOR_FOUND, "x")),
             None,
             "a finding about no record is nowhere"
+        );
+
+        // A zone without an SOA record: a missing record is located by
+        // the suite (the config or --file line), the domain at line 1.
+        let mut bare = zone::parse(
+            "$ORIGIN bare.test.
+$TTL 60
+@ TXT \"v=spf1 -all\"\n",
+            None,
+        )
+        .unwrap();
+        bare.path = Some("zones/bare.test.zone".into());
+        let zones = [bare];
+        let locator = ZoneLocator::new(&zones);
+        let finding = |rtype| Finding::new(catalog::SPF_PLUS_ALL, "x").about("bare.test", rtype);
+        assert_eq!(line(locator.locate(&finding("TXT"))).map(|l| l.1), Some(3));
+        assert_eq!(locator.locate(&finding("MX")), None);
+        assert_eq!(
+            line(locator.home("bare.test")),
+            Some(("zones/bare.test.zone".to_string(), 1))
         );
     }
 }

@@ -108,11 +108,10 @@ fn rule(entry: &CatalogEntry) -> Value {
 }
 
 fn physical_location(location: &Location) -> Value {
-    let mut physical = json!({ "artifactLocation": { "uri": uri_reference(&location.file) } });
-    if let Some(line) = location.line {
-        physical["region"] = json!({ "startLine": line });
-    }
-    json!({ "physicalLocation": physical })
+    json!({ "physicalLocation": {
+        "artifactLocation": { "uri": uri_reference(&location.file) },
+        "region": { "startLine": location.line },
+    }})
 }
 
 /// A file path as a relative (or absolute-path) URI reference: `/` as the

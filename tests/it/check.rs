@@ -95,13 +95,20 @@ fn validate_sarif(output: &Output) -> Value {
         .collect();
     assert!(errors.is_empty(), "SARIF invalid: {errors:#?}\n{log:#}");
     // GitHub code scanning refuses the whole log when a result has no
-    // file location (the schema allows one).
+    // file location or no line (the schema allows both).
     for result in log["runs"][0]["results"].as_array().expect("results") {
+        let physical = &result["locations"][0]["physicalLocation"];
         assert!(
-            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            physical["artifactLocation"]["uri"]
                 .as_str()
                 .is_some_and(|uri| !uri.is_empty()),
             "a result without a file location: {result:#}"
+        );
+        assert!(
+            physical["region"]["startLine"]
+                .as_u64()
+                .is_some_and(|line| line >= 1),
+            "a result without a line: {result:#}"
         );
     }
     log
@@ -1064,4 +1071,355 @@ async fn jsonl_writes_a_line_per_domain_naming_it() {
         "{diff:#}"
     );
     assert_eq!(codes("expectations_newly_broken"), ["expect.spf_all"]);
+}
+
+/// What a GitHub Actions runner reads as a workflow command: a line whose
+/// text after leading whitespace starts with `::`, or that holds `##[`.
+fn reads_as_command(line: &str) -> bool {
+    line.trim_start().starts_with("::") || line.contains("##[")
+}
+
+/// The lines of `output` a runner would read as commands, but for
+/// mailvet's own annotations of the suite `suite`.
+fn commands_not_mailvet_s<'a>(output: &'a str, suite: &str) -> Vec<&'a str> {
+    let own = |line: &str| {
+        (line.starts_with("::error file=") || line.starts_with("::warning file="))
+            && line.contains(&format!(",title={suite} "))
+    };
+    output
+        .split(['\n', '\r'])
+        .filter(|l| reads_as_command(l) && !own(l))
+        .collect()
+}
+
+/// good.plus-all.zone with `x=##[stop-commands]pwn` in its SPF record,
+/// written in `dir`.
+fn zone_with_a_command(dir: &ScratchDir) -> String {
+    let text = std::fs::read_to_string(PLUS_ALL_ZONE).unwrap().replace(
+        "include:_spf.esp.good.check.test +all",
+        "include:_spf.esp.good.check.test x=##[stop-commands]pwn +all",
+    );
+    assert!(text.contains("##[stop-commands]"));
+    let zone = dir.join("good.check.test.zone");
+    std::fs::write(&zone, text).unwrap();
+    zone.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_text_cannot_start_a_workflow_command() {
+    let dir = ScratchDir::new("workflow-commands");
+    let zone = zone_with_a_command(&dir);
+    const RUNNER: &[(&str, &str)] = &[("GITHUB_ACTIONS", "true")];
+    let runner = RUNNER;
+    let check = |format: &'static str, env: &'static [(&'static str, &'static str)]| {
+        let zone = zone.clone();
+        async move {
+            let args = [
+                "check",
+                "--config",
+                "fixtures/check/good.toml",
+                "--zone",
+                &zone,
+                "--offline",
+                "--format",
+                format,
+            ];
+            mailvet(&args, env).await
+        }
+    };
+    for format in ["text", "json", "jsonl", "junit", "sarif"] {
+        let out = check(format, runner).await;
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", stdout(&out));
+        let (shown, errors) = (stdout(&out), String::from_utf8_lossy(&out.stderr));
+        for (stream, text) in [("stdout", shown.as_str()), ("stderr", &errors)] {
+            let forged = commands_not_mailvet_s(text, "good.check.test");
+            assert!(forged.is_empty(), "{format} {stream}: {forged:#?}");
+        }
+        // mailvet's own annotations are still written, and read.
+        let annotations = if format == "text" { &shown } else { &*errors };
+        assert!(
+            annotations.lines().any(|l| l.starts_with(&format!(
+                "::error file={zone},line={},title=good.check.test spf.plus_all::",
+                line_of(&zone, "+all\"")
+            ))),
+            "{format}: {annotations}"
+        );
+    }
+    // Text shows the record with the command start visibly broken.
+    let text = stdout(&check("text", runner).await);
+    assert!(text.contains("x=##\\[stop-commands]pwn +all"), "{text}");
+    // JSON and SARIF parse to the same values as outside the runner.
+    for format in ["json", "sarif"] {
+        let guarded = json(&check(format, runner).await);
+        assert_eq!(guarded, json(&check(format, &[]).await), "{format}");
+        assert!(guarded.to_string().contains("x=##[stop-commands]pwn"));
+    }
+    let lines = |out: &Output| -> Vec<Value> {
+        stdout(out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    assert_eq!(
+        lines(&check("jsonl", runner).await),
+        lines(&check("jsonl", &[]).await)
+    );
+    // JUnit reads back to the same text.
+    let xml = stdout(&check("junit", runner).await);
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    assert!(
+        doc.descendants()
+            .filter_map(|n| n.attribute("message"))
+            .any(|m| m.contains("x=##[stop-commands]pwn +all")),
+        "{xml}"
+    );
+    let sarif = check("sarif", runner).await;
+    validate_sarif(&sarif);
+
+    // An SPF include whose domain starts with `::`, as the include tree
+    // shows it at the start of a line.
+    let spf_zone = dir.join("spf.zone");
+    std::fs::write(
+        &spf_zone,
+        "$ORIGIN good.check.test.\n$TTL 60\n@ SOA ns h 1 1 1 1 60\n\
+         @ TXT \"v=spf1 include:::stop-commands::pwn.good.check.test -all\"\n\
+         ::stop-commands::pwn TXT \"v=spf1 ip4:192.0.2.1 x=##[stop-commands]pwn -all\"\n",
+    )
+    .unwrap();
+    let spf_zone = spf_zone.to_str().unwrap();
+    let spf = |format: &'static str, env: &'static [(&'static str, &'static str)]| async move {
+        let args = [
+            "spf",
+            "--ip",
+            "192.0.2.1",
+            "--mail-from",
+            "a@good.check.test",
+            "--zone",
+            spf_zone,
+            "--offline",
+            "--format",
+            format,
+        ];
+        mailvet(&args, env).await
+    };
+    for format in ["text", "json", "jsonl"] {
+        let out = spf(format, runner).await;
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", stdout(&out));
+        let shown = stdout(&out);
+        let forged = commands_not_mailvet_s(&shown, "a@good.check.test");
+        assert!(forged.is_empty(), "{format}: {forged:#?}");
+        let errors = String::from_utf8_lossy(&out.stderr);
+        assert!(!errors.lines().any(reads_as_command), "{format}: {errors}");
+    }
+    let text = stdout(&spf("text", runner).await);
+    assert!(
+        text.contains("  \\::stop-commands::pwn.good.check.test: v=spf1 ip4:192.0.2.1"),
+        "{text}"
+    );
+    assert_eq!(
+        json(&spf("json", runner).await)["check"]["records"],
+        json(&spf("json", &[]).await)["check"]["records"]
+    );
+    // Without the runner nothing is changed.
+    let plain = stdout(&spf("text", &[]).await);
+    assert!(
+        plain.contains("\n  ::stop-commands::pwn.good.check.test: "),
+        "{plain}"
+    );
+
+    // mailvet's own error lines quote the input.
+    let out = mailvet(&["domain", "x##[stop-commands]pwn", "--offline"], runner).await;
+    assert_eq!(out.status.code(), Some(2));
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(errors.contains("x##\\[stop-commands]pwn"), "{errors}");
+    assert!(!errors.lines().any(reads_as_command), "{errors}");
+}
+
+/// The SARIF results of `mailvet ARGS --format sarif`, the log validated.
+async fn sarif_results(args: &[&str]) -> Vec<Value> {
+    let mut args = args.to_vec();
+    args.extend(["--format", "sarif"]);
+    let log = validate_sarif(&mailvet(&args, &[]).await);
+    log["runs"][0]["results"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sarif_result_has_a_line() {
+    let at = |results: &[Value], subject: &str, code: &str| {
+        results
+            .iter()
+            .find(|r| r["ruleId"] == code && r["properties"]["subject"] == subject)
+            .map(sarif_location)
+            .unwrap_or_else(|| panic!("no {code} of {subject}"))
+    };
+    let soa = |zone: &str| Some(line_of(zone, "SOA") as u64);
+    // check: a record the zone lacks is at the zone's SOA, where it would
+    // be added.
+    let config = "fixtures/check/good.toml";
+    let args = [
+        "check",
+        "--config",
+        config,
+        "--zone",
+        PLUS_ALL_ZONE,
+        "--offline",
+    ];
+    let results = sarif_results(&args).await;
+    assert_eq!(
+        at(&results, "good.check.test", "mta_sts.missing"),
+        (PLUS_ALL_ZONE.to_string(), soa(PLUS_ALL_ZONE))
+    );
+
+    // domain: a --file list of a zone's origin and a name below another's.
+    let dir = ScratchDir::new("sarif-lines");
+    let list = dir.join("domains.txt");
+    std::fs::write(&list, "healthy.test\nplus-all.spf.test\n").unwrap();
+    let list = list.to_str().unwrap();
+    let (healthy, spf) = ("fixtures/audit/healthy.zone", "fixtures/audit/spf.zone");
+    let args = [
+        "domain",
+        "--file",
+        list,
+        "--offline",
+        "--zone",
+        healthy,
+        "--zone",
+        spf,
+    ];
+    let results = sarif_results(&args).await;
+    assert!(results.len() >= 8, "{results:#?}");
+    assert_eq!(
+        at(&results, "healthy.test", "mta_sts.missing"),
+        (healthy.to_string(), soa(healthy))
+    );
+    assert_eq!(
+        at(&results, "plus-all.spf.test", "spf.plus_all"),
+        (
+            spf.to_string(),
+            Some(line_of(spf, "plus-all IN TXT") as u64)
+        )
+    );
+    assert_eq!(
+        at(&results, "plus-all.spf.test", "dmarc.missing"),
+        (spf.to_string(), soa(spf))
+    );
+    // About no record: the line naming the domain, in the list.
+    assert_eq!(
+        at(&results, "plus-all.spf.test", "dkim.no_selector_found"),
+        (list.to_string(), Some(2))
+    );
+
+    // message: the message file, at line 1.
+    let message = "fixtures/messages/clean-bulk.eml";
+    let results = sarif_results(&["message", message, "--offline", "--ip", "192.0.2.1"]).await;
+    assert!(!results.is_empty());
+    for result in &results {
+        assert_eq!(sarif_location(result), (message.to_string(), Some(1)));
+    }
+}
+
+/// The annotations a run wrote on standard error.
+fn annotations(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with("::"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_and_warning_is_annotated_whatever_fail_on_says() {
+    let runner = [("GITHUB_ACTIONS", "true")];
+    let domain = |fail_on: &'static str, format: &'static str| async move {
+        let args = [
+            "domain",
+            "plus-all.spf.test",
+            "--offline",
+            "--zone",
+            "fixtures/audit/spf.zone",
+            "--fail-on",
+            fail_on,
+            "--format",
+            format,
+        ];
+        mailvet(&args, &runner).await
+    };
+    let failing = domain("error", "json").await;
+    assert_eq!(failing.status.code(), Some(1));
+    let never = domain("never", "json").await;
+    assert_eq!(never.status.code(), Some(0));
+    let annotated = annotations(&never);
+    for (level, code) in [
+        ("error", "spf.plus_all"),
+        ("error", "dmarc.missing"),
+        ("warning", "mx.missing"),
+    ] {
+        let start = format!("::{level} file=fixtures/audit/spf.zone,");
+        let title = format!(",title=plus-all.spf.test {code}::");
+        assert!(
+            annotated
+                .iter()
+                .any(|a| a.starts_with(&start) && a.contains(&title)),
+            "{level} {code}: {annotated:#?}"
+        );
+    }
+    // The same annotations, at the same levels, as when they fail the run.
+    assert_eq!(annotated, annotations(&failing));
+    // jsonl writes them too, on standard error as the other formats do.
+    assert_eq!(annotations(&domain("never", "jsonl").await), annotated);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junit_testcases_of_one_code_have_names_of_their_own() {
+    let dir = ScratchDir::new("junit-names");
+    let message = dir.join("no-date-no-id.eml");
+    std::fs::write(
+        &message,
+        "From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n",
+    )
+    .unwrap();
+    let message = message.to_str().unwrap();
+    let out = mailvet(
+        &[
+            "message",
+            message,
+            "--offline",
+            "--ip",
+            "192.0.2.1",
+            "--format",
+            "junit",
+        ],
+        &[],
+    )
+    .await;
+    let xml = stdout(&out);
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let cases: Vec<(&str, &str)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|n| {
+            (
+                n.attribute("classname").unwrap(),
+                n.attribute("name").unwrap(),
+            )
+        })
+        .collect();
+    let missing: Vec<&str> = cases
+        .iter()
+        .filter(|(class, _)| class.ends_with(".msg.missing_header"))
+        .map(|(_, name)| *name)
+        .collect();
+    assert_eq!(missing.len(), 2, "{xml}");
+    assert!(
+        missing[0].ends_with("The message has no Date header."),
+        "{missing:?}"
+    );
+    assert!(
+        missing[1].ends_with("The message has no Message-ID header."),
+        "{missing:?}"
+    );
+    let mut unique = cases.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), cases.len(), "{cases:#?}");
 }
