@@ -6,7 +6,8 @@
 //! sources new since the period before, and TLS failures per day, result
 //! type, MX and policy; the `_smtp._tls` record that sends the domain's
 //! TLS reports here, when the caller gives it; with a form to import
-//! another report.
+//! another report, or, for a reader who gave no key where importing
+//! needs one, a link to the key form.
 //!
 //! Charts are inline SVG drawn here, sized by the stylesheet (no style
 //! attribute, which the Content-Security-Policy forbids), so they show
@@ -35,6 +36,10 @@ pub struct ImportNotice {
     pub outcome: String,
     /// Why the last report posted was refused.
     pub problem: Option<String>,
+    /// The reader gave no key, which importing needs on this server
+    /// (pages open to all beside API keys): the form gives way to a link
+    /// to the key form.
+    pub key_needed: bool,
 }
 
 /// The `_smtp._tls` record that sends a domain's TLS reports to this
@@ -567,6 +572,18 @@ fn tls_reporting_section(domain: &str, offer: TlsReporting) -> Markup {
 // ---------------------------------------------------------------------------
 
 fn import_form(domain: &str, notice: &ImportNotice) -> Markup {
+    if notice.key_needed {
+        let login = format!("/login?next=/reports/dmarc/{domain}");
+        return html! {
+            section #import aria-labelledby="import-h" {
+                h2 #import-h { "Import a report" }
+                p {
+                    "Anyone may read this page, but importing a report into it needs this \
+                     server's API key. " a href=(login) { "Give the key" } " to import one."
+                }
+            }
+        };
+    }
     html! {
         form.check #import method="post" action=(format!("/reports/dmarc/{domain}")) enctype="multipart/form-data" {
             h2 { "Import a report" }
