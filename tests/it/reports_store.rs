@@ -35,14 +35,16 @@ crate::on_both_back_ends!(
 
 fn prepared(path: &Path) -> Prepared {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    ingest::prepare(file, &Limits::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    ingest::prepare(file, &Limits::default(), support::now())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 async fn import(store: &Store, path: &Path) -> Stored {
     prepared(path).store(store).await.unwrap()
 }
 
-fn month() -> Vec<PathBuf> {
+/// The month of brand.example's aggregate reports, in name order.
+pub(crate) fn month() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir("fixtures/reports/month")
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -114,18 +116,23 @@ async fn a_report_is_stored_once_whatever_its_container(db: TestDatabase) {
     assert_eq!(back, direct, "the stored report is the report read");
 }
 
-async fn selectors_are_learned_from_new_reports_only(db: TestDatabase) {
-    let store = db.open().await;
-    for path in month() {
-        import(&store, &path).await;
-    }
-    let learned: Vec<String> = store
+/// The selectors learned for brand.example, most recently seen first.
+pub(crate) async fn learned(store: &Store) -> Vec<String> {
+    store
         .learned_dkim_selectors("brand.example", 20)
         .await
         .unwrap()
         .into_iter()
         .map(|s| s.selector)
-        .collect();
+        .collect()
+}
+
+async fn selectors_are_learned_from_new_reports_only(db: TestDatabase) {
+    let store = db.open().await;
+    for path in month() {
+        import(&store, &path).await;
+    }
+    let learned = learned(&store).await;
     let mut expected = vec!["google".to_string(), "ses2026".to_string()];
     let mut sorted = learned.clone();
     sorted.sort();
@@ -160,7 +167,7 @@ async fn unfit_keys_are_refused_and_nothing_stored(db: TestDatabase) {
         forged.contains(&long_id),
         "the fixture's report id was replaced"
     );
-    let prepared = ingest::prepare(forged.as_bytes(), &Limits::default()).unwrap();
+    let prepared = ingest::prepare(forged.as_bytes(), &Limits::default(), support::now()).unwrap();
     let err = prepared.store(&store).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
     assert!(err.to_string().contains("report_id"), "{err}");

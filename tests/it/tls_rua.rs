@@ -215,9 +215,20 @@ async fn a_domains_url_takes_only_reports_about_that_domain() {
     mixed["policies"].as_array_mut().unwrap().push(stranger);
     let detail = refused(&s, &own, mixed.to_string().into_bytes()).await;
     assert!(
-        detail.contains("has a policy for `other.example`; each domain's"),
+        detail.contains("has policies for `example.com` and `other.example`"),
         "{detail}"
     );
+    // The keyed door refuses it the same way: a report is about one domain.
+    let keyed = s
+        .request(Method::POST, "/v1/reports/tls")
+        .header(header::AUTHORIZATION, format!("Bearer {KEY}"))
+        .header(header::CONTENT_TYPE, "application/tlsrpt+json")
+        .body(mixed.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keyed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json_of(keyed).await["detail"], detail);
     assert_eq!(stored_tls_reports(&s, "example.com").await, 0);
     assert_eq!(stored_tls_reports(&s, "other.example").await, 0);
 
