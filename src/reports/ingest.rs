@@ -294,6 +294,7 @@ pub async fn summarize_domain(
     off_runtime(move || {
         let summary = summarize(&current, &previous, &reverse, &services, &options);
         let enforcement = enforcement::assess(&summary, &services, &live, &rua);
+        let tls = tls_summary(&tls, &domain, options.max_names);
         DomainSummary {
             domain,
             since,
@@ -301,7 +302,7 @@ pub async fn summarize_domain(
                 summary,
                 enforcement,
             },
-            tls: tls_summary(&tls),
+            tls,
         }
     })
     .await

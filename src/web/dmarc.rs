@@ -462,11 +462,21 @@ fn anchor(key: &str) -> String {
 // TLS
 // ---------------------------------------------------------------------------
 
-fn tally_table(caption: &str, what: &str, rows: &[TlsTally]) -> Markup {
+fn tally_table(caption: &str, what: &str, rows: &[TlsTally], more: Markup) -> Markup {
     html! {
         (captioned_table(caption, &[what, "Failed sessions"], html! {
             @for row in rows { tr { th scope="row" { code { (shown(&row.name)) } } td { (grouped(row.failed_sessions)) } } }
         }))
+        (more)
+    }
+}
+
+/// The line under a TLS list cut to its most failed entries.
+fn unlisted(left_out: usize) -> Markup {
+    html! {
+        @if left_out > 0 {
+            p.muted { "… and " (grouped(left_out)) " more, with fewer failed sessions." }
+        }
     }
 }
 
@@ -505,13 +515,14 @@ fn tls(summary: &DomainSummary) -> Markup {
                         }
                     }))
                 }
-                @if !t.result_types.is_empty() { (tally_table("Failures per result type", "Result type", &t.result_types)) }
-                @if !t.mx_hosts.is_empty() { (tally_table("Failures per receiving MX", "MX host", &t.mx_hosts)) }
+                @if !t.result_types.is_empty() { (tally_table("Failures per result type", "Result type", &t.result_types, unlisted(t.unlisted.result_types))) }
+                @if !t.mx_hosts.is_empty() { (tally_table("Failures per receiving MX", "MX host", &t.mx_hosts, unlisted(t.unlisted.mx_hosts))) }
                 (captioned_table("Sessions per policy", &["Policy", "Domain", "Successful", "Failed"], html! {
                     @for p in &t.policies {
                         tr { th scope="row" { (shown(&p.policy_type)) } td { code { (shown(&p.policy_domain)) } } td { (grouped(p.successful_sessions)) } td { (grouped(p.failed_sessions)) } }
                     }
                 }))
+                (unlisted(t.unlisted.policies))
             }
         }
     }
