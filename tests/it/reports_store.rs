@@ -31,6 +31,7 @@ crate::on_both_back_ends!(
     the_domain_audit_asks_the_selectors_reports_named,
     a_summary_reads_at_most_its_record_budget,
     the_suggested_record_keeps_the_live_rua,
+    a_tls_summary_says_how_many_entries_it_left_out,
 );
 
 fn prepared(path: &Path) -> Prepared {
@@ -424,5 +425,59 @@ async fn the_suggested_record_keeps_the_live_rua(db: TestDatabase) {
     assert_eq!(
         record.as_deref(),
         Some("v=DMARC1; p=none; rua=mailto:reports@elsewhere.example")
+    );
+}
+
+/// A TLS report naming 25 result types: the summary lists the 20 most
+/// failed and counts the 5 others, and its text says so.
+async fn a_tls_summary_says_how_many_entries_it_left_out(db: TestDatabase) {
+    let store = db.open().await;
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read("fixtures/reports/tls/rfc8460.json").unwrap())
+            .unwrap();
+    let details: Vec<serde_json::Value> = (1..=25u64)
+        .map(|i| {
+            serde_json::json!({
+                "result-type": format!("type-{i:02}"),
+                "failed-session-count": i,
+            })
+        })
+        .collect();
+    report["policies"][0]["failure-details"] = serde_json::json!(details);
+    ingest::prepare(
+        report.to_string().as_bytes(),
+        &Limits::default(),
+        support::now(),
+    )
+    .unwrap()
+    .store(&store)
+    .await
+    .unwrap();
+    let dns = TestDns::start(&[]).await;
+    let summary = summarize_domain(
+        &store,
+        &dns.layer().resolver(),
+        "example.com",
+        None,
+        DEC_1,
+        Arc::new(Services::built_in()),
+        &Options::default(),
+        &[],
+    )
+    .await
+    .unwrap();
+    let types: Vec<&str> = summary
+        .tls
+        .result_types
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(types.len(), 20);
+    assert_eq!((types[0], types[19]), ("type-25", "type-06"));
+    assert_eq!(summary.tls.unlisted.result_types, 5);
+    let text = mailvet::render::reports::summary(&summary);
+    assert!(
+        text.contains("  type-06: 6 failed sessions\n  … and 5 more result types\n"),
+        "{text}"
     );
 }
