@@ -20,7 +20,7 @@ use super::values::{MAX_BYTES, parse_base_url};
 use crate::records::name::DomainName;
 use crate::render::workflow_guard::Syntax;
 use crate::reports::container::Overview;
-use crate::reports::dates::parse_rfc3339;
+use crate::reports::dates::{moment, parse_rfc3339};
 use crate::reports::enforcement::LiveRecord;
 use crate::reports::ingest::{self, Prepared};
 use crate::reports::rua::TlsReportingUrl;
@@ -300,13 +300,14 @@ async fn import_one(
     limits: &Limits,
 ) -> Result<(Stored, Overview), String> {
     let limits = limits.clone();
+    let received = time::OffsetDateTime::now_utc().unix_timestamp();
     let prepared: Prepared = tokio::task::spawn_blocking(move || {
         if input.as_os_str() == "-" {
-            return ingest::prepare(std::io::stdin(), &limits).map_err(|e| e.to_string());
+            return ingest::prepare(std::io::stdin(), &limits, received).map_err(|e| e.to_string());
         }
         // The batch names the file before its error.
         let file = crate::local_file::open(&input, "report").map_err(|e| e.problem.to_string())?;
-        ingest::prepare(file, &limits).map_err(|e: ReportError| e.to_string())
+        ingest::prepare(file, &limits, received).map_err(|e: ReportError| e.to_string())
     })
     .await
     .map_err(|e| format!("the import task failed: {e}"))??;
@@ -401,17 +402,6 @@ fn print_failure(failure: &Failure) {
         failure.file,
         escape_controls(&failure.error)
     ));
-}
-
-/// Seconds since the epoch as RFC 3339 UTC.
-fn moment(seconds: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| seconds.to_string())
 }
 
 async fn summary(args: SummaryArgs) -> Result<ExitCode, UsageError> {

@@ -81,12 +81,14 @@ pub(super) async fn import_tls_for(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let prepared = read_tls(&state, &headers, body).await?;
-    if let Some(other) = prepared.policy_domains().iter().find(|d| **d != domain) {
+    // One domain: a report with policies for several was refused.
+    let about = &prepared.overview().domain;
+    if *about != domain {
         return Err(Problem::new(
             ProblemType::InvalidReport,
             format!(
                 "this URL takes the TLS reports of {domain} only, and this one has a policy for {}; each domain's _smtp._tls record names a URL of its own",
-                crate::untrusted::quoted(other)
+                crate::untrusted::quoted(about)
             ),
         ));
     }
@@ -149,15 +151,18 @@ pub(super) async fn prepare(state: &AppState, body: Bytes) -> Result<Prepared, P
             "the upload is empty; send the report (XML, JSON, gzip, zip or the report email)",
         ));
     }
-    tokio::task::spawn_blocking(move || ingest::prepare(std::io::Cursor::new(body), &limits))
-        .await
-        .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?
-        .map_err(|e| match e {
-            ReportError::TooLarge { .. } | ReportError::RatioExceeded { .. } => {
-                Problem::new(ProblemType::ReportTooLarge, e.to_string())
-            }
-            other => Problem::new(ProblemType::InvalidReport, other.to_string()),
-        })
+    let received = time::OffsetDateTime::now_utc().unix_timestamp();
+    tokio::task::spawn_blocking(move || {
+        ingest::prepare(std::io::Cursor::new(body), &limits, received)
+    })
+    .await
+    .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?
+    .map_err(|e| match e {
+        ReportError::TooLarge { .. } | ReportError::RatioExceeded { .. } => {
+            Problem::new(ProblemType::ReportTooLarge, e.to_string())
+        }
+        other => Problem::new(ProblemType::InvalidReport, other.to_string()),
+    })
 }
 
 async fn store(state: &AppState, prepared: Prepared) -> Result<Response, Problem> {

@@ -34,6 +34,11 @@
 //! page again with the reason, under the problem's status. A body that is
 //! not `multipart/form-data` is 415 (400 without a boundary), the page
 //! saying in its own words how the form is sent.
+//! On a server with API keys the import form needs a key even where the
+//! pages are open to all (`--web-public`): it keeps the report as the
+//! owner's, as `POST /v1/reports` does with the key. There a reader who
+//! gave none is offered the key form instead of the import form, and a
+//! post without one is answered 401 with the key form.
 //! The page also offers the domain's `_smtp._tls` record naming the URL
 //! its TLS reports are posted to (as `POST /v1/reports/tls/endpoints`
 //! gives it), except where pages are open to all (`--web-public` with
@@ -75,7 +80,7 @@ use crate::web::{assets, inbox, layout, view};
 use axum::body::Bytes;
 use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -116,6 +121,9 @@ enum Guard {
     Page,
     /// The rate limit, the key and the `/v1` guards from the body on.
     Work(BodySize),
+    /// The same, and what is posted is kept in the store as the owner's
+    /// own: a POST needs the key even where the pages are open to all.
+    Keeping(BodySize),
 }
 
 /// One page: what the router mounts.
@@ -155,7 +163,7 @@ fn pages() -> Vec<Page> {
         page("/inboxes/{token}", Guard::Page, get(inbox_page)),
         page(
             "/reports/dmarc/{domain}",
-            Guard::Work(BodySize::Report),
+            Guard::Keeping(BodySize::Report),
             get(dmarc_page).post(dmarc_import),
         ),
         page(
@@ -187,7 +195,14 @@ fn pages() -> Vec<Page> {
 pub(super) struct PageAccess {
     keys: Arc<ApiKeys>,
     public: bool,
+    /// A POST keeps what it carries ([`Guard::Keeping`]).
+    keeps_posts: bool,
 }
+
+/// Marks a page request that carried a key the server takes (cookie or
+/// bearer), where it needed none as well as where it did.
+#[derive(Debug, Clone, Copy)]
+struct KeyGiven;
 
 /// The pages, each behind its guards, to merge into the router; `rate`
 /// is the limit `/v1` counts against too.
@@ -197,10 +212,14 @@ pub(super) fn router(
     keys: Arc<ApiKeys>,
     rate: Arc<Option<RateLimit>>,
 ) -> axum::Router<Shared> {
-    let access = Arc::new(PageAccess {
-        keys,
-        public: state.service.web_public,
-    });
+    let access = |keeps_posts| {
+        Arc::new(PageAccess {
+            keys: Arc::clone(&keys),
+            public: state.service.web_public,
+            keeps_posts,
+        })
+    };
+    let (reading, keeping) = (access(false), access(true));
     let mut router = axum::Router::new();
     for Page {
         path,
@@ -211,13 +230,14 @@ pub(super) fn router(
         let endpoint = match guard {
             Guard::Asset => endpoint,
             Guard::Login => endpoint.layer(from_fn_with_state(Arc::clone(&rate), rate::rate)),
-            Guard::Page | Guard::Work(_) => {
-                let endpoint = match guard {
-                    Guard::Work(body) => endpoint.guarded(limits, body.limit(state)),
-                    _ => endpoint,
+            Guard::Page | Guard::Work(_) | Guard::Keeping(_) => {
+                let (endpoint, access) = match guard {
+                    Guard::Work(body) => (endpoint.guarded(limits, body.limit(state)), &reading),
+                    Guard::Keeping(body) => (endpoint.guarded(limits, body.limit(state)), &keeping),
+                    _ => (endpoint, &reading),
                 };
                 endpoint
-                    .layer(from_fn_with_state(Arc::clone(&access), require_access))
+                    .layer(from_fn_with_state(Arc::clone(access), require_access))
                     .layer(from_fn_with_state(Arc::clone(&rate), rate::rate))
             }
         };
@@ -458,28 +478,37 @@ fn cookie_key(headers: &HeaderMap) -> Option<Vec<u8>> {
         })
 }
 
-/// Lets a page request through when the pages are open or it carries a
-/// key (cookie or bearer); else the key form, 401.
+/// Lets a page request through when it carries a key (cookie or
+/// bearer), marked [`KeyGiven`], or when the pages are open — to all
+/// but a POST that keeps what it carries; else the key form, 401.
 async fn require_access(
     State(access): State<Arc<PageAccess>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    if access.public || access.keys.is_empty() {
+    if access.keys.is_empty() {
         return next.run(request).await;
     }
     let headers = request.headers();
     let by_cookie = cookie_key(headers).is_some_and(|key| access.keys.accepts(&key));
     if by_cookie || bearer_token(headers).is_some_and(|token| access.keys.accepts(token)) {
+        request.extensions_mut().insert(KeyGiven);
         return layout::SIGNED_IN.scope(by_cookie, next.run(request)).await;
     }
-    // After the key, a GET comes back where it was; a form is sent again.
+    let posted = request.method() == Method::POST;
+    if access.public && !(access.keeps_posts && posted) {
+        return next.run(request).await;
+    }
+    // After the key, a GET comes back where it was, and a refused import
+    // to its page (to post it again); another form to the index.
     let next_page = if request.method() == Method::GET {
         request
             .uri()
             .path_and_query()
             .map_or("/", |p| p.as_str())
             .to_owned()
+    } else if access.keeps_posts {
+        request.uri().path().to_owned()
     } else {
         "/".to_owned()
     };
@@ -1002,10 +1031,13 @@ async fn inbox_page(State(state): State<Shared>, Path(token): Path<String>) -> R
 async fn dmarc_page(
     State(state): State<Shared>,
     Path(domain): Path<String>,
+    key: Option<Extension<KeyGiven>>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
     let (mut since, mut notice) = (None, ImportNotice::default());
+    // Importing needs a key wherever the server has keys.
+    notice.key_needed = key.is_none() && !state.service.api_keys.is_empty();
     let pairs = match super::extract::page_pairs(&uri, &["since", "import"]) {
         Ok(pairs) => pairs,
         Err(problem) => return problem_page(problem),
@@ -1174,8 +1206,8 @@ async fn dmarc_import(
         Err(problem) => {
             let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
             let notice = ImportNotice {
-                outcome: String::new(),
                 problem: Some(problem.detail),
+                ..ImportNotice::default()
             };
             dmarc_answer(&state, &domain, &headers, None, notice, status).await
         }

@@ -160,6 +160,13 @@ pub fn summary(report: &DomainSummary) -> String {
                 counted(tally.failed_sessions, "failed session")
             );
         }
+        if t.unlisted.result_types > 0 {
+            let _ = writeln!(
+                out,
+                "  … and {} more result types",
+                grouped(t.unlisted.result_types)
+            );
+        }
     }
     out
 }

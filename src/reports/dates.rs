@@ -9,6 +9,7 @@
 //! it lies.
 
 use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// A UTC calendar day, written `YYYY-MM-DD`.
@@ -51,6 +52,15 @@ impl Serialize for Day {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
+}
+
+/// Seconds since the epoch as an RFC 3339 UTC date-time, or the number
+/// itself for a moment no calendar date can be given for.
+pub fn moment(seconds: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| format!("{seconds} (seconds since the epoch)"))
 }
 
 /// Seconds since the epoch of an RFC 3339 date-time (§5.6), read the way
@@ -155,5 +165,19 @@ mod tests {
         let day = Day::of_period(1_459_548_000, 1_459_634_399).expect("in range");
         assert_eq!(day.to_string(), "2016-04-02");
         assert_eq!(Day::of(1_459_468_800).map(Day::start), Some(1_459_468_800));
+    }
+
+    #[test]
+    fn moments_are_written_as_dates_where_there_is_one() {
+        assert_eq!(moment(1_459_468_800), "2016-04-01T00:00:00Z");
+        assert_eq!(moment(-86_400), "1969-12-31T00:00:00Z");
+        assert_eq!(
+            moment(3_155_760_000_000),
+            "3155760000000 (seconds since the epoch)"
+        );
+        assert_eq!(
+            moment(i64::MIN),
+            "-9223372036854775808 (seconds since the epoch)"
+        );
     }
 }

@@ -4,7 +4,9 @@
 //! This module decides what of a report the store keeps and learns: the
 //! parsed report as JSON (so a summary never parses XML again), its
 //! duplicate key and counts ([`Overview`]), and the DKIM selectors its
-//! records name for the domain's own organization, for the domain audit.
+//! records name for the domain's own organization with a signature that
+//! passed, for the domain audit. A report [`super::fit`] refuses is not
+//! kept.
 //! Every door — `mailvet reports import`, `POST /v1/reports`,
 //! `POST /v1/reports/tls` — goes through [`prepare`] (synchronous and
 //! CPU-bound: callers on the runtime use `spawn_blocking`) and
@@ -26,8 +28,9 @@ use super::sources::{ips_by_volume, organizational_domain, reverse_dns};
 use super::summary::{Options, PeriodTally, TlsSummary, summarize, tls_summary};
 use super::tls::TlsReport;
 use super::xml::AggregateReader;
-use super::{Analysis, Limits, ReportError};
+use super::{Analysis, Limits, ReportError, fit};
 use crate::dns::Resolver;
+use crate::message::dmarc::AuthResult;
 use crate::records::dmarc;
 use crate::store::received::Received;
 use crate::store::{NewReport, ReportKind, Store, StoreError, Stored};
@@ -48,35 +51,34 @@ pub struct Prepared {
     /// The report as gzip-compressed JSON.
     json: Vec<u8>,
     selectors: Vec<(String, String)>,
-    /// Every policy domain the report is about, each once.
-    policy_domains: Vec<String>,
 }
 
 /// Reads one input of any accepted container into a report ready to
-/// store. Synchronous and CPU-bound.
+/// store, received at `received` (seconds since the epoch): a report
+/// [`fit`] refuses is an error like one that does not read.
+/// Synchronous and CPU-bound.
 ///
 /// An aggregate report is written out as JSON record by record while it
 /// is read, never held whole: a 20,000-record report costs its JSON text
-/// and one record at a time.
-pub fn prepare(input: impl Read + Send, limits: &Limits) -> Result<Prepared, ReportError> {
+/// and one record at a time. Its header is judged before the first
+/// record is read.
+pub fn prepare(
+    input: impl Read + Send,
+    limits: &Limits,
+    received: i64,
+) -> Result<Prepared, ReportError> {
     match open_reader(input, limits)? {
-        Opened::Aggregate(reader) => prepare_aggregate(*reader),
+        Opened::Aggregate(reader) => prepare_aggregate(*reader, received),
         Opened::Tls(report) => {
+            fit::period(report.begin, report.end, received)?;
+            fit::policy_domains(report.policies.iter().map(|p| p.policy_domain.as_str()))?;
             let mut json = Compressed::new();
             serde_json::to_writer(&mut json.0, &report).map_err(Compressed::error)?;
-            let policy_domains = report
-                .policies
-                .iter()
-                .map(|p| p.policy_domain.clone())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
             Ok(Prepared {
                 kind: ReportKind::Tls,
                 overview: Report::Tls(report).overview(),
                 json: json.finish()?,
                 selectors: Vec::new(),
-                policy_domains,
             })
         }
     }
@@ -85,8 +87,12 @@ pub fn prepare(input: impl Read + Send, limits: &Limits) -> Result<Prepared, Rep
 /// The JSON of an [`AggregateReport`], written as its records are read.
 fn prepare_aggregate<R: std::io::BufRead>(
     mut reader: AggregateReader<R>,
+    received: i64,
 ) -> Result<Prepared, ReportError> {
     let header = reader.header().clone();
+    let metadata = &header.metadata;
+    fit::period(metadata.begin, metadata.end, received)?;
+    fit::policy_domains(std::iter::once(header.policy.domain.as_str()))?;
     let organization = organizational_domain(&header.policy.domain);
     // `{"version":…,"metadata":…,"policy":…` then the records: the header
     // is flattened into the report's object.
@@ -107,7 +113,6 @@ fn prepare_aggregate<R: std::io::BufRead>(
         selectors.extend(own_selectors(&organization, &record));
     }
     json.write(b"]}")?;
-    let metadata = &header.metadata;
     Ok(Prepared {
         kind: ReportKind::Aggregate,
         overview: Overview {
@@ -122,7 +127,6 @@ fn prepare_aggregate<R: std::io::BufRead>(
         },
         json: json.finish()?,
         selectors: selectors.into_iter().collect(),
-        policy_domains: vec![header.policy.domain.clone()],
     })
 }
 
@@ -168,14 +172,6 @@ impl Prepared {
         &self.overview
     }
 
-    /// Every policy domain the report is about, each once: an aggregate
-    /// report's one, each of a TLS report's policies' (RFC 8460 §4.4),
-    /// which a reporter sends to one domain's `rua` and so should all be
-    /// that domain.
-    pub fn policy_domains(&self) -> &[String] {
-        &self.policy_domains
-    }
-
     /// Stores the report unless it is a duplicate, with its selectors.
     pub async fn store(&self, store: &Store) -> Result<Stored, StoreError> {
         let o = &self.overview;
@@ -197,15 +193,19 @@ impl Prepared {
 }
 
 /// The `(signing domain, selector)` pairs of a record's DKIM results
-/// whose domain belongs to the policy domain's `organization`: the keys
-/// the owner's own mail is signed with, not a third party's.
+/// that passed and whose domain belongs to the policy domain's
+/// `organization`: the keys the owner's own mail is signed with, not a
+/// third party's. Only a signature that verified shows a key exists at
+/// the selector; mail forging the domain names any selector and fails.
 fn own_selectors<'a>(
     organization: &'a str,
     record: &'a Record,
 ) -> impl Iterator<Item = (String, String)> + 'a {
     record.dkim.iter().filter_map(move |dkim| {
         let selector = dkim.selector.as_deref()?.trim();
-        (!selector.is_empty() && organizational_domain(&dkim.domain) == organization)
+        (dkim.result == AuthResult::Pass
+            && !selector.is_empty()
+            && organizational_domain(&dkim.domain) == organization)
             .then(|| (dkim.domain.clone(), selector.to_ascii_lowercase()))
     })
 }
@@ -337,6 +337,7 @@ pub async fn summarize_domain(
         let _turn = turn;
         let summary = summarize(current, &previous, &reverse, &services, &options);
         let enforcement = enforcement::assess(&summary, &services, &live, &rua);
+        let tls = tls_summary(&tls, &domain, options.max_names);
         DomainSummary {
             domain,
             since,
@@ -345,7 +346,7 @@ pub async fn summarize_domain(
                 summary,
                 enforcement,
             },
-            tls: tls_summary(&tls),
+            tls,
         }
     })
     .await
@@ -435,7 +436,8 @@ mod tests {
 
     fn prepared(path: &str) -> Prepared {
         let file = std::fs::File::open(path).expect(path);
-        prepare(file, &Limits::default()).expect(path)
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        prepare(file, &Limits::default(), now).expect(path)
     }
 
     #[test]

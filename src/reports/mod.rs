@@ -21,6 +21,9 @@
 //! - [`tls`] — TLS reports: the data model and its JSON reading, with the
 //!   variants real reporters send.
 //! - [`dates`] — report periods as days, and RFC 3339 times.
+//! - [`fit`] — what a report that reads well must also be to be kept: a
+//!   period that is past and after 2000, a policy domain that is a domain
+//!   name, one domain per report.
 //!
 //! Analysis, over parsed reports:
 //!
@@ -52,6 +55,7 @@ pub mod classify;
 pub mod container;
 pub mod dates;
 pub mod enforcement;
+pub mod fit;
 pub mod ingest;
 pub mod mail;
 pub mod rua;
@@ -144,6 +148,9 @@ pub enum ReportError {
     },
     #[error("TLS report: {0}")]
     Tls(String),
+    /// Read well, and still not a report to keep.
+    #[error(transparent)]
+    Unfit(#[from] fit::Unfit),
 }
 
 /// The most characters of a parser's message kept in an error.

@@ -42,7 +42,8 @@ pub struct Options {
     pub max_sources: usize,
     /// Most IPs listed per source.
     pub max_ips_per_source: usize,
-    /// Most entries of each domain list of a source, and of selectors.
+    /// Most entries of each domain list of a source, of selectors, and of
+    /// each TLS list (result types, MX hosts, policies).
     pub max_names: usize,
 }
 
@@ -743,6 +744,17 @@ pub struct TlsSummary {
     /// Failed sessions per receiving MX host (`unknown` when not given).
     pub mx_hosts: Vec<TlsTally>,
     pub policies: Vec<TlsPolicyTotal>,
+    /// How many of each list were left out, the fewest failures first.
+    pub unlisted: TlsUnlisted,
+}
+
+/// Entries of the TLS lists beyond [`Options::max_names`]: reports name
+/// any result type and host, so a list holds the most failed only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TlsUnlisted {
+    pub result_types: usize,
+    pub mx_hosts: usize,
+    pub policies: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -766,14 +778,21 @@ pub struct TlsPolicyTotal {
     pub failed_sessions: u64,
 }
 
-pub fn tls_summary(reports: &[TlsReport]) -> TlsSummary {
+/// The TLS reports of `domain` summed up: its own policies only (a report
+/// stored under it may hold another domain's), each list cut to the
+/// `max` most failed.
+pub fn tls_summary(reports: &[TlsReport], domain: &str, max: usize) -> TlsSummary {
     let mut days: BTreeMap<Day, (u64, u64)> = BTreeMap::new();
     let mut result_types: BTreeMap<String, u64> = BTreeMap::new();
     let mut mx_hosts: BTreeMap<String, u64> = BTreeMap::new();
     let mut policies: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
     let (mut successful, mut failed) = (0u64, 0u64);
     for report in reports {
-        for policy in &report.policies {
+        let own = report
+            .policies
+            .iter()
+            .filter(|p| p.policy_domain.eq_ignore_ascii_case(domain));
+        for policy in own {
             add(&mut successful, policy.successful_sessions);
             add(&mut failed, policy.failed_sessions);
             if let Some(day) = report.day() {
@@ -799,7 +818,8 @@ pub fn tls_summary(reports: &[TlsReport]) -> TlsSummary {
             }
         }
     }
-    let ranked = |map: BTreeMap<String, u64>| {
+    let mut unlisted = TlsUnlisted::default();
+    let ranked = |map: BTreeMap<String, u64>, left_out: &mut usize| {
         let mut list: Vec<TlsTally> = map
             .into_iter()
             .map(|(name, failed_sessions)| TlsTally {
@@ -808,8 +828,24 @@ pub fn tls_summary(reports: &[TlsReport]) -> TlsSummary {
             })
             .collect();
         list.sort_by_key(|t| std::cmp::Reverse(t.failed_sessions));
+        *left_out = list.len().saturating_sub(max);
+        list.truncate(max);
         list
     };
+    let result_types = ranked(result_types, &mut unlisted.result_types);
+    let mx_hosts = ranked(mx_hosts, &mut unlisted.mx_hosts);
+    let mut policies: Vec<TlsPolicyTotal> = policies
+        .into_iter()
+        .map(|((policy_type, policy_domain), (s, f))| TlsPolicyTotal {
+            policy_type,
+            policy_domain,
+            successful_sessions: s,
+            failed_sessions: f,
+        })
+        .collect();
+    policies.sort_by_key(|p| std::cmp::Reverse(p.failed_sessions));
+    unlisted.policies = policies.len().saturating_sub(max);
+    policies.truncate(max);
     TlsSummary {
         reports: reports.len(),
         successful_sessions: successful,
@@ -822,17 +858,10 @@ pub fn tls_summary(reports: &[TlsReport]) -> TlsSummary {
                 failed_sessions: f,
             })
             .collect(),
-        result_types: ranked(result_types),
-        mx_hosts: ranked(mx_hosts),
-        policies: policies
-            .into_iter()
-            .map(|((policy_type, policy_domain), (s, f))| TlsPolicyTotal {
-                policy_type,
-                policy_domain,
-                successful_sessions: s,
-                failed_sessions: f,
-            })
-            .collect(),
+        result_types,
+        mx_hosts,
+        policies,
+        unlisted,
     }
 }
 

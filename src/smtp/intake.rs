@@ -15,11 +15,15 @@
 //! report this server can read is `550 5.6.0` and one whose report is too
 //! large once decompressed `552 5.3.4`, so the reporter's system bounces
 //! it to its sender rather than this server accepting and then silently
-//! dropping it; a store that does not answer is `451 4.3.0`, which the
+//! dropping it — as is a report that reads well but is not one to keep
+//! ([`crate::reports::fit`]: a period before 2000 or not yet over, a
+//! policy domain that is no domain name, a TLS report about no domain or
+//! several); a store that does not answer is `451 4.3.0`, which the
 //! reporter's queue retries. The reply names the kind of problem, never
 //! text of the message (the full reason is logged).
 
 use super::reply::Reply;
+use crate::reports::fit::Unfit;
 use crate::reports::{Limits, ReportError, ingest};
 use crate::store::{Store, Stored};
 
@@ -67,8 +71,9 @@ fn normal(address: &str) -> String {
 /// went.
 pub async fn import(store: &Store, limits: &Limits, message: Vec<u8>) -> Reply {
     let limits = limits.clone();
+    let received = time::OffsetDateTime::now_utc().unix_timestamp();
     let prepared = tokio::task::spawn_blocking(move || {
-        ingest::prepare(std::io::Cursor::new(message), &limits)
+        ingest::prepare(std::io::Cursor::new(message), &limits, received)
     })
     .await;
     let prepared = match prepared {
@@ -130,6 +135,15 @@ fn refused(error: &ReportError) -> Reply {
         ReportError::Json { .. } | ReportError::Tls(_) => {
             "its TLS report is not valid JSON of RFC 8460"
         }
+        // The dates are written from the report's numbers, never its text.
+        ReportError::Unfit(unfit @ (Unfit::TooEarly { .. } | Unfit::Future { .. })) => {
+            return Reply::new(550, "5.6.0", unfit.to_string());
+        }
+        ReportError::Unfit(Unfit::NotADomain(_)) => "its policy domain is not a domain name",
+        ReportError::Unfit(Unfit::SeveralDomains { .. }) => {
+            "its TLS report has policies for several domains; send each domain's as its own"
+        }
+        ReportError::Unfit(Unfit::NoPolicy) => "its TLS report names no policy",
     };
     Reply::new(
         550,

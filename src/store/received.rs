@@ -59,7 +59,8 @@ pub struct NewReport<'a> {
     /// of the parsed report): what [`Store::received_reports`] gives back.
     pub report: &'a [u8],
     /// `(signing domain, selector)` pairs the report names, remembered
-    /// as seen at the end of its period.
+    /// as seen at the end of its period, or when it is stored if that is
+    /// earlier.
     pub selectors: &'a [(String, String)],
 }
 
@@ -110,7 +111,8 @@ impl Store {
             tx.rollback().await?;
             return Ok(Stored::Duplicate);
         }
-        let seen_at = from_db(report.end);
+        // A period ending after its import teaches no later time than that.
+        let seen_at = from_db(report.end).min(self.now());
         for (signer, selector) in report.selectors.iter().take(MAX_SELECTORS_PER_REPORT) {
             match learn(&mut *tx, signer, selector, seen_at).await {
                 Ok(()) | Err(StoreError::Invalid { .. }) => {}

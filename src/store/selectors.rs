@@ -1,10 +1,11 @@
 //! DKIM selectors learned per domain, from the `<selector>` of the DKIM
-//! results in DMARC aggregate reports (RFC 7489 Appendix C), so the domain
-//! audit can ask for the keys a domain really uses instead of guessing.
+//! results that passed in DMARC aggregate reports (RFC 7489 Appendix C),
+//! so the domain audit can ask for the keys a domain really uses instead
+//! of guessing.
 //!
 //! A selector is remembered with the first and last time it was seen
-//! (the report periods, which arrive in any order, so each bound only
-//! ever widens). Names are kept lowercase without a trailing dot: DNS
+//! (the report periods, never later than their import, which arrive in
+//! any order, so each bound only ever widens). Names are kept lowercase without a trailing dot: DNS
 //! compares names without regard to case (RFC 4343), and one selector
 //! must not become two rows.
 //!

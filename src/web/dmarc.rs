@@ -6,7 +6,8 @@
 //! sources new since the period before, and TLS failures per day, result
 //! type, MX and policy; the `_smtp._tls` record that sends the domain's
 //! TLS reports here, when the caller gives it; with a form to import
-//! another report.
+//! another report, or, for a reader who gave no key where importing
+//! needs one, a link to the key form.
 //!
 //! Charts are inline SVG drawn here, sized by the stylesheet (no style
 //! attribute, which the Content-Security-Policy forbids), so they show
@@ -35,6 +36,10 @@ pub struct ImportNotice {
     pub outcome: String,
     /// Why the last report posted was refused.
     pub problem: Option<String>,
+    /// The reader gave no key, which importing needs on this server
+    /// (pages open to all beside API keys): the form gives way to a link
+    /// to the key form.
+    pub key_needed: bool,
 }
 
 /// The `_smtp._tls` record that sends a domain's TLS reports to this
@@ -462,11 +467,21 @@ fn anchor(key: &str) -> String {
 // TLS
 // ---------------------------------------------------------------------------
 
-fn tally_table(caption: &str, what: &str, rows: &[TlsTally]) -> Markup {
+fn tally_table(caption: &str, what: &str, rows: &[TlsTally], more: Markup) -> Markup {
     html! {
         (captioned_table(caption, &[what, "Failed sessions"], html! {
             @for row in rows { tr { th scope="row" { code { (shown(&row.name)) } } td { (grouped(row.failed_sessions)) } } }
         }))
+        (more)
+    }
+}
+
+/// The line under a TLS list cut to its most failed entries.
+fn unlisted(left_out: usize) -> Markup {
+    html! {
+        @if left_out > 0 {
+            p.muted { "… and " (grouped(left_out)) " more, with fewer failed sessions." }
+        }
     }
 }
 
@@ -505,13 +520,14 @@ fn tls(summary: &DomainSummary) -> Markup {
                         }
                     }))
                 }
-                @if !t.result_types.is_empty() { (tally_table("Failures per result type", "Result type", &t.result_types)) }
-                @if !t.mx_hosts.is_empty() { (tally_table("Failures per receiving MX", "MX host", &t.mx_hosts)) }
+                @if !t.result_types.is_empty() { (tally_table("Failures per result type", "Result type", &t.result_types, unlisted(t.unlisted.result_types))) }
+                @if !t.mx_hosts.is_empty() { (tally_table("Failures per receiving MX", "MX host", &t.mx_hosts, unlisted(t.unlisted.mx_hosts))) }
                 (captioned_table("Sessions per policy", &["Policy", "Domain", "Successful", "Failed"], html! {
                     @for p in &t.policies {
                         tr { th scope="row" { (shown(&p.policy_type)) } td { code { (shown(&p.policy_domain)) } } td { (grouped(p.successful_sessions)) } td { (grouped(p.failed_sessions)) } }
                     }
                 }))
+                (unlisted(t.unlisted.policies))
             }
         }
     }
@@ -572,6 +588,18 @@ fn tls_reporting_section(domain: &str, offer: TlsReporting) -> Markup {
 // ---------------------------------------------------------------------------
 
 fn import_form(domain: &str, notice: &ImportNotice) -> Markup {
+    if notice.key_needed {
+        let login = format!("/login?next=/reports/dmarc/{domain}");
+        return html! {
+            section #import aria-labelledby="import-h" {
+                h2 #import-h { "Import a report" }
+                p {
+                    "Anyone may read this page, but importing a report into it needs this \
+                     server's API key. " a href=(login) { "Give the key" } " to import one."
+                }
+            }
+        };
+    }
     html! {
         form.check #import method="post" action=(format!("/reports/dmarc/{domain}")) enctype="multipart/form-data" {
             h2 { "Import a report" }

@@ -558,6 +558,57 @@ async fn reports_import_words_what_each_report_held() {
     );
 }
 
+/// A report dated years ahead, one about several domains and one whose
+/// policy domain is markup are refused, each named with the reason, and
+/// the import exits 2 having stored none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_import_refuses_what_no_report_can_be() {
+    let dir = ScratchDir::new("reports-unfit");
+    let data = dir.join("data");
+    let xml = std::fs::read_to_string("fixtures/reports/aggregate/rfc9990.xml").unwrap();
+    let (begin, end) = (xml.find("<begin>").unwrap(), xml.find("</end>").unwrap());
+    let year_9999 = format!(
+        "{}<begin>253402214400</begin><end>253402300799{}",
+        &xml[..begin],
+        &xml[end..]
+    );
+    std::fs::write(dir.join("9999.xml"), year_9999).unwrap();
+    let mut multi: Value =
+        serde_json::from_slice(&std::fs::read("fixtures/reports/tls/rfc8460.json").unwrap())
+            .unwrap();
+    let mut other = multi["policies"][0].clone();
+    other["policy"]["policy-domain"] = "other.example".into();
+    multi["policies"].as_array_mut().unwrap().insert(0, other);
+    std::fs::write(dir.join("multi.json"), multi.to_string()).unwrap();
+    multi["policies"] = serde_json::json!([multi["policies"][1].clone()]);
+    multi["policies"][0]["policy"]["policy-domain"] = "<script>alert(1)</script>".into();
+    std::fs::write(dir.join("script.json"), multi.to_string()).unwrap();
+
+    let path = |name: &str| dir.join(name).display().to_string();
+    let (a, b, c) = (path("9999.xml"), path("multi.json"), path("script.json"));
+    let out = reports(&["import", &a, &b, &c], &data, None).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for line in [
+        format!(
+            "mailvet: {a}: the report's period, 9999-12-31T00:00:00Z to 9999-12-31T23:59:59Z, \
+             ends more than a day after it was received ("
+        ),
+        format!("mailvet: {b}: the TLS report has policies for `other.example` and `example.com`"),
+        format!(
+            "mailvet: {c}: the report's policy domain `<script>alert(1)</script>` is not a \
+             domain name"
+        ),
+    ] {
+        assert!(stderr.contains(&line), "{line}\n{stderr}");
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.ends_with("0 imported, 0 duplicates, 3 refused\n"),
+        "{stdout}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_import_refuses_pipes_at_once_and_skips_links_inside_directories() {
     let dir = ScratchDir::new("reports-pipes-links");

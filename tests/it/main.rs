@@ -57,6 +57,7 @@ mod message_report;
 mod openapi_contract;
 mod pages;
 mod reports_analysis;
+mod reports_forged;
 mod reports_limits;
 mod reports_parse;
 mod reports_store;

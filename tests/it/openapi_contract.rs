@@ -1229,7 +1229,7 @@ fn report(name: &str) -> Vec<u8> {
 
 async fn store_fixture(store: &mailvet::store::Store, name: &str) {
     let file = std::fs::File::open(Path::new("fixtures/reports").join(name)).unwrap();
-    mailvet::reports::ingest::prepare(file, &Limits::default())
+    mailvet::reports::ingest::prepare(file, &Limits::default(), crate::support::now())
         .unwrap()
         .store(store)
         .await

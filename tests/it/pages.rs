@@ -933,6 +933,97 @@ async fn web_public_opens_the_pages_and_not_the_api() {
     assert_eq!(api.header(header::CONTENT_TYPE), "application/problem+json");
 }
 
+/// Open pages do not open the store: the reports page's import form
+/// keeps a report as the owner's, so a POST needs the key as
+/// `POST /v1/reports` does, and a reader without one is offered the key
+/// form instead of the import form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_public_pages_import_reports_only_with_the_key() {
+    let (_dns, router, store) = setup_with_store(keyed(true)).await;
+    let report = std::fs::read("fixtures/reports/aggregate/rfc9990.xml").unwrap();
+    let upload = |key: Option<&str>| {
+        let mut body = b"--b\r\nContent-Disposition: form-data; name=\"report\"; \
+            filename=\"r.xml\"\r\n\r\n"
+            .to_vec();
+        body.extend_from_slice(&report);
+        body.extend_from_slice(b"\r\n--b--\r\n");
+        let mut request = Request::post("/reports/dmarc/example.com")
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=b");
+        if let Some(key) = key {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+        }
+        request.body(Body::from(body)).unwrap()
+    };
+    let stored = || async {
+        store
+            .received_reports(
+                mailvet::store::ReportKind::Aggregate,
+                "example.org",
+                None,
+                None,
+                10,
+            )
+            .await
+            .unwrap()
+            .len()
+    };
+
+    let page = send(&router, get("/reports/dmarc/example.com")).await;
+    assert_eq!(page.status, StatusCode::OK, "the page stays open");
+    assert!(
+        !page.body.contains(r#"id="import" method="post""#),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("importing a report into it needs this server's API key")
+            && page
+                .body
+                .contains(r#"<a href="/login?next=/reports/dmarc/example.com">Give the key</a>"#),
+        "{}",
+        page.body
+    );
+
+    let anyone = send(&router, upload(None)).await;
+    assert_eq!(anyone.status, StatusCode::UNAUTHORIZED);
+    assert!(anyone.is_html());
+    assert!(
+        anyone
+            .body
+            .contains(r#"name="next" value="/reports/dmarc/example.com""#),
+        "{}",
+        anyone.body
+    );
+    assert_eq!(stored().await, 0, "nothing stored without the key");
+    let wrong = send(&router, upload(Some("wrong-key-0123456789abcdef"))).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(stored().await, 0);
+
+    let keyed_upload = send(&router, upload(Some(KEY))).await;
+    assert_eq!(keyed_upload.status, StatusCode::SEE_OTHER);
+    assert_eq!(stored().await, 1);
+    // With the key, the page offers the form.
+    let page = send(
+        &router,
+        get_with(
+            "/reports/dmarc/example.com",
+            header::AUTHORIZATION,
+            &format!("Bearer {KEY}"),
+        ),
+    )
+    .await;
+    assert!(
+        page.body.contains(r#"id="import" method="post""#),
+        "{}",
+        page.body
+    );
+    // The other open forms stay open: checking a message stores nothing
+    // of the owner's.
+    let message = send(&router, form(&[("message", "")])).await;
+    assert_ne!(message.status, StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_count_against_the_rate_limit_of_the_api() {
     let dns = TestDns::start(&[Path::new("fixtures/web/web.zone")]).await;

@@ -621,7 +621,7 @@ fn tls_reports_are_summed_per_day_result_type_mx_and_policy() {
         read("tls/google.json"),
         read("tls/microsoft.json"),
     ];
-    let s = tls_summary(&reports);
+    let s = tls_summary(&reports, "example.com", 20);
     assert_eq!(s.reports, 3);
     assert_eq!(s.successful_sessions, 5326 + 1840 + 12);
     assert_eq!(s.failed_sessions, 303 + 3);
@@ -662,6 +662,44 @@ fn tls_reports_are_summed_per_day_result_type_mx_and_policy() {
         (sts.successful_sessions, sts.failed_sessions),
         (5326 + 1840, 306)
     );
+}
+
+/// A report stored under a domain counts only that domain's policies:
+/// another domain's sessions in it are not the domain's.
+#[test]
+fn a_tls_summary_counts_only_its_own_domains_policies() {
+    let report = match parse(
+        serde_json::json!({
+            "organization-name": "o",
+            "date-range": {
+                "start-datetime": "2026-11-01T00:00:00Z",
+                "end-datetime": "2026-11-01T23:59:59Z"
+            },
+            "report-id": "multi",
+            "policies": [
+                {"policy": {"policy-type": "sts", "policy-domain": "other.example"},
+                 "summary": {"total-successful-session-count": 5,
+                             "total-failure-session-count": 0}},
+                {"policy": {"policy-type": "sts", "policy-domain": "Example.com"},
+                 "summary": {"total-successful-session-count": 7,
+                             "total-failure-session-count": 3}}
+            ]
+        })
+        .to_string()
+        .into_bytes(),
+        &Limits::default(),
+    ) {
+        Ok(Report::Tls(report)) => report,
+        other => panic!("{other:?}"),
+    };
+    let reports = [report];
+    let other = tls_summary(&reports, "other.example", 20);
+    assert_eq!((other.successful_sessions, other.failed_sessions), (5, 0));
+    assert_eq!(other.days[0].successful_sessions, 5);
+    assert_eq!(other.policies.len(), 1);
+    let own = tls_summary(&reports, "example.com", 20);
+    assert_eq!((own.successful_sessions, own.failed_sessions), (7, 3));
+    assert_eq!(own.policies[0].policy_domain, "example.com");
 }
 
 /// A legitimate source that fails DMARC for all its mail keeps

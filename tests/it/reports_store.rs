@@ -33,18 +33,21 @@ crate::on_both_back_ends!(
     a_summary_reads_at_most_its_record_budget,
     a_summary_past_its_record_budget_says_what_it_left_out,
     the_suggested_record_keeps_the_live_rua,
+    a_tls_summary_says_how_many_entries_it_left_out,
 );
 
 fn prepared(path: &Path) -> Prepared {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    ingest::prepare(file, &Limits::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    ingest::prepare(file, &Limits::default(), support::now())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 async fn import(store: &Store, path: &Path) -> Stored {
     prepared(path).store(store).await.unwrap()
 }
 
-fn month() -> Vec<PathBuf> {
+/// The month of brand.example's aggregate reports, in name order.
+pub(crate) fn month() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir("fixtures/reports/month")
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -118,18 +121,23 @@ async fn a_report_is_stored_once_whatever_its_container(db: TestDatabase) {
     assert_eq!(back, direct, "the stored report is the report read");
 }
 
-async fn selectors_are_learned_from_new_reports_only(db: TestDatabase) {
-    let store = db.open().await;
-    for path in month() {
-        import(&store, &path).await;
-    }
-    let learned: Vec<String> = store
+/// The selectors learned for brand.example, most recently seen first.
+pub(crate) async fn learned(store: &Store) -> Vec<String> {
+    store
         .learned_dkim_selectors("brand.example", 20)
         .await
         .unwrap()
         .into_iter()
         .map(|s| s.selector)
-        .collect();
+        .collect()
+}
+
+async fn selectors_are_learned_from_new_reports_only(db: TestDatabase) {
+    let store = db.open().await;
+    for path in month() {
+        import(&store, &path).await;
+    }
+    let learned = learned(&store).await;
     let mut expected = vec!["google".to_string(), "ses2026".to_string()];
     let mut sorted = learned.clone();
     sorted.sort();
@@ -164,7 +172,7 @@ async fn unfit_keys_are_refused_and_nothing_stored(db: TestDatabase) {
         forged.contains(&long_id),
         "the fixture's report id was replaced"
     );
-    let prepared = ingest::prepare(forged.as_bytes(), &Limits::default()).unwrap();
+    let prepared = ingest::prepare(forged.as_bytes(), &Limits::default(), support::now()).unwrap();
     let err = prepared.store(&store).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
     assert!(err.to_string().contains("report_id"), "{err}");
@@ -490,5 +498,59 @@ async fn the_suggested_record_keeps_the_live_rua(db: TestDatabase) {
     assert_eq!(
         record.as_deref(),
         Some("v=DMARC1; p=none; rua=mailto:reports@elsewhere.example")
+    );
+}
+
+/// A TLS report naming 25 result types: the summary lists the 20 most
+/// failed and counts the 5 others, and its text says so.
+async fn a_tls_summary_says_how_many_entries_it_left_out(db: TestDatabase) {
+    let store = db.open().await;
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read("fixtures/reports/tls/rfc8460.json").unwrap())
+            .unwrap();
+    let details: Vec<serde_json::Value> = (1..=25u64)
+        .map(|i| {
+            serde_json::json!({
+                "result-type": format!("type-{i:02}"),
+                "failed-session-count": i,
+            })
+        })
+        .collect();
+    report["policies"][0]["failure-details"] = serde_json::json!(details);
+    ingest::prepare(
+        report.to_string().as_bytes(),
+        &Limits::default(),
+        support::now(),
+    )
+    .unwrap()
+    .store(&store)
+    .await
+    .unwrap();
+    let dns = TestDns::start(&[]).await;
+    let summary = summarize_domain(
+        &store,
+        &dns.layer().resolver(),
+        "example.com",
+        None,
+        DEC_1,
+        Arc::new(Services::built_in()),
+        &Options::default(),
+        &[],
+    )
+    .await
+    .unwrap();
+    let types: Vec<&str> = summary
+        .tls
+        .result_types
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(types.len(), 20);
+    assert_eq!((types[0], types[19]), ("type-25", "type-06"));
+    assert_eq!(summary.tls.unlisted.result_types, 5);
+    let text = mailvet::render::reports::summary(&summary);
+    assert!(
+        text.contains("  type-06: 6 failed sessions\n  … and 5 more result types\n"),
+        "{text}"
     );
 }

@@ -647,7 +647,7 @@ async fn a_report_mailed_to_a_report_address_is_imported_once(db: TestDatabase) 
     })
     .await;
     let email = report_email("aggregate-report.eml");
-    let expected = ingest::prepare(&email[..], &Limits::default()).unwrap();
+    let expected = ingest::prepare(&email[..], &Limits::default(), crate::support::now()).unwrap();
     let expected = expected.overview();
 
     let (mut client, _) = inbox.connect().await;

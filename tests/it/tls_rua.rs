@@ -116,7 +116,8 @@ async fn refused(s: &Running, path: &str, body: Vec<u8>) -> String {
     problem["detail"].as_str().unwrap().to_string()
 }
 
-async fn stored_tls_reports(s: &Running, domain: &str) -> Value {
+/// The TLS part of `domain`'s summary, asked with the key.
+async fn tls_summary(s: &Running, domain: &str) -> Value {
     let response = s
         .request(Method::GET, &format!("/v1/reports/dmarc/{domain}"))
         .header(header::AUTHORIZATION, format!("Bearer {KEY}"))
@@ -124,8 +125,11 @@ async fn stored_tls_reports(s: &Running, domain: &str) -> Value {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let summary = json_of(response).await;
-    summary["tls"]["reports"].clone()
+    json_of(response).await["tls"].clone()
+}
+
+async fn stored_tls_reports(s: &Running, domain: &str) -> Value {
+    tls_summary(s, domain).await["reports"].clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,9 +219,20 @@ async fn a_domains_url_takes_only_reports_about_that_domain() {
     mixed["policies"].as_array_mut().unwrap().push(stranger);
     let detail = refused(&s, &own, mixed.to_string().into_bytes()).await;
     assert!(
-        detail.contains("has a policy for `other.example`; each domain's"),
+        detail.contains("has policies for `example.com` and `other.example`"),
         "{detail}"
     );
+    // The keyed door refuses it the same way: a report is about one domain.
+    let keyed = s
+        .request(Method::POST, "/v1/reports/tls")
+        .header(header::AUTHORIZATION, format!("Bearer {KEY}"))
+        .header(header::CONTENT_TYPE, "application/tlsrpt+json")
+        .body(mixed.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keyed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json_of(keyed).await["detail"], detail);
     assert_eq!(stored_tls_reports(&s, "example.com").await, 0);
     assert_eq!(stored_tls_reports(&s, "other.example").await, 0);
 
@@ -234,6 +249,65 @@ async fn a_domains_url_takes_only_reports_about_that_domain() {
     .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(stored_tls_reports(&s, "xn--bcher-kva.example").await, 1);
+    s.stop().await;
+}
+
+/// Reporters name any result type and MX host: however many were posted,
+/// the summary lists the 20 with the most failed sessions of each and
+/// counts the rest, in the JSON and on the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_summary_lists_the_most_failed_tls_entries_and_counts_the_rest() {
+    let (_dns, s) = keyed_server(false).await;
+    let path = path_of(&endpoint(&s, "example.com", false).await, &s);
+    for post in 0..2u64 {
+        let mut sample: Value = serde_json::from_slice(&report("tls/rfc8460.json")).unwrap();
+        sample["report-id"] = json!(format!("wide-{post}"));
+        let details: Vec<Value> = (0..1000u64)
+            .map(|i| {
+                json!({
+                    "result-type": format!("type-{post}-{i:04}"),
+                    "receiving-mx-hostname": format!("mx-{post}-{i:04}.example.com"),
+                    "failed-session-count": post * 1000 + i + 1,
+                })
+            })
+            .collect();
+        sample["policies"][0]["failure-details"] = json!(details);
+        let (status, intake) = post_report(
+            &s,
+            &path,
+            "application/tlsrpt+json",
+            sample.to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(status, 201, "{intake}");
+    }
+    let tls = tls_summary(&s, "example.com").await;
+    assert_eq!(tls["reports"], 2);
+    let names = |list: &str| -> Vec<String> {
+        tls[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let types = names("result_types");
+    assert_eq!(types.len(), 20);
+    assert_eq!(types[0], "type-1-0999", "the most failed first");
+    assert_eq!(types[19], "type-1-0980");
+    assert_eq!(names("mx_hosts")[0], "mx-1-0999.example.com");
+    assert_eq!(
+        tls["unlisted"],
+        json!({"result_types": 1980, "mx_hosts": 1980, "policies": 0})
+    );
+    let page = reports_page(&s, None).await;
+    assert_eq!(
+        page.matches("… and 1,980 more, with fewer failed sessions.")
+            .count(),
+        2,
+        "{page}"
+    );
+    assert!(!page.contains("type-1-0979"), "the page lists no more");
     s.stop().await;
 }
 

@@ -489,6 +489,12 @@ impl<R: ResponseHandler> ResponseHandler for AuthenticResponse<R> {
     }
 }
 
+/// Now, in seconds since the epoch: when a report prepared in a test is
+/// received.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
 /// Reads a JSON fixture.
 pub fn read_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
