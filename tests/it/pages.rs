@@ -965,6 +965,7 @@ async fn web_public_pages_import_reports_only_with_the_key() {
             )
             .await
             .unwrap()
+            .reports
             .len()
     };
 

@@ -407,8 +407,12 @@ async fn a_summary_past_its_record_budget_says_what_it_left_out(db: TestDatabase
     let store = db.open().await;
     let half = ingest::MAX_RECORDS_PER_SUMMARY / 2 + 1;
     for day in [16, 17, 18] {
-        let prepared =
-            ingest::prepare(flood_report(day, half).as_slice(), &Limits::default()).unwrap();
+        let prepared = ingest::prepare(
+            flood_report(day, half).as_slice(),
+            &Limits::default(),
+            support::now(),
+        )
+        .unwrap();
         assert_eq!(prepared.store(&store).await.unwrap(), Stored::New);
     }
     let dns = TestDns::start(&[]).await;
