@@ -401,6 +401,24 @@ fn flood_report(day: i64, records: u64) -> Vec<u8> {
     xml.into_bytes()
 }
 
+/// The summary of all that is stored for `domain`, as of 1 December,
+/// with no DNS data to ask.
+async fn whole_summary(store: &Store, domain: &str) -> ingest::DomainSummary {
+    let dns = TestDns::start(&[]).await;
+    summarize_domain(
+        store,
+        &dns.layer().resolver(),
+        domain,
+        None,
+        DEC_1,
+        Arc::new(Services::built_in()),
+        &Options::default(),
+        &[],
+    )
+    .await
+    .unwrap()
+}
+
 /// Past [`ingest::MAX_RECORDS_PER_SUMMARY`] the older reports are left
 /// out, and the summary (its JSON, its text, the page) says how many.
 async fn a_summary_past_its_record_budget_says_what_it_left_out(db: TestDatabase) {
@@ -415,19 +433,7 @@ async fn a_summary_past_its_record_budget_says_what_it_left_out(db: TestDatabase
         .unwrap();
         assert_eq!(prepared.store(&store).await.unwrap(), Stored::New);
     }
-    let dns = TestDns::start(&[]).await;
-    let summary = summarize_domain(
-        &store,
-        &dns.layer().resolver(),
-        "flood.example",
-        None,
-        DEC_1,
-        Arc::new(Services::built_in()),
-        &Options::default(),
-        &[],
-    )
-    .await
-    .unwrap();
+    let summary = whole_summary(&store, "flood.example").await;
     assert_eq!(summary.reports_left_out, 2);
     assert_eq!(summary.analysis.summary.reports, 1);
     assert_eq!(summary.analysis.summary.messages, half);
@@ -530,19 +536,7 @@ async fn a_tls_summary_says_how_many_entries_it_left_out(db: TestDatabase) {
     .store(&store)
     .await
     .unwrap();
-    let dns = TestDns::start(&[]).await;
-    let summary = summarize_domain(
-        &store,
-        &dns.layer().resolver(),
-        "example.com",
-        None,
-        DEC_1,
-        Arc::new(Services::built_in()),
-        &Options::default(),
-        &[],
-    )
-    .await
-    .unwrap();
+    let summary = whole_summary(&store, "example.com").await;
     let types: Vec<&str> = summary
         .tls
         .result_types
