@@ -73,8 +73,9 @@ pub struct FetchArgs {
 }
 
 impl FetchArgs {
-    /// Audit options from these flags; reads and checks the CA file.
-    pub fn audit_options(&self) -> Result<AuditOptions, String> {
+    /// Audit options from these flags and `--offline`; reads and checks
+    /// the CA file.
+    pub fn audit_options(&self, offline: bool) -> Result<AuditOptions, String> {
         let extra_roots_pem = match &self.ca_file {
             Some(path) => {
                 let pem =
@@ -86,6 +87,7 @@ impl FetchArgs {
             None => Vec::new(),
         };
         Ok(AuditOptions {
+            offline,
             allow_private_fetch: self.allow_private_fetch,
             fetch_timeout: self.fetch_timeout,
             extra_roots_pem,

@@ -35,7 +35,7 @@ pub struct CheckArgs {
 /// they change, against live DNS alone.
 pub async fn run(args: CheckArgs) -> Result<ExitCode, UsageError> {
     let config = crate::check::config::load(&args.config)?;
-    let options = args.audit.fetch.audit_options()?;
+    let options = args.audit.fetch.audit_options(args.audit.dns.offline)?;
     let zones = args.audit.dns.load_zones()?;
     args.audit.dns.warn_outside_zones(
         &zones,

@@ -35,7 +35,8 @@ pub struct DnsArgs {
     pub zones: Vec<PathBuf>,
 
     /// Send nothing to the network: names outside the --zone files are
-    /// NXDOMAIN (a domain to check outside them is warned about).
+    /// NXDOMAIN (a domain to check outside them is warned about), and an
+    /// MTA-STS policy is not fetched (the check is then undecided).
     #[arg(long, conflicts_with = "dns")]
     pub offline: bool,
 

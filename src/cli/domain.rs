@@ -37,7 +37,7 @@ pub struct DomainArgs {
 
     /// Probe every MX address over SMTP: STARTTLS, the TLS handshake and
     /// the certificate. Takes seconds and needs outbound port 25.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "offline")]
     pub probe_smtp: bool,
 
     /// The store `mailvet reports import` and `serve` keep DMARC reports
@@ -84,7 +84,7 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
     if domains.is_empty() {
         return Err("give at least one domain, or --file with one domain per line".into());
     }
-    let mut options = args.audit.fetch.audit_options()?;
+    let mut options = args.audit.fetch.audit_options(args.audit.dns.offline)?;
     if let Some(s) = args.selectors.iter().find(|s| !name::is_dkim_selector(s)) {
         return Err(format!(
             "`{s}` is not a DKIM selector ({})",

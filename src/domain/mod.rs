@@ -35,6 +35,9 @@ pub struct AuditOptions {
     /// DKIM selectors the domain's DMARC aggregate reports named (from the
     /// store); when there are any, the common selectors are not probed.
     pub learned_selectors: Vec<String>,
+    /// Send nothing to the network (`--offline`): the MTA-STS policy is
+    /// then not fetched, and is unknown rather than unreachable.
+    pub offline: bool,
     /// Allow HTTPS fetches (MTA-STS policy) and the SMTP probe to reach
     /// loopback, private and link-local addresses. Off by default; tests
     /// need it.
@@ -65,6 +68,7 @@ impl Default for AuditOptions {
         AuditOptions {
             selectors: Vec::new(),
             learned_selectors: Vec::new(),
+            offline: false,
             allow_private_fetch: false,
             fetch_timeout: Duration::from_secs(5),
             extra_roots_pem: Vec::new(),

@@ -11,6 +11,7 @@ use crate::support;
 use hickory_proto::rr::{Name, RecordType};
 use mailvet::dns::Dns;
 use mailvet::domain::mta_sts::{self, MtaStsSection, PolicyStatus, RecordStatus};
+use mailvet::domain::protocol::Audited;
 use mailvet::domain::{AuditContext, AuditOptions};
 use mailvet::findings::Checked;
 use mailvet::findings::Finding;
@@ -206,6 +207,37 @@ async fn a_private_policy_host_is_refused_without_connecting() {
     let allowed = audit(&dns, "healthy.mta-sts.test", &options_allowing(&options)).await;
     assert!(allowed.findings.is_empty(), "{:#?}", allowed.findings);
     assert!(https.accepted() >= 1);
+}
+
+/// `--offline` sends nothing to the network: the policy is not fetched
+/// (no connection reaches the server, whatever the flags allow), and is
+/// unknown, not unreachable, so the check is undecided without a finding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_the_policy_is_not_fetched_and_undecided() {
+    let server = TestDns::start(&[Path::new(ZONE)]).await;
+    let https = TestHttps::start().await;
+    let dns = server.layer();
+    let options = AuditOptions {
+        offline: true,
+        ..options(&https)
+    };
+    let checked = audit(&dns, "healthy.mta-sts.test", &options).await;
+    assert!(checked.findings.is_empty(), "{:#?}", checked.findings);
+    let policy = checked.section.policy.as_ref().unwrap();
+    assert_eq!(policy.status, PolicyStatus::Unknown);
+    assert_eq!(
+        policy.error.as_deref(),
+        Some("not fetched: --offline sends nothing to the network")
+    );
+    assert!(
+        checked
+            .section
+            .undecided()
+            .is_some_and(|why| why.contains("--offline")),
+        "{:?}",
+        checked.section.undecided()
+    );
+    assert_eq!(https.accepted(), 0, "a connection reached the server");
 }
 
 fn options_allowing(options: &AuditOptions) -> AuditOptions {

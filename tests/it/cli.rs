@@ -1291,6 +1291,29 @@ async fn reports_tls_url_prints_one_url_per_domain_until_replaced() {
     assert!(String::from_utf8_lossy(&ask(&[]).await.stderr).is_empty());
 }
 
+/// `--offline` sends nothing to the network, so what would connect out
+/// is refused with it at once: the SMTP probe, and a server that lets
+/// requests ask for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_connects_out_cannot_be_asked_for_offline() {
+    for args in [
+        &["domain", "some.test", "--offline", "--probe-smtp"][..],
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--offline",
+            "--allow-probe",
+        ][..],
+    ] {
+        let out = mailvet_args(args, &[]).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("cannot be used with"), "{args:?}: {stderr}");
+        assert!(stderr.contains("--offline"), "{args:?}: {stderr}");
+    }
+}
+
 /// `serve` warns at startup when `--base-url` names an address or a local
 /// name, which no reporter on the internet could post to over HTTPS; a
 /// public name starts without a warning.

@@ -193,6 +193,18 @@ pub(super) struct HttpFacts {
 pub(super) async fn fetch_policy(cx: &AuditContext<'_>) -> Fetched {
     let host = format!("{POLICY_HOST_LABEL}.{}", cx.domain.ascii);
     let url = policy_url(&host, cx.options.https_port);
+    if cx.options.offline {
+        return Fetched {
+            url,
+            host,
+            addresses: Vec::new(),
+            refused: Vec::new(),
+            http_status: None,
+            content_type: None,
+            location: None,
+            result: Err(FetchError::Offline),
+        };
+    }
     let seen = Arc::new(Mutex::new(Resolution::default()));
     let guard = GuardedResolver {
         resolver: cx.resolver.clone(),

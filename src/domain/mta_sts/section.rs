@@ -234,6 +234,9 @@ pub fn coverage(section: &MtaStsSection, mx_hosts: &[String]) -> Vec<Finding> {
 /// Why the policy could not be fetched.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
+    /// Not fetched: the run sends nothing to the network.
+    #[error("not fetched: --offline sends nothing to the network")]
+    Offline,
     /// The policy host's lookup failed: unknown, not unreachable.
     #[error("the DNS lookup of {host} failed: {error}")]
     Dns { host: String, error: String },
@@ -368,7 +371,10 @@ pub fn evaluate_policy(fetched: Fetched, record_name: &str) -> (PolicyReport, Ve
         Ok(body) => body,
         Err(error) => {
             report.error = Some(error.to_string());
-            if matches!(error, FetchError::Dns { .. } | FetchError::Setup(_)) {
+            if matches!(
+                error,
+                FetchError::Offline | FetchError::Dns { .. } | FetchError::Setup(_)
+            ) {
                 return (report, Vec::new());
             }
             report.status = PolicyStatus::Unreachable;
