@@ -89,9 +89,29 @@ fn passed(from: &str, dmarc: &DmarcEvaluation, dkim: &DkimSection) -> String {
     )
 }
 
-/// DMARC fails: what the policy that applies makes receivers do.
+/// DMARC fails: what the policy that applies makes receivers do. When
+/// SPF was not checked (no envelope given), DMARC failed on DKIM alone,
+/// and an aligned SPF pass for the real envelope could still make it
+/// pass: the sentence says so rather than state the outcome as certain.
 fn failed(from: &str, dmarc: &DmarcEvaluation) -> String {
     let tag = dmarc.policy_tag.unwrap_or("p");
+    if dmarc.spf.identifier.is_none() {
+        let outcome = match dmarc.policy {
+            Some(Policy::Reject) => format!("receivers will reject this message ({tag}=reject)"),
+            Some(Policy::Quarantine) => {
+                format!("receivers will put this message in spam ({tag}=quarantine)")
+            }
+            Some(Policy::None) | None => format!(
+                "it fails DMARC, which spam filters count against it though {from} asks for \
+                 no action ({tag}=none)"
+            ),
+        };
+        return format!(
+            "Unless SPF passes aligned with {from} for the envelope it is sent with, \
+             {outcome}: DKIM alone does not pass DMARC, and SPF was not checked (give the \
+             client IP and MAIL FROM to check it)."
+        );
+    }
     match dmarc.policy {
         Some(Policy::Reject) => format!(
             "Receivers will reject this message: it fails DMARC for {from}, whose policy is \

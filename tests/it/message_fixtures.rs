@@ -1138,7 +1138,8 @@ async fn the_unchanged_counterparts_pass() {
 /// The report's one sentence says what receivers do, from DMARC: a
 /// message passing through SPF alone with a broken signature is delivered
 /// and one forward from failing (not "FAIL"); the same message from a host
-/// outside SPF is rejected under msg.test's `p=reject`.
+/// outside SPF is rejected under msg.test's `p=reject`, and without an
+/// envelope only unless SPF passes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_summary_says_what_receivers_do() {
     let w = world().await;
@@ -1167,6 +1168,22 @@ async fn the_summary_says_what_receivers_do() {
         report.summary,
         "Receivers will reject this message: it fails DMARC for msg.test, whose policy is \
          p=reject."
+    );
+
+    // With no envelope SPF is not checked: DMARC failed on DKIM alone, and
+    // the sentence does not state the outcome as certain.
+    let unchecked = Envelope {
+        ip: None,
+        helo: None,
+        mail_from: None,
+    };
+    let report = w.report(&broken, unchecked, Clock::system()).await;
+    assert_eq!(report.dmarc.result, DmarcResult::Fail);
+    assert_eq!(
+        report.summary,
+        "Unless SPF passes aligned with msg.test for the envelope it is sent with, receivers \
+         will reject this message (p=reject): DKIM alone does not pass DMARC, and SPF was not \
+         checked (give the client IP and MAIL FROM to check it)."
     );
 
     // Forwarded with its signature intact: DKIM carries DMARC. SPF fails
