@@ -135,8 +135,9 @@ pub struct SummaryArgs {
     #[arg(value_name = "DOMAIN")]
     pub domain: String,
 
-    /// Only reports whose period ends after this day (YYYY-MM-DD, UTC) or
-    /// moment (RFC 3339); the period of the same length before it decides
+    /// Only reports counted on this day (YYYY-MM-DD, UTC) or moment (RFC
+    /// 3339) or later, a report being counted on the day of its period's
+    /// middle; the period of the same length before it decides
     /// which sources are new. Default: every stored report.
     #[arg(long, value_name = "DATE", value_parser = parse_since)]
     pub since: Option<i64>,

@@ -24,16 +24,23 @@ impl Day {
             .map(|t| Day(t.date()))
     }
 
-    /// The day a period is counted on: the day of its middle.
+    /// The day a period is counted on: the day of its [middle].
     pub fn of_period(begin: i64, end: i64) -> Option<Day> {
-        let middle = (i128::from(begin) + i128::from(end)) / 2;
-        Day::of(i64::try_from(middle).ok()?)
+        Day::of(middle(begin, end))
     }
 
     /// Seconds since the epoch at the start of the day.
     pub fn start(self) -> i64 {
         self.0.midnight().assume_utc().unix_timestamp()
     }
+}
+
+/// The middle of a period, each end halved first so no sum overflows
+/// (within a second of the exact middle); the store selects a period's
+/// reports by the same sum, so a report is in the period whose days it is
+/// counted on.
+pub fn middle(begin: i64, end: i64) -> i64 {
+    begin / 2 + end / 2
 }
 
 impl std::fmt::Display for Day {

@@ -268,9 +268,10 @@ pub enum SummaryError {
     Task(String),
 }
 
-/// Sums up the reports stored for `domain` whose period ends after
-/// `since` (all of them without it). With `since`, the period of the
-/// same length before it (up to `now`) decides which sources are new.
+/// Sums up the reports stored for `domain` counted on `since` or later
+/// (a report is counted on the day of its period's middle; all of them
+/// without it). With `since`, the period of the same length before it
+/// decides which sources are new.
 /// The suggested record edits the domain's live DMARC record; `rua`,
 /// when not empty, replaces its report addresses.
 #[allow(clippy::too_many_arguments)]

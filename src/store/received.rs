@@ -123,8 +123,10 @@ impl Store {
         Ok(Stored::New)
     }
 
-    /// The reports of `kind` about `domain` (as stored) whose period
-    /// overlaps `since..until` (seconds; either open), oldest first: the
+    /// The reports of `kind` about `domain` (as stored) whose period's
+    /// middle (as `reports::dates::middle` takes it, the moment a report is
+    /// counted on) is in `since..until` (seconds; either open), oldest
+    /// first: the
     /// most recent ones, as many as hold at most `max_records` records
     /// together. A report of more records than that alone is passed over,
     /// so no single report can take a summary past its bound; it counts
@@ -138,7 +140,8 @@ impl Store {
         max_records: u64,
     ) -> Result<Received, StoreError> {
         const WHERE: &str = "FROM received_reports \
-             WHERE kind = $1 AND domain = $2 AND end_at > $3 AND begin_at < $4";
+             WHERE kind = $1 AND domain = $2 \
+             AND begin_at / 2 + end_at / 2 >= $3 AND begin_at / 2 + end_at / 2 < $4";
         const NEWEST_FIRST: &str = "ORDER BY begin_at DESC, org_name, report_id";
         let domain = normalize(domain, "a domain")?;
         let (since, until) = (since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX));

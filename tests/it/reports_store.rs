@@ -32,6 +32,7 @@ crate::on_both_back_ends!(
     the_domain_audit_asks_the_selectors_reports_named,
     a_summary_reads_at_most_its_record_budget,
     a_summary_past_its_record_budget_says_what_it_left_out,
+    a_report_is_in_the_period_of_its_middle,
     the_suggested_record_keeps_the_live_rua,
     a_tls_summary_says_how_many_entries_it_left_out,
 );
@@ -375,14 +376,13 @@ async fn a_summary_reads_at_most_its_record_budget(db: TestDatabase) {
     );
 }
 
-/// An aggregate report for flood.example of one day of November 2026
-/// (`day` from 16), with `records` records of one message each, every one
-/// from another IP address.
-fn flood_report(day: i64, records: u64) -> Vec<u8> {
-    let begin = NOV_16 + (day - 16) * 86_400;
+/// An aggregate report for flood.example of the day from `begin`, with
+/// `records` records of one message each, every one from another IP
+/// address.
+fn flood_report(begin: i64, records: u64) -> Vec<u8> {
     let mut xml = format!(
         "<?xml version=\"1.0\"?><feedback><report_metadata><org_name>flood.test</org_name>\
-         <email>r@flood.test</email><report_id>flood-{day}</report_id><date_range>\
+         <email>r@flood.test</email><report_id>flood-{begin}</report_id><date_range>\
          <begin>{begin}</begin><end>{}</end></date_range></report_metadata>\
          <policy_published><domain>flood.example</domain><p>none</p></policy_published>",
         begin + 86_399
@@ -399,6 +399,47 @@ fn flood_report(day: i64, records: u64) -> Vec<u8> {
     }
     xml.push_str("</feedback>");
     xml.into_bytes()
+}
+
+/// A report is in the period of the day it is counted on, its middle's:
+/// one from noon to noon counted on 15 November is not in a summary since
+/// the 16th (it is in the period before), one a second later is.
+async fn a_report_is_in_the_period_of_its_middle(db: TestDatabase) {
+    let store = db.open().await;
+    for begin in [NOV_16 - 43_200, NOV_16 - 43_198] {
+        let prepared = ingest::prepare(
+            flood_report(begin, 3).as_slice(),
+            &Limits::default(),
+            support::now(),
+        )
+        .unwrap();
+        assert_eq!(prepared.store(&store).await.unwrap(), Stored::New);
+    }
+    let dns = TestDns::start(&[]).await;
+    let summary = summarize_domain(
+        &store,
+        &dns.layer().resolver(),
+        "flood.example",
+        Some(NOV_16),
+        DEC_1,
+        Arc::new(Services::built_in()),
+        &Options::default(),
+        &[],
+    )
+    .await
+    .unwrap();
+    let days: Vec<String> = summary
+        .analysis
+        .summary
+        .days
+        .iter()
+        .map(|d| d.day.to_string())
+        .collect();
+    assert_eq!(days, ["2026-11-16"]);
+    assert_eq!(summary.analysis.summary.reports, 1);
+    assert!(summary.analysis.summary.previous_period);
+    let whole = whole_summary(&store, "flood.example").await;
+    assert_eq!(whole.analysis.summary.reports, 2);
 }
 
 /// The summary of all that is stored for `domain`, as of 1 December,
@@ -426,7 +467,7 @@ async fn a_summary_past_its_record_budget_says_what_it_left_out(db: TestDatabase
     let half = ingest::MAX_RECORDS_PER_SUMMARY / 2 + 1;
     for day in [16, 17, 18] {
         let prepared = ingest::prepare(
-            flood_report(day, half).as_slice(),
+            flood_report(NOV_16 + (day - 16) * 86_400, half).as_slice(),
             &Limits::default(),
             support::now(),
         )
