@@ -155,7 +155,7 @@ pub struct ServiceArgs {
     /// to port 25 of every MX address of a domain anyone names, from this
     /// server's address; without the flag those requests get 403
     /// `/problems/probe-disabled`.
-    #[arg(long, env = "MAILVET_ALLOW_PROBE", conflicts_with = "offline")]
+    #[arg(long, env = "MAILVET_ALLOW_PROBE")]
     pub allow_probe: bool,
 
     /// Most /v1 requests answered at once; more get 503 with Retry-After.
@@ -297,6 +297,13 @@ fn key_file(path: &Path) -> Result<Vec<ApiKey>, String> {
 /// flags, then serves until SIGTERM or Ctrl-C.
 pub async fn run(args: ServeArgs) -> Result<ExitCode, UsageError> {
     let dns = args.dns.build(args.cache_entries)?;
+    if args.dns.offline && args.service.allow_probe {
+        return Err(UsageError::from(
+            "--allow-probe lets requests connect to MX hosts, and --offline sends nothing to \
+             the network: give one of them"
+                .to_string(),
+        ));
+    }
     let audit = args.fetch.audit_options(args.dns.offline)?;
     let blocklists = args.message.blocklists(true)?;
     let service = ServiceConfig {
