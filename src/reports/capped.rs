@@ -37,9 +37,14 @@ impl<B: BufRead + Consumed> Consumed for MultiGzDecoder<B> {
     }
 }
 
+/// What the reader above took, not what this buffer read ahead: a read
+/// ahead of up to its capacity would otherwise let a stream inflate that
+/// many times the ratio before the ratio cap sees it.
 impl<R: Consumed> Consumed for BufReader<R> {
     fn consumed(&self) -> u64 {
-        self.get_ref().consumed()
+        self.get_ref()
+            .consumed()
+            .saturating_sub(self.buffer().len() as u64)
     }
 }
 
@@ -75,6 +80,7 @@ pub type Resumed<R> = std::io::Chain<Cursor<Vec<u8>>, Counted<R>>;
 
 impl<R> Consumed for Resumed<R> {
     fn consumed(&self) -> u64 {
+        // The head was read through the counter too.
         self.get_ref().1.consumed()
     }
 }
