@@ -4,7 +4,10 @@
 //! format is sniffed from the first bytes:
 //!
 //! - `1f 8b` — gzip (RFC 1952), the format RFC 7489 §7.2.1.1 and RFC 8460
-//!   §5.3 require for mailed reports; several members are read as one;
+//!   §5.3 require for mailed reports; several members are read as one,
+//!   and zero bytes or white space after the last (padding some senders
+//!   and tools leave) are ignored, as `gzip -d` does; other bytes after
+//!   it are refused as corrupt ([`GzipMembers`]);
 //! - `PK\x03\x04` or `PK\x05\x06` — a zip archive, which some receivers
 //!   send instead; the one entry holding XML or JSON is the report
 //!   ([`super::zip`]). An archive with two or more such entries is
@@ -20,14 +23,14 @@
 //! through [`super::capped`], plain ones too.
 
 use super::aggregate::AggregateReport;
-use super::capped::{Capped, Counted, Input, first_significant_byte};
+use super::capped::{Capped, Consumed, Counted, Input, first_significant_byte};
 use super::tls::TlsReport;
 use super::xml::AggregateReader;
 use super::{Limits, ReportError, mail, tls, zip};
-use flate2::bufread::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::io::{BufRead, BufReader, Cursor, Read};
+use std::io::{self, BufRead, BufReader, Cursor, Read};
 
 /// Bytes read from the decoder at a time.
 const STREAM_BUFFER: usize = 64 * 1024;
@@ -191,7 +194,7 @@ pub fn open_reader<'a>(
     match format {
         Some(Format::Gzip) => {
             let input = BufReader::with_capacity(STREAM_BUFFER, Cursor::new(head).chain(counted));
-            let decoder = MultiGzDecoder::new(input);
+            let decoder = GzipMembers::new(input);
             open_document(buffered(Capped::new(decoder, "gzip", limits)), limits)?.ok_or_else(
                 || ReportError::NotAReport("the gzip data holds neither XML nor JSON".into()),
             )
@@ -236,7 +239,7 @@ fn open_input<'a>(
 ) -> Result<Opened<'a>, ReportError> {
     match sniff(&input) {
         Some(Format::Gzip) => {
-            let decoder = MultiGzDecoder::new(Cursor::new(input));
+            let decoder = GzipMembers::new(Cursor::new(input));
             open_document(buffered(Capped::new(decoder, "gzip", limits)), limits)?.ok_or_else(
                 || ReportError::NotAReport("the gzip data holds neither XML nor JSON".into()),
             )
@@ -284,6 +287,91 @@ fn open_input<'a>(
         None => Err(ReportError::NotAReport(
             "expected XML, JSON, gzip, zip or a report email".into(),
         )),
+    }
+}
+
+/// The members of a gzip stream (RFC 1952 §2.2), decompressed one after
+/// the other as one stream. After the last member, zero bytes and white
+/// space to the end of the input are padding; any other byte is an error
+/// saying where the gzip data ended.
+pub struct GzipMembers<R> {
+    /// The member being read; `None` once the input has ended.
+    member: Option<GzDecoder<R>>,
+    /// The input, once the last member and its padding have been read.
+    rest: Option<R>,
+}
+
+impl<R: BufRead + Consumed> GzipMembers<R> {
+    pub fn new(input: R) -> GzipMembers<R> {
+        GzipMembers {
+            member: Some(GzDecoder::new(input)),
+            rest: None,
+        }
+    }
+
+    /// After a member: whether another one follows. Padding to the end is
+    /// read and the stream ends; other bytes are an error.
+    fn another_member(input: &mut R) -> io::Result<bool> {
+        let mut padded = false;
+        loop {
+            let chunk = input.fill_buf()?;
+            match chunk.first() {
+                None => return Ok(false),
+                Some(0x1f) if !padded => return Ok(true),
+                Some(_) => {}
+            }
+            let is_padding = |b: &u8| *b == 0 || b.is_ascii_whitespace();
+            match chunk.iter().position(|b| !is_padding(b)) {
+                None => {
+                    let len = chunk.len();
+                    input.consume(len);
+                    padded = true;
+                }
+                Some(i) => {
+                    let at = input.consumed().saturating_add(i as u64);
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "byte {at} after the last member is neither padding (zero bytes \
+                             or white space) nor the start of another member"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl<R: BufRead + Consumed> Read for GzipMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while let Some(member) = self.member.as_mut() {
+            let n = member.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            let Some(mut input) = self.member.take().map(GzDecoder::into_inner) else {
+                break;
+            };
+            match Self::another_member(&mut input) {
+                Ok(true) => self.member = Some(GzDecoder::new(input)),
+                Ok(false) => self.rest = Some(input),
+                Err(e) => {
+                    self.rest = Some(input);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(0)
+    }
+}
+
+impl<R: Consumed> Consumed for GzipMembers<R> {
+    fn consumed(&self) -> u64 {
+        match (&self.member, &self.rest) {
+            (Some(member), _) => member.get_ref().consumed(),
+            (None, Some(rest)) => rest.consumed(),
+            (None, None) => 0,
+        }
     }
 }
 

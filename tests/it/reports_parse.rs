@@ -579,6 +579,67 @@ fn a_streamed_input_reads_like_the_same_bytes_in_memory() {
     );
 }
 
+/// Padding after the last gzip member (zero bytes or white space, as
+/// some tools leave) is ignored as `gzip -d` ignores it; another member is
+/// read on; anything else is corrupt, saying where the gzip data ended.
+#[test]
+fn gzip_padding_is_ignored_and_other_trailing_bytes_are_not() {
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+    let gzip = |data: &[u8]| {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(data).expect("in memory");
+        encoder.finish().expect("in memory")
+    };
+    let limits = Limits::default();
+    let google = aggregate("aggregate/rfc7489-google.xml");
+    let xml = fixture("aggregate/rfc7489-google.xml");
+    let (head, tail) = xml.split_at(xml.len() / 2);
+    let mut two_members = gzip(head);
+    two_members.extend(gzip(tail));
+    let gzipped = fixture("aggregate/rfc7489-google.xml.gz");
+    let padded = |padding: &[u8]| [&gzipped[..], padding].concat();
+    for (what, input) in [
+        ("two members", two_members.clone()),
+        ("two newlines", padded(b"\n\n")),
+        ("512 zero bytes", padded(&[0; 512])),
+        ("100 KiB of zero bytes", padded(&[0; 100 * 1024])),
+        ("two members and CRLF", [&two_members[..], b"\r\n"].concat()),
+    ] {
+        assert_eq!(
+            parse(&input[..], &limits),
+            Ok(Report::Aggregate(google.clone())),
+            "{what}"
+        );
+        match open_reader(&input[..], &limits) {
+            Ok(Opened::Aggregate(reader)) => assert_eq!(reader.read_all(), Ok(google.clone())),
+            Ok(Opened::Tls(_)) => panic!("{what}, streamed: a TLS report"),
+            Err(e) => panic!("{what}, streamed: {e}"),
+        }
+    }
+    let end = gzipped.len();
+    for (trailer, at) in [(&b"garbage"[..], end), (b"\0\0junk", end + 2)] {
+        let input = padded(trailer);
+        let expected = format!(
+            "gzip data is corrupt: byte {at} after the last member is neither padding \
+             (zero bytes or white space) nor the start of another member"
+        );
+        let streamed = match open_reader(&input[..], &limits) {
+            Ok(Opened::Aggregate(reader)) => reader.read_all().map(Report::Aggregate),
+            Ok(Opened::Tls(report)) => Ok(Report::Tls(report)),
+            Err(e) => Err(e),
+        };
+        for result in [parse(&input[..], &limits), streamed] {
+            match result {
+                Err(error @ ReportError::Corrupt { .. }) => {
+                    assert_eq!(error.to_string(), expected)
+                }
+                other => panic!("{trailer:?}: expected corrupt gzip, got {other:?}"),
+            }
+        }
+    }
+}
+
 #[test]
 fn a_declared_latin1_encoding_reads_ascii_content() {
     let latin1 = String::from_utf8(fixture("aggregate/rfc7489-google.xml"))
