@@ -196,7 +196,8 @@ pub fn first_significant_byte(stream: &mut dyn BufRead) -> Result<Option<u8>, Re
     }
 }
 
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+/// The UTF-8 byte order mark, which some reporters put before a report.
+pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 #[cfg(test)]
 mod tests {

@@ -14,16 +14,19 @@
 //!   refused, saying how many: a report is never dropped unread;
 //! - `<` — a plain aggregate report (XML), `{` — a plain TLS report
 //!   (JSON), after an optional UTF-8 byte order mark and whitespace;
-//! - a header field (`Name: value`) on the first line — a report email as
-//!   received; its report attachment is opened the same way, once
-//!   ([`super::mail`]).
+//! - a header field (`Name: value`) on the first line, or after the
+//!   `From ` line of a message saved from an mbox file (RFC 4155) — a
+//!   report email as received; its report attachment is opened the same
+//!   way, once ([`super::mail`]).
+//!
+//! A JSON array and UTF-16 text are refused saying so.
 //!
 //! Whatever is decompressed must itself be XML or JSON: a report is never
 //! nested deeper than email → archive → document. Every stream goes
 //! through [`super::capped`], plain ones too.
 
 use super::aggregate::AggregateReport;
-use super::capped::{Capped, Consumed, Counted, Input, first_significant_byte};
+use super::capped::{Capped, Consumed, Counted, Input, UTF8_BOM, first_significant_byte};
 use super::tls::TlsReport;
 use super::xml::AggregateReader;
 use super::{Limits, ReportError, mail, tls, zip};
@@ -56,13 +59,15 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         return Some(Format::Zip);
     }
-    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     match text.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'<') => return Some(Format::Xml),
         Some(b'{') => return Some(Format::Json),
+        // A JSON array, whose first line could pass for a header field.
+        Some(b'[') => return None,
         _ => {}
     }
-    starts_with_header_field(bytes).then_some(Format::Mail)
+    starts_with_header_field(without_mbox_from_line(bytes)).then_some(Format::Mail)
 }
 
 /// A first line `field-name ":"` (RFC 5322 §2.2: printable ASCII but the
@@ -74,6 +79,36 @@ fn starts_with_header_field(bytes: &[u8]) -> bool {
     };
     let name = &line[..colon];
     !name.is_empty() && name.iter().all(|&b| (33..=126).contains(&b))
+}
+
+/// A message saved from an mbox file, without the `From sender date`
+/// line (RFC 4155) the mailbox puts before its header.
+fn without_mbox_from_line(message: &[u8]) -> &[u8] {
+    if !message.starts_with(b"From ") {
+        return message;
+    }
+    match message.iter().position(|&b| b == b'\n') {
+        Some(end) => &message[end + 1..],
+        None => message,
+    }
+}
+
+/// Why an input that is none of the accepted formats is not read: what it
+/// looks like when that is recognizable.
+fn unrecognized(bytes: &[u8]) -> ReportError {
+    let text = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let why = if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        "the input is a JSON array; a TLS report is one JSON object (RFC 8460 §4.4)"
+    } else if [b"\xFF\xFE", b"\xFE\xFF", b"<\0", b"\0<"]
+        .iter()
+        .any(|start| bytes.starts_with(*start))
+    {
+        "the input is UTF-16 text; reports are read in UTF-8: convert it, e.g. with \
+         `iconv -f UTF-16 -t UTF-8`"
+    } else {
+        "expected XML, JSON, gzip, zip or a report email"
+    };
+    ReportError::NotAReport(why.into())
 }
 
 /// An opened report: an aggregate report ready to be read record by
@@ -278,15 +313,13 @@ fn open_input<'a>(
                 .ok_or_else(|| ReportError::NotAReport("empty input".into()))
         }
         Some(Format::Mail) if may_be_mail => {
-            let attachment = mail::report_attachment(&input)?;
+            let attachment = mail::report_attachment(without_mbox_from_line(&input))?;
             open_input(Cow::Owned(attachment), limits, false)
         }
         Some(Format::Mail) => Err(ReportError::NotAReport(
             "the attachment is itself an email".into(),
         )),
-        None => Err(ReportError::NotAReport(
-            "expected XML, JSON, gzip, zip or a report email".into(),
-        )),
+        None => Err(unrecognized(&input)),
     }
 }
 
@@ -417,6 +450,12 @@ mod tests {
             sniff(b"Return-Path: <a@b.example>\r\nFrom: x\r\n"),
             Some(Format::Mail)
         );
+        assert_eq!(
+            sniff(b"From a@b.example Thu Nov 27 00:00:00 2026\nFrom: a@b.example\r\n"),
+            Some(Format::Mail)
+        );
+        assert_eq!(sniff(b"[{\"organization-name\": \"x\"}]"), None);
+        assert_eq!(sniff(b"From here to there"), None);
         assert_eq!(sniff(b"hello world"), None);
         assert_eq!(sniff(b"no colon: until here but spaces"), None);
         assert_eq!(sniff(b""), None);

@@ -523,6 +523,47 @@ fn what_is_not_a_report_says_so() {
     ));
 }
 
+/// A message saved from an mbox file is read past its `From ` line; a
+/// JSON array and UTF-16 text are refused saying what they are.
+#[test]
+fn inputs_that_look_like_something_else_are_named() {
+    let limits = Limits::default();
+    let mut mbox = b"From noreply-dmarc-support@google.com Thu Nov 27 00:00:00 2026\n".to_vec();
+    mbox.extend(fixture("mail/aggregate-report.eml"));
+    let google = aggregate("aggregate/rfc7489-google.xml");
+    assert_eq!(
+        parse(&mbox[..], &limits),
+        Ok(Report::Aggregate(google.clone()))
+    );
+    match open_reader(&mbox[..], &limits) {
+        Ok(Opened::Aggregate(reader)) => assert_eq!(reader.read_all(), Ok(google)),
+        Ok(Opened::Tls(_)) => panic!("the mbox message streamed as a TLS report"),
+        Err(e) => panic!("the mbox message streamed: {e}"),
+    }
+
+    let json = fixture("tls/google.json");
+    let array = [&b"["[..], &json, b"]"].concat();
+    assert_eq!(
+        parse(&array[..], &limits),
+        Err(ReportError::NotAReport(
+            "the input is a JSON array; a TLS report is one JSON object (RFC 8460 §4.4)".into()
+        ))
+    );
+
+    let xml = String::from_utf8(fixture("aggregate/rfc7489-google.xml")).expect("UTF-8");
+    let mut utf16 = b"\xFF\xFE".to_vec();
+    utf16.extend(xml.encode_utf16().flat_map(u16::to_le_bytes));
+    let without_bom: Vec<u8> = xml.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    for input in [utf16, without_bom] {
+        match parse(&input[..], &limits) {
+            Err(ReportError::NotAReport(message)) => {
+                assert!(message.starts_with("the input is UTF-16 text"), "{message}")
+            }
+            other => panic!("expected UTF-16 to be refused, got {other:?}"),
+        }
+    }
+}
+
 /// A reader that hands out one byte per read, as a slow pipe may.
 struct Trickle<R>(R);
 
