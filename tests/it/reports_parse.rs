@@ -694,6 +694,112 @@ fn a_declared_latin1_encoding_reads_ascii_content() {
     assert_eq!(report, aggregate("aggregate/rfc7489-google.xml"));
 }
 
+/// The XML error of `input`: its line, byte offset and message.
+fn xml_error_of(input: &[u8]) -> (u64, u64, String) {
+    match parse(input, &Limits::default()) {
+        Err(ReportError::Xml {
+            line,
+            offset,
+            message,
+        }) => (line, offset, message),
+        other => panic!("expected an XML error, got {other:?}"),
+    }
+}
+
+#[test]
+fn bytes_that_are_not_utf8_are_refused_where_they_are() {
+    let google = fixture("aggregate/rfc7489-google.xml");
+    let with = |encoding: &str, org: &[u8]| -> Vec<u8> {
+        let text = String::from_utf8(google.clone())
+            .expect("UTF-8")
+            .replace("encoding=\"UTF-8\"", &format!("encoding=\"{encoding}\""));
+        let (head, tail) = text.split_once("google.com</org_name>").expect("org_name");
+        [head.as_bytes(), org, b"</org_name>", tail.as_bytes()].concat()
+    };
+    let bad = with("UTF-8", b"goo\xffgle.com");
+    let at = bad.iter().position(|&b| b == 0xff).expect("the bad byte") as u64;
+    assert_eq!(
+        xml_error_of(&bad),
+        (
+            4,
+            at,
+            "byte 0xff is not UTF-8: reports are read as UTF-8 only".into()
+        )
+    );
+    let latin1 = with("ISO-8859-1", b"Soci\xe9t\xe9");
+    let at = latin1.iter().position(|&b| b == 0xe9).expect("the é") as u64;
+    assert_eq!(
+        xml_error_of(&latin1),
+        (
+            4,
+            at,
+            "byte 0xe9 is not UTF-8: the document declares the encoding `ISO-8859-1`, which is \
+             not read: reports are read as UTF-8 only; convert it to UTF-8"
+                .into()
+        )
+    );
+    // In a tag: the offset counts its `<`.
+    let in_tag = String::from_utf8(google.clone())
+        .expect("UTF-8")
+        .replacen("<email>", "<email a='\u{1}'>", 1)
+        .into_bytes()
+        .into_iter()
+        .map(|b| if b == 1 { 0xe9 } else { b })
+        .collect::<Vec<u8>>();
+    let at = in_tag.iter().position(|&b| b == 0xe9).expect("the é") as u64;
+    assert_eq!(xml_error_of(&in_tag).1, at);
+}
+
+#[test]
+fn the_root_is_feedback_in_a_dmarc_namespace_or_none() {
+    let google = aggregate("aggregate/rfc7489-google.xml");
+    let text = String::from_utf8(fixture("aggregate/rfc7489-google.xml")).expect("UTF-8");
+    let rooted = |namespace: &str| {
+        text.replacen(
+            "<feedback>",
+            &format!("<feedback xmlns=\"{namespace}\">"),
+            1,
+        )
+    };
+    for namespace in [
+        "urn:ietf:params:xml:ns:dmarc-2.0",
+        "urn:ietf:params:xml:ns:dmarc-2.1",
+        "http://dmarc.org/dmarc-xml/0.1",
+        "http://www.dmarc.org/dmarc-xml/0.1",
+    ] {
+        assert_eq!(
+            parse(rooted(namespace).as_bytes(), &Limits::default()),
+            Ok(Report::Aggregate(google.clone())),
+            "{namespace}"
+        );
+    }
+    let (line, _, message) = xml_error_of(rooted("urn:example:<other>").as_bytes());
+    assert_eq!(line, 2);
+    assert_eq!(
+        message,
+        "the root element <feedback> is in the namespace `urn:example:<other>`, not DMARC's \
+         (urn:ietf:params:xml:ns:dmarc-2.0 or none): not a DMARC aggregate report"
+    );
+}
+
+#[test]
+fn namespace_floods_and_empty_reports_are_refused_in_plain_words() {
+    let declarations: String = (0..129).map(|i| format!(" xmlns:p{i}=\"u{i}\"")).collect();
+    let flood = format!("<feedback{declarations}></feedback>");
+    assert_eq!(
+        xml_error_of(flood.as_bytes()),
+        (
+            1,
+            0,
+            "more than 128 namespace declarations (xmlns) in scope".into()
+        )
+    );
+    assert_eq!(
+        xml_error_of(b"<?xml version=\"1.0\"?>\n<feedback>\n</feedback>\n"),
+        (3, 44, "no <report_metadata> in the report".into())
+    );
+}
+
 #[test]
 fn content_after_the_report_is_refused() {
     let mut doubled = fixture("aggregate/rfc7489-google.xml");
