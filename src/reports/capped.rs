@@ -12,7 +12,7 @@
 //! as what they are, not as bad XML or JSON.
 
 use super::{Limits, ReportError};
-use flate2::bufread::{DeflateDecoder, MultiGzDecoder};
+use flate2::bufread::DeflateDecoder;
 use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 
@@ -31,15 +31,14 @@ impl Consumed for Input<'_> {
     }
 }
 
-impl<B: BufRead + Consumed> Consumed for MultiGzDecoder<B> {
-    fn consumed(&self) -> u64 {
-        self.get_ref().consumed()
-    }
-}
-
+/// What the reader above took, not what this buffer read ahead: a read
+/// ahead of up to its capacity would otherwise let a stream inflate that
+/// many times the ratio before the ratio cap sees it.
 impl<R: Consumed> Consumed for BufReader<R> {
     fn consumed(&self) -> u64 {
-        self.get_ref().consumed()
+        self.get_ref()
+            .consumed()
+            .saturating_sub(self.buffer().len() as u64)
     }
 }
 
@@ -75,6 +74,7 @@ pub type Resumed<R> = std::io::Chain<Cursor<Vec<u8>>, Counted<R>>;
 
 impl<R> Consumed for Resumed<R> {
     fn consumed(&self) -> u64 {
+        // The head was read through the counter too.
         self.get_ref().1.consumed()
     }
 }
@@ -196,11 +196,13 @@ pub fn first_significant_byte(stream: &mut dyn BufRead) -> Result<Option<u8>, Re
     }
 }
 
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+/// The UTF-8 byte order mark, which some reporters put before a report.
+pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reports::container::GzipMembers;
     use flate2::Compression;
     use flate2::write::GzEncoder;
     use std::io::Write;
@@ -227,7 +229,7 @@ mod tests {
     fn the_ratio_cap_stops_a_stream_of_zeros_soon_after_the_grace() {
         let bomb = gzip(&vec![0u8; 8 * 1024 * 1024]);
         let limits = Limits::default();
-        let decoder = MultiGzDecoder::new(Cursor::new(Cow::Owned(bomb)));
+        let decoder = GzipMembers::new(Cursor::new(Cow::Owned(bomb)));
         let err = drain(Capped::new(decoder, "gzip", &limits)).unwrap_err();
         assert_eq!(
             err,
@@ -259,7 +261,7 @@ mod tests {
         let middle = data.len() / 2;
         data[middle] ^= 0xFF;
         data.truncate(data.len() - 4);
-        let decoder = MultiGzDecoder::new(Cursor::new(Cow::Owned(data)));
+        let decoder = GzipMembers::new(Cursor::new(Cow::Owned(data)));
         let err = drain(Capped::new(decoder, "gzip", &Limits::default())).unwrap_err();
         assert!(
             matches!(

@@ -4,30 +4,36 @@
 //! format is sniffed from the first bytes:
 //!
 //! - `1f 8b` — gzip (RFC 1952), the format RFC 7489 §7.2.1.1 and RFC 8460
-//!   §5.3 require for mailed reports; several members are read as one;
+//!   §5.3 require for mailed reports; several members are read as one,
+//!   and zero bytes or white space after the last (padding some senders
+//!   and tools leave) are ignored, as `gzip -d` does; other bytes after
+//!   it are refused as corrupt ([`GzipMembers`]);
 //! - `PK\x03\x04` or `PK\x05\x06` — a zip archive, which some receivers
 //!   send instead; the one entry holding XML or JSON is the report
 //!   ([`super::zip`]). An archive with two or more such entries is
 //!   refused, saying how many: a report is never dropped unread;
 //! - `<` — a plain aggregate report (XML), `{` — a plain TLS report
 //!   (JSON), after an optional UTF-8 byte order mark and whitespace;
-//! - a header field (`Name: value`) on the first line — a report email as
-//!   received; its report attachment is opened the same way, once
-//!   ([`super::mail`]).
+//! - a header field (`Name: value`) on the first line, or after the
+//!   `From ` line of a message saved from an mbox file (RFC 4155) — a
+//!   report email as received; its report attachment is opened the same
+//!   way, once ([`super::mail`]).
+//!
+//! A JSON array and UTF-16 text are refused saying so.
 //!
 //! Whatever is decompressed must itself be XML or JSON: a report is never
 //! nested deeper than email → archive → document. Every stream goes
 //! through [`super::capped`], plain ones too.
 
 use super::aggregate::AggregateReport;
-use super::capped::{Capped, Counted, Input, first_significant_byte};
+use super::capped::{Capped, Consumed, Counted, Input, UTF8_BOM, first_significant_byte};
 use super::tls::TlsReport;
 use super::xml::AggregateReader;
 use super::{Limits, ReportError, mail, tls, zip};
-use flate2::bufread::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::io::{BufRead, BufReader, Cursor, Read};
+use std::io::{self, BufRead, BufReader, Cursor, Read};
 
 /// Bytes read from the decoder at a time.
 const STREAM_BUFFER: usize = 64 * 1024;
@@ -53,13 +59,15 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         return Some(Format::Zip);
     }
-    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     match text.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'<') => return Some(Format::Xml),
         Some(b'{') => return Some(Format::Json),
+        // A JSON array, whose first line could pass for a header field.
+        Some(b'[') => return None,
         _ => {}
     }
-    starts_with_header_field(bytes).then_some(Format::Mail)
+    starts_with_header_field(without_mbox_from_line(bytes)).then_some(Format::Mail)
 }
 
 /// A first line `field-name ":"` (RFC 5322 §2.2: printable ASCII but the
@@ -71,6 +79,36 @@ fn starts_with_header_field(bytes: &[u8]) -> bool {
     };
     let name = &line[..colon];
     !name.is_empty() && name.iter().all(|&b| (33..=126).contains(&b))
+}
+
+/// A message saved from an mbox file, without the `From sender date`
+/// line (RFC 4155) the mailbox puts before its header.
+fn without_mbox_from_line(message: &[u8]) -> &[u8] {
+    if !message.starts_with(b"From ") {
+        return message;
+    }
+    match message.iter().position(|&b| b == b'\n') {
+        Some(end) => &message[end + 1..],
+        None => message,
+    }
+}
+
+/// Why an input that is none of the accepted formats is not read: what it
+/// looks like when that is recognizable.
+fn unrecognized(bytes: &[u8]) -> ReportError {
+    let text = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let why = if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        "the input is a JSON array; a TLS report is one JSON object (RFC 8460 §4.4)"
+    } else if [b"\xFF\xFE", b"\xFE\xFF", b"<\0", b"\0<"]
+        .iter()
+        .any(|start| bytes.starts_with(*start))
+    {
+        "the input is UTF-16 text; reports are read in UTF-8: convert it, e.g. with \
+         `iconv -f UTF-16 -t UTF-8`"
+    } else {
+        "expected XML, JSON, gzip, zip or a report email"
+    };
+    ReportError::NotAReport(why.into())
 }
 
 /// An opened report: an aggregate report ready to be read record by
@@ -191,7 +229,7 @@ pub fn open_reader<'a>(
     match format {
         Some(Format::Gzip) => {
             let input = BufReader::with_capacity(STREAM_BUFFER, Cursor::new(head).chain(counted));
-            let decoder = MultiGzDecoder::new(input);
+            let decoder = GzipMembers::new(input);
             open_document(buffered(Capped::new(decoder, "gzip", limits)), limits)?.ok_or_else(
                 || ReportError::NotAReport("the gzip data holds neither XML nor JSON".into()),
             )
@@ -236,7 +274,7 @@ fn open_input<'a>(
 ) -> Result<Opened<'a>, ReportError> {
     match sniff(&input) {
         Some(Format::Gzip) => {
-            let decoder = MultiGzDecoder::new(Cursor::new(input));
+            let decoder = GzipMembers::new(Cursor::new(input));
             open_document(buffered(Capped::new(decoder, "gzip", limits)), limits)?.ok_or_else(
                 || ReportError::NotAReport("the gzip data holds neither XML nor JSON".into()),
             )
@@ -275,15 +313,98 @@ fn open_input<'a>(
                 .ok_or_else(|| ReportError::NotAReport("empty input".into()))
         }
         Some(Format::Mail) if may_be_mail => {
-            let attachment = mail::report_attachment(&input)?;
+            let attachment = mail::report_attachment(without_mbox_from_line(&input))?;
             open_input(Cow::Owned(attachment), limits, false)
         }
         Some(Format::Mail) => Err(ReportError::NotAReport(
             "the attachment is itself an email".into(),
         )),
-        None => Err(ReportError::NotAReport(
-            "expected XML, JSON, gzip, zip or a report email".into(),
-        )),
+        None => Err(unrecognized(&input)),
+    }
+}
+
+/// The members of a gzip stream (RFC 1952 §2.2), decompressed one after
+/// the other as one stream. After the last member, zero bytes and white
+/// space to the end of the input are padding; any other byte is an error
+/// saying where the gzip data ended.
+pub struct GzipMembers<R> {
+    /// The member being read; `None` once the input has ended.
+    member: Option<GzDecoder<R>>,
+    /// The input, once the last member and its padding have been read.
+    rest: Option<R>,
+}
+
+impl<R: BufRead + Consumed> GzipMembers<R> {
+    pub fn new(input: R) -> GzipMembers<R> {
+        GzipMembers {
+            member: Some(GzDecoder::new(input)),
+            rest: None,
+        }
+    }
+
+    /// After a member: whether another one follows. Padding to the end is
+    /// read and the stream ends; other bytes are an error.
+    fn another_member(input: &mut R) -> io::Result<bool> {
+        let mut padded = false;
+        loop {
+            let chunk = input.fill_buf()?;
+            match chunk.first() {
+                None => return Ok(false),
+                Some(0x1f) if !padded => return Ok(true),
+                Some(_) => {}
+            }
+            let is_padding = |b: &u8| *b == 0 || b.is_ascii_whitespace();
+            match chunk.iter().position(|b| !is_padding(b)) {
+                None => {
+                    let len = chunk.len();
+                    input.consume(len);
+                    padded = true;
+                }
+                Some(i) => {
+                    let at = input.consumed().saturating_add(i as u64);
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "byte {at} after the last member is neither padding (zero bytes \
+                             or white space) nor the start of another member"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl<R: BufRead + Consumed> Read for GzipMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while let Some(member) = self.member.as_mut() {
+            let n = member.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            let Some(mut input) = self.member.take().map(GzDecoder::into_inner) else {
+                break;
+            };
+            match Self::another_member(&mut input) {
+                Ok(true) => self.member = Some(GzDecoder::new(input)),
+                Ok(false) => self.rest = Some(input),
+                Err(e) => {
+                    self.rest = Some(input);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(0)
+    }
+}
+
+impl<R: Consumed> Consumed for GzipMembers<R> {
+    fn consumed(&self) -> u64 {
+        match (&self.member, &self.rest) {
+            (Some(member), _) => member.get_ref().consumed(),
+            (None, Some(rest)) => rest.consumed(),
+            (None, None) => 0,
+        }
     }
 }
 
@@ -329,6 +450,12 @@ mod tests {
             sniff(b"Return-Path: <a@b.example>\r\nFrom: x\r\n"),
             Some(Format::Mail)
         );
+        assert_eq!(
+            sniff(b"From a@b.example Thu Nov 27 00:00:00 2026\nFrom: a@b.example\r\n"),
+            Some(Format::Mail)
+        );
+        assert_eq!(sniff(b"[{\"organization-name\": \"x\"}]"), None);
+        assert_eq!(sniff(b"From here to there"), None);
         assert_eq!(sniff(b"hello world"), None);
         assert_eq!(sniff(b"no colon: until here but spaces"), None);
         assert_eq!(sniff(b""), None);

@@ -161,6 +161,27 @@ fn decompression_bombs_alone() {
     assert!(error.contains("decompression bomb"), "{error}");
 }
 
+/// A bomb of white space after the root's start tag is text without
+/// markup too, whose own cap is 1 MiB: the ratio cap must trip first, read
+/// from memory or streamed, so every way in calls it a bomb.
+#[test]
+fn a_bomb_of_white_space_is_a_bomb_however_it_is_read() {
+    let mut inflated = b"<feedback>".to_vec();
+    inflated.resize(16 * MIB, b' ');
+    let bomb = gzip(&inflated, Compression::best());
+    let limits = Limits::default();
+    let bomb_error = ReportError::RatioExceeded {
+        ratio: 100,
+        grace: MIB as u64,
+    };
+    assert_eq!(parse(&bomb[..], &limits), Err(bomb_error.clone()));
+    let streamed = match mailvet::reports::open_reader(&bomb[..], &limits) {
+        Ok(_) => panic!("the bomb opened"),
+        Err(error) => error,
+    };
+    assert_eq!(streamed, bomb_error);
+}
+
 #[test]
 fn the_size_cap_holds_below_the_ratio_cap() {
     // Stored (uncompressed) gzip blocks: a ratio of 1, a size of 5 MiB.

@@ -523,6 +523,47 @@ fn what_is_not_a_report_says_so() {
     ));
 }
 
+/// A message saved from an mbox file is read past its `From ` line; a
+/// JSON array and UTF-16 text are refused saying what they are.
+#[test]
+fn inputs_that_look_like_something_else_are_named() {
+    let limits = Limits::default();
+    let mut mbox = b"From noreply-dmarc-support@google.com Thu Nov 27 00:00:00 2026\n".to_vec();
+    mbox.extend(fixture("mail/aggregate-report.eml"));
+    let google = aggregate("aggregate/rfc7489-google.xml");
+    assert_eq!(
+        parse(&mbox[..], &limits),
+        Ok(Report::Aggregate(google.clone()))
+    );
+    match open_reader(&mbox[..], &limits) {
+        Ok(Opened::Aggregate(reader)) => assert_eq!(reader.read_all(), Ok(google)),
+        Ok(Opened::Tls(_)) => panic!("the mbox message streamed as a TLS report"),
+        Err(e) => panic!("the mbox message streamed: {e}"),
+    }
+
+    let json = fixture("tls/google.json");
+    let array = [&b"["[..], &json, b"]"].concat();
+    assert_eq!(
+        parse(&array[..], &limits),
+        Err(ReportError::NotAReport(
+            "the input is a JSON array; a TLS report is one JSON object (RFC 8460 §4.4)".into()
+        ))
+    );
+
+    let xml = String::from_utf8(fixture("aggregate/rfc7489-google.xml")).expect("UTF-8");
+    let mut utf16 = b"\xFF\xFE".to_vec();
+    utf16.extend(xml.encode_utf16().flat_map(u16::to_le_bytes));
+    let without_bom: Vec<u8> = xml.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    for input in [utf16, without_bom] {
+        match parse(&input[..], &limits) {
+            Err(ReportError::NotAReport(message)) => {
+                assert!(message.starts_with("the input is UTF-16 text"), "{message}")
+            }
+            other => panic!("expected UTF-16 to be refused, got {other:?}"),
+        }
+    }
+}
+
 /// A reader that hands out one byte per read, as a slow pipe may.
 struct Trickle<R>(R);
 
@@ -579,6 +620,67 @@ fn a_streamed_input_reads_like_the_same_bytes_in_memory() {
     );
 }
 
+/// Padding after the last gzip member (zero bytes or white space, as
+/// some tools leave) is ignored as `gzip -d` ignores it; another member is
+/// read on; anything else is corrupt, saying where the gzip data ended.
+#[test]
+fn gzip_padding_is_ignored_and_other_trailing_bytes_are_not() {
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+    let gzip = |data: &[u8]| {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(data).expect("in memory");
+        encoder.finish().expect("in memory")
+    };
+    let limits = Limits::default();
+    let google = aggregate("aggregate/rfc7489-google.xml");
+    let xml = fixture("aggregate/rfc7489-google.xml");
+    let (head, tail) = xml.split_at(xml.len() / 2);
+    let mut two_members = gzip(head);
+    two_members.extend(gzip(tail));
+    let gzipped = fixture("aggregate/rfc7489-google.xml.gz");
+    let padded = |padding: &[u8]| [&gzipped[..], padding].concat();
+    for (what, input) in [
+        ("two members", two_members.clone()),
+        ("two newlines", padded(b"\n\n")),
+        ("512 zero bytes", padded(&[0; 512])),
+        ("100 KiB of zero bytes", padded(&[0; 100 * 1024])),
+        ("two members and CRLF", [&two_members[..], b"\r\n"].concat()),
+    ] {
+        assert_eq!(
+            parse(&input[..], &limits),
+            Ok(Report::Aggregate(google.clone())),
+            "{what}"
+        );
+        match open_reader(&input[..], &limits) {
+            Ok(Opened::Aggregate(reader)) => assert_eq!(reader.read_all(), Ok(google.clone())),
+            Ok(Opened::Tls(_)) => panic!("{what}, streamed: a TLS report"),
+            Err(e) => panic!("{what}, streamed: {e}"),
+        }
+    }
+    let end = gzipped.len();
+    for (trailer, at) in [(&b"garbage"[..], end), (b"\0\0junk", end + 2)] {
+        let input = padded(trailer);
+        let expected = format!(
+            "gzip data is corrupt: byte {at} after the last member is neither padding \
+             (zero bytes or white space) nor the start of another member"
+        );
+        let streamed = match open_reader(&input[..], &limits) {
+            Ok(Opened::Aggregate(reader)) => reader.read_all().map(Report::Aggregate),
+            Ok(Opened::Tls(report)) => Ok(Report::Tls(report)),
+            Err(e) => Err(e),
+        };
+        for result in [parse(&input[..], &limits), streamed] {
+            match result {
+                Err(error @ ReportError::Corrupt { .. }) => {
+                    assert_eq!(error.to_string(), expected)
+                }
+                other => panic!("{trailer:?}: expected corrupt gzip, got {other:?}"),
+            }
+        }
+    }
+}
+
 #[test]
 fn a_declared_latin1_encoding_reads_ascii_content() {
     let latin1 = String::from_utf8(fixture("aggregate/rfc7489-google.xml"))
@@ -590,6 +692,112 @@ fn a_declared_latin1_encoding_reads_ascii_content() {
         other => panic!("{other:?}"),
     };
     assert_eq!(report, aggregate("aggregate/rfc7489-google.xml"));
+}
+
+/// The XML error of `input`: its line, byte offset and message.
+fn xml_error_of(input: &[u8]) -> (u64, u64, String) {
+    match parse(input, &Limits::default()) {
+        Err(ReportError::Xml {
+            line,
+            offset,
+            message,
+        }) => (line, offset, message),
+        other => panic!("expected an XML error, got {other:?}"),
+    }
+}
+
+#[test]
+fn bytes_that_are_not_utf8_are_refused_where_they_are() {
+    let google = fixture("aggregate/rfc7489-google.xml");
+    let with = |encoding: &str, org: &[u8]| -> Vec<u8> {
+        let text = String::from_utf8(google.clone())
+            .expect("UTF-8")
+            .replace("encoding=\"UTF-8\"", &format!("encoding=\"{encoding}\""));
+        let (head, tail) = text.split_once("google.com</org_name>").expect("org_name");
+        [head.as_bytes(), org, b"</org_name>", tail.as_bytes()].concat()
+    };
+    let bad = with("UTF-8", b"goo\xffgle.com");
+    let at = bad.iter().position(|&b| b == 0xff).expect("the bad byte") as u64;
+    assert_eq!(
+        xml_error_of(&bad),
+        (
+            4,
+            at,
+            "byte 0xff is not UTF-8: reports are read as UTF-8 only".into()
+        )
+    );
+    let latin1 = with("ISO-8859-1", b"Soci\xe9t\xe9");
+    let at = latin1.iter().position(|&b| b == 0xe9).expect("the é") as u64;
+    assert_eq!(
+        xml_error_of(&latin1),
+        (
+            4,
+            at,
+            "byte 0xe9 is not UTF-8: the document declares the encoding `ISO-8859-1`, which is \
+             not read: reports are read as UTF-8 only; convert it to UTF-8"
+                .into()
+        )
+    );
+    // In a tag: the offset counts its `<`.
+    let in_tag = String::from_utf8(google.clone())
+        .expect("UTF-8")
+        .replacen("<email>", "<email a='\u{1}'>", 1)
+        .into_bytes()
+        .into_iter()
+        .map(|b| if b == 1 { 0xe9 } else { b })
+        .collect::<Vec<u8>>();
+    let at = in_tag.iter().position(|&b| b == 0xe9).expect("the é") as u64;
+    assert_eq!(xml_error_of(&in_tag).1, at);
+}
+
+#[test]
+fn the_root_is_feedback_in_a_dmarc_namespace_or_none() {
+    let google = aggregate("aggregate/rfc7489-google.xml");
+    let text = String::from_utf8(fixture("aggregate/rfc7489-google.xml")).expect("UTF-8");
+    let rooted = |namespace: &str| {
+        text.replacen(
+            "<feedback>",
+            &format!("<feedback xmlns=\"{namespace}\">"),
+            1,
+        )
+    };
+    for namespace in [
+        "urn:ietf:params:xml:ns:dmarc-2.0",
+        "urn:ietf:params:xml:ns:dmarc-2.1",
+        "http://dmarc.org/dmarc-xml/0.1",
+        "http://www.dmarc.org/dmarc-xml/0.1",
+    ] {
+        assert_eq!(
+            parse(rooted(namespace).as_bytes(), &Limits::default()),
+            Ok(Report::Aggregate(google.clone())),
+            "{namespace}"
+        );
+    }
+    let (line, _, message) = xml_error_of(rooted("urn:example:<other>").as_bytes());
+    assert_eq!(line, 2);
+    assert_eq!(
+        message,
+        "the root element <feedback> is in the namespace `urn:example:<other>`, not DMARC's \
+         (urn:ietf:params:xml:ns:dmarc-2.0 or none): not a DMARC aggregate report"
+    );
+}
+
+#[test]
+fn namespace_floods_and_empty_reports_are_refused_in_plain_words() {
+    let declarations: String = (0..129).map(|i| format!(" xmlns:p{i}=\"u{i}\"")).collect();
+    let flood = format!("<feedback{declarations}></feedback>");
+    assert_eq!(
+        xml_error_of(flood.as_bytes()),
+        (
+            1,
+            0,
+            "more than 128 namespace declarations (xmlns) in scope".into()
+        )
+    );
+    assert_eq!(
+        xml_error_of(b"<?xml version=\"1.0\"?>\n<feedback>\n</feedback>\n"),
+        (3, 44, "no <report_metadata> in the report".into())
+    );
 }
 
 #[test]

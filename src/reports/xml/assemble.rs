@@ -214,13 +214,20 @@ impl State {
         Ok(())
     }
 
-    pub(super) fn finish_header(&mut self) -> Result<ReportHeader, String> {
+    /// The header, once the first `<record>` begins or, in a report
+    /// without records, at `</feedback>` (`at_record` false).
+    pub(super) fn finish_header(&mut self, at_record: bool) -> Result<ReportHeader, String> {
         let parts = std::mem::take(&mut self.parts);
+        let before = if at_record {
+            "before the records"
+        } else {
+            "in the report"
+        };
         if !parts.seen_metadata {
-            return Err("no <report_metadata> before the records".into());
+            return Err(format!("no <report_metadata> {before}"));
         }
         if !parts.seen_policy {
-            return Err("no <policy_published> before the records".into());
+            return Err(format!("no <policy_published> {before}"));
         }
         let required = |value: Option<String>, name: &str| {
             value.ok_or_else(|| format!("<report_metadata> has no <{name}>"))

@@ -6,8 +6,9 @@
 //! What it accepts:
 //!
 //! - the elements of both schemas, with no namespace, the RFC 9990
-//!   namespace (`urn:ietf:params:xml:ns:dmarc-2.0`) or the draft ones
-//!   (`http://dmarc.org/dmarc-xml/…`), with or without a prefix; elements
+//!   namespace (`urn:ietf:params:xml:ns:dmarc-2.0`, or a later version of
+//!   it) or the draft ones (`http://dmarc.org/dmarc-xml/…`, also under
+//!   `www.dmarc.org`), with or without a prefix; elements
 //!   of any other namespace (extensions) and unknown elements are skipped
 //!   with everything inside them, as is `<extension>`;
 //! - elements of `<report_metadata>` and `<policy_published>` in any order
@@ -23,12 +24,13 @@
 //! What it refuses, with the line and byte offset: a DOCTYPE (no DTD, so
 //! no entity can be defined, let alone expanded); a reference to an entity
 //! other than the five predefined ones or a character reference; another
-//! root than `<feedback>`; metadata after the first record; a record
+//! root than `<feedback>` in a DMARC namespace or none; metadata after the first record; a record
 //! without a source IP, count, disposition or From domain, or with a value
 //! that cannot be read; a `<count>` over [`super::MAX_COUNT`]; a
 //! `<date_range>` whose `<begin>` is after its `<end>`; more than [`Limits::max_records`] records; text
 //! longer than [`MAX_VALUE`]; anything but comments after `</feedback>`;
-//! malformed XML. And, as not a report at all, a run of more than
+//! malformed XML; bytes that are not UTF-8, the one encoding read (a
+//! declared encoding is not: the error names it). And, as not a report at all, a run of more than
 //! [`MAX_MARKUP_RUN`] bytes without `<` or `>` (quick-xml buffers a whole
 //! text or tag, so this bounds its memory).
 
@@ -36,8 +38,9 @@ use super::aggregate::{AggregateReport, PolicyPublished, Record, ReportHeader, R
 use super::capped::report_error;
 use super::{Limits, ReportError, outside_message};
 use crate::untrusted::quoted;
+use quick_xml::encoding::EncodingError;
 use quick_xml::events::Event;
-use quick_xml::name::ResolveResult;
+use quick_xml::name::{NamespaceError, ResolveResult};
 use quick_xml::reader::NsReader;
 use state::State;
 use std::io::{self, BufRead, BufReader, Read};
@@ -59,9 +62,16 @@ const MAX_SPF: usize = 8;
 /// metadata.
 const MAX_REPEATED: usize = 16;
 
-/// Namespaces whose elements are DMARC's.
+/// Namespaces whose elements are DMARC's: RFC 9990's, with any version,
+/// and the drafts'.
 fn is_dmarc_namespace(ns: &str) -> bool {
-    ns == "urn:ietf:params:xml:ns:dmarc-2.0" || ns.starts_with("http://dmarc.org/dmarc-xml/")
+    [
+        "urn:ietf:params:xml:ns:dmarc-",
+        "http://dmarc.org/dmarc-xml/",
+        "http://www.dmarc.org/dmarc-xml/",
+    ]
+    .iter()
+    .any(|prefix| ns.starts_with(prefix))
 }
 
 /// Reads an aggregate report: [`AggregateReader::header`] once it is open,
@@ -74,6 +84,9 @@ pub struct AggregateReader<R: BufRead> {
     /// A record completed while the header was being read.
     pending: Option<Record>,
     finished: bool,
+    /// The encoding the XML declaration names, if not UTF-8: it is not
+    /// read, and an error over bytes that are not UTF-8 says so.
+    declared_encoding: Option<String>,
 }
 
 impl<R: BufRead> std::fmt::Debug for AggregateReader<R> {
@@ -111,6 +124,7 @@ impl<R: BufRead> AggregateReader<R> {
             header: placeholder_header(),
             pending: None,
             finished: false,
+            declared_encoding: None,
         };
         loop {
             match reader.step()? {
@@ -173,10 +187,10 @@ impl<R: BufRead> AggregateReader<R> {
         loop {
             self.buf.clear();
             let start = self.xml.buffer_position();
-            let event = self
-                .xml
-                .read_event_into(&mut self.buf)
-                .map_err(|e| xml_error(e, self.state.line, start, self.xml.error_position()))?;
+            let event = match self.xml.read_event_into(&mut self.buf) {
+                Ok(event) => event,
+                Err(e) => return Err(self.read_error(e, start)),
+            };
             let stray = match &event {
                 Event::Eof => break,
                 Event::Text(text) => {
@@ -208,16 +222,20 @@ impl<R: BufRead> AggregateReader<R> {
         let start = self.xml.buffer_position();
         let (ns, event) = match self.xml.read_resolved_event_into(&mut self.buf) {
             Ok(read) => read,
-            Err(e) => {
-                let at = self.xml.error_position();
-                return Err(xml_error(e, self.state.line, start, at));
-            }
+            Err(e) => return Err(self.read_error(e, start)),
         };
         let foreign = match ns {
-            ResolveResult::Bound(ns) => !is_dmarc_namespace(ns.0),
+            ResolveResult::Bound(ns) if !is_dmarc_namespace(ns.0) => Some(ns.0),
             // An undeclared prefix is a generator's slip, not an extension.
-            ResolveResult::Unbound | ResolveResult::Unknown(_) => false,
+            ResolveResult::Bound(_) | ResolveResult::Unbound | ResolveResult::Unknown(_) => None,
         };
+        if let Event::Decl(decl) = &event {
+            self.declared_encoding = decl
+                .encoding()
+                .and_then(Result::ok)
+                .filter(|name| !name.eq_ignore_ascii_case("utf-8"))
+                .map(|name| name.into_owned());
+        }
         let state = &mut self.state;
         let outcome = match &event {
             Event::Start(e) => state.start(e.local_name().into_inner(), foreign),
@@ -266,28 +284,55 @@ impl<R: BufRead> AggregateReader<R> {
         self.state.line += newlines;
         Ok(step)
     }
-}
 
-/// A reader error: the stream's own (a cap, a corrupt container) or bad
-/// XML, at `line`. The reader says where a syntax error is (`at`); a
-/// namespace error (an element nested past its limit, a prefix bound
-/// wrongly) it does not record, and that is the tag the read began at
-/// (`start`, the end of the event before).
-fn xml_error(error: quick_xml::Error, line: u64, start: u64, at: u64) -> ReportError {
-    match error {
-        quick_xml::Error::Io(e) => report_error(&e).unwrap_or_else(|| ReportError::Corrupt {
-            container: "input",
-            message: e.to_string(),
-        }),
-        e => ReportError::Xml {
-            line,
-            offset: if matches!(e, quick_xml::Error::Namespace(_)) {
-                start
-            } else {
-                at
+    /// A reader error: the stream's own (a cap, a corrupt container) or
+    /// bad XML. The reader says where a syntax error is; a namespace error
+    /// (an element nested past its limit, a prefix bound wrongly) it does
+    /// not record, and that is the tag the read began at (`start`, the end
+    /// of the event before); bytes that are not UTF-8 are found in the
+    /// event read.
+    fn read_error(&self, error: quick_xml::Error, start: u64) -> ReportError {
+        let line = self.state.line;
+        match error {
+            quick_xml::Error::Io(e) => report_error(&e).unwrap_or_else(|| ReportError::Corrupt {
+                container: "input",
+                message: e.to_string(),
+            }),
+            quick_xml::Error::Encoding(EncodingError::Utf8(e)) => {
+                let read = &self.buf[..e.valid_up_to().min(self.buf.len())];
+                // A tag's bytes are read without its `<` and `>`.
+                let tag = self.xml.buffer_position() - start > self.buf.len() as u64;
+                let byte = self.buf.get(read.len()).copied().unwrap_or(0);
+                let not_read = match &self.declared_encoding {
+                    Some(name) => format!(
+                        "the document declares the encoding {}, which is not read: reports \
+                         are read as UTF-8 only; convert it to UTF-8",
+                        quoted(name)
+                    ),
+                    None => "reports are read as UTF-8 only".into(),
+                };
+                ReportError::Xml {
+                    line: line + memchr::memchr_iter(b'\n', read).count() as u64,
+                    offset: start + u64::from(tag) + read.len() as u64,
+                    message: format!("byte {byte:#04x} is not UTF-8: {not_read}"),
+                }
+            }
+            quick_xml::Error::Namespace(e) => ReportError::Xml {
+                line,
+                offset: start,
+                message: match e {
+                    NamespaceError::TooManyBindings(limit) => {
+                        format!("more than {limit} namespace declarations (xmlns) in scope")
+                    }
+                    e => outside_message(&e.to_string()),
+                },
             },
-            message: outside_message(&e.to_string()),
-        },
+            e => ReportError::Xml {
+                line,
+                offset: self.xml.error_position(),
+                message: outside_message(&e.to_string()),
+            },
+        }
     }
 }
 

@@ -44,22 +44,33 @@ impl State {
         }
     }
 
-    pub(super) fn start(&mut self, name: &str, foreign: bool) -> Outcome {
+    /// A start tag; `foreign` is its namespace when that is not DMARC's.
+    pub(super) fn start(&mut self, name: &str, foreign: Option<&str>) -> Outcome {
         if self.skip > 0 {
             self.skip += 1;
             return Ok(Step::Continue);
         }
         let Some(&parent) = self.frames.last() else {
-            if foreign || name != "feedback" {
+            if name != "feedback" {
                 return Err(format!(
                     "the root element is {}, not <feedback>: not a DMARC aggregate report",
                     quoted(&format!("<{name}>"))
                 ));
             }
+            if let Some(namespace) = foreign {
+                return Err(format!(
+                    "the root element <feedback> is in the namespace {}, not DMARC's \
+                     (urn:ietf:params:xml:ns:dmarc-2.0 or none): not a DMARC aggregate report",
+                    quoted(namespace)
+                ));
+            }
             self.frames.push(Frame::Feedback);
             return Ok(Step::Continue);
         };
-        let frame = if foreign { None } else { child(parent, name) };
+        let frame = match foreign {
+            Some(_) => None,
+            None => child(parent, name),
+        };
         let Some(frame) = frame else {
             self.skip = 1;
             return Ok(Step::Continue);
@@ -73,7 +84,7 @@ impl State {
             Frame::Policy => self.parts.seen_policy = true,
             Frame::Record => {
                 if self.header.is_none() {
-                    self.header = Some(self.finish_header()?);
+                    self.header = Some(self.finish_header(true)?);
                     step = Step::HeaderDone;
                 }
                 self.records += 1;
@@ -139,7 +150,7 @@ impl State {
             Some(Frame::Record) => self.finish_record().map(Step::Record),
             Some(Frame::Feedback) => {
                 if self.header.is_none() {
-                    self.header = Some(self.finish_header()?);
+                    self.header = Some(self.finish_header(false)?);
                 }
                 Ok(Step::End)
             }
