@@ -95,6 +95,12 @@ impl Zone {
         self.origin.zone_of(name)
     }
 
+    /// The line of the zone's SOA record (at its origin: a file holds
+    /// one), where a record the zone lacks would be added.
+    pub fn soa_line(&self) -> Option<usize> {
+        self.line_of(&self.origin, RecordType::SOA)
+    }
+
     /// The line of the first record written for this owner and type, so a
     /// report can point into the file.
     pub fn line_of(&self, owner: &Name, rtype: RecordType) -> Option<usize> {

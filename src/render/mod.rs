@@ -256,9 +256,7 @@ impl<'a> ZoneLocator<'a> {
     pub fn locate(&self, finding: &Finding) -> Option<Location> {
         let (owner, rtype) = record_of(finding)?;
         let zone = self.covering(&owner)?;
-        let line = zone
-            .line_of(&owner, rtype)
-            .or_else(|| zone.line_of(&zone.origin, RecordType::SOA))?;
+        let line = zone.line_of(&owner, rtype).or_else(|| zone.soa_line())?;
         located(zone, line)
     }
 
@@ -276,10 +274,7 @@ impl<'a> ZoneLocator<'a> {
     /// line 1 when the zone has none. `None` when live DNS answers.
     pub fn home(&self, domain: &str) -> Option<Location> {
         let zone = self.covering(&fqdn(domain)?)?;
-        located(
-            zone,
-            zone.line_of(&zone.origin, RecordType::SOA).unwrap_or(1),
-        )
+        located(zone, zone.soa_line().unwrap_or(1))
     }
 
     /// The most specific zone file covering `owner`.

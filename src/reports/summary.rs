@@ -221,9 +221,9 @@ pub struct PeriodTally {
     reporters: BTreeSet<String>,
     begin: Option<i64>,
     end: Option<i64>,
-    /// The policy of the report whose period ended last (of two, the
-    /// one added later), with that end.
-    published: Option<(i64, PolicyPublished)>,
+    /// The policy of the report whose period ended last, at `end` (of
+    /// two, the one added later).
+    published: Option<PolicyPublished>,
 }
 
 impl PeriodTally {
@@ -244,13 +244,9 @@ impl PeriodTally {
         self.domains.insert(policy.domain.clone());
         self.reporters.insert(metadata.org_name.clone());
         self.begin = Some(self.begin.map_or(metadata.begin, |b| b.min(metadata.begin)));
-        self.end = Some(self.end.map_or(metadata.end, |e| e.max(metadata.end)));
-        if self
-            .published
-            .as_ref()
-            .is_none_or(|(end, _)| metadata.end >= *end)
-        {
-            self.published = Some((metadata.end, policy.clone()));
+        if self.end.is_none_or(|end| metadata.end >= end) {
+            self.end = Some(metadata.end);
+            self.published = Some(policy.clone());
         }
         let day = Day::of_period(metadata.begin, metadata.end);
         let org = organizational_domain(&policy.domain);
@@ -401,7 +397,7 @@ pub fn summarize(
         previous_period: previous_keys.is_some(),
         new_sources,
         selectors,
-        published: published.map(|(_, policy)| policy),
+        published,
         legitimate_failing,
         forwarded_failing,
     }
