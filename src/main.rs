@@ -3,6 +3,7 @@
 
 use mailvet::cli::Cli;
 use mailvet::cli::serve::LogFormat;
+use mailvet::render::workflow_guard::{RunnerWriter, Syntax};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -44,6 +45,8 @@ const QUEUED_LOG_LINES: usize = 16_384;
 /// call on the thread answering it. A line is never dropped: when the
 /// queue is full (standard error blocked), logging waits, as a direct
 /// write would. The guard returned flushes what is queued when dropped.
+/// On a GitHub Actions runner each line is [`RunnerWriter`]'s, so text a
+/// line quotes cannot start a workflow command.
 fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MAILVET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -51,7 +54,13 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
         .lossy(false)
         .buffered_lines_limit(QUEUED_LOG_LINES)
         .thread_name("mailvet-log")
-        .finish(std::io::BufWriter::new(std::io::stderr()));
+        .finish(RunnerWriter::new(
+            std::io::BufWriter::new(std::io::stderr()),
+            match format {
+                LogFormat::Text => Syntax::Text,
+                LogFormat::Json => Syntax::Json,
+            },
+        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);

@@ -24,11 +24,14 @@
 //! - Text: visibly, a backslash before the `[` (`##\[`) and before the
 //!   first `:` of a line that starts with `::` (`\::`).
 //!
-//! The guard applies only when `GITHUB_ACTIONS=true` ([`for_runner`]).
+//! The guard applies only when `GITHUB_ACTIONS=true` ([`for_runner`],
+//! and [`RunnerWriter`] for the log, whose lines quote outside text too:
+//! a DNS name, a fetch's error).
 //! mailvet's own annotations ([`super::annotations`]), which are commands
 //! on purpose, are written past it, never through it.
 
 use std::borrow::Cow;
+use std::io::{self, Write};
 
 /// The syntax of an output, which decides how a command start is broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +108,42 @@ pub fn neutralise(text: &str, syntax: Syntax) -> Cow<'_, str> {
     }
 }
 
+/// A writer of whole lines, such as the log's events, that writes each
+/// [`neutralise`]d in its syntax when this process runs as a GitHub
+/// Actions step, and passes it on untouched otherwise.
+pub struct RunnerWriter<W> {
+    inner: W,
+    /// The syntax to break command starts in; `None` off a runner.
+    guarding: Option<Syntax>,
+}
+
+impl<W: Write> RunnerWriter<W> {
+    pub fn new(inner: W, syntax: Syntax) -> Self {
+        Self {
+            inner,
+            guarding: super::annotations::in_github_actions().then_some(syntax),
+        }
+    }
+}
+
+impl<W: Write> Write for RunnerWriter<W> {
+    /// Takes `buf` whole: a line cut in two could hide a command start.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.guarding {
+            Some(syntax) => {
+                let text = String::from_utf8_lossy(buf);
+                self.inner.write_all(neutralise(&text, syntax).as_bytes())?;
+                Ok(buf.len())
+            }
+            None => self.inner.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Whether a runner reads `line` (or this part of a line from its first
 /// non-whitespace character on) as starting a workflow command.
 pub fn reads_as_command(line: &str) -> bool {
@@ -175,6 +214,25 @@ fn ignorable(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_line_is_written_guarded_on_a_runner_and_untouched_elsewhere() {
+        let line = "2026-12-04T05:00:00Z  INFO mailvet: not a report error=bad <x>\n\
+                    ::stop-commands::pwn at ##[error]x\n";
+        let written = |guarding| {
+            let mut writer = RunnerWriter {
+                inner: Vec::new(),
+                guarding,
+            };
+            writer.write_all(line.as_bytes()).unwrap();
+            writer.flush().unwrap();
+            String::from_utf8(writer.inner).unwrap()
+        };
+        let guarded = written(Some(Syntax::Text));
+        assert!(!guarded.lines().any(reads_as_command), "{guarded}");
+        assert!(guarded.ends_with("\\::stop-commands::pwn at ##\\[error]x\n"));
+        assert_eq!(written(None), line);
+    }
 
     #[test]
     fn text_breaks_command_starts_visibly() {
