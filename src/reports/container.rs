@@ -14,10 +14,11 @@
 //!   refused, saying how many: a report is never dropped unread;
 //! - `<` — a plain aggregate report (XML), `{` — a plain TLS report
 //!   (JSON), after an optional UTF-8 byte order mark and whitespace;
-//! - a header field (`Name: value`) on the first line, or after the
-//!   `From ` line of a message saved from an mbox file (RFC 4155) — a
-//!   report email as received; its report attachment is opened the same
-//!   way, once ([`super::mail`]).
+//! - a header field (`Name: value`) on the first line, or after blank
+//!   lines a copy and paste left before it, or after the `From ` line of
+//!   a message saved from an mbox file (RFC 4155) — a report email as
+//!   received; its report attachment is opened the same way, once
+//!   ([`super::mail`]).
 //!
 //! A JSON array and UTF-16 text are refused saying so.
 //!
@@ -67,7 +68,7 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
         Some(b'[') => return None,
         _ => {}
     }
-    starts_with_header_field(without_mbox_from_line(bytes)).then_some(Format::Mail)
+    starts_with_header_field(header_start(bytes)).then_some(Format::Mail)
 }
 
 /// A first line `field-name ":"` (RFC 5322 §2.2: printable ASCII but the
@@ -81,9 +82,15 @@ fn starts_with_header_field(bytes: &[u8]) -> bool {
     !name.is_empty() && name.iter().all(|&b| (33..=126).contains(&b))
 }
 
-/// A message saved from an mbox file, without the `From sender date`
-/// line (RFC 4155) the mailbox puts before its header.
-fn without_mbox_from_line(message: &[u8]) -> &[u8] {
+/// Where a saved message's header starts: after the blank lines a copy
+/// and paste may leave before it, and after the `From sender date` line
+/// (RFC 4155) an mbox file puts there.
+fn header_start(message: &[u8]) -> &[u8] {
+    let blank = message
+        .iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count();
+    let message = &message[blank..];
     if !message.starts_with(b"From ") {
         return message;
     }
@@ -313,7 +320,7 @@ fn open_input<'a>(
                 .ok_or_else(|| ReportError::NotAReport("empty input".into()))
         }
         Some(Format::Mail) if may_be_mail => {
-            let attachment = mail::report_attachment(without_mbox_from_line(&input))?;
+            let attachment = mail::report_attachment(header_start(&input))?;
             open_input(Cow::Owned(attachment), limits, false)
         }
         Some(Format::Mail) => Err(ReportError::NotAReport(
@@ -452,6 +459,10 @@ mod tests {
         );
         assert_eq!(
             sniff(b"From a@b.example Thu Nov 27 00:00:00 2026\nFrom: a@b.example\r\n"),
+            Some(Format::Mail)
+        );
+        assert_eq!(
+            sniff(b"\r\n\nReturn-Path: <a@b.example>\r\n"),
             Some(Format::Mail)
         );
         assert_eq!(sniff(b"[{\"organization-name\": \"x\"}]"), None);

@@ -523,8 +523,9 @@ fn what_is_not_a_report_says_so() {
     ));
 }
 
-/// A message saved from an mbox file is read past its `From ` line; a
-/// JSON array and UTF-16 text are refused saying what they are.
+/// A message saved from an mbox file is read past its `From ` line, and
+/// one pasted with blank lines before its header past them; a JSON array
+/// and UTF-16 text are refused saying what they are.
 #[test]
 fn inputs_that_look_like_something_else_are_named() {
     let limits = Limits::default();
@@ -533,6 +534,11 @@ fn inputs_that_look_like_something_else_are_named() {
     let google = aggregate("aggregate/rfc7489-google.xml");
     assert_eq!(
         parse(&mbox[..], &limits),
+        Ok(Report::Aggregate(google.clone()))
+    );
+    let pasted = [&b"\r\n\n"[..], &fixture("mail/aggregate-report.eml")].concat();
+    assert_eq!(
+        parse(&pasted[..], &limits),
         Ok(Report::Aggregate(google.clone()))
     );
     match open_reader(&mbox[..], &limits) {
