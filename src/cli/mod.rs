@@ -5,7 +5,7 @@
 //! when one does (or a `check` expectation is broken), 2 for bad usage or
 //! bad input (a [`UsageError`], printed here and only here, with a
 //! one-line message saying what to change), 3 when nothing failed but a
-//! DNS lookup failed and left a domain's checks undecided: it could not be
+//! DNS lookup failed and left checks undecided: it could not be
 //! checked, run it again ([`output`] decides 0, 1 and 3). It parses and
 //! renders; the work is the engine's.
 //!
@@ -132,7 +132,8 @@ pub enum Command {
         mailvet spf --ip 2001:db8::25 --helo mail.example.com --format json --trace\n  \
         mailvet spf --ip 203.0.113.7 --mail-from news@example.com --zone example.com.zone\n\n\
         Exit codes: 0 pass or neutral (nothing at or above --fail-on), 1 fail, none or \
-        permerror (errors), 2 bad usage or input. A DNS failure (temperror) is a warning.")]
+        permerror (errors), 2 bad usage or input, 3 a DNS failure left the result at \
+        temperror (undecided: run it again).")]
     Spf(spf::SpfArgs),
     /// The CI gate: check domains against what their owner expects.
     ///

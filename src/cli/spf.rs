@@ -53,6 +53,6 @@ pub async fn run(args: SpfArgs) -> Result<ExitCode, UsageError> {
     Ok(args.output.emit(
         &[(report.check.sender.clone(), report)],
         |_, r| render::text::spf(r, Style::for_stdout()),
-        |sender, r| Suite::of_findings(sender, &r.findings, fail_on, |_| None),
+        |_, r| Suite::of_spf(r, fail_on),
     ))
 }

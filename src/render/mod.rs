@@ -31,6 +31,8 @@ use crate::domain::report::DomainReport;
 use crate::findings::undecided::{self, Undecided};
 use crate::findings::{CatalogEntry, FailOn, Finding, Severity, catalog};
 use crate::message::report::MessageReport;
+use crate::spf::SpfResult;
+use crate::spf::report::SpfReport;
 use hickory_proto::rr::{Name, RecordType};
 use serde::Serialize;
 
@@ -117,6 +119,26 @@ impl Suite {
     ) -> Suite {
         Suite::of_checks(name, &report.findings, &report.undecided, fail_on, |_| None)
             .located_at(file)
+    }
+
+    /// An SPF check's suite, named by the identity checked: its findings,
+    /// and a case that errs when a failed lookup left the result at
+    /// `temperror` (which is no pass, whatever `--fail-on` says).
+    pub fn of_spf(report: &SpfReport, fail_on: FailOn) -> Suite {
+        let check = &report.check;
+        let undecided: Vec<Undecided> = (check.result == SpfResult::TempError)
+            .then(|| Undecided {
+                check: "spf",
+                reason: check
+                    .reason
+                    .as_ref()
+                    .map_or_else(|| "a DNS lookup failed".into(), |p| p.message.clone()),
+            })
+            .into_iter()
+            .collect();
+        Suite::of_checks(&check.sender, &report.findings, &undecided, fail_on, |_| {
+            None
+        })
     }
 
     /// Gives every case that points nowhere more exact the suite's `home`
