@@ -33,7 +33,8 @@ pub struct AuditOptions {
     /// DKIM selectors to look at, besides the common ones probed always.
     pub selectors: Vec<String>,
     /// DKIM selectors the domain's DMARC aggregate reports named (from the
-    /// store); when there are any, the common selectors are not probed.
+    /// store); when there are any, the common selectors are probed only
+    /// if none of these holds a key.
     pub learned_selectors: Vec<String>,
     /// Send nothing to the network (`--offline`): the MTA-STS policy is
     /// then not fetched, and is unknown rather than unreachable.

@@ -1,6 +1,8 @@
 //! Reports anyone can forge, on both store back ends: a report whose DKIM
 //! results name selectors that failed teaches the domain audit nothing,
-//! and no report makes a selector seen later than its import; a period
+//! one naming made-up selectors that "passed" does not hide a key at a
+//! common selector, and no report makes a selector seen later than its
+//! import; a period
 //! that cannot be a report's (before 2000, or not over a day after it
 //! arrived), a policy domain that is no domain name, and a TLS report
 //! naming no policy or several domains are refused with the reason at
@@ -24,6 +26,7 @@ use support::store::TestDatabase;
 
 crate::on_both_back_ends!(
     failed_signatures_teach_no_selector,
+    forged_selectors_do_not_hide_a_key_at_a_common_one,
     a_selector_is_never_seen_after_its_import,
     implausible_periods_are_refused_and_nothing_stored,
     reports_about_no_domain_or_several_are_refused,
@@ -120,6 +123,43 @@ async fn failed_signatures_teach_no_selector(db: TestDatabase) {
     let dkim = &audit["dkim"];
     assert_eq!(dkim["status"], "found", "{dkim}");
     assert_eq!(dkim["selectors_checked"], json!(["google", "ses2026"]));
+}
+
+async fn forged_selectors_do_not_hide_a_key_at_a_common_one(db: TestDatabase) {
+    let store = db.open().await;
+    let forged: String = (0..20).map(|i| dkim(&format!("f{i:02}"), "pass")).collect();
+    let poison = aggregate(
+        "made-up",
+        "brand.example",
+        "1795996800",
+        "1796083199",
+        &forged,
+    );
+    import(&store, &poison, DEC_1).await;
+    assert_eq!(
+        learned(&store).await.len(),
+        20,
+        "a forger's pass is learned"
+    );
+
+    // The domain signs with Google Workspace's selector (RFC 8463 §A.2's
+    // Ed25519 key), which no report named.
+    let dns = TestDns::start_with_texts(&[
+        "$ORIGIN brand.example.\n$TTL 300\n@ SOA ns h 1 1 1 1 60\n\
+         google._domainkey TXT \"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\"\n",
+    ])
+    .await;
+    let app = mailvet::http::router(mailvet::http::AppState::new(dns.layer(), store));
+    let audit = Request::get("/v1/domains/brand.example")
+        .body(Body::empty())
+        .unwrap();
+    let (code, _, audit) = support::api::call(app, audit).await;
+    assert_eq!(code, StatusCode::OK);
+    let dkim = &audit["dkim"];
+    assert_eq!(dkim["status"], "found", "{dkim}");
+    let checked = dkim["selectors_checked"].as_array().unwrap();
+    assert!(checked.contains(&json!("f00")), "{dkim}");
+    assert!(checked.contains(&json!("google")), "{dkim}");
 }
 
 async fn a_selector_is_never_seen_after_its_import(db: TestDatabase) {

@@ -82,12 +82,17 @@ pub(super) fn evaluate(domain: &DomainName, fetched: Vec<Fetched>) -> Checked<Dk
         (
             DkimStatus::NotFound,
             format!(
-                "not found at the selectors its DMARC aggregate reports name ({}){}",
+                "not found at the selectors its DMARC aggregate reports name ({}){}{}",
                 learned.join(", "),
                 if given.is_empty() {
                     String::new()
                 } else {
                     format!(" nor at the given ones ({})", given.join(", "))
+                },
+                if probed == 0 {
+                    String::new()
+                } else {
+                    format!(" nor at the {probed} common selectors probed")
                 }
             ),
         )

@@ -2,13 +2,15 @@
 
 use super::{COMMON_SELECTORS, SelectorSource};
 use crate::dns::{Answer, DnsError, MAX_CHARACTER_STRING, Rcode, Resolver};
+use crate::records::dkim_key::is_key_record;
 use crate::records::name::DomainName;
 use hickory_proto::rr::{Name, RData, RecordType};
 
 /// The selectors to ask, each once: the caller's first, then those the
 /// domain's DMARC reports named, then — only when no report named any —
 /// the common ones. Reports list every selector that signed for the
-/// domain, so once they have spoken the audit stops guessing.
+/// domain, so once they have spoken the audit stops guessing, unless
+/// what they named holds no key ([`fallback_probes`]).
 pub(super) fn plan(
     domain: &DomainName,
     given: &[String],
@@ -35,6 +37,30 @@ pub(super) fn plan(
         }
     }
     plan
+}
+
+/// The common selectors still to ask after a first round at learned
+/// selectors that found no key: none when a key was found, when a lookup
+/// failed (the answer is unknown either way), or when the first round
+/// probed them already.
+pub(super) fn fallback_probes(fetched: &[Fetched]) -> Vec<(String, SelectorSource)> {
+    let learned = fetched.iter().any(|f| f.source == SelectorSource::Learned);
+    let settled_without_key = fetched.iter().all(|f| match &f.answer {
+        Ok(answer) => !answer
+            .records
+            .iter()
+            .any(|raw| is_key_record(&String::from_utf8_lossy(raw))),
+        Err(FetchError::BadSelector(_)) => true,
+        Err(FetchError::Dns(_)) => false,
+    });
+    if !learned || !settled_without_key {
+        return Vec::new();
+    }
+    COMMON_SELECTORS
+        .iter()
+        .filter(|common| !fetched.iter().any(|f| f.selector == **common))
+        .map(|common| (common.to_string(), SelectorSource::Probed))
+        .collect()
 }
 
 /// A selector as users paste it: sometimes the whole key name, copied from

@@ -227,12 +227,17 @@ pub(super) fn no_selector_found(
     let detail = if !learned.is_empty() {
         format!(
             "no DKIM key record at the selector(s) {} that {domain}'s DMARC aggregate \
-             reports show signing its mail{}",
+             reports show signing its mail{}{}",
             learned.join(", "),
             if given.is_empty() {
                 String::new()
             } else {
                 format!(", nor at the given selector(s) {}", given.join(", "))
+            },
+            if probed == 0 {
+                String::new()
+            } else {
+                format!(", nor at the {probed} common selectors")
             }
         )
     } else if given.is_empty() {

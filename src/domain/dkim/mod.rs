@@ -24,7 +24,10 @@
 //! the store holds the selectors the domain's DMARC aggregate reports
 //! named ([`super::AuditOptions::learned_selectors`]), those are asked
 //! instead of the common ones, and count like selectors the caller gave:
-//! no key at them is "not found", not "unknown".
+//! no key at them is "not found", not "unknown". Reports come from
+//! anyone, so when no learned or given selector holds a key the common
+//! ones are asked after all ([`fetch::fallback_probes`]): a forged report
+//! naming made-up selectors cannot hide a key at a common one.
 //!
 //! A domain that does not exist has no keys: NXDOMAIN for a name means no
 //! name below it exists either (RFC 8020 §2). So the selectors are asked
@@ -230,13 +233,20 @@ impl DkimSection {
 pub async fn check(cx: &AuditContext<'_>) -> Checked<DkimSection> {
     let apex = cx.resolver.lookup(&cx.domain.fqdn(), RecordType::TXT).await;
     let absent = apex.is_ok_and(|a| a.rcode == Rcode::NXDomain && a.records.is_empty());
-    let lookups = fetch::plan(
+    let fetch_all = |plan: Vec<(String, SelectorSource)>| {
+        join_all(plan.into_iter().map(|(selector, source)| {
+            fetch::fetch(cx.resolver, cx.domain, selector, source, absent)
+        }))
+    };
+    let mut fetched = fetch_all(fetch::plan(
         cx.domain,
         &cx.options.selectors,
         &cx.options.learned_selectors,
-    )
-    .into_iter()
-    .map(|(selector, source)| fetch::fetch(cx.resolver, cx.domain, selector, source, absent));
-    let fetched = join_all(lookups).await;
+    ))
+    .await;
+    let fallback = fetch::fallback_probes(&fetched);
+    if !fallback.is_empty() {
+        fetched.extend(fetch_all(fallback).await);
+    }
     evaluate::evaluate(cx.domain, fetched)
 }

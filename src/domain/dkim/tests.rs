@@ -1,5 +1,5 @@
 use super::evaluate::evaluate;
-use super::fetch::{FetchError, Fetched, TxtAnswer, key_name, plan};
+use super::fetch::{FetchError, Fetched, TxtAnswer, fallback_probes, key_name, plan};
 use super::findings::zone_line;
 use super::*;
 use crate::dns::DnsError;
@@ -42,19 +42,25 @@ fn audit(given: &[&str], hits: &[(&str, &[&str])]) -> Checked<DkimSection> {
     audit_with(given, &[], hits)
 }
 
-/// [`audit`] with selectors learned from DMARC reports.
+/// [`audit`] with selectors learned from DMARC reports, in the rounds
+/// [`super::check`] asks: the plan, then the [`fallback_probes`].
 fn audit_with(given: &[&str], learned: &[&str], hits: &[(&str, &[&str])]) -> Checked<DkimSection> {
     let owned = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let fetched = plan(&domain(), &owned(given), &owned(learned))
-        .into_iter()
-        .map(|(selector, source)| {
-            let records = hits
-                .iter()
-                .find(|(s, _)| *s == selector)
-                .map_or(&[][..], |(_, r)| *r);
-            answered(&selector, source, records)
-        })
-        .collect();
+    let answer_all = |round: Vec<(String, SelectorSource)>| {
+        round
+            .into_iter()
+            .map(|(selector, source)| {
+                let records = hits
+                    .iter()
+                    .find(|(s, _)| *s == selector)
+                    .map_or(&[][..], |(_, r)| *r);
+                answered(&selector, source, records)
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut fetched = answer_all(plan(&domain(), &owned(given), &owned(learned)));
+    let fallback = fallback_probes(&fetched);
+    fetched.extend(answer_all(fallback));
     evaluate(&domain(), fetched)
 }
 
@@ -551,16 +557,59 @@ fn no_key_at_the_reported_selectors_is_not_found_rather_than_unknown() {
     let checked = audit_with(&[], &["s2026", "google"], &[]);
     assert_eq!(codes(&checked), ["dkim.no_selector_found"]);
     assert_eq!(checked.section.status, DkimStatus::NotFound);
-    assert_eq!(checked.section.selectors_checked, ["s2026", "google"]);
+    let mut checked_names = vec!["s2026", "google"];
+    checked_names.extend(COMMON_SELECTORS.iter().filter(|s| **s != "google"));
+    assert_eq!(
+        checked.section.selectors_checked, checked_names,
+        "the common selectors are asked after all"
+    );
     assert_eq!(checked.section.has_usable_key(), Some(false));
     let detail = &checked.findings[0].detail;
     assert!(
-        detail.contains("s2026, google") && detail.contains("DMARC aggregate reports"),
+        detail.contains("s2026, google")
+            && detail.contains("DMARC aggregate reports")
+            && detail.contains(&format!(
+                "nor at the {} common selectors",
+                COMMON_SELECTORS.len() - 1
+            )),
         "{detail}"
     );
     assert_eq!(
         checked.section.selectors.len(),
         2,
         "each learned selector is shown"
+    );
+}
+
+#[test]
+fn common_selectors_are_asked_after_all_when_the_learned_ones_hold_no_key() {
+    let key = rsa_record("", RSA_2048);
+    // A forged report named made-up selectors; the key is at a common one.
+    let forged = audit_with(
+        &[],
+        &["made-up1", "made-up2"],
+        &[("google", &[key.as_str()])],
+    );
+    assert_eq!(
+        forged.section.status,
+        DkimStatus::Found,
+        "{:?}",
+        codes(&forged)
+    );
+    assert!(codes(&forged).is_empty(), "{:?}", codes(&forged));
+
+    let learned = [answered("s2026", SelectorSource::Learned, &[])];
+    assert_eq!(fallback_probes(&learned).len(), COMMON_SELECTORS.len());
+    let with_key = [answered("s2026", SelectorSource::Learned, &[key.as_str()])];
+    assert!(fallback_probes(&with_key).is_empty(), "a key was found");
+    let unknown = [
+        answered("s2026", SelectorSource::Learned, &[]),
+        failed("s2025", SelectorSource::Learned),
+    ];
+    assert!(fallback_probes(&unknown).is_empty(), "a lookup failed");
+    let probed_already = [answered("google", SelectorSource::Probed, &[])];
+    assert!(
+        fallback_probes(&probed_already).is_empty(),
+        "nothing learned"
     );
 }
