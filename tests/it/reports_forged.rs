@@ -84,6 +84,18 @@ fn policy(domain: &str, ok: u64, failed: u64) -> Value {
     })
 }
 
+/// The DKIM section of brand.example's audit by a server on `store`,
+/// asking `dns`.
+async fn dkim_audit(store: Store, dns: &TestDns) -> Value {
+    let app = mailvet::http::router(mailvet::http::AppState::new(dns.layer(), store));
+    let audit = Request::get("/v1/domains/brand.example")
+        .body(Body::empty())
+        .unwrap();
+    let (code, _, audit) = support::api::call(app, audit).await;
+    assert_eq!(code, StatusCode::OK);
+    audit["dkim"].clone()
+}
+
 async fn import(store: &Store, bytes: &[u8], received: i64) {
     ingest::prepare(bytes, &Limits::default(), received)
         .unwrap()
@@ -114,13 +126,7 @@ async fn failed_signatures_teach_no_selector(db: TestDatabase) {
     );
 
     let dns = TestDns::start(&[Path::new("fixtures/reports/brand.example.zone")]).await;
-    let app = mailvet::http::router(mailvet::http::AppState::new(dns.layer(), store));
-    let audit = Request::get("/v1/domains/brand.example")
-        .body(Body::empty())
-        .unwrap();
-    let (code, _, audit) = support::api::call(app, audit).await;
-    assert_eq!(code, StatusCode::OK);
-    let dkim = &audit["dkim"];
+    let dkim = dkim_audit(store, &dns).await;
     assert_eq!(dkim["status"], "found", "{dkim}");
     assert_eq!(dkim["selectors_checked"], json!(["google", "ses2026"]));
 }
@@ -149,13 +155,7 @@ async fn forged_selectors_do_not_hide_a_key_at_a_common_one(db: TestDatabase) {
          google._domainkey TXT \"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\"\n",
     ])
     .await;
-    let app = mailvet::http::router(mailvet::http::AppState::new(dns.layer(), store));
-    let audit = Request::get("/v1/domains/brand.example")
-        .body(Body::empty())
-        .unwrap();
-    let (code, _, audit) = support::api::call(app, audit).await;
-    assert_eq!(code, StatusCode::OK);
-    let dkim = &audit["dkim"];
+    let dkim = dkim_audit(store, &dns).await;
     assert_eq!(dkim["status"], "found", "{dkim}");
     let checked = dkim["selectors_checked"].as_array().unwrap();
     assert!(checked.contains(&json!("f00")), "{dkim}");
