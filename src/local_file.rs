@@ -126,8 +126,8 @@ pub fn read_text(path: &Path, what: &'static str, limit: u64) -> Result<String, 
     })
 }
 
-/// U+FEFF in UTF-8.
-const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
+/// U+FEFF in UTF-8, which some editors write at the start of a text file.
+pub const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
 
 /// The path as an error message shows it.
 fn shown(path: &Path) -> String {

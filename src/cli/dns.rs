@@ -7,6 +7,7 @@
 
 use super::values::parse_duration;
 use crate::dns::{self, Dns, Settings, UpstreamChoice};
+use crate::untrusted::escape_controls;
 use clap::Args;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -78,25 +79,53 @@ impl DnsArgs {
         self.build_with(self.load_zones()?, cache_capacity)
     }
 
-    /// With `--offline`, warns on standard error about each domain that no
-    /// `--zone` file covers: every name there reads as NXDOMAIN, so its
-    /// report calls each record missing.
+    /// Warns on standard error about `--zone` files that look misaimed:
+    /// one holding no name at, under or above a checked domain (its
+    /// records are then read only where a checked record points into it,
+    /// which is seldom what was meant); and with `--offline`, each domain
+    /// that no file covers, since every name there reads as NXDOMAIN and
+    /// its report calls each record missing.
     pub fn warn_outside_zones<'a>(
         &self,
         zones: &[dns::zone::Zone],
         domains: impl IntoIterator<Item = &'a str>,
     ) {
+        let domains: Vec<(&str, Option<hickory_proto::rr::Name>)> = domains
+            .into_iter()
+            .map(|d| (d, hickory_proto::rr::Name::from_ascii(d).ok()))
+            .collect();
+        for zone in zones {
+            let related = domains.iter().any(|(_, name)| {
+                name.as_ref()
+                    .is_some_and(|name| zone.covers(name) || name.zone_of(&zone.origin))
+            });
+            if !related {
+                let file = zone
+                    .path
+                    .as_ref()
+                    .map_or_else(|| "a --zone file".into(), |p| p.display().to_string());
+                eprintln!(
+                    "mailvet: warning: {} (origin {}) holds no name of {}: its records are read \
+                     only where a checked record points into it (an include: or MX target); \
+                     check its $ORIGIN, or the domain you name",
+                    escape_controls(&file),
+                    escape_controls(&zone.origin.to_string()),
+                    escape_controls(&checked(&domains)),
+                );
+            }
+        }
         if !self.offline {
             return;
         }
-        for domain in domains {
-            let covered = hickory_proto::rr::Name::from_ascii(domain)
-                .is_ok_and(|name| zones.iter().any(|zone| zone.covers(&name)));
+        for (domain, name) in &domains {
+            let covered = name
+                .as_ref()
+                .is_some_and(|name| zones.iter().any(|zone| zone.covers(name)));
             if !covered {
                 eprintln!(
                     "mailvet: warning: {} is in no --zone file, and --offline asks no DNS \
                      server: every name there is NXDOMAIN, so its records read as missing",
-                    crate::untrusted::escape_controls(domain)
+                    escape_controls(domain)
                 );
             }
         }
@@ -159,6 +188,17 @@ pub fn parse_server(s: &str) -> Result<SocketAddr, String> {
     Err(format!(
         "`{s}` is not a nameserver address; write an IP such as 192.0.2.53 or 127.0.0.1:5353"
     ))
+}
+
+/// The checked domains as a warning names them: the first three, then a
+/// count of the rest.
+fn checked(domains: &[(&str, Option<hickory_proto::rr::Name>)]) -> String {
+    let shown: Vec<&str> = domains.iter().take(3).map(|(d, _)| *d).collect();
+    match domains.len() {
+        0 => "the domains checked".into(),
+        n if n <= 3 => shown.join(", "),
+        n => format!("{} and {} more", shown.join(", "), n - 3),
+    }
 }
 
 #[cfg(test)]

@@ -250,8 +250,11 @@ fn usable(codes: &[&str], dns_error: Code, unusable: bool) -> Option<bool> {
 /// before the record was shown unusable; else whether it is usable.
 fn spf_usable(codes: &[&str], section: &spf::SpfSection) -> Option<bool> {
     // An mx term over the host limit is a permerror where it is reached
-    // (RFC 7208 §4.6.4); only its finding carries it.
-    let unusable = spf_unusable(section) || codes.contains(&catalog::SPF_MX_TOO_MANY_HOSTS.code);
+    // (RFC 7208 §4.6.4); only its finding carries it. A record ending in
+    // +all passes every server, so it authenticates nobody.
+    let unusable = spf_unusable(section)
+        || codes.contains(&catalog::SPF_MX_TOO_MANY_HOSTS.code)
+        || codes.contains(&catalog::SPF_PLUS_ALL.code);
     if !unusable && !section.complete {
         return None;
     }

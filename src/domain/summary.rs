@@ -9,7 +9,7 @@
 
 use super::dmarc::{DmarcSection, DmarcStatus};
 use crate::findings::undecided::Undecided;
-use crate::findings::{Finding, Severity};
+use crate::findings::{Finding, Severity, catalog};
 use crate::records::dmarc::Policy;
 
 /// The sentence for `domain` (its Unicode form, for people).
@@ -29,7 +29,10 @@ pub fn sentence(
              check again; what could be decided is below."
         );
     };
-    let forgeries = forgeries(dmarc);
+    let passes_anyone = findings
+        .iter()
+        .any(|f| f.code == catalog::SPF_PLUS_ALL.code);
+    let forgeries = forgeries(dmarc, passes_anyone);
     let errors = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
@@ -43,7 +46,16 @@ pub fn sentence(
 }
 
 /// What receivers do with mail that forges the domain, and why.
-fn forgeries(dmarc: &DmarcSection) -> String {
+/// `passes_anyone`: the SPF record ends in +all, so a forger sending with
+/// the domain as MAIL FROM passes SPF aligned, and so DMARC, whatever the
+/// policy (RFC 7489 §4.2).
+fn forgeries(dmarc: &DmarcSection, passes_anyone: bool) -> String {
+    let enforced = matches!(dmarc.policy, Some(Policy::Reject | Policy::Quarantine));
+    if passes_anyone && dmarc.status == DmarcStatus::Ok && enforced {
+        return "mail that forges it passes DMARC despite its policy, because its SPF record \
+                authorises every server (+all)"
+            .into();
+    }
     match dmarc.status {
         DmarcStatus::Missing => "receivers deliver mail that forges it, because it publishes \
                                  no DMARC policy (Gmail, Yahoo and Microsoft also require one \

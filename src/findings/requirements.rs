@@ -104,6 +104,7 @@ const SPF_CODES: &[Code] = &[
     catalog::SPF_VOID_LOOKUPS,
     catalog::SPF_MX_TOO_MANY_HOSTS,
     catalog::SPF_DNS_ERROR,
+    catalog::SPF_PLUS_ALL,
 ];
 const DKIM_CODES: &[Code] = &[
     catalog::DKIM_NO_SELECTOR_FOUND,

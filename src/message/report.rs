@@ -37,6 +37,7 @@ use crate::findings::grade::{Grade, grade};
 use crate::findings::requirements::{self, Lacking, MessageFacts, Requirement};
 use crate::findings::undecided::{self, Undecided};
 use crate::findings::{Finding, Verdict};
+use crate::local_file::BYTE_ORDER_MARK;
 use crate::records::trace_field::{comment, property_value};
 use crate::spf::{self, QueryError, SpfCheck, SpfQuery, SpfResult};
 use dmarc::DmarcResult;
@@ -59,6 +60,17 @@ pub struct MessageRequest {
     pub limits: MessageLimits,
     /// The DNS blocklists to ask about the sending IP.
     pub blocklists: Blocklists,
+}
+
+impl MessageRequest {
+    /// The message to verify: `raw` without a UTF-8 byte-order mark in
+    /// front, which an editor saving an .eml may write and which would
+    /// otherwise make the first header field's name unreadable (RFC 5322
+    /// §2.2 field names are printable US-ASCII), hiding a DKIM-Signature
+    /// that stands first.
+    pub fn message(&self) -> &[u8] {
+        self.raw.strip_prefix(BYTE_ORDER_MARK).unwrap_or(&self.raw)
+    }
 }
 
 /// Why there is no report.
@@ -148,8 +160,8 @@ pub async fn report_pooled(
     request: MessageRequest,
     trace: bool,
 ) -> Result<MessageReport, ReportError> {
-    let section = limits::check(&request.raw, &request.limits)?;
-    if request.raw.len() <= LIGHT_BYTES && section.signatures <= LIGHT_SIGNATURES {
+    let section = limits::check(request.message(), &request.limits)?;
+    if request.message().len() <= LIGHT_BYTES && section.signatures <= LIGHT_SIGNATURES {
         return verify(&dns, &request, section, trace).await;
     }
     let permit = verifiers()
@@ -200,7 +212,7 @@ pub async fn report(
 ) -> Result<MessageReport, ReportError> {
     // Before any parser: a header flood is refused here at the cost of one
     // pass over at most `header_bytes` bytes.
-    let section = limits::check(&request.raw, &request.limits)?;
+    let section = limits::check(request.message(), &request.limits)?;
     verify(dns, request, section, trace).await
 }
 
@@ -218,12 +230,12 @@ async fn verify(
         resolver: &resolver,
         answered: crate::dns::answered::Answered::default(),
         authenticator,
-        raw: &request.raw,
+        raw: request.message(),
         clock: request.clock,
     };
     // mail-parser reads only the section just measured, wherever it would
     // have ended it.
-    let parsed_headers = headers::parse(request.raw.get(..section.bytes).unwrap_or_default());
+    let parsed_headers = headers::parse(request.message().get(..section.bytes).unwrap_or_default());
     let fields = headers::fields(&parsed_headers);
     let envelope = envelope::infer(&fields, request.envelope.clone());
     let headers = headers::check_fields(&fields, request.bulk);
@@ -259,7 +271,7 @@ async fn verify(
     };
     // DKIM and ARC share one parse of the message in its wire form, with
     // the signatures the limits leave out hidden from mail-auth.
-    let (budget, wire) = Budget::new(dkim::wire_form(&request.raw), &request.limits);
+    let (budget, wire) = Budget::new(dkim::wire_form(request.message()), &request.limits);
     let mut parsed = dkim::parse(&wire);
     if let Some(message) = parsed.as_mut() {
         budget.retain(message);
@@ -355,7 +367,7 @@ async fn verify(
     if let Some(l) = &listed {
         findings.extend(l.findings.clone());
     }
-    let content = content::check(&request.raw, from_domain.as_deref());
+    let content = content::check(request.message(), from_domain.as_deref());
     findings.extend(content.findings);
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
 

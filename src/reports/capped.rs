@@ -12,6 +12,7 @@
 //! as what they are, not as bad XML or JSON.
 
 use super::{Limits, ReportError};
+use crate::local_file::BYTE_ORDER_MARK;
 use flate2::bufread::DeflateDecoder;
 use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
@@ -177,8 +178,8 @@ pub fn first_significant_byte(stream: &mut dyn BufRead) -> Result<Option<u8>, Re
             return Ok(None);
         }
         let mut skip = 0;
-        if at_start && chunk.starts_with(UTF8_BOM) {
-            skip = UTF8_BOM.len();
+        if at_start && chunk.starts_with(BYTE_ORDER_MARK) {
+            skip = BYTE_ORDER_MARK.len();
         }
         at_start = false;
         let rest = &chunk[skip..];
@@ -195,9 +196,6 @@ pub fn first_significant_byte(stream: &mut dyn BufRead) -> Result<Option<u8>, Re
         }
     }
 }
-
-/// The UTF-8 byte order mark, which some reporters put before a report.
-pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 #[cfg(test)]
 mod tests {

@@ -27,10 +27,11 @@
 //! through [`super::capped`], plain ones too.
 
 use super::aggregate::AggregateReport;
-use super::capped::{Capped, Consumed, Counted, Input, UTF8_BOM, first_significant_byte};
+use super::capped::{Capped, Consumed, Counted, Input, first_significant_byte};
 use super::tls::TlsReport;
 use super::xml::AggregateReader;
 use super::{Limits, ReportError, mail, tls, zip};
+use crate::local_file::BYTE_ORDER_MARK;
 use flate2::bufread::GzDecoder;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -60,7 +61,7 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         return Some(Format::Zip);
     }
-    let text = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let text = bytes.strip_prefix(BYTE_ORDER_MARK).unwrap_or(bytes);
     match text.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'<') => return Some(Format::Xml),
         Some(b'{') => return Some(Format::Json),
@@ -103,7 +104,7 @@ fn header_start(message: &[u8]) -> &[u8] {
 /// Why an input that is none of the accepted formats is not read: what it
 /// looks like when that is recognizable.
 fn unrecognized(bytes: &[u8]) -> ReportError {
-    let text = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let text = bytes.strip_prefix(BYTE_ORDER_MARK).unwrap_or(bytes);
     let why = if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         "the input is a JSON array; a TLS report is one JSON object (RFC 8460 §4.4)"
     } else if [b"\xFF\xFE", b"\xFE\xFF", b"<\0", b"\0<"]

@@ -514,3 +514,60 @@ async fn a_walk_cut_short_within_the_lookup_limit_leaves_spf_undecided() {
         .unwrap();
     assert_eq!(serde_json::to_value(found.status).unwrap(), "met");
 }
+
+/// A record ending in +all lets anyone pass SPF with the domain as MAIL
+/// FROM, and that pass is aligned, so DMARC passes for forgers whatever
+/// the policy: the summary must not promise that forgeries are rejected,
+/// and the bulk-sender SPF rule is unmet, naming spf.plus_all. The same
+/// domain ending in -all is the control.
+#[tokio::test]
+async fn plus_all_undoes_an_enforcing_dmarc_policy_in_summary_and_checklist() {
+    let zone = |all: &str| {
+        format!(
+            "$ORIGIN forged.test.\n$TTL 300\n@ IN SOA ns hostmaster 1 3600 600 86400 300\n\
+             @ IN TXT \"v=spf1 ip4:192.0.2.1 {all}\"\n\
+             _dmarc IN TXT \"v=DMARC1; p=reject; rua=mailto:d@forged.test\"\n"
+        )
+    };
+    let domain = DomainName::parse("forged.test").unwrap();
+    let mut seen = Vec::new();
+    for all in ["+all", "-all"] {
+        let server = TestDns::start_with_texts(&[&zone(all)]).await;
+        let dns = server.layer();
+        let report = mailvet::domain::report::audit(
+            &dns.resolver(),
+            &domain,
+            &AuditOptions::default(),
+            false,
+        )
+        .await;
+        let spf_rule = report
+            .requirements
+            .iter()
+            .find(|r| r.id == "gmail.bulk.spf")
+            .unwrap();
+        seen.push((
+            report.summary.clone(),
+            serde_json::to_value(spf_rule.status).unwrap(),
+            spf_rule.codes.clone(),
+        ));
+    }
+    let (plus, minus) = (&seen[0], &seen[1]);
+    assert!(
+        plus.0.contains("passes DMARC despite its policy")
+            && plus.0.contains("authorises every server (+all)")
+            && !plus.0.contains("reject mail that forges"),
+        "{}",
+        plus.0
+    );
+    assert_eq!(plus.1, "unmet");
+    assert_eq!(plus.2, ["spf.plus_all"]);
+    assert!(
+        minus
+            .0
+            .contains("receivers reject mail that forges it (DMARC p=reject)"),
+        "{}",
+        minus.0
+    );
+    assert_eq!(minus.1, "met");
+}

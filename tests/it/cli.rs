@@ -1419,3 +1419,58 @@ async fn offline_warns_about_a_domain_outside_every_zone() {
     let covered = offline(&["healthy.test"]).await;
     assert!(covered.stderr.is_empty(), "{covered:?}");
 }
+
+/// A `--zone` file holding no name of the domains checked is named on
+/// standard error, online or not: a wrong $ORIGIN or a misspelled domain
+/// otherwise passes silently, checking live DNS instead of the change.
+/// A zone at or under a checked domain is not named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zone_holding_no_checked_name_is_named() {
+    let out = mailvet_args(
+        &[
+            "domain",
+            "example.org",
+            "--offline",
+            "--zone",
+            "fixtures/audit/healthy.zone",
+        ],
+        &[],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(
+            "mailvet: warning: fixtures/audit/healthy.zone (origin healthy.test.) holds no \
+             name of example.org: its records are read only where a checked record points \
+             into it (an include: or MX target); check its $ORIGIN, or the domain you name\n"
+        ),
+        "{stderr}"
+    );
+    let dir = ScratchDir::new("zone-under-domain");
+    let under = dir.join("dmarc.zone");
+    std::fs::write(
+        &under,
+        "$ORIGIN _dmarc.healthy.test.\n@ 300 IN SOA ns h 1 3600 600 86400 300\n\
+         @ 300 IN TXT \"v=DMARC1; p=none\"\n",
+    )
+    .unwrap();
+    let under = under.to_str().unwrap();
+    let out = mailvet_args(
+        &[
+            "domain",
+            "healthy.test",
+            "--offline",
+            "--zone",
+            "fixtures/audit/healthy.zone",
+            "--zone",
+            under,
+        ],
+        &[],
+    )
+    .await;
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1135,6 +1135,27 @@ async fn the_unchanged_counterparts_pass() {
     assert!(codes(&report).is_empty(), "{:?}", codes(&report));
 }
 
+/// An .eml an editor saved with a UTF-8 byte-order mark in front is the
+/// same message: its DKIM-Signature, the first field, is still read and
+/// passes, and the report is the one of the message without the mark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_byte_order_mark_in_front_does_not_hide_the_first_field() {
+    let w = world().await;
+    let clean = w.clean();
+    assert!(
+        clean.starts_with("DKIM-Signature:"),
+        "the signature stands first"
+    );
+    let plain = w.report(&clean, from_sender(), Clock::system()).await;
+    let marked = w
+        .report(&format!("\u{feff}{clean}"), from_sender(), Clock::system())
+        .await;
+    assert_eq!(marked.dkim.signatures.len(), 1);
+    assert_eq!(marked.dkim.signatures[0].result, DkimResult::Pass);
+    assert_eq!(codes(&marked), codes(&plain));
+    assert_eq!(marked.authentication_results, plain.authentication_results);
+}
+
 /// The report's one sentence says what receivers do, from DMARC: a
 /// message passing through SPF alone with a broken signature is delivered
 /// and one forward from failing (not "FAIL"); the same message from a host
