@@ -7,7 +7,7 @@
 
 use super::dns::DnsArgs;
 use super::output::OutputArgs;
-use super::values::parse_duration;
+use super::values::{number, parse_duration};
 use crate::domain::AuditOptions;
 use crate::local_file;
 use clap::Args;
@@ -54,8 +54,7 @@ pub struct FetchArgs {
     /// once), most a/mx/exists targets it checks, and most nodes its tree
     /// shows; a tree cut short gets spf.walk_limit.
     #[arg(long, value_name = "N", env = "MAILVET_MAX_SPF_NODES",
-          default_value_t = crate::domain::spf::DEFAULT_MAX_NODES as u32,
-          value_parser = clap::value_parser!(u32).range(20..=100_000))]
+          default_value_t = crate::domain::spf::DEFAULT_MAX_NODES as u32, value_parser = number(20u32, 100_000))]
     pub max_spf_nodes: u32,
 
     /// How long the SMTP probe of one MX address may take, from connecting
@@ -67,8 +66,7 @@ pub struct FetchArgs {
 
     /// The port the SMTP probe connects to (25; others for tests and
     /// unusual setups).
-    #[arg(long, value_name = "PORT", default_value_t = crate::domain::transport::DEFAULT_PORT,
-          value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_name = "PORT", default_value_t = crate::domain::transport::DEFAULT_PORT, value_parser = number(1u16, u16::MAX))]
     pub smtp_port: u16,
 }
 

@@ -5,7 +5,7 @@
 //! This module decides how those flags become the resolver layer
 //! ([`DnsArgs::build`]); what a query does is the `dns` layer's.
 
-use super::values::parse_duration;
+use super::values::{number, parse_duration};
 use crate::dns::{self, Dns, Settings, UpstreamChoice};
 use crate::untrusted::escape_controls;
 use clap::Args;
@@ -48,7 +48,7 @@ pub struct DnsArgs {
 
     /// Rounds over the server list before a query counts as failed.
     #[arg(long, value_name = "N", env = "MAILVET_DNS_ATTEMPTS",
-          default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+          default_value_t = 2, value_parser = number(1u32, 10))]
     pub dns_attempts: u32,
 
     /// Most time one check (or one HTTP request) may spend on DNS; after
@@ -62,8 +62,7 @@ pub struct DnsArgs {
     /// the cache are free. Past it, lookups fail as temporary errors and
     /// the report's dns.budget_exhausted is true.
     #[arg(long, value_name = "N", env = "MAILVET_MAX_DNS_QUESTIONS",
-          default_value_t = dns::DEFAULT_MAX_QUESTIONS as u32,
-          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+          default_value_t = dns::DEFAULT_MAX_QUESTIONS as u32, value_parser = number(1u32, 1_000_000))]
     pub max_dns_questions: u32,
 
     /// DNSSEC trust anchor: a file of DS or DNSKEY records in zone-file

@@ -6,7 +6,9 @@
 //! headers; `spf` requires `--ip` and words the help its own way
 //! ([`super::spf::SpfArgs`]).
 
+use super::values::ip_address;
 use crate::message::envelope::Envelope;
+use crate::spf;
 use clap::Args;
 use std::net::IpAddr;
 
@@ -15,35 +17,27 @@ use std::net::IpAddr;
 pub struct EnvelopeArgs {
     /// The connecting client's IP. Without it, the newest Received header
     /// is read (and the report says so).
-    #[arg(long, value_name = "IP")]
+    #[arg(long, value_name = "IP", value_parser = ip_address)]
     pub ip: Option<IpAddr>,
 
-    /// The HELO/EHLO name the client gave.
-    #[arg(long, value_name = "NAME")]
+    /// The HELO/EHLO name the client gave: a domain name, or an address
+    /// literal such as [192.0.2.1].
+    #[arg(long, value_name = "NAME", value_parser = spf::given::helo)]
     pub helo: Option<String>,
 
-    /// The envelope sender (MAIL FROM); '' is the null sender. Without it,
-    /// Return-Path is read.
-    #[arg(long, value_name = "ADDR")]
+    /// The envelope sender (MAIL FROM), one address; '' is the null
+    /// sender. Without it, Return-Path is read.
+    #[arg(long, value_name = "ADDR", value_parser = spf::given::mail_from)]
     pub mail_from: Option<String>,
 }
 
 impl EnvelopeArgs {
-    /// The envelope of a message check, refusing a HELO name or sender
-    /// with a control character.
-    pub fn message_envelope(&self) -> Result<Envelope, String> {
-        for (field, value) in [("--helo", &self.helo), ("--mail-from", &self.mail_from)] {
-            if value
-                .as_deref()
-                .is_some_and(|v| v.chars().any(char::is_control))
-            {
-                return Err(format!("{field} contains a control character"));
-            }
-        }
-        Ok(Envelope {
+    /// The envelope of a message check.
+    pub fn message_envelope(&self) -> Envelope {
+        Envelope {
             ip: self.ip,
             helo: self.helo.clone(),
             mail_from: self.mail_from.clone(),
-        })
+        }
     }
 }

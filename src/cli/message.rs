@@ -12,7 +12,7 @@ use super::batch::{self, BatchArgs};
 use super::dns::DnsArgs;
 use super::envelope::EnvelopeArgs;
 use super::output::{Batch, OutputArgs};
-use super::values::count;
+use super::values::{MAX_BYTES, bytes, count};
 use crate::local_file;
 use crate::message::blocklists::Blocklists;
 use crate::message::limits::{self, MessageLimits};
@@ -26,8 +26,9 @@ use std::sync::Arc;
 /// How messages are received and reported.
 #[derive(Debug, Clone, Args)]
 pub struct MessageOptions {
-    /// Largest message accepted, in bytes (25 MiB by default).
-    #[arg(long, value_name = "BYTES", env = "MAILVET_MAX_MESSAGE_SIZE", default_value_t = crate::http::DEFAULT_MESSAGE_LIMIT)]
+    /// Largest message accepted: bytes, or a size such as 10MiB (25 MiB by
+    /// default).
+    #[arg(long, value_name = "BYTES", env = "MAILVET_MAX_MESSAGE_SIZE", default_value_t = crate::http::DEFAULT_MESSAGE_LIMIT, value_parser = bytes::<usize>(1, MAX_BYTES as u64))]
     pub max_message_size: usize,
 
     /// Most header fields a message may have; one with more is refused
@@ -40,7 +41,7 @@ pub struct MessageOptions {
     /// Most bytes of header section a message may have; one with more is
     /// refused like too many fields. Gmail refuses more than 500 KB.
     #[arg(long, value_name = "BYTES", env = "MAILVET_MAX_HEADER_BYTES",
-          default_value_t = limits::DEFAULT_MAX_HEADER_BYTES, value_parser = count(1 << 30))]
+          default_value_t = limits::DEFAULT_MAX_HEADER_BYTES, value_parser = bytes::<usize>(1, 1 << 30))]
     pub max_header_bytes: usize,
 
     /// Most DKIM signatures verified per message: the first ones in header
@@ -148,7 +149,7 @@ pub async fn run(args: MessageArgs) -> Result<ExitCode, UsageError> {
     args.output
         .refuse_unlocated_sarif(stdin.then_some(STDIN))
         .map_err(|e| format!("{e} (or give the message as a file)"))?;
-    let envelope = args.envelope.message_envelope()?;
+    let envelope = args.envelope.message_envelope();
     let blocklists = args.message.blocklists(false)?;
     let dns = args.dns.build(batch::CACHE_ENTRIES)?;
     let trace = args.output.trace;

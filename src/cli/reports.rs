@@ -16,7 +16,7 @@ use super::UsageError;
 use super::dns::DnsArgs;
 use super::output::{stderr_line, stdout};
 use super::store::StoreArgs;
-use super::values::{MAX_BYTES, parse_base_url};
+use super::values::{MAX_BYTES, bytes, parse_base_url};
 use crate::records::name::DomainName;
 use crate::render::workflow_guard::Syntax;
 use crate::reports::container::Overview;
@@ -115,8 +115,7 @@ pub struct ReportSizeArgs {
     /// uploaded one as it is); a larger one is refused as a likely
     /// decompression bomb.
     #[arg(long, value_name = "BYTES", env = "MAILVET_MAX_REPORT_SIZE",
-          default_value_t = Limits::default().max_size,
-          value_parser = clap::value_parser!(u64).range(1024..=MAX_BYTES as u64))]
+          default_value_t = Limits::default().max_size, value_parser = bytes::<u64>(1024, MAX_BYTES as u64))]
     pub max_report_size: u64,
 }
 

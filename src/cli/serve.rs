@@ -17,7 +17,9 @@ use super::message::MessageOptions;
 use super::reports::ReportSizeArgs;
 use super::smtp::SmtpArgs;
 use super::store::StoreArgs;
-use super::values::{MAX_BYTES, count, parse_base_url, parse_duration};
+use super::values::{
+    MAX_BYTES, bytes, count, listen_address, number, parse_base_url, parse_duration,
+};
 use crate::http::config::{
     ApiKey, DEFAULT_BODY_MEMORY, DEFAULT_MAX_BATCH, DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_RATE_LIMIT, ServiceConfig, cors_origin,
@@ -40,7 +42,8 @@ pub struct ServeArgs {
         long,
         value_name = "ADDR",
         env = "MAILVET_LISTEN",
-        default_value = "127.0.0.1:8080"
+        default_value = "127.0.0.1:8080",
+        value_parser = listen_address
     )]
     pub listen: SocketAddr,
 
@@ -49,7 +52,8 @@ pub struct ServeArgs {
         long,
         value_name = "N",
         env = "MAILVET_CACHE_ENTRIES",
-        default_value_t = 10_000
+        default_value_t = 10_000,
+        value_parser = number(0usize, 10_000_000)
     )]
     pub cache_entries: usize,
 
@@ -59,7 +63,8 @@ pub struct ServeArgs {
         long,
         value_name = "MIB",
         env = "MAILVET_AUDIT_CACHE_MIB",
-        default_value_t = 64
+        default_value_t = 64,
+        value_parser = number(0usize, 1 << 20)
     )]
     pub audit_cache_mib: usize,
 
@@ -168,7 +173,7 @@ pub struct ServiceArgs {
     /// Retry-After. 0 turns the limit off (do that behind a proxy that
     /// limits, since every client then shares the proxy's address).
     #[arg(long, value_name = "PER_MINUTE", env = "MAILVET_RATE_LIMIT",
-          default_value_t = DEFAULT_RATE_LIMIT)]
+          default_value_t = DEFAULT_RATE_LIMIT, value_parser = number(0u32, 1_000_000))]
     pub rate_limit: u32,
 
     /// Most time one /v1 request may take, DNS and HTTPS fetches included;
@@ -203,13 +208,13 @@ pub struct ServiceArgs {
     /// 503 `/problems/overloaded` with Retry-After. At least
     /// --max-message-size.
     #[arg(long, value_name = "BYTES", env = "MAILVET_BODY_MEMORY",
-          default_value_t = DEFAULT_BODY_MEMORY, value_parser = count(MAX_BYTES))]
+          default_value_t = DEFAULT_BODY_MEMORY, value_parser = bytes::<usize>(1, MAX_BYTES as u64))]
     pub body_memory: usize,
 
     /// Largest /v1 answer, in bytes of JSON; a bigger report is answered
     /// 422 `/problems/response-too-large` instead of sent.
     #[arg(long, value_name = "BYTES", env = "MAILVET_MAX_RESPONSE_SIZE",
-          default_value_t = DEFAULT_MAX_RESPONSE_SIZE, value_parser = count(MAX_BYTES))]
+          default_value_t = DEFAULT_MAX_RESPONSE_SIZE, value_parser = bytes::<usize>(1, MAX_BYTES as u64))]
     pub max_response_size: usize,
 
     /// On SIGTERM or Ctrl-C, how long to let in-flight requests finish

@@ -10,7 +10,9 @@
 //! made at start. Every bad value stops startup naming its flag.
 
 use super::UsageError;
-use super::values::{MAX_BYTES, count, parse_duration, parse_period};
+use super::values::{
+    MAX_BYTES, bytes, count, listen_address, number, parse_duration, parse_period,
+};
 use crate::dns::Dns;
 use crate::message::limits::MessageLimits;
 use crate::records::name::DomainName;
@@ -36,7 +38,8 @@ pub struct SmtpArgs {
         long = "smtp",
         value_name = "ADDR",
         env = "MAILVET_SMTP",
-        requires = "inbox_domain"
+        requires = "inbox_domain",
+        value_parser = listen_address
     )]
     pub smtp_listen: Option<SocketAddr>,
 
@@ -84,13 +87,13 @@ pub struct SmtpArgs {
     /// Messages (MAIL FROM) per minute from one client; more are
     /// answered 450, which a sender's queue retries.
     #[arg(long, value_name = "N", env = "MAILVET_SMTP_MESSAGES_PER_MINUTE",
-          default_value_t = smtp::DEFAULT_MESSAGES_PER_MINUTE)]
+          default_value_t = smtp::DEFAULT_MESSAGES_PER_MINUTE, value_parser = number(0u32, 1_000_000))]
     pub smtp_messages_per_minute: u32,
 
     /// Failure replies one session may get before it is answered 421 and
     /// closed.
     #[arg(long, value_name = "N", env = "MAILVET_SMTP_MAX_BAD_COMMANDS",
-          default_value_t = smtp::DEFAULT_MAX_BAD_COMMANDS)]
+          default_value_t = smtp::DEFAULT_MAX_BAD_COMMANDS, value_parser = number(0u32, 10_000))]
     pub smtp_max_bad_commands: u32,
 
     /// Most time a client may take to send each command.
@@ -107,7 +110,7 @@ pub struct SmtpArgs {
     /// that would go over is answered 452 (try later). At least
     /// --max-message-size.
     #[arg(long, value_name = "BYTES", env = "MAILVET_SMTP_MEMORY",
-          default_value_t = smtp::DEFAULT_MEMORY, value_parser = count(MAX_BYTES))]
+          default_value_t = smtp::DEFAULT_MEMORY, value_parser = bytes::<usize>(1, MAX_BYTES as u64))]
     pub smtp_memory: usize,
 }
 

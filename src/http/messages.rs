@@ -20,6 +20,7 @@ use super::problem::{Problem, ProblemType};
 use crate::message::Clock;
 use crate::message::envelope::Envelope;
 use crate::message::report::{self, MessageRequest, ReportError};
+use crate::spf;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -39,22 +40,31 @@ pub(super) struct MessageParams {
     keep_raw: bool,
 }
 
-/// An envelope identity as given: at most `max` characters, no control
-/// characters.
-pub(super) fn envelope_text(
+/// The HELO name a client gave: at most 255 characters, a domain name or
+/// an address literal (`spf::given::helo`).
+pub(super) fn helo_param(value: &str) -> Result<String, Problem> {
+    identity_param("helo", value, 255, spf::given::helo)
+}
+
+/// The MAIL FROM a client gave: at most 320 characters, one address, a
+/// domain or the null sender (`spf::given::mail_from`).
+pub(super) fn mail_from_param(value: &str) -> Result<String, Problem> {
+    identity_param("mail_from", value, 320, spf::given::mail_from)
+}
+
+fn identity_param(
     field: &'static str,
     value: &str,
     max: usize,
+    given: fn(&str) -> Result<String, String>,
 ) -> Result<String, Problem> {
+    let refused = |detail: String| Problem::new(ProblemType::InvalidDomain, detail).field(field);
     if value.len() > max || value.chars().any(char::is_control) {
-        Err(Problem::new(
-            ProblemType::InvalidDomain,
-            format!("{field} must be at most {max} characters without control characters"),
-        )
-        .field(field))
-    } else {
-        Ok(value.trim().to_string())
+        return Err(refused(format!(
+            "{field} must be at most {max} characters without control characters"
+        )));
     }
+    given(value).map_err(refused)
 }
 
 impl QueryParams for MessageParams {
@@ -81,10 +91,9 @@ impl QueryParams for MessageParams {
                     })?;
                     params.envelope.ip = Some(ip);
                 }
-                "helo" => params.envelope.helo = Some(envelope_text("helo", &value, 255)?),
-                "mail_from" => {
-                    params.envelope.mail_from = Some(envelope_text("mail_from", &value, 320)?)
-                }
+                "helo" if value.trim().is_empty() => params.envelope.helo = None,
+                "helo" => params.envelope.helo = Some(helo_param(&value)?),
+                "mail_from" => params.envelope.mail_from = Some(mail_from_param(&value)?),
                 "bulk" => params.bulk = Some(flag("bulk", &value)?),
                 "trace" => params.trace = flag("trace", &value)?,
                 "save" => params.save = flag("save", &value)?,

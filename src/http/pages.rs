@@ -62,7 +62,7 @@ use super::auth::{ApiKeys, bearer_token};
 use super::domains::{MAX_SELECTORS, audit_one, domain_name, probing, selector};
 use super::extract::MediaType;
 use super::limits::{Guarded, Limits};
-use super::messages::envelope_text;
+use super::messages::{helo_param, mail_from_param};
 use super::problem::{Problem, ProblemType};
 use super::rate::{self, RateLimit};
 use super::{AppState, BodySize, Shared};
@@ -770,17 +770,15 @@ fn envelope(form: &MessageForm) -> Result<Envelope, String> {
             )
         })?);
     }
-    let text = |field, value: &str, max| -> Result<Option<String>, String> {
+    // An empty field is one left blank, not the null sender.
+    let text = |value: &str, param: fn(&str) -> Result<String, Problem>| {
         let value = value.trim();
-        if value.is_empty() {
-            return Ok(None);
-        }
-        envelope_text(field, value, max)
-            .map(Some)
-            .map_err(|p| p.detail)
+        (!value.is_empty())
+            .then(|| param(value).map_err(|p| p.detail))
+            .transpose()
     };
-    envelope.helo = text("helo", &form.helo, 255)?;
-    envelope.mail_from = text("mail_from", &form.mail_from, 320)?;
+    envelope.helo = text(&form.helo, helo_param)?;
+    envelope.mail_from = text(&form.mail_from, mail_from_param)?;
     Ok(envelope)
 }
 

@@ -8,6 +8,7 @@
 
 use super::Shared;
 use super::extract::{ApiJson, ApiQuery, ReportParams};
+use super::messages::{helo_param, mail_from_param};
 use super::problem::{Problem, ProblemType};
 use crate::spf::report::SpfReport;
 use crate::spf::{self, QueryError, SpfQuery};
@@ -44,8 +45,12 @@ pub(super) async fn check(
     })?;
     let query = SpfQuery {
         ip,
-        helo: request.helo,
-        mail_from: request.mail_from,
+        helo: request
+            .helo
+            .filter(|h| !h.trim().is_empty())
+            .map(|h| helo_param(&h))
+            .transpose()?,
+        mail_from: request.mail_from.map(|m| mail_from_param(&m)).transpose()?,
         receiver: None,
     };
     let resolver = state.dns.resolver();

@@ -10,12 +10,14 @@
 //! `postmaster@<helo>`; with only a HELO name, the "helo" identity is
 //! checked as `postmaster@<helo>`. A sender without a local-part gets
 //! `postmaster` (§4.3). IPv4-mapped IPv6 clients are treated as IPv4 (§5).
+//! What a person may give as those identities is [`given`]'s to decide.
 //!
 //! mail-auth has its own SPF, but it is lenient where the RFC says
 //! permerror and misses the void-lookup limit (see the project's research
 //! notes); mail-auth's DMARC receives our result instead.
 
 pub mod eval;
+pub mod given;
 pub mod limits;
 pub mod macros;
 pub mod record;

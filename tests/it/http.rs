@@ -112,6 +112,55 @@ async fn an_identity_that_is_no_domain_name_is_none_and_said_so() {
     );
 }
 
+/// What no envelope holds and a person easily pastes (a URL, a list of
+/// addresses, a MAIL FROM without a domain) is a 400 naming the field,
+/// for the SPF and message endpoints alike; what passes is checked as
+/// SPF reads it (domain in lower case, no final dot, brackets dropped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pasted_identity_that_is_no_envelope_is_refused() {
+    let (_server, dns) = setup().await;
+    for (body, field, says) in [
+        (
+            json!({"ip": "192.0.2.1", "mail_from": "bounce"}),
+            "mail_from",
+            "it has no @domain",
+        ),
+        (
+            json!({"ip": "192.0.2.1", "mail_from": "a@some.test, b@some.test"}),
+            "mail_from",
+            "more than one address",
+        ),
+        (
+            json!({"ip": "192.0.2.1", "helo": "https://mail.some.test/"}),
+            "helo",
+            "not a URL (mail.some.test)",
+        ),
+    ] {
+        let (status, _, problem) = call(&dns, post("/v1/spf", body.to_string())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(problem["type"], "/problems/invalid-domain");
+        assert_eq!(problem["field"], field);
+        assert!(
+            problem["detail"].as_str().unwrap().contains(says),
+            "{problem}"
+        );
+    }
+    let message = Request::post("/v1/messages?ip=192.0.2.1&mail_from=bounce")
+        .header(header::CONTENT_TYPE, "message/rfc822")
+        .body(Body::from("From: a@some.test\r\n\r\nhi\r\n"))
+        .unwrap();
+    let (status, _, problem) = call(&dns, message).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(problem["field"], "mail_from");
+
+    let body = json!({"ip": "192.0.2.1", "mail_from": "<User@Some.TEST.>"});
+    let (status, _, report) = call(&dns, post("/v1/spf", body.to_string())).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["domain"], "some.test");
+    assert_eq!(report["sender"], "User@some.test");
+    assert_eq!(report["result"], "fail");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_mistakes_are_problem_json_with_a_stable_type() {
     let (_server, dns) = setup().await;

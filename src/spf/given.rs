@@ -1,0 +1,133 @@
+//! The HELO name and MAIL FROM a person gives (a `--helo` or `--mail-from`
+//! flag, a form field, an API parameter): refused when it is plainly not
+//! an identity, and written the way SPF reads it.
+//!
+//! This module decides what such a value may be. `check_host()` takes
+//! any domain (RFC 7208 §4.3: a malformed one gives `none`, which the
+//! report explains), so a value that could be a receiver's real envelope
+//! passes, odd characters and all. What is refused is what no envelope
+//! holds and a person easily pastes: a URL, a list of addresses, a MAIL
+//! FROM without a domain (`bounce`); those would otherwise read as "no
+//! SPF record" with advice to publish one.
+//!
+//! What passes is written as SPF reads it: angle brackets around a MAIL
+//! FROM dropped (`<>` is the null sender, as `''` is), and a domain in
+//! lower case without a final dot. An address literal HELO (`[192.0.2.1]`)
+//! and a local-part are kept as given: RFC 5321 §4.1.2 lets a quoted
+//! local-part hold spaces, and the Authentication-Results and Received-SPF
+//! fields quote what they echo.
+
+use crate::records::name::DomainName;
+use crate::untrusted::echoed;
+
+/// The HELO name to check, its domain written as SPF reads it.
+pub fn helo(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if let Some(url) = url(value) {
+        return Err(format!("{} is not a HELO name: {url}", echoed(value)));
+    }
+    if value.starts_with('[') {
+        return Ok(value.to_string());
+    }
+    Ok(domain(value))
+}
+
+/// The MAIL FROM to check: `local@domain`, `""` for the null sender, or
+/// a domain alone (RFC 7208 §4.3 checks it as `postmaster@domain`).
+pub fn mail_from(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let refused = |reason: &str| format!("{} is not an envelope sender: {reason}", echoed(value));
+    let teach = "give one address, e.g. bounce@example.com ('' for the null sender)";
+    if let Some(url) = url(value) {
+        return Err(refused(&url));
+    }
+    let address = value
+        .strip_prefix('<')
+        .and_then(|v| v.strip_suffix('>'))
+        .unwrap_or(value)
+        .trim();
+    if address.chars().any(char::is_control) {
+        return Err(refused("it contains a control character"));
+    }
+    let Some((local, at)) = address.rsplit_once('@') else {
+        if !address.is_empty() && !address.contains('.') {
+            return Err(refused(&format!("it has no @domain; {teach}")));
+        }
+        return Ok(domain(address));
+    };
+    let quoted = local.len() >= 2 && local.starts_with('"') && local.ends_with('"');
+    if !quoted && local.contains(['@', ',']) {
+        return Err(refused(&format!("it holds more than one address; {teach}")));
+    }
+    Ok(format!("{local}@{}", domain(at)))
+}
+
+/// Why `value` is a URL, naming the domain in it, or `None`.
+fn url(value: &str) -> Option<String> {
+    if !value.contains("://") {
+        return None;
+    }
+    Some(match DomainName::parse(value) {
+        Err(e) => e.reason,
+        Ok(_) => "it is a URL".into(),
+    })
+}
+
+/// A domain as SPF reads it: ASCII letters in lower case, no final dot.
+fn domain(name: &str) -> String {
+    name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 5321 §4.1.1.1: a HELO is a domain or an address literal; one
+    /// that is neither still reaches check_host() (RFC 7208 §4.3).
+    #[test]
+    fn a_helo_name_is_written_as_spf_reads_it() {
+        assert_eq!(helo(" Mail.Example.COM. ").unwrap(), "mail.example.com");
+        assert_eq!(helo("[IPv6:2001:DB8::1]").unwrap(), "[IPv6:2001:DB8::1]");
+        assert_eq!(helo("bad_helo!").unwrap(), "bad_helo!");
+        assert_eq!(
+            helo("https://mail.example.com/").unwrap_err(),
+            "`https://mail.example.com/` is not a HELO name: give the domain alone, not a URL \
+             (mail.example.com)"
+        );
+    }
+
+    /// RFC 5321 §4.1.2 (one reverse-path), RFC 7208 §4.3 (a domain alone
+    /// is postmaster's).
+    #[test]
+    fn a_mail_from_is_one_address() {
+        assert_eq!(
+            mail_from("Bounce@Example.COM.").unwrap(),
+            "Bounce@example.com"
+        );
+        assert_eq!(
+            mail_from("<bounce@example.com>").unwrap(),
+            "bounce@example.com"
+        );
+        assert_eq!(mail_from("<>").unwrap(), "");
+        assert_eq!(mail_from("").unwrap(), "");
+        assert_eq!(mail_from("Example.com").unwrap(), "example.com");
+        assert_eq!(mail_from("a@").unwrap(), "a@");
+        assert_eq!(
+            mail_from("\"a@b\"@example.com").unwrap(),
+            "\"a@b\"@example.com"
+        );
+        assert_eq!(
+            mail_from("x;dkim=pass header.d=paypal.com@xss.test").unwrap(),
+            "x;dkim=pass header.d=paypal.com@xss.test"
+        );
+        assert_eq!(
+            mail_from("bounce").unwrap_err(),
+            "`bounce` is not an envelope sender: it has no @domain; give one address, e.g. \
+             bounce@example.com ('' for the null sender)"
+        );
+        let list = mail_from("a@x.example, b@y.example").unwrap_err();
+        assert!(list.contains("more than one address"), "{list}");
+        let url = mail_from("https://example.com/").unwrap_err();
+        assert!(url.contains("not a URL (example.com)"), "{url}");
+    }
+}
