@@ -193,6 +193,7 @@ pub struct Sender {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    #[serde(default)]
     domain: Vec<RawDomain>,
 }
 
@@ -250,6 +251,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     parse(&text, &path.display().to_string())
 }
 
+/// The smallest config, as messages show it on one line.
+pub const LEAST_CONFIG: &str = "[[domain]] then name = \"example.com\" on the next line";
+
 /// Checks config text; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     let reader = Reader { text, file };
@@ -262,7 +266,11 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         )
     })?;
     if raw.domain.is_empty() {
-        return Err(reader.error(1, "domain", "list at least one [[domain]]".into()));
+        return Err(reader.error(
+            1,
+            "domain",
+            format!("list at least one domain, the least being {LEAST_CONFIG}"),
+        ));
     }
     let domains = raw
         .domain

@@ -13,7 +13,8 @@ use super::audit::AuditArgs;
 use super::batch::{self, CACHE_ENTRIES};
 use super::output::{Batch, Format};
 use crate::check::CheckedDomain;
-use crate::check::config::DomainExpectations;
+use crate::check::config::{ConfigError, DomainExpectations, LEAST_CONFIG};
+use crate::local_file::{FileError, FileProblem};
 use crate::render::{self, ZoneLocator, text::Style};
 use clap::Args;
 use std::path::PathBuf;
@@ -31,10 +32,31 @@ pub struct CheckArgs {
     pub audit: AuditArgs,
 }
 
+/// A config that cannot be read, and for one that is not there, how to
+/// write one.
+fn missing_config(e: &ConfigError) -> String {
+    let missing = matches!(
+        e,
+        ConfigError::File(FileError {
+            problem: FileProblem::Io { source, .. },
+            ..
+        }) if source.kind() == std::io::ErrorKind::NotFound
+    );
+    if !missing {
+        return e.to_string();
+    }
+    format!(
+        "{e}. `mailvet check` reads mailvet.toml in this directory, or the file --config \
+         names; write one listing each domain and what is expected of it, the least being \
+         {LEAST_CONFIG} (every expectation is in fixtures/check/mailvet.example.toml of \
+         mailvet's repository)"
+    )
+}
+
 /// Checks the config's domains, with the --zone files and, to show what
 /// they change, against live DNS alone.
 pub async fn run(args: CheckArgs) -> Result<ExitCode, UsageError> {
-    let config = crate::check::config::load(&args.config)?;
+    let config = crate::check::config::load(&args.config).map_err(|e| missing_config(&e))?;
     let options = args.audit.fetch.audit_options(args.audit.dns.offline)?;
     let zones = args.audit.dns.load_zones()?;
     args.audit.dns.warn_outside_zones(
@@ -78,7 +100,9 @@ pub async fn run(args: CheckArgs) -> Result<ExitCode, UsageError> {
             |done| lines.add(done, suite),
         )
         .await;
-        return Ok(lines.finish(|_, _| String::new(), suite));
+        let code = lines.finish(|_, _| String::new(), suite);
+        args.audit.dns.explain_silence(&[&planned_dns, &live_dns]);
+        return Ok(code);
     }
     let live = compare_live.then_some(&live_dns);
     let (planned, live) = crate::check::run(&planned_dns, live, &config, &options, trace).await;
@@ -89,5 +113,7 @@ pub async fn run(args: CheckArgs) -> Result<ExitCode, UsageError> {
         Format::Json => render::json(&report),
         Format::Jsonl | Format::Junit | Format::Sarif => String::new(),
     };
-    Ok(args.audit.output.print(&rendered, &suites))
+    let code = args.audit.output.print(&rendered, &suites);
+    args.audit.dns.explain_silence(&[&planned_dns, &live_dns]);
+    Ok(code)
 }

@@ -130,6 +130,27 @@ impl DnsArgs {
         }
     }
 
+    /// After a run: when questions went upstream and no server ever
+    /// answered, says so on standard error and names what to check. The
+    /// reports say each lookup failed and to run again, which does not
+    /// help when the address is wrong.
+    pub fn explain_silence(&self, resolvers: &[&Dns]) {
+        let Some(failure) = resolvers.iter().find_map(|dns| dns.silent_upstream()) else {
+            return;
+        };
+        let servers = if self.dns.is_empty() {
+            "the system's DNS servers (/etc/resolv.conf); give one with --dns IP[:PORT]".to_string()
+        } else {
+            let given: Vec<String> = self.dns.iter().map(ToString::to_string).collect();
+            format!("--dns {}", given.join(", "))
+        };
+        eprintln!(
+            "mailvet: no DNS server answered any question (last: {}): check {servers}, \
+             or check offline with --offline and --zone files",
+            escape_controls(&failure.to_string())
+        );
+    }
+
     /// Reads the --zone files.
     pub fn load_zones(&self) -> Result<Vec<dns::zone::Zone>, dns::SetupError> {
         Ok(self

@@ -82,7 +82,14 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
     }
     let domains = name::distinct(domains);
     if domains.is_empty() {
-        return Err("give at least one domain, or --file with one domain per line".into());
+        return Err(match &args.file {
+            Some(path) => format!(
+                "{}: the file lists no domain; write one domain per line (# starts a comment)",
+                crate::untrusted::escape_controls(&path.display().to_string())
+            ),
+            None => "give at least one domain, or --file with one domain per line".into(),
+        }
+        .into());
     }
     let mut options = args.audit.fetch.audit_options(args.audit.dns.offline)?;
     if let Some(s) = args.selectors.iter().find(|s| !name::is_dkim_selector(s)) {
@@ -157,7 +164,9 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
         |done| batch.add(done, suite),
     )
     .await;
-    Ok(batch.finish(|_, r| render::text::domain(r, Style::for_stdout()), suite))
+    let code = batch.finish(|_, r| render::text::domain(r, Style::for_stdout()), suite);
+    args.audit.dns.explain_silence(&[&dns]);
+    Ok(code)
 }
 
 /// The domains of a `--file` list, each with its 1-based line: one per

@@ -203,10 +203,12 @@ pub async fn run(args: MessageArgs) -> Result<ExitCode, UsageError> {
         |done| batch.add(done, suite),
     )
     .await;
-    Ok(batch.finish(
+    let code = batch.finish(
         |name, r| render::text::message(r, name, Style::for_stdout()),
         suite,
-    ))
+    );
+    args.dns.explain_silence(&[&dns]);
+    Ok(code)
 }
 
 /// How standard input is named in reports.

@@ -435,6 +435,7 @@ async fn summary(args: SummaryArgs) -> Result<ExitCode, UsageError> {
         Format::Json => stdout(&crate::render::json(&summary), Syntax::Json),
         Format::Text => stdout(&crate::render::reports::summary(&summary), Syntax::Text),
     }
+    args.dns.explain_silence(&[&dns]);
     // As `check`: 1 when the live record must be mended before a record
     // can be suggested, 3 when the DNS kept it from being read.
     let enforcement = &summary.analysis.enforcement;

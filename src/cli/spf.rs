@@ -50,9 +50,11 @@ pub async fn run(args: SpfArgs) -> Result<ExitCode, UsageError> {
     let fail_on = args.output.fail_on();
     // The input is the identity checked (`local@domain`), as a jsonl
     // line names it.
-    Ok(args.output.emit(
+    let code = args.output.emit(
         &[(report.check.sender.clone(), report)],
         |_, r| render::text::spf(r, Style::for_stdout()),
         |_, r| Suite::of_spf(r, fail_on),
-    ))
+    );
+    args.dns.explain_silence(&[&dns]);
+    Ok(code)
 }

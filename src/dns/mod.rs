@@ -371,6 +371,7 @@ impl Dns {
                 servers,
                 query_timeout: settings.query_timeout,
                 attempts: settings.attempts,
+                reach: Arc::default(),
             }),
             overlay: Overlay::new(zones)?,
             cache: (settings.cache_capacity > 0).then(|| SharedCache::new(settings.cache_capacity)),
@@ -440,6 +441,13 @@ impl Dns {
     /// The upstream servers, empty when offline.
     pub fn servers(&self) -> &[SocketAddr] {
         self.upstream.as_ref().map_or(&[], |u| &u.servers)
+    }
+
+    /// When questions went upstream and no server ever answered one (a
+    /// wrong address or port, no network): the last failure. Every
+    /// "lookup failed" of the reports then has this one cause.
+    pub fn silent_upstream(&self) -> Option<DnsError> {
+        self.upstream.as_ref()?.reach.silent()
     }
 }
 

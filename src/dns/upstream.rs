@@ -21,6 +21,8 @@ use super::DnsError;
 use hickory_proto::op::{Edns, Message, MessageType, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -35,6 +37,34 @@ pub(crate) struct Upstream {
     pub servers: Vec<SocketAddr>,
     pub query_timeout: Duration,
     pub attempts: u32,
+    pub reach: Arc<Reach>,
+}
+
+/// Whether the servers have ever answered, across every request: when
+/// none has and questions failed, the servers (or the path to them) are
+/// what failed, not the names asked about.
+#[derive(Debug, Default)]
+pub(crate) struct Reach {
+    answered: AtomicBool,
+    /// The last timeout or network error.
+    failure: Mutex<Option<DnsError>>,
+}
+
+impl Reach {
+    /// The last failure, when questions failed and no server ever
+    /// answered one.
+    pub fn silent(&self) -> Option<DnsError> {
+        if self.answered.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.failure.lock().ok()?.clone()
+    }
+
+    fn failed(&self, e: &DnsError) {
+        if let Ok(mut failure) = self.failure.lock() {
+            *failure = Some(e.clone());
+        }
+    }
 }
 
 /// A response and the server that gave it.
@@ -64,18 +94,24 @@ impl Upstream {
                     .ask(server, name, rtype, checking_disabled, try_until)
                     .await
                 {
-                    Ok(message) => match message.metadata.response_code {
-                        ResponseCode::NoError | ResponseCode::NXDomain => {
-                            return Ok(Reply { message, server });
+                    Ok(message) => {
+                        self.reach.answered.store(true, Ordering::Relaxed);
+                        match message.metadata.response_code {
+                            ResponseCode::NoError | ResponseCode::NXDomain => {
+                                return Ok(Reply { message, server });
+                            }
+                            ResponseCode::ServFail => last = DnsError::ServFail,
+                            ResponseCode::Refused => last = DnsError::Refused,
+                            other => last = DnsError::Rcode(other.to_string()),
                         }
-                        ResponseCode::ServFail => last = DnsError::ServFail,
-                        ResponseCode::Refused => last = DnsError::Refused,
-                        other => last = DnsError::Rcode(other.to_string()),
-                    },
+                    }
                     Err(DnsError::Timeout) if Instant::now() >= deadline => {
                         return Err(DnsError::Deadline);
                     }
-                    Err(e) => last = e,
+                    Err(e) => {
+                        self.reach.failed(&e);
+                        last = e;
+                    }
                 }
             }
         }

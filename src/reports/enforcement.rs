@@ -33,7 +33,7 @@
 
 use super::classify::Class;
 use super::services::{Service, Services};
-use super::summary::{SourceSummary, Summary, counted, percent, ratio};
+use super::summary::{SourceSummary, Summary, counted, grouped, percent, ratio};
 use crate::records::dmarc::{DmarcRecord, Policy, WrittenTags};
 use crate::spf::record::listable;
 use serde::Serialize;
@@ -257,9 +257,11 @@ pub fn assess(
             (
                 Verdict::NotReady,
                 format!(
-                    "{would_fail} of {messages} messages ({}) from legitimate-looking sources \
+                    "{} of {} messages ({}) from legitimate-looking sources \
                      fail DMARC; p={policy} would {}. Fix the sources listed first \
                      (at most {} may fail)",
+                    grouped(would_fail),
+                    grouped(messages),
                     percent(would_fail, messages),
                     action(policy),
                     tolerance_words(tolerance)
@@ -269,10 +271,11 @@ pub fn assess(
             (
                 Verdict::NotReady,
                 format!(
-                    "{} fails DMARC for {failing} of its {} messages ({}); p={policy} would {}. \
+                    "{} fails DMARC for {} of its {} messages ({}); p={policy} would {}. \
                      Fix it first",
                     source.name,
-                    source.messages,
+                    grouped(failing),
+                    grouped(source.messages),
                     percent(failing, source.messages),
                     action(policy)
                 ),
@@ -281,8 +284,10 @@ pub fn assess(
             (
                 Verdict::Ready,
                 format!(
-                    "{would_fail} of {messages} messages ({}) from legitimate-looking sources \
+                    "{} of {} messages ({}) from legitimate-looking sources \
                      fail DMARC, within the {} p={policy} allows",
+                    grouped(would_fail),
+                    grouped(messages),
                     percent(would_fail, messages),
                     tolerance_words(tolerance)
                 ),

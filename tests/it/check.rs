@@ -542,7 +542,31 @@ async fn a_bad_config_exits_2_naming_the_line_and_field() {
     )
     .await;
     assert_eq!(missing.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("none.toml: cannot read"));
+    let said = String::from_utf8_lossy(&missing.stderr);
+    // A config that is not there is told how to write one.
+    assert!(
+        said.contains("none.toml: cannot read")
+            && said.contains("--config")
+            && said.contains(r#"[[domain]] then name = "example.com" on the next line"#)
+            && said.contains("fixtures/check/mailvet.example.toml"),
+        "{said}"
+    );
+
+    // An empty one is told what it lacks, not which serde field.
+    let dir = ScratchDir::new("empty-config");
+    let empty = dir.join("mailvet.toml");
+    std::fs::write(&empty, "# nothing yet\n").unwrap();
+    let out = mailvet(
+        &["check", "--config", empty.to_str().unwrap(), "--offline"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("mailvet.toml:1: field `domain`: list at least one domain, the least being"),
+        "{said}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -135,6 +135,40 @@ async fn a_silent_upstream_gives_temperror_within_the_deadline() {
     assert_eq!(out.status.code(), Some(3));
 }
 
+/// A --dns address where nothing listens fails every question the same
+/// way; the reports say each lookup failed, and standard error says the
+/// server never answered and names the flag to check. A server that
+/// answers gets no such line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dns_server_that_never_answers_is_named_with_its_flag() {
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    let out = mailvet_line(&format!(
+        "spf --ip 192.0.2.1 --mail-from user@some.test --dns {address} --dns-timeout 300ms"
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("mailvet: no DNS server answered any question (last: network error: ")
+            && stderr.contains(&format!("check --dns {address}, or check offline")),
+        "{stderr}"
+    );
+
+    let server = TestDns::start(&[Path::new(SOME_TEST)]).await;
+    let out = mailvet_line(&format!(
+        "spf --ip 192.0.2.1 --mail-from user@some.test --dns {}",
+        server.dns_arg()
+    ))
+    .await;
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_with_a_zone_previews_an_unpublished_change() {
     let out = mailvet_line("spf --ip 203.0.113.7 --mail-from news@some.test --offline --zone fixtures/zones/some.test.proposed.zone --format json --trace")
@@ -402,6 +436,93 @@ async fn errors_about_bad_files_show_control_characters_escaped() {
             "{stderr:?}"
         );
     }
+}
+
+/// Flag values are read as people write them, or refused saying what to
+/// write: a size takes a unit (1KiB is 1024 bytes, and a larger message is
+/// refused under it), a count is digits only, an address to listen on is
+/// an address and a port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flag_values_are_read_as_written_or_taught() {
+    let dir = ScratchDir::new("flag-values");
+    let message = dir.join("big.eml");
+    let body = "x".repeat(2000);
+    std::fs::write(&message, format!("From: a@b.test\r\n\r\n{body}\r\n")).unwrap();
+    let message = message.to_str().unwrap();
+    let out = mailvet_args(
+        &[
+            "message",
+            "--offline",
+            "--max-message-size",
+            "1KiB",
+            message,
+        ],
+        &[],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--max-message-size sets the limit"),
+        "{stderr}"
+    );
+    let out = mailvet_args(
+        &[
+            "message",
+            "--offline",
+            "--max-message-size",
+            "1MiB",
+            message,
+        ],
+        &[],
+    )
+    .await;
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("limit"),
+        "{out:?}"
+    );
+
+    for (args, says) in [
+        (
+            vec!["domain", "a.test", "--max-dns-questions", "10,000"],
+            "`10,000` is not a whole number from 1 to 1000000; write digits only, e.g. 10000",
+        ),
+        (
+            vec!["serve", "--listen", "8081"],
+            "`8081` is a port alone; write an address and the port, e.g. 127.0.0.1:8081",
+        ),
+        (
+            vec!["message", "--ip", "mail.web.test", message],
+            "`mail.web.test` is not an IP address",
+        ),
+    ] {
+        let out = mailvet_args(&args, &[]).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+}
+
+/// A --file listing no domain (empty, or comments only) is named as such,
+/// not told to give --file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_list_without_domains_is_named() {
+    let dir = ScratchDir::new("empty-list");
+    let list = dir.join("domains.txt");
+    std::fs::write(&list, "# to fill in\n\n").unwrap();
+    let out = mailvet_args(
+        &["domain", "--offline", "--file", list.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "mailvet: {}: the file lists no domain; write one domain per line (# starts a \
+             comment)\n",
+            list.display()
+        )
+    );
 }
 
 /// `mailvet reports import` on a scratch store (`--data-dir`), with the
