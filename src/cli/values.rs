@@ -60,7 +60,7 @@ pub fn count(max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone + Sen
 fn digits_only(t: &str) -> String {
     let digits: String = t
         .chars()
-        .filter(|c| !matches!(c, ',' | '_' | '.' | ' '))
+        .filter(|c| !matches!(c, ',' | '_' | ' '))
         .collect();
     if digits != t && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         format!("; write digits only, e.g. {digits}")
@@ -231,6 +231,11 @@ mod tests {
             "`abc` is not a whole number from 0 to 1000"
         );
         assert_eq!(number(0u32, 1000)("0").unwrap(), 0);
+        // A point may be a decimal one: no digits are suggested for it.
+        assert_eq!(
+            number(1u32, 10)("2.5").unwrap_err(),
+            "`2.5` is not a whole number from 1 to 10"
+        );
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub(crate) struct Upstream {
 #[derive(Debug, Default)]
 pub(crate) struct Reach {
     answered: AtomicBool,
-    /// The last timeout or network error.
+    /// The last failure to get a reply (a timeout, a network error).
     failure: Mutex<Option<DnsError>>,
 }
 

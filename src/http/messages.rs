@@ -91,7 +91,6 @@ impl QueryParams for MessageParams {
                     })?;
                     params.envelope.ip = Some(ip);
                 }
-                "helo" if value.trim().is_empty() => params.envelope.helo = None,
                 "helo" => params.envelope.helo = Some(helo_param(&value)?),
                 "mail_from" => params.envelope.mail_from = Some(mail_from_param(&value)?),
                 "bulk" => params.bulk = Some(flag("bulk", &value)?),

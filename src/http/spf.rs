@@ -45,11 +45,7 @@ pub(super) async fn check(
     })?;
     let query = SpfQuery {
         ip,
-        helo: request
-            .helo
-            .filter(|h| !h.trim().is_empty())
-            .map(|h| helo_param(&h))
-            .transpose()?,
+        helo: request.helo.map(|h| helo_param(&h)).transpose()?,
         mail_from: request.mail_from.map(|m| mail_from_param(&m)).transpose()?,
         receiver: None,
     };

@@ -23,8 +23,8 @@ use crate::untrusted::echoed;
 /// The HELO name to check, its domain written as SPF reads it.
 pub fn helo(value: &str) -> Result<String, String> {
     let value = value.trim();
-    if let Some(url) = url(value) {
-        return Err(format!("{} is not a HELO name: {url}", echoed(value)));
+    if let Some(reason) = no_identity(value) {
+        return Err(format!("{} is not a HELO name: {reason}", echoed(value)));
     }
     if value.starts_with('[') {
         return Ok(value.to_string());
@@ -38,17 +38,14 @@ pub fn mail_from(value: &str) -> Result<String, String> {
     let value = value.trim();
     let refused = |reason: &str| format!("{} is not an envelope sender: {reason}", echoed(value));
     let teach = "give one address, e.g. bounce@example.com ('' for the null sender)";
-    if let Some(url) = url(value) {
-        return Err(refused(&url));
+    if let Some(reason) = no_identity(value) {
+        return Err(refused(&reason));
     }
     let address = value
         .strip_prefix('<')
         .and_then(|v| v.strip_suffix('>'))
         .unwrap_or(value)
         .trim();
-    if address.chars().any(char::is_control) {
-        return Err(refused("it contains a control character"));
-    }
     let Some((local, at)) = address.rsplit_once('@') else {
         if !address.is_empty() && !address.contains('.') {
             return Err(refused(&format!("it has no @domain; {teach}")));
@@ -62,8 +59,12 @@ pub fn mail_from(value: &str) -> Result<String, String> {
     Ok(format!("{local}@{}", domain(at)))
 }
 
-/// Why `value` is a URL, naming the domain in it, or `None`.
-fn url(value: &str) -> Option<String> {
+/// Why `value` is no identity of either kind: it holds a control
+/// character, or it is a URL (naming the domain in it); else `None`.
+fn no_identity(value: &str) -> Option<String> {
+    if value.chars().any(char::is_control) {
+        return Some("it contains a control character".into());
+    }
     if !value.contains("://") {
         return None;
     }
@@ -89,6 +90,10 @@ mod tests {
         assert_eq!(helo(" Mail.Example.COM. ").unwrap(), "mail.example.com");
         assert_eq!(helo("[IPv6:2001:DB8::1]").unwrap(), "[IPv6:2001:DB8::1]");
         assert_eq!(helo("bad_helo!").unwrap(), "bad_helo!");
+        assert_eq!(
+            helo("mail\u{1b}[2J.example").unwrap_err(),
+            "`mail\\u{1b}[2J.example` is not a HELO name: it contains a control character"
+        );
         assert_eq!(
             helo("https://mail.example.com/").unwrap_err(),
             "`https://mail.example.com/` is not a HELO name: give the domain alone, not a URL \
@@ -124,6 +129,11 @@ mod tests {
             mail_from("bounce").unwrap_err(),
             "`bounce` is not an envelope sender: it has no @domain; give one address, e.g. \
              bounce@example.com ('' for the null sender)"
+        );
+        assert!(
+            mail_from("<a\u{7}@example.com>")
+                .unwrap_err()
+                .ends_with("is not an envelope sender: it contains a control character")
         );
         let list = mail_from("a@x.example, b@y.example").unwrap_err();
         assert!(list.contains("more than one address"), "{list}");

@@ -494,6 +494,10 @@ async fn flag_values_are_read_as_written_or_taught() {
             vec!["message", "--ip", "mail.web.test", message],
             "`mail.web.test` is not an IP address",
         ),
+        (
+            vec!["spf", "--ip", "192.0.2.1", "--helo", "mail\x1b[2J.test"],
+            "is not a HELO name: it contains a control character",
+        ),
     ] {
         let out = mailvet_args(&args, &[]).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
