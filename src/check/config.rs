@@ -259,11 +259,9 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     let reader = Reader { text, file };
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(1, |s| reader.line(s.start));
-        reader.error(
-            line,
-            &reader.field_at(line),
-            tame(&plain_serde(e.message(), Format::Toml)),
-        )
+        let field = reader.field_at(line);
+        let message = tame(&plain_serde(e.message(), Format::Toml));
+        reader.error(line, &field, taught(&field, message))
     })?;
     if raw.domain.is_empty() {
         return Err(reader.error(
@@ -449,12 +447,7 @@ impl Reader<'_> {
 
     fn sender(&self, raw: RawSender) -> Result<At<Sender>, ConfigError> {
         let ip = self.check(raw.ip, "domain.sender.ip", |ip: String| {
-            ip.trim().parse::<IpAddr>().map_err(|_| {
-                format!(
-                    "{} is not an IP address; give one address the sender connects from",
-                    quoted(&ip)
-                )
-            })
+            crate::spf::given::client_ip(&ip)
         })?;
         let mail_from_domain = self.check(
             raw.mail_from_domain,
@@ -587,6 +580,47 @@ fn sts_mode(word: String) -> Result<StsMode, String> {
     }
 }
 
+/// The tables under `[[domain]]` and the keys each holds, to name the
+/// table a key written directly under `[[domain]]` belongs in.
+const SUBTABLES: [(&str, &[&str]); 4] = [
+    ("[domain.dkim]", &["selectors", "min_key_bits"]),
+    (
+        "[domain.dmarc]",
+        &["policy", "subdomain_policy", "require_rua"],
+    ),
+    ("[domain.spf]", &["authorized", "all", "lookup_margin"]),
+    (
+        "[[domain.sender]]",
+        &["ip", "mail_from_domain", "dkim_domain"],
+    ),
+];
+
+/// The parser's `message` about `field` with what to write instead, for
+/// the usual slips: one value where TOML writes a list (`[domain]` for
+/// `[[domain]]`), and a key of a subtable written under `[[domain]]`.
+fn taught(field: &str, message: String) -> String {
+    if let Some(key) = field.strip_prefix("domain.")
+        && message.starts_with("unknown field")
+        && let Some((table, _)) = SUBTABLES.iter().find(|(_, keys)| keys.contains(&key))
+    {
+        return format!("{message}; {key} belongs under {table}");
+    }
+    if !message.ends_with("expected an array") {
+        return message;
+    }
+    let hint = match field {
+        "domain" => format!("write each domain as {LEAST_CONFIG}"),
+        "domain.sender" => {
+            "write [[domain.sender]], with two brackets, above each sender's keys".into()
+        }
+        _ => {
+            let key = field.rsplit('.').next().unwrap_or(field);
+            format!("write a list in brackets, e.g. {key} = [\"a\", \"b\"]")
+        }
+    };
+    format!("{message}; {hint}")
+}
+
 /// A TOML parser message with what it quotes of the file (a key, a value,
 /// between backquotes or double quotes) cut to an excerpt.
 fn tame(message: &str) -> String {
@@ -675,6 +709,34 @@ mod tests {
         assert_eq!(
             error("[[domain]]\nname = \"ex.test\"\ndkim = 5\n"),
             "m.toml:3: field `domain.dkim`: invalid type: integer `5`, expected a table"
+        );
+    }
+
+    /// TOML: `[t]` is one table, `[[t]]` an element of an array of
+    /// tables, `k = [..]` an array value.
+    #[test]
+    fn a_list_written_as_one_value_is_taught() {
+        assert_eq!(
+            error("[domain]\nname = \"ex.test\"\n"),
+            "m.toml:1: field `domain`: invalid type: a table, expected an array; write each \
+             domain as [[domain]] then name = \"example.com\" on the next line"
+        );
+        assert!(
+            error("[[domain]]\nname = \"ex.test\"\n[domain.sender]\nip = \"192.0.2.1\"\n")
+                .ends_with("write [[domain.sender]], with two brackets, above each sender's keys")
+        );
+        assert_eq!(
+            error("[[domain]]\nname = \"ex.test\"\n[domain.dkim]\nselectors = \"s1\"\n"),
+            "m.toml:4: field `domain.dkim.selectors`: invalid type: string \"s1\", expected an \
+             array; write a list in brackets, e.g. selectors = [\"a\", \"b\"]"
+        );
+        assert!(
+            error("[[domain]]\nname = \"ex.test\"\npolicy = \"reject\"\n")
+                .ends_with("; policy belongs under [domain.dmarc]")
+        );
+        assert!(
+            error("[[domain]]\nname = \"ex.test\"\nip = \"192.0.2.1\"\n")
+                .ends_with("; ip belongs under [[domain.sender]]")
         );
     }
 

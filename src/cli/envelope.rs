@@ -6,9 +6,9 @@
 //! headers; `spf` requires `--ip` and words the help its own way
 //! ([`super::spf::SpfArgs`]).
 
-use super::values::ip_address;
 use crate::message::envelope::Envelope;
 use crate::spf;
+use crate::spf::given::client_ip;
 use clap::Args;
 use std::net::IpAddr;
 
@@ -17,7 +17,7 @@ use std::net::IpAddr;
 pub struct EnvelopeArgs {
     /// The connecting client's IP. Without it, the newest Received header
     /// is read (and the report says so).
-    #[arg(long, value_name = "IP", value_parser = ip_address)]
+    #[arg(long, value_name = "IP", value_parser = client_ip)]
     pub ip: Option<IpAddr>,
 
     /// The HELO/EHLO name the client gave: a domain name, or an address

@@ -73,9 +73,14 @@ impl Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP API: the reports under /v1, plus /healthz, /readyz, /metrics and /openapi.yaml.
+    /// Run the service: the web pages at /, the HTTP API under /v1, and with --smtp the test inbox.
     ///
-    /// Every flag can also be set by the MAILVET_* environment variable shown
+    /// Open http://ADDR/ (the --listen address) in a browser for the pages:
+    /// a domain's audit, a pasted message's report, a test address to send
+    /// a real campaign to, and the DMARC and TLS reports read for you. The
+    /// API answers under /v1, plus /healthz, /readyz, /metrics and
+    /// /openapi.yaml. What is saved (reports, test addresses, imported
+    /// reports) is kept in --database, a SQLite file by default. Every flag can also be set by the MAILVET_* environment variable shown
     /// with it, so a container is configured by its environment. Requests to
     /// /v1 are limited per client (--rate-limit), in number at once
     /// (--max-concurrent), in time (--request-timeout) and in body size; each
@@ -84,6 +89,11 @@ pub enum Command {
     /// endpoint but /healthz, /readyz and /openapi.yaml needs `Authorization:
     /// Bearer KEY`. Every answer carries an x-request-id. SIGTERM lets
     /// requests in flight finish (--shutdown-timeout) before exiting.
+    #[command(after_help = "Examples:\n  \
+        mailvet serve                                   # pages and API on http://127.0.0.1:8080/\n  \
+        mailvet serve --listen 0.0.0.0:8080 --api-key-file keys.txt --web-public   # /v1 needs a key\n  \
+        mailvet serve --smtp 0.0.0.0:2525 --inbox-domain inbox.example.com   # test addresses\n  \
+        mailvet serve --database postgres://mailvet:PASSWORD@db/mailvet   # replicas share a store")]
     Serve(Box<serve::ServeArgs>),
     /// Audit the DNS posture of sending domains.
     ///

@@ -6,7 +6,7 @@
 //! are refused at startup, with a message saying what to write instead.
 
 use std::fmt::Display;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -126,18 +126,6 @@ fn shown_bytes(n: u64) -> String {
     format!("{n} bytes")
 }
 
-/// An IP address, IPv4 or IPv6, as the envelope's client IP.
-pub fn ip_address(s: &str) -> Result<IpAddr, String> {
-    let t = s.trim();
-    t.parse().map_err(|_| {
-        format!(
-            "`{}` is not an IP address; give the sending server's address, e.g. 192.0.2.10 \
-             or 2001:db8::10 (a host name's address is what `dig +short NAME` prints)",
-            crate::untrusted::escape_controls(t)
-        )
-    })
-}
-
 /// An address and port to listen on.
 pub fn listen_address(s: &str) -> Result<SocketAddr, String> {
     let t = s.trim();
@@ -255,15 +243,6 @@ mod tests {
 
     #[test]
     fn addresses_teach_their_form() {
-        assert_eq!(
-            ip_address(" 2001:db8::10 ").unwrap().to_string(),
-            "2001:db8::10"
-        );
-        assert!(
-            ip_address("mail.web.test")
-                .unwrap_err()
-                .contains("e.g. 192.0.2.10")
-        );
         assert_eq!(listen_address("0.0.0.0:25").unwrap().port(), 25);
         assert!(
             listen_address("8081")

@@ -40,6 +40,12 @@ pub(super) struct MessageParams {
     keep_raw: bool,
 }
 
+/// The connecting client's IP a client gave (`spf::given::client_ip`).
+pub(super) fn ip_param(value: &str) -> Result<IpAddr, Problem> {
+    spf::given::client_ip(value)
+        .map_err(|detail| Problem::new(ProblemType::InvalidIp, detail).field("ip"))
+}
+
 /// The HELO name a client gave: at most 255 characters, a domain name or
 /// an address literal (`spf::given::helo`).
 pub(super) fn helo_param(value: &str) -> Result<String, Problem> {
@@ -78,19 +84,7 @@ impl QueryParams for MessageParams {
         };
         for (key, value) in pairs_once(uri, &[])? {
             match key.as_ref() {
-                "ip" => {
-                    let ip: IpAddr = value.trim().parse().map_err(|_| {
-                        Problem::new(
-                            ProblemType::InvalidIp,
-                            format!(
-                                "{} is not an IPv4 or IPv6 address",
-                                crate::untrusted::echoed(&value)
-                            ),
-                        )
-                        .field("ip")
-                    })?;
-                    params.envelope.ip = Some(ip);
-                }
+                "ip" => params.envelope.ip = Some(ip_param(&value)?),
                 "helo" => params.envelope.helo = Some(helo_param(&value)?),
                 "mail_from" => params.envelope.mail_from = Some(mail_from_param(&value)?),
                 "bulk" => params.bulk = Some(flag("bulk", &value)?),

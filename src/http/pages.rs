@@ -763,12 +763,7 @@ fn envelope(form: &MessageForm) -> Result<Envelope, String> {
     let mut envelope = Envelope::default();
     let ip = form.ip.trim();
     if !ip.is_empty() {
-        envelope.ip = Some(ip.parse().map_err(|_| {
-            format!(
-                "{} is not an IPv4 or IPv6 address",
-                crate::untrusted::echoed(ip)
-            )
-        })?);
+        envelope.ip = Some(crate::spf::given::client_ip(ip)?);
     }
     // An empty field is one left blank, not the null sender.
     let text = |value: &str, param: fn(&str) -> Result<String, Problem>| {

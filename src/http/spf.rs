@@ -8,14 +8,13 @@
 
 use super::Shared;
 use super::extract::{ApiJson, ApiQuery, ReportParams};
-use super::messages::{helo_param, mail_from_param};
+use super::messages::{helo_param, ip_param, mail_from_param};
 use super::problem::{Problem, ProblemType};
 use crate::spf::report::SpfReport;
 use crate::spf::{self, QueryError, SpfQuery};
 use axum::extract::State;
 use axum::response::Json;
 use serde::Deserialize;
-use std::net::IpAddr;
 
 /// The body of `POST /v1/spf`.
 #[derive(Debug, Deserialize)]
@@ -33,16 +32,7 @@ pub(super) async fn check(
     ApiQuery(params): ApiQuery<ReportParams>,
     ApiJson(request): ApiJson<SpfRequest>,
 ) -> Result<Json<SpfReport>, Problem> {
-    let ip: IpAddr = request.ip.trim().parse().map_err(|_| {
-        Problem::new(
-            ProblemType::InvalidIp,
-            format!(
-                "{} is not an IPv4 or IPv6 address",
-                crate::untrusted::echoed(&request.ip)
-            ),
-        )
-        .field("ip")
-    })?;
+    let ip = ip_param(&request.ip)?;
     let query = SpfQuery {
         ip,
         helo: request.helo.map(|h| helo_param(&h)).transpose()?,

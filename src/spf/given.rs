@@ -1,6 +1,7 @@
-//! The HELO name and MAIL FROM a person gives (a `--helo` or `--mail-from`
-//! flag, a form field, an API parameter): refused when it is plainly not
-//! an identity, and written the way SPF reads it.
+//! The client IP, HELO name and MAIL FROM a person gives (an `--ip`,
+//! `--helo` or `--mail-from` flag, a form field, an API parameter, a
+//! `check` config): refused when it is plainly not one, and written the
+//! way SPF reads it.
 //!
 //! This module decides what such a value may be. `check_host()` takes
 //! any domain (RFC 7208 §4.3: a malformed one gives `none`, which the
@@ -19,6 +20,20 @@
 
 use crate::records::name::DomainName;
 use crate::untrusted::echoed;
+use std::net::IpAddr;
+
+/// The connecting client's IP address, IPv4 or IPv6; a refusal says
+/// what to give instead (a host name is the usual mistake).
+pub fn client_ip(value: &str) -> Result<IpAddr, String> {
+    let value = value.trim();
+    value.parse().map_err(|_| {
+        format!(
+            "{} is not an IP address; give the sending server's address, e.g. 192.0.2.10 \
+             or 2001:db8::10 (a host name's address is what `dig +short NAME` prints)",
+            echoed(value)
+        )
+    })
+}
 
 /// The HELO name to check, its domain written as SPF reads it.
 pub fn helo(value: &str) -> Result<String, String> {
@@ -82,6 +97,19 @@ fn domain(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_ip_is_an_address_not_a_name() {
+        assert_eq!(
+            client_ip(" 2001:db8::10 ").unwrap().to_string(),
+            "2001:db8::10"
+        );
+        assert_eq!(
+            client_ip("mail.web.test").unwrap_err(),
+            "`mail.web.test` is not an IP address; give the sending server's address, e.g. \
+             192.0.2.10 or 2001:db8::10 (a host name's address is what `dig +short NAME` prints)"
+        );
+    }
 
     /// RFC 5321 §4.1.1.1: a HELO is a domain or an address literal; one
     /// that is neither still reaches check_host() (RFC 7208 §4.3).

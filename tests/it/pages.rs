@@ -510,7 +510,7 @@ async fn an_empty_or_oversized_message_shows_the_form_again() {
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(
         page.body
-            .contains("`not-an-ip` is not an IPv4 or IPv6 address")
+            .contains("`not-an-ip` is not an IP address; give the sending server's address")
     );
     assert!(page.body.contains("Subject: x"), "the message is kept");
 
