@@ -69,6 +69,7 @@ use super::{AppState, BodySize, Shared};
 use super::{intake, tls_rua};
 use crate::message::Clock;
 use crate::message::envelope::Envelope;
+use crate::message::headers;
 use crate::message::report::{self, MessageRequest, ReportError};
 use crate::records::name::{DomainError, DomainName};
 use crate::reports::dates::parse_rfc3339;
@@ -851,6 +852,15 @@ async fn message_form(
         limits: state.service.message_limits,
         blocklists: state.service.blocklists.clone(),
     };
+    if let Some(why) = headers::not_a_message(request.message()) {
+        form.problem = Some(format!(
+            "This is not a whole message: {why}. A message starts with its header fields \
+             (Received:, From:, …). Paste its full source as your mail program shows it: \
+             Gmail's Show original, then Copy to clipboard; Outlook's View message source; \
+             Apple Mail's View → Message → Raw Source; Thunderbird's View → Message Source."
+        ));
+        return message_refused(StatusCode::BAD_REQUEST, form, offered);
+    }
     let report = match report::report_pooled(Arc::clone(&state.dns), request, true).await {
         Ok(report) => report,
         Err(ReportError::Limit(limit)) => {

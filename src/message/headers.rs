@@ -226,6 +226,32 @@ pub fn looks_bulk(raw: &[u8]) -> bool {
 
 /// The header fields with this name, in message order. Names compare
 /// case-insensitively (RFC 5322 §1.2.2).
+/// Why `raw` is no message at all, for a person who pasted text: a
+/// message starts with its header fields (RFC 5322 §2.1), each a name of
+/// printable US-ASCII other than `:` and then a colon (§2.2; §4.5 allows
+/// white space before it). `None` when its first line is one. The checks
+/// above read any bytes as a message, so the API and the CLI report on
+/// such text; the web form, where people paste, refuses it.
+pub fn not_a_message(raw: &[u8]) -> Option<String> {
+    let line = raw.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Some("it starts with a blank line, so it has no header fields".into());
+    }
+    let name = line
+        .iter()
+        .position(|&b| b == b':')
+        .map(|colon| line[..colon].trim_ascii_end())
+        .unwrap_or_default();
+    if !name.is_empty() && name.iter().all(|&b| (33..=126).contains(&b)) {
+        return None;
+    }
+    Some(format!(
+        "line 1 is {}, not a header field",
+        crate::untrusted::echoed(&String::from_utf8_lossy(line))
+    ))
+}
+
 fn named<'a, 'm>(
     headers: &'a [Header<'m>],
     name: &'a str,
@@ -520,6 +546,24 @@ mod tests {
 
     fn with(extra: &str) -> Vec<u8> {
         format!("{extra}{BASIC}").into_bytes()
+    }
+
+    /// RFC 5322 §2.2 field names, §4.5.3 (obsolete) white space before
+    /// the colon.
+    #[test]
+    fn a_message_starts_with_a_header_field() {
+        assert_eq!(not_a_message(BASIC.as_bytes()), None);
+        assert_eq!(not_a_message(b"From : news@example.com\r\n\r\nhi"), None);
+        assert_eq!(not_a_message(b"X-Odd-!#$%:\n"), None);
+        assert_eq!(
+            not_a_message(b"Dear team: the campaign\n").as_deref(),
+            Some("line 1 is `Dear team: the campaign`, not a header field")
+        );
+        assert_eq!(
+            not_a_message(b":no name\n").as_deref(),
+            Some("line 1 is `:no name`, not a header field")
+        );
+        assert!(not_a_message(b"").unwrap().contains("blank line"));
     }
 
     #[test]

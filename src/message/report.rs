@@ -68,8 +68,19 @@ impl MessageRequest {
     /// otherwise make the first header field's name unreadable (RFC 5322
     /// §2.2 field names are printable US-ASCII), hiding a DKIM-Signature
     /// that stands first.
+    ///
+    /// Nor an mbox separator line (`From sender date`, RFC 4155), which a
+    /// mail program may save in front of the message: it is no header
+    /// field (the `From:` field has a colon after its name).
     pub fn message(&self) -> &[u8] {
-        self.raw.strip_prefix(BYTE_ORDER_MARK).unwrap_or(&self.raw)
+        let raw = self.raw.strip_prefix(BYTE_ORDER_MARK).unwrap_or(&self.raw);
+        match raw.strip_prefix(b"From ") {
+            Some(rest) if !rest.trim_ascii_start().starts_with(b":") => rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(&[][..], |end| &rest[end + 1..]),
+            _ => raw,
+        }
     }
 }
 

@@ -539,6 +539,41 @@ async fn an_empty_or_oversized_message_shows_the_form_again() {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
 }
 
+/// A paste that does not start with a header field would be graded as a
+/// message without From, Date or DKIM: the form refuses it instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_that_is_no_message_is_refused_naming_its_first_line() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let message = std::fs::read_to_string("fixtures/web/signed.eml").unwrap();
+    // What a select-all of Gmail's "Show original" page copies: its
+    // summary above the message.
+    let gmail_page = format!(
+        "Original Message\n\nMessage ID\t<1@web.test>\nFrom:\tWeb News <news@web.test>\n\
+         SPF:\tPASS with IP 192.0.2.10\n\nDownload Original\tCopy to clipboard\n\n{message}"
+    );
+    for (text, line_1) in [
+        (
+            gmail_page.as_str(),
+            "line 1 is `Original Message`, not a header field",
+        ),
+        (
+            "hello, can you check why my campaign went to spam?",
+            "line 1 is `hello, can you check why my campaign went to spam?`",
+        ),
+        ("\r\nFrom: a@web.test\r\n", "it starts with a blank line"),
+    ] {
+        let page = send(&router, form(&[("message", text)])).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{text}");
+        assert!(page.body.contains(r#"id="message-problem" role="alert""#));
+        assert!(page.body.contains(line_1), "{}", page.body);
+        assert!(page.body.contains("Show original, then Copy to clipboard"));
+    }
+    // An mbox separator line in front is no part of the message.
+    let mbox = format!("From news@web.test Thu Dec  3 10:00:00 2026\n{message}");
+    let page = send(&router, form(&[("message", &mbox)])).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_not_sent_as_a_multipart_form_says_so_in_its_own_words() {
     let (_dns, router) = setup(ServiceConfig::default()).await;
