@@ -149,6 +149,52 @@ async fn every_fixture_case_gives_exactly_its_findings() {
 
 /// RFC 9989 §4.10: an eleven-label name takes eight queries, the first at
 /// the name itself and then from its last seven labels down to the TLD.
+/// Findings that each change the record at one name offer one record
+/// with all their changes, so nobody publishes two DMARC records; a
+/// stronger policy waits for the reports that show it is safe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_findings_at_one_name_offer_one_record() {
+    let dns = server().await;
+    for (domain, offered, without_record, with_record) in [
+        (
+            "steps.dmarc.test",
+            "v=DMARC1; p=none; sp=none; pct=50; rua=mailto:dmarc-reports@steps.dmarc.test",
+            &["dmarc.policy_none", "dmarc.pct_partial"][..],
+            &["dmarc.no_rua"][..],
+        ),
+        (
+            "steps-rua.dmarc.test",
+            "v=DMARC1; p=reject; rua=mailto:dmarc@steps-rua.dmarc.test",
+            &[][..],
+            &["dmarc.subdomain_policy_none", "dmarc.pct_partial"][..],
+        ),
+    ] {
+        let checked = audit(&dns.layer(), domain).await;
+        let mut records = Vec::new();
+        for finding in &checked.findings {
+            if without_record.contains(&finding.code) {
+                assert!(finding.publish.is_empty(), "{}", finding.code);
+                assert!(
+                    finding.fix.starts_with("First have aggregate reports sent"),
+                    "{}",
+                    finding.fix
+                );
+            }
+            for record in &finding.publish {
+                assert_eq!(record.name, format!("_dmarc.{domain}"));
+                assert!(finding.fix.contains(offered), "{}", finding.fix);
+                records.push((finding.code, record.value.as_str()));
+            }
+        }
+        let codes: Vec<&str> = records.iter().map(|(code, _)| *code).collect();
+        assert_eq!(codes, with_record, "{domain}");
+        assert!(
+            records.iter().all(|(_, v)| *v == offered),
+            "{domain}: {records:?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_name_walks_in_eight_queries_in_rfc_order() {
     let server = server().await;

@@ -279,16 +279,50 @@ pub(super) fn content_findings(
         ));
     }
 
+    let p_enforces = record.p.is_some_and(Policy::enforces);
+    let lax: Vec<&str> = [("sp", record.sp), ("np", record.np)]
+        .iter()
+        .filter(|(_, v)| *v == Some(Policy::None))
+        .map(|(t, _)| *t)
+        .collect();
+    let reports_arrive = !record.rua.is_empty();
+    // The one record every finding below offers at this name: all its
+    // fixes together, so no two findings ask for different records at one
+    // name. Reports come first: without them nobody can see whether
+    // legitimate mail passes, so a stronger policy waits for them.
+    let next = {
+        let mut next = record.written.clone();
+        if !reports_arrive {
+            next.set("rua", &report_to, &[]);
+        }
+        if p_enforces {
+            for t in &lax {
+                next.remove(t);
+            }
+        }
+        if reports_arrive && section.policy == Some(Policy::None) {
+            next.remove("t");
+            if !(record.testing() && published.enforces()) {
+                next.set(tag, "quarantine", &["v", "p"]);
+            }
+        }
+        if reports_arrive {
+            next.remove("pct");
+        }
+        next
+    };
+    let first_reports = format!(
+        "First have aggregate reports sent: publish at {name}: {} (dmarc.no_rua). ",
+        next.render()
+    );
+
     if section.policy == Some(Policy::None) {
-        let mut fixed = record.written.clone();
-        fixed.remove("t");
         let detail = if record.testing() && published.enforces() {
             format!(
                 "{name} sets {tag}={published} with t=y (testing), so receivers apply none: \
                  mail that fails DMARC is delivered as usual."
             )
         } else {
-            fixed.set(tag, "quarantine", &["v", "p"]);
             if record.p.is_none() && tag == "p" {
                 format!(
                     "{name} has no p= tag, which receivers read as p=none: mail that fails \
@@ -303,37 +337,30 @@ pub(super) fn content_findings(
                 format!("{name} sets p=none: mail that fails DMARC is delivered as usual.")
             }
         };
-        if record.rua.is_empty() {
-            fixed.set("rua", &report_to, &[]);
-        }
-        let record_text = fixed.render();
-        let reject = {
-            let mut r = fixed.clone();
-            r.set(tag, "reject", &["v", "p"]);
-            r.render()
-        };
-        findings.push(with_evidence(
-            Finding::new(catalog::DMARC_POLICY_NONE, detail)
+        let finding = Finding::new(catalog::DMARC_POLICY_NONE, detail);
+        findings.push(with_evidence(if reports_arrive {
+            let reject = {
+                let mut r = next.clone();
+                r.set(tag, "reject", &["v", "p"]);
+                r.render()
+            };
+            finding
                 .with_fix(format!(
                     "Once aggregate reports show that all your legitimate mail passes DMARC, \
-                 publish at {name}: {record_text} — and later, to block spoofed mail outright: \
-                 {reject}"
+                     publish at {name}: {} — and later, to block spoofed mail outright: \
+                     {reject}",
+                    next.render()
                 ))
-                .publishing(name.as_str(), "TXT", record_text),
-        ));
+                .publishing(name.as_str(), "TXT", next.render())
+        } else {
+            finding.with_fix(format!(
+                "{first_reports}Once they show that all your legitimate mail passes DMARC, \
+                 set {tag}=quarantine, and later {tag}=reject to block spoofed mail outright."
+            ))
+        }));
     }
 
-    let p_enforces = record.p.is_some_and(Policy::enforces);
-    let lax: Vec<&str> = [("sp", record.sp), ("np", record.np)]
-        .iter()
-        .filter(|(_, v)| *v == Some(Policy::None))
-        .map(|(t, _)| *t)
-        .collect();
     if p_enforces && !lax.is_empty() {
-        let mut fixed = record.written.clone();
-        for t in &lax {
-            fixed.remove(t);
-        }
         let p = record.p.unwrap_or(Policy::None);
         let set: Vec<String> = lax.iter().map(|t| format!("{t}=none")).collect();
         findings.push(with_evidence(
@@ -354,32 +381,36 @@ pub(super) fn content_findings(
                 "Remove {} so subdomains follow p={p}; publish at {name}: {}. If one \
                  subdomain really needs monitoring only, give it its own _dmarc record.",
                 set.join(" and "),
-                fixed.render()
+                next.render()
             ))
-            .publishing(name.as_str(), "TXT", fixed.render()),
+            .publishing(name.as_str(), "TXT", next.render()),
         ));
     }
 
     if record.percent() < 100 {
-        let mut fixed = record.written.clone();
-        fixed.remove("pct");
-        findings.push(with_evidence(
-            Finding::new(
-                catalog::DMARC_PCT_PARTIAL,
-                format!(
-                    "{name} sets pct={}: receivers that honour it apply {tag}={published} to \
+        let finding = Finding::new(
+            catalog::DMARC_PCT_PARTIAL,
+            format!(
+                "{name} sets pct={}: receivers that honour it apply {tag}={published} to \
                      only {}% of failing mail.",
-                    record.percent(),
-                    record.percent()
-                ),
-            )
-            .with_fix(format!(
-                "Remove pct= (the default is 100) once reports show your legitimate mail \
-                 passes; publish at {name}: {}",
-                fixed.render()
+                record.percent(),
+                record.percent()
+            ),
+        );
+        findings.push(with_evidence(if reports_arrive {
+            finding
+                .with_fix(format!(
+                    "Remove pct= (the default is 100) once reports show your legitimate mail \
+                     passes; publish at {name}: {}",
+                    next.render()
+                ))
+                .publishing(name.as_str(), "TXT", next.render())
+        } else {
+            finding.with_fix(format!(
+                "{first_reports}Once they show your legitimate mail passes, remove pct= (the \
+                 default is 100)."
             ))
-            .publishing(name.as_str(), "TXT", fixed.render()),
-        ));
+        }));
     }
 
     if !record.ignored_tags.is_empty() {
@@ -444,9 +475,7 @@ pub(super) fn content_findings(
         ));
     }
 
-    if record.rua.is_empty() {
-        let mut fixed = record.written.clone();
-        fixed.set("rua", &report_to, &[]);
+    if !reports_arrive {
         findings.push(with_evidence(
             Finding::new(
                 catalog::DMARC_NO_RUA,
@@ -455,9 +484,9 @@ pub(super) fn content_findings(
             .with_fix(format!(
                 "Add a rua tag pointing to a mailbox or report-processing service; publish at \
                  {name}: {}",
-                fixed.render()
+                next.render()
             ))
-            .publishing(name.as_str(), "TXT", fixed.render()),
+            .publishing(name.as_str(), "TXT", next.render()),
         ));
     }
     findings
