@@ -103,14 +103,14 @@ impl DnsArgs {
                     .path
                     .as_ref()
                     .map_or_else(|| "a --zone file".into(), |p| p.display().to_string());
-                eprintln!(
+                super::output::stderr_line(&format!(
                     "mailvet: warning: {} (origin {}) holds no name of {}: its records are read \
                      only where a checked record points into it (an include: or MX target); \
                      check its $ORIGIN, or the domain you name",
                     escape_controls(&file),
                     escape_controls(&zone.origin.to_string()),
                     escape_controls(&checked(&domains)),
-                );
+                ));
             }
         }
         if !self.offline {
@@ -121,11 +121,11 @@ impl DnsArgs {
                 .as_ref()
                 .is_some_and(|name| zones.iter().any(|zone| zone.covers(name)));
             if !covered {
-                eprintln!(
+                super::output::stderr_line(&format!(
                     "mailvet: warning: {} is in no --zone file, and --offline asks no DNS \
                      server: every name there is NXDOMAIN, so its records read as missing",
                     escape_controls(domain)
-                );
+                ));
             }
         }
     }
@@ -144,11 +144,11 @@ impl DnsArgs {
             let given: Vec<String> = self.dns.iter().map(ToString::to_string).collect();
             format!("--dns {}", given.join(", "))
         };
-        eprintln!(
+        super::output::stderr_line(&format!(
             "mailvet: no DNS server answered any question (last: {}): check {servers}, \
              or check offline with --offline and --zone files",
             escape_controls(&failure.to_string())
-        );
+        ));
     }
 
     /// Reads the --zone files.

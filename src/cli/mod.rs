@@ -228,7 +228,11 @@ impl UsageError {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
-    execute(cli).unwrap_or_else(UsageError::report)
+    let code = execute(cli).unwrap_or_else(UsageError::report);
+    match output::unwritten() {
+        Some(why) => UsageError(format!("cannot write to standard output: {why}")).report(),
+        None => code,
+    }
 }
 
 /// Runs one subcommand on a fresh async runtime. `reports` does one

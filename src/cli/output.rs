@@ -11,13 +11,20 @@
 //! ([`render::workflow_guard`]), so a record or a file quoted there
 //! cannot start a workflow command. The annotations alone are written
 //! past it.
+//!
+//! A write that fails never panics. When the reader of standard output
+//! leaves (a broken pipe: `| head` read what it wanted), the rest is
+//! dropped unsaid and the exit code is the report's; any other failure (a
+//! full disk) is kept, and the run ends with it on standard error and
+//! exit 2 ([`unwritten`]).
 
 use crate::findings::FailOn;
 use crate::render::workflow_guard::{self, Syntax};
 use crate::render::{self, Suite};
 use clap::{Args, ValueEnum};
-use std::io::Write;
+use std::io::{self, Write};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 /// Output formats of the CLI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -52,13 +59,44 @@ impl Format {
 /// Writes `text` to standard output, through the workflow guard in
 /// `syntax`.
 pub fn stdout(text: &str, syntax: Syntax) {
-    print!("{}", workflow_guard::for_runner(text, syntax));
+    write_stdout(workflow_guard::for_runner(text, syntax).as_bytes());
+}
+
+fn write_stdout(bytes: &[u8]) {
+    let mut out = io::stdout().lock();
+    if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
+        not_written(e);
+    }
+}
+
+/// Why standard output took no more, unless its reader left.
+static UNWRITTEN: OnceLock<String> = OnceLock::new();
+
+/// Keeps the first failure to write standard output, other than a broken
+/// pipe.
+fn not_written(error: io::Error) {
+    if error.kind() != io::ErrorKind::BrokenPipe {
+        let _ = UNWRITTEN.set(error.to_string());
+    }
+}
+
+/// Why the report did not reach standard output, when it did not (the
+/// run then exits 2).
+pub fn unwritten() -> Option<&'static str> {
+    UNWRITTEN.get().map(String::as_str)
 }
 
 /// Writes one line of mailvet's own (an error or a warning, which may
 /// quote input) to standard error, through the workflow guard.
 pub fn stderr_line(line: &str) {
-    eprintln!("{}", workflow_guard::for_runner(line, Syntax::Text));
+    let line = workflow_guard::for_runner(line, Syntax::Text);
+    stderr(&format!("{line}\n"));
+}
+
+/// Writes to standard error; with nowhere left to say a failure, it is
+/// dropped.
+fn stderr(text: &str) {
+    let _ = io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// The values `--fail-on` takes, each the engine's [`FailOn`] of the same
@@ -161,9 +199,9 @@ impl OutputArgs {
         // After the text report; machine-readable output stays parseable,
         // and the runner reads workflow commands from standard error too.
         if self.format == Format::Text {
-            print!("{annotations}");
+            write_stdout(annotations.as_bytes());
         } else {
-            eprint!("{annotations}");
+            stderr(&annotations);
         }
         exit_code(Verdicts::of(suites))
     }
@@ -207,8 +245,8 @@ pub struct Batch<'a, R> {
     kept: Vec<Option<(String, R)>>,
     /// jsonl lines not yet written.
     lines: std::io::BufWriter<std::io::Stdout>,
-    /// Why standard output stopped taking lines, once it did.
-    unwritten: Option<std::io::Error>,
+    /// Whether standard output stopped taking lines.
+    unwritten: bool,
     verdicts: Verdicts,
     errors: usize,
 }
@@ -222,7 +260,7 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
                 .map(|_| None)
                 .collect(),
             lines: std::io::BufWriter::with_capacity(LINE_BUFFER, std::io::stdout()),
-            unwritten: None,
+            unwritten: false,
             verdicts: Verdicts::default(),
             errors: 0,
         }
@@ -231,13 +269,16 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
     /// Writes one jsonl line, and everything buffered unless `more` inputs
     /// are finished and waiting.
     fn line(&mut self, line: &str, more: bool) {
-        if self.unwritten.is_some() {
+        if self.unwritten {
             return;
         }
         let line = workflow_guard::for_runner(line, Syntax::Json);
         let written = self.lines.write_all(line.as_bytes());
         let flushed = written.and_then(|()| if more { Ok(()) } else { self.lines.flush() });
-        self.unwritten = flushed.err();
+        if let Err(e) = flushed {
+            self.unwritten = true;
+            not_written(e);
+        }
     }
 
     /// Takes one finished input; `suite` is its report's suite (for the
@@ -257,7 +298,7 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
                     self.line(&json_line(&name, Ok(&report)), more);
                     // As the other formats write them, on standard error.
                     if render::annotations::in_github_actions() {
-                        eprint!("{}", render::annotations::render(&[suite]));
+                        stderr(&render::annotations::render(&[suite]));
                     }
                 } else if let Some(slot) = self.kept.get_mut(index) {
                     *slot = Some((name, report));
@@ -286,10 +327,6 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
         suite: impl Fn(&str, &R) -> Suite,
     ) -> ExitCode {
         let code = if self.output.format == Format::Jsonl {
-            if let Some(e) = self.unwritten {
-                stderr_line(&format!("mailvet: cannot write to standard output: {e}"));
-                return ExitCode::from(EXIT_USAGE);
-            }
             exit_code(self.verdicts)
         } else {
             let reports: Vec<(String, R)> = self.kept.into_iter().flatten().collect();

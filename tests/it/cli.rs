@@ -1599,3 +1599,49 @@ async fn a_zone_holding_no_checked_name_is_named() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A reader that leaves (`| head`) ends the run quietly with the report's
+/// exit code; a standard output that cannot be written (a full disk) is
+/// said, exit 2; neither panics, in any format.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standard_output_that_fails_is_no_panic() {
+    let healthy = "fixtures/audit/healthy.zone";
+    for format in ["text", "json", "jsonl", "junit", "sarif"] {
+        let args = [
+            "domain",
+            "healthy.test",
+            "--offline",
+            "--zone",
+            healthy,
+            "--format",
+            format,
+        ];
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let left = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(left.status.code(), Some(0), "{format}");
+        assert_eq!(String::from_utf8_lossy(&left.stderr), "", "{format}");
+
+        let full = std::process::Command::new(env!("CARGO_BIN_EXE_mailvet"))
+            .args(args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(full.status.code(), Some(2), "{format}");
+        let said = String::from_utf8_lossy(&full.stderr);
+        assert_eq!(
+            said.trim_end(),
+            "mailvet: cannot write to standard output: No space left on device (os error 28)",
+            "{format}"
+        );
+    }
+}
