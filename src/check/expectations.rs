@@ -519,6 +519,16 @@ fn sts(report: &DomainReport, required: StsMode) -> (Status, String, String) {
             }
         }
         (PolicyStatus::Unknown, _) => unknown(&policy.host, policy.error.as_deref()),
+        // Its mode is what is expected: unknown, though no lookup failed.
+        (PolicyStatus::NotFetched, _) => (
+            Status::Unknown,
+            format!(
+                "the policy at {} is not fetched under --offline; run without it to judge \
+                 its mode",
+                policy.url
+            ),
+            String::new(),
+        ),
         (status, _) => (
             Status::Broken,
             format!(

@@ -1645,3 +1645,72 @@ async fn standard_output_that_fails_is_no_panic() {
         );
     }
 }
+
+/// --offline fetches no MTA-STS policy by choice: the audit is judged on
+/// the rest and says so, where it was undecided and exited 3 ("run it
+/// again", which can never help); a check expecting the policy's mode
+/// stays unknown, saying to run online.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_audit_judges_mta_sts_on_its_record() {
+    let zone = "fixtures/audit/mta-sts.zone";
+    let out = mailvet_args(
+        &[
+            "domain",
+            "healthy.mta-sts.test",
+            "--offline",
+            "--zone",
+            zone,
+        ],
+        &[],
+    )
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("MTA-STS  valid record; its policy is not fetched (--offline)"),
+        "{text}"
+    );
+    let out = mailvet_args(
+        &[
+            "domain",
+            "healthy.mta-sts.test",
+            "--offline",
+            "--zone",
+            zone,
+            "--format",
+            "json",
+        ],
+        &[],
+    )
+    .await;
+    let report = json(&out);
+    assert_eq!(report["mta_sts"]["policy"]["status"], "not_fetched");
+    assert_eq!(report["undecided"], serde_json::json!([]));
+
+    let dir = ScratchDir::new("offline-sts");
+    let config = dir.join("sts.toml");
+    std::fs::write(
+        &config,
+        "[[domain]]\nname = \"healthy.mta-sts.test\"\nmta_sts = \"enforce\"\n",
+    )
+    .unwrap();
+    let out = mailvet_args(
+        &[
+            "check",
+            "--config",
+            config.to_str().unwrap(),
+            "--offline",
+            "--zone",
+            zone,
+        ],
+        &[],
+    )
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("is not fetched under --offline; run without it to judge its mode"),
+        "{text}"
+    );
+    assert!(!text.contains("retry"), "{text}");
+}

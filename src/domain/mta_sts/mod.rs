@@ -109,7 +109,13 @@ impl Audited for MtaStsSection {
     }
 
     fn summary(&self) -> String {
-        status_word(&self.status)
+        match &self.policy {
+            Some(policy) if policy.status == PolicyStatus::NotFetched => format!(
+                "{} record; its policy is not fetched (--offline)",
+                status_word(&self.status)
+            ),
+            _ => status_word(&self.status),
+        }
     }
 }
 
@@ -157,7 +163,11 @@ pub enum PolicyStatus {
     Valid,
     Invalid,
     Unreachable,
+    /// A DNS lookup it needed failed: the check is undecided.
     Unknown,
+    /// Not fetched by choice (`--offline`): the report is judged on the
+    /// rest, and says so.
+    NotFetched,
 }
 
 /// Looks up the record and, when it is valid, fetches and reads the policy.

@@ -371,10 +371,11 @@ pub fn evaluate_policy(fetched: Fetched, record_name: &str) -> (PolicyReport, Ve
         Ok(body) => body,
         Err(error) => {
             report.error = Some(error.to_string());
-            if matches!(
-                error,
-                FetchError::Offline | FetchError::Dns { .. } | FetchError::Setup(_)
-            ) {
+            if error == FetchError::Offline {
+                report.status = PolicyStatus::NotFetched;
+                return (report, Vec::new());
+            }
+            if matches!(error, FetchError::Dns { .. } | FetchError::Setup(_)) {
                 return (report, Vec::new());
             }
             report.status = PolicyStatus::Unreachable;

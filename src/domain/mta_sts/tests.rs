@@ -344,6 +344,9 @@ fn a_failed_host_lookup_or_setup_is_unknown_and_silent() {
         assert!(report.error.is_some());
         assert!(findings.is_empty());
     }
+    let (report, findings) = evaluate_policy(fetched(Err(FetchError::Offline)), NAME);
+    assert_eq!(report.status, PolicyStatus::NotFetched);
+    assert!(findings.is_empty());
 }
 
 #[test]
