@@ -44,6 +44,14 @@ pub fn helo(value: &str) -> Result<String, String> {
     if value.starts_with('[') {
         return Ok(value.to_string());
     }
+    // RFC 5321 §4.1.1.1: the argument of HELO is one name.
+    if value.contains(char::is_whitespace) {
+        return Err(format!(
+            "{} is not a HELO name: it holds a space; give the one name the server \
+             greets with, e.g. mail.example.com",
+            echoed(value)
+        ));
+    }
     Ok(domain(value))
 }
 
@@ -67,6 +75,9 @@ pub fn mail_from(value: &str) -> Result<String, String> {
         }
         return Ok(domain(address));
     };
+    if at.trim().is_empty() {
+        return Err(refused(&format!("it has no domain after the @; {teach}")));
+    }
     let quoted = local.len() >= 2 && local.starts_with('"') && local.ends_with('"');
     if !quoted && local.contains(['@', ',']) {
         return Err(refused(&format!("it holds more than one address; {teach}")));
@@ -118,6 +129,7 @@ mod tests {
         assert_eq!(helo(" Mail.Example.COM. ").unwrap(), "mail.example.com");
         assert_eq!(helo("[IPv6:2001:DB8::1]").unwrap(), "[IPv6:2001:DB8::1]");
         assert_eq!(helo("bad_helo!").unwrap(), "bad_helo!");
+        assert!(helo("a b").unwrap_err().contains("it holds a space"));
         assert_eq!(
             helo("mail\u{1b}[2J.example").unwrap_err(),
             "`mail\\u{1b}[2J.example` is not a HELO name: it contains a control character"
@@ -144,7 +156,16 @@ mod tests {
         assert_eq!(mail_from("<>").unwrap(), "");
         assert_eq!(mail_from("").unwrap(), "");
         assert_eq!(mail_from("Example.com").unwrap(), "example.com");
-        assert_eq!(mail_from("a@").unwrap(), "a@");
+        assert!(
+            mail_from("a@")
+                .unwrap_err()
+                .contains("no domain after the @")
+        );
+        assert!(
+            mail_from("@")
+                .unwrap_err()
+                .contains("no domain after the @")
+        );
         assert_eq!(
             mail_from("\"a@b\"@example.com").unwrap(),
             "\"a@b\"@example.com"

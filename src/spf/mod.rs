@@ -10,6 +10,8 @@
 //! `postmaster@<helo>`; with only a HELO name, the "helo" identity is
 //! checked as `postmaster@<helo>`. A sender without a local-part gets
 //! `postmaster` (§4.3). IPv4-mapped IPv6 clients are treated as IPv4 (§5).
+//! A domain in Unicode (an SMTPUTF8 envelope, or as a person types it) is
+//! looked up as its A-label (RFC 8616 §4).
 //! What a person may give as those identities is [`given`]'s to decide.
 //!
 //! mail-auth has its own SPF, but it is lenient where the RFC says
@@ -218,6 +220,10 @@ impl SpfQuery {
 /// Checks SPF for the query's identity (MAIL FROM when given, else HELO).
 pub async fn check(resolver: &Resolver, query: &SpfQuery) -> Result<SpfCheck, QueryError> {
     let (identity, local, domain) = query.identity()?;
+    let domain = match domain.is_ascii() {
+        true => domain,
+        false => idna::domain_to_ascii(&domain).unwrap_or(domain),
+    };
     let ip = query.ip.to_canonical();
     let helo = query.helo.clone().filter(|h| !h.is_empty());
     let timestamp = std::time::SystemTime::now()

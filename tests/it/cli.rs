@@ -1714,3 +1714,43 @@ async fn an_offline_audit_judges_mta_sts_on_its_record() {
     );
     assert!(!text.contains("retry"), "{text}");
 }
+
+/// RFC 8616 §4: a MAIL FROM or HELO domain in Unicode is looked up as its
+/// A-label, as the domain audit already did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unicode_envelope_domain_is_looked_up_as_its_a_label() {
+    let dir = ScratchDir::new("idn-spf");
+    let zone = dir.join("idn.zone");
+    std::fs::write(
+        &zone,
+        "$ORIGIN xn--bcher-kva.test.\n$TTL 300\n\
+         @ IN SOA ns.test. h.test. 1 3600 600 86400 300\n\
+         @ IN TXT \"v=spf1 ip4:192.0.2.1 -all\"\n",
+    )
+    .unwrap();
+    let zone = zone.to_str().unwrap();
+    for identity in [
+        ["--mail-from", "news@bücher.test"],
+        ["--helo", "Bücher.test"],
+    ] {
+        let out = mailvet_args(
+            &[
+                "spf",
+                "--ip",
+                "192.0.2.1",
+                identity[0],
+                identity[1],
+                "--zone",
+                zone,
+                "--offline",
+                "--format",
+                "json",
+            ],
+            &[],
+        )
+        .await;
+        let report = json(&out);
+        assert_eq!(report["result"], "pass", "{report:#}");
+        assert_eq!(report["domain"], "xn--bcher-kva.test");
+    }
+}

@@ -76,16 +76,21 @@ async fn post_spf_returns_the_report() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_identity_that_is_no_domain_name_is_none_and_said_so() {
     let (_server, dns) = setup().await;
-    for (body, detail) in [
-        (
-            json!({"ip": "192.0.2.1", "mail_from": "a@"}),
-            "The MAIL FROM address `a@` has no domain",
-        ),
-        (
-            json!({"ip": "192.0.2.1", "helo": "bad_helo!"}),
-            "The HELO name `bad_helo!` is not a domain name",
-        ),
+    // What no envelope holds is refused, naming the field.
+    for (body, field) in [
+        (json!({"ip": "192.0.2.1", "mail_from": "a@"}), "mail_from"),
+        (json!({"ip": "192.0.2.1", "mail_from": "@"}), "mail_from"),
+        (json!({"ip": "192.0.2.1", "helo": "a b"}), "helo"),
     ] {
+        let (status, _, problem) = call(&dns, post("/v1/spf", body.to_string())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(problem["type"], "/problems/invalid-domain");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+    for (body, detail) in [(
+        json!({"ip": "192.0.2.1", "helo": "bad_helo!"}),
+        "The HELO name `bad_helo!` is not a domain name",
+    )] {
         let (status, _, report) = call(&dns, post("/v1/spf", body.to_string())).await;
         assert_eq!(status, StatusCode::OK, "{report}");
         assert_eq!(report["result"], "none");
