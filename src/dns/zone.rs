@@ -357,10 +357,18 @@ fn lex(text: &str) -> Result<Vec<Entry>, (usize, String)> {
                             out.push(byte);
                             i += used;
                         }
+                        // As BIND reads it: a quote left open at the end of
+                        // its line is an error, not a string that goes on
+                        // to eat the next record (a line break inside
+                        // quotes is written `\010`).
+                        Some(b'\n') => {
+                            return Err((
+                                start_line,
+                                "unterminated quoted string: the line ends before its closing `\"`"
+                                    .into(),
+                            ));
+                        }
                         Some(&b) => {
-                            if b == b'\n' {
-                                line += 1;
-                            }
                             out.push(b);
                             i += 1;
                         }
@@ -873,6 +881,16 @@ mod tests {
             assert!(lower.contains("`\\u{1b}[2j\\u{7}s3cret"), "{e}");
             assert!(!e.chars().any(crate::untrusted::is_unsafe), "{e}");
         }
+        // A quote left open does not run on into the next record.
+        let e = parse(
+            "$ORIGIN example.com.\n@ TXT \"v=spf1 -all\n_dmarc TXT \"v=DMARC1; p=reject\"\n",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "<zone>:2: unterminated quoted string: the line ends before its closing `\"`"
+        );
         let e = parse("$ORIGIN example.com.\nx 300 IN TXT ( \"a\"\n", None).unwrap_err();
         assert!(e.to_string().starts_with("<zone>:2:"), "{e}");
         let e = parse("x.test. 300 IN TXT \"a\"\n", None).unwrap_err();
