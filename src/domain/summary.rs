@@ -5,7 +5,9 @@
 //! can act on, so the sentence leads with it; every other problem is a
 //! finding below, counted here. A domain whose checks a DNS failure left
 //! undecided is not scored: the sentence says it could not be checked,
-//! never that something is missing.
+//! never that something is missing. A domain the DNS says does not exist
+//! (NXDOMAIN) is most often a typo: the sentence says that first, not
+//! which records to publish at it.
 
 use super::dmarc::{DmarcSection, DmarcStatus};
 use crate::findings::undecided::Undecided;
@@ -29,6 +31,13 @@ pub fn sentence(
              check again; what could be decided is below."
         );
     };
+    if dmarc.domain_exists == Some(false) {
+        return format!(
+            "{domain} scores {score}/100: it does not exist in the DNS (NXDOMAIN), so check \
+             its spelling; receivers refuse mail from a domain that does not exist, and the \
+             findings below apply only if you mean to set it up."
+        );
+    }
     let passes_anyone = findings
         .iter()
         .any(|f| f.code == catalog::SPF_PLUS_ALL.code);

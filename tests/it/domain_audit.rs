@@ -269,6 +269,12 @@ async fn the_summary_says_what_receivers_do_with_forgeries() {
         missing.contains("publishes no DMARC policy") && missing.contains("error"),
         "{missing}"
     );
+    // A typo leads with the spelling, not with records to publish.
+    let typo = summary("dmrac.dmarc.test").await;
+    assert!(
+        typo.contains(": it does not exist in the DNS (NXDOMAIN), so check its spelling;"),
+        "{typo}"
+    );
 }
 
 /// The report's sections are exactly the protocols `sections()` declares,
