@@ -7,7 +7,8 @@
 //! failing (forwarding changes the connecting IP, so SPF no longer
 //! passes), rather than heading it "FAIL". A message that passes DMARC
 //! but has an error among its findings (SPF failing for its IP, say) is
-//! headed "FAIL", so the sentence then names the worst error too: the
+//! headed "FAIL", so the sentence then says it passes DMARC but may still
+//! be refused, naming the worst error, instead of "will accept": the
 //! heading and the sentence never disagree. The findings below the
 //! sentence carry every detail; this is the line a marketer reads first.
 
@@ -26,7 +27,6 @@ pub fn sentence(dmarc: &DmarcEvaluation, dkim: &DkimSection, findings: &[Finding
     };
     match dmarc.result {
         DmarcResult::Pass => {
-            let delivered = passed(from, dmarc, dkim);
             // Through SPF alone, the sentence has named the DKIM problem.
             let named =
                 |f: &Finding| dmarc.dkim.result != DmarcResult::Pass && f.code.starts_with("dkim.");
@@ -34,8 +34,17 @@ pub fn sentence(dmarc: &DmarcEvaluation, dkim: &DkimSection, findings: &[Finding
                 .iter()
                 .find(|f| f.severity == Severity::Error && !named(f));
             match unnamed {
-                Some(error) => format!("{delivered} Fix this first, though: {}.", error.title),
-                None => delivered,
+                Some(error) => format!(
+                    "{} It may still be refused or put in spam, though: {}.",
+                    passed("This message passes", from, dmarc, dkim),
+                    error.title
+                ),
+                None => passed(
+                    "Receivers will accept this message: it passes",
+                    from,
+                    dmarc,
+                    dkim,
+                ),
             }
         }
         DmarcResult::Fail => failed(from, dmarc),
@@ -56,9 +65,9 @@ pub fn sentence(dmarc: &DmarcEvaluation, dkim: &DkimSection, findings: &[Finding
     }
 }
 
-/// DMARC passes: delivered, and how sturdy that is.
-fn passed(from: &str, dmarc: &DmarcEvaluation, dkim: &DkimSection) -> String {
-    let delivered = format!("Receivers will accept this message: it passes DMARC for {from}");
+/// DMARC passes, after `lead`: through what, and how sturdy that is.
+fn passed(lead: &str, from: &str, dmarc: &DmarcEvaluation, dkim: &DkimSection) -> String {
+    let delivered = format!("{lead} DMARC for {from}");
     let spf_aligned = dmarc.spf.result == DmarcResult::Pass;
     if dmarc.dkim.result == DmarcResult::Pass {
         return if spf_aligned {
