@@ -75,7 +75,7 @@ use crate::records::name::{DomainError, DomainName};
 use crate::reports::dates::parse_rfc3339;
 use crate::store::Stored;
 use crate::store::{InboxStatus, InboxToken, ReportId};
-use crate::web::dmarc::{ImportNotice, TlsRecord, TlsReporting};
+use crate::web::dmarc::{self, ImportNotice, TlsRecord, TlsReporting};
 use crate::web::index::{DomainForm, MessageForm};
 use crate::web::{assets, inbox, layout, view};
 use axum::body::Bytes;
@@ -162,6 +162,7 @@ fn pages() -> Vec<Page> {
             post(create_inbox).layer(DefaultBodyLimit::max(super::JSON_BODY_LIMIT)),
         ),
         page("/inboxes/{token}", Guard::Page, get(inbox_page)),
+        page(dmarc::CHOOSE_PATH, Guard::Page, get(dmarc_choose)),
         page(
             "/reports/dmarc/{domain}",
             Guard::Keeping(BodySize::Report),
@@ -1031,6 +1032,34 @@ async fn inbox_page(State(state): State<Shared>, Path(token): Path<String>) -> R
 /// `GET /reports/dmarc/{domain}?since=YYYY-MM-DD`: what the domain's
 /// stored reports say. `import=imported|duplicate` is where the import
 /// form sends the browser back to, saying what became of its report.
+/// `/reports/dmarc`: the form asking whose reports to read, and with its
+/// `domain` the way to that domain's page.
+async fn dmarc_choose(uri: Uri) -> Response {
+    let typed = match super::extract::page_pairs(&uri, &["domain"]) {
+        Ok(pairs) => pairs
+            .into_iter()
+            .find(|(key, _)| key == "domain")
+            .map(|(_, value)| value.trim().to_owned()),
+        Err(problem) => return problem_page(problem),
+    };
+    let Some(typed) = typed else {
+        return html(StatusCode::OK, dmarc::choose("", None));
+    };
+    if typed.is_empty() {
+        let problem = "Type the domain whose reports to read, e.g. example.com.";
+        return html(StatusCode::BAD_REQUEST, dmarc::choose("", Some(problem)));
+    }
+    match domain_name(&typed, "domain".into()) {
+        Ok(domain) => {
+            Redirect::to(&format!("{}/{}", dmarc::CHOOSE_PATH, domain.ascii)).into_response()
+        }
+        Err(problem) => html(
+            StatusCode::BAD_REQUEST,
+            dmarc::choose(&crate::untrusted::shortened(&typed), Some(&problem.detail)),
+        ),
+    }
+}
+
 async fn dmarc_page(
     State(state): State<Shared>,
     Path(domain): Path<String>,

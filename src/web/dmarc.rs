@@ -26,6 +26,38 @@ use crate::reports::sources::ReverseDns;
 use crate::reports::summary::{SourceSummary, Tally, TlsTally, counted, grouped, percent};
 use maud::{Markup, html};
 
+/// The page that asks whose reports to read.
+pub const CHOOSE_PATH: &str = "/reports/dmarc";
+
+/// The page at [`CHOOSE_PATH`]: what DMARC reports are, and a form asking
+/// for the domain (a GET to the same path with `domain`); `typed` and
+/// `problem` are the last try and why it was refused.
+pub fn choose(typed: &str, problem: Option<&str>) -> String {
+    let invalid = problem.is_some().then_some("true");
+    super::layout::page(
+        "DMARC reports",
+        html! {
+            h1 { "DMARC reports, read for you" }
+            p { "Mailbox providers send a daily aggregate report to the address in the rua= \
+                 tag of your DMARC record: which servers sent mail as your domain, and whether \
+                 it passed. Import them here, or have them mailed to this server, and mailvet \
+                 tells you who sends as you, what fails and how to fix it, and when \
+                 p=quarantine and p=reject are safe." }
+            form.check #choose-domain method="get" action=(CHOOSE_PATH) {
+                @if let Some(problem) = problem {
+                    p.problem #choose-problem role="alert" { (problem) }
+                }
+                label for="domain" { "Domain" span.hint { " — the part after @ in your From address" } }
+                input #domain type="text" name="domain" value=(typed) required
+                    autocomplete="off" autocapitalize="none" spellcheck="false"
+                    placeholder="example.com" aria-invalid=[invalid]
+                    aria-describedby=[invalid.map(|_| "choose-problem")];
+                button type="submit" { "Show reports" }
+            }
+        },
+    )
+}
+
 /// Most sources drawn and listed; the JSON API has every listed one.
 const MAX_SOURCES_SHOWN: usize = 20;
 

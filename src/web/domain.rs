@@ -39,6 +39,10 @@ pub fn page(report: &DomainReport, selectors: &[String]) -> String {
             (report::checklist_and_findings(&common))
             (spf_tree(&report.spf))
             (dmarc_policy(&report.dmarc))
+            p {
+                "What receivers see of the mail sent as " (shown(name)) ": "
+                a href=(format!("/reports/dmarc/{}", report.domain)) { "its DMARC reports" }
+            }
             @if report.transport.probed { (transport(&report.transport)) }
             section #protocols aria-labelledby="protocols-h" {
                 h2 #protocols-h { "Every protocol at a glance" }

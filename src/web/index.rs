@@ -105,7 +105,8 @@ fn message_form(form: &MessageForm) -> Markup {
             (problem("message-problem", form.problem.as_deref()))
             label for="message" {
                 "Message" span.hint { " — the whole message as received, headers included \
-                                       (“show original” in Gmail, “view source” elsewhere)" }
+                                       (in Gmail: Show original, then Copy to clipboard; \
+                                       elsewhere: view source)" }
             }
             textarea #message name="message" rows="12" required spellcheck="false"
                 aria-invalid=[invalid] aria-describedby=[invalid.map(|_| "message-problem")] {

@@ -36,6 +36,7 @@ pub fn page_with_head(title: &str, head: Markup, main: Markup) -> String {
                     a.brand href="/" { "mailvet" }
                     nav aria-label="Site" {
                         a href="/" { "Check a domain or message" }
+                        a href=(super::dmarc::CHOOSE_PATH) { "DMARC reports" }
                         a href="/findings" { "Finding codes" }
                     }
                     @if SIGNED_IN.try_with(|signed_in| *signed_in).unwrap_or(false) {

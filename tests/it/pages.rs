@@ -584,6 +584,51 @@ async fn text_that_is_no_message_is_refused_naming_its_first_line() {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
 }
 
+/// The DMARC report pages are reached from every page's menu and from a
+/// domain's report, through a page that asks for the domain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dmarc_reports_are_reached_from_the_menu_and_the_domain_page() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let index = send(&router, get("/")).await;
+    assert!(
+        index
+            .body
+            .contains(r#"<a href="/reports/dmarc">DMARC reports</a>"#),
+        "{}",
+        index.body
+    );
+    let choose = send(&router, get("/reports/dmarc")).await;
+    assert_eq!(choose.status, StatusCode::OK);
+    assert_secure(&choose);
+    assert!(
+        choose.body.contains(
+            r#"<form class="check" id="choose-domain" method="get" action="/reports/dmarc">"#
+        ),
+        "{}",
+        choose.body
+    );
+    let chosen = send(&router, get("/reports/dmarc?domain=%20Web.Test.%20")).await;
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER);
+    assert_eq!(chosen.header(header::LOCATION), "/reports/dmarc/web.test");
+    for (typed, said) in [
+        ("https%3A%2F%2Fweb.test%2F", "not a URL"),
+        ("", "Type the domain whose reports to read"),
+    ] {
+        let refused = send(&router, get(&format!("/reports/dmarc?domain={typed}"))).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{typed}");
+        assert!(refused.body.contains(r#"id="choose-problem" role="alert""#));
+        assert!(refused.body.contains(said), "{}", refused.body);
+    }
+    let domain = send(&router, get("/domains/web.test")).await;
+    assert!(
+        domain
+            .body
+            .contains(r#"<a href="/reports/dmarc/web.test">its DMARC reports</a>"#),
+        "{}",
+        domain.body
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_not_sent_as_a_multipart_form_says_so_in_its_own_words() {
     let (_dns, router) = setup(ServiceConfig::default()).await;
