@@ -112,6 +112,15 @@ pub fn page(
         &format!("{domain}: DMARC reports"),
         html! {
             h1 { "DMARC reports for " (shown(domain)) }
+            // Said where the page opens: the form is far below the charts.
+            @if let Some(problem) = &notice.problem {
+                div.verdict.v-fail role="alert" {
+                    p {
+                        "The report was not imported: " (shown(problem)) " "
+                        a href="#import" { "Import another" }
+                    }
+                }
+            }
             (period_form(domain, since))
             @if let Some(note) = summary.left_out_note() {
                 div.verdict.v-warn { p { (note) } }
@@ -641,7 +650,7 @@ fn import_form(domain: &str, notice: &ImportNotice) -> Markup {
                 _ => {},
             }
             @if let Some(problem) = &notice.problem {
-                p.problem role="alert" { (shown(problem)) }
+                p.problem { (shown(problem)) }
             }
             label for="report" {
                 "Report file " span.hint { "(a DMARC aggregate or TLS report: XML, JSON, gzip, zip, or the report email as received)" }

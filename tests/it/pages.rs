@@ -707,6 +707,15 @@ async fn an_import_form_cut_short_says_so_in_its_own_words() {
     assert!(page.body.contains(r#"id="import" method="post""#));
     // Not the multipart library's own words.
     assert!(!page.body.contains("Error parsing"), "{}", page.body);
+    // Said where the page opens too, not only by the form far below.
+    let alert = page
+        .body
+        .find(r#"role="alert"><p>The report was not imported: "#);
+    assert!(
+        alert.is_some_and(|at| at < page.body.find(r#"id="import""#).unwrap()),
+        "{}",
+        page.body
+    );
 }
 
 /// An upload over `--max-report-size` is refused by the body guard before
