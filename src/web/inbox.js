@@ -14,8 +14,10 @@
   function poll() {
     fetch(location.pathname, { cache: "no-store", headers: { Accept: "text/html" } })
       .then(function (response) {
+        // The report replaces the waiting page in the history: Back from
+        // it would only land on the address that sends on to it again.
         if (response.redirected) {
-          location.assign(response.url);
+          location.replace(response.url);
           return;
         }
         return response.text().then(function (text) {
