@@ -24,7 +24,7 @@ use crate::spf;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Json, Response};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -110,8 +110,26 @@ impl QueryParams for MessageParams {
     }
 }
 
-/// The media types a raw message may be sent as (none given is accepted).
+/// The media types a raw message may be sent as (none given is accepted),
+/// without a content coding: a compressed body would be verified as if
+/// its bytes were the message (RFC 9110 §8.4: 415 for a coding not read).
 fn accepted_media_type(headers: &HeaderMap) -> Result<(), Problem> {
+    let coded = headers
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("?").split(','))
+        .map(str::trim)
+        .find(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity"));
+    if let Some(coding) = coded {
+        return Err(Problem::new(
+            ProblemType::UnsupportedMediaType,
+            format!(
+                "the body is sent with Content-Encoding {}, which is not read here; send the \
+                 raw message as it is",
+                crate::untrusted::echoed(coding)
+            ),
+        ));
+    }
     let media_type = MediaType::of(headers);
     if media_type == MediaType::Absent
         || matches!(

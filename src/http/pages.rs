@@ -116,7 +116,8 @@ pub const SECURITY_HEADERS: [(&str, &str); 3] = [
 enum Guard {
     /// None: the embedded stylesheet, script and icon.
     Asset,
-    /// The rate limit only: the key form.
+    /// The rate limit and the `/v1` guards of a small body, no key: the
+    /// key form (whose POST is read within `--body-read-timeout`).
     Login,
     /// The rate limit and the key.
     Page,
@@ -175,11 +176,7 @@ fn pages() -> Vec<Page> {
         ),
         page("/findings", Guard::Page, get(findings_page)),
         page("/findings/{code}", Guard::Page, get(finding_page)),
-        page(
-            "/login",
-            Guard::Login,
-            get(login_form).merge(post(login).layer(DefaultBodyLimit::max(super::JSON_BODY_LIMIT))),
-        ),
+        page("/login", Guard::Login, get(login_form).merge(post(login))),
         page("/logout", Guard::Login, post(logout)),
     ];
     for asset in assets::ALL {
@@ -231,7 +228,9 @@ pub(super) fn router(
     {
         let endpoint = match guard {
             Guard::Asset => endpoint,
-            Guard::Login => endpoint.layer(from_fn_with_state(Arc::clone(&rate), rate::rate)),
+            Guard::Login => endpoint
+                .guarded(limits, BodySize::Json.limit(state))
+                .layer(from_fn_with_state(Arc::clone(&rate), rate::rate)),
             Guard::Page | Guard::Work(_) | Guard::Keeping(_) => {
                 let (endpoint, access) = match guard {
                     Guard::Work(body) => (endpoint.guarded(limits, body.limit(state)), &reading),

@@ -44,6 +44,7 @@ pub fn choose(typed: &str, problem: Option<&str>) -> String {
                  tells you who sends as you, what fails and how to fix it, and when \
                  p=quarantine and p=reject are safe." }
             form.check #choose-domain method="get" action=(CHOOSE_PATH) {
+                h2 { "Whose reports?" }
                 @if let Some(problem) = problem {
                     p.problem #choose-problem role="alert" { (problem) }
                 }

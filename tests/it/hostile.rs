@@ -410,6 +410,28 @@ async fn sixty_four_slow_uploads_lock_nobody_out() {
         .await;
 }
 
+/// The key form's POST is read within the body read timeout too: a body
+/// that never comes is answered 408, where it held its connection open
+/// for as long as the client liked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_body_that_never_comes_is_408() {
+    Case::new("slow login")
+        .flags(&["--body-read-timeout", "2s"])
+        .run(|server| async move {
+            let head = raw::head(
+                "POST",
+                "/login",
+                "application/x-www-form-urlencoded",
+                "Content-Length: 1000\r\n",
+            );
+            let started = Instant::now();
+            let answer = server.raw(&head, b"key=").await.answer().await;
+            assert_eq!(answer.status, 408);
+            assert!(started.elapsed() < Duration::from_secs(10));
+        })
+        .await;
+}
+
 /// A terabyte announced is refused at once, before the body is read: the
 /// answer comes though not a byte of the body was sent, and the server
 /// then closes the connection. A server that waited for the body would
