@@ -158,7 +158,17 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
                         .collect();
                 }
                 let resolver = dns.resolver();
-                Ok(report::audit(&resolver, &domain, &options, trace).await)
+                let report = report::audit(&resolver, &domain, &options, trace).await;
+                let found = report.dkim.learned_keys(&options.learned_selectors);
+                if let Some(store) = &store
+                    && !found.is_empty()
+                {
+                    store
+                        .record_dkim_keys(&domain.ascii, &found)
+                        .await
+                        .map_err(|e| format!("--database: {e}"))?;
+                }
+                Ok(report)
             }
         },
         |done| batch.add(done, suite),

@@ -11,8 +11,11 @@
 //!
 //! Reports come from anyone, including for mail that forges the domain,
 //! so what is learned is bounded: a name must be printable ASCII of at
-//! most 253 octets, and a read returns at most the number asked for, most
-//! recently seen first.
+//! most 253 octets, and a read returns at most the number asked for. The
+//! audit records which learned selectors it found a key at
+//! ([`Store::record_dkim_keys`]), and a read returns those first, then the
+//! most recently seen: reports naming made-up selectors, however many and
+//! however recent, cannot push out a selector whose key was found.
 
 use super::{Store, StoreError, from_db, to_db};
 use sqlx::{Any, Executor, Row};
@@ -42,15 +45,17 @@ impl Store {
         learn(&self.pool, domain, selector, seen_at).await
     }
 
-    /// The selectors learned for `domain`, most recently seen first, at
-    /// most `limit` of them.
+    /// The selectors learned for `domain`, those whose key was found first,
+    /// then the most recently seen, at most `limit` of them.
     pub async fn learned_dkim_selectors(
         &self,
         domain: &str,
         limit: u32,
     ) -> Result<Vec<LearnedSelector>, StoreError> {
         const SELECT: &str = "SELECT selector, first_seen, last_seen FROM dkim_selectors \
-             WHERE domain = $1 ORDER BY last_seen DESC, selector LIMIT $2";
+             WHERE domain = $1 \
+             ORDER BY CASE WHEN key_found_at IS NULL THEN 1 ELSE 0 END, last_seen DESC, selector \
+             LIMIT $2";
         let rows = sqlx::query(SELECT)
             .bind(normalize(domain, "a domain")?)
             .bind(i64::from(limit))
@@ -65,6 +70,32 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+impl Store {
+    /// Records what the audit of `domain` found at `selectors` now: each
+    /// with `true` had a key, each with `false` had none. Only selectors
+    /// already learned are changed.
+    pub async fn record_dkim_keys(
+        &self,
+        domain: &str,
+        selectors: &[(&str, bool)],
+    ) -> Result<(), StoreError> {
+        const UPDATE: &str =
+            "UPDATE dkim_selectors SET key_found_at = $3 WHERE domain = $1 AND selector = $2";
+        let domain = normalize(domain, "a domain")?;
+        let at = self.now();
+        let _turn = self.write_turn().await;
+        for (selector, found) in selectors {
+            sqlx::query(UPDATE)
+                .bind(&domain)
+                .bind(normalize(selector, "a DKIM selector")?)
+                .bind(found.then(|| to_db(at)))
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 }
 

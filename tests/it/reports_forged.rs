@@ -27,6 +27,7 @@ use support::store::TestDatabase;
 crate::on_both_back_ends!(
     failed_signatures_teach_no_selector,
     forged_selectors_do_not_hide_a_key_at_a_common_one,
+    forged_selectors_do_not_push_out_a_key_once_found,
     a_selector_is_never_seen_after_its_import,
     implausible_periods_are_refused_and_nothing_stored,
     reports_about_no_domain_or_several_are_refused,
@@ -160,6 +161,44 @@ async fn forged_selectors_do_not_hide_a_key_at_a_common_one(db: TestDatabase) {
     let checked = dkim["selectors_checked"].as_array().unwrap();
     assert!(checked.contains(&json!("f00")), "{dkim}");
     assert!(checked.contains(&json!("google")), "{dkim}");
+}
+
+/// Twenty-five made-up selectors that "passed", newer than the real one:
+/// once an audit has found the real key, it is still asked first, where
+/// the most recently seen twenty pushed it out and the audit said no key
+/// was found.
+async fn forged_selectors_do_not_push_out_a_key_once_found(db: TestDatabase) {
+    let store = db.open().await;
+    let real = aggregate(
+        "real",
+        "brand.example",
+        "1795910400",
+        "1795996799",
+        &dkim("ses2026", "pass"),
+    );
+    import(&store, &real, DEC_1).await;
+    let dns = TestDns::start(&[Path::new("fixtures/reports/brand.example.zone")]).await;
+    let before = dkim_audit(store.clone(), &dns).await;
+    assert_eq!(before["status"], "found", "{before}");
+
+    let forged: String = (0..25).map(|i| dkim(&format!("a{i:02}"), "pass")).collect();
+    let poison = aggregate(
+        "poison",
+        "brand.example",
+        "1795996800",
+        "1796083199",
+        &forged,
+    );
+    import(&store, &poison, DEC_1).await;
+    let asked = learned(&store).await;
+    assert_eq!(asked.len(), 20);
+    assert_eq!(
+        asked[0], "ses2026",
+        "the selector proven by its key first: {asked:?}"
+    );
+
+    let after = dkim_audit(store, &dns).await;
+    assert_eq!(after["status"], "found", "{after}");
 }
 
 async fn a_selector_is_never_seen_after_its_import(db: TestDatabase) {

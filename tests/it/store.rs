@@ -544,6 +544,18 @@ async fn selectors_are_listed_most_recent_first_up_to_the_limit(db: TestDatabase
     assert_eq!(names(10).await, ["new", "a", "b", "old"]);
     assert_eq!(names(2).await, ["new", "a"]);
     assert!(names(0).await.is_empty());
+    // A selector whose key the audit found comes first; one found no
+    // longer goes back among the others.
+    store
+        .record_dkim_keys("example.com", &[("old", true), ("new", false)])
+        .await
+        .unwrap();
+    assert_eq!(names(2).await, ["old", "new"]);
+    store
+        .record_dkim_keys("example.com", &[("old", false), ("unlearned", true)])
+        .await
+        .unwrap();
+    assert_eq!(names(10).await, ["new", "a", "b", "old"]);
 }
 
 async fn unfit_selectors_are_refused_and_nothing_stored(db: TestDatabase) {

@@ -193,6 +193,29 @@ impl Audited for DkimSection {
 }
 
 impl DkimSection {
+    /// What the audit found at each of the `learned` selectors it asked:
+    /// `true` a key record, `false` none; one whose lookup failed is left
+    /// out. The store keeps it, so a selector proven by its key is asked
+    /// first next time.
+    pub fn learned_keys<'a>(&'a self, learned: &'a [String]) -> Vec<(&'a str, bool)> {
+        learned
+            .iter()
+            .filter(|selector| self.selectors_checked.contains(selector))
+            .filter_map(|selector| {
+                let status = self
+                    .selectors
+                    .iter()
+                    .find(|r| &r.selector == selector)
+                    .map(|r| r.status);
+                match status {
+                    Some(SelectorStatus::KeyFound) => Some((selector.as_str(), true)),
+                    None | Some(SelectorStatus::NotFound) => Some((selector.as_str(), false)),
+                    Some(SelectorStatus::Unknown | SelectorStatus::InvalidName) => None,
+                }
+            })
+            .collect()
+    }
+
     /// Keys a receiver can verify a current signature with: valid, not
     /// revoked, RSA of at least 1024 bits or Ed25519, allowing SHA-256 and
     /// the email service.
