@@ -145,8 +145,8 @@ const DKIM_UNKNOWN: &str = "DKIM keys were not found at the probed selectors; na
 const NO_IP: &str = "needs the sending IP (the Sending IP field, --ip or ?ip=) to decide";
 const NO_IDENTITY: &str = "needs the MAIL FROM (the MAIL FROM field, --mail-from or \
                            ?mail_from=) or the HELO name to decide";
-const NOT_BULK: &str =
-    "applies to bulk mail; this message does not look bulk (declare bulk=true to check it)";
+const NOT_BULK: &str = "applies to bulk mail; this message does not look bulk (to check it, declare it bulk: the \
+     Bulk mail box, --bulk true or ?bulk=true)";
 const DOMAIN_UNMET: &str = "absent or unusable; see the findings";
 const PAIR_UNMET: &str = "see the SPF and DKIM findings";
 const MESSAGE_UNMET: &str = "not met by this message; see the findings";

@@ -747,6 +747,10 @@ async fn domain_page(
 fn read_message_form(body: &[u8]) -> MessageForm {
     let mut form = MessageForm::default();
     for (name, value) in form_urlencoded::parse(body) {
+        if name == "bulk" {
+            form.bulk = value == "true";
+            continue;
+        }
         let field = match name.as_ref() {
             "message" => &mut form.message,
             "ip" => &mut form.ip,
@@ -846,7 +850,7 @@ async fn message_form(
     let request = MessageRequest {
         raw: form.message.as_bytes().to_vec(),
         envelope,
-        bulk: None,
+        bulk: form.bulk.then_some(true),
         authserv_id: state.authserv_id.clone(),
         clock: Clock::system(),
         limits: state.service.message_limits,

@@ -157,7 +157,7 @@ pub fn arrival(smtp: &Smtp) -> Markup {
                 dt { "MAIL FROM" } dd { code { "<" (shown(&smtp.mail_from)) ">" } }
                 dt { "RCPT TO" } dd { code { "<" (shown(&smtp.rcpt_to)) ">" } }
                 dt { "TLS" } dd { (shown(&tls)) }
-                dt { "Size" } dd { (smtp.size) " bytes" }
+                dt { "Size" } dd { (smtp.size) " bytes as sent (before the Received header this server adds)" }
                 dt { "Time" } dd { (smtp.elapsed_ms) " ms from connect to the report" }
             }
             details {

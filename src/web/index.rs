@@ -5,8 +5,8 @@
 //! The forms are plain HTML: the domain form is a GET to `/domains`
 //! (`domain`, `selector`, and `probe=smtp` from the "Test TLS" checkbox,
 //! shown only when the server allows the probe), the message form a POST to `/messages`
-//! (`message`, `ip`, `helo`, `mail_from`), so both work with JavaScript
-//! off.
+//! (`message`, `ip`, `helo`, `mail_from`, and `bulk=true` from the "Bulk
+//! mail" checkbox), so both work with JavaScript off.
 
 use super::layout::page;
 use maud::{Markup, html};
@@ -36,6 +36,9 @@ pub struct MessageForm {
     pub ip: String,
     pub helo: String,
     pub mail_from: String,
+    /// The "Bulk mail" box is ticked: the bulk-sender rules apply, whatever
+    /// the headers say (unticked, the headers decide).
+    pub bulk: bool,
     /// Why the last submission was refused.
     pub problem: Option<String>,
 }
@@ -133,6 +136,11 @@ fn message_form(form: &MessageForm) -> Markup {
             }
             p.muted { "Without the envelope, it is read from the message's Received and \
                        Return-Path headers." }
+            label.check-box for="bulk" {
+                input #bulk type="checkbox" name="bulk" value="true" checked[form.bulk];
+                " Bulk mail " span.hint { "(a newsletter or campaign: Gmail's and Yahoo's \
+                                          bulk-sender rules apply)" }
+            }
             button type="submit" { "Check message" }
         }
     }

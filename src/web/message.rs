@@ -44,7 +44,7 @@ pub fn page(report: &Message, id: &str, expires_at: u64) -> String {
                         dt { (label) }
                         dd {
                             @match &field.value { Some(v) => code { (shown(v)) }, None => "unknown" }
-                            " " span.muted { "(" (source(&field.source)) ")" }
+                            " " span.muted { "(" (source(&field.source, report.smtp.is_some())) ")" }
                         }
                     }
                     @if let Some(iprev) = &report.iprev {
@@ -73,8 +73,11 @@ pub fn page(report: &Message, id: &str, expires_at: u64) -> String {
     )
 }
 
-fn source(source: &str) -> &'static str {
+/// Where an envelope value came from; a test message's envelope is the
+/// one its SMTP session gave, not one a person typed.
+fn source(source: &str, over_smtp: bool) -> &'static str {
     match source {
+        "given" if over_smtp => "as it arrived",
         "given" => "as given",
         "received" => "read from a Received header",
         "return_path" => "read from Return-Path",

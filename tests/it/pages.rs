@@ -549,6 +549,41 @@ async fn an_empty_or_oversized_message_shows_the_form_again() {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
 }
 
+/// The "Bulk mail" box applies the bulk-sender rules to a message whose
+/// headers do not look bulk; unticked, the headers decide.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bulk_box_applies_the_bulk_sender_rules() {
+    let (_dns, router) = setup(ServiceConfig::default()).await;
+    let index = send(&router, get("/")).await;
+    assert!(
+        index
+            .body
+            .contains(r#"<input id="bulk" type="checkbox" name="bulk" value="true">"#),
+        "{}",
+        index.body
+    );
+    let message = "From: News <news@web.test>\r\nTo: ann@example.net\r\n\
+                   Date: Tue, 1 Dec 2026 10:00:00 +0000\r\nMessage-ID: <1@web.test>\r\n\
+                   Subject: Hello\r\n\r\nHello\r\n";
+    for (bulk, judged) in [(None, false), (Some("true"), true)] {
+        let mut fields = vec![("message", message), ("ip", "203.0.113.20")];
+        fields.extend(bulk.map(|b| ("bulk", b)));
+        let posted = send(&router, form(&fields)).await;
+        assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+        let report = send(&router, get(posted.header(header::LOCATION))).await;
+        assert_eq!(
+            report.body.contains("bulk.no_list_unsubscribe"),
+            judged,
+            "bulk {bulk:?}: {}",
+            report.body
+        );
+        assert_eq!(
+            report.body.contains("this message does not look bulk"),
+            !judged
+        );
+    }
+}
+
 /// A paste that does not start with a header field would be graded as a
 /// message without From, Date or DKIM: the form refuses it instead.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

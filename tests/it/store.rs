@@ -602,7 +602,13 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ),
     (
         "dkim_selectors",
-        &["domain", "selector", "first_seen", "last_seen"],
+        &[
+            "domain",
+            "selector",
+            "first_seen",
+            "last_seen",
+            "key_found_at",
+        ],
     ),
     (
         "received_reports",
