@@ -41,7 +41,10 @@ pub enum Format {
     /// expectation and per finding (GitHub, GitLab and Jenkins render it).
     Junit,
     /// SARIF 2.1.0: rules from the finding catalog, one result per finding
-    /// and per unmet expectation (GitHub code scanning reads it).
+    /// and per unmet expectation (GitHub code scanning reads it). Each
+    /// result points at a file (a config, zone, list or message file): not
+    /// for `spf`, standard input, or a domain named only on the command
+    /// line (list it with --file, or give its --zone).
     Sarif,
 }
 
