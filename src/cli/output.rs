@@ -159,19 +159,23 @@ impl OutputArgs {
         }
     }
 
-    /// Prints the reports, each with the name of its input (one JSON
-    /// object, or an array for several; a jsonl line per input; text one
+    /// Prints the reports of `inputs` inputs, each with the name of its
+    /// input (one JSON object for one input, an array for several, even
+    /// when only one had a report; a jsonl line per input; text one
     /// after another; JUnit and SARIF one document for all) and decides
     /// the exit code: 1 when a case of a report's suite fails.
     pub fn emit<R: serde::Serialize>(
         &self,
+        inputs: usize,
         reports: &[(String, R)],
         text: impl Fn(&str, &R) -> String,
         suite: impl Fn(&str, &R) -> Suite,
     ) -> ExitCode {
         let suites: Vec<Suite> = reports.iter().map(|(n, r)| suite(n, r)).collect();
         let out = match (self.format, reports) {
-            (Format::Json, [(_, one)]) => render::json(one),
+            // One input, one object; several inputs an array, even when
+            // all but one had no report (said on standard error).
+            (Format::Json, [(_, one)]) if inputs == 1 => render::json(one),
             (Format::Json, many) => render::json(&many.iter().map(|(_, r)| r).collect::<Vec<_>>()),
             (Format::Jsonl, many) => many.iter().map(|(n, r)| json_line(n, Ok(r))).collect(),
             (Format::Text, many) => many
@@ -332,8 +336,9 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
         let code = if self.output.format == Format::Jsonl {
             exit_code(self.verdicts)
         } else {
+            let inputs = self.kept.len();
             let reports: Vec<(String, R)> = self.kept.into_iter().flatten().collect();
-            self.output.emit(&reports, text, suite)
+            self.output.emit(inputs, &reports, text, suite)
         };
         if self.errors > 0 {
             ExitCode::from(EXIT_USAGE)

@@ -51,6 +51,7 @@ pub async fn run(args: SpfArgs) -> Result<ExitCode, UsageError> {
     // The input is the identity checked (`local@domain`), as a jsonl
     // line names it.
     let code = args.output.emit(
+        1,
         &[(report.check.sender.clone(), report)],
         |_, r| render::text::spf(r, Style::for_stdout()),
         |_, r| Suite::of_spf(r, fail_on),

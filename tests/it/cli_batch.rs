@@ -193,6 +193,14 @@ async fn an_unreadable_file_is_reported_alone_and_the_rest_still_run() {
         "{stderr}"
     );
 
+    // Two inputs are an array, though one had no report.
+    let mut json_args = args.clone();
+    json_args.extend(["--format", "json"]);
+    let out = mailvet(&json_args).await;
+    assert_eq!(out.status.code(), Some(2));
+    let reports: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reports.as_array().map(Vec::len), Some(1), "{reports}");
+
     args.extend(["--format", "jsonl"]);
     let out = mailvet(&args).await;
     assert_eq!(out.status.code(), Some(2));
