@@ -112,7 +112,7 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
     let trace = args.audit.output.trace;
     let store = match &args.database {
         Some(url) => Some(
-            Store::open(url)
+            Store::open_existing(url)
                 .await
                 .map_err(|e| format!("--database: {e}"))?,
         ),

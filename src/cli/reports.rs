@@ -415,7 +415,7 @@ async fn summary(args: SummaryArgs) -> Result<ExitCode, UsageError> {
     let zones = args.dns.load_zones()?;
     args.dns.warn_outside_zones(&zones, [domain.ascii.as_str()]);
     let dns = args.dns.build_with(zones, 0)?;
-    let store = args.store.open().await?;
+    let store = args.store.open_existing().await?;
     let resolver = dns.resolver();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let summary = ingest::summarize_domain(

@@ -11,7 +11,7 @@
 
 use super::UsageError;
 use super::values::parse_period;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -56,6 +56,16 @@ impl StoreArgs {
     /// to date); a database that cannot be opened is a usage error naming
     /// the URL (its password hidden) and the reason.
     pub async fn open(&self) -> Result<Store, UsageError> {
+        self.opened(Store::open(&self.url()).await)
+    }
+
+    /// [`StoreArgs::open`] for a command that only reads: a SQLite file
+    /// that does not exist is refused, not created empty.
+    pub async fn open_existing(&self) -> Result<Store, UsageError> {
+        self.opened(Store::open_existing(&self.url()).await)
+    }
+
+    fn opened(&self, opened: Result<Store, StoreError>) -> Result<Store, UsageError> {
         // Named by the flag that chose the database: the default one is in
         // the data directory.
         let flag = match (&self.database, &self.data_dir) {
@@ -63,9 +73,7 @@ impl StoreArgs {
             (None, None) => "the default database (--data-dir, --database)",
             (Some(_), _) => "--database",
         };
-        let store = Store::open(&self.url())
-            .await
-            .map_err(|e| UsageError::from(format!("{flag}: {e}")))?;
+        let store = opened.map_err(|e| UsageError::from(format!("{flag}: {e}")))?;
         Ok(store.with_retention(self.report_retention))
     }
 }

@@ -17,6 +17,13 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
+    #[error(
+        "there is no database at {}: nothing was stored there; give the --database or \
+         --data-dir that `mailvet reports import` or `mailvet serve` uses",
+        path.display()
+    )]
+    NoDatabase { path: PathBuf },
+
     #[error("cannot open the database {url}: {source}")]
     Open { url: String, source: sqlx::Error },
 

@@ -67,7 +67,7 @@ pub use sweeper::Swept;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Connection};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -125,6 +125,22 @@ impl fmt::Debug for Store {
 }
 
 impl Store {
+    /// [`Store::open`] for a command that only reads what is stored: a
+    /// SQLite file that does not exist is an error, not a new empty
+    /// database (a mistyped path would otherwise read as "nothing
+    /// stored").
+    pub async fn open_existing(url: &str) -> Result<Store, StoreError> {
+        if Backend::of_url(url) == Some(Backend::Sqlite) {
+            let (path, _) = sqlite_parts(url)?;
+            if !Path::new(&path).exists() {
+                return Err(StoreError::NoDatabase {
+                    path: PathBuf::from(path),
+                });
+            }
+        }
+        Store::open(url).await
+    }
+
     /// Opens (and for SQLite creates) the database at `url` and brings its
     /// schema up to date.
     ///
@@ -277,20 +293,29 @@ fn later(start: u64, duration: Duration) -> i64 {
     to_db(start.saturating_add(duration.as_secs()))
 }
 
-/// The URL sqlx is given for `sqlite://…`: the file is created when
-/// missing (`mode=rwc`) unless the URL says otherwise, and so is its
-/// directory.
-fn prepare_sqlite(url: &str) -> Result<String, StoreError> {
+/// The file path and the query of a `sqlite://…` URL.
+fn sqlite_parts(url: &str) -> Result<(String, &str), StoreError> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url);
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = percent_decode(path).ok_or_else(|| StoreError::UnsupportedUrl {
+        url: redact(url),
+        reason: "the path is not UTF-8",
+    })?;
+    Ok((path, query))
+}
+
+/// The URL sqlx is given for `sqlite://…`: the file is created when
+/// missing (`mode=rwc`) unless the URL says otherwise, and so is its
+/// directory.
+fn prepare_sqlite(url: &str) -> Result<String, StoreError> {
+    let (path, query) = sqlite_parts(url)?;
     let unsupported = |reason| StoreError::UnsupportedUrl {
         url: url.to_string(),
         reason,
     };
-    let path = percent_decode(path).ok_or_else(|| unsupported("the path is not UTF-8"))?;
     let names_mode = form_urlencoded::parse(query.as_bytes()).any(|(key, _)| key == "mode");
     if path.is_empty() || path == ":memory:" || (names_mode && query.contains("mode=memory")) {
         // sqlx would give each pooled connection a database of its own.

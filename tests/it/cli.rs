@@ -917,6 +917,13 @@ async fn reports_import_refuses_a_gzip_bomb_and_stores_nothing_of_it() {
 async fn reports_summary_reads_the_period_back() {
     let dir = ScratchDir::new("reports-summary");
     let data = dir.join("data");
+    // Before anything is imported there is no database to read: said,
+    // exit 2, and none is created (a mistyped path is no empty store).
+    let out = reports(&["summary", "brand.example", "--offline"], &data, None).await;
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("there is no database at "), "{said}");
+    assert!(!data.exists(), "a read created the data directory");
     let imported = reports(
         &["import", "fixtures/reports/month", "--format", "json"],
         &data,
