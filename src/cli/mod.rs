@@ -56,9 +56,11 @@ pub struct Cli {
 impl Cli {
     /// The command line of this process. Help, the version and a command
     /// line clap refuses are printed here, and the process exits (2 when
-    /// refused).
+    /// refused). A value refused that came from a `MAILVET_*` variable, not
+    /// from its flag, is said to come from the variable.
     pub fn from_env() -> Cli {
-        Cli::parse()
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        Cli::try_parse_from(&args).unwrap_or_else(|error| blame_the_variable(error, &args).exit())
     }
 
     /// How log lines are written: only the server logs enough to want
@@ -69,6 +71,56 @@ impl Cli {
             _ => serve::LogFormat::Text,
         }
     }
+}
+
+/// `error` naming the environment variable its value came from, when the
+/// refused value is a flag's that the command line does not hold but
+/// the variable does.
+fn blame_the_variable(mut error: clap::Error, args: &[std::ffi::OsString]) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        error.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+    ) {
+        return error;
+    }
+    let Some(ContextValue::String(shown)) = error.get(ContextKind::InvalidArg) else {
+        return error;
+    };
+    let Some(long) = shown
+        .split_whitespace()
+        .next()
+        .and_then(|f| f.strip_prefix("--"))
+    else {
+        return error;
+    };
+    let given = args.iter().filter_map(|a| a.to_str()).any(|a| {
+        a.strip_prefix("--")
+            .is_some_and(|a| a == long || a.starts_with(&format!("{long}=")))
+    });
+    if let Some(env) = variable_of(&<Cli as clap::CommandFactory>::command(), long)
+        && !given
+        && std::env::var_os(&env).is_some()
+    {
+        let blamed = format!("{env} (the environment variable of {shown})");
+        error.insert(ContextKind::InvalidArg, ContextValue::String(blamed));
+    }
+    error
+}
+
+/// The environment variable of the flag `--long`, in `command` or any
+/// subcommand below it.
+fn variable_of(command: &clap::Command, long: &str) -> Option<String> {
+    command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(long))
+        .and_then(|arg| arg.get_env())
+        .map(|env| env.to_string_lossy().into_owned())
+        .or_else(|| {
+            command
+                .get_subcommands()
+                .find_map(|sub| variable_of(sub, long))
+        })
 }
 
 #[derive(Debug, Subcommand)]

@@ -1761,3 +1761,30 @@ async fn a_unicode_envelope_domain_is_looked_up_as_its_a_label() {
         assert_eq!(report["domain"], "xn--bcher-kva.test");
     }
 }
+
+/// A value refused that came from a MAILVET_* variable names the
+/// variable, not a flag the command line does not hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_value_from_the_environment_names_its_variable() {
+    let spf = [
+        "spf",
+        "--ip",
+        "192.0.2.1",
+        "--mail-from",
+        "a@x.test",
+        "--offline",
+    ];
+    let out = mailvet_args(&spf, &[("MAILVET_DNS", "bogus")]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("for 'MAILVET_DNS (the environment variable of --dns <IP[:PORT]>)'"),
+        "{said}"
+    );
+    // Given on the command line too, the flag's value is the one refused.
+    let mut flagged = spf.to_vec();
+    flagged.extend(["--dns", "also-bogus"]);
+    let out = mailvet_args(&flagged, &[("MAILVET_DNS", "bogus")]).await;
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("for '--dns <IP[:PORT]>'"), "{said}");
+}
