@@ -1660,37 +1660,15 @@ async fn standard_output_that_fails_is_no_panic() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offline_audit_judges_mta_sts_on_its_record() {
     let zone = "fixtures/audit/mta-sts.zone";
-    let out = mailvet_args(
-        &[
-            "domain",
-            "healthy.mta-sts.test",
-            "--offline",
-            "--zone",
-            zone,
-        ],
-        &[],
-    )
-    .await;
+    let audit = format!("domain healthy.mta-sts.test --offline --zone {zone}");
+    let out = mailvet_line(&audit).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
         text.contains("MTA-STS  valid record; its policy is not fetched (--offline)"),
         "{text}"
     );
-    let out = mailvet_args(
-        &[
-            "domain",
-            "healthy.mta-sts.test",
-            "--offline",
-            "--zone",
-            zone,
-            "--format",
-            "json",
-        ],
-        &[],
-    )
-    .await;
-    let report = json(&out);
+    let report = json(&mailvet_line(&format!("{audit} --format json")).await);
     assert_eq!(report["mta_sts"]["policy"]["status"], "not_fetched");
     assert_eq!(report["undecided"], serde_json::json!([]));
 
@@ -1701,17 +1679,10 @@ async fn an_offline_audit_judges_mta_sts_on_its_record() {
         "[[domain]]\nname = \"healthy.mta-sts.test\"\nmta_sts = \"enforce\"\n",
     )
     .unwrap();
-    let out = mailvet_args(
-        &[
-            "check",
-            "--config",
-            config.to_str().unwrap(),
-            "--offline",
-            "--zone",
-            zone,
-        ],
-        &[],
-    )
+    let out = mailvet_line(&format!(
+        "check --config {} --offline --zone {zone}",
+        config.display()
+    ))
     .await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{text}");
@@ -1736,25 +1707,10 @@ async fn a_unicode_envelope_domain_is_looked_up_as_its_a_label() {
     )
     .unwrap();
     let zone = zone.to_str().unwrap();
-    for identity in [
-        ["--mail-from", "news@bücher.test"],
-        ["--helo", "Bücher.test"],
-    ] {
-        let out = mailvet_args(
-            &[
-                "spf",
-                "--ip",
-                "192.0.2.1",
-                identity[0],
-                identity[1],
-                "--zone",
-                zone,
-                "--offline",
-                "--format",
-                "json",
-            ],
-            &[],
-        )
+    for identity in ["--mail-from news@bücher.test", "--helo Bücher.test"] {
+        let out = mailvet_line(&format!(
+            "spf --ip 192.0.2.1 {identity} --zone {zone} --offline --format json"
+        ))
         .await;
         let report = json(&out);
         assert_eq!(report["result"], "pass", "{report:#}");

@@ -97,6 +97,23 @@ async fn dkim_audit(store: Store, dns: &TestDns) -> Value {
     audit["dkim"].clone()
 }
 
+/// Imports a forged report of brand.example on the day of the newest
+/// real report, naming `count` made-up selectors a00, a01, … whose
+/// signatures had `result`.
+async fn import_poison(store: &Store, count: usize, result: &str) {
+    let forged: String = (0..count)
+        .map(|i| dkim(&format!("a{i:02}"), result))
+        .collect();
+    let poison = aggregate(
+        "poison",
+        "brand.example",
+        "1795996800",
+        "1796083199",
+        &forged,
+    );
+    import(store, &poison, DEC_1).await;
+}
+
 async fn import(store: &Store, bytes: &[u8], received: i64) {
     ingest::prepare(bytes, &Limits::default(), received)
         .unwrap()
@@ -111,15 +128,7 @@ async fn failed_signatures_teach_no_selector(db: TestDatabase) {
         import(&store, &std::fs::read(path).unwrap(), DEC_1).await;
     }
     // Twenty selectors that failed, on the day of the newest real report.
-    let forged: String = (0..20).map(|i| dkim(&format!("a{i:02}"), "fail")).collect();
-    let poison = aggregate(
-        "poison",
-        "brand.example",
-        "1795996800",
-        "1796083199",
-        &forged,
-    );
-    import(&store, &poison, DEC_1).await;
+    import_poison(&store, 20, "fail").await;
     assert_eq!(
         learned(&store).await,
         ["google", "ses2026"],
@@ -181,15 +190,7 @@ async fn forged_selectors_do_not_push_out_a_key_once_found(db: TestDatabase) {
     let before = dkim_audit(store.clone(), &dns).await;
     assert_eq!(before["status"], "found", "{before}");
 
-    let forged: String = (0..25).map(|i| dkim(&format!("a{i:02}"), "pass")).collect();
-    let poison = aggregate(
-        "poison",
-        "brand.example",
-        "1795996800",
-        "1796083199",
-        &forged,
-    );
-    import(&store, &poison, DEC_1).await;
+    import_poison(&store, 25, "pass").await;
     let asked = learned(&store).await;
     assert_eq!(asked.len(), 20);
     assert_eq!(
