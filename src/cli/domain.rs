@@ -160,13 +160,17 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
                 let resolver = dns.resolver();
                 let report = report::audit(&resolver, &domain, &options, trace).await;
                 let found = report.dkim.learned_keys(&options.learned_selectors);
+                // A store that takes no write (read-only) still gave the
+                // selectors: the report stands, and the failure is said.
                 if let Some(store) = &store
                     && !found.is_empty()
+                    && let Err(e) = store.record_dkim_keys(&domain.ascii, &found).await
                 {
-                    store
-                        .record_dkim_keys(&domain.ascii, &found)
-                        .await
-                        .map_err(|e| format!("--database: {e}"))?;
+                    super::output::stderr_line(&format!(
+                        "mailvet: warning: --database: the DKIM keys found at {} were not \
+                         recorded: {e}",
+                        domain.ascii
+                    ));
                 }
                 Ok(report)
             }

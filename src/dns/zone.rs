@@ -345,7 +345,13 @@ fn lex(text: &str) -> Result<Vec<Entry>, (usize, String)> {
                 i += 1;
                 loop {
                     match bytes.get(i) {
-                        None => return Err((start_line, "unterminated quoted string".into())),
+                        None => {
+                            return Err((
+                                start_line,
+                                "unterminated quoted string: the file ends before its closing `\"`"
+                                    .into(),
+                            ));
+                        }
                         Some(b'"') => {
                             i += 1;
                             break;

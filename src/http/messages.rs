@@ -24,7 +24,7 @@ use crate::spf;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Json, Response};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -121,6 +121,7 @@ fn accepted_media_type(headers: &HeaderMap) -> Result<(), Problem> {
         .map(str::trim)
         .find(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity"));
     if let Some(coding) = coded {
+        // RFC 9110 §15.5.16: the codings that are read.
         return Err(Problem::new(
             ProblemType::UnsupportedMediaType,
             format!(
@@ -128,6 +129,10 @@ fn accepted_media_type(headers: &HeaderMap) -> Result<(), Problem> {
                  raw message as it is",
                 crate::untrusted::echoed(coding)
             ),
+        )
+        .header(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
         ));
     }
     let media_type = MediaType::of(headers);

@@ -848,7 +848,9 @@ async fn message_form(
         }
     };
     let request = MessageRequest {
-        raw: form.message.as_bytes().to_vec(),
+        // A paste often starts with a blank line or spaces, which no
+        // message does.
+        raw: form.message.trim_start().as_bytes().to_vec(),
         envelope,
         bulk: form.bulk.then_some(true),
         authserv_id: state.authserv_id.clone(),
@@ -1032,9 +1034,6 @@ async fn inbox_page(State(state): State<Shared>, Path(token): Path<String>) -> R
 // Received DMARC aggregate and TLS reports
 // ---------------------------------------------------------------------------
 
-/// `GET /reports/dmarc/{domain}?since=YYYY-MM-DD`: what the domain's
-/// stored reports say. `import=imported|duplicate` is where the import
-/// form sends the browser back to, saying what became of its report.
 /// `/reports/dmarc`: the form asking whose reports to read, and with its
 /// `domain` the way to that domain's page.
 async fn dmarc_choose(uri: Uri) -> Response {
@@ -1063,6 +1062,9 @@ async fn dmarc_choose(uri: Uri) -> Response {
     }
 }
 
+/// `GET /reports/dmarc/{domain}?since=YYYY-MM-DD`: what the domain's
+/// stored reports say. `import=imported|duplicate` is where the import
+/// form sends the browser back to, saying what became of its report.
 async fn dmarc_page(
     State(state): State<Shared>,
     Path(domain): Path<String>,

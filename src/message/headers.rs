@@ -224,8 +224,6 @@ pub fn looks_bulk(raw: &[u8]) -> bool {
     !bulk_signs(&fields(&parse(raw))).is_empty()
 }
 
-/// The header fields with this name, in message order. Names compare
-/// case-insensitively (RFC 5322 §1.2.2).
 /// Why `raw` is no message at all, for a person who pasted text: a
 /// message starts with its header fields (RFC 5322 §2.1), each a name of
 /// printable US-ASCII other than `:` and then a colon (§2.2; §4.5 allows
@@ -252,6 +250,8 @@ pub fn not_a_message(raw: &[u8]) -> Option<String> {
     ))
 }
 
+/// The header fields with this name, in message order. Names compare
+/// case-insensitively (RFC 5322 §1.2.2).
 fn named<'a, 'm>(
     headers: &'a [Header<'m>],
     name: &'a str,
@@ -548,7 +548,7 @@ mod tests {
         format!("{extra}{BASIC}").into_bytes()
     }
 
-    /// RFC 5322 §2.2 field names, §4.5.3 (obsolete) white space before
+    /// RFC 5322 §2.2 field names, §4.5 (obsolete syntax) white space before
     /// the colon.
     #[test]
     fn a_message_starts_with_a_header_field() {

@@ -74,14 +74,38 @@ impl MessageRequest {
     /// field (the `From:` field has a colon after its name).
     pub fn message(&self) -> &[u8] {
         let raw = self.raw.strip_prefix(BYTE_ORDER_MARK).unwrap_or(&self.raw);
-        match raw.strip_prefix(b"From ") {
-            Some(rest) if !rest.trim_ascii_start().starts_with(b":") => rest
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(&[][..], |end| &rest[end + 1..]),
-            _ => raw,
+        let end = raw
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(raw.len(), |i| i + 1);
+        if is_mbox_separator(&raw[..end]) {
+            &raw[end..]
+        } else {
+            raw
         }
     }
+}
+
+/// Whether `line` is an mbox separator, RFC 4155's `From ` then the
+/// sender and an asctime date (`From a@b.example Thu Dec  3 10:00:00
+/// 2026`): it has the sender, a time of day and a year, so a first line
+/// such as `From my phone` is not taken for one.
+fn is_mbox_separator(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"From ") else {
+        return false;
+    };
+    let words: Vec<&[u8]> = rest
+        .split(u8::is_ascii_whitespace)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let time = |w: &&[u8]| {
+        w.len() >= 5 && w.contains(&b':') && w.iter().all(|b| b.is_ascii_digit() || *b == b':')
+    };
+    let year = |w: &&[u8]| w.len() == 4 && w.iter().all(u8::is_ascii_digit);
+    words.len() >= 4
+        && !words[0].contains(&b':')
+        && words.iter().any(time)
+        && words.iter().any(year)
 }
 
 /// Why there is no report.
@@ -603,4 +627,25 @@ fn authentication_results(
         ));
     }
     format!("Authentication-Results: {}", parts.join(";\r\n\t"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_mbox_separator;
+
+    /// RFC 4155 §2: `From `, the sender, an asctime date.
+    #[test]
+    fn an_mbox_separator_has_a_sender_and_a_date() {
+        assert!(is_mbox_separator(
+            b"From news@web.test Thu Dec  3 10:00:00 2026\n"
+        ));
+        assert!(is_mbox_separator(
+            b"From MAILER-DAEMON Fri Jul  8 12:08:34 2011\r\n"
+        ));
+        assert!(!is_mbox_separator(b"From my phone, sent at 10:00\n"));
+        assert!(!is_mbox_separator(b"From: news@web.test\n"));
+        assert!(!is_mbox_separator(
+            b"From : news@web.test Thu Dec  3 10:00:00 2026\n"
+        ));
+    }
 }

@@ -18,8 +18,8 @@ pub enum StoreError {
     },
 
     #[error(
-        "there is no database at {}: nothing was stored there; give the --database or \
-         --data-dir that `mailvet reports import` or `mailvet serve` uses",
+        "there is no database at {}: nothing was stored there; name the one `mailvet reports \
+         import` or `mailvet serve` uses",
         path.display()
     )]
     NoDatabase { path: PathBuf },

@@ -125,14 +125,16 @@ impl fmt::Debug for Store {
 }
 
 impl Store {
-    /// [`Store::open`] for a command that only reads what is stored: a
-    /// SQLite file that does not exist is an error, not a new empty
-    /// database (a mistyped path would otherwise read as "nothing
-    /// stored").
+    /// [`Store::open`] for a command that reads what others stored (and
+    /// at most notes what it found): a SQLite file that does not exist is
+    /// an error, not a new empty database (a mistyped path would otherwise
+    /// read as "nothing stored").
     pub async fn open_existing(url: &str) -> Result<Store, StoreError> {
         if Backend::of_url(url) == Some(Backend::Sqlite) {
-            let (path, _) = sqlite_parts(url)?;
-            if !Path::new(&path).exists() {
+            let (path, query) = sqlite_parts(url)?;
+            // An in-memory URL is refused by `open`, in its own words.
+            let file = !(path.is_empty() || path == ":memory:" || query.contains("mode=memory"));
+            if file && !Path::new(&path).exists() {
                 return Err(StoreError::NoDatabase {
                     path: PathBuf::from(path),
                 });

@@ -40,9 +40,10 @@ pub fn choose(typed: &str, problem: Option<&str>) -> String {
             h1 { "DMARC reports, read for you" }
             p { "Mailbox providers send a daily aggregate report to the address in the rua= \
                  tag of your DMARC record: which servers sent mail as your domain, and whether \
-                 it passed. Import them here, or have them mailed to this server, and mailvet \
-                 tells you who sends as you, what fails and how to fix it, and when \
-                 p=quarantine and p=reject are safe." }
+                 it passed. Import the report files on your domain's page below (or, where this \
+                 server has a report address, point rua= at it), and mailvet tells you who \
+                 sends as you, what fails and how to fix it, and when p=quarantine and \
+                 p=reject are safe." }
             form.check #choose-domain method="get" action=(CHOOSE_PATH) {
                 h2 { "Whose reports?" }
                 @if let Some(problem) = problem {

@@ -147,8 +147,6 @@ async fn every_fixture_case_gives_exactly_its_findings() {
     .await;
 }
 
-/// RFC 9989 §4.10: an eleven-label name takes eight queries, the first at
-/// the name itself and then from its last seven labels down to the TLD.
 /// Findings that each change the record at one name offer one record
 /// with all their changes, so nobody publishes two DMARC records; a
 /// stronger policy waits for the reports that show it is safe.
@@ -167,6 +165,13 @@ async fn the_findings_at_one_name_offer_one_record() {
             "v=DMARC1; p=reject; rua=mailto:dmarc@steps-rua.dmarc.test",
             &[][..],
             &["dmarc.subdomain_policy_none", "dmarc.pct_partial"][..],
+        ),
+        // The historic ri= goes at once; t=y waits for the reports.
+        (
+            "steps-testing.dmarc.test",
+            "v=DMARC1; p=quarantine; t=y; rua=mailto:dmarc-reports@steps-testing.dmarc.test",
+            &["dmarc.policy_none"][..],
+            &["dmarc.no_rua"][..],
         ),
     ] {
         let checked = audit(&dns.layer(), domain).await;
@@ -193,8 +198,39 @@ async fn the_findings_at_one_name_offer_one_record() {
             "{domain}: {records:?}"
         );
     }
+    let testing = audit(&dns.layer(), "steps-testing.dmarc.test").await;
+    let none = testing
+        .findings
+        .iter()
+        .find(|f| f.code == "dmarc.policy_none")
+        .unwrap();
+    assert!(
+        none.fix
+            .ends_with("remove t=y so receivers apply p=quarantine."),
+        "{}",
+        none.fix
+    );
+    // A subdomain inheriting sp=none under p=reject: dropping sp is its
+    // step, not sp=quarantine beside it.
+    let inherited = audit(&dns.layer(), "news.lax-org.dmarc.test").await;
+    let offered: Vec<&str> = inherited
+        .findings
+        .iter()
+        .flat_map(|f| &f.publish)
+        .filter(|r| r.name == "_dmarc.lax-org.dmarc.test")
+        .map(|r| r.value.as_str())
+        .collect();
+    assert!(!offered.is_empty(), "{:#?}", inherited.findings);
+    assert!(
+        offered
+            .iter()
+            .all(|v| *v == "v=DMARC1; p=reject; rua=mailto:dmarc@lax-org.dmarc.test"),
+        "{offered:?}"
+    );
 }
 
+/// RFC 9989 §4.10: an eleven-label name takes eight queries, the first at
+/// the name itself and then from its last seven labels down to the TLD.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_name_walks_in_eight_queries_in_rfc_order() {
     let server = server().await;

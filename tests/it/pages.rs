@@ -605,7 +605,11 @@ async fn text_that_is_no_message_is_refused_naming_its_first_line() {
             "hello, can you check why my campaign went to spam?",
             "line 1 is `hello, can you check why my campaign went to spam?`",
         ),
-        ("\r\nFrom: a@web.test\r\n", "it starts with a blank line"),
+        // Outlook's "Internet headers" box: headers only, under a title.
+        (
+            "Microsoft Mail Internet Headers Version 2.0\r\nReceived: from x\r\n",
+            "line 1 is `Microsoft Mail Internet Headers Version 2.0`",
+        ),
     ] {
         let page = send(&router, form(&[("message", text)])).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{text}");
@@ -613,10 +617,13 @@ async fn text_that_is_no_message_is_refused_naming_its_first_line() {
         assert!(page.body.contains(line_1), "{}", page.body);
         assert!(page.body.contains("Show original, then Copy to clipboard"));
     }
-    // An mbox separator line in front is no part of the message.
+    // An mbox separator line in front is no part of the message, nor are
+    // blank lines a paste starts with.
     let mbox = format!("From news@web.test Thu Dec  3 10:00:00 2026\n{message}");
-    let page = send(&router, form(&[("message", &mbox)])).await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    for text in [mbox, format!("\r\n  \n{message}")] {
+        let page = send(&router, form(&[("message", &text)])).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    }
 }
 
 /// The DMARC report pages are reached from every page's menu and from a

@@ -286,27 +286,53 @@ pub(super) fn content_findings(
         .map(|(t, _)| *t)
         .collect();
     let reports_arrive = !record.rua.is_empty();
-    // The one record every finding below offers at this name: all its
-    // fixes together, so no two findings ask for different records at one
-    // name. Reports come first: without them nobody can see whether
-    // legitimate mail passes, so a stronger policy waits for them.
-    let next = {
-        let mut next = record.written.clone();
+    // pct below 100 has its own finding, which says it is historic.
+    let historic: Vec<&str> = [
+        ("pct", record.pct.is_some() && record.percent() == 100),
+        ("ri", record.ri.is_some()),
+        ("rf", !record.rf.is_empty()),
+    ]
+    .iter()
+    .filter(|(_, present)| *present)
+    .map(|(tag, _)| *tag)
+    .collect();
+    // What the findings below ask to publish at this name, built once so
+    // that no two findings offer different records for it. `tidy` changes
+    // nothing receivers enforce: tags they ignore dropped, reports asked
+    // for; the hygiene findings name it. `next` is the record the
+    // enforcement findings offer: `tidy`, and once reports arrive (without
+    // them nobody can see whether legitimate mail passes) every stronger
+    // policy too: a stricter p, sp or np, no t=y, no pct. Without reports
+    // the two are one, and only dmarc.no_rua offers it.
+    let tidy = {
+        let mut tidy = record.written.clone();
+        for ignored in &record.ignored_tags {
+            tidy.remove(&ignored.tag);
+        }
+        for tag in &historic {
+            tidy.remove(tag);
+        }
         if !reports_arrive {
-            next.set("rua", &report_to, &[]);
+            tidy.set("rua", &report_to, &[]);
         }
-        if p_enforces {
-            for t in &lax {
-                next.remove(t);
-            }
-        }
-        if reports_arrive && section.policy == Some(Policy::None) {
-            next.remove("t");
-            if !(record.testing() && published.enforces()) {
-                next.set(tag, "quarantine", &["v", "p"]);
-            }
-        }
+        tidy
+    };
+    // With its sp or np dropped, a subdomain follows the enforcing p.
+    let follows_p = p_enforces && lax.contains(&tag);
+    let next = {
+        let mut next = tidy.clone();
         if reports_arrive {
+            if p_enforces {
+                for t in &lax {
+                    next.remove(t);
+                }
+            }
+            if section.policy == Some(Policy::None) && !follows_p {
+                next.remove("t");
+                if !(record.testing() && published.enforces()) {
+                    next.set(tag, "quarantine", &["v", "p"]);
+                }
+            }
             next.remove("pct");
         }
         next
@@ -339,23 +365,37 @@ pub(super) fn content_findings(
         };
         let finding = Finding::new(catalog::DMARC_POLICY_NONE, detail);
         findings.push(with_evidence(if reports_arrive {
-            let reject = {
-                let mut r = next.clone();
-                r.set(tag, "reject", &["v", "p"]);
-                r.render()
+            let later = if follows_p {
+                format!(
+                    "; {domain} then follows p={}",
+                    record.p.unwrap_or(Policy::None)
+                )
+            } else {
+                let mut reject = next.clone();
+                reject.set(tag, "reject", &["v", "p"]);
+                format!(
+                    " — and later, to block spoofed mail outright: {}",
+                    reject.render()
+                )
             };
             finding
                 .with_fix(format!(
                     "Once aggregate reports show that all your legitimate mail passes DMARC, \
-                     publish at {name}: {} — and later, to block spoofed mail outright: \
-                     {reject}",
+                     publish at {name}: {}{later}",
                     next.render()
                 ))
                 .publishing(name.as_str(), "TXT", next.render())
         } else {
+            let step = if record.testing() && published.enforces() {
+                format!("remove t=y so receivers apply {tag}={published}")
+            } else {
+                format!(
+                    "set {tag}=quarantine, and later {tag}=reject to block spoofed mail outright"
+                )
+            };
             finding.with_fix(format!(
                 "{first_reports}Once they show that all your legitimate mail passes DMARC, \
-                 set {tag}=quarantine, and later {tag}=reject to block spoofed mail outright."
+                 {step}."
             ))
         }));
     }
@@ -363,28 +403,37 @@ pub(super) fn content_findings(
     if p_enforces && !lax.is_empty() {
         let p = record.p.unwrap_or(Policy::None);
         let set: Vec<String> = lax.iter().map(|t| format!("{t}=none")).collect();
-        findings.push(with_evidence(
-            Finding::new(
-                catalog::DMARC_SUBDOMAIN_POLICY_NONE,
-                format!(
-                    "{name} sets {} while p={p}: mail that fails DMARC from {} is delivered \
+        let finding = with_evidence(Finding::new(
+            catalog::DMARC_SUBDOMAIN_POLICY_NONE,
+            format!(
+                "{name} sets {} while p={p}: mail that fails DMARC from {} is delivered \
                      as usual.",
-                    set.join(" and "),
-                    match lax.as_slice() {
-                        ["np"] => format!("non-existent subdomains of {found_at}"),
-                        ["sp"] => format!("subdomains of {found_at}"),
-                        _ => format!("subdomains of {found_at}, existing or not"),
-                    }
-                ),
-            )
-            .with_fix(format!(
-                "Remove {} so subdomains follow p={p}; publish at {name}: {}. If one \
-                 subdomain really needs monitoring only, give it its own _dmarc record.",
                 set.join(" and "),
-                next.render()
-            ))
-            .publishing(name.as_str(), "TXT", next.render()),
+                match lax.as_slice() {
+                    ["np"] => format!("non-existent subdomains of {found_at}"),
+                    ["sp"] => format!("subdomains of {found_at}"),
+                    _ => format!("subdomains of {found_at}, existing or not"),
+                }
+            ),
         ));
+        let only_monitoring =
+            "If one subdomain really needs monitoring only, give it its own _dmarc record.";
+        findings.push(with_evidence(if reports_arrive {
+            finding
+                .with_fix(format!(
+                    "Once reports show your subdomains' legitimate mail passes, remove {} so \
+                     they follow p={p}; publish at {name}: {}. {only_monitoring}",
+                    set.join(" and "),
+                    next.render()
+                ))
+                .publishing(name.as_str(), "TXT", next.render())
+        } else {
+            finding.with_fix(format!(
+                "{first_reports}Once they show your subdomains' legitimate mail passes, remove \
+                 {} so they follow p={p}. {only_monitoring}",
+                set.join(" and ")
+            ))
+        }));
     }
 
     if record.percent() < 100 {
@@ -414,10 +463,6 @@ pub(super) fn content_findings(
     }
 
     if !record.ignored_tags.is_empty() {
-        let mut fixed = record.written.clone();
-        for ignored in &record.ignored_tags {
-            fixed.remove(&ignored.tag);
-        }
         let listed: Vec<String> = record
             .ignored_tags
             .iter()
@@ -435,26 +480,12 @@ pub(super) fn content_findings(
             )
             .with_fix(format!(
                 "Correct or remove the tag; without it, publish at {name}: {}",
-                fixed.render()
+                tidy.render()
             )),
         ));
     }
 
-    // pct below 100 has its own finding, which says it is historic.
-    let historic: Vec<&str> = [
-        ("pct", record.pct.is_some() && record.percent() == 100),
-        ("ri", record.ri.is_some()),
-        ("rf", !record.rf.is_empty()),
-    ]
-    .iter()
-    .filter(|(_, present)| *present)
-    .map(|(tag, _)| *tag)
-    .collect();
     if !historic.is_empty() {
-        let mut fixed = record.written.clone();
-        for tag in &historic {
-            fixed.remove(tag);
-        }
         findings.push(with_evidence(
             Finding::new(
                 catalog::DMARC_HISTORIC_TAGS,
@@ -470,7 +501,7 @@ pub(super) fn content_findings(
             )
             .with_fix(format!(
                 "When you next edit the record, publish at {name}: {}",
-                fixed.render()
+                tidy.render()
             )),
         ));
     }
