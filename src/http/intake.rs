@@ -26,6 +26,7 @@ use super::problem::{Problem, ProblemType};
 use super::saved::unavailable;
 use super::tls_rua::TokenDomain;
 use super::{AppState, Shared};
+use crate::records::address::client_network;
 use crate::records::name::DomainName;
 use crate::reports::ReportError;
 use crate::reports::container::Overview;
@@ -35,10 +36,15 @@ use crate::reports::summary::Options;
 use crate::store::{StoreError, Stored};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{ConnectInfo, Extension, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Json, Response};
 use serde::Serialize;
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 /// What storing an uploaded report did.
 #[derive(Debug, Serialize)]
@@ -228,6 +234,48 @@ pub(super) async fn summary(
     summarize(&state, &domain, params.since).await.map(Json)
 }
 
+/// Clients (an IPv4 address, an IPv6 /64) with a summary being built or
+/// waiting its turn. Summaries are built one at a time in the process
+/// (their memory bound is the process's, [`ingest`]), so one client's
+/// burst would keep every other client's summary waiting past its
+/// request timeout: each client may have one in the queue.
+static SUMMARIZING: LazyLock<Mutex<HashSet<IpAddr>>> = LazyLock::new(Default::default);
+
+/// Lets a request that reads a domain's summary on only while its client
+/// has no other one in flight; else 429 with `Retry-After`. A request
+/// without a peer address (called in-process) is let on.
+pub(super) async fn one_summary_per_client(request: Request, next: Next) -> Response {
+    let Some(client) = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| client_network(peer.ip()))
+    else {
+        return next.run(request).await;
+    };
+    if !summarizing().insert(client) {
+        return Problem::new(
+            ProblemType::RateLimited,
+            "this client already waits for a DMARC report summary; ask again once it is \
+             answered",
+        )
+        .retry_after(Duration::from_secs(1))
+        .into_response();
+    }
+    /// Takes the client off the list however the request ends.
+    struct Answered(IpAddr);
+    impl Drop for Answered {
+        fn drop(&mut self) {
+            summarizing().remove(&self.0);
+        }
+    }
+    let _answered = Answered(client);
+    next.run(request).await
+}
+
+fn summarizing() -> MutexGuard<'static, HashSet<IpAddr>> {
+    SUMMARIZING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// The summary of a domain's stored reports since `since`, its suggested
 /// record carrying the `rua` the domain publishes now.
 pub(super) async fn summarize(
@@ -252,4 +300,68 @@ pub(super) async fn summarize(
         SummaryError::Store(e) => unavailable(e),
         SummaryError::Task(e) => Problem::new(ProblemType::Internal, e),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::middleware::from_fn;
+    use axum::routing::get;
+    use std::sync::Arc;
+    use tokio::sync::Semaphore;
+    use tower::ServiceExt;
+
+    fn from(peer: &str) -> Request {
+        let mut request = Request::get("/").body(Body::empty()).unwrap();
+        let peer: SocketAddr = peer.parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request
+    }
+
+    async fn in_flight(client: &str) {
+        let client: IpAddr = client.parse().unwrap();
+        while !summarizing().contains(&client) {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// A second summary from a client (an IPv4 address, an IPv6 /64)
+    /// whose first is still in flight is 429; another client goes on, and
+    /// a client is free again once answered.
+    #[tokio::test]
+    async fn a_client_waits_for_one_summary_at_a_time() {
+        // Each answer waits for a permit, given once the test has looked.
+        let answers = Arc::new(Semaphore::new(0));
+        let held = Arc::clone(&answers);
+        let app = Router::new()
+            .route(
+                "/",
+                get(move || {
+                    let held = Arc::clone(&held);
+                    async move { held.acquire().await.unwrap().forget() }
+                }),
+            )
+            .layer(from_fn(one_summary_per_client));
+        let first = tokio::spawn(app.clone().oneshot(from("192.0.2.7:1000")));
+        let v6 = tokio::spawn(app.clone().oneshot(from("[2001:db8::1]:1000")));
+        in_flight("192.0.2.7").await;
+        in_flight("2001:db8::").await;
+        for again in ["192.0.2.7:1001", "[2001:db8::2]:1000"] {
+            let refused = app.clone().oneshot(from(again)).await.unwrap();
+            assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS, "{again}");
+            assert_eq!(refused.headers()[axum::http::header::RETRY_AFTER], "1");
+        }
+        let other = tokio::spawn(app.clone().oneshot(from("198.51.100.9:1000")));
+        in_flight("198.51.100.9").await;
+        answers.add_permits(3);
+        for answer in [first, v6, other] {
+            assert_eq!(answer.await.unwrap().unwrap().status(), StatusCode::OK);
+        }
+        for client in ["192.0.2.7", "2001:db8::", "198.51.100.9"] {
+            let client: IpAddr = client.parse().unwrap();
+            assert!(!summarizing().contains(&client), "{client} still listed");
+        }
+    }
 }

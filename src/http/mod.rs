@@ -292,7 +292,7 @@ pub fn routes() -> Vec<Route> {
             Method::GET,
             "/v1/reports/dmarc/{domain}",
             Access::Api(BodySize::None),
-            |m| on(m, intake::summary),
+            |m| on(m, intake::summary).layer(from_fn(intake::one_summary_per_client)),
         ),
         route(
             Method::GET,

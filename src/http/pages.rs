@@ -83,7 +83,7 @@ use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Extension, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware::{Next, from_fn_with_state};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
 use base64::Engine;
@@ -167,7 +167,9 @@ fn pages() -> Vec<Page> {
         page(
             "/reports/dmarc/{domain}",
             Guard::Keeping(BodySize::Report),
-            get(dmarc_page).post(dmarc_import),
+            get(dmarc_page)
+                .post(dmarc_import)
+                .layer(from_fn(intake::one_summary_per_client)),
         ),
         page(
             "/reports/dmarc/{domain}/tls-url",
