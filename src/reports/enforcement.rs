@@ -190,6 +190,10 @@ pub struct DnsChange {
     #[serde(rename = "type")]
     pub rtype: String,
     pub value: String,
+    /// Whether `name` and `value` are the very record to publish; false
+    /// when they say what goes there (the key a service gives, a
+    /// mechanism to add to a record), which is not to be copied as it is.
+    pub exact: bool,
 }
 
 /// Judges a summary against the record the domain publishes now; `rua`,
@@ -526,6 +530,7 @@ fn fix(source: &SourceSummary, class: Class, service: Option<&Service>) -> Fix {
                     name: format!("bounce.{from}"),
                     rtype: "TXT".into(),
                     value: format!("v=spf1 include:{include} -all"),
+                    exact: true,
                 });
             }
             text
@@ -537,6 +542,7 @@ fn fix(source: &SourceSummary, class: Class, service: Option<&Service>) -> Fix {
                     name: domain.clone(),
                     rtype: "TXT".into(),
                     value: format!("v=spf1 … include:{include} … (add the include to your record)"),
+                    exact: false,
                 });
                 let some = if source.dmarc_pass > 0 {
                     "some of its "
@@ -571,6 +577,7 @@ fn fix(source: &SourceSummary, class: Class, service: Option<&Service>) -> Fix {
                     name: domain.clone(),
                     rtype: "TXT".into(),
                     value: format!("v=spf1 … {} … (add to your record)", mechanisms.join(" ")),
+                    exact: false,
                 });
                 format!(
                     "some mail from {who} fails both DKIM and SPF: make sure it signs every \
@@ -598,17 +605,20 @@ fn dkim_records(from: &str, service: Option<&Service>) -> Vec<DnsChange> {
                 name: format!("{selector}._domainkey.{from}"),
                 rtype: "CNAME or TXT".into(),
                 value: format!("the DKIM record {} gives you for {from}", s.name),
+                exact: false,
             })
             .collect(),
         Some(s) => vec![DnsChange {
             name: format!("<selector>._domainkey.{from}"),
             rtype: "CNAME or TXT".into(),
             value: format!("the DKIM record {} gives you for {from}", s.name),
+            exact: false,
         }],
         None => vec![DnsChange {
             name: format!("<selector>._domainkey.{from}"),
             rtype: "TXT".into(),
             value: "v=DKIM1; k=rsa; p=<the public key of the signing server>".into(),
+            exact: false,
         }],
     }
 }

@@ -458,7 +458,11 @@ fn sources(summary: &DomainSummary) -> Markup {
                         @if let Some(fix) = fix_of(summary, source) {
                             p { span.label { "Fix: " } (shown(&fix.fix.summary)) }
                             @for record in &fix.fix.records {
-                                (publish(&record.name, &record.rtype, &record.value))
+                                @if record.exact {
+                                    (publish(&record.name, &record.rtype, &record.value))
+                                } @else {
+                                    (to_change(&record.name, &record.rtype, &record.value))
+                                }
                             }
                         }
                     }
@@ -622,6 +626,22 @@ fn tls_reporting_section(domain: &str, offer: TlsReporting) -> Markup {
                 }
             }
             (publish(record.name, "TXT", record.value))
+        }
+    }
+}
+
+/// A DNS change described, not spelled out (the key a service gives, a
+/// mechanism to add to a record): shown without copy buttons, as its
+/// text is not the record to publish.
+fn to_change(name: &str, rtype: &str, value: &str) -> Markup {
+    html! {
+        div.record {
+            p.label { "Change this record" }
+            dl {
+                dt { "Name" } dd { code { (shown(name)) } }
+                dt { "Type" } dd { code { (shown(rtype)) } }
+                dt { "What goes there" } dd { (shown(value)) }
+            }
         }
     }
 }

@@ -368,6 +368,10 @@ async fn the_month_is_not_ready_and_each_blocking_source_has_its_fix() {
             ("bounce.brand.example", "v=spf1 include:sendgrid.net -all"),
         ]
     );
+    // Only the SPF record is the very one to publish; the keys are
+    // SendGrid's to give.
+    let exact: Vec<bool> = sendgrid.fix.records.iter().map(|r| r.exact).collect();
+    assert_eq!(exact, [false, false, true]);
     let invoicer = &e.blocking[2];
     assert!(
         invoicer.fix.summary.contains("bounce.invoicer.example"),
