@@ -216,6 +216,18 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// "No such name" given without a question: for a name longer than
+    /// the DNS holds, which cannot exist.
+    fn no_such_name() -> Answer {
+        Answer {
+            rcode: Rcode::NXDomain,
+            records: Vec::new(),
+            authority: Vec::new(),
+            authenticated: false,
+            ttl: 0,
+        }
+    }
+
     /// Record data of the given type, CNAMEs skipped.
     pub fn data(&self, rtype: RecordType) -> impl Iterator<Item = &RData> {
         self.records
@@ -536,6 +548,23 @@ pub struct Resolver {
 }
 
 impl Resolver {
+    /// [`Resolver::lookup`] of a name written as text (its final dot
+    /// optional). A name longer than the DNS holds (RFC 1035 §2.3.4: 63
+    /// octets a label, 255 in all, as `_mta-sts.` below a domain near the
+    /// limit makes) cannot exist, so nothing is published there: it is
+    /// answered NXDOMAIN without a question, not as a lookup that failed.
+    pub async fn lookup_text(&self, text: &str, rtype: RecordType) -> Outcome {
+        let bare = text.strip_suffix('.').unwrap_or(text);
+        let too_long = bare.len() > 253 || bare.split('.').any(|label| label.len() > 63);
+        if too_long {
+            return Ok(Answer::no_such_name());
+        }
+        match Name::from_ascii(format!("{bare}.")) {
+            Ok(name) => self.lookup(&name, rtype).await,
+            Err(e) => Err(DnsError::Malformed(format!("{bare} cannot be asked: {e}"))),
+        }
+    }
+
     /// Asks one question, following CNAMEs (the answer then holds the chain
     /// and the final records).
     pub async fn lookup(&self, name: &Name, rtype: RecordType) -> Outcome {

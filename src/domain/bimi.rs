@@ -23,13 +23,13 @@
 
 use super::AuditContext;
 use super::protocol::{Audited, Protocol, status_word};
-use crate::dns::{DnsError, Outcome, Rcode, trace};
+use crate::dns::{Outcome, Rcode, trace};
 use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
 use crate::records::bimi::{BimiRecord, Tag, is_candidate, parse};
 use crate::records::name::DomainName;
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::RecordType;
 use serde::Serialize;
 
 /// The owner label of the record: the `default` selector under `_bimi`.
@@ -165,12 +165,7 @@ pub fn apex_finding(domain: &str, apex: &Lookup) -> Option<Finding> {
 
 async fn ask(cx: &AuditContext<'_>, domain: &str) -> Lookup {
     let name = format!("{LABEL}.{domain}");
-    let outcome = match Name::from_ascii(format!("{name}.")) {
-        Ok(fqdn) => cx.resolver.lookup(&fqdn, RecordType::TXT).await,
-        // Only a domain near the 253-octet limit gets here: the question
-        // cannot be asked, which is not the same as an answer saying "none".
-        Err(e) => Err(DnsError::Malformed(format!("{name} cannot be asked: {e}"))),
-    };
+    let outcome = cx.resolver.lookup_text(&name, RecordType::TXT).await;
     Lookup { name, outcome }
 }
 
@@ -450,7 +445,9 @@ pub fn dmarc_prerequisite(
 mod tests {
     use super::*;
     use crate::dns::Answer;
+    use crate::dns::DnsError;
     use crate::records::bimi::tests::GOOD;
+    use hickory_proto::rr::Name;
     use hickory_proto::rr::rdata::TXT;
     use hickory_proto::rr::{RData, Record};
 

@@ -16,14 +16,14 @@
 
 use super::AuditContext;
 use super::protocol::{Audited, Protocol, status_word};
-use crate::dns::{DnsError, Outcome, Rcode, trace};
+use crate::dns::{Outcome, Rcode, trace};
 use crate::findings::Checked;
 use crate::findings::Finding;
 use crate::findings::catalog;
 use crate::records::name::DomainName;
 use crate::records::tag_list::{Kind, Space, Syntax, TagList};
 use crate::records::tls_rpt::{Tag, VERSION, is_candidate, parse, report_uri_problem};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::RecordType;
 use serde::Serialize;
 
 /// The owner name of the record, below the domain.
@@ -86,15 +86,10 @@ impl Audited for TlsRptSection {
 
 /// Fetches the TXT records at `_smtp._tls.<domain>` and evaluates them.
 pub async fn check(cx: &AuditContext<'_>) -> Checked<TlsRptSection> {
-    let outcome = match Name::from_ascii(format!("{}.", cx.domain.child(LABEL))) {
-        Ok(name) => cx.resolver.lookup(&name, RecordType::TXT).await,
-        // Only a domain near the 253-octet limit gets here: the question
-        // cannot be asked, which is not the same as an answer saying "none".
-        Err(e) => Err(DnsError::Malformed(format!(
-            "{} cannot be asked: {e}",
-            cx.domain.child(LABEL)
-        ))),
-    };
+    let outcome = cx
+        .resolver
+        .lookup_text(&cx.domain.child(LABEL), RecordType::TXT)
+        .await;
     evaluate(cx.domain, &outcome)
 }
 
@@ -244,6 +239,8 @@ fn proposal(records: &[String], example: &str) -> String {
 mod tests {
     use super::*;
     use crate::dns::Answer;
+    use crate::dns::DnsError;
+    use hickory_proto::rr::Name;
     use hickory_proto::rr::rdata::TXT;
     use hickory_proto::rr::{RData, Record};
 

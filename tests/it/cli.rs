@@ -1744,3 +1744,44 @@ async fn a_bad_value_from_the_environment_names_its_variable() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("for '--dns <IP[:PORT]>'"), "{said}");
 }
+
+/// RFC 1035 §2.3.4: below a domain near the 253-octet limit, `_mta-sts.`,
+/// `_smtp._tls.`, `default._bimi.` and the DKIM key names are too long to
+/// exist, so nothing is published there: missing, never a lookup that
+/// failed and an audit to run again (exit 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_too_long_to_exist_hold_no_record() {
+    let domain = format!(
+        "{}.{}.{}.{}.test",
+        "a".repeat(63),
+        "b".repeat(63),
+        "c".repeat(63),
+        "d".repeat(48)
+    );
+    assert_eq!(domain.len(), 245);
+    let dir = ScratchDir::new("long-name");
+    let zone = dir.join("long.zone");
+    std::fs::write(
+        &zone,
+        format!(
+            "$ORIGIN {domain}.\n$TTL 300\n@ IN SOA ns.test. h.test. 1 3600 600 86400 300\n\
+             @ IN TXT \"v=spf1 -all\"\n@ IN MX 0 .\n\
+             _dmarc IN TXT \"v=DMARC1; p=reject; rua=mailto:d@{domain}\"\n"
+        ),
+    )
+    .unwrap();
+    let out = mailvet_line(&format!(
+        "domain {domain} --offline --zone {} --format json",
+        zone.display()
+    ))
+    .await;
+    let report = json(&out);
+    assert_eq!(report["undecided"], serde_json::json!([]), "{report:#}");
+    for section in ["mta_sts", "tls_rpt", "bimi"] {
+        assert_eq!(report[section]["status"], "missing", "{section}");
+    }
+    // Unknown only as without a selector given: no lookup failed.
+    let dkim = report["dkim"]["summary"].as_str().unwrap();
+    assert!(dkim.contains("no DKIM key at the 27 common selectors"), "{dkim}");
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+}

@@ -56,7 +56,7 @@ pub(super) fn evaluate(domain: &DomainName, fetched: Vec<Fetched>) -> Checked<Dk
             ));
         }
         (DkimStatus::Found, summary)
-    } else if failed.len() == selectors_checked.len() {
+    } else if !failed.is_empty() && failed.len() == selectors_checked.len() {
         let error = failed
             .first()
             .and_then(|r| r.error.clone())

@@ -13,9 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub(super) async fn lookup_txt(resolver: &Resolver, name: &str) -> Result<TxtAnswer, DnsError> {
-    let mut fqdn = Name::from_ascii(name).map_err(|e| DnsError::Malformed(e.to_string()))?;
-    fqdn.set_fqdn(true);
-    let answer = resolver.lookup(&fqdn, RecordType::TXT).await?;
+    let answer = resolver.lookup_text(name, RecordType::TXT).await?;
     let texts = answer
         .txt()
         .into_iter()
