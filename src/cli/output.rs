@@ -164,10 +164,13 @@ impl OutputArgs {
     /// when only one had a report; a jsonl line per input; text one
     /// after another; JUnit and SARIF one document for all) and decides
     /// the exit code: 1 when a case of a report's suite fails.
+    /// `unread` are the suites of the inputs that had no report, which
+    /// JUnit lists too.
     pub fn emit<R: serde::Serialize>(
         &self,
         inputs: usize,
         reports: &[(String, R)],
+        unread: &[Suite],
         text: impl Fn(&str, &R) -> String,
         suite: impl Fn(&str, &R) -> Suite,
     ) -> ExitCode {
@@ -185,13 +188,19 @@ impl OutputArgs {
                 .join("\n"),
             (Format::Junit | Format::Sarif, _) => String::new(),
         };
-        self.print(&out, &suites)
+        self.print_with(&out, &suites, unread)
     }
 
     /// Writes the report in the chosen format (`text` and `json` come
     /// rendered), GitHub annotations when running there, and returns the
     /// exit code.
     pub fn print(&self, rendered: &str, suites: &[Suite]) -> ExitCode {
+        self.print_with(rendered, suites, &[])
+    }
+
+    /// [`OutputArgs::print`], JUnit listing the `unread` inputs' suites
+    /// after the others (the exit code is decided without them).
+    fn print_with(&self, rendered: &str, suites: &[Suite], unread: &[Suite]) -> ExitCode {
         let annotations = if render::annotations::in_github_actions() {
             render::annotations::render(suites)
         } else {
@@ -199,7 +208,7 @@ impl OutputArgs {
         };
         let report = match self.format {
             Format::Text | Format::Json | Format::Jsonl => rendered.to_string(),
-            Format::Junit => render::junit::render(suites),
+            Format::Junit => render::junit::render(&[suites, unread].concat()),
             Format::Sarif => render::sarif::render(suites),
         };
         stdout(&report, self.format.syntax());
@@ -256,6 +265,9 @@ pub struct Batch<'a, R> {
     unwritten: bool,
     verdicts: Verdicts,
     errors: usize,
+    /// Per input without a report (not with jsonl): its index, name and
+    /// why.
+    unread: Vec<(usize, String, String)>,
 }
 
 impl<'a, R: serde::Serialize> Batch<'a, R> {
@@ -270,6 +282,7 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
             unwritten: false,
             verdicts: Verdicts::default(),
             errors: 0,
+            unread: Vec::new(),
         }
     }
 
@@ -321,6 +334,7 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
                         crate::untrusted::escape_controls(&name),
                         crate::untrusted::escape_controls(&error)
                     ));
+                    self.unread.push((index, name, error));
                 }
             }
         }
@@ -338,7 +352,13 @@ impl<'a, R: serde::Serialize> Batch<'a, R> {
         } else {
             let inputs = self.kept.len();
             let reports: Vec<(String, R)> = self.kept.into_iter().flatten().collect();
-            self.output.emit(inputs, &reports, text, suite)
+            let mut unread = self.unread;
+            unread.sort_by_key(|(index, ..)| *index);
+            let unread: Vec<Suite> = unread
+                .iter()
+                .map(|(_, name, error)| Suite::of_unread(name, error))
+                .collect();
+            self.output.emit(inputs, &reports, &unread, text, suite)
         };
         if self.errors > 0 {
             ExitCode::from(EXIT_USAGE)

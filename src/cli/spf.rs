@@ -53,6 +53,7 @@ pub async fn run(args: SpfArgs) -> Result<ExitCode, UsageError> {
     let code = args.output.emit(
         1,
         &[(report.check.sender.clone(), report)],
+        &[],
         |_, r| render::text::spf(r, Style::for_stdout()),
         |_, r| Suite::of_spf(r, fail_on),
     );

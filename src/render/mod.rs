@@ -248,6 +248,37 @@ impl Case {
     }
 }
 
+/// What JUnit shows for an input that had no report (a message file that
+/// cannot be read, say): a case that errs, so a dashboard lists the input
+/// instead of leaving it out. The run exits 2.
+pub static UNREAD: CatalogEntry = CatalogEntry {
+    code: "input.unread",
+    severity: Severity::Error,
+    title: "The input could not be read",
+    why: "Nothing was checked for this input, so nothing about it is known.",
+    fix: "Correct what the detail names (the path, the permissions, the content) and run again.",
+    refs: &[],
+};
+
+impl Suite {
+    /// The suite of an input that had no report, and why.
+    pub fn of_unread(name: &str, reason: &str) -> Suite {
+        Suite {
+            name: name.to_string(),
+            cases: vec![Case {
+                kind: CaseKind::Finding,
+                rule: UNREAD,
+                name: UNREAD.title.to_string(),
+                severity: UNREAD.severity,
+                outcome: Outcome::Error,
+                detail: reason.to_string(),
+                fix: UNREAD.fix.to_string(),
+                location: None,
+            }],
+        }
+    }
+}
+
 /// A file and a line in it: where CI shows a case. GitHub code scanning
 /// needs a line on every SARIF result, so there always is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

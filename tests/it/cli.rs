@@ -1782,6 +1782,9 @@ async fn names_too_long_to_exist_hold_no_record() {
     }
     // Unknown only as without a selector given: no lookup failed.
     let dkim = report["dkim"]["summary"].as_str().unwrap();
-    assert!(dkim.contains("no DKIM key at the 27 common selectors"), "{dkim}");
+    assert!(
+        dkim.contains("no DKIM key at the 27 common selectors"),
+        "{dkim}"
+    );
     assert_eq!(out.status.code(), Some(0), "{report:#}");
 }

@@ -201,6 +201,19 @@ async fn an_unreadable_file_is_reported_alone_and_the_rest_still_run() {
     let reports: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(reports.as_array().map(Vec::len), Some(1), "{reports}");
 
+    // JUnit lists the unread input as a suite whose case errs.
+    let mut junit_args = args.clone();
+    junit_args.extend(["--format", "junit"]);
+    let out = mailvet(&junit_args).await;
+    assert_eq!(out.status.code(), Some(2));
+    let junit = String::from_utf8_lossy(&out.stdout);
+    let unread = junit
+        .split("<testsuite ")
+        .find(|suite| suite.contains("input.unread"))
+        .unwrap_or_else(|| panic!("no suite for the unread input: {junit}"));
+    assert!(unread.contains(r#"errors="1""#), "{unread}");
+    assert!(unread.contains("cannot read the message"), "{unread}");
+
     args.extend(["--format", "jsonl"]);
     let out = mailvet(&args).await;
     assert_eq!(out.status.code(), Some(2));
