@@ -153,7 +153,8 @@ fn pages() -> Vec<Page> {
         page(
             "/messages",
             Guard::Work(BodySize::MessageForm),
-            post(message_form),
+            // Opened as a link (a bookmark of a refused form): the form.
+            get(|| async { Redirect::to("/#check-message") }).post(message_form),
         ),
         page("/reports/{id}", Guard::Page, get(report_page)),
         page("/test", Guard::Page, get(test_page)),

@@ -624,8 +624,11 @@ fn tls_reporting_section(domain: &str, offer: TlsReporting) -> Markup {
                          to get the record to publish."
                     }
                 }
+                // Not to be copied: no reporter can post to it.
+                (without_copy("Not to publish as it stands", "Value", record.name, "TXT", record.value))
+            } @else {
+                (publish(record.name, "TXT", record.value))
             }
-            (publish(record.name, "TXT", record.value))
         }
     }
 }
@@ -634,13 +637,19 @@ fn tls_reporting_section(domain: &str, offer: TlsReporting) -> Markup {
 /// mechanism to add to a record): shown without copy buttons, as its
 /// text is not the record to publish.
 fn to_change(name: &str, rtype: &str, value: &str) -> Markup {
+    without_copy("Change this record", "What goes there", name, rtype, value)
+}
+
+/// A record shown under `label` for reading, not copying: no copy
+/// buttons, the value under `value_label`.
+fn without_copy(label: &str, value_label: &str, name: &str, rtype: &str, value: &str) -> Markup {
     html! {
         div.record {
-            p.label { "Change this record" }
+            p.label { (label) }
             dl {
                 dt { "Name" } dd { code { (shown(name)) } }
                 dt { "Type" } dd { code { (shown(rtype)) } }
-                dt { "What goes there" } dd { (shown(value)) }
+                dt { (value_label) } dd { (shown(value)) }
             }
         }
     }

@@ -151,6 +151,11 @@ async fn the_index_has_both_forms_as_the_issue_names_them() {
         scripts(&page.body),
         [r#"<script src="/static/copy.js" defer>"#]
     );
+    // The form's address opened as a link (a bookmark of a refused form)
+    // leads to the form.
+    let opened = send(&router, get("/messages")).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER);
+    assert_eq!(opened.header(header::LOCATION), "/#check-message");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -429,9 +429,15 @@ async fn the_reports_page_offers_the_record_to_whoever_could_ask_the_api() {
     );
     assert!(body.contains("_smtp._tls.example.com"), "{body}");
     assert!(body.contains(&record), "the same URL as the API's");
-    // Opened at 127.0.0.1, the page says no reporter can post there.
+    // Opened at 127.0.0.1, the page says no reporter can post there, and
+    // offers no copy button for a record not to publish.
     assert!(
         body.contains("This record names <code>127.0.0.1</code>, the address this page"),
+        "{body}"
+    );
+    assert!(body.contains("Not to publish as it stands"), "{body}");
+    assert!(
+        !body.contains(r#"<pre data-copy="name">_smtp._tls"#),
         "{body}"
     );
     // Opened by a public name, the record is the one to publish.
@@ -441,6 +447,10 @@ async fn the_reports_page_offers_the_record_to_whoever_could_ask_the_api() {
         "{public}"
     );
     assert!(!public.contains("This record names"), "{public}");
+    assert!(
+        public.contains(r#"<pre data-copy="name">_smtp._tls.example.com</pre>"#),
+        "{public}"
+    );
     s.stop().await;
 
     // Pages open to all do not show it: it lets reports in without a key.
