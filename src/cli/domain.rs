@@ -163,7 +163,6 @@ pub async fn run(args: DomainArgs) -> Result<ExitCode, UsageError> {
                 // A store that takes no write (read-only) still gave the
                 // selectors: the report stands, and the failure is said.
                 if let Some(store) = &store
-                    && !found.is_empty()
                     && let Err(e) = store.record_dkim_keys(&domain.ascii, &found).await
                 {
                     super::output::stderr_line(&format!(

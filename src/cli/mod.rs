@@ -132,8 +132,9 @@ pub enum Command {
     /// a real campaign to, and the DMARC and TLS reports read for you. The
     /// API answers under /v1, plus /healthz, /readyz, /metrics and
     /// /openapi.yaml. What is saved (reports, test addresses, imported
-    /// reports) is kept in --database, a SQLite file by default. Every flag can also be set by the MAILVET_* environment variable shown
-    /// with it, so a container is configured by its environment. Requests to
+    /// reports) is kept in --database, a SQLite file by default. Every flag
+    /// can also be set by the MAILVET_* environment variable shown with
+    /// it, so a container is configured by its environment. Requests to
     /// /v1 are limited per client (--rate-limit), in number at once
     /// (--max-concurrent), in time (--request-timeout) and in body size; each
     /// limit answers application/problem+json with a stable type, and 429

@@ -146,6 +146,13 @@ pub enum SetupError {
     TrustAnchor(#[from] dnssec::anchor::AnchorError),
 }
 
+/// The most octets of a label (RFC 1035 §2.3.4).
+pub const MAX_LABEL: usize = 63;
+
+/// The most characters of a name written as text without its final dot:
+/// 255 octets on the wire (RFC 1035 §2.3.4).
+pub const MAX_NAME: usize = 253;
+
 /// A DNS failure: the answer is unknown, which is not the same as "no
 /// record" (RFC 7208 §2.6.6 temperror, RFC 8601 temperror).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -555,7 +562,8 @@ impl Resolver {
     /// answered NXDOMAIN without a question, not as a lookup that failed.
     pub async fn lookup_text(&self, text: &str, rtype: RecordType) -> Outcome {
         let bare = text.strip_suffix('.').unwrap_or(text);
-        let too_long = bare.len() > 253 || bare.split('.').any(|label| label.len() > 63);
+        let too_long =
+            bare.len() > MAX_NAME || bare.split('.').any(|label| label.len() > MAX_LABEL);
         if too_long {
             return Ok(Answer::no_such_name());
         }

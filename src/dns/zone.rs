@@ -497,11 +497,12 @@ pub(crate) fn parse_name(s: &str, origin: Option<&Name>) -> Result<Name, String>
     if labels.iter().any(Vec::is_empty) {
         return Err(format!("name {} has an empty label", quoted(s)));
     }
-    if let Some(long) = labels.iter().find(|l| l.len() > 63) {
+    if let Some(long) = labels.iter().find(|l| l.len() > super::MAX_LABEL) {
         return Err(format!(
-            "name {} has a label of {} octets (at most 63)",
+            "name {} has a label of {} octets (at most {})",
             quoted(s),
-            long.len()
+            long.len(),
+            super::MAX_LABEL
         ));
     }
     let mut name = Name::from_labels(labels.iter().map(Vec::as_slice))

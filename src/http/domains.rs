@@ -159,9 +159,7 @@ pub(super) async fn audit_one(
     let report = report::audit(resolver, domain, &options, trace).await;
     state.metrics.observe_report(&report.dns, &report.findings);
     let found = report.dkim.learned_keys(&options.learned_selectors);
-    if !found.is_empty()
-        && let Err(error) = state.store.record_dkim_keys(&domain.ascii, &found).await
-    {
+    if let Err(error) = state.store.record_dkim_keys(&domain.ascii, &found).await {
         tracing::warn!(%error, "store: DKIM keys found not recorded");
     }
     report

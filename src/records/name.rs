@@ -5,6 +5,7 @@
 //! literal, no empty label, labels of at most 63 octets, at most 253 octets
 //! in all, at least two labels, and a valid IDNA conversion.
 
+use crate::dns::{MAX_LABEL, MAX_NAME};
 use hickory_proto::rr::Name;
 use serde::Serialize;
 
@@ -24,11 +25,6 @@ pub struct DomainError {
     pub input: String,
     pub reason: String,
 }
-
-/// The most octets of one label and of a whole name (RFC 1035 §2.3.4,
-/// without the final dot).
-const MAX_LABEL: usize = 63;
-const MAX_NAME: usize = 253;
 
 impl DomainName {
     pub fn parse(input: &str) -> Result<DomainName, DomainError> {
@@ -79,9 +75,7 @@ impl DomainName {
         );
         let long = match &strict {
             Ok(ascii) => std::borrow::Cow::Borrowed(ascii.as_ref()),
-            Err(_) => std::borrow::Cow::Owned(
-                idna::domain_to_ascii(bare).unwrap_or_else(|_| bare.to_string()),
-            ),
+            Err(_) => std::borrow::Cow::Owned(a_label(bare)),
         };
         if long.split('.').any(|l| l.len() > MAX_LABEL) {
             return Err(fail(format!(
@@ -150,6 +144,15 @@ impl std::fmt::Display for DomainName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.ascii)
     }
+}
+
+/// `name` as the DNS asks for it, leniently: its Unicode labels as
+/// A-labels (RFC 8616 §4); an ASCII name, or one IDNA refuses, as it is.
+pub fn a_label(name: &str) -> String {
+    if name.is_ascii() {
+        return name.to_string();
+    }
+    idna::domain_to_ascii(name).unwrap_or_else(|_| name.to_string())
 }
 
 /// Each name once, in the order first given: a name given again, in

@@ -26,6 +26,7 @@ pub mod record;
 pub mod report;
 
 use crate::dns::Resolver;
+use crate::records::name::a_label;
 use crate::records::trace_field;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -220,9 +221,9 @@ impl SpfQuery {
 /// Checks SPF for the query's identity (MAIL FROM when given, else HELO).
 pub async fn check(resolver: &Resolver, query: &SpfQuery) -> Result<SpfCheck, QueryError> {
     let (identity, local, domain) = query.identity()?;
-    let domain = a_label(domain);
+    let domain = a_label(&domain);
     let ip = query.ip.to_canonical();
-    let helo = query.helo.clone().filter(|h| !h.is_empty()).map(a_label);
+    let helo = query.helo.as_deref().filter(|h| !h.is_empty()).map(a_label);
     let timestamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -252,15 +253,6 @@ pub async fn check(resolver: &Resolver, query: &SpfQuery) -> Result<SpfCheck, Qu
         records: ev.records,
         received_spf,
     })
-}
-
-/// `name` as the DNS asks for it: a Unicode domain as its A-label (RFC
-/// 8616 §4); an ASCII one, or one IDNA cannot convert, as it is.
-fn a_label(name: String) -> String {
-    if name.is_ascii() {
-        return name;
-    }
-    idna::domain_to_ascii(&name).unwrap_or(name)
 }
 
 /// RFC 7208 §9.1 `Received-SPF` header field.

@@ -133,8 +133,7 @@ impl Store {
         if Backend::of_url(url) == Some(Backend::Sqlite) {
             let (path, query) = sqlite_parts(url)?;
             // An in-memory URL is refused by `open`, in its own words.
-            let file = !(path.is_empty() || path == ":memory:" || query.contains("mode=memory"));
-            if file && !Path::new(&path).exists() {
+            if !in_memory(&path, query) && !Path::new(&path).exists() {
                 return Err(StoreError::NoDatabase {
                     path: PathBuf::from(path),
                 });
@@ -309,6 +308,12 @@ fn sqlite_parts(url: &str) -> Result<(String, &str), StoreError> {
     Ok((path, query))
 }
 
+/// Whether a `sqlite://` URL's path and query name an in-memory database.
+fn in_memory(path: &str, query: &str) -> bool {
+    let names_mode = form_urlencoded::parse(query.as_bytes()).any(|(key, _)| key == "mode");
+    path.is_empty() || path == ":memory:" || (names_mode && query.contains("mode=memory"))
+}
+
 /// The URL sqlx is given for `sqlite://…`: the file is created when
 /// missing (`mode=rwc`) unless the URL says otherwise, and so is its
 /// directory.
@@ -319,7 +324,7 @@ fn prepare_sqlite(url: &str) -> Result<String, StoreError> {
         reason,
     };
     let names_mode = form_urlencoded::parse(query.as_bytes()).any(|(key, _)| key == "mode");
-    if path.is_empty() || path == ":memory:" || (names_mode && query.contains("mode=memory")) {
+    if in_memory(&path, query) {
         // sqlx would give each pooled connection a database of its own.
         return Err(unsupported(
             "an in-memory SQLite database is not shared between connections; give a file path",

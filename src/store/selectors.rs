@@ -18,6 +18,7 @@
 //! however recent, cannot push out a selector whose key was found.
 
 use super::{Store, StoreError, from_db, to_db};
+use crate::dns::MAX_NAME;
 use sqlx::{Any, Executor, Row};
 
 /// A selector seen for a domain.
@@ -28,10 +29,6 @@ pub struct LearnedSelector {
     pub first_seen: u64,
     pub last_seen: u64,
 }
-
-/// The longest domain name in text form (RFC 1035 §2.3.4, without the
-/// final dot).
-const MAX_NAME: usize = 253;
 
 impl Store {
     /// Remembers that `selector` signed mail of `domain` at `seen_at`
@@ -76,7 +73,7 @@ impl Store {
 impl Store {
     /// Records what the audit of `domain` found at `selectors` now: each
     /// with `true` had a key, each with `false` had none. Only selectors
-    /// already learned are changed.
+    /// already learned are changed; with none given, nothing is written.
     pub async fn record_dkim_keys(
         &self,
         domain: &str,
@@ -84,6 +81,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         const UPDATE: &str =
             "UPDATE dkim_selectors SET key_found_at = $3 WHERE domain = $1 AND selector = $2";
+        if selectors.is_empty() {
+            return Ok(());
+        }
         let domain = normalize(domain, "a domain")?;
         let at = self.now();
         let _turn = self.write_turn().await;
